@@ -1,0 +1,219 @@
+// Package lbconfig is the generic load-balancer model that every source
+// produces and every provider consumes.
+//
+// It is plain data with no Kubernetes imports: a Config holds load balancers,
+// each with listeners (a port and a protocol), virtual hosts, routes and
+// references to shared backends and certificates. Sort puts a Config in its
+// canonical order, so the same routing intent always yields byte-identical
+// output; Validate reports every inconsistency with the path of the field at
+// fault; Diff tells a provider what changed, so an endpoints-only change can
+// be applied without restructuring the load balancer.
+package lbconfig
+
+import "fmt"
+
+// Config is the whole routing intent handed to a provider in one Apply.
+type Config struct {
+	// LoadBalancers are the independent load balancers to run, sorted by Name.
+	LoadBalancers []LoadBalancer `json:"loadBalancers,omitempty"`
+	// Backends are the upstream pools referenced by routes and listeners,
+	// sorted by Name.
+	Backends []Backend `json:"backends,omitempty"`
+	// Certificates are the TLS certificates referenced by virtual hosts,
+	// sorted by Name.
+	Certificates []Certificate `json:"certificates,omitempty"`
+}
+
+// LoadBalancer is one load balancer with its own public endpoints.
+type LoadBalancer struct {
+	// Name is stable across reconciles, e.g. "default" or "<ns>/<ingress>".
+	Name string `json:"name"`
+	// Listeners are sorted by Port.
+	Listeners []Listener `json:"listeners,omitempty"`
+	// Sources are the objects (Ingresses) served by this load balancer; the
+	// status writer publishes the load balancer's endpoints on each of them.
+	Sources []ObjectRef `json:"sources,omitempty"`
+}
+
+// Protocol is what a listener speaks to clients.
+type Protocol string
+
+// Listener protocols.
+const (
+	// ProtocolHTTP is plain HTTP/1.1 (and h2c where a provider supports it).
+	ProtocolHTTP Protocol = "HTTP"
+	// ProtocolHTTPS terminates TLS and then routes like HTTP.
+	ProtocolHTTPS Protocol = "HTTPS"
+	// ProtocolTCP forwards raw TCP connections to one backend.
+	ProtocolTCP Protocol = "TCP"
+	// ProtocolTLSPassthrough routes TLS connections by SNI without
+	// terminating them.
+	ProtocolTLSPassthrough Protocol = "TLSPassthrough"
+)
+
+// Listener is one public port of a load balancer.
+type Listener struct {
+	Port     int32    `json:"port"`
+	Protocol Protocol `json:"protocol"`
+	// VirtualHosts route HTTP and HTTPS requests by Host header (or SNI).
+	// Sorted by Hostname.
+	VirtualHosts []VirtualHost `json:"virtualHosts,omitempty"`
+	// DefaultBackend serves HTTP requests that match no virtual host or no
+	// route. Without it such requests get 404.
+	DefaultBackend *BackendRef `json:"defaultBackend,omitempty"`
+	// TCP is the backend of a TCP listener.
+	TCP *BackendRef `json:"tcp,omitempty"`
+}
+
+// VirtualHost groups the routes of one hostname.
+type VirtualHost struct {
+	// Hostname is a lower-case DNS name, a wildcard "*.example.com" that
+	// matches exactly one extra leading label, or "" for any host.
+	Hostname string `json:"hostname"`
+	// TLS is the certificate served for this hostname on HTTPS listeners.
+	TLS *CertificateRef `json:"tls,omitempty"`
+	// Routes are ordered by precedence: Exact before Prefix, then longer
+	// paths first. The first route that matches a request wins.
+	Routes []Route `json:"routes,omitempty"`
+}
+
+// MatchType says how a route's Path is compared with a request path.
+type MatchType string
+
+// Path match types.
+const (
+	// MatchExact matches the request path exactly (case-sensitive).
+	MatchExact MatchType = "Exact"
+	// MatchPrefix matches whole "/"-separated path elements: "/foo" matches
+	// "/foo", "/foo/" and "/foo/bar" but not "/foobar". A trailing "/" in
+	// Path is ignored; "/" matches every path.
+	MatchPrefix MatchType = "Prefix"
+)
+
+// Route sends requests whose path matches to a backend.
+type Route struct {
+	Path    string     `json:"path"`
+	Match   MatchType  `json:"match"`
+	Backend BackendRef `json:"backend"`
+	// Source is the object that asked for this route.
+	Source ObjectRef `json:"source"`
+}
+
+// BackendRef names a Backend of the same Config.
+type BackendRef struct {
+	Name string `json:"name"`
+}
+
+// Backend is a pool of endpoints that serve one service port.
+type Backend struct {
+	// Name is "<namespace>/<service>:<port>", the port as written in the
+	// source (a number or a port name).
+	Name string `json:"name"`
+	// Protocol is what the backend speaks; empty means HTTP/1.1.
+	Protocol BackendProtocol `json:"protocol,omitempty"`
+	// Endpoints are sorted by Address, then Port. Only Ready endpoints take
+	// new requests; a backend with none answers 503.
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
+	Policy    Policy     `json:"policy,omitempty"`
+}
+
+// BackendProtocol is what a backend speaks.
+type BackendProtocol string
+
+// Backend protocols.
+const (
+	BackendHTTP  BackendProtocol = "HTTP"
+	BackendHTTPS BackendProtocol = "HTTPS"
+	BackendH2C   BackendProtocol = "H2C"
+	BackendGRPC  BackendProtocol = "GRPC"
+)
+
+// Endpoint is one address of a backend.
+type Endpoint struct {
+	// Address is an IPv4 or IPv6 address in its canonical text form.
+	Address string `json:"address"`
+	Port    int32  `json:"port"`
+	// Ready endpoints take new requests.
+	Ready bool `json:"ready"`
+	// Serving endpoints still answer, even while terminating.
+	Serving bool `json:"serving"`
+	// Terminating endpoints are going away: no new requests, but requests in
+	// flight finish.
+	Terminating bool   `json:"terminating,omitempty"`
+	Zone        string `json:"zone,omitempty"`
+}
+
+// Policy says how a backend spreads and guards its traffic.
+type Policy struct {
+	// Algorithm picks an endpoint per request; empty means round robin.
+	Algorithm Algorithm `json:"algorithm,omitempty"`
+}
+
+// Algorithm is a load-balancing algorithm.
+type Algorithm string
+
+// Load-balancing algorithms.
+const (
+	RoundRobin   Algorithm = "round_robin"
+	LeastRequest Algorithm = "least_request"
+	Random       Algorithm = "random"
+)
+
+// CertificateRef names a Certificate of the same Config.
+type CertificateRef struct {
+	Name string `json:"name"`
+}
+
+// Certificate is a TLS certificate chain and its private key.
+type Certificate struct {
+	// Name is "<namespace>/<secret>".
+	Name     string `json:"name"`
+	ChainPEM []byte `json:"chainPEM"`
+	KeyPEM   []byte `json:"-"` // never serialized, so never logged
+	// Hosts are the hostnames the certificate is served for, sorted.
+	Hosts []string `json:"hosts,omitempty"`
+}
+
+// ObjectRef identifies a source object, such as an Ingress.
+type ObjectRef struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// String returns "Kind namespace/name", or "Kind name" for cluster-scoped
+// objects.
+func (r ObjectRef) String() string {
+	if r.Namespace == "" {
+		return fmt.Sprintf("%s %s", r.Kind, r.Name)
+	}
+	return fmt.Sprintf("%s %s/%s", r.Kind, r.Namespace, r.Name)
+}
+
+// Address is one public endpoint of a load balancer, as a provider reports it.
+type Address struct {
+	IP       string `json:"ip,omitempty"`
+	Hostname string `json:"hostname,omitempty"`
+	// Ports are the public ports, sorted. Empty means the listeners' ports.
+	Ports []int32 `json:"ports,omitempty"`
+}
+
+// Backend returns the backend called name, or nil.
+func (c *Config) Backend(name string) *Backend {
+	for i := range c.Backends {
+		if c.Backends[i].Name == name {
+			return &c.Backends[i]
+		}
+	}
+	return nil
+}
+
+// Certificate returns the certificate called name, or nil.
+func (c *Config) Certificate(name string) *Certificate {
+	for i := range c.Certificates {
+		if c.Certificates[i].Name == name {
+			return &c.Certificates[i]
+		}
+	}
+	return nil
+}

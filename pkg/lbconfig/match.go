@@ -1,0 +1,70 @@
+package lbconfig
+
+import "strings"
+
+// Matches reports whether the request path p matches the route.
+func (r *Route) Matches(p string) bool {
+	switch r.Match {
+	case MatchExact:
+		return p == r.Path
+	case MatchPrefix:
+		return PrefixMatches(r.Path, p)
+	}
+	return false
+}
+
+// PrefixMatches reports whether request path p matches prefix element-wise:
+// every "/"-separated element of prefix equals the element of p at the same
+// place. A trailing "/" on either side is ignored for the comparison, so
+// "/foo" and "/foo/" both match "/foo", "/foo/" and "/foo/bar" but never
+// "/foobar".
+func PrefixMatches(prefix, p string) bool {
+	prefix = trimPrefixPath(prefix)
+	if prefix == "" { // "/" matches everything
+		return true
+	}
+	if !strings.HasPrefix(p, prefix) {
+		return false
+	}
+	return len(p) == len(prefix) || p[len(prefix)] == '/'
+}
+
+// trimPrefixPath drops trailing slashes, so "/" becomes "".
+func trimPrefixPath(p string) string {
+	return strings.TrimRight(p, "/")
+}
+
+// HostMatches reports whether a virtual host's hostname pattern matches the
+// request host, which must already be lower case and without a port.
+// "*.example.com" matches exactly one extra label: "a.example.com" but not
+// "example.com" or "a.b.example.com". An empty pattern matches any host.
+func HostMatches(pattern, host string) bool {
+	if pattern == "" {
+		return true
+	}
+	if suffix, ok := strings.CutPrefix(pattern, "*"); ok {
+		label, found := strings.CutSuffix(host, suffix)
+		return found && label != "" && !strings.Contains(label, ".")
+	}
+	return pattern == host
+}
+
+// NormalizeHost lower-cases a Host header value and strips its port and a
+// trailing dot, e.g. "Foo.Example.com:8080" -> "foo.example.com" and
+// "[::1]:80" -> "::1".
+func NormalizeHost(h string) string {
+	if strings.HasPrefix(h, "[") {
+		if end := strings.IndexByte(h, ']'); end > 0 {
+			h = h[1:end]
+		}
+	} else if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.Count(h, ":") == 1 {
+		h = h[:i]
+	}
+	h = strings.TrimSuffix(h, ".")
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(h)
+		}
+	}
+	return h
+}

@@ -1,0 +1,60 @@
+package lbconfig
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Sort puts c in canonical order in place, so that equal configs render
+// identically: load balancers, backends and certificates by name, listeners
+// by port, virtual hosts by hostname, routes by precedence, endpoints by
+// address and port, sources by kind, namespace and name.
+func (c *Config) Sort() {
+	slices.SortFunc(c.LoadBalancers, func(a, b LoadBalancer) int { return cmp.Compare(a.Name, b.Name) })
+	for i := range c.LoadBalancers {
+		lb := &c.LoadBalancers[i]
+		slices.SortFunc(lb.Listeners, func(a, b Listener) int { return cmp.Compare(a.Port, b.Port) })
+		slices.SortFunc(lb.Sources, CompareObjectRefs)
+		for j := range lb.Listeners {
+			l := &lb.Listeners[j]
+			slices.SortFunc(l.VirtualHosts, func(a, b VirtualHost) int { return cmp.Compare(a.Hostname, b.Hostname) })
+			for k := range l.VirtualHosts {
+				slices.SortStableFunc(l.VirtualHosts[k].Routes, CompareRoutes)
+			}
+		}
+	}
+	slices.SortFunc(c.Backends, func(a, b Backend) int { return cmp.Compare(a.Name, b.Name) })
+	for i := range c.Backends {
+		slices.SortFunc(c.Backends[i].Endpoints, func(a, b Endpoint) int {
+			return cmp.Or(cmp.Compare(a.Address, b.Address), cmp.Compare(a.Port, b.Port))
+		})
+	}
+	slices.SortFunc(c.Certificates, func(a, b Certificate) int { return cmp.Compare(a.Name, b.Name) })
+	for i := range c.Certificates {
+		slices.Sort(c.Certificates[i].Hosts)
+	}
+}
+
+// CompareRoutes orders routes by precedence: Exact before Prefix, then the
+// longer path first, then by path text so the order is total.
+func CompareRoutes(a, b Route) int {
+	if a.Match != b.Match {
+		if a.Match == MatchExact {
+			return -1
+		}
+		if b.Match == MatchExact {
+			return 1
+		}
+		return cmp.Compare(a.Match, b.Match)
+	}
+	ap, bp := a.Path, b.Path
+	if a.Match == MatchPrefix {
+		ap, bp = trimPrefixPath(ap), trimPrefixPath(bp)
+	}
+	return cmp.Or(cmp.Compare(len(bp), len(ap)), cmp.Compare(ap, bp))
+}
+
+// CompareObjectRefs orders references by kind, namespace and name.
+func CompareObjectRefs(a, b ObjectRef) int {
+	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}

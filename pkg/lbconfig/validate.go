@@ -1,0 +1,191 @@
+package lbconfig
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// FieldError is one problem found by Validate, with the path of the field at
+// fault, e.g. "loadBalancers[0].listeners[1].port".
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Validate checks that c is internally consistent and that every value is one
+// a provider can serve safely. It returns all problems joined, each a
+// *FieldError, or nil.
+func (c *Config) Validate() error {
+	v := validator{}
+	backends := map[string]bool{}
+	for i, b := range c.Backends {
+		v.backend(fmt.Sprintf("backends[%d]", i), b, backends)
+	}
+	certs := map[string]bool{}
+	for i, cert := range c.Certificates {
+		f := fmt.Sprintf("certificates[%d]", i)
+		switch {
+		case cert.Name == "":
+			v.add(f+".name", "must not be empty")
+		case certs[cert.Name]:
+			v.add(f+".name", fmt.Sprintf("duplicate certificate %q", cert.Name))
+		}
+		certs[cert.Name] = true
+		if len(cert.ChainPEM) == 0 {
+			v.add(f+".chainPEM", "must not be empty")
+		}
+		if len(cert.KeyPEM) == 0 {
+			v.add(f+".keyPEM", "must not be empty")
+		}
+	}
+	lbs := map[string]bool{}
+	for i, lb := range c.LoadBalancers {
+		f := fmt.Sprintf("loadBalancers[%d]", i)
+		switch {
+		case lb.Name == "":
+			v.add(f+".name", "must not be empty")
+		case lbs[lb.Name]:
+			v.add(f+".name", fmt.Sprintf("duplicate load balancer %q", lb.Name))
+		}
+		lbs[lb.Name] = true
+		ports := map[int32]bool{}
+		for j, l := range lb.Listeners {
+			lf := fmt.Sprintf("%s.listeners[%d]", f, j)
+			if l.Port < 1 || l.Port > 65535 {
+				v.add(lf+".port", fmt.Sprintf("%d is not a port number", l.Port))
+			} else if ports[l.Port] {
+				v.add(lf+".port", fmt.Sprintf("port %d is used by another listener", l.Port))
+			}
+			ports[l.Port] = true
+			v.listener(lf, l, backends, certs)
+		}
+	}
+	return errors.Join(v.errs...)
+}
+
+type validator struct{ errs []error }
+
+func (v *validator) add(field, msg string) {
+	v.errs = append(v.errs, &FieldError{Field: field, Message: msg})
+}
+
+func (v *validator) backend(f string, b Backend, seen map[string]bool) {
+	switch {
+	case b.Name == "":
+		v.add(f+".name", "must not be empty")
+	case seen[b.Name]:
+		v.add(f+".name", fmt.Sprintf("duplicate backend %q", b.Name))
+	}
+	seen[b.Name] = true
+	switch b.Protocol {
+	case "", BackendHTTP, BackendHTTPS, BackendH2C, BackendGRPC:
+	default:
+		v.add(f+".protocol", fmt.Sprintf("unknown backend protocol %q", b.Protocol))
+	}
+	switch b.Policy.Algorithm {
+	case "", RoundRobin, LeastRequest, Random:
+	default:
+		v.add(f+".policy.algorithm", fmt.Sprintf("unknown algorithm %q", b.Policy.Algorithm))
+	}
+	for k, e := range b.Endpoints {
+		ef := fmt.Sprintf("%s.endpoints[%d]", f, k)
+		if a, err := netip.ParseAddr(e.Address); err != nil || a.Zone() != "" {
+			v.add(ef+".address", fmt.Sprintf("%q is not an IP address", e.Address))
+		}
+		if e.Port < 1 || e.Port > 65535 {
+			v.add(ef+".port", fmt.Sprintf("%d is not a port number", e.Port))
+		}
+	}
+}
+
+func (v *validator) listener(f string, l Listener, backends, certs map[string]bool) {
+	ref := func(field string, r *BackendRef) {
+		if r != nil && !backends[r.Name] {
+			v.add(field, fmt.Sprintf("backend %q does not exist", r.Name))
+		}
+	}
+	ref(f+".defaultBackend", l.DefaultBackend)
+	ref(f+".tcp", l.TCP)
+	switch l.Protocol {
+	case ProtocolHTTP, ProtocolHTTPS:
+		if l.TCP != nil {
+			v.add(f+".tcp", "only TCP listeners have a TCP backend")
+		}
+	case ProtocolTCP:
+		if l.TCP == nil {
+			v.add(f+".tcp", "a TCP listener needs a backend")
+		}
+		if len(l.VirtualHosts) > 0 {
+			v.add(f+".virtualHosts", "a TCP listener has no virtual hosts")
+		}
+	case ProtocolTLSPassthrough:
+	default:
+		v.add(f+".protocol", fmt.Sprintf("unknown protocol %q", l.Protocol))
+	}
+	hosts := map[string]bool{}
+	for k, vh := range l.VirtualHosts {
+		vf := fmt.Sprintf("%s.virtualHosts[%d]", f, k)
+		if err := CheckHostname(vh.Hostname); err != nil {
+			v.add(vf+".hostname", err.Error())
+		} else if hosts[vh.Hostname] {
+			v.add(vf+".hostname", fmt.Sprintf("duplicate virtual host %q", vh.Hostname))
+		}
+		hosts[vh.Hostname] = true
+		if vh.TLS != nil && !certs[vh.TLS.Name] {
+			v.add(vf+".tls", fmt.Sprintf("certificate %q does not exist", vh.TLS.Name))
+		}
+		for r, route := range vh.Routes {
+			rf := fmt.Sprintf("%s.routes[%d]", vf, r)
+			if err := CheckPath(route.Path); err != nil {
+				v.add(rf+".path", err.Error())
+			}
+			if route.Match != MatchExact && route.Match != MatchPrefix {
+				v.add(rf+".match", fmt.Sprintf("unknown match type %q", route.Match))
+			}
+			ref(rf+".backend", &route.Backend)
+		}
+	}
+}
+
+// CheckHostname returns an error unless h is "" (any host), a lower-case DNS
+// name, or a wildcard "*." followed by a lower-case DNS name.
+func CheckHostname(h string) error {
+	if h == "" {
+		return nil
+	}
+	name := strings.TrimPrefix(h, "*.")
+	if len(name) > 253 {
+		return fmt.Errorf("hostname %q is longer than 253 characters", h)
+	}
+	for label := range strings.SplitSeq(name, ".") {
+		if len(label) == 0 || len(label) > 63 {
+			return fmt.Errorf("hostname %q: labels must have 1 to 63 characters", h)
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			alnum := ('a' <= c && c <= 'z') || ('0' <= c && c <= '9')
+			if !alnum && (c != '-' || i == 0 || i == len(label)-1) {
+				return fmt.Errorf("hostname %q: labels hold only a-z, 0-9 and inner '-'", h)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckPath returns an error unless p is an absolute URL path made of
+// printable, non-space ASCII characters.
+func CheckPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("path %q must start with '/'", p)
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f {
+			return fmt.Errorf("path %q holds a space, control or non-ASCII character", p)
+		}
+	}
+	return nil
+}
