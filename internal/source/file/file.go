@@ -61,8 +61,8 @@ type Source struct {
 type manifest struct {
 	stamp   fileStamp
 	sum     [sha256.Size]byte // of the content last read
-	objects []object // of the last version that parsed
-	err     error    // of the current version, nil if it parsed
+	objects []object          // of the last version that parsed
+	err     error             // of the current version, nil if it parsed
 }
 
 type fileStamp struct {
