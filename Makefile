@@ -1,0 +1,14 @@
+# The README's two set-up commands are `make quickstart` and `make test`.
+.PHONY: quickstart test bench build
+
+quickstart:
+	./hack/quickstart.sh
+
+test:
+	./hack/test.sh
+
+bench:
+	./bench/run.sh
+
+build:
+	go build -o bin/ingress-controller ./cmd/ingress-controller

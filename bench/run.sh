@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# HTTP throughput benchmark, one run, three paths to the same echo backend:
+#   direct    wrk -> backend
+#   builtin   wrk -> ingress-controller (file source, builtin provider) -> backend
+#   haproxy   wrk -> a hand-written HAProxy config (Debian haproxy) -> backend
+# Plain HTTP/1.1 keep-alive, small responses. Prints requests/s, p50 and p99
+# for each and the ratios. The proxy under test (builtin or haproxy) is pinned
+# to CPU 0 with one thread; wrk and the backend share CPU 1 in every run, so
+# the ratios compare like with like on a 2-core machine.
+#
+#   BENCH_DURATION     seconds per measurement (default 10)
+#   BENCH_CONNECTIONS  concurrent connections (default 50)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+duration=${BENCH_DURATION:-10}
+conns=${BENCH_CONNECTIONS:-50}
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v haproxy >/dev/null || need+=(haproxy)
+command -v curl >/dev/null || need+=(curl)
+if ((${#need[@]})); then
+	if [[ $(id -u) -ne 0 ]]; then sudo=sudo; else sudo=; fi
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+backend_port=$(free_port)
+proxy_port=$(free_port)
+haproxy_port=$(free_port)
+
+go build -o "$work/ingress-controller" ./cmd/ingress-controller
+go build -o "$work/echo" ./examples/echo
+
+mkdir "$work/manifests"
+cat >"$work/manifests/bench.yaml" <<YAML
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: bench, namespace: bench}
+spec:
+  ingressClassName: ingress-controller
+  rules:
+  - host: bench.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: echo, port: {number: 80}}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: bench}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: echo-1, namespace: bench, labels: {kubernetes.io/service-name: echo}}
+addressType: IPv4
+ports: [{name: http, port: $backend_port}]
+endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
+YAML
+
+cat >"$work/haproxy.cfg" <<CFG
+global
+  nbthread 1
+  maxconn 10000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+frontend bench
+  bind 127.0.0.1:$haproxy_port
+  default_backend echo
+backend echo
+  http-reuse always
+  server echo1 127.0.0.1:$backend_port
+CFG
+
+GOMAXPROCS=1 taskset -c 1 "$work/echo" bench=127.0.0.1:$backend_port >/dev/null &
+pids+=($!)
+GOMAXPROCS=1 taskset -c 0 "$work/ingress-controller" --source=file --manifests="$work/manifests" \
+	--http-port="$proxy_port" --listen-address=127.0.0.1 --log-level=warn &
+pids+=($!)
+taskset -c 0 haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 &
+pids+=($!)
+
+for url in "http://127.0.0.1:$backend_port/" "http://127.0.0.1:$proxy_port/" "http://127.0.0.1:$haproxy_port/"; do
+	for i in $(seq 100); do
+		curl -fsS -o /dev/null -H 'Host: bench.example.com' "$url" 2>/dev/null && break
+		[[ $i == 100 ]] && { echo "bench: $url never answered" >&2; exit 1; }
+		sleep 0.1
+	done
+done
+
+# measure NAME URL -> prints "NAME rps p50 p99" (latencies in ms)
+measure() {
+	local name=$1 url=$2 out
+	taskset -c 1 wrk -t1 -c"$conns" -d2s -H 'Host: bench.example.com' "$url" >/dev/null # warm up
+	out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${duration}s" --latency -H 'Host: bench.example.com' "$url")
+	if grep -q 'Non-2xx' <<<"$out"; then
+		echo "bench: $name answered non-2xx responses:" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+	awk -v name="$name" '
+		function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+		/Requests\/sec/ { rps = $2 }
+		/^ +50%/ { p50 = ms($2) }
+		/^ +99%/ { p99 = ms($2) }
+		/Socket errors/ { errs = $0 }
+		END { printf "%s %.0f %.3f %.3f\n", name, rps, p50, p99; if (errs != "") print "  " errs > "/dev/stderr" }
+	' <<<"$out"
+}
+
+echo "HTTP keep-alive, ${conns} connections, ${duration}s each; proxy on CPU 0, wrk + backend on CPU 1"
+results=$( {
+	measure direct "http://127.0.0.1:$backend_port/"
+	measure builtin "http://127.0.0.1:$proxy_port/"
+	measure haproxy "http://127.0.0.1:$haproxy_port/"
+} )
+awk '
+	{ rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; order[NR] = $1 }
+	END {
+		printf "%-8s %10s %9s %9s\n", "path", "req/s", "p50 ms", "p99 ms"
+		for (i = 1; i <= NR; i++) { n = order[i]; printf "%-8s %10d %9.3f %9.3f\n", n, rps[n], p50[n], p99[n] }
+		printf "builtin/direct  throughput %.2fx\n", rps["builtin"] / rps["direct"]
+		printf "builtin/haproxy throughput %.2fx  p99 %.2fx\n", rps["builtin"] / rps["haproxy"], p99["builtin"] / p99["haproxy"]
+		printf "haproxy/direct  throughput %.2fx\n", rps["haproxy"] / rps["direct"]
+	}
+' <<<"$results"

@@ -1,0 +1,251 @@
+// Package engine is the reconcile loop between a source and a provider.
+//
+// Theory of operation: sources call Trigger whenever anything they watch
+// changes. Triggers are coalesced into one pending reconcile (a channel with
+// room for one token) and debounced: the engine waits until the source has
+// been quiet for Debounce, but never longer than MaxDelay after the first
+// trigger, so a stream of changes cannot starve it. Only one reconcile runs
+// at a time. A reconcile takes a snapshot from the source, translates it,
+// validates the result, diffs it against the last applied config and calls
+// the provider only if something changed. If the provider fails, the last
+// good config stays live (providers apply all or nothing) and the reconcile
+// is retried with exponential backoff.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"ingress-controller/internal/translate"
+	"ingress-controller/pkg/lbconfig"
+	"ingress-controller/pkg/provider"
+)
+
+// Source gives the engine the objects to translate.
+type Source interface {
+	Snapshot() *translate.Snapshot
+}
+
+// Origins is implemented by sources that can say where an object came from
+// (e.g. a manifest file), so problems can name it.
+type Origins interface {
+	Origin(ref lbconfig.ObjectRef) string
+}
+
+// Options configure an Engine.
+type Options struct {
+	Source    Source
+	Provider  provider.Provider
+	Translate translate.Options
+	Logger    *slog.Logger
+	// Debounce is how long the source must be quiet before a reconcile;
+	// default 50ms.
+	Debounce time.Duration
+	// MaxDelay bounds the wait after the first trigger; default 500ms.
+	MaxDelay time.Duration
+	// OnProblems, if set, gets the problems of every translation, sorted.
+	OnProblems func([]translate.Problem)
+	// OnApplied, if set, is called after every successful apply.
+	OnApplied func(*lbconfig.Config, provider.Result)
+}
+
+// Engine runs reconciles. Create it with New.
+type Engine struct {
+	opts    Options
+	log     *slog.Logger
+	trigger chan struct{}
+
+	mu       sync.Mutex
+	last     *lbconfig.Config // last config the provider accepted
+	problems []translate.Problem
+	status   Status
+}
+
+// Status is what the engine has done so far, for health and metrics.
+type Status struct {
+	// Applied counts successful applies; the first one makes the controller
+	// ready.
+	Applied int
+	// Reconciles counts reconciles, including those that changed nothing.
+	Reconciles int
+	// Errors counts failed reconciles.
+	Errors int
+	// LastApply is when the last successful apply finished.
+	LastApply time.Time
+	// LastError is the error of the last reconcile, nil if it succeeded.
+	LastError error
+}
+
+// New returns an engine; call Run to start it.
+func New(opts Options) *Engine {
+	if opts.Debounce <= 0 {
+		opts.Debounce = 50 * time.Millisecond
+	}
+	if opts.MaxDelay <= 0 {
+		opts.MaxDelay = 500 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	e := &Engine{opts: opts, log: opts.Logger, trigger: make(chan struct{}, 1)}
+	e.Trigger() // the first reconcile runs without waiting for a change
+	return e
+}
+
+// Trigger asks for a reconcile. It never blocks; triggers coalesce.
+func (e *Engine) Trigger() {
+	select {
+	case e.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Status returns a copy of the engine's status.
+func (e *Engine) Status() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.status
+}
+
+// LastApplied returns the config the provider last accepted, or nil. It must
+// not be modified.
+func (e *Engine) LastApplied() *lbconfig.Config {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.last
+}
+
+// Run reconciles on every trigger until ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	const minBackoff, maxBackoff = 200 * time.Millisecond, 30 * time.Second
+	backoff := minBackoff
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.trigger:
+		case <-retry:
+		}
+		retry = nil
+		if !e.settle(ctx) {
+			return nil
+		}
+		if err := e.reconcile(ctx); err != nil {
+			e.log.Error("reconcile failed; the last good config keeps serving", "error", err, "retry_in", backoff)
+			retry = time.After(backoff)
+			backoff = min(backoff*2, maxBackoff)
+			continue
+		}
+		backoff = minBackoff
+	}
+}
+
+// settle waits until no trigger arrived for Debounce, or MaxDelay passed. It
+// returns false if ctx ended.
+func (e *Engine) settle(ctx context.Context) bool {
+	deadline := time.NewTimer(e.opts.MaxDelay)
+	defer deadline.Stop()
+	quiet := time.NewTimer(e.opts.Debounce)
+	defer quiet.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return true
+		case <-quiet.C:
+			return true
+		case <-e.trigger:
+			quiet.Reset(e.opts.Debounce)
+		}
+	}
+}
+
+func (e *Engine) reconcile(ctx context.Context) (err error) {
+	defer func() {
+		e.mu.Lock()
+		e.status.Reconciles++
+		e.status.LastError = err
+		if err != nil {
+			e.status.Errors++
+		}
+		e.mu.Unlock()
+	}()
+	cfg, problems := translate.Ingresses(e.opts.Source.Snapshot(), e.opts.Translate)
+	e.reportProblems(problems)
+	if err := cfg.Validate(); err != nil {
+		// The translator must only produce valid configs; if it did not, do
+		// not hand the provider something it may half-apply.
+		return fmt.Errorf("translated config is invalid: %w", err)
+	}
+	e.mu.Lock()
+	last := e.last
+	e.mu.Unlock()
+	changes := lbconfig.Diff(last, cfg)
+	if last != nil && changes.Empty() {
+		return nil
+	}
+	if v, ok := e.opts.Provider.(provider.Validator); ok {
+		if err := v.Validate(ctx, cfg); err != nil {
+			return fmt.Errorf("provider %s rejected the config: %w", e.opts.Provider.Name(), err)
+		}
+	}
+	start := time.Now()
+	res, err := e.opts.Provider.Apply(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("provider %s: apply: %w", e.opts.Provider.Name(), err)
+	}
+	e.mu.Lock()
+	e.last = cfg
+	e.status.Applied++
+	e.status.LastApply = time.Now()
+	e.mu.Unlock()
+	e.log.Info("config applied", "provider", e.opts.Provider.Name(),
+		"load_balancers", len(cfg.LoadBalancers), "backends", len(cfg.Backends),
+		"structure_changed", changes.Structure, "endpoint_changes", len(changes.Endpoints),
+		"duration", time.Since(start))
+	if e.opts.OnApplied != nil {
+		e.opts.OnApplied(cfg, res)
+	}
+	return nil
+}
+
+// reportProblems logs problems that are new since the last translation, so
+// a persistent problem is logged once, not on every reconcile.
+func (e *Engine) reportProblems(problems []translate.Problem) {
+	e.mu.Lock()
+	prev := e.problems
+	e.problems = problems
+	e.mu.Unlock()
+	origins, _ := e.opts.Source.(Origins)
+	seen := make(map[translate.Problem]bool, len(prev))
+	for _, p := range prev {
+		seen[p] = true
+	}
+	now := make(map[translate.Problem]bool, len(problems))
+	for _, p := range problems {
+		now[p] = true
+		if seen[p] {
+			continue
+		}
+		attrs := []any{"object", p.Object.String(), "field", p.Field, "reason", p.Reason}
+		if origins != nil {
+			if o := origins.Origin(p.Object); o != "" {
+				attrs = append(attrs, "file", o)
+			}
+		}
+		e.log.Warn(p.Message, attrs...)
+	}
+	for _, p := range prev {
+		if !now[p] {
+			e.log.Info("problem resolved", "object", p.Object.String(), "field", p.Field, "reason", p.Reason)
+		}
+	}
+	if e.opts.OnProblems != nil {
+		e.opts.OnProblems(problems)
+	}
+}
