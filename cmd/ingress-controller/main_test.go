@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+)
+
+func TestHelpDocumentsEveryFlag(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run([]string{"--help"}, &bytes.Buffer{}, &stderr)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("run --help = %v, want flag.ErrHelp", err)
+	}
+	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "listen-address", "ingress-class", "log-level", "log-format", "version"} {
+		if !strings.Contains(stderr.String(), "-"+name) {
+			t.Errorf("--help does not document --%s:\n%s", name, stderr.String())
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var stdout bytes.Buffer
+	if err := run([]string{"--version"}, &stdout, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(stdout.String(), "ingress-controller ") {
+		t.Errorf("--version printed %q", stdout.String())
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--http-port=0"}, "--http-port: 0 is not a port number"},
+		{[]string{"--provider=nginx", "--manifests=."}, `unknown provider "nginx"`},
+		{[]string{"--source=consul", "--manifests=."}, `unknown source "consul"`},
+		{[]string{"--source=file"}, "needs --manifests"},
+		{[]string{"--manifests=/does/not/exist"}, "--manifests"},
+		{[]string{"--log-format=xml"}, "--log-format"},
+		{[]string{"extra"}, "unexpected arguments"},
+	} {
+		err := run(tc.args, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("run %v = %v, want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+}
