@@ -74,7 +74,7 @@ YAML
 cat >"$work/haproxy.cfg" <<CFG
 global
   nbthread 1
-  maxconn 10000
+  maxconn 4000
 defaults
   mode http
   timeout connect 5s
