@@ -6,6 +6,34 @@
 // Everything wrong with the input becomes a Problem naming the object and the
 // field; the object (or only the offending rule or path) is skipped and the
 // rest of the config is built as usual.
+//
+// # Ingress semantics
+//
+// Ingresses (networking.k8s.io/v1) follow the Kubernetes Ingress spec; where
+// the spec leaves the choice to the implementation we do this:
+//
+//   - Class: an Ingress is ours when the legacy annotation
+//     kubernetes.io/ingress.class (which, as in ingress-nginx, takes
+//     precedence over spec.ingressClassName) or else spec.ingressClassName
+//     names Options.IngressClass or an IngressClass whose spec.controller is
+//     Options.ControllerName. An Ingress that sets neither is ours when the
+//     default IngressClass (annotated ingressclass.kubernetes.io/is-default-class:
+//     "true"; the newest if several are, as the admission plugin picks) is.
+//   - Paths: pathType ImplementationSpecific is treated as Prefix, and an
+//     empty ImplementationSpecific path means "/". Exact and Prefix paths must
+//     pass the same checks as in the API server.
+//   - Merging: every Ingress of our class shares one load balancer. When two
+//     paths claim the same host, match type and path (Prefix paths compared
+//     without a trailing "/"), or two Ingresses set spec.defaultBackend, the
+//     oldest Ingress wins (creationTimestamp, then namespace and name) and
+//     the others get a Problem.
+//   - Hosts: hosts are lower-cased. A rule's host owns its requests even when
+//     none of its paths survive, so they never fall through to another rule.
+//   - Backends: a path whose Service or Service port is missing, or whose
+//     Service is of type ExternalName, is still routed, to a backend without
+//     endpoints that answers 503, so that fixing the Service needs no other
+//     change. Endpoints come from every EndpointSlice of the Service; not
+//     ready ones are kept so providers can drain them.
 package translate
 
 import (

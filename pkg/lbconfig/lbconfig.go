@@ -56,7 +56,11 @@ type Listener struct {
 	Port     int32    `json:"port"`
 	Protocol Protocol `json:"protocol"`
 	// VirtualHosts route HTTP and HTTPS requests by Host header (or SNI).
-	// Sorted by Hostname.
+	// Sorted by Hostname. A request picks exactly one virtual host: the one
+	// whose Hostname equals its host, else the wildcard that matches, else
+	// the catch-all "". It never falls back to a less specific virtual host
+	// when no route of the chosen one matches; the DefaultBackend (or 404)
+	// answers instead.
 	VirtualHosts []VirtualHost `json:"virtualHosts,omitempty"`
 	// DefaultBackend serves HTTP requests that match no virtual host or no
 	// route. Without it such requests get 404.
@@ -114,7 +118,7 @@ type Backend struct {
 	// Endpoints are sorted by Address, then Port. Only Ready endpoints take
 	// new requests; a backend with none answers 503.
 	Endpoints []Endpoint `json:"endpoints,omitempty"`
-	Policy    Policy     `json:"policy,omitempty"`
+	Policy    Policy     `json:"policy,omitzero"`
 }
 
 // BackendProtocol is what a backend speaks.

@@ -150,8 +150,10 @@ func TestValidateNamesTheField(t *testing.T) {
 		"backend name":    {func(c *Config) { c.Backends = append(c.Backends, c.Backends[0]) }, "backends[1].name"},
 		"lb name":         {func(c *Config) { c.LoadBalancers[0].Name = "" }, "loadBalancers[0].name"},
 		"tcp on http":     {func(c *Config) { c.LoadBalancers[0].Listeners[0].TCP = &BackendRef{Name: "ns/web:80"} }, "loadBalancers[0].listeners[0].tcp"},
-		"certificate ref": {func(c *Config) { c.LoadBalancers[0].Listeners[0].VirtualHosts[0].TLS = &CertificateRef{Name: "ns/cert"} }, "loadBalancers[0].listeners[0].virtualHosts[0].tls"},
-		"algorithm":       {func(c *Config) { c.Backends[0].Policy.Algorithm = "fastest" }, "backends[0].policy.algorithm"},
+		"certificate ref": {func(c *Config) {
+			c.LoadBalancers[0].Listeners[0].VirtualHosts[0].TLS = &CertificateRef{Name: "ns/cert"}
+		}, "loadBalancers[0].listeners[0].virtualHosts[0].tls"},
+		"algorithm": {func(c *Config) { c.Backends[0].Policy.Algorithm = "fastest" }, "backends[0].policy.algorithm"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := validConfig()

@@ -1,0 +1,133 @@
+package translate
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// FuzzIngresses translates snapshots built from fuzzed YAML and strings and
+// checks that translation never panics, always yields a valid sorted config,
+// is deterministic and leaves its input alone.
+func FuzzIngresses(f *testing.F) {
+	addFuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, ingressYAML, serviceYAML, sliceYAML []byte, host, path, pathType, port string) {
+		snap := fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML, host, path, pathType, port)
+		before := mustJSON(t, snap)
+
+		cfg, problems := Ingresses(snap, goldenOptions)
+		checkResult(t, cfg, problems)
+		first := mustJSON(t, []any{cfg, problems})
+		cfg, problems = Ingresses(snap, goldenOptions)
+		if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
+			t.Fatalf("two translations differ:\n%s\n%s", first, again)
+		}
+		if after := mustJSON(t, snap); !bytes.Equal(before, after) {
+			t.Fatal("Ingresses modified its snapshot")
+		}
+	})
+}
+
+// fuzzSnapshot decodes what it can (a partial object is fine) and adds an
+// Ingress built from the strings, so that the fuzzer reaches host, path and
+// port handling without having to produce valid YAML first. Nil objects are
+// mixed in as an informer-backed source will never produce, but a file
+// source might.
+func fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML []byte, host, path, pathType, port string) *Snapshot {
+	ing := &networkingv1.Ingress{}
+	_ = yaml.Unmarshal(ingressYAML, ing)
+	svc := &corev1.Service{}
+	_ = yaml.Unmarshal(serviceYAML, svc)
+	slice := &discoveryv1.EndpointSlice{}
+	_ = yaml.Unmarshal(sliceYAML, slice)
+
+	var pt *networkingv1.PathType
+	if pathType != "" {
+		pt = (*networkingv1.PathType)(&pathType)
+	}
+	backendPort := networkingv1.ServiceBackendPort{Name: port}
+	if n, err := strconv.ParseInt(port, 10, 32); err == nil {
+		backendPort = networkingv1.ServiceBackendPort{Number: int32(n)}
+	}
+	backend := networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: svc.Name, Port: backendPort}}
+	className := DefaultIngressClass
+	built := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Namespace: svc.Namespace, Name: "built"},
+		Spec: networkingv1.IngressSpec{
+			IngressClassName: &className,
+			DefaultBackend:   &backend,
+			Rules: []networkingv1.IngressRule{{Host: host, IngressRuleValue: networkingv1.IngressRuleValue{
+				HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{
+					{Path: path, PathType: pt, Backend: backend},
+				}},
+			}}},
+		},
+	}
+	defaultClass := &networkingv1.IngressClass{
+		ObjectMeta: metav1.ObjectMeta{Name: "fuzz", Annotations: map[string]string{networkingv1.AnnotationIsDefaultIngressClass: "true"}},
+		Spec:       networkingv1.IngressClassSpec{Controller: DefaultControllerName},
+	}
+	return &Snapshot{
+		Ingresses:      []*networkingv1.Ingress{nil, ing, built},
+		IngressClasses: []*networkingv1.IngressClass{defaultClass, nil},
+		Services:       []*corev1.Service{svc, nil},
+		EndpointSlices: []*discoveryv1.EndpointSlice{nil, slice},
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// addFuzzSeeds seeds the corpus with a hand-written snapshot full of nil
+// pointers and with the first Ingress, Service and EndpointSlice of every
+// golden case.
+func addFuzzSeeds(f *testing.F) {
+	f.Add([]byte("metadata: {name: x, namespace: shop}\nspec:\n  rules: [{}, {http: {}}, {http: {paths: [{}, {backend: {}}, {pathType: Prefix, backend: {service: {}}}]}}]\n  defaultBackend: {}\n"),
+		[]byte("metadata: {name: web, namespace: shop}\nspec: {ports: [{}, {name: http, port: 80}]}\n"),
+		[]byte("metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}\nports: [{}, {name: http}]\nendpoints: [{}, {addresses: ['']}, {addresses: [198.18.0.1], conditions: {}}]\n"),
+		"", "", "", "")
+	f.Add([]byte{}, []byte{}, []byte{}, "*.Foo.com", "/foo/", "ImplementationSpecific", "http")
+	f.Add([]byte{}, []byte("metadata: {name: web, namespace: shop}\nspec: {type: ExternalName}\n"), []byte{}, "shop.example.com", "", "Exact", "0")
+
+	inputs, err := filepath.Glob("testdata/*/input.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, input := range inputs {
+		data, err := os.ReadFile(input)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var ing, svc, slice []byte
+		for _, doc := range documentSeparator.Split(string(data), -1) {
+			var head struct{ Kind string }
+			if yaml.Unmarshal([]byte(doc), &head) != nil {
+				continue
+			}
+			switch {
+			case head.Kind == "Ingress" && ing == nil:
+				ing = []byte(doc)
+			case head.Kind == "Service" && svc == nil:
+				svc = []byte(doc)
+			case head.Kind == "EndpointSlice" && slice == nil:
+				slice = []byte(doc)
+			}
+		}
+		f.Add(ing, svc, slice, "shop.example.com", "/", "Prefix", "80")
+	}
+}

@@ -1,0 +1,324 @@
+package translate
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+// Ingresses translates every Ingress of our class in snap into one load
+// balancer, DefaultLoadBalancer, with an HTTP listener on opts.HTTPPort (80
+// when zero). The config is sorted and passes Validate; problems are sorted
+// and unique. With no Ingress of ours the config has no load balancers.
+//
+// A zero ControllerName or IngressClass means DefaultControllerName or
+// DefaultIngressClass. A non-zero HTTPPort must be a port number: flags are
+// checked by the caller, and an invalid one fails the config's Validate.
+func Ingresses(snap *Snapshot, opts Options) (*lbconfig.Config, []Problem) {
+	opts = withDefaults(opts)
+	if snap == nil {
+		return &lbconfig.Config{}, nil
+	}
+	b := newBuilder(snap)
+	for _, ing := range ourIngresses(snap, opts) {
+		b.addIngress(ing)
+	}
+	return b.config(opts), b.problems.sorted()
+}
+
+func withDefaults(opts Options) Options {
+	if opts.ControllerName == "" {
+		opts.ControllerName = DefaultControllerName
+	}
+	if opts.IngressClass == "" {
+		opts.IngressClass = DefaultIngressClass
+	}
+	if opts.HTTPPort == 0 {
+		opts.HTTPPort = 80
+	}
+	return opts
+}
+
+// ourIngresses returns the Ingresses of our class, oldest first, which is
+// the order in which they win conflicts.
+func ourIngresses(snap *Snapshot, opts Options) []*networkingv1.Ingress {
+	c := newClassifier(snap.IngressClasses, opts)
+	var ours []*networkingv1.Ingress
+	for _, ing := range snap.Ingresses {
+		if ing != nil && c.isOurs(ing) {
+			ours = append(ours, ing)
+		}
+	}
+	slices.SortStableFunc(ours, func(a, b *networkingv1.Ingress) int {
+		return cmp.Or(
+			a.CreationTimestamp.Compare(b.CreationTimestamp.Time),
+			cmp.Compare(a.Namespace, b.Namespace),
+			cmp.Compare(a.Name, b.Name),
+		)
+	})
+	return ours
+}
+
+// builder accumulates the routing state of one load balancer.
+type builder struct {
+	index    *index
+	problems problems
+	sources  []lbconfig.ObjectRef
+	// vhosts by hostname; "" is the catch-all host.
+	vhosts map[string]*lbconfig.VirtualHost
+	// claims records who owns each route, so later claimants lose.
+	claims map[routeKey]claim
+	// defaultBackend and its owner, the oldest Ingress that set one.
+	defaultBackend *lbconfig.BackendRef
+	defaultOwner   claim
+	// backends that routes reference, by name, each resolved once.
+	backends map[string]*resolvedBackend
+}
+
+func newBuilder(snap *Snapshot) *builder {
+	return &builder{
+		index:    newIndex(snap),
+		vhosts:   map[string]*lbconfig.VirtualHost{},
+		claims:   map[routeKey]claim{},
+		backends: map[string]*resolvedBackend{},
+	}
+}
+
+// routeKey identifies a route for conflict detection. Prefix paths are
+// compared without trailing slashes, as they match the same requests.
+type routeKey struct {
+	host  string
+	match lbconfig.MatchType
+	path  string
+}
+
+// claim is the Ingress field that owns a route or the default backend.
+type claim struct {
+	ref   lbconfig.ObjectRef
+	field string
+}
+
+func (c claim) String() string { return c.ref.String() + " at " + c.field }
+
+func ingressRef(ing *networkingv1.Ingress) lbconfig.ObjectRef {
+	return lbconfig.ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name}
+}
+
+func (b *builder) addIngress(ing *networkingv1.Ingress) {
+	ref := ingressRef(ing)
+	b.sources = append(b.sources, ref)
+	if ing.Spec.DefaultBackend != nil {
+		b.addDefaultBackend(ref, ing.Spec.DefaultBackend)
+	}
+	for i := range ing.Spec.Rules {
+		b.addRule(ref, fmt.Sprintf("spec.rules[%d]", i), &ing.Spec.Rules[i])
+	}
+}
+
+func (b *builder) addDefaultBackend(ref lbconfig.ObjectRef, be *networkingv1.IngressBackend) {
+	const field = "spec.defaultBackend"
+	site := backendSite{ref: ref, field: field, what: "this default backend", served: "the default backend"}
+	svc, ok := b.checkBackend(site, be)
+	if !ok {
+		return
+	}
+	if b.defaultBackend != nil {
+		b.problems.add(ref, field, "DefaultBackendConflict",
+			"the default backend is already set by %s; this one is ignored", b.defaultOwner)
+		return
+	}
+	b.defaultBackend = &lbconfig.BackendRef{Name: b.backend(site, svc)}
+	b.defaultOwner = claim{ref: ref, field: field}
+}
+
+func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networkingv1.IngressRule) {
+	host, err := normalizeHost(rule.Host)
+	if err != nil {
+		b.problems.add(ref, field+".host", "InvalidHost", "%v; this rule is ignored", err)
+		return
+	}
+	// The host exists even if no path survives: its requests must not be
+	// served by another rule's paths.
+	vh := b.vhost(host)
+	if rule.HTTP == nil {
+		return
+	}
+	for j := range rule.HTTP.Paths {
+		pf := fmt.Sprintf("%s.http.paths[%d]", field, j)
+		if route, ok := b.route(ref, pf, host, &rule.HTTP.Paths[j]); ok {
+			vh.Routes = append(vh.Routes, route)
+		}
+	}
+}
+
+func (b *builder) vhost(host string) *lbconfig.VirtualHost {
+	vh := b.vhosts[host]
+	if vh == nil {
+		vh = &lbconfig.VirtualHost{Hostname: host}
+		b.vhosts[host] = vh
+	}
+	return vh
+}
+
+// route turns one Ingress path into a route, or reports why it cannot.
+func (b *builder) route(ref lbconfig.ObjectRef, field, host string, p *networkingv1.HTTPIngressPath) (lbconfig.Route, bool) {
+	path, match, ok := b.pathMatch(ref, field, p)
+	if !ok {
+		return lbconfig.Route{}, false
+	}
+	site := backendSite{ref: ref, field: field + ".backend", what: "this path", served: "the route"}
+	svc, ok := b.checkBackend(site, &p.Backend)
+	if !ok {
+		return lbconfig.Route{}, false
+	}
+	key := routeKey{host: host, match: match, path: path}
+	if match == lbconfig.MatchPrefix {
+		key.path = strings.TrimRight(path, "/")
+	}
+	if owner, taken := b.claims[key]; taken {
+		b.problems.add(ref, field+".path", "RouteConflict",
+			"%s path %q on %s is already routed by %s; this path is ignored",
+			match, path, describeHost(host), owner)
+		return lbconfig.Route{}, false
+	}
+	b.claims[key] = claim{ref: ref, field: field}
+	return lbconfig.Route{
+		Path:    path,
+		Match:   match,
+		Backend: lbconfig.BackendRef{Name: b.backend(site, svc)},
+		Source:  ref,
+	}, true
+}
+
+func describeHost(host string) string {
+	if host == "" {
+		return "any host"
+	}
+	return fmt.Sprintf("host %q", host)
+}
+
+// pathMatch checks the path and its type as the API server would, and maps
+// them to the model.
+func (b *builder) pathMatch(ref lbconfig.ObjectRef, field string, p *networkingv1.HTTPIngressPath) (string, lbconfig.MatchType, bool) {
+	if p.PathType == nil {
+		b.problems.add(ref, field+".pathType", "MissingPathType",
+			"pathType is required (Exact, Prefix or ImplementationSpecific); this path is ignored")
+		return "", "", false
+	}
+	path := p.Path
+	var match lbconfig.MatchType
+	switch *p.PathType {
+	case networkingv1.PathTypeExact:
+		match = lbconfig.MatchExact
+	case networkingv1.PathTypePrefix:
+		match = lbconfig.MatchPrefix
+	case networkingv1.PathTypeImplementationSpecific:
+		// Documented in the package comment: we implement it as Prefix.
+		match = lbconfig.MatchPrefix
+		if path == "" {
+			path = "/"
+		}
+	default:
+		b.problems.add(ref, field+".pathType", "UnsupportedPathType",
+			"pathType %q is not one of Exact, Prefix or ImplementationSpecific; this path is ignored", *p.PathType)
+		return "", "", false
+	}
+	if err := checkPath(path, *p.PathType); err != nil {
+		b.problems.add(ref, field+".path", "InvalidPath", "%v; this path is ignored", err)
+		return "", "", false
+	}
+	return path, match, true
+}
+
+// Path sequences and suffixes the API server rejects in Exact and Prefix
+// paths, because they are ambiguous once normalized.
+var (
+	invalidPathSequences = [...]string{"//", "/./", "/../", "%2f", "%2F"}
+	invalidPathSuffixes  = [...]string{"/..", "/."}
+)
+
+func checkPath(path string, pt networkingv1.PathType) error {
+	if err := lbconfig.CheckPath(path); err != nil {
+		return err
+	}
+	if pt == networkingv1.PathTypeImplementationSpecific {
+		return nil
+	}
+	for _, seq := range invalidPathSequences {
+		if strings.Contains(path, seq) {
+			return fmt.Errorf("path %q must not contain %q", path, seq)
+		}
+	}
+	for _, suffix := range invalidPathSuffixes {
+		if strings.HasSuffix(path, suffix) {
+			return fmt.Errorf("path %q must not end with %q", path, suffix)
+		}
+	}
+	return nil
+}
+
+// normalizeHost lower-cases an Ingress rule host and checks it: a DNS name,
+// or "*." followed by a DNS name of at least two labels; not an IP address.
+func normalizeHost(h string) (string, error) {
+	host := lowerASCII(h)
+	if host == "" {
+		return "", nil
+	}
+	if err := lbconfig.CheckHostname(host); err != nil {
+		return "", err
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return "", fmt.Errorf("host %q must be a DNS name, not an IP address", h)
+	}
+	if rest, ok := strings.CutPrefix(host, "*."); ok && !strings.Contains(rest, ".") {
+		return "", fmt.Errorf("wildcard host %q must have the form \"*.example.com\"", h)
+	}
+	return host, nil
+}
+
+// lowerASCII lower-cases only A-Z. strings.ToLower would also map some
+// non-ASCII runes to ASCII (the Kelvin sign to "k"), turning an invalid
+// host into a valid one that is not what the user wrote.
+func lowerASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
+}
+
+// config assembles the sorted output.
+func (b *builder) config(opts Options) *lbconfig.Config {
+	cfg := &lbconfig.Config{}
+	if len(b.sources) == 0 {
+		return cfg
+	}
+	listener := lbconfig.Listener{
+		Port:           opts.HTTPPort,
+		Protocol:       lbconfig.ProtocolHTTP,
+		DefaultBackend: b.defaultBackend,
+	}
+	for _, vh := range b.vhosts {
+		listener.VirtualHosts = append(listener.VirtualHosts, *vh)
+	}
+	cfg.LoadBalancers = []lbconfig.LoadBalancer{{
+		Name:      DefaultLoadBalancer,
+		Listeners: []lbconfig.Listener{listener},
+		Sources:   b.sources,
+	}}
+	for _, rb := range b.backends {
+		cfg.Backends = append(cfg.Backends, rb.backend)
+	}
+	cfg.Sort()
+	// A snapshot may hold the same Ingress twice; list it once.
+	lb := &cfg.LoadBalancers[0]
+	lb.Sources = slices.Compact(lb.Sources)
+	return cfg
+}
