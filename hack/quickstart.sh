@@ -5,12 +5,14 @@
 #
 #   QUICKSTART_MANIFESTS  manifest directory (default examples/quickstart)
 #   QUICKSTART_PORT       public HTTP port (default 8080)
+#   QUICKSTART_ADMIN      address of /healthz, /readyz, /metrics (default 127.0.0.1:10254)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 manifests=${QUICKSTART_MANIFESTS:-$root/examples/quickstart}
 port=${QUICKSTART_PORT:-8080}
+admin=${QUICKSTART_ADMIN:-127.0.0.1:10254}
 
 command -v go >/dev/null || { echo "quickstart: Go is required (https://go.dev/dl/)" >&2; exit 1; }
 bin=$(mktemp -d)
@@ -31,12 +33,16 @@ go build -o "$bin/echo" ./examples/echo
 	blog=127.0.0.1:9004 blog-feed=127.0.0.1:9005 &
 pids+=($!)
 "$bin/ingress-controller" --source=file --manifests="$manifests" --provider=builtin \
-	--http-port="$port" --listen-address=127.0.0.1 &
+	--http-port="$port" --listen-address=127.0.0.1 --metrics-addr="$admin" &
 pids+=($!)
 
-for _ in $(seq 100); do
-	if curl -fsS -o /dev/null "http://127.0.0.1:$port/" -H 'Host: blog.example.com' 2>/dev/null; then
+for i in $(seq 100); do
+	if curl -fsS -o /dev/null "http://$admin/readyz" 2>/dev/null; then
 		break
+	fi
+	if [[ $i == 100 ]]; then
+		echo "quickstart: ingress-controller did not become ready; see the log above" >&2
+		exit 1
 	fi
 	sleep 0.1
 done
@@ -52,6 +58,7 @@ Try:
   curl --resolve blog.example.com:$port:127.0.0.1 http://blog.example.com:$port/posts/1    # blog
   curl -i http://127.0.0.1:$port/                                                       # 404: no host matches
 Edit a file in $manifests and the change is served within a second.
+Health and metrics: curl http://$admin/readyz ; curl http://$admin/metrics
 Press Ctrl-C to stop.
 MSG
 wait "${pids[1]}"

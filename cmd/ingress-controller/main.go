@@ -17,6 +17,10 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"ingress-controller/internal/admin"
 	"ingress-controller/internal/engine"
 	"ingress-controller/internal/provider/builtin"
 	"ingress-controller/internal/source/file"
@@ -37,6 +41,7 @@ type flags struct {
 	ingressClass  string
 	logLevel      string
 	logFormat     string
+	metricsAddr   string
 	version       bool
 }
 
@@ -51,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.httpsPort, "https-port", 443, "public port of the HTTPS listener")
 	fs.StringVar(&f.listenAddress, "listen-address", "", "IP address the public listeners bind to (default: all addresses)")
 	fs.StringVar(&f.ingressClass, "ingress-class", translate.DefaultIngressClass, "IngressClass name served, in addition to every IngressClass whose spec.controller is "+translate.DefaultControllerName)
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:10254", "address of /healthz, /readyz, /metrics and /debug/pprof; keep it on localhost or protect it")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
@@ -122,6 +128,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--provider: %w", err)
 	}
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -140,12 +149,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err := src.Load(); err != nil {
 			return fmt.Errorf("--manifests: %w", err)
 		}
-		eng := engine.New(engine.Options{Source: src, Provider: prov, Translate: topts, Logger: log.With("component", "engine")})
+		eng := engine.New(engine.Options{Source: src, Provider: prov, Translate: topts, Logger: log.With("component", "engine"), Metrics: engine.NewMetrics(reg)})
+		adm := admin.New(f.metricsAddr, reg, log.With("component", "admin"), readiness(eng, prov)...)
 		log.Info("starting", "version", version, "source", f.source, "provider", prov.Name(), "manifests", f.manifests, "http_port", f.httpPort)
 		err := runAll(ctx,
 			func(ctx context.Context) error { return src.Run(ctx, eng.Trigger) },
 			func(ctx context.Context) error { return eng.Run(ctx) },
 			func(ctx context.Context) error { return prov.Run(ctx, make(chan provider.Result, 1)) },
+			adm.Run,
 		)
 		log.Info("stopped")
 		return err
@@ -172,4 +183,19 @@ func runAll(ctx context.Context, fns ...func(context.Context) error) error {
 		}
 	}
 	return errors.Join(all...)
+}
+
+// readiness is ready once the engine applied a config and the provider, if
+// it can tell, says it serves.
+func readiness(eng *engine.Engine, prov provider.Provider) []admin.Check {
+	checks := []admin.Check{func(context.Context) error {
+		if eng.Status().Applied == 0 {
+			return errors.New("no config applied yet")
+		}
+		return nil
+	}}
+	if hc, ok := prov.(provider.HealthChecker); ok {
+		checks = append(checks, hc.Healthy)
+	}
+	return checks
 }

@@ -14,7 +14,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run --help = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "listen-address", "ingress-class", "log-level", "log-format", "version"} {
+	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version"} {
 		if !strings.Contains(stderr.String(), "-"+name) {
 			t.Errorf("--help does not document --%s:\n%s", name, stderr.String())
 		}

@@ -50,6 +50,8 @@ type Options struct {
 	OnProblems func([]translate.Problem)
 	// OnApplied, if set, is called after every successful apply.
 	OnApplied func(*lbconfig.Config, provider.Result)
+	// Metrics, if set, records every reconcile.
+	Metrics *Metrics
 }
 
 // Engine runs reconciles. Create it with New.
@@ -166,6 +168,8 @@ func (e *Engine) settle(ctx context.Context) bool {
 }
 
 func (e *Engine) reconcile(ctx context.Context) (err error) {
+	start := time.Now()
+	applied := false
 	defer func() {
 		e.mu.Lock()
 		e.status.Reconciles++
@@ -174,6 +178,17 @@ func (e *Engine) reconcile(ctx context.Context) (err error) {
 			e.status.Errors++
 		}
 		e.mu.Unlock()
+		if m := e.opts.Metrics; m != nil {
+			result := "unchanged"
+			switch {
+			case err != nil:
+				result = "error"
+			case applied:
+				result = "applied"
+			}
+			m.reconciles.WithLabelValues(result).Inc()
+			m.reconcileTime.Observe(time.Since(start).Seconds())
+		}
 	}()
 	cfg, problems := translate.Ingresses(e.opts.Source.Snapshot(), e.opts.Translate)
 	e.reportProblems(problems)
@@ -194,20 +209,29 @@ func (e *Engine) reconcile(ctx context.Context) (err error) {
 			return fmt.Errorf("provider %s rejected the config: %w", e.opts.Provider.Name(), err)
 		}
 	}
-	start := time.Now()
+	applyStart := time.Now()
 	res, err := e.opts.Provider.Apply(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("provider %s: apply: %w", e.opts.Provider.Name(), err)
 	}
+	applied = true
+	now := time.Now()
 	e.mu.Lock()
 	e.last = cfg
 	e.status.Applied++
-	e.status.LastApply = time.Now()
+	e.status.LastApply = now
+	generation := e.status.Applied
 	e.mu.Unlock()
+	if m := e.opts.Metrics; m != nil {
+		m.applyTime.Observe(now.Sub(applyStart).Seconds())
+		m.generation.Set(float64(generation))
+		m.lastApply.Set(float64(now.UnixNano()) / 1e9)
+		m.observeConfig(cfg)
+	}
 	e.log.Info("config applied", "provider", e.opts.Provider.Name(),
 		"load_balancers", len(cfg.LoadBalancers), "backends", len(cfg.Backends),
 		"structure_changed", changes.Structure, "endpoint_changes", len(changes.Endpoints),
-		"duration", time.Since(start))
+		"duration", now.Sub(applyStart))
 	if e.opts.OnApplied != nil {
 		e.opts.OnApplied(cfg, res)
 	}
@@ -247,5 +271,8 @@ func (e *Engine) reportProblems(problems []translate.Problem) {
 	}
 	if e.opts.OnProblems != nil {
 		e.opts.OnProblems(problems)
+	}
+	if m := e.opts.Metrics; m != nil {
+		m.problems.Set(float64(len(problems)))
 	}
 }

@@ -21,6 +21,7 @@ import (
 // quickstart is the README's quick-start command running in the background.
 type quickstart struct {
 	port      int
+	admin     string // address of /readyz and /metrics
 	manifests string
 	out       *lockedBuffer
 	client    *http.Client
@@ -70,7 +71,8 @@ func startQuickstart(t *testing.T) *quickstart {
 
 	cmd := exec.Command("bash", filepath.Join(root, "hack/quickstart.sh"))
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "QUICKSTART_MANIFESTS="+manifests, fmt.Sprintf("QUICKSTART_PORT=%d", q.port))
+	q.admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cmd.Env = append(os.Environ(), "QUICKSTART_MANIFESTS="+manifests, fmt.Sprintf("QUICKSTART_PORT=%d", q.port), "QUICKSTART_ADMIN="+q.admin)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
@@ -220,6 +222,21 @@ func TestQuickstart(t *testing.T) {
 		}
 		if len(seen) != len(r.servers) {
 			t.Errorf("%s%s: answered by %v, want only %v", r.host, r.path, seen, r.servers)
+		}
+	}
+
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := q.client.Get("http://" + q.admin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s = %d %s", path, resp.StatusCode, body)
+		}
+		if path == "/metrics" && !strings.Contains(string(body), `ingress_controller_reconciles_total{result="applied"}`) {
+			t.Errorf("/metrics lacks the reconcile counter:\n%s", body)
 		}
 	}
 
