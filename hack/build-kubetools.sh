@@ -9,24 +9,35 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=${KUBETOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ingress-controller/kubetools}
 
-# The cache key is the hash of the pinned go.mod/go.sum files, so changing a
-# pin rebuilds and an unchanged pin never does.
-key=$(cat "$here"/kubetools/*/go.mod "$here"/kubetools/*/go.sum | sha256sum | cut -c1-16)
+# The cache key is the hash of the pinned go.mod/go.sum files and of this
+# script, so changing a pin or a build flag rebuilds and nothing else does.
+key=$(cat "$here"/kubetools/*/go.mod "$here"/kubetools/*/go.sum "$here/build-kubetools.sh" | sha256sum | cut -c1-16)
+
+# kube-apiserver reports its version from these; without them /version says
+# v0.0.0-master.
+kube_version=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$here/kubetools/kube-apiserver/go.mod")
+kube_minor=$(cut -d. -f2 <<<"$kube_version")
+kube_ldflags="-X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$kube_minor -X k8s.io/component-base/version.gitTreeState=clean"
 dir="$root/$key"
 
-build() { # name module-dir package
-	local name=$1 mod=$2 pkg=$3
+build() { # name module-dir package [ldflags]
+	local name=$1 mod=$2 pkg=$3 ldflags=${4:-}
 	if [[ -x "$dir/$name" ]]; then
 		return
 	fi
 	echo "building $name (cached afterwards in $dir)" >&2
 	mkdir -p "$dir"
-	(cd "$here/kubetools/$mod" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags='-s -w' -o "$dir/$name.tmp" "$pkg")
+	(cd "$here/kubetools/$mod" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags="-s -w $ldflags" -o "$dir/$name.tmp" "$pkg")
 	mv "$dir/$name.tmp" "$dir/$name"
 }
 
+# Concurrent runs (go test runs packages in parallel) build once.
+mkdir -p "$root"
+exec 9>"$root/.build.lock"
+flock 9
+
 build etcd etcd go.etcd.io/etcd/server/v3 &
 etcd_pid=$!
-build kube-apiserver kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+build kube-apiserver kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 wait "$etcd_pid"
 echo "$dir"
