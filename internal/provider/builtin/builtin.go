@@ -1,0 +1,250 @@
+// Package builtin is the in-process Go proxy provider: nothing else to
+// install.
+//
+// # Theory of operation
+//
+// Apply compiles the whole config into an immutable routing table (hosts in
+// maps, routes in precedence order, backends with their ready endpoints) and
+// only then touches the network: it binds the listener ports the old config
+// did not have, and if any bind fails it closes those and returns, leaving
+// the old table and listeners serving. Otherwise it swaps the table in
+// through an atomic.Pointer, starts serving the new ports and closes the
+// ports no longer configured: they stop accepting at once, requests in flight
+// on them finish. A request loads the table once and uses that table to the
+// end, so a swap never fails a request and needs no locks on the hot path.
+//
+// Each listener port has its own http.Server whose handler routes by Host
+// and path and forwards over one shared http.Transport that keeps HTTP/1.1
+// connections to the backends alive. The forwarding path is written for
+// throughput rather than generality: it reuses the incoming header map for
+// the outgoing request, allocates one small struct per request for the
+// outgoing request and the X-Forwarded-* values, and streams response bodies
+// through pooled buffers. Run waits for its context to end and then shuts
+// every listener down gracefully within a bounded grace period.
+package builtin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ingress-controller/pkg/lbconfig"
+	"ingress-controller/pkg/provider"
+)
+
+const (
+	// shutdownGrace bounds how long requests in flight may take to finish
+	// when a listener closes.
+	shutdownGrace = 10 * time.Second
+	// copyBufferSize is the size of the pooled body copy buffers.
+	copyBufferSize = 32 << 10
+)
+
+var (
+	_ provider.Provider      = (*Provider)(nil)
+	_ provider.HealthChecker = (*Provider)(nil)
+)
+
+// Provider is the builtin Go proxy. Create it with New; it serves from the
+// first successful Apply until the context of Run ends.
+type Provider struct {
+	opts      provider.Options
+	log       *slog.Logger
+	transport *http.Transport
+	bufs      sync.Pool // *[]byte of copyBufferSize
+
+	table atomic.Pointer[table]
+
+	mu      sync.Mutex // serializes Apply and shutdown; guards the fields below
+	servers map[int32]*server
+	applied bool
+	stopped bool
+	wg      sync.WaitGroup // serve and drain goroutines
+}
+
+// server is one listener port and its http.Server.
+type server struct {
+	port    int32
+	ln      *onceCloseListener
+	srv     *http.Server
+	closing atomic.Bool
+	failed  atomic.Pointer[error] // why Serve ended unexpectedly
+}
+
+// New returns a builtin proxy that binds its listeners to
+// opts.ListenAddress and logs to logger.
+func New(opts provider.Options, logger *slog.Logger) *Provider {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	p := &Provider{
+		opts: opts,
+		log:  logger,
+		transport: &http.Transport{
+			Proxy:                 nil, // never an environment proxy
+			DialContext:           dialer.DialContext,
+			MaxIdleConns:          0, // no global limit, only per endpoint
+			MaxIdleConnsPerHost:   256,
+			IdleConnTimeout:       90 * time.Second,
+			ExpectContinueTimeout: 1 * time.Second,
+			DisableCompression:    true,
+			ForceAttemptHTTP2:     false,
+		},
+		servers: map[int32]*server{},
+	}
+	p.bufs.New = func() any {
+		b := make([]byte, copyBufferSize)
+		return &b
+	}
+	return p
+}
+
+// Name implements provider.Provider.
+func (p *Provider) Name() string { return "builtin" }
+
+// Apply implements provider.Provider. All or nothing: on error the previous
+// table and listeners keep serving unchanged.
+func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Result, error) {
+	t, err := buildTable(cfg, p.opts.ListenAddress)
+	if err != nil {
+		return provider.Result{}, fmt.Errorf("builtin: %w", err)
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return provider.Result{}, errors.New("builtin: provider is shut down")
+	}
+
+	var opened []*server
+	var lc net.ListenConfig
+	for _, b := range t.binds {
+		if p.servers[b.port] != nil {
+			continue
+		}
+		addr := net.JoinHostPort(p.opts.ListenAddress, strconv.Itoa(int(b.port)))
+		ln, err := lc.Listen(ctx, "tcp", addr)
+		if err != nil {
+			for _, s := range opened {
+				_ = s.ln.Close()
+			}
+			return provider.Result{}, fmt.Errorf("builtin: load balancer %q: listener %d (port %d): %w", b.lb, b.listener, b.port, err)
+		}
+		opened = append(opened, p.newServer(b.port, ln))
+	}
+
+	p.table.Store(t)
+
+	for _, s := range opened {
+		p.servers[s.port] = s
+		p.serve(s)
+	}
+	for port, s := range p.servers {
+		if t.ports[port] == nil {
+			delete(p.servers, port)
+			p.log.Info("closing listener", "port", port)
+			p.drain(s, shutdownGrace)
+		}
+	}
+	p.applied = true
+	return provider.Result{Endpoints: t.endpoints}, nil
+}
+
+func (p *Provider) newServer(port int32, ln net.Listener) *server {
+	s := &server{port: port, ln: &onceCloseListener{Listener: ln}}
+	s.srv = &http.Server{
+		Handler:           &portHandler{p: p, port: port},
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// serve runs s in the background. The caller holds p.mu.
+func (p *Provider) serve(s *server) {
+	p.log.Info("listening", "port", s.port, "address", s.ln.Addr().String())
+	p.wg.Go(func() {
+		err := s.srv.Serve(s.ln)
+		if s.closing.Load() || errors.Is(err, http.ErrServerClosed) {
+			return
+		}
+		s.failed.Store(&err)
+		p.log.Error("listener failed", "port", s.port, "error", err)
+	})
+}
+
+// drain stops s accepting now and lets its requests in flight finish within
+// grace, in the background. The caller holds p.mu.
+func (p *Provider) drain(s *server, grace time.Duration) {
+	s.closing.Store(true)
+	// Close synchronously so that the port can be bound again at once.
+	_ = s.ln.Close()
+	p.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		defer cancel()
+		if err := s.srv.Shutdown(ctx); err != nil {
+			p.log.Warn("listener did not drain in time; closing its connections", "port", s.port, "error", err)
+			_ = s.srv.Close()
+		}
+	})
+}
+
+// Run implements provider.Provider. Listeners serve as soon as Apply opens
+// them; Run waits for ctx to end, then shuts them all down gracefully and
+// returns once they are closed. The builtin proxy never changes its
+// endpoints on its own, so nothing is sent on updates.
+func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) error {
+	<-ctx.Done()
+	p.mu.Lock()
+	p.stopped = true
+	for port, s := range p.servers {
+		delete(p.servers, port)
+		p.drain(s, shutdownGrace)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+	p.transport.CloseIdleConnections()
+	p.log.Info("builtin proxy stopped")
+	return nil
+}
+
+// Healthy implements provider.HealthChecker: nil once a config is applied
+// and every listener is serving.
+func (p *Provider) Healthy(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.stopped:
+		return errors.New("builtin: shut down")
+	case !p.applied:
+		return errors.New("builtin: no config applied yet")
+	}
+	for port, s := range p.servers {
+		if err := s.failed.Load(); err != nil {
+			return fmt.Errorf("builtin: listener on port %d: %w", port, *err)
+		}
+	}
+	return nil
+}
+
+// onceCloseListener makes Close idempotent: drain closes the listener
+// itself before http.Server.Shutdown closes it again.
+type onceCloseListener struct {
+	net.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *onceCloseListener) Close() error {
+	l.once.Do(func() { l.err = l.Listener.Close() })
+	return l.err
+}
