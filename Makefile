@@ -12,3 +12,8 @@ bench:
 
 build:
 	go build -o bin/ingress-controller ./cmd/ingress-controller
+
+# Container image without a Docker engine; see docs/deploy.md.
+.PHONY: image
+image:
+	./hack/build-image.sh

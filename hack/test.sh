@@ -34,3 +34,5 @@ if [[ -n $unformatted ]]; then
 fi
 echo "--- go test"
 go test -count=1 -race -timeout 30m ./...
+echo "--- image module"
+(cd hack/image && go test -count=1 ./...)
