@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"ingress-controller/pkg/lbconfig"
 )
@@ -47,6 +48,10 @@ type Options struct {
 	// ListenAddress is the IP address public listeners bind to; empty means
 	// all addresses.
 	ListenAddress string
+	// ShutdownGrace bounds how long requests in flight may take to finish
+	// once Run's context ends and the listeners stop accepting; zero means
+	// the provider's own default.
+	ShutdownGrace time.Duration
 }
 
 // Factory builds a provider from common options.

@@ -14,13 +14,16 @@
 // end, so a swap never fails a request and needs no locks on the hot path.
 //
 // Each listener port has its own http.Server whose handler routes by Host
-// and path and forwards over one shared http.Transport that keeps HTTP/1.1
-// connections to the backends alive. The forwarding path is written for
-// throughput rather than generality: it reuses the incoming header map for
-// the outgoing request, allocates one small struct per request for the
-// outgoing request and the X-Forwarded-* values, and streams response bodies
-// through pooled buffers. Run waits for its context to end and then shuts
-// every listener down gracefully within a bounded grace period.
+// and path and forwards over HTTP/1.1 connections to the backends that it
+// keeps alive in a pool per endpoint address (upstream.go). The handler
+// goroutine does the whole backend exchange itself: it writes the request
+// head straight into the connection's buffer, streams the body, parses the
+// response head strictly into the ResponseWriter's header map and streams
+// the body back from the connection's buffer (upstream_parse.go). Pools of
+// endpoints that leave the config are closed by the Apply that drops them.
+// Run waits for its context to end, expires idle backend connections
+// meanwhile, and then shuts every listener down gracefully within a bounded
+// grace period.
 package builtin
 
 import (
@@ -55,15 +58,18 @@ var (
 // Provider is the builtin Go proxy. Create it with New; it serves from the
 // first successful Apply until the context of Run ends.
 type Provider struct {
-	opts      provider.Options
-	log       *slog.Logger
-	transport *http.Transport
-	bufs      sync.Pool // *[]byte of copyBufferSize
+	opts   provider.Options
+	log    *slog.Logger
+	dialer *net.Dialer
+	bufs   sync.Pool // *[]byte of copyBufferSize
 
 	table atomic.Pointer[table]
 
 	mu      sync.Mutex // serializes Apply and shutdown; guards the fields below
 	servers map[int32]*server
+	// pools holds the backend connection pools by endpoint address: the
+	// ones of the table in service.
+	pools   map[string]*connPool
 	applied bool
 	stopped bool
 	wg      sync.WaitGroup // serve and drain goroutines
@@ -84,21 +90,12 @@ func New(opts provider.Options, logger *slog.Logger) *Provider {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	p := &Provider{
-		opts: opts,
-		log:  logger,
-		transport: &http.Transport{
-			Proxy:                 nil, // never an environment proxy
-			DialContext:           dialer.DialContext,
-			MaxIdleConns:          0, // no global limit, only per endpoint
-			MaxIdleConnsPerHost:   256,
-			IdleConnTimeout:       90 * time.Second,
-			ExpectContinueTimeout: 1 * time.Second,
-			DisableCompression:    true,
-			ForceAttemptHTTP2:     false,
-		},
+		opts:    opts,
+		log:     logger,
+		dialer:  &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
 		servers: map[int32]*server{},
+		pools:   map[string]*connPool{},
 	}
 	p.bufs.New = func() any {
 		b := make([]byte, copyBufferSize)
@@ -141,6 +138,7 @@ func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Re
 		opened = append(opened, p.newServer(b.port, ln))
 	}
 
+	p.attachPools(t)
 	p.table.Store(t)
 
 	for _, s := range opened {
@@ -156,6 +154,33 @@ func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Re
 	}
 	p.applied = true
 	return provider.Result{Endpoints: t.endpoints}, nil
+}
+
+// attachPools gives every endpoint of t the pool for its address, and
+// closes the pools of addresses t no longer has: requests in flight on the
+// old table finish on their connections, which are then closed. The caller
+// holds p.mu.
+func (p *Provider) attachPools(t *table) {
+	pools := make(map[string]*connPool, len(p.pools))
+	for _, b := range t.backends {
+		for i := range b.endpoints {
+			ep := &b.endpoints[i]
+			cp := pools[ep.addr]
+			if cp == nil {
+				if cp = p.pools[ep.addr]; cp == nil {
+					cp = newConnPool(ep.addr, p.dialer)
+				}
+				pools[ep.addr] = cp
+			}
+			ep.pool = cp
+		}
+	}
+	for addr, cp := range p.pools {
+		if pools[addr] == nil {
+			cp.close()
+		}
+	}
+	p.pools = pools
 }
 
 func (p *Provider) newServer(port int32, ln net.Listener) *server {
@@ -199,11 +224,24 @@ func (p *Provider) drain(s *server, grace time.Duration) {
 }
 
 // Run implements provider.Provider. Listeners serve as soon as Apply opens
-// them; Run waits for ctx to end, then shuts them all down gracefully and
-// returns once they are closed. The builtin proxy never changes its
+// them; Run expires idle backend connections until ctx ends, then shuts the
+// listeners down gracefully and returns once they are closed. The builtin proxy never changes its
 // endpoints on its own, so nothing is sent on updates.
 func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) error {
-	<-ctx.Done()
+	reap := time.NewTicker(idleTimeout / 3)
+	defer reap.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case now := <-reap.C:
+			p.mu.Lock()
+			for _, cp := range p.pools {
+				cp.reap(now)
+			}
+			p.mu.Unlock()
+		}
+	}
 	p.mu.Lock()
 	p.stopped = true
 	for port, s := range p.servers {
@@ -212,7 +250,12 @@ func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) erro
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
-	p.transport.CloseIdleConnections()
+	p.mu.Lock()
+	for addr, cp := range p.pools {
+		delete(p.pools, addr)
+		cp.close()
+	}
+	p.mu.Unlock()
 	p.log.Info("builtin proxy stopped")
 	return nil
 }

@@ -1,11 +1,18 @@
 package builtin
 
 import (
+	"bufio"
+	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // portHandler serves the requests of one listener port.
@@ -13,20 +20,6 @@ type portHandler struct {
 	p    *Provider
 	port int32
 }
-
-// outbound is everything a forwarded request needs beyond what net/http
-// gives us, in one allocation.
-type outbound struct {
-	req http.Request
-	url url.URL
-	// values backs the X-Forwarded-For, X-Real-IP and X-Forwarded-Host
-	// header values.
-	values [3]string
-}
-
-// emptyValue is a header value that is never modified. Setting User-Agent
-// to it stops http.Transport from adding its own.
-var emptyValue = []string{""}
 
 func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// One load per request: the request finishes on this table even if
@@ -65,147 +58,378 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.p.forward(w, r, pr, b, ep)
 }
 
-// forward sends r to ep and streams the answer back to w. It reuses r.Header
-// as the outgoing header map: net/http reads what it needs from it before
-// the handler runs.
+// expectContinueTimeout is how long a request that expects 100 Continue
+// waits for it before its body is sent anyway, as net/http's Transport.
+const expectContinueTimeout = time.Second
+
+// forward sends r to ep and streams the answer back to w, on a pooled
+// backend connection and entirely in this goroutine.
 func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, ep *endpoint) {
-	o := &outbound{}
-	o.url.Scheme = "http"
-	o.url.Host = ep.addr
-	if uri := r.RequestURI; strings.HasPrefix(uri, "/") && !strings.HasPrefix(uri, "//") {
-		// The request target exactly as the client sent it, and no
-		// re-encoding or allocation in URL.RequestURI.
-		o.url.Opaque = uri
-	} else {
-		o.url.Path = r.URL.Path
-		o.url.RawPath = r.URL.RawPath
-		o.url.RawQuery = r.URL.RawQuery
+	ctx := r.Context()
+	for _, v := range r.Header["Connection"] {
+		deleteConnectionListed(r.Header, v)
 	}
-
-	hdr := r.Header
-	removeHopByHop(hdr)
-	clientIP := remoteIP(r.RemoteAddr)
-	if prior := hdr["X-Forwarded-For"]; len(prior) > 0 {
-		o.values[0] = strings.Join(prior, ", ") + ", " + clientIP
-	} else {
-		o.values[0] = clientIP
+	idempotent := isIdempotent(r.Method)
+	x := exchange{p: p, r: r, pr: pr, host: r.Host}
+	if x.host == "" {
+		x.host = ep.addr // what net/http's Transport sent
 	}
-	o.values[1] = clientIP
-	o.values[2] = r.Host
-	hdr["X-Forwarded-For"] = o.values[0:1:1]
-	hdr["X-Real-Ip"] = o.values[1:2:2]
-	hdr["X-Forwarded-Host"] = o.values[2:3:3]
-	hdr["X-Forwarded-Proto"] = pr.protoValue
-	hdr["X-Forwarded-Port"] = pr.portValue
-	if _, ok := hdr["User-Agent"]; !ok {
-		hdr["User-Agent"] = emptyValue
-	}
-
-	// A shallow copy keeps the request's context, so a client that goes
-	// away cancels the backend request.
-	o.req = *r
-	o.req.URL = &o.url
-	o.req.RequestURI = ""
-	o.req.Proto, o.req.ProtoMajor, o.req.ProtoMinor = "HTTP/1.1", 1, 1
-	o.req.Close = false
-	o.req.Header = hdr
-	if r.ContentLength == 0 {
-		o.req.Body = nil // lets the Transport retry on a stale connection
-	}
-
-	resp, err := p.transport.RoundTrip(&o.req)
-	if err != nil {
-		if r.Context().Err() != nil {
-			return // the client went away; nobody to answer
+	// A request that cannot be sent again is only trusted to a connection
+	// that is known to be open.
+	bc := ep.pool.get(!idempotent)
+	reused := bc != nil
+	var rh respHead
+	for attempt := 0; ; attempt++ {
+		if bc == nil {
+			var err error
+			if bc, err = ep.pool.dial(ctx); err != nil {
+				p.backendFailed(w, r, b, ep, err)
+				return
+			}
 		}
-		p.log.Warn("backend request failed", "backend", b.name, "endpoint", ep.addr, "error", err)
-		http.Error(w, "502 bad gateway: backend unavailable", http.StatusBadGateway)
+		x.bc = bc
+		x.stop = context.AfterFunc(ctx, bc.abortFn)
+		var err error
+		if rh, err = x.roundTrip(); err == nil {
+			break
+		}
+		x.stop()
+		bc.close()
+		// Only a reused connection may have been closed by the backend
+		// as the request went out (the keep-alive race), and only a
+		// request that is sure not to have been acted on, or that may
+		// be acted on twice, goes again.
+		if attempt == 0 && reused && !x.bodyStarted && ctx.Err() == nil && isRetryable(err) && (idempotent || bc.written == 0) {
+			p.log.Debug("retrying on a new connection", "backend", b.name, "endpoint", ep.addr, "error", err)
+			bc, reused = nil, false
+			continue
+		}
+		p.backendFailed(w, r, b, ep, err)
 		return
 	}
-	defer resp.Body.Close()
 
-	removeHopByHop(resp.Header)
 	dst := w.Header()
-	for k, vs := range resp.Header {
-		dst[k] = vs
+	bc.head.fill(dst, &rh)
+	w.WriteHeader(rh.status)
+	body := newBodyReader(bc.br, &rh, r.Method, &bc.head, &p.bufs)
+	var flusher http.Flusher
+	if body.kind == bodyChunked || body.kind == bodyClose {
+		// Streams and server-sent events go out as they come.
+		flusher, _ = w.(http.Flusher)
 	}
-	w.WriteHeader(resp.StatusCode)
-	if err := p.copyBody(w, resp); err != nil {
-		if r.Context().Err() == nil {
+	var err error
+	clientGone := false
+	for {
+		var piece []byte
+		piece, err = body.next()
+		if len(piece) > 0 {
+			if _, werr := w.Write(piece); werr != nil {
+				clientGone = true
+				break
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	body.release()
+	if err == io.EOF && body.kind == bodyChunked {
+		bc.head.fillTrailers(dst)
+	}
+	reusable := err == io.EOF && !clientGone && !x.bodyUnsent && rh.reusable(body.kind, bc.br)
+	if x.stop() && reusable {
+		bc.pool.put(bc)
+	} else {
+		bc.close()
+	}
+	if err != io.EOF && !clientGone {
+		if ctx.Err() == nil {
 			p.log.Warn("backend response body failed", "backend", b.name, "endpoint", ep.addr, "error", err)
 		}
 		// The status line is out: the only way to tell the client the
 		// body is incomplete is to abort the connection.
 		panic(http.ErrAbortHandler)
 	}
-	if len(resp.Trailer) > 0 {
-		for k, vs := range resp.Trailer {
-			dst[http.TrailerPrefix+k] = vs
-		}
-	}
 }
 
-// copyBody streams the response body to the client through a pooled
-// buffer. Bodies of unknown length (streams, server-sent events) are
-// flushed as they come. It returns only read errors: if the client is gone
-// there is nothing left to do.
-func (p *Provider) copyBody(w http.ResponseWriter, resp *http.Response) error {
-	bufp := p.bufs.Get().(*[]byte)
-	defer p.bufs.Put(bufp)
-	buf := *bufp
-	var flusher http.Flusher
-	if resp.ContentLength == -1 {
-		flusher, _ = w.(http.Flusher)
+func (p *Provider) backendFailed(w http.ResponseWriter, r *http.Request, b *backend, ep *endpoint, err error) {
+	if r.Context().Err() != nil {
+		return // the client went away; nobody to answer
 	}
-	for {
-		n, rerr := resp.Body.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return nil
-			}
-			if flusher != nil {
-				flusher.Flush()
-			}
+	p.log.Warn("backend request failed", "backend", b.name, "endpoint", ep.addr, "error", err)
+	http.Error(w, "502 bad gateway: backend unavailable", http.StatusBadGateway)
+}
+
+// exchange is one request on one backend connection.
+type exchange struct {
+	p    *Provider
+	r    *http.Request
+	pr   *portRoutes
+	host string
+	bc   *backendConn
+	// stop undoes the context.AfterFunc that aborts the exchange when the
+	// client goes away; false means it ran.
+	stop func() bool
+	// bodyStarted is set once bytes of the client's body were read: the
+	// request cannot be sent again.
+	bodyStarted bool
+	// bodyUnsent is set when the final response came before the request
+	// body was sent in full: the backend may still be reading it.
+	bodyUnsent bool
+	// gotResponse is set once a byte of a response was read.
+	gotResponse bool
+}
+
+// sendError is a failed write to the backend.
+type sendError struct{ err error }
+
+func (e sendError) Error() string { return "sending the request: " + e.err.Error() }
+func (e sendError) Unwrap() error { return e.err }
+
+// clientBodyError is a failed read of the client's request body.
+type clientBodyError struct{ err error }
+
+func (e clientBodyError) Error() string { return "reading the request body: " + e.err.Error() }
+func (e clientBodyError) Unwrap() error { return e.err }
+
+// isRetryable reports whether err is a failure of the connection itself
+// before any part of a response came back.
+func isRetryable(err error) bool {
+	switch err.(type) {
+	case sendError, noResponseError:
+		return true
+	}
+	return false
+}
+
+// roundTrip writes the request and reads the head of the final response.
+func (x *exchange) roundTrip() (respHead, error) {
+	bc, r := x.bc, x.r
+	bc.written = 0
+	x.writeHead()
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		if err := bc.bw.Flush(); err != nil {
+			return respHead{}, sendError{err}
 		}
-		if rerr == io.EOF {
+		return x.readFinal(false)
+	}
+	if expectsContinue(r.Header) {
+		// Let the backend refuse the body before the client sends it:
+		// net/http asks the client for it only when it is read.
+		if err := bc.bw.Flush(); err != nil {
+			return respHead{}, sendError{err}
+		}
+		bc.setReadDeadline(time.Now().Add(expectContinueTimeout))
+		_, err := bc.br.Peek(1)
+		bc.setReadDeadline(time.Time{})
+		switch {
+		case err == nil:
+			rh, err := x.readFinal(true)
+			if err != nil || rh.status != http.StatusContinue {
+				x.bodyUnsent = err == nil
+				return rh, err
+			}
+		case !errors.Is(err, os.ErrDeadlineExceeded):
+			return respHead{}, noResponseError{err}
+		}
+	}
+	if err := x.sendBody(); err != nil {
+		if _, ok := err.(clientBodyError); ok {
+			return respHead{}, err
+		}
+		// The backend may have answered early and closed.
+		if rh, rerr := x.readFinal(false); rerr == nil {
+			x.bodyUnsent = true
+			return rh, nil
+		}
+		return respHead{}, err
+	}
+	return x.readFinal(false)
+}
+
+// readFinal reads response heads up to the final one; with stopAtContinue
+// it returns a 100 Continue.
+func (x *exchange) readFinal(stopAtContinue bool) (respHead, error) {
+	return readFinalHead(x.bc.br, &x.bc.head, stopAtContinue, &x.gotResponse)
+}
+
+// writeHead writes the request line and header fields into the
+// connection's buffer. The fields are the client's less the hop-by-hop
+// ones, with Host passed through and X-Forwarded-* set by the proxy, the
+// way net/http's Transport wrote the same request before.
+func (x *exchange) writeHead() {
+	r, bw := x.r, x.bc.bw
+	uri := r.RequestURI
+	if !strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "//") {
+		// Absolute form, "*" or a path that reads as an authority:
+		// re-encode from the parsed URL (rare).
+		u := url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+		uri = u.RequestURI()
+	}
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(uri)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(x.host)
+	bw.WriteString("\r\n")
+	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
+		writeField(bw, "User-Agent", ua[0])
+	}
+	switch {
+	case r.ContentLength > 0:
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), r.ContentLength, 10))
+		bw.WriteString("\r\n")
+	case r.ContentLength < 0:
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+		if len(r.Trailer) > 0 {
+			keys := make([]string, 0, len(r.Trailer))
+			for k := range r.Trailer {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			writeField(bw, "Trailer", strings.Join(keys, ","))
+		}
+	case r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch:
+		bw.WriteString("Content-Length: 0\r\n")
+	}
+	for k, vs := range r.Header {
+		switch k {
+		case "Host", "User-Agent", "Content-Length",
+			"X-Forwarded-For", "X-Real-Ip", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port":
+			continue
+		}
+		if isHopByHop(k) {
+			continue
+		}
+		for _, v := range vs {
+			writeField(bw, k, v)
+		}
+	}
+	clientIP := remoteIP(r.RemoteAddr)
+	bw.WriteString("X-Forwarded-For: ")
+	for _, v := range r.Header["X-Forwarded-For"] {
+		bw.WriteString(v)
+		bw.WriteString(", ")
+	}
+	bw.WriteString(clientIP)
+	bw.WriteString("\r\n")
+	writeField(bw, "X-Real-Ip", clientIP)
+	writeField(bw, "X-Forwarded-Host", r.Host)
+	writeField(bw, "X-Forwarded-Proto", x.pr.protoValue[0])
+	writeField(bw, "X-Forwarded-Port", x.pr.portValue[0])
+	bw.WriteString("\r\n")
+}
+
+// writeField writes one field line. Names and values come from net/http's
+// request parser or from the proxy, both of which allow no CR or LF.
+func writeField(bw *bufio.Writer, k, v string) {
+	bw.WriteString(k)
+	bw.WriteString(": ")
+	bw.WriteString(v)
+	bw.WriteString("\r\n")
+}
+
+// sendBody streams the client's body to the backend as it comes:
+// Content-Length bodies as they are, others re-chunked. Write errors are
+// sendErrors, read errors clientBodyErrors.
+func (x *exchange) sendBody() error {
+	r, bw := x.r, x.bc.bw
+	bufp := x.p.bufs.Get().(*[]byte)
+	defer x.p.bufs.Put(bufp)
+	buf := *bufp
+	chunked := r.ContentLength < 0
+	left := r.ContentLength
+	for {
+		p := buf
+		if !chunked && int64(len(p)) > left {
+			p = p[:left]
+		}
+		n, rerr := r.Body.Read(p)
+		if n > 0 {
+			x.bodyStarted = true
+			if chunked {
+				bw.Write(strconv.AppendUint(bw.AvailableBuffer(), uint64(n), 16))
+				bw.WriteString("\r\n")
+			}
+			bw.Write(p[:n])
+			if chunked {
+				bw.WriteString("\r\n")
+			}
+			// Flush as it comes: the client may be streaming.
+			if err := bw.Flush(); err != nil {
+				return sendError{err}
+			}
+			left -= int64(n)
+		}
+		if !chunked && left == 0 {
 			return nil
 		}
+		if rerr == io.EOF {
+			if !chunked {
+				return clientBodyError{io.ErrUnexpectedEOF}
+			}
+			break
+		}
 		if rerr != nil {
-			return rerr
+			return clientBodyError{rerr}
 		}
 	}
+	bw.WriteString("0\r\n")
+	if len(r.Trailer) > 0 {
+		// Filled in by net/http once the body was read to its end.
+		if err := r.Trailer.Write(bw); err != nil {
+			return sendError{err}
+		}
+	}
+	bw.WriteString("\r\n")
+	if err := bw.Flush(); err != nil {
+		return sendError{err}
+	}
+	return nil
 }
 
-// removeHopByHop deletes the headers that describe one connection rather
-// than the message (RFC 9110, section 7.6.1), including the ones the
-// Connection header lists.
-func removeHopByHop(h http.Header) {
-	for _, v := range h["Connection"] {
-		for v != "" {
-			var token string
-			token, v, _ = strings.Cut(v, ",")
-			token = textproto.TrimString(token)
-			switch {
-			case token == "",
-				// Common tokens that name no header or one deleted
-				// below; skipping them saves canonicalizing.
-				strings.EqualFold(token, "keep-alive"),
-				strings.EqualFold(token, "close"),
-				strings.EqualFold(token, "upgrade"):
-				continue
-			}
-			delete(h, textproto.CanonicalMIMEHeaderKey(token))
+// isIdempotent reports whether a request with this method may be sent
+// twice (RFC 9110, section 9.2.2).
+func isIdempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// expectsContinue reports whether the request asks for 100 Continue.
+func expectsContinue(h http.Header) bool {
+	for _, v := range h["Expect"] {
+		if strings.EqualFold(textproto.TrimString(v), "100-continue") {
+			return true
 		}
 	}
-	delete(h, "Connection")
-	delete(h, "Keep-Alive")
-	delete(h, "Proxy-Connection")
-	delete(h, "Te")
-	delete(h, "Trailer")
-	delete(h, "Transfer-Encoding")
-	delete(h, "Upgrade")
-	delete(h, "Proxy-Authenticate")
-	delete(h, "Proxy-Authorization")
+	return false
+}
+
+// deleteConnectionListed deletes the fields that a Connection field value
+// names (RFC 9110, section 7.6.1).
+func deleteConnectionListed(h http.Header, v string) {
+	for v != "" {
+		var token string
+		token, v, _ = strings.Cut(v, ",")
+		token = textproto.TrimString(token)
+		switch {
+		case token == "",
+			// Common tokens that name no field or one dropped anyway;
+			// skipping them saves canonicalizing.
+			strings.EqualFold(token, "keep-alive"),
+			strings.EqualFold(token, "close"),
+			strings.EqualFold(token, "upgrade"):
+			continue
+		}
+		delete(h, textproto.CanonicalMIMEHeaderKey(token))
+	}
 }
 
 // isUpgrade reports whether the request asks to switch protocols, other

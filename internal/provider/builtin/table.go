@@ -20,6 +20,8 @@ type table struct {
 	binds []bind
 	// endpoints is the Result of the Apply that built this table.
 	endpoints map[string][]lbconfig.Address
+	// backends lists every backend, for attaching connection pools.
+	backends []*backend
 }
 
 type bind struct {
@@ -62,12 +64,16 @@ type backend struct {
 
 type endpoint struct {
 	addr string // "ip:port", "[ip6]:port"
+	// pool holds the idle connections to addr. Set by Apply before the
+	// table is published; shared with other tables that have addr.
+	pool *connPool
 }
 
 // buildTable compiles cfg, which must be sorted and valid. It rejects what
 // this provider cannot serve yet.
 func buildTable(cfg *lbconfig.Config, listenAddress string) (*table, error) {
 	backends := make(map[string]*backend, len(cfg.Backends))
+	list := make([]*backend, 0, len(cfg.Backends))
 	for i := range cfg.Backends {
 		b := &cfg.Backends[i]
 		nb := &backend{name: b.Name}
@@ -82,6 +88,7 @@ func buildTable(cfg *lbconfig.Config, listenAddress string) (*table, error) {
 			nb.endpoints = append(nb.endpoints, endpoint{addr: netip.AddrPortFrom(a, uint16(e.Port)).String()})
 		}
 		backends[b.Name] = nb
+		list = append(list, nb)
 	}
 	lookup := func(ref *lbconfig.BackendRef) (*backend, error) {
 		if ref == nil {
@@ -97,6 +104,7 @@ func buildTable(cfg *lbconfig.Config, listenAddress string) (*table, error) {
 	t := &table{
 		ports:     map[int32]*portRoutes{},
 		endpoints: make(map[string][]lbconfig.Address, len(cfg.LoadBalancers)),
+		backends:  list,
 	}
 	owner := map[int32]string{}
 	for _, lb := range cfg.LoadBalancers {

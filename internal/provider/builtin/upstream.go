@@ -1,0 +1,209 @@
+package builtin
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// The backend side of the proxy: idle HTTP/1.1 connections kept per
+// endpoint. A request takes one, does its whole exchange on it in the
+// handler goroutine (no reader or writer goroutines to hand off to), and
+// puts it back if the response left it clean.
+
+const (
+	// maxIdlePerEndpoint bounds the idle connections kept to one endpoint.
+	maxIdlePerEndpoint = 256
+	// idleTimeout is how long an idle connection is kept.
+	idleTimeout = 90 * time.Second
+	// checkIdleAfter is how long a connection may sit idle before it is
+	// checked for a close from the backend before use. Under load
+	// connections come back within milliseconds and are not checked; one
+	// that lost the race anyway is retried when that is safe.
+	checkIdleAfter = time.Second
+	// dialTimeout bounds a connect to a backend.
+	dialTimeout = 5 * time.Second
+	// connBufferSize is the size of each backend connection's read and
+	// write buffers.
+	connBufferSize = 4 << 10
+)
+
+// aLongTimeAgo is a deadline in the past: it makes blocked I/O return.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// connPool holds the idle connections to one endpoint address.
+type connPool struct {
+	addr   string
+	dialer *net.Dialer
+
+	mu     sync.Mutex
+	idle   []*backendConn // LIFO: the most recently used last
+	closed bool
+}
+
+func newConnPool(addr string, dialer *net.Dialer) *connPool {
+	return &connPool{addr: addr, dialer: dialer}
+}
+
+// get returns an idle connection, or nil. check asks for a liveness check
+// even on connections that were idle only briefly.
+func (cp *connPool) get(check bool) *backendConn {
+	var now time.Time
+	for {
+		cp.mu.Lock()
+		n := len(cp.idle)
+		if n == 0 {
+			cp.mu.Unlock()
+			return nil
+		}
+		c := cp.idle[n-1]
+		cp.idle[n-1] = nil
+		cp.idle = cp.idle[:n-1]
+		cp.mu.Unlock()
+
+		if now.IsZero() {
+			now = time.Now()
+		}
+		idle := now.Sub(c.idleAt)
+		if idle < idleTimeout && ((!check && idle < checkIdleAfter) || c.alive()) {
+			return c
+		}
+		c.close()
+	}
+}
+
+// dial opens a new connection.
+func (cp *connPool) dial(ctx context.Context) (*backendConn, error) {
+	conn, err := cp.dialer.DialContext(ctx, "tcp", cp.addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &backendConn{conn: conn, pool: cp}
+	c.br = bufio.NewReaderSize(conn, connBufferSize)
+	c.bw = bufio.NewWriterSize(c, connBufferSize)
+	if sc, ok := conn.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
+	c.peekFn = c.peek
+	c.abortFn = c.abort
+	return c, nil
+}
+
+// put takes c back, or closes it if the pool is full or closed. Expired
+// connections at the old end of the stack go at the same time.
+func (cp *connPool) put(c *backendConn) {
+	c.head.release()
+	now := time.Now()
+	c.idleAt = now
+	cp.mu.Lock()
+	if cp.closed || len(cp.idle) >= maxIdlePerEndpoint {
+		cp.mu.Unlock()
+		c.close()
+		return
+	}
+	expired := cp.expiredLocked(now)
+	cp.idle = append(cp.idle, c)
+	cp.mu.Unlock()
+	for _, e := range expired {
+		e.close()
+	}
+}
+
+// expiredLocked removes the connections idle for longer than idleTimeout
+// and returns them for closing. They are at the bottom of the stack.
+func (cp *connPool) expiredLocked(now time.Time) []*backendConn {
+	n := 0
+	for n < len(cp.idle) && now.Sub(cp.idle[n].idleAt) >= idleTimeout {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	expired := make([]*backendConn, n)
+	copy(expired, cp.idle[:n])
+	m := copy(cp.idle, cp.idle[n:])
+	clear(cp.idle[m:])
+	cp.idle = cp.idle[:m]
+	return expired
+}
+
+// reap closes the connections idle for longer than idleTimeout.
+func (cp *connPool) reap(now time.Time) {
+	cp.mu.Lock()
+	expired := cp.expiredLocked(now)
+	cp.mu.Unlock()
+	for _, c := range expired {
+		c.close()
+	}
+}
+
+// close closes the idle connections, and any put back later.
+func (cp *connPool) close() {
+	cp.mu.Lock()
+	idle := cp.idle
+	cp.idle, cp.closed = nil, true
+	cp.mu.Unlock()
+	for _, c := range idle {
+		c.close()
+	}
+}
+
+// idleCount is for tests.
+func (cp *connPool) idleCount() int {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	return len(cp.idle)
+}
+
+// backendConn is one HTTP/1.1 connection to a backend with its buffers.
+type backendConn struct {
+	conn net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer // writes through backendConn.Write
+	head headReader
+	pool *connPool
+
+	idleAt time.Time
+	// written counts the bytes of the current exchange that reached the
+	// connection, to tell a request that never left from one that did.
+	written int64
+
+	// raw and peekFn do the liveness check; peekAlive is its answer.
+	raw       syscall.RawConn
+	peekFn    func(fd uintptr) bool
+	peekBuf   [1]byte
+	peekAlive bool
+
+	// abortFn runs when the client goes away mid-exchange; aborted says
+	// it did.
+	abortFn func()
+	aborted atomic.Bool
+}
+
+// Write counts what goes to the connection.
+func (c *backendConn) Write(p []byte) (int, error) {
+	n, err := c.conn.Write(p)
+	c.written += int64(n)
+	return n, err
+}
+
+// abort makes the exchange in progress fail at once.
+func (c *backendConn) abort() {
+	c.aborted.Store(true)
+	_ = c.conn.SetDeadline(aLongTimeAgo)
+}
+
+// setReadDeadline sets a read deadline unless the exchange was aborted,
+// whose deadline must stay.
+func (c *backendConn) setReadDeadline(t time.Time) {
+	_ = c.conn.SetReadDeadline(t)
+	if c.aborted.Load() {
+		_ = c.conn.SetDeadline(aLongTimeAgo)
+	}
+}
+
+func (c *backendConn) close() { _ = c.conn.Close() }

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package builtin
+
+// alive cannot peek on this platform: a stale connection is found by the
+// request that uses it, and retried when that is safe.
+func (c *backendConn) alive() bool { return true }
+
+func (c *backendConn) peek(fd uintptr) bool { return true }
