@@ -16,15 +16,21 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 
 	"ingress-controller/internal/admin"
 	"ingress-controller/internal/engine"
 	"ingress-controller/internal/provider/builtin"
 	"ingress-controller/internal/source/file"
+	kubesource "ingress-controller/internal/source/kubernetes"
 	"ingress-controller/internal/translate"
+	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 )
 
@@ -43,13 +49,27 @@ type flags struct {
 	logFormat     string
 	metricsAddr   string
 	version       bool
+	shutdownGrace time.Duration
+
+	// --source=kubernetes
+	kubeconfig             string
+	watchNamespaces        []string
+	electionID             string
+	electionNamespace      string
+	leaseDuration          time.Duration
+	renewDeadline          time.Duration
+	retryPeriod            time.Duration
+	publishService         string
+	publishStatusAddresses []string
+	updateStatusOnShutdown bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	f := &flags{}
+	var watchNamespace, publishStatusAddress string
 	fs := flag.NewFlagSet("ingress-controller", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.source, "source", "file", "where routing intent comes from: file (manifests in --manifests)")
+	fs.StringVar(&f.source, "source", "file", "where routing intent comes from: file (manifests in --manifests) or kubernetes (a cluster's Ingresses; see docs/kubernetes.md)")
 	fs.StringVar(&f.provider, "provider", "builtin", "what serves the traffic: builtin (the in-process Go proxy)")
 	fs.StringVar(&f.manifests, "manifests", "", "directory of Kubernetes YAML manifests (Ingress, IngressClass, Service, EndpointSlice, Secret) read by --source=file; changes are picked up within a second")
 	fs.IntVar(&f.httpPort, "http-port", 80, "public port of the HTTP listener")
@@ -60,6 +80,17 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
+	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish after the listeners stop accepting")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for --source=kubernetes (default: $KUBECONFIG, else ~/.kube/config, else the in-cluster service account)")
+	fs.StringVar(&watchNamespace, "watch-namespace", "", "comma-separated namespaces whose Ingresses, Services, EndpointSlices and TLS Secrets are watched (default: all namespaces)")
+	fs.StringVar(&f.electionID, "election-id", kubesource.DefaultElectionID, "name of the Lease used to elect the leader that writes Ingress status")
+	fs.StringVar(&f.electionNamespace, "election-namespace", "", "namespace of the leader-election Lease (default: $POD_NAMESPACE, else the kubeconfig context's namespace, else default)")
+	fs.DurationVar(&f.leaseDuration, "election-lease-duration", kubesource.DefaultLeaseDuration, "how long a leader's Lease is valid without renewal; another replica takes over after it (tuning and tests)")
+	fs.DurationVar(&f.renewDeadline, "election-renew-deadline", kubesource.DefaultRenewDeadline, "how long the leader keeps retrying to renew its Lease before it stops leading; less than --election-lease-duration")
+	fs.DurationVar(&f.retryPeriod, "election-retry-period", kubesource.DefaultRetryPeriod, "how often candidates try to acquire, and the leader to renew, the Lease")
+	fs.StringVar(&f.publishService, "publish-service", "", "namespace/name of the Service in front of the controller whose status.loadBalancer.ingress (and externalIPs) is copied into Ingress status")
+	fs.StringVar(&publishStatusAddress, "publish-status-address", "", "comma-separated IP addresses or hostnames written into Ingress status; takes precedence over --publish-service and over the provider's addresses")
+	fs.BoolVar(&f.updateStatusOnShutdown, "update-status-on-shutdown", false, "on SIGTERM, the leader clears the status it wrote on our Ingresses before releasing the Lease (leave unset for rolling updates)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ingress-controller [flags]\n\n"+
 			"Serves Kubernetes Ingress routing through a pluggable load-balancer provider.\n"+
@@ -77,7 +108,63 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 			return nil, fmt.Errorf("--%s: %d is not a port number", name, p)
 		}
 	}
+	if f.shutdownGrace < 0 {
+		return nil, fmt.Errorf("--shutdown-grace: %s is negative", f.shutdownGrace)
+	}
+	if err := parseKubernetesFlags(f, watchNamespace, publishStatusAddress); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+func parseKubernetesFlags(f *flags, watchNamespace, publishStatusAddress string) error {
+	for _, ns := range splitList(watchNamespace) {
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return fmt.Errorf("--watch-namespace: %q: %s", ns, strings.Join(errs, "; "))
+		}
+		f.watchNamespaces = append(f.watchNamespaces, ns)
+	}
+	if f.electionNamespace != "" {
+		if errs := validation.IsDNS1123Label(f.electionNamespace); len(errs) > 0 {
+			return fmt.Errorf("--election-namespace: %q: %s", f.electionNamespace, strings.Join(errs, "; "))
+		}
+	}
+	if errs := validation.IsDNS1123Subdomain(f.electionID); len(errs) > 0 {
+		return fmt.Errorf("--election-id: %q: %s", f.electionID, strings.Join(errs, "; "))
+	}
+	// The same rules as client-go's leader election, said with flag names.
+	switch {
+	case f.retryPeriod <= 0:
+		return fmt.Errorf("--election-retry-period: %s must be positive", f.retryPeriod)
+	case float64(f.renewDeadline) <= 1.2*float64(f.retryPeriod):
+		return fmt.Errorf("--election-renew-deadline (%s) must be more than 1.2 x --election-retry-period (%s)", f.renewDeadline, f.retryPeriod)
+	case f.leaseDuration <= f.renewDeadline:
+		return fmt.Errorf("--election-lease-duration (%s) must be more than --election-renew-deadline (%s)", f.leaseDuration, f.renewDeadline)
+	}
+	if f.publishService != "" {
+		ns, name, ok := strings.Cut(f.publishService, "/")
+		if !ok || len(validation.IsDNS1123Label(ns)) > 0 || len(validation.IsDNS1035Label(name)) > 0 {
+			return fmt.Errorf("--publish-service: %q is not namespace/name", f.publishService)
+		}
+	}
+	for _, a := range splitList(publishStatusAddress) {
+		if err := kubesource.CheckPublishAddress(a); err != nil {
+			return fmt.Errorf("--publish-status-address: %w", err)
+		}
+		f.publishStatusAddresses = append(f.publishStatusAddresses, a)
+	}
+	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func newLogger(f *flags, w io.Writer) (*slog.Logger, error) {
@@ -123,7 +210,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	providers.Register("builtin", func(o provider.Options) (provider.Provider, error) {
 		return builtin.New(o, log.With("provider", "builtin")), nil
 	})
-	prov, err := providers.New(f.provider, provider.Options{ListenAddress: f.listenAddress})
+	prov, err := providers.New(f.provider, provider.Options{ListenAddress: f.listenAddress, ShutdownGrace: f.shutdownGrace})
 	if err != nil {
 		return fmt.Errorf("--provider: %w", err)
 	}
@@ -142,26 +229,117 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	switch f.source {
 	case "file":
-		if f.manifests == "" {
-			return errors.New("--source=file needs --manifests DIR")
-		}
-		src := file.New(f.manifests, 0, log)
-		if err := src.Load(); err != nil {
-			return fmt.Errorf("--manifests: %w", err)
-		}
-		eng := engine.New(engine.Options{Source: src, Provider: prov, Translate: topts, Logger: log.With("component", "engine"), Metrics: engine.NewMetrics(reg)})
-		adm := admin.New(f.metricsAddr, reg, log.With("component", "admin"), readiness(eng, prov)...)
-		log.Info("starting", "version", version, "source", f.source, "provider", prov.Name(), "manifests", f.manifests, "http_port", f.httpPort)
-		err := runAll(ctx,
-			func(ctx context.Context) error { return src.Run(ctx, eng.Trigger) },
-			func(ctx context.Context) error { return eng.Run(ctx) },
-			func(ctx context.Context) error { return prov.Run(ctx, make(chan provider.Result, 1)) },
-			adm.Run,
-		)
-		log.Info("stopped")
+		return runFile(ctx, f, log, prov, reg, topts)
+	case "kubernetes":
+		return runKubernetes(ctx, f, log, prov, reg, topts)
+	}
+	return fmt.Errorf("--source: unknown source %q (known: file, kubernetes)", f.source)
+}
+
+func runFile(ctx context.Context, f *flags, log *slog.Logger, prov provider.Provider, reg *prometheus.Registry, topts translate.Options) error {
+	if f.manifests == "" {
+		return errors.New("--source=file needs --manifests DIR")
+	}
+	src := file.New(f.manifests, 0, log)
+	if err := src.Load(); err != nil {
+		return fmt.Errorf("--manifests: %w", err)
+	}
+	eng := engine.New(engine.Options{Source: src, Provider: prov, Translate: topts, Logger: log.With("component", "engine"), Metrics: engine.NewMetrics(reg)})
+	adm := admin.New(f.metricsAddr, reg, log.With("component", "admin"), readiness(eng, prov)...)
+	log.Info("starting", "version", version, "source", f.source, "provider", prov.Name(), "manifests", f.manifests, "http_port", f.httpPort)
+	err := runAll(ctx,
+		func(ctx context.Context) error { return src.Run(ctx, eng.Trigger) },
+		func(ctx context.Context) error { return eng.Run(ctx) },
+		func(ctx context.Context) error { return prov.Run(ctx, make(chan provider.Result, 1)) },
+		adm.Run,
+	)
+	log.Info("stopped")
+	return err
+}
+
+// runKubernetes wires the kubernetes source: informers feed the engine,
+// engine callbacks feed Events and the status writer, and the status writer
+// runs only while this process holds the leader-election Lease.
+func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provider.Provider, reg *prometheus.Registry, topts translate.Options) error {
+	// client-go logs through klog; send it to our logger.
+	klog.SetSlogLogger(log.With("component", "client-go"))
+	restCfg, contextNamespace, err := kubesource.LoadConfig(f.kubeconfig, "ingress-controller/"+version)
+	if err != nil {
+		return fmt.Errorf("--kubeconfig: %w", err)
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("--kubeconfig: %w", err)
+	}
+	src, err := kubesource.New(kubesource.Options{
+		Client:         client,
+		Namespaces:     f.watchNamespaces,
+		PublishService: f.publishService,
+		Logger:         log,
+	})
+	if err != nil {
 		return err
 	}
-	return fmt.Errorf("--source: unknown source %q (known: file)", f.source)
+	status, err := kubesource.NewStatusWriter(kubesource.StatusOptions{
+		Client:           client,
+		Source:           src,
+		PublishAddresses: f.publishStatusAddresses,
+		ClearOnShutdown:  f.updateStatusOnShutdown,
+		Logger:           log,
+	})
+	if err != nil {
+		return err
+	}
+	events := kubesource.NewEvents(ctx, kubesource.EventsOptions{Client: client, Source: src, Provider: prov.Name(), Logger: log})
+	eng := engine.New(engine.Options{
+		Source:     src,
+		Provider:   prov,
+		Translate:  topts,
+		Logger:     log.With("component", "engine"),
+		Metrics:    engine.NewMetrics(reg),
+		OnProblems: events.Problems,
+		OnApplied: func(cfg *lbconfig.Config, res provider.Result) {
+			events.Applied(cfg, res)
+			status.Applied(cfg, res)
+		},
+	})
+	electionNamespace := f.electionNamespace
+	if electionNamespace == "" {
+		electionNamespace = kubesource.ElectionNamespace(contextNamespace)
+	}
+	election := &kubesource.Election{
+		Client:        client,
+		Namespace:     electionNamespace,
+		Name:          f.electionID,
+		Identity:      kubesource.NewIdentity(),
+		LeaseDuration: f.leaseDuration,
+		RenewDeadline: f.renewDeadline,
+		RetryPeriod:   f.retryPeriod,
+		Recorder:      events.Recorder(),
+		Logger:        log,
+	}
+	checks := append([]admin.Check{src.Ready}, readiness(eng, prov)...)
+	adm := admin.New(f.metricsAddr, reg, log.With("component", "admin"), checks...)
+	log.Info("starting", "version", version, "source", f.source, "provider", prov.Name(),
+		"api_server", restCfg.Host, "namespaces", strings.Join(f.watchNamespaces, ","),
+		"http_port", f.httpPort, "identity", election.Identity)
+	updates := make(chan provider.Result, 1)
+	err = runAll(ctx,
+		func(ctx context.Context) error { return src.Run(ctx, eng.Trigger) },
+		func(ctx context.Context) error {
+			// The first reconcile must see the whole cluster.
+			if src.WaitForSync(ctx) != nil {
+				return nil
+			}
+			return eng.Run(ctx)
+		},
+		func(ctx context.Context) error { return prov.Run(ctx, updates) },
+		func(ctx context.Context) error { return status.WatchProvider(ctx, updates) },
+		func(ctx context.Context) error { return election.Run(ctx, status) },
+		adm.Run,
+	)
+	log.Info("stopped")
+	return err
 }
 
 // runAll runs every function until all return; the first error or return

@@ -1,0 +1,56 @@
+package nettest
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// AddLoopbackAddress adds addr as a /32 (or /128) to the loopback interface
+// with `ip addr add`, for backends that need an address the API server
+// accepts in EndpointSlices (use 198.18.0.0/15, a distinct /24 per test
+// package). It needs root. The returned remove deletes the address again,
+// but only if this call added it: an address that was already there is
+// left alone (and remove does nothing), so concurrent users never pull an
+// address from under each other.
+func AddLoopbackAddress(addr netip.Addr) (remove func() error, err error) {
+	prefix := netip.PrefixFrom(addr, addr.BitLen()).String()
+	out, err := exec.Command("ip", "addr", "add", prefix, "dev", "lo").CombinedOutput()
+	if err != nil {
+		if bytes.Contains(out, []byte("File exists")) {
+			return func() error { return nil }, nil
+		}
+		return nil, fmt.Errorf("ip addr add %s dev lo: %w: %s", prefix, err, strings.TrimSpace(string(out)))
+	}
+	return func() error {
+		out, err := exec.Command("ip", "addr", "del", prefix, "dev", "lo").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("ip addr del %s dev lo: %w: %s", prefix, err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	}, nil
+}
+
+// LoopbackAddress adds addr to the loopback interface for the rest of the
+// test (see AddLoopbackAddress) and returns it; cleanup removes it if the
+// test added it. It fails the test if the address cannot be added.
+func LoopbackAddress(t testing.TB, addr string) netip.Addr {
+	t.Helper()
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		t.Fatalf("loopback address: %v", err)
+	}
+	remove, err := AddLoopbackAddress(a)
+	if err != nil {
+		t.Fatalf("loopback address: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := remove(); err != nil {
+			t.Errorf("loopback address: %v", err)
+		}
+	})
+	return a
+}

@@ -1,0 +1,51 @@
+// Package kubernetes is the source that watches a Kubernetes cluster: it
+// feeds the engine Ingresses, IngressClasses, Services, EndpointSlices and
+// TLS Secrets, reports what happened as Kubernetes Events, and, on the
+// elected leader only, writes the load balancers' addresses into the status
+// of the Ingresses they serve.
+//
+// # Theory of operation
+//
+// Source runs shared informers: one factory per watched namespace (or one
+// for all namespaces) for Ingresses, Services, EndpointSlices (only those
+// labelled kubernetes.io/service-name, the only ones the translator reads)
+// and Secrets (only type kubernetes.io/tls, by field selector), one
+// cluster-wide factory for IngressClasses, and, with a publish Service, one
+// that watches only that Service. A transform strips managedFields and the
+// kubectl last-applied annotation from every object before it is cached:
+// they are large and never read. Run starts the informers and waits for
+// every cache to sync before it calls the engine's trigger; until then
+// Snapshot blocks, and Ready fails, so the engine never applies a config
+// built from a half-filled cache. After that every add, update and delete
+// triggers the engine, which coalesces triggers; updates that carry the same
+// resourceVersion (resyncs and relists) and Ingress updates that changed
+// only the status are ignored. Snapshot reads the listers; the objects are
+// shared with the cache and must not be modified.
+//
+// When the API server is unreachable the informers keep their caches and
+// retry with backoff, the engine keeps the last applied config and the
+// proxy keeps serving it. When the server returns, the informers resume
+// their watches (relisting if the server no longer has their
+// resourceVersion), and every change made meanwhile arrives as an ordinary
+// event.
+//
+// Events records Kubernetes Events through a client-go EventRecorder
+// (component "ingress-controller"): a Normal "Sync" on an Ingress when a
+// config holding a new version of it (new UID, generation or annotations)
+// has been applied, and a Warning, with the problem's reason and a message
+// naming the field, on the object at fault when a translation problem first
+// appears. A problem that persists is reported once, not on every
+// reconcile; one that goes away and comes back is reported again.
+//
+// Election runs client-go leader election on a Lease. Only the holder runs
+// the StatusWriter, which owns status.loadBalancer.ingress of the Ingresses
+// in the applied config: it publishes the --publish-status-address
+// addresses, else the publish Service's load-balancer addresses, else the
+// addresses the provider reports, listing ports only where they are not 80
+// and 443. It compares with the cached object before writing, so an
+// unchanged status is never written again, retries on conflict, and clears
+// the status of an Ingress it no longer serves only when that status is one
+// it published, so another controller's status is never clobbered. When the
+// process stops the lease is released (ReleaseOnCancel), after clearing the
+// status of our Ingresses if asked to.
+package kubernetes

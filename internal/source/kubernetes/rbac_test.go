@@ -1,0 +1,81 @@
+package kubernetes_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	kubesource "ingress-controller/internal/source/kubernetes"
+)
+
+// TestRestrictedRBAC runs the controller binary as the ServiceAccount of
+// deploy/rbac.yaml, with nothing but the ClusterRole and Role granted
+// there, watching all namespaces: it serves, writes status and Events and
+// holds its Lease, and is refused what it has no business doing.
+func TestRestrictedRBAC(t *testing.T) {
+	cfg := applyDeploy(t)
+	f := newFixture(t)
+	class := "rbac-" + f.ns
+	addrs, port := startBackends(t, "a")
+	f.service("web", "http", 80, port)
+	f.slice("web-1", "web", "http", port, addrs["a"])
+	f.createIngress(ingress("web", &class, route{host: "web.test", path: "/", service: "web", port: "http"}))
+	f.createIngress(ingress("broken", &class, route{host: "broken.test", path: "/", service: "missing", port: "http"}))
+
+	p := startBinary(t, "controller", cfg,
+		"--ingress-class="+class,
+		"--election-namespace="+deployNamespace,
+		"--election-id=rbac-"+f.ns,
+		"--publish-status-address=198.18.4.252",
+	)
+	expect(t, p.port, "web.test", "/", ok("a"))
+	expect(t, p.port, "broken.test", "/", unavailable)
+	f.expectStatus("web", []networkingv1.IngressLoadBalancerIngress{{
+		IP: "198.18.4.252", Ports: []networkingv1.IngressPortStatus{{Port: int32(p.port), Protocol: corev1.ProtocolTCP}},
+	}}, statusDeadline)
+	f.expectEvents("Ingress", "web", kubesource.ReasonSync, 1)
+	f.expectEvents("Ingress", "broken", "ServiceNotFound", 1)
+	eventually(t, converge, "Lease held", func() error {
+		lease, err := f.client.CoordinationV1().Leases(deployNamespace).Get(f.ctx, "rbac-"+f.ns, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if got := ptr.Deref(lease.Spec.HolderIdentity, ""); got != p.identity {
+			return fmt.Errorf("holder %q, want %q", got, p.identity)
+		}
+		return nil
+	})
+
+	// What it must not do.
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing, err := client.NetworkingV1().Ingresses(f.ns).Get(f.ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get ingress as %s: %v", serviceAccount, err)
+	}
+	ing.Spec.Rules[0].Host = "hijacked.test"
+	if _, err := client.NetworkingV1().Ingresses(f.ns).Update(f.ctx, ing, metav1.UpdateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("update ingress spec as %s: %v, want Forbidden", serviceAccount, err)
+	}
+	if _, err := client.CoreV1().Secrets(f.ns).Create(f.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "planted"}}, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("create secret as %s: %v, want Forbidden", serviceAccount, err)
+	}
+	if _, err := client.CoordinationV1().Leases(f.ns).List(f.ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("list leases outside %s as %s: %v, want Forbidden", deployNamespace, serviceAccount, err)
+	}
+
+	// Nothing it needed was refused.
+	p.terminate(t)
+	if out := p.out.String(); strings.Contains(strings.ToLower(out), "forbidden") {
+		t.Errorf("the controller was refused something it needs:\n%s", out)
+	}
+}
