@@ -43,9 +43,9 @@ import (
 )
 
 const (
-	// shutdownGrace bounds how long requests in flight may take to finish
-	// when a listener closes.
-	shutdownGrace = 10 * time.Second
+	// defaultShutdownGrace bounds how long requests in flight may take to
+	// finish when a listener closes, unless Options.ShutdownGrace says.
+	defaultShutdownGrace = 10 * time.Second
 	// copyBufferSize is the size of the pooled body copy buffers.
 	copyBufferSize = 32 << 10
 )
@@ -149,7 +149,7 @@ func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Re
 		if t.ports[port] == nil {
 			delete(p.servers, port)
 			p.log.Info("closing listener", "port", port)
-			p.drain(s, shutdownGrace)
+			p.drain(s, p.shutdownGrace())
 		}
 	}
 	p.applied = true
@@ -223,6 +223,13 @@ func (p *Provider) drain(s *server, grace time.Duration) {
 	})
 }
 
+func (p *Provider) shutdownGrace() time.Duration {
+	if p.opts.ShutdownGrace > 0 {
+		return p.opts.ShutdownGrace
+	}
+	return defaultShutdownGrace
+}
+
 // Run implements provider.Provider. Listeners serve as soon as Apply opens
 // them; Run expires idle backend connections until ctx ends, then shuts the
 // listeners down gracefully and returns once they are closed. The builtin proxy never changes its
@@ -246,7 +253,7 @@ func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) erro
 	p.stopped = true
 	for port, s := range p.servers {
 		delete(p.servers, port)
-		p.drain(s, shutdownGrace)
+		p.drain(s, p.shutdownGrace())
 	}
 	p.mu.Unlock()
 	p.wg.Wait()

@@ -320,3 +320,49 @@ func TestHealthyAndGracefulShutdown(t *testing.T) {
 		t.Error("Apply after shutdown succeeded")
 	}
 }
+
+// TestShutdownGraceBoundsDrain: a request that outlives Options.ShutdownGrace
+// is cut when the grace ends, so a stuck backend cannot hold shutdown up.
+func TestShutdownGraceBoundsDrain(t *testing.T) {
+	const grace = 300 * time.Millisecond
+	p := New(provider.Options{ListenAddress: "127.0.0.1", ShutdownGrace: grace}, testLogger(t))
+	entered, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	stuck := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+	}))
+	port := freePort(t)
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("stuck", stuck)}, &lbconfig.BackendRef{Name: "stuck"}))
+	answer := make(chan error, 1)
+	go func() {
+		resp, err := testClient(t).Get("http://127.0.0.1:" + strconv.Itoa(int(port)) + "/")
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		answer <- err
+	}()
+	<-entered
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, nil) }()
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(20 * grace):
+		t.Fatalf("Run still draining %s after the context ended, with a %s grace", 20*grace, grace)
+	}
+	took := time.Since(start)
+	if took < grace {
+		t.Errorf("Run returned after %s, before the %s grace ended, with a request in flight", took, grace)
+	}
+	if err := <-answer; err == nil {
+		t.Error("the stuck request succeeded; want it cut when the grace ended")
+	}
+}
