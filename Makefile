@@ -1,5 +1,5 @@
 # The README's two set-up commands are `make quickstart` and `make test`.
-.PHONY: quickstart test bench build
+.PHONY: quickstart test bench bench-http bench-convergence build
 
 quickstart:
 	./hack/quickstart.sh
@@ -7,8 +7,16 @@ quickstart:
 test:
 	./hack/test.sh
 
-bench:
+# Every benchmark; each prints its figures. See README.md.
+bench: bench-http bench-convergence
+
+bench-http:
 	./bench/run.sh
+
+# Convergence latency and controller memory against a real kube-apiserver
+# (built once by hack/build-kubetools.sh); needs root for loopback addresses.
+bench-convergence:
+	KUBETOOLS_DIR_BIN=$$(bash hack/build-kubetools.sh | tail -n 1) go run ./bench/convergence $(CONVERGENCE_FLAGS)
 
 build:
 	go build -o bin/ingress-controller ./cmd/ingress-controller
