@@ -55,12 +55,19 @@ const (
 type Listener struct {
 	Port     int32    `json:"port"`
 	Protocol Protocol `json:"protocol"`
-	// VirtualHosts route HTTP and HTTPS requests by Host header (or SNI).
-	// Sorted by Hostname. A request picks exactly one virtual host: the one
-	// whose Hostname equals its host, else the wildcard that matches, else
-	// the catch-all "". It never falls back to a less specific virtual host
-	// when no route of the chosen one matches; the DefaultBackend (or 404)
-	// answers instead.
+	// VirtualHosts route HTTP and HTTPS requests by Host header. Sorted by
+	// Hostname. A request picks exactly one virtual host (VirtualHostFor):
+	// the one whose Hostname equals its host, else the wildcard that
+	// matches, else the catch-all "". It never falls back to a less specific
+	// virtual host when no route of the chosen one matches; the
+	// DefaultBackend (or 404) answers instead.
+	//
+	// On HTTPS listeners the same choice, made with the TLS server name
+	// (SNI) instead of the Host header, picks the certificate of a TLS
+	// handshake: that virtual host's TLS. The catch-all's TLS is the
+	// listener's default certificate, served to clients without SNI, to
+	// names no virtual host matches and for virtual hosts whose TLS is nil;
+	// without one the provider serves a default certificate of its own.
 	VirtualHosts []VirtualHost `json:"virtualHosts,omitempty"`
 	// DefaultBackend serves HTTP requests that match no virtual host or no
 	// route. Without it such requests get 404.
@@ -74,7 +81,9 @@ type VirtualHost struct {
 	// Hostname is a lower-case DNS name, a wildcard "*.example.com" that
 	// matches exactly one extra leading label, or "" for any host.
 	Hostname string `json:"hostname"`
-	// TLS is the certificate served for this hostname on HTTPS listeners.
+	// TLS is the certificate served for this hostname on HTTPS listeners;
+	// nil means the listener's default certificate (see
+	// Listener.VirtualHosts). Only HTTPS listeners have it.
 	TLS *CertificateRef `json:"tls,omitempty"`
 	// Routes are ordered by precedence: Exact before Prefix, then longer
 	// paths first. The first route that matches a request wins.
@@ -99,8 +108,22 @@ type Route struct {
 	Path    string     `json:"path"`
 	Match   MatchType  `json:"match"`
 	Backend BackendRef `json:"backend"`
+	// HTTPSRedirect, on an HTTP listener, makes the route answer with a
+	// redirect to HTTPS instead of forwarding to Backend.
+	HTTPSRedirect *HTTPSRedirect `json:"httpsRedirect,omitempty"`
 	// Source is the object that asked for this route.
 	Source ObjectRef `json:"source"`
+}
+
+// HTTPSRedirect sends a client to the same host, path and query over HTTPS:
+// Location "https://<host>[:<Port>]<path>[?<query>]", with the host of the
+// request (without its port) and Port left out when it is 443.
+type HTTPSRedirect struct {
+	// Port is the port of an HTTPS listener of the same load balancer.
+	Port int32 `json:"port"`
+	// StatusCode is 301, 302, 307 or 308. 307 and 308 keep the method and
+	// body of the request; 308 is what browsers may cache.
+	StatusCode int32 `json:"statusCode"`
 }
 
 // BackendRef names a Backend of the same Config.

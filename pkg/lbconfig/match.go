@@ -49,6 +49,31 @@ func HostMatches(pattern, host string) bool {
 	return pattern == host
 }
 
+// VirtualHostFor returns the virtual host that serves host, which must be
+// normalized (NormalizeHost): the one named host, else the wildcard that
+// matches it, else the catch-all "", else nil. On HTTPS listeners host is
+// also the TLS server name that picks the certificate.
+func (l *Listener) VirtualHostFor(host string) *VirtualHost {
+	var wildcard, any *VirtualHost
+	for i := range l.VirtualHosts {
+		vh := &l.VirtualHosts[i]
+		switch {
+		case vh.Hostname == "":
+			any = vh
+		case strings.HasPrefix(vh.Hostname, "*."):
+			if wildcard == nil && HostMatches(vh.Hostname, host) {
+				wildcard = vh
+			}
+		case vh.Hostname == host:
+			return vh
+		}
+	}
+	if wildcard != nil {
+		return wildcard
+	}
+	return any
+}
+
 // NormalizeHost lower-cases a Host header value and strips its port and a
 // trailing dot, e.g. "Foo.Example.com:8080" -> "foo.example.com" and
 // "[::1]:80" -> "::1".

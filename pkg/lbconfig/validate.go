@@ -41,6 +41,11 @@ func (c *Config) Validate() error {
 		if len(cert.KeyPEM) == 0 {
 			v.add(f+".keyPEM", "must not be empty")
 		}
+		for k, h := range cert.Hosts {
+			if err := CheckHostname(h); err != nil || h == "" {
+				v.add(fmt.Sprintf("%s.hosts[%d]", f, k), fmt.Sprintf("%q is not a hostname", h))
+			}
+		}
 	}
 	lbs := map[string]bool{}
 	for i, lb := range c.LoadBalancers {
@@ -52,6 +57,12 @@ func (c *Config) Validate() error {
 			v.add(f+".name", fmt.Sprintf("duplicate load balancer %q", lb.Name))
 		}
 		lbs[lb.Name] = true
+		https := map[int32]bool{}
+		for _, l := range lb.Listeners {
+			if l.Protocol == ProtocolHTTPS {
+				https[l.Port] = true
+			}
+		}
 		ports := map[int32]bool{}
 		for j, l := range lb.Listeners {
 			lf := fmt.Sprintf("%s.listeners[%d]", f, j)
@@ -61,7 +72,7 @@ func (c *Config) Validate() error {
 				v.add(lf+".port", fmt.Sprintf("port %d is used by another listener", l.Port))
 			}
 			ports[l.Port] = true
-			v.listener(lf, l, backends, certs)
+			v.listener(lf, l, backends, certs, https)
 		}
 	}
 	return errors.Join(v.errs...)
@@ -102,7 +113,7 @@ func (v *validator) backend(f string, b Backend, seen map[string]bool) {
 	}
 }
 
-func (v *validator) listener(f string, l Listener, backends, certs map[string]bool) {
+func (v *validator) listener(f string, l Listener, backends, certs map[string]bool, httpsPorts map[int32]bool) {
 	ref := func(field string, r *BackendRef) {
 		if r != nil && !backends[r.Name] {
 			v.add(field, fmt.Sprintf("backend %q does not exist", r.Name))
@@ -135,7 +146,11 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			v.add(vf+".hostname", fmt.Sprintf("duplicate virtual host %q", vh.Hostname))
 		}
 		hosts[vh.Hostname] = true
-		if vh.TLS != nil && !certs[vh.TLS.Name] {
+		switch {
+		case vh.TLS == nil:
+		case l.Protocol != ProtocolHTTPS:
+			v.add(vf+".tls", "only virtual hosts of HTTPS listeners have a certificate")
+		case !certs[vh.TLS.Name]:
 			v.add(vf+".tls", fmt.Sprintf("certificate %q does not exist", vh.TLS.Name))
 		}
 		for r, route := range vh.Routes {
@@ -147,7 +162,24 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 				v.add(rf+".match", fmt.Sprintf("unknown match type %q", route.Match))
 			}
 			ref(rf+".backend", &route.Backend)
+			if rd := route.HTTPSRedirect; rd != nil {
+				v.redirect(rf+".httpsRedirect", l.Protocol, rd, httpsPorts)
+			}
 		}
+	}
+}
+
+func (v *validator) redirect(f string, proto Protocol, rd *HTTPSRedirect, httpsPorts map[int32]bool) {
+	if proto != ProtocolHTTP {
+		v.add(f, "only routes of HTTP listeners redirect to HTTPS")
+	}
+	if !httpsPorts[rd.Port] {
+		v.add(f+".port", fmt.Sprintf("the load balancer has no HTTPS listener on port %d", rd.Port))
+	}
+	switch rd.StatusCode {
+	case 301, 302, 307, 308:
+	default:
+		v.add(f+".statusCode", fmt.Sprintf("%d is not 301, 302, 307 or 308", rd.StatusCode))
 	}
 }
 
