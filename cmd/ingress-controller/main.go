@@ -50,6 +50,7 @@ type flags struct {
 	metricsAddr   string
 	version       bool
 	shutdownGrace time.Duration
+	drainTimeout  time.Duration
 
 	// --source=kubernetes
 	kubeconfig             string
@@ -80,6 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long websockets and other upgraded connections to an endpoint that left the config may go on before they are closed")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish after the listeners stop accepting")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for --source=kubernetes (default: $KUBECONFIG, else ~/.kube/config, else the in-cluster service account)")
 	fs.StringVar(&watchNamespace, "watch-namespace", "", "comma-separated namespaces whose Ingresses, Services, EndpointSlices and TLS Secrets are watched (default: all namespaces)")
@@ -110,6 +112,9 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if f.shutdownGrace < 0 {
 		return nil, fmt.Errorf("--shutdown-grace: %s is negative", f.shutdownGrace)
+	}
+	if f.drainTimeout < 0 {
+		return nil, fmt.Errorf("--drain-timeout: %s is negative", f.drainTimeout)
 	}
 	if err := parseKubernetesFlags(f, watchNamespace, publishStatusAddress); err != nil {
 		return nil, err
@@ -210,7 +215,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	providers.Register("builtin", func(o provider.Options) (provider.Provider, error) {
 		return builtin.New(o, log.With("provider", "builtin")), nil
 	})
-	prov, err := providers.New(f.provider, provider.Options{ListenAddress: f.listenAddress, ShutdownGrace: f.shutdownGrace})
+	prov, err := providers.New(f.provider, provider.Options{ListenAddress: f.listenAddress, ShutdownGrace: f.shutdownGrace, DrainTimeout: f.drainTimeout})
 	if err != nil {
 		return fmt.Errorf("--provider: %w", err)
 	}

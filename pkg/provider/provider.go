@@ -52,6 +52,11 @@ type Options struct {
 	// once Run's context ends and the listeners stop accepting; zero means
 	// the provider's own default.
 	ShutdownGrace time.Duration
+	// DrainTimeout is how long long-lived connections (websockets and
+	// other upgraded or streaming connections) to an endpoint that left
+	// the config may go on before they are closed; zero means the
+	// provider's own default.
+	DrainTimeout time.Duration
 }
 
 // Factory builds a provider from common options.

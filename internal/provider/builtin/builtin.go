@@ -46,6 +46,9 @@ const (
 	// defaultShutdownGrace bounds how long requests in flight may take to
 	// finish when a listener closes, unless Options.ShutdownGrace says.
 	defaultShutdownGrace = 10 * time.Second
+	// defaultDrainTimeout is how long tunnels (websockets) to an endpoint
+	// that left the config may go on, unless Options.DrainTimeout says.
+	defaultDrainTimeout = 30 * time.Second
 	// copyBufferSize is the size of the pooled body copy buffers.
 	copyBufferSize = 32 << 10
 )
@@ -73,6 +76,7 @@ type Provider struct {
 	applied bool
 	stopped bool
 	wg      sync.WaitGroup // serve and drain goroutines
+	tunnels sync.WaitGroup // upgraded connections being spliced
 }
 
 // server is one listener port and its http.Server.
@@ -177,7 +181,7 @@ func (p *Provider) attachPools(t *table) {
 	}
 	for addr, cp := range p.pools {
 		if pools[addr] == nil {
-			cp.close()
+			cp.close(p.drainTimeout())
 		}
 	}
 	p.pools = pools
@@ -223,6 +227,13 @@ func (p *Provider) drain(s *server, grace time.Duration) {
 	})
 }
 
+func (p *Provider) drainTimeout() time.Duration {
+	if p.opts.DrainTimeout > 0 {
+		return p.opts.DrainTimeout
+	}
+	return defaultDrainTimeout
+}
+
 func (p *Provider) shutdownGrace() time.Duration {
 	if p.opts.ShutdownGrace > 0 {
 		return p.opts.ShutdownGrace
@@ -255,14 +266,14 @@ func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) erro
 		delete(p.servers, port)
 		p.drain(s, p.shutdownGrace())
 	}
-	p.mu.Unlock()
-	p.wg.Wait()
-	p.mu.Lock()
+	// Tunnels are not the listeners' to wait for: they get the same grace.
 	for addr, cp := range p.pools {
 		delete(p.pools, addr)
-		cp.close()
+		cp.close(p.shutdownGrace())
 	}
 	p.mu.Unlock()
+	p.wg.Wait()
+	p.tunnels.Wait()
 	p.log.Info("builtin proxy stopped")
 	return nil
 }

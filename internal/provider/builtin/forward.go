@@ -50,9 +50,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if isUpgrade(r.Header) {
-		// Upgrades (websockets) need a hijacked two-way copy: a later
-		// issue. Refuse clearly rather than forward a broken handshake.
-		http.Error(w, "501 not implemented: protocol upgrades (websockets) are not supported yet", http.StatusNotImplemented)
+		h.p.upgrade(w, r, pr, b, ep)
 		return
 	}
 	h.p.forward(w, r, pr, b, ep)
@@ -107,7 +105,13 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 		p.backendFailed(w, r, b, ep, err)
 		return
 	}
+	p.respond(w, &x, rh, b, ep)
+}
 
+// respond streams the response whose head x just read back to w, and puts
+// the backend connection back in its pool if the exchange left it clean.
+func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh respHead, b *backend, ep *endpoint) {
+	r, bc, ctx := x.r, x.bc, x.r.Context()
 	dst := w.Header()
 	bc.head.fill(dst, &rh)
 	w.WriteHeader(rh.status)
@@ -181,6 +185,9 @@ type exchange struct {
 	bodyUnsent bool
 	// gotResponse is set once a byte of a response was read.
 	gotResponse bool
+	// upgrade is the Upgrade field of a request that asks to switch
+	// protocols, sent on with "Connection: Upgrade"; a 101 answers it.
+	upgrade string
 }
 
 // sendError is a failed write to the backend.
@@ -253,7 +260,7 @@ func (x *exchange) roundTrip() (respHead, error) {
 // readFinal reads response heads up to the final one; with stopAtContinue
 // it returns a 100 Continue.
 func (x *exchange) readFinal(stopAtContinue bool) (respHead, error) {
-	return readFinalHead(x.bc.br, &x.bc.head, stopAtContinue, &x.gotResponse)
+	return readFinalHead(x.bc.br, &x.bc.head, stopAtContinue, x.upgrade != "", &x.gotResponse)
 }
 
 // writeHead writes the request line and header fields into the
@@ -321,6 +328,10 @@ func (x *exchange) writeHead() {
 	writeField(bw, "X-Forwarded-Host", r.Host)
 	writeField(bw, "X-Forwarded-Proto", x.pr.protoValue[0])
 	writeField(bw, "X-Forwarded-Port", x.pr.portValue[0])
+	if x.upgrade != "" {
+		bw.WriteString("Connection: Upgrade\r\n")
+		writeField(bw, "Upgrade", x.upgrade)
+	}
 	bw.WriteString("\r\n")
 }
 

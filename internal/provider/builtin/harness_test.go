@@ -33,6 +33,13 @@ func (w tWriter) Write(p []byte) (int, error) {
 func startProxy(t testing.TB, logger *slog.Logger) *Provider {
 	t.Helper()
 	p := New(provider.Options{ListenAddress: "127.0.0.1"}, logger)
+	runProvider(t, p)
+	return p
+}
+
+// runProvider runs p until the test ends.
+func runProvider(t testing.TB, p *Provider) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, make(chan provider.Result, 1)) }()
@@ -47,7 +54,6 @@ func startProxy(t testing.TB, logger *slog.Logger) *Provider {
 			t.Errorf("Run did not return after cancel")
 		}
 	})
-	return p
 }
 
 // freePort returns a port that was free a moment ago.

@@ -207,22 +207,6 @@ func TestDeadEndpoint(t *testing.T) {
 	}
 }
 
-func TestUpgradeRefused(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", startEcho(t, "echo"))}, &lbconfig.BackendRef{Name: "echo"}))
-	c := testClient(t)
-	a := get(t, c, port, "x.test", "/ws", "Connection", "Upgrade", "Upgrade", "websocket")
-	if a.status != http.StatusNotImplemented {
-		t.Errorf("websocket upgrade: got %d, want 501", a.status)
-	}
-	// An h2c upgrade may be ignored: the request is served over HTTP/1.1.
-	a = get(t, c, port, "x.test", "/h2c", "Connection", "Upgrade, HTTP2-Settings", "Upgrade", "h2c", "HTTP2-Settings", "AAMAAABkAAQAoAAAAAIAAAAA", "X-Echo-Headers", "1")
-	if a.status != http.StatusOK || a.server() != "echo" {
-		t.Errorf("h2c upgrade: got %d from %q, want 200 from echo", a.status, a.server())
-	}
-}
-
 func TestConnectRefused(t *testing.T) {
 	p := startProxy(t, testLogger(t))
 	port := freePort(t)

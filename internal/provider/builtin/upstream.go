@@ -43,6 +43,8 @@ type connPool struct {
 	mu     sync.Mutex
 	idle   []*backendConn // LIFO: the most recently used last
 	closed bool
+	// tunnels are the upgraded connections to this endpoint.
+	tunnels map[*tunnel]struct{}
 }
 
 func newConnPool(addr string, dialer *net.Dialer) *connPool {
@@ -141,14 +143,26 @@ func (cp *connPool) reap(now time.Time) {
 	}
 }
 
-// close closes the idle connections, and any put back later.
-func (cp *connPool) close() {
+// close closes the idle connections now, any put back later, and the
+// tunnels after drain: long-lived connections get that long to finish.
+func (cp *connPool) close(drain time.Duration) {
 	cp.mu.Lock()
 	idle := cp.idle
 	cp.idle, cp.closed = nil, true
+	tunnels := make([]*tunnel, 0, len(cp.tunnels))
+	for t := range cp.tunnels {
+		tunnels = append(tunnels, t)
+	}
 	cp.mu.Unlock()
 	for _, c := range idle {
 		c.close()
+	}
+	for _, t := range tunnels {
+		if drain <= 0 {
+			t.close()
+		} else {
+			time.AfterFunc(drain, t.close)
+		}
 	}
 }
 

@@ -310,10 +310,11 @@ func parseContentLength(v []byte) (int64, bool) {
 }
 
 // readFinalHead reads response heads up to the final one, skipping
-// informational ones; with stopAtContinue it returns a 100 Continue. It
-// sets *got once a byte of a response was read, and until then reports
-// failures as noResponseError.
-func readFinalHead(br *bufio.Reader, h *headReader, stopAtContinue bool, got *bool) (respHead, error) {
+// informational ones; with stopAtContinue it returns a 100 Continue, and
+// with upgrading a 101 Switching Protocols is final. It sets *got once a
+// byte of a response was read, and until then reports failures as
+// noResponseError.
+func readFinalHead(br *bufio.Reader, h *headReader, stopAtContinue, upgrading bool, got *bool) (respHead, error) {
 	for i := 0; ; i++ {
 		if _, err := br.Peek(1); err != nil {
 			if !*got {
@@ -327,6 +328,8 @@ func readFinalHead(br *bufio.Reader, h *headReader, stopAtContinue bool, got *bo
 		case err != nil:
 			return rh, err
 		case rh.status >= 200:
+			return rh, nil
+		case rh.status == http.StatusSwitchingProtocols && upgrading:
 			return rh, nil
 		case rh.status == http.StatusSwitchingProtocols:
 			return rh, badResponseError("101 Switching Protocols to a request that did not ask for it")

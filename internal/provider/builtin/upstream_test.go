@@ -476,7 +476,7 @@ func TestIdleExpiry(t *testing.T) {
 	if n := cp.idleCount(); n != maxIdlePerEndpoint-100 {
 		t.Errorf("%d idle after expiry, want %d", n, maxIdlePerEndpoint-100)
 	}
-	cp.close()
+	cp.close(0)
 	if n := cp.idleCount(); n != 0 {
 		t.Errorf("%d idle after close", n)
 	}

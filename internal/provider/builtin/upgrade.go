@@ -1,0 +1,188 @@
+package builtin
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"sync"
+	"time"
+)
+
+// Protocol upgrades (websockets and the like): the request goes to the
+// backend on a connection of its own with "Connection: Upgrade". If the
+// backend answers 101, the client connection is hijacked and the two are
+// spliced byte for byte until either side closes. A tunnel belongs to the
+// pool of its endpoint: it outlives every config change that keeps the
+// endpoint, and is closed a drain timeout after the endpoint leaves the
+// config (or the shutdown grace after the provider stops).
+
+// upgrade forwards a request that asks to switch protocols.
+func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, ep *endpoint) {
+	hj, ok := w.(http.Hijacker)
+	if !ok || r.ProtoMajor != 1 {
+		// HTTP/2 has no Upgrade (RFC 9113, section 8.6).
+		http.Error(w, "505 HTTP version not supported: protocol upgrades need HTTP/1.1", http.StatusHTTPVersionNotSupported)
+		return
+	}
+	ctx := r.Context()
+	upgrade := textproto.TrimString(r.Header.Get("Upgrade"))
+	for _, v := range r.Header["Connection"] {
+		deleteConnectionListed(r.Header, v)
+	}
+	bc, err := ep.pool.dial(ctx)
+	if err != nil {
+		p.backendFailed(w, r, b, ep, err)
+		return
+	}
+	x := exchange{p: p, r: r, pr: pr, host: r.Host, bc: bc, upgrade: upgrade}
+	if x.host == "" {
+		x.host = ep.addr
+	}
+	x.stop = context.AfterFunc(ctx, bc.abortFn)
+	rh, err := x.roundTrip()
+	if err != nil {
+		x.stop()
+		bc.close()
+		p.backendFailed(w, r, b, ep, err)
+		return
+	}
+	if rh.status != http.StatusSwitchingProtocols {
+		// Refused (say 400 or 403): an ordinary response.
+		p.respond(w, &x, rh, b, ep)
+		return
+	}
+	if !x.stop() {
+		bc.close()
+		return // the client went away meanwhile
+	}
+	client, cbuf, err := hj.Hijack()
+	if err != nil {
+		bc.close()
+		p.log.Warn("upgrade: taking over the client connection failed", "backend", b.name, "error", err)
+		return
+	}
+	t := &tunnel{client: client, backend: bc.conn}
+	if !ep.pool.addTunnel(t) {
+		t.close() // the endpoint left the config meanwhile
+		return
+	}
+	p.tunnels.Add(1)
+	defer p.tunnels.Done()
+	defer ep.pool.removeTunnel(t)
+	defer t.close()
+	// Nothing must cut a healthy tunnel: no deadlines from now on.
+	_ = client.SetDeadline(time.Time{})
+	_ = bc.conn.SetDeadline(time.Time{})
+	if err := writeSwitchHead(cbuf.Writer, &bc.head, upgrade); err != nil {
+		return
+	}
+	p.log.Debug("protocol upgraded", "backend", b.name, "endpoint", ep.addr, "upgrade", upgrade)
+	p.splice(t, cbuf.Reader, bc.br)
+}
+
+// writeSwitchHead sends the backend's 101 to the client: its fields less
+// the hop-by-hop ones, then the Connection and Upgrade the switch needs.
+func writeSwitchHead(bw *bufio.Writer, h *headReader, requested string) error {
+	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
+	upgrade := requested
+	for i := range h.fields {
+		f := &h.fields[i]
+		k := textproto.CanonicalMIMEHeaderKey(string(h.raw[f.name.start:f.name.end]))
+		v := string(h.raw[f.value.start:f.value.end])
+		if k == "Upgrade" {
+			upgrade = v
+			continue
+		}
+		if f.kind != fieldOther || isHopByHop(k) {
+			continue
+		}
+		writeField(bw, k, v)
+	}
+	bw.WriteString("Connection: Upgrade\r\n")
+	writeField(bw, "Upgrade", upgrade)
+	bw.WriteString("\r\n")
+	return bw.Flush()
+}
+
+// splice copies both ways until both directions ended. A direction that
+// ends cleanly half-closes its destination, so the other can still finish
+// (a websocket close handshake); an error on either closes both.
+func (p *Provider) splice(t *tunnel, clientBuf, backendBuf *bufio.Reader) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.pipe(t, t.backend, t.client, clientBuf)
+	}()
+	p.pipe(t, t.client, t.backend, backendBuf)
+	<-done
+}
+
+// pipe copies what src's reader buffered, then src itself, to dst.
+func (p *Provider) pipe(t *tunnel, dst, src net.Conn, buffered *bufio.Reader) {
+	bufp := p.bufs.Get().(*[]byte)
+	defer p.bufs.Put(bufp)
+	var err error
+	if n := buffered.Buffered(); n > 0 {
+		b, _ := buffered.Peek(n)
+		_, err = dst.Write(b)
+	}
+	if err == nil {
+		// Between TCP sockets this is splice(2), without the buffer.
+		_, err = io.CopyBuffer(dst, src, *bufp)
+	}
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		t.close()
+		return
+	}
+	if cw, ok := dst.(interface{ CloseWrite() error }); ok && err == nil {
+		_ = cw.CloseWrite()
+		return
+	}
+	t.close()
+}
+
+// tunnel is an upgraded connection: a client and a backend connection
+// spliced together.
+type tunnel struct {
+	client, backend net.Conn
+	once            sync.Once
+}
+
+func (t *tunnel) close() {
+	t.once.Do(func() {
+		_ = t.client.Close()
+		_ = t.backend.Close()
+	})
+}
+
+// addTunnel records t as using this pool's endpoint; false means the pool
+// is closed and t must not start.
+func (cp *connPool) addTunnel(t *tunnel) bool {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if cp.closed {
+		return false
+	}
+	if cp.tunnels == nil {
+		cp.tunnels = map[*tunnel]struct{}{}
+	}
+	cp.tunnels[t] = struct{}{}
+	return true
+}
+
+func (cp *connPool) removeTunnel(t *tunnel) {
+	cp.mu.Lock()
+	delete(cp.tunnels, t)
+	cp.mu.Unlock()
+}
+
+// tunnelCount is for tests.
+func (cp *connPool) tunnelCount() int {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	return len(cp.tunnels)
+}
