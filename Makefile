@@ -1,5 +1,5 @@
 # The README's two set-up commands are `make quickstart` and `make test`.
-.PHONY: quickstart test bench bench-http bench-convergence build
+.PHONY: quickstart test bench bench-http bench-convergence bench-churn build
 
 quickstart:
 	./hack/quickstart.sh
@@ -8,7 +8,7 @@ test:
 	./hack/test.sh
 
 # Every benchmark; each prints its figures. See README.md.
-bench: bench-http bench-convergence
+bench: bench-http bench-convergence bench-churn
 
 bench-http:
 	./bench/run.sh
@@ -17,6 +17,12 @@ bench-http:
 # (built once by hack/build-kubetools.sh); needs root for loopback addresses.
 bench-convergence:
 	KUBETOOLS_DIR_BIN=$$(bash hack/build-kubetools.sh | tail -n 1) go run ./bench/convergence $(CONVERGENCE_FLAGS)
+
+# Failed requests under wrk load while endpoints change every 100 ms and an
+# Ingress every second, for 60 s; same needs as bench-convergence, plus wrk.
+bench-churn:
+	command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	KUBETOOLS_DIR_BIN=$$(bash hack/build-kubetools.sh | tail -n 1) go run ./bench/churn $(CHURN_FLAGS)
 
 build:
 	go build -o bin/ingress-controller ./cmd/ingress-controller
