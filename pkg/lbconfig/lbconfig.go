@@ -170,10 +170,27 @@ type Endpoint struct {
 	Zone        string `json:"zone,omitempty"`
 }
 
-// Policy says how a backend spreads and guards its traffic.
+// Policy says how a backend spreads and guards its traffic. The zero
+// value is round robin with the provider's default timeouts, no affinity,
+// no retries, no passive health checks and no body size limit. See
+// policy.go.
 type Policy struct {
-	// Algorithm picks an endpoint per request; empty means round robin.
+	// Algorithm picks an endpoint per request (or TCP connection) when
+	// Affinity does not; empty means round robin.
 	Algorithm Algorithm `json:"algorithm,omitempty"`
+	// Affinity keeps a client on the endpoint it reached first.
+	Affinity *Affinity `json:"affinity,omitempty"`
+	// Timeouts bound the backend side of an exchange.
+	Timeouts Timeouts `json:"timeouts,omitzero"`
+	// Retries is how many other endpoints a request that may be sent
+	// twice (idempotent methods), or a TCP connection, is tried on when
+	// connecting to its endpoint fails.
+	Retries int32 `json:"retries,omitempty"`
+	// PassiveHealthCheck ejects endpoints that keep failing to connect.
+	PassiveHealthCheck *PassiveHealthCheck `json:"passiveHealthCheck,omitempty"`
+	// MaxRequestBodyBytes rejects larger request bodies with 413; zero
+	// means no limit.
+	MaxRequestBodyBytes int64 `json:"maxRequestBodyBytes,omitempty"`
 }
 
 // Algorithm is a load-balancing algorithm.

@@ -97,11 +97,7 @@ func (v *validator) backend(f string, b Backend, seen map[string]bool) {
 	default:
 		v.add(f+".protocol", fmt.Sprintf("unknown backend protocol %q", b.Protocol))
 	}
-	switch b.Policy.Algorithm {
-	case "", RoundRobin, LeastRequest, Random:
-	default:
-		v.add(f+".policy.algorithm", fmt.Sprintf("unknown algorithm %q", b.Policy.Algorithm))
-	}
+	v.policy(f+".policy", b.Policy)
 	for k, e := range b.Endpoints {
 		ef := fmt.Sprintf("%s.endpoints[%d]", f, k)
 		if a, err := netip.ParseAddr(e.Address); err != nil || a.Zone() != "" {
