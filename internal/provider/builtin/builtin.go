@@ -95,9 +95,10 @@ func New(opts provider.Options, logger *slog.Logger) *Provider {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Provider{
-		opts:    opts,
-		log:     logger,
-		dialer:  &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
+		opts: opts,
+		log:  logger,
+		// Connect timeouts come from each backend's policy, by context.
+		dialer:  &net.Dialer{KeepAlive: 30 * time.Second},
 		servers: map[int32]*server{},
 		pools:   map[string]*connPool{},
 	}

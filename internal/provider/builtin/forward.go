@@ -44,45 +44,77 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "404 not found: no route for this host and path", http.StatusNotFound)
 		return
 	}
-	ep := b.pick()
-	if ep == nil {
+	c := b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), nil)
+	if c.ep == nil {
 		http.Error(w, "503 service unavailable: no ready endpoints", http.StatusServiceUnavailable)
 		return
 	}
 	if isUpgrade(r.Header) {
-		h.p.upgrade(w, r, pr, b, ep)
+		h.p.upgrade(w, r, pr, b, c)
 		return
 	}
-	h.p.forward(w, r, pr, b, ep)
+	h.p.forward(w, r, pr, b, c)
 }
 
 // expectContinueTimeout is how long a request that expects 100 Continue
 // waits for it before its body is sent anyway, as net/http's Transport.
 const expectContinueTimeout = time.Second
 
-// forward sends r to ep and streams the answer back to w, on a pooled
-// backend connection and entirely in this goroutine.
-func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, ep *endpoint) {
+// forward sends r to the chosen endpoint and streams the answer back to
+// w, on a pooled backend connection and entirely in this goroutine. When
+// connecting fails it tries other endpoints, as many as the policy's
+// retries, if the request may be sent twice.
+func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) {
 	ctx := r.Context()
 	for _, v := range r.Header["Connection"] {
 		deleteConnectionListed(r.Header, v)
 	}
+	pol := b.policy
+	if pol.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > pol.maxBody {
+			tooLarge(w)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, pol.maxBody)
+	}
 	idempotent := isIdempotent(r.Method)
-	x := exchange{p: p, r: r, pr: pr, host: r.Host}
+	ep := c.ep
+	x := exchange{p: p, r: r, pr: pr, pol: pol, host: r.Host, setCookie: c.setCookie}
 	if x.host == "" {
 		x.host = ep.addr // what net/http's Transport sent
 	}
+	ep.pool.active.Add(1)
+	defer func() { ep.pool.active.Add(-1) }()
 	// A request that cannot be sent again is only trusted to a connection
 	// that is known to be open.
 	bc := ep.pool.get(!idempotent)
-	reused := bc != nil
+	reused, raced := bc != nil, false
+	var triedBuf [4]*endpoint
+	tried := triedBuf[:0]
 	var rh respHead
-	for attempt := 0; ; attempt++ {
+	for {
 		if bc == nil {
 			var err error
-			if bc, err = ep.pool.dial(ctx); err != nil {
-				p.backendFailed(w, r, b, ep, err)
-				return
+			if bc, err = p.dial(ctx, b, ep); err != nil {
+				tried = append(tried, ep)
+				next := choice{}
+				if len(tried) <= pol.retries && (idempotent || r.ContentLength == 0) && ctx.Err() == nil {
+					next = b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), tried)
+				}
+				if next.ep == nil {
+					p.backendFailed(w, r, b, ep, err)
+					return
+				}
+				p.log.Debug("connect failed; trying another endpoint", "backend", b.name, "endpoint", ep.addr, "next", next.ep.addr, "error", err)
+				ep.pool.active.Add(-1)
+				ep = next.ep
+				ep.pool.active.Add(1)
+				if pol.cookie != "" {
+					x.setCookie = next.setCookie
+				}
+				bc = ep.pool.get(!idempotent)
+				reused = bc != nil
+				continue
 			}
 		}
 		x.bc = bc
@@ -97,9 +129,9 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 		// as the request went out (the keep-alive race), and only a
 		// request that is sure not to have been acted on, or that may
 		// be acted on twice, goes again.
-		if attempt == 0 && reused && !x.bodyStarted && ctx.Err() == nil && isRetryable(err) && (idempotent || bc.written == 0) {
+		if !raced && reused && !x.bodyStarted && ctx.Err() == nil && isRetryable(err) && (idempotent || bc.written == 0) {
 			p.log.Debug("retrying on a new connection", "backend", b.name, "endpoint", ep.addr, "error", err)
-			bc, reused = nil, false
+			bc, reused, raced = nil, false, true
 			continue
 		}
 		p.backendFailed(w, r, b, ep, err)
@@ -114,6 +146,9 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh respHead, b *b
 	r, bc, ctx := x.r, x.bc, x.r.Context()
 	dst := w.Header()
 	bc.head.fill(dst, &rh)
+	if x.setCookie != "" {
+		dst["Set-Cookie"] = append(dst["Set-Cookie"], x.setCookie)
+	}
 	w.WriteHeader(rh.status)
 	body := newBodyReader(bc.br, &rh, r.Method, &bc.head, &p.bufs)
 	var flusher http.Flusher
@@ -123,9 +158,18 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh respHead, b *b
 	}
 	var err error
 	clientGone := false
+	// The backend may be silent for at most the idle timeout; the
+	// deadline moves on as pieces come, not on every one.
+	idle := x.pol.idle
+	deadline := time.Now().Add(idle)
+	bc.setReadDeadline(deadline)
 	for {
 		var piece []byte
 		piece, err = body.next()
+		if now := time.Now(); deadline.Sub(now) < idle*3/4 {
+			deadline = now.Add(idle)
+			bc.setReadDeadline(deadline)
+		}
 		if len(piece) > 0 {
 			if _, werr := w.Write(piece); werr != nil {
 				clientGone = true
@@ -163,6 +207,15 @@ func (p *Provider) backendFailed(w http.ResponseWriter, r *http.Request, b *back
 	if r.Context().Err() != nil {
 		return // the client went away; nobody to answer
 	}
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		tooLarge(w)
+		return
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
+		p.log.Warn("backend timed out", "backend", b.name, "endpoint", ep.addr, "error", err)
+		http.Error(w, "504 gateway timeout: the backend did not answer in time", http.StatusGatewayTimeout)
+		return
+	}
 	p.log.Warn("backend request failed", "backend", b.name, "endpoint", ep.addr, "error", err)
 	http.Error(w, "502 bad gateway: backend unavailable", http.StatusBadGateway)
 }
@@ -188,6 +241,9 @@ type exchange struct {
 	// upgrade is the Upgrade field of a request that asks to switch
 	// protocols, sent on with "Connection: Upgrade"; a 101 answers it.
 	upgrade string
+	pol     *policy
+	// setCookie is an affinity cookie to send with the response.
+	setCookie string
 }
 
 // sendError is a failed write to the backend.
@@ -260,6 +316,7 @@ func (x *exchange) roundTrip() (respHead, error) {
 // readFinal reads response heads up to the final one; with stopAtContinue
 // it returns a 100 Continue.
 func (x *exchange) readFinal(stopAtContinue bool) (respHead, error) {
+	x.bc.setReadDeadline(time.Now().Add(x.pol.responseHeader))
 	return readFinalHead(x.bc.br, &x.bc.head, stopAtContinue, x.upgrade != "", &x.gotResponse)
 }
 
@@ -469,4 +526,27 @@ func remoteIP(addr string) string {
 		addr = addr[:i]
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+}
+
+func tooLarge(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	http.Error(w, "413 request entity too large", http.StatusRequestEntityTooLarge)
+}
+
+// dial connects to ep within the backend's connect timeout and keeps the
+// endpoint's passive health up to date.
+func (p *Provider) dial(ctx context.Context, b *backend, ep *endpoint) (*backendConn, error) {
+	dctx, cancel := context.WithTimeout(ctx, b.policy.connect)
+	defer cancel()
+	bc, err := ep.pool.dial(dctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			if d, ejected := ep.pool.connectFailed(b.policy.health, time.Now()); ejected {
+				p.log.Warn("endpoint ejected after failed connects", "backend", b.name, "endpoint", ep.addr, "for", d, "error", err)
+			}
+		}
+		return nil, err
+	}
+	ep.pool.connected()
+	return bc, nil
 }

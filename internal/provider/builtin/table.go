@@ -56,10 +56,14 @@ type route struct {
 }
 
 type backend struct {
-	name string
+	name   string
+	policy *policy
 	// endpoints holds only the endpoints that take new requests.
 	endpoints []endpoint
-	next      atomic.Uint64
+	// byCookie finds an endpoint by its affinity cookie value; nil
+	// without cookie affinity.
+	byCookie map[string]*endpoint
+	next     atomic.Uint64
 }
 
 type endpoint struct {
@@ -67,6 +71,8 @@ type endpoint struct {
 	// pool holds the idle connections to addr. Set by Apply before the
 	// table is published; shared with other tables that have addr.
 	pool *connPool
+	// cookie is the affinity cookie value that names this endpoint.
+	cookie string
 }
 
 // buildTable compiles cfg, which must be sorted and valid. It rejects what
@@ -76,7 +82,7 @@ func buildTable(cfg *lbconfig.Config, listenAddress string) (*table, error) {
 	list := make([]*backend, 0, len(cfg.Backends))
 	for i := range cfg.Backends {
 		b := &cfg.Backends[i]
-		nb := &backend{name: b.Name}
+		nb := &backend{name: b.Name, policy: compilePolicy(b.Policy)}
 		for _, e := range b.Endpoints {
 			if !e.Ready || e.Terminating {
 				continue
@@ -85,7 +91,14 @@ func buildTable(cfg *lbconfig.Config, listenAddress string) (*table, error) {
 			if err != nil {
 				return nil, fmt.Errorf("backend %q: endpoint %q: %w", b.Name, e.Address, err)
 			}
-			nb.endpoints = append(nb.endpoints, endpoint{addr: netip.AddrPortFrom(a, uint16(e.Port)).String()})
+			addr := netip.AddrPortFrom(a, uint16(e.Port)).String()
+			nb.endpoints = append(nb.endpoints, endpoint{addr: addr, cookie: cookieValue(addr)})
+		}
+		if nb.policy.cookie != "" {
+			nb.byCookie = make(map[string]*endpoint, len(nb.endpoints))
+			for i := range nb.endpoints {
+				nb.byCookie[nb.endpoints[i].cookie] = &nb.endpoints[i]
+			}
 		}
 		backends[b.Name] = nb
 		list = append(list, nb)
@@ -176,6 +189,9 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 	return pr, nil
 }
 
+// secure reports an HTTPS listener.
+func (pr *portRoutes) secure() bool { return pr.protoValue[0] == "https" }
+
 // backendFor picks the backend of a request by its Host header and path,
 // without allocating (unless the host holds upper-case letters) or locking.
 // It returns nil when nothing matches and there is no default backend.
@@ -207,14 +223,4 @@ func (r *route) matches(p string) bool {
 	}
 	n := len(r.path)
 	return n == 0 || (strings.HasPrefix(p, r.path) && (len(p) == n || p[n] == '/'))
-}
-
-// pick returns the next endpoint in round-robin order, or nil if none is
-// ready.
-func (b *backend) pick() *endpoint {
-	n := uint64(len(b.endpoints))
-	if n == 0 {
-		return nil
-	}
-	return &b.endpoints[(b.next.Add(1)-1)%n]
 }

@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,7 +23,8 @@ import (
 // config (or the shutdown grace after the provider stops).
 
 // upgrade forwards a request that asks to switch protocols.
-func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, ep *endpoint) {
+func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) {
+	ep := c.ep
 	hj, ok := w.(http.Hijacker)
 	if !ok || r.ProtoMajor != 1 {
 		// HTTP/2 has no Upgrade (RFC 9113, section 8.6).
@@ -33,12 +36,12 @@ func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoute
 	for _, v := range r.Header["Connection"] {
 		deleteConnectionListed(r.Header, v)
 	}
-	bc, err := ep.pool.dial(ctx)
+	bc, err := p.dial(ctx, b, ep)
 	if err != nil {
 		p.backendFailed(w, r, b, ep, err)
 		return
 	}
-	x := exchange{p: p, r: r, pr: pr, host: r.Host, bc: bc, upgrade: upgrade}
+	x := exchange{p: p, r: r, pr: pr, pol: b.policy, host: r.Host, bc: bc, upgrade: upgrade, setCookie: c.setCookie}
 	if x.host == "" {
 		x.host = ep.addr
 	}
@@ -65,19 +68,21 @@ func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoute
 		p.log.Warn("upgrade: taking over the client connection failed", "backend", b.name, "error", err)
 		return
 	}
-	t := &tunnel{client: client, backend: bc.conn}
+	t := &tunnel{client: client, backend: bc.conn, idle: b.policy.tunnelIdle}
 	if !ep.pool.addTunnel(t) {
 		t.close() // the endpoint left the config meanwhile
 		return
 	}
 	p.tunnels.Add(1)
 	defer p.tunnels.Done()
+	ep.pool.active.Add(1)
+	defer ep.pool.active.Add(-1)
 	defer ep.pool.removeTunnel(t)
 	defer t.close()
 	// Nothing must cut a healthy tunnel: no deadlines from now on.
 	_ = client.SetDeadline(time.Time{})
 	_ = bc.conn.SetDeadline(time.Time{})
-	if err := writeSwitchHead(cbuf.Writer, &bc.head, upgrade); err != nil {
+	if err := writeSwitchHead(cbuf.Writer, &bc.head, upgrade, c.setCookie); err != nil {
 		return
 	}
 	p.log.Debug("protocol upgraded", "backend", b.name, "endpoint", ep.addr, "upgrade", upgrade)
@@ -86,8 +91,11 @@ func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoute
 
 // writeSwitchHead sends the backend's 101 to the client: its fields less
 // the hop-by-hop ones, then the Connection and Upgrade the switch needs.
-func writeSwitchHead(bw *bufio.Writer, h *headReader, requested string) error {
+func writeSwitchHead(bw *bufio.Writer, h *headReader, requested, setCookie string) error {
 	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
+	if setCookie != "" {
+		writeField(bw, "Set-Cookie", setCookie)
+	}
 	upgrade := requested
 	for i := range h.fields {
 		f := &h.fields[i]
@@ -131,8 +139,12 @@ func (p *Provider) pipe(t *tunnel, dst, src net.Conn, buffered *bufio.Reader) {
 		_, err = dst.Write(b)
 	}
 	if err == nil {
-		// Between TCP sockets this is splice(2), without the buffer.
-		_, err = io.CopyBuffer(dst, src, *bufp)
+		if t.idle > 0 {
+			err = t.copyWatched(dst, src, *bufp)
+		} else {
+			// Between TCP sockets this is splice(2), without the buffer.
+			_, err = io.CopyBuffer(dst, src, *bufp)
+		}
 	}
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		t.close()
@@ -145,11 +157,39 @@ func (p *Provider) pipe(t *tunnel, dst, src net.Conn, buffered *bufio.Reader) {
 	t.close()
 }
 
+// copyWatched copies src to dst until src ends, failing with
+// os.ErrDeadlineExceeded once neither direction moved for t.idle.
+func (t *tunnel) copyWatched(dst, src net.Conn, buf []byte) error {
+	t.last.Store(time.Now().UnixNano())
+	for {
+		_ = src.SetReadDeadline(time.Now().Add(t.idle))
+		n, err := src.Read(buf)
+		if n > 0 {
+			t.last.Store(time.Now().UnixNano())
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		switch {
+		case err == io.EOF:
+			return nil
+		case errors.Is(err, os.ErrDeadlineExceeded) && time.Since(time.Unix(0, t.last.Load())) < t.idle:
+			continue // the other direction is busy
+		case err != nil:
+			return err
+		}
+	}
+}
+
 // tunnel is an upgraded connection: a client and a backend connection
 // spliced together.
 type tunnel struct {
 	client, backend net.Conn
-	once            sync.Once
+	// idle, when set, closes the tunnel after that long without a byte
+	// either way; last is the time of the last byte, in unix nanoseconds.
+	idle time.Duration
+	last atomic.Int64
+	once sync.Once
 }
 
 func (t *tunnel) close() {

@@ -25,7 +25,8 @@ const (
 	// connections come back within milliseconds and are not checked; one
 	// that lost the race anyway is retried when that is safe.
 	checkIdleAfter = time.Second
-	// dialTimeout bounds a connect to a backend.
+	// dialTimeout bounds a connect to a backend unless the backend's
+	// policy says.
 	dialTimeout = 5 * time.Second
 	// connBufferSize is the size of each backend connection's read and
 	// write buffers.
@@ -45,6 +46,11 @@ type connPool struct {
 	closed bool
 	// tunnels are the upgraded connections to this endpoint.
 	tunnels map[*tunnel]struct{}
+
+	// active counts the requests and tunnels in progress, for
+	// least_request.
+	active atomic.Int64
+	health endpointHealth
 }
 
 func newConnPool(addr string, dialer *net.Dialer) *connPool {
