@@ -13,9 +13,11 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// index finds Services and their EndpointSlices by namespace and name.
+// index finds Services, their EndpointSlices and Secrets by namespace and
+// name.
 type index struct {
 	services map[string]*corev1.Service
+	secrets  map[string]*corev1.Secret
 	// slices by "<namespace>/<service>", sorted by slice name.
 	slices map[string][]*discoveryv1.EndpointSlice
 }
@@ -23,7 +25,17 @@ type index struct {
 func newIndex(snap *Snapshot) *index {
 	ix := &index{
 		services: map[string]*corev1.Service{},
+		secrets:  map[string]*corev1.Secret{},
 		slices:   map[string][]*discoveryv1.EndpointSlice{},
+	}
+	for _, sec := range snap.Secrets {
+		if sec == nil {
+			continue
+		}
+		// As for Services, the first of duplicates wins.
+		if key := sec.Namespace + "/" + sec.Name; ix.secrets[key] == nil {
+			ix.secrets[key] = sec
+		}
 	}
 	for _, svc := range snap.Services {
 		if svc == nil {

@@ -20,8 +20,8 @@ import (
 // is deterministic and leaves its input alone.
 func FuzzIngresses(f *testing.F) {
 	addFuzzSeeds(f)
-	f.Fuzz(func(t *testing.T, ingressYAML, serviceYAML, sliceYAML []byte, host, path, pathType, port string) {
-		snap := fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML, host, path, pathType, port)
+	f.Fuzz(func(t *testing.T, ingressYAML, serviceYAML, sliceYAML, secretYAML []byte, host, path, pathType, port string) {
+		snap := fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML, secretYAML, host, path, pathType, port)
 		before := mustJSON(t, snap)
 
 		cfg, problems := Ingresses(snap, goldenOptions)
@@ -42,9 +42,11 @@ func FuzzIngresses(f *testing.F) {
 // port handling without having to produce valid YAML first. Nil objects are
 // mixed in as an informer-backed source will never produce, but a file
 // source might.
-func fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML []byte, host, path, pathType, port string) *Snapshot {
+func fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML, secretYAML []byte, host, path, pathType, port string) *Snapshot {
 	ing := &networkingv1.Ingress{}
 	_ = yaml.Unmarshal(ingressYAML, ing)
+	sec := &corev1.Secret{}
+	_ = yaml.Unmarshal(secretYAML, sec)
 	svc := &corev1.Service{}
 	_ = yaml.Unmarshal(serviceYAML, svc)
 	slice := &discoveryv1.EndpointSlice{}
@@ -65,6 +67,7 @@ func fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML []byte, host, path, pathTy
 		Spec: networkingv1.IngressSpec{
 			IngressClassName: &className,
 			DefaultBackend:   &backend,
+			TLS:              []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: sec.Name}, {SecretName: sec.Name}},
 			Rules: []networkingv1.IngressRule{{Host: host, IngressRuleValue: networkingv1.IngressRuleValue{
 				HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{
 					{Path: path, PathType: pt, Backend: backend},
@@ -81,6 +84,7 @@ func fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML []byte, host, path, pathTy
 		IngressClasses: []*networkingv1.IngressClass{defaultClass, nil},
 		Services:       []*corev1.Service{svc, nil},
 		EndpointSlices: []*discoveryv1.EndpointSlice{nil, slice},
+		Secrets:        []*corev1.Secret{sec, nil},
 	}
 }
 
@@ -100,9 +104,10 @@ func addFuzzSeeds(f *testing.F) {
 	f.Add([]byte("metadata: {name: x, namespace: shop}\nspec:\n  rules: [{}, {http: {}}, {http: {paths: [{}, {backend: {}}, {pathType: Prefix, backend: {service: {}}}]}}]\n  defaultBackend: {}\n"),
 		[]byte("metadata: {name: web, namespace: shop}\nspec: {ports: [{}, {name: http, port: 80}]}\n"),
 		[]byte("metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}\nports: [{}, {name: http}]\nendpoints: [{}, {addresses: ['']}, {addresses: [198.18.0.1], conditions: {}}]\n"),
+		[]byte("metadata: {name: tls, namespace: shop}\ntype: kubernetes.io/tls\ndata: {tls.crt: '', tls.key: ''}\n"),
 		"", "", "", "")
-	f.Add([]byte{}, []byte{}, []byte{}, "*.Foo.com", "/foo/", "ImplementationSpecific", "http")
-	f.Add([]byte{}, []byte("metadata: {name: web, namespace: shop}\nspec: {type: ExternalName}\n"), []byte{}, "shop.example.com", "", "Exact", "0")
+	f.Add([]byte{}, []byte{}, []byte{}, []byte{}, "*.Foo.com", "/foo/", "ImplementationSpecific", "http")
+	f.Add([]byte{}, []byte("metadata: {name: web, namespace: shop}\nspec: {type: ExternalName}\n"), []byte{}, []byte{}, "shop.example.com", "", "Exact", "0")
 
 	inputs, err := filepath.Glob("testdata/*/input.yaml")
 	if err != nil {
@@ -113,7 +118,7 @@ func addFuzzSeeds(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		var ing, svc, slice []byte
+		var ing, svc, slice, secret []byte
 		for _, doc := range documentSeparator.Split(string(data), -1) {
 			var head struct{ Kind string }
 			if yaml.Unmarshal([]byte(doc), &head) != nil {
@@ -126,8 +131,10 @@ func addFuzzSeeds(f *testing.F) {
 				svc = []byte(doc)
 			case head.Kind == "EndpointSlice" && slice == nil:
 				slice = []byte(doc)
+			case head.Kind == "Secret" && secret == nil:
+				secret = []byte(doc)
 			}
 		}
-		f.Add(ing, svc, slice, "shop.example.com", "/", "Prefix", "80")
+		f.Add(ing, svc, slice, secret, "shop.example.com", "/", "Prefix", "80")
 	}
 }

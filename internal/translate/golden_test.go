@@ -3,7 +3,9 @@ package translate
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,10 +26,12 @@ var goldenOptions = Options{
 	ControllerName: DefaultControllerName,
 	IngressClass:   DefaultIngressClass,
 	HTTPPort:       80,
+	HTTPSPort:      443,
 }
 
 // TestGolden translates testdata/<case>/input.yaml and compares the config
-// and the problems with the golden files beside it.
+// and the problems with the golden files beside it. An options.json beside
+// them sets Options fields on top of goldenOptions.
 func TestGolden(t *testing.T) {
 	inputs, err := filepath.Glob("testdata/*/input.yaml")
 	if err != nil {
@@ -40,13 +44,14 @@ func TestGolden(t *testing.T) {
 		dir := filepath.Dir(input)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			snap := readSnapshot(t, input)
-			cfg, problems := Ingresses(snap, goldenOptions)
+			opts := caseOptions(t, dir)
+			cfg, problems := Ingresses(snap, opts)
 			checkResult(t, cfg, problems)
 			gotConfig := renderConfig(t, cfg)
 			gotProblems := renderProblems(problems)
 
 			// Snapshot order must not matter.
-			cfg2, problems2 := Ingresses(reversed(snap), goldenOptions)
+			cfg2, problems2 := Ingresses(reversed(snap), opts)
 			if !bytes.Equal(renderConfig(t, cfg2), gotConfig) || renderProblems(problems2) != gotProblems {
 				t.Error("reversing the order of the snapshot's objects changed the output")
 			}
@@ -55,6 +60,24 @@ func TestGolden(t *testing.T) {
 			compareGolden(t, filepath.Join(dir, "problems.golden.txt"), []byte(gotProblems))
 		})
 	}
+}
+
+func caseOptions(t *testing.T, dir string) Options {
+	t.Helper()
+	opts := goldenOptions
+	data, err := os.ReadFile(filepath.Join(dir, "options.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return opts
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&opts); err != nil {
+		t.Fatalf("%s/options.json: %v", dir, err)
+	}
+	return opts
 }
 
 func readSnapshot(t *testing.T, path string) *Snapshot {
@@ -111,7 +134,7 @@ func renderConfigNoFail(cfg *lbconfig.Config) []byte {
 }
 
 // cloneConfig deep-copies cfg through JSON, which the model round-trips
-// (except for key material, which the translator does not produce yet).
+// except for key material (never serialized), so compare renderings only.
 func cloneConfig(cfg *lbconfig.Config) *lbconfig.Config {
 	var c lbconfig.Config
 	_ = json.Unmarshal(renderConfigNoFail(cfg), &c)

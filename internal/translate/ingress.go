@@ -14,8 +14,10 @@ import (
 
 // Ingresses translates every Ingress of our class in snap into one load
 // balancer, DefaultLoadBalancer, with an HTTP listener on opts.HTTPPort (80
-// when zero). The config is sorted and passes Validate; problems are sorted
-// and unique. With no Ingress of ours the config has no load balancers.
+// when zero) and, if any of them has spec.tls, an HTTPS listener on
+// opts.HTTPSPort (443 when zero). The config is sorted and passes Validate;
+// problems are sorted and unique. With no Ingress of ours the config has no
+// load balancers.
 //
 // A zero ControllerName or IngressClass means DefaultControllerName or
 // DefaultIngressClass. A non-zero HTTPPort must be a port number: flags are
@@ -41,6 +43,9 @@ func withDefaults(opts Options) Options {
 	}
 	if opts.HTTPPort == 0 {
 		opts.HTTPPort = 80
+	}
+	if opts.HTTPSPort == 0 {
+		opts.HTTPSPort = 443
 	}
 	return opts
 }
@@ -79,6 +84,10 @@ type builder struct {
 	defaultOwner   claim
 	// backends that routes reference, by name, each resolved once.
 	backends map[string]*resolvedBackend
+	// tls holds the spec.tls of each Ingress that has one, oldest first.
+	tls []*ingressTLS
+	// secrets are the TLS Secrets checked so far, by "<ns>/<name>".
+	secrets map[string]*secretResult
 }
 
 func newBuilder(snap *Snapshot) *builder {
@@ -87,6 +96,7 @@ func newBuilder(snap *Snapshot) *builder {
 		vhosts:   map[string]*lbconfig.VirtualHost{},
 		claims:   map[routeKey]claim{},
 		backends: map[string]*resolvedBackend{},
+		secrets:  map[string]*secretResult{},
 	}
 }
 
@@ -116,9 +126,13 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	if ing.Spec.DefaultBackend != nil {
 		b.addDefaultBackend(ref, ing.Spec.DefaultBackend)
 	}
+	var hosts []string
 	for i := range ing.Spec.Rules {
-		b.addRule(ref, fmt.Sprintf("spec.rules[%d]", i), &ing.Spec.Rules[i])
+		if host, ok := b.addRule(ref, fmt.Sprintf("spec.rules[%d]", i), &ing.Spec.Rules[i]); ok {
+			hosts = append(hosts, host)
+		}
 	}
+	b.addTLS(ing, ref, hosts)
 }
 
 func (b *builder) addDefaultBackend(ref lbconfig.ObjectRef, be *networkingv1.IngressBackend) {
@@ -137,17 +151,19 @@ func (b *builder) addDefaultBackend(ref lbconfig.ObjectRef, be *networkingv1.Ing
 	b.defaultOwner = claim{ref: ref, field: field}
 }
 
-func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networkingv1.IngressRule) {
+// addRule adds the routes of one rule and returns its host, unless the
+// host is invalid.
+func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networkingv1.IngressRule) (string, bool) {
 	host, err := normalizeHost(rule.Host)
 	if err != nil {
 		b.problems.add(ref, field+".host", "InvalidHost", "%v; this rule is ignored", err)
-		return
+		return "", false
 	}
 	// The host exists even if no path survives: its requests must not be
 	// served by another rule's paths.
 	vh := b.vhost(host)
 	if rule.HTTP == nil {
-		return
+		return host, true
 	}
 	for j := range rule.HTTP.Paths {
 		pf := fmt.Sprintf("%s.http.paths[%d]", field, j)
@@ -155,6 +171,7 @@ func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networking
 			vh.Routes = append(vh.Routes, route)
 		}
 	}
+	return host, true
 }
 
 func (b *builder) vhost(host string) *lbconfig.VirtualHost {
@@ -300,6 +317,8 @@ func (b *builder) config(opts Options) *lbconfig.Config {
 	if len(b.sources) == 0 {
 		return cfg
 	}
+	// First: it may add HTTP virtual hosts for the redirects.
+	https, certs := b.tlsListener(opts, b.defaultBackend)
 	listener := lbconfig.Listener{
 		Port:           opts.HTTPPort,
 		Protocol:       lbconfig.ProtocolHTTP,
@@ -308,11 +327,16 @@ func (b *builder) config(opts Options) *lbconfig.Config {
 	for _, vh := range b.vhosts {
 		listener.VirtualHosts = append(listener.VirtualHosts, *vh)
 	}
+	listeners := []lbconfig.Listener{listener}
+	if https != nil {
+		listeners = append(listeners, *https)
+	}
 	cfg.LoadBalancers = []lbconfig.LoadBalancer{{
 		Name:      DefaultLoadBalancer,
-		Listeners: []lbconfig.Listener{listener},
+		Listeners: listeners,
 		Sources:   b.sources,
 	}}
+	cfg.Certificates = certs
 	for _, rb := range b.backends {
 		cfg.Backends = append(cfg.Backends, rb.backend)
 	}

@@ -34,6 +34,23 @@
 //     endpoints that answers 503, so that fixing the Service needs no other
 //     change. Endpoints come from every EndpointSlice of the Service; not
 //     ready ones are kept so providers can drain them.
+//   - TLS: an Ingress with spec.tls adds an HTTPS listener on
+//     Options.HTTPSPort. secretName names a kubernetes.io/tls Secret in the
+//     Ingress's own namespace, never another; its tls.crt and tls.key (or
+//     stringData) must parse and match (crypto/tls.X509KeyPair; expiry is
+//     the client's concern). Each TLS host is served on HTTPS with that
+//     certificate and the routes an HTTP request for it takes; a host whose
+//     Secret is unusable is still served, with the default certificate,
+//     and gets a Problem. Rule hosts under a wildcard TLS host get the
+//     wildcard's certificate if all their routes come from its namespace.
+//     A tls entry without hosts covers its Ingress's rule hosts and makes
+//     its certificate the default one, unless Options.DefaultCertificate
+//     names one. When two Ingresses give a TLS host different
+//     certificates, the oldest wins.
+//   - Redirect: on HTTP, the routes of an Ingress on its own TLS hosts
+//     redirect to HTTPS with 308, unless annotated
+//     ingress-controller.io/ssl-redirect: "false". Other Ingresses' paths
+//     on the same host (an ACME HTTP-01 solver) are not redirected.
 package translate
 
 import (
@@ -75,8 +92,12 @@ type Options struct {
 	IngressClass string
 	// HTTPPort is the public port of the HTTP listener.
 	HTTPPort int32
-	// HTTPSPort is the public port of the HTTPS listener.
+	// HTTPSPort is the public port of the HTTPS listener, which exists when
+	// an Ingress has spec.tls.
 	HTTPSPort int32
+	// DefaultCertificate is "<namespace>/<name>" of a kubernetes.io/tls
+	// Secret served as the HTTPS listener's default certificate, or "".
+	DefaultCertificate string
 }
 
 // Problem is something wrong with one object, for events and logs.
