@@ -11,6 +11,10 @@ cd "$root"
 # Debian packages the tests use; installed only when missing.
 need=()
 command -v curl >/dev/null || need+=(curl)
+# The HAProxy provider's tests run a real HAProxy (2.6 in Debian 12).
+command -v haproxy >/dev/null || need+=(haproxy)
+# Tests add 198.18.0.0/15 addresses to lo for EndpointSlice backends.
+command -v ip >/dev/null || need+=(iproute2)
 if ((${#need[@]})); then
 	if [[ $(id -u) -ne 0 ]]; then sudo=sudo; else sudo=; fi
 	$sudo apt-get update -qq
