@@ -28,6 +28,7 @@ package builtin
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,6 +68,9 @@ type Provider struct {
 	bufs   sync.Pool // *[]byte of copyBufferSize
 
 	table atomic.Pointer[table]
+	// selfSigned is the default certificate of HTTPS listeners, made on
+	// first use.
+	selfSigned func() (*tls.Certificate, error)
 
 	mu      sync.Mutex // serializes Apply and shutdown; guards the fields below
 	servers map[int32]*server
@@ -102,6 +106,7 @@ func New(opts provider.Options, logger *slog.Logger) *Provider {
 		servers: map[int32]*server{},
 		pools:   map[string]*connPool{},
 	}
+	p.selfSigned = sync.OnceValues(newSelfSigned)
 	p.bufs.New = func() any {
 		b := make([]byte, copyBufferSize)
 		return &b
@@ -115,9 +120,17 @@ func (p *Provider) Name() string { return "builtin" }
 // Apply implements provider.Provider. All or nothing: on error the previous
 // table and listeners keep serving unchanged.
 func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Result, error) {
-	t, err := buildTable(cfg, p.opts.ListenAddress)
+	t, err := buildTable(cfg, p.opts.ListenAddress, p.table.Load())
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("builtin: %w", err)
+	}
+	for _, pr := range t.ports {
+		if pr.secure() {
+			if _, err := p.selfSigned(); err != nil {
+				return provider.Result{}, fmt.Errorf("builtin: making the default certificate: %w", err)
+			}
+			break
+		}
 	}
 
 	p.mu.Lock()
@@ -189,6 +202,7 @@ func (p *Provider) attachPools(t *table) {
 }
 
 func (p *Provider) newServer(port int32, ln net.Listener) *server {
+	ln = &switchListener{Listener: ln, p: p, port: port, config: p.tlsConfig(port)}
 	s := &server{port: port, ln: &onceCloseListener{Listener: ln}}
 	s.srv = &http.Server{
 		Handler:           &portHandler{p: p, port: port},

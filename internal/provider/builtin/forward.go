@@ -39,7 +39,14 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "405 method not allowed: CONNECT", http.StatusMethodNotAllowed)
 		return
 	}
-	b := pr.backendFor(r.Host, r.URL.Path)
+	var b *backend
+	if rt := pr.routeFor(r.Host, r.URL.Path); rt != nil {
+		if rt.redirect != nil {
+			serveRedirect(w, r, rt.redirect)
+			return
+		}
+		b = rt.backend
+	}
 	if b == nil {
 		http.Error(w, "404 not found: no route for this host and path", http.StatusNotFound)
 		return

@@ -199,7 +199,7 @@ func TestUnsupportedConfigs(t *testing.T) {
 	p := startProxy(t, testLogger(t))
 	port := freePort(t)
 	be := []lbconfig.Backend{backendOf("echo", startEcho(t, "echo"))}
-	for _, proto := range []lbconfig.Protocol{lbconfig.ProtocolHTTPS, lbconfig.ProtocolTCP, lbconfig.ProtocolTLSPassthrough} {
+	for _, proto := range []lbconfig.Protocol{lbconfig.ProtocolTCP, lbconfig.ProtocolTLSPassthrough} {
 		cfg := oneListener(port, be, nil)
 		cfg.LoadBalancers[0].Listeners[0].Protocol = proto
 		if proto == lbconfig.ProtocolTCP {
@@ -231,7 +231,7 @@ func TestResultEndpoints(t *testing.T) {
 		{Name: "a", Listeners: []lbconfig.Listener{{Port: 80, Protocol: lbconfig.ProtocolHTTP}, {Port: 8080, Protocol: lbconfig.ProtocolHTTP}}},
 		{Name: "b", Listeners: []lbconfig.Listener{{Port: 81, Protocol: lbconfig.ProtocolHTTP}}},
 	}}
-	tab, err := buildTable(cfg, "192.0.2.10")
+	tab, err := buildTable(cfg, "192.0.2.10", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func TestResultEndpoints(t *testing.T) {
 	if fmt.Sprint(tab.endpoints) != fmt.Sprint(want) {
 		t.Errorf("endpoints = %v, want %v", tab.endpoints, want)
 	}
-	tab, err = buildTable(cfg, "")
+	tab, err = buildTable(cfg, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package builtin
 
 import (
+	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -22,6 +24,15 @@ type table struct {
 	endpoints map[string][]lbconfig.Address
 	// backends lists every backend, for attaching connection pools.
 	backends []*backend
+	// certs holds the parsed certificates by name, with their PEM, so that
+	// the next build reuses those that did not change.
+	certs map[string]*loadedCert
+}
+
+// loadedCert is one parsed lbconfig.Certificate.
+type loadedCert struct {
+	chainPEM, keyPEM []byte
+	cert             *tls.Certificate
 }
 
 type bind struct {
@@ -41,10 +52,15 @@ type portRoutes struct {
 	wildcard map[string]*vhost
 	any      *vhost
 	fallback *backend // the listener's default backend, or nil
+	// fallbackRoute is a route to fallback, or nil.
+	fallbackRoute *route
 }
 
 type vhost struct {
 	routes []route
+	// cert is the certificate of this host on an HTTPS listener; nil
+	// means the catch-all's, else the provider's default certificate.
+	cert *tls.Certificate
 }
 
 type route struct {
@@ -53,6 +69,15 @@ type route struct {
 	path    string
 	prefix  bool
 	backend *backend
+	// redirect, if set, answers instead of backend.
+	redirect *redirect
+}
+
+// redirect is a compiled lbconfig.HTTPSRedirect.
+type redirect struct {
+	// portSuffix is ":<port>", or "" for 443.
+	portSuffix string
+	status     int
 }
 
 type backend struct {
@@ -76,8 +101,9 @@ type endpoint struct {
 }
 
 // buildTable compiles cfg, which must be sorted and valid. It rejects what
-// this provider cannot serve yet.
-func buildTable(cfg *lbconfig.Config, listenAddress string) (*table, error) {
+// this provider cannot serve yet. Certificates that prev (which may be nil)
+// parsed from the same PEM are reused.
+func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table, error) {
 	backends := make(map[string]*backend, len(cfg.Backends))
 	list := make([]*backend, 0, len(cfg.Backends))
 	for i := range cfg.Backends {
@@ -118,13 +144,14 @@ func buildTable(cfg *lbconfig.Config, listenAddress string) (*table, error) {
 		ports:     map[int32]*portRoutes{},
 		endpoints: make(map[string][]lbconfig.Address, len(cfg.LoadBalancers)),
 		backends:  list,
+		certs:     map[string]*loadedCert{},
 	}
 	owner := map[int32]string{}
 	for _, lb := range cfg.LoadBalancers {
 		ports := make([]int32, 0, len(lb.Listeners))
 		for j, l := range lb.Listeners {
 			where := fmt.Sprintf("load balancer %q: listener %d (port %d)", lb.Name, j, l.Port)
-			if l.Protocol != lbconfig.ProtocolHTTP {
+			if l.Protocol != lbconfig.ProtocolHTTP && l.Protocol != lbconfig.ProtocolHTTPS {
 				return nil, fmt.Errorf("%s: protocol %s is not supported yet by the builtin provider", where, l.Protocol)
 			}
 			if other, ok := owner[l.Port]; ok {
@@ -133,6 +160,9 @@ func buildTable(cfg *lbconfig.Config, listenAddress string) (*table, error) {
 			owner[l.Port] = lb.Name
 			pr, err := compileListener(l, lookup)
 			if err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			if err := t.attachCertificates(pr, l, cfg, prev); err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 			t.ports[l.Port] = pr
@@ -148,16 +178,75 @@ func buildTable(cfg *lbconfig.Config, listenAddress string) (*table, error) {
 	return t, nil
 }
 
+// attachCertificates gives the virtual hosts of an HTTPS listener their
+// certificates, parsing each once per build.
+func (t *table) attachCertificates(pr *portRoutes, l lbconfig.Listener, cfg *lbconfig.Config, prev *table) error {
+	if l.Protocol != lbconfig.ProtocolHTTPS {
+		return nil
+	}
+	for k, vh := range l.VirtualHosts {
+		if vh.TLS == nil {
+			continue
+		}
+		lc, err := t.certificate(vh.TLS.Name, cfg, prev)
+		if err != nil {
+			return fmt.Errorf("virtual host %d (%q): %w", k, vh.Hostname, err)
+		}
+		pr.vhostNamed(vh.Hostname).cert = lc.cert
+	}
+	return nil
+}
+
+func (t *table) certificate(name string, cfg *lbconfig.Config, prev *table) (*loadedCert, error) {
+	if lc := t.certs[name]; lc != nil {
+		return lc, nil
+	}
+	c := cfg.Certificate(name)
+	if c == nil {
+		return nil, fmt.Errorf("certificate %q does not exist", name)
+	}
+	lc := prev.reusableCert(c)
+	if lc == nil {
+		cert, err := tls.X509KeyPair(c.ChainPEM, c.KeyPEM)
+		if err != nil {
+			// The error texts never quote the key.
+			return nil, fmt.Errorf("certificate %q: %w", name, err)
+		}
+		lc = &loadedCert{chainPEM: c.ChainPEM, keyPEM: c.KeyPEM, cert: &cert}
+	}
+	t.certs[name] = lc
+	return lc, nil
+}
+
+// reusableCert returns the certificate t parsed from the same PEM as c.
+func (t *table) reusableCert(c *lbconfig.Certificate) *loadedCert {
+	if t == nil {
+		return nil
+	}
+	lc := t.certs[c.Name]
+	if lc == nil || !bytes.Equal(lc.chainPEM, c.ChainPEM) || !bytes.Equal(lc.keyPEM, c.KeyPEM) {
+		return nil
+	}
+	return lc
+}
+
 func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*backend, error)) (*portRoutes, error) {
+	proto := "http"
+	if l.Protocol == lbconfig.ProtocolHTTPS {
+		proto = "https"
+	}
 	pr := &portRoutes{
 		portValue:  []string{strconv.Itoa(int(l.Port))},
-		protoValue: []string{"http"},
+		protoValue: []string{proto},
 		exact:      map[string]*vhost{},
 		wildcard:   map[string]*vhost{},
 	}
 	var err error
 	if pr.fallback, err = lookup(l.DefaultBackend); err != nil {
 		return nil, fmt.Errorf("default backend: %w", err)
+	}
+	if pr.fallback != nil {
+		pr.fallbackRoute = &route{backend: pr.fallback}
 	}
 	for k, vh := range l.VirtualHosts {
 		v := &vhost{routes: make([]route, 0, len(vh.Routes))}
@@ -167,6 +256,12 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
 			}
 			cr := route{path: rt.Path, backend: b}
+			if rd := rt.HTTPSRedirect; rd != nil {
+				cr.redirect = &redirect{status: int(rd.StatusCode)}
+				if rd.Port != 443 {
+					cr.redirect.portSuffix = ":" + strconv.Itoa(int(rd.Port))
+				}
+			}
 			switch rt.Match {
 			case lbconfig.MatchExact:
 			case lbconfig.MatchPrefix:
@@ -192,11 +287,22 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 // secure reports an HTTPS listener.
 func (pr *portRoutes) secure() bool { return pr.protoValue[0] == "https" }
 
-// backendFor picks the backend of a request by its Host header and path,
-// without allocating (unless the host holds upper-case letters) or locking.
-// It returns nil when nothing matches and there is no default backend.
-func (pr *portRoutes) backendFor(hostHeader, path string) *backend {
-	host := lbconfig.NormalizeHost(hostHeader)
+// vhostNamed returns the virtual host compiled from the one with this
+// Hostname.
+func (pr *portRoutes) vhostNamed(name string) *vhost {
+	switch {
+	case name == "":
+		return pr.any
+	case strings.HasPrefix(name, "*."):
+		return pr.wildcard[name[2:]]
+	}
+	return pr.exact[name]
+}
+
+// vhostFor picks the virtual host of a normalized host name as
+// lbconfig.Listener.VirtualHostFor does: exact, else wildcard, else the
+// catch-all, else nil.
+func (pr *portRoutes) vhostFor(host string) *vhost {
 	v := pr.exact[host]
 	if v == nil && len(pr.wildcard) > 0 {
 		if i := strings.IndexByte(host, '.'); i > 0 {
@@ -206,14 +312,43 @@ func (pr *portRoutes) backendFor(hostHeader, path string) *backend {
 	if v == nil {
 		v = pr.any
 	}
-	if v != nil {
+	return v
+}
+
+// routeFor picks the route of a request by its Host header and path,
+// without allocating (unless the host holds upper-case letters) or locking:
+// the first route of the virtual host that matches, else a route to the
+// default backend, else nil.
+func (pr *portRoutes) routeFor(hostHeader, path string) *route {
+	if v := pr.vhostFor(lbconfig.NormalizeHost(hostHeader)); v != nil {
 		for i := range v.routes {
 			if v.routes[i].matches(path) {
-				return v.routes[i].backend
+				return &v.routes[i]
 			}
 		}
 	}
-	return pr.fallback
+	return pr.fallbackRoute
+}
+
+// backendFor is the backend of routeFor, or nil.
+func (pr *portRoutes) backendFor(hostHeader, path string) *backend {
+	if r := pr.routeFor(hostHeader, path); r != nil {
+		return r.backend
+	}
+	return nil
+}
+
+// certificate picks the certificate of a TLS handshake by server name
+// (SNI), as routing picks a virtual host: that virtual host's, else the
+// catch-all's; nil means the provider's default.
+func (pr *portRoutes) certificate(serverName string) *tls.Certificate {
+	if v := pr.vhostFor(lbconfig.NormalizeHost(serverName)); v != nil && v.cert != nil {
+		return v.cert
+	}
+	if pr.any != nil {
+		return pr.any.cert
+	}
+	return nil
 }
 
 // matches implements lbconfig.Route.Matches on the precompiled route.
