@@ -149,14 +149,24 @@ type backendIssue struct {
 }
 
 // backend returns the name of the backend for svc, resolving it on first use
-// and reporting its issue, if any, at this site.
+// and reporting its issue, if any, at this site. An Ingress with a policy
+// of its own gets backends of its own, "<ns>/<service>:<port>@<ingress>",
+// so that Ingresses sharing a Service never mix their policies.
 func (b *builder) backend(s backendSite, svc *networkingv1.IngressServiceBackend) string {
 	ns := s.ref.Namespace
 	name := backendName(ns, svc)
+	pol, ok := b.policies[s.ref]
+	if !ok {
+		pol.policy = DefaultPolicy()
+	}
+	if pol.custom {
+		name += "@" + s.ref.Name
+	}
 	rb := b.backends[name]
 	if rb == nil {
 		rb = b.resolve(ns, svc)
 		rb.backend.Name = name
+		rb.backend.Policy = pol.policy
 		b.backends[name] = rb
 	}
 	if is := rb.issue; is != nil {

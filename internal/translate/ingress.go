@@ -88,6 +88,8 @@ type builder struct {
 	tls []*ingressTLS
 	// secrets are the TLS Secrets checked so far, by "<ns>/<name>".
 	secrets map[string]*secretResult
+	// policies are the backend policies of the Ingresses, by Ingress.
+	policies map[lbconfig.ObjectRef]ingressPolicy
 }
 
 func newBuilder(snap *Snapshot) *builder {
@@ -97,6 +99,7 @@ func newBuilder(snap *Snapshot) *builder {
 		claims:   map[routeKey]claim{},
 		backends: map[string]*resolvedBackend{},
 		secrets:  map[string]*secretResult{},
+		policies: map[lbconfig.ObjectRef]ingressPolicy{},
 	}
 }
 
@@ -123,6 +126,9 @@ func ingressRef(ing *networkingv1.Ingress) lbconfig.ObjectRef {
 func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	ref := ingressRef(ing)
 	b.sources = append(b.sources, ref)
+	if _, seen := b.policies[ref]; !seen {
+		b.policies[ref] = b.policyOf(ing, ref)
+	}
 	if ing.Spec.DefaultBackend != nil {
 		b.addDefaultBackend(ref, ing.Spec.DefaultBackend)
 	}
