@@ -52,6 +52,9 @@ type flags struct {
 	shutdownGrace time.Duration
 	drainTimeout  time.Duration
 
+	// defaultSSLCertificate is "namespace/name" of a TLS Secret, or "".
+	defaultSSLCertificate string
+
 	// --source=kubernetes
 	kubeconfig             string
 	watchNamespaces        []string
@@ -75,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.manifests, "manifests", "", "directory of Kubernetes YAML manifests (Ingress, IngressClass, Service, EndpointSlice, Secret) read by --source=file; changes are picked up within a second")
 	fs.IntVar(&f.httpPort, "http-port", 80, "public port of the HTTP listener")
 	fs.IntVar(&f.httpsPort, "https-port", 443, "public port of the HTTPS listener")
+	fs.StringVar(&f.defaultSSLCertificate, "default-ssl-certificate", "", "namespace/name of a kubernetes.io/tls Secret served on HTTPS to clients whose server name (SNI) has no certificate of its own (default: a self-signed certificate made at start); with --watch-namespace its namespace must be watched")
 	fs.StringVar(&f.listenAddress, "listen-address", "", "IP address the public listeners bind to (default: all addresses)")
 	fs.StringVar(&f.ingressClass, "ingress-class", translate.DefaultIngressClass, "IngressClass name served, in addition to every IngressClass whose spec.controller is "+translate.DefaultControllerName)
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:10254", "address of /healthz, /readyz, /metrics and /debug/pprof; keep it on localhost or protect it")
@@ -108,6 +112,15 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	for name, p := range map[string]int{"http-port": f.httpPort, "https-port": f.httpsPort} {
 		if p < 1 || p > 65535 {
 			return nil, fmt.Errorf("--%s: %d is not a port number", name, p)
+		}
+	}
+	if f.httpPort == f.httpsPort {
+		return nil, fmt.Errorf("--http-port and --https-port are both %d", f.httpPort)
+	}
+	if c := f.defaultSSLCertificate; c != "" {
+		ns, name, ok := strings.Cut(c, "/")
+		if !ok || len(validation.IsDNS1123Label(ns)) > 0 || len(validation.IsDNS1123Subdomain(name)) > 0 {
+			return nil, fmt.Errorf("--default-ssl-certificate: %q is not namespace/name", c)
 		}
 	}
 	if f.shutdownGrace < 0 {
@@ -227,10 +240,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 
 	topts := translate.Options{
-		ControllerName: translate.DefaultControllerName,
-		IngressClass:   f.ingressClass,
-		HTTPPort:       int32(f.httpPort),
-		HTTPSPort:      int32(f.httpsPort),
+		ControllerName:     translate.DefaultControllerName,
+		IngressClass:       f.ingressClass,
+		HTTPPort:           int32(f.httpPort),
+		HTTPSPort:          int32(f.httpsPort),
+		DefaultCertificate: f.defaultSSLCertificate,
 	}
 	switch f.source {
 	case "file":
@@ -251,7 +265,7 @@ func runFile(ctx context.Context, f *flags, log *slog.Logger, prov provider.Prov
 	}
 	eng := engine.New(engine.Options{Source: src, Provider: prov, Translate: topts, Logger: log.With("component", "engine"), Metrics: engine.NewMetrics(reg)})
 	adm := admin.New(f.metricsAddr, reg, log.With("component", "admin"), readiness(eng, prov)...)
-	log.Info("starting", "version", version, "source", f.source, "provider", prov.Name(), "manifests", f.manifests, "http_port", f.httpPort)
+	log.Info("starting", "version", version, "source", f.source, "provider", prov.Name(), "manifests", f.manifests, "http_port", f.httpPort, "https_port", f.httpsPort)
 	err := runAll(ctx,
 		func(ctx context.Context) error { return src.Run(ctx, eng.Trigger) },
 		func(ctx context.Context) error { return eng.Run(ctx) },

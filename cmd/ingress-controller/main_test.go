@@ -14,7 +14,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run --help = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version"} {
+	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version"} {
 		if !strings.Contains(stderr.String(), "-"+name) {
 			t.Errorf("--help does not document --%s:\n%s", name, stderr.String())
 		}
@@ -43,6 +43,9 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--manifests=/does/not/exist"}, "--manifests"},
 		{[]string{"--log-format=xml"}, "--log-format"},
 		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"--http-port=8080", "--https-port=8080"}, "--http-port and --https-port are both 8080"},
+		{[]string{"--default-ssl-certificate=tls"}, `--default-ssl-certificate: "tls" is not namespace/name`},
+		{[]string{"--default-ssl-certificate=a/b/c"}, "--default-ssl-certificate"},
 	} {
 		err := run(tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
