@@ -1,0 +1,288 @@
+package haproxy
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// haproxyBinary returns the haproxy executable, failing (never skipping)
+// the test when it is missing.
+func haproxyBinary(t testing.TB) string {
+	t.Helper()
+	if b := os.Getenv("HAPROXY_BINARY"); b != "" {
+		return b
+	}
+	b, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Fatalf("haproxy is not installed (%v): these tests drive a real HAProxy; install it with `apt-get install -y haproxy` (Debian 12 ships 2.6) or set HAPROXY_BINARY", err)
+	}
+	return b
+}
+
+func ref(name string) lbconfig.BackendRef { return lbconfig.BackendRef{Name: name} }
+
+func ing(name string) lbconfig.ObjectRef {
+	return lbconfig.ObjectRef{Kind: "Ingress", Namespace: "default", Name: name}
+}
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func goldenCases(t testing.TB) map[string]*lbconfig.Config {
+	eps := func(addrs ...string) []lbconfig.Endpoint {
+		var out []lbconfig.Endpoint
+		for _, a := range addrs {
+			out = append(out, lbconfig.Endpoint{Address: a, Port: 8080, Ready: true, Serving: true})
+		}
+		return out
+	}
+	cases := map[string]*lbconfig.Config{
+		"empty": {},
+		"single-backend": {
+			LoadBalancers: []lbconfig.LoadBalancer{{
+				Name: "default",
+				Listeners: []lbconfig.Listener{{
+					Port: 8080, Protocol: lbconfig.ProtocolHTTP,
+					VirtualHosts: []lbconfig.VirtualHost{{Hostname: "", Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/echo:80"), Source: ing("echo")}}}},
+				}},
+			}},
+			Backends: []lbconfig.Backend{{Name: "default/echo:80", Endpoints: eps("10.0.0.1", "10.0.0.2")}},
+		},
+		"hosts-and-paths": {
+			LoadBalancers: []lbconfig.LoadBalancer{{
+				Name: "default",
+				Listeners: []lbconfig.Listener{{
+					Port: 80, Protocol: lbconfig.ProtocolHTTP,
+					DefaultBackend: &lbconfig.BackendRef{Name: "default/fallback:http"},
+					VirtualHosts: []lbconfig.VirtualHost{
+						{Hostname: "*.example.com", Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/wild:80")}}},
+						{Hostname: "foo.example.com", Routes: []lbconfig.Route{
+							{Path: "/exact", Match: lbconfig.MatchExact, Backend: ref("default/exact:80")},
+							{Path: "/foo/bar", Match: lbconfig.MatchPrefix, Backend: ref("default/foobar:80")},
+							{Path: "/foo/", Match: lbconfig.MatchPrefix, Backend: ref("default/foo:80")},
+							{Path: "/foo", Match: lbconfig.MatchPrefix, Backend: ref("default/other:80")},
+						}},
+					},
+				}},
+			}},
+			Backends: []lbconfig.Backend{
+				{Name: "default/exact:80", Endpoints: eps("10.0.1.1")},
+				{Name: "default/fallback:http", Policy: lbconfig.Policy{Algorithm: lbconfig.Random}},
+				{Name: "default/foo:80", Endpoints: eps("10.0.2.1", "10.0.2.2", "10.0.2.3", "10.0.2.4"), Policy: lbconfig.Policy{Algorithm: lbconfig.LeastRequest}},
+				{Name: "default/foobar:80", Protocol: lbconfig.BackendHTTPS, Endpoints: []lbconfig.Endpoint{
+					{Address: "10.0.3.1", Port: 8443, Ready: true, Serving: true},
+					{Address: "10.0.3.2", Port: 8443, Serving: true, Terminating: true},
+					{Address: "10.0.3.3", Port: 8443},
+				}},
+				{Name: "default/other:80", Protocol: lbconfig.BackendH2C, Endpoints: []lbconfig.Endpoint{{Address: "2001:db8::1", Port: 80, Ready: true}}},
+				{Name: "default/wild:80", Endpoints: eps("10.0.4.1")},
+			},
+		},
+		"two-load-balancers-https": {
+			LoadBalancers: []lbconfig.LoadBalancer{
+				{Name: "default", Listeners: []lbconfig.Listener{
+					{Port: 8080, Protocol: lbconfig.ProtocolHTTP, VirtualHosts: []lbconfig.VirtualHost{
+						{Hostname: "a.example.com", Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/a:80")}}},
+					}},
+					{Port: 8443, Protocol: lbconfig.ProtocolHTTPS, VirtualHosts: []lbconfig.VirtualHost{
+						{Hostname: "a.example.com", TLS: &lbconfig.CertificateRef{Name: "default/a-tls"}, Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/a:80")}}},
+						{Hostname: "b.example.com", TLS: &lbconfig.CertificateRef{Name: "default/b-tls"}, Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/b:80")}}},
+					}},
+				}},
+				{Name: "team/dedicated", Listeners: []lbconfig.Listener{
+					{Port: 9080, Protocol: lbconfig.ProtocolHTTP, DefaultBackend: &lbconfig.BackendRef{Name: "default/b:80"}},
+				}},
+			},
+			Backends: []lbconfig.Backend{
+				{Name: "default/a:80", Endpoints: eps("10.0.0.1")},
+				{Name: "default/b:80", Endpoints: eps("10.0.0.2")},
+			},
+			Certificates: []lbconfig.Certificate{
+				{Name: "default/a-tls", ChainPEM: readTestdata(t, "tls-a.crt"), KeyPEM: readTestdata(t, "tls-a.key"), Hosts: []string{"a.example.com"}},
+				{Name: "default/b-tls", ChainPEM: readTestdata(t, "tls-b.crt"), KeyPEM: readTestdata(t, "tls-b.key"), Hosts: []string{"b.example.com"}},
+			},
+		},
+	}
+	for _, c := range cases {
+		c.Sort()
+	}
+	return cases
+}
+
+// testRuntimeDir is the runtime dir golden files are rendered with.
+const testRuntimeDir = "/run/ingress-controller/haproxy"
+
+// archive joins rendered files into one text, in file name order, each
+// after a "-- name --" line (the txtar layout).
+func archive(r *Rendered) []byte {
+	names := make([]string, 0, len(r.Files))
+	for n := range r.Files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var b bytes.Buffer
+	for _, n := range names {
+		if strings.HasPrefix(n, certsDir+"/") {
+			b.WriteString("-- " + n + " -- (certificate and key, not shown)\n")
+			continue
+		}
+		b.WriteString("-- " + n + " --\n")
+		b.Write(r.Files[n])
+	}
+	return b.Bytes()
+}
+
+func TestRenderGolden(t *testing.T) {
+	bin := haproxyBinary(t)
+	for name, cfg := range goldenCases(t) {
+		t.Run(name, func(t *testing.T) {
+			r, err := RenderConfig(cfg, RenderOptions{RuntimeDir: testRuntimeDir, ListenAddress: "127.0.0.1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := RenderConfig(cfg, RenderOptions{RuntimeDir: testRuntimeDir, ListenAddress: "127.0.0.1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := archive(r)
+			if !bytes.Equal(got, archive(again)) {
+				t.Fatal("two renders of the same config differ")
+			}
+			golden := filepath.Join("testdata", name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("rendered config differs from %s (run go test -update and review the diff):\n%s", golden, got)
+			}
+			checkGrammar(t, r)
+			if err := checkWithHAProxy(t, bin, r); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// checkWithHAProxy writes r to a temp dir and runs haproxy -c on it.
+func checkWithHAProxy(t testing.TB, bin string, r *Rendered) error {
+	t.Helper()
+	dir := t.TempDir()
+	if err := writeFiles(dir, r.Files); err != nil {
+		t.Fatal(err)
+	}
+	return validateConfig(context.Background(), bin, filepath.Join(dir, configFile))
+}
+
+func TestRenderRejects(t *testing.T) {
+	base := func() *lbconfig.Config {
+		return &lbconfig.Config{
+			LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{{Port: 80, Protocol: lbconfig.ProtocolHTTP}}}},
+			Backends:      []lbconfig.Backend{{Name: "b"}},
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*lbconfig.Config)
+		opts   RenderOptions
+		want   string
+	}{
+		{"tcp listener", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0] = lbconfig.Listener{Port: 5432, Protocol: lbconfig.ProtocolTCP, TCP: &lbconfig.BackendRef{Name: "b"}}
+		}, RenderOptions{}, `load balancer "default": listener 0 (port 5432): protocol TCP is not supported by the haproxy provider yet`},
+		{"passthrough listener", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].Protocol = lbconfig.ProtocolTLSPassthrough
+		}, RenderOptions{}, "protocol TLSPassthrough is not supported"},
+		{"https without certificate", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].Protocol = lbconfig.ProtocolHTTPS
+		}, RenderOptions{}, "an HTTPS listener needs at least one virtual host with a certificate"},
+		{"port used twice", func(c *lbconfig.Config) {
+			c.LoadBalancers = append(c.LoadBalancers, lbconfig.LoadBalancer{Name: "other", Listeners: []lbconfig.Listener{{Port: 80, Protocol: lbconfig.ProtocolHTTP}}})
+		}, RenderOptions{}, `port 80 is already used by load balancer "default"`},
+		{"hostile hostname", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Hostname: "a.com v0\nbind :1"}}
+		}, RenderOptions{}, "hostname"},
+		{"hostile path", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Routes: []lbconfig.Route{{Path: "/ x\nbind :1", Match: lbconfig.MatchPrefix, Backend: ref("b")}}}}
+		}, RenderOptions{}, "path"},
+		{"hostile listen address", func(c *lbconfig.Config) {}, RenderOptions{ListenAddress: "127.0.0.1:1\n    bind :2"}, "is not an IP address"},
+		{"hostile runtime dir", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: "/tmp/x level admin\nbind :1"}, "runtime dir"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base()
+			tc.mutate(c)
+			if tc.opts.RuntimeDir == "" {
+				tc.opts.RuntimeDir = testRuntimeDir
+			}
+			_, err := RenderConfig(c, tc.opts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("RenderConfig = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAssignSlots(t *testing.T) {
+	ep := func(a string) lbconfig.Endpoint {
+		return lbconfig.Endpoint{Address: a, Port: 80, Ready: true, Serving: true}
+	}
+	slots, ok := assignSlots([]lbconfig.Endpoint{ep("10.0.0.1"), ep("10.0.0.2")}, nil, true)
+	if !ok || len(slots) != 4 || slots[0].Address != "10.0.0.1" || slots[1].Address != "10.0.0.2" || slots[2].State != StateMaint {
+		t.Fatalf("fresh assignment = %+v, %v", slots, ok)
+	}
+	// 10.0.0.1 goes away, 10.0.0.3 comes: 10.0.0.2 keeps slot 1, the new
+	// one takes the lowest free slot.
+	next, ok := assignSlots([]lbconfig.Endpoint{ep("10.0.0.2"), ep("10.0.0.3")}, slots, false)
+	if !ok || len(next) != 4 || next[0].Address != "10.0.0.3" || next[1].Address != "10.0.0.2" {
+		t.Fatalf("update = %+v, %v", next, ok)
+	}
+	// Five endpoints do not fit four slots without growing.
+	five := []lbconfig.Endpoint{ep("10.0.0.1"), ep("10.0.0.2"), ep("10.0.0.3"), ep("10.0.0.4"), ep("10.0.0.5")}
+	if _, ok := assignSlots(five, next, false); ok {
+		t.Fatal("five endpoints fit in four slots")
+	}
+	grown, ok := assignSlots(five, next, true)
+	if !ok || len(grown) != 8 || grown[0].Address != "10.0.0.3" || grown[1].Address != "10.0.0.2" {
+		t.Fatalf("grown = %+v, %v", grown, ok)
+	}
+	for n, want := range map[int]int{0: 4, 3: 4, 4: 8, 7: 8, 8: 16, 1000: 1024} {
+		if got := slotCount(n); got != want {
+			t.Errorf("slotCount(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
+
+func TestSafeName(t *testing.T) {
+	a, b := BackendID("default/echo:80"), BackendID("default/echo_80")
+	if a == b {
+		t.Errorf("distinct names share the id %q", a)
+	}
+	if !strings.HasPrefix(a, "be_default_echo_80_") {
+		t.Errorf("BackendID = %q", a)
+	}
+	if long := BackendID(strings.Repeat("x", 500)); len(long) > 60 {
+		t.Errorf("BackendID of a long name has %d characters", len(long))
+	}
+}
