@@ -51,6 +51,7 @@ type flags struct {
 	version       bool
 	shutdownGrace time.Duration
 	drainTimeout  time.Duration
+	accessLog     bool
 
 	// defaultSSLCertificate is "namespace/name" of a TLS Secret, or "".
 	defaultSSLCertificate string
@@ -85,6 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
+	fs.BoolVar(&f.accessLog, "access-log", false, "write one line per request (client, method, host, path, status, bytes, duration, backend, endpoint; never the query string) to standard output, in --log-format")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long websockets and other upgraded connections to an endpoint that left the config may go on before they are closed")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish after the listeners stop accepting")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for --source=kubernetes (default: $KUBECONFIG, else ~/.kube/config, else the in-cluster service account)")
@@ -190,14 +192,19 @@ func newLogger(f *flags, w io.Writer) (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch f.logFormat {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	if f.logFormat != "text" && f.logFormat != "json" {
+		return nil, fmt.Errorf("--log-format: %q is not text or json", f.logFormat)
 	}
-	return nil, fmt.Errorf("--log-format: %q is not text or json", f.logFormat)
+	return slog.New(logHandler(f.logFormat, w, level)), nil
+}
+
+// logHandler is a text or JSON handler; format is checked by newLogger.
+func logHandler(format string, w io.Writer, level slog.Level) slog.Handler {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.NewJSONHandler(w, opts)
+	}
+	return slog.NewTextHandler(w, opts)
 }
 
 func main() {
@@ -228,13 +235,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 	providers.Register("builtin", func(o provider.Options) (provider.Provider, error) {
 		return builtin.New(o, log.With("provider", "builtin")), nil
 	})
-	prov, err := providers.New(f.provider, provider.Options{ListenAddress: f.listenAddress, ShutdownGrace: f.shutdownGrace, DrainTimeout: f.drainTimeout})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	popts := provider.Options{
+		ListenAddress: f.listenAddress,
+		ShutdownGrace: f.shutdownGrace,
+		DrainTimeout:  f.drainTimeout,
+		Metrics:       reg,
+	}
+	if f.accessLog {
+		// Always at info, whatever --log-level says, on stdout.
+		popts.AccessLog = slog.New(logHandler(f.logFormat, stdout, slog.LevelInfo)).With("log", "access")
+	}
+	prov, err := providers.New(f.provider, popts)
 	if err != nil {
 		return fmt.Errorf("--provider: %w", err)
 	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

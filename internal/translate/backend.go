@@ -73,6 +73,9 @@ type backendSite struct {
 	what string
 	// served is what answers 503 if the Service is missing, e.g. "the route".
 	served string
+	// tcp is set for a TCP listener: field is the annotation, and a
+	// backend without endpoints closes connections rather than answer 503.
+	tcp bool
 }
 
 // checkBackend returns the service backend, or reports why there is none
@@ -170,7 +173,11 @@ func (b *builder) backend(s backendSite, svc *networkingv1.IngressServiceBackend
 		b.backends[name] = rb
 	}
 	if is := rb.issue; is != nil {
-		b.problems.add(s.ref, s.field+is.field, is.reason, "%s; %s answers 503", is.msg, s.served)
+		if s.tcp {
+			b.problems.add(s.ref, s.field, is.reason, "%s; connections to %s are closed", is.msg, s.served)
+		} else {
+			b.problems.add(s.ref, s.field+is.field, is.reason, "%s; %s answers 503", is.msg, s.served)
+		}
 	}
 	return name
 }

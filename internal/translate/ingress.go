@@ -31,6 +31,7 @@ func Ingresses(snap *Snapshot, opts Options) (*lbconfig.Config, []Problem) {
 	for _, ing := range ourIngresses(snap, opts) {
 		b.addIngress(ing)
 	}
+	b.addTCPServices(snap.Services, opts)
 	return b.config(opts), b.problems.sorted()
 }
 
@@ -88,8 +89,11 @@ type builder struct {
 	tls []*ingressTLS
 	// secrets are the TLS Secrets checked so far, by "<ns>/<name>".
 	secrets map[string]*secretResult
-	// policies are the backend policies of the Ingresses, by Ingress.
+	// policies are the backend policies of the Ingresses and TCP
+	// Services, by object.
 	policies map[lbconfig.ObjectRef]ingressPolicy
+	// tcp are the Services exposed as TCP listeners, oldest first.
+	tcp []tcpService
 }
 
 func newBuilder(snap *Snapshot) *builder {
@@ -127,7 +131,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	ref := ingressRef(ing)
 	b.sources = append(b.sources, ref)
 	if _, seen := b.policies[ref]; !seen {
-		b.policies[ref] = b.policyOf(ing, ref)
+		b.policies[ref] = b.policyOf(ing.Annotations, ref)
 	}
 	if ing.Spec.DefaultBackend != nil {
 		b.addDefaultBackend(ref, ing.Spec.DefaultBackend)
@@ -334,9 +338,12 @@ func (b *builder) config(opts Options) *lbconfig.Config {
 		listener.VirtualHosts = append(listener.VirtualHosts, *vh)
 	}
 	listeners := []lbconfig.Listener{listener}
+	taken := map[int32]string{opts.HTTPPort: "the HTTP listener"}
 	if https != nil {
 		listeners = append(listeners, *https)
+		taken[https.Port] = "the HTTPS listener"
 	}
+	listeners = append(listeners, b.tcpListeners(taken)...)
 	cfg.LoadBalancers = []lbconfig.LoadBalancer{{
 		Name:      DefaultLoadBalancer,
 		Listeners: listeners,

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	networkingv1 "k8s.io/api/networking/v1"
-
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -57,11 +55,12 @@ type ingressPolicy struct {
 	custom bool
 }
 
-// policyOf reads the policy annotations of ing. An annotation that does not
-// parse is reported and ignored: the default holds for it alone.
-func (b *builder) policyOf(ing *networkingv1.Ingress, ref lbconfig.ObjectRef) ingressPolicy {
+// policyOf reads the policy annotations of an object (an Ingress, or a
+// Service exposed over TCP). An annotation that does not parse is reported
+// and ignored: the default holds for it alone.
+func (b *builder) policyOf(annotations map[string]string, ref lbconfig.ObjectRef) ingressPolicy {
 	p := ingressPolicy{policy: DefaultPolicy()}
-	a := annotationReader{b: b, ing: ing, ref: ref, custom: &p.custom}
+	a := annotationReader{b: b, annotations: annotations, ref: ref, custom: &p.custom}
 	pol := &p.policy
 
 	if v, ok := a.get(AnnotationLoadBalance); ok {
@@ -86,7 +85,7 @@ func (b *builder) policyOf(ing *networkingv1.Ingress, ref lbconfig.ObjectRef) in
 	}
 	if pol.Affinity == nil || pol.Affinity.Type != lbconfig.AffinityByCookie {
 		for _, k := range []string{AnnotationAffinityCookieName, AnnotationAffinityCookieMaxAge, AnnotationAffinityCookiePath, AnnotationAffinityCookieSameSite} {
-			if _, ok := ing.Annotations[k]; ok {
+			if _, ok := annotations[k]; ok {
 				a.invalid(k, "only applies with %s: cookie; ignored", AnnotationAffinity)
 			}
 		}
@@ -114,7 +113,7 @@ func (b *builder) policyOf(ing *networkingv1.Ingress, ref lbconfig.ObjectRef) in
 		} else {
 			a.invalid(AnnotationHealthFailures, "%q is not a whole number from 1 to 100; no passive health checks", v)
 		}
-	} else if _, ok := ing.Annotations[AnnotationHealthEjection]; ok {
+	} else if _, ok := annotations[AnnotationHealthEjection]; ok {
 		a.invalid(AnnotationHealthEjection, "only applies with %s; ignored", AnnotationHealthFailures)
 	}
 	if v, ok := a.get(AnnotationMaxBodySize); ok {
@@ -138,14 +137,14 @@ func orDuration(d, def lbconfig.Duration) lbconfig.Duration {
 // annotationReader reads one Ingress's annotations, reporting bad values
 // as InvalidAnnotation problems on the annotation's field.
 type annotationReader struct {
-	b      *builder
-	ing    *networkingv1.Ingress
-	ref    lbconfig.ObjectRef
-	custom *bool
+	b           *builder
+	annotations map[string]string
+	ref         lbconfig.ObjectRef
+	custom      *bool
 }
 
 func (a annotationReader) get(key string) (string, bool) {
-	v, ok := a.ing.Annotations[key]
+	v, ok := a.annotations[key]
 	return strings.TrimSpace(v), ok
 }
 

@@ -6,8 +6,11 @@ package provider
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"ingress-controller/pkg/lbconfig"
 )
@@ -57,6 +60,11 @@ type Options struct {
 	// the config may go on before they are closed; zero means the
 	// provider's own default.
 	DrainTimeout time.Duration
+	// Metrics, if set, is where the provider registers its own metrics
+	// (per-backend requests and latency, for example).
+	Metrics prometheus.Registerer
+	// AccessLog, if set, gets one line per request served.
+	AccessLog *slog.Logger
 }
 
 // Factory builds a provider from common options.

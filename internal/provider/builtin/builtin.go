@@ -66,6 +66,8 @@ type Provider struct {
 	log    *slog.Logger
 	dialer *net.Dialer
 	bufs   sync.Pool // *[]byte of copyBufferSize
+	// metrics is nil without Options.Metrics.
+	metrics *proxyMetrics
 
 	table atomic.Pointer[table]
 	// selfSigned is the default certificate of HTTPS listeners, made on
@@ -80,7 +82,10 @@ type Provider struct {
 	applied bool
 	stopped bool
 	wg      sync.WaitGroup // serve and drain goroutines
-	tunnels sync.WaitGroup // upgraded connections being spliced
+	tunnels sync.WaitGroup // upgraded and TCP connections being spliced
+	// tunnelMu guards tunnelsClosed, set once Run waits for the tunnels.
+	tunnelMu      sync.Mutex
+	tunnelsClosed bool
 }
 
 // server is one listener port and its http.Server.
@@ -105,6 +110,7 @@ func New(opts provider.Options, logger *slog.Logger) *Provider {
 		dialer:  &net.Dialer{KeepAlive: 30 * time.Second},
 		servers: map[int32]*server{},
 		pools:   map[string]*connPool{},
+		metrics: newProxyMetrics(opts.Metrics),
 	}
 	p.selfSigned = sync.OnceValues(newSelfSigned)
 	p.bufs.New = func() any {
@@ -157,6 +163,7 @@ func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Re
 	}
 
 	p.attachPools(t)
+	p.metrics.attach(t)
 	p.table.Store(t)
 
 	for _, s := range opened {
@@ -288,6 +295,9 @@ func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) erro
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
+	p.tunnelMu.Lock()
+	p.tunnelsClosed = true
+	p.tunnelMu.Unlock()
 	p.tunnels.Wait()
 	p.log.Info("builtin proxy stopped")
 	return nil

@@ -22,6 +22,7 @@ type portHandler struct {
 }
 
 func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	// One load per request: the request finishes on this table even if
 	// Apply swaps in another meanwhile.
 	t := h.p.table.Load()
@@ -49,18 +50,29 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if b == nil {
 		http.Error(w, "404 not found: no route for this host and path", http.StatusNotFound)
+		h.p.logAccess(r, nil, outcome{status: http.StatusNotFound}, start)
 		return
 	}
-	c := b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), nil)
-	if c.ep == nil {
+	var out outcome
+	switch c := b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), nil); {
+	case c.ep == nil:
 		http.Error(w, "503 service unavailable: no ready endpoints", http.StatusServiceUnavailable)
-		return
+		out.status = http.StatusServiceUnavailable
+	case isUpgrade(r.Header):
+		out = h.p.upgrade(w, r, pr, b, c)
+	default:
+		out = h.p.forward(w, r, pr, b, c)
 	}
-	if isUpgrade(r.Header) {
-		h.p.upgrade(w, r, pr, b, c)
-		return
-	}
-	h.p.forward(w, r, pr, b, c)
+	b.metrics.observe(out.status, time.Since(start))
+	h.p.logAccess(r, b, out, start)
+}
+
+// outcome is how a request ended, for metrics and the access log.
+type outcome struct {
+	// status is the status sent, or 0 when the client went away first.
+	status   int
+	bytes    int64
+	endpoint string
 }
 
 // expectContinueTimeout is how long a request that expects 100 Continue
@@ -71,7 +83,7 @@ const expectContinueTimeout = time.Second
 // w, on a pooled backend connection and entirely in this goroutine. When
 // connecting fails it tries other endpoints, as many as the policy's
 // retries, if the request may be sent twice.
-func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) {
+func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) outcome {
 	ctx := r.Context()
 	for _, v := range r.Header["Connection"] {
 		deleteConnectionListed(r.Header, v)
@@ -79,8 +91,7 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 	pol := b.policy
 	if pol.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
 		if r.ContentLength > pol.maxBody {
-			tooLarge(w)
-			return
+			return outcome{status: tooLarge(w)}
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, pol.maxBody)
 	}
@@ -109,8 +120,7 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 					next = b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), tried)
 				}
 				if next.ep == nil {
-					p.backendFailed(w, r, b, ep, err)
-					return
+					return outcome{status: p.backendFailed(w, r, b, ep, err), endpoint: ep.addr}
 				}
 				p.log.Debug("connect failed; trying another endpoint", "backend", b.name, "endpoint", ep.addr, "next", next.ep.addr, "error", err)
 				ep.pool.active.Add(-1)
@@ -141,15 +151,14 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 			bc, reused, raced = nil, false, true
 			continue
 		}
-		p.backendFailed(w, r, b, ep, err)
-		return
+		return outcome{status: p.backendFailed(w, r, b, ep, err), endpoint: ep.addr}
 	}
-	p.respond(w, &x, rh, b, ep)
+	return p.respond(w, &x, rh, b, ep)
 }
 
 // respond streams the response whose head x just read back to w, and puts
 // the backend connection back in its pool if the exchange left it clean.
-func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh respHead, b *backend, ep *endpoint) {
+func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh respHead, b *backend, ep *endpoint) outcome {
 	r, bc, ctx := x.r, x.bc, x.r.Context()
 	dst := w.Header()
 	bc.head.fill(dst, &rh)
@@ -163,6 +172,7 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh respHead, b *b
 		// Streams and server-sent events go out as they come.
 		flusher, _ = w.(http.Flusher)
 	}
+	out := outcome{status: rh.status, endpoint: ep.addr}
 	var err error
 	clientGone := false
 	// The backend may be silent for at most the idle timeout; the
@@ -178,7 +188,9 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh respHead, b *b
 			bc.setReadDeadline(deadline)
 		}
 		if len(piece) > 0 {
-			if _, werr := w.Write(piece); werr != nil {
+			n, werr := w.Write(piece)
+			out.bytes += int64(n)
+			if werr != nil {
 				clientGone = true
 				break
 			}
@@ -206,25 +218,29 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh respHead, b *b
 		}
 		// The status line is out: the only way to tell the client the
 		// body is incomplete is to abort the connection.
+		b.metrics.observe(out.status, 0)
 		panic(http.ErrAbortHandler)
 	}
+	return out
 }
 
-func (p *Provider) backendFailed(w http.ResponseWriter, r *http.Request, b *backend, ep *endpoint, err error) {
+// backendFailed answers a request whose exchange failed before a response
+// was sent, and returns the status, 0 when the client went away first.
+func (p *Provider) backendFailed(w http.ResponseWriter, r *http.Request, b *backend, ep *endpoint, err error) int {
 	if r.Context().Err() != nil {
-		return // the client went away; nobody to answer
+		return 0 // the client went away; nobody to answer
 	}
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		tooLarge(w)
-		return
+		return tooLarge(w)
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
 		p.log.Warn("backend timed out", "backend", b.name, "endpoint", ep.addr, "error", err)
 		http.Error(w, "504 gateway timeout: the backend did not answer in time", http.StatusGatewayTimeout)
-		return
+		return http.StatusGatewayTimeout
 	}
 	p.log.Warn("backend request failed", "backend", b.name, "endpoint", ep.addr, "error", err)
 	http.Error(w, "502 bad gateway: backend unavailable", http.StatusBadGateway)
+	return http.StatusBadGateway
 }
 
 // exchange is one request on one backend connection.
@@ -535,9 +551,10 @@ func remoteIP(addr string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
 }
 
-func tooLarge(w http.ResponseWriter) {
+func tooLarge(w http.ResponseWriter) int {
 	w.Header().Set("Connection", "close")
 	http.Error(w, "413 request entity too large", http.StatusRequestEntityTooLarge)
+	return http.StatusRequestEntityTooLarge
 }
 
 // dial connects to ep within the backend's connect timeout and keeps the

@@ -120,7 +120,7 @@ func (b *backend) choose(r *http.Request, clientIP string, secure bool, tried []
 	if pol.health != nil {
 		now = time.Now()
 	}
-	if pol.cookie != "" {
+	if pol.cookie != "" && r != nil {
 		if v := requestCookie(r, pol.cookie); v != "" {
 			if ep := b.byCookie[v]; ep != nil && !isTried(tried, ep) && !ep.pool.ejected(now) {
 				return choice{ep: ep}
@@ -134,7 +134,7 @@ func (b *backend) choose(r *http.Request, clientIP string, secure bool, tried []
 		ep = b.byAlgorithm(now, tried)
 	}
 	c := choice{ep: ep}
-	if pol.cookie != "" {
+	if pol.cookie != "" && r != nil {
 		c.setCookie = pol.cookie + "=" + ep.cookie + pol.cookieAttrs
 		if secure || pol.cookieSecure {
 			c.setCookie += "; Secure"

@@ -52,6 +52,9 @@ type portRoutes struct {
 	wildcard map[string]*vhost
 	any      *vhost
 	fallback *backend // the listener's default backend, or nil
+	// tcp is the backend of a TCP listener: its connections are not
+	// HTTP and never reach the http.Server.
+	tcp *backend
 	// fallbackRoute is a route to fallback, or nil.
 	fallbackRoute *route
 }
@@ -89,6 +92,9 @@ type backend struct {
 	// without cookie affinity.
 	byCookie map[string]*endpoint
 	next     atomic.Uint64
+	// metrics are set by Apply before the table is published; nil
+	// without metrics.
+	metrics *backendMetrics
 }
 
 type endpoint struct {
@@ -151,7 +157,7 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 		ports := make([]int32, 0, len(lb.Listeners))
 		for j, l := range lb.Listeners {
 			where := fmt.Sprintf("load balancer %q: listener %d (port %d)", lb.Name, j, l.Port)
-			if l.Protocol != lbconfig.ProtocolHTTP && l.Protocol != lbconfig.ProtocolHTTPS {
+			if l.Protocol != lbconfig.ProtocolHTTP && l.Protocol != lbconfig.ProtocolHTTPS && l.Protocol != lbconfig.ProtocolTCP {
 				return nil, fmt.Errorf("%s: protocol %s is not supported yet by the builtin provider", where, l.Protocol)
 			}
 			if other, ok := owner[l.Port]; ok {
@@ -232,8 +238,11 @@ func (t *table) reusableCert(c *lbconfig.Certificate) *loadedCert {
 
 func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*backend, error)) (*portRoutes, error) {
 	proto := "http"
-	if l.Protocol == lbconfig.ProtocolHTTPS {
+	switch l.Protocol {
+	case lbconfig.ProtocolHTTPS:
 		proto = "https"
+	case lbconfig.ProtocolTCP:
+		proto = "tcp"
 	}
 	pr := &portRoutes{
 		portValue:  []string{strconv.Itoa(int(l.Port))},
@@ -244,6 +253,12 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 	var err error
 	if pr.fallback, err = lookup(l.DefaultBackend); err != nil {
 		return nil, fmt.Errorf("default backend: %w", err)
+	}
+	if pr.tcp, err = lookup(l.TCP); err != nil {
+		return nil, fmt.Errorf("tcp backend: %w", err)
+	}
+	if l.Protocol == lbconfig.ProtocolTCP && pr.tcp == nil {
+		return nil, fmt.Errorf("a TCP listener needs a backend")
 	}
 	if pr.fallback != nil {
 		pr.fallbackRoute = &route{backend: pr.fallback}

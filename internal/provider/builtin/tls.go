@@ -61,16 +61,27 @@ type switchListener struct {
 }
 
 func (l *switchListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	if t := l.p.table.Load(); t != nil {
-		if pr := t.ports[l.port]; pr != nil && pr.secure() {
-			return tls.Server(c, l.config), nil
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
 		}
+		if t := l.p.table.Load(); t != nil {
+			if pr := t.ports[l.port]; pr != nil && pr.tcp != nil {
+				// A TCP port: forwarded here, never served as HTTP.
+				if l.p.startTunnel() {
+					go l.p.serveTCP(c, pr.tcp)
+				} else {
+					_ = c.Close()
+				}
+				continue
+			}
+			if pr := t.ports[l.port]; pr != nil && pr.secure() {
+				return tls.Server(c, l.config), nil
+			}
+		}
+		return c, nil
 	}
-	return c, nil
 }
 
 // newSelfSigned makes the default certificate served when no other one

@@ -23,13 +23,14 @@ import (
 // config (or the shutdown grace after the provider stops).
 
 // upgrade forwards a request that asks to switch protocols.
-func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) {
+func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) outcome {
 	ep := c.ep
+	fail := func(status int) outcome { return outcome{status: status, endpoint: ep.addr} }
 	hj, ok := w.(http.Hijacker)
 	if !ok || r.ProtoMajor != 1 {
 		// HTTP/2 has no Upgrade (RFC 9113, section 8.6).
 		http.Error(w, "505 HTTP version not supported: protocol upgrades need HTTP/1.1", http.StatusHTTPVersionNotSupported)
-		return
+		return fail(http.StatusHTTPVersionNotSupported)
 	}
 	ctx := r.Context()
 	upgrade := textproto.TrimString(r.Header.Get("Upgrade"))
@@ -38,8 +39,7 @@ func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoute
 	}
 	bc, err := p.dial(ctx, b, ep)
 	if err != nil {
-		p.backendFailed(w, r, b, ep, err)
-		return
+		return fail(p.backendFailed(w, r, b, ep, err))
 	}
 	x := exchange{p: p, r: r, pr: pr, pol: b.policy, host: r.Host, bc: bc, upgrade: upgrade, setCookie: c.setCookie}
 	if x.host == "" {
@@ -50,30 +50,31 @@ func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoute
 	if err != nil {
 		x.stop()
 		bc.close()
-		p.backendFailed(w, r, b, ep, err)
-		return
+		return fail(p.backendFailed(w, r, b, ep, err))
 	}
 	if rh.status != http.StatusSwitchingProtocols {
 		// Refused (say 400 or 403): an ordinary response.
-		p.respond(w, &x, rh, b, ep)
-		return
+		return p.respond(w, &x, rh, b, ep)
 	}
 	if !x.stop() {
 		bc.close()
-		return // the client went away meanwhile
+		return fail(0) // the client went away meanwhile
 	}
 	client, cbuf, err := hj.Hijack()
 	if err != nil {
 		bc.close()
 		p.log.Warn("upgrade: taking over the client connection failed", "backend", b.name, "error", err)
-		return
+		return fail(0)
 	}
 	t := &tunnel{client: client, backend: bc.conn, idle: b.policy.tunnelIdle}
 	if !ep.pool.addTunnel(t) {
 		t.close() // the endpoint left the config meanwhile
-		return
+		return fail(0)
 	}
-	p.tunnels.Add(1)
+	if !p.startTunnel() {
+		t.close() // the provider is stopping
+		return fail(0)
+	}
 	defer p.tunnels.Done()
 	ep.pool.active.Add(1)
 	defer ep.pool.active.Add(-1)
@@ -83,10 +84,11 @@ func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoute
 	_ = client.SetDeadline(time.Time{})
 	_ = bc.conn.SetDeadline(time.Time{})
 	if err := writeSwitchHead(cbuf.Writer, &bc.head, upgrade, c.setCookie); err != nil {
-		return
+		return fail(0)
 	}
 	p.log.Debug("protocol upgraded", "backend", b.name, "endpoint", ep.addr, "upgrade", upgrade)
 	p.splice(t, cbuf.Reader, bc.br)
+	return fail(http.StatusSwitchingProtocols)
 }
 
 // writeSwitchHead sends the backend's 101 to the client: its fields less
@@ -116,6 +118,18 @@ func writeSwitchHead(bw *bufio.Writer, h *headReader, requested, setCookie strin
 	return bw.Flush()
 }
 
+// startTunnel counts a tunnel in p.tunnels, unless Run is past waiting
+// for them: then it must not start.
+func (p *Provider) startTunnel() bool {
+	p.tunnelMu.Lock()
+	defer p.tunnelMu.Unlock()
+	if p.tunnelsClosed {
+		return false
+	}
+	p.tunnels.Add(1)
+	return true
+}
+
 // splice copies both ways until both directions ended. A direction that
 // ends cleanly half-closes its destination, so the other can still finish
 // (a websocket close handshake); an error on either closes both.
@@ -129,13 +143,14 @@ func (p *Provider) splice(t *tunnel, clientBuf, backendBuf *bufio.Reader) {
 	<-done
 }
 
-// pipe copies what src's reader buffered, then src itself, to dst.
+// pipe copies what src's reader buffered (nil: nothing), then src itself,
+// to dst.
 func (p *Provider) pipe(t *tunnel, dst, src net.Conn, buffered *bufio.Reader) {
 	bufp := p.bufs.Get().(*[]byte)
 	defer p.bufs.Put(bufp)
 	var err error
-	if n := buffered.Buffered(); n > 0 {
-		b, _ := buffered.Peek(n)
+	if buffered != nil && buffered.Buffered() > 0 {
+		b, _ := buffered.Peek(buffered.Buffered())
 		_, err = dst.Write(b)
 	}
 	if err == nil {

@@ -1,0 +1,54 @@
+package builtin
+
+import (
+	"context"
+	"net"
+)
+
+// TCP listeners: each connection goes to an endpoint of the listener's
+// backend, chosen by its policy (round robin, least_request, random or
+// source-IP affinity), with the policy's retries on connect failure, and is
+// spliced to it as a tunnel: it lives on across config changes that keep
+// the endpoint and is closed a drain timeout after the endpoint leaves.
+
+// serveTCP forwards one client connection of a TCP listener to b. The
+// caller has counted it in p.tunnels.
+func (p *Provider) serveTCP(client net.Conn, b *backend) {
+	defer p.tunnels.Done()
+	clientIP := remoteIP(client.RemoteAddr().String())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var tried []*endpoint
+	for {
+		ep := b.choose(nil, clientIP, false, tried).ep
+		if ep == nil {
+			if len(tried) == 0 {
+				p.log.Warn("tcp: no ready endpoint; connection closed", "backend", b.name, "client", clientIP)
+			}
+			_ = client.Close()
+			return
+		}
+		bc, err := p.dial(ctx, b, ep)
+		if err != nil {
+			tried = append(tried, ep)
+			if len(tried) <= b.policy.retries {
+				p.log.Debug("tcp: connect failed; trying another endpoint", "backend", b.name, "endpoint", ep.addr, "error", err)
+				continue
+			}
+			p.log.Warn("tcp: connect failed; connection closed", "backend", b.name, "endpoint", ep.addr, "error", err)
+			_ = client.Close()
+			return
+		}
+		t := &tunnel{client: client, backend: bc.conn, idle: b.policy.tunnelIdle}
+		if !ep.pool.addTunnel(t) {
+			t.close() // the endpoint left the config meanwhile
+			return
+		}
+		ep.pool.active.Add(1)
+		p.splice(t, nil, nil)
+		ep.pool.active.Add(-1)
+		ep.pool.removeTunnel(t)
+		t.close()
+		return
+	}
+}
