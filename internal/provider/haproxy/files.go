@@ -54,7 +54,7 @@ func writeFiles(dir string, files map[string][]byte) error {
 func validateConfig(ctx context.Context, bin, cfgPath string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-c", "-q", "-f", cfgPath)
+	cmd := exec.CommandContext(ctx, bin, "-c", "-f", cfgPath)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -1,0 +1,490 @@
+package haproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ingress-controller/pkg/lbconfig"
+	"ingress-controller/pkg/provider"
+)
+
+var (
+	_ provider.Provider      = (*Provider)(nil)
+	_ provider.Validator     = (*Provider)(nil)
+	_ provider.HealthChecker = (*Provider)(nil)
+)
+
+const defaultShutdownGrace = 10 * time.Second
+
+// Options configure the HAProxy provider.
+type Options struct {
+	provider.Options
+	// Binary is the haproxy executable, a path or a name looked up in PATH;
+	// empty means "haproxy".
+	Binary string
+	// Dir is the runtime directory: generations of config, sockets, pid
+	// file, server state and HAProxy's own log. One controller per
+	// directory. Created if missing.
+	Dir string
+	// KeepOnExit leaves HAProxy running when Run returns, for a controller
+	// restart (the next provider on Dir adopts it) without dropping traffic.
+	KeepOnExit bool
+	// Logger receives the provider's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Provider drives one HAProxy master. Create it with New.
+type Provider struct {
+	opts Options
+	dir  string
+	log  *slog.Logger
+
+	mu sync.Mutex // serializes Apply, restarts and shutdown; guards below
+	// applied is the config in service and layout its server slots.
+	applied *lbconfig.Config
+	layout  *Layout
+	result  provider.Result
+	proc    *process
+	worker  int  // pid of the current worker
+	unknown bool // the adopted master runs a config we did not render
+	adoptOK bool // adoption was tried
+	stopped bool
+
+	wake           chan struct{} // Apply started a master: Run watches it
+	reloads        atomic.Int64
+	restarts       atomic.Int64
+	runtimeUpdates atomic.Int64
+	down           atomic.Pointer[error] // why HAProxy is not serving
+}
+
+// New checks the options and returns a provider; HAProxy starts with the
+// first Apply.
+func New(opts Options) (*Provider, error) {
+	if opts.Binary == "" {
+		opts.Binary = "haproxy"
+	}
+	bin, err := exec.LookPath(opts.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("haproxy: binary %q: %w (install HAProxy 2.6 or later, e.g. apt-get install haproxy)", opts.Binary, err)
+	}
+	opts.Binary = bin
+	if opts.Dir == "" {
+		return nil, errors.New("haproxy: the runtime directory must be set")
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("haproxy: runtime directory %q: %w", opts.Dir, err)
+	}
+	// Unix socket paths are limited to 107 bytes.
+	if n := len(filepath.Join(dir, statsSocket)) + len(".12345.tmp"); n > 107 {
+		return nil, fmt.Errorf("haproxy: runtime directory %q is too long for a unix socket path", dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("haproxy: runtime directory: %w", err)
+	}
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = defaultShutdownGrace
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Provider{opts: opts, dir: dir, log: log, wake: make(chan struct{}, 1)}
+	notYet := errors.New("haproxy: no config applied yet")
+	p.down.Store(&notYet)
+	return p, nil
+}
+
+// Name implements provider.Provider.
+func (p *Provider) Name() string { return "haproxy" }
+
+// Reloads counts the reloads of HAProxy (not the starts).
+func (p *Provider) Reloads() int64 { return p.reloads.Load() }
+
+// Restarts counts the times the master was started again after it died.
+func (p *Provider) Restarts() int64 { return p.restarts.Load() }
+
+// RuntimeUpdates counts the server changes sent through the runtime API.
+func (p *Provider) RuntimeUpdates() int64 { return p.runtimeUpdates.Load() }
+
+// Dir is the runtime directory.
+func (p *Provider) Dir() string { return p.dir }
+
+// PID is the pid of the HAProxy master, or 0 when none runs.
+func (p *Provider) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.proc == nil || p.proc.exited() {
+		return 0
+	}
+	return p.proc.pid
+}
+
+func (p *Provider) renderOptions(prev *Layout) RenderOptions {
+	return RenderOptions{
+		ListenAddress: p.opts.ListenAddress,
+		RuntimeDir:    p.dir,
+		ShutdownGrace: p.opts.ShutdownGrace,
+		Previous:      prev,
+	}
+}
+
+// Validate implements provider.Validator: it renders cfg and has haproxy -c
+// check it, without touching the running HAProxy.
+func (p *Provider) Validate(ctx context.Context, cfg *lbconfig.Config) error {
+	r, err := RenderConfig(cfg, p.renderOptions(nil))
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp(p.dir, "validate-")
+	if err != nil {
+		return fmt.Errorf("haproxy: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	if err := writeFiles(dir, r.Files); err != nil {
+		return fmt.Errorf("haproxy: %w", err)
+	}
+	if err := validateConfig(ctx, p.opts.Binary, filepath.Join(dir, configFile)); err != nil {
+		return fmt.Errorf("haproxy: %w", err)
+	}
+	return nil
+}
+
+// Apply implements provider.Provider. An endpoints-only change goes through
+// the runtime API; anything else renders, validates and reloads. On error
+// the previous config keeps serving.
+func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Result, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return provider.Result{}, errors.New("haproxy: provider is shut down")
+	}
+	result := endpoints(cfg, p.opts.ListenAddress)
+	if p.proc == nil && !p.adoptOK {
+		p.adoptOK = true
+		if pr := p.adopt(ctx); pr != nil {
+			p.proc, p.unknown = pr, true
+			if st, err := p.showProc(ctx); err == nil {
+				p.worker = st.worker
+			}
+			p.signal()
+		}
+	}
+	running := p.proc != nil && !p.proc.exited()
+	if running && p.applied != nil && !p.unknown {
+		ch := lbconfig.Diff(p.applied, cfg)
+		if ch.Empty() {
+			p.applied, p.result = cfg, result
+			return result, nil
+		}
+		if !ch.Structure {
+			done, err := p.applyEndpoints(ctx, cfg, ch.Endpoints)
+			if done {
+				p.applied, p.result = cfg, result
+				return result, nil
+			}
+			if err != nil {
+				// The runtime state is uncertain: a reload from the full
+				// config puts it right.
+				p.log.Warn("runtime API update failed; reloading instead", "error", err)
+			}
+		}
+	}
+	if err := p.applyReload(ctx, cfg, running); err != nil {
+		return provider.Result{}, err
+	}
+	p.applied, p.result = cfg, result
+	p.down.Store(nil)
+	return result, nil
+}
+
+// applyEndpoints moves endpoints through the runtime API. done is false
+// when a backend outgrew its slots (or an update failed) and a reload is
+// needed instead.
+func (p *Provider) applyEndpoints(ctx context.Context, cfg *lbconfig.Config, changed []string) (done bool, err error) {
+	next, ok := planEndpoints(p.layout, cfg, changed)
+	if !ok {
+		p.log.Info("endpoints outgrew their server slots; reloading", "backends", len(changed))
+		return false, nil
+	}
+	for _, name := range changed {
+		if err := p.applySlots(ctx, name, next[name]); err != nil {
+			return false, err
+		}
+	}
+	p.log.Debug("endpoints updated through the runtime API", "backends", len(changed))
+	return true, nil
+}
+
+// applyReload renders cfg into a new generation, validates it, makes it
+// current and reloads (or starts) HAProxy. On error the old generation is
+// current again.
+func (p *Provider) applyReload(ctx context.Context, cfg *lbconfig.Config, running bool) error {
+	prevLayout := p.layout
+	if p.unknown {
+		prevLayout = nil
+	}
+	r, err := RenderConfig(cfg, p.renderOptions(prevLayout))
+	if err != nil {
+		return err
+	}
+	gen, err := os.MkdirTemp(p.dir, genPrefix)
+	if err != nil {
+		return fmt.Errorf("haproxy: %w", err)
+	}
+	genName := filepath.Base(gen)
+	keep := false
+	defer func() {
+		if !keep {
+			_ = os.RemoveAll(gen)
+		}
+	}()
+	if err := writeFiles(gen, r.Files); err != nil {
+		return fmt.Errorf("haproxy: %w", err)
+	}
+	if err := validateConfig(ctx, p.opts.Binary, filepath.Join(gen, configFile)); err != nil {
+		return fmt.Errorf("haproxy: new config not applied, the previous one keeps serving: %w", err)
+	}
+	if running && !p.unknown {
+		if err := p.checkNewPorts(cfg); err != nil {
+			return err
+		}
+	}
+	old := currentGen(p.dir)
+	statePath := filepath.Join(p.dir, serverStateFile)
+	if running && !p.unknown {
+		dump, err := p.workerCommands(ctx, p.worker, []string{"show servers state"})
+		if err != nil {
+			return fmt.Errorf("haproxy: save server state: %w", err)
+		}
+		if err := writeAtomic(statePath, []byte(filterServerState(dump, r.Layout))); err != nil {
+			return fmt.Errorf("haproxy: save server state: %w", err)
+		}
+	} else {
+		// A master we did not configure, or none: the config says it all.
+		_ = os.Remove(statePath)
+	}
+	if err := swapCurrent(p.dir, genName); err != nil {
+		return fmt.Errorf("haproxy: %w", err)
+	}
+	rollback := func() {
+		if old != "" {
+			_ = swapCurrent(p.dir, old)
+		}
+	}
+	if running {
+		if err := p.reload(ctx); err != nil {
+			rollback()
+			if rerr := p.reload(ctx); rerr != nil {
+				p.log.Error("reload back to the previous config failed", "error", rerr)
+			}
+			return fmt.Errorf("haproxy: reload: %w", err)
+		}
+		p.reloads.Add(1)
+		p.log.Info("haproxy reloaded", "generation", genName, "reloads", p.reloads.Load())
+	} else {
+		if err := p.start(ctx); err != nil {
+			rollback()
+			return err
+		}
+	}
+	keep = true
+	p.layout, p.unknown = r.Layout, false
+	if err := removeOtherGens(p.dir, genName); err != nil {
+		p.log.Warn("removing old generations", "error", err)
+	}
+	return nil
+}
+
+// start starts a master on the current generation. The caller holds p.mu.
+func (p *Provider) start(ctx context.Context) error {
+	_ = os.Remove(filepath.Join(p.dir, serverStateFile))
+	pr, err := p.startMaster(ctx)
+	if err != nil {
+		return fmt.Errorf("haproxy: %w", err)
+	}
+	st, err := p.showProc(ctx)
+	if err != nil {
+		killGroup(pr)
+		return fmt.Errorf("haproxy: %w", err)
+	}
+	p.proc, p.worker = pr, st.worker
+	p.down.Store(nil)
+	p.signal()
+	return nil
+}
+
+func (p *Provider) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// checkNewPorts binds, for a moment, each listener port the running config
+// does not have, so that a port taken by another program fails Apply
+// before the reload.
+func (p *Provider) checkNewPorts(cfg *lbconfig.Config) error {
+	have := map[int32]bool{}
+	if p.applied != nil {
+		for _, lb := range p.applied.LoadBalancers {
+			for _, l := range lb.Listeners {
+				have[l.Port] = true
+			}
+		}
+	}
+	for _, lb := range cfg.LoadBalancers {
+		for j, l := range lb.Listeners {
+			if have[l.Port] {
+				continue
+			}
+			ln, err := net.Listen("tcp", net.JoinHostPort(p.opts.ListenAddress, strconv.Itoa(int(l.Port))))
+			if err != nil {
+				return fmt.Errorf("haproxy: load balancer %q: listener %d (port %d): %w", lb.Name, j, l.Port, err)
+			}
+			_ = ln.Close()
+		}
+	}
+	return nil
+}
+
+// endpoints is the Result of cfg: the listen address with each load
+// balancer's listener ports. Listeners bound to all addresses (no
+// ListenAddress) report no address, as the builtin provider does, so that
+// the status comes from --publish-service or --publish-status-address.
+func endpoints(cfg *lbconfig.Config, listenAddress string) provider.Result {
+	res := provider.Result{Endpoints: make(map[string][]lbconfig.Address, len(cfg.LoadBalancers))}
+	for _, lb := range cfg.LoadBalancers {
+		addrs := []lbconfig.Address{}
+		if listenAddress != "" {
+			ports := make([]int32, 0, len(lb.Listeners))
+			for _, l := range lb.Listeners {
+				ports = append(ports, l.Port)
+			}
+			addrs = append(addrs, lbconfig.Address{IP: listenAddress, Ports: ports})
+		}
+		res.Endpoints[lb.Name] = addrs
+	}
+	return res
+}
+
+// Healthy implements provider.HealthChecker: nil while HAProxy serves the
+// applied config.
+func (p *Provider) Healthy(ctx context.Context) error {
+	if err := p.down.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+// Run implements provider.Provider. It restarts the master with backoff
+// when it dies, until ctx ends; then it stops HAProxy gracefully, unless
+// KeepOnExit. The endpoints never change on their own, so nothing is sent
+// on updates.
+func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) error {
+	var backoff time.Duration
+	for {
+		p.mu.Lock()
+		pr := p.proc
+		p.mu.Unlock()
+		var done <-chan struct{}
+		if pr != nil {
+			done = pr.done
+		}
+		select {
+		case <-ctx.Done():
+			p.shutdown()
+			return nil
+		case <-p.wake:
+			continue
+		case <-done:
+		}
+		err := fmt.Errorf("haproxy: master %d exited: %v; restarting", pr.pid, pr.exitErr)
+		p.down.Store(&err)
+		p.log.Error("haproxy master exited", "pid", pr.pid, "error", pr.exitErr)
+		if time.Since(pr.started) > 30*time.Second {
+			backoff = 0
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				p.shutdown()
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(max(2*backoff, 250*time.Millisecond), 10*time.Second)
+			if err := p.restart(ctx, pr); err != nil {
+				p.log.Error("haproxy restart failed", "error", err, "retry_in", backoff)
+				e := fmt.Errorf("haproxy: restart failed: %w", err)
+				p.down.Store(&e)
+				continue
+			}
+			break
+		}
+	}
+}
+
+// restart starts a new master from the applied config and the slot layout
+// the runtime API left, in place of dead.
+func (p *Provider) restart(ctx context.Context, dead *process) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped || p.proc != dead {
+		return nil // shut down, or Apply started one already
+	}
+	p.proc = nil
+	if p.applied == nil {
+		return errors.New("no config to restart with")
+	}
+	r, err := RenderConfig(p.applied, p.renderOptions(p.layout))
+	if err != nil {
+		return err
+	}
+	gen, err := os.MkdirTemp(p.dir, genPrefix)
+	if err != nil {
+		return err
+	}
+	if err := writeFiles(gen, r.Files); err != nil {
+		_ = os.RemoveAll(gen)
+		return err
+	}
+	if err := swapCurrent(p.dir, filepath.Base(gen)); err != nil {
+		_ = os.RemoveAll(gen)
+		return err
+	}
+	if err := p.start(ctx); err != nil {
+		return err
+	}
+	p.layout, p.unknown = r.Layout, false
+	_ = removeOtherGens(p.dir, filepath.Base(gen))
+	p.restarts.Add(1)
+	p.log.Info("haproxy restarted", "pid", p.proc.pid, "restarts", p.restarts.Load())
+	return nil
+}
+
+func (p *Provider) shutdown() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
+	stopped := errors.New("haproxy: provider is shut down")
+	p.down.Store(&stopped)
+	pr := p.proc
+	if pr == nil || pr.exited() {
+		return
+	}
+	if p.opts.KeepOnExit {
+		p.log.Info("leaving haproxy running (keep on exit)", "pid", pr.pid)
+		return
+	}
+	p.stopMaster(pr, p.opts.ShutdownGrace)
+}
