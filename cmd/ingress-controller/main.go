@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"ingress-controller/internal/admin"
 	"ingress-controller/internal/engine"
 	"ingress-controller/internal/provider/builtin"
+	"ingress-controller/internal/provider/haproxy"
 	"ingress-controller/internal/source/file"
 	kubesource "ingress-controller/internal/source/kubernetes"
 	"ingress-controller/internal/translate"
@@ -53,6 +55,11 @@ type flags struct {
 	drainTimeout  time.Duration
 	accessLog     bool
 
+	// --provider=haproxy
+	haproxyBinary string
+	haproxyDir    string
+	keepLBOnExit  bool
+
 	// defaultSSLCertificate is "namespace/name" of a TLS Secret, or "".
 	defaultSSLCertificate string
 
@@ -75,7 +82,10 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs := flag.NewFlagSet("ingress-controller", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.source, "source", "file", "where routing intent comes from: file (manifests in --manifests) or kubernetes (a cluster's Ingresses; see docs/kubernetes.md)")
-	fs.StringVar(&f.provider, "provider", "builtin", "what serves the traffic: builtin (the in-process Go proxy)")
+	fs.StringVar(&f.provider, "provider", "builtin", "what serves the traffic: builtin (the in-process Go proxy) or haproxy (an HAProxy process run by the controller)")
+	fs.StringVar(&f.haproxyBinary, "haproxy-binary", "haproxy", "haproxy executable for --provider=haproxy, a path or a name looked up in PATH")
+	fs.StringVar(&f.haproxyDir, "haproxy-dir", filepath.Join(os.TempDir(), "ingress-controller-haproxy"), "runtime directory of --provider=haproxy: config generations, sockets, pid file, server state; one controller per directory")
+	fs.BoolVar(&f.keepLBOnExit, "keep-lb-on-exit", false, "leave the load balancer process (HAProxy) running when the controller exits; the next controller on the same --haproxy-dir adopts it, so a restart drops no traffic")
 	fs.StringVar(&f.manifests, "manifests", "", "directory of Kubernetes YAML manifests (Ingress, IngressClass, Service, EndpointSlice, Secret) read by --source=file; changes are picked up within a second")
 	fs.IntVar(&f.httpPort, "http-port", 80, "public port of the HTTP listener")
 	fs.IntVar(&f.httpsPort, "https-port", 443, "public port of the HTTPS listener")
@@ -234,6 +244,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var providers provider.Registry
 	providers.Register("builtin", func(o provider.Options) (provider.Provider, error) {
 		return builtin.New(o, log.With("provider", "builtin")), nil
+	})
+	providers.Register("haproxy", func(o provider.Options) (provider.Provider, error) {
+		return haproxy.New(haproxy.Options{Options: o, Binary: f.haproxyBinary, Dir: f.haproxyDir, KeepOnExit: f.keepLBOnExit, Logger: log.With("provider", "haproxy")})
 	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -14,7 +14,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run --help = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version"} {
+	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit"} {
 		if !strings.Contains(stderr.String(), "-"+name) {
 			t.Errorf("--help does not document --%s:\n%s", name, stderr.String())
 		}
@@ -38,6 +38,7 @@ func TestBadFlags(t *testing.T) {
 	}{
 		{[]string{"--http-port=0"}, "--http-port: 0 is not a port number"},
 		{[]string{"--provider=nginx", "--manifests=."}, `unknown provider "nginx"`},
+		{[]string{"--provider=haproxy", "--haproxy-binary=/does/not/exist/haproxy", "--manifests=."}, `haproxy: binary "/does/not/exist/haproxy"`},
 		{[]string{"--source=consul", "--manifests=."}, `unknown source "consul"`},
 		{[]string{"--source=file"}, "needs --manifests"},
 		{[]string{"--manifests=/does/not/exist"}, "--manifests"},
