@@ -1,0 +1,23 @@
+package haproxy
+
+import (
+	"testing"
+
+	"ingress-controller/pkg/provider"
+	"ingress-controller/pkg/provider/providertest"
+)
+
+// TestProviderSuite runs the shared behavioural suite against a real
+// HAProxy.
+func TestProviderSuite(t *testing.T) {
+	bin := haproxyBinary(t)
+	providertest.Run(t, func(t *testing.T, opts provider.Options) provider.Provider {
+		dir := runtimeDir(t)
+		p, err := New(Options{Options: opts, Binary: bin, Dir: dir, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { killPID(p.PID()) })
+		return p
+	})
+}
