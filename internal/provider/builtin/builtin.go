@@ -34,6 +34,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -78,11 +79,13 @@ type Provider struct {
 	servers map[int32]*server
 	// pools holds the backend connection pools by endpoint address: the
 	// ones of the table in service.
-	pools   map[string]*connPool
-	applied bool
-	stopped bool
-	wg      sync.WaitGroup // serve and drain goroutines
-	tunnels sync.WaitGroup // upgraded and TCP connections being spliced
+	pools map[string]*connPool
+	// draining are closed pools whose tunnels wait for the drain timeout.
+	draining []*connPool
+	applied  bool
+	stopped  bool
+	wg       sync.WaitGroup // serve and drain goroutines
+	tunnels  sync.WaitGroup // upgraded and TCP connections being spliced
 	// tunnelMu guards tunnelsClosed, set once Run waits for the tunnels.
 	tunnelMu      sync.Mutex
 	tunnelsClosed bool
@@ -203,8 +206,10 @@ func (p *Provider) attachPools(t *table) {
 	for addr, cp := range p.pools {
 		if pools[addr] == nil {
 			cp.close(p.drainTimeout())
+			p.draining = append(p.draining, cp)
 		}
 	}
+	p.draining = slices.DeleteFunc(p.draining, func(cp *connPool) bool { return cp.tunnelCount() == 0 })
 	p.pools = pools
 }
 
@@ -288,11 +293,16 @@ func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) erro
 		delete(p.servers, port)
 		p.drain(s, p.shutdownGrace())
 	}
-	// Tunnels are not the listeners' to wait for: they get the same grace.
+	// Tunnels are not the listeners' to wait for: they get the same grace,
+	// also those still draining from an endpoint that left.
 	for addr, cp := range p.pools {
 		delete(p.pools, addr)
 		cp.close(p.shutdownGrace())
 	}
+	for _, cp := range p.draining {
+		cp.close(p.shutdownGrace())
+	}
+	p.draining = nil
 	p.mu.Unlock()
 	p.wg.Wait()
 	p.tunnelMu.Lock()

@@ -212,3 +212,33 @@ func TestTunnelsClosedOnShutdown(t *testing.T) {
 		t.Errorf("the websocket is still open after shutdown: %v", err)
 	}
 }
+
+// TestDrainingTunnelsClosedOnShutdown: a tunnel still draining from an
+// endpoint that left gets the shutdown grace, not the rest of its drain
+// timeout, when the provider stops.
+func TestDrainingTunnelsClosedOnShutdown(t *testing.T) {
+	const grace = 300 * time.Millisecond
+	p := New(provider.Options{ListenAddress: "127.0.0.1", ShutdownGrace: grace, DrainTimeout: time.Hour}, testLogger(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, nil) }()
+	port := freePort(t)
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("ws", startWebsocketEcho(t, "a"))}, &lbconfig.BackendRef{Name: "ws"}))
+	ws := dialWebsocket(t, port, "chat.test")
+	if got, err := roundTrip(ws, "1"); err != nil || got != "a: 1" {
+		t.Fatalf("%q, %v", got, err)
+	}
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("ws", startWebsocketEcho(t, "b"))}, &lbconfig.BackendRef{Name: "ws"}))
+	if got, err := roundTrip(ws, "2"); err != nil || got != "a: 2" {
+		t.Fatalf("draining tunnel: %q, %v", got, err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(20 * grace):
+		t.Fatalf("Run did not return within %s of a %s shutdown grace, with a draining websocket open", 20*grace, grace)
+	}
+}

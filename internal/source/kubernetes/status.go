@@ -331,9 +331,13 @@ func (w *StatusWriter) write(ctx context.Context, ing *networkingv1.Ingress, st 
 // loadBalancerStatus is what to publish for lb, whose provider reported
 // addrs.
 func (w *StatusWriter) loadBalancerStatus(lb lbconfig.LoadBalancer, addrs []lbconfig.Address) []networkingv1.IngressLoadBalancerIngress {
+	// Only the ports an Ingress is served on: TCP listeners of the same
+	// load balancer are no concern of its clients.
 	listenerPorts := make([]int32, 0, len(lb.Listeners))
 	for _, l := range lb.Listeners {
-		listenerPorts = append(listenerPorts, l.Port)
+		if l.Protocol == lbconfig.ProtocolHTTP || l.Protocol == lbconfig.ProtocolHTTPS {
+			listenerPorts = append(listenerPorts, l.Port)
+		}
 	}
 	var out []networkingv1.IngressLoadBalancerIngress
 	if len(w.opts.PublishAddresses) > 0 {
@@ -355,6 +359,12 @@ func (w *StatusWriter) loadBalancerStatus(lb lbconfig.LoadBalancer, addrs []lbco
 		return serviceStatus(svc)
 	}
 	for _, a := range addrs {
+		if len(a.Ports) > 0 {
+			a.Ports = slices.DeleteFunc(slices.Clone(a.Ports), func(p int32) bool { return !slices.Contains(listenerPorts, p) })
+			if len(a.Ports) == 0 {
+				continue // this address serves only other listeners
+			}
+		}
 		out = append(out, addressStatus(a, listenerPorts))
 	}
 	return normalizeStatus(out)
