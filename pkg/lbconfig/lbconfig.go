@@ -47,7 +47,8 @@ const (
 	// ProtocolTCP forwards raw TCP connections to one backend.
 	ProtocolTCP Protocol = "TCP"
 	// ProtocolTLSPassthrough routes TLS connections by SNI without
-	// terminating them.
+	// terminating them: to the Passthrough backend of the virtual host the
+	// server name picks, else to the TCP backend, else they are closed.
 	ProtocolTLSPassthrough Protocol = "TLSPassthrough"
 )
 
@@ -85,6 +86,11 @@ type VirtualHost struct {
 	// nil means the listener's default certificate (see
 	// Listener.VirtualHosts). Only HTTPS listeners have it.
 	TLS *CertificateRef `json:"tls,omitempty"`
+	// Passthrough, on HTTPS and TLSPassthrough listeners, makes the TLS
+	// connections whose server name (SNI) picks this virtual host go to
+	// this backend as they are, without terminating TLS. Such a virtual
+	// host has no TLS and no routes.
+	Passthrough *BackendRef `json:"passthrough,omitempty"`
 	// Routes are ordered by precedence: Exact before Prefix, then longer
 	// paths first. The first route that matches a request wins.
 	Routes []Route `json:"routes,omitempty"`

@@ -102,3 +102,46 @@ func TestDiffPolicyIsStructural(t *testing.T) {
 		t.Errorf("a policy change: %+v, want a structural change", ch)
 	}
 }
+
+func TestValidatePassthrough(t *testing.T) {
+	https := func(vh VirtualHost) *Config {
+		c := validConfig()
+		c.LoadBalancers[0].Listeners = append(c.LoadBalancers[0].Listeners, Listener{Port: 443, Protocol: ProtocolHTTPS, VirtualHosts: []VirtualHost{vh}})
+		return c
+	}
+	ref := &BackendRef{Name: "ns/web:80"}
+	for name, tc := range map[string]struct {
+		cfg   *Config
+		field string
+	}{
+		"ok":          {https(VirtualHost{Hostname: "tls.example.com", Passthrough: ref}), ""},
+		"with tls":    {https(VirtualHost{Hostname: "tls.example.com", Passthrough: ref, TLS: &CertificateRef{Name: "x"}}), "loadBalancers[0].listeners[1].virtualHosts[0].tls"},
+		"with routes": {https(VirtualHost{Hostname: "tls.example.com", Passthrough: ref, Routes: []Route{{Path: "/", Match: MatchPrefix, Backend: *ref}}}), "loadBalancers[0].listeners[1].virtualHosts[0].routes"},
+		"no backend":  {https(VirtualHost{Hostname: "tls.example.com", Passthrough: &BackendRef{Name: "nope"}}), "loadBalancers[0].listeners[1].virtualHosts[0].passthrough"},
+		"on http": {func() *Config {
+			c := validConfig()
+			c.LoadBalancers[0].Listeners[0].VirtualHosts[0] = VirtualHost{Hostname: "foo.example.com", Passthrough: ref}
+			return c
+		}(), "loadBalancers[0].listeners[0].virtualHosts[0].passthrough"},
+		"listener needs passthrough": {func() *Config {
+			c := validConfig()
+			c.LoadBalancers[0].Listeners = append(c.LoadBalancers[0].Listeners, Listener{Port: 8443, Protocol: ProtocolTLSPassthrough,
+				VirtualHosts: []VirtualHost{{Hostname: "a.example.com"}}})
+			return c
+		}(), "loadBalancers[0].listeners[1].virtualHosts[0].passthrough"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			if tc.field == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field {
+				t.Errorf("Validate() = %v, want an error at %s", err, tc.field)
+			}
+		})
+	}
+}

@@ -130,6 +130,9 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			v.add(f+".virtualHosts", "a TCP listener has no virtual hosts")
 		}
 	case ProtocolTLSPassthrough:
+		if l.DefaultBackend != nil {
+			v.add(f+".defaultBackend", "a TLS passthrough listener has no HTTP default backend")
+		}
 	default:
 		v.add(f+".protocol", fmt.Sprintf("unknown protocol %q", l.Protocol))
 	}
@@ -142,6 +145,19 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			v.add(vf+".hostname", fmt.Sprintf("duplicate virtual host %q", vh.Hostname))
 		}
 		hosts[vh.Hostname] = true
+		if vh.Passthrough != nil {
+			ref(vf+".passthrough", vh.Passthrough)
+			switch {
+			case l.Protocol != ProtocolHTTPS && l.Protocol != ProtocolTLSPassthrough:
+				v.add(vf+".passthrough", "only virtual hosts of HTTPS and TLS passthrough listeners pass TLS through")
+			case vh.TLS != nil:
+				v.add(vf+".tls", "a passthrough virtual host has no certificate")
+			case len(vh.Routes) > 0:
+				v.add(vf+".routes", "a passthrough virtual host has no routes")
+			}
+		} else if l.Protocol == ProtocolTLSPassthrough {
+			v.add(vf+".passthrough", "virtual hosts of a TLS passthrough listener need a passthrough backend")
+		}
 		switch {
 		case vh.TLS == nil:
 		case l.Protocol != ProtocolHTTPS:
