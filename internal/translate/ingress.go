@@ -94,6 +94,8 @@ type builder struct {
 	policies map[lbconfig.ObjectRef]ingressPolicy
 	// tcp are the Services exposed as TCP listeners, oldest first.
 	tcp []tcpService
+	// passthrough are the hosts whose TLS is passed through, oldest first.
+	passthrough []passthroughHost
 }
 
 func newBuilder(snap *Snapshot) *builder {
@@ -143,6 +145,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 		}
 	}
 	b.addTLS(ing, ref, hosts)
+	b.addPassthrough(ing, ref)
 }
 
 func (b *builder) addDefaultBackend(ref lbconfig.ObjectRef, be *networkingv1.IngressBackend) {
@@ -329,6 +332,7 @@ func (b *builder) config(opts Options) *lbconfig.Config {
 	}
 	// First: it may add HTTP virtual hosts for the redirects.
 	https, certs := b.tlsListener(opts, b.defaultBackend)
+	https, certs = b.applyPassthrough(opts, https, certs)
 	listener := lbconfig.Listener{
 		Port:           opts.HTTPPort,
 		Protocol:       lbconfig.ProtocolHTTP,
