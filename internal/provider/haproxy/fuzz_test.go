@@ -26,7 +26,15 @@ var (
 		`^    server-state-file /[!-~]+/server-state$`,
 		`^    hard-stop-after \d+ms$`,
 		`^    ssl-default-bind-options ssl-min-ver TLSv1\.2$`,
-		`^    mode http$`,
+		`^    mode (http|tcp)$`,
+		`^    http-request redirect location https://%\[var\(txn\.host\)\](:\d+)?%\[capture\.req\.uri\] code 30[1278] if \{ var\(txn\.backend\) -m str redirect_\d+_30[1278] \}$`,
+		`^    timeout (connect|server|tunnel) \d+ms$`,
+		`^    retries \d+$`,
+		`^    retry-on conn-failure empty-response$`,
+		`^    balance source$`,
+		`^    hash-type consistent$`,
+		`^    cookie [A-Za-z0-9_.-]+ insert indirect nocache dynamic httponly( secure)?( attr SameSite=(Lax|Strict|None))?( attr Max-Age=\d+)?$`,
+		`^    dynamic-cookie-key ingress-controller$`,
 		`^    option (dontlognull|redispatch)$`,
 		`^    retries 3$`,
 		`^    timeout (connect|client|server|http-request|http-keep-alive) \d+s$`,
@@ -55,8 +63,8 @@ var (
 	mapGrammar = map[string]*regexp.Regexp{
 		"hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ v\d+$`),
 		"wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ v\d+$`),
-		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* be_[A-Za-z0-9_.-]+$`),
-		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* be_[A-Za-z0-9_.-]+$`),
+		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)$`),
+		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)$`),
 		".crtlist":      regexp.MustCompile(`^certs/[A-Za-z0-9_.-]+\.pem [a-z0-9.*-]+$`),
 	}
 )

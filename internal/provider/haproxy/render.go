@@ -3,8 +3,10 @@ package haproxy
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -230,6 +232,25 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 		files:  map[string][]byte{},
 		layout: &Layout{Backends: map[string]*BackendSlots{}},
 		ids:    map[string]string{},
+		tcp:    map[string]bool{},
+		http:   map[string]bool{},
+	}
+	for _, lb := range cfg.LoadBalancers {
+		for _, l := range lb.Listeners {
+			if l.TCP != nil {
+				r.tcp[l.TCP.Name] = true
+			}
+			if l.DefaultBackend != nil {
+				r.http[l.DefaultBackend.Name] = true
+			}
+			for _, vh := range l.VirtualHosts {
+				for _, rt := range vh.Routes {
+					if rt.HTTPSRedirect == nil {
+						r.http[rt.Backend.Name] = true
+					}
+				}
+			}
+		}
 	}
 	for _, b := range cfg.Backends {
 		id := BackendID(b.Name)
@@ -288,12 +309,14 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 }
 
 type renderer struct {
-	cfg     *lbconfig.Config
-	opts    RenderOptions
-	files   map[string][]byte
-	layout  *Layout
-	ids     map[string]string // lbconfig backend name -> HAProxy name
-	cfgText lines
+	// tcp and http say which backends TCP listeners and HTTP routes use.
+	tcp, http map[string]bool
+	cfg       *lbconfig.Config
+	opts      RenderOptions
+	files     map[string][]byte
+	layout    *Layout
+	ids       map[string]string // lbconfig backend name -> HAProxy name
+	cfgText   lines
 }
 
 type lines struct{ strings.Builder }
@@ -317,6 +340,8 @@ func (r *renderer) listener(lbIndex int, lb lbconfig.LoadBalancer, l lbconfig.Li
 	case lbconfig.ProtocolHTTP:
 	case lbconfig.ProtocolHTTPS:
 		proto = "https"
+	case lbconfig.ProtocolTCP:
+		return r.tcpListener(lb, l)
 	default:
 		return fmt.Errorf("protocol %s is not supported by the haproxy provider yet", l.Protocol)
 	}
@@ -325,6 +350,7 @@ func (r *renderer) listener(lbIndex int, lb lbconfig.LoadBalancer, l lbconfig.Li
 	hostsMap, wildMap, exactMap, prefixMap := prefix+"hosts.map", prefix+"wildcards.map", prefix+"exact.map", prefix+"prefix.map"
 	var hosts, wild, exact, pfx lines
 	catchAll := ""
+	redirects := map[string]lbconfig.HTTPSRedirect{}
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
 		switch {
@@ -338,7 +364,20 @@ func (r *renderer) listener(lbIndex int, lb lbconfig.LoadBalancer, l lbconfig.Li
 		seen := map[string]bool{}
 		for n, rt := range vh.Routes {
 			be := r.ids[rt.Backend.Name]
-			if be == "" {
+			if rd := rt.HTTPSRedirect; rd != nil {
+				switch {
+				case l.Protocol != lbconfig.ProtocolHTTP:
+					return fmt.Errorf("virtual host %d (%q): route %d: httpsRedirect: only HTTP listeners redirect", k, vh.Hostname, n)
+				case rd.Port < 1 || rd.Port > 65535:
+					return fmt.Errorf("virtual host %d (%q): route %d: httpsRedirect.port: %d is not a port number", k, vh.Hostname, n, rd.Port)
+				case rd.StatusCode != 301 && rd.StatusCode != 302 && rd.StatusCode != 307 && rd.StatusCode != 308:
+					return fmt.Errorf("virtual host %d (%q): route %d: httpsRedirect.statusCode: %d is not 301, 302, 307 or 308", k, vh.Hostname, n, rd.StatusCode)
+				}
+				// The map value names the redirect; a rule per distinct
+				// redirect answers it.
+				be = fmt.Sprintf("redirect_%d_%d", rd.Port, rd.StatusCode)
+				redirects[be] = *rd
+			} else if be == "" {
 				return fmt.Errorf("virtual host %d (%q): route %d: backend %q does not exist", k, vh.Hostname, n, rt.Backend.Name)
 			}
 			if err := lbconfig.CheckPath(rt.Path); err != nil {
@@ -373,16 +412,7 @@ func (r *renderer) listener(lbIndex int, lb lbconfig.LoadBalancer, l lbconfig.Li
 	w.line("")
 	w.line("# load balancer " + quote(lb.Name) + ", listener port " + port)
 	w.line("frontend " + frontendID(l.Port))
-	addr := ":" + port
-	if r.opts.ListenAddress != "" {
-		a := netip.MustParseAddr(r.opts.ListenAddress) // checked by RenderConfig
-		if a.Is6() {
-			addr = "ipv6@" + a.String() + ":" + port
-		} else {
-			addr = a.String() + ":" + port
-		}
-	}
-	bind := "    bind " + addr
+	bind := "    bind " + r.bindAddr(l.Port)
 	if l.Protocol == lbconfig.ProtocolHTTPS {
 		tls, err := r.tls(l)
 		if err != nil {
@@ -406,6 +436,19 @@ func (r *renderer) listener(lbIndex int, lb lbconfig.LoadBalancer, l lbconfig.Li
 	w.line("    http-request set-header X-Forwarded-Host %[req.hdr(host)]")
 	w.line("    http-request set-header X-Forwarded-Proto " + proto)
 	w.line("    http-request set-header X-Forwarded-Port " + port)
+	names := make([]string, 0, len(redirects))
+	for n := range redirects {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		rd := redirects[n]
+		hostPort := "%[var(txn.host)]"
+		if rd.Port != 443 {
+			hostPort += ":" + strconv.Itoa(int(rd.Port))
+		}
+		w.line("    http-request redirect location https://" + hostPort + "%[capture.req.uri] code " + strconv.Itoa(int(rd.StatusCode)) + " if { var(txn.backend) -m str " + n + " }")
+	}
 	if l.DefaultBackend == nil {
 		w.line("    http-request return status 404 content-type \"text/plain; charset=utf-8\" string \"" + notFoundBody + "\" if !{ var(txn.backend) -m found }")
 	}
@@ -417,6 +460,33 @@ func (r *renderer) listener(lbIndex int, lb lbconfig.LoadBalancer, l lbconfig.Li
 		}
 		w.line("    default_backend " + be)
 	}
+	return nil
+}
+
+func (r *renderer) bindAddr(port int32) string {
+	p := strconv.Itoa(int(port))
+	if r.opts.ListenAddress == "" {
+		return ":" + p
+	}
+	a := netip.MustParseAddr(r.opts.ListenAddress) // checked by RenderConfig
+	if a.Is6() {
+		return "ipv6@" + a.String() + ":" + p
+	}
+	return a.String() + ":" + p
+}
+
+// tcpListener renders a TCP listener: every connection goes to its backend.
+func (r *renderer) tcpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) error {
+	if l.TCP == nil || r.ids[l.TCP.Name] == "" {
+		return errors.New("tcp: a TCP listener needs an existing backend")
+	}
+	w := &r.cfgText
+	w.line("")
+	w.line("# load balancer " + quote(lb.Name) + ", listener port " + strconv.Itoa(int(l.Port)))
+	w.line("frontend " + frontendID(l.Port))
+	w.line("    mode tcp")
+	w.line("    bind " + r.bindAddr(l.Port))
+	w.line("    default_backend " + r.ids[l.TCP.Name])
 	return nil
 }
 
@@ -463,6 +533,9 @@ func (r *renderer) backend(b *lbconfig.Backend) error {
 		return fmt.Errorf("policy.algorithm: %q is not supported", b.Policy.Algorithm)
 	}
 	var opts string
+	if r.tcp[b.Name] && b.Protocol != "" && b.Protocol != lbconfig.BackendHTTP {
+		return fmt.Errorf("protocol: %q backends of TCP listeners are not supported", b.Protocol)
+	}
 	switch b.Protocol {
 	case "", lbconfig.BackendHTTP:
 	case lbconfig.BackendHTTPS:
@@ -489,11 +562,26 @@ func (r *renderer) backend(b *lbconfig.Backend) error {
 	slots, _ := assignSlots(b.Endpoints, prev, true)
 	r.layout.Backends[b.Name] = &BackendSlots{ID: id, Slots: slots}
 
+	policy, err := policyLines(b.Policy, r.tcp[b.Name])
+	if err != nil {
+		return err
+	}
+	if r.tcp[b.Name] && r.http[b.Name] {
+		return errors.New("used by both HTTP routes and TCP listeners, which the haproxy provider does not support yet")
+	}
 	w := &r.cfgText
 	w.line("")
 	w.line("# backend " + quote(b.Name))
 	w.line("backend " + id)
-	w.line("    balance " + algo)
+	if r.tcp[b.Name] {
+		w.line("    mode tcp")
+	}
+	if b.Policy.Affinity == nil || b.Policy.Affinity.Type != lbconfig.AffinityBySourceIP {
+		w.line("    balance " + algo)
+	}
+	for _, l := range policy {
+		w.line("    " + l)
+	}
 	for i, s := range slots {
 		addr, port := s.Address, s.Port
 		if addr == "" {
@@ -517,4 +605,79 @@ func serverAddr(addr string, port int32) string {
 		return "ipv6@" + a.String() + ":" + p
 	}
 	return a.Unmap().String() + ":" + p
+}
+
+// cookieName is what a cookie name may be in haproxy.cfg: narrower than an
+// RFC 6265 token, so that it needs no quoting.
+var cookieName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// policyLines renders a backend's policy, and rejects what this provider
+// cannot do yet, naming the field.
+func policyLines(p lbconfig.Policy, tcp bool) ([]string, error) {
+	var out []string
+	ms := func(d lbconfig.Duration) string { return strconv.FormatInt(max(d.Std().Milliseconds(), 1), 10) + "ms" }
+	if t := p.Timeouts; t.Connect > 0 {
+		out = append(out, "timeout connect "+ms(t.Connect))
+	}
+	if t := p.Timeouts; t.ResponseHeader > 0 || t.Idle > 0 {
+		// HAProxy has one server-side inactivity timeout for both.
+		d := t.ResponseHeader
+		if t.Idle > d {
+			d = t.Idle
+		}
+		out = append(out, "timeout server "+ms(d))
+	}
+	if t := p.Timeouts; t.Idle > 0 {
+		out = append(out, "timeout tunnel "+ms(t.Idle))
+	}
+	if p.Retries > 0 {
+		out = append(out, "retries "+strconv.Itoa(int(p.Retries)))
+		if !tcp {
+			out = append(out, "retry-on conn-failure empty-response")
+		}
+	}
+	if a := p.Affinity; a != nil {
+		switch a.Type {
+		case lbconfig.AffinityBySourceIP:
+			out = append(out, "balance source", "hash-type consistent")
+		case lbconfig.AffinityByCookie:
+			c := a.Cookie
+			switch {
+			case tcp:
+				return nil, errors.New("policy.affinity: cookie affinity on a TCP listener's backend")
+			case c == nil || !cookieName.MatchString(c.Name):
+				return nil, fmt.Errorf("policy.affinity.cookie.name: %q is not supported by the haproxy provider (letters, digits, '_', '.', '-')", cookieNameOf(c))
+			case c.Path != "" && c.Path != "/":
+				return nil, fmt.Errorf("policy.affinity.cookie.path: %q: the haproxy provider sets cookies for \"/\" only", c.Path)
+			}
+			line := "cookie " + c.Name + " insert indirect nocache dynamic httponly"
+			if c.SameSite == "None" {
+				line += " secure"
+			}
+			if c.SameSite != "" {
+				line += " attr SameSite=" + c.SameSite
+			}
+			if c.MaxAge > 0 {
+				line += " attr Max-Age=" + strconv.FormatInt(int64(c.MaxAge.Std().Seconds()), 10)
+			}
+			// Dynamic cookies are a hash of this key and the server's
+			// address and port: stable across reloads, restarts and
+			// runtime address changes.
+			out = append(out, line, "dynamic-cookie-key ingress-controller")
+		}
+	}
+	if p.PassiveHealthCheck != nil {
+		return nil, errors.New("policy.passiveHealthCheck is not supported by the haproxy provider yet")
+	}
+	if p.MaxRequestBodyBytes > 0 {
+		return nil, errors.New("policy.maxRequestBodyBytes is not supported by the haproxy provider yet")
+	}
+	return out, nil
+}
+
+func cookieNameOf(c *lbconfig.AffinityCookie) string {
+	if c == nil {
+		return ""
+	}
+	return c.Name
 }

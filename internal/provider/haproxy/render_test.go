@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"ingress-controller/pkg/lbconfig"
 )
@@ -120,6 +121,43 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 			},
 		},
 	}
+	cases["policies-redirect-tcp"] = &lbconfig.Config{
+		LoadBalancers: []lbconfig.LoadBalancer{{
+			Name: "default",
+			Listeners: []lbconfig.Listener{
+				{Port: 80, Protocol: lbconfig.ProtocolHTTP, VirtualHosts: []lbconfig.VirtualHost{
+					{Hostname: "a.example.com", Routes: []lbconfig.Route{
+						{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/sticky:80"), HTTPSRedirect: &lbconfig.HTTPSRedirect{Port: 443, StatusCode: 308}},
+						{Path: "/sticky", Match: lbconfig.MatchPrefix, Backend: ref("default/sticky:80")},
+					}},
+					{Hostname: "b.example.com", Routes: []lbconfig.Route{
+						{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/sticky:80"), HTTPSRedirect: &lbconfig.HTTPSRedirect{Port: 8443, StatusCode: 302}},
+						{Path: "/hash", Match: lbconfig.MatchPrefix, Backend: ref("default/hash:80")},
+					}},
+				}},
+				{Port: 443, Protocol: lbconfig.ProtocolHTTPS, VirtualHosts: []lbconfig.VirtualHost{
+					{Hostname: "", TLS: &lbconfig.CertificateRef{Name: "default/a-tls"}, Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/sticky:80")}}},
+				}},
+				{Port: 5432, Protocol: lbconfig.ProtocolTCP, TCP: &lbconfig.BackendRef{Name: "default/db:5432"}},
+				{Port: 8443, Protocol: lbconfig.ProtocolHTTPS, VirtualHosts: []lbconfig.VirtualHost{
+					{Hostname: "b.example.com", TLS: &lbconfig.CertificateRef{Name: "default/b-tls"}, Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/hash:80")}}},
+				}},
+			},
+		}},
+		Backends: []lbconfig.Backend{
+			{Name: "default/db:5432", Endpoints: eps("10.0.5.1"), Policy: lbconfig.Policy{Retries: 2, Timeouts: lbconfig.Timeouts{Idle: lbconfig.Duration(time.Hour)}}},
+			{Name: "default/hash:80", Endpoints: eps("10.0.6.1", "10.0.6.2"), Policy: lbconfig.Policy{Affinity: &lbconfig.Affinity{Type: lbconfig.AffinityBySourceIP}}},
+			{Name: "default/sticky:80", Endpoints: eps("10.0.7.1", "10.0.7.2"), Policy: lbconfig.Policy{
+				Affinity: &lbconfig.Affinity{Type: lbconfig.AffinityByCookie, Cookie: &lbconfig.AffinityCookie{Name: "route", MaxAge: lbconfig.Duration(48 * time.Hour), SameSite: "Lax"}},
+				Timeouts: lbconfig.Timeouts{Connect: lbconfig.Duration(2 * time.Second), ResponseHeader: lbconfig.Duration(30 * time.Second)},
+				Retries:  1,
+			}},
+		},
+		Certificates: []lbconfig.Certificate{
+			{Name: "default/a-tls", ChainPEM: readTestdata(t, "tls-a.crt"), KeyPEM: readTestdata(t, "tls-a.key"), Hosts: []string{"a.example.com"}},
+			{Name: "default/b-tls", ChainPEM: readTestdata(t, "tls-b.crt"), KeyPEM: readTestdata(t, "tls-b.key"), Hosts: []string{"b.example.com"}},
+		},
+	}
 	for _, c := range cases {
 		c.Sort()
 	}
@@ -209,12 +247,22 @@ func TestRenderRejects(t *testing.T) {
 		opts   RenderOptions
 		want   string
 	}{
-		{"tcp listener", func(c *lbconfig.Config) {
-			c.LoadBalancers[0].Listeners[0] = lbconfig.Listener{Port: 5432, Protocol: lbconfig.ProtocolTCP, TCP: &lbconfig.BackendRef{Name: "b"}}
-		}, RenderOptions{}, `load balancer "default": listener 0 (port 5432): protocol TCP is not supported by the haproxy provider yet`},
 		{"passthrough listener", func(c *lbconfig.Config) {
 			c.LoadBalancers[0].Listeners[0].Protocol = lbconfig.ProtocolTLSPassthrough
-		}, RenderOptions{}, "protocol TLSPassthrough is not supported"},
+		}, RenderOptions{}, `load balancer "default": listener 0 (port 80): protocol TLSPassthrough is not supported by the haproxy provider yet`},
+		{"backend of http and tcp", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].DefaultBackend = &lbconfig.BackendRef{Name: "b"}
+			c.LoadBalancers[0].Listeners = append(c.LoadBalancers[0].Listeners, lbconfig.Listener{Port: 5432, Protocol: lbconfig.ProtocolTCP, TCP: &lbconfig.BackendRef{Name: "b"}})
+		}, RenderOptions{}, `backend "b": used by both HTTP routes and TCP listeners`},
+		{"passive health check", func(c *lbconfig.Config) {
+			c.Backends[0].Policy.PassiveHealthCheck = &lbconfig.PassiveHealthCheck{ConsecutiveFailures: 1, BaseEjection: lbconfig.Duration(time.Second), MaxEjection: lbconfig.Duration(time.Second)}
+		}, RenderOptions{}, `backend "b": policy.passiveHealthCheck is not supported`},
+		{"body limit", func(c *lbconfig.Config) {
+			c.Backends[0].Policy.MaxRequestBodyBytes = 10
+		}, RenderOptions{}, `backend "b": policy.maxRequestBodyBytes is not supported`},
+		{"cookie path", func(c *lbconfig.Config) {
+			c.Backends[0].Policy.Affinity = &lbconfig.Affinity{Type: lbconfig.AffinityByCookie, Cookie: &lbconfig.AffinityCookie{Name: "x", Path: "/app"}}
+		}, RenderOptions{}, `backend "b": policy.affinity.cookie.path: "/app"`},
 		{"https without certificate", func(c *lbconfig.Config) {
 			c.LoadBalancers[0].Listeners[0].Protocol = lbconfig.ProtocolHTTPS
 		}, RenderOptions{}, "an HTTPS listener needs at least one virtual host with a certificate"},
