@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 )
@@ -100,9 +102,34 @@ func New(opts Options) (*Provider, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Provider{opts: opts, dir: dir, log: log, wake: make(chan struct{}, 1)}
+	if err := p.registerMetrics(opts.Metrics); err != nil {
+		return nil, fmt.Errorf("haproxy: metrics: %w", err)
+	}
 	notYet := errors.New("haproxy: no config applied yet")
 	p.down.Store(&notYet)
 	return p, nil
+}
+
+// registerMetrics exposes the counters a test or an operator watches: a
+// reload is the expensive event, runtime API updates the cheap one.
+func (p *Provider) registerMetrics(reg prometheus.Registerer) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range []struct {
+		name, help string
+		v          *atomic.Int64
+	}{
+		{"ingress_controller_haproxy_reloads_total", "HAProxy reloads for structural config changes.", &p.reloads},
+		{"ingress_controller_haproxy_restarts_total", "HAProxy masters started again after the previous one died.", &p.restarts},
+		{"ingress_controller_haproxy_runtime_updates_total", "Server changes sent through the HAProxy runtime API instead of a reload.", &p.runtimeUpdates},
+	} {
+		v := c.v
+		if err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help}, func() float64 { return float64(v.Load()) })); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Name implements provider.Provider.

@@ -11,8 +11,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"ingress-controller/pkg/lbconfig"
 )
+
+// metricValue gathers reg and returns the value of the counter name.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("metric %s is not registered", name)
+	return 0
+}
 
 func TestRouting(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
@@ -143,7 +161,8 @@ func TestReloadsFailNoRequest(t *testing.T) {
 }
 
 func TestEndpointChangesDoNotReload(t *testing.T) {
-	p := newProvider(t, runtimeDir(t), nil)
+	reg := prometheus.NewRegistry()
+	p := newProvider(t, runtimeDir(t), func(o *Options) { o.Metrics = reg })
 	port := freePort(t)
 	echoes := []lbconfig.Endpoint{echo(t, "e0"), echo(t, "e1"), echo(t, "e2")}
 	apply(t, p, simpleConfig(port, echoes[0]))
@@ -163,6 +182,9 @@ func TestEndpointChangesDoNotReload(t *testing.T) {
 		t.Errorf("%d endpoint changes caused %d reloads, want 0", changes, got)
 	}
 	t.Logf("%d endpoint changes: %d runtime API server updates, %d reloads", changes, p.RuntimeUpdates(), p.Reloads())
+	if got := metricValue(t, reg, "ingress_controller_haproxy_reloads_total"); got != 0 {
+		t.Errorf("reloads metric = %v, want 0", got)
+	}
 
 	// The last change (i=999): e0 and e1 ready, e2 out.
 	seen := map[string]int{}
@@ -196,6 +218,9 @@ func TestEndpointChangesDoNotReload(t *testing.T) {
 	apply(t, p, simpleConfig(port, many...))
 	if got := p.Reloads(); got != 1 {
 		t.Errorf("after outgrowing the slots Reloads = %d, want 1", got)
+	}
+	if got := metricValue(t, reg, "ingress_controller_haproxy_reloads_total"); got != 1 {
+		t.Errorf("reloads metric = %v, want 1", got)
 	}
 	if got := len(p.layout.Backends["default/echo:80"].Slots); got != 8 {
 		t.Errorf("slots after growing = %d, want 8", got)
