@@ -162,6 +162,7 @@ func (p *Provider) renderOptions(prev *Layout) RenderOptions {
 		ListenAddress: p.opts.ListenAddress,
 		RuntimeDir:    p.dir,
 		ShutdownGrace: p.opts.ShutdownGrace,
+		DrainTimeout:  p.opts.DrainTimeout,
 		Previous:      prev,
 	}
 }

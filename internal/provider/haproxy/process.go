@@ -177,7 +177,13 @@ func (p *Provider) stopMaster(pr *process, grace time.Duration) {
 		return
 	case <-time.After(grace + 2*time.Second):
 	}
-	p.log.Warn("haproxy did not stop within the shutdown grace; killing it", "pid", pr.pid)
+	p.log.Warn("haproxy did not stop within the shutdown grace; stopping it hard", "pid", pr.pid)
+	_ = syscall.Kill(pr.pid, syscall.SIGTERM)
+	select {
+	case <-pr.done:
+		return
+	case <-time.After(2 * time.Second):
+	}
 	killGroup(pr)
 	select {
 	case <-pr.done:

@@ -41,9 +41,11 @@ type RenderOptions struct {
 	// RuntimeDir is the absolute directory of the stats socket and the
 	// server-state file.
 	RuntimeDir string
-	// ShutdownGrace bounds how long an old worker may finish its requests
-	// after a reload or a soft stop (hard-stop-after); zero means 10s.
+	// ShutdownGrace and DrainTimeout (zero: 10s and 30s) bound, the longer
+	// of them, how long an old worker may finish its requests and tunnels
+	// after a reload (hard-stop-after).
 	ShutdownGrace time.Duration
+	DrainTimeout  time.Duration
 	// Previous is the server slot layout in service, if any. Endpoints
 	// keep the slot they have, so that a reload keeps their runtime state.
 	Previous *Layout
@@ -225,6 +227,11 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	grace := opts.ShutdownGrace
 	if grace <= 0 {
 		grace = 10 * time.Second
+	}
+	if opts.DrainTimeout <= 0 {
+		grace = max(grace, 30*time.Second)
+	} else {
+		grace = max(grace, opts.DrainTimeout)
 	}
 	r := &renderer{
 		cfg:    cfg,
