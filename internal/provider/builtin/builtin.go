@@ -214,7 +214,7 @@ func (p *Provider) attachPools(t *table) {
 }
 
 func (p *Provider) newServer(port int32, ln net.Listener) *server {
-	ln = &switchListener{Listener: ln, p: p, port: port, config: p.tlsConfig(port)}
+	ln = newSwitchListener(ln, p, port)
 	s := &server{port: port, ln: &onceCloseListener{Listener: ln}}
 	s.srv = &http.Server{
 		Handler:           &portHandler{p: p, port: port},

@@ -53,14 +53,21 @@ type portRoutes struct {
 	any      *vhost
 	fallback *backend // the listener's default backend, or nil
 	// tcp is the backend of a TCP listener: its connections are not
-	// HTTP and never reach the http.Server.
+	// HTTP and never reach the http.Server. On a TLS passthrough listener
+	// it takes the connections no virtual host passes through.
 	tcp *backend
+	// sni is set when connections must be sorted by their TLS server name
+	// before anything else: some virtual host passes TLS through.
+	sni bool
 	// fallbackRoute is a route to fallback, or nil.
 	fallbackRoute *route
 }
 
 type vhost struct {
 	routes []route
+	// passthrough gets the TLS connections whose SNI picks this virtual
+	// host, as they are; nil means TLS is terminated.
+	passthrough *backend
 	// cert is the certificate of this host on an HTTPS listener; nil
 	// means the catch-all's, else the provider's default certificate.
 	cert *tls.Certificate
@@ -157,9 +164,7 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 		ports := make([]int32, 0, len(lb.Listeners))
 		for j, l := range lb.Listeners {
 			where := fmt.Sprintf("load balancer %q: listener %d (port %d)", lb.Name, j, l.Port)
-			if l.Protocol != lbconfig.ProtocolHTTP && l.Protocol != lbconfig.ProtocolHTTPS && l.Protocol != lbconfig.ProtocolTCP {
-				return nil, fmt.Errorf("%s: protocol %s is not supported yet by the builtin provider", where, l.Protocol)
-			}
+
 			if other, ok := owner[l.Port]; ok {
 				return nil, fmt.Errorf("%s: port %d is already used by load balancer %q", where, l.Port, other)
 			}
@@ -243,6 +248,11 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 		proto = "https"
 	case lbconfig.ProtocolTCP:
 		proto = "tcp"
+	case lbconfig.ProtocolTLSPassthrough:
+		proto = "tls"
+	case lbconfig.ProtocolHTTP, "": // "" only in tests: Validate requires a protocol
+	default:
+		return nil, fmt.Errorf("protocol %s is not supported by the builtin provider", l.Protocol)
 	}
 	pr := &portRoutes{
 		portValue:  []string{strconv.Itoa(int(l.Port))},
@@ -265,6 +275,12 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 	}
 	for k, vh := range l.VirtualHosts {
 		v := &vhost{routes: make([]route, 0, len(vh.Routes))}
+		if v.passthrough, err = lookup(vh.Passthrough); err != nil {
+			return nil, fmt.Errorf("virtual host %d (%q): passthrough: %w", k, vh.Hostname, err)
+		}
+		if v.passthrough != nil {
+			pr.sni = true
+		}
 		for r, rt := range vh.Routes {
 			b, err := lookup(&rt.Backend)
 			if err != nil {
@@ -297,6 +313,19 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 		}
 	}
 	return pr, nil
+}
+
+// passthroughFor returns the backend that TLS connections for serverName
+// pass through to, or nil when TLS is terminated (or, on a TLS passthrough
+// listener, nothing takes them).
+func (pr *portRoutes) passthroughFor(serverName string) *backend {
+	if v := pr.vhostFor(lbconfig.NormalizeHost(serverName)); v != nil && v.passthrough != nil {
+		return v.passthrough
+	}
+	if pr.protoValue[0] == "tls" {
+		return pr.tcp
+	}
+	return nil
 }
 
 // secure reports an HTTPS listener.

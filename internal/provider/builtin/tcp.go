@@ -11,9 +11,10 @@ import (
 // spliced to it as a tunnel: it lives on across config changes that keep
 // the endpoint and is closed a drain timeout after the endpoint leaves.
 
-// serveTCP forwards one client connection of a TCP listener to b. The
-// caller has counted it in p.tunnels.
-func (p *Provider) serveTCP(client net.Conn, b *backend) {
+// serveTCP forwards one client connection of a TCP listener to b, after
+// pending, what was read from it already. The caller has counted it in
+// p.tunnels.
+func (p *Provider) serveTCP(client net.Conn, pending []byte, b *backend) {
 	defer p.tunnels.Done()
 	clientIP := remoteIP(client.RemoteAddr().String())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -45,7 +46,7 @@ func (p *Provider) serveTCP(client net.Conn, b *backend) {
 			return
 		}
 		ep.pool.active.Add(1)
-		p.splice(t, nil, nil)
+		p.splice(t, pending, nil)
 		ep.pool.active.Add(-1)
 		ep.pool.removeTunnel(t)
 		t.close()

@@ -7,10 +7,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"ingress-controller/pkg/lbconfig"
@@ -52,36 +55,190 @@ func (p *Provider) certificate(port int32, serverName string) (*tls.Certificate,
 	return p.selfSigned()
 }
 
-// switchListener wraps the connections of HTTPS ports in TLS.
+// switchListener sorts the connections of one port by what the table in
+// service says the port is when each arrives: HTTP ones go to the
+// http.Server as they are, HTTPS ones wrapped in TLS, TCP ones to their
+// backend. Where a virtual host passes TLS through, a connection's
+// ClientHello is read first (in a goroutine of its own, so a slow client
+// holds up no other), and it goes to that backend or is terminated. Its
+// accept loop runs in a goroutine, so that connections sorted later can
+// still be handed to the http.Server.
 type switchListener struct {
 	net.Listener
 	p      *Provider
 	port   int32
 	config *tls.Config
+
+	start  sync.Once
+	conns  chan net.Conn
+	done   chan struct{} // closed by Close or a failed accept
+	closed sync.Once
+	err    error // why accepting ended; set before done is closed
+}
+
+func newSwitchListener(ln net.Listener, p *Provider, port int32) *switchListener {
+	return &switchListener{Listener: ln, p: p, port: port, config: p.tlsConfig(port),
+		conns: make(chan net.Conn), done: make(chan struct{})}
 }
 
 func (l *switchListener) Accept() (net.Conn, error) {
+	l.start.Do(func() { go l.acceptLoop() })
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, l.err
+	}
+}
+
+func (l *switchListener) Close() error {
+	l.stop(net.ErrClosed)
+	return l.Listener.Close()
+}
+
+func (l *switchListener) stop(err error) {
+	l.closed.Do(func() {
+		l.err = err
+		close(l.done)
+	})
+}
+
+func (l *switchListener) acceptLoop() {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
-			return nil, err
-		}
-		if t := l.p.table.Load(); t != nil {
-			if pr := t.ports[l.port]; pr != nil && pr.tcp != nil {
-				// A TCP port: forwarded here, never served as HTTP.
-				if l.p.startTunnel() {
-					go l.p.serveTCP(c, pr.tcp)
-				} else {
-					_ = c.Close()
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// Out of descriptors: wait for some to be freed.
+				l.p.log.Warn("accept failed; retrying", "port", l.port, "error", err)
+				select {
+				case <-time.After(100 * time.Millisecond):
+					continue
+				case <-l.done:
+					return
 				}
-				continue
 			}
-			if pr := t.ports[l.port]; pr != nil && pr.secure() {
-				return tls.Server(c, l.config), nil
-			}
+			l.stop(err)
+			return
 		}
-		return c, nil
+		l.dispatch(c)
 	}
+}
+
+// dispatch sends c where the port's current role says.
+func (l *switchListener) dispatch(c net.Conn) {
+	var pr *portRoutes
+	if t := l.p.table.Load(); t != nil {
+		pr = t.ports[l.port]
+	}
+	switch {
+	case pr == nil:
+		l.deliver(c) // the port is closing: the handler says so
+	case pr.protoValue[0] == "tcp":
+		l.tunnel(c, nil, pr.tcp)
+	case pr.sni || pr.protoValue[0] == "tls":
+		go l.sortBySNI(c, pr)
+	case pr.secure():
+		l.deliver(tls.Server(c, l.config))
+	default:
+		l.deliver(c)
+	}
+}
+
+// deliver hands c to the http.Server, or closes it if the listener closed.
+func (l *switchListener) deliver(c net.Conn) {
+	select {
+	case l.conns <- c:
+	case <-l.done:
+		_ = c.Close()
+	}
+}
+
+// tunnel forwards c, whose first bytes (read already) are pending, to b.
+func (l *switchListener) tunnel(c net.Conn, pending []byte, b *backend) {
+	if b == nil || !l.p.startTunnel() {
+		_ = c.Close()
+		return
+	}
+	go l.p.serveTCP(c, pending, b)
+}
+
+// helloTimeout bounds the wait for a ClientHello on a port that sorts
+// connections by SNI.
+const helloTimeout = 10 * time.Second
+
+// sortBySNI reads c's ClientHello and passes the connection through, or
+// terminates its TLS.
+func (l *switchListener) sortBySNI(c net.Conn, pr *portRoutes) {
+	_ = c.SetReadDeadline(time.Now().Add(helloTimeout))
+	name, read, err := peekServerName(c)
+	_ = c.SetReadDeadline(time.Time{})
+	if err != nil && pr.protoValue[0] == "tls" {
+		_ = c.Close() // not TLS: nothing to pass it to
+		return
+	}
+	if err == nil {
+		if b := pr.passthroughFor(name); b != nil {
+			l.tunnel(c, read, b)
+			return
+		}
+		if pr.protoValue[0] == "tls" {
+			_ = c.Close()
+			return
+		}
+	}
+	// Terminated here; the handshake (or its failure) starts over from
+	// the bytes already read.
+	l.deliver(tls.Server(&replayConn{Conn: c, pending: read}, l.config))
+}
+
+// errPeeked stops a handshake once the ClientHello was read.
+var errPeeked = errors.New("client hello read")
+
+// peekServerName reads a TLS ClientHello from c with crypto/tls itself,
+// and returns its server name and every byte it read. Nothing is written
+// to c.
+func peekServerName(c net.Conn) (string, []byte, error) {
+	rec := &recordingConn{Conn: c}
+	var name string
+	var got bool
+	err := tls.Server(rec, &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		name, got = h.ServerName, true
+		return nil, errPeeked
+	}}).Handshake()
+	if !got {
+		return "", rec.read, err
+	}
+	return name, rec.read, nil
+}
+
+// recordingConn keeps what is read from it and discards what is written,
+// so that a handshake can look at a ClientHello without answering it.
+type recordingConn struct {
+	net.Conn
+	read []byte
+}
+
+func (r *recordingConn) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	r.read = append(r.read, p[:n]...)
+	return n, err
+}
+
+func (r *recordingConn) Write(p []byte) (int, error) { return len(p), nil }
+
+// replayConn reads pending before the rest of its connection.
+type replayConn struct {
+	net.Conn
+	pending []byte
+}
+
+func (r *replayConn) Read(p []byte) (int, error) {
+	if len(r.pending) > 0 {
+		n := copy(p, r.pending)
+		r.pending = r.pending[n:]
+		return n, nil
+	}
+	return r.Conn.Read(p)
 }
 
 // newSelfSigned makes the default certificate served when no other one

@@ -87,7 +87,7 @@ func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoute
 		return fail(0)
 	}
 	p.log.Debug("protocol upgraded", "backend", b.name, "endpoint", ep.addr, "upgrade", upgrade)
-	p.splice(t, cbuf.Reader, bc.br)
+	p.splice(t, buffered(cbuf.Reader), buffered(bc.br))
 	return fail(http.StatusSwitchingProtocols)
 }
 
@@ -130,28 +130,33 @@ func (p *Provider) startTunnel() bool {
 	return true
 }
 
-// splice copies both ways until both directions ended. A direction that
-// ends cleanly half-closes its destination, so the other can still finish
-// (a websocket close handshake); an error on either closes both.
-func (p *Provider) splice(t *tunnel, clientBuf, backendBuf *bufio.Reader) {
+// buffered returns what br holds that was not read yet.
+func buffered(br *bufio.Reader) []byte {
+	b, _ := br.Peek(br.Buffered())
+	return b
+}
+
+// splice copies both ways until both directions ended, starting with what
+// was read from each side already (pending). A direction that ends
+// cleanly half-closes its destination, so the other can still finish (a
+// websocket close handshake); an error on either closes both.
+func (p *Provider) splice(t *tunnel, clientPending, backendPending []byte) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		p.pipe(t, t.backend, t.client, clientBuf)
+		p.pipe(t, t.backend, t.client, clientPending)
 	}()
-	p.pipe(t, t.client, t.backend, backendBuf)
+	p.pipe(t, t.client, t.backend, backendPending)
 	<-done
 }
 
-// pipe copies what src's reader buffered (nil: nothing), then src itself,
-// to dst.
-func (p *Provider) pipe(t *tunnel, dst, src net.Conn, buffered *bufio.Reader) {
+// pipe copies pending, then src, to dst.
+func (p *Provider) pipe(t *tunnel, dst, src net.Conn, pending []byte) {
 	bufp := p.bufs.Get().(*[]byte)
 	defer p.bufs.Put(bufp)
 	var err error
-	if buffered != nil && buffered.Buffered() > 0 {
-		b, _ := buffered.Peek(buffered.Buffered())
-		_, err = dst.Write(b)
+	if len(pending) > 0 {
+		_, err = dst.Write(pending)
 	}
 	if err == nil {
 		if t.idle > 0 {

@@ -1,0 +1,183 @@
+package builtin
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+// startTLSBackend serves HTTPS itself with cert, answering "<name>" to
+// every request: what TLS passthrough must reach untouched.
+func startTLSBackend(t *testing.T, name string, cert testCert) lbconfig.Endpoint {
+	t.Helper()
+	pair, err := tls.X509KeyPair(cert.chainPEM, cert.keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo-Server", name)
+		w.Header().Set("X-Saw-Forwarded-For", r.Header.Get("X-Forwarded-For"))
+		_, _ = io.WriteString(w, name)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return endpointOf(t, ln.Addr().String())
+}
+
+// tlsGet opens a TLS connection to port with SNI serverName, checks the
+// certificate it gets against want (nil: the proxy's self-signed one),
+// sends GET / over it and returns the answering server's name. keep, if
+// set, receives the open connection for more requests.
+func tlsGet(t *testing.T, port int32, serverName string, want *x509.Certificate) string {
+	t.Helper()
+	c, err := tls.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)), &tls.Config{ServerName: serverName, InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("TLS to %q: %v", serverName, err)
+	}
+	defer c.Close()
+	got := c.ConnectionState().PeerCertificates[0]
+	switch {
+	case want != nil && !got.Equal(want):
+		t.Errorf("SNI %q: served certificate %q, want %q", serverName, got.Subject.CommonName, want.Subject.CommonName)
+	case want == nil && got.Subject.CommonName != "ingress-controller default":
+		t.Errorf("SNI %q: served certificate %q, want the proxy's default", serverName, got.Subject.CommonName)
+	}
+	return httpOver(t, c, serverName)
+}
+
+func httpOver(t *testing.T, c net.Conn, host string) string {
+	t.Helper()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", host); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("response from %q: %v", host, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.Header.Get("X-Echo-Server")
+}
+
+func TestTLSPassthroughOnHTTPSListener(t *testing.T) {
+	p := startProxy(t, testLogger(t))
+	port := freePort(t)
+	vaultCert := newTestCert(t, "vault", "vault.test")
+	cfg := &lbconfig.Config{
+		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{{
+			Port: port, Protocol: lbconfig.ProtocolHTTPS,
+			VirtualHosts: []lbconfig.VirtualHost{
+				{Hostname: "vault.test", Passthrough: &lbconfig.BackendRef{Name: "vault"}},
+				{Hostname: "*.pass.test", Passthrough: &lbconfig.BackendRef{Name: "vault"}},
+				{Hostname: "shop.test", Routes: []lbconfig.Route{prefix("/", "shop")}},
+			},
+		}}}},
+		Backends: []lbconfig.Backend{
+			backendOf("vault", startTLSBackend(t, "vault", vaultCert)),
+			backendOf("shop", startEcho(t, "shop")),
+		},
+	}
+	mustApply(t, p, cfg)
+	if got := tlsGet(t, port, "vault.test", vaultCert.leaf); got != "vault" {
+		t.Errorf("passthrough host answered by %q, want the TLS backend", got)
+	}
+	if got := tlsGet(t, port, "Vault.Test", vaultCert.leaf); got != "vault" {
+		t.Errorf("passthrough host in upper case answered by %q", got)
+	}
+	if got := tlsGet(t, port, "a.pass.test", vaultCert.leaf); got != "vault" {
+		t.Errorf("wildcard passthrough host answered by %q", got)
+	}
+	if got := tlsGet(t, port, "shop.test", nil); got != "shop" {
+		t.Errorf("terminated host answered by %q, want shop through the proxy", got)
+	}
+	if got := tlsGet(t, port, "", nil); got != "" {
+		t.Errorf("no SNI: answered by %q, want the proxy's 404", got)
+	}
+
+	// A passed-through connection stays open across config changes.
+	c, err := tls.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)), &tls.Config{ServerName: "vault.test", InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range 5 {
+		for k := range cfg.LoadBalancers[0].Listeners[0].VirtualHosts {
+			if vh := &cfg.LoadBalancers[0].Listeners[0].VirtualHosts[k]; vh.Hostname == "shop.test" {
+				vh.Routes[0].Path = "/v" + strconv.Itoa(i)
+			}
+		}
+		mustApply(t, p, cfg)
+		if got := httpOver(t, c, "vault.test"); got != "vault" {
+			t.Fatalf("after config change %d the passed-through connection answered %q", i, got)
+		}
+	}
+}
+
+func TestTLSPassthroughListener(t *testing.T) {
+	p := startProxy(t, testLogger(t))
+	port := freePort(t)
+	aCert, bCert := newTestCert(t, "a", "a.test"), newTestCert(t, "b", "b.test")
+	mustApply(t, p, &lbconfig.Config{
+		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{{
+			Port: port, Protocol: lbconfig.ProtocolTLSPassthrough,
+			VirtualHosts: []lbconfig.VirtualHost{{Hostname: "a.test", Passthrough: &lbconfig.BackendRef{Name: "a"}}},
+			TCP:          &lbconfig.BackendRef{Name: "b"},
+		}}}},
+		Backends: []lbconfig.Backend{backendOf("a", startTLSBackend(t, "a", aCert)), backendOf("b", startTLSBackend(t, "b", bCert))},
+	})
+	if got := tlsGet(t, port, "a.test", aCert.leaf); got != "a" {
+		t.Errorf("a.test: %q", got)
+	}
+	if got := tlsGet(t, port, "other.test", bCert.leaf); got != "b" {
+		t.Errorf("an unknown SNI: %q, want the listener's TCP backend", got)
+	}
+	// Not TLS at all: closed, nothing answers.
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+	if b, err := io.ReadAll(c); len(b) != 0 || (err != nil && strings.Contains(err.Error(), "timeout")) {
+		t.Errorf("plain HTTP on a TLS passthrough listener: read %q, %v; want the connection closed", b, err)
+	}
+}
+
+// TestSlowClientHelloBlocksNoOne: a client that connects and sends nothing
+// does not hold up the handshakes of others on a port that sorts by SNI.
+func TestSlowClientHelloBlocksNoOne(t *testing.T) {
+	p := startProxy(t, testLogger(t))
+	port := freePort(t)
+	cert := newTestCert(t, "vault", "vault.test")
+	mustApply(t, p, &lbconfig.Config{
+		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{{
+			Port: port, Protocol: lbconfig.ProtocolHTTPS,
+			VirtualHosts: []lbconfig.VirtualHost{{Hostname: "vault.test", Passthrough: &lbconfig.BackendRef{Name: "vault"}}},
+		}}}},
+		Backends: []lbconfig.Backend{backendOf("vault", startTLSBackend(t, "vault", cert))},
+	})
+	idle, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	if got := tlsGet(t, port, "vault.test", cert.leaf); got != "vault" {
+		t.Errorf("with a silent client on the port: %q", got)
+	}
+}
