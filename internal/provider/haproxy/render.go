@@ -359,6 +359,9 @@ func (r *renderer) listener(lbIndex int, lb lbconfig.LoadBalancer, l lbconfig.Li
 	catchAll := ""
 	redirects := map[string]lbconfig.HTTPSRedirect{}
 	for k, vh := range l.VirtualHosts {
+		if vh.Passthrough != nil {
+			return fmt.Errorf("virtual host %d (%q): passthrough: TLS passthrough is not supported by the haproxy provider yet", k, vh.Hostname)
+		}
 		id := "v" + strconv.Itoa(k)
 		switch {
 		case vh.Hostname == "":

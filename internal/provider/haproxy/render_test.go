@@ -250,6 +250,10 @@ func TestRenderRejects(t *testing.T) {
 		{"passthrough listener", func(c *lbconfig.Config) {
 			c.LoadBalancers[0].Listeners[0].Protocol = lbconfig.ProtocolTLSPassthrough
 		}, RenderOptions{}, `load balancer "default": listener 0 (port 80): protocol TLSPassthrough is not supported by the haproxy provider yet`},
+		{"passthrough virtual host", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].Protocol = lbconfig.ProtocolHTTPS
+			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Hostname: "a.example.com", Passthrough: &lbconfig.BackendRef{Name: "b"}}}
+		}, RenderOptions{}, `virtual host 0 ("a.example.com"): passthrough: TLS passthrough is not supported by the haproxy provider yet`},
 		{"backend of http and tcp", func(c *lbconfig.Config) {
 			c.LoadBalancers[0].Listeners[0].DefaultBackend = &lbconfig.BackendRef{Name: "b"}
 			c.LoadBalancers[0].Listeners = append(c.LoadBalancers[0].Listeners, lbconfig.Listener{Port: 5432, Protocol: lbconfig.ProtocolTCP, TCP: &lbconfig.BackendRef{Name: "b"}})

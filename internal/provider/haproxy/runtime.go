@@ -117,9 +117,15 @@ func planEndpoints(layout *Layout, cfg *lbconfig.Config, changed []string) (next
 // records the new slots.
 func (p *Provider) applySlots(ctx context.Context, name string, slots []Slot) error {
 	bs := p.layout.Backends[name]
+	// Servers that become ready go first, so that a backend never has no
+	// ready server in between when its endpoints are replaced.
 	var cmds []string
-	for i := range slots {
-		cmds = append(cmds, slotCommands(bs.ID, serverName(i), bs.Slots[i], slots[i])...)
+	for _, up := range []bool{true, false} {
+		for i := range slots {
+			if (slots[i].State == StateReady) == up {
+				cmds = append(cmds, slotCommands(bs.ID, serverName(i), bs.Slots[i], slots[i])...)
+			}
+		}
 	}
 	if len(cmds) == 0 {
 		return nil
