@@ -3,8 +3,9 @@
 #   direct    wrk -> backend
 #   builtin   wrk -> ingress-controller (file source, builtin provider) -> backend
 #   haproxy   wrk -> a hand-written HAProxy config (Debian haproxy) -> backend
-# Plain HTTP/1.1 keep-alive, small responses. Prints requests/s, p50 and p99
-# for each and the ratios. The proxy under test (builtin or haproxy) is pinned
+# Two workloads: plain HTTP/1.1 keep-alive with small responses, and HTTPS
+# with a new connection (a full TLS 1.3 handshake, ECDSA P-256) for every
+# request. Prints requests/s, p50 and p99 for each and the ratios. The proxy under test (builtin or haproxy) is pinned
 # to CPU 0 with one thread; wrk and the backend share CPU 1 in every run, so
 # the ratios compare like with like on a 2-core machine.
 #
@@ -18,6 +19,7 @@ duration=${BENCH_DURATION:-10}
 conns=${BENCH_CONNECTIONS:-50}
 
 need=()
+command -v openssl >/dev/null || need+=(openssl)
 command -v wrk >/dev/null || need+=(wrk)
 command -v haproxy >/dev/null || need+=(haproxy)
 command -v curl >/dev/null || need+=(curl)
@@ -39,7 +41,14 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 backend_port=$(free_port)
 proxy_port=$(free_port)
+proxy_tls_port=$(free_port)
 haproxy_port=$(free_port)
+haproxy_tls_port=$(free_port)
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+	-subj /CN=bench.example.com -addext subjectAltName=DNS:bench.example.com \
+	-keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+cat "$work/cert.pem" "$work/key.pem" >"$work/haproxy.pem"
 
 go build -o "$work/ingress-controller" ./cmd/ingress-controller
 go build -o "$work/echo" ./examples/echo
@@ -48,9 +57,14 @@ mkdir "$work/manifests"
 cat >"$work/manifests/bench.yaml" <<YAML
 apiVersion: networking.k8s.io/v1
 kind: Ingress
-metadata: {name: bench, namespace: bench}
+metadata:
+  name: bench
+  namespace: bench
+  annotations: {ingress-controller.io/ssl-redirect: "false"}
 spec:
   ingressClassName: ingress-controller
+  tls:
+  - {hosts: [bench.example.com], secretName: bench-tls}
   rules:
   - host: bench.example.com
     http:
@@ -69,6 +83,16 @@ metadata: {name: echo-1, namespace: bench, labels: {kubernetes.io/service-name: 
 addressType: IPv4
 ports: [{name: http, port: $backend_port}]
 endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: bench-tls, namespace: bench}
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |
+$(sed 's/^/    /' "$work/cert.pem")
+  tls.key: |
+$(sed 's/^/    /' "$work/key.pem")
 YAML
 
 cat >"$work/haproxy.cfg" <<CFG
@@ -83,6 +107,7 @@ defaults
   option http-keep-alive
 frontend bench
   bind 127.0.0.1:$haproxy_port
+  bind 127.0.0.1:$haproxy_tls_port ssl crt $work/haproxy.pem alpn http/1.1
   default_backend echo
 backend echo
   http-reuse always
@@ -92,24 +117,28 @@ CFG
 GOMAXPROCS=1 taskset -c 1 "$work/echo" bench=127.0.0.1:$backend_port >/dev/null &
 pids+=($!)
 GOMAXPROCS=1 taskset -c 0 "$work/ingress-controller" --source=file --manifests="$work/manifests" \
-	--http-port="$proxy_port" --listen-address=127.0.0.1 --log-level=warn &
+	--http-port="$proxy_port" --https-port="$proxy_tls_port" --listen-address=127.0.0.1 --log-level=warn &
 pids+=($!)
 taskset -c 0 haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 &
 pids+=($!)
 
-for url in "http://127.0.0.1:$backend_port/" "http://127.0.0.1:$proxy_port/" "http://127.0.0.1:$haproxy_port/"; do
+for url in "http://127.0.0.1:$backend_port/" "http://127.0.0.1:$proxy_port/" "http://127.0.0.1:$haproxy_port/" \
+	"https://bench.example.com:$proxy_tls_port/" "https://bench.example.com:$haproxy_tls_port/"; do
 	for i in $(seq 100); do
-		curl -fsS -o /dev/null -H 'Host: bench.example.com' "$url" 2>/dev/null && break
+		port=${url##*:}
+		port=${port%/}
+		curl -fsSk -o /dev/null -H 'Host: bench.example.com' --resolve "bench.example.com:$port:127.0.0.1" "$url" 2>/dev/null && break
 		[[ $i == 100 ]] && { echo "bench: $url never answered" >&2; exit 1; }
 		sleep 0.1
 	done
 done
 
-# measure NAME URL -> prints "NAME rps p50 p99" (latencies in ms)
+# measure NAME URL [wrk args] -> prints "NAME rps p50 p99" (latencies in ms)
 measure() {
 	local name=$1 url=$2 out
-	taskset -c 1 wrk -t1 -c"$conns" -d2s -H 'Host: bench.example.com' "$url" >/dev/null # warm up
-	out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${duration}s" --latency -H 'Host: bench.example.com' "$url")
+	shift 2
+	taskset -c 1 wrk -t1 -c"$conns" -d2s -H 'Host: bench.example.com' "$@" "$url" >/dev/null # warm up
+	out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${duration}s" --latency -H 'Host: bench.example.com' "$@" "$url")
 	if grep -q 'Non-2xx' <<<"$out"; then
 		echo "bench: $name answered non-2xx responses:" >&2
 		echo "$out" >&2
@@ -125,19 +154,31 @@ measure() {
 	' <<<"$out"
 }
 
-echo "HTTP keep-alive, ${conns} connections, ${duration}s each; proxy on CPU 0, wrk + backend on CPU 1"
+# report TITLE RESULTS -> the table and the ratios
+report() {
+	echo "$1"
+	awk '
+		{ rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; order[NR] = $1 }
+		END {
+			printf "%-8s %10s %9s %9s\n", "path", "req/s", "p50 ms", "p99 ms"
+			for (i = 1; i <= NR; i++) { n = order[i]; printf "%-8s %10d %9.3f %9.3f\n", n, rps[n], p50[n], p99[n] }
+			if ("direct" in rps) printf "builtin/direct  throughput %.2fx\n", rps["builtin"] / rps["direct"]
+			printf "builtin/haproxy throughput %.2fx  p99 %.2fx\n", rps["builtin"] / rps["haproxy"], p99["builtin"] / p99["haproxy"]
+			if ("direct" in rps) printf "haproxy/direct  throughput %.2fx\n", rps["haproxy"] / rps["direct"]
+		}
+	' <<<"$2"
+}
+
 results=$( {
 	measure direct "http://127.0.0.1:$backend_port/"
 	measure builtin "http://127.0.0.1:$proxy_port/"
 	measure haproxy "http://127.0.0.1:$haproxy_port/"
 } )
-awk '
-	{ rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; order[NR] = $1 }
-	END {
-		printf "%-8s %10s %9s %9s\n", "path", "req/s", "p50 ms", "p99 ms"
-		for (i = 1; i <= NR; i++) { n = order[i]; printf "%-8s %10d %9.3f %9.3f\n", n, rps[n], p50[n], p99[n] }
-		printf "builtin/direct  throughput %.2fx\n", rps["builtin"] / rps["direct"]
-		printf "builtin/haproxy throughput %.2fx  p99 %.2fx\n", rps["builtin"] / rps["haproxy"], p99["builtin"] / p99["haproxy"]
-		printf "haproxy/direct  throughput %.2fx\n", rps["haproxy"] / rps["direct"]
-	}
-' <<<"$results"
+report "HTTP keep-alive, ${conns} connections, ${duration}s each; proxy on CPU 0, wrk + backend on CPU 1" "$results"
+echo
+# A new TLS connection per request: the handshake dominates, on both.
+results=$( {
+	measure builtin "https://127.0.0.1:$proxy_tls_port/" -H 'Connection: close'
+	measure haproxy "https://127.0.0.1:$haproxy_tls_port/" -H 'Connection: close'
+} )
+report "HTTPS, a new connection per request (TLS 1.3, P-256), ${conns} connections, ${duration}s each" "$results"
