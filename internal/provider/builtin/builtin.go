@@ -31,11 +31,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -220,7 +222,7 @@ func (p *Provider) newServer(port int32, ln net.Listener) *server {
 		Handler:           &portHandler{p: p, port: port},
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+		ErrorLog:          log.New(serverLog{p.log.With("port", port)}, "", 0),
 	}
 	return s
 }
@@ -334,6 +336,21 @@ func (p *Provider) Healthy(ctx context.Context) error {
 
 // onceCloseListener makes Close idempotent: drain closes the listener
 // itself before http.Server.Shutdown closes it again.
+// serverLog takes net/http's server errors. Failed TLS handshakes are the
+// clients' business (scanners, closed tabs, wrk's Connection: close) and
+// would flood the log under load: debug. The rest are warnings.
+type serverLog struct{ log *slog.Logger }
+
+func (l serverLog) Write(p []byte) (int, error) {
+	msg := strings.TrimRight(string(p), "\n")
+	level := slog.LevelWarn
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	l.log.Log(context.Background(), level, msg)
+	return len(p), nil
+}
+
 type onceCloseListener struct {
 	net.Listener
 	once sync.Once
