@@ -28,7 +28,9 @@ type Config struct {
 type LoadBalancer struct {
 	// Name is stable across reconciles, e.g. "default" or "<ns>/<ingress>".
 	Name string `json:"name"`
-	// Listeners are sorted by Port.
+	// Listeners are sorted by Port. Providers bind every load balancer on
+	// the same listen address, so a port belongs to one listener of one
+	// load balancer in the whole Config (Validate checks it).
 	Listeners []Listener `json:"listeners,omitempty"`
 	// Sources are the objects (Ingresses) served by this load balancer; the
 	// status writer publishes the load balancer's endpoints on each of them.

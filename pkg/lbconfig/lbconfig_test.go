@@ -129,6 +129,46 @@ func TestValidateAcceptsValidConfig(t *testing.T) {
 	}
 }
 
+// TestValidatePortsAcrossLoadBalancers: load balancers share one listen
+// address, so each port belongs to one load balancer; distinct ports are
+// fine.
+func TestValidatePortsAcrossLoadBalancers(t *testing.T) {
+	c := validConfig()
+	c.LoadBalancers = append(c.LoadBalancers,
+		LoadBalancer{Name: "internal", Listeners: []Listener{{Port: 8080, Protocol: ProtocolHTTP}, {Port: 8443, Protocol: ProtocolTCP, TCP: &BackendRef{Name: "ns/web:80"}}}},
+		LoadBalancer{Name: "shop/web", Listeners: []Listener{{Port: 8443, Protocol: ProtocolHTTP}, {Port: 80, Protocol: ProtocolHTTP}}},
+	)
+	err := c.Validate()
+	var got []string
+	for _, e := range flattenErrors(err) {
+		var fe *FieldError
+		if errors.As(e, &fe) {
+			got = append(got, fe.Error())
+		}
+	}
+	want := []string{
+		`loadBalancers[2].listeners[0].port: port 8443 is already used by load balancer "internal"`,
+		`loadBalancers[2].listeners[1].port: port 80 is already used by load balancer "default"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Validate() errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	c.LoadBalancers[2].Listeners[0].Port, c.LoadBalancers[2].Listeners[1].Port = 9080, 9443
+	if err := c.Validate(); err != nil {
+		t.Errorf("distinct ports: %v", err)
+	}
+}
+
+func flattenErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
 func TestValidateNamesTheField(t *testing.T) {
 	for name, tc := range map[string]struct {
 		mutate func(*Config)
@@ -149,7 +189,14 @@ func TestValidateNamesTheField(t *testing.T) {
 		"endpoint port":   {func(c *Config) { c.Backends[0].Endpoints[1].Port = 70000 }, "backends[0].endpoints[1].port"},
 		"backend name":    {func(c *Config) { c.Backends = append(c.Backends, c.Backends[0]) }, "backends[1].name"},
 		"lb name":         {func(c *Config) { c.LoadBalancers[0].Name = "" }, "loadBalancers[0].name"},
-		"tcp on http":     {func(c *Config) { c.LoadBalancers[0].Listeners[0].TCP = &BackendRef{Name: "ns/web:80"} }, "loadBalancers[0].listeners[0].tcp"},
+		"lb duplicate":    {func(c *Config) { c.LoadBalancers = append(c.LoadBalancers, LoadBalancer{Name: "default"}) }, "loadBalancers[1].name"},
+		"port of another lb": {func(c *Config) {
+			c.LoadBalancers = append(c.LoadBalancers, LoadBalancer{Name: "internal", Listeners: []Listener{
+				{Port: 8080, Protocol: ProtocolHTTP},
+				{Port: 80, Protocol: ProtocolHTTP},
+			}})
+		}, "loadBalancers[1].listeners[1].port"},
+		"tcp on http": {func(c *Config) { c.LoadBalancers[0].Listeners[0].TCP = &BackendRef{Name: "ns/web:80"} }, "loadBalancers[0].listeners[0].tcp"},
 		"certificate ref": {func(c *Config) {
 			c.LoadBalancers[0].Listeners[0].VirtualHosts[0].TLS = &CertificateRef{Name: "ns/cert"}
 		}, "loadBalancers[0].listeners[0].virtualHosts[0].tls"},

@@ -17,7 +17,8 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // Validate checks that c is internally consistent and that every value is one
-// a provider can serve safely. It returns all problems joined, each a
+// a provider can serve safely, including that no two load balancers use the
+// same port. It returns all problems joined, each a
 // *FieldError, or nil.
 func (c *Config) Validate() error {
 	v := validator{}
@@ -48,6 +49,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	lbs := map[string]bool{}
+	// Providers bind every load balancer on the same listen address, so a
+	// port belongs to one load balancer of the whole config.
+	portOwner := map[int32]string{}
 	for i, lb := range c.LoadBalancers {
 		f := fmt.Sprintf("loadBalancers[%d]", i)
 		switch {
@@ -70,8 +74,13 @@ func (c *Config) Validate() error {
 				v.add(lf+".port", fmt.Sprintf("%d is not a port number", l.Port))
 			} else if ports[l.Port] {
 				v.add(lf+".port", fmt.Sprintf("port %d is used by another listener", l.Port))
+			} else if other, taken := portOwner[l.Port]; taken && other != lb.Name {
+				v.add(lf+".port", fmt.Sprintf("port %d is already used by load balancer %q", l.Port, other))
 			}
 			ports[l.Port] = true
+			if _, taken := portOwner[l.Port]; !taken {
+				portOwner[l.Port] = lb.Name
+			}
 			v.listener(lf, l, backends, certs, https)
 		}
 	}
