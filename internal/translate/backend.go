@@ -170,6 +170,7 @@ func (b *builder) backend(s backendSite, svc *networkingv1.IngressServiceBackend
 		rb = b.resolve(ns, svc)
 		rb.backend.Name = name
 		rb.backend.Policy = pol.policy
+		rb.backend.Protocol = pol.protocol
 		b.backends[name] = rb
 	}
 	if is := rb.issue; is != nil {

@@ -25,6 +25,7 @@ const (
 	AnnotationHealthFailures         = AnnotationPrefix + "passive-health-failures"
 	AnnotationHealthEjection         = AnnotationPrefix + "passive-health-ejection"
 	AnnotationMaxBodySize            = AnnotationPrefix + "max-body-size"
+	AnnotationBackendProtocol        = AnnotationPrefix + "backend-protocol"
 )
 
 // Policy defaults.
@@ -52,7 +53,9 @@ func DefaultPolicy() lbconfig.Policy { return lbconfig.Policy{Retries: DefaultRe
 // of their own.
 type ingressPolicy struct {
 	policy lbconfig.Policy
-	custom bool
+	// protocol is what the backends speak; "" is HTTP/1.1.
+	protocol lbconfig.BackendProtocol
+	custom   bool
 }
 
 // policyOf reads the policy annotations of an object (an Ingress, or a
@@ -115,6 +118,16 @@ func (b *builder) policyOf(annotations map[string]string, ref lbconfig.ObjectRef
 		}
 	} else if _, ok := annotations[AnnotationHealthEjection]; ok {
 		a.invalid(AnnotationHealthEjection, "only applies with %s; ignored", AnnotationHealthFailures)
+	}
+	if v, ok := a.get(AnnotationBackendProtocol); ok {
+		switch proto := lbconfig.BackendProtocol(strings.ToUpper(v)); proto {
+		case lbconfig.BackendHTTP:
+		case lbconfig.BackendHTTPS, lbconfig.BackendH2C, lbconfig.BackendGRPC:
+			p.protocol = proto
+			a.took()
+		default:
+			a.invalid(AnnotationBackendProtocol, "%q is not HTTP, HTTPS, H2C or GRPC; HTTP is used", v)
+		}
 	}
 	if v, ok := a.get(AnnotationMaxBodySize); ok {
 		if n, err := parseSize(v); err == nil {

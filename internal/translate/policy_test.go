@@ -22,7 +22,7 @@ func FuzzPolicyAnnotations(f *testing.F) {
 				AnnotationAffinityCookiePath: path, AnnotationAffinityCookieSameSite: sameSite, AnnotationLoadBalance: lb,
 				AnnotationConnectTimeout: connect, AnnotationResponseTimeout: response, AnnotationIdleTimeout: idle,
 				AnnotationRetries: retries, AnnotationHealthFailures: failures, AnnotationHealthEjection: ejection,
-				AnnotationMaxBodySize: size,
+				AnnotationMaxBodySize: size, AnnotationBackendProtocol: lb,
 			}},
 			Spec: networkingv1.IngressSpec{
 				IngressClassName: new(DefaultIngressClass),

@@ -71,6 +71,8 @@ type Provider struct {
 	bufs   sync.Pool // *[]byte of copyBufferSize
 	// metrics is nil without Options.Metrics.
 	metrics *proxyMetrics
+	// other forwards to HTTPS, H2C and gRPC backends.
+	other otherProtocols
 
 	table atomic.Pointer[table]
 	// selfSigned is the default certificate of HTTPS listeners, made on
@@ -223,7 +225,13 @@ func (p *Provider) newServer(port int32, ln net.Listener) *server {
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          log.New(serverLog{p.log.With("port", port)}, "", 0),
+		// HTTP/1.1, h2 over TLS, and h2c with prior knowledge (gRPC
+		// clients without TLS).
+		Protocols: new(http.Protocols),
 	}
+	s.srv.Protocols.SetHTTP1(true)
+	s.srv.Protocols.SetHTTP2(true)
+	s.srv.Protocols.SetUnencryptedHTTP2(true)
 	return s
 }
 

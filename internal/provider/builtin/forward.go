@@ -58,6 +58,8 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case c.ep == nil:
 		http.Error(w, "503 service unavailable: no ready endpoints", http.StatusServiceUnavailable)
 		out.status = http.StatusServiceUnavailable
+	case b.protocol != "":
+		out = h.p.forwardOther(w, r, pr, b, c)
 	case isUpgrade(r.Header):
 		out = h.p.upgrade(w, r, pr, b, c)
 	default:

@@ -93,6 +93,9 @@ type redirect struct {
 type backend struct {
 	name   string
 	policy *policy
+	// protocol is "" for HTTP/1.1 in the clear (forward.go), else HTTPS,
+	// H2C or GRPC (backendproto.go).
+	protocol lbconfig.BackendProtocol
 	// endpoints holds only the endpoints that take new requests.
 	endpoints []endpoint
 	// byCookie finds an endpoint by its affinity cookie value; nil
@@ -122,6 +125,10 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 	for i := range cfg.Backends {
 		b := &cfg.Backends[i]
 		nb := &backend{name: b.Name, policy: compilePolicy(b.Policy)}
+		switch b.Protocol {
+		case lbconfig.BackendHTTPS, lbconfig.BackendH2C, lbconfig.BackendGRPC:
+			nb.protocol = b.Protocol
+		}
 		for _, e := range b.Endpoints {
 			if !e.Ready || e.Terminating {
 				continue

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -360,17 +361,19 @@ func (s *Suite) testRejected(t *testing.T) {
 		)
 	})
 	t.Run("PortSharedByTwoLoadBalancers", func(t *testing.T) {
+		// lbconfig.Validate forbids it (every load balancer binds the one
+		// listen address), so no provider is ever handed such a config.
 		l := s.start(t)
-		old, next := l.startBackend("old"), l.startBackend("new")
+		next := l.startBackend("new")
 		port, other := l.freePort(), l.freePort()
-		l.apply(config([]lbconfig.LoadBalancer{loadBalancer("a", listener(port, old.defaultTo()))}, old.pool(), next.pool()))
 		bad := config([]lbconfig.LoadBalancer{
 			loadBalancer("a", listener(port, next.defaultTo())),
 			loadBalancer("b", listener(other, next.defaultTo()), listener(port, next.defaultTo())),
-		}, old.pool(), next.pool())
-		l.expectRejected(bad, fmt.Sprintf("load balancers a and b both on port %d", port),
-			at(port, "x.example", "/", from(old)))
-		l.refused(other)
+		}, next.pool())
+		bad.Sort()
+		if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), fmt.Sprint(port)) {
+			t.Errorf("Validate of load balancers a and b both on port %d: %v, want an error naming the port", port, err)
+		}
 	})
 }
 

@@ -1,0 +1,198 @@
+package builtin
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+// Backends that speak something other than HTTP/1.1 in the clear: HTTPS
+// (HTTP/1.1 or h2 by ALPN over TLS), H2C and GRPC (HTTP/2 in the clear,
+// prior knowledge). These go through net/http's ReverseProxy with one
+// shared transport per protocol, which keeps their connections pooled per
+// endpoint and streams bodies and trailers as they come (gRPC needs
+// both). The hand-written HTTP/1.1 path in forward.go stays for plain
+// backends, where throughput matters most.
+//
+// Backend certificates are not verified: in-cluster backends mostly have
+// self-signed certificates, as ingress-nginx assumes by default.
+
+// otherProtocols holds the reverse proxies, made on first use.
+type otherProtocols struct {
+	once  sync.Once
+	https *httputil.ReverseProxy
+	h2c   *httputil.ReverseProxy
+}
+
+// target is what Rewrite needs to know of a request's exchange.
+type target struct {
+	backend string
+	ep      *endpoint
+	pr      *portRoutes
+	pol     *policy
+}
+
+type targetKey struct{}
+
+func (o *otherProtocols) init(p *Provider) {
+	o.once.Do(func() {
+		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			t, _ := ctx.Value(targetKey{}).(*target)
+			timeout := dialTimeout
+			if t != nil {
+				timeout = t.pol.connect
+			}
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			return p.dialer.DialContext(ctx, network, addr)
+		}
+		httpsTransport := &http.Transport{
+			Proxy:                 nil,
+			DialContext:           dial,
+			TLSClientConfig:       &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12},
+			ForceAttemptHTTP2:     true,
+			MaxIdleConnsPerHost:   maxIdlePerEndpoint,
+			IdleConnTimeout:       idleTimeout,
+			ExpectContinueTimeout: expectContinueTimeout,
+			DisableCompression:    true,
+		}
+		h2cTransport := &http2.Transport{
+			AllowHTTP:          true,
+			DisableCompression: true,
+			DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+				return dial(ctx, network, addr)
+			},
+			ReadIdleTimeout: 30 * time.Second,
+		}
+		o.https = p.reverseProxy("https", httpsTransport)
+		o.h2c = p.reverseProxy("http", h2cTransport)
+	})
+}
+
+func (p *Provider) reverseProxy(scheme string, rt http.RoundTripper) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Transport:     rt,
+		FlushInterval: -1, // streams, gRPC and server-sent events as they come
+		Rewrite: func(r *httputil.ProxyRequest) {
+			t := r.In.Context().Value(targetKey{}).(*target)
+			r.Out.URL.Scheme = scheme
+			r.Out.URL.Host = t.ep.addr
+			r.Out.Host = r.In.Host
+			r.SetXForwarded()
+			r.Out.Header.Set("X-Forwarded-Proto", t.pr.protoValue[0])
+			r.Out.Header.Set("X-Forwarded-Port", t.pr.portValue[0])
+			r.Out.Header.Set("X-Real-Ip", remoteIP(r.In.RemoteAddr))
+		},
+		ModifyResponse: trailersOnlyToTrailers,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			t := r.Context().Value(targetKey{}).(*target)
+			if r.Context().Err() != nil {
+				return
+			}
+			status := http.StatusBadGateway
+			if errors.Is(err, context.DeadlineExceeded) {
+				status = http.StatusGatewayTimeout
+			}
+			p.log.Warn("backend request failed", "backend", t.backend, "endpoint", t.ep.addr, "error", err)
+			http.Error(w, http.StatusText(status), status)
+		},
+		ErrorLog: nil,
+	}
+}
+
+// grpcStatusFields are the fields of a gRPC status.
+var grpcStatusFields = []string{"Grpc-Status", "Grpc-Message", "Grpc-Status-Details-Bin"}
+
+// trailersOnlyToTrailers moves the status of a gRPC "trailers-only"
+// response (one HEADERS frame that ends the stream) into trailers: the
+// proxy cannot promise to send its head and its end in one frame (it may
+// flush the head first, for streams), and a gRPC client reads a status
+// in a head that does not end the stream as no status at all.
+func trailersOnlyToTrailers(res *http.Response) error {
+	if res.Header.Get("Grpc-Status") == "" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/grpc") {
+		return nil
+	}
+	if res.Trailer == nil {
+		res.Trailer = http.Header{}
+	}
+	for _, k := range grpcStatusFields {
+		if v, ok := res.Header[k]; ok {
+			res.Trailer[k] = v
+			delete(res.Header, k)
+		}
+	}
+	return nil
+}
+
+// forwardOther sends r to c's endpoint through the reverse proxy for the
+// backend's protocol.
+func (p *Provider) forwardOther(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) outcome {
+	p.other.init(p)
+	rp := p.other.h2c
+	if b.protocol == lbconfig.BackendHTTPS {
+		rp = p.other.https
+	}
+	pol := b.policy
+	if pol.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > pol.maxBody {
+			return outcome{status: tooLarge(w)}
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, pol.maxBody)
+	}
+	ctx := context.WithValue(r.Context(), targetKey{}, &target{backend: b.name, ep: c.ep, pr: pr, pol: pol})
+	if c.setCookie != "" {
+		w.Header().Add("Set-Cookie", c.setCookie)
+	}
+	c.ep.pool.active.Add(1)
+	defer c.ep.pool.active.Add(-1)
+	sw := &statusWriter{ResponseWriter: w}
+	rp.ServeHTTP(sw, r.WithContext(ctx))
+	return outcome{status: sw.status, bytes: sw.bytes, endpoint: c.ep.addr}
+}
+
+// statusWriter records the status and size of a response it passes on.
+// It keeps http.Flusher and, for ReverseProxy's upgrades, the
+// ResponseController's access to the connection.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 || s.status < 200 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
+}
+
+func (s *statusWriter) Flush() {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

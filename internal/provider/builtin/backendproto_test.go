@@ -1,0 +1,137 @@
+package builtin
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+// startGRPC serves the standard gRPC health service in the clear (h2c
+// with prior knowledge, as gRPC does without TLS), reporting service
+// name as SERVING.
+func startGRPC(t *testing.T, name string) lbconfig.Endpoint {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	hs := health.NewServer()
+	hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(s, hs)
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(s.Stop)
+	return endpointOf(t, ln.Addr().String())
+}
+
+func protoBackend(name string, proto lbconfig.BackendProtocol, eps ...lbconfig.Endpoint) lbconfig.Backend {
+	b := backendOf(name, eps...)
+	b.Protocol = proto
+	return b
+}
+
+// TestGRPCThroughProxy: a real gRPC client calls a real gRPC server
+// through the proxy, unary and streaming, in the clear (h2c to the proxy)
+// and over TLS (h2 by ALPN), to a backend marked GRPC.
+func TestGRPCThroughProxy(t *testing.T) {
+	p := startProxy(t, testLogger(t))
+	httpPort, tlsPort := freePort(t), freePort(t)
+	routes := []lbconfig.VirtualHost{vh("grpc.test", prefix("/", "grpc"))}
+	mustApply(t, p, &lbconfig.Config{
+		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{
+			{Port: httpPort, Protocol: lbconfig.ProtocolHTTP, VirtualHosts: routes},
+			{Port: tlsPort, Protocol: lbconfig.ProtocolHTTPS, VirtualHosts: routes},
+		}}},
+		Backends: []lbconfig.Backend{protoBackend("grpc", lbconfig.BackendGRPC, startGRPC(t, "shop"))},
+	})
+	for name, creds := range map[string]credentials.TransportCredentials{
+		"h2c": insecure.NewCredentials(),
+		"tls": credentials.NewTLS(&tls.Config{InsecureSkipVerify: true, ServerName: "grpc.test"}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			port := httpPort
+			if name == "tls" {
+				port = tlsPort
+			}
+			conn, err := grpc.NewClient("127.0.0.1:"+strconv.Itoa(int(port)), grpc.WithTransportCredentials(creds), grpc.WithAuthority("grpc.test"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			client := healthpb.NewHealthClient(conn)
+			resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{Service: "shop"})
+			if err != nil || resp.Status != healthpb.HealthCheckResponse_SERVING {
+				t.Fatalf("unary Check through the proxy: %v, %v", resp, err)
+			}
+			// An unknown service is a gRPC error status, carried in
+			// trailers: it must arrive as such, not as a transport error.
+			if _, err := client.Check(ctx, &healthpb.HealthCheckRequest{Service: "nope"}); err == nil || !strings.Contains(err.Error(), "NotFound") {
+				t.Errorf("Check of an unknown service: %v, want the server's NotFound status", err)
+			}
+			// Server streaming: the first message arrives while the
+			// stream stays open.
+			stream, err := client.Watch(ctx, &healthpb.HealthCheckRequest{Service: "shop"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg, err := stream.Recv(); err != nil || msg.Status != healthpb.HealthCheckResponse_SERVING {
+				t.Fatalf("first streamed message: %v, %v", msg, err)
+			}
+		})
+	}
+}
+
+// TestH2CAndHTTPSBackends: an HTTP/1.1 client reaches a backend that only
+// speaks HTTP/2 in the clear, and one that only speaks HTTPS, with the
+// forwarded headers set.
+func TestH2CAndHTTPSBackends(t *testing.T) {
+	p := startProxy(t, testLogger(t))
+	port := freePort(t)
+	h2only := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo-Server", "h2c")
+		w.Header().Set("X-Proto", r.Proto)
+		w.Header().Set("X-Saw-Forwarded-For", r.Header.Get("X-Forwarded-For"))
+		_, _ = io.WriteString(w, "hello over "+r.Proto)
+	}), Protocols: new(http.Protocols)}
+	h2only.Protocols.SetUnencryptedHTTP2(true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = h2only.Serve(ln) }()
+	t.Cleanup(func() { h2only.Close() })
+
+	cert := newTestCert(t, "backend", "backend.test")
+	httpsEP := startTLSBackend(t, "tls", cert)
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{
+		protoBackend("h2c", lbconfig.BackendH2C, endpointOf(t, ln.Addr().String())),
+		protoBackend("tls", lbconfig.BackendHTTPS, httpsEP),
+	}, nil, vh("h2c.test", prefix("/", "h2c")), vh("tls.test", prefix("/", "tls"))))
+	c := testClient(t)
+	a := get(t, c, port, "h2c.test", "/")
+	if a.status != 200 || a.header.Get("X-Proto") != "HTTP/2.0" || a.body != "hello over HTTP/2.0" {
+		t.Errorf("h2c backend: %d %q %q", a.status, a.header.Get("X-Proto"), a.body)
+	}
+	if got := a.header.Get("X-Saw-Forwarded-For"); got != "127.0.0.1" {
+		t.Errorf("h2c backend saw X-Forwarded-For %q", got)
+	}
+	if a := get(t, c, port, "tls.test", "/"); a.status != 200 || a.server() != "tls" || a.header.Get("X-Saw-Forwarded-For") != "127.0.0.1" {
+		t.Errorf("HTTPS backend: %d from %q, X-Forwarded-For %q", a.status, a.server(), a.header.Get("X-Saw-Forwarded-For"))
+	}
+}
