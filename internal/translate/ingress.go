@@ -12,12 +12,14 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// Ingresses translates every Ingress of our class in snap into one load
-// balancer, DefaultLoadBalancer, with an HTTP listener on opts.HTTPPort (80
-// when zero) and, if any of them has spec.tls, an HTTPS listener on
-// opts.HTTPSPort (443 when zero). The config is sorted and passes Validate;
-// problems are sorted and unique. With no Ingress of ours the config has no
-// load balancers.
+// Ingresses translates every Ingress of our class in snap into load
+// balancers (see group.go): DefaultLoadBalancer unless an Ingress names
+// another with AnnotationLoadBalancer or opts.LBPerIngress gives it one of
+// its own. Each has an HTTP listener on opts.HTTPPort (80 when zero) and,
+// if one of its Ingresses has spec.tls, an HTTPS listener on
+// opts.HTTPSPort (443 when zero), unless AnnotationListenPorts says
+// otherwise. The config is sorted and passes Validate; problems are sorted
+// and unique. With no Ingress of ours the config has no load balancers.
 //
 // A zero ControllerName or IngressClass means DefaultControllerName or
 // DefaultIngressClass. A non-zero HTTPPort must be a port number: flags are
@@ -27,12 +29,12 @@ func Ingresses(snap *Snapshot, opts Options) (*lbconfig.Config, []Problem) {
 	if snap == nil {
 		return &lbconfig.Config{}, nil
 	}
-	b := newBuilder(snap)
+	t := newTranslation(snap, opts)
 	for _, ing := range ourIngresses(snap, opts) {
-		b.addIngress(ing)
+		t.addIngress(ing)
 	}
-	b.addTCPServices(snap.Services, opts)
-	return b.config(opts), b.problems.sorted()
+	t.group(DefaultLoadBalancer, false).b.addTCPServices(snap.Services, opts)
+	return t.config(), t.problems.sorted()
 }
 
 func withDefaults(opts Options) Options {
@@ -71,10 +73,12 @@ func ourIngresses(snap *Snapshot, opts Options) []*networkingv1.Ingress {
 	return ours
 }
 
-// builder accumulates the routing state of one load balancer.
+// builder accumulates the routing state of one load balancer. The index,
+// problems, backends, secrets and policies are shared by the builders of
+// all load balancers (see forLoadBalancer).
 type builder struct {
 	index    *index
-	problems problems
+	problems *problems
 	sources  []lbconfig.ObjectRef
 	// vhosts by hostname; "" is the catch-all host.
 	vhosts map[string]*lbconfig.VirtualHost
@@ -101,6 +105,7 @@ type builder struct {
 func newBuilder(snap *Snapshot) *builder {
 	return &builder{
 		index:    newIndex(snap),
+		problems: &problems{},
 		vhosts:   map[string]*lbconfig.VirtualHost{},
 		claims:   map[routeKey]claim{},
 		backends: map[string]*resolvedBackend{},
@@ -324,42 +329,33 @@ func lowerASCII(s string) string {
 	}, s)
 }
 
-// config assembles the sorted output.
-func (b *builder) config(opts Options) *lbconfig.Config {
-	cfg := &lbconfig.Config{}
-	if len(b.sources) == 0 {
-		return cfg
+// listeners builds the listeners of this builder's load balancer: HTTP on
+// opts.HTTPPort and HTTPS on opts.HTTPSPort, each left out when its port
+// is 0 (HTTPS also when nothing needs it), then the TCP listeners.
+func (b *builder) listeners(opts Options) []lbconfig.Listener {
+	var https *lbconfig.Listener
+	if opts.HTTPSPort != 0 {
+		// First: it may add HTTP virtual hosts for the redirects.
+		https, _ = b.tlsListener(opts, b.defaultBackend)
+		https, _ = b.applyPassthrough(opts, https, nil)
 	}
-	// First: it may add HTTP virtual hosts for the redirects.
-	https, certs := b.tlsListener(opts, b.defaultBackend)
-	https, certs = b.applyPassthrough(opts, https, certs)
-	listener := lbconfig.Listener{
-		Port:           opts.HTTPPort,
-		Protocol:       lbconfig.ProtocolHTTP,
-		DefaultBackend: b.defaultBackend,
+	var listeners []lbconfig.Listener
+	taken := map[int32]string{}
+	if opts.HTTPPort != 0 {
+		listener := lbconfig.Listener{
+			Port:           opts.HTTPPort,
+			Protocol:       lbconfig.ProtocolHTTP,
+			DefaultBackend: b.defaultBackend,
+		}
+		for _, vh := range b.vhosts {
+			listener.VirtualHosts = append(listener.VirtualHosts, *vh)
+		}
+		listeners = append(listeners, listener)
+		taken[opts.HTTPPort] = "the HTTP listener"
 	}
-	for _, vh := range b.vhosts {
-		listener.VirtualHosts = append(listener.VirtualHosts, *vh)
-	}
-	listeners := []lbconfig.Listener{listener}
-	taken := map[int32]string{opts.HTTPPort: "the HTTP listener"}
 	if https != nil {
 		listeners = append(listeners, *https)
 		taken[https.Port] = "the HTTPS listener"
 	}
-	listeners = append(listeners, b.tcpListeners(taken)...)
-	cfg.LoadBalancers = []lbconfig.LoadBalancer{{
-		Name:      DefaultLoadBalancer,
-		Listeners: listeners,
-		Sources:   b.sources,
-	}}
-	cfg.Certificates = certs
-	for _, rb := range b.backends {
-		cfg.Backends = append(cfg.Backends, rb.backend)
-	}
-	cfg.Sort()
-	// A snapshot may hold the same Ingress twice; list it once.
-	lb := &cfg.LoadBalancers[0]
-	lb.Sources = slices.Compact(lb.Sources)
-	return cfg
+	return append(listeners, b.tcpListeners(taken)...)
 }

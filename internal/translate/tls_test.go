@@ -43,27 +43,54 @@ func sniCertificate(l *lbconfig.Listener, sni string) string {
 	return "provider default"
 }
 
+// readTLSGolden returns the HTTP and HTTPS listeners of a golden case's
+// only load balancer, or with "<case>@<load balancer>" of that one.
 func readTLSGolden(t *testing.T, name string) (http, https *lbconfig.Listener) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name, "config.golden.json"))
+	golden, lbName, named := strings.Cut(name, "@")
+	lbs := goldenListeners(t, golden)
+	if !named && len(lbs) != 1 {
+		t.Fatalf("%s: %d load balancers; name one as %s@<name>", name, len(lbs), golden)
+	}
+	for _, lb := range lbs {
+		if !named || lb.name == lbName {
+			return lb.http, lb.https
+		}
+	}
+	t.Fatalf("%s: no load balancer %q", golden, lbName)
+	return nil, nil
+}
+
+// lbListeners are the HTTP and HTTPS listeners of one load balancer.
+type lbListeners struct {
+	name        string
+	http, https *lbconfig.Listener
+}
+
+func goldenListeners(t *testing.T, golden string) []lbListeners {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", golden, "config.golden.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var cfg lbconfig.Config
 	if err := json.Unmarshal(data, &cfg); err != nil {
-		t.Fatalf("%s: %v", name, err)
+		t.Fatalf("%s: %v", golden, err)
 	}
+	var out []lbListeners
 	for _, lb := range cfg.LoadBalancers {
+		ll := lbListeners{name: lb.Name}
 		for i := range lb.Listeners {
 			switch l := &lb.Listeners[i]; l.Protocol {
 			case lbconfig.ProtocolHTTP:
-				http = l
+				ll.http = l
 			case lbconfig.ProtocolHTTPS:
-				https = l
+				ll.https = l
 			}
 		}
+		out = append(out, ll)
 	}
-	return http, https
+	return out
 }
 
 // TestTLSRouting checks, on the pure side, which certificate each TLS
@@ -132,43 +159,50 @@ func TestTLSRouting(t *testing.T) {
 	}
 }
 
-// TestTLSServesLikeHTTP checks every golden case: a request that HTTPS
-// serves from a route goes where the same request goes on HTTP, and every
-// redirect leads to a route that serves the same backend.
+// TestTLSServesLikeHTTP checks every load balancer of every golden case:
+// a request that HTTPS serves from a route goes where the same request
+// goes on HTTP, and every redirect leads to a route of the same load
+// balancer that serves the same backend.
 func TestTLSServesLikeHTTP(t *testing.T) {
 	inputs, _ := filepath.Glob("testdata/*/config.golden.json")
 	for _, input := range inputs {
-		name := filepath.Base(filepath.Dir(input))
-		http, https := readTLSGolden(t, name)
-		if https == nil {
-			continue
+		golden := filepath.Base(filepath.Dir(input))
+		for _, lb := range goldenListeners(t, golden) {
+			checkTLSServesLikeHTTP(t, golden+"@"+lb.name, lb.http, lb.https)
 		}
-		var hosts, paths []string
-		for _, l := range []*lbconfig.Listener{http, https} {
-			for _, vh := range l.VirtualHosts {
-				hosts = append(hosts, strings.Replace(vh.Hostname, "*", "wild", 1))
-				for _, r := range vh.Routes {
-					paths = append(paths, r.Path, r.Path+"/sub")
-					if r.HTTPSRedirect != nil && r.HTTPSRedirect.Port != https.Port {
-						t.Errorf("%s: redirect to port %d, HTTPS listens on %d", name, r.HTTPSRedirect.Port, https.Port)
-					}
+	}
+}
+
+func checkTLSServesLikeHTTP(t *testing.T, name string, http, https *lbconfig.Listener) {
+	t.Helper()
+	if http == nil || https == nil {
+		return
+	}
+	var hosts, paths []string
+	for _, l := range []*lbconfig.Listener{http, https} {
+		for _, vh := range l.VirtualHosts {
+			hosts = append(hosts, strings.Replace(vh.Hostname, "*", "wild", 1))
+			for _, r := range vh.Routes {
+				paths = append(paths, r.Path, r.Path+"/sub")
+				if r.HTTPSRedirect != nil && r.HTTPSRedirect.Port != https.Port {
+					t.Errorf("%s: redirect to port %d, HTTPS listens on %d", name, r.HTTPSRedirect.Port, https.Port)
 				}
 			}
 		}
-		hosts = append(hosts, "unknown.invalid")
-		paths = append(paths, "/zzz")
-		for _, h := range hosts {
-			for _, p := range paths {
-				viaHTTP := strings.TrimPrefix(listenerRoute(http, h, p), "redirect ")
-				viaHTTPS := listenerRoute(https, h, p)
-				vh := https.VirtualHostFor(h)
-				servedByRoute := vh != nil && viaHTTPS != "404" && (https.DefaultBackend == nil || viaHTTPS != https.DefaultBackend.Name)
-				if servedByRoute && viaHTTPS != viaHTTP {
-					t.Errorf("%s: %s%s: HTTP goes to %s, HTTPS to %s", name, h, p, viaHTTP, viaHTTPS)
-				}
-				if strings.HasPrefix(listenerRoute(http, h, p), "redirect ") && viaHTTPS != viaHTTP {
-					t.Errorf("%s: %s%s redirects to HTTPS, which serves %s instead of %s", name, h, p, viaHTTPS, viaHTTP)
-				}
+	}
+	hosts = append(hosts, "unknown.invalid")
+	paths = append(paths, "/zzz")
+	for _, h := range hosts {
+		for _, p := range paths {
+			viaHTTP := strings.TrimPrefix(listenerRoute(http, h, p), "redirect ")
+			viaHTTPS := listenerRoute(https, h, p)
+			vh := https.VirtualHostFor(h)
+			servedByRoute := vh != nil && viaHTTPS != "404" && (https.DefaultBackend == nil || viaHTTPS != https.DefaultBackend.Name)
+			if servedByRoute && viaHTTPS != viaHTTP {
+				t.Errorf("%s: %s%s: HTTP goes to %s, HTTPS to %s", name, h, p, viaHTTP, viaHTTPS)
+			}
+			if strings.HasPrefix(listenerRoute(http, h, p), "redirect ") && viaHTTPS != viaHTTP {
+				t.Errorf("%s: %s%s redirects to HTTPS, which serves %s instead of %s", name, h, p, viaHTTPS, viaHTTP)
 			}
 		}
 	}

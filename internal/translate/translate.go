@@ -22,11 +22,16 @@
 //   - Paths: pathType ImplementationSpecific is treated as Prefix, and an
 //     empty ImplementationSpecific path means "/". Exact and Prefix paths must
 //     pass the same checks as in the API server.
-//   - Merging: every Ingress of our class shares one load balancer. When two
-//     paths claim the same host, match type and path (Prefix paths compared
+//   - Grouping: every Ingress of our class shares the load balancer
+//     DefaultLoadBalancer, unless ingress-controller.io/load-balancer puts
+//     it on another or Options.LBPerIngress gives it one of its own; see
+//     group.go for the load balancers' ports.
+//   - Merging: the Ingresses of one load balancer merge. When two paths
+//     claim the same host, match type and path (Prefix paths compared
 //     without a trailing "/"), or two Ingresses set spec.defaultBackend, the
 //     oldest Ingress wins (creationTimestamp, then namespace and name) and
-//     the others get a Problem.
+//     the others get a Problem. Ingresses on different load balancers never
+//     conflict.
 //   - Hosts: hosts are lower-cased. A rule's host owns its requests even when
 //     none of its paths survive, so they never fall through to another rule.
 //   - Backends: a path whose Service or Service port is missing, or whose
@@ -35,7 +40,8 @@
 //     change. Endpoints come from every EndpointSlice of the Service; not
 //     ready ones are kept so providers can drain them.
 //   - TLS: an Ingress with spec.tls adds an HTTPS listener on
-//     Options.HTTPSPort. secretName names a kubernetes.io/tls Secret in the
+//     Options.HTTPSPort (or its load balancer's listen-ports) to its load
+//     balancer. secretName names a kubernetes.io/tls Secret in the
 //     Ingress's own namespace, never another; its tls.crt and tls.key (or
 //     stringData) must parse and match (crypto/tls.X509KeyPair; expiry is
 //     the client's concern). Each TLS host is served on HTTPS with that
@@ -98,6 +104,9 @@ type Options struct {
 	// DefaultCertificate is "<namespace>/<name>" of a kubernetes.io/tls
 	// Secret served as the HTTPS listener's default certificate, or "".
 	DefaultCertificate string
+	// LBPerIngress gives every Ingress a load balancer of its own, named
+	// "<namespace>/<name>", unless AnnotationLoadBalancer names one.
+	LBPerIngress bool
 }
 
 // Problem is something wrong with one object, for events and logs.

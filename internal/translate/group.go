@@ -1,0 +1,497 @@
+package translate
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+// Grouping: which load balancer each Ingress is on, and which ports each
+// load balancer listens on.
+//
+//   - An Ingress is on DefaultLoadBalancer, or with Options.LBPerIngress on
+//     a load balancer of its own named "<namespace>/<name>". In both modes
+//     AnnotationLoadBalancer names the load balancer explicitly, so that
+//     Ingresses with the same value share it ("default" is the default
+//     load balancer). A value that is not a DNS label is a problem and the
+//     Ingress stays where it would be without the annotation.
+//   - Everything per load balancer is computed within it: merging hosts,
+//     route and default backend conflicts, TLS hosts and certificates,
+//     redirects and passthrough hosts. TCP Services are on the default one.
+//   - The default load balancer listens on Options.HTTPPort and HTTPSPort.
+//     The others do too, unless one of their Ingresses sets
+//     AnnotationListenPorts: the oldest that does decides, Ingresses without
+//     it follow, and a later different value is a problem. A list without
+//     HTTP (HTTPS) gives the load balancer no HTTP (HTTPS) listener.
+//   - Load balancers share one listen address, so a port is one listener's
+//     in the whole config. Listeners claim their ports in the order of
+//     their objects: an HTTP or HTTPS listener that of the oldest Ingress
+//     of its load balancer, a TCP listener that of its Service (by
+//     creationTimestamp, then namespace and name). A later claim loses its
+//     listener with a problem; a load balancer left without listeners is
+//     not in the config, and its Ingresses get a problem. Within the
+//     default load balancer its HTTP and HTTPS listeners come before its
+//     TCP listeners, as they always have. The HTTP listener of a default
+//     load balancer with only TCP Services routes nothing and gives way to
+//     any other claim silently.
+
+// Grouping annotations on an Ingress.
+const (
+	// AnnotationLoadBalancer names the load balancer of an Ingress: a DNS
+	// label. Ingresses with the same name share it.
+	AnnotationLoadBalancer = AnnotationPrefix + "load-balancer"
+	// AnnotationListenPorts sets the public ports of a dedicated load
+	// balancer: a JSON list of single-key objects, HTTP or HTTPS, each at
+	// most once, e.g. [{"HTTP":8080},{"HTTPS":8443}].
+	AnnotationListenPorts = AnnotationPrefix + "listen-ports"
+)
+
+// translation holds the builders of every load balancer and the state they
+// share.
+type translation struct {
+	opts Options
+	// shared holds the state common to every load balancer and makes the
+	// builders of each; it never gets Ingresses itself.
+	shared   *builder
+	problems *problems
+	groups   map[string]*lbGroup
+}
+
+// lbGroup is one load balancer being built.
+type lbGroup struct {
+	name string
+	// dedicated is set for every load balancer but the default one.
+	dedicated bool
+	b         *builder
+	// first is the oldest Ingress, whose age the HTTP and HTTPS listeners
+	// claim their ports with; nil without Ingresses.
+	first *networkingv1.Ingress
+	// ports are set by portsOwner's AnnotationListenPorts; without an
+	// owner the load balancer listens on the flags' ports.
+	ports      listenPorts
+	portsOwner *claim
+}
+
+// listenPorts are the ports of AnnotationListenPorts; 0 is no listener.
+type listenPorts struct{ http, https int32 }
+
+func (p listenPorts) String() string {
+	var parts []string
+	if p.http != 0 {
+		parts = append(parts, fmt.Sprintf("HTTP %d", p.http))
+	}
+	if p.https != 0 {
+		parts = append(parts, fmt.Sprintf("HTTPS %d", p.https))
+	}
+	return strings.Join(parts, " and ")
+}
+
+func newTranslation(snap *Snapshot, opts Options) *translation {
+	b := newBuilder(snap)
+	return &translation{opts: opts, shared: b, problems: b.problems, groups: map[string]*lbGroup{}}
+}
+
+// forLoadBalancer returns a builder for another load balancer: it shares
+// b's index, problems, backends, secrets and policies, and starts with no
+// routing state of its own.
+func (b *builder) forLoadBalancer() *builder {
+	nb := *b
+	nb.sources = nil
+	nb.vhosts = map[string]*lbconfig.VirtualHost{}
+	nb.claims = map[routeKey]claim{}
+	nb.defaultBackend, nb.defaultOwner = nil, claim{}
+	nb.tls = nil
+	nb.tcp = nil
+	nb.passthrough = nil
+	return &nb
+}
+
+// group returns the load balancer called name, making it on first use.
+func (t *translation) group(name string, dedicated bool) *lbGroup {
+	g := t.groups[name]
+	if g == nil {
+		g = &lbGroup{name: name, dedicated: dedicated, b: t.shared.forLoadBalancer()}
+		t.groups[name] = g
+	}
+	return g
+}
+
+func annotationField(key string) string { return "metadata.annotations[" + key + "]" }
+
+// addIngress puts ing, the next oldest Ingress, on its load balancer.
+func (t *translation) addIngress(ing *networkingv1.Ingress) {
+	ref := ingressRef(ing)
+	g := t.groupOf(ing, ref)
+	if g.first == nil {
+		g.first = ing
+	}
+	t.readListenPorts(g, ing, ref)
+	g.b.addIngress(ing)
+}
+
+// groupOf finds the load balancer of ing.
+func (t *translation) groupOf(ing *networkingv1.Ingress, ref lbconfig.ObjectRef) *lbGroup {
+	name, dedicated := DefaultLoadBalancer, false
+	if t.opts.LBPerIngress {
+		name, dedicated = ing.Namespace+"/"+ing.Name, true
+	}
+	if v, ok := ing.Annotations[AnnotationLoadBalancer]; ok {
+		if v := strings.TrimSpace(v); isDNSLabel(v, 63) {
+			name, dedicated = v, v != DefaultLoadBalancer
+		} else {
+			t.problems.add(ref, annotationField(AnnotationLoadBalancer), "InvalidAnnotation",
+				"%q is not a load balancer name (a DNS label: 1 to 63 characters of a-z, 0-9 and inner '-'); this Ingress is on load balancer %q",
+				v, name)
+		}
+	}
+	return t.group(name, dedicated)
+}
+
+// readListenPorts reads AnnotationListenPorts of ing, on load balancer g.
+func (t *translation) readListenPorts(g *lbGroup, ing *networkingv1.Ingress, ref lbconfig.ObjectRef) {
+	v, ok := ing.Annotations[AnnotationListenPorts]
+	if !ok {
+		return
+	}
+	field := annotationField(AnnotationListenPorts)
+	ports, err := parseListenPorts(v)
+	switch {
+	case err != nil:
+		t.problems.add(ref, field, "InvalidAnnotation", "%v; ignored", err)
+	case !g.dedicated:
+		t.problems.add(ref, field, "InvalidAnnotation",
+			"only a dedicated load balancer (%s, or --lb-per-ingress) has ports of its own; the default load balancer listens on --http-port %d and --https-port %d, and this annotation is ignored",
+			AnnotationLoadBalancer, t.opts.HTTPPort, t.opts.HTTPSPort)
+	case g.portsOwner == nil:
+		g.ports, g.portsOwner = ports, &claim{ref: ref, field: field}
+	case ports != g.ports:
+		t.problems.add(ref, field, "ListenPortsConflict",
+			"load balancer %q already listens on %s, as set by %s, which is older; these ports (%s) are ignored",
+			g.name, g.ports, *g.portsOwner, ports)
+	}
+}
+
+// parseListenPorts reads [{"HTTP":8080},{"HTTPS":8443}]: one key an
+// entry, HTTP or HTTPS, each at most once, on different ports.
+func parseListenPorts(v string) (listenPorts, error) {
+	var lp listenPorts
+	var entries []map[string]int64
+	if err := json.Unmarshal([]byte(v), &entries); err != nil {
+		return lp, fmt.Errorf(`%#q is not a JSON list of ports such as [{"HTTP":8080},{"HTTPS":8443}]`, v)
+	}
+	if len(entries) == 0 {
+		return lp, fmt.Errorf("%#q lists no port", v)
+	}
+	for i, e := range entries {
+		if len(e) != 1 {
+			return lp, fmt.Errorf("%#q: entry %d must have exactly one key, HTTP or HTTPS", v, i)
+		}
+		for proto, port := range e {
+			var dst *int32
+			switch proto {
+			case "HTTP":
+				dst = &lp.http
+			case "HTTPS":
+				dst = &lp.https
+			default:
+				return lp, fmt.Errorf("%#q: entry %d: %q is not HTTP or HTTPS", v, i, proto)
+			}
+			if port < 1 || port > 65535 {
+				return lp, fmt.Errorf("%#q: entry %d: %d is not a port number", v, i, port)
+			}
+			if *dst != 0 {
+				return lp, fmt.Errorf("%#q: %s is listed twice", v, proto)
+			}
+			*dst = int32(port)
+		}
+	}
+	if lp.http == lp.https {
+		return lp, fmt.Errorf("%#q: HTTP and HTTPS cannot share port %d", v, lp.http)
+	}
+	return lp, nil
+}
+
+// portsOf returns the HTTP and HTTPS ports of g; 0 is none.
+func (t *translation) portsOf(g *lbGroup) listenPorts {
+	if g.portsOwner != nil {
+		return g.ports
+	}
+	return listenPorts{http: t.opts.HTTPPort, https: t.opts.HTTPSPort}
+}
+
+// ingressRefs returns the Ingresses of g.
+func (g *lbGroup) ingressRefs() []lbconfig.ObjectRef {
+	var out []lbconfig.ObjectRef
+	for _, ref := range g.b.sources {
+		if ref.Kind == "Ingress" && !slices.Contains(out, ref) {
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
+// tlsRefs returns the Ingresses of g that need HTTPS: with spec.tls or
+// TLS passthrough.
+func (g *lbGroup) tlsRefs() []lbconfig.ObjectRef {
+	var out []lbconfig.ObjectRef
+	for _, it := range g.b.tls {
+		out = append(out, it.ref)
+	}
+	for _, pt := range g.b.passthrough {
+		if !slices.Contains(out, pt.owner.ref) {
+			out = append(out, pt.owner.ref)
+		}
+	}
+	return out
+}
+
+// reportMissingPorts reports the Ingresses that g's listen-ports leaves
+// without the listener they need.
+func (t *translation) reportMissingPorts(g *lbGroup, ports listenPorts) {
+	if g.portsOwner == nil {
+		return
+	}
+	if ports.https == 0 {
+		for _, it := range g.b.tls {
+			t.problems.add(it.ref, "spec.tls", "NoHTTPSListener",
+				"load balancer %q has no HTTPS port (%s lists only %s); spec.tls is ignored and the hosts are served on HTTP only",
+				g.name, *g.portsOwner, ports)
+		}
+		for _, pt := range g.b.passthrough {
+			t.problems.add(pt.owner.ref, annotationField(AnnotationSSLPassthrough), "NoHTTPSListener",
+				"load balancer %q has no HTTPS port (%s lists only %s); TLS is not passed through",
+				g.name, *g.portsOwner, ports)
+		}
+	}
+	if ports.http == 0 {
+		needHTTPS := g.tlsRefs()
+		for _, ref := range g.ingressRefs() {
+			if !slices.Contains(needHTTPS, ref) {
+				t.problems.add(ref, "spec.rules", "NoHTTPListener",
+					"load balancer %q has no HTTP port (%s lists only %s) and this Ingress has no spec.tls; its rules are served only on HTTPS, for TLS hosts of other Ingresses",
+					g.name, *g.portsOwner, ports)
+			}
+		}
+	}
+}
+
+// builtLB is a load balancer whose listeners are built but whose ports
+// are not yet allocated.
+type builtLB struct {
+	g         *lbGroup
+	listeners []lbconfig.Listener
+	dropped   []bool
+}
+
+// portClaim is one listener asking for its port.
+type portClaim struct {
+	lb, listener int // indexes into the built load balancers and their listeners
+	// owner is the object whose age the claim has: the oldest Ingress of
+	// the load balancer, or the Service of a TCP listener.
+	owner   metav1.ObjectMeta
+	service lbconfig.ObjectRef // of a TCP listener
+	rank    int                // HTTP, HTTPS, TCP: within an owner, in this order
+	// weak is the HTTP listener of a load balancer without Ingresses.
+	weak bool
+}
+
+func protocolRank(p lbconfig.Protocol) int {
+	switch p {
+	case lbconfig.ProtocolHTTP:
+		return 0
+	case lbconfig.ProtocolHTTPS:
+		return 1
+	}
+	return 2
+}
+
+// config builds every load balancer, allocates the ports and assembles the
+// sorted output.
+func (t *translation) config() *lbconfig.Config {
+	var built []*builtLB
+	for _, name := range slices.Sorted(maps.Keys(t.groups)) {
+		g := t.groups[name]
+		if len(g.b.sources) == 0 {
+			continue
+		}
+		ports := t.portsOf(g)
+		t.reportMissingPorts(g, ports)
+		opts := t.opts
+		opts.HTTPPort, opts.HTTPSPort = ports.http, ports.https
+		ls := g.b.listeners(opts)
+		built = append(built, &builtLB{g: g, listeners: ls, dropped: make([]bool, len(ls))})
+	}
+	t.allocatePorts(built)
+
+	cfg := &lbconfig.Config{}
+	certs := map[string]*lbconfig.Certificate{}
+	for _, bl := range built {
+		lb := lbconfig.LoadBalancer{Name: bl.g.name, Sources: bl.g.b.sources}
+		for i, l := range bl.listeners {
+			if bl.dropped[i] {
+				continue
+			}
+			lb.Listeners = append(lb.Listeners, l)
+			if l.Protocol == lbconfig.ProtocolHTTPS {
+				for _, c := range bl.g.b.usedCertificates(&l) {
+					if have := certs[c.Name]; have != nil {
+						have.Hosts = append(have.Hosts, c.Hosts...)
+					} else {
+						certs[c.Name] = &c
+					}
+				}
+			}
+		}
+		if len(lb.Listeners) == 0 {
+			for _, ref := range bl.g.ingressRefs() {
+				t.problems.add(ref, bl.g.portField(lbconfig.ProtocolHTTP), "NoListener",
+					"load balancer %q is left without listeners, so this Ingress is not served", bl.g.name)
+			}
+			continue
+		}
+		cfg.LoadBalancers = append(cfg.LoadBalancers, lb)
+	}
+	for _, c := range certs {
+		cfg.Certificates = append(cfg.Certificates, *c)
+	}
+	for _, rb := range t.shared.backends {
+		cfg.Backends = append(cfg.Backends, rb.backend)
+	}
+	cfg.Sort()
+	for i := range cfg.Certificates {
+		c := &cfg.Certificates[i]
+		c.Hosts = slices.Compact(c.Hosts)
+	}
+	// A snapshot may hold the same Ingress twice; list it once.
+	for i := range cfg.LoadBalancers {
+		lb := &cfg.LoadBalancers[i]
+		lb.Sources = slices.Compact(lb.Sources)
+	}
+	return cfg
+}
+
+// allocatePorts gives each port to the first listener that claims it, in
+// the order of their objects' age, and drops the later claimants with a
+// problem.
+func (t *translation) allocatePorts(built []*builtLB) {
+	var claims []portClaim
+	for i, bl := range built {
+		for j, l := range bl.listeners {
+			c := portClaim{lb: i, listener: j, rank: protocolRank(l.Protocol)}
+			switch {
+			case l.Protocol == lbconfig.ProtocolTCP:
+				k := slices.IndexFunc(bl.g.b.tcp, func(s tcpService) bool { return s.port == l.Port })
+				c.service = bl.g.b.tcp[k].ref
+				if svc := t.shared.index.services[c.service.Namespace+"/"+c.service.Name]; svc != nil {
+					c.owner = svc.ObjectMeta
+				}
+				c.owner.Namespace, c.owner.Name = c.service.Namespace, c.service.Name
+			case bl.g.first != nil:
+				c.owner = bl.g.first.ObjectMeta
+			default:
+				c.weak = true
+			}
+			claims = append(claims, c)
+		}
+	}
+	slices.SortStableFunc(claims, func(a, b portClaim) int {
+		if a.weak != b.weak {
+			if a.weak {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(
+			a.owner.CreationTimestamp.Compare(b.owner.CreationTimestamp.Time),
+			cmp.Compare(a.owner.Namespace, b.owner.Namespace),
+			cmp.Compare(a.owner.Name, b.owner.Name),
+			cmp.Compare(a.rank, b.rank),
+			cmp.Compare(built[a.lb].g.name, built[b.lb].g.name),
+		)
+	})
+	taken := map[int32]portClaim{}
+	for _, c := range claims {
+		bl := built[c.lb]
+		l := &bl.listeners[c.listener]
+		prev, clash := taken[l.Port]
+		if !clash {
+			taken[l.Port] = c
+			continue
+		}
+		bl.dropped[c.listener] = true
+		if c.weak {
+			continue // it routes nothing
+		}
+		holder := t.describeClaim(built, prev)
+		if l.Protocol == lbconfig.ProtocolTCP {
+			t.problems.add(c.service, annotationField(AnnotationTCPListenPort), "PortConflict",
+				"port %d is already used by %s; no TCP listener for this Service", l.Port, holder)
+			continue
+		}
+		affected := bl.g.ingressRefs()
+		consequence := "this load balancer has no HTTP listener"
+		if l.Protocol == lbconfig.ProtocolHTTPS {
+			affected = bl.g.tlsRefs()
+			consequence = "this load balancer has no HTTPS listener: its TLS hosts are served on HTTP only, without redirect"
+			removeRedirects(bl.listeners, l.Port)
+		}
+		if bl.g.dedicated {
+			consequence += "; choose other ports with " + AnnotationListenPorts
+		}
+		for _, ref := range affected {
+			t.problems.add(ref, bl.g.portField(l.Protocol), "PortConflict",
+				"load balancer %q cannot listen for %s on port %d, which %s already uses; %s",
+				bl.g.name, l.Protocol, l.Port, holder, consequence)
+		}
+	}
+}
+
+// describeClaim names the listener that holds a port, and why it wins.
+func (t *translation) describeClaim(built []*builtLB, c portClaim) string {
+	bl := built[c.lb]
+	l := bl.listeners[c.listener]
+	if l.Protocol == lbconfig.ProtocolTCP {
+		return fmt.Sprintf("the TCP listener of %s on load balancer %q (older)", c.service, bl.g.name)
+	}
+	if c.weak {
+		return fmt.Sprintf("the %s listener of load balancer %q", l.Protocol, bl.g.name)
+	}
+	return fmt.Sprintf("the %s listener of load balancer %q (its oldest Ingress, %s/%s, is older)",
+		l.Protocol, bl.g.name, c.owner.Namespace, c.owner.Name)
+}
+
+// portField is where the ports of g's listeners come from: the listen-ports
+// annotation of a dedicated load balancer, else the rules (HTTP) or spec.tls
+// (HTTPS) that made the default load balancer listen.
+func (g *lbGroup) portField(p lbconfig.Protocol) string {
+	switch {
+	case g.dedicated:
+		return annotationField(AnnotationListenPorts)
+	case p == lbconfig.ProtocolHTTPS:
+		return "spec.tls"
+	}
+	return "spec.rules"
+}
+
+// removeRedirects takes the redirects to an HTTPS port that is gone off the
+// HTTP routes, which then forward as usual.
+func removeRedirects(listeners []lbconfig.Listener, port int32) {
+	for i := range listeners {
+		for j := range listeners[i].VirtualHosts {
+			routes := listeners[i].VirtualHosts[j].Routes
+			for k := range routes {
+				if rd := routes[k].HTTPSRedirect; rd != nil && rd.Port == port {
+					routes[k].HTTPSRedirect = nil
+				}
+			}
+		}
+	}
+}
