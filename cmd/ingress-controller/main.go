@@ -47,6 +47,7 @@ type flags struct {
 	httpsPort     int
 	listenAddress string
 	ingressClass  string
+	lbPerIngress  bool
 	logLevel      string
 	logFormat     string
 	metricsAddr   string
@@ -90,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.IntVar(&f.httpPort, "http-port", 80, "public port of the HTTP listener")
 	fs.IntVar(&f.httpsPort, "https-port", 443, "public port of the HTTPS listener")
 	fs.StringVar(&f.defaultSSLCertificate, "default-ssl-certificate", "", "namespace/name of a kubernetes.io/tls Secret served on HTTPS to clients whose server name (SNI) has no certificate of its own (default: a self-signed certificate made at start); with --watch-namespace its namespace must be watched")
+	fs.BoolVar(&f.lbPerIngress, "lb-per-ingress", false, "give every Ingress a load balancer of its own, named namespace/name, instead of sharing the default one; ingress-controller.io/load-balancer still names a shared one, and ingress-controller.io/listen-ports gives each its ports (see docs/ingress.md)")
 	fs.StringVar(&f.listenAddress, "listen-address", "", "IP address the public listeners bind to (default: all addresses)")
 	fs.StringVar(&f.ingressClass, "ingress-class", translate.DefaultIngressClass, "IngressClass name served, in addition to every IngressClass whose spec.controller is "+translate.DefaultControllerName)
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:10254", "address of /healthz, /readyz, /metrics and /debug/pprof; keep it on localhost or protect it")
@@ -268,13 +270,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	topts := translate.Options{
-		ControllerName:     translate.DefaultControllerName,
-		IngressClass:       f.ingressClass,
-		HTTPPort:           int32(f.httpPort),
-		HTTPSPort:          int32(f.httpsPort),
-		DefaultCertificate: f.defaultSSLCertificate,
-	}
+	topts := translateOptions(f)
 	switch f.source {
 	case "file":
 		return runFile(ctx, f, log, prov, reg, topts)
@@ -282,6 +278,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runKubernetes(ctx, f, log, prov, reg, topts)
 	}
 	return fmt.Errorf("--source: unknown source %q (known: file, kubernetes)", f.source)
+}
+
+// translateOptions are the translator's options from the flags.
+func translateOptions(f *flags) translate.Options {
+	return translate.Options{
+		ControllerName:     translate.DefaultControllerName,
+		IngressClass:       f.ingressClass,
+		HTTPPort:           int32(f.httpPort),
+		HTTPSPort:          int32(f.httpsPort),
+		DefaultCertificate: f.defaultSSLCertificate,
+		LBPerIngress:       f.lbPerIngress,
+	}
 }
 
 func runFile(ctx context.Context, f *flags, log *slog.Logger, prov provider.Provider, reg *prometheus.Registry, topts translate.Options) error {

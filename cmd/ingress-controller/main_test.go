@@ -6,6 +6,8 @@ import (
 	"flag"
 	"strings"
 	"testing"
+
+	"ingress-controller/internal/translate"
 )
 
 func TestHelpDocumentsEveryFlag(t *testing.T) {
@@ -14,7 +16,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run --help = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit"} {
+	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit", "lb-per-ingress"} {
 		if !strings.Contains(stderr.String(), "-"+name) {
 			t.Errorf("--help does not document --%s:\n%s", name, stderr.String())
 		}
@@ -28,6 +30,26 @@ func TestVersion(t *testing.T) {
 	}
 	if !strings.HasPrefix(stdout.String(), "ingress-controller ") {
 		t.Errorf("--version printed %q", stdout.String())
+	}
+}
+
+func TestTranslateOptions(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want translate.Options
+	}{
+		{nil, translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443}},
+		{[]string{"--lb-per-ingress", "--http-port=8080", "--https-port=8443", "--ingress-class=internal", "--default-ssl-certificate=ns/tls"},
+			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: "internal", HTTPPort: 8080, HTTPSPort: 8443, DefaultCertificate: "ns/tls", LBPerIngress: true}},
+		{[]string{"--lb-per-ingress=false"}, translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443}},
+	} {
+		f, err := parseFlags(tc.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("parseFlags %v: %v", tc.args, err)
+		}
+		if got := translateOptions(f); got != tc.want {
+			t.Errorf("flags %v: translate options %+v, want %+v", tc.args, got, tc.want)
+		}
 	}
 }
 
