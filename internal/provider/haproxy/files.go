@@ -3,8 +3,16 @@ package haproxy
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +27,7 @@ const (
 	statsSocket     = "haproxy.sock"
 	serverStateFile = "server-state"
 	pidFile         = "haproxy.pid"
+	defaultCertName = "default-cert.pem"
 	logFile         = "haproxy.log"
 	// currentLink is a symlink to the generation in service; HAProxy runs
 	// with -f current/haproxy.cfg, so a reload reads whatever it points to.
@@ -118,4 +127,48 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// defaultCertificate returns the PEM certificate and key served where the
+// config has none (as the builtin provider does): the one kept in dir, else
+// a new self-signed ECDSA P-256 one for no host, so that clients see at
+// once that it is not the site's. Kept, so that restarts serve the same.
+func defaultCertificate(dir string) ([]byte, error) {
+	path := filepath.Join(dir, defaultCertName)
+	if b, err := os.ReadFile(path); err == nil {
+		if _, err := tls.X509KeyPair(b, b); err == nil {
+			return b, nil
+		}
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "ingress-controller default"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	b := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})...)
+	if err := writeAtomic(path, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }

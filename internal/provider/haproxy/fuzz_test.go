@@ -11,6 +11,10 @@ import (
 // The grammar of everything RenderConfig writes. Each line of each file must
 // match one of these; variable parts are limited to characters that cannot
 // start a new directive, argument or line.
+// q is one quoted argument of haproxy.cfg (cfgQuote): single-quoted
+// printable segments and "'", nothing else.
+const q = `(?:'[ -&(-~]*'|"'")+`
+
 var (
 	cfgGrammar = compileAll(
 		`^$`,
@@ -18,8 +22,26 @@ var (
 		`^# load balancer "(?:[ !#-\[\]-~]|\\[\\"abfnrtvux0-9A-Fa-f]+)*", listener port \d+$`,
 		`^# backend "(?:[ !#-\[\]-~]|\\[\\"abfnrtvux0-9A-Fa-f]+)*"$`,
 		`^(global|defaults)$`,
-		`^frontend fe_\d+$`,
-		`^backend be_[A-Za-z0-9_.-]+$`,
+		`^# \(TLS terminated here, behind SNI routing\)$`,
+		`^# to the TLS-terminating frontend of port \d+$`,
+		`^frontend fe_\d+(_tls)?$`,
+		`^backend b[et]_[A-Za-z0-9_.-]+$`,
+		`^    timeout tunnel 1h$`,
+		`^    server tls unix@/[!-~]+/tls-\d+\.sock send-proxy-v2$`,
+		`^    tcp-request inspect-delay 10s$`,
+		`^    tcp-request content set-var\(txn\.sni\) req\.ssl_sni,lower,regsub\(\[\.\]\$,\) if \{ req\.ssl_hello_type 1 \}$`,
+		`^    tcp-request content set-var\(txn\.pass\) var\(txn\.sni\),map_str\(maps/\d+-sni-hosts\.map\) if \{ var\(txn\.sni\) -m found \}$`,
+		`^    tcp-request content set-var\(txn\.pass\) var\(txn\.sni\),regsub\(\^\[\^\.\]\+,\),map_str\(maps/\d+-sni-wildcards\.map\) if !\{ var\(txn\.pass\) -m found \} \{ var\(txn\.sni\) -m reg \^\[\^\.\] \}$`,
+		`^    tcp-request content set-var\(txn\.pass\) str\(bt_[A-Za-z0-9_.-]+\) if !\{ var\(txn\.pass\) -m found \} \{ req\.ssl_hello_type 1 \}$`,
+		`^    tcp-request content reject unless \{ req\.ssl_hello_type 1 \}$`,
+		`^    tcp-request content reject unless \{ var\(txn\.pass\) -m found \}$`,
+		`^    tcp-request content accept if \{ req\.ssl_hello_type 1 \}$`,
+		`^    use_backend %\[var\(txn\.pass\)\] if \{ var\(txn\.pass\) -m found \}$`,
+		`^    http-after-response replace-header Set-Cookie `+q+` '\\1;\\2'$`,
+		`^    http-after-response replace-header Set-Cookie `+q+` '\\1; Secure' if \{ ssl_fc \}$`,
+		`^    http-request return status 413 content-type "text/plain; charset=utf-8" string "413 request entity too large" if \{ req\.hdr_val\(content-length\) gt \d+ \}$`,
+		`^    http-request wait-for-body time 10s at-least \d+ if !\{ req\.hdr\(content-length\) -m found \}$`,
+		`^    http-request return status 413 content-type "text/plain; charset=utf-8" string "413 request entity too large" if !\{ req\.hdr\(content-length\) -m found \} \{ req\.body_len gt \d+ \}$`,
 		`^    default-path config$`,
 		`^    stats socket /[!-~]+/haproxy\.sock mode 600 expose-fd listeners level admin$`,
 		`^    stats timeout 30s$`,
@@ -33,14 +55,14 @@ var (
 		`^    retry-on conn-failure empty-response$`,
 		`^    balance source$`,
 		`^    hash-type consistent$`,
-		`^    cookie [A-Za-z0-9_.-]+ insert indirect nocache dynamic httponly( secure)?( attr SameSite=(Lax|Strict|None))?( attr Max-Age=\d+)?$`,
+		`^    cookie `+q+` insert indirect nocache dynamic httponly( secure)?( attr SameSite=(Lax|Strict|None))?( attr Max-Age=\d+)?( attr `+q+`)?$`,
 		`^    dynamic-cookie-key ingress-controller$`,
 		`^    option (dontlognull|redispatch)$`,
 		`^    retries 3$`,
 		`^    timeout (connect|client|server|http-request|http-keep-alive) \d+s$`,
 		`^    load-server-state-from-file global$`,
 		`^    errorfile 503 errors/503\.http$`,
-		`^    bind (\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+)?:\d+( ssl crt certs/[A-Za-z0-9_.-]+\.pem crt-list maps/\d+\.crtlist alpn h2,http/1\.1)?$`,
+		`^    bind ((\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+)?:\d+|unix@/[!-~]+/tls-\d+\.sock mode 600 accept-proxy)( ssl crt certs/[A-Za-z0-9_.-]+\.pem crt-list maps/\d+\.crtlist alpn h2,http/1\.1)?$`,
 		`^    http-request set-var\(txn\.host\) req\.hdr\(host\),lower,regsub\(:\[0-9\]\+\$,\),regsub\(\[\.\]\$,\)$`,
 		`^    http-request set-var\(txn\.vhost\) var\(txn\.host\),map_str\(maps/\d+-hosts\.map\)$`,
 		`^    http-request set-var\(txn\.vhost\) var\(txn\.host\),regsub\(\^\[\^\.\]\+,\),map_str\(maps/\d+-wildcards\.map\) if !\{ var\(txn\.vhost\) -m found \} \{ var\(txn\.host\) -m reg \^\[\^\.\] \}$`,
@@ -56,9 +78,9 @@ var (
 		`^    http-request set-header X-Forwarded-Port \d+$`,
 		`^    http-request return status 404 content-type "text/plain; charset=utf-8" string "404 not found: no route for this host and path" if !\{ var\(txn\.backend\) -m found \}$`,
 		`^    use_backend %\[var\(txn\.backend\)\] if \{ var\(txn\.backend\) -m found \}$`,
-		`^    default_backend be_[A-Za-z0-9_.-]+$`,
+		`^    default_backend b[et]_[A-Za-z0-9_.-]+$`,
 		`^    balance (roundrobin|leastconn|random)$`,
-		`^    server s\d+ (\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+):\d+( ssl verify none| proto h2)?( disabled)?$`,
+		`^    server s\d+ (\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+):\d+( ssl verify none| proto h2)?( check inter \d+ms fastinter \d+ms downinter \d+ms rise 1 fall \d+ observe layer4 error-limit \d+ on-error mark-down)?( disabled)?$`,
 	)
 	mapGrammar = map[string]*regexp.Regexp{
 		"hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ v\d+$`),
@@ -66,6 +88,9 @@ var (
 		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)$`),
 		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)$`),
 		".crtlist":      regexp.MustCompile(`^certs/[A-Za-z0-9_.-]+\.pem [a-z0-9.*-]+$`),
+		// Longer suffixes win over the ones they end with.
+		"sni-hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+_tls)$`),
+		"sni-wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+_tls)$`),
 	}
 )
 
@@ -97,9 +122,10 @@ func checkGrammar(t testing.TB, r *Rendered) {
 		case strings.HasPrefix(name, certsDir+"/"), name == errorsDir+"/503.http":
 		default:
 			var re *regexp.Regexp
+			longest := 0
 			for suffix, g := range mapGrammar {
-				if strings.HasSuffix(name, suffix) {
-					re = g
+				if strings.HasSuffix(name, suffix) && len(suffix) > longest {
+					re, longest = g, len(suffix)
 				}
 			}
 			if re == nil {

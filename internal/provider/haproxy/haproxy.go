@@ -50,6 +50,8 @@ type Provider struct {
 	opts Options
 	dir  string
 	log  *slog.Logger
+	// defaultCert (PEM) is served where no certificate of the config is.
+	defaultCert []byte
 
 	mu sync.Mutex // serializes Apply, restarts and shutdown; guards below
 	// applied is the config in service and layout its server slots.
@@ -87,8 +89,10 @@ func New(opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("haproxy: runtime directory %q: %w", opts.Dir, err)
 	}
-	// Unix socket paths are limited to 107 bytes.
-	if n := len(filepath.Join(dir, statsSocket)) + len(".12345.tmp"); n > 107 {
+	// Unix socket paths are limited to 107 bytes; HAProxy binds its own
+	// (the stats socket, the TLS sockets behind SNI routing) by a temporary
+	// name with its pid first.
+	if n := len(tlsSocket(dir, 65535)) + len(".4194304.tmp"); n > 107 {
 		return nil, fmt.Errorf("haproxy: runtime directory %q is too long for a unix socket path", dir)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -101,7 +105,11 @@ func New(opts Options) (*Provider, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Provider{opts: opts, dir: dir, log: log, wake: make(chan struct{}, 1)}
+	cert, err := defaultCertificate(dir)
+	if err != nil {
+		return nil, fmt.Errorf("haproxy: default certificate: %w", err)
+	}
+	p := &Provider{opts: opts, dir: dir, log: log, wake: make(chan struct{}, 1), defaultCert: cert}
 	if err := p.registerMetrics(opts.Metrics); err != nil {
 		return nil, fmt.Errorf("haproxy: metrics: %w", err)
 	}
@@ -164,6 +172,8 @@ func (p *Provider) renderOptions(prev *Layout) RenderOptions {
 		ShutdownGrace: p.opts.ShutdownGrace,
 		DrainTimeout:  p.opts.DrainTimeout,
 		Previous:      prev,
+
+		DefaultCertificate: p.defaultCert,
 	}
 }
 

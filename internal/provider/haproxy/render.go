@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,6 +48,11 @@ type RenderOptions struct {
 	// Previous is the server slot layout in service, if any. Endpoints
 	// keep the slot they have, so that a reload keeps their runtime state.
 	Previous *Layout
+	// DefaultCertificate (PEM chain and key) is served on HTTPS listeners
+	// to clients whose server name picks no virtual host with a
+	// certificate, when the listener has no catch-all certificate.
+	// Needed only by such listeners.
+	DefaultCertificate []byte
 }
 
 // Rendered is one generation of HAProxy configuration.
@@ -66,10 +70,13 @@ type Layout struct {
 	Backends map[string]*BackendSlots
 }
 
-// BackendSlots are the server slots of one HAProxy backend.
+// BackendSlots are the server slots of one lbconfig backend.
 type BackendSlots struct {
-	// ID is the HAProxy backend name.
-	ID    string
+	// IDs are the HAProxy backends rendered for it, which share these
+	// slots: the mode http one (BackendID) when HTTP routes use it, the
+	// mode tcp one (TCPBackendID) when TCP listeners or TLS passthrough
+	// do, or both.
+	IDs   []string
 	Slots []Slot
 }
 
@@ -187,8 +194,36 @@ func safeName(prefix, name string) string {
 	return b.String()
 }
 
-// BackendID is the HAProxy backend name for an lbconfig backend name.
+// BackendID is the HAProxy backend name of the mode http backend of an
+// lbconfig backend.
 func BackendID(name string) string { return safeName("be_", name) }
+
+// TCPBackendID is the HAProxy backend name of the mode tcp backend of an
+// lbconfig backend, for TCP listeners and TLS passthrough.
+func TCPBackendID(name string) string { return safeName("bt_", name) }
+
+// defaultCertFile is where RenderOptions.DefaultCertificate goes.
+const defaultCertFile = certsDir + "/default.pem"
+
+// tlsSocket is the unix socket of the internal TLS-terminating frontend of
+// an HTTPS port that also passes TLS through.
+func tlsSocket(runtimeDir string, port int32) string {
+	return runtimeDir + "/tls-" + strconv.Itoa(int(port)) + ".sock"
+}
+
+// helloTimeout bounds the wait for a TLS ClientHello on ports that route
+// by SNI, as the builtin provider's does.
+const helloTimeout = "10s"
+
+// maxChunkedLimit is the largest MaxRequestBodyBytes checked on bodies
+// without Content-Length: HAProxy can only count what fits its request
+// buffer (tune.bufsize, 16 KiB with the headers), so larger limits apply
+// to Content-Length only.
+const maxChunkedLimit = 8 << 10
+
+// bodyWait bounds the wait for a body without Content-Length that is
+// checked against a limit.
+const bodyWait = "10s"
 
 func certFile(name string) string { return certsDir + "/" + safeName("", name) + ".pem" }
 
@@ -239,6 +274,7 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 		files:  map[string][]byte{},
 		layout: &Layout{Backends: map[string]*BackendSlots{}},
 		ids:    map[string]string{},
+		tcpIDs: map[string]string{},
 		tcp:    map[string]bool{},
 		http:   map[string]bool{},
 	}
@@ -251,6 +287,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 				r.http[l.DefaultBackend.Name] = true
 			}
 			for _, vh := range l.VirtualHosts {
+				if vh.Passthrough != nil {
+					r.tcp[vh.Passthrough.Name] = true
+				}
 				for _, rt := range vh.Routes {
 					if rt.HTTPSRedirect == nil {
 						r.http[rt.Backend.Name] = true
@@ -259,14 +298,16 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 			}
 		}
 	}
+	owners := map[string]string{}
 	for _, b := range cfg.Backends {
-		id := BackendID(b.Name)
-		for other, oid := range r.ids {
-			if oid == id {
+		for _, id := range []string{BackendID(b.Name), TCPBackendID(b.Name)} {
+			if other, ok := owners[id]; ok {
 				return nil, fmt.Errorf("haproxy: backends %q and %q map to the same HAProxy name %q", other, b.Name, id)
 			}
+			owners[id] = b.Name
 		}
-		r.ids[b.Name] = id
+		r.ids[b.Name] = BackendID(b.Name)
+		r.tcpIDs[b.Name] = TCPBackendID(b.Name)
 	}
 
 	w := &r.cfgText
@@ -294,14 +335,14 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	r.files[errorsDir+"/503.http"] = []byte(httpError(503, "Service Unavailable", noServerBody))
 
 	owner := map[int32]string{}
-	for i, lb := range cfg.LoadBalancers {
+	for _, lb := range cfg.LoadBalancers {
 		for j, l := range lb.Listeners {
 			where := fmt.Sprintf("load balancer %q: listener %d (port %d)", lb.Name, j, l.Port)
 			if other, ok := owner[l.Port]; ok {
 				return nil, fmt.Errorf("haproxy: %s: port %d is already used by load balancer %q", where, l.Port, other)
 			}
 			owner[l.Port] = lb.Name
-			if err := r.listener(i, lb, l); err != nil {
+			if err := r.listener(lb, l); err != nil {
 				return nil, fmt.Errorf("haproxy: %s: %w", where, err)
 			}
 		}
@@ -316,14 +357,20 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 }
 
 type renderer struct {
-	// tcp and http say which backends TCP listeners and HTTP routes use.
+	// tcp and http say which backends TCP listeners (and TLS
+	// passthrough) and HTTP routes use.
 	tcp, http map[string]bool
 	cfg       *lbconfig.Config
 	opts      RenderOptions
 	files     map[string][]byte
 	layout    *Layout
-	ids       map[string]string // lbconfig backend name -> HAProxy name
-	cfgText   lines
+	// ids and tcpIDs map lbconfig backend names to the names of their
+	// mode http and mode tcp HAProxy backends.
+	ids, tcpIDs map[string]string
+	// bridges are the HTTPS ports whose terminating frontend sits behind
+	// an SNI-routing one.
+	bridges []int32
+	cfgText lines
 }
 
 type lines struct{ strings.Builder }
@@ -341,16 +388,36 @@ func httpError(code int, reason, body string) string {
 	return fmt.Sprintf("HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\ncache-control: no-cache\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s\n", code, reason, len(body)+1, body)
 }
 
-func (r *renderer) listener(lbIndex int, lb lbconfig.LoadBalancer, l lbconfig.Listener) error {
-	proto := "http"
+func (r *renderer) listener(lb lbconfig.LoadBalancer, l lbconfig.Listener) error {
 	switch l.Protocol {
 	case lbconfig.ProtocolHTTP:
+		return r.httpListener(lb, l, false)
 	case lbconfig.ProtocolHTTPS:
-		proto = "https"
+		if !slices.ContainsFunc(l.VirtualHosts, func(vh lbconfig.VirtualHost) bool { return vh.Passthrough != nil }) {
+			return r.httpListener(lb, l, false)
+		}
+		// The public port routes by SNI; what it does not pass through
+		// goes to a TLS-terminating frontend on a unix socket, with the
+		// client's address in a PROXY header.
+		if err := r.sniListener(lb, l); err != nil {
+			return err
+		}
+		return r.httpListener(lb, l, true)
 	case lbconfig.ProtocolTCP:
 		return r.tcpListener(lb, l)
-	default:
-		return fmt.Errorf("protocol %s is not supported by the haproxy provider yet", l.Protocol)
+	case lbconfig.ProtocolTLSPassthrough:
+		return r.sniListener(lb, l)
+	}
+	return fmt.Errorf("protocol: unknown protocol %q", l.Protocol)
+}
+
+// httpListener renders the frontend of an HTTP or HTTPS listener. Behind
+// SNI, it is the internal frontend that terminates the TLS the public
+// port does not pass through.
+func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, behindSNI bool) error {
+	proto := "http"
+	if l.Protocol == lbconfig.ProtocolHTTPS {
+		proto = "https"
 	}
 	port := strconv.Itoa(int(l.Port))
 	prefix := mapsDir + "/" + port + "-"
@@ -359,9 +426,6 @@ func (r *renderer) listener(lbIndex int, lb lbconfig.LoadBalancer, l lbconfig.Li
 	catchAll := ""
 	redirects := map[string]lbconfig.HTTPSRedirect{}
 	for k, vh := range l.VirtualHosts {
-		if vh.Passthrough != nil {
-			return fmt.Errorf("virtual host %d (%q): passthrough: TLS passthrough is not supported by the haproxy provider yet", k, vh.Hostname)
-		}
 		id := "v" + strconv.Itoa(k)
 		switch {
 		case vh.Hostname == "":
@@ -421,8 +485,14 @@ func (r *renderer) listener(lbIndex int, lb lbconfig.LoadBalancer, l lbconfig.Li
 	w := &r.cfgText
 	w.line("")
 	w.line("# load balancer " + quote(lb.Name) + ", listener port " + port)
-	w.line("frontend " + frontendID(l.Port))
 	bind := "    bind " + r.bindAddr(l.Port)
+	if behindSNI {
+		w.line("# (TLS terminated here, behind SNI routing)")
+		w.line("frontend " + frontendID(l.Port) + "_tls")
+		bind = "    bind unix@" + tlsSocket(r.opts.RuntimeDir, l.Port) + " mode 600 accept-proxy"
+	} else {
+		w.line("frontend " + frontendID(l.Port))
+	}
 	if l.Protocol == lbconfig.ProtocolHTTPS {
 		tls, err := r.tls(l)
 		if err != nil {
@@ -470,6 +540,92 @@ func (r *renderer) listener(lbIndex int, lb lbconfig.LoadBalancer, l lbconfig.Li
 		}
 		w.line("    default_backend " + be)
 	}
+	if behindSNI {
+		w.line("")
+		w.line("# to the TLS-terminating frontend of port " + port)
+		w.line("backend " + bridgeID(l.Port))
+		w.line("    mode tcp")
+		// The terminating frontend's own timeouts close idle connections.
+		w.line("    timeout tunnel 1h")
+		w.line("    server tls unix@" + tlsSocket(r.opts.RuntimeDir, l.Port) + " send-proxy-v2")
+	}
+	return nil
+}
+
+// bridgeID is the mode tcp backend that forwards the connections of an
+// HTTPS port that routes by SNI to its TLS-terminating frontend.
+func bridgeID(port int32) string { return "be_" + strconv.Itoa(int(port)) + "_tls" }
+
+// sniListener renders a mode tcp frontend that routes TLS connections by
+// server name, the way virtual hosts pick requests (exact name, else a
+// one-label wildcard, else the catch-all): to the mode tcp backend of a
+// passthrough virtual host as they are; on an HTTPS port everything else
+// (other names, no SNI, not TLS) to the terminating frontend; on a TLS
+// passthrough port everything else TLS to the listener's TCP backend, and
+// what is not TLS, or has nowhere to go, is closed.
+func (r *renderer) sniListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) error {
+	port := strconv.Itoa(int(l.Port))
+	hostsMap, wildMap := mapsDir+"/"+port+"-sni-hosts.map", mapsDir+"/"+port+"-sni-wildcards.map"
+	https := l.Protocol == lbconfig.ProtocolHTTPS
+	fallback := ""
+	if https {
+		fallback = bridgeID(l.Port)
+	} else if l.TCP != nil {
+		if fallback = r.tcpIDs[l.TCP.Name]; fallback == "" {
+			return fmt.Errorf("tcp: backend %q does not exist", l.TCP.Name)
+		}
+	}
+	var hosts, wild lines
+	catchAll := ""
+	for k, vh := range l.VirtualHosts {
+		target := bridgeID(l.Port)
+		switch {
+		case vh.Passthrough != nil:
+			if target = r.tcpIDs[vh.Passthrough.Name]; target == "" {
+				return fmt.Errorf("virtual host %d (%q): passthrough: backend %q does not exist", k, vh.Hostname, vh.Passthrough.Name)
+			}
+		case !https:
+			return fmt.Errorf("virtual host %d (%q): passthrough: virtual hosts of a TLS passthrough listener need a passthrough backend", k, vh.Hostname)
+		}
+		if err := lbconfig.CheckHostname(vh.Hostname); err != nil {
+			return fmt.Errorf("virtual host %d: %w", k, err)
+		}
+		switch {
+		case vh.Hostname == "":
+			catchAll = target
+		case strings.HasPrefix(vh.Hostname, "*."):
+			wild.line(vh.Hostname[1:] + " " + target)
+		default:
+			hosts.line(vh.Hostname + " " + target)
+		}
+	}
+	r.files[hostsMap] = []byte(hosts.String())
+	r.files[wildMap] = []byte(wild.String())
+
+	w := &r.cfgText
+	w.line("")
+	w.line("# load balancer " + quote(lb.Name) + ", listener port " + port)
+	w.line("frontend " + frontendID(l.Port))
+	w.line("    mode tcp")
+	w.line("    bind " + r.bindAddr(l.Port))
+	w.line("    tcp-request inspect-delay " + helloTimeout)
+	w.line("    tcp-request content set-var(txn.sni) req.ssl_sni,lower,regsub([.]$,) if { req.ssl_hello_type 1 }")
+	w.line("    tcp-request content set-var(txn.pass) var(txn.sni),map_str(" + hostsMap + ") if { var(txn.sni) -m found }")
+	w.line("    tcp-request content set-var(txn.pass) var(txn.sni),regsub(^[^.]+,),map_str(" + wildMap + ") if !{ var(txn.pass) -m found } { var(txn.sni) -m reg ^[^.] }")
+	if catchAll != "" && catchAll != fallback {
+		w.line("    tcp-request content set-var(txn.pass) str(" + catchAll + ") if !{ var(txn.pass) -m found } { req.ssl_hello_type 1 }")
+	}
+	if !https {
+		w.line("    tcp-request content reject unless { req.ssl_hello_type 1 }")
+		if fallback == "" {
+			w.line("    tcp-request content reject unless { var(txn.pass) -m found }")
+		}
+	}
+	w.line("    tcp-request content accept if { req.ssl_hello_type 1 }")
+	w.line("    use_backend %[var(txn.pass)] if { var(txn.pass) -m found }")
+	if fallback != "" {
+		w.line("    default_backend " + fallback)
+	}
 	return nil
 }
 
@@ -487,7 +643,7 @@ func (r *renderer) bindAddr(port int32) string {
 
 // tcpListener renders a TCP listener: every connection goes to its backend.
 func (r *renderer) tcpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) error {
-	if l.TCP == nil || r.ids[l.TCP.Name] == "" {
+	if l.TCP == nil || r.tcpIDs[l.TCP.Name] == "" {
 		return errors.New("tcp: a TCP listener needs an existing backend")
 	}
 	w := &r.cfgText
@@ -496,64 +652,83 @@ func (r *renderer) tcpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) er
 	w.line("frontend " + frontendID(l.Port))
 	w.line("    mode tcp")
 	w.line("    bind " + r.bindAddr(l.Port))
-	w.line("    default_backend " + r.ids[l.TCP.Name])
+	w.line("    default_backend " + r.tcpIDs[l.TCP.Name])
 	return nil
 }
 
 // tls writes the certificates of an HTTPS listener and returns the bind
-// options: the default certificate (the catch-all virtual host's, else the
-// first one by hostname) and a crt-list that picks one per SNI name.
+// options: the default certificate and a crt-list that picks one per SNI
+// name. As in lbconfig, the default is the catch-all virtual host's
+// certificate, else the provider's own; virtual hosts without one get the
+// default too (listed, so that a wildcard's certificate does not cover
+// them).
 func (r *renderer) tls(l lbconfig.Listener) (string, error) {
-	var list lines
+	cert := func(k int, vh lbconfig.VirtualHost) (string, error) {
+		c := r.cfg.Certificate(vh.TLS.Name)
+		if c == nil {
+			return "", fmt.Errorf("virtual host %d (%q): tls: certificate %q does not exist", k, vh.Hostname, vh.TLS.Name)
+		}
+		file := certFile(c.Name)
+		if _, done := r.files[file]; !done {
+			r.files[file] = slices.Concat(c.ChainPEM, []byte("\n"), c.KeyPEM, []byte("\n"))
+		}
+		return file, nil
+	}
 	def := ""
 	for k, vh := range l.VirtualHosts {
-		if vh.TLS == nil {
-			continue
+		if vh.Hostname == "" && vh.TLS != nil {
+			f, err := cert(k, vh)
+			if err != nil {
+				return "", err
+			}
+			def = f
 		}
-		cert := r.cfg.Certificate(vh.TLS.Name)
-		if cert == nil {
-			return "", fmt.Errorf("virtual host %d (%q): certificate %q does not exist", k, vh.Hostname, vh.TLS.Name)
-		}
-		file := certFile(cert.Name)
-		if _, done := r.files[file]; !done {
-			pem := slices.Concat(cert.ChainPEM, []byte("\n"), cert.KeyPEM, []byte("\n"))
-			r.files[file] = pem
-		}
-		if vh.Hostname == "" {
-			def = file
-			continue
-		}
-		if def == "" {
-			def = file
-		}
-		list.line(file + " " + vh.Hostname)
 	}
 	if def == "" {
-		return "", fmt.Errorf("an HTTPS listener needs at least one virtual host with a certificate")
+		if len(r.opts.DefaultCertificate) == 0 {
+			return "", errors.New("an HTTPS listener without a catch-all certificate needs the provider's default certificate (RenderOptions.DefaultCertificate)")
+		}
+		r.files[defaultCertFile] = r.opts.DefaultCertificate
+		def = defaultCertFile
+	}
+	var list lines
+	for k, vh := range l.VirtualHosts {
+		if vh.Hostname == "" || vh.Passthrough != nil {
+			continue
+		}
+		file := def
+		if vh.TLS != nil {
+			f, err := cert(k, vh)
+			if err != nil {
+				return "", err
+			}
+			file = f
+		}
+		list.line(file + " " + vh.Hostname)
 	}
 	crtList := mapsDir + "/" + strconv.Itoa(int(l.Port)) + ".crtlist"
 	r.files[crtList] = []byte(list.String())
 	return " ssl crt " + def + " crt-list " + crtList + " alpn h2,http/1.1", nil
 }
 
+// backend renders the HAProxy backends of b: mode http for HTTP routes
+// (also when nothing uses b), mode tcp for TCP listeners and TLS
+// passthrough. Both share one slot layout, so the runtime API moves an
+// endpoint in both at once.
 func (r *renderer) backend(b *lbconfig.Backend) error {
-	id := r.ids[b.Name]
 	algo, ok := balance[b.Policy.Algorithm]
 	if !ok {
-		return fmt.Errorf("policy.algorithm: %q is not supported", b.Policy.Algorithm)
+		return fmt.Errorf("policy.algorithm: unknown algorithm %q", b.Policy.Algorithm)
 	}
-	var opts string
-	if r.tcp[b.Name] && b.Protocol != "" && b.Protocol != lbconfig.BackendHTTP {
-		return fmt.Errorf("protocol: %q backends of TCP listeners are not supported", b.Protocol)
-	}
+	var httpOpts string
 	switch b.Protocol {
 	case "", lbconfig.BackendHTTP:
 	case lbconfig.BackendHTTPS:
-		opts = " ssl verify none"
+		httpOpts = " ssl verify none"
 	case lbconfig.BackendH2C, lbconfig.BackendGRPC:
-		opts = " proto h2"
+		httpOpts = " proto h2"
 	default:
-		return fmt.Errorf("protocol: %q is not supported", b.Protocol)
+		return fmt.Errorf("protocol: unknown backend protocol %q", b.Protocol)
 	}
 	for k, e := range b.Endpoints {
 		if a, err := netip.ParseAddr(e.Address); err != nil || a.Zone() != "" {
@@ -570,42 +745,76 @@ func (r *renderer) backend(b *lbconfig.Backend) error {
 		}
 	}
 	slots, _ := assignSlots(b.Endpoints, prev, true)
-	r.layout.Backends[b.Name] = &BackendSlots{ID: id, Slots: slots}
+	bs := &BackendSlots{Slots: slots}
+	r.layout.Backends[b.Name] = bs
+	check := healthCheck(b.Policy.PassiveHealthCheck)
 
-	policy, err := policyLines(b.Policy, r.tcp[b.Name])
-	if err != nil {
-		return err
+	type variant struct {
+		id, mode, serverOpts string
+		tcp                  bool
 	}
-	if r.tcp[b.Name] && r.http[b.Name] {
-		return errors.New("used by both HTTP routes and TCP listeners, which the haproxy provider does not support yet")
+	var variants []variant
+	if r.http[b.Name] || !r.tcp[b.Name] {
+		// The protocol is what the HTTP side speaks to the endpoints; TCP
+		// listeners and passthrough forward bytes as they are.
+		variants = append(variants, variant{id: r.ids[b.Name], serverOpts: httpOpts})
+	}
+	if r.tcp[b.Name] {
+		variants = append(variants, variant{id: r.tcpIDs[b.Name], mode: "tcp", tcp: true})
 	}
 	w := &r.cfgText
-	w.line("")
-	w.line("# backend " + quote(b.Name))
-	w.line("backend " + id)
-	if r.tcp[b.Name] {
-		w.line("    mode tcp")
-	}
-	if b.Policy.Affinity == nil || b.Policy.Affinity.Type != lbconfig.AffinityBySourceIP {
-		w.line("    balance " + algo)
-	}
-	for _, l := range policy {
-		w.line("    " + l)
-	}
-	for i, s := range slots {
-		addr, port := s.Address, s.Port
-		if addr == "" {
-			addr, port = placeholderAddr, placeholderPort
+	for _, v := range variants {
+		policy, err := policyLines(b.Policy, v.tcp)
+		if err != nil {
+			return err
 		}
-		line := "    server " + serverName(i) + " " + serverAddr(addr, port) + opts
-		if s.State != StateReady {
-			// Drain is a runtime state only: a new worker has no requests
-			// in flight to let finish.
-			line += " disabled"
+		bs.IDs = append(bs.IDs, v.id)
+		w.line("")
+		w.line("# backend " + quote(b.Name))
+		w.line("backend " + v.id)
+		if v.mode != "" {
+			w.line("    mode " + v.mode)
 		}
-		w.line(line)
+		if b.Policy.Affinity == nil || b.Policy.Affinity.Type != lbconfig.AffinityBySourceIP {
+			w.line("    balance " + algo)
+		}
+		for _, l := range policy {
+			w.line("    " + l)
+		}
+		for i, s := range slots {
+			addr, port := s.Address, s.Port
+			if addr == "" {
+				addr, port = placeholderAddr, placeholderPort
+			}
+			line := "    server " + serverName(i) + " " + serverAddr(addr, port) + v.serverOpts + check
+			if s.State != StateReady {
+				// Drain is a runtime state only: a new worker has no requests
+				// in flight to let finish.
+				line += " disabled"
+			}
+			w.line(line)
+		}
 	}
 	return nil
+}
+
+// healthCheck renders a passive health check as server options. HAProxy
+// observes the connects of real traffic (observe layer4) and marks a
+// server down after ConsecutiveFailures failures in a row; it comes back
+// when a TCP connect check succeeds: the first one BaseEjection later,
+// then every min(2*BaseEjection, MaxEjection). While up it is checked
+// every BaseEjection as well. See doc.go for how this differs from the
+// builtin provider.
+func healthCheck(h *lbconfig.PassiveHealthCheck) string {
+	if h == nil {
+		return ""
+	}
+	ms := func(d time.Duration) string { return strconv.FormatInt(max(d.Milliseconds(), 1), 10) + "ms" }
+	base := h.BaseEjection.Std()
+	down := max(base, min(2*base, h.MaxEjection.Std()))
+	n := strconv.Itoa(int(max(h.ConsecutiveFailures, 1)))
+	return " check inter " + ms(base) + " fastinter " + ms(base) + " downinter " + ms(down) +
+		" rise 1 fall " + n + " observe layer4 error-limit " + n + " on-error mark-down"
 }
 
 func serverAddr(addr string, port int32) string {
@@ -617,12 +826,35 @@ func serverAddr(addr string, port int32) string {
 	return a.Unmap().String() + ":" + p
 }
 
-// cookieName is what a cookie name may be in haproxy.cfg: narrower than an
-// RFC 6265 token, so that it needs no quoting.
-var cookieName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+// cfgQuote renders a user-supplied value as one haproxy.cfg argument:
+// in single quotes, where nothing (no escape, no environment variable) is
+// interpreted, with each single quote written as "'" between them. The
+// value must be checked first for control characters.
+func cfgQuote(v string) string {
+	return "'" + strings.ReplaceAll(v, "'", `'"'"'`) + "'"
+}
 
-// policyLines renders a backend's policy, and rejects what this provider
-// cannot do yet, naming the field.
+// regexpLiteral escapes every character of v that is not a letter or a
+// digit, which makes it a literal for PCRE.
+func regexpLiteral(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z') && !('A' <= c && c <= 'Z') && !('0' <= c && c <= '9') {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+const (
+	tooLargeBody = "413 request entity too large"
+	tooLarge     = `http-request return status 413 content-type "text/plain; charset=utf-8" string "` + tooLargeBody + `"`
+)
+
+// policyLines renders a backend's policy for its mode http or mode tcp
+// HAProxy backend; the HTTP-only parts are left out of the latter.
 func policyLines(p lbconfig.Policy, tcp bool) ([]string, error) {
 	var out []string
 	ms := func(d lbconfig.Duration) string { return strconv.FormatInt(max(d.Std().Milliseconds(), 1), 10) + "ms" }
@@ -651,43 +883,67 @@ func policyLines(p lbconfig.Policy, tcp bool) ([]string, error) {
 		case lbconfig.AffinityBySourceIP:
 			out = append(out, "balance source", "hash-type consistent")
 		case lbconfig.AffinityByCookie:
-			c := a.Cookie
-			switch {
-			case tcp:
-				return nil, errors.New("policy.affinity: cookie affinity on a TCP listener's backend")
-			case c == nil || !cookieName.MatchString(c.Name):
-				return nil, fmt.Errorf("policy.affinity.cookie.name: %q is not supported by the haproxy provider (letters, digits, '_', '.', '-')", cookieNameOf(c))
-			case c.Path != "" && c.Path != "/":
-				return nil, fmt.Errorf("policy.affinity.cookie.path: %q: the haproxy provider sets cookies for \"/\" only", c.Path)
+			if tcp {
+				// A TCP connection carries no cookie: plain balancing.
+				break
 			}
-			line := "cookie " + c.Name + " insert indirect nocache dynamic httponly"
+			c := a.Cookie
+			if c == nil {
+				return nil, errors.New("policy.affinity.cookie: cookie affinity needs a cookie")
+			}
+			if err := lbconfig.CheckCookieName(c.Name); err != nil {
+				return nil, fmt.Errorf("policy.affinity.cookie.name: %w", err)
+			}
+			if err := lbconfig.CheckCookiePath(c.Path); err != nil {
+				return nil, fmt.Errorf("policy.affinity.cookie.path: %w", err)
+			}
+			line := "cookie " + cfgQuote(c.Name) + " insert indirect nocache dynamic httponly"
 			if c.SameSite == "None" {
 				line += " secure"
 			}
-			if c.SameSite != "" {
+			switch c.SameSite {
+			case "":
+			case "Lax", "Strict", "None":
 				line += " attr SameSite=" + c.SameSite
+			default:
+				return nil, fmt.Errorf("policy.affinity.cookie.sameSite: %q is not Lax, Strict or None", c.SameSite)
 			}
 			if c.MaxAge > 0 {
-				line += " attr Max-Age=" + strconv.FormatInt(int64(c.MaxAge.Std().Seconds()), 10)
+				line += " attr Max-Age=" + strconv.FormatInt(max(int64(c.MaxAge.Std()/time.Second), 1), 10)
+			}
+			path := c.Path
+			if path != "" && path != "/" {
+				line += " attr " + cfgQuote("Path="+path)
 			}
 			// Dynamic cookies are a hash of this key and the server's
 			// address and port: stable across reloads, restarts and
 			// runtime address changes.
 			out = append(out, line, "dynamic-cookie-key ingress-controller")
+			// HAProxy always writes "path=/" after the value; the
+			// configured Path replaces it (http-after-response runs after
+			// the cookie is inserted). On HTTPS the cookie is Secure, as
+			// the builtin provider makes it.
+			re := regexpLiteral(c.Name)
+			if path != "" && path != "/" {
+				out = append(out, "http-after-response replace-header Set-Cookie "+cfgQuote("^("+re+"=[^;]*); path=/;(.*)$")+` '\1;\2'`)
+			}
+			if c.SameSite != "None" {
+				out = append(out, "http-after-response replace-header Set-Cookie "+cfgQuote("^("+re+"=.*)$")+` '\1; Secure' if { ssl_fc }`)
+			}
 		}
 	}
-	if p.PassiveHealthCheck != nil {
-		return nil, errors.New("policy.passiveHealthCheck is not supported by the haproxy provider yet")
-	}
-	if p.MaxRequestBodyBytes > 0 {
-		return nil, errors.New("policy.maxRequestBodyBytes is not supported by the haproxy provider yet")
+	if n := p.MaxRequestBodyBytes; n > 0 && !tcp {
+		// Content-Length is checked before anything is forwarded. A body
+		// without one (chunked, or HTTP/2 without the header) is waited
+		// for up to the limit and counted, when the limit fits HAProxy's
+		// request buffer; above that only Content-Length is enforced.
+		limit := strconv.FormatInt(n, 10)
+		out = append(out, tooLarge+" if { req.hdr_val(content-length) gt "+limit+" }")
+		if n <= maxChunkedLimit {
+			out = append(out,
+				"http-request wait-for-body time "+bodyWait+" at-least "+strconv.FormatInt(n+1, 10)+" if !{ req.hdr(content-length) -m found }",
+				tooLarge+" if !{ req.hdr(content-length) -m found } { req.body_len gt "+limit+" }")
+		}
 	}
 	return out, nil
-}
-
-func cookieNameOf(c *lbconfig.AffinityCookie) string {
-	if c == nil {
-		return ""
-	}
-	return c.Name
 }

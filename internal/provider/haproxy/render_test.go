@@ -158,10 +158,54 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 			{Name: "default/b-tls", ChainPEM: readTestdata(t, "tls-b.crt"), KeyPEM: readTestdata(t, "tls-b.key"), Hosts: []string{"b.example.com"}},
 		},
 	}
+	// TLS passthrough on an HTTPS port and on a TLS passthrough port, a
+	// backend of both HTTP routes and a TCP listener, passive health
+	// checks, a body limit and a cookie with a path that needs quoting.
+	cases["passthrough-and-policies"] = &lbconfig.Config{
+		LoadBalancers: []lbconfig.LoadBalancer{{
+			Name: "default",
+			Listeners: []lbconfig.Listener{
+				{Port: 443, Protocol: lbconfig.ProtocolHTTPS, VirtualHosts: []lbconfig.VirtualHost{
+					{Hostname: "*.pass.example.com", Passthrough: &lbconfig.BackendRef{Name: "default/vault:8200"}},
+					{Hostname: "a.example.com", TLS: &lbconfig.CertificateRef{Name: "default/a-tls"}, Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/app:80")}}},
+					{Hostname: "nocert.pass.example.com", Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/app:80")}}},
+					{Hostname: "vault.example.com", Passthrough: &lbconfig.BackendRef{Name: "default/vault:8200"}},
+				}},
+				{Port: 5432, Protocol: lbconfig.ProtocolTCP, TCP: &lbconfig.BackendRef{Name: "default/app:80"}},
+				{Port: 8443, Protocol: lbconfig.ProtocolTLSPassthrough, TCP: &lbconfig.BackendRef{Name: "default/app:80"}, VirtualHosts: []lbconfig.VirtualHost{
+					{Hostname: "vault.example.com", Passthrough: &lbconfig.BackendRef{Name: "default/vault:8200"}},
+				}},
+				{Port: 9443, Protocol: lbconfig.ProtocolTLSPassthrough, VirtualHosts: []lbconfig.VirtualHost{
+					{Hostname: "", Passthrough: &lbconfig.BackendRef{Name: "default/vault:8200"}},
+				}},
+			},
+		}},
+		Backends: []lbconfig.Backend{
+			{Name: "default/app:80", Protocol: lbconfig.BackendHTTPS, Endpoints: eps("10.0.8.1", "10.0.8.2"), Policy: lbconfig.Policy{
+				Affinity:            &lbconfig.Affinity{Type: lbconfig.AffinityByCookie, Cookie: &lbconfig.AffinityCookie{Name: "app$id'x", Path: "/app/\"$HOME'#%[src]", MaxAge: lbconfig.Duration(90 * time.Minute)}},
+				PassiveHealthCheck:  &lbconfig.PassiveHealthCheck{ConsecutiveFailures: 3, BaseEjection: lbconfig.Duration(30 * time.Second), MaxEjection: lbconfig.Duration(5 * time.Minute)},
+				MaxRequestBodyBytes: 1024,
+				Retries:             2,
+			}},
+			{Name: "default/vault:8200", Endpoints: eps("10.0.9.1"), Policy: lbconfig.Policy{MaxRequestBodyBytes: 1 << 20}},
+		},
+		Certificates: []lbconfig.Certificate{
+			{Name: "default/a-tls", ChainPEM: readTestdata(t, "tls-a.crt"), KeyPEM: readTestdata(t, "tls-a.key"), Hosts: []string{"a.example.com"}},
+		},
+	}
 	for _, c := range cases {
 		c.Sort()
 	}
 	return cases
+}
+
+// goldenOptions are the render options of golden files and fuzz cases.
+func goldenOptions(t testing.TB) RenderOptions {
+	return RenderOptions{RuntimeDir: testRuntimeDir, ListenAddress: "127.0.0.1", DefaultCertificate: defaultCertPEM(t)}
+}
+
+func defaultCertPEM(t testing.TB) []byte {
+	return slices.Concat(readTestdata(t, "tls-default.crt"), readTestdata(t, "tls-default.key"))
 }
 
 // testRuntimeDir is the runtime dir golden files are rendered with.
@@ -191,11 +235,11 @@ func TestRenderGolden(t *testing.T) {
 	bin := haproxyBinary(t)
 	for name, cfg := range goldenCases(t) {
 		t.Run(name, func(t *testing.T) {
-			r, err := RenderConfig(cfg, RenderOptions{RuntimeDir: testRuntimeDir, ListenAddress: "127.0.0.1"})
+			r, err := RenderConfig(cfg, goldenOptions(t))
 			if err != nil {
 				t.Fatal(err)
 			}
-			again, err := RenderConfig(cfg, RenderOptions{RuntimeDir: testRuntimeDir, ListenAddress: "127.0.0.1"})
+			again, err := RenderConfig(cfg, goldenOptions(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -247,29 +291,13 @@ func TestRenderRejects(t *testing.T) {
 		opts   RenderOptions
 		want   string
 	}{
-		{"passthrough listener", func(c *lbconfig.Config) {
-			c.LoadBalancers[0].Listeners[0].Protocol = lbconfig.ProtocolTLSPassthrough
-		}, RenderOptions{}, `load balancer "default": listener 0 (port 80): protocol TLSPassthrough is not supported by the haproxy provider yet`},
-		{"passthrough virtual host", func(c *lbconfig.Config) {
-			c.LoadBalancers[0].Listeners[0].Protocol = lbconfig.ProtocolHTTPS
-			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Hostname: "a.example.com", Passthrough: &lbconfig.BackendRef{Name: "b"}}}
-		}, RenderOptions{}, `virtual host 0 ("a.example.com"): passthrough: TLS passthrough is not supported by the haproxy provider yet`},
-		{"backend of http and tcp", func(c *lbconfig.Config) {
-			c.LoadBalancers[0].Listeners[0].DefaultBackend = &lbconfig.BackendRef{Name: "b"}
-			c.LoadBalancers[0].Listeners = append(c.LoadBalancers[0].Listeners, lbconfig.Listener{Port: 5432, Protocol: lbconfig.ProtocolTCP, TCP: &lbconfig.BackendRef{Name: "b"}})
-		}, RenderOptions{}, `backend "b": used by both HTTP routes and TCP listeners`},
-		{"passive health check", func(c *lbconfig.Config) {
-			c.Backends[0].Policy.PassiveHealthCheck = &lbconfig.PassiveHealthCheck{ConsecutiveFailures: 1, BaseEjection: lbconfig.Duration(time.Second), MaxEjection: lbconfig.Duration(time.Second)}
-		}, RenderOptions{}, `backend "b": policy.passiveHealthCheck is not supported`},
-		{"body limit", func(c *lbconfig.Config) {
-			c.Backends[0].Policy.MaxRequestBodyBytes = 10
-		}, RenderOptions{}, `backend "b": policy.maxRequestBodyBytes is not supported`},
-		{"cookie path", func(c *lbconfig.Config) {
-			c.Backends[0].Policy.Affinity = &lbconfig.Affinity{Type: lbconfig.AffinityByCookie, Cookie: &lbconfig.AffinityCookie{Name: "x", Path: "/app"}}
-		}, RenderOptions{}, `backend "b": policy.affinity.cookie.path: "/app"`},
 		{"https without certificate", func(c *lbconfig.Config) {
 			c.LoadBalancers[0].Listeners[0].Protocol = lbconfig.ProtocolHTTPS
-		}, RenderOptions{}, "an HTTPS listener needs at least one virtual host with a certificate"},
+		}, RenderOptions{}, "an HTTPS listener without a catch-all certificate needs the provider's default certificate"},
+		{"passthrough listener without passthrough", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].Protocol = lbconfig.ProtocolTLSPassthrough
+			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Hostname: "a.example.com"}}
+		}, RenderOptions{}, "virtual hosts of a TLS passthrough listener need a passthrough backend"},
 		{"port used twice", func(c *lbconfig.Config) {
 			c.LoadBalancers = append(c.LoadBalancers, lbconfig.LoadBalancer{Name: "other", Listeners: []lbconfig.Listener{{Port: 80, Protocol: lbconfig.ProtocolHTTP}}})
 		}, RenderOptions{}, `port 80 is already used by load balancer "default"`},

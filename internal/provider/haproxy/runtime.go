@@ -120,35 +120,40 @@ func (p *Provider) applySlots(ctx context.Context, name string, slots []Slot) er
 	// Servers that become ready go first, so that a backend never has no
 	// ready server in between when its endpoints are replaced.
 	var cmds []string
-	for _, up := range []bool{true, false} {
-		for i := range slots {
-			if (slots[i].State == StateReady) == up {
-				cmds = append(cmds, slotCommands(bs.ID, serverName(i), bs.Slots[i], slots[i])...)
+	for _, id := range bs.IDs {
+		for _, up := range []bool{true, false} {
+			for i := range slots {
+				if (slots[i].State == StateReady) == up {
+					cmds = append(cmds, slotCommands(id, serverName(i), bs.Slots[i], slots[i])...)
+				}
 			}
 		}
 	}
 	if len(cmds) == 0 {
 		return nil
 	}
-	cmds = append(cmds, "show servers state "+bs.ID)
+	changes := len(cmds)
+	for _, id := range bs.IDs {
+		cmds = append(cmds, "show servers state "+id)
+	}
 	out, err := p.workerCommands(ctx, p.worker, cmds)
 	if err != nil {
 		return fmt.Errorf("backend %q: runtime API: %w", name, err)
 	}
 	got := map[string]serverLine{}
 	for _, l := range parseServersState(out) {
-		if l.backend == bs.ID {
-			got[l.server] = l
-		}
+		got[l.backend+"/"+l.server] = l
 	}
-	for i, s := range slots {
-		l, found := got[serverName(i)]
-		if !found || !s.matches(l) {
-			return fmt.Errorf("backend %q: server %s: runtime API did not apply %+v (HAProxy said %q)", name, serverName(i), s, strings.TrimSpace(out))
+	for _, id := range bs.IDs {
+		for i, s := range slots {
+			l, found := got[id+"/"+serverName(i)]
+			if !found || !s.matches(l) {
+				return fmt.Errorf("backend %q: server %s/%s: runtime API did not apply %+v (HAProxy said %q)", name, id, serverName(i), s, strings.TrimSpace(out))
+			}
 		}
 	}
 	bs.Slots = slots
-	p.runtimeUpdates.Add(int64(len(cmds) - 1))
+	p.runtimeUpdates.Add(int64(changes))
 	return nil
 }
 
@@ -158,8 +163,10 @@ func (p *Provider) applySlots(ctx context.Context, name string, slots []Slot) er
 func filterServerState(dump string, layout *Layout) string {
 	slots := map[string]Slot{}
 	for _, bs := range layout.Backends {
-		for i, s := range bs.Slots {
-			slots[bs.ID+"/"+serverName(i)] = s
+		for _, id := range bs.IDs {
+			for i, s := range bs.Slots {
+				slots[id+"/"+serverName(i)] = s
+			}
 		}
 	}
 	var b strings.Builder

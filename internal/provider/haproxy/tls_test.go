@@ -34,7 +34,7 @@ func TestHTTPSPicksCertificateBySNI(t *testing.T) {
 	for _, tc := range []struct{ sni, wantCN, wantServer string }{
 		{"a.example.com", "a.example.com", "a"},
 		{"b.example.com", "b.example.com", "b"},
-		{"other.example.org", "a.example.com", ""}, // the default certificate; no route
+		{"other.example.org", "ingress-controller default", ""}, // the provider's default certificate, as builtin; no route
 	} {
 		var cn string
 		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
