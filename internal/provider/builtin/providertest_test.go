@@ -7,9 +7,13 @@ import (
 	"ingress-controller/pkg/provider/providertest"
 )
 
-// TestProviderSuite runs the behavioural suite that every provider passes.
+// TestProviderSuite runs the behavioural suite that every provider passes,
+// with every optional capability.
 func TestProviderSuite(t *testing.T) {
-	providertest.Run(t, func(t *testing.T, opts provider.Options) provider.Provider {
-		return New(opts, testLogger(t))
-	})
+	providertest.Suite{
+		New: func(t *testing.T, opts provider.Options) provider.Provider {
+			return New(opts, testLogger(t))
+		},
+		Capabilities: providertest.Capabilities{TLS: true, TCP: true, Sticky: true},
+	}.Run(t)
 }

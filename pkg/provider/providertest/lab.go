@@ -374,7 +374,12 @@ func (p probe) String() string {
 
 // get sends one request; hdr holds header name, value pairs.
 func (l *lab) get(c *http.Client, port int32, host, path string, hdr ...string) reply {
-	req, err := http.NewRequest(http.MethodGet, "http://"+net.JoinHostPort(l.addr, strconv.Itoa(int(port)))+path, nil)
+	return l.getURL(c, "http://"+net.JoinHostPort(l.addr, strconv.Itoa(int(port)))+path, host, hdr...)
+}
+
+// getURL sends GET url with Host host; hdr holds header name, value pairs.
+func (l *lab) getURL(c *http.Client, url, host string, hdr ...string) reply {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return reply{err: err}
 	}

@@ -144,22 +144,12 @@ func (l *lab) checkResult(res provider.Result, cfg *lbconfig.Config, serves map[
 				u := "http://" + net.JoinHostPort(ip.String(), strconv.Itoa(int(port))) + "/"
 				w := from(serves[lb.Name])
 				l.eventually(fmt.Sprintf("%s to answer for load balancer %q", u, lb.Name), func() (bool, string) {
-					r := l.getURL(u)
+					r := l.getURL(l.client, u, "")
 					return w.matches(r), fmt.Sprintf("got %s, want %s", r, w)
 				})
 			}
 		}
 	}
-}
-
-// getURL sends a GET to an absolute URL.
-func (l *lab) getURL(u string) reply {
-	resp, err := l.client.Get(u)
-	if err != nil {
-		return reply{err: err}
-	}
-	defer resp.Body.Close()
-	return reply{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server"), header: resp.Header}
 }
 
 func (s *Suite) testIdempotent(t *testing.T) {

@@ -31,9 +31,10 @@
 // (10 s): the suite polls until it does and then checks that it stays so.
 // It never asserts how fast anything is, only what answers.
 //
-// Cases need nothing but the Provider interface. Those for features the
-// model cannot express to a provider yet (TLS/SNI, TCP, sticky sessions)
-// are placeholders gated by Capabilities; they skip until written.
+// Cases need nothing but the Provider interface. Those for optional
+// features (TLS/SNI, TCP and TLS passthrough, sticky sessions; see
+// features.go) are gated by Capabilities: a provider that does not
+// declare one skips its cases.
 //
 // What a provider must do to pass, beyond the lbconfig documentation:
 // answer 404 itself when nothing matches and 503 when the backend has no
@@ -59,9 +60,9 @@ import (
 type Capabilities struct {
 	// TLS: HTTPS listeners that pick a certificate by SNI.
 	TLS bool
-	// TCP: TCP and TLS passthrough listeners.
+	// TCP: TCP listeners and TLS passthrough by SNI.
 	TCP bool
-	// Sticky: sticky-cookie session affinity.
+	// Sticky: cookie and source-IP session affinity.
 	Sticky bool
 }
 
@@ -129,19 +130,4 @@ func needs(t *testing.T, has bool, what string) {
 	if !has {
 		t.Skipf("the provider does not declare the %s capability", what)
 	}
-}
-
-func (s *Suite) testTLS(t *testing.T) {
-	needs(t, s.Capabilities.TLS, "TLS")
-	t.Skip("TLS/SNI cases are not written yet: lbconfig has no TLS translation")
-}
-
-func (s *Suite) testTCP(t *testing.T) {
-	needs(t, s.Capabilities.TCP, "TCP")
-	t.Skip("TCP and TLS passthrough cases are not written yet")
-}
-
-func (s *Suite) testSticky(t *testing.T) {
-	needs(t, s.Capabilities.Sticky, "Sticky")
-	t.Skip("sticky session cases are not written yet")
 }
