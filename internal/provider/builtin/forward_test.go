@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -256,5 +257,43 @@ func TestBackendBreaksOffBody(t *testing.T) {
 	defer resp.Body.Close()
 	if b, err := io.ReadAll(resp.Body); err == nil {
 		t.Errorf("client read a complete body of %d bytes from a broken backend response", len(b))
+	}
+}
+
+// TestStreamingResponseFlushed: server-sent events reach the client as the
+// backend sends them, not when the response ends.
+func TestStreamingResponseFlushed(t *testing.T) {
+	p := startProxy(t, testLogger(t))
+	port := freePort(t)
+	next := make(chan struct{})
+	sse := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 3 {
+			fmt.Fprintf(w, "data: event %d\n\n", i)
+			w.(http.Flusher).Flush()
+			select {
+			case <-next:
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}))
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("sse", sse)}, &lbconfig.BackendRef{Name: "sse"}))
+	resp, err := testClient(t).Get("http://127.0.0.1:" + strconv.Itoa(int(port)) + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	for i := range 3 {
+		// The backend sends event i+1 only after we read event i.
+		line, err := br.ReadString('\n')
+		if err != nil || line != fmt.Sprintf("data: event %d\n", i) {
+			t.Fatalf("event %d: %q, %v", i, line, err)
+		}
+		if _, err := br.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		next <- struct{}{}
 	}
 }
