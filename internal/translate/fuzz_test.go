@@ -16,18 +16,22 @@ import (
 )
 
 // FuzzIngresses translates snapshots built from fuzzed YAML and strings and
-// checks that translation never panics, always yields a valid sorted config,
-// is deterministic and leaves its input alone.
+// checks that translation never panics, always yields a valid sorted config
+// (ports unique across load balancers included), is deterministic and
+// leaves its input alone. lbName and listenPorts are the grouping
+// annotations of the built Ingresses; perIngress sets Options.LBPerIngress.
 func FuzzIngresses(f *testing.F) {
 	addFuzzSeeds(f)
-	f.Fuzz(func(t *testing.T, ingressYAML, serviceYAML, sliceYAML, secretYAML []byte, host, path, pathType, port string) {
-		snap := fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML, secretYAML, host, path, pathType, port)
+	f.Fuzz(func(t *testing.T, ingressYAML, serviceYAML, sliceYAML, secretYAML []byte, host, path, pathType, port, lbName, listenPorts string, perIngress bool) {
+		snap := fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML, secretYAML, host, path, pathType, port, lbName, listenPorts)
 		before := mustJSON(t, snap)
+		opts := goldenOptions
+		opts.LBPerIngress = perIngress
 
-		cfg, problems := Ingresses(snap, goldenOptions)
+		cfg, problems := Ingresses(snap, opts)
 		checkResult(t, cfg, problems)
 		first := mustJSON(t, []any{cfg, problems})
-		cfg, problems = Ingresses(snap, goldenOptions)
+		cfg, problems = Ingresses(snap, opts)
 		if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
 			t.Fatalf("two translations differ:\n%s\n%s", first, again)
 		}
@@ -41,8 +45,11 @@ func FuzzIngresses(f *testing.F) {
 // Ingress built from the strings, so that the fuzzer reaches host, path and
 // port handling without having to produce valid YAML first. Nil objects are
 // mixed in as an informer-backed source will never produce, but a file
-// source might.
-func fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML, secretYAML []byte, host, path, pathType, port string) *Snapshot {
+// source might. The built Ingress carries lbName and listenPorts as its
+// grouping annotations (none when empty); a second one, older, on the same
+// load balancer and rule but with its own ports, makes them share, clash
+// or disagree.
+func fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML, secretYAML []byte, host, path, pathType, port, lbName, listenPorts string) *Snapshot {
 	ing := &networkingv1.Ingress{}
 	_ = yaml.Unmarshal(ingressYAML, ing)
 	sec := &corev1.Secret{}
@@ -79,8 +86,25 @@ func fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML, secretYAML []byte, host, 
 		ObjectMeta: metav1.ObjectMeta{Name: "fuzz", Annotations: map[string]string{networkingv1.AnnotationIsDefaultIngressClass: "true"}},
 		Spec:       networkingv1.IngressClassSpec{Controller: DefaultControllerName},
 	}
+	annotations := map[string]string{}
+	if lbName != "" {
+		annotations[AnnotationLoadBalancer] = lbName
+	}
+	if listenPorts != "" {
+		annotations[AnnotationListenPorts] = listenPorts
+	}
+	if len(annotations) > 0 {
+		built.Annotations = annotations
+	}
+	sibling := built.DeepCopy()
+	sibling.Name = "sibling"
+	sibling.CreationTimestamp = metav1.Unix(1, 0)
+	sibling.Annotations = map[string]string{AnnotationListenPorts: `[{"HTTP":8080},{"HTTPS":8443}]`}
+	if lbName != "" {
+		sibling.Annotations[AnnotationLoadBalancer] = lbName
+	}
 	return &Snapshot{
-		Ingresses:      []*networkingv1.Ingress{nil, ing, built},
+		Ingresses:      []*networkingv1.Ingress{nil, ing, built, sibling},
 		IngressClasses: []*networkingv1.IngressClass{defaultClass, nil},
 		Services:       []*corev1.Service{svc, nil},
 		EndpointSlices: []*discoveryv1.EndpointSlice{nil, slice},
@@ -105,9 +129,10 @@ func addFuzzSeeds(f *testing.F) {
 		[]byte("metadata: {name: web, namespace: shop}\nspec: {ports: [{}, {name: http, port: 80}]}\n"),
 		[]byte("metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}\nports: [{}, {name: http}]\nendpoints: [{}, {addresses: ['']}, {addresses: [198.18.0.1], conditions: {}}]\n"),
 		[]byte("metadata: {name: tls, namespace: shop}\ntype: kubernetes.io/tls\ndata: {tls.crt: '', tls.key: ''}\n"),
-		"", "", "", "")
-	f.Add([]byte{}, []byte{}, []byte{}, []byte{}, "*.Foo.com", "/foo/", "ImplementationSpecific", "http")
-	f.Add([]byte{}, []byte("metadata: {name: web, namespace: shop}\nspec: {type: ExternalName}\n"), []byte{}, []byte{}, "shop.example.com", "", "Exact", "0")
+		"", "", "", "", "", "", false)
+	f.Add([]byte{}, []byte{}, []byte{}, []byte{}, "*.Foo.com", "/foo/", "ImplementationSpecific", "http", "team", `[{"HTTPS":8443}]`, false)
+	f.Add([]byte{}, []byte("metadata: {name: web, namespace: shop}\nspec: {type: ExternalName}\n"), []byte{}, []byte{}, "shop.example.com", "", "Exact", "0", "default", `[{"HTTP":80}]`, true)
+	f.Add([]byte{}, []byte("metadata: {name: db, namespace: shop, annotations: {ingress-controller.io/tcp-listen-port: '8080'}}\nspec: {ports: [{port: 5432}]}\n"), []byte{}, []byte{}, "shop.example.com", "/", "Prefix", "5432", "", `[{"HTTP":8443}]`, true)
 
 	inputs, err := filepath.Glob("testdata/*/input.yaml")
 	if err != nil {
@@ -135,6 +160,6 @@ func addFuzzSeeds(f *testing.F) {
 				secret = []byte(doc)
 			}
 		}
-		f.Add(ing, svc, slice, secret, "shop.example.com", "/", "Prefix", "80")
+		f.Add(ing, svc, slice, secret, "shop.example.com", "/", "Prefix", "80", "", "", false)
 	}
 }
