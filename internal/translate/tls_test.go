@@ -12,8 +12,11 @@ import (
 
 // listenerRoute is how a provider answers a request on listener l: the
 // backend, "redirect <backend>" for a route that redirects to HTTPS, or
-// "404".
+// "404"; "no listener" without l.
 func listenerRoute(l *lbconfig.Listener, host, path string) string {
+	if l == nil {
+		return "no listener"
+	}
 	if vh := l.VirtualHostFor(lbconfig.NormalizeHost(host)); vh != nil {
 		for _, r := range vh.Routes {
 			if r.Matches(path) {
@@ -121,6 +124,11 @@ func TestTLSRouting(t *testing.T) {
 		{"tls-default-certificate-missing", "unknown.example.org", "provider default"},
 		{"tls-host-without-rule", "secure.example.com", "shop/shop-tls"},
 		{"tls-host-without-rule", "a.example.net", "shop/shop-tls"},
+		// Each load balancer serves the certificate for its own TLS hosts.
+		{"lb-annotation@default", "shop.example.com", "shop/shop-tls"},
+		{"lb-annotation@default", "admin.example.com", "provider default"},
+		{"lb-annotation@internal", "admin.example.com", "shop/shop-tls"},
+		{"lb-annotation@internal", "shop.example.com", "provider default"},
 	}
 	for _, tc := range certs {
 		_, https := readTLSGolden(t, tc.golden)
@@ -147,6 +155,12 @@ func TestTLSRouting(t *testing.T) {
 		{"tls-no-hosts", "b.example.com", "/", "shop/web:80", "shop/web:80"},
 		{"tls-no-hosts", "unknown.example.org", "/", "redirect shop/api:80", "shop/api:80"},
 		{"tls-missing-secret", "shop.example.com", "/", "redirect shop/web:80", "shop/web:80"},
+		// The same host and path on two load balancers, each its own.
+		{"lb-annotation@default", "shop.example.com", "/", "redirect shop/web:80", "shop/web:80"},
+		{"lb-annotation@internal", "shop.example.com", "/", "shop/api:80", "shop/api:80"}, // default backend on HTTPS
+		{"lb-annotation@internal", "admin.example.com", "/", "redirect shop/api:80", "shop/api:80"},
+		{"lb-port-clash@f", "f.example.com", "/", "shop/web:80", "no listener"}, // HTTPS port lost: no redirect
+		{"lb-port-clash@b", "b.example.com", "/", "no listener", "shop/web:80"}, // HTTP port lost
 	}
 	for _, tc := range routes {
 		http, https := readTLSGolden(t, tc.golden)
