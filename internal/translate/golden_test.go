@@ -109,6 +109,26 @@ func checkResult(t *testing.T, cfg *lbconfig.Config, problems []Problem) {
 	if !bytes.Equal(sorted, renderConfigNoFail(resorted)) {
 		t.Error("config is not sorted")
 	}
+	// Each load balancer lists exactly the Ingresses it serves: every
+	// route's source, and no Ingress on two load balancers.
+	onLB := map[lbconfig.ObjectRef]string{}
+	for _, lb := range cfg.LoadBalancers {
+		for _, ref := range lb.Sources {
+			if other, dup := onLB[ref]; dup && ref.Kind == "Ingress" {
+				t.Errorf("%s is a source of load balancers %q and %q", ref, other, lb.Name)
+			}
+			onLB[ref] = lb.Name
+		}
+		for _, l := range lb.Listeners {
+			for _, vh := range l.VirtualHosts {
+				for _, r := range vh.Routes {
+					if !slices.Contains(lb.Sources, r.Source) {
+						t.Errorf("load balancer %q routes %s%s for %s, which is not among its sources", lb.Name, vh.Hostname, r.Path, r.Source)
+					}
+				}
+			}
+		}
+	}
 	for i, p := range problems {
 		if p.Object.Kind == "" || p.Field == "" || p.Reason == "" || p.Message == "" {
 			t.Errorf("incomplete problem %#v", p)
