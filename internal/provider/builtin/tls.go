@@ -1,14 +1,8 @@
 package builtin
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -16,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"ingress-controller/internal/selfsigned"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -242,36 +237,13 @@ func (r *replayConn) Read(p []byte) (int, error) {
 }
 
 // newSelfSigned makes the default certificate served when no other one
-// applies: ECDSA P-256, self-signed, for no host, so that clients see at
-// once that it is not the site's.
+// applies.
 func newSelfSigned() (*tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := selfsigned.New(selfsigned.DefaultName, 10*365*24*time.Hour)
 	if err != nil {
 		return nil, err
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "ingress-controller default"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+	return &c.TLS, nil
 }
 
 // serveRedirect answers a route that redirects to HTTPS: the same host

@@ -3,16 +3,10 @@ package providertest
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"strconv"
@@ -20,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/selfsigned"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -36,36 +31,12 @@ type testCert struct {
 
 func newCert(t *testing.T, name string, hosts ...string) testCert {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := selfsigned.New(name, time.Hour, hosts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: name}, DNSNames: hosts,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	chain := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})
-	pair, err := tls.X509KeyPair(chain, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testCert{name: name, leaf: leaf, pair: pair,
-		cert: lbconfig.Certificate{Name: "test/" + name, ChainPEM: chain, KeyPEM: keyPEM, Hosts: hosts}}
+	return testCert{name: name, leaf: c.Leaf, pair: c.TLS,
+		cert: lbconfig.Certificate{Name: "test/" + name, ChainPEM: c.ChainPEM, KeyPEM: c.KeyPEM, Hosts: hosts}}
 }
 
 func (c testCert) ref() *lbconfig.CertificateRef { return &lbconfig.CertificateRef{Name: c.cert.Name} }
