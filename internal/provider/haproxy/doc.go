@@ -13,6 +13,52 @@
 // listener's default backend, else 404. User values reach only the map
 // files, checked; backend names become sanitized identifiers with a hash.
 //
+// TLS passthrough: a port with passthrough virtual hosts is a mode tcp
+// frontend that waits (tcp-request inspect-delay, 10s as builtin) for the
+// ClientHello and looks its server name up, lower-cased and without a
+// trailing dot, in an exact map and then a one-label wildcard map, like
+// Host; the catch-all comes last. A passthrough host's connection goes to
+// the mode tcp backend of its lbconfig backend as it is. On an HTTPS port
+// everything else (a terminated host, no SNI, not TLS) goes over a unix
+// socket in the runtime directory, with a PROXY v2 header, to an internal
+// frontend that terminates TLS and routes HTTP as usual, so X-Forwarded-For
+// still names the client. On a TLS passthrough port what is not TLS is
+// closed, and other names go to the listener's TCP backend, else are
+// closed.
+//
+// An lbconfig backend is rendered as a mode http HAProxy backend (be_...)
+// for HTTP routes and a mode tcp one (bt_...) for TCP listeners and
+// passthrough; one used by both gets both, sharing one slot layout, and
+// the runtime API changes both. A mode tcp backend forwards bytes, so the
+// backend protocol (HTTPS, h2c) and cookie affinity apply to the mode http
+// one only.
+//
+// Policies that HAProxy does differently from the builtin provider:
+//   - Passive health checks: HAProxy observes the connects of real traffic
+//     (observe layer4) and marks a server down after ConsecutiveFailures
+//     failures in a row (error-limit, on-error mark-down). It comes back
+//     when a TCP connect check succeeds (rise 1): the first one
+//     BaseEjection after the ejection, then every min(2*BaseEjection,
+//     MaxEjection); the builtin provider instead doubles the ejection at
+//     each failed return, up to MaxEjection, and tries the endpoint again
+//     with a real request. HAProxy also checks a server that is up every
+//     BaseEjection (fall ConsecutiveFailures), which the builtin provider
+//     does not, and when every server is down it answers 503 where the
+//     builtin provider still tries an ejected endpoint.
+//   - MaxRequestBodyBytes: a larger Content-Length gets 413 before
+//     anything is forwarded. A body without Content-Length (chunked, or
+//     HTTP/2 without the header) is waited for (wait-for-body, at most 10s
+//     and up to the limit) and counted only when the limit is at most
+//     8 KiB, what HAProxy's request buffer holds; larger limits are not
+//     enforced on such bodies, where the builtin provider cuts them while
+//     streaming. Nothing is ever buffered beyond the request buffer.
+//   - Cookie affinity: HAProxy always writes "path=/" after the value; an
+//     http-after-response rule removes it when the cookie has another Path
+//     (given as an attribute). Secure is added on HTTPS connections
+//     (ssl_fc), and always with SameSite=None, as builtin does.
+//   - HTTPS listeners without a catch-all certificate serve the provider's
+//     own self-signed default certificate, kept in the runtime directory.
+//
 // Each backend has a fixed number of "server" slots (a power of two, at
 // least four, with room to spare). An endpoints-only change (lbconfig.Diff)
 // moves endpoints in and out of slots with the runtime API ("set server

@@ -144,33 +144,51 @@ func checkGrammar(t testing.TB, r *Rendered) {
 	}
 }
 
-// fuzzConfig builds a config around hostile values.
-func fuzzConfig(host, wildcard, path, backend, cert string, port uint16) *lbconfig.Config {
+// fuzzConfig builds a config around hostile values: hostnames, paths,
+// backend and certificate names, a cookie name and path, and numbers for
+// the body limit and the passive health check. The backend serves HTTP
+// routes, a TCP listener and TLS passthrough (on the HTTPS listener and on
+// a TLS passthrough listener) at once.
+func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie, cookiePath string, limit int64) *lbconfig.Config {
 	if port == 0 {
 		port = 8080
+	}
+	base := int32(port % 16000)
+	ref := &lbconfig.BackendRef{Name: backend}
+	https := lbconfig.Listener{
+		Port: 16001 + base, Protocol: lbconfig.ProtocolHTTPS,
+		VirtualHosts: []lbconfig.VirtualHost{{Hostname: "*." + wildcard, Passthrough: ref}},
+	}
+	if cert != "" {
+		https.VirtualHosts = append(https.VirtualHosts, lbconfig.VirtualHost{Hostname: host, TLS: &lbconfig.CertificateRef{Name: cert},
+			Routes: []lbconfig.Route{{Path: path, Match: lbconfig.MatchPrefix, Backend: *ref}}})
 	}
 	cfg := &lbconfig.Config{
 		LoadBalancers: []lbconfig.LoadBalancer{{
 			Name: backend + "-lb",
 			Listeners: []lbconfig.Listener{{
 				Port: int32(port), Protocol: lbconfig.ProtocolHTTP,
-				DefaultBackend: &lbconfig.BackendRef{Name: backend},
+				DefaultBackend: ref,
 				VirtualHosts: []lbconfig.VirtualHost{
 					{Hostname: host, Routes: []lbconfig.Route{
-						{Path: path, Match: lbconfig.MatchExact, Backend: lbconfig.BackendRef{Name: backend}},
-						{Path: path, Match: lbconfig.MatchPrefix, Backend: lbconfig.BackendRef{Name: backend}},
+						{Path: path, Match: lbconfig.MatchExact, Backend: *ref},
+						{Path: path, Match: lbconfig.MatchPrefix, Backend: *ref},
 					}},
-					{Hostname: "*." + wildcard, Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: lbconfig.BackendRef{Name: backend}}}},
+					{Hostname: "*." + wildcard, Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: *ref}}},
 				},
-			}},
+			},
+				https,
+				{Port: 32001 + base, Protocol: lbconfig.ProtocolTLSPassthrough, TCP: ref, VirtualHosts: []lbconfig.VirtualHost{{Hostname: host, Passthrough: ref}}},
+				{Port: 48001 + base, Protocol: lbconfig.ProtocolTCP, TCP: ref},
+			},
 		}},
-		Backends: []lbconfig.Backend{{Name: backend, Endpoints: []lbconfig.Endpoint{{Address: "127.0.0.1", Port: 9, Ready: true}}}},
+		Backends: []lbconfig.Backend{{Name: backend, Endpoints: []lbconfig.Endpoint{{Address: "127.0.0.1", Port: 9, Ready: true}}, Policy: lbconfig.Policy{
+			Affinity:            &lbconfig.Affinity{Type: lbconfig.AffinityByCookie, Cookie: &lbconfig.AffinityCookie{Name: cookie, Path: cookiePath, MaxAge: lbconfig.Duration(limit)}},
+			MaxRequestBodyBytes: limit,
+			PassiveHealthCheck:  &lbconfig.PassiveHealthCheck{ConsecutiveFailures: int32(limit&7) + 1, BaseEjection: lbconfig.Duration(limit), MaxEjection: lbconfig.Duration(2 * limit)},
+		}}},
 	}
 	if cert != "" {
-		cfg.LoadBalancers[0].Listeners = append(cfg.LoadBalancers[0].Listeners, lbconfig.Listener{
-			Port: int32(port%60000) + 1, Protocol: lbconfig.ProtocolHTTPS,
-			VirtualHosts: []lbconfig.VirtualHost{{Hostname: host, TLS: &lbconfig.CertificateRef{Name: cert}}},
-		})
 		cfg.Certificates = []lbconfig.Certificate{{Name: cert, ChainPEM: []byte("x"), KeyPEM: []byte("y")}}
 	}
 	cfg.Sort()
@@ -180,23 +198,25 @@ func fuzzConfig(host, wildcard, path, backend, cert string, port uint16) *lbconf
 var fuzzSeeds = []struct {
 	host, wildcard, path, backend, cert string
 	port                                uint16
+	cookie, cookiePath                  string
+	limit                               int64
 }{
-	{"foo.example.com", "example.com", "/foo", "default/echo:80", "", 8080},
-	{"a.com v0\nbind :1", "x\n", "/a b", "x\nbind :2", "c\nd", 80},
-	{"example.com", "example.com", "/#comment", "ns/svc:80 # x", "", 81},
-	{"example.com", "b.c", "/x\\y\"z'", `"quoted" \ back`, "", 82},
-	{"example.com", "b.c", "/%[src]${HOME}", "%[src]", "", 83},
-	{"", "b.c", "/", "backend be_x\n  server evil 1.2.3.4:80", "", 84},
-	{"xn--bcher-kva.example", "b.c", "/é", "\x00\r\n", "", 85},
-	{"a.b", "c.d", "/v0:/ be_evil", "be_evil", "", 86},
+	{"foo.example.com", "example.com", "/foo", "default/echo:80", "", 8080, "route", "/", 1024},
+	{"a.com v0\nbind :1", "x\n", "/a b", "x\nbind :2", "c\nd", 80, "a\nb", "/\n", 1},
+	{"example.com", "example.com", "/#comment", "ns/svc:80 # x", "", 81, "x#y", "/#z", 10 << 20},
+	{"example.com", "b.c", "/x\\y\"z'", `"quoted" \ back`, "", 82, `c'$%&`, `/'"\'`, 8193},
+	{"example.com", "b.c", "/%[src]${HOME}", "%[src]", "", 83, "$HOME", "/%[src]${HOME}", 7},
+	{"", "b.c", "/", "backend be_x\n  server evil 1.2.3.4:80", "", 84, "ok", "/x'attr#evil", 3},
+	{"xn--bcher-kva.example", "b.c", "/é", "\x00\r\n", "", 85, "é", "/é", -1},
+	{"a.b", "c.d", "/v0:/ be_evil", "be_evil", "", 86, "'", "/'", 100},
 }
 
 func FuzzRenderConfig(f *testing.F) {
 	for _, s := range fuzzSeeds {
-		f.Add(s.host, s.wildcard, s.path, s.backend, s.cert, s.port)
+		f.Add(s.host, s.wildcard, s.path, s.backend, s.cert, s.port, s.cookie, s.cookiePath, s.limit)
 	}
-	f.Fuzz(func(t *testing.T, host, wildcard, path, backend, cert string, port uint16) {
-		r, err := RenderConfig(fuzzConfig(host, wildcard, path, backend, cert, port), RenderOptions{RuntimeDir: testRuntimeDir})
+	f.Fuzz(func(t *testing.T, host, wildcard, path, backend, cert string, port uint16, cookie, cookiePath string, limit int64) {
+		r, err := RenderConfig(fuzzConfig(host, wildcard, path, backend, cert, port, cookie, cookiePath, limit), RenderOptions{RuntimeDir: testRuntimeDir, DefaultCertificate: []byte("z")})
 		if err != nil {
 			return // rejected: nothing written
 		}
@@ -210,7 +230,7 @@ func TestFuzzSeedsWithHAProxy(t *testing.T) {
 	bin := haproxyBinary(t)
 	accepted := 0
 	for _, s := range fuzzSeeds {
-		r, err := RenderConfig(fuzzConfig(s.host, s.wildcard, s.path, s.backend, "", s.port), RenderOptions{RuntimeDir: testRuntimeDir, ListenAddress: "127.0.0.1"})
+		r, err := RenderConfig(fuzzConfig(s.host, s.wildcard, s.path, s.backend, "", s.port, s.cookie, s.cookiePath, s.limit), goldenOptions(t))
 		if err != nil {
 			t.Logf("rejected %q %q %q %q: %v", s.host, s.wildcard, s.path, s.backend, err)
 			continue

@@ -1,11 +1,18 @@
 package haproxy
 
 import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -115,5 +122,171 @@ func TestCookieAffinitySurvivesEndpointChanges(t *testing.T) {
 	check("after a reload")
 	if p.Reloads() != 1 {
 		t.Errorf("Reloads = %d, want 1", p.Reloads())
+	}
+}
+
+func TestMaxRequestBody(t *testing.T) {
+	p := newProvider(t, runtimeDir(t), nil)
+	port := freePort(t)
+	got := make(chan int, 10)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		got <- int(n)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	sink := lbconfig.Endpoint{Address: "127.0.0.1", Port: int32(ln.Addr().(*net.TCPAddr).Port), Ready: true, Serving: true}
+	cfg := simpleConfig(port, sink)
+	cfg.Backends[0].Policy.MaxRequestBodyBytes = 1024
+	apply(t, p, cfg)
+	c := newClient()
+	post := func(body io.Reader) int {
+		t.Helper()
+		resp, err := c.Post("http://127.0.0.1:"+strconv.Itoa(int(port))+"/", "application/octet-stream", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusRequestEntityTooLarge && !strings.Contains(string(b), "413 request entity too large") {
+			t.Errorf("413 body %q", b)
+		}
+		return resp.StatusCode
+	}
+	if s := post(bytes.NewReader(make([]byte, 1024))); s != 200 || <-got != 1024 {
+		t.Errorf("a body at the limit: %d", s)
+	}
+	if s := post(bytes.NewReader(make([]byte, 1025))); s != http.StatusRequestEntityTooLarge {
+		t.Errorf("a body over the limit with Content-Length: %d, want 413", s)
+	}
+	// Chunked (no Content-Length): io.MultiReader hides the length.
+	if s := post(io.MultiReader(strings.NewReader(strings.Repeat("x", 3000)))); s != http.StatusRequestEntityTooLarge {
+		t.Errorf("a chunked body over the limit: %d, want 413", s)
+	}
+	if s := post(io.MultiReader(strings.NewReader(strings.Repeat("x", 1000)))); s != 200 || <-got != 1000 {
+		t.Errorf("a chunked body under the limit: %d, want 200", s)
+	}
+	select {
+	case n := <-got:
+		t.Errorf("a body over the limit reached the backend (%d bytes)", n)
+	default:
+	}
+}
+
+// serverUp reports whether HAProxy has server slot of backend id up
+// (operational state running), from "show servers state".
+func serverUp(t testing.TB, p *Provider, id, slot string) bool {
+	t.Helper()
+	p.mu.Lock()
+	out, err := p.workerCommands(context.Background(), p.worker, []string{"show servers state " + id})
+	p.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for l := range strings.SplitSeq(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) > 5 && f[1] == id && f[3] == slot {
+			return f[5] == "2"
+		}
+	}
+	t.Fatalf("no server %s/%s in %q", id, slot, out)
+	return false
+}
+
+func TestPassiveHealthCheck(t *testing.T) {
+	p := newProvider(t, runtimeDir(t), nil)
+	port := freePort(t)
+	deadPort := freePort(t) // nothing listens: connects are refused
+	dead := lbconfig.Endpoint{Address: "127.0.0.1", Port: deadPort, Ready: true, Serving: true}
+	live := echo(t, "live")
+	cfg := simpleConfig(port, dead, live)
+	cfg.Backends[0].Policy.Retries = 1
+	cfg.Backends[0].Policy.PassiveHealthCheck = &lbconfig.PassiveHealthCheck{
+		ConsecutiveFailures: 2, BaseEjection: lbconfig.Duration(300 * time.Millisecond), MaxEjection: lbconfig.Duration(time.Second),
+	}
+	apply(t, p, cfg)
+	id := BackendID("default/echo:80")
+	deadSlot := "s1"
+	if p.layout.Backends["default/echo:80"].Slots[0].Port != deadPort {
+		deadSlot = "s2"
+	}
+	c := newClient()
+	for i := range 10 {
+		if r := get(c, port, "x.test", "/"); r.status != 200 || r.server != "live" {
+			t.Fatalf("request %d: %d from %q (%v), want live (retried away from the dead endpoint)", i, r.status, r.server, r.err)
+		}
+	}
+	waitFor(t, 10*time.Second, "the failing endpoint to be ejected", func() bool { return !serverUp(t, p, id, deadSlot) })
+	// The way back: once it accepts connections, a check brings it back.
+	s, err := nettest.StartEcho("revived", "127.0.0.1:"+strconv.Itoa(int(deadPort)))
+	if err != nil {
+		t.Fatalf("listen on the dead endpoint's port again: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	waitFor(t, 20*time.Second, "the revived endpoint to take requests again", func() bool {
+		return get(newClient(), port, "x.test", "/").server == "revived"
+	})
+	if p.Reloads() != 0 {
+		t.Errorf("Reloads = %d, want 0", p.Reloads())
+	}
+}
+
+func TestCookieAttributes(t *testing.T) {
+	p := newProvider(t, runtimeDir(t), nil)
+	httpPort, httpsPort := freePort(t), freePort(t)
+	a, b := echo(t, "a"), echo(t, "b")
+	const name = "app$id'x" // an RFC 6265 token that needs quoting in haproxy.cfg
+	route := []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/echo:80")}}
+	cfg := &lbconfig.Config{
+		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{
+			{Port: httpPort, Protocol: lbconfig.ProtocolHTTP, VirtualHosts: []lbconfig.VirtualHost{{Routes: route}}},
+			{Port: httpsPort, Protocol: lbconfig.ProtocolHTTPS, VirtualHosts: []lbconfig.VirtualHost{{TLS: &lbconfig.CertificateRef{Name: "default/a-tls"}, Routes: route}}},
+		}}},
+		Backends: []lbconfig.Backend{{Name: "default/echo:80", Endpoints: []lbconfig.Endpoint{a, b}, Policy: lbconfig.Policy{
+			Affinity: &lbconfig.Affinity{Type: lbconfig.AffinityByCookie, Cookie: &lbconfig.AffinityCookie{
+				Name: name, Path: "/app", MaxAge: lbconfig.Duration(time.Hour), SameSite: "Lax"}},
+		}}},
+		Certificates: []lbconfig.Certificate{{Name: "default/a-tls", ChainPEM: readTestdata(t, "tls-a.crt"), KeyPEM: readTestdata(t, "tls-a.key"), Hosts: []string{"a.example.com"}}},
+	}
+	apply(t, p, cfg)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	setCookie := func(url string, cookie string) (server, header string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url, nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("X-Echo-Server"), resp.Header.Get("Set-Cookie")
+	}
+	server, sc := setCookie("http://127.0.0.1:"+strconv.Itoa(int(httpPort))+"/app/x", "")
+	value, attrs, _ := strings.Cut(strings.TrimPrefix(sc, name+"="), ";")
+	if !strings.HasPrefix(sc, name+"=") || value == "" {
+		t.Fatalf("Set-Cookie %q, want a %s cookie", sc, name)
+	}
+	for _, want := range []string{"Path=/app", "Max-Age=3600", "HttpOnly", "SameSite=Lax"} {
+		if !strings.Contains(attrs, want) {
+			t.Errorf("Set-Cookie %q lacks %s", sc, want)
+		}
+	}
+	if strings.Count(strings.ToLower(sc), "path=") != 1 || strings.Contains(sc, "Secure") {
+		t.Errorf("Set-Cookie %q over HTTP: want exactly one Path and no Secure", sc)
+	}
+	for range 10 {
+		if got, again := setCookie("http://127.0.0.1:"+strconv.Itoa(int(httpPort))+"/app/x", "other=1; "+name+"="+value); got != server || again != "" {
+			t.Fatalf("a request with the cookie of %s reached %s (Set-Cookie %q)", server, got, again)
+		}
+	}
+	_, sc = setCookie("https://127.0.0.1:"+strconv.Itoa(int(httpsPort))+"/app/x", "")
+	if !strings.Contains(sc, "; Secure") || !strings.Contains(sc, "Path=/app") {
+		t.Errorf("Set-Cookie %q over HTTPS: want Secure and Path=/app", sc)
 	}
 }
