@@ -388,8 +388,11 @@ func (t *translation) allocatePorts(built []*builtLB) {
 			c := portClaim{lb: i, listener: j, rank: protocolRank(l.Protocol)}
 			switch {
 			case l.Protocol == lbconfig.ProtocolTCP:
-				k := slices.IndexFunc(bl.g.b.tcp, func(s tcpService) bool { return s.port == l.Port })
-				c.service = bl.g.b.tcp[k].ref
+				// tcpListeners made one listener per port, from the first
+				// Service that asked for it.
+				if k := slices.IndexFunc(bl.g.b.tcp, func(s tcpService) bool { return s.port == l.Port }); k >= 0 {
+					c.service = bl.g.b.tcp[k].ref
+				}
 				if svc := t.shared.index.services[c.service.Namespace+"/"+c.service.Name]; svc != nil {
 					c.owner = svc.ObjectMeta
 				}
