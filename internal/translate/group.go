@@ -301,6 +301,11 @@ type portClaim struct {
 	rank    int                // HTTP, HTTPS, TCP: within an owner, in this order
 	// weak is the HTTP listener of a load balancer without Ingresses.
 	weak bool
+	// shared is an HTTP or HTTPS listener of the default load balancer:
+	// the flags' ports, which every Ingress without a load balancer of
+	// its own relies on. It is never taken by a dedicated one, however
+	// old, so that moving one Ingress cannot take the others' ports.
+	shared bool
 }
 
 func protocolRank(p lbconfig.Protocol) int {
@@ -399,6 +404,7 @@ func (t *translation) allocatePorts(built []*builtLB) {
 				c.owner.Namespace, c.owner.Name = c.service.Namespace, c.service.Name
 			case bl.g.first != nil:
 				c.owner = bl.g.first.ObjectMeta
+				c.shared = bl.g.name == DefaultLoadBalancer
 			default:
 				c.weak = true
 			}
@@ -411,6 +417,12 @@ func (t *translation) allocatePorts(built []*builtLB) {
 				return 1
 			}
 			return -1
+		}
+		if a.shared != b.shared {
+			if a.shared {
+				return -1
+			}
+			return 1
 		}
 		return cmp.Or(
 			a.owner.CreationTimestamp.Compare(b.owner.CreationTimestamp.Time),
@@ -466,6 +478,10 @@ func (t *translation) describeClaim(built []*builtLB, c portClaim) string {
 	}
 	if c.weak {
 		return fmt.Sprintf("the %s listener of load balancer %q", l.Protocol, bl.g.name)
+	}
+	if c.shared {
+		return fmt.Sprintf("the %s listener of load balancer %q (the --http-port and --https-port of every Ingress without a load balancer of its own, which a dedicated one never takes)",
+			l.Protocol, bl.g.name)
 	}
 	return fmt.Sprintf("the %s listener of load balancer %q (its oldest Ingress, %s/%s, is older)",
 		l.Protocol, bl.g.name, c.owner.Namespace, c.owner.Name)
