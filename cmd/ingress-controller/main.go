@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -53,6 +54,7 @@ type flags struct {
 	metricsAddr   string
 	version       bool
 	shutdownGrace time.Duration
+	shutdownDelay time.Duration
 	drainTimeout  time.Duration
 	accessLog     bool
 
@@ -100,6 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.BoolVar(&f.accessLog, "access-log", false, "write one line per request (client, method, host, path, status, bytes, duration, backend, endpoint; never the query string) to standard output, in --log-format")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long websockets and other upgraded connections to an endpoint that left the config may go on before they are closed")
+	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, first report not ready on /readyz and keep serving this long, so that what sends traffic here (a Service's endpoints, an external load balancer) stops before the listeners close; a second signal ends the delay")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish after the listeners stop accepting")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for --source=kubernetes (default: $KUBECONFIG, else ~/.kube/config, else the in-cluster service account)")
 	fs.StringVar(&watchNamespace, "watch-namespace", "", "comma-separated namespaces whose Ingresses, Services, EndpointSlices and TLS Secrets are watched (default: all namespaces)")
@@ -139,6 +142,9 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if f.shutdownGrace < 0 {
 		return nil, fmt.Errorf("--shutdown-grace: %s is negative", f.shutdownGrace)
+	}
+	if f.shutdownDelay < 0 {
+		return nil, fmt.Errorf("--shutdown-delay: %s is negative", f.shutdownDelay)
 	}
 	if f.drainTimeout < 0 {
 		return nil, fmt.Errorf("--drain-timeout: %s is negative", f.drainTimeout)
@@ -267,17 +273,49 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--provider: %w", err)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	var stopping atomic.Bool
+	go stopOnSignal(ctx, stop, &stopping, f.shutdownDelay, log)
+	notStopping := func(context.Context) error {
+		if stopping.Load() {
+			return errors.New("shutting down")
+		}
+		return nil
+	}
 
 	topts := translateOptions(f)
 	switch f.source {
 	case "file":
-		return runFile(ctx, f, log, prov, reg, topts)
+		return runFile(ctx, f, log, prov, reg, topts, notStopping)
 	case "kubernetes":
-		return runKubernetes(ctx, f, log, prov, reg, topts)
+		return runKubernetes(ctx, f, log, prov, reg, topts, notStopping)
 	}
 	return fmt.Errorf("--source: unknown source %q (known: file, kubernetes)", f.source)
+}
+
+// stopOnSignal calls stop on SIGINT or SIGTERM: at once, or after delay,
+// during which stopping is set (so /readyz fails) and everything serves on.
+// A second signal cuts the delay short.
+func stopOnSignal(ctx context.Context, stop context.CancelFunc, stopping *atomic.Bool, delay time.Duration, log *slog.Logger) {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	select {
+	case <-ctx.Done():
+		return
+	case s := <-sig:
+		stopping.Store(true)
+		if delay > 0 {
+			log.Info("stopping: not ready, serving on for --shutdown-delay", "signal", s.String(), "delay", delay)
+			select {
+			case <-time.After(delay):
+			case <-sig:
+			case <-ctx.Done():
+			}
+		}
+	}
+	stop()
 }
 
 // translateOptions are the translator's options from the flags.
@@ -292,7 +330,7 @@ func translateOptions(f *flags) translate.Options {
 	}
 }
 
-func runFile(ctx context.Context, f *flags, log *slog.Logger, prov provider.Provider, reg *prometheus.Registry, topts translate.Options) error {
+func runFile(ctx context.Context, f *flags, log *slog.Logger, prov provider.Provider, reg *prometheus.Registry, topts translate.Options, notStopping admin.Check) error {
 	if f.manifests == "" {
 		return errors.New("--source=file needs --manifests DIR")
 	}
@@ -301,7 +339,7 @@ func runFile(ctx context.Context, f *flags, log *slog.Logger, prov provider.Prov
 		return fmt.Errorf("--manifests: %w", err)
 	}
 	eng := engine.New(engine.Options{Source: src, Provider: prov, Translate: topts, Logger: log.With("component", "engine"), Metrics: engine.NewMetrics(reg)})
-	adm := admin.New(f.metricsAddr, reg, log.With("component", "admin"), readiness(eng, prov)...)
+	adm := admin.New(f.metricsAddr, reg, log.With("component", "admin"), append(readiness(eng, prov), notStopping)...)
 	log.Info("starting", "version", version, "source", f.source, "provider", prov.Name(), "manifests", f.manifests, "http_port", f.httpPort, "https_port", f.httpsPort)
 	err := runAll(ctx,
 		func(ctx context.Context) error { return src.Run(ctx, eng.Trigger) },
@@ -316,7 +354,7 @@ func runFile(ctx context.Context, f *flags, log *slog.Logger, prov provider.Prov
 // runKubernetes wires the kubernetes source: informers feed the engine,
 // engine callbacks feed Events and the status writer, and the status writer
 // runs only while this process holds the leader-election Lease.
-func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provider.Provider, reg *prometheus.Registry, topts translate.Options) error {
+func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provider.Provider, reg *prometheus.Registry, topts translate.Options, notStopping admin.Check) error {
 	// client-go logs through klog; send it to our logger.
 	klog.SetSlogLogger(log.With("component", "client-go"))
 	restCfg, contextNamespace, err := kubesource.LoadConfig(f.kubeconfig, "ingress-controller/"+version)
@@ -374,7 +412,7 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		Recorder:      events.Recorder(),
 		Logger:        log,
 	}
-	checks := append([]admin.Check{src.Ready}, readiness(eng, prov)...)
+	checks := append([]admin.Check{src.Ready, notStopping}, readiness(eng, prov)...)
 	adm := admin.New(f.metricsAddr, reg, log.With("component", "admin"), checks...)
 	log.Info("starting", "version", version, "source", f.source, "provider", prov.Name(),
 		"api_server", restCfg.Host, "namespaces", strings.Join(f.watchNamespaces, ","),
