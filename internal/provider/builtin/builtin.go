@@ -21,9 +21,23 @@
 // response head strictly into the ResponseWriter's header map and streams
 // the body back from the connection's buffer (upstream_parse.go). Pools of
 // endpoints that leave the config are closed by the Apply that drops them.
+// Backends that speak HTTPS, h2c or gRPC go through net/http's
+// ReverseProxy instead (backendproto.go); policies (affinity, algorithms,
+// retries, passive health, timeouts, body limits) are compiled per backend
+// (policy.go).
+//
+// Every port accepts through a switchListener (tls.go) that sorts each
+// new connection by the table in service: HTTP as it is, HTTPS wrapped in
+// TLS with the certificate chosen by SNI, TCP (tcp.go) straight to a
+// backend, and, where some host passes TLS through, by the server name of
+// its ClientHello. Connections that leave HTTP (websockets after a 101, TCP,
+// TLS passthrough) become tunnels (upgrade.go): spliced byte for byte,
+// owned by the pool of their endpoint, untouched by config changes that
+// keep it, and closed a drain timeout after it leaves.
+//
 // Run waits for its context to end, expires idle backend connections
-// meanwhile, and then shuts every listener down gracefully within a bounded
-// grace period.
+// meanwhile, and then shuts every listener down gracefully within the
+// shutdown grace, tunnels included.
 package builtin
 
 import (
