@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# HTTP throughput benchmark, one run, three paths to the same echo backend:
-#   direct    wrk -> backend
-#   builtin   wrk -> ingress-controller (file source, builtin provider) -> backend
-#   haproxy   wrk -> a hand-written HAProxy config (Debian haproxy) -> backend
+# HTTP throughput benchmark, one run, four paths to the same echo backend:
+#   direct        wrk -> backend
+#   builtin       wrk -> ingress-controller (file source, builtin provider) -> backend
+#   haproxy-cfg   wrk -> a hand-written HAProxy config (Debian haproxy) -> backend
+#   haproxy-prov  wrk -> HAProxy run by ingress-controller --provider=haproxy
+#                 (same manifests, the config it renders) -> backend
 # Two workloads: plain HTTP/1.1 keep-alive with small responses, and HTTPS
 # with a new connection (a full TLS 1.3 handshake, ECDSA P-256) for every
-# request. Prints requests/s, p50 and p99 for each and the ratios. The proxy under test (builtin or haproxy) is pinned
-# to CPU 0 with one thread; wrk and the backend share CPU 1 in every run, so
-# the ratios compare like with like on a 2-core machine.
+# request. Prints requests/s, p50 and p99 for each and the ratios. The proxy
+# under test is pinned to CPU 0 with one thread (HAProxy takes its thread
+# count from the CPUs it may use: one); wrk and the backend share CPU 1 in
+# every run, so the ratios compare like with like on a 2-core machine. The
+# proxies not under test are idle meanwhile.
 #
 #   BENCH_DURATION     seconds per measurement (default 10)
 #   BENCH_CONNECTIONS  concurrent connections (default 50)
@@ -34,6 +38,14 @@ pids=()
 cleanup() {
 	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	# The haproxy provider stops its HAProxy on SIGTERM; should the
+	# controller have died first, its master is stopped here by its pid.
+	if [[ -s "$work/hx/haproxy.pid" ]]; then
+		hxpid=$(cat "$work/hx/haproxy.pid")
+		if kill -0 "$hxpid" 2>/dev/null && grep -q "$work/hx" "/proc/$hxpid/cmdline" 2>/dev/null; then
+			kill "$hxpid" 2>/dev/null || true
+		fi
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -44,6 +56,8 @@ proxy_port=$(free_port)
 proxy_tls_port=$(free_port)
 haproxy_port=$(free_port)
 haproxy_tls_port=$(free_port)
+prov_port=$(free_port)
+prov_tls_port=$(free_port)
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 	-subj /CN=bench.example.com -addext subjectAltName=DNS:bench.example.com \
@@ -117,13 +131,21 @@ CFG
 GOMAXPROCS=1 taskset -c 1 "$work/echo" bench=127.0.0.1:$backend_port >/dev/null &
 pids+=($!)
 GOMAXPROCS=1 taskset -c 0 "$work/ingress-controller" --source=file --manifests="$work/manifests" \
-	--http-port="$proxy_port" --https-port="$proxy_tls_port" --listen-address=127.0.0.1 --log-level=warn &
+	--http-port="$proxy_port" --https-port="$proxy_tls_port" --listen-address=127.0.0.1 --log-level=warn \
+	--metrics-addr="127.0.0.1:$(free_port)" &
+pids+=($!)
+# HAProxy inherits the controller's CPU affinity: CPU 0, one thread.
+GOMAXPROCS=1 taskset -c 0 "$work/ingress-controller" --source=file --manifests="$work/manifests" \
+	--provider=haproxy --haproxy-dir="$work/hx" \
+	--http-port="$prov_port" --https-port="$prov_tls_port" --listen-address=127.0.0.1 --log-level=warn \
+	--metrics-addr="127.0.0.1:$(free_port)" &
 pids+=($!)
 taskset -c 0 haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 &
 pids+=($!)
 
 for url in "http://127.0.0.1:$backend_port/" "http://127.0.0.1:$proxy_port/" "http://127.0.0.1:$haproxy_port/" \
-	"https://bench.example.com:$proxy_tls_port/" "https://bench.example.com:$haproxy_tls_port/"; do
+	"http://127.0.0.1:$prov_port/" "https://bench.example.com:$proxy_tls_port/" "https://bench.example.com:$haproxy_tls_port/" \
+	"https://bench.example.com:$prov_tls_port/"; do
 	for i in $(seq 100); do
 		port=${url##*:}
 		port=${port%/}
@@ -160,11 +182,12 @@ report() {
 	awk '
 		{ rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; order[NR] = $1 }
 		END {
-			printf "%-8s %10s %9s %9s\n", "path", "req/s", "p50 ms", "p99 ms"
-			for (i = 1; i <= NR; i++) { n = order[i]; printf "%-8s %10d %9.3f %9.3f\n", n, rps[n], p50[n], p99[n] }
-			if ("direct" in rps) printf "builtin/direct  throughput %.2fx\n", rps["builtin"] / rps["direct"]
-			printf "builtin/haproxy throughput %.2fx  p99 %.2fx\n", rps["builtin"] / rps["haproxy"], p99["builtin"] / p99["haproxy"]
-			if ("direct" in rps) printf "haproxy/direct  throughput %.2fx\n", rps["haproxy"] / rps["direct"]
+			printf "%-13s %10s %9s %9s\n", "path", "req/s", "p50 ms", "p99 ms"
+			for (i = 1; i <= NR; i++) { n = order[i]; printf "%-13s %10d %9.3f %9.3f\n", n, rps[n], p50[n], p99[n] }
+			if ("direct" in rps) printf "builtin/direct            throughput %.2fx\n", rps["builtin"] / rps["direct"]
+			printf "builtin/haproxy-cfg       throughput %.2fx  p99 %.2fx\n", rps["builtin"] / rps["haproxy-cfg"], p99["builtin"] / p99["haproxy-cfg"]
+			printf "haproxy-prov/haproxy-cfg  throughput %.3fx  p99 %.2fx  (goal: at least 0.95x)\n", rps["haproxy-prov"] / rps["haproxy-cfg"], p99["haproxy-prov"] / p99["haproxy-cfg"]
+			if ("direct" in rps) printf "haproxy-cfg/direct        throughput %.2fx\n", rps["haproxy-cfg"] / rps["direct"]
 		}
 	' <<<"$2"
 }
@@ -172,13 +195,15 @@ report() {
 results=$( {
 	measure direct "http://127.0.0.1:$backend_port/"
 	measure builtin "http://127.0.0.1:$proxy_port/"
-	measure haproxy "http://127.0.0.1:$haproxy_port/"
+	measure haproxy-cfg "http://127.0.0.1:$haproxy_port/"
+	measure haproxy-prov "http://127.0.0.1:$prov_port/"
 } )
 report "HTTP keep-alive, ${conns} connections, ${duration}s each; proxy on CPU 0, wrk + backend on CPU 1" "$results"
 echo
 # A new TLS connection per request: the handshake dominates, on both.
 results=$( {
 	measure builtin "https://127.0.0.1:$proxy_tls_port/" -H 'Connection: close'
-	measure haproxy "https://127.0.0.1:$haproxy_tls_port/" -H 'Connection: close'
+	measure haproxy-cfg "https://127.0.0.1:$haproxy_tls_port/" -H 'Connection: close'
+	measure haproxy-prov "https://127.0.0.1:$prov_tls_port/" -H 'Connection: close'
 } )
 report "HTTPS, a new connection per request (TLS 1.3, P-256), ${conns} connections, ${duration}s each" "$results"

@@ -1,16 +1,23 @@
 // Command churn measures failed requests while the cluster changes under
-// load: wrk sends keep-alive requests through the controller for -duration
-// while the endpoints of the Service behind the route change every
-// -endpoint-every (a rotating subset of the echo backends, never empty) and
-// the Ingress changes every -ingress-every (a path added or removed, which
-// changes the load balancer's structure). It prints the requests served,
-// the failed ones (non-2xx answers and socket errors, as wrk counts them)
-// and how many changes were made.
+// load, in two phases of -duration each, with wrk sending keep-alive
+// requests through the controller all along:
+//
+//   - endpoints: -endpoint-changes changes of the EndpointSlice of the
+//     Service behind the route (a rotating subset of the echo backends,
+//     never empty), evenly spread;
+//   - ingress: -ingress-changes changes of the Ingress (a path added or
+//     removed, which changes the load balancer's structure).
+//
+// For each phase it prints the changes made, the requests served, the
+// failed ones (non-2xx answers and socket errors, as wrk counts them) and,
+// with -provider haproxy, the HAProxy reloads and runtime API updates the
+// controller's /metrics counted during the phase: endpoint changes should
+// cause none of the first, Ingress changes some.
 //
 // Everything is real (see bench/internal/benchenv); it must run as root and
 // needs wrk (Debian package wrk).
 //
-//	go run ./bench/churn -duration 60s [-provider builtin]
+//	go run ./bench/churn -duration 60s [-provider builtin|haproxy]
 package main
 
 import (
@@ -35,28 +42,38 @@ const (
 )
 
 func main() {
-	duration := flag.Duration("duration", 60*time.Second, "how long the load and the changes run")
-	endpointEvery := flag.Duration("endpoint-every", 100*time.Millisecond, "interval between EndpointSlice changes")
-	ingressEvery := flag.Duration("ingress-every", time.Second, "interval between Ingress changes")
+	duration := flag.Duration("duration", 60*time.Second, "how long each phase's load and changes run")
+	endpointChanges := flag.Int("endpoint-changes", 1000, "EndpointSlice changes in the endpoints phase (0: skip it)")
+	ingressChanges := flag.Int("ingress-changes", 50, "Ingress changes in the ingress phase (0: skip it)")
 	connections := flag.Int("connections", 20, "wrk connections")
 	providerName := flag.String("provider", "builtin", "the controller's --provider")
 	flag.Parse()
-	if err := run(*duration, *endpointEvery, *ingressEvery, *connections, *providerName); err != nil {
+	if *duration < 5*time.Second {
+		log.Fatal("-duration: at least 5s")
+	}
+	if err := run(*duration, *endpointChanges, *ingressChanges, *connections, *providerName); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(duration, endpointEvery, ingressEvery time.Duration, connections int, providerName string) error {
+// counters are the provider's counters the phases compare.
+var counters = []struct{ name, metric string }{
+	{"haproxy reloads", "ingress_controller_haproxy_reloads_total"},
+	{"haproxy runtime API updates", "ingress_controller_haproxy_runtime_updates_total"},
+	{"haproxy restarts", "ingress_controller_haproxy_restarts_total"},
+}
+
+func run(duration time.Duration, endpointChanges, ingressChanges, connections int, providerName string) error {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return fmt.Errorf("wrk is needed (apt-get install wrk): %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	env, err := benchenv.Start(ctx, benchenv.Options{
-		Name:           "churn",
-		Backends:       backends,
-		BackendNet:     "198.18.10.",
-		ControllerArgs: []string{"--provider=" + providerName},
+		Name:       "churn",
+		Backends:   backends,
+		BackendNet: "198.18.10.",
+		Provider:   providerName,
 	})
 	if err != nil {
 		return err
@@ -71,7 +88,40 @@ func run(duration, endpointEvery, ingressEvery time.Duration, connections int, p
 	if _, err := env.WaitServed(ctx, app, time.Now(), time.Minute); err != nil {
 		return err
 	}
+	fmt.Printf("churn: provider %s, %d wrk connections, %s, %s per phase\n", providerName, connections, benchenv.Host(app), duration)
+	epDone, ingDone := 0, 0
+	phases := []struct {
+		name    string
+		changes int
+		change  func(i int) error
+	}{
+		{"endpoints", endpointChanges, func(int) error {
+			// Three consecutive backends out of six, shifted by one each time.
+			epDone++
+			set := []int{epDone % backends, (epDone + 1) % backends, (epDone + 2) % backends}
+			return env.SetEndpoints(ctx, app, set)
+		}},
+		{"ingress", ingressChanges, func(int) error {
+			err := toggleIngressPath(ctx, env, ingDone)
+			ingDone++
+			return err
+		}},
+	}
+	for _, ph := range phases {
+		if ph.changes <= 0 {
+			continue
+		}
+		if err := phase(ctx, env, ph.name, ph.changes, ph.change, duration, connections); err != nil {
+			return fmt.Errorf("%s phase: %w", ph.name, err)
+		}
+	}
+	return nil
+}
 
+// phase runs wrk for duration while making n changes, spread over the
+// first nine tenths of it, and reports.
+func phase(ctx context.Context, env *benchenv.Env, name string, n int, change func(int) error, duration time.Duration, connections int) error {
+	before := readCounters(ctx, env)
 	wrk := exec.CommandContext(ctx, "wrk", "-t1", fmt.Sprintf("-c%d", connections),
 		fmt.Sprintf("-d%ds", int(duration.Seconds())), "-H", "Host: "+benchenv.Host(app), "http://"+env.Proxy+"/")
 	out := make(chan []byte, 1)
@@ -81,49 +131,56 @@ func run(duration, endpointEvery, ingressEvery time.Duration, connections int, p
 		out <- b
 		wrkErr <- err
 	}()
-
-	endpointTick := time.NewTicker(endpointEvery)
-	defer endpointTick.Stop()
-	ingressTick := time.NewTicker(ingressEvery)
-	defer ingressTick.Stop()
-	deadline := time.After(duration)
-	endpointChanges, ingressChanges := 0, 0
-	for running := true; running; {
-		select {
-		case <-deadline:
-			running = false
-		case <-endpointTick.C:
-			// Three consecutive backends out of six, shifted by one each time.
-			i := endpointChanges + 1
-			set := []int{i % backends, (i + 1) % backends, (i + 2) % backends}
-			if err := env.SetEndpoints(ctx, app, set); err != nil {
-				return fmt.Errorf("endpoint change %d: %w", i, err)
-			}
-			endpointChanges++
-		case <-ingressTick.C:
-			if err := toggleIngressPath(ctx, env, ingressChanges); err != nil {
-				return fmt.Errorf("ingress change %d: %w", ingressChanges+1, err)
-			}
-			ingressChanges++
+	start := time.Now()
+	every := duration * 9 / 10 / time.Duration(n)
+	tick := time.NewTicker(every)
+	made := 0
+	for made < n && time.Since(start) < duration {
+		<-tick.C
+		if err := change(made); err != nil {
+			tick.Stop()
+			return fmt.Errorf("change %d: %w", made+1, err)
 		}
+		made++
 	}
+	tick.Stop()
+	changesTook := time.Since(start)
 	report := <-out
 	if err := <-wrkErr; err != nil {
 		return fmt.Errorf("wrk: %v\n%s", err, report)
 	}
+	after := readCounters(ctx, env)
 	requests := match(report, `(\d+) requests in`)
 	non2xx := match(report, `Non-2xx or 3xx responses: (\d+)`)
 	var socketErrors int
 	if m := regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`).FindSubmatch(report); m != nil {
 		for _, g := range m[1:] {
-			n, _ := strconv.Atoi(string(g))
-			socketErrors += n
+			k, _ := strconv.Atoi(string(g))
+			socketErrors += k
 		}
 	}
-	fmt.Printf("churn: %s, provider %s, %d wrk connections, %s\n", duration, providerName, connections, benchenv.Host(app))
-	fmt.Printf("endpoint changes: %d (every %s), ingress changes: %d (every %s)\n", endpointChanges, endpointEvery, ingressChanges, ingressEvery)
-	fmt.Printf("requests: %d, failed: %d (non-2xx %d, socket errors %d)\n", requests, non2xx+socketErrors, non2xx, socketErrors)
+	fmt.Printf("phase %s: %d changes in %s (one every %s)\n", name, made, changesTook.Round(time.Millisecond), every)
+	fmt.Printf("  requests: %d, failed: %d (non-2xx %d, socket errors %d)\n", requests, non2xx+socketErrors, non2xx, socketErrors)
+	for i, c := range counters {
+		if before[i] < 0 || after[i] < 0 {
+			continue
+		}
+		fmt.Printf("  %s: %.0f before, %.0f after (+%.0f)\n", c.name, before[i], after[i], after[i]-before[i])
+	}
 	return nil
+}
+
+// readCounters reads the provider's counters; -1 for those it has not.
+func readCounters(ctx context.Context, env *benchenv.Env) []float64 {
+	vals := make([]float64, len(counters))
+	for i, c := range counters {
+		v, ok, err := env.Metric(ctx, c.metric)
+		if err != nil || !ok {
+			v = -1
+		}
+		vals[i] = v
+	}
+	return vals
 }
 
 // toggleIngressPath adds an Exact path /v<i> to the Ingress, or removes it

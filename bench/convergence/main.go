@@ -52,10 +52,10 @@ func run(sizes []int, trials, endpointsPer int, providerName string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	env, err := benchenv.Start(ctx, benchenv.Options{
-		Name:           "convergence",
-		Backends:       endpointsPer,
-		BackendNet:     "198.18.9.",
-		ControllerArgs: []string{"--provider=" + providerName},
+		Name:       "convergence",
+		Backends:   endpointsPer,
+		BackendNet: "198.18.9.",
+		Provider:   providerName,
 	})
 	if err != nil {
 		return err

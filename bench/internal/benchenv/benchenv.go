@@ -50,8 +50,11 @@ type Options struct {
 	// BackendNet is the first three octets of the backends' addresses,
 	// e.g. "198.18.9.": backend i listens on BackendNet + (i+1).
 	BackendNet string
-	// ControllerArgs are added to the controller's command line, e.g.
-	// "--provider=haproxy".
+	// Provider is the controller's --provider; empty means builtin. The
+	// haproxy provider gets a runtime directory of its own in the work
+	// directory.
+	Provider string
+	// ControllerArgs are added to the controller's command line.
 	ControllerArgs []string
 }
 
@@ -64,6 +67,8 @@ type Env struct {
 	Controller *exec.Cmd
 	// ControllerLog is the path of the controller's log.
 	ControllerLog string
+	// Metrics is the controller's /metrics URL.
+	Metrics string
 
 	opts    Options
 	http    *http.Client
@@ -112,10 +117,20 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	}
 	httpPort, adminPort := freePort(), freePort()
 	e.Proxy = fmt.Sprintf("127.0.0.1:%d", httpPort)
-	args := append([]string{"--source=kubernetes", "--kubeconfig=" + cluster.Kubeconfig,
-		fmt.Sprintf("--http-port=%d", httpPort), "--listen-address=127.0.0.1",
+	e.Metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", adminPort)
+	args := []string{"--source=kubernetes", "--kubeconfig=" + cluster.Kubeconfig,
+		fmt.Sprintf("--http-port=%d", httpPort), fmt.Sprintf("--https-port=%d", freePort()), "--listen-address=127.0.0.1",
 		fmt.Sprintf("--metrics-addr=127.0.0.1:%d", adminPort), "--publish-status-address=127.0.0.1",
-		"--election-namespace=default", "--log-level=warn"}, opts.ControllerArgs...)
+		"--election-namespace=default", "--log-level=warn"}
+	hxDir := filepath.Join(work, "hx")
+	switch opts.Provider {
+	case "", "builtin":
+	case "haproxy":
+		args = append(args, "--provider=haproxy", "--haproxy-dir="+hxDir)
+	default:
+		args = append(args, "--provider="+opts.Provider)
+	}
+	args = append(args, opts.ControllerArgs...)
 	ctrl := exec.Command(bin, args...)
 	// Keep the log after the work directory goes, for a failed run.
 	logFile, err := os.CreateTemp("", opts.Name+"-controller-*.log")
@@ -133,8 +148,54 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		_ = ctrl.Process.Signal(syscall.SIGTERM)
 		_ = ctrl.Wait()
 		_ = logFile.Close()
+		stopLeftHAProxy(hxDir)
 	})
 	return e, nil
+}
+
+// stopLeftHAProxy kills the HAProxy master the controller started in dir,
+// should it still run after the controller exited (it stops it itself on
+// SIGTERM): by the pid in its pid file, once its command line shows that
+// it is ours.
+func stopLeftHAProxy(dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, "haproxy.pid"))
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(cmdline), dir) {
+		return
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// Metric returns the value of the metric called name (without labels) on
+// the controller's /metrics, and false when it has none.
+func (e *Env) Metric(ctx context.Context, name string) (float64, bool, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", e.Metrics, nil)
+	if err != nil {
+		return 0, false, err
+	}
+	resp, err := e.http.Do(req)
+	if err != nil {
+		return 0, false, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, false, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f, err == nil, err
+		}
+	}
+	return 0, false, nil
 }
 
 // Close stops everything Start started, in reverse order.

@@ -61,6 +61,7 @@ var (
 		`^    retries 3$`,
 		`^    timeout (connect|client|server|http-request|http-keep-alive) \d+s$`,
 		`^    load-server-state-from-file global$`,
+		`^    http-reuse always$`,
 		`^    errorfile 503 errors/503\.http$`,
 		`^    bind ((\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+)?:\d+|unix@/[!-~]+/tls-\d+\.sock mode 600 accept-proxy)( ssl crt certs/[A-Za-z0-9_.-]+\.pem crt-list maps/\d+\.crtlist alpn h2,http/1\.1)?$`,
 		`^    http-request set-var\(txn\.host\) req\.hdr\(host\),lower,regsub\(:\[0-9\]\+\$,\),regsub\(\[\.\]\$,\)$`,
