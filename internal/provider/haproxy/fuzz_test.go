@@ -57,7 +57,7 @@ var (
 		`^    hash-type consistent$`,
 		`^    cookie `+q+` insert indirect nocache dynamic httponly( secure)?( attr SameSite=(Lax|Strict|None))?( attr Max-Age=\d+)?( attr `+q+`)?$`,
 		`^    dynamic-cookie-key ingress-controller$`,
-		`^    option (dontlognull|redispatch)$`,
+		`^    option (dontlognull|redispatch|idle-close-on-response)$`,
 		`^    retries 3$`,
 		`^    timeout (connect|client|server|http-request|http-keep-alive) \d+s$`,
 		`^    load-server-state-from-file global$`,

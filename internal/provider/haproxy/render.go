@@ -508,6 +508,10 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		bind += tls
 	}
 	w.line(bind)
+	// After a reload the old worker answers the next request of each idle
+	// keep-alive connection with "Connection: close" instead of closing
+	// it at once, which would race a request the client is sending.
+	w.line("    option idle-close-on-response")
 	w.line("    http-request set-var(txn.host) req.hdr(host),lower,regsub(:[0-9]+$,),regsub([.]$,)")
 	w.line("    http-request set-var(txn.vhost) var(txn.host),map_str(" + hostsMap + ")")
 	w.line("    http-request set-var(txn.vhost) var(txn.host),regsub(^[^.]+,),map_str(" + wildMap + ") if !{ var(txn.vhost) -m found } { var(txn.host) -m reg ^[^.] }")
