@@ -75,6 +75,13 @@
 // lines that agree with the new generation, so a reload keeps runtime state
 // without undoing the new config.
 //
+// After a reload the old worker finishes what it has: requests in flight,
+// tunnels (up to the drain timeout, by hard-stop-after), and idle
+// keep-alive connections, whose next request it answers with
+// "Connection: close" (option idle-close-on-response) rather than closing
+// them under a request the client may be sending. So each such connection
+// gets one more answer from the old config.
+//
 // Run supervises the master: if it dies it is restarted with backoff (the
 // first restart at once) from the last applied config and slot layout, and
 // Healthy reports the outage meanwhile. When Run's context ends the master

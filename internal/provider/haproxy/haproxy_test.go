@@ -108,8 +108,14 @@ func TestRouting(t *testing.T) {
 		}
 	}
 
-	// Without a default backend, no route is 404.
+	// Without a default backend, no route is 404. The old worker answers
+	// the next request of an idle keep-alive connection, with
+	// "Connection: close" (option idle-close-on-response); the one after
+	// that reaches the new config.
 	apply(t, p, config(nil))
+	if r := get(c, port, "other.test", "/nope"); r.err != nil {
+		t.Errorf("the first request on a keep-alive connection after a reload failed: %v", r.err)
+	}
 	if r := get(c, port, "other.test", "/nope"); r.status != 404 || !strings.Contains(r.body, "no route") {
 		t.Errorf("GET other.test/nope without default backend = %d %q, want 404", r.status, r.body)
 	}

@@ -177,7 +177,9 @@ func (p *Provider) stopMaster(pr *process, grace time.Duration) {
 		return
 	case <-time.After(grace + 2*time.Second):
 	}
-	p.log.Warn("haproxy did not stop within the shutdown grace; stopping it hard", "pid", pr.pid)
+	// Idle keep-alive connections are kept until they send a request
+	// (option idle-close-on-response), so this is the usual way to end.
+	p.log.Info("haproxy still has connections after the shutdown grace; stopping it hard", "pid", pr.pid)
 	_ = syscall.Kill(pr.pid, syscall.SIGTERM)
 	select {
 	case <-pr.done:
