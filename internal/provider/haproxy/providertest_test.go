@@ -11,7 +11,7 @@ import (
 // HAProxy.
 func TestProviderSuite(t *testing.T) {
 	bin := haproxyBinary(t)
-	providertest.Suite{Capabilities: providertest.Capabilities{TLS: true}, New: func(t *testing.T, opts provider.Options) provider.Provider {
+	providertest.Suite{Capabilities: providertest.Capabilities{TLS: true, TCP: true, Sticky: true}, New: func(t *testing.T, opts provider.Options) provider.Provider {
 		dir := runtimeDir(t)
 		p, err := New(Options{Options: opts, Binary: bin, Dir: dir, Logger: testLogger(t)})
 		if err != nil {
