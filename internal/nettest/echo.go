@@ -5,6 +5,7 @@ package nettest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -15,7 +16,8 @@ import (
 
 // Echo is an HTTP handler that identifies itself and the request it got.
 // Every response carries the headers X-Echo-Server (its Name), X-Echo-Host
-// and X-Echo-Path, and the body "<name> <host><uri>\n". A request with the
+// and X-Echo-Path, X-Echo-Forwarded-For when the request had an
+// X-Forwarded-For, and the body "<name> <host><uri>\n". A request with the
 // header "X-Echo-Headers: 1" also gets every request header in the body, one
 // "Name: value" line each, sorted.
 type Echo struct {
@@ -27,6 +29,9 @@ func (e Echo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Echo-Server", e.Name)
 	h.Set("X-Echo-Host", r.Host)
 	h.Set("X-Echo-Path", r.URL.Path)
+	if xff := r.Header["X-Forwarded-For"]; len(xff) > 0 {
+		h["X-Echo-Forwarded-For"] = xff
+	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	var b strings.Builder
 	b.WriteString(e.Name)
@@ -63,6 +68,20 @@ func StartEcho(name, addr string) (*EchoServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return serveEcho(name, ln), nil
+}
+
+// StartTLSEcho serves Echo{Name: name} over TLS with cert on addr: a
+// backend that does TLS itself, as TLS passthrough must reach it.
+func StartTLSEcho(name, addr string, cert tls.Certificate) (*EchoServer, error) {
+	ln, err := tls.Listen("tcp", addr, &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		return nil, err
+	}
+	return serveEcho(name, ln), nil
+}
+
+func serveEcho(name string, ln net.Listener) *EchoServer {
 	s := &EchoServer{
 		Addr: ln.Addr().String(),
 		srv:  &http.Server{Handler: Echo{Name: name}, ReadHeaderTimeout: 10 * time.Second},
@@ -74,7 +93,7 @@ func StartEcho(name, addr string) (*EchoServer, error) {
 			panic("echo server " + name + ": " + err.Error())
 		}
 	}()
-	return s, nil
+	return s
 }
 
 // Close stops the server and waits for it to end.

@@ -106,7 +106,7 @@ func TestH2CAndHTTPSBackends(t *testing.T) {
 	h2only := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Echo-Server", "h2c")
 		w.Header().Set("X-Proto", r.Proto)
-		w.Header().Set("X-Saw-Forwarded-For", r.Header.Get("X-Forwarded-For"))
+		w.Header().Set("X-Echo-Forwarded-For", r.Header.Get("X-Forwarded-For"))
 		_, _ = io.WriteString(w, "hello over "+r.Proto)
 	}), Protocols: new(http.Protocols)}
 	h2only.Protocols.SetUnencryptedHTTP2(true)
@@ -128,10 +128,10 @@ func TestH2CAndHTTPSBackends(t *testing.T) {
 	if a.status != 200 || a.header.Get("X-Proto") != "HTTP/2.0" || a.body != "hello over HTTP/2.0" {
 		t.Errorf("h2c backend: %d %q %q", a.status, a.header.Get("X-Proto"), a.body)
 	}
-	if got := a.header.Get("X-Saw-Forwarded-For"); got != "127.0.0.1" {
+	if got := a.header.Get("X-Echo-Forwarded-For"); got != "127.0.0.1" {
 		t.Errorf("h2c backend saw X-Forwarded-For %q", got)
 	}
-	if a := get(t, c, port, "tls.test", "/"); a.status != 200 || a.server() != "tls" || a.header.Get("X-Saw-Forwarded-For") != "127.0.0.1" {
-		t.Errorf("HTTPS backend: %d from %q, X-Forwarded-For %q", a.status, a.server(), a.header.Get("X-Saw-Forwarded-For"))
+	if a := get(t, c, port, "tls.test", "/"); a.status != 200 || a.server() != "tls" || a.header.Get("X-Echo-Forwarded-For") != "127.0.0.1" {
+		t.Errorf("HTTPS backend: %d from %q, X-Forwarded-For %q", a.status, a.server(), a.header.Get("X-Echo-Forwarded-For"))
 	}
 }

@@ -13,29 +13,24 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
-// startTLSBackend serves HTTPS itself with cert, answering "<name>" to
-// every request: what TLS passthrough must reach untouched.
+// startTLSBackend serves an echo backend that does TLS itself with
+// cert: what TLS passthrough must reach untouched.
 func startTLSBackend(t *testing.T, name string, cert testCert) lbconfig.Endpoint {
 	t.Helper()
 	pair, err := tls.X509KeyPair(cert.chainPEM, cert.keyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
+	s, err := nettest.StartTLSEcho(name, "127.0.0.1:0", pair)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Echo-Server", name)
-		w.Header().Set("X-Saw-Forwarded-For", r.Header.Get("X-Forwarded-For"))
-		_, _ = io.WriteString(w, name)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return endpointOf(t, ln.Addr().String())
+	t.Cleanup(func() { _ = s.Close() })
+	return endpointOf(t, s.Addr)
 }
 
 // tlsGet opens a TLS connection to port with SNI serverName, checks the

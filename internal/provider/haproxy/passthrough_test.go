@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/internal/selfsigned"
 	"ingress-controller/pkg/lbconfig"
 )
@@ -35,26 +36,22 @@ func newTestCert(t testing.TB, cn string, hosts ...string) testCert {
 	return testCert{chainPEM: c.ChainPEM, keyPEM: c.KeyPEM, leaf: c.Leaf, pool: pool}
 }
 
-// tlsBackend serves HTTPS itself with cert, answering with its name and
-// the X-Forwarded-For it saw: what TLS passthrough must reach untouched.
+// tlsBackend serves an echo backend that does TLS itself with cert: what
+// TLS passthrough must reach untouched.
 func tlsBackend(t testing.TB, name string, cert testCert) lbconfig.Endpoint {
 	t.Helper()
 	pair, err := tls.X509KeyPair(cert.chainPEM, cert.keyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
+	s, err := nettest.StartTLSEcho(name, "127.0.0.1:0", pair)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Echo-Server", name)
-		w.Header().Set("X-Saw-Forwarded-For", r.Header.Get("X-Forwarded-For"))
-		_, _ = io.WriteString(w, name)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return lbconfig.Endpoint{Address: "127.0.0.1", Port: int32(ln.Addr().(*net.TCPAddr).Port), Ready: true, Serving: true}
+	t.Cleanup(func() { _ = s.Close() })
+	host, port, _ := net.SplitHostPort(s.Addr)
+	n, _ := strconv.Atoi(port)
+	return lbconfig.Endpoint{Address: host, Port: int32(n), Ready: true, Serving: true}
 }
 
 // tlsAnswer is what a request over a TLS connection through the load
@@ -89,7 +86,7 @@ func tlsGet(t testing.TB, port int32, serverName, host string, roots *x509.CertP
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return tlsAnswer{
 		cert: c.ConnectionState().PeerCertificates[0], status: resp.StatusCode,
-		server: resp.Header.Get("X-Echo-Server"), forwardedFor: resp.Header.Get("X-Saw-Forwarded-For"),
+		server: resp.Header.Get("X-Echo-Server"), forwardedFor: resp.Header.Get("X-Echo-Forwarded-For"),
 	}, nil
 }
 
