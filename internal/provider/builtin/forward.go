@@ -178,17 +178,15 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh respHead, b *b
 	var err error
 	clientGone := false
 	// The backend may be silent for at most the idle timeout; the
-	// deadline moves on as pieces come, not on every one.
+	// deadline moves on before each read from the connection (a body
+	// that came with the head needs none).
 	idle := x.pol.idle
-	deadline := time.Now().Add(idle)
-	bc.setReadDeadline(deadline)
 	for {
+		if bc.br.Buffered() == 0 {
+			bc.readWithin(time.Now(), idle)
+		}
 		var piece []byte
 		piece, err = body.next()
-		if now := time.Now(); deadline.Sub(now) < idle*3/4 {
-			deadline = now.Add(idle)
-			bc.setReadDeadline(deadline)
-		}
 		if len(piece) > 0 {
 			n, werr := w.Write(piece)
 			out.bytes += int64(n)
@@ -341,7 +339,7 @@ func (x *exchange) roundTrip() (respHead, error) {
 // readFinal reads response heads up to the final one; with stopAtContinue
 // it returns a 100 Continue.
 func (x *exchange) readFinal(stopAtContinue bool) (respHead, error) {
-	x.bc.setReadDeadline(time.Now().Add(x.pol.responseHeader))
+	x.bc.readWithin(time.Now(), x.pol.responseHeader)
 	return readFinalHead(x.bc.br, &x.bc.head, stopAtContinue, x.upgrade != "", &x.gotResponse)
 }
 

@@ -191,6 +191,8 @@ type backendConn struct {
 	// written counts the bytes of the current exchange that reached the
 	// connection, to tell a request that never left from one that did.
 	written int64
+	// readDeadline is the read deadline last set.
+	readDeadline time.Time
 
 	// raw and peekFn do the liveness check; peekAlive is its answer.
 	raw       syscall.RawConn
@@ -220,10 +222,22 @@ func (c *backendConn) abort() {
 // setReadDeadline sets a read deadline unless the exchange was aborted,
 // whose deadline must stay.
 func (c *backendConn) setReadDeadline(t time.Time) {
+	c.readDeadline = t
 	_ = c.conn.SetReadDeadline(t)
 	if c.aborted.Load() {
 		_ = c.conn.SetDeadline(aLongTimeAgo)
 	}
+}
+
+// readWithin makes reads fail once d has passed from now, give or take a
+// tenth of d: a deadline already that close stays as it is, which spares a
+// busy connection a timer reset on every exchange.
+func (c *backendConn) readWithin(now time.Time, d time.Duration) {
+	want := now.Add(d)
+	if early := want.Sub(c.readDeadline); early >= 0 && early < d/10 {
+		return
+	}
+	c.setReadDeadline(want)
 }
 
 func (c *backendConn) close() { _ = c.conn.Close() }
