@@ -6,7 +6,9 @@
 //     Service behind the route (a rotating subset of the echo backends,
 //     never empty), evenly spread;
 //   - ingress: -ingress-changes changes of the Ingress (a path added or
-//     removed, which changes the load balancer's structure).
+//     removed, which changes the load balancer's structure);
+//   - mixed (with -mixed): both at once, an EndpointSlice change every
+//     100 ms and an Ingress change every second.
 //
 // For each phase it prints the changes made, the requests served, the
 // failed ones (non-2xx answers and socket errors, as wrk counts them) and,
@@ -45,13 +47,14 @@ func main() {
 	duration := flag.Duration("duration", 60*time.Second, "how long each phase's load and changes run")
 	endpointChanges := flag.Int("endpoint-changes", 1000, "EndpointSlice changes in the endpoints phase (0: skip it)")
 	ingressChanges := flag.Int("ingress-changes", 50, "Ingress changes in the ingress phase (0: skip it)")
+	mixed := flag.Bool("mixed", true, "run the mixed phase: endpoints every 100 ms and the Ingress every second")
 	connections := flag.Int("connections", 20, "wrk connections")
 	providerName := flag.String("provider", "builtin", "the controller's --provider")
 	flag.Parse()
 	if *duration < 5*time.Second {
 		log.Fatal("-duration: at least 5s")
 	}
-	if err := run(*duration, *endpointChanges, *ingressChanges, *connections, *providerName); err != nil {
+	if err := run(*duration, *endpointChanges, *ingressChanges, *connections, *providerName, *mixed); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -63,7 +66,7 @@ var counters = []struct{ name, metric string }{
 	{"haproxy restarts", "ingress_controller_haproxy_restarts_total"},
 }
 
-func run(duration time.Duration, endpointChanges, ingressChanges, connections int, providerName string) error {
+func run(duration time.Duration, endpointChanges, ingressChanges, connections int, providerName string, mixed bool) error {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return fmt.Errorf("wrk is needed (apt-get install wrk): %w", err)
 	}
@@ -106,6 +109,26 @@ func run(duration time.Duration, endpointChanges, ingressChanges, connections in
 			ingDone++
 			return err
 		}},
+	}
+	if mixed {
+		every := 100 * time.Millisecond
+		phases = append(phases, struct {
+			name    string
+			changes int
+			change  func(i int) error
+		}{"mixed", int(duration * 9 / 10 / every), func(i int) error {
+			epDone++
+			set := []int{epDone % backends, (epDone + 1) % backends, (epDone + 2) % backends}
+			if err := env.SetEndpoints(ctx, app, set); err != nil {
+				return err
+			}
+			if i%10 == 9 {
+				err := toggleIngressPath(ctx, env, ingDone)
+				ingDone++
+				return err
+			}
+			return nil
+		}})
 	}
 	for _, ph := range phases {
 		if ph.changes <= 0 {
