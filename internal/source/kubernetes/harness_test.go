@@ -331,8 +331,8 @@ type controller struct {
 	events *kubesource.Events
 	status *kubesource.StatusWriter
 	prov   *builtin.Provider
-	// port is the proxy's HTTP port on 127.0.0.1.
-	port int
+	// port and tlsPort are the proxy's HTTP and HTTPS ports on 127.0.0.1.
+	port, tlsPort int
 	logs *syncBuffer
 
 	halt     func() error
@@ -373,7 +373,7 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &controller{port: freePort(t), logs: &syncBuffer{}}
+	c := &controller{port: freePort(t), tlsPort: freePort(t), logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -398,7 +398,7 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	c.eng = engine.New(engine.Options{
 		Source:     c.src,
 		Provider:   c.prov,
-		Translate:  translate.Options{IngressClass: opts.class, HTTPPort: int32(c.port)},
+		Translate:  translate.Options{IngressClass: opts.class, HTTPPort: int32(c.port), HTTPSPort: int32(c.tlsPort)},
 		Logger:     log.With("component", "engine"),
 		OnProblems: c.events.Problems,
 		OnApplied: func(cfg *lbconfig.Config, res provider.Result) {
