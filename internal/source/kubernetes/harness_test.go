@@ -333,7 +333,7 @@ type controller struct {
 	prov   *builtin.Provider
 	// port and tlsPort are the proxy's HTTP and HTTPS ports on 127.0.0.1.
 	port, tlsPort int
-	logs *syncBuffer
+	logs          *syncBuffer
 
 	halt     func() error
 	stopOnce sync.Once
