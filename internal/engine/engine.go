@@ -112,6 +112,14 @@ func (e *Engine) Status() Status {
 	return e.status
 }
 
+// Problems returns the problems of the last reconcile, sorted. It must not
+// be modified.
+func (e *Engine) Problems() []translate.Problem {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.problems
+}
+
 // LastApplied returns the config the provider last accepted, or nil. It must
 // not be modified.
 func (e *Engine) LastApplied() *lbconfig.Config {
@@ -190,9 +198,10 @@ func (e *Engine) reconcile(ctx context.Context) (err error) {
 			m.reconcileTime.Observe(time.Since(start).Seconds())
 		}
 	}()
-	cfg, problems := translate.Ingresses(e.opts.Source.Snapshot(), e.opts.Translate)
-	e.reportProblems(problems)
+	snap := e.opts.Source.Snapshot()
+	cfg, problems := translate.Ingresses(snap, e.opts.Translate)
 	if err := cfg.Validate(); err != nil {
+		e.reportProblems(problems)
 		// The translator must only produce valid configs; if it did not, do
 		// not hand the provider something it may half-apply.
 		return fmt.Errorf("translated config is invalid: %w", err)
@@ -200,14 +209,24 @@ func (e *Engine) reconcile(ctx context.Context) (err error) {
 	e.mu.Lock()
 	last := e.last
 	e.mu.Unlock()
-	changes := lbconfig.Diff(last, cfg)
-	if last != nil && changes.Empty() {
+	if last != nil && lbconfig.Diff(last, cfg).Empty() {
+		e.reportProblems(problems)
 		return nil
 	}
 	if v, ok := e.opts.Provider.(provider.Validator); ok {
 		if err := v.Validate(ctx, cfg); err != nil {
-			return fmt.Errorf("provider %s rejected the config: %w", e.opts.Provider.Name(), err)
+			isolated, isoProblems, found := e.isolate(ctx, snap, cfg, v, err)
+			if !found {
+				e.reportProblems(problems)
+				return fmt.Errorf("provider %s rejected the config: %w", e.opts.Provider.Name(), err)
+			}
+			cfg, problems = isolated, isoProblems
 		}
+	}
+	e.reportProblems(problems)
+	changes := lbconfig.Diff(last, cfg)
+	if last != nil && changes.Empty() {
+		return nil
 	}
 	applyStart := time.Now()
 	res, err := e.opts.Provider.Apply(ctx, cfg)

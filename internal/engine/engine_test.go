@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -257,4 +259,74 @@ func TestApplyFailsWhilePortBusyThenRecovers(t *testing.T) {
 	})
 	busy.Close()
 	h.waitServer(t, "app.example.com", "a")
+}
+
+// dedicated is an Ingress on load balancer lb, listening for HTTP on port,
+// for host, to the Service of manifest(…, service, …).
+func dedicated(name, lb string, port int, host, service string) string {
+	return fmt.Sprintf(`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: %[1]s
+  namespace: default
+  annotations:
+    ingress-controller.io/load-balancer: %[2]s
+    ingress-controller.io/listen-ports: '[{"HTTP":%[3]d}]'
+spec:
+  ingressClassName: ingress-controller
+  rules:
+  - host: %[4]s
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: %[5]s, port: {number: 80}}}}
+`, name, lb, port, host, service)
+}
+
+// TestRejectedObjectIsLeftOut: an Ingress whose port another program holds
+// makes the provider reject the whole config; the engine finds it, applies
+// everything else, and reports it. Once the port is free it is served too.
+func TestRejectedObjectIsLeftOut(t *testing.T) {
+	web := echo(t, "web")
+	port := freePort(t)
+	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, nil), port)
+	aPort, bPort := freePort(t), freePort(t)
+	held, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", bPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	h.write(t, "web.yaml", manifest("web.test", "web", web))
+	h.write(t, "a.yaml", dedicated("a", "lb-a", aPort, "a.test", "web"))
+	h.write(t, "b.yaml", dedicated("b", "lb-b", bPort, "b.test", "web"))
+	h.waitServer(t, "web.test", "web")
+	ha := &harness{port: aPort, client: h.client}
+	ha.waitServer(t, "a.test", "web")
+
+	rejected := func() bool {
+		for _, p := range h.engine.Problems() {
+			if p.Reason == ReasonRejected && p.Object == (lbconfig.ObjectRef{Kind: "Ingress", Namespace: "default", Name: "b"}) {
+				return strings.Contains(p.Message, strconv.Itoa(bPort))
+			}
+		}
+		return false
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !rejected() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s problem on Ingress default/b naming port %d: %v", ReasonRejected, bPort, h.engine.Problems())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, p := range h.engine.Problems() {
+		if p.Reason == ReasonRejected && p.Object.Name != "b" {
+			t.Errorf("an innocent object was left out: %v", p)
+		}
+	}
+
+	// The port freed: b is served at the next change.
+	held.Close()
+	h.write(t, "touch.yaml", manifest("other.test", "other", web))
+	hb := &harness{port: bPort, client: h.client}
+	hb.waitServer(t, "b.test", "web")
+	ha.waitServer(t, "a.test", "web")
 }

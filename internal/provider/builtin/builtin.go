@@ -74,6 +74,7 @@ const (
 var (
 	_ provider.Provider      = (*Provider)(nil)
 	_ provider.HealthChecker = (*Provider)(nil)
+	_ provider.Validator     = (*Provider)(nil)
 )
 
 // Provider is the builtin Go proxy. Create it with New; it serves from the
@@ -143,6 +144,30 @@ func New(opts provider.Options, logger *slog.Logger) *Provider {
 
 // Name implements provider.Provider.
 func (p *Provider) Name() string { return "builtin" }
+
+// Validate implements provider.Validator: it fails where Apply would, and
+// changes nothing that serves: the table must build, and every port the
+// config adds must be free (each is bound and closed again at once).
+func (p *Provider) Validate(ctx context.Context, cfg *lbconfig.Config) error {
+	t, err := buildTable(cfg, p.opts.ListenAddress, p.table.Load())
+	if err != nil {
+		return fmt.Errorf("builtin: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var lc net.ListenConfig
+	for _, b := range t.binds {
+		if p.servers[b.port] != nil {
+			continue
+		}
+		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(p.opts.ListenAddress, strconv.Itoa(int(b.port))))
+		if err != nil {
+			return fmt.Errorf("builtin: load balancer %q: listener %d (port %d): %w", b.lb, b.listener, b.port, err)
+		}
+		_ = ln.Close()
+	}
+	return nil
+}
 
 // Apply implements provider.Provider. All or nothing: on error the previous
 // table and listeners keep serving unchanged.

@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"ingress-controller/internal/translate"
+	"ingress-controller/pkg/lbconfig"
+	"ingress-controller/pkg/provider"
+)
+
+// When the provider rejects a config that the translator found nothing
+// wrong with (HAProxy refuses a value, a port is held by another program),
+// one object is usually at fault. Rather than keep every later change out
+// until someone notices, the engine looks for the objects whose removal
+// makes the provider accept the config, with the provider's Validator (a
+// check that changes nothing that serves), halving the candidates: a
+// single culprit among n objects costs about 2 log2(n) checks. The config
+// without them is applied, and each gets a problem naming the provider's
+// error. Candidates are the config's sources: Ingresses, and Services for
+// their TCP listener annotation, which is all of theirs that is dropped.
+
+// ReasonRejected is the problem reason of an object left out because the
+// provider rejected the config it makes.
+const ReasonRejected = "RejectedByProvider"
+
+// maxIsolationChecks bounds the Validate calls of one isolation.
+const maxIsolationChecks = 48
+
+// isolation is one search for the objects a provider rejects.
+type isolation struct {
+	ctx    context.Context
+	snap   *translate.Snapshot
+	opts   translate.Options
+	v      provider.Validator
+	checks int
+}
+
+// isolate returns the config without the objects at fault, their
+// problems, and ok; ok is false when no such objects were found within the
+// check budget (then nothing should be applied).
+func (e *Engine) isolate(ctx context.Context, snap *translate.Snapshot, cfg *lbconfig.Config, v provider.Validator, rejection error) (*lbconfig.Config, []translate.Problem, bool) {
+	var candidates []lbconfig.ObjectRef
+	for _, lb := range cfg.LoadBalancers {
+		candidates = append(candidates, lb.Sources...)
+	}
+	slices.SortFunc(candidates, lbconfig.CompareObjectRefs)
+	candidates = slices.Compact(candidates)
+	if len(candidates) == 0 {
+		return nil, nil, false
+	}
+	iso := &isolation{ctx: ctx, snap: snap, opts: e.opts.Translate, v: v}
+	if _, _, ok := iso.try(candidates); !ok {
+		return nil, nil, false // not the objects' doing (a flag, the machine)
+	}
+	culprits := iso.find(nil, candidates)
+	if culprits == nil {
+		return nil, nil, false
+	}
+	out, problems, ok := iso.try(culprits)
+	if !ok {
+		return nil, nil, false
+	}
+	for _, ref := range culprits {
+		problems = append(problems, translate.Problem{
+			Object: ref,
+			Reason: ReasonRejected,
+			Message: fmt.Sprintf("provider %s rejects the config this object makes, so it is left out and everything else is served: %v",
+				e.opts.Provider.Name(), rejection),
+		})
+	}
+	slices.SortFunc(problems, func(a, b translate.Problem) int { return lbconfig.CompareObjectRefs(a.Object, b.Object) })
+	e.log.Warn("the provider rejected the config; serving it without the objects at fault",
+		"objects", fmt.Sprint(culprits), "checks", iso.checks, "error", rejection)
+	return out, problems, true
+}
+
+// find returns a subset of s whose removal (with excl's) the provider
+// accepts, given that removing excl and all of s is accepted; nil if the
+// check budget runs out.
+func (iso *isolation) find(excl, s []lbconfig.ObjectRef) []lbconfig.ObjectRef {
+	if len(s) == 1 {
+		return s
+	}
+	a, b := s[:len(s)/2], s[len(s)/2:]
+	for _, half := range [][]lbconfig.ObjectRef{a, b} {
+		if _, _, ok := iso.try(concat(excl, half)); ok {
+			return iso.find(excl, half)
+		}
+		if iso.checks >= maxIsolationChecks {
+			return nil
+		}
+	}
+	// Culprits in both halves: those of a with b removed, then those of
+	// b with them removed.
+	ca := iso.find(concat(excl, b), a)
+	if ca == nil {
+		return nil
+	}
+	cb := iso.find(concat(excl, ca), b)
+	if cb == nil {
+		return nil
+	}
+	return concat(ca, cb)
+}
+
+// try translates the snapshot without the objects in excl and asks the
+// provider whether it would accept the result.
+func (iso *isolation) try(excl []lbconfig.ObjectRef) (*lbconfig.Config, []translate.Problem, bool) {
+	if iso.checks >= maxIsolationChecks || iso.ctx.Err() != nil {
+		return nil, nil, false
+	}
+	iso.checks++
+	cfg, problems := translate.Ingresses(without(iso.snap, excl), iso.opts)
+	if cfg.Validate() != nil {
+		return nil, nil, false
+	}
+	if err := iso.v.Validate(iso.ctx, cfg); err != nil {
+		return nil, nil, false
+	}
+	return cfg, problems, true
+}
+
+// without is snap less the Ingresses in excl and the TCP listener
+// annotation of the Services in excl. The snapshot's objects are shared
+// with the source, so changed ones are copies.
+func without(snap *translate.Snapshot, excl []lbconfig.ObjectRef) *translate.Snapshot {
+	out := *snap
+	out.Ingresses = slices.DeleteFunc(slices.Clone(snap.Ingresses), func(ing *networkingv1.Ingress) bool {
+		return ing != nil && slices.Contains(excl, lbconfig.ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name})
+	})
+	out.Services = slices.Clone(snap.Services)
+	for i, svc := range out.Services {
+		if svc != nil && slices.Contains(excl, lbconfig.ObjectRef{Kind: "Service", Namespace: svc.Namespace, Name: svc.Name}) {
+			c := svc.DeepCopy()
+			delete(c.Annotations, translate.AnnotationTCPListenPort)
+			out.Services[i] = c
+		}
+	}
+	return &out
+}
+
+func concat(a, b []lbconfig.ObjectRef) []lbconfig.ObjectRef {
+	return append(slices.Clone(a), b...)
+}
