@@ -14,6 +14,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -145,7 +146,12 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		}
 		if err := e.reconcile(ctx); err != nil {
-			e.log.Error("reconcile failed; the last good config keeps serving", "error", err, "retry_in", backoff)
+			if errors.As(err, new(partialError)) {
+				// Served without the objects at fault; try them again.
+				e.log.Warn("objects left out; retrying them", "error", err, "retry_in", backoff)
+			} else {
+				e.log.Error("reconcile failed; the last good config keeps serving", "error", err, "retry_in", backoff)
+			}
 			retry = time.After(backoff)
 			backoff = min(backoff*2, maxBackoff)
 			continue
@@ -178,7 +184,13 @@ func (e *Engine) settle(ctx context.Context) bool {
 func (e *Engine) reconcile(ctx context.Context) (err error) {
 	start := time.Now()
 	applied := false
+	// rejection is set when the config was applied without objects the
+	// provider rejected.
+	var rejection error
 	defer func() {
+		if err == nil && rejection != nil {
+			err = partialError{fmt.Errorf("provider %s rejected the config; served without some objects: %w", e.opts.Provider.Name(), rejection)}
+		}
 		e.mu.Lock()
 		e.status.Reconciles++
 		e.status.LastError = err
@@ -220,7 +232,9 @@ func (e *Engine) reconcile(ctx context.Context) (err error) {
 				e.reportProblems(problems)
 				return fmt.Errorf("provider %s rejected the config: %w", e.opts.Provider.Name(), err)
 			}
-			cfg, problems = isolated, isoProblems
+			// Applied below, and retried with backoff: the objects left
+			// out may be served once what stopped them (a port) is gone.
+			cfg, problems, rejection = isolated, isoProblems, err
 		}
 	}
 	e.reportProblems(problems)
@@ -256,6 +270,13 @@ func (e *Engine) reconcile(ctx context.Context) (err error) {
 	}
 	return nil
 }
+
+// partialError is a reconcile that applied a config without the objects
+// the provider rejected.
+type partialError struct{ err error }
+
+func (e partialError) Error() string { return e.err.Error() }
+func (e partialError) Unwrap() error { return e.err }
 
 // reportProblems logs problems that are new since the last translation, so
 // a persistent problem is logged once, not on every reconcile.
