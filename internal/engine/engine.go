@@ -7,9 +7,12 @@
 // trigger, so a stream of changes cannot starve it. Only one reconcile runs
 // at a time. A reconcile takes a snapshot from the source, translates it,
 // validates the result, diffs it against the last applied config and calls
-// the provider only if something changed. If the provider fails, the last
-// good config stays live (providers apply all or nothing) and the reconcile
-// is retried with exponential backoff.
+// the provider only if something changed. A provider that can validate
+// (provider.Validator) is asked first; if it rejects the config, the
+// objects at fault are looked for (isolate.go) and the config without them
+// is applied, with a problem on each, and retried later. If the provider
+// fails otherwise, the last good config stays live (providers apply all or
+// nothing) and the reconcile is retried with exponential backoff.
 package engine
 
 import (
