@@ -44,6 +44,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt := pr.routeFor(r.Host, r.URL.Path); rt != nil {
 		if rt.redirect != nil {
 			serveRedirect(w, r, rt.redirect)
+			h.p.logAccess(r, nil, outcome{status: rt.redirect.status}, start)
 			return
 		}
 		b = rt.backend
