@@ -195,7 +195,10 @@ func (p *Provider) Validate(ctx context.Context, cfg *lbconfig.Config) error {
 	if err := validateConfig(ctx, p.opts.Binary, filepath.Join(dir, configFile)); err != nil {
 		return fmt.Errorf("haproxy: %w", err)
 	}
-	return nil
+	// What haproxy -c cannot know: a port another program holds.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.checkNewPorts(cfg)
 }
 
 // Apply implements provider.Provider. An endpoints-only change goes through

@@ -302,6 +302,9 @@ func TestRejectedConfigKeepsServing(t *testing.T) {
 	taken := simpleConfig(port, a)
 	taken.LoadBalancers[0].Listeners = append(taken.LoadBalancers[0].Listeners, lbconfig.Listener{Port: busy, Protocol: lbconfig.ProtocolHTTP})
 	taken.Sort()
+	if err := p.Validate(context.Background(), taken); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d", busy)) {
+		t.Errorf("Validate with a busy port = %v, want an error naming port %d", err, busy)
+	}
 	if _, err := p.Apply(context.Background(), taken); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port %d", busy)) {
 		t.Errorf("Apply with a busy port = %v, want an error naming port %d", err, busy)
 	}
