@@ -197,9 +197,23 @@ func (w *StatusWriter) Resign(ctx context.Context) {
 	}
 	cleared := 0
 	var errs []error
-	for _, ing := range w.opts.Source.ingresses() {
-		k := types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name}
-		if _, ours := want[k]; !ours || !w.published[statusKey(ing.Status.LoadBalancer.Ingress)] {
+	for _, cached := range w.opts.Source.ingresses() {
+		k := types.NamespacedName{Namespace: cached.Namespace, Name: cached.Name}
+		if _, ours := want[k]; !ours {
+			continue
+		}
+		// The cache may not have seen our last write yet: read the
+		// Ingress itself.
+		rctx, cancel := context.WithTimeout(ctx, statusRequestTimeout)
+		ing, err := w.opts.Client.NetworkingV1().Ingresses(k.Namespace).Get(rctx, k.Name, metav1.GetOptions{})
+		cancel()
+		if err != nil {
+			if !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("ingress %s: %w", k, err))
+			}
+			continue
+		}
+		if !w.published[statusKey(ing.Status.LoadBalancer.Ingress)] {
 			continue
 		}
 		done, err := w.write(ctx, ing, nil, true)
