@@ -157,7 +157,7 @@ func activeOf(p *Provider, addr string) int64 {
 }
 
 func TestTCPConnectionsAcrossChanges(t *testing.T) {
-	const drain = 400 * time.Millisecond
+	const drain = time.Second
 	p := New(provider.Options{ListenAddress: "127.0.0.1", DrainTimeout: drain}, testLogger(t))
 	runProvider(t, p)
 	port, httpPort := freePort(t), freePort(t)

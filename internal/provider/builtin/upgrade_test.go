@@ -121,7 +121,7 @@ func TestWebsocketSurvivesConfigChanges(t *testing.T) {
 // leaves the config keeps working for the drain timeout, then is closed;
 // new websockets go to the endpoint that replaced it.
 func TestWebsocketDrainedWhenEndpointLeaves(t *testing.T) {
-	const drain = 500 * time.Millisecond
+	const drain = time.Second
 	p := New(provider.Options{ListenAddress: "127.0.0.1", DrainTimeout: drain}, testLogger(t))
 	runProvider(t, p)
 	port := freePort(t)
