@@ -331,13 +331,9 @@ func TestMasterKilledIsRestarted(t *testing.T) {
 	pid := p.PID()
 	killedAt := time.Now()
 	kill(t, pid)
-	sawOutage := false
 	var back time.Duration
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-		if p.Healthy(context.Background()) != nil {
-			sawOutage = true
-		}
-		if p.PID() != 0 && p.PID() != pid && sawOutage {
+		if p.PID() != 0 && p.PID() != pid {
 			if r := get(fresh, port, "x", "/"); r.status == 200 {
 				back = time.Since(killedAt)
 				if r.server != "b" {
@@ -346,9 +342,6 @@ func TestMasterKilledIsRestarted(t *testing.T) {
 				break
 			}
 		}
-	}
-	if !sawOutage {
-		t.Error("Healthy never reported the dead master")
 	}
 	if back == 0 {
 		t.Fatal("not serving again 20s after the master was killed")
@@ -361,6 +354,37 @@ func TestMasterKilledIsRestarted(t *testing.T) {
 	if p.Restarts() != 1 {
 		t.Errorf("Restarts = %d, want 1", p.Restarts())
 	}
+}
+
+// TestOutageReflectedInHealth: while the master is dead and cannot be
+// restarted (its binary is gone for a while), Healthy says so; once it can,
+// it is restarted and healthy again. (The restart itself is so fast that
+// watching Healthy across it would be a race.)
+func TestOutageReflectedInHealth(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "haproxy")
+	if err := os.Symlink(haproxyBinary(t), bin); err != nil {
+		t.Fatal(err)
+	}
+	p := newProvider(t, runtimeDir(t), func(o *Options) { o.Binary = bin })
+	port := freePort(t)
+	a := echo(t, "a")
+	apply(t, p, simpleConfig(port, a))
+	waitFor(t, 5*time.Second, "healthy", func() bool { return p.Healthy(context.Background()) == nil })
+
+	if err := os.Remove(bin); err != nil {
+		t.Fatal(err)
+	}
+	kill(t, p.PID())
+	waitFor(t, 10*time.Second, "Healthy to report the dead master", func() bool { return p.Healthy(context.Background()) != nil })
+	t.Logf("Healthy while down: %v", p.Healthy(context.Background()))
+
+	if err := os.Symlink(haproxyBinary(t), bin); err != nil {
+		t.Fatal(err)
+	}
+	fresh := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	waitFor(t, 30*time.Second, "serving and healthy again", func() bool {
+		return p.Healthy(context.Background()) == nil && get(fresh, port, "x", "/").server == "a"
+	})
 }
 
 func TestAdoptOnControllerRestart(t *testing.T) {
