@@ -480,7 +480,8 @@ func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) erro
 func (p *Provider) restart(ctx context.Context, dead *process) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.stopped || p.proc != dead {
+	// p.proc is nil after a restart that failed: try again.
+	if p.stopped || (p.proc != dead && p.proc != nil) {
 		return nil // shut down, or Apply started one already
 	}
 	p.proc = nil
