@@ -143,11 +143,8 @@ func (p *Provider) forwardOther(w http.ResponseWriter, r *http.Request, pr *port
 		rp = p.other.https
 	}
 	pol := b.policy
-	if pol.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
-		if r.ContentLength > pol.maxBody {
-			return outcome{status: tooLarge(w)}
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, pol.maxBody)
+	if !limitBody(w, r, pol.maxBody) {
+		return outcome{status: http.StatusRequestEntityTooLarge}
 	}
 	ctx := context.WithValue(r.Context(), targetKey{}, &target{backend: b.name, ep: c.ep, pr: pr, pol: pol})
 	if c.setCookie != "" {

@@ -155,6 +155,24 @@ func (p *Provider) Validate(ctx context.Context, cfg *lbconfig.Config) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	bound, err := p.bindNew(ctx, t)
+	for _, b := range bound {
+		_ = b.ln.Close()
+	}
+	return err
+}
+
+// boundPort is a listener bound for a port of a new table.
+type boundPort struct {
+	port int32
+	ln   net.Listener
+}
+
+// bindNew binds, in config order, the ports of t that no server has yet.
+// On error it closes what it bound and names the listener that failed. The
+// caller holds p.mu.
+func (p *Provider) bindNew(ctx context.Context, t *table) ([]boundPort, error) {
+	var bound []boundPort
 	var lc net.ListenConfig
 	for _, b := range t.binds {
 		if p.servers[b.port] != nil {
@@ -162,11 +180,14 @@ func (p *Provider) Validate(ctx context.Context, cfg *lbconfig.Config) error {
 		}
 		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(p.opts.ListenAddress, strconv.Itoa(int(b.port))))
 		if err != nil {
-			return fmt.Errorf("builtin: load balancer %q: listener %d (port %d): %w", b.lb, b.listener, b.port, err)
+			for _, b := range bound {
+				_ = b.ln.Close()
+			}
+			return nil, fmt.Errorf("builtin: load balancer %q: listener %d (port %d): %w", b.lb, b.listener, b.port, err)
 		}
-		_ = ln.Close()
+		bound = append(bound, boundPort{port: b.port, ln: ln})
 	}
-	return nil
+	return bound, nil
 }
 
 // Apply implements provider.Provider. All or nothing: on error the previous
@@ -191,21 +212,13 @@ func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Re
 		return provider.Result{}, errors.New("builtin: provider is shut down")
 	}
 
-	var opened []*server
-	var lc net.ListenConfig
-	for _, b := range t.binds {
-		if p.servers[b.port] != nil {
-			continue
-		}
-		addr := net.JoinHostPort(p.opts.ListenAddress, strconv.Itoa(int(b.port)))
-		ln, err := lc.Listen(ctx, "tcp", addr)
-		if err != nil {
-			for _, s := range opened {
-				_ = s.ln.Close()
-			}
-			return provider.Result{}, fmt.Errorf("builtin: load balancer %q: listener %d (port %d): %w", b.lb, b.listener, b.port, err)
-		}
-		opened = append(opened, p.newServer(b.port, ln))
+	bound, err := p.bindNew(ctx, t)
+	if err != nil {
+		return provider.Result{}, err
+	}
+	opened := make([]*server, 0, len(bound))
+	for _, b := range bound {
+		opened = append(opened, p.newServer(b.port, b.ln))
 	}
 
 	p.attachPools(t)

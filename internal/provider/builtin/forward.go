@@ -92,11 +92,8 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 		deleteConnectionListed(r.Header, v)
 	}
 	pol := b.policy
-	if pol.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
-		if r.ContentLength > pol.maxBody {
-			return outcome{status: tooLarge(w)}
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, pol.maxBody)
+	if !limitBody(w, r, pol.maxBody) {
+		return outcome{status: http.StatusRequestEntityTooLarge}
 	}
 	idempotent := isIdempotent(r.Method)
 	ep := c.ep
@@ -550,6 +547,21 @@ func remoteIP(addr string) string {
 		addr = addr[:i]
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+}
+
+// limitBody holds r's body to max bytes (0: no limit), answering 413 at
+// once, and returning false, when its Content-Length is larger; a body
+// without one fails its read at the limit (see backendFailed).
+func limitBody(w http.ResponseWriter, r *http.Request, max int64) bool {
+	if max <= 0 || r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	if r.ContentLength > max {
+		tooLarge(w)
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, max)
+	return true
 }
 
 func tooLarge(w http.ResponseWriter) int {

@@ -17,8 +17,6 @@ import (
 func (p *Provider) serveTCP(client net.Conn, pending []byte, b *backend) {
 	defer p.tunnels.Done()
 	clientIP := remoteIP(client.RemoteAddr().String())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var tried []*endpoint
 	for {
 		ep := b.choose(nil, clientIP, false, tried).ep
@@ -29,7 +27,7 @@ func (p *Provider) serveTCP(client net.Conn, pending []byte, b *backend) {
 			_ = client.Close()
 			return
 		}
-		bc, err := p.dial(ctx, b, ep)
+		bc, err := p.dial(context.Background(), b, ep)
 		if err != nil {
 			tried = append(tried, ep)
 			if len(tried) <= b.policy.retries {
@@ -41,15 +39,12 @@ func (p *Provider) serveTCP(client net.Conn, pending []byte, b *backend) {
 			return
 		}
 		t := &tunnel{client: client, backend: bc.conn, idle: b.policy.tunnelIdle}
-		if !ep.pool.addTunnel(t) {
-			t.close() // the endpoint left the config meanwhile
-			return
+		release, ok := ep.pool.adopt(t)
+		if !ok {
+			return // the endpoint left the config meanwhile
 		}
-		ep.pool.active.Add(1)
+		defer release()
 		p.splice(t, pending, nil)
-		ep.pool.active.Add(-1)
-		ep.pool.removeTunnel(t)
-		t.close()
 		return
 	}
 }

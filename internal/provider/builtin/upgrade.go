@@ -67,19 +67,16 @@ func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoute
 		return fail(0)
 	}
 	t := &tunnel{client: client, backend: bc.conn, idle: b.policy.tunnelIdle}
-	if !ep.pool.addTunnel(t) {
-		t.close() // the endpoint left the config meanwhile
-		return fail(0)
+	release, ok := ep.pool.adopt(t)
+	if !ok {
+		return fail(0) // the endpoint left the config meanwhile
 	}
 	if !p.startTunnel() {
-		t.close() // the provider is stopping
+		release() // the provider is stopping
 		return fail(0)
 	}
 	defer p.tunnels.Done()
-	ep.pool.active.Add(1)
-	defer ep.pool.active.Add(-1)
-	defer ep.pool.removeTunnel(t)
-	defer t.close()
+	defer release()
 	// Nothing must cut a healthy tunnel: no deadlines from now on.
 	_ = client.SetDeadline(time.Time{})
 	_ = bc.conn.SetDeadline(time.Time{})
@@ -217,6 +214,23 @@ func (t *tunnel) close() {
 		_ = t.client.Close()
 		_ = t.backend.Close()
 	})
+}
+
+// adopt makes t one of this endpoint's tunnels and connections in
+// progress; release undoes that and closes t. Without ok the pool is
+// closed (the endpoint left the config): t is closed already and must not
+// start.
+func (cp *connPool) adopt(t *tunnel) (release func(), ok bool) {
+	if !cp.addTunnel(t) {
+		t.close()
+		return nil, false
+	}
+	cp.active.Add(1)
+	return func() {
+		cp.active.Add(-1)
+		cp.removeTunnel(t)
+		t.close()
+	}, true
 }
 
 // addTunnel records t as using this pool's endpoint; false means the pool
