@@ -93,39 +93,34 @@ func run(duration time.Duration, endpointChanges, ingressChanges, connections in
 	}
 	fmt.Printf("churn: provider %s, %d wrk connections, %s, %s per phase\n", providerName, connections, benchenv.Host(app), duration)
 	epDone, ingDone := 0, 0
-	phases := []struct {
+	// Three consecutive backends out of six, shifted by one each time.
+	rotateEndpoints := func() error {
+		epDone++
+		return env.SetEndpoints(ctx, app, []int{epDone % backends, (epDone + 1) % backends, (epDone + 2) % backends})
+	}
+	toggleIngress := func() error {
+		err := toggleIngressPath(ctx, env, ingDone)
+		ingDone++
+		return err
+	}
+	type churnPhase struct {
 		name    string
 		changes int
 		change  func(i int) error
-	}{
-		{"endpoints", endpointChanges, func(int) error {
-			// Three consecutive backends out of six, shifted by one each time.
-			epDone++
-			set := []int{epDone % backends, (epDone + 1) % backends, (epDone + 2) % backends}
-			return env.SetEndpoints(ctx, app, set)
-		}},
-		{"ingress", ingressChanges, func(int) error {
-			err := toggleIngressPath(ctx, env, ingDone)
-			ingDone++
-			return err
-		}},
+	}
+	phases := []churnPhase{
+		{"endpoints", endpointChanges, func(int) error { return rotateEndpoints() }},
+		{"ingress", ingressChanges, func(int) error { return toggleIngress() }},
 	}
 	if mixed {
+		// Endpoints every 100 ms, the Ingress every tenth time: every second.
 		every := 100 * time.Millisecond
-		phases = append(phases, struct {
-			name    string
-			changes int
-			change  func(i int) error
-		}{"mixed", int(duration * 9 / 10 / every), func(i int) error {
-			epDone++
-			set := []int{epDone % backends, (epDone + 1) % backends, (epDone + 2) % backends}
-			if err := env.SetEndpoints(ctx, app, set); err != nil {
+		phases = append(phases, churnPhase{"mixed", int(duration * 9 / 10 / every), func(i int) error {
+			if err := rotateEndpoints(); err != nil {
 				return err
 			}
 			if i%10 == 9 {
-				err := toggleIngressPath(ctx, env, ingDone)
-				ingDone++
-				return err
+				return toggleIngress()
 			}
 			return nil
 		}})
