@@ -189,24 +189,14 @@ func TestUpgradeRefusedByBackend(t *testing.T) {
 func TestTunnelsClosedOnShutdown(t *testing.T) {
 	const grace = 300 * time.Millisecond
 	p := New(provider.Options{ListenAddress: "127.0.0.1", ShutdownGrace: grace}, testLogger(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, nil) }()
+	stop := runStoppable(t, p)
 	port := freePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("ws", startWebsocketEcho(t, "a"))}, &lbconfig.BackendRef{Name: "ws"}))
 	ws := dialWebsocket(t, port, "chat.test")
 	if got, err := roundTrip(ws, "1"); err != nil || got != "a: 1" {
 		t.Fatalf("%q, %v", got, err)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	case <-time.After(20 * grace):
-		t.Fatalf("Run did not return within %s of a %s shutdown grace, with a websocket open", 20*grace, grace)
-	}
+	stop(20*grace, "a %s shutdown grace, with a websocket open", grace)
 	_ = ws.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadAll(ws); err != nil && strings.Contains(err.Error(), "timeout") {
 		t.Errorf("the websocket is still open after shutdown: %v", err)
@@ -219,9 +209,7 @@ func TestTunnelsClosedOnShutdown(t *testing.T) {
 func TestDrainingTunnelsClosedOnShutdown(t *testing.T) {
 	const grace = 300 * time.Millisecond
 	p := New(provider.Options{ListenAddress: "127.0.0.1", ShutdownGrace: grace, DrainTimeout: time.Hour}, testLogger(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, nil) }()
+	stop := runStoppable(t, p)
 	port := freePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("ws", startWebsocketEcho(t, "a"))}, &lbconfig.BackendRef{Name: "ws"}))
 	ws := dialWebsocket(t, port, "chat.test")
@@ -232,13 +220,26 @@ func TestDrainingTunnelsClosedOnShutdown(t *testing.T) {
 	if got, err := roundTrip(ws, "2"); err != nil || got != "a: 2" {
 		t.Fatalf("draining tunnel: %q, %v", got, err)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run: %v", err)
+	stop(20*grace, "a %s shutdown grace, with a draining websocket open", grace)
+}
+
+// runStoppable runs p; stop ends Run and fails t unless it returns, with
+// no error, within bound (why says what the bound is for).
+func runStoppable(t *testing.T, p *Provider) (stop func(bound time.Duration, why string, args ...any)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, nil) }()
+	return func(bound time.Duration, why string, args ...any) {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(bound):
+			t.Fatalf("Run did not return within %s of "+why, append([]any{bound}, args...)...)
 		}
-	case <-time.After(20 * grace):
-		t.Fatalf("Run did not return within %s of a %s shutdown grace, with a draining websocket open", 20*grace, grace)
 	}
 }
