@@ -97,15 +97,13 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 	}
 	idempotent := isIdempotent(r.Method)
 	ep := c.ep
-	x := exchange{p: p, r: r, pr: pr, pol: pol, host: r.Host, setCookie: c.setCookie}
+	x := exchange{p: p, w: w, r: r, pr: pr, pol: pol, host: r.Host, setCookie: c.setCookie}
 	if x.host == "" {
 		x.host = ep.addr // what net/http's Transport sent
 	}
 	ep.pool.active.Add(1)
 	defer func() { ep.pool.active.Add(-1) }()
-	// A request that cannot be sent again is only trusted to a connection
-	// that is known to be open.
-	bc := ep.pool.get(!idempotent)
+	bc := ep.pool.get()
 	reused, raced := bc != nil, false
 	var triedBuf [4]*endpoint
 	tried := triedBuf[:0]
@@ -129,7 +127,7 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 				if pol.cookie != "" {
 					x.setCookie = next.setCookie
 				}
-				bc = ep.pool.get(!idempotent)
+				bc = ep.pool.get()
 				reused = bc != nil
 				continue
 			}
@@ -244,6 +242,7 @@ func (p *Provider) backendFailed(w http.ResponseWriter, r *http.Request, b *back
 // exchange is one request on one backend connection.
 type exchange struct {
 	p    *Provider
+	w    http.ResponseWriter
 	r    *http.Request
 	pr   *portRoutes
 	host string
@@ -338,7 +337,20 @@ func (x *exchange) roundTrip() (respHead, error) {
 // it returns a 100 Continue.
 func (x *exchange) readFinal(stopAtContinue bool) (respHead, error) {
 	x.bc.readWithin(time.Now(), x.pol.responseHeader)
-	return readFinalHead(x.bc.br, &x.bc.head, stopAtContinue, x.upgrade != "", &x.gotResponse)
+	return readFinalHead(x.bc.br, &x.bc.head, stopAtContinue, x.upgrade != "", &x.gotResponse, x)
+}
+
+// interim passes an informational response (103 Early Hints, say) on to
+// the client, as net/http's ReverseProxy does; HTTP/1.0 clients get none
+// (RFC 9110, section 15.2).
+func (x *exchange) interim(rh respHead, h *headReader) {
+	if !x.r.ProtoAtLeast(1, 1) {
+		return
+	}
+	dst := x.w.Header()
+	h.fill(dst, &rh)
+	x.w.WriteHeader(rh.status)
+	clear(dst)
 }
 
 // writeHead writes the request line and header fields into the

@@ -20,11 +20,6 @@ const (
 	maxIdlePerEndpoint = 256
 	// idleTimeout is how long an idle connection is kept.
 	idleTimeout = 90 * time.Second
-	// checkIdleAfter is how long a connection may sit idle before it is
-	// checked for a close from the backend before use. Under load
-	// connections come back within milliseconds and are not checked; one
-	// that lost the race anyway is retried when that is safe.
-	checkIdleAfter = time.Second
 	// dialTimeout bounds a connect to a backend unless the backend's
 	// policy says.
 	dialTimeout = 5 * time.Second
@@ -57,9 +52,14 @@ func newConnPool(addr string, dialer *net.Dialer) *connPool {
 	return &connPool{addr: addr, dialer: dialer}
 }
 
-// get returns an idle connection, or nil. check asks for a liveness check
-// even on connections that were idle only briefly.
-func (cp *connPool) get(check bool) *backendConn {
+// get returns an idle connection, or nil. Every connection is checked
+// before it is used again, however briefly it was idle: anything the
+// backend sent meanwhile (a close, or bytes nobody asked for: the body of a
+// response to HEAD, the rest of a response longer than it said) means the
+// connection is not clean, and a request sent on it would read those bytes
+// as its answer. One that the backend closes just after the check is
+// retried when that is safe.
+func (cp *connPool) get() *backendConn {
 	var now time.Time
 	for {
 		cp.mu.Lock()
@@ -76,8 +76,7 @@ func (cp *connPool) get(check bool) *backendConn {
 		if now.IsZero() {
 			now = time.Now()
 		}
-		idle := now.Sub(c.idleAt)
-		if idle < idleTimeout && ((!check && idle < checkIdleAfter) || c.alive()) {
+		if now.Sub(c.idleAt) < idleTimeout && c.alive() {
 			return c
 		}
 		c.close()

@@ -309,12 +309,18 @@ func parseContentLength(v []byte) (int64, bool) {
 	return n, true
 }
 
-// readFinalHead reads response heads up to the final one, skipping
-// informational ones; with stopAtContinue it returns a 100 Continue, and
-// with upgrading a 101 Switching Protocols is final. It sets *got once a
-// byte of a response was read, and until then reports failures as
-// noResponseError.
-func readFinalHead(br *bufio.Reader, h *headReader, stopAtContinue, upgrading bool, got *bool) (respHead, error) {
+// interimSink takes the informational (1xx) responses that come before
+// the final one, other than 100 Continue and 101, to pass them on.
+type interimSink interface {
+	interim(rh respHead, h *headReader)
+}
+
+// readFinalHead reads response heads up to the final one, handing
+// informational ones to sink (if not nil); with stopAtContinue it returns a
+// 100 Continue, and with upgrading a 101 Switching Protocols is final. It
+// sets *got once a byte of a response was read, and until then reports
+// failures as noResponseError.
+func readFinalHead(br *bufio.Reader, h *headReader, stopAtContinue, upgrading bool, got *bool, sink interimSink) (respHead, error) {
 	for i := 0; ; i++ {
 		if _, err := br.Peek(1); err != nil {
 			if !*got {
@@ -337,6 +343,10 @@ func readFinalHead(br *bufio.Reader, h *headReader, stopAtContinue, upgrading bo
 			return rh, nil
 		case i >= maxInterim:
 			return rh, errTooManyInterim
+		case rh.status != http.StatusContinue && sink != nil:
+			// 100 Continue is the client's server's to send, when
+			// the body is read.
+			sink.interim(rh, h)
 		}
 	}
 }

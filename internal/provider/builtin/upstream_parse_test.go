@@ -26,7 +26,7 @@ func parseResponse(raw []byte, method string) (parsed, error) {
 	br := bufio.NewReaderSize(bytes.NewReader(raw), connBufferSize)
 	var h headReader
 	var got bool
-	rh, err := readFinalHead(br, &h, false, false, &got)
+	rh, err := readFinalHead(br, &h, false, false, &got, nil)
 	if err != nil {
 		return parsed{}, err
 	}
@@ -288,7 +288,7 @@ func TestParseResponseAllocations(t *testing.T) {
 		br.Reset(rd)
 		clear(dst)
 		var got bool
-		rh, err := readFinalHead(br, &h, false, false, &got)
+		rh, err := readFinalHead(br, &h, false, false, &got, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -461,7 +461,7 @@ func TestIdleExpiry(t *testing.T) {
 	if n := cp.idleCount(); n != maxIdlePerEndpoint {
 		t.Errorf("%d idle, want the bound %d", n, maxIdlePerEndpoint)
 	}
-	if c := cp.get(false); c != conns[maxIdlePerEndpoint-1] {
+	if c := cp.get(); c != conns[maxIdlePerEndpoint-1] {
 		t.Errorf("get did not return the most recently used connection")
 	}
 	// Age the oldest half; they go at the next put, and get skips none of
@@ -487,6 +487,52 @@ func TestIdleExpiry(t *testing.T) {
 	}
 	if _, err := c.conn.Write([]byte("x")); err == nil {
 		t.Errorf("a connection put back into a closed pool was not closed")
+	}
+}
+
+// TestIdleConnectionCheckedOnEveryReuse: a connection that got bytes, or
+// a close, while idle is never handed out again, however short the idle
+// time, and a clean one is.
+func TestIdleConnectionCheckedOnEveryReuse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cp := newConnPool(ln.Addr().String(), &net.Dialer{})
+	defer cp.close(0)
+	for _, tc := range []struct {
+		name string
+		do   func(server net.Conn)
+		want bool // handed out again
+	}{
+		{"clean", func(net.Conn) {}, true},
+		{"stray bytes", func(s net.Conn) { _, _ = s.Write([]byte("HTTP/1.1 200 OK\r\n\r\n")) }, false},
+		{"closed", func(s net.Conn) { _ = s.Close() }, false},
+	} {
+		bc, err := cp.dial(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		server, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp.put(bc)
+		tc.do(server)
+		if !tc.want {
+			// Wait until the bytes or the FIN reached the socket:
+			// from then on, get must never hand the connection out.
+			waitFor(t, tc.name+" to reach the proxy's socket", func() bool { return !bc.alive() })
+		}
+		got := cp.get()
+		if (got != nil) != tc.want {
+			t.Errorf("%s: handed out again: %v, want %v", tc.name, got != nil, tc.want)
+		}
+		if got != nil {
+			got.close()
+		}
+		_ = server.Close()
 	}
 }
 

@@ -116,6 +116,8 @@ func (s Suite) Run(t *testing.T) {
 		{"EndpointChurnUnderLoad", (*Suite).testEndpointChurn},
 		{"RejectedConfigKeepsOldServing", (*Suite).testRejected},
 		{"StopClosesListeners", (*Suite).testStop},
+		{"FaultyBackendsNeverMixExchanges", (*Suite).testFaultyBackends},
+		{"InformationalResponsesForwarded", (*Suite).testInformational},
 		{"TLS", (*Suite).testTLS},
 		{"TCP", (*Suite).testTCP},
 		{"StickySessions", (*Suite).testSticky},

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# A/B benchmark of the builtin proxy: the controller built from a base git
+# revision against the one built from the work tree, keep-alive HTTP/1.1
+# with small responses, in one run, alternating, so that the machine's
+# drift hits both alike. The proxy under test gets CPU 1 and one thread;
+# wrk and the backend (bench/responder, which answers straight off the
+# socket and is never the limit) share CPU 0. For every measurement it
+# prints requests/s, p99, each core's busy share (from /proc/stat) and the
+# proxy's own CPU time (from /proc/PID/stat), and requests per proxy-CPU
+# second, the figure to compare; then the after/before ratio of each round.
+#
+#   bench/ab.sh [BASE_REV]   (default HEAD: the work tree's changes)
+#   BENCH_DURATION  seconds per measurement (default 10)
+#   BENCH_ROUNDS    rounds (default 3)
+#   BENCH_CONNECTIONS concurrent connections (default 50)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+base=${1:-HEAD}
+duration=${BENCH_DURATION:-10}
+rounds=${BENCH_ROUNDS:-3}
+conns=${BENCH_CONNECTIONS:-50}
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
+if ((${#need[@]})); then
+	if [[ $(id -u) -ne 0 ]]; then sudo=sudo; else sudo=; fi
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	git worktree remove --force "$work/base-src" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+git worktree add -q --detach "$work/base-src" "$base"
+(cd "$work/base-src" && go build -o "$work/before" ./cmd/ingress-controller)
+go build -o "$work/after" ./cmd/ingress-controller
+go build -o "$work/responder" ./bench/responder
+
+backend_port=$(free_port)
+GOMAXPROCS=1 taskset -c 0 "$work/responder" -listen "127.0.0.1:$backend_port" -size 100 2>/dev/null &
+pids+=($!)
+
+declare -A port pid
+for build in before after; do
+	port[$build]=$(free_port)
+	mkdir -p "$work/manifests-$build"
+	cat >"$work/manifests-$build/bench.yaml" <<YAML
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: bench, namespace: bench}
+spec:
+  ingressClassName: ingress-controller
+  rules:
+  - host: bench.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: echo, port: {number: 80}}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: bench}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: echo-1, namespace: bench, labels: {kubernetes.io/service-name: echo}}
+addressType: IPv4
+ports: [{name: http, port: $backend_port}]
+endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
+YAML
+	GOMAXPROCS=1 taskset -c 1 "$work/$build" --source=file --manifests="$work/manifests-$build" \
+		--http-port="${port[$build]}" --https-port="$(free_port)" --listen-address=127.0.0.1 --log-level=warn \
+		--metrics-addr="127.0.0.1:$(free_port)" &
+	pid[$build]=$!
+	pids+=($!)
+done
+for build in before after; do
+	for i in $(seq 100); do
+		curl -fsS -o /dev/null -H 'Host: bench.example.com' "http://127.0.0.1:${port[$build]}/" 2>/dev/null && break
+		[[ $i == 100 ]] && { echo "ab: the $build build never answered" >&2; exit 1; }
+		sleep 0.1
+	done
+done
+
+# busy CPU: prints "cpu0busy cpu1busy" jiffies (everything but idle and iowait)
+busy() { awk '/^cpu[01] / { b = 0; for (i = 2; i <= NF; i++) if (i != 5 && i != 6) b += $i; printf "%d ", b; t[$1] = 0 } END { print "" }' /proc/stat; }
+total() { awk '/^cpu[01] / { b = 0; for (i = 2; i <= NF; i++) b += $i; printf "%d ", b } END { print "" }' /proc/stat; }
+# cputime PID: utime+stime in jiffies
+cputime() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+hz=$(getconf CLK_TCK)
+printf "%-6s %-6s %9s %8s %7s %7s %8s %14s\n" round build "req/s" "p99 ms" "cpu0 %" "cpu1 %" "proxy %" "req/proxy-cpu-s"
+declare -A perproxy
+for r in $(seq "$rounds"); do
+	for build in before after; do
+		url="http://127.0.0.1:${port[$build]}/"
+		taskset -c 0 wrk -t1 -c"$conns" -d1s -H 'Host: bench.example.com' "$url" >/dev/null
+		read -r b0 b1 < <(busy)
+		read -r t0 t1 < <(total)
+		c0=$(cputime "${pid[$build]}")
+		out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${duration}s" --latency -H 'Host: bench.example.com' "$url")
+		c1=$(cputime "${pid[$build]}")
+		read -r a0 a1 < <(busy)
+		read -r u0 u1 < <(total)
+		if grep -q -e 'Non-2xx' -e 'Socket errors' <<<"$out"; then
+			echo "ab: errors from the $build build:" >&2
+			echo "$out" >&2
+			exit 1
+		fi
+		read -r rps p99 < <(awk '
+			function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+			/^Requests\/sec/ { rps = $2 } /^ +99%/ { p99 = ms($2) } END { print rps, p99 }' <<<"$out")
+		line=$(awk -v rps="$rps" -v p99="$p99" -v b0=$((a0 - b0)) -v b1=$((a1 - b1)) -v t0=$((u0 - t0)) -v t1=$((u1 - t1)) \
+			-v proxy=$((c1 - c0)) -v hz="$hz" -v d="$duration" -v r="$r" -v build="$build" 'BEGIN {
+			share = proxy / hz / d
+			printf "%-6s %-6s %9.0f %8.3f %7.1f %7.1f %8.1f %14.0f\n", r, build, rps, p99, 100 * b0 / t0, 100 * b1 / t1, 100 * share, rps / share }')
+		echo "$line"
+		perproxy[$r.$build]=$(awk '{ print $8 }' <<<"$line")
+	done
+done
+for r in $(seq "$rounds"); do
+	awk -v r="$r" -v a="${perproxy[$r.after]}" -v b="${perproxy[$r.before]}" 'BEGIN { printf "round %s: after/before per proxy-CPU second %.3fx\n", r, a / b }'
+done
