@@ -19,7 +19,7 @@
 // goroutine does the whole backend exchange itself: it writes the request
 // head straight into the connection's buffer, streams the body, parses the
 // response head strictly into the ResponseWriter's header map and streams
-// the body back from the connection's buffer (upstream_parse.go). Pools of
+// the body back from the connection's buffer (package http1). Pools of
 // endpoints that leave the config are closed by the Apply that drops them.
 // Backends that speak HTTPS, h2c or gRPC go through net/http's
 // ReverseProxy instead (backendproto.go); policies (affinity, algorithms,

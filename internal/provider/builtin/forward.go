@@ -1,9 +1,9 @@
 package builtin
 
 import (
-	"bufio"
 	"context"
 	"errors"
+	"ingress-controller/internal/provider/builtin/http1"
 	"io"
 	"net/http"
 	"net/textproto"
@@ -89,7 +89,7 @@ const expectContinueTimeout = time.Second
 func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) outcome {
 	ctx := r.Context()
 	for _, v := range r.Header["Connection"] {
-		deleteConnectionListed(r.Header, v)
+		http1.DeleteConnectionListed(r.Header, v)
 	}
 	pol := b.policy
 	if !limitBody(w, r, pol.maxBody) {
@@ -107,7 +107,7 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 	reused, raced := bc != nil, false
 	var triedBuf [4]*endpoint
 	tried := triedBuf[:0]
-	var rh respHead
+	var rh http1.Head
 	for {
 		if bc == nil {
 			var err error
@@ -156,21 +156,21 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 
 // respond streams the response whose head x just read back to w, and puts
 // the backend connection back in its pool if the exchange left it clean.
-func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh respHead, b *backend, ep *endpoint) outcome {
+func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh http1.Head, b *backend, ep *endpoint) outcome {
 	r, bc, ctx := x.r, x.bc, x.r.Context()
 	dst := w.Header()
-	bc.head.fill(dst, &rh)
+	bc.head.Fill(dst, &rh)
 	if x.setCookie != "" {
 		dst["Set-Cookie"] = append(dst["Set-Cookie"], x.setCookie)
 	}
-	w.WriteHeader(rh.status)
-	body := newBodyReader(bc.br, &rh, r.Method, &bc.head, &p.bufs)
+	w.WriteHeader(rh.Status)
+	body := http1.NewBody(bc.br, &rh, r.Method, &bc.head, &p.bufs)
 	var flusher http.Flusher
-	if body.kind == bodyChunked || body.kind == bodyClose {
+	if body.Streams() {
 		// Streams and server-sent events go out as they come.
 		flusher, _ = w.(http.Flusher)
 	}
-	out := outcome{status: rh.status, endpoint: ep.addr}
+	out := outcome{status: rh.Status, endpoint: ep.addr}
 	var err error
 	clientGone := false
 	// The backend may be silent for at most the idle timeout; the
@@ -182,7 +182,7 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh respHead, b *b
 			bc.readWithin(time.Now(), idle)
 		}
 		var piece []byte
-		piece, err = body.next()
+		piece, err = body.Next()
 		if len(piece) > 0 {
 			n, werr := w.Write(piece)
 			out.bytes += int64(n)
@@ -198,11 +198,11 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh respHead, b *b
 			break
 		}
 	}
-	body.release()
-	if err == io.EOF && body.kind == bodyChunked {
-		bc.head.fillTrailers(dst)
+	body.Release()
+	if err == io.EOF && body.Chunked() {
+		bc.head.FillTrailers(dst)
 	}
-	reusable := err == io.EOF && !clientGone && !x.bodyUnsent && rh.reusable(body.kind, bc.br)
+	reusable := err == io.EOF && !clientGone && !x.bodyUnsent && rh.Reusable(&body, bc.br)
 	if x.stop() && reusable {
 		bc.pool.put(bc)
 	} else {
@@ -282,20 +282,20 @@ func (e clientBodyError) Unwrap() error { return e.err }
 // before any part of a response came back.
 func isRetryable(err error) bool {
 	switch err.(type) {
-	case sendError, noResponseError:
+	case sendError, http1.NoResponseError:
 		return true
 	}
 	return false
 }
 
 // roundTrip writes the request and reads the head of the final response.
-func (x *exchange) roundTrip() (respHead, error) {
+func (x *exchange) roundTrip() (http1.Head, error) {
 	bc, r := x.bc, x.r
 	bc.written = 0
 	x.writeHead()
 	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
 		if err := bc.bw.Flush(); err != nil {
-			return respHead{}, sendError{err}
+			return http1.Head{}, sendError{err}
 		}
 		return x.readFinal(false)
 	}
@@ -303,7 +303,7 @@ func (x *exchange) roundTrip() (respHead, error) {
 		// Let the backend refuse the body before the client sends it:
 		// net/http asks the client for it only when it is read.
 		if err := bc.bw.Flush(); err != nil {
-			return respHead{}, sendError{err}
+			return http1.Head{}, sendError{err}
 		}
 		bc.setReadDeadline(time.Now().Add(expectContinueTimeout))
 		_, err := bc.br.Peek(1)
@@ -311,45 +311,45 @@ func (x *exchange) roundTrip() (respHead, error) {
 		switch {
 		case err == nil:
 			rh, err := x.readFinal(true)
-			if err != nil || rh.status != http.StatusContinue {
+			if err != nil || rh.Status != http.StatusContinue {
 				x.bodyUnsent = err == nil
 				return rh, err
 			}
 		case !errors.Is(err, os.ErrDeadlineExceeded):
-			return respHead{}, noResponseError{err}
+			return http1.Head{}, http1.NoResponseError{Err: err}
 		}
 	}
 	if err := x.sendBody(); err != nil {
 		if _, ok := err.(clientBodyError); ok {
-			return respHead{}, err
+			return http1.Head{}, err
 		}
 		// The backend may have answered early and closed.
 		if rh, rerr := x.readFinal(false); rerr == nil {
 			x.bodyUnsent = true
 			return rh, nil
 		}
-		return respHead{}, err
+		return http1.Head{}, err
 	}
 	return x.readFinal(false)
 }
 
 // readFinal reads response heads up to the final one; with stopAtContinue
 // it returns a 100 Continue.
-func (x *exchange) readFinal(stopAtContinue bool) (respHead, error) {
+func (x *exchange) readFinal(stopAtContinue bool) (http1.Head, error) {
 	x.bc.readWithin(time.Now(), x.pol.responseHeader)
-	return readFinalHead(x.bc.br, &x.bc.head, stopAtContinue, x.upgrade != "", &x.gotResponse, x)
+	return http1.ReadFinalHead(x.bc.br, &x.bc.head, stopAtContinue, x.upgrade != "", &x.gotResponse, x)
 }
 
 // interim passes an informational response (103 Early Hints, say) on to
 // the client, as net/http's ReverseProxy does; HTTP/1.0 clients get none
 // (RFC 9110, section 15.2).
-func (x *exchange) interim(rh respHead, h *headReader) {
+func (x *exchange) Interim(rh http1.Head, h *http1.HeadReader) {
 	if !x.r.ProtoAtLeast(1, 1) {
 		return
 	}
 	dst := x.w.Header()
-	h.fill(dst, &rh)
-	x.w.WriteHeader(rh.status)
+	h.Fill(dst, &rh)
+	x.w.WriteHeader(rh.Status)
 	clear(dst)
 }
 
@@ -373,7 +373,7 @@ func (x *exchange) writeHead() {
 	bw.WriteString(x.host)
 	bw.WriteString("\r\n")
 	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
-		writeField(bw, "User-Agent", ua[0])
+		http1.WriteField(bw, "User-Agent", ua[0])
 	}
 	switch {
 	case r.ContentLength > 0:
@@ -388,7 +388,7 @@ func (x *exchange) writeHead() {
 				keys = append(keys, k)
 			}
 			slices.Sort(keys)
-			writeField(bw, "Trailer", strings.Join(keys, ","))
+			http1.WriteField(bw, "Trailer", strings.Join(keys, ","))
 		}
 	case r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch:
 		bw.WriteString("Content-Length: 0\r\n")
@@ -399,11 +399,11 @@ func (x *exchange) writeHead() {
 			"X-Forwarded-For", "X-Real-Ip", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port":
 			continue
 		}
-		if isHopByHop(k) {
+		if http1.IsHopByHop(k) {
 			continue
 		}
 		for _, v := range vs {
-			writeField(bw, k, v)
+			http1.WriteField(bw, k, v)
 		}
 	}
 	clientIP := remoteIP(r.RemoteAddr)
@@ -414,23 +414,14 @@ func (x *exchange) writeHead() {
 	}
 	bw.WriteString(clientIP)
 	bw.WriteString("\r\n")
-	writeField(bw, "X-Real-Ip", clientIP)
-	writeField(bw, "X-Forwarded-Host", r.Host)
-	writeField(bw, "X-Forwarded-Proto", x.pr.protoValue[0])
-	writeField(bw, "X-Forwarded-Port", x.pr.portValue[0])
+	http1.WriteField(bw, "X-Real-Ip", clientIP)
+	http1.WriteField(bw, "X-Forwarded-Host", r.Host)
+	http1.WriteField(bw, "X-Forwarded-Proto", x.pr.protoValue[0])
+	http1.WriteField(bw, "X-Forwarded-Port", x.pr.portValue[0])
 	if x.upgrade != "" {
 		bw.WriteString("Connection: Upgrade\r\n")
-		writeField(bw, "Upgrade", x.upgrade)
+		http1.WriteField(bw, "Upgrade", x.upgrade)
 	}
-	bw.WriteString("\r\n")
-}
-
-// writeField writes one field line. Names and values come from net/http's
-// request parser or from the proxy, both of which allow no CR or LF.
-func writeField(bw *bufio.Writer, k, v string) {
-	bw.WriteString(k)
-	bw.WriteString(": ")
-	bw.WriteString(v)
 	bw.WriteString("\r\n")
 }
 
@@ -511,26 +502,6 @@ func expectsContinue(h http.Header) bool {
 		}
 	}
 	return false
-}
-
-// deleteConnectionListed deletes the fields that a Connection field value
-// names (RFC 9110, section 7.6.1).
-func deleteConnectionListed(h http.Header, v string) {
-	for v != "" {
-		var token string
-		token, v, _ = strings.Cut(v, ",")
-		token = textproto.TrimString(token)
-		switch {
-		case token == "",
-			// Common tokens that name no field or one dropped anyway;
-			// skipping them saves canonicalizing.
-			strings.EqualFold(token, "keep-alive"),
-			strings.EqualFold(token, "close"),
-			strings.EqualFold(token, "upgrade"):
-			continue
-		}
-		delete(h, textproto.CanonicalMIMEHeaderKey(token))
-	}
 }
 
 // isUpgrade reports whether the request asks to switch protocols, other

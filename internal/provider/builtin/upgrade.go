@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"ingress-controller/internal/provider/builtin/http1"
 	"io"
 	"net"
 	"net/http"
@@ -35,7 +36,7 @@ func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoute
 	ctx := r.Context()
 	upgrade := textproto.TrimString(r.Header.Get("Upgrade"))
 	for _, v := range r.Header["Connection"] {
-		deleteConnectionListed(r.Header, v)
+		http1.DeleteConnectionListed(r.Header, v)
 	}
 	bc, err := p.dial(ctx, b, ep)
 	if err != nil {
@@ -52,7 +53,7 @@ func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoute
 		bc.close()
 		return fail(p.backendFailed(w, r, b, ep, err))
 	}
-	if rh.status != http.StatusSwitchingProtocols {
+	if rh.Status != http.StatusSwitchingProtocols {
 		// Refused (say 400 or 403): an ordinary response.
 		return p.respond(w, &x, rh, b, ep)
 	}
@@ -80,39 +81,12 @@ func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoute
 	// Nothing must cut a healthy tunnel: no deadlines from now on.
 	_ = client.SetDeadline(time.Time{})
 	_ = bc.conn.SetDeadline(time.Time{})
-	if err := writeSwitchHead(cbuf.Writer, &bc.head, upgrade, c.setCookie); err != nil {
+	if err := http1.WriteSwitchHead(cbuf.Writer, &bc.head, upgrade, c.setCookie); err != nil {
 		return fail(0)
 	}
 	p.log.Debug("protocol upgraded", "backend", b.name, "endpoint", ep.addr, "upgrade", upgrade)
 	p.splice(t, buffered(cbuf.Reader), buffered(bc.br))
 	return fail(http.StatusSwitchingProtocols)
-}
-
-// writeSwitchHead sends the backend's 101 to the client: its fields less
-// the hop-by-hop ones, then the Connection and Upgrade the switch needs.
-func writeSwitchHead(bw *bufio.Writer, h *headReader, requested, setCookie string) error {
-	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
-	if setCookie != "" {
-		writeField(bw, "Set-Cookie", setCookie)
-	}
-	upgrade := requested
-	for i := range h.fields {
-		f := &h.fields[i]
-		k := textproto.CanonicalMIMEHeaderKey(string(h.raw[f.name.start:f.name.end]))
-		v := string(h.raw[f.value.start:f.value.end])
-		if k == "Upgrade" {
-			upgrade = v
-			continue
-		}
-		if f.kind != fieldOther || isHopByHop(k) {
-			continue
-		}
-		writeField(bw, k, v)
-	}
-	bw.WriteString("Connection: Upgrade\r\n")
-	writeField(bw, "Upgrade", upgrade)
-	bw.WriteString("\r\n")
-	return bw.Flush()
 }
 
 // startTunnel counts a tunnel in p.tunnels, unless Run is past waiting

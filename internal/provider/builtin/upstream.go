@@ -3,6 +3,7 @@ package builtin
 import (
 	"bufio"
 	"context"
+	"ingress-controller/internal/provider/builtin/http1"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -103,7 +104,7 @@ func (cp *connPool) dial(ctx context.Context) (*backendConn, error) {
 // put takes c back, or closes it if the pool is full or closed. Expired
 // connections at the old end of the stack go at the same time.
 func (cp *connPool) put(c *backendConn) {
-	c.head.release()
+	c.head.Release()
 	now := time.Now()
 	c.idleAt = now
 	cp.mu.Lock()
@@ -183,7 +184,7 @@ type backendConn struct {
 	conn net.Conn
 	br   *bufio.Reader
 	bw   *bufio.Writer // writes through backendConn.Write
-	head headReader
+	head http1.HeadReader
 	pool *connPool
 
 	idleAt time.Time

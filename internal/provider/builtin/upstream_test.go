@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"ingress-controller/internal/provider/builtin/http1"
 	"io"
 	"net"
 	"net/http"
@@ -81,7 +82,7 @@ func TestMalformedResponsesAre502(t *testing.T) {
 		"/lengths": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc",
 		"/te-cl":   "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 		"/fold":    "HTTP/1.1 200 OK\r\nX-A: 1\r\n 2\r\nContent-Length: 0\r\n\r\n",
-		"/huge":    "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("b", maxHeadBytes) + "\r\nContent-Length: 0\r\n\r\n",
+		"/huge":    "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("b", http1.MaxHeadBytes) + "\r\nContent-Length: 0\r\n\r\n",
 		"/101":     "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n",
 		"/ok":      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
 	}

@@ -1,4 +1,4 @@
-package builtin
+package http1
 
 import (
 	"bufio"
@@ -23,21 +23,21 @@ type parsed struct {
 // parseResponse reads raw as the backend's answer to a request with
 // method, the way forward does, with buffers of the same size.
 func parseResponse(raw []byte, method string) (parsed, error) {
-	br := bufio.NewReaderSize(bytes.NewReader(raw), connBufferSize)
-	var h headReader
+	br := bufio.NewReaderSize(bytes.NewReader(raw), testConnBufferSize)
+	var h HeadReader
 	var got bool
-	rh, err := readFinalHead(br, &h, false, false, &got, nil)
+	rh, err := ReadFinalHead(br, &h, false, false, &got, nil)
 	if err != nil {
 		return parsed{}, err
 	}
 	dst := http.Header{}
-	h.fill(dst, &rh)
-	bufs := &sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
-	body := newBodyReader(br, &rh, method, &h, bufs)
-	defer body.release()
+	h.Fill(dst, &rh)
+	bufs := &sync.Pool{New: func() any { b := make([]byte, testCopyBufferSize); return &b }}
+	body := NewBody(br, &rh, method, &h, bufs)
+	defer body.Release()
 	var out bytes.Buffer
 	for {
-		p, err := body.next()
+		p, err := body.Next()
 		out.Write(p)
 		if err == io.EOF {
 			break
@@ -50,9 +50,9 @@ func parseResponse(raw []byte, method string) (parsed, error) {
 		}
 	}
 	if body.kind == bodyChunked {
-		h.fillTrailers(dst)
+		h.FillTrailers(dst)
 	}
-	res := parsed{status: rh.status, header: http.Header{}, body: out.String(), reusable: rh.reusable(body.kind, br)}
+	res := parsed{status: rh.Status, header: http.Header{}, body: out.String(), reusable: rh.Reusable(&body, br)}
 	for k, v := range dst {
 		if t, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
 			if res.trailer == nil {
@@ -69,7 +69,7 @@ func parseResponse(raw []byte, method string) (parsed, error) {
 func TestParseResponse(t *testing.T) {
 	longValue := strings.Repeat("v", 6000) // longer than the read buffer
 	var manyFields strings.Builder
-	for manyFields.Len() < maxHeadBytes {
+	for manyFields.Len() < MaxHeadBytes {
 		manyFields.WriteString("X-Filler: " + strings.Repeat("f", 100) + "\r\n")
 	}
 	tests := []struct {
@@ -201,7 +201,7 @@ func TestParseResponse(t *testing.T) {
 		{name: "DEL in value", raw: "HTTP/1.1 200 OK\r\nX-A: a\x7fb\r\nContent-Length: 0\r\n\r\n", wantErr: "invalid byte"},
 		{name: "non-token in name", raw: "HTTP/1.1 200 OK\r\nX-A(b): 1\r\n\r\n", wantErr: "field name"},
 		{name: "head over 64 KiB", raw: "HTTP/1.1 200 OK\r\n" + manyFields.String() + "Content-Length: 0\r\n\r\n", wantErr: "64 KiB"},
-		{name: "one field over 64 KiB", raw: "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("b", maxHeadBytes) + "\r\n\r\n", wantErr: "64 KiB"},
+		{name: "one field over 64 KiB", raw: "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("b", MaxHeadBytes) + "\r\n\r\n", wantErr: "64 KiB"},
 		{name: "trailers over 64 KiB", raw: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + manyFields.String() + "\r\n",
 			wantErr: "64 KiB"},
 	}
@@ -280,19 +280,19 @@ func TestParseResponseAllocations(t *testing.T) {
 	raw := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\n" +
 		"X-Echo-Server: bench\r\nContent-Length: 5\r\n\r\nhello")
 	rd := bytes.NewReader(raw)
-	br := bufio.NewReaderSize(rd, connBufferSize)
-	var h headReader
+	br := bufio.NewReaderSize(rd, testConnBufferSize)
+	var h HeadReader
 	dst := make(http.Header, 8)
 	allocs := testing.AllocsPerRun(100, func() {
 		rd.Reset(raw)
 		br.Reset(rd)
 		clear(dst)
 		var got bool
-		rh, err := readFinalHead(br, &h, false, false, &got, nil)
+		rh, err := ReadFinalHead(br, &h, false, false, &got, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.fill(dst, &rh)
+		h.Fill(dst, &rh)
 	})
 	if allocs > 2 {
 		t.Errorf("%v allocations per response head, want at most 2", allocs)
@@ -345,5 +345,48 @@ func FuzzParseResponse(f *testing.F) {
 		if resp.StatusCode != got.status || string(body) != got.body {
 			t.Fatalf("net/http reads status %d body %q, the proxy %d %q", resp.StatusCode, body, got.status, got.body)
 		}
+		// The fields the proxy passes on are net/http's, less the ones
+		// that describe the connection rather than the message.
+		want := resp.Header.Clone()
+		for _, v := range resp.Header["Connection"] {
+			DeleteConnectionListed(want, v)
+		}
+		for k := range want {
+			if IsHopByHop(k) {
+				delete(want, k)
+			}
+		}
+		if !equalHeaders(want, got.header) {
+			t.Fatalf("net/http reads the fields %q, the proxy passes on %q", want, got.header)
+		}
+		wantTrailer := http.Header{}
+		for k, v := range resp.Trailer {
+			if !IsHopByHop(k) && k != "Host" {
+				wantTrailer[k] = v
+			}
+		}
+		if !equalHeaders(wantTrailer, got.trailer) {
+			t.Fatalf("net/http reads the trailers %q, the proxy passes on %q", wantTrailer, got.trailer)
+		}
 	})
+}
+
+// The buffer sizes of the builtin proxy's backend connections and body
+// copies, which the parser is tested with.
+const (
+	testConnBufferSize = 4 << 10
+	testCopyBufferSize = 32 << 10
+)
+
+// equalHeaders compares two headers, an empty one equal to nil.
+func equalHeaders(a, b http.Header) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !equalStrings(v, b[k]) {
+			return false
+		}
+	}
+	return true
 }

@@ -1,4 +1,17 @@
-package builtin
+// Package http1 is the builtin proxy's HTTP/1.1 wire code towards
+// backends: a strict parser of response heads, bodies and trailers that
+// reads from a connection's own buffer without copying, and the helpers
+// that write request fields. It knows nothing of routing or policy; the
+// proxy decides what to send and what to do with what comes back.
+//
+// The parser is strict on purpose: whatever it accepts is re-framed by
+// net/http towards the client, and whatever it cannot frame unambiguously
+// is refused, so that a backend can never make the proxy read one response
+// as two, or two as one, and answer the next request with the rest of the
+// previous one. Head.Reusable says whether a connection may take another
+// request after a response; the caller must still check, before reusing it,
+// that nothing arrived while it was idle.
+package http1
 
 import (
 	"bufio"
@@ -12,16 +25,10 @@ import (
 	"sync"
 )
 
-// The backend response parser. It is strict on purpose: whatever it accepts
-// is re-framed by net/http towards the client, and whatever it cannot frame
-// unambiguously is refused and its connection closed, so that a backend can
-// never make the proxy read one response as two, or two as one, and answer
-// the next request with the rest of the previous one.
-
 const (
-	// maxHeadBytes bounds the status line and header fields of one
+	// MaxHeadBytes bounds the status line and header fields of one
 	// response, and its trailer fields.
-	maxHeadBytes = 64 << 10
+	MaxHeadBytes = 64 << 10
 	// maxInterim bounds the informational (1xx) responses before the final
 	// one, as net/http's Transport does.
 	maxInterim = 5
@@ -36,37 +43,37 @@ var (
 	errTooManyInterim = errors.New("backend sent too many informational responses")
 )
 
-// badResponseError is a response that breaks HTTP/1.1 framing rules.
-type badResponseError string
+// BadResponseError is a response that breaks HTTP/1.1 framing rules.
+type BadResponseError string
 
-func (e badResponseError) Error() string { return "malformed backend response: " + string(e) }
+func (e BadResponseError) Error() string { return "malformed backend response: " + string(e) }
 
-// noResponseError is a connection that ended before the first byte of a
+// NoResponseError is a connection that ended before the first byte of a
 // response: the only failure after which a request may be sent again.
-type noResponseError struct{ err error }
+type NoResponseError struct{ Err error }
 
-func (e noResponseError) Error() string {
-	return "backend closed the connection before answering: " + e.err.Error()
+func (e NoResponseError) Error() string {
+	return "backend closed the connection before answering: " + e.Err.Error()
 }
-func (e noResponseError) Unwrap() error { return e.err }
+func (e NoResponseError) Unwrap() error { return e.Err }
 
-// respHead is what the proxy needs to know about a response head beyond its
+// Head is what the proxy needs to know about a response head beyond its
 // header fields.
-type respHead struct {
-	status int
-	minor  int   // HTTP/1.minor
-	length int64 // Content-Length, or -1 if none
+type Head struct {
+	Status int
+	Minor  int   // HTTP/1.minor
+	Length int64 // Content-Length, or -1 if none
 	// chunked is Transfer-Encoding: chunked.
-	chunked bool
+	Chunked bool
 	// close is set when the backend will not take another request on
 	// this connection.
-	close bool
+	Close bool
 	// connection is set when the head has a Connection field, whose
 	// tokens name more hop-by-hop fields.
 	connection bool
 }
 
-// span is a part of headReader.raw.
+// span is a part of HeadReader.raw.
 type span struct{ start, end int }
 
 // field is one header or trailer field line.
@@ -84,17 +91,17 @@ const (
 	fieldConnection
 )
 
-// headReader reads and checks response heads and trailers. Its buffers are
+// HeadReader reads and checks response heads and trailers. Its buffers are
 // reused from response to response on the same backend connection.
-type headReader struct {
+type HeadReader struct {
 	raw    []byte  // the lines read, without terminators
 	fields []field // spans in raw
-	// budget is what is left of maxHeadBytes for the lines being read.
+	// budget is what is left of MaxHeadBytes for the lines being read.
 	budget int
 }
 
 // readLine reads one line and appends it to h.raw without its LF or CRLF.
-func (h *headReader) readLine(br *bufio.Reader) (span, error) {
+func (h *HeadReader) readLine(br *bufio.Reader) (span, error) {
 	start := len(h.raw)
 	for {
 		frag, err := br.ReadSlice('\n')
@@ -123,53 +130,53 @@ func (h *headReader) readLine(br *bufio.Reader) (span, error) {
 
 // read reads one response head from br. The caller has seen at least one
 // byte in br.
-func (h *headReader) read(br *bufio.Reader) (respHead, error) {
-	h.raw, h.fields, h.budget = h.raw[:0], h.fields[:0], maxHeadBytes
+func (h *HeadReader) read(br *bufio.Reader) (Head, error) {
+	h.raw, h.fields, h.budget = h.raw[:0], h.fields[:0], MaxHeadBytes
 	sl, err := h.readLine(br)
 	if err != nil {
-		return respHead{}, err
+		return Head{}, err
 	}
 	rh, err := parseStatusLine(h.raw[sl.start:sl.end])
 	if err != nil {
-		return respHead{}, err
+		return Head{}, err
 	}
 	if err := h.readFields(br); err != nil {
-		return respHead{}, err
+		return Head{}, err
 	}
 	return rh, h.frame(&rh)
 }
 
 // parseStatusLine parses "HTTP/1.x NNN reason". A missing reason is
 // accepted (with or without its space), as every client does.
-func parseStatusLine(line []byte) (respHead, error) {
-	rh := respHead{length: -1}
+func parseStatusLine(line []byte) (Head, error) {
+	rh := Head{Length: -1}
 	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' {
-		return rh, badResponseError(fmt.Sprintf("status line %q", truncate(line)))
+		return rh, BadResponseError(fmt.Sprintf("status line %q", truncate(line)))
 	}
 	switch line[7] {
 	case '0':
-		rh.minor = 0
+		rh.Minor = 0
 	case '1':
-		rh.minor = 1
+		rh.Minor = 1
 	default:
-		return rh, badResponseError(fmt.Sprintf("version %q", line[:8]))
+		return rh, BadResponseError(fmt.Sprintf("version %q", line[:8]))
 	}
 	for _, c := range line[9:12] {
 		if c < '0' || c > '9' {
-			return rh, badResponseError(fmt.Sprintf("status code %q", line[9:12]))
+			return rh, BadResponseError(fmt.Sprintf("status code %q", line[9:12]))
 		}
-		rh.status = rh.status*10 + int(c-'0')
+		rh.Status = rh.Status*10 + int(c-'0')
 	}
-	if rh.status < 100 {
-		return rh, badResponseError(fmt.Sprintf("status code %d", rh.status))
+	if rh.Status < 100 {
+		return rh, BadResponseError(fmt.Sprintf("status code %d", rh.Status))
 	}
 	if len(line) > 12 {
 		if line[12] != ' ' {
-			return rh, badResponseError(fmt.Sprintf("status line %q", truncate(line)))
+			return rh, BadResponseError(fmt.Sprintf("status line %q", truncate(line)))
 		}
 		for _, c := range line[13:] {
 			if !validValueByte(c) {
-				return rh, badResponseError("control byte in reason phrase")
+				return rh, BadResponseError("control byte in reason phrase")
 			}
 		}
 	}
@@ -178,7 +185,7 @@ func parseStatusLine(line []byte) (respHead, error) {
 
 // readFields reads field lines up to and including the empty line that
 // ends them, into h.fields.
-func (h *headReader) readFields(br *bufio.Reader) error {
+func (h *HeadReader) readFields(br *bufio.Reader) error {
 	for {
 		sl, err := h.readLine(br)
 		if err != nil {
@@ -190,7 +197,7 @@ func (h *headReader) readFields(br *bufio.Reader) error {
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			// RFC 9112, section 5.2: obsolete line folding.
-			return badResponseError("folded header line")
+			return BadResponseError("folded header line")
 		}
 		colon := -1
 		for i, c := range line {
@@ -199,11 +206,11 @@ func (h *headReader) readFields(br *bufio.Reader) error {
 				break
 			}
 			if !isTokenByte(c) {
-				return badResponseError(fmt.Sprintf("invalid byte %q in field name", c))
+				return BadResponseError(fmt.Sprintf("invalid byte %q in field name", c))
 			}
 		}
 		if colon <= 0 {
-			return badResponseError(fmt.Sprintf("field line %q", truncate(line)))
+			return BadResponseError(fmt.Sprintf("field line %q", truncate(line)))
 		}
 		vs, ve := colon+1, len(line)
 		for vs < ve && (line[vs] == ' ' || line[vs] == '\t') {
@@ -214,7 +221,7 @@ func (h *headReader) readFields(br *bufio.Reader) error {
 		}
 		for _, c := range line[vs:ve] {
 			if !validValueByte(c) {
-				return badResponseError(fmt.Sprintf("invalid byte %q in field %q", c, line[:colon]))
+				return BadResponseError(fmt.Sprintf("invalid byte %q in field %q", c, line[:colon]))
 			}
 		}
 		f := field{
@@ -246,8 +253,8 @@ func kindOf(name []byte) fieldKind {
 
 // frame works out how the body of rh is delimited (RFC 9112, section 6)
 // and whether the connection stays open, and refuses any ambiguity.
-func (h *headReader) frame(rh *respHead) error {
-	rh.close = rh.minor == 0
+func (h *HeadReader) frame(rh *Head) error {
+	rh.Close = rh.Minor == 0
 	te := 0
 	for i := range h.fields {
 		f := &h.fields[i]
@@ -256,18 +263,18 @@ func (h *headReader) frame(rh *respHead) error {
 		case fieldContentLength:
 			n, ok := parseContentLength(v)
 			if !ok {
-				return badResponseError(fmt.Sprintf("Content-Length %q", truncate(v)))
+				return BadResponseError(fmt.Sprintf("Content-Length %q", truncate(v)))
 			}
-			if rh.length >= 0 && n != rh.length {
-				return badResponseError("conflicting Content-Length fields")
+			if rh.Length >= 0 && n != rh.Length {
+				return BadResponseError("conflicting Content-Length fields")
 			}
-			rh.length = n
+			rh.Length = n
 		case fieldTransferEncoding:
 			te++
 			if te > 1 || !strings.EqualFold(string(v), "chunked") {
-				return badResponseError(fmt.Sprintf("Transfer-Encoding %q (only a single chunked is supported)", truncate(v)))
+				return BadResponseError(fmt.Sprintf("Transfer-Encoding %q (only a single chunked is supported)", truncate(v)))
 			}
-			rh.chunked = true
+			rh.Chunked = true
 		case fieldConnection:
 			rh.connection = true
 			for v := string(v); v != ""; {
@@ -276,19 +283,19 @@ func (h *headReader) frame(rh *respHead) error {
 				token = textproto.TrimString(token)
 				switch {
 				case strings.EqualFold(token, "close"):
-					rh.close = true
-				case strings.EqualFold(token, "keep-alive") && rh.minor == 0:
-					rh.close = false
+					rh.Close = true
+				case strings.EqualFold(token, "keep-alive") && rh.Minor == 0:
+					rh.Close = false
 				}
 			}
 		}
 	}
-	if rh.chunked {
-		if rh.minor == 0 {
-			return badResponseError("Transfer-Encoding in an HTTP/1.0 response")
+	if rh.Chunked {
+		if rh.Minor == 0 {
+			return BadResponseError("Transfer-Encoding in an HTTP/1.0 response")
 		}
-		if rh.length >= 0 {
-			return badResponseError("both Transfer-Encoding and Content-Length")
+		if rh.Length >= 0 {
+			return BadResponseError("both Transfer-Encoding and Content-Length")
 		}
 	}
 	return nil
@@ -309,44 +316,44 @@ func parseContentLength(v []byte) (int64, bool) {
 	return n, true
 }
 
-// interimSink takes the informational (1xx) responses that come before
+// InterimSink takes the informational (1xx) responses that come before
 // the final one, other than 100 Continue and 101, to pass them on.
-type interimSink interface {
-	interim(rh respHead, h *headReader)
+type InterimSink interface {
+	Interim(rh Head, h *HeadReader)
 }
 
-// readFinalHead reads response heads up to the final one, handing
+// ReadFinalHead reads response heads up to the final one, handing
 // informational ones to sink (if not nil); with stopAtContinue it returns a
 // 100 Continue, and with upgrading a 101 Switching Protocols is final. It
 // sets *got once a byte of a response was read, and until then reports
-// failures as noResponseError.
-func readFinalHead(br *bufio.Reader, h *headReader, stopAtContinue, upgrading bool, got *bool, sink interimSink) (respHead, error) {
+// failures as NoResponseError.
+func ReadFinalHead(br *bufio.Reader, h *HeadReader, stopAtContinue, upgrading bool, got *bool, sink InterimSink) (Head, error) {
 	for i := 0; ; i++ {
 		if _, err := br.Peek(1); err != nil {
 			if !*got {
-				return respHead{}, noResponseError{err}
+				return Head{}, NoResponseError{err}
 			}
-			return respHead{}, unexpected(err)
+			return Head{}, unexpected(err)
 		}
 		*got = true
 		rh, err := h.read(br)
 		switch {
 		case err != nil:
 			return rh, err
-		case rh.status >= 200:
+		case rh.Status >= 200:
 			return rh, nil
-		case rh.status == http.StatusSwitchingProtocols && upgrading:
+		case rh.Status == http.StatusSwitchingProtocols && upgrading:
 			return rh, nil
-		case rh.status == http.StatusSwitchingProtocols:
-			return rh, badResponseError("101 Switching Protocols to a request that did not ask for it")
-		case rh.status == http.StatusContinue && stopAtContinue:
+		case rh.Status == http.StatusSwitchingProtocols:
+			return rh, BadResponseError("101 Switching Protocols to a request that did not ask for it")
+		case rh.Status == http.StatusContinue && stopAtContinue:
 			return rh, nil
 		case i >= maxInterim:
 			return rh, errTooManyInterim
-		case rh.status != http.StatusContinue && sink != nil:
+		case rh.Status != http.StatusContinue && sink != nil:
 			// 100 Continue is the client's server's to send, when
 			// the body is read.
-			sink.interim(rh, h)
+			sink.Interim(rh, h)
 		}
 	}
 }
@@ -355,22 +362,23 @@ func readFinalHead(br *bufio.Reader, h *headReader, stopAtContinue, upgrading bo
 // the body, delimited as kind, was read to its end: the backend keeps it
 // open and sent nothing more than the response, whose framing left no
 // doubt.
-func (rh *respHead) reusable(kind bodyKind, br *bufio.Reader) bool {
-	return !rh.close && kind != bodyClose && br.Buffered() == 0 &&
-		!(rh.status == http.StatusNoContent && (rh.length > 0 || rh.chunked))
+func (rh *Head) Reusable(b *Body, br *bufio.Reader) bool {
+	kind := b.kind
+	return !rh.Close && kind != bodyClose && br.Buffered() == 0 &&
+		!(rh.Status == http.StatusNoContent && (rh.Length > 0 || rh.Chunked))
 }
 
 // hasBody reports whether a response to a request with the given method
 // and this head has a body at all.
-func (rh *respHead) hasBody(method string) bool {
-	return method != http.MethodHead && rh.status >= 200 && rh.status != http.StatusNoContent && rh.status != http.StatusNotModified
+func (rh *Head) hasBody(method string) bool {
+	return method != http.MethodHead && rh.Status >= 200 && rh.Status != http.StatusNoContent && rh.Status != http.StatusNotModified
 }
 
 // fill copies the header fields of the head last read into dst, less the
 // hop-by-hop and framing ones. Field values share one string: one
 // allocation for all of them, one for their slices, and one more per name
 // that is not in canonical form already.
-func (h *headReader) fill(dst http.Header, rh *respHead) {
+func (h *HeadReader) Fill(dst http.Header, rh *Head) {
 	if len(h.fields) == 0 {
 		return
 	}
@@ -391,7 +399,7 @@ func (h *headReader) fill(dst http.Header, rh *respHead) {
 			seenLength = true
 		}
 		k := textproto.CanonicalMIMEHeaderKey(str(f.name))
-		if isHopByHop(k) {
+		if IsHopByHop(k) {
 			continue
 		}
 		vals[i] = str(f.value)
@@ -404,7 +412,7 @@ func (h *headReader) fill(dst http.Header, rh *respHead) {
 	if rh.connection {
 		for i := range h.fields {
 			if f := &h.fields[i]; f.kind == fieldConnection {
-				deleteConnectionListed(dst, str(f.value))
+				DeleteConnectionListed(dst, str(f.value))
 			}
 		}
 	}
@@ -412,14 +420,14 @@ func (h *headReader) fill(dst http.Header, rh *respHead) {
 
 // fillTrailers adds the trailer fields last read to dst under
 // http.TrailerPrefix, less the ones that must not be trailers.
-func (h *headReader) fillTrailers(dst http.Header) {
+func (h *HeadReader) FillTrailers(dst http.Header) {
 	for i := range h.fields {
 		f := &h.fields[i]
 		if f.kind != fieldOther {
 			continue
 		}
 		k := textproto.CanonicalMIMEHeaderKey(string(h.raw[f.name.start:f.name.end]))
-		if isHopByHop(k) || k == "Host" {
+		if IsHopByHop(k) || k == "Host" {
 			continue
 		}
 		k = http.TrailerPrefix + k
@@ -428,7 +436,7 @@ func (h *headReader) fillTrailers(dst http.Header) {
 }
 
 // release trims the scratch buffers before the connection goes idle.
-func (h *headReader) release() {
+func (h *HeadReader) Release() {
 	if cap(h.raw) > keepHeadScratch {
 		h.raw = nil
 	}
@@ -437,10 +445,10 @@ func (h *headReader) release() {
 	}
 }
 
-// isHopByHop reports whether the canonical field name k describes one
+// IsHopByHop reports whether the canonical field name k describes one
 // connection rather than the message (RFC 9110, section 7.6.1), or the
 // framing that the proxy redoes on each side.
-func isHopByHop(k string) bool {
+func IsHopByHop(k string) bool {
 	switch k {
 	case "Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer",
 		"Transfer-Encoding", "Upgrade", "Proxy-Authenticate", "Proxy-Authorization":
@@ -469,31 +477,31 @@ const (
 	chunkDone
 )
 
-// bodyReader reads one response body in pieces that point into the
+// Body reads one response body in pieces that point into the
 // connection's read buffer where it can, so that small bodies are not
 // copied on the way through.
-type bodyReader struct {
+type Body struct {
 	br    *bufio.Reader
 	kind  bodyKind
 	left  int64 // of the body (bodyLength) or of the chunk (bodyChunked)
 	state chunkState
 	// trailers receives the trailer fields of a chunked body.
-	trailers *headReader
+	trailers *HeadReader
 	// bufs gives big reads a buffer of their own rather than the 4 KiB
 	// of br. big is taken from it on first need.
 	bufs *sync.Pool
 	big  *[]byte
 }
 
-func newBodyReader(br *bufio.Reader, rh *respHead, method string, trailers *headReader, bufs *sync.Pool) bodyReader {
-	b := bodyReader{br: br, trailers: trailers, bufs: bufs}
+func NewBody(br *bufio.Reader, rh *Head, method string, trailers *HeadReader, bufs *sync.Pool) Body {
+	b := Body{br: br, trailers: trailers, bufs: bufs}
 	switch {
 	case !rh.hasBody(method):
 		b.kind = bodyNone
-	case rh.chunked:
+	case rh.Chunked:
 		b.kind = bodyChunked
-	case rh.length >= 0:
-		b.kind, b.left = bodyLength, rh.length
+	case rh.Length >= 0:
+		b.kind, b.left = bodyLength, rh.Length
 	default:
 		b.kind = bodyClose
 	}
@@ -503,7 +511,7 @@ func newBodyReader(br *bufio.Reader, rh *respHead, method string, trailers *head
 // next returns the next piece of the body, valid until the following call,
 // or io.EOF after the last piece. Any other error means the body is broken
 // off or malformed.
-func (b *bodyReader) next() ([]byte, error) {
+func (b *Body) Next() ([]byte, error) {
 	switch b.kind {
 	case bodyNone:
 		return nil, io.EOF
@@ -533,7 +541,7 @@ func (b *bodyReader) next() ([]byte, error) {
 			line, err := b.br.ReadSlice('\n')
 			if err != nil {
 				if err == bufio.ErrBufferFull {
-					return nil, badResponseError("chunk size line too long")
+					return nil, BadResponseError("chunk size line too long")
 				}
 				return nil, unexpected(err)
 			}
@@ -562,13 +570,13 @@ func (b *bodyReader) next() ([]byte, error) {
 				return nil, unexpected(err)
 			}
 			if crlf[0] != '\r' || crlf[1] != '\n' {
-				return nil, badResponseError("chunk data not followed by CRLF")
+				return nil, BadResponseError("chunk data not followed by CRLF")
 			}
 			_, _ = b.br.Discard(2)
 			b.state = chunkSize
 		case chunkTrailers:
 			t := b.trailers
-			t.raw, t.fields, t.budget = t.raw[:0], t.fields[:0], maxHeadBytes
+			t.raw, t.fields, t.budget = t.raw[:0], t.fields[:0], MaxHeadBytes
 			if err := t.readFields(b.br); err != nil {
 				return nil, err
 			}
@@ -587,7 +595,7 @@ func unexpected(err error) error {
 }
 
 // piece returns up to max bytes: what br holds already, or else one read.
-func (b *bodyReader) piece(max int64) ([]byte, error) {
+func (b *Body) piece(max int64) ([]byte, error) {
 	if n := b.br.Buffered(); n > 0 {
 		if int64(n) > max {
 			n = int(max)
@@ -615,8 +623,16 @@ func (b *bodyReader) piece(max int64) ([]byte, error) {
 	return b.piece(max)
 }
 
-// release returns the big buffer, if any.
-func (b *bodyReader) release() {
+// Chunked reports whether the body is chunked (and may have trailers).
+func (b *Body) Chunked() bool { return b.kind == bodyChunked }
+
+// Streams reports whether the body comes in pieces of unknown number
+// (chunked, or until the connection closes), which the proxy passes on as
+// they come.
+func (b *Body) Streams() bool { return b.kind == bodyChunked || b.kind == bodyClose }
+
+// Release returns the big buffer, if any.
+func (b *Body) Release() {
 	if b.big != nil {
 		b.bufs.Put(b.big)
 		b.big = nil
@@ -647,13 +663,13 @@ func parseChunkSize(line []byte) (int64, error) {
 			goto ext
 		}
 		if n > math.MaxInt64>>4 {
-			return 0, badResponseError("chunk size too large")
+			return 0, BadResponseError("chunk size too large")
 		}
 		n = n<<4 | int64(d)
 	}
 ext:
 	if i == 0 {
-		return 0, badResponseError(fmt.Sprintf("chunk size %q", truncate(line)))
+		return 0, BadResponseError(fmt.Sprintf("chunk size %q", truncate(line)))
 	}
 	rest := line[i:]
 	for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
@@ -661,11 +677,11 @@ ext:
 	}
 	if len(rest) > 0 {
 		if rest[0] != ';' {
-			return 0, badResponseError(fmt.Sprintf("chunk size %q", truncate(line)))
+			return 0, BadResponseError(fmt.Sprintf("chunk size %q", truncate(line)))
 		}
 		for _, c := range rest {
 			if !validValueByte(c) {
-				return 0, badResponseError("control byte in chunk extension")
+				return 0, BadResponseError("control byte in chunk extension")
 			}
 		}
 	}
