@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"strings"
 	"sync"
@@ -22,7 +24,10 @@ import (
 // shared transport per protocol, which keeps their connections pooled per
 // endpoint and streams bodies and trailers as they come (gRPC needs
 // both). The hand-written HTTP/1.1 path in forward.go stays for plain
-// backends, where throughput matters most.
+// backends, where throughput matters most. The policies are the same on
+// both paths, but for retries: connect and response timeouts, the idle
+// timeout of a response body, passive health, body limits, affinity,
+// metrics and the access log.
 //
 // Backend certificates are not verified: in-cluster backends mostly have
 // self-signed certificates, as ingress-nginx assumes by default.
@@ -34,12 +39,65 @@ type otherProtocols struct {
 	h2c   *httputil.ReverseProxy
 }
 
-// target is what Rewrite needs to know of a request's exchange.
+// target is what Rewrite, the dialer and the timers need to know of a
+// request's exchange.
 type target struct {
 	backend string
 	ep      *endpoint
 	pr      *portRoutes
 	pol     *policy
+	// cancel ends the exchange with a cause: errResponseTimeout or
+	// errIdleTimeout.
+	cancel context.CancelCauseFunc
+
+	mu       sync.Mutex
+	head     *time.Timer // the response timeout, from the request's end
+	gotFirst bool
+}
+
+var (
+	errResponseTimeout = errors.New("the backend sent no response head within the response timeout")
+	errIdleTimeout     = errors.New("the response body stalled longer than the idle timeout")
+)
+
+// wroteRequest starts the response timeout once the request is sent, as
+// on the HTTP/1.1 path.
+func (t *target) wroteRequest(httptrace.WroteRequestInfo) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.gotFirst && t.head == nil {
+		t.head = time.AfterFunc(t.pol.responseHeader, func() { t.cancel(errResponseTimeout) })
+	}
+}
+
+// gotFirstByte stops the response timeout.
+func (t *target) gotFirstByte() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.gotFirst = true
+	if t.head != nil {
+		t.head.Stop()
+	}
+}
+
+// idleBody ends the exchange when no byte of the response body came for
+// the idle timeout.
+type idleBody struct {
+	io.ReadCloser
+	timer *time.Timer
+	idle  time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.idle)
+	n, err := b.ReadCloser.Read(p)
+	b.timer.Reset(b.idle)
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	return b.ReadCloser.Close()
 }
 
 type targetKey struct{}
@@ -52,9 +110,21 @@ func (o *otherProtocols) init(p *Provider) {
 			if t != nil {
 				timeout = t.pol.connect
 			}
-			ctx, cancel := context.WithTimeout(ctx, timeout)
+			dctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			return p.dialer.DialContext(ctx, network, addr)
+			conn, err := p.dialer.DialContext(dctx, network, addr)
+			if t != nil {
+				// Passive health, as on the HTTP/1.1 path.
+				switch {
+				case err == nil:
+					t.ep.pool.connected()
+				case ctx.Err() == nil:
+					if d, ejected := t.ep.pool.connectFailed(t.pol.health, time.Now()); ejected {
+						p.log.Warn("endpoint ejected after failed connects", "backend", t.backend, "endpoint", t.ep.addr, "for", d, "error", err)
+					}
+				}
+			}
+			return conn, err
 		}
 		httpsTransport := &http.Transport{
 			Proxy:                 nil,
@@ -93,15 +163,25 @@ func (p *Provider) reverseProxy(scheme string, rt http.RoundTripper) *httputil.R
 			r.Out.Header.Set("X-Forwarded-Port", t.pr.portValue[0])
 			r.Out.Header.Set("X-Real-Ip", remoteIP(r.In.RemoteAddr))
 		},
-		ModifyResponse: trailersOnlyToTrailers,
+		ModifyResponse: func(res *http.Response) error {
+			t := res.Request.Context().Value(targetKey{}).(*target)
+			if res.StatusCode == http.StatusSwitchingProtocols {
+				return nil // a tunnel: its body must stay an io.ReadWriteCloser
+			}
+			res.Body = &idleBody{ReadCloser: res.Body, idle: t.pol.idle,
+				timer: time.AfterFunc(t.pol.idle, func() { t.cancel(errIdleTimeout) })}
+			return trailersOnlyToTrailers(res)
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			t := r.Context().Value(targetKey{}).(*target)
-			if r.Context().Err() != nil {
-				return
+			cause := context.Cause(r.Context())
+			if r.Context().Err() != nil && cause != errResponseTimeout {
+				return // the client went away, or the body stalled: nobody to answer
 			}
 			status := http.StatusBadGateway
-			if errors.Is(err, context.DeadlineExceeded) {
+			if cause == errResponseTimeout || errors.Is(err, context.DeadlineExceeded) {
 				status = http.StatusGatewayTimeout
+				err = errResponseTimeout
 			}
 			p.log.Warn("backend request failed", "backend", t.backend, "endpoint", t.ep.addr, "error", err)
 			http.Error(w, http.StatusText(status), status)
@@ -146,7 +226,12 @@ func (p *Provider) forwardOther(w http.ResponseWriter, r *http.Request, pr *port
 	if !limitBody(w, r, pol.maxBody) {
 		return outcome{status: http.StatusRequestEntityTooLarge}
 	}
-	ctx := context.WithValue(r.Context(), targetKey{}, &target{backend: b.name, ep: c.ep, pr: pr, pol: pol})
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	t := &target{backend: b.name, ep: c.ep, pr: pr, pol: pol, cancel: cancel}
+	defer t.gotFirstByte() // stops the response timer, whatever happened
+	ctx = context.WithValue(ctx, targetKey{}, t)
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: t.wroteRequest, GotFirstResponseByte: t.gotFirstByte})
 	if c.setCookie != "" {
 		w.Header().Add("Set-Cookie", c.setCookie)
 	}

@@ -135,3 +135,79 @@ func TestH2CAndHTTPSBackends(t *testing.T) {
 		t.Errorf("HTTPS backend: %d from %q, X-Forwarded-For %q", a.status, a.server(), a.header.Get("X-Echo-Forwarded-For"))
 	}
 }
+
+// TestOtherProtocolPolicies: HTTPS and h2c backends get the timeouts and
+// the passive health of plain ones.
+func TestOtherProtocolPolicies(t *testing.T) {
+	p := startProxy(t, testLogger(t))
+	port := freePort(t)
+	slow := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stall" {
+			w.Header().Set("Content-Length", "100")
+			_, _ = io.WriteString(w, "part of it")
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	}), Protocols: new(http.Protocols)}
+	slow.Protocols.SetUnencryptedHTTP2(true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = slow.Serve(ln) }()
+	t.Cleanup(func() { slow.Close() })
+
+	const timeout = 200 * time.Millisecond
+	b := protoBackend("b", lbconfig.BackendH2C, endpointOf(t, ln.Addr().String()))
+	b.Policy.Timeouts = lbconfig.Timeouts{ResponseHeader: lbconfig.Duration(timeout), Idle: lbconfig.Duration(timeout)}
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{b}, &lbconfig.BackendRef{Name: "b"}))
+	c := testClient(t)
+	start := time.Now()
+	if a := get(t, c, port, "x.test", "/"); a.status != http.StatusGatewayTimeout {
+		t.Errorf("an h2c backend slower than the response timeout: %d, want 504", a.status)
+	}
+	if took := time.Since(start); took < timeout || took > 4*time.Second {
+		t.Errorf("504 after %s; want about %s", took, timeout)
+	}
+	start = time.Now()
+	resp, err := c.Get("http://127.0.0.1:" + strconv.Itoa(int(port)) + "/stall")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Error("an h2c body that stalls longer than the idle timeout was read in full")
+	}
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("the stalled body was cut after %s; want about %s", took, timeout)
+	}
+
+	// Passive health: the dead endpoint is ejected after two failed
+	// connects, and the live one takes every request after that.
+	dead := deadEndpoint(t)
+	cert := newTestCert(t, "backend", "backend.test")
+	live := startTLSBackend(t, "live", cert)
+	hb := protoBackend("h", lbconfig.BackendHTTPS, dead, live)
+	hb.Policy.PassiveHealthCheck = &lbconfig.PassiveHealthCheck{
+		ConsecutiveFailures: 2, BaseEjection: lbconfig.Duration(time.Minute), MaxEjection: lbconfig.Duration(time.Minute),
+	}
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{hb}, &lbconfig.BackendRef{Name: "h"}))
+	failed := 0
+	for i := range 20 {
+		a := get(t, c, port, "x.test", "/")
+		switch {
+		case a.status == http.StatusBadGateway:
+			failed++
+		case a.status != http.StatusOK || a.server() != "live":
+			t.Fatalf("request %d: %d from %q", i, a.status, a.server())
+		}
+	}
+	// Without retries on this path, the connects that fail before the
+	// ejection fail their requests: two.
+	if failed != 2 {
+		t.Errorf("%d of 20 requests failed, want 2 (then the dead endpoint is ejected)", failed)
+	}
+}
