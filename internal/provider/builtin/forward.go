@@ -9,8 +9,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -366,33 +364,14 @@ func (x *exchange) writeHead() {
 		u := url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 		uri = u.RequestURI()
 	}
-	bw.WriteString(r.Method)
-	bw.WriteByte(' ')
-	bw.WriteString(uri)
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	http1.WriteRequestLine(bw, r.Method, uri)
+	bw.WriteString("Host: ")
 	bw.WriteString(x.host)
 	bw.WriteString("\r\n")
 	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
 		http1.WriteField(bw, "User-Agent", ua[0])
 	}
-	switch {
-	case r.ContentLength > 0:
-		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), r.ContentLength, 10))
-		bw.WriteString("\r\n")
-	case r.ContentLength < 0:
-		bw.WriteString("Transfer-Encoding: chunked\r\n")
-		if len(r.Trailer) > 0 {
-			keys := make([]string, 0, len(r.Trailer))
-			for k := range r.Trailer {
-				keys = append(keys, k)
-			}
-			slices.Sort(keys)
-			http1.WriteField(bw, "Trailer", strings.Join(keys, ","))
-		}
-	case r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch:
-		bw.WriteString("Content-Length: 0\r\n")
-	}
+	http1.WriteFraming(bw, r.Method, r.ContentLength, r.Trailer)
 	for k, vs := range r.Header {
 		switch k {
 		case "Host", "User-Agent", "Content-Length",
@@ -444,12 +423,9 @@ func (x *exchange) sendBody() error {
 		if n > 0 {
 			x.bodyStarted = true
 			if chunked {
-				bw.Write(strconv.AppendUint(bw.AvailableBuffer(), uint64(n), 16))
-				bw.WriteString("\r\n")
-			}
-			bw.Write(p[:n])
-			if chunked {
-				bw.WriteString("\r\n")
+				http1.WriteChunk(bw, p[:n])
+			} else {
+				bw.Write(p[:n])
 			}
 			// Flush as it comes: the client may be streaming.
 			if err := bw.Flush(); err != nil {
@@ -470,14 +446,10 @@ func (x *exchange) sendBody() error {
 			return clientBodyError{rerr}
 		}
 	}
-	bw.WriteString("0\r\n")
-	if len(r.Trailer) > 0 {
-		// Filled in by net/http once the body was read to its end.
-		if err := r.Trailer.Write(bw); err != nil {
-			return sendError{err}
-		}
+	// r.Trailer is filled in by net/http once the body was read to its end.
+	if err := http1.WriteLastChunk(bw, r.Trailer); err != nil {
+		return sendError{err}
 	}
-	bw.WriteString("\r\n")
 	if err := bw.Flush(); err != nil {
 		return sendError{err}
 	}
