@@ -107,6 +107,9 @@ func (s *Suite) testPathNormalization(t *testing.T) {
 				// net/http and HAProxy do for some of these before any
 				// routing rule runs.
 				reset := proto.name == "H2C" && r.err != nil && strings.HasSuffix(r.err.Error(), "stream reset: PROTOCOL_ERROR")
+				if reset {
+					t.Logf("%q: stream reset (PROTOCOL_ERROR), not 400", target)
+				}
 				if !reset && (r.err != nil || r.status != http.StatusBadRequest || r.server != "") {
 					t.Errorf("%q: got %s, want 400 from the load balancer", target, r)
 				}
