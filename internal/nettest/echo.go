@@ -15,11 +15,12 @@ import (
 )
 
 // Echo is an HTTP handler that identifies itself and the request it got.
-// Every response carries the headers X-Echo-Server (its Name), X-Echo-Host
-// and X-Echo-Path, X-Echo-Forwarded-For when the request had an
-// X-Forwarded-For, and the body "<name> <host><uri>\n". A request with the
-// header "X-Echo-Headers: 1" also gets every request header in the body, one
-// "Name: value" line each, sorted.
+// Every response carries the headers X-Echo-Server (its Name), X-Echo-Host,
+// X-Echo-Path, X-Echo-Request-Uri (the request target as it came, still
+// encoded: what a proxy forwarded), X-Echo-Forwarded-For when the request
+// had an X-Forwarded-For, and the body "<name> <host><uri>\n". A request
+// with the header "X-Echo-Headers: 1" also gets every request header in the
+// body, one "Name: value" line each, sorted.
 type Echo struct {
 	Name string
 }
@@ -29,6 +30,7 @@ func (e Echo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Echo-Server", e.Name)
 	h.Set("X-Echo-Host", r.Host)
 	h.Set("X-Echo-Path", r.URL.Path)
+	h.Set("X-Echo-Request-Uri", r.RequestURI)
 	if xff := r.Header["X-Forwarded-For"]; len(xff) > 0 {
 		h["X-Echo-Forwarded-For"] = xff
 	}

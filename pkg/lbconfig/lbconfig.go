@@ -95,10 +95,19 @@ type VirtualHost struct {
 	Passthrough *BackendRef `json:"passthrough,omitempty"`
 	// Routes are ordered by precedence: Exact before Prefix, then longer
 	// paths first. The first route that matches a request wins.
+	//
+	// Routes match the request path as NormalizePath leaves it: dot
+	// segments removed, repeated slashes merged, encoded unreserved
+	// characters decoded; that normalized path is also what the backend
+	// gets. Requests whose path could still be read two ways (an encoded
+	// "/", "\" or control byte, a raw "\", a bad percent-encoding) are
+	// refused with 400 before routing. See docs/ingress.md, "Path
+	// normalization".
 	Routes []Route `json:"routes,omitempty"`
 }
 
-// MatchType says how a route's Path is compared with a request path.
+// MatchType says how a route's Path is compared with a request path, both
+// normalized with NormalizePath.
 type MatchType string
 
 // Path match types.

@@ -2,13 +2,21 @@ package lbconfig
 
 import "strings"
 
-// Matches reports whether the request path p matches the route.
+// Matches reports whether the request path p, normalized with
+// NormalizePath, matches the route. The route's Path is normalized the
+// same way first, so "/%61dmin" and "/admin" are the same route path; a
+// Path NormalizePath refuses matches no request, since such requests are
+// refused before routing.
 func (r *Route) Matches(p string) bool {
+	path, err := NormalizePath(r.Path)
+	if err != nil {
+		return false
+	}
 	switch r.Match {
 	case MatchExact:
-		return p == r.Path
+		return p == path
 	case MatchPrefix:
-		return PrefixMatches(r.Path, p)
+		return PrefixMatches(path, p)
 	}
 	return false
 }

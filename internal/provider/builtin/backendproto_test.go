@@ -107,6 +107,7 @@ func TestH2CAndHTTPSBackends(t *testing.T) {
 		w.Header().Set("X-Echo-Server", "h2c")
 		w.Header().Set("X-Proto", r.Proto)
 		w.Header().Set("X-Echo-Forwarded-For", r.Header.Get("X-Forwarded-For"))
+		w.Header().Set("X-Echo-Request-Uri", r.RequestURI)
 		_, _ = io.WriteString(w, "hello over "+r.Proto)
 	}), Protocols: new(http.Protocols)}
 	h2only.Protocols.SetUnencryptedHTTP2(true)
@@ -133,6 +134,14 @@ func TestH2CAndHTTPSBackends(t *testing.T) {
 	}
 	if a := get(t, c, port, "tls.test", "/"); a.status != 200 || a.server() != "tls" || a.header.Get("X-Echo-Forwarded-For") != "127.0.0.1" {
 		t.Errorf("HTTPS backend: %d from %q, X-Forwarded-For %q", a.status, a.server(), a.header.Get("X-Echo-Forwarded-For"))
+	}
+	// The reverse proxy sends the normalized path, as the HTTP/1.1 path
+	// does (providertest checks that one).
+	for _, host := range []string{"h2c.test", "tls.test"} {
+		const target, want = "/%61/./b//c/../d%3f?x=%7e&y=../", "/a/b/d%3F?x=%7e&y=../"
+		if a := get(t, c, port, host, target); a.status != 200 || a.header.Get("X-Echo-Request-Uri") != want {
+			t.Errorf("%s: GET %s: %d, the backend got %q, want %q", host, target, a.status, a.header.Get("X-Echo-Request-Uri"), want)
+		}
 	}
 }
 

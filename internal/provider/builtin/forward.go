@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"ingress-controller/pkg/lbconfig"
 )
 
 // portHandler serves the requests of one listener port.
@@ -38,8 +40,14 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "405 method not allowed: CONNECT", http.StatusMethodNotAllowed)
 		return
 	}
+	path, err := normalizeTarget(r)
+	if err != nil {
+		http.Error(w, "400 bad request: "+err.Error(), http.StatusBadRequest)
+		h.p.logAccess(r, nil, outcome{status: http.StatusBadRequest}, start)
+		return
+	}
 	var b *backend
-	if rt := pr.routeFor(r.Host, r.URL.Path); rt != nil {
+	if rt := pr.routeFor(r.Host, path); rt != nil {
 		if rt.redirect != nil {
 			serveRedirect(w, r, rt.redirect)
 			h.p.logAccess(r, nil, outcome{status: rt.redirect.status}, start)
@@ -66,6 +74,56 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b.metrics.observe(out.status, time.Since(start))
 	h.p.logAccess(r, b, out, start)
+}
+
+// normalizeTarget checks r's request target (lbconfig.CheckRequestTarget)
+// and normalizes its path (lbconfig.NormalizePath), the same for HTTP/1.1
+// and HTTP/2, whose ":path" net/http puts in RequestURI as it came. It
+// returns the raw, normalized path to route on. When the path changes it
+// rewrites RequestURI, which the HTTP/1.1 path sends on as it is, and
+// r.URL, which the reverse proxy of the other backend protocols sends,
+// so that the backend gets the path the route was chosen for; a normal
+// path costs no allocation.
+func normalizeTarget(r *http.Request) (string, error) {
+	uri := r.RequestURI
+	if err := lbconfig.CheckRequestTarget(uri); err != nil {
+		return "", err
+	}
+	raw, query := uri, ""
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		raw, query = uri[:i], uri[i:]
+	}
+	absolute := false
+	if !strings.HasPrefix(raw, "/") {
+		if raw == "*" { // OPTIONS *
+			return raw, nil
+		}
+		// Absolute form, "http://host/path": the Host is in r.Host; the
+		// backend gets the origin form.
+		_, rest, ok := strings.Cut(raw, "://")
+		if !ok {
+			return "", errors.New("request target: not a path")
+		}
+		raw = "/"
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			raw = rest[i:]
+		}
+		absolute = true
+	}
+	path, err := lbconfig.NormalizePath(raw)
+	if err != nil {
+		return "", err
+	}
+	if path == raw && !absolute {
+		return path, nil
+	}
+	u, err := url.ParseRequestURI(path)
+	if err != nil {
+		return "", err // cannot happen: NormalizePath allowed it
+	}
+	r.URL.Path, r.URL.RawPath = u.Path, u.RawPath
+	r.RequestURI = path + query
+	return path, nil
 }
 
 // outcome is how a request ended, for metrics and the access log.

@@ -84,8 +84,9 @@ func TestPathRouting(t *testing.T) {
 			t.Errorf("path %q: got %d from %q, want 200 from %q", tc.path, a.status, a.server(), tc.want)
 		}
 	}
-	// The request target reaches the backend as sent.
-	if a := get(t, c, port, "app.test", "/foo/a%2Fb?x=1&y=%20"); a.body != "prefix-foo app.test/foo/a%2Fb?x=1&y=%20\n" {
+	// A normal request target reaches the backend as sent (an encoded
+	// "/" is refused: see providertest's PathNormalization).
+	if a := get(t, c, port, "app.test", "/foo/a%3Fb?x=1&y=%20"); a.body != "prefix-foo app.test/foo/a%3Fb?x=1&y=%20\n" {
 		t.Errorf("backend saw %q", a.body)
 	}
 }

@@ -293,7 +293,14 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 			if err != nil {
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
 			}
-			cr := route{path: rt.Path, backend: b}
+			// Requests route on their normalized path: so does the
+			// route's. A path NormalizePath refuses matches nothing it
+			// lets through.
+			path := rt.Path
+			if n, err := lbconfig.NormalizePath(path); err == nil {
+				path = n
+			}
+			cr := route{path: path, backend: b}
 			if rd := rt.HTTPSRedirect; rd != nil {
 				cr.redirect = &redirect{status: int(rd.StatusCode)}
 				if rd.Port != 443 {
@@ -304,7 +311,7 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 			case lbconfig.MatchExact:
 			case lbconfig.MatchPrefix:
 				cr.prefix = true
-				cr.path = strings.TrimRight(rt.Path, "/")
+				cr.path = strings.TrimRight(path, "/")
 			default:
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: unknown match type %q", k, vh.Hostname, r, rt.Match)
 			}

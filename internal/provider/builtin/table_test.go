@@ -11,7 +11,8 @@ import (
 func TestRouteMatchesLikeLbconfig(t *testing.T) {
 	paths := []string{"", "/", "//", "/foo", "/foo/", "/foo//", "/foobar", "/foo/bar", "/foo/bar/", "/foo/barbaz", "/fo", "/FOO", "/a/b/c"}
 	for _, m := range []lbconfig.MatchType{lbconfig.MatchExact, lbconfig.MatchPrefix} {
-		for _, rp := range []string{"/", "/foo", "/foo/", "/foo//", "/foo/bar", "/a/b/c/"} {
+		// Route paths match in their normalized form (lbconfig.NormalizePath).
+		for _, rp := range []string{"/", "/foo", "/foo/", "/foo//", "/foo/bar", "/a/b/c/", "/%66oo", "/foo/./bar", "/a/x/../b/c", "/foo%2Fbar"} {
 			ref := lbconfig.Route{Path: rp, Match: m, Backend: lbconfig.BackendRef{Name: "b"}}
 			pr, err := compileListener(lbconfig.Listener{Port: 80, VirtualHosts: []lbconfig.VirtualHost{{Routes: []lbconfig.Route{ref}}}},
 				func(*lbconfig.BackendRef) (*backend, error) { return &backend{}, nil })

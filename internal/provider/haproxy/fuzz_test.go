@@ -43,13 +43,14 @@ var (
 		`^    http-request wait-for-body time 10s at-least \d+ if !\{ req\.hdr\(content-length\) -m found \}$`,
 		`^    http-request return status 413 content-type "text/plain; charset=utf-8" string "413 request entity too large" if !\{ req\.hdr\(content-length\) -m found \} \{ req\.body_len gt \d+ \}$`,
 		`^    default-path config$`,
+		`^    expose-experimental-directives$`,
 		`^    stats socket /[!-~]+/haproxy\.sock mode 600 expose-fd listeners level admin$`,
 		`^    stats timeout 30s$`,
 		`^    server-state-file /[!-~]+/server-state$`,
 		`^    hard-stop-after \d+ms$`,
 		`^    ssl-default-bind-options ssl-min-ver TLSv1\.2$`,
 		`^    mode (http|tcp)$`,
-		`^    http-request redirect location https://%\[var\(txn\.host\)\](:\d+)?%\[capture\.req\.uri\] code 30[1278] if \{ var\(txn\.backend\) -m str redirect_\d+_30[1278] \}$`,
+		`^    http-request redirect location https://%\[var\(txn\.host\)\](:\d+)?%\[pathq\] code 30[1278] if \{ var\(txn\.backend\) -m str redirect_\d+_30[1278] \}$`,
 		`^    timeout (connect|server|tunnel) \d+ms$`,
 		`^    retries \d+$`,
 		`^    retry-on conn-failure empty-response$`,
@@ -64,6 +65,8 @@ var (
 		`^    http-reuse always$`,
 		`^    errorfile 503 errors/503\.http$`,
 		`^    bind ((\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+)?:\d+|unix@/[!-~]+/tls-\d+\.sock mode 600 accept-proxy)( ssl crt certs/[A-Za-z0-9_.-]+\.pem crt-list maps/\d+\.crtlist alpn h2,http/1\.1)?$`,
+		// The fixed path rules, as they are.
+		`^    (`+quoteAll(pathRules[:])+`)$`,
 		`^    http-request set-var\(txn\.host\) req\.hdr\(host\),lower,regsub\(:\[0-9\]\+\$,\),regsub\(\[\.\]\$,\)$`,
 		`^    http-request set-var\(txn\.vhost\) var\(txn\.host\),map_str\(maps/\d+-hosts\.map\)$`,
 		`^    http-request set-var\(txn\.vhost\) var\(txn\.host\),regsub\(\^\[\^\.\]\+,\),map_str\(maps/\d+-wildcards\.map\) if !\{ var\(txn\.vhost\) -m found \} \{ var\(txn\.host\) -m reg \^\[\^\.\] \}$`,
@@ -94,6 +97,15 @@ var (
 		"sni-wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+_tls)$`),
 	}
 )
+
+// quoteAll is an expression that matches any one of lines.
+func quoteAll(lines []string) string {
+	q := make([]string, len(lines))
+	for i, l := range lines {
+		q[i] = regexp.QuoteMeta(l)
+	}
+	return strings.Join(q, "|")
+}
 
 func compileAll(exprs ...string) []*regexp.Regexp {
 	out := make([]*regexp.Regexp, len(exprs))

@@ -209,9 +209,12 @@ type backend struct {
 	ref      string
 	endpoint lbconfig.Endpoint
 	hits     atomic.Int64
-	srv      *http.Server
-	done     chan struct{}
-	once     sync.Once
+	// bytesIn counts every byte read from the backend's connections, also
+	// of requests its server refuses before its handler sees them.
+	bytesIn atomic.Int64
+	srv     *http.Server
+	done    chan struct{}
+	once    sync.Once
 }
 
 // startBackend serves an echo backend called name on a free 127.0.0.1
@@ -243,10 +246,35 @@ func (l *lab) startBackend(name string) *backend {
 	}
 	go func() {
 		defer close(b.done)
-		_ = b.srv.Serve(ln)
+		_ = b.srv.Serve(countingListener{ln, &b.bytesIn})
 	}()
 	l.t.Cleanup(b.close)
 	return b
+}
+
+// countingListener counts the bytes read from the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.n}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // close stops the backend, as when its pod goes away.

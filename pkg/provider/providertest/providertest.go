@@ -106,6 +106,7 @@ func (s Suite) Run(t *testing.T) {
 		{"RoutesByWildcardHost", (*Suite).testWildcardHost},
 		{"HostMatchIgnoresCaseAndPort", (*Suite).testHostCaseAndPort},
 		{"RoutesByExactAndPrefixPath", (*Suite).testPaths},
+		{"PathNormalization", (*Suite).testPathNormalization},
 		{"DefaultBackendOrNotFound", (*Suite).testDefaultBackend},
 		{"NoReadyEndpointIs503", (*Suite).testNoReadyEndpoint},
 		{"SpreadsOverReadyEndpoints", (*Suite).testSpread},
