@@ -120,6 +120,7 @@ func (s Suite) Run(t *testing.T) {
 		{"TCP", (*Suite).testTCP},
 		{"StickySessions", (*Suite).testSticky},
 		{"RequestSmuggling", (*Suite).testSmuggling},
+		{"HopByHopFields", (*Suite).testHopByHop},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(&s, t) })
 	}

@@ -171,6 +171,7 @@ func (s *Suite) testSmuggling(t *testing.T) {
 type pipelined struct {
 	status int
 	server string // X-Echo-Server, or "" for the load balancer's own
+	header http.Header
 }
 
 func (p pipelined) String() string {
@@ -208,7 +209,7 @@ func pipeline(addr string, port int32, reqs ...string) (got []pipelined, closed 
 		}
 		_, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		got = append(got, pipelined{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server")})
+		got = append(got, pipelined{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server"), header: resp.Header})
 		if err != nil || len(got) == len(reqs) {
 			return got, false, err
 		}
