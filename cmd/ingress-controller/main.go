@@ -88,7 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.source, "source", "file", "where routing intent comes from: file (manifests in --manifests) or kubernetes (a cluster's Ingresses; see docs/kubernetes.md)")
 	fs.StringVar(&f.provider, "provider", "builtin", "what serves the traffic: builtin (the in-process Go proxy) or haproxy (an HAProxy process run by the controller)")
 	fs.StringVar(&f.haproxyBinary, "haproxy-binary", "haproxy", "haproxy executable for --provider=haproxy, a path or a name looked up in PATH")
-	fs.StringVar(&f.haproxyDir, "haproxy-dir", filepath.Join(os.TempDir(), "ingress-controller-haproxy"), "runtime directory of --provider=haproxy: config generations, sockets, pid file, server state; one controller per directory")
+	fs.StringVar(&f.haproxyDir, "haproxy-dir", defaultHAProxyDir(), "runtime directory of --provider=haproxy: config generations, sockets, pid file, server state; one controller per directory, owned by its user and writable by no one else (created 0700 if missing)")
 	fs.BoolVar(&f.keepLBOnExit, "keep-lb-on-exit", false, "leave the load balancer process (HAProxy) running when the controller exits; the next controller on the same --haproxy-dir adopts it, so a restart drops no traffic")
 	fs.StringVar(&f.manifests, "manifests", "", "directory of Kubernetes YAML manifests (Ingress, IngressClass, Service, EndpointSlice, Secret) read by --source=file; changes are picked up within a second")
 	fs.IntVar(&f.httpPort, "http-port", 80, "public port of the HTTP listener")
@@ -330,6 +330,25 @@ func translateOptions(f *flags) translate.Options {
 		DefaultCertificate: f.defaultSSLCertificate,
 		LBPerIngress:       f.lbPerIngress,
 	}
+}
+
+// defaultHAProxyDir is a runtime directory no other user can have made
+// first, unlike a fixed name under /tmp: /run/ingress-controller/haproxy
+// for root (/run is root's), else under $XDG_RUNTIME_DIR (the user's own,
+// 0700, cleared at logout) or, without one, the user's cache directory.
+// The working directory is the last resort.
+func defaultHAProxyDir() string {
+	const sub = "ingress-controller/haproxy"
+	if os.Geteuid() == 0 {
+		return "/run/" + sub
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+		return filepath.Join(d, sub)
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, sub)
+	}
+	return filepath.Join(".", sub)
 }
 
 // newAdmin is the admin server of --metrics-addr, with profiles only if
