@@ -10,8 +10,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,6 +168,48 @@ func TestPodIsRestricted(t *testing.T) {
 	}
 	if dep.Spec.Replicas == nil || *dep.Spec.Replicas != 2 {
 		t.Error("the Deployment does not run 2 replicas")
+	}
+}
+
+// TestAdminServesNoProfiles: the admin address must be reachable for the
+// kubelet's probes and Prometheus, which come from outside the pod, so it
+// must not serve /debug/pprof to every pod as well.
+func TestAdminServesNoProfiles(t *testing.T) {
+	var dep appsv1.Deployment
+	for _, u := range readManifests(t) {
+		if u.GetKind() == "Deployment" {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &dep); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c := dep.Spec.Template.Spec.Containers[0]
+	metricsAddr := ""
+	for _, a := range c.Args {
+		if a == "--enable-pprof" || (strings.HasPrefix(a, "--enable-pprof=") && a != "--enable-pprof=false") {
+			t.Errorf("the controller runs with %s: profiles open to every pod", a)
+		}
+		if v, ok := strings.CutPrefix(a, "--metrics-addr="); ok {
+			metricsAddr = v
+		}
+	}
+	_, port, err := net.SplitHostPort(metricsAddr)
+	if err != nil {
+		t.Fatalf("--metrics-addr %q: %v", metricsAddr, err)
+	}
+	var metricsPort int32
+	for _, p := range c.Ports {
+		if p.Name == "metrics" {
+			metricsPort = p.ContainerPort
+		}
+	}
+	if strconv.Itoa(int(metricsPort)) != port {
+		t.Errorf("containerPort \"metrics\" is %d, but --metrics-addr is %s", metricsPort, metricsAddr)
+	}
+	for name, p := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Port.String() != "metrics" {
+			t.Errorf("the %s probe does not get the admin port \"metrics\"", name)
+		}
 	}
 }
 

@@ -52,6 +52,7 @@ type flags struct {
 	logLevel      string
 	logFormat     string
 	metricsAddr   string
+	enablePprof   bool
 	version       bool
 	shutdownGrace time.Duration
 	shutdownDelay time.Duration
@@ -87,7 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.source, "source", "file", "where routing intent comes from: file (manifests in --manifests) or kubernetes (a cluster's Ingresses; see docs/kubernetes.md)")
 	fs.StringVar(&f.provider, "provider", "builtin", "what serves the traffic: builtin (the in-process Go proxy) or haproxy (an HAProxy process run by the controller)")
 	fs.StringVar(&f.haproxyBinary, "haproxy-binary", "haproxy", "haproxy executable for --provider=haproxy, a path or a name looked up in PATH")
-	fs.StringVar(&f.haproxyDir, "haproxy-dir", filepath.Join(os.TempDir(), "ingress-controller-haproxy"), "runtime directory of --provider=haproxy: config generations, sockets, pid file, server state; one controller per directory")
+	fs.StringVar(&f.haproxyDir, "haproxy-dir", defaultHAProxyDir(), "runtime directory of --provider=haproxy: config generations, sockets, pid file, server state; one controller per directory, owned by its user and writable by no one else (created 0700 if missing)")
 	fs.BoolVar(&f.keepLBOnExit, "keep-lb-on-exit", false, "leave the load balancer process (HAProxy) running when the controller exits; the next controller on the same --haproxy-dir adopts it, so a restart drops no traffic")
 	fs.StringVar(&f.manifests, "manifests", "", "directory of Kubernetes YAML manifests (Ingress, IngressClass, Service, EndpointSlice, Secret) read by --source=file; changes are picked up within a second")
 	fs.IntVar(&f.httpPort, "http-port", 80, "public port of the HTTP listener")
@@ -96,7 +97,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.lbPerIngress, "lb-per-ingress", false, "give every Ingress a load balancer of its own, named namespace/name, instead of sharing the default one; ingress-controller.io/load-balancer still names a shared one, and ingress-controller.io/listen-ports gives each its ports (see docs/ingress.md)")
 	fs.StringVar(&f.listenAddress, "listen-address", "", "IP address the public listeners bind to (default: all addresses)")
 	fs.StringVar(&f.ingressClass, "ingress-class", translate.DefaultIngressClass, "IngressClass name served, in addition to every IngressClass whose spec.controller is "+translate.DefaultControllerName)
-	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:10254", "address of /healthz, /readyz, /metrics and /debug/pprof; keep it on localhost or protect it")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:10254", "address of /healthz, /readyz and /metrics (and /debug/pprof with --enable-pprof); metrics describe the cluster's routing: keep it on localhost or protect it")
+	fs.BoolVar(&f.enablePprof, "enable-pprof", false, "serve /debug/pprof on --metrics-addr; profiles cost CPU and show memory: only where nothing untrusted reaches that address")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
@@ -330,6 +332,35 @@ func translateOptions(f *flags) translate.Options {
 	}
 }
 
+// defaultHAProxyDir is a runtime directory no other user can have made
+// first, unlike a fixed name under /tmp: /run/ingress-controller/haproxy
+// for root (/run is root's), else under $XDG_RUNTIME_DIR (the user's own,
+// 0700, cleared at logout) or, without one, the user's cache directory.
+// The working directory is the last resort.
+func defaultHAProxyDir() string {
+	const sub = "ingress-controller/haproxy"
+	if os.Geteuid() == 0 {
+		return "/run/" + sub
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+		return filepath.Join(d, sub)
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, sub)
+	}
+	return filepath.Join(".", sub)
+}
+
+// newAdmin is the admin server of --metrics-addr, with profiles only if
+// --enable-pprof.
+func newAdmin(f *flags, reg *prometheus.Registry, log *slog.Logger, checks ...admin.Check) *admin.Server {
+	adm := admin.New(f.metricsAddr, reg, log.With("component", "admin"), checks...)
+	if f.enablePprof {
+		adm.ServePprof()
+	}
+	return adm
+}
+
 func runFile(ctx context.Context, f *flags, log *slog.Logger, prov provider.Provider, reg *prometheus.Registry, topts translate.Options, notStopping admin.Check) error {
 	if f.manifests == "" {
 		return errors.New("--source=file needs --manifests DIR")
@@ -339,7 +370,7 @@ func runFile(ctx context.Context, f *flags, log *slog.Logger, prov provider.Prov
 		return fmt.Errorf("--manifests: %w", err)
 	}
 	eng := engine.New(engine.Options{Source: src, Provider: prov, Translate: topts, Logger: log.With("component", "engine"), Metrics: engine.NewMetrics(reg)})
-	adm := admin.New(f.metricsAddr, reg, log.With("component", "admin"), append(readiness(eng, prov), notStopping)...)
+	adm := newAdmin(f, reg, log, append(readiness(eng, prov), notStopping)...)
 	log.Info("starting", "version", version, "source", f.source, "provider", prov.Name(), "manifests", f.manifests, "http_port", f.httpPort, "https_port", f.httpsPort)
 	err := runAll(ctx,
 		func(ctx context.Context) error { return src.Run(ctx, eng.Trigger) },
@@ -413,7 +444,7 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		Logger:        log,
 	}
 	checks := append([]admin.Check{src.Ready, notStopping}, readiness(eng, prov)...)
-	adm := admin.New(f.metricsAddr, reg, log.With("component", "admin"), checks...)
+	adm := newAdmin(f, reg, log, checks...)
 	log.Info("starting", "version", version, "source", f.source, "provider", prov.Name(),
 		"api_server", restCfg.Host, "namespaces", strings.Join(f.watchNamespaces, ","),
 		"http_port", f.httpPort, "identity", election.Identity)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"os"
 	"strings"
 	"testing"
 
@@ -73,6 +74,28 @@ func TestBadFlags(t *testing.T) {
 		err := run(tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("run %v = %v, want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestDefaultHAProxyDir: the default runtime directory is not a fixed name
+// under a shared directory such as /tmp, where another user could make it
+// first.
+func TestDefaultHAProxyDir(t *testing.T) {
+	f, err := parseFlags(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasPrefix(f.haproxyDir, os.TempDir()) {
+		t.Errorf("--haproxy-dir defaults to %s, under the shared %s", f.haproxyDir, os.TempDir())
+	}
+	if os.Geteuid() == 0 && f.haproxyDir != "/run/ingress-controller/haproxy" {
+		t.Errorf("as root, --haproxy-dir defaults to %s, want /run/ingress-controller/haproxy", f.haproxyDir)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", "/run/user/1000")
+	if os.Geteuid() != 0 {
+		if got := defaultHAProxyDir(); got != "/run/user/1000/ingress-controller/haproxy" {
+			t.Errorf("with XDG_RUNTIME_DIR, the default is %s", got)
 		}
 	}
 }

@@ -41,12 +41,17 @@ func New(addr string, gatherer prometheus.Gatherer, log *slog.Logger, checks ...
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	return s
+}
+
+// ServePprof adds /debug/pprof. Call it before Run, and only for a server
+// whose address only trusted clients reach.
+func (s *Server) ServePprof() {
 	s.mux.HandleFunc("/debug/pprof/", pprof.Index)
 	s.mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	s.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	s.mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	s.mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return s
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -60,3 +60,34 @@ func TestEndpoints(t *testing.T) {
 		t.Errorf("/metrics = %d, missing the counter:\n%s", code, body)
 	}
 }
+
+// TestPprofOnlyWhenAsked: profiles are served only after ServePprof.
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	for _, enable := range []bool{false, true} {
+		s := New("127.0.0.1:0", prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if enable {
+			s.ServePprof()
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- s.Run(ctx) }()
+		addr, err := s.Addr(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := http.StatusNotFound
+		if enable {
+			want = http.StatusOK
+		}
+		for _, path := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/heap"} {
+			if code, _ := get(t, "http://"+addr+path); code != want {
+				t.Errorf("pprof enabled %v: %s = %d, want %d", enable, path, code, want)
+			}
+		}
+		if code, _ := get(t, "http://"+addr+"/metrics"); code != http.StatusOK {
+			t.Errorf("pprof enabled %v: /metrics = %d, want 200", enable, code)
+		}
+		cancel()
+		<-done
+	}
+}

@@ -11,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"ingress-controller/internal/clip"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -183,16 +184,17 @@ func (t *translation) readListenPorts(g *lbGroup, ing *networkingv1.Ingress, ref
 // entry, HTTP or HTTPS, each at most once, on different ports.
 func parseListenPorts(v string) (listenPorts, error) {
 	var lp listenPorts
+	quoted := clip.Value(v) // for errors
 	var entries []map[string]int64
 	if err := json.Unmarshal([]byte(v), &entries); err != nil {
-		return lp, fmt.Errorf(`%#q is not a JSON list of ports such as [{"HTTP":8080},{"HTTPS":8443}]`, v)
+		return lp, fmt.Errorf(`%#q is not a JSON list of ports such as [{"HTTP":8080},{"HTTPS":8443}]`, quoted)
 	}
 	if len(entries) == 0 {
-		return lp, fmt.Errorf("%#q lists no port", v)
+		return lp, fmt.Errorf("%#q lists no port", quoted)
 	}
 	for i, e := range entries {
 		if len(e) != 1 {
-			return lp, fmt.Errorf("%#q: entry %d must have exactly one key, HTTP or HTTPS", v, i)
+			return lp, fmt.Errorf("%#q: entry %d must have exactly one key, HTTP or HTTPS", quoted, i)
 		}
 		for proto, port := range e {
 			var dst *int32
@@ -202,19 +204,19 @@ func parseListenPorts(v string) (listenPorts, error) {
 			case "HTTPS":
 				dst = &lp.https
 			default:
-				return lp, fmt.Errorf("%#q: entry %d: %q is not HTTP or HTTPS", v, i, proto)
+				return lp, fmt.Errorf("%#q: entry %d: %q is not HTTP or HTTPS", quoted, i, clip.Value(proto))
 			}
 			if port < 1 || port > 65535 {
-				return lp, fmt.Errorf("%#q: entry %d: %d is not a port number", v, i, port)
+				return lp, fmt.Errorf("%#q: entry %d: %d is not a port number", quoted, i, port)
 			}
 			if *dst != 0 {
-				return lp, fmt.Errorf("%#q: %s is listed twice", v, proto)
+				return lp, fmt.Errorf("%#q: %s is listed twice", quoted, proto)
 			}
 			*dst = int32(port)
 		}
 	}
 	if lp.http == lp.https {
-		return lp, fmt.Errorf("%#q: HTTP and HTTPS cannot share port %d", v, lp.http)
+		return lp, fmt.Errorf("%#q: HTTP and HTTPS cannot share port %d", quoted, lp.http)
 	}
 	return lp, nil
 }

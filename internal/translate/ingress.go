@@ -9,6 +9,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"ingress-controller/internal/clip"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -287,12 +288,12 @@ func checkPath(path string, pt networkingv1.PathType) error {
 	}
 	for _, seq := range invalidPathSequences {
 		if strings.Contains(path, seq) {
-			return fmt.Errorf("path %q must not contain %q", path, seq)
+			return fmt.Errorf("path %q must not contain %q", clip.Value(path), seq)
 		}
 	}
 	for _, suffix := range invalidPathSuffixes {
 		if strings.HasSuffix(path, suffix) {
-			return fmt.Errorf("path %q must not end with %q", path, suffix)
+			return fmt.Errorf("path %q must not end with %q", clip.Value(path), suffix)
 		}
 	}
 	return nil
@@ -309,10 +310,10 @@ func normalizeHost(h string) (string, error) {
 		return "", err
 	}
 	if _, err := netip.ParseAddr(host); err == nil {
-		return "", fmt.Errorf("host %q must be a DNS name, not an IP address", h)
+		return "", fmt.Errorf("host %q must be a DNS name, not an IP address", clip.Value(h))
 	}
 	if rest, ok := strings.CutPrefix(host, "*."); ok && !strings.Contains(rest, ".") {
-		return "", fmt.Errorf("wildcard host %q must have the form \"*.example.com\"", h)
+		return "", fmt.Errorf("wildcard host %q must have the form \"*.example.com\"", clip.Value(h))
 	}
 	return host, nil
 }

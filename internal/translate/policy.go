@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"ingress-controller/internal/clip"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -189,12 +190,12 @@ func parseDuration(v string) (time.Duration, error) {
 	if err != nil {
 		n, nerr := strconv.ParseInt(v, 10, 64)
 		if nerr != nil || n > int64(maxDuration/time.Second) {
-			return 0, fmt.Errorf("%q is not a duration such as 30s, 1m30s or 90 (seconds)", v)
+			return 0, fmt.Errorf("%q is not a duration such as 30s, 1m30s or 90 (seconds)", clip.Value(v))
 		}
 		d = time.Duration(n) * time.Second
 	}
 	if d <= 0 || d > maxDuration {
-		return 0, fmt.Errorf("%q is not between 0 and 24h", v)
+		return 0, fmt.Errorf("%q is not between 0 and 24h", clip.Value(v))
 	}
 	return d, nil
 }
@@ -251,7 +252,7 @@ func parseSize(v string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || n < 0 || n > (1<<40)/mult {
-		return 0, fmt.Errorf("%q is not a size such as 8m, 512Ki or 1048576 (bytes), up to 1Ti", v)
+		return 0, fmt.Errorf("%q is not a size such as 8m, 512Ki or 1048576 (bytes), up to 1Ti", clip.Value(v))
 	}
 	return n * mult, nil
 }

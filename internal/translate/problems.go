@@ -5,13 +5,23 @@ import (
 	"fmt"
 	"slices"
 
+	"ingress-controller/internal/clip"
 	"ingress-controller/pkg/lbconfig"
 )
 
 // problems collects what is wrong with the input.
 type problems []Problem
 
+// add records a problem. String arguments are values from the object
+// (annotation values, hosts, paths, names) and are clipped, so that a huge
+// value does not become a huge log line and Event; errors must clip the
+// values they quote themselves (with clip.Value).
 func (ps *problems) add(obj lbconfig.ObjectRef, field, reason, format string, args ...any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clip.Value(s)
+		}
+	}
 	*ps = append(*ps, Problem{Object: obj, Field: field, Reason: reason, Message: fmt.Sprintf(format, args...)})
 }
 

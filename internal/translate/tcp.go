@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"ingress-controller/internal/clip"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -82,13 +83,13 @@ func parseTCPListenPort(svc *corev1.Service, v string) (int32, networkingv1.Serv
 	pub, target, hasTarget := strings.Cut(strings.TrimSpace(v), ":")
 	n, err := strconv.Atoi(pub)
 	if err != nil || n < 1 || n > 65535 {
-		return 0, none, fmt.Errorf("%q is not <public port>[:<service port>] with a public port from 1 to 65535", v)
+		return 0, none, fmt.Errorf("%q is not <public port>[:<service port>] with a public port from 1 to 65535", clip.Value(v))
 	}
 	public := int32(n)
 	if hasTarget {
 		if t, err := strconv.Atoi(target); err == nil {
 			if t < 1 || t > 65535 {
-				return 0, none, fmt.Errorf("%q: %d is not a port number", v, t)
+				return 0, none, fmt.Errorf("%q: %d is not a port number", clip.Value(v), t)
 			}
 			return public, networkingv1.ServiceBackendPort{Number: int32(t)}, nil
 		}

@@ -3,6 +3,8 @@ package lbconfig
 import (
 	"fmt"
 	"time"
+
+	"ingress-controller/internal/clip"
 )
 
 // AffinityType is how a client is kept on one endpoint.
@@ -150,11 +152,11 @@ func (v *validator) policy(f string, p Policy) {
 // at most 64 characters.
 func CheckCookieName(name string) error {
 	if name == "" || len(name) > 64 {
-		return fmt.Errorf("cookie name %q must have 1 to 64 characters", name)
+		return fmt.Errorf("cookie name %q must have 1 to 64 characters", clip.Value(name))
 	}
 	for i := 0; i < len(name); i++ {
 		if !isTokenChar(name[i]) {
-			return fmt.Errorf("cookie name %q: %q is not allowed", name, name[i])
+			return fmt.Errorf("cookie name %q: %q is not allowed", clip.Value(name), name[i])
 		}
 	}
 	return nil
@@ -167,11 +169,11 @@ func CheckCookiePath(p string) error {
 		return nil
 	}
 	if p[0] != '/' || len(p) > 1024 {
-		return fmt.Errorf("cookie path %q must start with / and have at most 1024 characters", p)
+		return fmt.Errorf("cookie path %q must start with / and have at most 1024 characters", clip.Value(p))
 	}
 	for i := 0; i < len(p); i++ {
 		if c := p[i]; c <= ' ' || c >= 0x7f || c == ';' {
-			return fmt.Errorf("cookie path %q: %q is not allowed", p, c)
+			return fmt.Errorf("cookie path %q: %q is not allowed", clip.Value(p), c)
 		}
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"ingress-controller/internal/clip"
 )
 
 // FieldError is one problem found by Validate, with the path of the field at
@@ -212,17 +214,17 @@ func CheckHostname(h string) error {
 	}
 	name := strings.TrimPrefix(h, "*.")
 	if len(name) > 253 {
-		return fmt.Errorf("hostname %q is longer than 253 characters", h)
+		return fmt.Errorf("hostname %q is longer than 253 characters", clip.Value(h))
 	}
 	for label := range strings.SplitSeq(name, ".") {
 		if len(label) == 0 || len(label) > 63 {
-			return fmt.Errorf("hostname %q: labels must have 1 to 63 characters", h)
+			return fmt.Errorf("hostname %q: labels must have 1 to 63 characters", clip.Value(h))
 		}
 		for i := 0; i < len(label); i++ {
 			c := label[i]
 			alnum := ('a' <= c && c <= 'z') || ('0' <= c && c <= '9')
 			if !alnum && (c != '-' || i == 0 || i == len(label)-1) {
-				return fmt.Errorf("hostname %q: labels hold only a-z, 0-9 and inner '-'", h)
+				return fmt.Errorf("hostname %q: labels hold only a-z, 0-9 and inner '-'", clip.Value(h))
 			}
 		}
 	}
@@ -233,11 +235,11 @@ func CheckHostname(h string) error {
 // printable, non-space ASCII characters.
 func CheckPath(p string) error {
 	if !strings.HasPrefix(p, "/") {
-		return fmt.Errorf("path %q must start with '/'", p)
+		return fmt.Errorf("path %q must start with '/'", clip.Value(p))
 	}
 	for i := 0; i < len(p); i++ {
 		if c := p[i]; c <= ' ' || c >= 0x7f {
-			return fmt.Errorf("path %q holds a space, control or non-ASCII character", p)
+			return fmt.Errorf("path %q holds a space, control or non-ASCII character", clip.Value(p))
 		}
 	}
 	return nil

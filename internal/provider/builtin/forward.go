@@ -36,6 +36,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "503 service unavailable: listener is closing", http.StatusServiceUnavailable)
 		return
 	}
+	closeIfFramingAmbiguous(w, r)
 	if r.Method == http.MethodConnect {
 		http.Error(w, "405 method not allowed: CONNECT", http.StatusMethodNotAllowed)
 		return

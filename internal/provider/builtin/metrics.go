@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"ingress-controller/internal/clip"
 )
 
 // proxyMetrics are the per-backend request metrics. The series of a
@@ -93,7 +95,8 @@ func (bm *backendMetrics) observe(status int, d time.Duration) {
 }
 
 // logAccess writes one access log line for r, if the access log is on.
-// The query string is left out: it may hold credentials.
+// The query string is left out: it may hold credentials. Values the client
+// chose are clipped: a line stays short whatever the request.
 func (p *Provider) logAccess(r *http.Request, b *backend, out outcome, start time.Time) {
 	l := p.opts.AccessLog
 	if l == nil {
@@ -106,14 +109,14 @@ func (p *Provider) logAccess(r *http.Request, b *backend, out outcome, start tim
 	l.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("client", remoteIP(r.RemoteAddr)),
 		slog.String("method", r.Method),
-		slog.String("host", r.Host),
-		slog.String("path", r.URL.Path),
+		slog.String("host", clip.Value(r.Host)),
+		slog.String("path", clip.Value(r.URL.Path)),
 		slog.String("proto", r.Proto),
 		slog.Int("status", out.status),
 		slog.Int64("bytes", out.bytes),
 		slog.Duration("duration", time.Since(start)),
 		slog.String("backend", backendName),
 		slog.String("endpoint", out.endpoint),
-		slog.String("user_agent", r.UserAgent()),
+		slog.String("user_agent", clip.Value(r.UserAgent())),
 	)
 }

@@ -94,10 +94,12 @@ func TestAccessLog(t *testing.T) {
 	c := testClient(t)
 	get(t, c, port, "echo.test", "/path?token=secret", "User-Agent", "access-test")
 	get(t, c, port, "nowhere.test", "/")
+	// Values the client controls are clipped.
+	get(t, c, port, strings.Repeat("h", 60<<10)+".test", "/"+strings.Repeat("p", 200<<10), "User-Agent", strings.Repeat("u", 60<<10))
 
 	var lines []map[string]any
 	deadline := time.Now().Add(5 * time.Second)
-	for len(lines) < 2 && time.Now().Before(deadline) {
+	for len(lines) < 3 && time.Now().Before(deadline) {
 		lines = nil
 		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 			var m map[string]any
@@ -107,8 +109,13 @@ func TestAccessLog(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if len(lines) != 2 {
-		t.Fatalf("access log:\n%s\nwant 2 lines", buf.String())
+	if len(lines) != 3 {
+		t.Fatalf("access log:\n%.2000s\nwant 3 lines", buf.String())
+	}
+	for _, k := range []string{"host", "path", "user_agent"} {
+		if v, _ := lines[2][k].(string); len(v) > 300 || !strings.Contains(v, "more bytes)") {
+			t.Errorf("access log %s of %d bytes, want it clipped to about 256: %.100s", k, len(v), v)
+		}
 	}
 	first, second := lines[0], lines[1]
 	for k, want := range map[string]any{"msg": "request", "method": "GET", "host": "echo.test", "path": "/path",

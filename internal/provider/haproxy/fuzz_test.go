@@ -50,6 +50,17 @@ var (
 		`^    server-state-file /[!-~]+/server-state$`,
 		`^    hard-stop-after \d+ms$`,
 		`^    ssl-default-bind-options ssl-min-ver TLSv1\.2$`,
+		`^    lua-load hop-by-hop\.lua$`,
+		`^    http-request lua\.hop_by_hop_req$`,
+		`^    http-response lua\.hop_by_hop_res$`,
+		`^    http-request del-header upgrade if !\{ req\.hdr\(connection\) -i upgrade \} or \{ req\.hdr\(upgrade\) -i h2c \}$`,
+		`^    http-request set-header connection upgrade if \{ req\.hdr\(upgrade\) -m found \}$`,
+		`^    http-request del-header connection if !\{ req\.hdr\(upgrade\) -m found \}$`,
+		`^    http-request del-header (keep-alive|te|proxy-authorization|proxy-connection)$`,
+		`^    http-response del-header upgrade if !\{ status 101 \}$`,
+		`^    http-response set-header connection upgrade if \{ status 101 \}$`,
+		`^    http-response del-header connection if !\{ status 101 \}$`,
+		`^    http-response del-header (keep-alive|proxy-authenticate|proxy-connection)$`,
 		`^    mode (http|tcp)$`,
 		`^    http-request redirect location https://%\[var\(txn\.host\)\](:\d+)?%\[pathq\] code 30[1278] if \{ var\(txn\.backend\) -m str redirect_\d+_30[1278] \}$`,
 		`^    timeout (connect|server|tunnel) \d+ms$`,
@@ -134,6 +145,10 @@ func checkGrammar(t testing.TB, r *Rendered) {
 				t.Errorf("%s:%d: unexpected line %q", name, i+1, l)
 			}
 		case strings.HasPrefix(name, certsDir+"/"), name == errorsDir+"/503.http":
+		case name == hopByHopLua:
+			if text != string(hopByHopSource) {
+				t.Errorf("%s is not the embedded hop-by-hop.lua", name)
+			}
 		default:
 			var re *regexp.Regexp
 			longest := 0

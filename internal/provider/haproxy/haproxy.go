@@ -36,7 +36,8 @@ type Options struct {
 	Binary string
 	// Dir is the runtime directory: generations of config, sockets, pid
 	// file, server state and HAProxy's own log. One controller per
-	// directory. Created if missing.
+	// directory. Created (0700) if missing; refused if another user owns
+	// it or group or others may write it.
 	Dir string
 	// KeepOnExit leaves HAProxy running when Run returns, for a controller
 	// restart (the next provider on Dir adopts it) without dropping traffic.
@@ -95,8 +96,8 @@ func New(opts Options) (*Provider, error) {
 	if n := len(tlsSocket(dir, 65535)) + len(".4194304.tmp"); n > 107 {
 		return nil, fmt.Errorf("haproxy: runtime directory %q is too long for a unix socket path", dir)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("haproxy: runtime directory: %w", err)
+	if err := ensureRuntimeDir(dir); err != nil {
+		return nil, err
 	}
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = defaultShutdownGrace

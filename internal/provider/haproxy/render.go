@@ -2,6 +2,7 @@ package haproxy
 
 import (
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,7 +23,13 @@ const (
 	mapsDir    = "maps"
 	certsDir   = "certs"
 	errorsDir  = "errors"
+	// hopByHopLua holds the Lua actions that delete the fields a
+	// Connection field names.
+	hopByHopLua = "hop-by-hop.lua"
 )
+
+//go:embed hopbyhop.lua
+var hopByHopSource []byte
 
 // placeholderAddr is where a free server slot points. Free slots are in
 // maintenance, so nothing is ever sent there.
@@ -327,6 +334,8 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	w.line("    server-state-file " + opts.RuntimeDir + "/" + serverStateFile)
 	w.line("    hard-stop-after " + strconv.FormatInt(grace.Milliseconds(), 10) + "ms")
 	w.line("    ssl-default-bind-options ssl-min-ver TLSv1.2")
+	w.line("    lua-load " + hopByHopLua)
+	r.files[hopByHopLua] = hopByHopSource
 	w.line("")
 	w.line("defaults")
 	w.line("    mode http")
@@ -551,6 +560,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	for _, rule := range pathRules {
 		w.line("    " + rule)
 	}
+	hopByHop(w)
 	w.line("    http-request set-var(txn.host) req.hdr(host),lower,regsub(:[0-9]+$,),regsub([.]$,)")
 	w.line("    http-request set-var(txn.vhost) var(txn.host),map_str(" + hostsMap + ")")
 	w.line("    http-request set-var(txn.vhost) var(txn.host),regsub(^[^.]+,),map_str(" + wildMap + ") if !{ var(txn.vhost) -m found } { var(txn.host) -m reg ^[^.] }")
@@ -602,6 +612,31 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		w.line("    server tls unix@" + tlsSocket(r.opts.RuntimeDir, l.Port) + " send-proxy-v2")
 	}
 	return nil
+}
+
+// hopByHop writes the rules that keep hop-by-hop fields (RFC 9110,
+// section 7.6.1) from passing the proxy either way, as the builtin's
+// forwarding does: those a Connection field names (a Lua action, since
+// the config cannot loop), the fixed ones, and Upgrade unless the
+// request asks to switch (not to h2c) or the response is the switch. The
+// Connection field of an upgrade becomes "upgrade" alone; HAProxy writes
+// its own keep-alive or close.
+func hopByHop(w *lines) {
+	w.line("    http-request lua.hop_by_hop_req")
+	w.line("    http-request del-header upgrade if !{ req.hdr(connection) -i upgrade } or { req.hdr(upgrade) -i h2c }")
+	w.line("    http-request set-header connection upgrade if { req.hdr(upgrade) -m found }")
+	w.line("    http-request del-header connection if !{ req.hdr(upgrade) -m found }")
+	w.line("    http-request del-header keep-alive")
+	w.line("    http-request del-header te")
+	w.line("    http-request del-header proxy-authorization")
+	w.line("    http-request del-header proxy-connection")
+	w.line("    http-response lua.hop_by_hop_res")
+	w.line("    http-response del-header upgrade if !{ status 101 }")
+	w.line("    http-response set-header connection upgrade if { status 101 }")
+	w.line("    http-response del-header connection if !{ status 101 }")
+	w.line("    http-response del-header keep-alive")
+	w.line("    http-response del-header proxy-authenticate")
+	w.line("    http-response del-header proxy-connection")
 }
 
 // bridgeID is the mode tcp backend that forwards the connections of an

@@ -225,6 +225,10 @@ func archive(r *Rendered) []byte {
 			b.WriteString("-- " + n + " -- (certificate and key, not shown)\n")
 			continue
 		}
+		if n == hopByHopLua {
+			b.WriteString("-- " + n + " -- (the same in every generation, not shown)\n")
+			continue
+		}
 		b.WriteString("-- " + n + " --\n")
 		b.Write(r.Files[n])
 	}

@@ -122,6 +122,8 @@ func (s Suite) Run(t *testing.T) {
 		{"TLS", (*Suite).testTLS},
 		{"TCP", (*Suite).testTCP},
 		{"StickySessions", (*Suite).testSticky},
+		{"RequestSmuggling", (*Suite).testSmuggling},
+		{"HopByHopFields", (*Suite).testHopByHop},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(&s, t) })
 	}
