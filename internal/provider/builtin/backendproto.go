@@ -96,6 +96,11 @@ func (p *Provider) reverseProxy(scheme string, rt http.RoundTripper) *httputil.R
 		ModifyResponse: trailersOnlyToTrailers,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			t := r.Context().Value(targetKey{}).(*target)
+			if clientBodyTimedOut(err) {
+				// Before the context check: the failed read cancelled it.
+				clientTimedOut(w)
+				return
+			}
 			if r.Context().Err() != nil {
 				return
 			}
@@ -146,6 +151,7 @@ func (p *Provider) forwardOther(w http.ResponseWriter, r *http.Request, pr *port
 	if !limitBody(w, r, pol.maxBody) {
 		return outcome{status: http.StatusRequestEntityTooLarge}
 	}
+	r = p.watchBody(w, r)
 	ctx := context.WithValue(r.Context(), targetKey{}, &target{backend: b.name, ep: c.ep, pr: pr, pol: pol})
 	if c.setCookie != "" {
 		w.Header().Add("Set-Cookie", c.setCookie)
