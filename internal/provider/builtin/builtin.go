@@ -278,8 +278,8 @@ func (p *Provider) newServer(port int32, ln net.Listener) *server {
 		// Refuses heads far over the limit before they are parsed;
 		// headLimit refuses the rest.
 		MaxHeaderBytes: p.opts.MaxRequestHeaderBytes,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          log.New(serverLog{p.log.With("port", port)}, "", 0),
+		IdleTimeout:    120 * time.Second,
+		ErrorLog:       log.New(serverLog{p.log.With("port", port)}, "", 0),
 		// HTTP/1.1, h2 over TLS, and h2c with prior knowledge (gRPC
 		// clients without TLS).
 		Protocols: new(http.Protocols),
