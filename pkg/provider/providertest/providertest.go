@@ -119,6 +119,7 @@ func (s Suite) Run(t *testing.T) {
 		{"TLS", (*Suite).testTLS},
 		{"TCP", (*Suite).testTCP},
 		{"StickySessions", (*Suite).testSticky},
+		{"ClientLimits", (*Suite).testClientLimits},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(&s, t) })
 	}
