@@ -59,6 +59,12 @@ type flags struct {
 	drainTimeout  time.Duration
 	accessLog     bool
 
+	// client limits (provider.Options)
+	maxRequestHeaderBytes int
+	clientBodyTimeout     time.Duration
+	tunnelIdleTimeout     time.Duration
+	maxConnections        int
+
 	// --provider=haproxy
 	haproxyBinary string
 	haproxyDir    string
@@ -104,6 +110,10 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.BoolVar(&f.accessLog, "access-log", false, "write one line per request (client, method, host, path, status, bytes, duration, backend, endpoint; never the query string) to standard output, in --log-format")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long websockets and other upgraded connections to an endpoint that left the config may go on before they are closed")
+	fs.IntVar(&f.maxRequestHeaderBytes, "max-request-header-bytes", provider.DefaultMaxRequestHeaderBytes, "largest request head (request line and header fields) accepted; larger ones are refused with 431 (see docs/providers.md, Client limits)")
+	fs.DurationVar(&f.clientBodyTimeout, "client-body-timeout", provider.DefaultClientBodyTimeout, "how long a request body may go without a byte from the client before the request fails and its connections (client and backend) are closed: 408 from builtin, 504 from haproxy")
+	fs.DurationVar(&f.tunnelIdleTimeout, "tunnel-idle-timeout", provider.DefaultTunnelIdleTimeout, "websockets, TCP and TLS passthrough connections are closed after this long without a byte either way, unless the backend's ingress-controller.io/idle-timeout says otherwise")
+	fs.IntVar(&f.maxConnections, "max-connections", provider.DefaultMaxConnections, "most client connections open at once on each listener, tunnels included; beyond it new connections wait in the kernel's backlog until one closes")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, first report not ready on /readyz and keep serving this long, so that what sends traffic here (a Service's endpoints, an external load balancer) stops before the listeners close; a second signal ends the delay")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish after the listeners stop accepting")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for --source=kubernetes (default: $KUBECONFIG, else ~/.kube/config, else the in-cluster service account)")
@@ -150,6 +160,20 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if f.drainTimeout < 0 {
 		return nil, fmt.Errorf("--drain-timeout: %s is negative", f.drainTimeout)
+	}
+	for name, d := range map[string]time.Duration{"client-body-timeout": f.clientBodyTimeout, "tunnel-idle-timeout": f.tunnelIdleTimeout} {
+		if d < time.Millisecond {
+			return nil, fmt.Errorf("--%s: %s is less than 1ms", name, d)
+		}
+	}
+	// Below a kilobyte not even a browser's ordinary request fits; above
+	// a megabyte HAProxy's buffers (tune.bufsize) cost too much per
+	// connection.
+	if n := f.maxRequestHeaderBytes; n < 1<<10 || n > 1<<20 {
+		return nil, fmt.Errorf("--max-request-header-bytes: %d is not between 1024 and 1048576", n)
+	}
+	if f.maxConnections < 1 {
+		return nil, fmt.Errorf("--max-connections: %d is not positive", f.maxConnections)
 	}
 	if err := parseKubernetesFlags(f, watchNamespace, publishStatusAddress); err != nil {
 		return nil, err
@@ -265,6 +289,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		ShutdownGrace: f.shutdownGrace,
 		DrainTimeout:  f.drainTimeout,
 		Metrics:       reg,
+
+		MaxRequestHeaderBytes: f.maxRequestHeaderBytes,
+		ClientBodyTimeout:     f.clientBodyTimeout,
+		TunnelIdleTimeout:     f.tunnelIdleTimeout,
+		MaxConnections:        f.maxConnections,
 	}
 	if f.accessLog {
 		// Always at info, whatever --log-level says, on stdout.

@@ -17,7 +17,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run --help = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit", "lb-per-ingress"} {
+	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit", "lb-per-ingress", "max-request-header-bytes", "client-body-timeout", "tunnel-idle-timeout", "max-connections"} {
 		if !strings.Contains(stderr.String(), "-"+name) {
 			t.Errorf("--help does not document --%s:\n%s", name, stderr.String())
 		}
@@ -70,6 +70,10 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--http-port=8080", "--https-port=8080"}, "--http-port and --https-port are both 8080"},
 		{[]string{"--default-ssl-certificate=tls"}, `--default-ssl-certificate: "tls" is not namespace/name`},
 		{[]string{"--default-ssl-certificate=a/b/c"}, "--default-ssl-certificate"},
+		{[]string{"--max-request-header-bytes=100"}, "--max-request-header-bytes: 100 is not between 1024 and 1048576"},
+		{[]string{"--client-body-timeout=0"}, "--client-body-timeout: 0s is less than 1ms"},
+		{[]string{"--tunnel-idle-timeout=-1s"}, "--tunnel-idle-timeout: -1s is less than 1ms"},
+		{[]string{"--max-connections=0"}, "--max-connections: 0 is not positive"},
 	} {
 		err := run(tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -65,6 +65,66 @@ type Options struct {
 	Metrics prometheus.Registerer
 	// AccessLog, if set, gets one line per request served.
 	AccessLog *slog.Logger
+
+	// Client limits: what one client may hold of the load balancer (see
+	// docs/providers.md, "Client limits"). Zero means the default below.
+
+	// MaxRequestHeaderBytes bounds a request's head: the request line and
+	// the header fields, counted as "Name: value" lines with CRLF, the
+	// blank line included. A larger head is refused.
+	MaxRequestHeaderBytes int
+	// ClientBodyTimeout is how long a request body may go without a byte
+	// from the client; then the request fails (408 where nothing was
+	// answered yet), its connection is closed, and so is the backend
+	// connection it held: the backend never sees the body complete.
+	ClientBodyTimeout time.Duration
+	// TunnelIdleTimeout closes a websocket, TCP or TLS passthrough
+	// connection after that long without a byte either way, unless its
+	// backend's policy sets an idle timeout of its own.
+	TunnelIdleTimeout time.Duration
+	// MaxConnections caps the client connections of each listener, tunnels
+	// included. At the cap the listener stops accepting; new connections
+	// wait in the kernel's backlog until one closes.
+	MaxConnections int
+}
+
+// Defaults of the client limits in Options.
+const (
+	// DefaultMaxRequestHeaderBytes is twice what common browsers and
+	// clients send at most (large cookies), and what nginx allows with its
+	// large_client_header_buffers of 4 x 8k.
+	DefaultMaxRequestHeaderBytes = 32 << 10
+	// DefaultClientBodyTimeout is nginx's client_body_timeout and what
+	// HAProxy's "timeout client" was here before it was a flag.
+	DefaultClientBodyTimeout = 60 * time.Second
+	// DefaultTunnelIdleTimeout lets quiet websockets live (most send pings
+	// every minute or less) while connections abandoned without a close
+	// are freed within the hour.
+	DefaultTunnelIdleTimeout = time.Hour
+	// DefaultMaxConnections per listener fits a 1 GiB container with an
+	// HTTP and an HTTPS listener at their caps: a builtin tunnel costs
+	// about 90 KB (two goroutines, two 32 KiB copy buffers, two sockets)
+	// and a TLS connection in the middle of a large head about as much;
+	// 2 x 4096 of those is about 740 MB. Idle keep-alive connections cost
+	// a tenth of that.
+	DefaultMaxConnections = 4096
+)
+
+// WithDefaults returns o with every zero client limit set to its default.
+func (o Options) WithDefaults() Options {
+	if o.MaxRequestHeaderBytes <= 0 {
+		o.MaxRequestHeaderBytes = DefaultMaxRequestHeaderBytes
+	}
+	if o.ClientBodyTimeout <= 0 {
+		o.ClientBodyTimeout = DefaultClientBodyTimeout
+	}
+	if o.TunnelIdleTimeout <= 0 {
+		o.TunnelIdleTimeout = DefaultTunnelIdleTimeout
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = DefaultMaxConnections
+	}
+	return o
 }
 
 // Factory builds a provider from common options.

@@ -80,22 +80,22 @@ func (t *target) gotFirstByte() {
 	}
 }
 
-// idleBody ends the exchange when no byte of the response body came for
+// idleResponseBody ends the exchange when no byte of the response body came for
 // the idle timeout.
-type idleBody struct {
+type idleResponseBody struct {
 	io.ReadCloser
 	timer *time.Timer
 	idle  time.Duration
 }
 
-func (b *idleBody) Read(p []byte) (int, error) {
+func (b *idleResponseBody) Read(p []byte) (int, error) {
 	b.timer.Reset(b.idle)
 	n, err := b.ReadCloser.Read(p)
 	b.timer.Reset(b.idle)
 	return n, err
 }
 
-func (b *idleBody) Close() error {
+func (b *idleResponseBody) Close() error {
 	b.timer.Stop()
 	return b.ReadCloser.Close()
 }
@@ -168,12 +168,17 @@ func (p *Provider) reverseProxy(scheme string, rt http.RoundTripper) *httputil.R
 			if res.StatusCode == http.StatusSwitchingProtocols {
 				return nil // a tunnel: its body must stay an io.ReadWriteCloser
 			}
-			res.Body = &idleBody{ReadCloser: res.Body, idle: t.pol.idle,
+			res.Body = &idleResponseBody{ReadCloser: res.Body, idle: t.pol.idle,
 				timer: time.AfterFunc(t.pol.idle, func() { t.cancel(errIdleTimeout) })}
 			return trailersOnlyToTrailers(res)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			t := r.Context().Value(targetKey{}).(*target)
+			if clientBodyTimedOut(err) {
+				// Before the context check: the failed read cancelled it.
+				clientTimedOut(w)
+				return
+			}
 			cause := context.Cause(r.Context())
 			if r.Context().Err() != nil && cause != errResponseTimeout {
 				return // the client went away, or the body stalled: nobody to answer
@@ -226,6 +231,7 @@ func (p *Provider) forwardOther(w http.ResponseWriter, r *http.Request, pr *port
 	if !limitBody(w, r, pol.maxBody) {
 		return outcome{status: http.StatusRequestEntityTooLarge}
 	}
+	r = p.watchBody(w, r)
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	t := &target{backend: b.name, ep: c.ep, pr: pr, pol: pol, cancel: cancel}

@@ -126,7 +126,7 @@ func New(opts provider.Options, logger *slog.Logger) *Provider {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Provider{
-		opts: opts,
+		opts: opts.WithDefaults(),
 		log:  logger,
 		// Connect timeouts come from each backend's policy, by context.
 		dialer:  &net.Dialer{KeepAlive: 30 * time.Second},
@@ -273,10 +273,13 @@ func (p *Provider) newServer(port int32, ln net.Listener) *server {
 	ln = newSwitchListener(ln, p, port)
 	s := &server{port: port, ln: &onceCloseListener{Listener: ln}}
 	s.srv = &http.Server{
-		Handler:           &portHandler{p: p, port: port},
+		Handler:           headLimit{next: &portHandler{p: p, port: port}, max: p.opts.MaxRequestHeaderBytes},
 		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          log.New(serverLog{p.log.With("port", port)}, "", 0),
+		// Refuses heads far over the limit before they are parsed;
+		// headLimit refuses the rest.
+		MaxHeaderBytes: p.opts.MaxRequestHeaderBytes,
+		IdleTimeout:    120 * time.Second,
+		ErrorLog:       log.New(serverLog{p.log.With("port", port)}, "", 0),
 		// HTTP/1.1, h2 over TLS, and h2c with prior knowledge (gRPC
 		// clients without TLS).
 		Protocols: new(http.Protocols),

@@ -152,6 +152,7 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 	if !limitBody(w, r, pol.maxBody) {
 		return outcome{status: http.StatusRequestEntityTooLarge}
 	}
+	r = p.watchBody(w, r)
 	idempotent := isIdempotent(r.Method)
 	ep := c.ep
 	x := exchange{p: p, w: w, r: r, pr: pr, pol: pol, host: r.Host, setCookie: c.setCookie}
@@ -280,6 +281,10 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh http1.Head, b 
 // backendFailed answers a request whose exchange failed before a response
 // was sent, and returns the status, 0 when the client went away first.
 func (p *Provider) backendFailed(w http.ResponseWriter, r *http.Request, b *backend, ep *endpoint, err error) int {
+	if clientBodyTimedOut(err) {
+		// Before the context check: the failed read cancelled it.
+		return clientTimedOut(w)
+	}
 	if r.Context().Err() != nil {
 		return 0 // the client went away; nobody to answer
 	}

@@ -36,8 +36,8 @@ type policy struct {
 	sourceIP     bool
 
 	connect, responseHeader, idle time.Duration
-	// tunnelIdle is zero unless the policy sets an idle timeout:
-	// websockets are often quiet for long and are not cut by default.
+	// tunnelIdle is zero unless the policy sets an idle timeout; then
+	// Options.TunnelIdleTimeout applies (tunnelIdle in clientlimits.go).
 	tunnelIdle time.Duration
 	retries    int
 	health     *lbconfig.PassiveHealthCheck

@@ -38,7 +38,7 @@ func (p *Provider) serveTCP(client net.Conn, pending []byte, b *backend) {
 			_ = client.Close()
 			return
 		}
-		t := &tunnel{client: client, backend: bc.conn, idle: b.policy.tunnelIdle}
+		t := &tunnel{client: client, backend: bc.conn, idle: p.tunnelIdle(b.policy)}
 		release, ok := ep.pool.adopt(t)
 		if !ok {
 			return // the endpoint left the config meanwhile

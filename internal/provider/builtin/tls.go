@@ -64,6 +64,9 @@ type switchListener struct {
 	port   int32
 	config *tls.Config
 
+	// slots holds a value per open connection, up to
+	// Options.MaxConnections (slotConn).
+	slots  chan struct{}
 	start  sync.Once
 	conns  chan net.Conn
 	done   chan struct{} // closed by Close or a failed accept
@@ -73,6 +76,7 @@ type switchListener struct {
 
 func newSwitchListener(ln net.Listener, p *Provider, port int32) *switchListener {
 	return &switchListener{Listener: ln, p: p, port: port, config: p.tlsConfig(port),
+		slots: make(chan struct{}, p.opts.MaxConnections),
 		conns: make(chan net.Conn), done: make(chan struct{})}
 }
 
@@ -100,8 +104,16 @@ func (l *switchListener) stop(err error) {
 
 func (l *switchListener) acceptLoop() {
 	for {
+		// At the cap, accept nothing: new connections wait in the
+		// kernel's backlog, as with HAProxy's maxconn.
+		select {
+		case l.slots <- struct{}{}:
+		case <-l.done:
+			return
+		}
 		c, err := l.Listener.Accept()
 		if err != nil {
+			<-l.slots
 			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
 				// Out of descriptors: wait for some to be freed.
 				l.p.log.Warn("accept failed; retrying", "port", l.port, "error", err)
@@ -115,7 +127,7 @@ func (l *switchListener) acceptLoop() {
 			l.stop(err)
 			return
 		}
-		l.dispatch(c)
+		l.dispatch(&slotConn{Conn: c, slots: l.slots})
 	}
 }
 

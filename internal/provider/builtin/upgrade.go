@@ -67,7 +67,7 @@ func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoute
 		p.log.Warn("upgrade: taking over the client connection failed", "backend", b.name, "error", err)
 		return fail(0)
 	}
-	t := &tunnel{client: client, backend: bc.conn, idle: b.policy.tunnelIdle}
+	t := &tunnel{client: client, backend: bc.conn, idle: p.tunnelIdle(b.policy)}
 	release, ok := ep.pool.adopt(t)
 	if !ok {
 		return fail(0) // the endpoint left the config meanwhile
@@ -112,12 +112,15 @@ func buffered(br *bufio.Reader) []byte {
 // cleanly half-closes its destination, so the other can still finish (a
 // websocket close handshake); an error on either closes both.
 func (p *Provider) splice(t *tunnel, clientPending, backendPending []byte) {
+	// Copy from and to the socket itself, so that splice(2) applies;
+	// t.close still closes through the listener's slotConn.
+	client := rawConn(t.client)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		p.pipe(t, t.backend, t.client, clientPending)
+		p.pipe(t, t.backend, client, clientPending)
 	}()
-	p.pipe(t, t.client, t.backend, backendPending)
+	p.pipe(t, client, t.backend, backendPending)
 	<-done
 }
 
@@ -130,12 +133,7 @@ func (p *Provider) pipe(t *tunnel, dst, src net.Conn, pending []byte) {
 		_, err = dst.Write(pending)
 	}
 	if err == nil {
-		if t.idle > 0 {
-			err = t.copyWatched(dst, src, *bufp)
-		} else {
-			// Between TCP sockets this is splice(2), without the buffer.
-			_, err = io.CopyBuffer(dst, src, *bufp)
-		}
+		err = t.copyWatched(dst, src, *bufp)
 	}
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		t.close()
@@ -149,24 +147,26 @@ func (p *Provider) pipe(t *tunnel, dst, src net.Conn, pending []byte) {
 }
 
 // copyWatched copies src to dst until src ends, failing with
-// os.ErrDeadlineExceeded once neither direction moved for t.idle.
+// os.ErrDeadlineExceeded once neither direction moved for t.idle (up to
+// a quarter more). It copies in rounds of a quarter of t.idle with
+// io.CopyBuffer, which between TCP sockets is splice(2) and never touches
+// buf; a round that moved bytes counts as activity at its end.
 func (t *tunnel) copyWatched(dst, src net.Conn, buf []byte) error {
+	round := max(t.idle/4, 10*time.Millisecond)
 	t.last.Store(time.Now().UnixNano())
 	for {
-		_ = src.SetReadDeadline(time.Now().Add(t.idle))
-		n, err := src.Read(buf)
+		_ = src.SetReadDeadline(time.Now().Add(round))
+		n, err := io.CopyBuffer(dst, src, buf)
+		now := time.Now()
 		if n > 0 {
-			t.last.Store(time.Now().UnixNano())
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return werr
-			}
+			t.last.Store(now.UnixNano())
 		}
 		switch {
-		case err == io.EOF:
+		case err == nil:
 			return nil
-		case errors.Is(err, os.ErrDeadlineExceeded) && time.Since(time.Unix(0, t.last.Load())) < t.idle:
-			continue // the other direction is busy
-		case err != nil:
+		case errors.Is(err, os.ErrDeadlineExceeded) && now.Sub(time.Unix(0, t.last.Load())) < t.idle:
+			continue // this or the other direction moved
+		default:
 			return err
 		}
 	}
@@ -176,8 +176,8 @@ func (t *tunnel) copyWatched(dst, src net.Conn, buf []byte) error {
 // spliced together.
 type tunnel struct {
 	client, backend net.Conn
-	// idle, when set, closes the tunnel after that long without a byte
-	// either way; last is the time of the last byte, in unix nanoseconds.
+	// idle closes the tunnel after that long without a byte either way;
+	// last is the time of the last byte, in unix nanoseconds.
 	idle time.Duration
 	last atomic.Int64
 	once sync.Once

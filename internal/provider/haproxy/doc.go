@@ -58,6 +58,16 @@
 //     (ssl_fc), and always with SameSite=None, as builtin does.
 //   - HTTPS listeners without a catch-all certificate serve the provider's
 //     own self-signed default certificate, kept in the runtime directory.
+//   - Client limits (provider.Options): the head limit is a rule that
+//     counts the head as the builtin provider does (431), with a request
+//     buffer sized to hold it; heads past the buffer get HAProxy's 400. A
+//     request body that stops coming is not subject to "timeout client"
+//     (HAProxy 2.6 does not apply it while the server is connected) but to
+//     the server timeout, and gets 504 where the builtin provider answers
+//     408 after the client body timeout; the backend connection is closed
+//     in both. "timeout tunnel" in defaults is the tunnel idle timeout,
+//     replaced by a backend's idle timeout. Every frontend has the
+//     connection cap as maxconn.
 //
 // Each backend has a fixed number of "server" slots (a power of two, at
 // least four, with room to spare). An endpoints-only change (lbconfig.Diff)

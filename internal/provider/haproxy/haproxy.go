@@ -175,6 +175,7 @@ func (p *Provider) renderOptions(prev *Layout) RenderOptions {
 		Previous:      prev,
 
 		DefaultCertificate: p.defaultCert,
+		Limits:             p.opts.Options,
 	}
 }
 

@@ -57,7 +57,17 @@ type lab struct {
 // start builds a provider with New and runs it until the case ends.
 func (s *Suite) start(t *testing.T) *lab {
 	t.Helper()
-	p := s.New(t, provider.Options{ListenAddress: s.ListenAddress, ShutdownGrace: shutdownGrace})
+	return s.startWith(t, provider.Options{})
+}
+
+// startWith is start with the client limits of limits (the rest of it is
+// the suite's).
+func (s *Suite) startWith(t *testing.T, limits provider.Options) *lab {
+	t.Helper()
+	opts := limits
+	opts.ListenAddress, opts.ShutdownGrace = s.ListenAddress, shutdownGrace
+	opts.DrainTimeout, opts.Metrics, opts.AccessLog = 0, nil, nil
+	p := s.New(t, opts)
 	if p == nil {
 		t.Fatal("providertest: New returned a nil provider")
 	}

@@ -124,6 +124,7 @@ func (s Suite) Run(t *testing.T) {
 		{"StickySessions", (*Suite).testSticky},
 		{"RequestSmuggling", (*Suite).testSmuggling},
 		{"HopByHopFields", (*Suite).testHopByHop},
+		{"ClientLimits", (*Suite).testClientLimits},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(&s, t) })
 	}
