@@ -1,5 +1,5 @@
 # The README's two set-up commands are `make quickstart` and `make test`.
-.PHONY: quickstart test bench bench-http bench-convergence bench-churn build
+.PHONY: quickstart test bench bench-http bench-ab bench-convergence bench-churn build
 
 quickstart:
 	./hack/quickstart.sh
@@ -12,6 +12,11 @@ bench: bench-http bench-convergence bench-churn
 
 bench-http:
 	./bench/run.sh
+
+# The builtin proxy built from BASE (a git revision, default HEAD) against
+# the work tree, per proxy-CPU second; see bench/ab.sh.
+bench-ab:
+	./bench/ab.sh $(BASE)
 
 # Convergence latency and controller memory against a real kube-apiserver
 # (built once by hack/build-kubetools.sh); needs root for loopback addresses.

@@ -291,6 +291,14 @@ func (p *Provider) backendFailed(w http.ResponseWriter, r *http.Request, b *back
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return tooLarge(w)
 	}
+	if _, ok := errors.AsType[clientBodyError](err); ok {
+		// A malformed or cut-off body is the client's fault, not the
+		// backend's; the backend connection was closed with it.
+		p.log.Debug("client request body failed", "backend", b.name, "error", err)
+		w.Header().Set("Connection", "close")
+		http.Error(w, "400 bad request: malformed or incomplete request body", http.StatusBadRequest)
+		return http.StatusBadRequest
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
 		p.log.Warn("backend timed out", "backend", b.name, "endpoint", ep.addr, "error", err)
 		http.Error(w, "504 gateway timeout: the backend did not answer in time", http.StatusGatewayTimeout)

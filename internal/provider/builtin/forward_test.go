@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -295,5 +296,28 @@ func TestStreamingResponseFlushed(t *testing.T) {
 			t.Fatal(err)
 		}
 		next <- struct{}{}
+	}
+}
+
+// TestMalformedClientBodyIs400: a request body that breaks its framing
+// halfway is the client's fault: 400, not the 502 of a failed backend.
+func TestMalformedClientBodyIs400(t *testing.T) {
+	p := startProxy(t, testLogger(t))
+	port := freePort(t)
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("b", startEcho(t, "b"))}, &lbconfig.BackendRef{Name: "b"}))
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = io.WriteString(c, "POST / HTTP/1.1\r\nHost: x.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a chunked body with an invalid chunk size: %d, want 400", resp.StatusCode)
 	}
 }
