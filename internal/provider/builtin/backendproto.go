@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/http/httputil"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -25,9 +27,10 @@ import (
 // endpoint and streams bodies and trailers as they come (gRPC needs
 // both). The hand-written HTTP/1.1 path in forward.go stays for plain
 // backends, where throughput matters most. The policies are the same on
-// both paths, but for retries: connect and response timeouts, the idle
-// timeout of a response body, passive health, body limits, affinity,
-// metrics and the access log.
+// both paths: connect and response timeouts, the idle timeout of a
+// response body, retries after a failed connect (here only for requests
+// without a body, which the transport has not consumed), passive health,
+// body limits, affinity, metrics and the access log.
 //
 // Backend certificates are not verified: in-cluster backends mostly have
 // self-signed certificates, as ingress-nginx assumes by default.
@@ -49,6 +52,13 @@ type target struct {
 	// cancel ends the exchange with a cause: errResponseTimeout or
 	// errIdleTimeout.
 	cancel context.CancelCauseFunc
+
+	// mayRetry: a failed connect is to be tried on another endpoint;
+	// the error handler then sets retry rather than answer.
+	mayRetry bool
+	retry    bool
+	// dialFailed is set when connecting to ep failed.
+	dialFailed atomic.Bool
 
 	mu       sync.Mutex
 	head     *time.Timer // the response timeout, from the request's end
@@ -119,6 +129,7 @@ func (o *otherProtocols) init(p *Provider) {
 				case err == nil:
 					t.ep.pool.connected()
 				case ctx.Err() == nil:
+					t.dialFailed.Store(true)
 					if d, ejected := t.ep.pool.connectFailed(t.pol.health, time.Now()); ejected {
 						p.log.Warn("endpoint ejected after failed connects", "backend", t.backend, "endpoint", t.ep.addr, "for", d, "error", err)
 					}
@@ -179,6 +190,10 @@ func (p *Provider) reverseProxy(scheme string, rt http.RoundTripper) *httputil.R
 				clientTimedOut(w)
 				return
 			}
+			if t.mayRetry && t.dialFailed.Load() && r.Context().Err() == nil {
+				t.retry = true
+				return
+			}
 			cause := context.Cause(r.Context())
 			if r.Context().Err() != nil && cause != errResponseTimeout {
 				return // the client went away, or the body stalled: nobody to answer
@@ -220,7 +235,9 @@ func trailersOnlyToTrailers(res *http.Response) error {
 }
 
 // forwardOther sends r to c's endpoint through the reverse proxy for the
-// backend's protocol.
+// backend's protocol. When connecting fails, a request without a body
+// goes to another endpoint, as many times as the policy's retries; one
+// with a body is not tried again (the transport has closed it).
 func (p *Provider) forwardOther(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) outcome {
 	p.other.init(p)
 	rp := p.other.h2c
@@ -232,9 +249,28 @@ func (p *Provider) forwardOther(w http.ResponseWriter, r *http.Request, pr *port
 		return outcome{status: http.StatusRequestEntityTooLarge}
 	}
 	r = p.watchBody(w, r)
+	var tried []*endpoint
+	for {
+		var next choice
+		if len(tried) < pol.retries && r.ContentLength == 0 {
+			next = b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), append(tried, c.ep))
+		}
+		out, retry := p.attemptOther(w, r, rp, pr, b, c, next.ep != nil)
+		if !retry {
+			return out
+		}
+		p.log.Debug("connect failed; trying another endpoint", "backend", b.name, "endpoint", c.ep.addr, "next", next.ep.addr)
+		tried = append(tried, c.ep)
+		c = next
+	}
+}
+
+// attemptOther is one try of forwardOther on c's endpoint. With mayRetry,
+// a failed connect answers nothing and reports retry instead.
+func (p *Provider) attemptOther(w http.ResponseWriter, r *http.Request, rp *httputil.ReverseProxy, pr *portRoutes, b *backend, c choice, mayRetry bool) (out outcome, retry bool) {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
-	t := &target{backend: b.name, ep: c.ep, pr: pr, pol: pol, cancel: cancel}
+	t := &target{backend: b.name, ep: c.ep, pr: pr, pol: b.policy, cancel: cancel, mayRetry: mayRetry}
 	defer t.gotFirstByte() // stops the response timer, whatever happened
 	ctx = context.WithValue(ctx, targetKey{}, t)
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: t.wroteRequest, GotFirstResponseByte: t.gotFirstByte})
@@ -245,7 +281,14 @@ func (p *Provider) forwardOther(w http.ResponseWriter, r *http.Request, pr *port
 	defer c.ep.pool.active.Add(-1)
 	sw := &statusWriter{ResponseWriter: w}
 	rp.ServeHTTP(sw, r.WithContext(ctx))
-	return outcome{status: sw.status, bytes: sw.bytes, endpoint: c.ep.addr}
+	if t.retry {
+		if c.setCookie != "" {
+			h := w.Header()
+			h["Set-Cookie"] = slices.DeleteFunc(h["Set-Cookie"], func(v string) bool { return v == c.setCookie })
+		}
+		return outcome{}, true
+	}
+	return outcome{status: sw.status, bytes: sw.bytes, endpoint: c.ep.addr}, false
 }
 
 // statusWriter records the status and size of a response it passes on.

@@ -219,4 +219,15 @@ func TestOtherProtocolPolicies(t *testing.T) {
 	if failed != 2 {
 		t.Errorf("%d of 20 requests failed, want 2 (then the dead endpoint is ejected)", failed)
 	}
+
+	// With retries, a request whose connect fails goes to the other
+	// endpoint: none fails.
+	hb = protoBackend("r", lbconfig.BackendHTTPS, deadEndpoint(t), live)
+	hb.Policy.Retries = 1
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{hb}, &lbconfig.BackendRef{Name: "r"}))
+	for i := range 20 {
+		if a := get(t, c, port, "x.test", "/"); a.status != http.StatusOK || a.server() != "live" {
+			t.Errorf("request %d with a retry left: %d from %q", i, a.status, a.server())
+		}
+	}
 }
