@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # A/B benchmark of the builtin proxy: the controller built from a base git
-# revision against the one built from the work tree, keep-alive HTTP/1.1
-# with small responses, in one run, alternating, so that the machine's
-# drift hits both alike. The proxy under test gets CPU 1 and one thread;
+# revision against the one built from the work tree, and a hand-written
+# HAProxy config (one thread) as the reference, keep-alive HTTP/1.1 with
+# small responses, in one run, alternating, so that the machine's drift
+# hits all alike. The proxy under test gets CPU 1 and one thread;
 # wrk and the backend (bench/responder, which answers straight off the
 # socket and is never the limit) share CPU 0. For every measurement it
 # prints requests/s, p99, each core's busy share (from /proc/stat) and the
 # proxy's own CPU time (from /proc/PID/stat), and requests per proxy-CPU
-# second, the figure to compare; then the after/before ratio of each round.
+# second, the figure to compare; then, for each round, the after/before
+# ratio and each build's ratio to HAProxy.
 #
 #   bench/ab.sh [BASE_REV]   (default HEAD: the work tree's changes)
 #   BENCH_DURATION  seconds per measurement (default 10)
@@ -22,14 +24,8 @@ duration=${BENCH_DURATION:-10}
 rounds=${BENCH_ROUNDS:-3}
 conns=${BENCH_CONNECTIONS:-50}
 
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v curl >/dev/null || need+=(curl)
-if ((${#need[@]})); then
-	if [[ $(id -u) -ne 0 ]]; then sudo=sudo; else sudo=; fi
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. bench/lib.sh
+need_commands wrk curl haproxy
 
 work=$(mktemp -d)
 pids=()
@@ -41,7 +37,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 git worktree add -q --detach "$work/base-src" "$base"
 (cd "$work/base-src" && go build -o "$work/before" ./cmd/ingress-controller)
@@ -87,7 +82,30 @@ YAML
 	pid[$build]=$!
 	pids+=($!)
 done
-for build in before after; do
+port[haproxy]=$(free_port)
+cat >"$work/haproxy.cfg" <<CFG
+global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+frontend bench
+  bind 127.0.0.1:${port[haproxy]}
+  default_backend responder
+backend responder
+  http-reuse always
+  server r1 127.0.0.1:$backend_port
+CFG
+taskset -c 1 haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 &
+pid[haproxy]=$!
+pids+=($!)
+
+builds=(before after haproxy)
+for build in "${builds[@]}"; do
 	for i in $(seq 100); do
 		curl -fsS -o /dev/null -H 'Host: bench.example.com' "http://127.0.0.1:${port[$build]}/" 2>/dev/null && break
 		[[ $i == 100 ]] && { echo "ab: the $build build never answered" >&2; exit 1; }
@@ -105,7 +123,7 @@ hz=$(getconf CLK_TCK)
 printf "%-6s %-6s %9s %8s %7s %7s %8s %14s\n" round build "req/s" "p99 ms" "cpu0 %" "cpu1 %" "proxy %" "req/proxy-cpu-s"
 declare -A perproxy
 for r in $(seq "$rounds"); do
-	for build in before after; do
+	for build in "${builds[@]}"; do
 		url="http://127.0.0.1:${port[$build]}/"
 		taskset -c 0 wrk -t1 -c"$conns" -d1s -H 'Host: bench.example.com' "$url" >/dev/null
 		read -r b0 b1 < <(busy)
@@ -132,5 +150,6 @@ for r in $(seq "$rounds"); do
 	done
 done
 for r in $(seq "$rounds"); do
-	awk -v r="$r" -v a="${perproxy[$r.after]}" -v b="${perproxy[$r.before]}" 'BEGIN { printf "round %s: after/before per proxy-CPU second %.3fx\n", r, a / b }'
+	awk -v r="$r" -v a="${perproxy[$r.after]}" -v b="${perproxy[$r.before]}" -v h="${perproxy[$r.haproxy]}" 'BEGIN {
+		printf "round %s: per proxy-CPU second after/before %.3fx, before/haproxy %.3fx, after/haproxy %.3fx\n", r, a / b, b / h, a / h }'
 done

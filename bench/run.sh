@@ -22,16 +22,8 @@ cd "$root"
 duration=${BENCH_DURATION:-10}
 conns=${BENCH_CONNECTIONS:-50}
 
-need=()
-command -v openssl >/dev/null || need+=(openssl)
-command -v wrk >/dev/null || need+=(wrk)
-command -v haproxy >/dev/null || need+=(haproxy)
-command -v curl >/dev/null || need+=(curl)
-if ((${#need[@]})); then
-	if [[ $(id -u) -ne 0 ]]; then sudo=sudo; else sudo=; fi
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. bench/lib.sh
+need_commands openssl wrk haproxy curl
 
 work=$(mktemp -d)
 pids=()
@@ -50,7 +42,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 backend_port=$(free_port)
 proxy_port=$(free_port)
 proxy_tls_port=$(free_port)

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/net/websocket"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 )
@@ -68,31 +69,14 @@ func startRecorder(t testing.TB) (*recorder, lbconfig.Endpoint) {
 }
 
 // headOfSize is a GET request head of exactly n bytes, counted as the
-// limit counts (request line, "Name: value" lines, blank line), padded
-// with fields fields.
+// limit counts, padded with fields fields.
 func headOfSize(t testing.TB, n, fields int) string {
 	t.Helper()
-	start := "GET / HTTP/1.1\r\nHost: x.test\r\n"
-	pad := n - len(start) - len("\r\n")
-	per := pad / fields
-	if per < len("X-Pad-00: \r\n")+1 {
-		t.Fatalf("a head of %d bytes cannot hold %d fields", n, fields)
+	h, err := nettest.HeadOfSize("x.test", n, fields)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var b strings.Builder
-	b.WriteString(start)
-	for i := range fields {
-		size := per
-		if i == fields-1 {
-			size = pad - per*(fields-1)
-		}
-		name := fmt.Sprintf("X-Pad-%02d", i)
-		b.WriteString(name + ": " + strings.Repeat("a", size-len(name)-4) + "\r\n")
-	}
-	b.WriteString("\r\n")
-	if b.Len() != n {
-		t.Fatalf("built a head of %d bytes, want %d", b.Len(), n)
-	}
-	return b.String()
+	return h
 }
 
 // rawStatus sends raw on a new connection to port and returns the status

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 )
@@ -111,27 +112,6 @@ func (c rawConn) response(d time.Duration) (status int, fromBackend bool, err er
 	return resp.StatusCode, resp.Header.Get("X-Echo-Server") != "", err
 }
 
-// headOfSize is a GET request head of exactly n bytes, counted as the
-// limit counts it: the request line, "Name: value" CRLF per field, the
-// blank line.
-func headOfSize(n, fields int) string {
-	start := "GET / HTTP/1.1\r\nHost: limits.example\r\n"
-	pad := n - len(start) - len("\r\n")
-	per := pad / fields
-	var b strings.Builder
-	b.WriteString(start)
-	for i := range fields {
-		size := per
-		if i == fields-1 {
-			size = pad - per*(fields-1)
-		}
-		name := fmt.Sprintf("X-Pad-%02d", i)
-		b.WriteString(name + ": " + strings.Repeat("a", size-len(name)-4) + "\r\n")
-	}
-	b.WriteString("\r\n")
-	return b.String()
-}
-
 // testHeaderLimit: a head at the limit reaches the backend; one byte more,
 // or far more, is refused by the load balancer (431 just over the limit;
 // HAProxy answers 400 to heads that do not fit its buffer at all).
@@ -154,7 +134,7 @@ func (s *Suite) testHeaderLimit(t *testing.T) {
 		before := rb.requests.Load()
 		c := l.dialRaw(port)
 		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		_, _ = io.WriteString(c, headOfSize(tc.size, tc.fields))
+		_, _ = io.WriteString(c, mustHead(t, tc.size, tc.fields))
 		status, fromBackend, err := c.response(10 * time.Second)
 		_ = c.Close()
 		ok := false
@@ -323,4 +303,14 @@ func (s *Suite) testTunnelIdle(t *testing.T) {
 	case took < limitTunnelIdle*9/10:
 		t.Errorf("%s: a quiet TCP connection closed after %s, before the %s tunnel idle timeout", l.p.Name(), took, limitTunnelIdle)
 	}
+}
+
+// mustHead is a GET request head of exactly n bytes (nettest.HeadOfSize).
+func mustHead(t *testing.T, n, fields int) string {
+	t.Helper()
+	h, err := nettest.HeadOfSize("limits.example", n, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
