@@ -364,7 +364,7 @@ func (x *exchange) roundTrip() (http1.Head, error) {
 	bc.written = 0
 	x.writeHead()
 	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
-		if err := bc.bw.Flush(); err != nil {
+		if err := bc.flushDeferred(); err != nil {
 			return http1.Head{}, sendError{err}
 		}
 		return x.readFinal(false)

@@ -3,9 +3,13 @@
 package builtin
 
 import (
+	"io"
 	"syscall"
 	"unsafe"
 )
+
+// canSendWithRead: sendThenRead works here.
+const canSendWithRead = true
 
 // alive reports whether an idle connection can still be used: the backend
 // has neither closed it nor sent anything unasked. One non-blocking peek.
@@ -29,5 +33,41 @@ func (c *backendConn) peek(fd uintptr) bool {
 	// Nothing to read is the only good answer: 0 bytes is the backend's
 	// close, and bytes are a response to nothing.
 	c.peekAlive = errno == syscall.EAGAIN || errno == syscall.EINTR
+	return true
+}
+
+// sendThenRead runs in the poller's read loop of sendAndRead: first it
+// writes the pending head and asks to wait for readability, then it reads.
+func (c *backendConn) sendThenRead(fd uintptr) bool {
+	if len(c.pending) > 0 {
+		n, err := syscall.Write(int(fd), c.pending)
+		if n > 0 {
+			c.written += int64(n)
+			c.pending = c.pending[n:]
+		}
+		switch {
+		case err == syscall.EINTR:
+			return false // and again
+		case err == syscall.EAGAIN:
+			return true // the rest goes the ordinary way
+		case err != nil:
+			c.rr.err = err
+			return true
+		case len(c.pending) > 0:
+			return true
+		}
+		return false // wait for the answer
+	}
+	n, err := syscall.Read(int(fd), c.rr.p)
+	switch {
+	case err == syscall.EAGAIN || err == syscall.EINTR:
+		return false
+	case err != nil:
+		c.rr.err = err
+	case n == 0:
+		c.rr.err = io.EOF
+	default:
+		c.rr.n = n
+	}
 	return true
 }

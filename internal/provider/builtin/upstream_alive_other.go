@@ -7,3 +7,8 @@ package builtin
 func (c *backendConn) alive() bool { return true }
 
 func (c *backendConn) peek(fd uintptr) bool { return true }
+
+// canSendWithRead: heads are sent with a plain write here.
+const canSendWithRead = false
+
+func (c *backendConn) sendThenRead(fd uintptr) bool { return true }

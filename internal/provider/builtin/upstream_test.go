@@ -552,3 +552,62 @@ func TestForwardAllocations(t *testing.T) {
 	}
 	_ = bytes.MinRead
 }
+
+// TestSendAndReadFallsBack: a head that does not fit the socket buffers
+// at once is sent in full the ordinary way, and its answer read.
+func TestSendAndReadFallsBack(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	head := "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 3<<20) + "\r\n\r\n"
+	got := make(chan int, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- -1
+			return
+		}
+		defer c.Close()
+		time.Sleep(100 * time.Millisecond) // let the proxy's write fill the buffers up
+		r, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			got <- -1
+			return
+		}
+		got <- len(r.Header.Get("X-Big"))
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	}()
+	cp := newConnPool(ln.Addr().String(), &net.Dialer{})
+	bc, err := cp.dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bc.close()
+	// A small send buffer: the write cannot take the head at once.
+	_ = bc.conn.(*net.TCPConn).SetWriteBuffer(64 << 10)
+	// A buffer as big as the head: all of it is left for the read to
+	// send, and only part of it fits the socket at once.
+	bc.bw = bufio.NewWriterSize(bc, len(head))
+	bc.bw.WriteString(head)
+	if err := bc.flushDeferred(); err != nil {
+		t.Fatal(err)
+	}
+	if len(bc.pending) != len(head) {
+		t.Fatalf("%d bytes deferred, want the whole head of %d", len(bc.pending), len(head))
+	}
+	_ = bc.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	var h http1.HeadReader
+	var gotByte bool
+	rh, err := http1.ReadFinalHead(bc.br, &h, false, false, &gotByte, nil)
+	if err != nil || rh.Status != http.StatusOK {
+		t.Fatalf("answer: %d, %v", rh.Status, err)
+	}
+	if n := <-got; n != 3<<20 {
+		t.Errorf("the backend got a field of %d bytes, want %d", n, 3<<20)
+	}
+	if bc.written != int64(len(head)) {
+		t.Errorf("written = %d, want %d", bc.written, len(head))
+	}
+}
