@@ -123,7 +123,11 @@ hz=$(getconf CLK_TCK)
 printf "%-6s %-6s %9s %8s %7s %7s %8s %14s\n" round build "req/s" "p99 ms" "cpu0 %" "cpu1 %" "proxy %" "req/proxy-cpu-s"
 declare -A perproxy
 for r in $(seq "$rounds"); do
-	for build in "${builds[@]}"; do
+	order=("${builds[@]}")
+	# Every other round in reverse order, so that neither build always
+	# runs first after the other's load.
+	((r % 2)) || order=(haproxy after before)
+	for build in "${order[@]}"; do
 		url="http://127.0.0.1:${port[$build]}/"
 		taskset -c 0 wrk -t1 -c"$conns" -d1s -H 'Host: bench.example.com' "$url" >/dev/null
 		read -r b0 b1 < <(busy)
