@@ -46,6 +46,14 @@
 // without disturbing anything, not even an open keep-alive connection;
 // report, for each load balancer and no other, addresses that reach it;
 // close its listeners before Run returns.
+//
+// Hostile inputs (faulty.go, paths.go, smuggling.go, hopbyhop.go,
+// limits.go): every provider must keep one exchange's bytes from reaching
+// another client whatever a faulty backend sends, route and forward one
+// normalized path (lbconfig.NormalizePath) and refuse what it cannot
+// normalize, keep smuggled requests from backends, strip hop-by-hop fields
+// both ways, and hold clients to the limits in provider.Options. Each case
+// asserts what the client and the backend actually saw.
 package providertest
 
 import (
