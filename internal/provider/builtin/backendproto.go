@@ -53,12 +53,10 @@ type target struct {
 	// errIdleTimeout.
 	cancel context.CancelCauseFunc
 
-	// mayRetry: a failed connect is to be tried on another endpoint;
-	// the error handler then sets retry rather than answer.
-	mayRetry bool
-	retry    bool
-	// dialFailed is set when connecting to ep failed.
+	// dialFailed is set when connecting to ep failed; the error handler
+	// then leaves the answer to forwardLoop, with connectErr.
 	dialFailed atomic.Bool
+	connectErr error
 
 	mu       sync.Mutex
 	head     *time.Timer // the response timeout, from the request's end
@@ -190,8 +188,8 @@ func (p *Provider) reverseProxy(scheme string, rt http.RoundTripper) *httputil.R
 				clientTimedOut(w)
 				return
 			}
-			if t.mayRetry && t.dialFailed.Load() && r.Context().Err() == nil {
-				t.retry = true
+			if t.dialFailed.Load() && r.Context().Err() == nil {
+				t.connectErr = err
 				return
 			}
 			cause := context.Cause(r.Context())
@@ -235,42 +233,17 @@ func trailersOnlyToTrailers(res *http.Response) error {
 }
 
 // forwardOther sends r to c's endpoint through the reverse proxy for the
-// backend's protocol. When connecting fails, a request without a body
-// goes to another endpoint, as many times as the policy's retries; one
-// with a body is not tried again (the transport has closed it).
-func (p *Provider) forwardOther(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) outcome {
+// backend's protocol. A failed connect is returned, unanswered, for
+// forwardLoop to try elsewhere; any other outcome is answered here.
+func (p *Provider) forwardOther(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) (outcome, error) {
 	p.other.init(p)
 	rp := p.other.h2c
 	if b.protocol == lbconfig.BackendHTTPS {
 		rp = p.other.https
 	}
-	pol := b.policy
-	if !limitBody(w, r, pol.maxBody) {
-		return outcome{status: http.StatusRequestEntityTooLarge}
-	}
-	r = p.watchBody(w, r)
-	var tried []*endpoint
-	for {
-		var next choice
-		if len(tried) < pol.retries && r.ContentLength == 0 {
-			next = b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), append(tried, c.ep))
-		}
-		out, retry := p.attemptOther(w, r, rp, pr, b, c, next.ep != nil)
-		if !retry {
-			return out
-		}
-		p.log.Debug("connect failed; trying another endpoint", "backend", b.name, "endpoint", c.ep.addr, "next", next.ep.addr)
-		tried = append(tried, c.ep)
-		c = next
-	}
-}
-
-// attemptOther is one try of forwardOther on c's endpoint. With mayRetry,
-// a failed connect answers nothing and reports retry instead.
-func (p *Provider) attemptOther(w http.ResponseWriter, r *http.Request, rp *httputil.ReverseProxy, pr *portRoutes, b *backend, c choice, mayRetry bool) (out outcome, retry bool) {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
-	t := &target{backend: b.name, ep: c.ep, pr: pr, pol: b.policy, cancel: cancel, mayRetry: mayRetry}
+	t := &target{backend: b.name, ep: c.ep, pr: pr, pol: b.policy, cancel: cancel}
 	defer t.gotFirstByte() // stops the response timer, whatever happened
 	ctx = context.WithValue(ctx, targetKey{}, t)
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: t.wroteRequest, GotFirstResponseByte: t.gotFirstByte})
@@ -281,14 +254,14 @@ func (p *Provider) attemptOther(w http.ResponseWriter, r *http.Request, rp *http
 	defer c.ep.pool.active.Add(-1)
 	sw := &statusWriter{ResponseWriter: w}
 	rp.ServeHTTP(sw, r.WithContext(ctx))
-	if t.retry {
+	if t.connectErr != nil {
 		if c.setCookie != "" {
 			h := w.Header()
 			h["Set-Cookie"] = slices.DeleteFunc(h["Set-Cookie"], func(v string) bool { return v == c.setCookie })
 		}
-		return outcome{}, true
+		return outcome{}, t.connectErr
 	}
-	return outcome{status: sw.status, bytes: sw.bytes, endpoint: c.ep.addr}, false
+	return outcome{status: sw.status, bytes: sw.bytes, endpoint: c.ep.addr}, nil
 }
 
 // statusWriter records the status and size of a response it passes on.

@@ -22,9 +22,11 @@
 // the body back from the connection's buffer (package http1). Pools of
 // endpoints that leave the config are closed by the Apply that drops them.
 // Backends that speak HTTPS, h2c or gRPC go through net/http's
-// ReverseProxy instead (backendproto.go); policies (affinity, algorithms,
-// retries, passive health, timeouts, body limits) are compiled per backend
-// (policy.go).
+// ReverseProxy instead (backendproto.go). One loop, forwardLoop, drives
+// both transports and owns the policy they share: endpoint choice,
+// retries after a failed connect, the answer when none is left; policies
+// (affinity, algorithms, retries, passive health, timeouts, body limits)
+// are compiled per backend (policy.go).
 //
 // Every port accepts through a switchListener (tls.go) that sorts each
 // new connection by the table in service: HTTP as it is, HTTPS wrapped in

@@ -66,12 +66,10 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case c.ep == nil:
 		http.Error(w, "503 service unavailable: no ready endpoints", http.StatusServiceUnavailable)
 		out.status = http.StatusServiceUnavailable
-	case b.protocol != "":
-		out = h.p.forwardOther(w, r, pr, b, c)
-	case isUpgrade(r.Header):
+	case b.protocol == "" && isUpgrade(r.Header):
 		out = h.p.upgrade(w, r, pr, b, c)
 	default:
-		out = h.p.forward(w, r, pr, b, c)
+		out = h.p.forwardLoop(w, r, pr, b, c)
 	}
 	b.metrics.observe(out.status, time.Since(start))
 	h.p.logAccess(r, b, out, start)
@@ -139,55 +137,76 @@ type outcome struct {
 // waits for it before its body is sent anyway, as net/http's Transport.
 const expectContinueTimeout = time.Second
 
-// forward sends r to the chosen endpoint and streams the answer back to
-// w, on a pooled backend connection and entirely in this goroutine. When
-// connecting fails it tries other endpoints, as many as the policy's
-// retries, if the request may be sent twice.
-func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) outcome {
-	ctx := r.Context()
-	for _, v := range r.Header["Connection"] {
-		http1.DeleteConnectionListed(r.Header, v)
-	}
+// forwardLoop sends r to c's endpoint over the backend's transport: the
+// hand-written HTTP/1.1 client (forward) for plain backends, net/http's
+// ReverseProxy (forwardOther) for HTTPS, h2c and gRPC. It owns the policy
+// both share: when connecting fails it tries other endpoints, as many as
+// the policy's retries, if the request may go again, and answers when
+// none is left. Passive health follows every connect (in the dialers);
+// timeouts, the body limit and affinity apply on either transport.
+func (p *Provider) forwardLoop(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) outcome {
 	pol := b.policy
+	if b.protocol == "" {
+		for _, v := range r.Header["Connection"] {
+			http1.DeleteConnectionListed(r.Header, v)
+		}
+	}
 	if !limitBody(w, r, pol.maxBody) {
 		return outcome{status: http.StatusRequestEntityTooLarge}
 	}
 	r = p.watchBody(w, r)
+	// A failed connect reads nothing of the body on the fast path; the
+	// ReverseProxy's transport closes it, so there only requests without
+	// one go again.
+	retryable := r.ContentLength == 0 || (b.protocol == "" && isIdempotent(r.Method))
+	var triedBuf [4]*endpoint
+	tried := triedBuf[:0]
+	for {
+		var out outcome
+		var err error
+		if b.protocol == "" {
+			out, err = p.forward(w, r, pr, b, c)
+		} else {
+			out, err = p.forwardOther(w, r, pr, b, c)
+		}
+		if err == nil {
+			return out
+		}
+		tried = append(tried, c.ep)
+		next := choice{}
+		if len(tried) <= pol.retries && retryable && r.Context().Err() == nil {
+			next = b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), tried)
+		}
+		if next.ep == nil {
+			return outcome{status: p.backendFailed(w, r, b, c.ep, err), endpoint: c.ep.addr}
+		}
+		p.log.Debug("connect failed; trying another endpoint", "backend", b.name, "endpoint", c.ep.addr, "next", next.ep.addr, "error", err)
+		c = next
+	}
+}
+
+// forward sends r to c's endpoint and streams the answer back to w, on a
+// pooled backend connection and entirely in this goroutine. A failed
+// connect is returned, unanswered, for forwardLoop to try elsewhere; any
+// other outcome is answered here.
+func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) (outcome, error) {
+	ctx := r.Context()
 	idempotent := isIdempotent(r.Method)
 	ep := c.ep
-	x := exchange{p: p, w: w, r: r, pr: pr, pol: pol, host: r.Host, setCookie: c.setCookie}
+	x := exchange{p: p, w: w, r: r, pr: pr, pol: b.policy, host: r.Host, setCookie: c.setCookie}
 	if x.host == "" {
 		x.host = ep.addr // what net/http's Transport sent
 	}
 	ep.pool.active.Add(1)
-	defer func() { ep.pool.active.Add(-1) }()
+	defer ep.pool.active.Add(-1)
 	bc := ep.pool.get()
 	reused, raced := bc != nil, false
-	var triedBuf [4]*endpoint
-	tried := triedBuf[:0]
 	var rh http1.Head
 	for {
 		if bc == nil {
 			var err error
 			if bc, err = p.dial(ctx, b, ep); err != nil {
-				tried = append(tried, ep)
-				next := choice{}
-				if len(tried) <= pol.retries && (idempotent || r.ContentLength == 0) && ctx.Err() == nil {
-					next = b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), tried)
-				}
-				if next.ep == nil {
-					return outcome{status: p.backendFailed(w, r, b, ep, err), endpoint: ep.addr}
-				}
-				p.log.Debug("connect failed; trying another endpoint", "backend", b.name, "endpoint", ep.addr, "next", next.ep.addr, "error", err)
-				ep.pool.active.Add(-1)
-				ep = next.ep
-				ep.pool.active.Add(1)
-				if pol.cookie != "" {
-					x.setCookie = next.setCookie
-				}
-				bc = ep.pool.get()
-				reused = bc != nil
-				continue
+				return outcome{}, err
 			}
 		}
 		x.bc = bc
@@ -207,9 +226,9 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 			bc, reused, raced = nil, false, true
 			continue
 		}
-		return outcome{status: p.backendFailed(w, r, b, ep, err), endpoint: ep.addr}
+		return outcome{status: p.backendFailed(w, r, b, ep, err), endpoint: ep.addr}, nil
 	}
-	return p.respond(w, &x, rh, b, ep)
+	return p.respond(w, &x, rh, b, ep), nil
 }
 
 // respond streams the response whose head x just read back to w, and puts
