@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -13,10 +12,7 @@ import (
 // TestPprofOnlyWithFlag: the built binary serves /debug/pprof on its admin
 // address only with --enable-pprof; /healthz and /metrics always.
 func TestPprofOnlyWithFlag(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "ingress-controller")
-	if out, err := exec.Command("go", "build", "-o", bin, "ingress-controller/cmd/ingress-controller").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildController(t)
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	status := func(url string) int {
 		resp, err := client.Get(url)

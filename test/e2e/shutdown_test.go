@@ -18,10 +18,7 @@ import (
 // it is not ready but serves on for the delay, then stops accepting and
 // exits cleanly.
 func TestShutdownDelay(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "ingress-controller")
-	if out, err := exec.Command("go", "build", "-o", bin, "ingress-controller/cmd/ingress-controller").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildController(t)
 	echo, err := nettest.StartEcho("web", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
