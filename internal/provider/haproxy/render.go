@@ -76,116 +76,6 @@ type Rendered struct {
 	Layout *Layout
 }
 
-// Layout is the server slot layout of every backend, by lbconfig backend
-// name. It is what the runtime API changes between reloads.
-type Layout struct {
-	Backends map[string]*BackendSlots
-}
-
-// BackendSlots are the server slots of one lbconfig backend.
-type BackendSlots struct {
-	// IDs are the HAProxy backends rendered for it, which share these
-	// slots: the mode http one (BackendID) when HTTP routes use it, the
-	// mode tcp one (TCPBackendID) when TCP listeners or TLS passthrough
-	// do, or both.
-	IDs   []string
-	Slots []Slot
-}
-
-// Slot is one "server" line of a backend. A free slot has no Address.
-type Slot struct {
-	Address string
-	Port    int32
-	State   ServerState
-}
-
-// ServerState is the administrative state of a server slot.
-type ServerState string
-
-// Server states, as the runtime API's "set server ... state" spells them.
-const (
-	StateReady ServerState = "ready"
-	StateDrain ServerState = "drain"
-	StateMaint ServerState = "maint"
-)
-
-// serverName is the name of slot i (from 0) of a backend.
-func serverName(i int) string { return "s" + strconv.Itoa(i+1) }
-
-// endpointState maps an lbconfig endpoint to a server state: only ready
-// endpoints take new requests; terminating ones that still serve drain.
-func endpointState(e lbconfig.Endpoint) ServerState {
-	switch {
-	case e.Ready && !e.Terminating:
-		return StateReady
-	case e.Serving:
-		return StateDrain
-	}
-	return StateMaint
-}
-
-// slotCount is how many slots a backend with n endpoints gets: a power of
-// two with room for at least one more, never fewer than minSlots.
-func slotCount(n int) int {
-	size := minSlots
-	for size < n+1 {
-		size *= 2
-	}
-	return size
-}
-
-// assignSlots places eps into slots. Endpoints already in prev keep their
-// slot; new ones take the lowest free slots. With grow set the slot count
-// fits eps; without it, it is prev's and ok is false when eps do not fit.
-func assignSlots(eps []lbconfig.Endpoint, prev []Slot, grow bool) (slots []Slot, ok bool) {
-	size := len(prev)
-	if grow || size == 0 {
-		size = slotCount(len(eps))
-	} else if len(eps) > size {
-		return nil, false
-	}
-	slots = make([]Slot, size)
-	placed := make([]bool, len(eps))
-	index := make(map[netip.AddrPort]int, len(eps))
-	for i, e := range eps {
-		if a, err := netip.ParseAddr(e.Address); err == nil {
-			index[netip.AddrPortFrom(a, uint16(e.Port))] = i
-		}
-	}
-	for s, ps := range prev {
-		if s >= size || ps.Address == "" {
-			continue
-		}
-		a, err := netip.ParseAddr(ps.Address)
-		if err != nil {
-			continue
-		}
-		if i, found := index[netip.AddrPortFrom(a, uint16(ps.Port))]; found && !placed[i] {
-			slots[s] = Slot{Address: eps[i].Address, Port: eps[i].Port, State: endpointState(eps[i])}
-			placed[i] = true
-		}
-	}
-	free := 0
-	for i, e := range eps {
-		if placed[i] {
-			continue
-		}
-		for free < size && slots[free].Address != "" {
-			free++
-		}
-		if free == size {
-			return nil, false
-		}
-		slots[free] = Slot{Address: e.Address, Port: e.Port, State: endpointState(e)}
-	}
-	for s := range slots {
-		if slots[s].Address == "" {
-			slots[s].State = StateMaint
-		}
-	}
-	return slots, true
-}
-
 // safeName turns a user-supplied name into an HAProxy identifier that
 // cannot collide or inject: the characters HAProxy allows, shortened, plus
 // a hash of the original.
@@ -383,14 +273,11 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	w.line("    errorfile 503 " + errorsDir + "/503.http")
 	r.files[errorsDir+"/503.http"] = []byte(httpError(503, "Service Unavailable", noServerBody))
 
-	owner := map[int32]string{}
+	// cfg.Validate checked ports, references and policies above: what
+	// can still fail here is only what HAProxy itself cannot express.
 	for _, lb := range cfg.LoadBalancers {
 		for j, l := range lb.Listeners {
 			where := fmt.Sprintf("load balancer %q: listener %d (port %d)", lb.Name, j, l.Port)
-			if other, ok := owner[l.Port]; ok {
-				return nil, fmt.Errorf("haproxy: %s: port %d is already used by load balancer %q", where, l.Port, other)
-			}
-			owner[l.Port] = lb.Name
 			if err := r.listener(lb, l); err != nil {
 				return nil, fmt.Errorf("haproxy: %s: %w", where, err)
 			}
@@ -804,9 +691,6 @@ func (r *renderer) bindAddr(port int32) string {
 
 // tcpListener renders a TCP listener: every connection goes to its backend.
 func (r *renderer) tcpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) error {
-	if l.TCP == nil || r.tcpIDs[l.TCP.Name] == "" {
-		return errors.New("tcp: a TCP listener needs an existing backend")
-	}
 	w := &r.cfgText
 	w.line("")
 	w.line("# load balancer " + quote(lb.Name) + ", listener port " + strconv.Itoa(int(l.Port)))
@@ -1049,26 +933,13 @@ func policyLines(p lbconfig.Policy, tcp bool) ([]string, error) {
 				// A TCP connection carries no cookie: plain balancing.
 				break
 			}
-			c := a.Cookie
-			if c == nil {
-				return nil, errors.New("policy.affinity.cookie: cookie affinity needs a cookie")
-			}
-			if err := lbconfig.CheckCookieName(c.Name); err != nil {
-				return nil, fmt.Errorf("policy.affinity.cookie.name: %w", err)
-			}
-			if err := lbconfig.CheckCookiePath(c.Path); err != nil {
-				return nil, fmt.Errorf("policy.affinity.cookie.path: %w", err)
-			}
+			c := a.Cookie // present and checked: cfg.Validate
 			line := "cookie " + cfgQuote(c.Name) + " insert indirect nocache dynamic httponly"
 			if c.SameSite == "None" {
 				line += " secure"
 			}
-			switch c.SameSite {
-			case "":
-			case "Lax", "Strict", "None":
+			if c.SameSite != "" {
 				line += " attr SameSite=" + c.SameSite
-			default:
-				return nil, fmt.Errorf("policy.affinity.cookie.sameSite: %q is not Lax, Strict or None", c.SameSite)
 			}
 			if c.MaxAge > 0 {
 				line += " attr Max-Age=" + strconv.FormatInt(max(int64(c.MaxAge.Std()/time.Second), 1), 10)
