@@ -78,9 +78,8 @@ func ourIngresses(snap *Snapshot, opts Options) []*networkingv1.Ingress {
 // problems, backends, secrets and policies are shared by the builders of
 // all load balancers (see forLoadBalancer).
 type builder struct {
-	index    *index
-	problems *problems
-	sources  []lbconfig.ObjectRef
+	*shared
+	sources []lbconfig.ObjectRef
 	// vhosts by hostname; "" is the catch-all host.
 	vhosts map[string]*lbconfig.VirtualHost
 	// claims records who owns each route, so later claimants lose.
@@ -88,30 +87,46 @@ type builder struct {
 	// defaultBackend and its owner, the oldest Ingress that set one.
 	defaultBackend *lbconfig.BackendRef
 	defaultOwner   claim
-	// backends that routes reference, by name, each resolved once.
-	backends map[string]*resolvedBackend
 	// tls holds the spec.tls of each Ingress that has one, oldest first.
 	tls []*ingressTLS
-	// secrets are the TLS Secrets checked so far, by "<ns>/<name>".
-	secrets map[string]*secretResult
-	// policies are the backend policies of the Ingresses and TCP
-	// Services, by object.
-	policies map[lbconfig.ObjectRef]ingressPolicy
 	// tcp are the Services exposed as TCP listeners, oldest first.
 	tcp []tcpService
 	// passthrough are the hosts whose TLS is passed through, oldest first.
 	passthrough []passthroughHost
 }
 
-func newBuilder(snap *Snapshot) *builder {
-	return &builder{
+// shared is what the builders of every load balancer share: the objects
+// of the snapshot, the problems found, and what is resolved once for all
+// (backends, Secrets, policies).
+type shared struct {
+	index    *index
+	problems *problems
+	// backends that routes reference, by name, each resolved once.
+	backends map[string]*resolvedBackend
+	// secrets are the TLS Secrets checked so far, by "<ns>/<name>".
+	secrets map[string]*secretResult
+	// policies are the backend policies of the Ingresses and TCP
+	// Services, by object.
+	policies map[lbconfig.ObjectRef]ingressPolicy
+}
+
+func newShared(snap *Snapshot) *shared {
+	return &shared{
 		index:    newIndex(snap),
 		problems: &problems{},
-		vhosts:   map[string]*lbconfig.VirtualHost{},
-		claims:   map[routeKey]claim{},
 		backends: map[string]*resolvedBackend{},
 		secrets:  map[string]*secretResult{},
 		policies: map[lbconfig.ObjectRef]ingressPolicy{},
+	}
+}
+
+// newBuilder returns the builder of one more load balancer: all its
+// routing state is its own, the rest is s.
+func (s *shared) newBuilder() *builder {
+	return &builder{
+		shared: s,
+		vhosts: map[string]*lbconfig.VirtualHost{},
+		claims: map[routeKey]claim{},
 	}
 }
 
