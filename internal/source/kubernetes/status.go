@@ -1,20 +1,16 @@
 package kubernetes
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/netip"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +18,7 @@ import (
 	clientset "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	"ingress-controller/internal/source/kubernetes/ingressstatus"
 	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 )
@@ -69,10 +66,10 @@ type StatusWriter struct {
 
 	// Used only by the goroutine running Lead or Resign, one at a time.
 	//
-	// published holds every status this process computed to publish, so
-	// that it can recognize its own status on an Ingress it no longer
-	// serves, and clear only that.
-	published map[string]bool
+	// published holds the statuses this process computed to publish
+	// lately, so that it can recognize its own status on an Ingress it no
+	// longer serves, and clear only that.
+	published *ingressstatus.Recent
 	// writtenOver is the resourceVersion of the cached object each of our
 	// writes replaced. While the cache still shows that version it has not
 	// seen our write yet, and writing again would only conflict.
@@ -99,7 +96,7 @@ func NewStatusWriter(opts StatusOptions) (*StatusWriter, error) {
 		opts:        opts,
 		log:         log.With("component", "status"),
 		kick:        make(chan struct{}, 1),
-		published:   map[string]bool{},
+		published:   ingressstatus.NewRecent(maxPublished),
 		writtenOver: map[types.NamespacedName]string{},
 	}
 	opts.Source.statusInputs = append(opts.Source.statusInputs, w.trigger)
@@ -213,7 +210,7 @@ func (w *StatusWriter) Resign(ctx context.Context) {
 			}
 			continue
 		}
-		if !w.published[statusKey(ing.Status.LoadBalancer.Ingress)] {
+		if !w.published.Has(ingressstatus.Key(ing.Status.LoadBalancer.Ingress)) {
 			continue
 		}
 		done, err := w.write(ctx, ing, nil, true)
@@ -239,21 +236,11 @@ func (w *StatusWriter) desired() map[types.NamespacedName][]networkingv1.Ingress
 	if cfg == nil {
 		return nil
 	}
-	want := map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress{}
-	for _, lb := range cfg.LoadBalancers {
-		st := w.loadBalancerStatus(lb, endpoints[lb.Name])
-		w.published[statusKey(st)] = true
-		for _, ref := range lb.Sources {
-			if ref.Kind != "Ingress" {
-				continue
-			}
-			k := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
-			// An Ingress on two load balancers gets both their addresses.
-			want[k] = normalizeStatus(append(slices.Clone(want[k]), st...))
-		}
-	}
-	for _, st := range want {
-		w.published[statusKey(st)] = true
+	want, keys := ingressstatus.Desired(cfg, func(lb lbconfig.LoadBalancer) []networkingv1.IngressLoadBalancerIngress {
+		return w.loadBalancerStatus(lb, endpoints[lb.Name])
+	})
+	for _, k := range keys {
+		w.published.Add(k)
 	}
 	return want
 }
@@ -273,12 +260,12 @@ func (w *StatusWriter) sync(ctx context.Context) error {
 		st, ours := want[k]
 		if !ours {
 			// Not served by us: clear only a status we published.
-			if len(cur) == 0 || !w.published[statusKey(cur)] {
+			if len(cur) == 0 || !w.published.Has(ingressstatus.Key(cur)) {
 				continue
 			}
 			st = nil
 		}
-		if statusEqual(cur, st) || w.writtenOver[k] == ing.ResourceVersion {
+		if ingressstatus.Equal(cur, st) || w.writtenOver[k] == ing.ResourceVersion {
 			continue
 		}
 		if _, err := w.write(ctx, ing, st, !ours); err != nil {
@@ -311,7 +298,7 @@ func (w *StatusWriter) write(ctx context.Context, ing *networkingv1.Ingress, st 
 			cur = got
 		}
 		old := cur.Status.LoadBalancer.Ingress
-		if statusEqual(old, st) || (clearing && !w.published[statusKey(old)]) {
+		if ingressstatus.Equal(old, st) || (clearing && !w.published.Has(ingressstatus.Key(old))) {
 			return nil
 		}
 		upd := cur.DeepCopy()
@@ -336,169 +323,28 @@ func (w *StatusWriter) write(ctx context.Context, ing *networkingv1.Ingress, st 
 		if len(st) == 0 {
 			w.log.Info("ingress status cleared", "ingress", ing.Name, "namespace", ing.Namespace)
 		} else {
-			w.log.Info("ingress status updated", "ingress", ing.Name, "namespace", ing.Namespace, "addresses", statusKey(st))
+			w.log.Info("ingress status updated", "ingress", ing.Name, "namespace", ing.Namespace, "addresses", ingressstatus.Key(st))
 		}
 	}
 	return wrote, nil
 }
 
 // loadBalancerStatus is what to publish for lb, whose provider reported
-// addrs.
+// addrs. It warns once when the publish Service is missing.
 func (w *StatusWriter) loadBalancerStatus(lb lbconfig.LoadBalancer, addrs []lbconfig.Address) []networkingv1.IngressLoadBalancerIngress {
-	// Only the ports an Ingress is served on: TCP listeners of the same
-	// load balancer are no concern of its clients.
-	listenerPorts := make([]int32, 0, len(lb.Listeners))
-	for _, l := range lb.Listeners {
-		if l.Protocol == lbconfig.ProtocolHTTP || l.Protocol == lbconfig.ProtocolHTTPS {
-			listenerPorts = append(listenerPorts, l.Port)
-		}
-	}
-	var out []networkingv1.IngressLoadBalancerIngress
-	if len(w.opts.PublishAddresses) > 0 {
-		for _, a := range w.opts.PublishAddresses {
-			out = append(out, addressStatus(lbconfig.Address{IP: a}, listenerPorts))
-		}
-		return normalizeStatus(out)
-	}
+	pub := ingressstatus.Publish{Addresses: w.opts.PublishAddresses}
 	if svc, ok := w.opts.Source.publishService(); ok {
-		if svc == nil {
-			if !w.missingPub {
-				w.log.Warn("publish Service not found; publishing no address",
-					"service", w.opts.Source.publishNamespace+"/"+w.opts.Source.publishName)
-			}
-			w.missingPub = true
-			return nil
+		pub.UseService, pub.Service = true, svc
+		if svc == nil && !w.missingPub {
+			w.log.Warn("publish Service not found; publishing no address",
+				"service", w.opts.Source.publishNamespace+"/"+w.opts.Source.publishName)
 		}
-		w.missingPub = false
-		return serviceStatus(svc)
+		w.missingPub = svc == nil
 	}
-	for _, a := range addrs {
-		if len(a.Ports) > 0 {
-			a.Ports = slices.DeleteFunc(slices.Clone(a.Ports), func(p int32) bool { return !slices.Contains(listenerPorts, p) })
-			if len(a.Ports) == 0 {
-				continue // this address serves only other listeners
-			}
-		}
-		out = append(out, addressStatus(a, listenerPorts))
-	}
-	return normalizeStatus(out)
+	return ingressstatus.LoadBalancer(lb, addrs, pub)
 }
 
-// addressStatus turns a provider address into a status entry. An IP field
-// that holds a hostname (as PublishAddresses may) becomes a hostname.
-func addressStatus(a lbconfig.Address, listenerPorts []int32) networkingv1.IngressLoadBalancerIngress {
-	e := networkingv1.IngressLoadBalancerIngress{IP: a.IP, Hostname: a.Hostname}
-	if a.IP != "" {
-		if ip, err := netip.ParseAddr(a.IP); err == nil {
-			e.IP = ip.String()
-		} else if a.Hostname == "" {
-			e.IP, e.Hostname = "", strings.ToLower(a.IP)
-		}
-	}
-	ports := a.Ports
-	if len(ports) == 0 {
-		ports = listenerPorts
-	}
-	e.Ports = portStatus(ports)
-	return e
-}
-
-// portStatus lists ports only when one is not a well-known HTTP(S) port:
-// clients assume 80 and 443.
-func portStatus(ports []int32) []networkingv1.IngressPortStatus {
-	if !slices.ContainsFunc(ports, func(p int32) bool { return p != 80 && p != 443 }) {
-		return nil
-	}
-	sorted := slices.Clone(ports)
-	slices.Sort(sorted)
-	sorted = slices.Compact(sorted)
-	out := make([]networkingv1.IngressPortStatus, 0, len(sorted))
-	for _, p := range sorted {
-		out = append(out, networkingv1.IngressPortStatus{Port: p, Protocol: corev1.ProtocolTCP})
-	}
-	return out
-}
-
-// serviceStatus copies a Service's load-balancer addresses and external
-// IPs.
-func serviceStatus(svc *corev1.Service) []networkingv1.IngressLoadBalancerIngress {
-	var out []networkingv1.IngressLoadBalancerIngress
-	for _, in := range svc.Status.LoadBalancer.Ingress {
-		e := networkingv1.IngressLoadBalancerIngress{IP: in.IP, Hostname: in.Hostname}
-		for _, p := range in.Ports {
-			e.Ports = append(e.Ports, networkingv1.IngressPortStatus{Port: p.Port, Protocol: p.Protocol, Error: p.Error})
-		}
-		out = append(out, e)
-	}
-	for _, ip := range svc.Spec.ExternalIPs {
-		out = append(out, networkingv1.IngressLoadBalancerIngress{IP: ip})
-	}
-	return normalizeStatus(out)
-}
-
-// normalizeStatus sorts entries, IP addresses first, then hostnames, and
-// drops duplicates, so that the same addresses always give the same status.
-func normalizeStatus(in []networkingv1.IngressLoadBalancerIngress) []networkingv1.IngressLoadBalancerIngress {
-	if len(in) == 0 {
-		return nil
-	}
-	out := slices.Clone(in)
-	slices.SortStableFunc(out, func(a, b networkingv1.IngressLoadBalancerIngress) int {
-		return cmp.Or(
-			cmp.Compare(hostnameOnly(a), hostnameOnly(b)),
-			cmp.Compare(a.IP, b.IP),
-			cmp.Compare(a.Hostname, b.Hostname),
-			cmp.Compare(entryKey(a), entryKey(b)))
-	})
-	return slices.CompactFunc(out, func(a, b networkingv1.IngressLoadBalancerIngress) bool { return entryKey(a) == entryKey(b) })
-}
-
-func hostnameOnly(e networkingv1.IngressLoadBalancerIngress) int {
-	if e.IP == "" {
-		return 1
-	}
-	return 0
-}
-
-// statusEqual compares entry by entry, in order: a status in another order
-// is rewritten once, sorted.
-func statusEqual(a, b []networkingv1.IngressLoadBalancerIngress) bool {
-	return slices.EqualFunc(a, b, func(x, y networkingv1.IngressLoadBalancerIngress) bool {
-		return entryKey(x) == entryKey(y)
-	})
-}
-
-// statusKey is a canonical text form of a status, for comparison and logs.
-func statusKey(st []networkingv1.IngressLoadBalancerIngress) string {
-	parts := make([]string, len(st))
-	for i, e := range st {
-		parts[i] = entryKey(e)
-	}
-	return strings.Join(parts, ",")
-}
-
-func entryKey(e networkingv1.IngressLoadBalancerIngress) string {
-	var b strings.Builder
-	b.WriteString(e.IP)
-	if e.Hostname != "" {
-		if e.IP != "" {
-			b.WriteByte('/')
-		}
-		b.WriteString(e.Hostname)
-	}
-	for i, p := range e.Ports {
-		if i == 0 {
-			b.WriteByte(':')
-		} else {
-			b.WriteByte('+')
-		}
-		b.WriteString(strconv.Itoa(int(p.Port)))
-		if p.Protocol != corev1.ProtocolTCP {
-			b.WriteString("/" + string(p.Protocol))
-		}
-		if p.Error != nil {
-			b.WriteString("!" + *p.Error)
-		}
-	}
-	return b.String()
-}
+// maxPublished bounds the statuses a writer remembers as its own: enough
+// for every load balancer and Ingress of a large config across many
+// changes, without growing for ever as addresses come and go.
+const maxPublished = 4096
