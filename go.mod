@@ -4,8 +4,8 @@ go 1.26.0
 
 require (
 	github.com/prometheus/client_golang v1.25.0
-	golang.org/x/net v0.62.0
-	google.golang.org/grpc v1.85.0
+	golang.org/x/net v0.62.0 // tests only: a real websocket client (x/net/websocket)
+	google.golang.org/grpc v1.85.0 // tests only: a real gRPC client and server through the proxy
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2
 	k8s.io/client-go v0.37.2
