@@ -32,23 +32,75 @@ type Object interface {
 	metav1.Object
 }
 
-// kinds are the kinds a snapshot holds, in the order Objects yields them.
-var kinds = []struct {
-	apiVersion, kind string
+// kinds are the kinds a snapshot holds, in the order Objects yields them:
+// the one place that lists them.
+var kinds = []kind{
+	kindOf(networkingv1.SchemeGroupVersion.String(), "Ingress", func(s *Snapshot) *[]*networkingv1.Ingress { return &s.Ingresses }),
+	kindOf(networkingv1.SchemeGroupVersion.String(), "IngressClass", func(s *Snapshot) *[]*networkingv1.IngressClass { return &s.IngressClasses }),
+	kindOf(corev1.SchemeGroupVersion.String(), "Service", func(s *Snapshot) *[]*corev1.Service { return &s.Services }),
+	kindOf(discoveryv1.SchemeGroupVersion.String(), "EndpointSlice", func(s *Snapshot) *[]*discoveryv1.EndpointSlice { return &s.EndpointSlices }),
+	kindOf(corev1.SchemeGroupVersion.String(), "Secret", func(s *Snapshot) *[]*corev1.Secret { return &s.Secrets }),
+}
+
+// kind is one kind of object a snapshot holds, with its list.
+type kind struct {
+	apiVersion, name string
 	new              func() Object
-}{
-	{networkingv1.SchemeGroupVersion.String(), "Ingress", func() Object { return &networkingv1.Ingress{} }},
-	{networkingv1.SchemeGroupVersion.String(), "IngressClass", func() Object { return &networkingv1.IngressClass{} }},
-	{corev1.SchemeGroupVersion.String(), "Service", func() Object { return &corev1.Service{} }},
-	{discoveryv1.SchemeGroupVersion.String(), "EndpointSlice", func() Object { return &discoveryv1.EndpointSlice{} }},
-	{corev1.SchemeGroupVersion.String(), "Secret", func() Object { return &corev1.Secret{} }},
+	// match reports whether obj is of this kind, and whether it is a nil
+	// pointer of it.
+	match func(obj runtime.Object) (ok, isNil bool)
+	add   func(s *Snapshot, obj runtime.Object)
+	// each calls yield with every non-nil object of s's list until it
+	// returns false, and reports whether it never did.
+	each func(s *Snapshot, yield func(Object) bool) bool
+}
+
+func kindOf[T any, P interface {
+	*T
+	Object
+}](apiVersion, name string, list func(*Snapshot) *[]P) kind {
+	return kind{
+		apiVersion: apiVersion,
+		name:       name,
+		new:        func() Object { return P(new(T)) },
+		match: func(obj runtime.Object) (bool, bool) {
+			p, ok := obj.(P)
+			return ok, ok && p == nil
+		},
+		add: func(s *Snapshot, obj runtime.Object) {
+			l := list(s)
+			*l = append(*l, obj.(P))
+		},
+		each: func(s *Snapshot, yield func(Object) bool) bool {
+			for _, o := range *list(s) {
+				if o != nil && !yield(o) {
+					return false
+				}
+			}
+			return true
+		},
+	}
+}
+
+// kindOfObject returns the kind of obj, or nil if a snapshot holds no
+// object of its type or obj is nil.
+func kindOfObject(obj runtime.Object) *kind {
+	for i := range kinds {
+		if ok, isNil := kinds[i].match(obj); ok {
+			if isNil {
+				return nil
+			}
+			return &kinds[i]
+		}
+	}
+	return nil
 }
 
 // NewObject returns an empty object of apiVersion and kind, for decoding
 // into, or nil if a snapshot holds no such kind.
 func NewObject(apiVersion, kind string) Object {
 	for _, k := range kinds {
-		if k.apiVersion == apiVersion && k.kind == kind {
+		if k.apiVersion == apiVersion && k.name == kind {
 			return k.new()
 		}
 	}
@@ -59,76 +111,33 @@ func NewObject(apiVersion, kind string) Object {
 // kind.
 func APIVersion(kind string) string {
 	for _, k := range kinds {
-		if k.kind == kind {
+		if k.name == kind {
 			return k.apiVersion
 		}
 	}
 	return ""
 }
 
-// RefOf returns the reference of obj, and false if a snapshot holds no
-// object of its type. The kind comes from the Go type: objects from an
-// informer's cache have no TypeMeta.
+// RefOf returns the reference of obj, and false if obj is nil or a
+// snapshot holds no object of its type. The kind comes from the Go type:
+// objects from an informer's cache have no TypeMeta.
 func RefOf(obj runtime.Object) (lbconfig.ObjectRef, bool) {
-	var kind string
-	switch obj.(type) {
-	case *networkingv1.Ingress:
-		kind = "Ingress"
-	case *networkingv1.IngressClass:
-		kind = "IngressClass"
-	case *corev1.Service:
-		kind = "Service"
-	case *discoveryv1.EndpointSlice:
-		kind = "EndpointSlice"
-	case *corev1.Secret:
-		kind = "Secret"
-	default:
-		return lbconfig.ObjectRef{}, false
-	}
-	if isNil(obj) {
+	k := kindOfObject(obj)
+	if k == nil {
 		return lbconfig.ObjectRef{}, false
 	}
 	m := obj.(metav1.Object)
-	return lbconfig.ObjectRef{Kind: kind, Namespace: m.GetNamespace(), Name: m.GetName()}, true
+	return lbconfig.ObjectRef{Kind: k.name, Namespace: m.GetNamespace(), Name: m.GetName()}, true
 }
 
-// isNil reports whether obj is a typed nil pointer.
-func isNil(obj runtime.Object) bool {
-	switch v := obj.(type) {
-	case *networkingv1.Ingress:
-		return v == nil
-	case *networkingv1.IngressClass:
-		return v == nil
-	case *corev1.Service:
-		return v == nil
-	case *discoveryv1.EndpointSlice:
-		return v == nil
-	case *corev1.Secret:
-		return v == nil
-	}
-	return obj == nil
-}
-
-// Add appends obj to the list of its kind. It fails for objects of other
-// types and for nil ones.
+// Add appends obj to the list of its kind. It fails for nil objects and
+// those of other types.
 func (s *Snapshot) Add(obj runtime.Object) error {
-	if obj == nil || isNil(obj) {
-		return fmt.Errorf("snapshot: nil %T", obj)
+	k := kindOfObject(obj)
+	if k == nil {
+		return fmt.Errorf("a snapshot holds no %T (or a nil one)", obj)
 	}
-	switch v := obj.(type) {
-	case *networkingv1.Ingress:
-		s.Ingresses = append(s.Ingresses, v)
-	case *networkingv1.IngressClass:
-		s.IngressClasses = append(s.IngressClasses, v)
-	case *corev1.Service:
-		s.Services = append(s.Services, v)
-	case *discoveryv1.EndpointSlice:
-		s.EndpointSlices = append(s.EndpointSlices, v)
-	case *corev1.Secret:
-		s.Secrets = append(s.Secrets, v)
-	default:
-		return fmt.Errorf("snapshot: a snapshot holds no %T", obj)
-	}
+	k.add(s, obj)
 	return nil
 }
 
@@ -140,33 +149,15 @@ func (s *Snapshot) Objects() iter.Seq2[lbconfig.ObjectRef, Object] {
 		if s == nil {
 			return
 		}
-		lists := [][]Object{
-			objects(s.Ingresses), objects(s.IngressClasses), objects(s.Services),
-			objects(s.EndpointSlices), objects(s.Secrets),
-		}
-		for _, list := range lists {
-			for _, o := range list {
-				ref, ok := RefOf(o)
-				if !ok {
-					continue
-				}
-				if !yield(ref, o) {
-					return
-				}
+		for _, k := range kinds {
+			more := k.each(s, func(o Object) bool {
+				return yield(lbconfig.ObjectRef{Kind: k.name, Namespace: o.GetNamespace(), Name: o.GetName()}, o)
+			})
+			if !more {
+				return
 			}
 		}
 	}
-}
-
-func objects[T any, P interface {
-	*T
-	Object
-}](list []P) []Object {
-	out := make([]Object, 0, len(list))
-	for _, o := range list {
-		out = append(out, o)
-	}
-	return out
 }
 
 // Without returns snap less what the objects of refs contribute as sources
