@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -81,8 +82,20 @@ func readSnapshot(t *testing.T, path string) *translate.Snapshot {
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+	// The file source skips kinds it does not read; test data must not,
+	// so that a typo cannot silently change what a case covers.
+	n := 0
+	for range snap.Objects() {
+		n++
+	}
+	if docs := len(topLevelKind.FindAll(data, -1)); n != docs {
+		t.Fatalf("%s: %d documents with a kind, %d objects of the kinds a snapshot holds", path, docs, n)
+	}
 	return snap
 }
+
+// topLevelKind finds a document's kind.
+var topLevelKind = regexp.MustCompile(`(?m)^kind:`)
 
 func renderConfig(t *testing.T, cfg *lbconfig.Config) []byte {
 	t.Helper()
