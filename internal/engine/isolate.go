@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	networkingv1 "k8s.io/api/networking/v1"
-
 	"ingress-controller/internal/translate"
 	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
@@ -20,8 +18,8 @@ import (
 // check that changes nothing that serves), halving the candidates: a
 // single culprit among n objects costs about 2 log2(n) checks. The config
 // without them is applied, and each gets a problem naming the provider's
-// error. Candidates are the config's sources: Ingresses, and Services for
-// their TCP listener annotation, which is all of theirs that is dropped.
+// error. Candidates are the config's sources, opaque references here:
+// translate.Without knows what leaving each out means.
 
 // ReasonRejected is the problem reason of an object left out because the
 // provider rejected the config it makes.
@@ -114,7 +112,7 @@ func (iso *isolation) try(excl []lbconfig.ObjectRef) (*lbconfig.Config, []transl
 		return nil, nil, false
 	}
 	iso.checks++
-	cfg, problems := translate.Ingresses(without(iso.snap, excl), iso.opts)
+	cfg, problems := translate.Ingresses(translate.Without(iso.snap, excl), iso.opts)
 	if cfg.Validate() != nil {
 		return nil, nil, false
 	}
@@ -122,25 +120,6 @@ func (iso *isolation) try(excl []lbconfig.ObjectRef) (*lbconfig.Config, []transl
 		return nil, nil, false
 	}
 	return cfg, problems, true
-}
-
-// without is snap less the Ingresses in excl and the TCP listener
-// annotation of the Services in excl. The snapshot's objects are shared
-// with the source, so changed ones are copies.
-func without(snap *translate.Snapshot, excl []lbconfig.ObjectRef) *translate.Snapshot {
-	out := *snap
-	out.Ingresses = slices.DeleteFunc(slices.Clone(snap.Ingresses), func(ing *networkingv1.Ingress) bool {
-		return ing != nil && slices.Contains(excl, lbconfig.ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name})
-	})
-	out.Services = slices.Clone(snap.Services)
-	for i, svc := range out.Services {
-		if svc != nil && slices.Contains(excl, lbconfig.ObjectRef{Kind: "Service", Namespace: svc.Namespace, Name: svc.Name}) {
-			c := svc.DeepCopy()
-			delete(c.Annotations, translate.AnnotationTCPListenPort)
-			out.Services[i] = c
-		}
-	}
-	return &out
 }
 
 func concat(a, b []lbconfig.ObjectRef) []lbconfig.ObjectRef {

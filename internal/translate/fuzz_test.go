@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"testing"
 
@@ -14,6 +15,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
+
+// documentSeparator splits multi-document YAML: a line that is "---",
+// optionally followed by spaces or a comment.
+var documentSeparator = regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`)
 
 // FuzzIngresses translates snapshots built from fuzzed YAML and strings and
 // checks that translation never panics, always yields a valid sorted config

@@ -59,13 +59,7 @@
 //     on the same host (an ACME HTTP-01 solver) are not redirected.
 package translate
 
-import (
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-
-	"ingress-controller/pkg/lbconfig"
-)
+import "ingress-controller/pkg/lbconfig"
 
 // Well-known names.
 const (
@@ -79,15 +73,6 @@ const (
 	// AnnotationPrefix prefixes every annotation we read.
 	AnnotationPrefix = "ingress-controller.io/"
 )
-
-// Snapshot is the set of objects the translator reads. Order does not matter.
-type Snapshot struct {
-	Ingresses      []*networkingv1.Ingress
-	IngressClasses []*networkingv1.IngressClass
-	Services       []*corev1.Service
-	EndpointSlices []*discoveryv1.EndpointSlice
-	Secrets        []*corev1.Secret
-}
 
 // Options steer the translation; they come from flags.
 type Options struct {

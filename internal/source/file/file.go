@@ -29,9 +29,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -74,7 +71,7 @@ type fileStamp struct {
 type object struct {
 	ref lbconfig.ObjectRef
 	doc int // 1-based document index in the file
-	obj any // *networkingv1.Ingress, *corev1.Service, ...
+	obj translate.Object
 }
 
 // New returns a source for dir. interval 0 means DefaultPollInterval.
@@ -206,18 +203,8 @@ func (s *Source) Snapshot() *translate.Snapshot {
 				continue
 			}
 			seen[o.ref] = name
-			switch v := o.obj.(type) {
-			case *networkingv1.Ingress:
-				snap.Ingresses = append(snap.Ingresses, v)
-			case *networkingv1.IngressClass:
-				snap.IngressClasses = append(snap.IngressClasses, v)
-			case *corev1.Service:
-				snap.Services = append(snap.Services, v)
-			case *discoveryv1.EndpointSlice:
-				snap.EndpointSlices = append(snap.EndpointSlices, v)
-			case *corev1.Secret:
-				snap.Secrets = append(snap.Secrets, v)
-			}
+			// parseManifest only keeps the kinds a snapshot holds.
+			_ = snap.Add(o.obj)
 		}
 	}
 	return snap
@@ -244,6 +231,20 @@ func (s *Source) sortedNames() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// ParseManifest parses one file as the source does and returns its
+// objects. Any error rejects the whole file.
+func ParseManifest(data []byte) (*translate.Snapshot, error) {
+	objs, err := parseManifest(data)
+	if err != nil {
+		return nil, err
+	}
+	snap := &translate.Snapshot{}
+	for _, o := range objs {
+		_ = snap.Add(o.obj) // parseManifest only keeps the kinds a snapshot holds
+	}
+	return snap, nil
 }
 
 // parseManifest parses every document of one file. Any error rejects the
@@ -291,27 +292,8 @@ func decodeObject(raw []byte) (*object, error) {
 	if err := yaml.Unmarshal(raw, &tm); err != nil {
 		return nil, err
 	}
-	var (
-		obj  any
-		meta *metav1.ObjectMeta
-	)
-	switch tm.APIVersion + "/" + tm.Kind {
-	case "networking.k8s.io/v1/Ingress":
-		v := &networkingv1.Ingress{}
-		obj, meta = v, &v.ObjectMeta
-	case "networking.k8s.io/v1/IngressClass":
-		v := &networkingv1.IngressClass{}
-		obj, meta = v, &v.ObjectMeta
-	case "v1/Service":
-		v := &corev1.Service{}
-		obj, meta = v, &v.ObjectMeta
-	case "discovery.k8s.io/v1/EndpointSlice":
-		v := &discoveryv1.EndpointSlice{}
-		obj, meta = v, &v.ObjectMeta
-	case "v1/Secret":
-		v := &corev1.Secret{}
-		obj, meta = v, &v.ObjectMeta
-	default:
+	obj := translate.NewObject(tm.APIVersion, tm.Kind)
+	if obj == nil {
 		if tm.Kind == "" || tm.APIVersion == "" {
 			return nil, errors.New("apiVersion and kind are required")
 		}
@@ -320,15 +302,15 @@ func decodeObject(raw []byte) (*object, error) {
 	if err := yaml.UnmarshalStrict(raw, obj); err != nil {
 		return nil, fmt.Errorf("%s: %w", tm.Kind, err)
 	}
-	if meta.Name == "" {
+	if obj.GetName() == "" {
 		return nil, fmt.Errorf("%s: metadata.name: required", tm.Kind)
 	}
-	ref := lbconfig.ObjectRef{Kind: tm.Kind, Name: meta.Name}
+	ref := lbconfig.ObjectRef{Kind: tm.Kind, Name: obj.GetName()}
 	if tm.Kind != "IngressClass" {
-		if meta.Namespace == "" {
-			meta.Namespace = metav1.NamespaceDefault
+		if obj.GetNamespace() == "" {
+			obj.SetNamespace(metav1.NamespaceDefault)
 		}
-		ref.Namespace = meta.Namespace
+		ref.Namespace = obj.GetNamespace()
 	}
 	return &object{ref: ref, obj: obj}, nil
 }

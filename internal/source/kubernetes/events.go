@@ -10,9 +10,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientset "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -164,29 +162,8 @@ type snapshotIndex struct {
 
 func indexSnapshot(snap *translate.Snapshot) *snapshotIndex {
 	ix := &snapshotIndex{objects: map[lbconfig.ObjectRef]runtime.Object{}}
-	if snap == nil {
-		return ix
-	}
-	add := func(kind string, obj interface {
-		runtime.Object
-		metav1.Object
-	}) {
-		ix.objects[lbconfig.ObjectRef{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}] = obj
-	}
-	for _, o := range snap.Ingresses {
-		add("Ingress", o)
-	}
-	for _, o := range snap.IngressClasses {
-		add("IngressClass", o)
-	}
-	for _, o := range snap.Services {
-		add("Service", o)
-	}
-	for _, o := range snap.EndpointSlices {
-		add("EndpointSlice", o)
-	}
-	for _, o := range snap.Secrets {
-		add("Secret", o)
+	for ref, obj := range snap.Objects() {
+		ix.objects[ref] = obj
 	}
 	return ix
 }
@@ -197,11 +174,7 @@ func (ix *snapshotIndex) objectOrRef(ref lbconfig.ObjectRef) runtime.Object {
 	if obj, ok := ix.objects[ref]; ok {
 		return obj
 	}
-	apiVersion := map[string]string{
-		"Ingress":       networkingv1.SchemeGroupVersion.String(),
-		"IngressClass":  networkingv1.SchemeGroupVersion.String(),
-		"EndpointSlice": discoveryv1.SchemeGroupVersion.String(),
-	}[ref.Kind]
+	apiVersion := translate.APIVersion(ref.Kind)
 	if apiVersion == "" {
 		apiVersion = corev1.SchemeGroupVersion.String()
 	}
