@@ -151,16 +151,6 @@ func (h *harness) waitServer(t *testing.T, host, want string) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func echo(t *testing.T, name string) int {
 	t.Helper()
 	s, err := nettest.StartEcho(name, "127.0.0.1:0")
@@ -187,7 +177,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestServesAndFollowsChanges(t *testing.T) {
 	a, b := echo(t, "a"), echo(t, "b")
-	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, slog.New(slog.NewTextHandler(io.Discard, nil))), freePort(t))
+	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, slog.New(slog.NewTextHandler(io.Discard, nil))), int(nettest.FreePort(t)))
 	h.write(t, "app.yaml", manifest("app.example.com", "app", a))
 	h.waitServer(t, "app.example.com", "a")
 
@@ -200,7 +190,7 @@ func TestServesAndFollowsChanges(t *testing.T) {
 
 func TestAppliesOnlyWhenConfigChanged(t *testing.T) {
 	a := echo(t, "a")
-	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, slog.New(slog.NewTextHandler(io.Discard, nil))), freePort(t))
+	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, slog.New(slog.NewTextHandler(io.Discard, nil))), int(nettest.FreePort(t)))
 	h.write(t, "app.yaml", manifest("app.example.com", "app", a))
 	h.waitServer(t, "app.example.com", "a")
 	applied := h.engine.Status().Applied
@@ -224,7 +214,7 @@ func TestAppliesOnlyWhenConfigChanged(t *testing.T) {
 func TestProviderFailureKeepsLastGoodConfigAndRetries(t *testing.T) {
 	a, b := echo(t, "a"), echo(t, "b")
 	prov := &failingProvider{Provider: builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, slog.New(slog.NewTextHandler(io.Discard, nil)))}
-	h := start(t, prov, freePort(t))
+	h := start(t, prov, int(nettest.FreePort(t)))
 	h.write(t, "app.yaml", manifest("app.example.com", "app", a))
 	h.waitServer(t, "app.example.com", "a")
 
@@ -287,9 +277,9 @@ spec:
 // everything else, and reports it. Once the port is free it is served too.
 func TestRejectedObjectIsLeftOut(t *testing.T) {
 	web := echo(t, "web")
-	port := freePort(t)
+	port := int(nettest.FreePort(t))
 	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, nil), port)
-	aPort, bPort := freePort(t), freePort(t)
+	aPort, bPort := int(nettest.FreePort(t)), int(nettest.FreePort(t))
 	held, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", bPort))
 	if err != nil {
 		t.Fatal(err)

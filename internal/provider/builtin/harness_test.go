@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,18 +14,6 @@ import (
 	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 )
-
-// testLogger logs through t, so failures show what the proxy said.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
 
 // startProxy returns a running builtin proxy on 127.0.0.1, stopped when the
 // test ends.
@@ -54,17 +41,6 @@ func runProvider(t testing.TB, p *Provider) {
 			t.Errorf("Run did not return after cancel")
 		}
 	})
-}
-
-// freePort returns a port that was free a moment ago.
-func freePort(t testing.TB) int32 {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return int32(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // startEcho starts a nettest echo backend and returns its endpoint.

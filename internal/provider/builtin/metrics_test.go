@@ -1,26 +1,25 @@
 package builtin
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 )
 
 func TestBackendMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	p := New(provider.Options{ListenAddress: "127.0.0.1", Metrics: reg}, testLogger(t))
+	p := New(provider.Options{ListenAddress: "127.0.0.1", Metrics: reg}, nettest.Logger(t))
 	runProvider(t, p)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	cfg := func(backends ...lbconfig.Backend) *lbconfig.Config {
 		return oneListener(port, backends, &lbconfig.BackendRef{Name: "echo"},
 			vh("empty.test", prefix("/", "empty")), vh("echo.test", prefix("/", "echo")))
@@ -67,28 +66,11 @@ func TestBackendMetrics(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestAccessLog(t *testing.T) {
-	var buf syncBuffer
-	p := New(provider.Options{ListenAddress: "127.0.0.1", AccessLog: slog.New(slog.NewJSONHandler(&buf, nil))}, testLogger(t))
+	var buf nettest.Buffer
+	p := New(provider.Options{ListenAddress: "127.0.0.1", AccessLog: slog.New(slog.NewJSONHandler(&buf, nil))}, nettest.Logger(t))
 	runProvider(t, p)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	ep := startEcho(t, "e")
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", ep)}, nil, vh("echo.test", prefix("/", "echo"))))
 	c := testClient(t)

@@ -4,12 +4,13 @@ import (
 	"net/http"
 	"testing"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
 func TestHostRouting(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port,
 		[]lbconfig.Backend{
 			backendOf("exact", startEcho(t, "exact")),
@@ -44,8 +45,8 @@ func TestHostRouting(t *testing.T) {
 }
 
 func TestPathRouting(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	var backends []lbconfig.Backend
 	for _, n := range []string{"exact-foo", "prefix-foo", "prefix-foo-bar", "root", "exact-slash", "trailing"} {
 		backends = append(backends, backendOf(n, startEcho(t, n)))
@@ -92,8 +93,8 @@ func TestPathRouting(t *testing.T) {
 }
 
 func TestDefaultBackendAnd404(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	withDefault, without := freePort(t), freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	withDefault, without := nettest.FreePort(t), nettest.FreePort(t)
 	backends := []lbconfig.Backend{
 		backendOf("app", startEcho(t, "app")),
 		backendOf("fallback", startEcho(t, "fallback")),
@@ -135,8 +136,8 @@ func TestDefaultBackendAnd404(t *testing.T) {
 }
 
 func TestCatchAllOnly(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("any", startEcho(t, "any"))}, nil,
 		vh("", prefix("/api", "any"))))
 	c := testClient(t)
@@ -149,8 +150,8 @@ func TestCatchAllOnly(t *testing.T) {
 }
 
 func TestNoReadyEndpoints(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	live := startEcho(t, "live")
 	notReady, terminating := live, live
 	notReady.Ready = false
@@ -174,8 +175,8 @@ func TestNoReadyEndpoints(t *testing.T) {
 }
 
 func TestRoundRobin(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	notReady := startEcho(t, "not-ready")
 	notReady.Ready = false
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{
@@ -199,9 +200,9 @@ func TestRoundRobin(t *testing.T) {
 }
 
 func TestDeadEndpoint(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	dead := lbconfig.Endpoint{Address: "127.0.0.1", Port: freePort(t), Ready: true, Serving: true}
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	dead := lbconfig.Endpoint{Address: "127.0.0.1", Port: nettest.FreePort(t), Ready: true, Serving: true}
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("dead", dead)}, &lbconfig.BackendRef{Name: "dead"}))
 	if a := get(t, testClient(t), port, "x.test", "/"); a.status != http.StatusBadGateway {
 		t.Errorf("got %d %q, want 502", a.status, a.body)
@@ -209,8 +210,8 @@ func TestDeadEndpoint(t *testing.T) {
 }
 
 func TestConnectRefused(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", startEcho(t, "echo"))}, &lbconfig.BackendRef{Name: "echo"}))
 	if a := do(t, testClient(t), "CONNECT", port, "x.test:443", "/", nil); a.status != http.StatusMethodNotAllowed {
 		t.Errorf("CONNECT: got %d, want 405", a.status)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -43,7 +44,7 @@ func TestClientLimitAnswers(t *testing.T) {
 		o.MaxRequestHeaderBytes = 4096
 		o.ClientBodyTimeout = time.Second
 	})
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	cfg := simpleConfig(port, echo(t, "a"))
 	const server = 2 * time.Second
 	cfg.Backends[0].Policy.Timeouts.ResponseHeader = lbconfig.Duration(server)

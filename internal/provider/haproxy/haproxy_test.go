@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -34,7 +35,7 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 
 func TestRouting(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	backends := map[string]lbconfig.Endpoint{}
 	for _, n := range []string{"exact", "foo", "foobar", "root", "wild", "any", "fallback"} {
 		backends[n] = echo(t, n)
@@ -137,7 +138,7 @@ func TestRouting(t *testing.T) {
 
 func TestReloadsFailNoRequest(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	a, b := echo(t, "a"), echo(t, "b")
 	cfg := simpleConfig(port, a, b)
 	apply(t, p, cfg)
@@ -169,7 +170,7 @@ func TestReloadsFailNoRequest(t *testing.T) {
 func TestEndpointChangesDoNotReload(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	p := newProvider(t, runtimeDir(t), func(o *Options) { o.Metrics = reg })
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	echoes := []lbconfig.Endpoint{echo(t, "e0"), echo(t, "e1"), echo(t, "e2")}
 	apply(t, p, simpleConfig(port, echoes[0]))
 	c := newClient()
@@ -239,7 +240,7 @@ func TestEndpointChangesDoNotReload(t *testing.T) {
 func TestEndpointChangesSurviveReload(t *testing.T) {
 	dir := runtimeDir(t)
 	p := newProvider(t, dir, nil)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	a, b := echo(t, "a"), echo(t, "b")
 	apply(t, p, simpleConfig(port, a))
 	apply(t, p, simpleConfig(port, b)) // runtime API: a out, b in
@@ -267,14 +268,14 @@ func TestEndpointChangesSurviveReload(t *testing.T) {
 
 func TestRejectedConfigKeepsServing(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	a := echo(t, "a")
 	apply(t, p, simpleConfig(port, a))
 	c := newClient()
 
 	bad := simpleConfig(port, a)
 	bad.LoadBalancers[0].Listeners = append(bad.LoadBalancers[0].Listeners, lbconfig.Listener{
-		Port: freePort(t), Protocol: lbconfig.ProtocolHTTPS,
+		Port: nettest.FreePort(t), Protocol: lbconfig.ProtocolHTTPS,
 		VirtualHosts: []lbconfig.VirtualHost{{Hostname: "secure.example.com", TLS: &lbconfig.CertificateRef{Name: "default/broken"}}},
 	})
 	bad.Certificates = []lbconfig.Certificate{{Name: "default/broken", ChainPEM: []byte("not a certificate"), KeyPEM: []byte("not a key")}}
@@ -296,7 +297,7 @@ func TestRejectedConfigKeepsServing(t *testing.T) {
 	}
 
 	// A port held by another program fails Apply before the reload.
-	busy := freePort(t)
+	busy := nettest.FreePort(t)
 	ln := listenOn(t, busy)
 	defer ln.Close()
 	taken := simpleConfig(port, a)
@@ -320,7 +321,7 @@ func TestRejectedConfigKeepsServing(t *testing.T) {
 
 func TestMasterKilledIsRestarted(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	a, b := echo(t, "a"), echo(t, "b")
 	apply(t, p, simpleConfig(port, a))
 	apply(t, p, simpleConfig(port, b)) // through the runtime API only
@@ -366,7 +367,7 @@ func TestOutageReflectedInHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := newProvider(t, runtimeDir(t), func(o *Options) { o.Binary = bin })
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	a := echo(t, "a")
 	apply(t, p, simpleConfig(port, a))
 	waitFor(t, 5*time.Second, "healthy", func() bool { return p.Healthy(context.Background()) == nil })
@@ -389,7 +390,7 @@ func TestOutageReflectedInHealth(t *testing.T) {
 
 func TestAdoptOnControllerRestart(t *testing.T) {
 	dir := runtimeDir(t)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	a := echo(t, "a")
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -435,7 +436,7 @@ func TestShutdownLetsRequestsFinish(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, nil) }()
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	slow, inFlight := slowBackend(t, 500*time.Millisecond)
 	apply(t, p, simpleConfig(port, slow))
 	pid := p.PID()

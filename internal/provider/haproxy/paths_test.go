@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -20,7 +21,7 @@ import (
 // same normalized path forwarded, the query as it came.
 func TestPathRulesAgreeWithNormalizePath(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	apply(t, p, simpleConfig(port, echo(t, "echo")))
 	waitFor(t, 10*time.Second, "the listener", func() bool {
 		status, _ := rawGet(port, "/")

@@ -18,7 +18,7 @@ import (
 
 func TestHTTPSRedirectAndTCPListener(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	httpPort, httpsPort, tcpPort := freePort(t), freePort(t), freePort(t)
+	httpPort, httpsPort, tcpPort := nettest.FreePort(t), nettest.FreePort(t), nettest.FreePort(t)
 	a, db := echo(t, "a"), echo(t, "db")
 	cfg := &lbconfig.Config{
 		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{
@@ -60,7 +60,7 @@ func TestHTTPSRedirectAndTCPListener(t *testing.T) {
 
 func TestCookieAffinitySurvivesEndpointChanges(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	a, b, c := echo(t, "a"), echo(t, "b"), echo(t, "c")
 	sticky := func(eps ...lbconfig.Endpoint) *lbconfig.Config {
 		cfg := simpleConfig(port, eps...)
@@ -127,7 +127,7 @@ func TestCookieAffinitySurvivesEndpointChanges(t *testing.T) {
 
 func TestMaxRequestBody(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	got := make(chan int, 10)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -199,8 +199,8 @@ func serverUp(t testing.TB, p *Provider, id, slot string) bool {
 
 func TestPassiveHealthCheck(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
-	deadPort := freePort(t) // nothing listens: connects are refused
+	port := nettest.FreePort(t)
+	deadPort := nettest.FreePort(t) // nothing listens: connects are refused
 	dead := lbconfig.Endpoint{Address: "127.0.0.1", Port: deadPort, Ready: true, Serving: true}
 	live := echo(t, "live")
 	cfg := simpleConfig(port, dead, live)
@@ -237,7 +237,7 @@ func TestPassiveHealthCheck(t *testing.T) {
 
 func TestCookieAttributes(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	httpPort, httpsPort := freePort(t), freePort(t)
+	httpPort, httpsPort := nettest.FreePort(t), nettest.FreePort(t)
 	a, b := echo(t, "a"), echo(t, "b")
 	const name = "app$id'x" // an RFC 6265 token that needs quoting in haproxy.cfg
 	route := []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/echo:80")}}

@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
 func TestHTTPSPicksCertificateBySNI(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	a, b := echo(t, "a"), echo(t, "b")
 	https := func(host, cert, backend string) lbconfig.VirtualHost {
 		return lbconfig.VirtualHost{Hostname: host, TLS: &lbconfig.CertificateRef{Name: cert},
