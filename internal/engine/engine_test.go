@@ -151,19 +151,6 @@ func (h *harness) waitServer(t *testing.T, host, want string) {
 	}
 }
 
-func echo(t *testing.T, name string) int {
-	t.Helper()
-	s, err := nettest.StartEcho(name, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	_, port, _ := net.SplitHostPort(s.Addr)
-	var p int
-	fmt.Sscan(port, &p)
-	return p
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -176,7 +163,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestServesAndFollowsChanges(t *testing.T) {
-	a, b := echo(t, "a"), echo(t, "b")
+	a, b := int(nettest.EchoEndpoint(t, "a").Port), int(nettest.EchoEndpoint(t, "b").Port)
 	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, slog.New(slog.NewTextHandler(io.Discard, nil))), int(nettest.FreePort(t)))
 	h.write(t, "app.yaml", manifest("app.example.com", "app", a))
 	h.waitServer(t, "app.example.com", "a")
@@ -189,7 +176,7 @@ func TestServesAndFollowsChanges(t *testing.T) {
 }
 
 func TestAppliesOnlyWhenConfigChanged(t *testing.T) {
-	a := echo(t, "a")
+	a := int(nettest.EchoEndpoint(t, "a").Port)
 	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, slog.New(slog.NewTextHandler(io.Discard, nil))), int(nettest.FreePort(t)))
 	h.write(t, "app.yaml", manifest("app.example.com", "app", a))
 	h.waitServer(t, "app.example.com", "a")
@@ -212,7 +199,7 @@ func TestAppliesOnlyWhenConfigChanged(t *testing.T) {
 }
 
 func TestProviderFailureKeepsLastGoodConfigAndRetries(t *testing.T) {
-	a, b := echo(t, "a"), echo(t, "b")
+	a, b := int(nettest.EchoEndpoint(t, "a").Port), int(nettest.EchoEndpoint(t, "b").Port)
 	prov := &failingProvider{Provider: builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, slog.New(slog.NewTextHandler(io.Discard, nil)))}
 	h := start(t, prov, int(nettest.FreePort(t)))
 	h.write(t, "app.yaml", manifest("app.example.com", "app", a))
@@ -234,7 +221,7 @@ func TestProviderFailureKeepsLastGoodConfigAndRetries(t *testing.T) {
 }
 
 func TestApplyFailsWhilePortBusyThenRecovers(t *testing.T) {
-	a := echo(t, "a")
+	a := int(nettest.EchoEndpoint(t, "a").Port)
 	// Hold the public port, so the real provider cannot bind it.
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -276,7 +263,7 @@ spec:
 // makes the provider reject the whole config; the engine finds it, applies
 // everything else, and reports it. Once the port is free it is served too.
 func TestRejectedObjectIsLeftOut(t *testing.T) {
-	web := echo(t, "web")
+	web := int(nettest.EchoEndpoint(t, "web").Port)
 	port := int(nettest.FreePort(t))
 	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, nil), port)
 	aPort, bPort := int(nettest.FreePort(t)), int(nettest.FreePort(t))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -105,3 +106,41 @@ func (c Cert) Certificate() lbconfig.Certificate {
 
 // Ref refers to c from a virtual host or a listener.
 func (c Cert) Ref() *lbconfig.CertificateRef { return &lbconfig.CertificateRef{Name: c.Name} }
+
+// EchoEndpoint serves Echo{Name: name} on a free port of 127.0.0.1 for
+// the rest of the test and returns it as an endpoint.
+func EchoEndpoint(t testing.TB, name string) lbconfig.Endpoint {
+	t.Helper()
+	s, err := StartEcho(name, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return Endpoint(t, s.Addr)
+}
+
+// TLSEchoEndpoint is EchoEndpoint for a backend that does TLS itself with
+// cert, as TLS passthrough must reach it.
+func TLSEchoEndpoint(t testing.TB, name string, cert Cert) lbconfig.Endpoint {
+	t.Helper()
+	s, err := StartTLSEcho(name, "127.0.0.1:0", cert.TLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return Endpoint(t, s.Addr)
+}
+
+// Endpoint is addr, "ip:port", as a ready and serving endpoint.
+func Endpoint(t testing.TB, addr string) lbconfig.Endpoint {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lbconfig.Endpoint{Address: host, Port: int32(n), Ready: true, Serving: true}
+}

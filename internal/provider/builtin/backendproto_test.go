@@ -36,7 +36,7 @@ func startGRPC(t *testing.T, name string) lbconfig.Endpoint {
 	healthpb.RegisterHealthServer(s, hs)
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(s.Stop)
-	return endpointOf(t, ln.Addr().String())
+	return nettest.Endpoint(t, ln.Addr().String())
 }
 
 func protoBackend(name string, proto lbconfig.BackendProtocol, eps ...lbconfig.Endpoint) lbconfig.Backend {
@@ -120,9 +120,9 @@ func TestH2CAndHTTPSBackends(t *testing.T) {
 	t.Cleanup(func() { h2only.Close() })
 
 	cert := nettest.NewCert(t, "backend", "backend.test")
-	httpsEP := startTLSBackend(t, "tls", cert)
+	httpsEP := nettest.TLSEchoEndpoint(t, "tls", cert)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{
-		protoBackend("h2c", lbconfig.BackendH2C, endpointOf(t, ln.Addr().String())),
+		protoBackend("h2c", lbconfig.BackendH2C, nettest.Endpoint(t, ln.Addr().String())),
 		protoBackend("tls", lbconfig.BackendHTTPS, httpsEP),
 	}, nil, vh("h2c.test", prefix("/", "h2c")), vh("tls.test", prefix("/", "tls"))))
 	c := testClient(t)
@@ -171,7 +171,7 @@ func TestOtherProtocolPolicies(t *testing.T) {
 	t.Cleanup(func() { slow.Close() })
 
 	const timeout = 200 * time.Millisecond
-	b := protoBackend("b", lbconfig.BackendH2C, endpointOf(t, ln.Addr().String()))
+	b := protoBackend("b", lbconfig.BackendH2C, nettest.Endpoint(t, ln.Addr().String()))
 	b.Policy.Timeouts = lbconfig.Timeouts{ResponseHeader: lbconfig.Duration(timeout), Idle: lbconfig.Duration(timeout)}
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{b}, &lbconfig.BackendRef{Name: "b"}))
 	c := testClient(t)
@@ -199,7 +199,7 @@ func TestOtherProtocolPolicies(t *testing.T) {
 	// connects, and the live one takes every request after that.
 	dead := deadEndpoint(t)
 	cert := nettest.NewCert(t, "backend", "backend.test")
-	live := startTLSBackend(t, "live", cert)
+	live := nettest.TLSEchoEndpoint(t, "live", cert)
 	hb := protoBackend("h", lbconfig.BackendHTTPS, dead, live)
 	hb.Policy.PassiveHealthCheck = &lbconfig.PassiveHealthCheck{
 		ConsecutiveFailures: 2, BaseEjection: lbconfig.Duration(time.Minute), MaxEjection: lbconfig.Duration(time.Minute),

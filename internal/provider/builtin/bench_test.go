@@ -85,7 +85,7 @@ type benchFixture struct {
 
 func newBenchFixture(b testing.TB) *benchFixture {
 	b.Helper()
-	echo := startEcho(b, "bench")
+	echo := nettest.EchoEndpoint(b, "bench")
 	p := startProxy(b, slog.New(slog.DiscardHandler))
 	port := nettest.FreePort(b)
 	cfg := oneListener(port, []lbconfig.Backend{backendOf("echo", echo)}, nil,

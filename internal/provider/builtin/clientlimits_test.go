@@ -65,7 +65,7 @@ func startRecorder(t testing.TB) (*recorder, lbconfig.Endpoint) {
 	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return rec, endpointOf(t, ln.Addr().String())
+	return rec, nettest.Endpoint(t, ln.Addr().String())
 }
 
 // headOfSize is a GET request head of exactly n bytes, counted as the

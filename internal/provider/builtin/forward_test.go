@@ -34,7 +34,7 @@ func echoedHeaders(body string) map[string][]string {
 func TestForwardedHeaders(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", startEcho(t, "echo"))}, &lbconfig.BackendRef{Name: "echo"}))
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))}, &lbconfig.BackendRef{Name: "echo"}))
 	c := testClient(t)
 	hostHeader := "App.Example.com:" + strconv.Itoa(int(port))
 
@@ -87,7 +87,7 @@ func TestHopByHopHeaders(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	}))
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{
-		backendOf("echo", startEcho(t, "echo")),
+		backendOf("echo", nettest.EchoEndpoint(t, "echo")),
 		backendOf("hop", hopResponse),
 	}, &lbconfig.BackendRef{Name: "echo"}, vh("", prefix("/hop", "hop"))))
 	c := testClient(t)
@@ -305,7 +305,7 @@ func TestStreamingResponseFlushed(t *testing.T) {
 func TestMalformedClientBodyIs400(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("b", startEcho(t, "b"))}, &lbconfig.BackendRef{Name: "b"}))
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("b", nettest.EchoEndpoint(t, "b"))}, &lbconfig.BackendRef{Name: "b"}))
 	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ import (
 // route alive, while clients send requests: none may fail.
 func TestSwapUnderLoad(t *testing.T) {
 	// Backends first, so that they stop after the proxy.
-	a1, a2, b := startEcho(t, "a1"), startEcho(t, "a2"), startEcho(t, "b")
+	a1, a2, b := nettest.EchoEndpoint(t, "a1"), nettest.EchoEndpoint(t, "a2"), nettest.EchoEndpoint(t, "b")
 	p := startProxy(t, nettest.Logger(t))
 	port, extra := nettest.FreePort(t), nettest.FreePort(t)
 	config := func(i int) *lbconfig.Config {
@@ -112,7 +112,7 @@ func TestSwapUnderLoad(t *testing.T) {
 func TestFailedApplyKeepsOldConfig(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	old, next := startEcho(t, "old"), startEcho(t, "new")
+	old, next := nettest.EchoEndpoint(t, "old"), nettest.EchoEndpoint(t, "new")
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("old", old)}, &lbconfig.BackendRef{Name: "old"}))
 
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
@@ -165,7 +165,7 @@ func TestFailedApplyKeepsOldConfig(t *testing.T) {
 func TestRemovedPortStopsAccepting(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	keep, drop := nettest.FreePort(t), nettest.FreePort(t)
-	echo := startEcho(t, "echo")
+	echo := nettest.EchoEndpoint(t, "echo")
 	both := oneListener(keep, []lbconfig.Backend{backendOf("echo", echo)}, &lbconfig.BackendRef{Name: "echo"})
 	both.LoadBalancers[0].Listeners = append(both.LoadBalancers[0].Listeners,
 		lbconfig.Listener{Port: drop, Protocol: lbconfig.ProtocolHTTP, DefaultBackend: &lbconfig.BackendRef{Name: "echo"}})
@@ -199,7 +199,7 @@ func TestRemovedPortStopsAccepting(t *testing.T) {
 func TestUnsupportedConfigs(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	be := []lbconfig.Backend{backendOf("echo", startEcho(t, "echo"))}
+	be := []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))}
 	for _, proto := range []lbconfig.Protocol{"QUIC"} {
 		cfg := oneListener(port, be, nil)
 		cfg.LoadBalancers[0].Listeners[0].Protocol = proto

@@ -24,7 +24,7 @@ func TestBackendMetrics(t *testing.T) {
 		return oneListener(port, backends, &lbconfig.BackendRef{Name: "echo"},
 			vh("empty.test", prefix("/", "empty")), vh("echo.test", prefix("/", "echo")))
 	}
-	mustApply(t, p, cfg(backendOf("echo", startEcho(t, "e")), backendOf("empty")))
+	mustApply(t, p, cfg(backendOf("echo", nettest.EchoEndpoint(t, "e")), backendOf("empty")))
 	c := testClient(t)
 	for range 3 {
 		get(t, c, port, "echo.test", "/")
@@ -46,8 +46,8 @@ func TestBackendMetrics(t *testing.T) {
 	}
 
 	// A backend that leaves the config takes its series with it.
-	mustApply(t, p, cfg(backendOf("echo", startEcho(t, "e2")), backendOf("empty", startEcho(t, "x"))))
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", startEcho(t, "e3"))}, &lbconfig.BackendRef{Name: "echo"}))
+	mustApply(t, p, cfg(backendOf("echo", nettest.EchoEndpoint(t, "e2")), backendOf("empty", nettest.EchoEndpoint(t, "x"))))
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "e3"))}, &lbconfig.BackendRef{Name: "echo"}))
 	out, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +71,7 @@ func TestAccessLog(t *testing.T) {
 	p := New(provider.Options{ListenAddress: "127.0.0.1", AccessLog: slog.New(slog.NewJSONHandler(&buf, nil))}, nettest.Logger(t))
 	runProvider(t, p)
 	port := nettest.FreePort(t)
-	ep := startEcho(t, "e")
+	ep := nettest.EchoEndpoint(t, "e")
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", ep)}, nil, vh("echo.test", prefix("/", "echo"))))
 	c := testClient(t)
 	get(t, c, port, "echo.test", "/path?token=secret", "User-Agent", "access-test")

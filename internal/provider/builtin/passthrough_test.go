@@ -17,22 +17,6 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// startTLSBackend serves an echo backend that does TLS itself with
-// cert: what TLS passthrough must reach untouched.
-func startTLSBackend(t *testing.T, name string, cert nettest.Cert) lbconfig.Endpoint {
-	t.Helper()
-	pair, err := tls.X509KeyPair(cert.ChainPEM, cert.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := nettest.StartTLSEcho(name, "127.0.0.1:0", pair)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return endpointOf(t, s.Addr)
-}
-
 // tlsGet opens a TLS connection to port with SNI serverName, checks the
 // certificate it gets against want (nil: the proxy's self-signed one),
 // sends GET / over it and returns the answering server's name. keep, if
@@ -86,8 +70,8 @@ func TestTLSPassthroughOnHTTPSListener(t *testing.T) {
 			},
 		}}}},
 		Backends: []lbconfig.Backend{
-			backendOf("vault", startTLSBackend(t, "vault", vaultCert)),
-			backendOf("shop", startEcho(t, "shop")),
+			backendOf("vault", nettest.TLSEchoEndpoint(t, "vault", vaultCert)),
+			backendOf("shop", nettest.EchoEndpoint(t, "shop")),
 		},
 	}
 	mustApply(t, p, cfg)
@@ -119,7 +103,7 @@ func TestTLSPassthroughListener(t *testing.T) {
 			VirtualHosts: []lbconfig.VirtualHost{{Hostname: "a.test", Passthrough: &lbconfig.BackendRef{Name: "a"}}},
 			TCP:          &lbconfig.BackendRef{Name: "b"},
 		}}}},
-		Backends: []lbconfig.Backend{backendOf("a", startTLSBackend(t, "a", aCert)), backendOf("b", startTLSBackend(t, "b", bCert))},
+		Backends: []lbconfig.Backend{backendOf("a", nettest.TLSEchoEndpoint(t, "a", aCert)), backendOf("b", nettest.TLSEchoEndpoint(t, "b", bCert))},
 	})
 	if got := tlsGet(t, port, "a.test", aCert.Leaf); got != "a" {
 		t.Errorf("a.test: %q", got)
@@ -151,7 +135,7 @@ func TestSlowClientHelloBlocksNoOne(t *testing.T) {
 			Port: port, Protocol: lbconfig.ProtocolHTTPS,
 			VirtualHosts: []lbconfig.VirtualHost{{Hostname: "vault.test", Passthrough: &lbconfig.BackendRef{Name: "vault"}}},
 		}}}},
-		Backends: []lbconfig.Backend{backendOf("vault", startTLSBackend(t, "vault", cert))},
+		Backends: []lbconfig.Backend{backendOf("vault", nettest.TLSEchoEndpoint(t, "vault", cert))},
 	})
 	idle, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
 	if err != nil {

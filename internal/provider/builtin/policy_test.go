@@ -42,13 +42,13 @@ func deadEndpoint(t *testing.T) lbconfig.Endpoint {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	return endpointOf(t, addr)
+	return nettest.Endpoint(t, addr)
 }
 
 func TestCookieAffinity(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	a, b, c, d := startEcho(t, "a"), startEcho(t, "b"), startEcho(t, "c"), startEcho(t, "d")
+	a, b, c, d := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b"), nettest.EchoEndpoint(t, "c"), nettest.EchoEndpoint(t, "d")
 	mustApply(t, p, withPolicy(port, cookiePolicy("Lax"), a, b, c))
 	client := testClient(t)
 
@@ -129,7 +129,7 @@ func TestSourceIPAffinity(t *testing.T) {
 	eps := map[string]lbconfig.Endpoint{}
 	var all []lbconfig.Endpoint
 	for _, n := range []string{"a", "b", "c", "d", "e"} {
-		eps[n] = startEcho(t, n)
+		eps[n] = nettest.EchoEndpoint(t, n)
 		all = append(all, eps[n])
 	}
 	pol := lbconfig.Policy{Affinity: &lbconfig.Affinity{Type: lbconfig.AffinityBySourceIP}}
@@ -214,7 +214,7 @@ func TestLeastRequest(t *testing.T) {
 func TestRandomSpreads(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	mustApply(t, p, withPolicy(port, lbconfig.Policy{Algorithm: lbconfig.Random}, startEcho(t, "a"), startEcho(t, "b"), startEcho(t, "c")))
+	mustApply(t, p, withPolicy(port, lbconfig.Policy{Algorithm: lbconfig.Random}, nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b"), nettest.EchoEndpoint(t, "c")))
 	c := testClient(t)
 	seen := map[string]int{}
 	for range 200 {
@@ -228,7 +228,7 @@ func TestRandomSpreads(t *testing.T) {
 func TestRetryOnConnectFailure(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	dead, live := deadEndpoint(t), startEcho(t, "live")
+	dead, live := deadEndpoint(t), nettest.EchoEndpoint(t, "live")
 	c := testClient(t)
 	count := func(method string) (ok, failed int) {
 		for range 20 {
@@ -260,7 +260,7 @@ func TestRetryOnConnectFailure(t *testing.T) {
 func TestPassiveHealthCheck(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	dead, live := deadEndpoint(t), startEcho(t, "live")
+	dead, live := deadEndpoint(t), nettest.EchoEndpoint(t, "live")
 	const base = time.Second // wide, so that a loaded machine stays inside the windows
 	pol := lbconfig.Policy{Retries: 1, PassiveHealthCheck: &lbconfig.PassiveHealthCheck{
 		ConsecutiveFailures: 2, BaseEjection: lbconfig.Duration(base), MaxEjection: lbconfig.Duration(4 * base),

@@ -13,9 +13,9 @@ func TestHostRouting(t *testing.T) {
 	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port,
 		[]lbconfig.Backend{
-			backendOf("exact", startEcho(t, "exact")),
-			backendOf("wild", startEcho(t, "wild")),
-			backendOf("any", startEcho(t, "any")),
+			backendOf("exact", nettest.EchoEndpoint(t, "exact")),
+			backendOf("wild", nettest.EchoEndpoint(t, "wild")),
+			backendOf("any", nettest.EchoEndpoint(t, "any")),
 		}, nil,
 		vh("foo.example.com", prefix("/", "exact")),
 		vh("*.example.com", prefix("/", "wild")),
@@ -49,7 +49,7 @@ func TestPathRouting(t *testing.T) {
 	port := nettest.FreePort(t)
 	var backends []lbconfig.Backend
 	for _, n := range []string{"exact-foo", "prefix-foo", "prefix-foo-bar", "root", "exact-slash", "trailing"} {
-		backends = append(backends, backendOf(n, startEcho(t, n)))
+		backends = append(backends, backendOf(n, nettest.EchoEndpoint(t, n)))
 	}
 	mustApply(t, p, oneListener(port, backends, nil,
 		vh("app.test",
@@ -96,8 +96,8 @@ func TestDefaultBackendAnd404(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	withDefault, without := nettest.FreePort(t), nettest.FreePort(t)
 	backends := []lbconfig.Backend{
-		backendOf("app", startEcho(t, "app")),
-		backendOf("fallback", startEcho(t, "fallback")),
+		backendOf("app", nettest.EchoEndpoint(t, "app")),
+		backendOf("fallback", nettest.EchoEndpoint(t, "fallback")),
 	}
 	hosts := []lbconfig.VirtualHost{vh("app.test", prefix("/app", "app"))}
 	cfg := &lbconfig.Config{
@@ -138,7 +138,7 @@ func TestDefaultBackendAnd404(t *testing.T) {
 func TestCatchAllOnly(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("any", startEcho(t, "any"))}, nil,
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("any", nettest.EchoEndpoint(t, "any"))}, nil,
 		vh("", prefix("/api", "any"))))
 	c := testClient(t)
 	if a := get(t, c, port, "whatever.test", "/api/v1"); a.server() != "any" {
@@ -152,7 +152,7 @@ func TestCatchAllOnly(t *testing.T) {
 func TestNoReadyEndpoints(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	live := startEcho(t, "live")
+	live := nettest.EchoEndpoint(t, "live")
 	notReady, terminating := live, live
 	notReady.Ready = false
 	terminating.Ready, terminating.Terminating = false, true
@@ -177,10 +177,10 @@ func TestNoReadyEndpoints(t *testing.T) {
 func TestRoundRobin(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	notReady := startEcho(t, "not-ready")
+	notReady := nettest.EchoEndpoint(t, "not-ready")
 	notReady.Ready = false
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{
-		backendOf("pool", startEcho(t, "a"), startEcho(t, "b"), startEcho(t, "c"), notReady),
+		backendOf("pool", nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b"), nettest.EchoEndpoint(t, "c"), notReady),
 	}, &lbconfig.BackendRef{Name: "pool"}))
 	c := testClient(t)
 	counts := map[string]int{}
@@ -212,7 +212,7 @@ func TestDeadEndpoint(t *testing.T) {
 func TestConnectRefused(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", startEcho(t, "echo"))}, &lbconfig.BackendRef{Name: "echo"}))
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))}, &lbconfig.BackendRef{Name: "echo"}))
 	if a := do(t, testClient(t), "CONNECT", port, "x.test:443", "/", nil); a.status != http.StatusMethodNotAllowed {
 		t.Errorf("CONNECT: got %d, want 405", a.status)
 	}

@@ -46,7 +46,7 @@ func startTCPEcho(t *testing.T, name string) lbconfig.Endpoint {
 			}()
 		}
 	}()
-	return endpointOf(t, ln.Addr().String())
+	return nettest.Endpoint(t, ln.Addr().String())
 }
 
 func tcpConfig(port int32, p lbconfig.Policy, eps ...lbconfig.Endpoint) *lbconfig.Config {
@@ -166,7 +166,7 @@ func TestTCPConnectionsAcrossChanges(t *testing.T) {
 	withHTTP := func(i int, eps ...lbconfig.Endpoint) *lbconfig.Config {
 		cfg := tcpConfig(port, lbconfig.Policy{}, eps...)
 		// An HTTP listener beside it whose routes change every time.
-		cfg.Backends = append(cfg.Backends, backendOf("web", startEcho(t, "web")))
+		cfg.Backends = append(cfg.Backends, backendOf("web", nettest.EchoEndpoint(t, "web")))
 		cfg.LoadBalancers[0].Listeners = append(cfg.LoadBalancers[0].Listeners, lbconfig.Listener{
 			Port: httpPort, Protocol: lbconfig.ProtocolHTTP,
 			VirtualHosts: []lbconfig.VirtualHost{vh("h"+strconv.Itoa(i)+".test", prefix("/", "web"))},

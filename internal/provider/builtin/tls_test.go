@@ -43,7 +43,7 @@ func newTLSFixture(t *testing.T) *tlsFixture {
 		tlsPort:  nettest.FreePort(t),
 		shop:     nettest.NewCert(t, "shop", "shop.test"),
 		wild:     nettest.NewCert(t, "wild", "*.wild.test"),
-		backends: []lbconfig.Backend{backendOf("echo", startEcho(t, "echo"))},
+		backends: []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))},
 	}
 	mustApply(t, f.p, f.config(f.shop, nil))
 	return f
@@ -313,7 +313,7 @@ func TestRedirectLocation(t *testing.T) {
 func TestPortChangesProtocol(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	backends := []lbconfig.Backend{backendOf("echo", startEcho(t, "echo"))}
+	backends := []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))}
 	cfg := oneListener(port, backends, &lbconfig.BackendRef{Name: "echo"})
 	mustApply(t, p, cfg)
 	if a := get(t, testClient(t), port, "x.test", "/"); a.status != 200 {
@@ -334,7 +334,7 @@ func TestPortChangesProtocol(t *testing.T) {
 func TestBrokenSecretEndToEnd(t *testing.T) {
 	good := nettest.NewCert(t, "good", "good.test")
 	other := nettest.NewCert(t, "other", "other.test")
-	echo := startEcho(t, "echo")
+	echo := nettest.EchoEndpoint(t, "echo")
 	pathType := networkingv1.PathTypePrefix
 	className := translate.DefaultIngressClass
 	rule := func(host string) networkingv1.IngressRule {

@@ -92,7 +92,7 @@ func TestWebsocketSurvivesConfigChanges(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
 	wsEP := startWebsocketEcho(t, "a")
-	other := []lbconfig.Endpoint{startEcho(t, "x"), startEcho(t, "y")}
+	other := []lbconfig.Endpoint{nettest.EchoEndpoint(t, "x"), nettest.EchoEndpoint(t, "y")}
 	cfg := func(i int) *lbconfig.Config {
 		def := "ws"
 		if i%2 == 1 {
@@ -177,7 +177,7 @@ func TestUpgradeRefusedByBackend(t *testing.T) {
 		t.Errorf("the backend saw Upgrade|Connection %q, want %q", got, "websocket|Upgrade")
 	}
 	// An h2c upgrade may be ignored: the request is served over HTTP/1.1.
-	echo := startEcho(t, "echo")
+	echo := nettest.EchoEndpoint(t, "echo")
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", echo)}, &lbconfig.BackendRef{Name: "echo"}))
 	a = get(t, testClient(t), port, "x.test", "/h2c", "Connection", "Upgrade, HTTP2-Settings", "Upgrade", "h2c", "HTTP2-Settings", "AAMAAABkAAQAoAAAAAIAAAAA")
 	if a.status != http.StatusOK || a.server() != "echo" {

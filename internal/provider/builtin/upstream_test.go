@@ -34,7 +34,7 @@ func startRawBackend(t testing.TB, serve func(n int32, c net.Conn, br *bufio.Rea
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb := &rawBackend{ep: endpointOf(t, ln.Addr().String())}
+	rb := &rawBackend{ep: nettest.Endpoint(t, ln.Addr().String())}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var open []net.Conn
@@ -156,7 +156,7 @@ func TestBackendConnectionsReused(t *testing.T) {
 
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("b", endpointOf(t, ln.Addr().String()))}, &lbconfig.BackendRef{Name: "b"}))
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("b", nettest.Endpoint(t, ln.Addr().String()))}, &lbconfig.BackendRef{Name: "b"}))
 	c := testClient(t)
 	for i := range 10 {
 		path := "/"
@@ -344,8 +344,8 @@ func TestPoolsPrunedOnApply(t *testing.T) {
 	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	old := endpointOf(t, ln.Addr().String())
-	next := startEcho(t, "new")
+	old := nettest.Endpoint(t, ln.Addr().String())
+	next := nettest.EchoEndpoint(t, "new")
 
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)

@@ -45,7 +45,7 @@ func TestClientLimitAnswers(t *testing.T) {
 		o.ClientBodyTimeout = time.Second
 	})
 	port := nettest.FreePort(t)
-	cfg := simpleConfig(port, echo(t, "a"))
+	cfg := simpleConfig(port, nettest.EchoEndpoint(t, "a"))
 	const server = 2 * time.Second
 	cfg.Backends[0].Policy.Timeouts.ResponseHeader = lbconfig.Duration(server)
 	apply(t, p, cfg)

@@ -38,7 +38,7 @@ func TestRouting(t *testing.T) {
 	port := nettest.FreePort(t)
 	backends := map[string]lbconfig.Endpoint{}
 	for _, n := range []string{"exact", "foo", "foobar", "root", "wild", "any", "fallback"} {
-		backends[n] = echo(t, n)
+		backends[n] = nettest.EchoEndpoint(t, n)
 	}
 	be := func(n string) lbconfig.Backend {
 		return lbconfig.Backend{Name: "default/" + n + ":80", Endpoints: []lbconfig.Endpoint{backends[n]}}
@@ -139,7 +139,7 @@ func TestRouting(t *testing.T) {
 func TestReloadsFailNoRequest(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
 	port := nettest.FreePort(t)
-	a, b := echo(t, "a"), echo(t, "b")
+	a, b := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b")
 	cfg := simpleConfig(port, a, b)
 	apply(t, p, cfg)
 	c := newClient()
@@ -171,7 +171,7 @@ func TestEndpointChangesDoNotReload(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	p := newProvider(t, runtimeDir(t), func(o *Options) { o.Metrics = reg })
 	port := nettest.FreePort(t)
-	echoes := []lbconfig.Endpoint{echo(t, "e0"), echo(t, "e1"), echo(t, "e2")}
+	echoes := []lbconfig.Endpoint{nettest.EchoEndpoint(t, "e0"), nettest.EchoEndpoint(t, "e1"), nettest.EchoEndpoint(t, "e2")}
 	apply(t, p, simpleConfig(port, echoes[0]))
 	c := newClient()
 
@@ -241,7 +241,7 @@ func TestEndpointChangesSurviveReload(t *testing.T) {
 	dir := runtimeDir(t)
 	p := newProvider(t, dir, nil)
 	port := nettest.FreePort(t)
-	a, b := echo(t, "a"), echo(t, "b")
+	a, b := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b")
 	apply(t, p, simpleConfig(port, a))
 	apply(t, p, simpleConfig(port, b)) // runtime API: a out, b in
 	if p.Reloads() != 0 {
@@ -269,7 +269,7 @@ func TestEndpointChangesSurviveReload(t *testing.T) {
 func TestRejectedConfigKeepsServing(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
 	port := nettest.FreePort(t)
-	a := echo(t, "a")
+	a := nettest.EchoEndpoint(t, "a")
 	apply(t, p, simpleConfig(port, a))
 	c := newClient()
 
@@ -313,7 +313,7 @@ func TestRejectedConfigKeepsServing(t *testing.T) {
 		t.Errorf("after the busy port GET = %d from %q (%v), want 200 from a", r.status, r.server, r.err)
 	}
 	// The next good config still applies as a change from the one in service.
-	apply(t, p, simpleConfig(port, a, echo(t, "b")))
+	apply(t, p, simpleConfig(port, a, nettest.EchoEndpoint(t, "b")))
 	if p.Reloads() != 0 {
 		t.Errorf("Reloads = %d, want 0 (rejected configs never reload)", p.Reloads())
 	}
@@ -322,7 +322,7 @@ func TestRejectedConfigKeepsServing(t *testing.T) {
 func TestMasterKilledIsRestarted(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
 	port := nettest.FreePort(t)
-	a, b := echo(t, "a"), echo(t, "b")
+	a, b := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b")
 	apply(t, p, simpleConfig(port, a))
 	apply(t, p, simpleConfig(port, b)) // through the runtime API only
 	c := newClient()
@@ -368,7 +368,7 @@ func TestOutageReflectedInHealth(t *testing.T) {
 	}
 	p := newProvider(t, runtimeDir(t), func(o *Options) { o.Binary = bin })
 	port := nettest.FreePort(t)
-	a := echo(t, "a")
+	a := nettest.EchoEndpoint(t, "a")
 	apply(t, p, simpleConfig(port, a))
 	waitFor(t, 5*time.Second, "healthy", func() bool { return p.Healthy(context.Background()) == nil })
 
@@ -391,7 +391,7 @@ func TestOutageReflectedInHealth(t *testing.T) {
 func TestAdoptOnControllerRestart(t *testing.T) {
 	dir := runtimeDir(t)
 	port := nettest.FreePort(t)
-	a := echo(t, "a")
+	a := nettest.EchoEndpoint(t, "a")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	first, err := New(Options{Options: testOptions(), Binary: haproxyBinary(t), Dir: dir, KeepOnExit: true, Logger: testLogger(t)})
@@ -414,7 +414,7 @@ func TestAdoptOnControllerRestart(t *testing.T) {
 	}
 
 	second := newProvider(t, dir, nil)
-	apply(t, second, simpleConfig(port, a, echo(t, "b")))
+	apply(t, second, simpleConfig(port, a, nettest.EchoEndpoint(t, "b")))
 	if got := second.PID(); got != pid {
 		t.Errorf("second provider runs master %d, want the adopted %d", got, pid)
 	}

@@ -88,19 +88,6 @@ func killPID(pid int) {
 	}
 }
 
-// echo starts an echo backend called name on a free loopback port.
-func echo(t testing.TB, name string) lbconfig.Endpoint {
-	t.Helper()
-	s, err := nettest.StartEcho(name, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	host, port, _ := net.SplitHostPort(s.Addr)
-	n, _ := strconv.Atoi(port)
-	return lbconfig.Endpoint{Address: host, Port: int32(n), Ready: true, Serving: true}
-}
-
 func apply(t testing.TB, p *Provider, cfg *lbconfig.Config) provider.Result {
 	t.Helper()
 	cfg.Sort()

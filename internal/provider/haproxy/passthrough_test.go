@@ -17,24 +17,6 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// tlsBackend serves an echo backend that does TLS itself with cert: what
-// TLS passthrough must reach untouched.
-func tlsBackend(t testing.TB, name string, cert nettest.Cert) lbconfig.Endpoint {
-	t.Helper()
-	pair, err := tls.X509KeyPair(cert.ChainPEM, cert.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := nettest.StartTLSEcho(name, "127.0.0.1:0", pair)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	host, port, _ := net.SplitHostPort(s.Addr)
-	n, _ := strconv.Atoi(port)
-	return lbconfig.Endpoint{Address: host, Port: int32(n), Ready: true, Serving: true}
-}
-
 // tlsAnswer is what a request over a TLS connection through the load
 // balancer got.
 type tlsAnswer struct {
@@ -77,8 +59,8 @@ func TestTLSPassthroughOnHTTPSListener(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
 	port := nettest.FreePort(t)
 	vaultCert := nettest.NewCert(t, "vault", "vault.test", "*.pass.test")
-	vault, vault2 := tlsBackend(t, "vault", vaultCert), tlsBackend(t, "vault2", vaultCert)
-	shop := tlsBackend(t, "shop", nettest.NewCert(t, "shop-backend", "shop.internal"))
+	vault, vault2 := nettest.TLSEchoEndpoint(t, "vault", vaultCert), nettest.TLSEchoEndpoint(t, "vault2", vaultCert)
+	shop := nettest.TLSEchoEndpoint(t, "shop", nettest.NewCert(t, "shop-backend", "shop.internal"))
 	cfg := func(vaultEP lbconfig.Endpoint) *lbconfig.Config {
 		return &lbconfig.Config{
 			LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{{
@@ -123,7 +105,7 @@ func TestTLSPassthroughListener(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
 	withTCP, withoutTCP := nettest.FreePort(t), nettest.FreePort(t)
 	aCert, bCert := nettest.NewCert(t, "a", "a.test"), nettest.NewCert(t, "b", "b.test", "other.test")
-	a, b := tlsBackend(t, "a", aCert), tlsBackend(t, "b", bCert)
+	a, b := nettest.TLSEchoEndpoint(t, "a", aCert), nettest.TLSEchoEndpoint(t, "b", bCert)
 	apply(t, p, &lbconfig.Config{
 		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{
 			{Port: withTCP, Protocol: lbconfig.ProtocolTLSPassthrough, TCP: &lbconfig.BackendRef{Name: "b"},
@@ -162,7 +144,7 @@ func TestTLSPassthroughListener(t *testing.T) {
 func TestBackendOfHTTPRoutesAndTCPListener(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
 	httpPort, tcpPort := nettest.FreePort(t), nettest.FreePort(t)
-	a, b := echo(t, "a"), echo(t, "b")
+	a, b := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b")
 	cfg := func(ep lbconfig.Endpoint) *lbconfig.Config {
 		c := simpleConfig(httpPort, ep)
 		c.LoadBalancers[0].Listeners = append(c.LoadBalancers[0].Listeners,

@@ -22,7 +22,7 @@ import (
 func TestPathRulesAgreeWithNormalizePath(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
 	port := nettest.FreePort(t)
-	apply(t, p, simpleConfig(port, echo(t, "echo")))
+	apply(t, p, simpleConfig(port, nettest.EchoEndpoint(t, "echo")))
 	waitFor(t, 10*time.Second, "the listener", func() bool {
 		status, _ := rawGet(port, "/")
 		return status == http.StatusOK

@@ -15,7 +15,7 @@ import (
 func TestHTTPSPicksCertificateBySNI(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
 	port := nettest.FreePort(t)
-	a, b := echo(t, "a"), echo(t, "b")
+	a, b := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b")
 	https := func(host, cert, backend string) lbconfig.VirtualHost {
 		return lbconfig.VirtualHost{Hostname: host, TLS: &lbconfig.CertificateRef{Name: cert},
 			Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref(backend)}}}
