@@ -151,29 +151,6 @@ func (h *harness) waitServer(t *testing.T, host, want string) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func echo(t *testing.T, name string) int {
-	t.Helper()
-	s, err := nettest.StartEcho(name, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	_, port, _ := net.SplitHostPort(s.Addr)
-	var p int
-	fmt.Sscan(port, &p)
-	return p
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -186,8 +163,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestServesAndFollowsChanges(t *testing.T) {
-	a, b := echo(t, "a"), echo(t, "b")
-	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, slog.New(slog.NewTextHandler(io.Discard, nil))), freePort(t))
+	a, b := int(nettest.EchoEndpoint(t, "a").Port), int(nettest.EchoEndpoint(t, "b").Port)
+	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, slog.New(slog.NewTextHandler(io.Discard, nil))), int(nettest.FreePort(t)))
 	h.write(t, "app.yaml", manifest("app.example.com", "app", a))
 	h.waitServer(t, "app.example.com", "a")
 
@@ -199,8 +176,8 @@ func TestServesAndFollowsChanges(t *testing.T) {
 }
 
 func TestAppliesOnlyWhenConfigChanged(t *testing.T) {
-	a := echo(t, "a")
-	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, slog.New(slog.NewTextHandler(io.Discard, nil))), freePort(t))
+	a := int(nettest.EchoEndpoint(t, "a").Port)
+	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, slog.New(slog.NewTextHandler(io.Discard, nil))), int(nettest.FreePort(t)))
 	h.write(t, "app.yaml", manifest("app.example.com", "app", a))
 	h.waitServer(t, "app.example.com", "a")
 	applied := h.engine.Status().Applied
@@ -222,9 +199,9 @@ func TestAppliesOnlyWhenConfigChanged(t *testing.T) {
 }
 
 func TestProviderFailureKeepsLastGoodConfigAndRetries(t *testing.T) {
-	a, b := echo(t, "a"), echo(t, "b")
+	a, b := int(nettest.EchoEndpoint(t, "a").Port), int(nettest.EchoEndpoint(t, "b").Port)
 	prov := &failingProvider{Provider: builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, slog.New(slog.NewTextHandler(io.Discard, nil)))}
-	h := start(t, prov, freePort(t))
+	h := start(t, prov, int(nettest.FreePort(t)))
 	h.write(t, "app.yaml", manifest("app.example.com", "app", a))
 	h.waitServer(t, "app.example.com", "a")
 
@@ -244,7 +221,7 @@ func TestProviderFailureKeepsLastGoodConfigAndRetries(t *testing.T) {
 }
 
 func TestApplyFailsWhilePortBusyThenRecovers(t *testing.T) {
-	a := echo(t, "a")
+	a := int(nettest.EchoEndpoint(t, "a").Port)
 	// Hold the public port, so the real provider cannot bind it.
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -286,10 +263,10 @@ spec:
 // makes the provider reject the whole config; the engine finds it, applies
 // everything else, and reports it. Once the port is free it is served too.
 func TestRejectedObjectIsLeftOut(t *testing.T) {
-	web := echo(t, "web")
-	port := freePort(t)
+	web := int(nettest.EchoEndpoint(t, "web").Port)
+	port := int(nettest.FreePort(t))
 	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, nil), port)
-	aPort, bPort := freePort(t), freePort(t)
+	aPort, bPort := int(nettest.FreePort(t)), int(nettest.FreePort(t))
 	held, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", bPort))
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 // Package nettest holds real network fixtures for tests, benchmarks and the
-// quick start: echo backends that say who answered, and (later) test hosts
-// in network namespaces.
+// quick start: echo backends that say who answered, loopback addresses, and
+// the small fixtures every test package would otherwise write again (free
+// ports, a log sink safe to read while written, a logger into the test log,
+// self-signed certificates).
 package nettest
 
 import (

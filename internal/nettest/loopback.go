@@ -15,12 +15,12 @@ import (
 // package). It needs root. The returned remove deletes the address again,
 // but only if this call added it: an address that was already there is
 // left alone (and remove does nothing), so concurrent users never pull an
-// address from under each other.
+// address from under each other; one left by a killed run stays too.
 func AddLoopbackAddress(addr netip.Addr) (remove func() error, err error) {
 	prefix := netip.PrefixFrom(addr, addr.BitLen()).String()
 	out, err := exec.Command("ip", "addr", "add", prefix, "dev", "lo").CombinedOutput()
 	if err != nil {
-		if bytes.Contains(out, []byte("File exists")) {
+		if alreadyAssigned(out) {
 			return func() error { return nil }, nil
 		}
 		return nil, fmt.Errorf("ip addr add %s dev lo: %w: %s", prefix, err, strings.TrimSpace(string(out)))
@@ -32,6 +32,13 @@ func AddLoopbackAddress(addr netip.Addr) (remove func() error, err error) {
 		}
 		return nil
 	}, nil
+}
+
+// alreadyAssigned says whether the output of a failed `ip addr add` means
+// the address is on the interface already: older kernels say "File exists"
+// (EEXIST), newer ones "Address already assigned".
+func alreadyAssigned(out []byte) bool {
+	return bytes.Contains(out, []byte("File exists")) || bytes.Contains(out, []byte("Address already assigned"))
 }
 
 // LoopbackAddress adds addr to the loopback interface for the rest of the

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ingress-controller/internal/nettest"
 )
 
 // TestPprofOnlyWithFlag: the built binary serves /debug/pprof on its admin
@@ -29,11 +31,11 @@ func TestPprofOnlyWithFlag(t *testing.T) {
 		{nil, http.StatusNotFound},
 		{[]string{"--enable-pprof"}, http.StatusOK},
 	} {
-		admin := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		admin := fmt.Sprintf("127.0.0.1:%d", int(nettest.FreePort(t)))
 		args := append([]string{"--source=file", "--manifests=" + t.TempDir(), "--listen-address=127.0.0.1",
-			fmt.Sprintf("--http-port=%d", freePort(t)), "--metrics-addr=" + admin, "--log-level=warn"}, tc.flags...)
+			fmt.Sprintf("--http-port=%d", int(nettest.FreePort(t))), "--metrics-addr=" + admin, "--log-level=warn"}, tc.flags...)
 		cmd := exec.Command(bin, args...)
-		out := &lockedBuffer{}
+		out := &nettest.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ingress-controller/internal/nettest"
 )
 
 // quickstart is the README's quick-start command running in the background.
@@ -23,25 +24,8 @@ type quickstart struct {
 	port      int
 	admin     string // address of /readyz and /metrics
 	manifests string
-	out       *lockedBuffer
+	out       *nettest.Buffer
 	client    *http.Client
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startQuickstart runs hack/quickstart.sh on a copy of examples/quickstart,
@@ -66,12 +50,12 @@ func startQuickstart(t *testing.T) *quickstart {
 			t.Fatal(err)
 		}
 	}
-	q := &quickstart{port: freePort(t), manifests: manifests, out: &lockedBuffer{}}
+	q := &quickstart{port: int(nettest.FreePort(t)), manifests: manifests, out: &nettest.Buffer{}}
 	q.client = &http.Client{Timeout: 5 * time.Second}
 
 	cmd := exec.Command("bash", filepath.Join(root, "hack/quickstart.sh"))
 	cmd.Dir = root
-	q.admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	q.admin = fmt.Sprintf("127.0.0.1:%d", int(nettest.FreePort(t)))
 	cmd.Env = append(os.Environ(), "QUICKSTART_MANIFESTS="+manifests, fmt.Sprintf("QUICKSTART_PORT=%d", q.port), "QUICKSTART_ADMIN="+q.admin)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	pr, pw := io.Pipe()
@@ -157,16 +141,6 @@ func writeAtomic(t *testing.T, path string, data []byte) {
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // waitRoute polls until host+path is answered by want and returns how long

@@ -47,11 +47,11 @@ ports: [{name: http, port: %s}]
 endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
 `, echoPort)))
 
-	port, admin := freePort(t), fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	port, admin := int(nettest.FreePort(t)), fmt.Sprintf("127.0.0.1:%d", int(nettest.FreePort(t)))
 	const delay = 1500 * time.Millisecond
 	cmd := exec.Command(bin, "--source=file", "--manifests="+manifests, "--listen-address=127.0.0.1",
 		fmt.Sprintf("--http-port=%d", port), "--metrics-addr="+admin, "--shutdown-delay="+delay.String(), "--log-level=warn")
-	out := &lockedBuffer{}
+	out := &nettest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

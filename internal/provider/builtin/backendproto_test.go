@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -35,7 +36,7 @@ func startGRPC(t *testing.T, name string) lbconfig.Endpoint {
 	healthpb.RegisterHealthServer(s, hs)
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(s.Stop)
-	return endpointOf(t, ln.Addr().String())
+	return nettest.Endpoint(t, ln.Addr().String())
 }
 
 func protoBackend(name string, proto lbconfig.BackendProtocol, eps ...lbconfig.Endpoint) lbconfig.Backend {
@@ -48,8 +49,8 @@ func protoBackend(name string, proto lbconfig.BackendProtocol, eps ...lbconfig.E
 // through the proxy, unary and streaming, in the clear (h2c to the proxy)
 // and over TLS (h2 by ALPN), to a backend marked GRPC.
 func TestGRPCThroughProxy(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	httpPort, tlsPort := freePort(t), freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	httpPort, tlsPort := nettest.FreePort(t), nettest.FreePort(t)
 	routes := []lbconfig.VirtualHost{vh("grpc.test", prefix("/", "grpc"))}
 	mustApply(t, p, &lbconfig.Config{
 		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{
@@ -101,8 +102,8 @@ func TestGRPCThroughProxy(t *testing.T) {
 // speaks HTTP/2 in the clear, and one that only speaks HTTPS, with the
 // forwarded headers set.
 func TestH2CAndHTTPSBackends(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	h2only := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Echo-Server", "h2c")
 		w.Header().Set("X-Proto", r.Proto)
@@ -118,10 +119,10 @@ func TestH2CAndHTTPSBackends(t *testing.T) {
 	go func() { _ = h2only.Serve(ln) }()
 	t.Cleanup(func() { h2only.Close() })
 
-	cert := newTestCert(t, "backend", "backend.test")
-	httpsEP := startTLSBackend(t, "tls", cert)
+	cert := nettest.NewCert(t, "backend", "backend.test")
+	httpsEP := nettest.TLSEchoEndpoint(t, "tls", cert)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{
-		protoBackend("h2c", lbconfig.BackendH2C, endpointOf(t, ln.Addr().String())),
+		protoBackend("h2c", lbconfig.BackendH2C, nettest.Endpoint(t, ln.Addr().String())),
 		protoBackend("tls", lbconfig.BackendHTTPS, httpsEP),
 	}, nil, vh("h2c.test", prefix("/", "h2c")), vh("tls.test", prefix("/", "tls"))))
 	c := testClient(t)
@@ -148,8 +149,8 @@ func TestH2CAndHTTPSBackends(t *testing.T) {
 // TestOtherProtocolPolicies: HTTPS and h2c backends get the timeouts and
 // the passive health of plain ones.
 func TestOtherProtocolPolicies(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	slow := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/stall" {
 			w.Header().Set("Content-Length", "100")
@@ -170,7 +171,7 @@ func TestOtherProtocolPolicies(t *testing.T) {
 	t.Cleanup(func() { slow.Close() })
 
 	const timeout = 200 * time.Millisecond
-	b := protoBackend("b", lbconfig.BackendH2C, endpointOf(t, ln.Addr().String()))
+	b := protoBackend("b", lbconfig.BackendH2C, nettest.Endpoint(t, ln.Addr().String()))
 	b.Policy.Timeouts = lbconfig.Timeouts{ResponseHeader: lbconfig.Duration(timeout), Idle: lbconfig.Duration(timeout)}
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{b}, &lbconfig.BackendRef{Name: "b"}))
 	c := testClient(t)
@@ -197,8 +198,8 @@ func TestOtherProtocolPolicies(t *testing.T) {
 	// Passive health: the dead endpoint is ejected after two failed
 	// connects, and the live one takes every request after that.
 	dead := deadEndpoint(t)
-	cert := newTestCert(t, "backend", "backend.test")
-	live := startTLSBackend(t, "live", cert)
+	cert := nettest.NewCert(t, "backend", "backend.test")
+	live := nettest.TLSEchoEndpoint(t, "live", cert)
 	hb := protoBackend("h", lbconfig.BackendHTTPS, dead, live)
 	hb.Policy.PassiveHealthCheck = &lbconfig.PassiveHealthCheck{
 		ConsecutiveFailures: 2, BaseEjection: lbconfig.Duration(time.Minute), MaxEjection: lbconfig.Duration(time.Minute),

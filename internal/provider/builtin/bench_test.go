@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -84,9 +85,9 @@ type benchFixture struct {
 
 func newBenchFixture(b testing.TB) *benchFixture {
 	b.Helper()
-	echo := startEcho(b, "bench")
+	echo := nettest.EchoEndpoint(b, "bench")
 	p := startProxy(b, slog.New(slog.DiscardHandler))
-	port := freePort(b)
+	port := nettest.FreePort(b)
 	cfg := oneListener(port, []lbconfig.Backend{backendOf("echo", echo)}, nil,
 		vh("bench.example.com", exact("/exact", "echo"), prefix("/api", "echo"), prefix("/", "echo")),
 		vh("*.example.com", prefix("/", "echo")),

@@ -25,7 +25,7 @@ import (
 func startProxyWith(t testing.TB, opts provider.Options) *Provider {
 	t.Helper()
 	opts.ListenAddress = "127.0.0.1"
-	p := New(opts, testLogger(t))
+	p := New(opts, nettest.Logger(t))
 	runProvider(t, p)
 	return p
 }
@@ -65,7 +65,7 @@ func startRecorder(t testing.TB) (*recorder, lbconfig.Endpoint) {
 	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return rec, endpointOf(t, ln.Addr().String())
+	return rec, nettest.Endpoint(t, ln.Addr().String())
 }
 
 // headOfSize is a GET request head of exactly n bytes, counted as the
@@ -125,7 +125,7 @@ func TestRequestHeaderLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startProxyWith(t, provider.Options{MaxRequestHeaderBytes: tc.limit})
-			port := freePort(t)
+			port := nettest.FreePort(t)
 			rec, ep := startRecorder(t)
 			mustApply(t, p, withPolicy(port, lbconfig.Policy{}, ep))
 			got := rawStatus(t, port, headOfSize(t, tc.size, tc.fields))
@@ -186,7 +186,7 @@ func TestClientBodyTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startProxyWith(t, provider.Options{ClientBodyTimeout: timeout})
-			port := freePort(t)
+			port := nettest.FreePort(t)
 			rec, ep := startRecorder(t)
 			mustApply(t, p, withPolicy(port, lbconfig.Policy{}, ep))
 			status, took, closed := slowBody(t, port, tc.head, func(c net.Conn) { _, _ = io.WriteString(c, tc.half) })
@@ -221,7 +221,7 @@ func TestClientBodyTimeout(t *testing.T) {
 func TestClientBodyDribble(t *testing.T) {
 	const timeout = time.Second
 	p := startProxyWith(t, provider.Options{ClientBodyTimeout: timeout})
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	rec, ep := startRecorder(t)
 	mustApply(t, p, withPolicy(port, lbconfig.Policy{}, ep))
 	const size = 10
@@ -249,7 +249,7 @@ func TestTunnelIdleDefault(t *testing.T) {
 	const idle = time.Second
 	p := startProxyWith(t, provider.Options{TunnelIdleTimeout: idle})
 
-	wsPort := freePort(t)
+	wsPort := nettest.FreePort(t)
 	mustApply(t, p, withPolicy(wsPort, lbconfig.Policy{}, startWebsocketEcho(t, "a")))
 	ws := dialWebsocket(t, wsPort, "chat.test")
 	if got, err := roundTrip(ws, "hi"); err != nil || got != "a: hi" {
@@ -264,7 +264,7 @@ func TestTunnelIdleDefault(t *testing.T) {
 		t.Errorf("the quiet websocket was closed after %s, before the %s idle timeout", took, idle)
 	}
 
-	tcpPort := freePort(t)
+	tcpPort := nettest.FreePort(t)
 	mustApply(t, p, tcpConfig(tcpPort, lbconfig.Policy{}, startTCPEcho(t, "a")))
 	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(tcpPort)))
 	if err != nil {
@@ -284,7 +284,7 @@ func TestTunnelIdleDefault(t *testing.T) {
 	}
 
 	// The backend's own idle timeout wins: 4 s, quiet for 2 s, open.
-	longPort := freePort(t)
+	longPort := nettest.FreePort(t)
 	mustApply(t, p, withPolicy(longPort, lbconfig.Policy{Timeouts: lbconfig.Timeouts{Idle: lbconfig.Duration(4 * idle)}}, startWebsocketEcho(t, "b")))
 	ws = dialWebsocket(t, longPort, "chat.test")
 	time.Sleep(2 * idle) // the quiet period under test, not a wait for a condition
@@ -299,9 +299,9 @@ func TestTunnelIdleDefault(t *testing.T) {
 func TestMaxConnections(t *testing.T) {
 	const max = 3
 	p := startProxyWith(t, provider.Options{MaxConnections: max})
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	rec, ep := startRecorder(t)
-	wsPort := freePort(t)
+	wsPort := nettest.FreePort(t)
 	cfg := withPolicy(port, lbconfig.Policy{}, ep)
 	cfg.LoadBalancers[0].Listeners = append(cfg.LoadBalancers[0].Listeners, lbconfig.Listener{
 		Port: wsPort, Protocol: lbconfig.ProtocolHTTP, DefaultBackend: &lbconfig.BackendRef{Name: "ws"},
@@ -373,7 +373,7 @@ func TestMaxConnections(t *testing.T) {
 func TestMaxConnectionsCountsTunnels(t *testing.T) {
 	const max = 2
 	p := startProxyWith(t, provider.Options{MaxConnections: max})
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	mustApply(t, p, tcpConfig(port, lbconfig.Policy{}, startTCPEcho(t, "a")))
 	var mu sync.Mutex
 	var conns []net.Conn

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -31,9 +32,9 @@ func echoedHeaders(body string) map[string][]string {
 }
 
 func TestForwardedHeaders(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", startEcho(t, "echo"))}, &lbconfig.BackendRef{Name: "echo"}))
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))}, &lbconfig.BackendRef{Name: "echo"}))
 	c := testClient(t)
 	hostHeader := "App.Example.com:" + strconv.Itoa(int(port))
 
@@ -73,8 +74,8 @@ func TestForwardedHeaders(t *testing.T) {
 }
 
 func TestHopByHopHeaders(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	hopResponse := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Connection", "X-Resp-Hop, keep-alive")
@@ -86,7 +87,7 @@ func TestHopByHopHeaders(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	}))
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{
-		backendOf("echo", startEcho(t, "echo")),
+		backendOf("echo", nettest.EchoEndpoint(t, "echo")),
 		backendOf("hop", hopResponse),
 	}, &lbconfig.BackendRef{Name: "echo"}, vh("", prefix("/hop", "hop"))))
 	c := testClient(t)
@@ -132,8 +133,8 @@ func TestHopByHopHeaders(t *testing.T) {
 // TestRequestBodyStreamed sends a few MB and holds back most of it until
 // the backend has started reading: only a streaming proxy gets there.
 func TestRequestBodyStreamed(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	started := make(chan struct{})
 	var once sync.Once
 	sink := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -189,8 +190,8 @@ func TestRequestBodyStreamed(t *testing.T) {
 }
 
 func TestResponseBody(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	payload := bytes.Repeat([]byte("fedcba9876543210"), 3<<20/16)
 	big := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/sized" {
@@ -238,8 +239,8 @@ func TestResponseBody(t *testing.T) {
 // TestBackendBreaksOffBody checks that a response body the backend breaks
 // off is not passed on as if it were complete.
 func TestBackendBreaksOffBody(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	broken := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, bw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
@@ -264,8 +265,8 @@ func TestBackendBreaksOffBody(t *testing.T) {
 // TestStreamingResponseFlushed: server-sent events reach the client as the
 // backend sends them, not when the response ends.
 func TestStreamingResponseFlushed(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	next := make(chan struct{})
 	sse := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -302,9 +303,9 @@ func TestStreamingResponseFlushed(t *testing.T) {
 // TestMalformedClientBodyIs400: a request body that breaks its framing
 // halfway is the client's fault: 400, not the 502 of a failed backend.
 func TestMalformedClientBodyIs400(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("b", startEcho(t, "b"))}, &lbconfig.BackendRef{Name: "b"}))
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("b", nettest.EchoEndpoint(t, "b"))}, &lbconfig.BackendRef{Name: "b"}))
 	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
 	if err != nil {
 		t.Fatal(err)

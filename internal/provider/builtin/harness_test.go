@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,18 +14,6 @@ import (
 	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 )
-
-// testLogger logs through t, so failures show what the proxy said.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
 
 // startProxy returns a running builtin proxy on 127.0.0.1, stopped when the
 // test ends.
@@ -56,28 +43,6 @@ func runProvider(t testing.TB, p *Provider) {
 	})
 }
 
-// freePort returns a port that was free a moment ago.
-func freePort(t testing.TB) int32 {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return int32(ln.Addr().(*net.TCPAddr).Port)
-}
-
-// startEcho starts a nettest echo backend and returns its endpoint.
-func startEcho(t testing.TB, name string) lbconfig.Endpoint {
-	t.Helper()
-	s, err := nettest.StartEcho(name, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return endpointOf(t, s.Addr)
-}
-
 // startBackend serves h on a loopback port and returns its endpoint.
 func startBackend(t testing.TB, h http.Handler) lbconfig.Endpoint {
 	t.Helper()
@@ -88,20 +53,7 @@ func startBackend(t testing.TB, h http.Handler) lbconfig.Endpoint {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return endpointOf(t, ln.Addr().String())
-}
-
-func endpointOf(t testing.TB, addr string) lbconfig.Endpoint {
-	t.Helper()
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lbconfig.Endpoint{Address: host, Port: int32(n), Ready: true, Serving: true}
+	return nettest.Endpoint(t, ln.Addr().String())
 }
 
 // mustApply sorts, validates and applies cfg.

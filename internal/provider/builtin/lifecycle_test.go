@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 )
@@ -22,9 +23,9 @@ import (
 // route alive, while clients send requests: none may fail.
 func TestSwapUnderLoad(t *testing.T) {
 	// Backends first, so that they stop after the proxy.
-	a1, a2, b := startEcho(t, "a1"), startEcho(t, "a2"), startEcho(t, "b")
-	p := startProxy(t, testLogger(t))
-	port, extra := freePort(t), freePort(t)
+	a1, a2, b := nettest.EchoEndpoint(t, "a1"), nettest.EchoEndpoint(t, "a2"), nettest.EchoEndpoint(t, "b")
+	p := startProxy(t, nettest.Logger(t))
+	port, extra := nettest.FreePort(t), nettest.FreePort(t)
 	config := func(i int) *lbconfig.Config {
 		// The live route moves between backends, endpoints come and go,
 		// hosts are added and removed, and a second port opens and closes.
@@ -109,9 +110,9 @@ func TestSwapUnderLoad(t *testing.T) {
 }
 
 func TestFailedApplyKeepsOldConfig(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	old, next := startEcho(t, "old"), startEcho(t, "new")
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	old, next := nettest.EchoEndpoint(t, "old"), nettest.EchoEndpoint(t, "new")
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("old", old)}, &lbconfig.BackendRef{Name: "old"}))
 
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
@@ -120,7 +121,7 @@ func TestFailedApplyKeepsOldConfig(t *testing.T) {
 	}
 	t.Cleanup(func() { taken.Close() })
 	takenPort := int32(taken.Addr().(*net.TCPAddr).Port)
-	fresh := freePort(t)
+	fresh := nettest.FreePort(t)
 
 	cfg := oneListener(port, []lbconfig.Backend{backendOf("new", next)}, &lbconfig.BackendRef{Name: "new"})
 	cfg.LoadBalancers = append(cfg.LoadBalancers, lbconfig.LoadBalancer{
@@ -162,9 +163,9 @@ func TestFailedApplyKeepsOldConfig(t *testing.T) {
 }
 
 func TestRemovedPortStopsAccepting(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	keep, drop := freePort(t), freePort(t)
-	echo := startEcho(t, "echo")
+	p := startProxy(t, nettest.Logger(t))
+	keep, drop := nettest.FreePort(t), nettest.FreePort(t)
+	echo := nettest.EchoEndpoint(t, "echo")
 	both := oneListener(keep, []lbconfig.Backend{backendOf("echo", echo)}, &lbconfig.BackendRef{Name: "echo"})
 	both.LoadBalancers[0].Listeners = append(both.LoadBalancers[0].Listeners,
 		lbconfig.Listener{Port: drop, Protocol: lbconfig.ProtocolHTTP, DefaultBackend: &lbconfig.BackendRef{Name: "echo"}})
@@ -196,9 +197,9 @@ func TestRemovedPortStopsAccepting(t *testing.T) {
 }
 
 func TestUnsupportedConfigs(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	be := []lbconfig.Backend{backendOf("echo", startEcho(t, "echo"))}
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	be := []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))}
 	for _, proto := range []lbconfig.Protocol{"QUIC"} {
 		cfg := oneListener(port, be, nil)
 		cfg.LoadBalancers[0].Listeners[0].Protocol = proto
@@ -251,7 +252,7 @@ func TestResultEndpoints(t *testing.T) {
 }
 
 func TestHealthyAndGracefulShutdown(t *testing.T) {
-	p := New(provider.Options{ListenAddress: "127.0.0.1"}, testLogger(t))
+	p := New(provider.Options{ListenAddress: "127.0.0.1"}, nettest.Logger(t))
 	if err := p.Healthy(context.Background()); err == nil {
 		t.Error("Healthy before Apply: nil")
 	}
@@ -261,7 +262,7 @@ func TestHealthyAndGracefulShutdown(t *testing.T) {
 		<-release
 		_, _ = io.WriteString(w, "finished")
 	}))
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("slow", slow)}, &lbconfig.BackendRef{Name: "slow"}))
 	if err := p.Healthy(context.Background()); err != nil {
 		t.Errorf("Healthy after Apply: %v", err)
@@ -322,14 +323,14 @@ func TestHealthyAndGracefulShutdown(t *testing.T) {
 // is cut when the grace ends, so a stuck backend cannot hold shutdown up.
 func TestShutdownGraceBoundsDrain(t *testing.T) {
 	const grace = 300 * time.Millisecond
-	p := New(provider.Options{ListenAddress: "127.0.0.1", ShutdownGrace: grace}, testLogger(t))
+	p := New(provider.Options{ListenAddress: "127.0.0.1", ShutdownGrace: grace}, nettest.Logger(t))
 	entered, release := make(chan struct{}), make(chan struct{})
 	defer close(release)
 	stuck := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(entered)
 		<-release
 	}))
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("stuck", stuck)}, &lbconfig.BackendRef{Name: "stuck"}))
 	answer := make(chan error, 1)
 	go func() {

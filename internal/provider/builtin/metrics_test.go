@@ -1,31 +1,30 @@
 package builtin
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 )
 
 func TestBackendMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	p := New(provider.Options{ListenAddress: "127.0.0.1", Metrics: reg}, testLogger(t))
+	p := New(provider.Options{ListenAddress: "127.0.0.1", Metrics: reg}, nettest.Logger(t))
 	runProvider(t, p)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	cfg := func(backends ...lbconfig.Backend) *lbconfig.Config {
 		return oneListener(port, backends, &lbconfig.BackendRef{Name: "echo"},
 			vh("empty.test", prefix("/", "empty")), vh("echo.test", prefix("/", "echo")))
 	}
-	mustApply(t, p, cfg(backendOf("echo", startEcho(t, "e")), backendOf("empty")))
+	mustApply(t, p, cfg(backendOf("echo", nettest.EchoEndpoint(t, "e")), backendOf("empty")))
 	c := testClient(t)
 	for range 3 {
 		get(t, c, port, "echo.test", "/")
@@ -47,8 +46,8 @@ func TestBackendMetrics(t *testing.T) {
 	}
 
 	// A backend that leaves the config takes its series with it.
-	mustApply(t, p, cfg(backendOf("echo", startEcho(t, "e2")), backendOf("empty", startEcho(t, "x"))))
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", startEcho(t, "e3"))}, &lbconfig.BackendRef{Name: "echo"}))
+	mustApply(t, p, cfg(backendOf("echo", nettest.EchoEndpoint(t, "e2")), backendOf("empty", nettest.EchoEndpoint(t, "x"))))
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "e3"))}, &lbconfig.BackendRef{Name: "echo"}))
 	out, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -67,29 +66,12 @@ func TestBackendMetrics(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestAccessLog(t *testing.T) {
-	var buf syncBuffer
-	p := New(provider.Options{ListenAddress: "127.0.0.1", AccessLog: slog.New(slog.NewJSONHandler(&buf, nil))}, testLogger(t))
+	var buf nettest.Buffer
+	p := New(provider.Options{ListenAddress: "127.0.0.1", AccessLog: slog.New(slog.NewJSONHandler(&buf, nil))}, nettest.Logger(t))
 	runProvider(t, p)
-	port := freePort(t)
-	ep := startEcho(t, "e")
+	port := nettest.FreePort(t)
+	ep := nettest.EchoEndpoint(t, "e")
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", ep)}, nil, vh("echo.test", prefix("/", "echo"))))
 	c := testClient(t)
 	get(t, c, port, "echo.test", "/path?token=secret", "User-Agent", "access-test")

@@ -17,22 +17,6 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// startTLSBackend serves an echo backend that does TLS itself with
-// cert: what TLS passthrough must reach untouched.
-func startTLSBackend(t *testing.T, name string, cert testCert) lbconfig.Endpoint {
-	t.Helper()
-	pair, err := tls.X509KeyPair(cert.chainPEM, cert.keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := nettest.StartTLSEcho(name, "127.0.0.1:0", pair)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return endpointOf(t, s.Addr)
-}
-
 // tlsGet opens a TLS connection to port with SNI serverName, checks the
 // certificate it gets against want (nil: the proxy's self-signed one),
 // sends GET / over it and returns the answering server's name. keep, if
@@ -69,10 +53,13 @@ func httpOver(t *testing.T, c net.Conn, host string) string {
 	return resp.Header.Get("X-Echo-Server")
 }
 
+// TestTLSPassthroughOnHTTPSListener: a passed-through connection outlives
+// config changes. Which SNI goes where is providertest's
+// TCP/TLSPassthrough case.
 func TestTLSPassthroughOnHTTPSListener(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	vaultCert := newTestCert(t, "vault", "vault.test")
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	vaultCert := nettest.NewCert(t, "vault", "vault.test")
 	cfg := &lbconfig.Config{
 		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{{
 			Port: port, Protocol: lbconfig.ProtocolHTTPS,
@@ -83,28 +70,11 @@ func TestTLSPassthroughOnHTTPSListener(t *testing.T) {
 			},
 		}}}},
 		Backends: []lbconfig.Backend{
-			backendOf("vault", startTLSBackend(t, "vault", vaultCert)),
-			backendOf("shop", startEcho(t, "shop")),
+			backendOf("vault", nettest.TLSEchoEndpoint(t, "vault", vaultCert)),
+			backendOf("shop", nettest.EchoEndpoint(t, "shop")),
 		},
 	}
 	mustApply(t, p, cfg)
-	if got := tlsGet(t, port, "vault.test", vaultCert.leaf); got != "vault" {
-		t.Errorf("passthrough host answered by %q, want the TLS backend", got)
-	}
-	if got := tlsGet(t, port, "Vault.Test", vaultCert.leaf); got != "vault" {
-		t.Errorf("passthrough host in upper case answered by %q", got)
-	}
-	if got := tlsGet(t, port, "a.pass.test", vaultCert.leaf); got != "vault" {
-		t.Errorf("wildcard passthrough host answered by %q", got)
-	}
-	if got := tlsGet(t, port, "shop.test", nil); got != "shop" {
-		t.Errorf("terminated host answered by %q, want shop through the proxy", got)
-	}
-	if got := tlsGet(t, port, "", nil); got != "" {
-		t.Errorf("no SNI: answered by %q, want the proxy's 404", got)
-	}
-
-	// A passed-through connection stays open across config changes.
 	c, err := tls.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)), &tls.Config{ServerName: "vault.test", InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
@@ -124,21 +94,21 @@ func TestTLSPassthroughOnHTTPSListener(t *testing.T) {
 }
 
 func TestTLSPassthroughListener(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	aCert, bCert := newTestCert(t, "a", "a.test"), newTestCert(t, "b", "b.test")
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	aCert, bCert := nettest.NewCert(t, "a", "a.test"), nettest.NewCert(t, "b", "b.test")
 	mustApply(t, p, &lbconfig.Config{
 		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{{
 			Port: port, Protocol: lbconfig.ProtocolTLSPassthrough,
 			VirtualHosts: []lbconfig.VirtualHost{{Hostname: "a.test", Passthrough: &lbconfig.BackendRef{Name: "a"}}},
 			TCP:          &lbconfig.BackendRef{Name: "b"},
 		}}}},
-		Backends: []lbconfig.Backend{backendOf("a", startTLSBackend(t, "a", aCert)), backendOf("b", startTLSBackend(t, "b", bCert))},
+		Backends: []lbconfig.Backend{backendOf("a", nettest.TLSEchoEndpoint(t, "a", aCert)), backendOf("b", nettest.TLSEchoEndpoint(t, "b", bCert))},
 	})
-	if got := tlsGet(t, port, "a.test", aCert.leaf); got != "a" {
+	if got := tlsGet(t, port, "a.test", aCert.Leaf); got != "a" {
 		t.Errorf("a.test: %q", got)
 	}
-	if got := tlsGet(t, port, "other.test", bCert.leaf); got != "b" {
+	if got := tlsGet(t, port, "other.test", bCert.Leaf); got != "b" {
 		t.Errorf("an unknown SNI: %q, want the listener's TCP backend", got)
 	}
 	// Not TLS at all: closed, nothing answers.
@@ -157,22 +127,22 @@ func TestTLSPassthroughListener(t *testing.T) {
 // TestSlowClientHelloBlocksNoOne: a client that connects and sends nothing
 // does not hold up the handshakes of others on a port that sorts by SNI.
 func TestSlowClientHelloBlocksNoOne(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	cert := newTestCert(t, "vault", "vault.test")
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	cert := nettest.NewCert(t, "vault", "vault.test")
 	mustApply(t, p, &lbconfig.Config{
 		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{{
 			Port: port, Protocol: lbconfig.ProtocolHTTPS,
 			VirtualHosts: []lbconfig.VirtualHost{{Hostname: "vault.test", Passthrough: &lbconfig.BackendRef{Name: "vault"}}},
 		}}}},
-		Backends: []lbconfig.Backend{backendOf("vault", startTLSBackend(t, "vault", cert))},
+		Backends: []lbconfig.Backend{backendOf("vault", nettest.TLSEchoEndpoint(t, "vault", cert))},
 	})
 	idle, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer idle.Close()
-	if got := tlsGet(t, port, "vault.test", cert.leaf); got != "vault" {
+	if got := tlsGet(t, port, "vault.test", cert.Leaf); got != "vault" {
 		t.Errorf("with a silent client on the port: %q", got)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/net/websocket"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -41,13 +42,13 @@ func deadEndpoint(t *testing.T) lbconfig.Endpoint {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	return endpointOf(t, addr)
+	return nettest.Endpoint(t, addr)
 }
 
 func TestCookieAffinity(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	a, b, c, d := startEcho(t, "a"), startEcho(t, "b"), startEcho(t, "c"), startEcho(t, "d")
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	a, b, c, d := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b"), nettest.EchoEndpoint(t, "c"), nettest.EchoEndpoint(t, "d")
 	mustApply(t, p, withPolicy(port, cookiePolicy("Lax"), a, b, c))
 	client := testClient(t)
 
@@ -123,12 +124,12 @@ func getFrom(t *testing.T, ip string, port int32) string {
 }
 
 func TestSourceIPAffinity(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	eps := map[string]lbconfig.Endpoint{}
 	var all []lbconfig.Endpoint
 	for _, n := range []string{"a", "b", "c", "d", "e"} {
-		eps[n] = startEcho(t, n)
+		eps[n] = nettest.EchoEndpoint(t, n)
 		all = append(all, eps[n])
 	}
 	pol := lbconfig.Policy{Affinity: &lbconfig.Affinity{Type: lbconfig.AffinityBySourceIP}}
@@ -169,8 +170,8 @@ func TestSourceIPAffinity(t *testing.T) {
 }
 
 func TestLeastRequest(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	entered := make(chan string, 1)
 	release := make(chan struct{})
 	blocking := func(name string) lbconfig.Endpoint {
@@ -211,9 +212,9 @@ func TestLeastRequest(t *testing.T) {
 }
 
 func TestRandomSpreads(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	mustApply(t, p, withPolicy(port, lbconfig.Policy{Algorithm: lbconfig.Random}, startEcho(t, "a"), startEcho(t, "b"), startEcho(t, "c")))
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	mustApply(t, p, withPolicy(port, lbconfig.Policy{Algorithm: lbconfig.Random}, nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b"), nettest.EchoEndpoint(t, "c")))
 	c := testClient(t)
 	seen := map[string]int{}
 	for range 200 {
@@ -225,9 +226,9 @@ func TestRandomSpreads(t *testing.T) {
 }
 
 func TestRetryOnConnectFailure(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	dead, live := deadEndpoint(t), startEcho(t, "live")
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	dead, live := deadEndpoint(t), nettest.EchoEndpoint(t, "live")
 	c := testClient(t)
 	count := func(method string) (ok, failed int) {
 		for range 20 {
@@ -257,9 +258,9 @@ func TestRetryOnConnectFailure(t *testing.T) {
 }
 
 func TestPassiveHealthCheck(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	dead, live := deadEndpoint(t), startEcho(t, "live")
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	dead, live := deadEndpoint(t), nettest.EchoEndpoint(t, "live")
 	const base = time.Second // wide, so that a loaded machine stays inside the windows
 	pol := lbconfig.Policy{Retries: 1, PassiveHealthCheck: &lbconfig.PassiveHealthCheck{
 		ConsecutiveFailures: 2, BaseEjection: lbconfig.Duration(base), MaxEjection: lbconfig.Duration(4 * base),
@@ -297,8 +298,8 @@ func TestPassiveHealthCheck(t *testing.T) {
 }
 
 func TestTimeouts(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	slowHead := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(5 * time.Second):
@@ -343,8 +344,8 @@ func TestTimeouts(t *testing.T) {
 }
 
 func TestMaxRequestBody(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	got := make(chan int, 10)
 	sink := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
@@ -365,8 +366,8 @@ func TestMaxRequestBody(t *testing.T) {
 }
 
 func TestTunnelIdleTimeout(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	const idle = time.Second
 	mustApply(t, p, withPolicy(port, lbconfig.Policy{Timeouts: lbconfig.Timeouts{Idle: lbconfig.Duration(idle)}}, startWebsocketEcho(t, "a")))
 	ws := dialWebsocket(t, port, "chat.test")
@@ -389,8 +390,8 @@ func TestTunnelIdleTimeout(t *testing.T) {
 // TestNoEndpointsLeftAfterRetries: every endpoint refuses; the answer is
 // 502 after trying each at most once.
 func TestNoEndpointsLeftAfterRetries(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, withPolicy(port, lbconfig.Policy{Retries: 5}, deadEndpoint(t), deadEndpoint(t)))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

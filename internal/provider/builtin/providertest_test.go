@@ -3,6 +3,7 @@ package builtin
 import (
 	"testing"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/provider"
 	"ingress-controller/pkg/provider/providertest"
 )
@@ -12,7 +13,7 @@ import (
 func TestProviderSuite(t *testing.T) {
 	providertest.Suite{
 		New: func(t *testing.T, opts provider.Options) provider.Provider {
-			return New(opts, testLogger(t))
+			return New(opts, nettest.Logger(t))
 		},
 		Capabilities: providertest.Capabilities{TLS: true, TCP: true, Sticky: true},
 	}.Run(t)

@@ -4,17 +4,18 @@ import (
 	"net/http"
 	"testing"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
 func TestHostRouting(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port,
 		[]lbconfig.Backend{
-			backendOf("exact", startEcho(t, "exact")),
-			backendOf("wild", startEcho(t, "wild")),
-			backendOf("any", startEcho(t, "any")),
+			backendOf("exact", nettest.EchoEndpoint(t, "exact")),
+			backendOf("wild", nettest.EchoEndpoint(t, "wild")),
+			backendOf("any", nettest.EchoEndpoint(t, "any")),
 		}, nil,
 		vh("foo.example.com", prefix("/", "exact")),
 		vh("*.example.com", prefix("/", "wild")),
@@ -44,11 +45,11 @@ func TestHostRouting(t *testing.T) {
 }
 
 func TestPathRouting(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	var backends []lbconfig.Backend
 	for _, n := range []string{"exact-foo", "prefix-foo", "prefix-foo-bar", "root", "exact-slash", "trailing"} {
-		backends = append(backends, backendOf(n, startEcho(t, n)))
+		backends = append(backends, backendOf(n, nettest.EchoEndpoint(t, n)))
 	}
 	mustApply(t, p, oneListener(port, backends, nil,
 		vh("app.test",
@@ -92,11 +93,11 @@ func TestPathRouting(t *testing.T) {
 }
 
 func TestDefaultBackendAnd404(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	withDefault, without := freePort(t), freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	withDefault, without := nettest.FreePort(t), nettest.FreePort(t)
 	backends := []lbconfig.Backend{
-		backendOf("app", startEcho(t, "app")),
-		backendOf("fallback", startEcho(t, "fallback")),
+		backendOf("app", nettest.EchoEndpoint(t, "app")),
+		backendOf("fallback", nettest.EchoEndpoint(t, "fallback")),
 	}
 	hosts := []lbconfig.VirtualHost{vh("app.test", prefix("/app", "app"))}
 	cfg := &lbconfig.Config{
@@ -135,9 +136,9 @@ func TestDefaultBackendAnd404(t *testing.T) {
 }
 
 func TestCatchAllOnly(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("any", startEcho(t, "any"))}, nil,
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("any", nettest.EchoEndpoint(t, "any"))}, nil,
 		vh("", prefix("/api", "any"))))
 	c := testClient(t)
 	if a := get(t, c, port, "whatever.test", "/api/v1"); a.server() != "any" {
@@ -149,9 +150,9 @@ func TestCatchAllOnly(t *testing.T) {
 }
 
 func TestNoReadyEndpoints(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	live := startEcho(t, "live")
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	live := nettest.EchoEndpoint(t, "live")
 	notReady, terminating := live, live
 	notReady.Ready = false
 	terminating.Ready, terminating.Terminating = false, true
@@ -174,12 +175,12 @@ func TestNoReadyEndpoints(t *testing.T) {
 }
 
 func TestRoundRobin(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	notReady := startEcho(t, "not-ready")
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	notReady := nettest.EchoEndpoint(t, "not-ready")
 	notReady.Ready = false
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{
-		backendOf("pool", startEcho(t, "a"), startEcho(t, "b"), startEcho(t, "c"), notReady),
+		backendOf("pool", nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b"), nettest.EchoEndpoint(t, "c"), notReady),
 	}, &lbconfig.BackendRef{Name: "pool"}))
 	c := testClient(t)
 	counts := map[string]int{}
@@ -199,9 +200,9 @@ func TestRoundRobin(t *testing.T) {
 }
 
 func TestDeadEndpoint(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	dead := lbconfig.Endpoint{Address: "127.0.0.1", Port: freePort(t), Ready: true, Serving: true}
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	dead := lbconfig.Endpoint{Address: "127.0.0.1", Port: nettest.FreePort(t), Ready: true, Serving: true}
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("dead", dead)}, &lbconfig.BackendRef{Name: "dead"}))
 	if a := get(t, testClient(t), port, "x.test", "/"); a.status != http.StatusBadGateway {
 		t.Errorf("got %d %q, want 502", a.status, a.body)
@@ -209,9 +210,9 @@ func TestDeadEndpoint(t *testing.T) {
 }
 
 func TestConnectRefused(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", startEcho(t, "echo"))}, &lbconfig.BackendRef{Name: "echo"}))
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))}, &lbconfig.BackendRef{Name: "echo"}))
 	if a := do(t, testClient(t), "CONNECT", port, "x.test:443", "/", nil); a.status != http.StatusMethodNotAllowed {
 		t.Errorf("CONNECT: got %d, want 405", a.status)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 )
@@ -45,7 +46,7 @@ func startTCPEcho(t *testing.T, name string) lbconfig.Endpoint {
 			}()
 		}
 	}()
-	return endpointOf(t, ln.Addr().String())
+	return nettest.Endpoint(t, ln.Addr().String())
 }
 
 func tcpConfig(port int32, p lbconfig.Policy, eps ...lbconfig.Endpoint) *lbconfig.Config {
@@ -93,8 +94,8 @@ func (tc *tcpClient) say(msg string) (string, error) {
 }
 
 func TestTCPListener(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	res := mustApply(t, p, tcpConfig(port, lbconfig.Policy{}, startTCPEcho(t, "a"), startTCPEcho(t, "b")))
 	if got := res.Endpoints["default"]; len(got) != 1 || !slices.Equal(got[0].Ports, []int32{port}) {
 		t.Errorf("Result endpoints %v, want the TCP port %d", got, port)
@@ -118,8 +119,8 @@ func TestTCPListener(t *testing.T) {
 }
 
 func TestTCPLeastConnections(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	a, b := startTCPEcho(t, "a"), startTCPEcho(t, "b")
 	addrOf := map[string]string{"a": net.JoinHostPort(a.Address, strconv.Itoa(int(a.Port))), "b": net.JoinHostPort(b.Address, strconv.Itoa(int(b.Port)))}
 	mustApply(t, p, tcpConfig(port, lbconfig.Policy{Algorithm: lbconfig.LeastRequest}, a, b))
@@ -158,14 +159,14 @@ func activeOf(p *Provider, addr string) int64 {
 
 func TestTCPConnectionsAcrossChanges(t *testing.T) {
 	const drain = time.Second
-	p := New(provider.Options{ListenAddress: "127.0.0.1", DrainTimeout: drain}, testLogger(t))
+	p := New(provider.Options{ListenAddress: "127.0.0.1", DrainTimeout: drain}, nettest.Logger(t))
 	runProvider(t, p)
-	port, httpPort := freePort(t), freePort(t)
+	port, httpPort := nettest.FreePort(t), nettest.FreePort(t)
 	a, b := startTCPEcho(t, "a"), startTCPEcho(t, "b")
 	withHTTP := func(i int, eps ...lbconfig.Endpoint) *lbconfig.Config {
 		cfg := tcpConfig(port, lbconfig.Policy{}, eps...)
 		// An HTTP listener beside it whose routes change every time.
-		cfg.Backends = append(cfg.Backends, backendOf("web", startEcho(t, "web")))
+		cfg.Backends = append(cfg.Backends, backendOf("web", nettest.EchoEndpoint(t, "web")))
 		cfg.LoadBalancers[0].Listeners = append(cfg.LoadBalancers[0].Listeners, lbconfig.Listener{
 			Port: httpPort, Protocol: lbconfig.ProtocolHTTP,
 			VirtualHosts: []lbconfig.VirtualHost{vh("h"+strconv.Itoa(i)+".test", prefix("/", "web"))},
@@ -203,8 +204,8 @@ func TestTCPConnectionsAcrossChanges(t *testing.T) {
 }
 
 func TestTCPRetriesAndNoEndpoints(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, tcpConfig(port, lbconfig.Policy{Retries: 1}, deadEndpoint(t), startTCPEcho(t, "live")))
 	for i := range 6 {
 		if name, err := dialTCP(t, port).say("x"); err != nil || name != "live" {

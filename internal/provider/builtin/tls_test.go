@@ -21,33 +21,10 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"ingress-controller/internal/selfsigned"
+	"ingress-controller/internal/nettest"
 	"ingress-controller/internal/translate"
 	"ingress-controller/pkg/lbconfig"
 )
-
-// testCert is a self-signed certificate made for one test.
-type testCert struct {
-	name     string
-	chainPEM []byte
-	keyPEM   []byte
-	leaf     *x509.Certificate
-}
-
-func newTestCert(t testing.TB, cn string, hosts ...string) testCert {
-	t.Helper()
-	c, err := selfsigned.New(cn, time.Hour, hosts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testCert{name: "ns/" + cn, chainPEM: c.ChainPEM, keyPEM: c.KeyPEM, leaf: c.Leaf}
-}
-
-func (c testCert) certificate() lbconfig.Certificate {
-	return lbconfig.Certificate{Name: c.name, ChainPEM: c.chainPEM, KeyPEM: c.keyPEM}
-}
-
-func (c testCert) ref() *lbconfig.CertificateRef { return &lbconfig.CertificateRef{Name: c.name} }
 
 // tlsFixture is a proxy with an HTTP listener that redirects shop.test to
 // an HTTPS listener, which serves shop.test and *.wild.test with their own
@@ -55,18 +32,18 @@ func (c testCert) ref() *lbconfig.CertificateRef { return &lbconfig.CertificateR
 type tlsFixture struct {
 	p                 *Provider
 	httpPort, tlsPort int32
-	shop, wild        testCert
+	shop, wild        nettest.Cert
 	backends          []lbconfig.Backend
 }
 
 func newTLSFixture(t *testing.T) *tlsFixture {
 	f := &tlsFixture{
-		p:        startProxy(t, testLogger(t)),
-		httpPort: freePort(t),
-		tlsPort:  freePort(t),
-		shop:     newTestCert(t, "shop", "shop.test"),
-		wild:     newTestCert(t, "wild", "*.wild.test"),
-		backends: []lbconfig.Backend{backendOf("echo", startEcho(t, "echo"))},
+		p:        startProxy(t, nettest.Logger(t)),
+		httpPort: nettest.FreePort(t),
+		tlsPort:  nettest.FreePort(t),
+		shop:     nettest.NewCert(t, "shop", "shop.test"),
+		wild:     nettest.NewCert(t, "wild", "*.wild.test"),
+		backends: []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))},
 	}
 	mustApply(t, f.p, f.config(f.shop, nil))
 	return f
@@ -74,18 +51,18 @@ func newTLSFixture(t *testing.T) *tlsFixture {
 
 // config is the fixture's config with shopCert for shop.test and def, if
 // not nil, as the catch-all's certificate.
-func (f *tlsFixture) config(shopCert testCert, def *testCert) *lbconfig.Config {
+func (f *tlsFixture) config(shopCert nettest.Cert, def *nettest.Cert) *lbconfig.Config {
 	redirect := prefix("/", "echo")
 	redirect.HTTPSRedirect = &lbconfig.HTTPSRedirect{Port: f.tlsPort, StatusCode: 308}
 	vhosts := []lbconfig.VirtualHost{
-		{Hostname: "shop.test", TLS: shopCert.ref(), Routes: []lbconfig.Route{prefix("/", "echo")}},
-		{Hostname: "*.wild.test", TLS: f.wild.ref(), Routes: []lbconfig.Route{prefix("/", "echo")}},
+		{Hostname: "shop.test", TLS: shopCert.Ref(), Routes: []lbconfig.Route{prefix("/", "echo")}},
+		{Hostname: "*.wild.test", TLS: f.wild.Ref(), Routes: []lbconfig.Route{prefix("/", "echo")}},
 		{Hostname: "plain.test", Routes: []lbconfig.Route{prefix("/", "echo")}},
 	}
-	certs := []lbconfig.Certificate{shopCert.certificate(), f.wild.certificate()}
+	certs := []lbconfig.Certificate{shopCert.Certificate(), f.wild.Certificate()}
 	if def != nil {
-		vhosts = append(vhosts, lbconfig.VirtualHost{Hostname: "", TLS: def.ref()})
-		certs = append(certs, def.certificate())
+		vhosts = append(vhosts, lbconfig.VirtualHost{Hostname: "", TLS: def.Ref()})
+		certs = append(certs, def.Certificate())
 	}
 	return &lbconfig.Config{
 		LoadBalancers: []lbconfig.LoadBalancer{{
@@ -153,7 +130,7 @@ func TestHTTPSCertificateBySNI(t *testing.T) {
 
 	// A catch-all certificate is the default for unknown and missing SNI
 	// and for hosts without a certificate of their own.
-	def := newTestCert(t, "default-cert")
+	def := nettest.NewCert(t, "default-cert")
 	mustApply(t, f.p, f.config(f.shop, &def))
 	for _, sni := range []string{"", "unknown.test", "plain.test", "a.b.wild.test"} {
 		if leaf, _ := handshake(t, f.tlsPort, sni); leaf.Subject.CommonName != "default-cert" {
@@ -166,7 +143,7 @@ func TestHTTPSCertificateBySNI(t *testing.T) {
 
 	// Verified for real: the served chain is valid for the name.
 	pool := x509.NewCertPool()
-	pool.AddCert(f.shop.leaf)
+	pool.AddCert(f.shop.Leaf)
 	c, err := tls.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(f.tlsPort)), &tls.Config{ServerName: "shop.test", RootCAs: pool})
 	if err != nil {
 		t.Fatalf("verified handshake: %v", err)
@@ -182,10 +159,10 @@ func TestHTTPSCertificateBySNI(t *testing.T) {
 
 // httpsClient trusts the given certificates and connects every request to
 // the proxy's port, whatever the URL's host.
-func httpsClient(t *testing.T, port int32, h2 bool, certs ...testCert) *http.Client {
+func httpsClient(t *testing.T, port int32, h2 bool, certs ...nettest.Cert) *http.Client {
 	pool := x509.NewCertPool()
 	for _, c := range certs {
-		pool.AddCert(c.leaf)
+		pool.AddCert(c.Leaf)
 	}
 	tr := &http.Transport{
 		TLSClientConfig:   &tls.Config{RootCAs: pool},
@@ -257,7 +234,7 @@ func TestHTTPSRoutingHTTP2AndHTTP1(t *testing.T) {
 
 func TestHTTPSCertificateRotation(t *testing.T) {
 	f := newTLSFixture(t)
-	rotated := newTestCert(t, "shop-rotated", "shop.test")
+	rotated := nettest.NewCert(t, "shop-rotated", "shop.test")
 	url := "https://shop.test:" + strconv.Itoa(int(f.tlsPort)) + "/"
 
 	old := httpsClient(t, f.tlsPort, false, f.shop, rotated)
@@ -280,9 +257,9 @@ func TestHTTPSCertificateRotation(t *testing.T) {
 			reused, resp.StatusCode, resp.TLS.PeerCertificates[0].Subject.CommonName)
 	}
 	// An Apply that changes no certificate reuses the parsed one.
-	before := f.p.table.Load().certs[rotated.name]
+	before := f.p.table.Load().certs[rotated.Name]
 	mustApply(t, f.p, f.config(rotated, nil))
-	if after := f.p.table.Load().certs[rotated.name]; after == nil || after.cert != before.cert {
+	if after := f.p.table.Load().certs[rotated.Name]; after == nil || after.cert != before.cert {
 		t.Error("an unchanged certificate was parsed again")
 	}
 }
@@ -334,9 +311,9 @@ func TestRedirectLocation(t *testing.T) {
 // TestPortChangesProtocol serves HTTP and then HTTPS on the same port
 // without binding it again.
 func TestPortChangesProtocol(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	backends := []lbconfig.Backend{backendOf("echo", startEcho(t, "echo"))}
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	backends := []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))}
 	cfg := oneListener(port, backends, &lbconfig.BackendRef{Name: "echo"})
 	mustApply(t, p, cfg)
 	if a := get(t, testClient(t), port, "x.test", "/"); a.status != 200 {
@@ -355,9 +332,9 @@ func TestPortChangesProtocol(t *testing.T) {
 // the good host its certificate, the broken ones the default certificate
 // and still their routes.
 func TestBrokenSecretEndToEnd(t *testing.T) {
-	good := newTestCert(t, "good", "good.test")
-	other := newTestCert(t, "other", "other.test")
-	echo := startEcho(t, "echo")
+	good := nettest.NewCert(t, "good", "good.test")
+	other := nettest.NewCert(t, "other", "other.test")
+	echo := nettest.EchoEndpoint(t, "echo")
 	pathType := networkingv1.PathTypePrefix
 	className := translate.DefaultIngressClass
 	rule := func(host string) networkingv1.IngressRule {
@@ -393,12 +370,12 @@ func TestBrokenSecretEndToEnd(t *testing.T) {
 			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{echo.Address}, Conditions: discoveryv1.EndpointConditions{Ready: new(true)}}},
 		}},
 		Secrets: []*corev1.Secret{
-			tlsSecret("good", good.chainPEM, good.keyPEM),
-			tlsSecret("mixed", good.chainPEM, other.keyPEM),
+			tlsSecret("good", good.ChainPEM, good.KeyPEM),
+			tlsSecret("mixed", good.ChainPEM, other.KeyPEM),
 		},
 	}
-	p := startProxy(t, testLogger(t))
-	httpPort, tlsPort := freePort(t), freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	httpPort, tlsPort := nettest.FreePort(t), nettest.FreePort(t)
 	cfg, problems := translate.Ingresses(snap, translate.Options{HTTPPort: httpPort, HTTPSPort: tlsPort})
 	var fields []string
 	for _, pr := range problems {

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/websocket"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 )
@@ -67,8 +68,8 @@ func roundTrip(ws *websocket.Conn, msg string) (string, error) {
 }
 
 func TestWebsocketThroughProxy(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("ws", startWebsocketEcho(t, "a"))}, &lbconfig.BackendRef{Name: "ws"}))
 	ws := dialWebsocket(t, port, "chat.test")
 	for i := range 5 {
@@ -88,10 +89,10 @@ func TestWebsocketThroughProxy(t *testing.T) {
 // is never cut by config changes, here 20 of them that add routes, move
 // other backends' endpoints and change the listener's default backend.
 func TestWebsocketSurvivesConfigChanges(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	wsEP := startWebsocketEcho(t, "a")
-	other := []lbconfig.Endpoint{startEcho(t, "x"), startEcho(t, "y")}
+	other := []lbconfig.Endpoint{nettest.EchoEndpoint(t, "x"), nettest.EchoEndpoint(t, "y")}
 	cfg := func(i int) *lbconfig.Config {
 		def := "ws"
 		if i%2 == 1 {
@@ -122,9 +123,9 @@ func TestWebsocketSurvivesConfigChanges(t *testing.T) {
 // new websockets go to the endpoint that replaced it.
 func TestWebsocketDrainedWhenEndpointLeaves(t *testing.T) {
 	const drain = time.Second
-	p := New(provider.Options{ListenAddress: "127.0.0.1", DrainTimeout: drain}, testLogger(t))
+	p := New(provider.Options{ListenAddress: "127.0.0.1", DrainTimeout: drain}, nettest.Logger(t))
 	runProvider(t, p)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	a, b := startWebsocketEcho(t, "a"), startWebsocketEcho(t, "b")
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("ws", a)}, &lbconfig.BackendRef{Name: "ws"}))
 	old := dialWebsocket(t, port, "chat.test")
@@ -161,8 +162,8 @@ func TestWebsocketDrainedWhenEndpointLeaves(t *testing.T) {
 // TestUpgradeRefusedByBackend: a backend that does not switch protocols
 // answers as usual, and the answer reaches the client.
 func TestUpgradeRefusedByBackend(t *testing.T) {
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	refuse := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Saw-Upgrade", r.Header.Get("Upgrade")+"|"+r.Header.Get("Connection"))
 		http.Error(w, "no websockets here", http.StatusForbidden)
@@ -176,7 +177,7 @@ func TestUpgradeRefusedByBackend(t *testing.T) {
 		t.Errorf("the backend saw Upgrade|Connection %q, want %q", got, "websocket|Upgrade")
 	}
 	// An h2c upgrade may be ignored: the request is served over HTTP/1.1.
-	echo := startEcho(t, "echo")
+	echo := nettest.EchoEndpoint(t, "echo")
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", echo)}, &lbconfig.BackendRef{Name: "echo"}))
 	a = get(t, testClient(t), port, "x.test", "/h2c", "Connection", "Upgrade, HTTP2-Settings", "Upgrade", "h2c", "HTTP2-Settings", "AAMAAABkAAQAoAAAAAIAAAAA")
 	if a.status != http.StatusOK || a.server() != "echo" {
@@ -188,9 +189,9 @@ func TestUpgradeRefusedByBackend(t *testing.T) {
 // passed, closing tunnels still open.
 func TestTunnelsClosedOnShutdown(t *testing.T) {
 	const grace = 300 * time.Millisecond
-	p := New(provider.Options{ListenAddress: "127.0.0.1", ShutdownGrace: grace}, testLogger(t))
+	p := New(provider.Options{ListenAddress: "127.0.0.1", ShutdownGrace: grace}, nettest.Logger(t))
 	stop := runStoppable(t, p)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("ws", startWebsocketEcho(t, "a"))}, &lbconfig.BackendRef{Name: "ws"}))
 	ws := dialWebsocket(t, port, "chat.test")
 	if got, err := roundTrip(ws, "1"); err != nil || got != "a: 1" {
@@ -208,9 +209,9 @@ func TestTunnelsClosedOnShutdown(t *testing.T) {
 // timeout, when the provider stops.
 func TestDrainingTunnelsClosedOnShutdown(t *testing.T) {
 	const grace = 300 * time.Millisecond
-	p := New(provider.Options{ListenAddress: "127.0.0.1", ShutdownGrace: grace, DrainTimeout: time.Hour}, testLogger(t))
+	p := New(provider.Options{ListenAddress: "127.0.0.1", ShutdownGrace: grace, DrainTimeout: time.Hour}, nettest.Logger(t))
 	stop := runStoppable(t, p)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("ws", startWebsocketEcho(t, "a"))}, &lbconfig.BackendRef{Name: "ws"}))
 	ws := dialWebsocket(t, port, "chat.test")
 	if got, err := roundTrip(ws, "1"); err != nil || got != "a: 1" {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -33,7 +34,7 @@ func startRawBackend(t testing.TB, serve func(n int32, c net.Conn, br *bufio.Rea
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb := &rawBackend{ep: endpointOf(t, ln.Addr().String())}
+	rb := &rawBackend{ep: nettest.Endpoint(t, ln.Addr().String())}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var open []net.Conn
@@ -105,8 +106,8 @@ func TestMalformedResponsesAre502(t *testing.T) {
 			}
 		}
 	})
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("raw", rb.ep)}, &lbconfig.BackendRef{Name: "raw"}))
 	c := testClient(t)
 	bad := 0
@@ -153,9 +154,9 @@ func TestBackendConnectionsReused(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("b", endpointOf(t, ln.Addr().String()))}, &lbconfig.BackendRef{Name: "b"}))
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("b", nettest.Endpoint(t, ln.Addr().String()))}, &lbconfig.BackendRef{Name: "b"}))
 	c := testClient(t)
 	for i := range 10 {
 		path := "/"
@@ -208,8 +209,8 @@ func TestKeepAliveRace(t *testing.T) {
 			}
 		}
 	})
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("raw", rb.ep)}, &lbconfig.BackendRef{Name: "raw"}))
 	c := testClient(t)
 
@@ -256,8 +257,8 @@ func TestExpectContinue(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		_, _ = w.Write(b)
 	}))
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("b", backend)}, &lbconfig.BackendRef{Name: "b"}))
 	tr := &http.Transport{ExpectContinueTimeout: 5 * time.Second, DisableCompression: true}
 	t.Cleanup(tr.CloseIdleConnections)
@@ -310,8 +311,8 @@ func TestInterimResponsesSkipped(t *testing.T) {
 				"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Final: 1\r\n\r\nok")
 		}
 	})
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("raw", rb.ep)}, &lbconfig.BackendRef{Name: "raw"}))
 	c := testClient(t)
 	for range 2 {
@@ -343,11 +344,11 @@ func TestPoolsPrunedOnApply(t *testing.T) {
 	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	old := endpointOf(t, ln.Addr().String())
-	next := startEcho(t, "new")
+	old := nettest.Endpoint(t, ln.Addr().String())
+	next := nettest.EchoEndpoint(t, "new")
 
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("b", old)}, &lbconfig.BackendRef{Name: "b"}))
 	c := testClient(t)
 	if a := get(t, c, port, "x.test", "/"); a.body != "old" {
@@ -380,8 +381,8 @@ func TestClientGoneAbortsBackendRequest(t *testing.T) {
 		case <-time.After(10 * time.Second):
 		}
 	}))
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("b", backend)}, &lbconfig.BackendRef{Name: "b"}))
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
@@ -411,8 +412,8 @@ func TestChunkedRequestTrailers(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, strings.Join(r.TransferEncoding, ",")+" "+string(b)+" "+r.Trailer.Get("X-Sum"))
 	}))
-	p := startProxy(t, testLogger(t))
-	port := freePort(t)
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("b", backend)}, &lbconfig.BackendRef{Name: "b"}))
 	req, _ := http.NewRequest("POST", "http://127.0.0.1:"+strconv.Itoa(int(port))+"/", io.MultiReader(strings.NewReader("chunked "), strings.NewReader("body")))
 	req.Trailer = http.Header{"X-Sum": nil}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -43,8 +44,8 @@ func TestClientLimitAnswers(t *testing.T) {
 		o.MaxRequestHeaderBytes = 4096
 		o.ClientBodyTimeout = time.Second
 	})
-	port := freePort(t)
-	cfg := simpleConfig(port, echo(t, "a"))
+	port := nettest.FreePort(t)
+	cfg := simpleConfig(port, nettest.EchoEndpoint(t, "a"))
 	const server = 2 * time.Second
 	cfg.Backends[0].Policy.Timeouts.ResponseHeader = lbconfig.Duration(server)
 	apply(t, p, cfg)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -34,10 +35,10 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 
 func TestRouting(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	backends := map[string]lbconfig.Endpoint{}
 	for _, n := range []string{"exact", "foo", "foobar", "root", "wild", "any", "fallback"} {
-		backends[n] = echo(t, n)
+		backends[n] = nettest.EchoEndpoint(t, n)
 	}
 	be := func(n string) lbconfig.Backend {
 		return lbconfig.Backend{Name: "default/" + n + ":80", Endpoints: []lbconfig.Endpoint{backends[n]}}
@@ -137,8 +138,8 @@ func TestRouting(t *testing.T) {
 
 func TestReloadsFailNoRequest(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
-	a, b := echo(t, "a"), echo(t, "b")
+	port := nettest.FreePort(t)
+	a, b := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b")
 	cfg := simpleConfig(port, a, b)
 	apply(t, p, cfg)
 	c := newClient()
@@ -169,8 +170,8 @@ func TestReloadsFailNoRequest(t *testing.T) {
 func TestEndpointChangesDoNotReload(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	p := newProvider(t, runtimeDir(t), func(o *Options) { o.Metrics = reg })
-	port := freePort(t)
-	echoes := []lbconfig.Endpoint{echo(t, "e0"), echo(t, "e1"), echo(t, "e2")}
+	port := nettest.FreePort(t)
+	echoes := []lbconfig.Endpoint{nettest.EchoEndpoint(t, "e0"), nettest.EchoEndpoint(t, "e1"), nettest.EchoEndpoint(t, "e2")}
 	apply(t, p, simpleConfig(port, echoes[0]))
 	c := newClient()
 
@@ -239,8 +240,8 @@ func TestEndpointChangesDoNotReload(t *testing.T) {
 func TestEndpointChangesSurviveReload(t *testing.T) {
 	dir := runtimeDir(t)
 	p := newProvider(t, dir, nil)
-	port := freePort(t)
-	a, b := echo(t, "a"), echo(t, "b")
+	port := nettest.FreePort(t)
+	a, b := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b")
 	apply(t, p, simpleConfig(port, a))
 	apply(t, p, simpleConfig(port, b)) // runtime API: a out, b in
 	if p.Reloads() != 0 {
@@ -267,14 +268,14 @@ func TestEndpointChangesSurviveReload(t *testing.T) {
 
 func TestRejectedConfigKeepsServing(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
-	a := echo(t, "a")
+	port := nettest.FreePort(t)
+	a := nettest.EchoEndpoint(t, "a")
 	apply(t, p, simpleConfig(port, a))
 	c := newClient()
 
 	bad := simpleConfig(port, a)
 	bad.LoadBalancers[0].Listeners = append(bad.LoadBalancers[0].Listeners, lbconfig.Listener{
-		Port: freePort(t), Protocol: lbconfig.ProtocolHTTPS,
+		Port: nettest.FreePort(t), Protocol: lbconfig.ProtocolHTTPS,
 		VirtualHosts: []lbconfig.VirtualHost{{Hostname: "secure.example.com", TLS: &lbconfig.CertificateRef{Name: "default/broken"}}},
 	})
 	bad.Certificates = []lbconfig.Certificate{{Name: "default/broken", ChainPEM: []byte("not a certificate"), KeyPEM: []byte("not a key")}}
@@ -296,7 +297,7 @@ func TestRejectedConfigKeepsServing(t *testing.T) {
 	}
 
 	// A port held by another program fails Apply before the reload.
-	busy := freePort(t)
+	busy := nettest.FreePort(t)
 	ln := listenOn(t, busy)
 	defer ln.Close()
 	taken := simpleConfig(port, a)
@@ -312,7 +313,7 @@ func TestRejectedConfigKeepsServing(t *testing.T) {
 		t.Errorf("after the busy port GET = %d from %q (%v), want 200 from a", r.status, r.server, r.err)
 	}
 	// The next good config still applies as a change from the one in service.
-	apply(t, p, simpleConfig(port, a, echo(t, "b")))
+	apply(t, p, simpleConfig(port, a, nettest.EchoEndpoint(t, "b")))
 	if p.Reloads() != 0 {
 		t.Errorf("Reloads = %d, want 0 (rejected configs never reload)", p.Reloads())
 	}
@@ -320,8 +321,8 @@ func TestRejectedConfigKeepsServing(t *testing.T) {
 
 func TestMasterKilledIsRestarted(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
-	a, b := echo(t, "a"), echo(t, "b")
+	port := nettest.FreePort(t)
+	a, b := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b")
 	apply(t, p, simpleConfig(port, a))
 	apply(t, p, simpleConfig(port, b)) // through the runtime API only
 	c := newClient()
@@ -366,8 +367,8 @@ func TestOutageReflectedInHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := newProvider(t, runtimeDir(t), func(o *Options) { o.Binary = bin })
-	port := freePort(t)
-	a := echo(t, "a")
+	port := nettest.FreePort(t)
+	a := nettest.EchoEndpoint(t, "a")
 	apply(t, p, simpleConfig(port, a))
 	waitFor(t, 5*time.Second, "healthy", func() bool { return p.Healthy(context.Background()) == nil })
 
@@ -389,8 +390,8 @@ func TestOutageReflectedInHealth(t *testing.T) {
 
 func TestAdoptOnControllerRestart(t *testing.T) {
 	dir := runtimeDir(t)
-	port := freePort(t)
-	a := echo(t, "a")
+	port := nettest.FreePort(t)
+	a := nettest.EchoEndpoint(t, "a")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	first, err := New(Options{Options: testOptions(), Binary: haproxyBinary(t), Dir: dir, KeepOnExit: true, Logger: testLogger(t)})
@@ -413,7 +414,7 @@ func TestAdoptOnControllerRestart(t *testing.T) {
 	}
 
 	second := newProvider(t, dir, nil)
-	apply(t, second, simpleConfig(port, a, echo(t, "b")))
+	apply(t, second, simpleConfig(port, a, nettest.EchoEndpoint(t, "b")))
 	if got := second.PID(); got != pid {
 		t.Errorf("second provider runs master %d, want the adopted %d", got, pid)
 	}
@@ -435,7 +436,7 @@ func TestShutdownLetsRequestsFinish(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, nil) }()
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	slow, inFlight := slowBackend(t, 500*time.Millisecond)
 	apply(t, p, simpleConfig(port, slow))
 	pid := p.PID()

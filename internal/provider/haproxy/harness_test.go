@@ -27,14 +27,7 @@ func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("HAPROXY_TEST_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: level}))
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(b []byte) (int, error) {
-	w.t.Log(string(b))
-	return len(b), nil
+	return nettest.LoggerAt(t, level)
 }
 
 // runtimeDir returns a short temporary directory (unix socket paths are
@@ -93,30 +86,6 @@ func killPID(pid int) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int32 {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return int32(ln.Addr().(*net.TCPAddr).Port)
-}
-
-// echo starts an echo backend called name on a free loopback port.
-func echo(t testing.TB, name string) lbconfig.Endpoint {
-	t.Helper()
-	s, err := nettest.StartEcho(name, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	host, port, _ := net.SplitHostPort(s.Addr)
-	n, _ := strconv.Atoi(port)
-	return lbconfig.Endpoint{Address: host, Port: int32(n), Ready: true, Serving: true}
 }
 
 func apply(t testing.TB, p *Provider, cfg *lbconfig.Config) provider.Result {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -20,8 +21,8 @@ import (
 // same normalized path forwarded, the query as it came.
 func TestPathRulesAgreeWithNormalizePath(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
-	apply(t, p, simpleConfig(port, echo(t, "echo")))
+	port := nettest.FreePort(t)
+	apply(t, p, simpleConfig(port, nettest.EchoEndpoint(t, "echo")))
 	waitFor(t, 10*time.Second, "the listener", func() bool {
 		status, _ := rawGet(port, "/")
 		return status == http.StatusOK

@@ -18,8 +18,8 @@ import (
 
 func TestHTTPSRedirectAndTCPListener(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	httpPort, httpsPort, tcpPort := freePort(t), freePort(t), freePort(t)
-	a, db := echo(t, "a"), echo(t, "db")
+	httpPort, httpsPort, tcpPort := nettest.FreePort(t), nettest.FreePort(t), nettest.FreePort(t)
+	a, db := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "db")
 	cfg := &lbconfig.Config{
 		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{
 			{Port: httpPort, Protocol: lbconfig.ProtocolHTTP, VirtualHosts: []lbconfig.VirtualHost{{Hostname: "a.example.com", Routes: []lbconfig.Route{
@@ -60,8 +60,8 @@ func TestHTTPSRedirectAndTCPListener(t *testing.T) {
 
 func TestCookieAffinitySurvivesEndpointChanges(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
-	a, b, c := echo(t, "a"), echo(t, "b"), echo(t, "c")
+	port := nettest.FreePort(t)
+	a, b, c := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b"), nettest.EchoEndpoint(t, "c")
 	sticky := func(eps ...lbconfig.Endpoint) *lbconfig.Config {
 		cfg := simpleConfig(port, eps...)
 		cfg.Backends[0].Policy.Affinity = &lbconfig.Affinity{Type: lbconfig.AffinityByCookie, Cookie: &lbconfig.AffinityCookie{Name: "route"}}
@@ -127,7 +127,7 @@ func TestCookieAffinitySurvivesEndpointChanges(t *testing.T) {
 
 func TestMaxRequestBody(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
+	port := nettest.FreePort(t)
 	got := make(chan int, 10)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -199,10 +199,10 @@ func serverUp(t testing.TB, p *Provider, id, slot string) bool {
 
 func TestPassiveHealthCheck(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
-	deadPort := freePort(t) // nothing listens: connects are refused
+	port := nettest.FreePort(t)
+	deadPort := nettest.FreePort(t) // nothing listens: connects are refused
 	dead := lbconfig.Endpoint{Address: "127.0.0.1", Port: deadPort, Ready: true, Serving: true}
-	live := echo(t, "live")
+	live := nettest.EchoEndpoint(t, "live")
 	cfg := simpleConfig(port, dead, live)
 	cfg.Backends[0].Policy.Retries = 1
 	cfg.Backends[0].Policy.PassiveHealthCheck = &lbconfig.PassiveHealthCheck{
@@ -237,8 +237,8 @@ func TestPassiveHealthCheck(t *testing.T) {
 
 func TestCookieAttributes(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	httpPort, httpsPort := freePort(t), freePort(t)
-	a, b := echo(t, "a"), echo(t, "b")
+	httpPort, httpsPort := nettest.FreePort(t), nettest.FreePort(t)
+	a, b := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b")
 	const name = "app$id'x" // an RFC 6265 token that needs quoting in haproxy.cfg
 	route := []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/echo:80")}}
 	cfg := &lbconfig.Config{

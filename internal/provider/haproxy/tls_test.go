@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
 func TestHTTPSPicksCertificateBySNI(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
-	port := freePort(t)
-	a, b := echo(t, "a"), echo(t, "b")
+	port := nettest.FreePort(t)
+	a, b := nettest.EchoEndpoint(t, "a"), nettest.EchoEndpoint(t, "b")
 	https := func(host, cert, backend string) lbconfig.VirtualHost {
 		return lbconfig.VirtualHost{Hostname: host, TLS: &lbconfig.CertificateRef{Name: cert},
 			Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref(backend)}}}

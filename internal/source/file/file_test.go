@@ -1,16 +1,15 @@
 package file
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/internal/translate"
 	"ingress-controller/pkg/lbconfig"
 )
@@ -50,28 +49,10 @@ metadata:
   name: ignored
 `
 
-// syncBuffer is a log sink that tests read while the source writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newTestSource(t *testing.T) (*Source, string, *syncBuffer) {
+func newTestSource(t *testing.T) (*Source, string, *nettest.Buffer) {
 	t.Helper()
 	dir := t.TempDir()
-	logs := &syncBuffer{}
+	logs := &nettest.Buffer{}
 	return New(dir, 10*time.Millisecond, slog.New(slog.NewTextHandler(logs, nil))), dir, logs
 }
 

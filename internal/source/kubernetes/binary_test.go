@@ -26,6 +26,8 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+
+	"ingress-controller/internal/nettest"
 )
 
 // binaryDir holds the controller binary built for the tests, if any;
@@ -151,7 +153,7 @@ func create(ctx context.Context, obj runtime.Object) error {
 // process is the controller binary running against the test cluster.
 type process struct {
 	cmd      *exec.Cmd
-	out      *syncBuffer
+	out      *nettest.Buffer
 	port     int    // HTTP listener on 127.0.0.1
 	admin    string // address of /readyz
 	exited   chan struct{}
@@ -167,7 +169,7 @@ func startBinary(t *testing.T, name string, cfg *rest.Config, args ...string) *p
 	if err := cluster.WriteKubeconfig(kubeconfig, cfg); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{out: &syncBuffer{}, port: freePort(t), admin: "127.0.0.1:" + strconv.Itoa(freePort(t)), exited: make(chan struct{})}
+	p := &process{out: &nettest.Buffer{}, port: int(nettest.FreePort(t)), admin: "127.0.0.1:" + strconv.Itoa(int(nettest.FreePort(t))), exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, append([]string{
 		"--source=kubernetes",
 		"--provider=builtin",

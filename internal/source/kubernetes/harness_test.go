@@ -1,7 +1,6 @@
 package kubernetes_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -133,16 +132,6 @@ func startBackendOn(t *testing.T, name, addr string, port int32) {
 		t.Fatalf("backend %s: %v", name, err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // --- objects ---
@@ -333,7 +322,7 @@ type controller struct {
 	prov   *builtin.Provider
 	// port and tlsPort are the proxy's HTTP and HTTPS ports on 127.0.0.1.
 	port, tlsPort int
-	logs          *syncBuffer
+	logs          *nettest.Buffer
 
 	halt     func() error
 	stopOnce sync.Once
@@ -373,7 +362,7 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &controller{port: freePort(t), tlsPort: freePort(t), logs: &syncBuffer{}}
+	c := &controller{port: int(nettest.FreePort(t)), tlsPort: int(nettest.FreePort(t)), logs: &nettest.Buffer{}}
 	log := slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -458,23 +447,6 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		return nil
 	})
 	return c
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // --- HTTP through the proxy ---

@@ -10,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/internal/translate"
 )
 
@@ -27,7 +28,7 @@ func TestTCPServiceListener(t *testing.T) {
 	f.createIngress(ingress("web", &class, route{host: "web.test", path: "/", service: "web", port: "http"}))
 	expect(t, c.port, "web.test", "/", ok("a"))
 
-	tcpPort := freePort(t)
+	tcpPort := int(nettest.FreePort(t))
 	db := f.service("db", "pg", 5432, port)
 	f.slice("db-1", "db", "pg", port, addrs["b"])
 	db.Annotations = map[string]string{

@@ -14,32 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"ingress-controller/internal/selfsigned"
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
 // The cases of optional capabilities: TLS/SNI, TCP and TLS passthrough,
 // and sticky sessions.
-
-// testCert is a self-signed certificate made for one case.
-type testCert struct {
-	name string
-	cert lbconfig.Certificate
-	leaf *x509.Certificate
-	pair tls.Certificate
-}
-
-func newCert(t *testing.T, name string, hosts ...string) testCert {
-	t.Helper()
-	c, err := selfsigned.New(name, time.Hour, hosts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testCert{name: name, leaf: c.Leaf, pair: c.TLS,
-		cert: lbconfig.Certificate{Name: "test/" + name, ChainPEM: c.ChainPEM, KeyPEM: c.KeyPEM, Hosts: hosts}}
-}
-
-func (c testCert) ref() *lbconfig.CertificateRef { return &lbconfig.CertificateRef{Name: c.cert.Name} }
 
 // tlsGet makes a new TLS connection to port with SNI serverName, sends
 // GET path with Host host over it (asking an echo backend for the headers
@@ -67,31 +47,31 @@ func (s *Suite) testTLS(t *testing.T) {
 	l := s.start(t)
 	a, w, fallback := l.startBackend("a"), l.startBackend("wild"), l.startBackend("other")
 	httpPort, tlsPort := l.freePort(), l.freePort()
-	certA, certW := newCert(t, "a", "a.example"), newCert(t, "wild", "*.wild.example")
-	cfg := func(certA testCert) *lbconfig.Config {
+	certA, certW := nettest.NewCert(t, "a", "a.example"), nettest.NewCert(t, "wild", "*.wild.example")
+	cfg := func(certA nettest.Cert) *lbconfig.Config {
 		redirect := prefix("/", a)
 		redirect.HTTPSRedirect = &lbconfig.HTTPSRedirect{Port: tlsPort, StatusCode: 308}
 		c := config([]lbconfig.LoadBalancer{loadBalancer("default",
 			listener(httpPort, fallback.defaultTo(), vhost("a.example", redirect)),
 			lbconfig.Listener{Port: tlsPort, Protocol: lbconfig.ProtocolHTTPS, DefaultBackend: fallback.defaultTo(), VirtualHosts: []lbconfig.VirtualHost{
-				{Hostname: "a.example", TLS: certA.ref(), Routes: []lbconfig.Route{prefix("/", a)}},
-				{Hostname: "*.wild.example", TLS: certW.ref(), Routes: []lbconfig.Route{prefix("/", w)}},
+				{Hostname: "a.example", TLS: certA.Ref(), Routes: []lbconfig.Route{prefix("/", a)}},
+				{Hostname: "*.wild.example", TLS: certW.Ref(), Routes: []lbconfig.Route{prefix("/", w)}},
 			}},
 		)}, a.pool(), w.pool(), fallback.pool())
-		c.Certificates = []lbconfig.Certificate{certA.cert, certW.cert}
+		c.Certificates = []lbconfig.Certificate{certA.Certificate(), certW.Certificate()}
 		return c
 	}
 	l.apply(cfg(certA))
-	check := func(sni, host string, wantCert *testCert, wantFrom *backend) {
+	check := func(sni, host string, wantCert *nettest.Cert, wantFrom *backend) {
 		t.Helper()
 		l.eventually(fmt.Sprintf("TLS with SNI %q", sni), func() (bool, string) {
 			served, r := l.tlsGet(tlsPort, sni, host, "/")
 			switch {
 			case r.err != nil:
 				return false, r.String()
-			case wantCert != nil && !served.Equal(wantCert.leaf):
-				return false, fmt.Sprintf("certificate %q, want %q", served.Subject.CommonName, wantCert.name)
-			case wantCert == nil && (served.Equal(certA.leaf) || served.Equal(certW.leaf)):
+			case wantCert != nil && !served.Equal(wantCert.Leaf):
+				return false, fmt.Sprintf("certificate %q, want %q", served.Subject.CommonName, wantCert.Name)
+			case wantCert == nil && (served.Equal(certA.Leaf) || served.Equal(certW.Leaf)):
 				return false, fmt.Sprintf("certificate %q, want the provider's default", served.Subject.CommonName)
 			case r.server != wantFrom.name:
 				return false, r.String()
@@ -119,7 +99,7 @@ func (s *Suite) testTLS(t *testing.T) {
 	}
 
 	// A new certificate is served to new handshakes.
-	rotated := newCert(t, "a-rotated", "a.example")
+	rotated := nettest.NewCert(t, "a-rotated", "a.example")
 	l.apply(cfg(rotated))
 	check("a.example", "a.example", &rotated, a)
 }
@@ -162,26 +142,64 @@ func (s *Suite) testTCP(t *testing.T) {
 	t.Run("TLSPassthrough", func(t *testing.T) {
 		l := s.start(t)
 		terminated := l.startBackend("terminated")
-		inner := newCert(t, "backend", "pass.example")
+		inner := nettest.NewCert(t, "backend", "pass.example", "*.pass.example")
 		pass := l.startTLSBackend("pass", inner)
 		port := l.freePort()
-		own := newCert(t, "proxy", "term.example")
+		own := nettest.NewCert(t, "proxy", "term.example", "a.pass.example")
 		c := config([]lbconfig.LoadBalancer{loadBalancer("default",
 			lbconfig.Listener{Port: port, Protocol: lbconfig.ProtocolHTTPS, VirtualHosts: []lbconfig.VirtualHost{
 				{Hostname: "pass.example", Passthrough: pass.defaultTo()},
-				{Hostname: "term.example", TLS: own.ref(), Routes: []lbconfig.Route{prefix("/", terminated)}},
+				{Hostname: "*.pass.example", Passthrough: pass.defaultTo()},
+				// An exact host under a passthrough wildcard is terminated.
+				{Hostname: "a.pass.example", TLS: own.Ref(), Routes: []lbconfig.Route{prefix("/", terminated)}},
+				{Hostname: "term.example", TLS: own.Ref(), Routes: []lbconfig.Route{prefix("/", terminated)}},
 			}})}, pass.pool(), terminated.pool())
-		c.Certificates = []lbconfig.Certificate{own.cert}
+		c.Certificates = []lbconfig.Certificate{own.Certificate()}
 		l.apply(c)
 		l.eventually("TLS passed through by SNI", func() (bool, string) {
 			served, r := l.tlsGet(port, "pass.example", "pass.example", "/")
-			if r.err != nil || !served.Equal(inner.leaf) || r.server != "pass" {
-				return false, fmt.Sprintf("%s, certificate %v", r, served != nil && served.Equal(inner.leaf))
+			if r.err != nil || !served.Equal(inner.Leaf) || r.server != "pass" {
+				return false, fmt.Sprintf("%s, certificate %v", r, served != nil && served.Equal(inner.Leaf))
 			}
 			return true, ""
 		})
-		if served, r := l.tlsGet(port, "term.example", "term.example", "/"); r.server != "terminated" || !served.Equal(own.leaf) {
-			t.Errorf("a terminated host beside a passed-through one: %s", r)
+		for _, tc := range []struct {
+			sni      string
+			wantCert *nettest.Cert // nil: any but inner's and own's
+			want     *backend      // nil: a 404 from the load balancer
+		}{
+			{sni: "pass.example", wantCert: &inner, want: pass},
+			{sni: "Pass.Example", wantCert: &inner, want: pass},
+			{sni: "b.pass.example", wantCert: &inner, want: pass},
+			{sni: "a.pass.example", wantCert: &own, want: terminated},
+			{sni: "term.example", wantCert: &own, want: terminated},
+			{sni: "x.b.pass.example"}, // a wildcard covers one label
+			{sni: ""},
+		} {
+			host := tc.sni
+			if host == "" {
+				host = "unknown.example"
+			}
+			served, r := l.tlsGet(port, tc.sni, host, "/")
+			switch {
+			case r.err != nil:
+				t.Errorf("SNI %q: %s", tc.sni, r)
+				continue
+			case tc.wantCert != nil && !served.Equal(tc.wantCert.Leaf):
+				t.Errorf("SNI %q: certificate %q, want %q", tc.sni, served.Subject.CommonName, tc.wantCert.Leaf.Subject.CommonName)
+			case tc.wantCert == nil && (served.Equal(inner.Leaf) || served.Equal(own.Leaf)):
+				t.Errorf("SNI %q: certificate %q, want the load balancer's default", tc.sni, served.Subject.CommonName)
+			}
+			switch {
+			case tc.want == nil && (r.status != http.StatusNotFound || r.server != ""):
+				t.Errorf("SNI %q: %s, want a 404 from the load balancer", tc.sni, r)
+			case tc.want != nil && (r.status != http.StatusOK || r.server != tc.want.name):
+				t.Errorf("SNI %q: %s, want 200 from %s", tc.sni, r, tc.want.name)
+			case tc.want == terminated && r.header.Get("X-Echo-Forwarded-For") == "":
+				t.Errorf("SNI %q: terminated, yet the backend saw no X-Forwarded-For", tc.sni)
+			case tc.want == pass && r.header.Get("X-Echo-Forwarded-For") != "":
+				t.Errorf("SNI %q: passed through, yet the request was changed (X-Forwarded-For %q)", tc.sni, r.header.Get("X-Echo-Forwarded-For"))
+			}
 		}
 	})
 }
@@ -208,11 +226,11 @@ func (l *lab) rawHTTP(port int32, host string) reply {
 }
 
 // startTLSBackend is an echo backend that does TLS itself with cert.
-func (l *lab) startTLSBackend(name string, cert testCert) *backend {
+func (l *lab) startTLSBackend(name string, cert nettest.Cert) *backend {
 	l.t.Helper()
 	b := l.startBackend(name)
 	b.close() // reuse its definition, on a TLS listener instead
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert.pair}})
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert.TLS}})
 	if err != nil {
 		l.t.Fatal(err)
 	}

@@ -148,12 +148,10 @@ func (l *lab) checkRunning() {
 func (l *lab) freePort() int32 {
 	l.t.Helper()
 	for range 20 {
-		ln, err := net.Listen("tcp", net.JoinHostPort(l.addr, "0"))
+		port, err := nettest.FreePortOn(l.addr)
 		if err != nil {
-			l.t.Fatalf("providertest: finding a free port: %v", err)
+			l.t.Fatalf("providertest: %v", err)
 		}
-		port := int32(ln.Addr().(*net.TCPAddr).Port)
-		_ = ln.Close()
 		if !l.ports[port] {
 			l.ports[port] = true
 			return port

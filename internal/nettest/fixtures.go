@@ -1,0 +1,146 @@
+package nettest
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"ingress-controller/internal/selfsigned"
+	"ingress-controller/pkg/lbconfig"
+)
+
+// FreePort returns a TCP port of 127.0.0.1 that was free a moment ago. It
+// is not reserved: whoever binds it next gets it.
+func FreePort(t testing.TB) int32 {
+	t.Helper()
+	port, err := FreePortOn("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// FreePortOn returns a TCP port of host that was free a moment ago, for
+// callers without a testing.TB.
+func FreePortOn(host string) (int32, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("free port on %s: %w", host, err)
+	}
+	defer ln.Close()
+	return int32(ln.Addr().(*net.TCPAddr).Port), nil
+}
+
+// Buffer is a bytes.Buffer safe for one writer and concurrent readers: a
+// log or process output sink that a test reads while something writes.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Logger logs every record through t.Log, so a failing test shows what the
+// code under test said.
+func Logger(t testing.TB) *slog.Logger { return LoggerAt(t, slog.LevelDebug) }
+
+// LoggerAt is Logger for records at level and above.
+func LoggerAt(t testing.TB, level slog.Leveler) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// Cert is a self-signed certificate made for one test, valid for an hour.
+type Cert struct {
+	// Name is the certificate's name in an lbconfig.Config, "test/<cn>".
+	Name             string
+	Hosts            []string
+	ChainPEM, KeyPEM []byte
+	Leaf             *x509.Certificate
+	TLS              tls.Certificate
+	// Pool trusts only this certificate.
+	Pool *x509.CertPool
+}
+
+// NewCert makes a certificate for cn valid for hosts, or fails the test.
+func NewCert(t testing.TB, cn string, hosts ...string) Cert {
+	t.Helper()
+	c, err := selfsigned.New(cn, time.Hour, hosts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(c.Leaf)
+	return Cert{Name: "test/" + cn, Hosts: hosts, ChainPEM: c.ChainPEM, KeyPEM: c.KeyPEM, Leaf: c.Leaf, TLS: c.TLS, Pool: pool}
+}
+
+// Certificate is c as a config's certificate.
+func (c Cert) Certificate() lbconfig.Certificate {
+	return lbconfig.Certificate{Name: c.Name, ChainPEM: c.ChainPEM, KeyPEM: c.KeyPEM, Hosts: c.Hosts}
+}
+
+// Ref refers to c from a virtual host or a listener.
+func (c Cert) Ref() *lbconfig.CertificateRef { return &lbconfig.CertificateRef{Name: c.Name} }
+
+// EchoEndpoint serves Echo{Name: name} on a free port of 127.0.0.1 for
+// the rest of the test and returns it as an endpoint.
+func EchoEndpoint(t testing.TB, name string) lbconfig.Endpoint {
+	t.Helper()
+	s, err := StartEcho(name, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return Endpoint(t, s.Addr)
+}
+
+// TLSEchoEndpoint is EchoEndpoint for a backend that does TLS itself with
+// cert, as TLS passthrough must reach it.
+func TLSEchoEndpoint(t testing.TB, name string, cert Cert) lbconfig.Endpoint {
+	t.Helper()
+	s, err := StartTLSEcho(name, "127.0.0.1:0", cert.TLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return Endpoint(t, s.Addr)
+}
+
+// Endpoint is addr, "ip:port", as a ready and serving endpoint.
+func Endpoint(t testing.TB, addr string) lbconfig.Endpoint {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lbconfig.Endpoint{Address: host, Port: int32(n), Ready: true, Serving: true}
+}
