@@ -20,7 +20,8 @@ func AddLoopbackAddress(addr netip.Addr) (remove func() error, err error) {
 	prefix := netip.PrefixFrom(addr, addr.BitLen()).String()
 	out, err := exec.Command("ip", "addr", "add", prefix, "dev", "lo").CombinedOutput()
 	if err != nil {
-		if bytes.Contains(out, []byte("File exists")) {
+		// Older kernels say EEXIST; newer ones "Address already assigned".
+		if bytes.Contains(out, []byte("File exists")) || bytes.Contains(out, []byte("Address already assigned")) {
 			return func() error { return nil }, nil
 		}
 		return nil, fmt.Errorf("ip addr add %s dev lo: %w: %s", prefix, err, strings.TrimSpace(string(out)))
