@@ -1,11 +1,16 @@
 # The README's two set-up commands are `make quickstart` and `make test`.
-.PHONY: quickstart test bench bench-http bench-ab bench-convergence bench-churn build
+# `make check` is the fast loop beside them; see CONTRIBUTING.md.
+.PHONY: quickstart test check bench bench-http bench-ab bench-convergence bench-churn build
 
 quickstart:
 	./hack/quickstart.sh
 
 test:
 	./hack/test.sh
+
+# vet, gofmt and the tests that need neither root, HAProxy nor kube-apiserver.
+check:
+	./hack/check.sh
 
 # Every benchmark; each prints its figures. See README.md.
 bench: bench-http bench-convergence bench-churn

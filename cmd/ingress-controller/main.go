@@ -444,7 +444,7 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	if err != nil {
 		return err
 	}
-	events := kubesource.NewEvents(ctx, kubesource.EventsOptions{Client: client, Source: src, Provider: prov.Name(), Logger: log})
+	events := kubesource.NewEvents(kubesource.EventsOptions{Client: client, Source: src, Provider: prov.Name(), Logger: log})
 	eng := engine.New(engine.Options{
 		Source:     src,
 		Provider:   prov,
@@ -492,9 +492,18 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		func(ctx context.Context) error { return election.Run(ctx, status) },
 		adm.Run,
 	)
+	// Last, as it started before the rest: the election records its
+	// "stopped leading" Event while it returns.
+	sctx, cancel := context.WithTimeout(context.Background(), eventsFlushTimeout)
+	events.Stop(sctx)
+	cancel()
 	log.Info("stopped")
 	return err
 }
+
+// eventsFlushTimeout bounds how long a stopping process waits for its last
+// Events to be written.
+const eventsFlushTimeout = 5 * time.Second
 
 // runAll runs every function until all return; the first error or return
 // cancels the others' context.

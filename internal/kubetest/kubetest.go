@@ -75,10 +75,17 @@ type Cluster struct {
 //	func TestMain(m *testing.M) { os.Exit(kubetest.Main(m, &cluster)) }
 //
 // If the cluster cannot start, it says why on stderr and returns 1 without
-// running the tests, so the package fails rather than skips.
+// running the tests, so the package fails rather than skips. Under -short
+// (make check) it says so and returns 0 without starting the cluster or
+// running the tests: they need kube-apiserver, etcd and, most of them,
+// root.
 func Main(m *testing.M, c **Cluster) int {
 	if !flag.Parsed() {
 		flag.Parse()
+	}
+	if testing.Short() {
+		fmt.Fprintln(os.Stderr, "kubetest: -short: skipping the package's tests: they need etcd + kube-apiserver and root (run under make test)")
+		return 0
 	}
 	logf := func(format string, args ...any) {
 		if testing.Verbose() {

@@ -17,10 +17,15 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// haproxyBinary returns the haproxy executable, failing (never skipping)
-// the test when it is missing.
+// haproxyBinary returns the haproxy executable, failing the test when it
+// is missing. Every test that runs HAProxy comes through here, so this is
+// where they skip under -short (make check); without -short (make test)
+// they run, and a missing HAProxy fails them.
 func haproxyBinary(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: needs HAProxy (runs under make test)")
+	}
 	if b := os.Getenv("HAPROXY_BINARY"); b != "" {
 		return b
 	}

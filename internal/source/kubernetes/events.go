@@ -47,10 +47,12 @@ type EventsOptions struct {
 // Events turns engine callbacks into Kubernetes Events: wire Problems to
 // engine.Options.OnProblems and Applied to engine.Options.OnApplied.
 type Events struct {
-	recorder record.EventRecorder
-	src      *Source
-	provider string
-	log      *slog.Logger
+	broadcaster record.EventBroadcaster
+	recorder    record.EventRecorder
+	sink        *flushingSink
+	src         *Source
+	provider    string
+	log         *slog.Logger
 
 	mu sync.Mutex
 	// problems are those of the last translation, already reported.
@@ -59,25 +61,108 @@ type Events struct {
 	versions map[lbconfig.ObjectRef]string
 }
 
-// NewEvents starts recording Events through the API until ctx ends. Events
+// NewEvents starts recording Events through the API until Stop. Events
 // are sent in the background; when the API server is unreachable client-go
 // retries them a few times and then drops them.
-func NewEvents(ctx context.Context, opts EventsOptions) *Events {
+//
+// The broadcaster's life is not tied to a context: what records Events on
+// the way out (the leader election's "stopped leading") returns only after
+// the context ended, so Events must stop after it, not with it.
+func NewEvents(opts EventsOptions) *Events {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	b := record.NewBroadcaster(record.WithContext(ctx))
-	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: opts.Client.CoreV1().Events("")})
+	b := record.NewBroadcaster()
+	sink := &flushingSink{EventSink: &typedcorev1.EventSinkImpl{Interface: opts.Client.CoreV1().Events("")}}
+	b.StartRecordingToSink(sink)
 	host, _ := os.Hostname()
 	return &Events{
-		recorder: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: Component, Host: host}),
-		src:      opts.Source,
-		provider: opts.Provider,
-		log:      log,
-		problems: map[translate.Problem]bool{},
-		versions: map[lbconfig.ObjectRef]string{},
+		broadcaster: b,
+		recorder:    b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: Component, Host: host}),
+		sink:        sink,
+		src:         opts.Source,
+		provider:    opts.Provider,
+		log:         log,
+		problems:    map[translate.Problem]bool{},
+		versions:    map[lbconfig.ObjectRef]string{},
 	}
+}
+
+// Stop waits until the Events recorded so far have been written (or ctx
+// ends) and stops recording. Call it once, after everything that records
+// Events has returned: recording after Stop fails.
+func (e *Events) Stop(ctx context.Context) {
+	flushed := e.sink.barrier()
+	// The recorder hands Events to a single goroutine that writes them in
+	// order, so once the marker reaches the sink every earlier Event has
+	// been written or given up on.
+	// The marker is about nothing in the cluster, so that it has a key of its
+	// own in client-go's spam filter.
+	marker := &corev1.ObjectReference{Kind: "Flush", Namespace: "default", Name: Component + "-flush"}
+	e.recorder.Event(marker, corev1.EventTypeNormal, reasonFlush, "flush")
+	select {
+	case <-flushed:
+	case <-ctx.Done():
+		e.log.Warn("stopping Events before the last ones were written", "err", ctx.Err())
+	}
+	e.broadcaster.Shutdown()
+}
+
+// reasonFlush marks the Event that Stop sends through the pipeline; the
+// sink swallows it.
+const reasonFlush = "IngressControllerFlush"
+
+// flushingSink writes Events through EventSink, except the flush marker,
+// which it answers without a request and signals to barrier's channel.
+type flushingSink struct {
+	record.EventSink
+
+	mu      sync.Mutex
+	flushed chan struct{}
+}
+
+func (s *flushingSink) barrier() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flushed = make(chan struct{})
+	return s.flushed
+}
+
+// marker reports whether event is the flush marker, and closes the
+// barrier's channel if so.
+func (s *flushingSink) marker(event *corev1.Event) bool {
+	if event.Reason != reasonFlush || event.Source.Component != Component {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.flushed != nil {
+		close(s.flushed)
+		s.flushed = nil
+	}
+	return true
+}
+
+func (s *flushingSink) Create(event *corev1.Event) (*corev1.Event, error) {
+	if s.marker(event) {
+		return event, nil
+	}
+	return s.EventSink.Create(event)
+}
+
+func (s *flushingSink) Update(event *corev1.Event) (*corev1.Event, error) {
+	if s.marker(event) {
+		return event, nil
+	}
+	return s.EventSink.Update(event)
+}
+
+func (s *flushingSink) Patch(event *corev1.Event, data []byte) (*corev1.Event, error) {
+	if s.marker(event) {
+		return event, nil
+	}
+	return s.EventSink.Patch(event, data)
 }
 
 // Recorder is the underlying recorder, e.g. for leader-election events.

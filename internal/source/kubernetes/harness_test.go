@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"ingress-controller/internal/engine"
@@ -236,12 +237,18 @@ func (f *fixture) updateService(name string, change func(*corev1.Service)) {
 func (f *fixture) updateIngress(name string, change func(*networkingv1.Ingress)) {
 	f.t.Helper()
 	c := f.client.NetworkingV1().Ingresses(f.ns)
-	ing, err := c.Get(f.ctx, name, metav1.GetOptions{})
+	// A running controller's status writer may update the Ingress between
+	// the Get and the Update.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		ing, err := c.Get(f.ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		change(ing)
+		_, err = c.Update(f.ctx, ing, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		f.t.Fatalf("get ingress %s: %v", name, err)
-	}
-	change(ing)
-	if _, err := c.Update(f.ctx, ing, metav1.UpdateOptions{}); err != nil {
 		f.t.Fatalf("update ingress %s: %v", name, err)
 	}
 }
@@ -371,7 +378,6 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	// Events outlive the rest, so that the Lease's last events are sent.
-	eventsCtx, stopEvents := context.WithCancel(context.Background())
 	c.src, err = kubesource.New(kubesource.Options{Client: client, Namespaces: opts.namespaces, PublishService: opts.publishService, Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -383,7 +389,7 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		t.Fatal(err)
 	}
 	c.prov = builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, log.With("provider", "builtin"))
-	c.events = kubesource.NewEvents(eventsCtx, kubesource.EventsOptions{Client: client, Source: c.src, Provider: c.prov.Name(), Logger: log})
+	c.events = kubesource.NewEvents(kubesource.EventsOptions{Client: client, Source: c.src, Provider: c.prov.Name(), Logger: log})
 	c.eng = engine.New(engine.Options{
 		Source:     c.src,
 		Provider:   c.prov,
@@ -428,9 +434,11 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		cancel()
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
-		defer stopEvents()
 		select {
 		case <-done:
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c.events.Stop(sctx)
 			return nil
 		case <-time.After(30 * time.Second):
 			return errors.New("controller did not stop within 30s")

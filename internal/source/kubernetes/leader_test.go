@@ -120,5 +120,23 @@ func TestLeaderElection(t *testing.T) {
 	if !strings.Contains(follower.out.String(), "released leadership") {
 		t.Errorf("the follower did not log releasing leadership:\n%s", follower.out.String())
 	}
+	// A clean shutdown logs no error: the broadcaster outlives the election,
+	// so the release's Event is written, not refused.
+	if out := follower.out.String(); strings.Contains(out, "level=ERROR") {
+		t.Errorf("the follower logged an error on SIGTERM:\n%s", out)
+	}
+	evs, err := f.client.CoreV1().Events(deployNamespace).List(f.ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	for _, ev := range evs.Items {
+		if ev.InvolvedObject.Kind == "Lease" && ev.InvolvedObject.Name == lease && ev.Message == follower.identity+" stopped leading" {
+			stopped = true
+		}
+	}
+	if !stopped {
+		t.Errorf("no %q Event on Lease %s/%s after SIGTERM", follower.identity+" stopped leading", deployNamespace, lease)
+	}
 	_ = killed
 }
