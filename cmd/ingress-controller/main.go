@@ -444,7 +444,7 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	if err != nil {
 		return err
 	}
-	events := kubesource.NewEvents(kubesource.EventsOptions{Client: client, Source: src, Provider: prov.Name(), Logger: log})
+	events := kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: prov.Name(), Logger: log})
 	eng := engine.New(engine.Options{
 		Source:     src,
 		Provider:   prov,
@@ -452,8 +452,8 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		Logger:     log.With("component", "engine"),
 		Metrics:    engine.NewMetrics(reg),
 		OnProblems: events.Problems,
-		OnApplied: func(cfg *lbconfig.Config, res provider.Result) {
-			events.Applied(cfg, res)
+		OnApplied: func(snap *translate.Snapshot, cfg *lbconfig.Config, res provider.Result) {
+			events.Applied(snap, cfg, res)
 			status.Applied(cfg, res)
 		},
 	})

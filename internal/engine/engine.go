@@ -50,10 +50,13 @@ type Options struct {
 	Debounce time.Duration
 	// MaxDelay bounds the wait after the first trigger; default 500ms.
 	MaxDelay time.Duration
-	// OnProblems, if set, gets the problems of every translation, sorted.
-	OnProblems func([]translate.Problem)
-	// OnApplied, if set, is called after every successful apply.
-	OnApplied func(*lbconfig.Config, provider.Result)
+	// OnProblems, if set, gets the problems of every translation, sorted,
+	// those of them that are new since the last call, and the snapshot
+	// they were found in.
+	OnProblems func(snap *translate.Snapshot, all, added []translate.Problem)
+	// OnApplied, if set, is called after every successful apply, with the
+	// snapshot the config was translated from.
+	OnApplied func(snap *translate.Snapshot, cfg *lbconfig.Config, res provider.Result)
 	// Metrics, if set, records every reconcile.
 	Metrics *Metrics
 }
@@ -216,7 +219,7 @@ func (e *Engine) reconcile(ctx context.Context) (err error) {
 	snap := e.opts.Source.Snapshot()
 	cfg, problems := translate.Ingresses(snap, e.opts.Translate)
 	if err := cfg.Validate(); err != nil {
-		e.reportProblems(problems)
+		e.reportProblems(snap, problems)
 		// The translator must only produce valid configs; if it did not, do
 		// not hand the provider something it may half-apply.
 		return fmt.Errorf("translated config is invalid: %w", err)
@@ -225,14 +228,14 @@ func (e *Engine) reconcile(ctx context.Context) (err error) {
 	last := e.last
 	e.mu.Unlock()
 	if last != nil && lbconfig.Diff(last, cfg).Empty() {
-		e.reportProblems(problems)
+		e.reportProblems(snap, problems)
 		return nil
 	}
 	if v, ok := e.opts.Provider.(provider.Validator); ok {
 		if err := v.Validate(ctx, cfg); err != nil {
 			isolated, isoProblems, found := e.isolate(ctx, snap, cfg, v, err)
 			if !found {
-				e.reportProblems(problems)
+				e.reportProblems(snap, problems)
 				return fmt.Errorf("provider %s rejected the config: %w", e.opts.Provider.Name(), err)
 			}
 			// Applied below, and retried with backoff: the objects left
@@ -240,7 +243,7 @@ func (e *Engine) reconcile(ctx context.Context) (err error) {
 			cfg, problems, rejection = isolated, isoProblems, err
 		}
 	}
-	e.reportProblems(problems)
+	e.reportProblems(snap, problems)
 	changes := lbconfig.Diff(last, cfg)
 	if last != nil && changes.Empty() {
 		return nil
@@ -269,7 +272,7 @@ func (e *Engine) reconcile(ctx context.Context) (err error) {
 		"structure_changed", changes.Structure, "endpoint_changes", len(changes.Endpoints),
 		"duration", now.Sub(applyStart))
 	if e.opts.OnApplied != nil {
-		e.opts.OnApplied(cfg, res)
+		e.opts.OnApplied(snap, cfg, res)
 	}
 	return nil
 }
@@ -282,8 +285,9 @@ func (e partialError) Error() string { return e.err.Error() }
 func (e partialError) Unwrap() error { return e.err }
 
 // reportProblems logs problems that are new since the last translation, so
-// a persistent problem is logged once, not on every reconcile.
-func (e *Engine) reportProblems(problems []translate.Problem) {
+// a persistent problem is logged once, not on every reconcile, and hands
+// them to OnProblems with the new ones worked out once for both.
+func (e *Engine) reportProblems(snap *translate.Snapshot, problems []translate.Problem) {
 	e.mu.Lock()
 	prev := e.problems
 	e.problems = problems
@@ -294,11 +298,13 @@ func (e *Engine) reportProblems(problems []translate.Problem) {
 		seen[p] = true
 	}
 	now := make(map[translate.Problem]bool, len(problems))
+	var added []translate.Problem
 	for _, p := range problems {
 		now[p] = true
 		if seen[p] {
 			continue
 		}
+		added = append(added, p)
 		attrs := []any{"object", p.Object.String(), "field", p.Field, "reason", p.Reason}
 		if origins != nil {
 			if o := origins.Origin(p.Object); o != "" {
@@ -313,7 +319,7 @@ func (e *Engine) reportProblems(problems []translate.Problem) {
 		}
 	}
 	if e.opts.OnProblems != nil {
-		e.opts.OnProblems(problems)
+		e.opts.OnProblems(snap, problems, added)
 	}
 	if m := e.opts.Metrics; m != nil {
 		m.problems.Set(float64(len(problems)))

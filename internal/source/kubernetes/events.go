@@ -37,8 +37,6 @@ const maxEventMessage = 1024
 // EventsOptions configure Events.
 type EventsOptions struct {
 	Client clientset.Interface
-	// Source supplies the objects that events are about.
-	Source *Source
 	// Provider is the provider's name, for Sync messages.
 	Provider string
 	Logger   *slog.Logger
@@ -50,13 +48,10 @@ type Events struct {
 	broadcaster record.EventBroadcaster
 	recorder    record.EventRecorder
 	sink        *flushingSink
-	src         *Source
 	provider    string
 	log         *slog.Logger
 
 	mu sync.Mutex
-	// problems are those of the last translation, already reported.
-	problems map[translate.Problem]bool
 	// versions are the Ingress versions in the last applied config.
 	versions map[lbconfig.ObjectRef]string
 }
@@ -81,10 +76,8 @@ func NewEvents(opts EventsOptions) *Events {
 		broadcaster: b,
 		recorder:    b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: Component, Host: host}),
 		sink:        sink,
-		src:         opts.Source,
 		provider:    opts.Provider,
 		log:         log,
-		problems:    map[translate.Problem]bool{},
 		versions:    map[lbconfig.ObjectRef]string{},
 	}
 }
@@ -168,36 +161,31 @@ func (s *flushingSink) Patch(event *corev1.Event, data []byte) (*corev1.Event, e
 // Recorder is the underlying recorder, e.g. for leader-election events.
 func (e *Events) Recorder() record.EventRecorder { return e.recorder }
 
-// Problems records a Warning on the object at fault for every problem that
-// was not in the previous call's list.
-func (e *Events) Problems(problems []translate.Problem) {
+// Problems records a Warning on the object at fault, found in snap, for
+// every problem in added (those new since the last call, as the engine's
+// OnProblems gives them).
+func (e *Events) Problems(snap *translate.Snapshot, _, added []translate.Problem) {
+	if len(added) == 0 {
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var ix *snapshotIndex
-	now := make(map[translate.Problem]bool, len(problems))
-	for _, p := range problems {
-		now[p] = true
-		if e.problems[p] {
-			continue
-		}
-		if ix == nil {
-			ix = indexSnapshot(e.src.lastSnapshot())
-		}
+	ix := indexSnapshot(snap)
+	for _, p := range added {
 		msg := p.Message
 		if p.Field != "" {
 			msg = p.Field + ": " + msg
 		}
 		e.recorder.Event(ix.objectOrRef(p.Object), corev1.EventTypeWarning, p.Reason, truncate(msg, maxEventMessage))
 	}
-	e.problems = now
 }
 
 // Applied records a Normal Sync on every Ingress of cfg that is new, or
 // changed since the last applied config.
-func (e *Events) Applied(cfg *lbconfig.Config, _ provider.Result) {
+func (e *Events) Applied(snap *translate.Snapshot, cfg *lbconfig.Config, _ provider.Result) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ix := indexSnapshot(e.src.lastSnapshot())
+	ix := indexSnapshot(snap)
 	now := map[lbconfig.ObjectRef]string{}
 	for _, lb := range cfg.LoadBalancers {
 		for _, ref := range lb.Sources {

@@ -389,15 +389,15 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		t.Fatal(err)
 	}
 	c.prov = builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, log.With("provider", "builtin"))
-	c.events = kubesource.NewEvents(kubesource.EventsOptions{Client: client, Source: c.src, Provider: c.prov.Name(), Logger: log})
+	c.events = kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: c.prov.Name(), Logger: log})
 	c.eng = engine.New(engine.Options{
 		Source:     c.src,
 		Provider:   c.prov,
 		Translate:  translate.Options{IngressClass: opts.class, HTTPPort: int32(c.port), HTTPSPort: int32(c.tlsPort)},
 		Logger:     log.With("component", "engine"),
 		OnProblems: c.events.Problems,
-		OnApplied: func(cfg *lbconfig.Config, res provider.Result) {
-			c.events.Applied(cfg, res)
+		OnApplied: func(snap *translate.Snapshot, cfg *lbconfig.Config, res provider.Result) {
+			c.events.Applied(snap, cfg, res)
 			c.status.Applied(cfg, res)
 		},
 	})

@@ -69,7 +69,6 @@ type Source struct {
 	stopped   chan struct{} // closed when Run returns
 	isSynced  atomic.Bool
 	changed   atomic.Pointer[func()]
-	last      atomic.Pointer[translate.Snapshot]
 	startOnce sync.Once
 
 	// statusInputs are called when an Ingress (including its status) or the
@@ -403,7 +402,6 @@ func (s *Source) Snapshot() *translate.Snapshot {
 		snap.Secrets = appendListed(snap.Secrets, l.secrets.List)
 	}
 	snap.IngressClasses = appendListed(snap.IngressClasses, s.classes.List)
-	s.last.Store(snap)
 	return snap
 }
 
@@ -412,9 +410,6 @@ func appendListed[T any](dst []*T, list func(labels.Selector) ([]*T, error)) []*
 	items, _ := list(labels.Everything())
 	return append(dst, items...)
 }
-
-// lastSnapshot is the snapshot the engine last translated, or nil.
-func (s *Source) lastSnapshot() *translate.Snapshot { return s.last.Load() }
 
 // ingresses lists every cached Ingress, for the status writer.
 func (s *Source) ingresses() []*networkingv1.Ingress {
