@@ -425,8 +425,12 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	if err != nil {
 		return fmt.Errorf("--kubeconfig: %w", err)
 	}
+	// The source wakes the status writer when an Ingress or the publish
+	// Service changes.
+	kick := kubesource.NewStatusKick()
 	src, err := kubesource.New(kubesource.Options{
 		Client:         client,
+		StatusKick:     kick,
 		Namespaces:     f.watchNamespaces,
 		PublishService: f.publishService,
 		Logger:         log,
@@ -439,6 +443,7 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		Source:           src,
 		PublishAddresses: f.publishStatusAddresses,
 		ClearOnShutdown:  f.updateStatusOnShutdown,
+		Kick:             kick,
 		Logger:           log,
 	})
 	if err != nil {

@@ -378,12 +378,13 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	// Events outlive the rest, so that the Lease's last events are sent.
-	c.src, err = kubesource.New(kubesource.Options{Client: client, Namespaces: opts.namespaces, PublishService: opts.publishService, Logger: log})
+	kick := kubesource.NewStatusKick()
+	c.src, err = kubesource.New(kubesource.Options{Client: client, StatusKick: kick, Namespaces: opts.namespaces, PublishService: opts.publishService, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.status, err = kubesource.NewStatusWriter(kubesource.StatusOptions{
-		Client: client, Source: c.src, PublishAddresses: opts.publishAddresses, ClearOnShutdown: opts.clearOnShutdown, Logger: log,
+		Client: client, Source: c.src, Kick: kick, PublishAddresses: opts.publishAddresses, ClearOnShutdown: opts.clearOnShutdown, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)

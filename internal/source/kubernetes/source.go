@@ -43,6 +43,9 @@ const syncLogInterval = 10 * time.Second
 type Options struct {
 	// Client talks to the API server.
 	Client clientset.Interface
+	// StatusKick, if set, is fired when an Ingress (its status included)
+	// or the publish Service changes: give the same to the StatusWriter.
+	StatusKick StatusKick
 	// Namespaces are the namespaces whose Ingresses, Services,
 	// EndpointSlices and Secrets are watched; none (or "") means all.
 	Namespaces []string
@@ -71,9 +74,9 @@ type Source struct {
 	changed   atomic.Pointer[func()]
 	startOnce sync.Once
 
-	// statusInputs are called when an Ingress (including its status) or the
-	// publish Service changes. Set before Run.
-	statusInputs []func()
+	// statusKick is fired when an Ingress (including its status) or the
+	// publish Service changes.
+	statusKick StatusKick
 }
 
 // namespaceListers reads the objects of one watched namespace ("" for all).
@@ -99,9 +102,10 @@ func New(opts Options) (*Source, error) {
 		log = slog.Default()
 	}
 	s := &Source{
-		log:     log.With("source", "kubernetes"),
-		synced:  make(chan struct{}),
-		stopped: make(chan struct{}),
+		log:        log.With("source", "kubernetes"),
+		synced:     make(chan struct{}),
+		stopped:    make(chan struct{}),
+		statusKick: opts.StatusKick,
 	}
 	namespaces := normalizeNamespaces(opts.Namespaces)
 	for _, ns := range namespaces {
@@ -251,11 +255,7 @@ func (s *Source) onChange(ignore func(old, cur any) bool) cache.ResourceEventHan
 }
 
 func (s *Source) onStatusInput() cache.ResourceEventHandler {
-	notify := func() {
-		for _, f := range s.statusInputs {
-			f()
-		}
-	}
+	notify := s.statusKick.Fire
 	return cache.ResourceEventHandlerFuncs{
 		AddFunc: func(any) { notify() },
 		UpdateFunc: func(old, cur any) {

@@ -42,7 +42,28 @@ type StatusOptions struct {
 	PublishAddresses []string
 	// ClearOnShutdown makes Resign clear the status of our Ingresses.
 	ClearOnShutdown bool
-	Logger          *slog.Logger
+	// Kick wakes the writer when its inputs change: the source's
+	// Options.StatusKick. Without it the writer makes its own, and
+	// notices Ingress changes only when a config is applied.
+	Kick   StatusKick
+	Logger *slog.Logger
+}
+
+// StatusKick wakes a StatusWriter: the Source fires it when an Ingress or
+// the publish Service changes. Make it with NewStatusKick and give it to
+// both.
+type StatusKick chan struct{}
+
+// NewStatusKick returns a kick that holds one pending wake-up.
+func NewStatusKick() StatusKick { return make(StatusKick, 1) }
+
+// Fire wakes the writer, or does nothing if a wake-up is pending already.
+// A nil kick does nothing.
+func (k StatusKick) Fire() {
+	select {
+	case k <- struct{}{}:
+	default:
+	}
 }
 
 // StatusWriter writes status.loadBalancer.ingress of the Ingresses in the
@@ -58,7 +79,7 @@ type StatusOptions struct {
 type StatusWriter struct {
 	opts StatusOptions
 	log  *slog.Logger
-	kick chan struct{}
+	kick StatusKick
 
 	mu        sync.Mutex
 	cfg       *lbconfig.Config
@@ -77,8 +98,8 @@ type StatusWriter struct {
 	missingPub  bool // the publish Service was missing at the last sync
 }
 
-// NewStatusWriter returns a writer; call Lead to make it write. It must be
-// created before the Source runs.
+// NewStatusWriter returns a writer; call Lead to make it write. Give it
+// the Source's StatusKick, so that Ingress changes wake it.
 func NewStatusWriter(opts StatusOptions) (*StatusWriter, error) {
 	if opts.Client == nil || opts.Source == nil {
 		return nil, errors.New("status writer: Client and Source are required")
@@ -88,6 +109,9 @@ func NewStatusWriter(opts StatusOptions) (*StatusWriter, error) {
 			return nil, err
 		}
 	}
+	if opts.Kick == nil {
+		opts.Kick = NewStatusKick()
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -95,11 +119,10 @@ func NewStatusWriter(opts StatusOptions) (*StatusWriter, error) {
 	w := &StatusWriter{
 		opts:        opts,
 		log:         log.With("component", "status"),
-		kick:        make(chan struct{}, 1),
+		kick:        opts.Kick,
 		published:   ingressstatus.NewRecent(maxPublished),
 		writtenOver: map[types.NamespacedName]string{},
 	}
-	opts.Source.statusInputs = append(opts.Source.statusInputs, w.trigger)
 	return w, nil
 }
 
@@ -114,12 +137,7 @@ func CheckPublishAddress(a string) error {
 	return nil
 }
 
-func (w *StatusWriter) trigger() {
-	select {
-	case w.kick <- struct{}{}:
-	default:
-	}
-}
+func (w *StatusWriter) trigger() { w.kick.Fire() }
 
 // Applied records the config the provider serves and its addresses; wire it
 // to engine.Options.OnApplied.
