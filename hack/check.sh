@@ -7,14 +7,6 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-echo "--- go vet"
-go vet ./...
-echo "--- gofmt"
-unformatted=$(gofmt -l .)
-if [[ -n $unformatted ]]; then
-	echo "gofmt needed on:" >&2
-	echo "$unformatted" >&2
-	exit 1
-fi
+bash hack/lint.sh
 echo "--- go test -short"
 go test -short -timeout 5m ./...

@@ -27,15 +27,7 @@ echo "--- kube-apiserver and etcd (built once, then cached)"
 KUBETOOLS_DIR_BIN=$(bash hack/build-kubetools.sh | tail -n 1)
 export KUBETOOLS_DIR_BIN
 
-echo "--- go vet"
-go vet ./...
-echo "--- gofmt"
-unformatted=$(gofmt -l .)
-if [[ -n $unformatted ]]; then
-	echo "gofmt needed on:" >&2
-	echo "$unformatted" >&2
-	exit 1
-fi
+bash hack/lint.sh
 echo "--- go test"
 go test -count=1 -race -timeout 30m ./...
 echo "--- image module"
