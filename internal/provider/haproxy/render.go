@@ -537,7 +537,9 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 // Connection field of an upgrade becomes "upgrade" alone; HAProxy writes
 // its own keep-alive or close.
 func hopByHop(w *lines) {
-	w.line("    http-request lua.hop_by_hop_req")
+	// The Lua actions run only where a Connection field can name others:
+	// most requests have none, and Lua per request costs.
+	w.line("    http-request lua.hop_by_hop_req if { req.hdr(connection) -m found }")
 	w.line("    http-request del-header upgrade if !{ req.hdr(connection) -i upgrade } or { req.hdr(upgrade) -i h2c }")
 	w.line("    http-request set-header connection upgrade if { req.hdr(upgrade) -m found }")
 	w.line("    http-request del-header connection if !{ req.hdr(upgrade) -m found }")
@@ -545,7 +547,7 @@ func hopByHop(w *lines) {
 	w.line("    http-request del-header te")
 	w.line("    http-request del-header proxy-authorization")
 	w.line("    http-request del-header proxy-connection")
-	w.line("    http-response lua.hop_by_hop_res")
+	w.line("    http-response lua.hop_by_hop_res if { res.hdr(connection) -m found }")
 	w.line("    http-response del-header upgrade if !{ status 101 }")
 	w.line("    http-response set-header connection upgrade if { status 101 }")
 	w.line("    http-response del-header connection if !{ status 101 }")
