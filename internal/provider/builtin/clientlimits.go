@@ -69,7 +69,7 @@ var errClientBodyTimeout = errors.New("no byte of the request body within the cl
 // timeout.
 type idleBody struct {
 	io.ReadCloser
-	w       http.ResponseWriter
+	rc      *http.ResponseController // of the client connection
 	timeout time.Duration
 }
 
@@ -87,13 +87,13 @@ func (p *Provider) watchBody(w http.ResponseWriter, r *http.Request) *http.Reque
 	if r.Body == nil || r.Body == http.NoBody {
 		return r
 	}
-	wr := &watchedRequest{req: *r, body: idleBody{ReadCloser: r.Body, w: w, timeout: p.opts.ClientBodyTimeout}}
+	wr := &watchedRequest{req: *r, body: idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), timeout: p.opts.ClientBodyTimeout}}
 	wr.req.Body = &wr.body
 	return &wr.req
 }
 
 func (b *idleBody) setReadDeadline(t time.Time) {
-	_ = http.NewResponseController(b.w).SetReadDeadline(t)
+	_ = b.rc.SetReadDeadline(t)
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {

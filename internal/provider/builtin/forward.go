@@ -3,7 +3,6 @@ package builtin
 import (
 	"context"
 	"errors"
-	"ingress-controller/internal/provider/builtin/http1"
 	"io"
 	"net/http"
 	"net/textproto"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"ingress-controller/internal/provider/builtin/http1"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -429,7 +429,7 @@ func (x *exchange) readFinal(stopAtContinue bool) (http1.Head, error) {
 	return http1.ReadFinalHead(x.bc.br, &x.bc.head, stopAtContinue, x.upgrade != "", &x.gotResponse, x)
 }
 
-// interim passes an informational response (103 Early Hints, say) on to
+// Interim passes an informational response (103 Early Hints, say) on to
 // the client, as net/http's ReverseProxy does; HTTP/1.0 clients get none
 // (RFC 9110, section 15.2).
 func (x *exchange) Interim(rh http1.Head, h *http1.HeadReader) {

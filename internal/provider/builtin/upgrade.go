@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"ingress-controller/internal/provider/builtin/http1"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"ingress-controller/internal/provider/builtin/http1"
 )
 
 // Protocol upgrades (websockets and the like): the request goes to the

@@ -3,12 +3,13 @@ package builtin
 import (
 	"bufio"
 	"context"
-	"ingress-controller/internal/provider/builtin/http1"
 	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"ingress-controller/internal/provider/builtin/http1"
 )
 
 // The backend side of the proxy: idle HTTP/1.1 connections kept per

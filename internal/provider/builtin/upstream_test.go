@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"ingress-controller/internal/provider/builtin/http1"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"ingress-controller/internal/nettest"
+	"ingress-controller/internal/provider/builtin/http1"
 	"ingress-controller/pkg/lbconfig"
 )
 
