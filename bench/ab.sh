@@ -47,36 +47,11 @@ backend_port=$(free_port)
 GOMAXPROCS=1 taskset -c 0 "$work/responder" -listen "127.0.0.1:$backend_port" -size 100 2>/dev/null &
 pids+=($!)
 
+bench_manifests "$work/manifests" "$backend_port"
 declare -A port pid
 for build in before after; do
 	port[$build]=$(free_port)
-	mkdir -p "$work/manifests-$build"
-	cat >"$work/manifests-$build/bench.yaml" <<YAML
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: bench, namespace: bench}
-spec:
-  ingressClassName: ingress-controller
-  rules:
-  - host: bench.example.com
-    http:
-      paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: echo, port: {number: 80}}}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo, namespace: bench}
-spec:
-  ports: [{name: http, port: 80}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: echo-1, namespace: bench, labels: {kubernetes.io/service-name: echo}}
-addressType: IPv4
-ports: [{name: http, port: $backend_port}]
-endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
-YAML
-	GOMAXPROCS=1 taskset -c 1 "$work/$build" --source=file --manifests="$work/manifests-$build" \
+	GOMAXPROCS=1 taskset -c 1 "$work/$build" --source=file --manifests="$work/manifests" \
 		--http-port="${port[$build]}" --https-port="$(free_port)" --listen-address=127.0.0.1 --log-level=warn \
 		--metrics-addr="127.0.0.1:$(free_port)" &
 	pid[$build]=$!

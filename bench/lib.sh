@@ -15,3 +15,61 @@ need_commands() {
 
 # free_port prints a loopback TCP port that was free a moment ago.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# bench_manifests DIR PORT [CERT KEY] writes DIR/bench.yaml: an Ingress for
+# bench.example.com routing / to a Service whose one endpoint is
+# 127.0.0.1:PORT; with CERT and KEY (PEM files) also TLS for that host,
+# without the HTTP to HTTPS redirect.
+bench_manifests() {
+	local dir=$1 port=$2 cert=${3:-} key=${4:-} tls=""
+	mkdir -p "$dir"
+	if [[ -n $cert ]]; then
+		tls='  tls:
+  - {hosts: [bench.example.com], secretName: bench-tls}'
+	fi
+	{
+		cat <<YAML
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: bench
+  namespace: bench
+  annotations: {ingress-controller.io/ssl-redirect: "false"}
+spec:
+  ingressClassName: ingress-controller
+${tls:+$tls
+}  rules:
+  - host: bench.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: echo, port: {number: 80}}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: bench}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: echo-1, namespace: bench, labels: {kubernetes.io/service-name: echo}}
+addressType: IPv4
+ports: [{name: http, port: $port}]
+endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
+YAML
+		if [[ -n $cert ]]; then
+			cat <<YAML
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: bench-tls, namespace: bench}
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |
+$(sed 's/^/    /' "$cert")
+  tls.key: |
+$(sed 's/^/    /' "$key")
+YAML
+		fi
+	} >"$dir/bench.yaml"
+}

@@ -63,47 +63,7 @@ cat "$work/cert.pem" "$work/key.pem" >"$work/haproxy.pem"
 go build -o "$work/ingress-controller" ./cmd/ingress-controller
 go build -o "$work/responder" ./bench/responder
 
-mkdir "$work/manifests"
-cat >"$work/manifests/bench.yaml" <<YAML
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: bench
-  namespace: bench
-  annotations: {ingress-controller.io/ssl-redirect: "false"}
-spec:
-  ingressClassName: ingress-controller
-  tls:
-  - {hosts: [bench.example.com], secretName: bench-tls}
-  rules:
-  - host: bench.example.com
-    http:
-      paths:
-      - {path: /, pathType: Prefix, backend: {service: {name: echo, port: {number: 80}}}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo, namespace: bench}
-spec:
-  ports: [{name: http, port: 80}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: echo-1, namespace: bench, labels: {kubernetes.io/service-name: echo}}
-addressType: IPv4
-ports: [{name: http, port: $backend_port}]
-endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
----
-apiVersion: v1
-kind: Secret
-metadata: {name: bench-tls, namespace: bench}
-type: kubernetes.io/tls
-stringData:
-  tls.crt: |
-$(sed 's/^/    /' "$work/cert.pem")
-  tls.key: |
-$(sed 's/^/    /' "$work/key.pem")
-YAML
+bench_manifests "$work/manifests" "$backend_port" "$work/cert.pem" "$work/key.pem"
 
 cat >"$work/haproxy.cfg" <<CFG
 global
