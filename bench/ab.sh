@@ -58,23 +58,7 @@ for build in before after; do
 	pids+=($!)
 done
 port[haproxy]=$(free_port)
-cat >"$work/haproxy.cfg" <<CFG
-global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  option http-keep-alive
-frontend bench
-  bind 127.0.0.1:${port[haproxy]}
-  default_backend responder
-backend responder
-  http-reuse always
-  server r1 127.0.0.1:$backend_port
-CFG
+bench_haproxy_cfg "$work/haproxy.cfg" "$backend_port" "${port[haproxy]}"
 taskset -c 1 haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 &
 pid[haproxy]=$!
 pids+=($!)

@@ -73,3 +73,32 @@ YAML
 		fi
 	} >"$dir/bench.yaml"
 }
+
+# bench_haproxy_cfg FILE BACKEND_PORT PORT [TLS_PORT PEM] writes the
+# hand-written reference HAProxy config: one thread, keep-alive, backend
+# connections reused, 127.0.0.1:PORT (and TLS on TLS_PORT with the
+# certificate and key in PEM) to 127.0.0.1:BACKEND_PORT.
+bench_haproxy_cfg() {
+	local file=$1 backend=$2 port=$3 tls_port=${4:-} pem=${5:-} tls_bind=""
+	if [[ -n $tls_port ]]; then
+		tls_bind="  bind 127.0.0.1:$tls_port ssl crt $pem alpn http/1.1"
+	fi
+	cat >"$file" <<CFG
+global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+frontend bench
+  bind 127.0.0.1:$port
+${tls_bind:+$tls_bind
+}  default_backend responder
+backend responder
+  http-reuse always
+  server r1 127.0.0.1:$backend
+CFG
+}

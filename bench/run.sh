@@ -65,24 +65,7 @@ go build -o "$work/responder" ./bench/responder
 
 bench_manifests "$work/manifests" "$backend_port" "$work/cert.pem" "$work/key.pem"
 
-cat >"$work/haproxy.cfg" <<CFG
-global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  option http-keep-alive
-frontend bench
-  bind 127.0.0.1:$haproxy_port
-  bind 127.0.0.1:$haproxy_tls_port ssl crt $work/haproxy.pem alpn http/1.1
-  default_backend echo
-backend echo
-  http-reuse always
-  server echo1 127.0.0.1:$backend_port
-CFG
+bench_haproxy_cfg "$work/haproxy.cfg" "$backend_port" "$haproxy_port" "$haproxy_tls_port" "$work/haproxy.pem"
 
 GOMAXPROCS=1 taskset -c 1 "$work/responder" -listen 127.0.0.1:$backend_port -size 100 2>/dev/null &
 pids+=($!)
