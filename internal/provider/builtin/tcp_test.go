@@ -19,34 +19,18 @@ import (
 // "<name>: <line>".
 func startTCPEcho(t *testing.T, name string) lbconfig.Endpoint {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return nettest.ServeRaw(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			line, err := r.ReadString('\n')
 			if err != nil {
 				return
 			}
-			t.Cleanup(func() { c.Close() })
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if _, err := io.WriteString(c, name+": "+line); err != nil {
-						return
-					}
-				}
-			}()
+			if _, err := io.WriteString(c, name+": "+line); err != nil {
+				return
+			}
 		}
-	}()
-	return nettest.Endpoint(t, ln.Addr().String())
+	})
 }
 
 func tcpConfig(port int32, p lbconfig.Policy, eps ...lbconfig.Endpoint) *lbconfig.Config {

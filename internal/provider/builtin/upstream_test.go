@@ -30,38 +30,9 @@ type rawBackend struct {
 
 func startRawBackend(t testing.TB, serve func(n int32, c net.Conn, br *bufio.Reader)) *rawBackend {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb := &rawBackend{ep: nettest.Endpoint(t, ln.Addr().String())}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var open []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range open {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			open = append(open, c)
-			mu.Unlock()
-			n := rb.conns.Add(1)
-			wg.Go(func() {
-				defer c.Close()
-				serve(n, c, bufio.NewReader(c))
-			})
-		}
+	rb := &rawBackend{}
+	rb.ep = nettest.ServeRaw(t, func(c net.Conn) {
+		serve(rb.conns.Add(1), c, bufio.NewReader(c))
 	})
 	return rb
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -71,7 +72,6 @@ var faults = []fault{
 // with a well-framed 200 whose body names the request's X-Client and
 // cookie.
 type faultyBackend struct {
-	t        *testing.T
 	endpoint lbconfig.Endpoint
 	// wrote gets a value once a fault's bytes, late ones included, are
 	// all written.
@@ -83,47 +83,8 @@ type faultyBackend struct {
 
 func (l *lab) startFaultyBackend() *faultyBackend {
 	l.t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		l.t.Fatalf("providertest: faulty backend: %v", err)
-	}
-	fb := &faultyBackend{
-		t:        l.t,
-		endpoint: lbconfig.Endpoint{Address: "127.0.0.1", Port: int32(ln.Addr().(*net.TCPAddr).Port), Ready: true, Serving: true},
-		wrote:    make(chan struct{}, 16),
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	conns := map[net.Conn]bool{}
-	l.t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Go(func() {
-				defer func() {
-					_ = c.Close()
-					mu.Lock()
-					delete(conns, c)
-					mu.Unlock()
-				}()
-				fb.serve(c)
-			})
-		}
-	})
+	fb := &faultyBackend{wrote: make(chan struct{}, 16)}
+	fb.endpoint = nettest.ServeRaw(l.t, fb.serve)
 	return fb
 }
 
@@ -265,38 +226,22 @@ func (s *Suite) testFaultyBackends(t *testing.T) {
 // Hints) reach the client before the final response, with their fields.
 func (s *Suite) testInformational(t *testing.T) {
 	l := s.start(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { _ = ln.Close(); <-done })
-	go func() {
-		defer close(done)
+	hints := nettest.ServeRaw(t, func(conn net.Conn) {
+		br := bufio.NewReader(conn)
 		for {
-			conn, err := ln.Accept()
+			r, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer conn.Close()
-				br := bufio.NewReader(conn)
-				for {
-					r, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					_, _ = io.Copy(io.Discard, r.Body)
-					_, _ = io.WriteString(conn, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"+
-						"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				}
-			}()
+			_, _ = io.Copy(io.Discard, r.Body)
+			_, _ = io.WriteString(conn, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"+
+				"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		}
-	}()
+	})
 	ref := "test/hints:80"
 	port := l.freePort()
 	l.apply(config(oneLB(port, &lbconfig.BackendRef{Name: ref}),
-		lbconfig.Backend{Name: ref, Endpoints: []lbconfig.Endpoint{{Address: "127.0.0.1", Port: int32(ln.Addr().(*net.TCPAddr).Port), Ready: true, Serving: true}}}))
+		lbconfig.Backend{Name: ref, Endpoints: []lbconfig.Endpoint{hints}}))
 	url := "http://" + net.JoinHostPort(l.addr, strconv.Itoa(int(port))) + "/"
 	l.eventually("the backend to answer through the load balancer", func() (bool, string) {
 		r := l.getURL(l.client, url, "")
