@@ -15,15 +15,6 @@ import (
 // address only with --enable-pprof; /healthz and /metrics always.
 func TestPprofOnlyWithFlag(t *testing.T) {
 	bin := buildController(t)
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	status := func(url string) int {
-		resp, err := client.Get(url)
-		if err != nil {
-			return 0
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
 	for _, tc := range []struct {
 		flags []string
 		want  int
@@ -43,7 +34,7 @@ func TestPprofOnlyWithFlag(t *testing.T) {
 		}
 		base := "http://" + admin
 		deadline := time.Now().Add(30 * time.Second)
-		for status(base+"/healthz") != http.StatusOK {
+		for statusOf(base+"/healthz") != http.StatusOK {
 			if time.Now().After(deadline) {
 				_ = cmd.Process.Kill()
 				_ = cmd.Wait()
@@ -52,11 +43,11 @@ func TestPprofOnlyWithFlag(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		for _, path := range []string{"/debug/pprof/", "/debug/pprof/cmdline"} {
-			if got := status(base + path); got != tc.want {
+			if got := statusOf(base + path); got != tc.want {
 				t.Errorf("flags %v: %s = %d, want %d", tc.flags, path, got, tc.want)
 			}
 		}
-		if got := status(base + "/metrics"); got != http.StatusOK {
+		if got := statusOf(base + "/metrics"); got != http.StatusOK {
 			t.Errorf("flags %v: /metrics = %d, want 200", tc.flags, got)
 		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)

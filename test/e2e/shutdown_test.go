@@ -65,18 +65,9 @@ endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
 			t.Logf("controller output:\n%s", out.String())
 		}
 	})
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	status := func(url string) int {
-		resp, err := client.Get(url)
-		if err != nil {
-			return 0
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
 	proxy, readyz := fmt.Sprintf("http://127.0.0.1:%d/", port), "http://"+admin+"/readyz"
 	deadline := time.Now().Add(30 * time.Second)
-	for status(readyz) != http.StatusOK || status(proxy) != http.StatusOK {
+	for statusOf(readyz) != http.StatusOK || statusOf(proxy) != http.StatusOK {
 		if time.Now().After(deadline) {
 			t.Fatalf("not ready and serving within 30s:\n%s", out.String())
 		}
@@ -88,12 +79,12 @@ endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
 	}
 	signalled := time.Now()
 	for time.Since(signalled) < delay/2 {
-		if got := status(proxy); got != http.StatusOK {
+		if got := statusOf(proxy); got != http.StatusOK {
 			t.Fatalf("%s after SIGTERM, within the %s delay: the proxy answered %d, want 200", time.Since(signalled), delay, got)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got := status(readyz); got != http.StatusServiceUnavailable {
+	if got := statusOf(readyz); got != http.StatusServiceUnavailable {
 		t.Errorf("/readyz during the shutdown delay: %d, want 503", got)
 	}
 	select {
