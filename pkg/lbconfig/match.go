@@ -3,15 +3,9 @@ package lbconfig
 import "strings"
 
 // Matches reports whether the request path p, normalized with
-// NormalizePath, matches the route. The route's Path is normalized the
-// same way first, so "/%61dmin" and "/admin" are the same route path; a
-// Path NormalizePath refuses matches no request, since such requests are
-// refused before routing.
+// NormalizePath, matches the route (on MatchPath).
 func (r *Route) Matches(p string) bool {
-	path, err := NormalizePath(r.Path)
-	if err != nil {
-		return false
-	}
+	path := r.MatchPath()
 	switch r.Match {
 	case MatchExact:
 		return p == path
@@ -100,4 +94,15 @@ func NormalizeHost(h string) string {
 		}
 	}
 	return h
+}
+
+// MatchPath is the path the route matches requests on: its Path
+// normalized as requests are, so that "/%61dmin" and "/admin" are the same
+// route path. A Path NormalizePath refuses is kept as it is: it matches no
+// request, since requests with such a path are refused before routing.
+func (r *Route) MatchPath() string {
+	if p, err := NormalizePath(r.Path); err == nil {
+		return p
+	}
+	return r.Path
 }

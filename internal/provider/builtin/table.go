@@ -293,13 +293,7 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 			if err != nil {
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
 			}
-			// Requests route on their normalized path: so does the
-			// route's. A path NormalizePath refuses matches nothing it
-			// lets through.
-			path := rt.Path
-			if n, err := lbconfig.NormalizePath(path); err == nil {
-				path = n
-			}
+			path := rt.MatchPath()
 			cr := route{path: path, backend: b}
 			if rd := rt.HTTPSRedirect; rd != nil {
 				cr.redirect = &redirect{status: int(rd.StatusCode)}

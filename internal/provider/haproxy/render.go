@@ -414,13 +414,8 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			if err := lbconfig.CheckPath(rt.Path); err != nil {
 				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
 			}
-			// Requests route on their normalized path (pathRules): so
-			// does the route's. A path NormalizePath refuses matches
-			// nothing pathRules let through.
-			path := rt.Path
-			if p, err := lbconfig.NormalizePath(path); err == nil {
-				path = p
-			}
+			// Requests route on their normalized path (pathRules).
+			path := rt.MatchPath()
 			// Keys are "<vhost>:<path>". Prefix keys end in "/" and the
 			// lookup key is the request path plus "/", so a map_beg
 			// (longest prefix) match is an element-wise prefix match:
