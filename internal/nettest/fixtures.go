@@ -29,14 +29,42 @@ func FreePort(t testing.TB) int32 {
 }
 
 // FreePortOn returns a TCP port of host that was free a moment ago, for
-// callers without a testing.TB.
+// callers without a testing.TB. It never returns a port it returned
+// before in this process: the kernel may hand out a port it just freed
+// again, and two listeners of one test given the same port fail at once.
 func FreePortOn(host string) (int32, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("free port on %s: %w", host, err)
+	for range 20 {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return 0, fmt.Errorf("free port on %s: %w", host, err)
+		}
+		port := int32(ln.Addr().(*net.TCPAddr).Port)
+		_ = ln.Close()
+		if handedOut.add(port) {
+			return port, nil
+		}
 	}
-	defer ln.Close()
-	return int32(ln.Addr().(*net.TCPAddr).Port), nil
+	return 0, fmt.Errorf("free port on %s: none that was not handed out already", host)
+}
+
+// handedOut are the ports FreePortOn returned. Process-wide on purpose:
+// every test of a package shares the machine's ports.
+var handedOut = portSet{ports: map[int32]bool{}}
+
+type portSet struct {
+	mu    sync.Mutex
+	ports map[int32]bool
+}
+
+// add records port and reports whether it was new.
+func (s *portSet) add(port int32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ports[port] {
+		return false
+	}
+	s.ports[port] = true
+	return true
 }
 
 // Buffer is a bytes.Buffer safe for one writer and concurrent readers: a
