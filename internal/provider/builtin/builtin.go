@@ -43,6 +43,7 @@
 package builtin
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -115,6 +116,7 @@ type Provider struct {
 // server is one listener port and its http.Server.
 type server struct {
 	port    int32
+	sw      *switchListener
 	ln      *onceCloseListener
 	srv     *http.Server
 	closing atomic.Bool
@@ -272,8 +274,8 @@ func (p *Provider) attachPools(t *table) {
 }
 
 func (p *Provider) newServer(port int32, ln net.Listener) *server {
-	ln = newSwitchListener(ln, p, port)
-	s := &server{port: port, ln: &onceCloseListener{Listener: ln}}
+	sw := newSwitchListener(ln, p, port)
+	s := &server{port: port, sw: sw, ln: &onceCloseListener{Listener: sw}}
 	s.srv = &http.Server{
 		Handler:           headLimit{next: &portHandler{p: p, port: port}, max: p.opts.MaxRequestHeaderBytes},
 		ReadHeaderTimeout: 30 * time.Second,
@@ -314,7 +316,15 @@ func (p *Provider) drain(s *server, grace time.Duration) {
 	p.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		defer cancel()
-		if err := s.srv.Shutdown(ctx); err != nil {
+		var fastErr error
+		fast := make(chan struct{})
+		go func() {
+			fastErr = s.sw.fast.shutdown(ctx)
+			close(fast)
+		}()
+		err := s.srv.Shutdown(ctx)
+		<-fast
+		if err := cmp.Or(err, fastErr); err != nil {
 			p.log.Warn("listener did not drain in time; closing its connections", "port", s.port, "error", err)
 			_ = s.srv.Close()
 		}

@@ -139,6 +139,18 @@ type slotConn struct {
 	net.Conn
 	slots chan struct{}
 	once  sync.Once
+	// pending is what the fast path read of a request it handed on to
+	// the http.Server, read again first.
+	pending []byte
+}
+
+func (c *slotConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
 }
 
 func (c *slotConn) Close() error {
@@ -158,7 +170,7 @@ func (c *slotConn) CloseWrite() error {
 // rawConn is the connection under a slotConn, for copying with splice(2):
 // closing still goes through the slotConn.
 func rawConn(c net.Conn) net.Conn {
-	if s, ok := c.(*slotConn); ok {
+	if s, ok := c.(*slotConn); ok && len(s.pending) == 0 {
 		return s.Conn
 	}
 	return c

@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -95,28 +96,37 @@ func (bm *backendMetrics) observe(status int, d time.Duration) {
 }
 
 // logAccess writes one access log line for r, if the access log is on.
-// The query string is left out: it may hold credentials. Values the client
-// chose are clipped: a line stays short whatever the request.
 func (p *Provider) logAccess(r *http.Request, b *backend, out outcome, start time.Time) {
-	l := p.opts.AccessLog
-	if l == nil {
+	if p.opts.AccessLog == nil {
 		return
 	}
+	p.writeAccess(accessEntry{client: remoteIP(r.RemoteAddr), method: r.Method, host: r.Host, path: r.URL.Path, proto: r.Proto, userAgent: r.UserAgent()}, b, out, start)
+}
+
+// accessEntry is what the access log says of a request.
+type accessEntry struct {
+	client, method, host, path, proto, userAgent string
+}
+
+// writeAccess writes one access log line. The query string is left out:
+// it may hold credentials. Values the client chose are clipped: a line
+// stays short whatever the request.
+func (p *Provider) writeAccess(e accessEntry, b *backend, out outcome, start time.Time) {
 	backendName := ""
 	if b != nil {
 		backendName = b.name
 	}
-	l.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("client", remoteIP(r.RemoteAddr)),
-		slog.String("method", r.Method),
-		slog.String("host", clip.Value(r.Host)),
-		slog.String("path", clip.Value(r.URL.Path)),
-		slog.String("proto", r.Proto),
+	p.opts.AccessLog.LogAttrs(context.Background(), slog.LevelInfo, "request",
+		slog.String("client", e.client),
+		slog.String("method", e.method),
+		slog.String("host", clip.Value(e.host)),
+		slog.String("path", clip.Value(e.path)),
+		slog.String("proto", e.proto),
 		slog.Int("status", out.status),
 		slog.Int64("bytes", out.bytes),
 		slog.Duration("duration", time.Since(start)),
 		slog.String("backend", backendName),
 		slog.String("endpoint", out.endpoint),
-		slog.String("user_agent", clip.Value(r.UserAgent())),
+		slog.String("user_agent", clip.Value(e.userAgent)),
 	)
 }

@@ -72,6 +72,8 @@ type switchListener struct {
 	done   chan struct{} // closed by Close or a failed accept
 	closed sync.Once
 	err    error // why accepting ended; set before done is closed
+	// fast are the connections served on the fast path (fastpath.go).
+	fast fastConns
 }
 
 func newSwitchListener(ln net.Listener, p *Provider, port int32) *switchListener {
@@ -132,7 +134,7 @@ func (l *switchListener) acceptLoop() {
 }
 
 // dispatch sends c where the port's current role says.
-func (l *switchListener) dispatch(c net.Conn) {
+func (l *switchListener) dispatch(c *slotConn) {
 	var pr *portRoutes
 	if t := l.p.table.Load(); t != nil {
 		pr = t.ports[l.port]
@@ -147,7 +149,7 @@ func (l *switchListener) dispatch(c net.Conn) {
 	case pr.secure():
 		l.deliver(tls.Server(c, l.config))
 	default:
-		l.deliver(c)
+		go l.serveFast(c)
 	}
 }
 

@@ -95,6 +95,7 @@ const (
 // reused from response to response on the same backend connection.
 type HeadReader struct {
 	raw    []byte  // the lines read, without terminators
+	status span    // the status line in raw
 	fields []field // spans in raw
 	// budget is what is left of MaxHeadBytes for the lines being read.
 	budget int
@@ -136,6 +137,7 @@ func (h *HeadReader) read(br *bufio.Reader) (Head, error) {
 	if err != nil {
 		return Head{}, err
 	}
+	h.status = sl
 	rh, err := parseStatusLine(h.raw[sl.start:sl.end])
 	if err != nil {
 		return Head{}, err
@@ -630,6 +632,20 @@ func (b *Body) Chunked() bool { return b.kind == bodyChunked }
 // (chunked, or until the connection closes), which the proxy passes on as
 // they come.
 func (b *Body) Streams() bool { return b.kind == bodyChunked || b.kind == bodyClose }
+
+// Done reports whether the body was read to its end: Next returns io.EOF
+// without reading.
+func (b *Body) Done() bool {
+	switch b.kind {
+	case bodyNone:
+		return true
+	case bodyLength:
+		return b.left == 0
+	case bodyChunked:
+		return b.state == chunkDone
+	}
+	return false
+}
 
 // Release returns the big buffer, if any.
 func (b *Body) Release() {

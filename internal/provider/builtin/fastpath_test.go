@@ -1,0 +1,242 @@
+package builtin
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"ingress-controller/internal/nettest"
+	"ingress-controller/pkg/lbconfig"
+)
+
+// dateless is an echo backend that sends no Date field. The proxy's
+// http.Server adds one to what it forwards and the fast path does not, so
+// a response with a Date came through net/http.
+func dateless(t *testing.T, name string) lbconfig.Endpoint {
+	echo := nettest.Echo{Name: name}
+	return startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(100 * time.Millisecond)
+		}
+		w.Header()["Date"] = nil
+		echo.ServeHTTP(w, r)
+	}))
+}
+
+// rawClient is one client connection that writes requests by hand.
+type rawClient struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialRaw(t *testing.T, port int32) *rawClient {
+	t.Helper()
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return &rawClient{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+func (rc *rawClient) send(raw string) {
+	rc.t.Helper()
+	if _, err := io.WriteString(rc.c, raw); err != nil {
+		rc.t.Fatal(err)
+	}
+}
+
+// read reads one response to method and its body.
+func (rc *rawClient) read(method string) (*http.Response, string) {
+	rc.t.Helper()
+	resp, err := http.ReadResponse(rc.br, &http.Request{Method: method})
+	if err != nil {
+		rc.t.Fatalf("reading a response: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		rc.t.Fatalf("reading a body: %v", err)
+	}
+	return resp, string(body)
+}
+
+func fastProxy(t *testing.T) int32 {
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", dateless(t, "e"))}, nil,
+		vh("x.test", prefix("/", "echo"))))
+	return port
+}
+
+// TestFastPathServesOrHandsOff checks which requests the fast path serves
+// itself and that the others, handed to net/http with every byte read of
+// them, are served right there, as is the next request on the connection.
+func TestFastPathServesOrHandsOff(t *testing.T) {
+	port := fastProxy(t)
+	bigHead := "GET /big HTTP/1.1\r\nHost: x.test\r\nX-Pad: " + strings.Repeat("a", 5000) + "\r\n\r\n"
+	for _, tc := range []struct {
+		name, method, raw string
+		status            int
+		// body is what the echo answer's body starts with.
+		body string
+		fast bool
+	}{
+		{"GET", "GET", "GET /a?b=1 HTTP/1.1\r\nHost: x.test\r\n\r\n", 200, "e x.test/a?b=1", true},
+		{"HEAD", "HEAD", "HEAD /a HTTP/1.1\r\nHost: x.test\r\n\r\n", 200, "", true},
+		{"DELETE without a body", "DELETE", "DELETE /d HTTP/1.1\r\nHost: X.TEST:80\r\nContent-Length: 0\r\n\r\n", 200, "e X.TEST:80/d", true},
+		{"no route", "GET", "GET / HTTP/1.1\r\nHost: other.test\r\n\r\n", 404, "404 not found", true},
+		{"body", "POST", "POST /p HTTP/1.1\r\nHost: x.test\r\nContent-Length: 5\r\n\r\nhello", 200, "e x.test/p", false},
+		{"expect", "PUT", "PUT /p HTTP/1.1\r\nHost: x.test\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n", 200, "e x.test/p", false},
+		{"path to normalize", "GET", "GET /a/../b HTTP/1.1\r\nHost: x.test\r\n\r\n", 200, "e x.test/b", false},
+		{"path refused", "GET", "GET /a%2Fb HTTP/1.1\r\nHost: x.test\r\n\r\n", 400, "400 bad request", false},
+		{"head over the buffer", "GET", bigHead, 200, "e x.test/big", false},
+		{"unknown method", "GET", "PROPFIND /f HTTP/1.1\r\nHost: x.test\r\n\r\n", 200, "e x.test/f", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := dialRaw(t, port)
+			rc.send(tc.raw)
+			resp, body := rc.read(tc.method)
+			if resp.StatusCode != tc.status || !strings.HasPrefix(body, tc.body) {
+				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, body, tc.status, tc.body)
+			}
+			if fast := resp.Header.Get("Date") == ""; fast != tc.fast {
+				t.Errorf("served on the fast path: %v, want %v", fast, tc.fast)
+			}
+			rc.send("GET /next HTTP/1.1\r\nHost: x.test\r\n\r\n")
+			resp, body = rc.read("GET")
+			if resp.StatusCode != 200 || body != "e x.test/next\n" {
+				t.Fatalf("next request: got %d %q", resp.StatusCode, body)
+			}
+			// A handed-off connection stays with net/http.
+			if fast := resp.Header.Get("Date") == ""; fast != tc.fast {
+				t.Errorf("next request served on the fast path: %v, want %v", fast, tc.fast)
+			}
+		})
+	}
+}
+
+// TestFastPathClose checks that "Connection: close" is answered with it
+// and the connection closed.
+func TestFastPathClose(t *testing.T) {
+	port := fastProxy(t)
+	rc := dialRaw(t, port)
+	rc.send("GET /a HTTP/1.1\r\nHost: x.test\r\nConnection: close\r\n\r\n")
+	resp, _ := rc.read("GET")
+	if !resp.Close || resp.Header.Get("Date") != "" {
+		t.Errorf("close %v, Date %q", resp.Close, resp.Header.Get("Date"))
+	}
+	if n, err := rc.br.ReadByte(); err != io.EOF {
+		t.Errorf("read %v %v after the response, want the connection closed", n, err)
+	}
+}
+
+// TestFastPathPipelining checks that requests sent together are answered
+// one by one, in order.
+func TestFastPathPipelining(t *testing.T) {
+	port := fastProxy(t)
+	rc := dialRaw(t, port)
+	rc.send("GET /1 HTTP/1.1\r\nHost: x.test\r\n\r\nHEAD /2 HTTP/1.1\r\nHost: x.test\r\n\r\nGET /3 HTTP/1.1\r\nHost: x.test\r\n\r\n")
+	for i, method := range []string{"GET", "HEAD", "GET"} {
+		resp, body := rc.read(method)
+		if got := resp.Header.Get("X-Echo-Path"); got != "/"+strconv.Itoa(i+1) {
+			t.Errorf("response %d is for %q (%q)", i+1, got, body)
+		}
+	}
+}
+
+// TestFastPathWatchKeepsNextRequest checks that the byte the client watch
+// reads while a slow backend thinks (the start of a pipelined request) is
+// not lost.
+func TestFastPathWatchKeepsNextRequest(t *testing.T) {
+	port := fastProxy(t)
+	rc := dialRaw(t, port)
+	rc.send("GET /slow HTTP/1.1\r\nHost: x.test\r\n\r\n")
+	time.Sleep(50 * time.Millisecond) // the watch runs from watchAfter on
+	rc.send("G")
+	resp, _ := rc.read("GET")
+	if got := resp.Header.Get("X-Echo-Path"); got != "/slow" {
+		t.Fatalf("first response for %q", got)
+	}
+	rc.send("ET /after HTTP/1.1\r\nHost: x.test\r\n\r\n")
+	resp, body := rc.read("GET")
+	if resp.StatusCode != 200 || body != "e x.test/after\n" {
+		t.Errorf("second request: got %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestFastPathAllocatesNothing proves the fast path's promise: a proxied
+// keep-alive request costs no heap allocation in the proxy, measured over
+// the whole process with a client and a backend that allocate nothing.
+func TestFastPathAllocatesNothing(t *testing.T) {
+	response := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n" + strings.Repeat("x", 100))
+	backend := nettest.ServeRaw(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		n := 0
+		for {
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				return
+			}
+			n += m
+			if bytes.HasSuffix(buf[:n], []byte("\r\n\r\n")) {
+				n = 0
+				if _, err := c.Write(response); err != nil {
+					return
+				}
+			}
+		}
+	})
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil,
+		vh("bench.example.com", prefix("/", "raw"))))
+
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	request := []byte("GET /api/v1/items?id=42 HTTP/1.1\r\nHost: bench.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	buf := make([]byte, 4096)
+	var failed error
+	roundTrip := func() {
+		if _, err := c.Write(request); err != nil {
+			failed = err
+			return
+		}
+		n := 0
+		for {
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				failed = err
+				return
+			}
+			n += m
+			if i := bytes.Index(buf[:n], []byte("\r\n\r\n")); i >= 0 && n-i-4 >= 100 {
+				return
+			}
+		}
+	}
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	for range 100 { // fills the pools and the connection's caches
+		roundTrip()
+	}
+	allocs := testing.AllocsPerRun(2000, roundTrip)
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	if !bytes.HasPrefix(buf, []byte("HTTP/1.1 200 OK\r\n")) {
+		t.Fatalf("got %q", buf[:40])
+	}
+	if allocs != 0 {
+		t.Errorf("%v allocations per proxied request, want 0", allocs)
+	}
+}
