@@ -13,9 +13,14 @@
 // on them finish. A request loads the table once and uses that table to the
 // end, so a swap never fails a request and needs no locks on the hot path.
 //
-// Each listener port has its own http.Server whose handler routes by Host
-// and path and forwards over HTTP/1.1 connections to the backends that it
-// keeps alive in a pool per endpoint address (upstream.go). The handler
+// Plain HTTP connections start on the fast path (fastpath.go): the
+// proxy's own HTTP/1.1 loop serves the common requests (no body, a normal
+// path, a plain HTTP/1.1 backend) without allocating, and hands the
+// connection, with the bytes it read, to the port's http.Server at the
+// first request it does not serve. Each listener port has its own
+// http.Server, which serves those, HTTPS and HTTP/2; its handler routes by
+// Host and path and forwards over HTTP/1.1 connections to the backends
+// that it keeps alive in a pool per endpoint address (upstream.go). The handler
 // goroutine does the whole backend exchange itself: it writes the request
 // head straight into the connection's buffer, streams the body, parses the
 // response head strictly into the ResponseWriter's header map and streams
