@@ -20,12 +20,16 @@
 # so instead of measuring.
 #
 # Each row: requests/s, p50 and p99, each core's busy share (/proc/stat),
-# requests per proxy-CPU second and its ratio to the hand-written HAProxy
-# config's, and the proxy's resident memory (VmRSS) after the run. The
-# proxy under test is pinned to CPU 0 with one thread (HAProxy takes its
-# thread count from the CPUs it may use: one; nginx runs one worker); wrk
-# and the backend share CPU 1 in every run, so the ratios compare like with
-# like on a 2-core machine. The proxies not under test are idle meanwhile.
+# the proxy's own CPU time (its processes' utime and stime, /proc/PID/stat)
+# as a share of one core, requests per proxy-CPU second and its ratio to
+# the hand-written HAProxy config's, and the proxy's resident memory
+# (VmRSS) after the run. The proxy under test is pinned to CPU 0 with one
+# thread (HAProxy takes its thread count from the CPUs it may use: one;
+# nginx runs one worker); wrk and the backend share CPU 1 in every run, so
+# the ratios compare like with like on a 2-core machine. The proxies not
+# under test are idle meanwhile. Requests per proxy-CPU second count only
+# the proxy's own CPU time, so other load on CPU 0 (a shared machine)
+# lowers requests/s but not that figure.
 #
 #   BENCH_DURATION     seconds per measurement (default 10)
 #   BENCH_CONNECTIONS  concurrent connections (default 50)
@@ -155,6 +159,29 @@ done
 # idle and iowait), from /proc/stat.
 busy() { awk '/^cpu[01] / { b = 0; t = 0; for (i = 2; i <= NF; i++) { t += $i; if (i != 5 && i != 6) b += $i } printf "%d %d ", b, t } END { print "" }' /proc/stat; }
 
+# processes KEY prints the pids of the proxy's processes: the controller
+# and, for the haproxy provider, its HAProxy master and workers; HAProxy
+# (its own worker); nginx's master and worker.
+processes() {
+	local key=$1 master
+	echo "${pid[$key]}"
+	case $key in
+	haproxy-prov*)
+		master=$(cat "$work/hx-$key/haproxy.pid")
+		echo "$master"
+		pgrep -P "$master" || true
+		;;
+	nginx*) pgrep -P "${pid[$key]}" || true ;;
+	esac
+}
+
+# cpu_jiffies PID... prints the processes' utime+stime summed, in jiffies
+# (the unit of /proc/stat).
+cpu_jiffies() {
+	local p
+	for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null || true; done | awk '{ sub(/^.*\) /, ""); j += $12 + $13 } END { print j + 0 }'
+}
+
 # rss_mib PID... prints the processes' VmRSS summed, in MiB.
 rss_mib() {
 	local kib=0 p v
@@ -194,13 +221,14 @@ session_check() {
 		-ign_eof -sess_in "$sess" 2>/dev/null | awk '/^(New|Reused),/ && !found { sub(/,.*/, ""); print; found = 1 } END { if (!found) print "failed" }'
 }
 
-# measure KEY URL [wrk args] -> prints "NAME rps p50 p99 cpu0% cpu1% rss"
-# (latencies in ms; each core's busy share during the run; RSS in MiB
-# after it), and with $tls_check set (resumed or full) the session check
-# before it.
+# measure KEY URL [wrk args] -> prints "NAME rps p50 p99 cpu0% cpu1%
+# proxy% rss [session]" (latencies in ms; each core's busy share and the
+# proxy's CPU time as a share of one core during the run; RSS in MiB after
+# it), and with $tls_check set (resumed or full) the result of the
+# session check before it.
 tls_check=
 measure() {
-	local key=$1 url=$2 name=${1%-full} out b0 t0 b1 t1 c0 u0 c1 u1 session=
+	local key=$1 url=$2 name=${1%-full} out b0 t0 b1 t1 c0 u0 c1 u1 session= procs=() j0=0 j1=0
 	shift 2
 	if [[ -n $tls_check ]]; then
 		session=$(session_check "${tls_port[$key]}")
@@ -213,8 +241,11 @@ measure() {
 		fi
 	fi
 	taskset -c 1 wrk -t1 -c"$conns" -d2s -H 'Host: bench.example.com' "$@" "$url" >/dev/null # warm up
+	[[ $key == direct ]] || mapfile -t procs < <(processes "$key")
 	read -r b0 t0 b1 t1 < <(busy)
+	((${#procs[@]})) && j0=$(cpu_jiffies "${procs[@]}")
 	out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${duration}s" --latency -H 'Host: bench.example.com' "$@" "$url")
+	((${#procs[@]})) && j1=$(cpu_jiffies "${procs[@]}")
 	read -r c0 u0 c1 u1 < <(busy)
 	if grep -q 'Non-2xx' <<<"$out"; then
 		echo "bench: $name answered non-2xx responses:" >&2
@@ -222,34 +253,33 @@ measure() {
 		exit 1
 	fi
 	awk -v name="$name" -v cpu0=$(((c0 - b0) * 1000 / (u0 - t0))) -v cpu1=$(((c1 - b1) * 1000 / (u1 - t1))) \
-		-v rss="$([[ $key == direct ]] && echo - || rss "$key")" -v session="$session" '
+		-v proxy=$(((j1 - j0) * 1000 / (u0 - t0))) -v rss="$([[ $key == direct ]] && echo - || rss "$key")" -v session="$session" '
 		function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
 		/Requests\/sec/ { rps = $2 }
 		/^ +50%/ { p50 = ms($2) }
 		/^ +99%/ { p99 = ms($2) }
 		/Socket errors/ { errs = $0 }
-		END { printf "%s %.0f %.3f %.3f %.1f %.1f %s %s\n", name, rps, p50, p99, cpu0 / 10, cpu1 / 10, rss, session; if (errs != "") print "  " name ": " errs > "/dev/stderr" }
+		END { printf "%s %.0f %.3f %.3f %.1f %.1f %.1f %s %s\n", name, rps, p50, p99, cpu0 / 10, cpu1 / 10, proxy / 10, rss, session; if (errs != "") print "  " name ": " errs > "/dev/stderr" }
 	' <<<"$out"
 }
 
-# report TITLE RESULTS -> the table and the ratios. The proxy has CPU 0 to
-# itself (direct: the backend has CPU 1, shared with wrk), so requests per
-# proxy-CPU second are req/s over CPU 0's busy share; "x haproxy-cfg" is
-# that figure over the hand-written HAProxy config's in the same table.
+# report TITLE RESULTS -> the table and the ratios. Requests per proxy-CPU
+# second are req/s over the proxy's own CPU share; "x haproxy-cfg" is that
+# figure over the hand-written HAProxy config's in the same table.
 report() {
 	echo "$1"
 	awk '
 		$2 == "n/a" { missing[NR] = $0; sub(/^[^ ]+ /, "", missing[NR]); order[NR] = $1; next }
-		{ rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; c0[$1] = $5; c1[$1] = $6; rss[$1] = $7; session[$1] = $8
-		  per[$1] = ($5 > 0 ? $2 * 100 / $5 : 0); order[NR] = $1; if ($8 != "") checked = 1 }
+		{ rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; c0[$1] = $5; c1[$1] = $6; own[$1] = $7; rss[$1] = $8; session[$1] = $9
+		  per[$1] = ($7 > 0 ? $2 * 100 / $7 : 0); order[NR] = $1; if ($9 != "") checked = 1 }
 		END {
 			ref = per["haproxy-cfg"]
-			printf "%-13s %9s %8s %8s %7s %7s %15s %13s %11s%s\n", "target", "req/s", "p50 ms", "p99 ms", "cpu0 %", "cpu1 %", "req/proxy-cpu-s", "x haproxy-cfg", "RSS MiB", (checked ? "  s_client" : "")
+			printf "%-13s %9s %8s %8s %7s %7s %8s %15s %13s %11s%s\n", "target", "req/s", "p50 ms", "p99 ms", "cpu0 %", "cpu1 %", "proxy %", "req/proxy-cpu-s", "x haproxy-cfg", "RSS MiB", (checked ? "  s_client" : "")
 			for (i = 1; i <= NR; i++) {
 				n = order[i]
 				if (i in missing) { printf "%-13s %s\n", n, missing[i]; continue }
-				printf "%-13s %9d %8.3f %8.3f %7.1f %7.1f %15s %13s %11s%s\n", n, rps[n], p50[n], p99[n], c0[n], c1[n],
-					(n == "direct" ? "-" : sprintf("%.0f", per[n])), (n == "direct" || ref == 0 ? "-" : sprintf("%.2f", per[n] / ref)),
+				printf "%-13s %9d %8.3f %8.3f %7.1f %7.1f %8s %15s %13s %11s%s\n", n, rps[n], p50[n], p99[n], c0[n], c1[n],
+					(n == "direct" ? "-" : sprintf("%.1f", own[n])), (n == "direct" ? "-" : sprintf("%.0f", per[n])), (n == "direct" || ref == 0 ? "-" : sprintf("%.2f", per[n] / ref)),
 					rss[n], (checked ? "  " session[n] : "")
 			}
 			if (!("haproxy-cfg" in rps)) exit
@@ -264,7 +294,8 @@ report() {
 	' <<<"$2"
 }
 
-echo "RSS: after the run; haproxy-prov: controller+HAProxy workers. s_client: a second TLS connection Reused the first one's session, or New."
+echo "proxy %: the proxy's own CPU time over the run, in % of one core. RSS: after the run; haproxy-prov: controller+HAProxy workers."
+echo "s_client: a second TLS connection Reused the first one's session, or New."
 echo
 results=$( {
 	measure direct "http://127.0.0.1:$backend_port/"
