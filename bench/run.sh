@@ -44,8 +44,8 @@ conns=${BENCH_CONNECTIONS:-50}
 had_nginx=$(command -v nginx || true)
 need_commands openssl wrk haproxy curl nginx
 # Where services start on install, Debian's nginx package starts its own
-# on port 80; this script runs nginx with a config of its own, so that one
-# goes again.
+# on port 80. This script runs nginx with a config of its own and needs
+# none of that: a service the install started is stopped and disabled.
 if [[ -z $had_nginx ]] && command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
 	sudo=
 	[[ $(id -u) -eq 0 ]] || sudo=sudo
