@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP throughput benchmark, one run, four paths to the same backend
+# HTTP throughput benchmark, one run, five paths to the same backend
 # (bench/responder: 100-byte answers straight off the socket, never the
 # limit):
 #   direct        wrk -> backend
@@ -7,16 +7,29 @@
 #   haproxy-cfg   wrk -> a hand-written HAProxy config (Debian haproxy) -> backend
 #   haproxy-prov  wrk -> HAProxy run by ingress-controller --provider=haproxy
 #                 (same manifests, the config it renders) -> backend
-# Two workloads: plain HTTP/1.1 keep-alive with small responses, and HTTPS
-# with a new connection (TLS 1.3, ECDSA P-256) for every request; wrk
-# resumes TLS sessions from the tickets the servers issue, so these are
-# mostly resumed handshakes. Prints requests/s, p50 and p99 for each, each
-# core's busy share (/proc/stat) and requests per proxy-CPU second, and the
-# ratios. The proxy
-# under test is pinned to CPU 0 with one thread (HAProxy takes its thread
-# count from the CPUs it may use: one); wrk and the backend share CPU 1 in
-# every run, so the ratios compare like with like on a 2-core machine. The
-# proxies not under test are idle meanwhile.
+#   nginx         wrk -> a hand-written nginx config (Debian nginx) -> backend
+# Three tables: plain HTTP/1.1 keep-alive with small responses; HTTPS with a
+# new connection (TLS 1.3, ECDSA P-256) for every request, resumed
+# handshakes (wrk resumes from the session tickets the servers issue); and
+# the same with full handshakes, against second instances of each proxy
+# with session resumption off. Before each TLS row, openssl s_client
+# connects twice, the second time with the first one's session, and the row
+# shows whether it was Reused or New; a full-handshake row that resumes
+# stops the script. The controller's --tls-session-resumption=false is
+# used where the controller has it; without it its full-handshake rows say
+# so instead of measuring.
+#
+# Each row: requests/s, p50 and p99, each core's busy share (/proc/stat),
+# the proxy's own CPU time (its processes' utime and stime, /proc/PID/stat)
+# as a share of one core, requests per proxy-CPU second and its ratio to
+# the hand-written HAProxy config's, and the proxy's resident memory
+# (VmRSS) after the run. The proxy under test is pinned to CPU 0 with one
+# thread (HAProxy takes its thread count from the CPUs it may use: one;
+# nginx runs one worker); wrk and the backend share CPU 1 in every run, so
+# the ratios compare like with like on a 2-core machine. The proxies not
+# under test are idle meanwhile. Requests per proxy-CPU second count only
+# the proxy's own CPU time, so other load on CPU 0 (a shared machine)
+# lowers requests/s but not that figure.
 #
 #   BENCH_DURATION     seconds per measurement (default 10)
 #   BENCH_CONNECTIONS  concurrent connections (default 50)
@@ -28,7 +41,16 @@ duration=${BENCH_DURATION:-10}
 conns=${BENCH_CONNECTIONS:-50}
 
 . bench/lib.sh
-need_commands openssl wrk haproxy curl
+had_nginx=$(command -v nginx || true)
+need_commands openssl wrk haproxy curl nginx
+# Where services start on install, Debian's nginx package starts its own
+# on port 80. This script runs nginx with a config of its own and needs
+# none of that: a service the install started is stopped and disabled.
+if [[ -z $had_nginx ]] && command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
+	sudo=
+	[[ $(id -u) -eq 0 ]] || sudo=sudo
+	$sudo systemctl disable --now nginx
+fi
 
 work=$(mktemp -d)
 pids=()
@@ -37,23 +59,16 @@ cleanup() {
 	wait 2>/dev/null || true
 	# The haproxy provider stops its HAProxy on SIGTERM; should the
 	# controller have died first, its master is stopped here by its pid.
-	if [[ -s "$work/hx/haproxy.pid" ]]; then
-		hxpid=$(cat "$work/hx/haproxy.pid")
-		if kill -0 "$hxpid" 2>/dev/null && grep -q "$work/hx" "/proc/$hxpid/cmdline" 2>/dev/null; then
+	for dir in "$work"/hx-*; do
+		[[ -s "$dir/haproxy.pid" ]] || continue
+		hxpid=$(cat "$dir/haproxy.pid")
+		if kill -0 "$hxpid" 2>/dev/null && grep -q "$dir" "/proc/$hxpid/cmdline" 2>/dev/null; then
 			kill "$hxpid" 2>/dev/null || true
 		fi
-	fi
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-backend_port=$(free_port)
-proxy_port=$(free_port)
-proxy_tls_port=$(free_port)
-haproxy_port=$(free_port)
-haproxy_tls_port=$(free_port)
-prov_port=$(free_port)
-prov_tls_port=$(free_port)
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 	-subj /CN=bench.example.com -addext subjectAltName=DNS:bench.example.com \
@@ -63,32 +78,78 @@ cat "$work/cert.pem" "$work/key.pem" >"$work/haproxy.pem"
 go build -o "$work/ingress-controller" ./cmd/ingress-controller
 go build -o "$work/responder" ./bench/responder
 
+backend_port=$(free_port)
 bench_manifests "$work/manifests" "$backend_port" "$work/cert.pem" "$work/key.pem"
 
-bench_haproxy_cfg "$work/haproxy.cfg" "$backend_port" "$haproxy_port" "$haproxy_tls_port" "$work/haproxy.pem"
+# Each proxy instance has a key: its row's name, with -full for the
+# instance with TLS session resumption off. port, tls_port and pid are
+# per key.
+declare -A port tls_port pid
+keys=()
+new_instance() {
+	port[$1]=$(free_port)
+	tls_port[$1]=$(free_port)
+	keys+=("$1")
+}
 
-GOMAXPROCS=1 taskset -c 1 "$work/responder" -listen 127.0.0.1:$backend_port -size 100 2>/dev/null &
-pids+=($!)
-GOMAXPROCS=1 taskset -c 0 "$work/ingress-controller" --source=file --manifests="$work/manifests" \
-	--http-port="$proxy_port" --https-port="$proxy_tls_port" --listen-address=127.0.0.1 --log-level=warn \
-	--metrics-addr="127.0.0.1:$(free_port)" &
-pids+=($!)
-# HAProxy inherits the controller's CPU affinity: CPU 0, one thread.
-GOMAXPROCS=1 taskset -c 0 "$work/ingress-controller" --source=file --manifests="$work/manifests" \
-	--provider=haproxy --haproxy-dir="$work/hx" \
-	--http-port="$prov_port" --https-port="$prov_tls_port" --listen-address=127.0.0.1 --log-level=warn \
-	--metrics-addr="127.0.0.1:$(free_port)" &
-pids+=($!)
-taskset -c 0 haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 &
-pids+=($!)
+# start_controller KEY PROVIDER [FLAGS] runs the controller on CPU 0 with
+# one thread; HAProxy inherits its CPU affinity: CPU 0, one thread.
+start_controller() {
+	local key=$1 provider=$2
+	shift 2
+	new_instance "$key"
+	GOMAXPROCS=1 taskset -c 0 "$work/ingress-controller" --source=file --manifests="$work/manifests" \
+		--provider="$provider" --haproxy-dir="$work/hx-$key" \
+		--http-port="${port[$key]}" --https-port="${tls_port[$key]}" --listen-address=127.0.0.1 --log-level=warn \
+		--metrics-addr="127.0.0.1:$(free_port)" "$@" &
+	pid[$key]=$!
+	pids+=($!)
+}
 
-for url in "http://127.0.0.1:$backend_port/" "http://127.0.0.1:$proxy_port/" "http://127.0.0.1:$haproxy_port/" \
-	"http://127.0.0.1:$prov_port/" "https://bench.example.com:$proxy_tls_port/" "https://bench.example.com:$haproxy_tls_port/" \
-	"https://bench.example.com:$prov_tls_port/"; do
+start_haproxy() {
+	local key=$1
+	new_instance "$key"
+	bench_haproxy_cfg "$work/$key.cfg" "$backend_port" "${port[$key]}" "${tls_port[$key]}" "$work/haproxy.pem" "${2:-}"
+	taskset -c 0 haproxy -f "$work/$key.cfg" -db >/dev/null 2>&1 &
+	pid[$key]=$!
+	pids+=($!)
+}
+
+start_nginx() {
+	local key=$1
+	new_instance "$key"
+	bench_nginx_cfg "$work/$key" "$backend_port" "${port[$key]}" "${tls_port[$key]}" "$work/cert.pem" "$work/key.pem" "${2:-}"
+	taskset -c 0 nginx -p "$work/$key" -c "$work/$key/nginx.conf" -e "$work/$key/error.log" >/dev/null 2>&1 &
+	pid[$key]=$!
+	pids+=($!)
+}
+
+help=$("$work/ingress-controller" --help 2>&1 || true)
+controller_full=false
+[[ $help == *-tls-session-resumption* ]] && controller_full=true
+
+GOMAXPROCS=1 taskset -c 1 "$work/responder" -listen "127.0.0.1:$backend_port" -size 100 2>/dev/null &
+pids+=($!)
+start_controller builtin builtin
+start_controller haproxy-prov haproxy
+start_haproxy haproxy-cfg
+start_nginx nginx
+if $controller_full; then
+	start_controller builtin-full builtin --tls-session-resumption=false
+	start_controller haproxy-prov-full haproxy --tls-session-resumption=false
+fi
+start_haproxy haproxy-cfg-full no-resumption
+start_nginx nginx-full no-resumption
+
+urls=("http://127.0.0.1:$backend_port/")
+for key in "${keys[@]}"; do
+	urls+=("http://127.0.0.1:${port[$key]}/" "https://bench.example.com:${tls_port[$key]}/")
+done
+for url in "${urls[@]}"; do
 	for i in $(seq 100); do
-		port=${url##*:}
-		port=${port%/}
-		curl -fsSk -o /dev/null -H 'Host: bench.example.com' --resolve "bench.example.com:$port:127.0.0.1" "$url" 2>/dev/null && break
+		p=${url##*:}
+		p=${p%/}
+		curl -fsSk -o /dev/null -H 'Host: bench.example.com' --resolve "bench.example.com:$p:127.0.0.1" "$url" 2>/dev/null && break
 		[[ $i == 100 ]] && { echo "bench: $url never answered" >&2; exit 1; }
 		sleep 0.1
 	done
@@ -98,60 +159,169 @@ done
 # idle and iowait), from /proc/stat.
 busy() { awk '/^cpu[01] / { b = 0; t = 0; for (i = 2; i <= NF; i++) { t += $i; if (i != 5 && i != 6) b += $i } printf "%d %d ", b, t } END { print "" }' /proc/stat; }
 
-# measure NAME URL [wrk args] -> prints "NAME rps p50 p99 cpu0% cpu1%"
-# (latencies in ms; each core's busy share during the run)
+# processes KEY prints the pids of the proxy's processes: the controller
+# and, for the haproxy provider, its HAProxy master and workers; HAProxy
+# (its own worker); nginx's master and worker.
+processes() {
+	local key=$1 master
+	echo "${pid[$key]}"
+	case $key in
+	haproxy-prov*)
+		master=$(cat "$work/hx-$key/haproxy.pid")
+		echo "$master"
+		pgrep -P "$master" || true
+		;;
+	nginx*) pgrep -P "${pid[$key]}" || true ;;
+	esac
+}
+
+# cpu_jiffies PID... prints the processes' utime+stime summed, in jiffies
+# (the unit of /proc/stat).
+cpu_jiffies() {
+	local p
+	for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null || true; done | awk '{ sub(/^.*\) /, ""); j += $12 + $13 } END { print j + 0 }'
+}
+
+# rss_mib PID... prints the processes' VmRSS summed, in MiB.
+rss_mib() {
+	local kib=0 p v
+	for p in "$@"; do
+		v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+		kib=$((kib + ${v:-0}))
+	done
+	awk -v kib="$kib" 'BEGIN { printf "%.1f", kib / 1024 }'
+}
+
+# rss KEY prints the resident memory of the proxy: the HAProxy process (it
+# is its own worker); nginx's master and worker; the controller, and for
+# the haproxy provider "controller+HAProxy workers".
+rss() {
+	local key=$1 master
+	case $key in
+	haproxy-prov*)
+		master=$(cat "$work/hx-$key/haproxy.pid")
+		echo "$(rss_mib "${pid[$key]}")+$(rss_mib $(pgrep -P "$master"))"
+		;;
+	nginx*) rss_mib "${pid[$key]}" $(pgrep -P "${pid[$key]}") ;;
+	*) rss_mib "${pid[$key]}" ;;
+	esac
+}
+
+# session_check PORT prints Reused if a TLS connection to 127.0.0.1:PORT
+# resumes the session of the one before it, else New. TLS 1.3 tickets come
+# after the handshake, so each connection sends a request and reads the
+# answer to the end (-ign_eof), which the ticket precedes; s_client's
+# -reconnect does not wait for them.
+session_check() {
+	local sess="$work/session-$1" req='GET / HTTP/1.1\r\nHost: bench.example.com\r\nConnection: close\r\n\r\n'
+	rm -f "$sess"
+	printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$1" -servername bench.example.com -tls1_3 \
+		-ign_eof -sess_out "$sess" >/dev/null 2>&1 || true
+	printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$1" -servername bench.example.com -tls1_3 \
+		-ign_eof -sess_in "$sess" 2>/dev/null | awk '/^(New|Reused),/ && !found { sub(/,.*/, ""); print; found = 1 } END { if (!found) print "failed" }'
+}
+
+# measure KEY URL [wrk args] -> prints "NAME rps p50 p99 cpu0% cpu1%
+# proxy% rss [session]" (latencies in ms; each core's busy share and the
+# proxy's CPU time as a share of one core during the run; RSS in MiB after
+# it), and with $tls_check set (resumed or full) the result of the
+# session check before it.
+tls_check=
 measure() {
-	local name=$1 url=$2 out b0 t0 b1 t1 c0 u0 c1 u1
+	local key=$1 url=$2 name=${1%-full} out b0 t0 b1 t1 c0 u0 c1 u1 session= procs=() j0=0 j1=0
 	shift 2
+	if [[ -n $tls_check ]]; then
+		session=$(session_check "${tls_port[$key]}")
+		if [[ $tls_check == full && $session != New ]]; then
+			echo "bench: $name resumed a TLS session (s_client: $session) with resumption off; the full-handshake figures would be wrong" >&2
+			exit 1
+		fi
+		if [[ $tls_check == resumed && $session != Reused ]]; then
+			echo "bench: warning: $name did not resume a TLS session (s_client: $session)" >&2
+		fi
+	fi
 	taskset -c 1 wrk -t1 -c"$conns" -d2s -H 'Host: bench.example.com' "$@" "$url" >/dev/null # warm up
+	[[ $key == direct ]] || mapfile -t procs < <(processes "$key")
 	read -r b0 t0 b1 t1 < <(busy)
+	((${#procs[@]})) && j0=$(cpu_jiffies "${procs[@]}")
 	out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${duration}s" --latency -H 'Host: bench.example.com' "$@" "$url")
+	((${#procs[@]})) && j1=$(cpu_jiffies "${procs[@]}")
 	read -r c0 u0 c1 u1 < <(busy)
 	if grep -q 'Non-2xx' <<<"$out"; then
 		echo "bench: $name answered non-2xx responses:" >&2
 		echo "$out" >&2
 		exit 1
 	fi
-	awk -v name="$name" -v cpu0=$(((c0 - b0) * 1000 / (u0 - t0))) -v cpu1=$(((c1 - b1) * 1000 / (u1 - t1))) '
+	awk -v name="$name" -v cpu0=$(((c0 - b0) * 1000 / (u0 - t0))) -v cpu1=$(((c1 - b1) * 1000 / (u1 - t1))) \
+		-v proxy=$(((j1 - j0) * 1000 / (u0 - t0))) -v rss="$([[ $key == direct ]] && echo - || rss "$key")" -v session="$session" '
 		function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
 		/Requests\/sec/ { rps = $2 }
 		/^ +50%/ { p50 = ms($2) }
 		/^ +99%/ { p99 = ms($2) }
 		/Socket errors/ { errs = $0 }
-		END { printf "%s %.0f %.3f %.3f %.1f %.1f\n", name, rps, p50, p99, cpu0 / 10, cpu1 / 10; if (errs != "") print "  " errs > "/dev/stderr" }
+		END { printf "%s %.0f %.3f %.3f %.1f %.1f %.1f %s %s\n", name, rps, p50, p99, cpu0 / 10, cpu1 / 10, proxy / 10, rss, session; if (errs != "") print "  " name ": " errs > "/dev/stderr" }
 	' <<<"$out"
 }
 
-# report TITLE RESULTS -> the table and the ratios. The proxy has CPU 0 to
-# itself (direct: the backend has CPU 1, shared with wrk), so requests per
-# proxy-CPU second are req/s over CPU 0's busy share.
+# report TITLE RESULTS -> the table and the ratios. Requests per proxy-CPU
+# second are req/s over the proxy's own CPU share; "x haproxy-cfg" is that
+# figure over the hand-written HAProxy config's in the same table.
 report() {
 	echo "$1"
 	awk '
-		{ rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; c0[$1] = $5; c1[$1] = $6; per[$1] = ($5 > 0 ? $2 * 100 / $5 : 0); order[NR] = $1 }
+		$2 == "n/a" { missing[NR] = $0; sub(/^[^ ]+ /, "", missing[NR]); order[NR] = $1; next }
+		{ rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; c0[$1] = $5; c1[$1] = $6; own[$1] = $7; rss[$1] = $8; session[$1] = $9
+		  per[$1] = ($7 > 0 ? $2 * 100 / $7 : 0); order[NR] = $1; if ($9 != "") checked = 1 }
 		END {
-			printf "%-13s %10s %9s %9s %7s %7s %16s\n", "path", "req/s", "p50 ms", "p99 ms", "cpu0 %", "cpu1 %", "req/proxy-cpu-s"
-			for (i = 1; i <= NR; i++) { n = order[i]; printf "%-13s %10d %9.3f %9.3f %7.1f %7.1f %16s\n", n, rps[n], p50[n], p99[n], c0[n], c1[n], (n == "direct" ? "-" : sprintf("%.0f", per[n])) }
-			if ("direct" in rps) printf "builtin/direct            throughput %.2fx\n", rps["builtin"] / rps["direct"]
-			printf "builtin/haproxy-cfg       throughput %.2fx  per proxy-CPU second %.2fx  p99 %.2fx\n", rps["builtin"] / rps["haproxy-cfg"], per["builtin"] / per["haproxy-cfg"], p99["builtin"] / p99["haproxy-cfg"]
-			printf "haproxy-prov/haproxy-cfg  throughput %.3fx  per proxy-CPU second %.3fx  p99 %.2fx  (goal: at least 0.95x)\n", rps["haproxy-prov"] / rps["haproxy-cfg"], per["haproxy-prov"] / per["haproxy-cfg"], p99["haproxy-prov"] / p99["haproxy-cfg"]
-			if ("direct" in rps) printf "haproxy-cfg/direct        throughput %.2fx\n", rps["haproxy-cfg"] / rps["direct"]
+			ref = per["haproxy-cfg"]
+			printf "%-13s %9s %8s %8s %7s %7s %8s %15s %13s %11s%s\n", "target", "req/s", "p50 ms", "p99 ms", "cpu0 %", "cpu1 %", "proxy %", "req/proxy-cpu-s", "x haproxy-cfg", "RSS MiB", (checked ? "  s_client" : "")
+			for (i = 1; i <= NR; i++) {
+				n = order[i]
+				if (i in missing) { printf "%-13s %s\n", n, missing[i]; continue }
+				printf "%-13s %9d %8.3f %8.3f %7.1f %7.1f %8s %15s %13s %11s%s\n", n, rps[n], p50[n], p99[n], c0[n], c1[n],
+					(n == "direct" ? "-" : sprintf("%.1f", own[n])), (n == "direct" ? "-" : sprintf("%.0f", per[n])), (n == "direct" || ref == 0 ? "-" : sprintf("%.2f", per[n] / ref)),
+					rss[n], (checked ? "  " session[n] : "")
+			}
+			if (!("haproxy-cfg" in rps)) exit
+			split("builtin haproxy-prov nginx", names, " ")
+			for (i = 1; i <= 3; i++) {
+				n = names[i]
+				if (n in rps) printf "%-25s throughput %.2fx  p99 %.2fx%s\n", n "/haproxy-cfg", rps[n] / rps["haproxy-cfg"], p99[n] / p99["haproxy-cfg"],
+					(n == "haproxy-prov" ? sprintf("  per proxy-CPU second %.3fx (goal: at least 0.95x)", per[n] / ref) : "")
+			}
+			if ("direct" in rps) printf "%-25s throughput %.2fx\n", "haproxy-cfg/direct", rps["haproxy-cfg"] / rps["direct"]
 		}
 	' <<<"$2"
 }
 
+echo "proxy %: the proxy's own CPU time over the run, in % of one core. RSS: after the run; haproxy-prov: controller+HAProxy workers."
+echo "s_client: a second TLS connection Reused the first one's session, or New."
+echo
 results=$( {
 	measure direct "http://127.0.0.1:$backend_port/"
-	measure builtin "http://127.0.0.1:$proxy_port/"
-	measure haproxy-cfg "http://127.0.0.1:$haproxy_port/"
-	measure haproxy-prov "http://127.0.0.1:$prov_port/"
+	for key in builtin haproxy-cfg haproxy-prov nginx; do
+		measure "$key" "http://127.0.0.1:${port[$key]}/"
+	done
 } )
 report "HTTP keep-alive, ${conns} connections, ${duration}s each; proxy on CPU 0, wrk + backend on CPU 1" "$results"
 echo
-# A new TLS connection per request: the handshake dominates, on both.
+# A new TLS connection per request: the handshake dominates.
+tls_check=resumed
 results=$( {
-	measure builtin "https://127.0.0.1:$proxy_tls_port/" -H 'Connection: close'
-	measure haproxy-cfg "https://127.0.0.1:$haproxy_tls_port/" -H 'Connection: close'
-	measure haproxy-prov "https://127.0.0.1:$prov_tls_port/" -H 'Connection: close'
+	for key in builtin haproxy-cfg haproxy-prov nginx; do
+		measure "$key" "https://127.0.0.1:${tls_port[$key]}/" -H 'Connection: close'
+	done
 } )
-report "HTTPS, a new connection per request (TLS 1.3, P-256), ${conns} connections, ${duration}s each" "$results"
+report "HTTPS, a new connection per request, resumed handshakes (TLS 1.3 session tickets, P-256), ${conns} connections, ${duration}s each" "$results"
+echo
+tls_check=full
+results=$( {
+	for key in builtin-full haproxy-cfg-full haproxy-prov-full nginx-full; do
+		if [[ -z ${tls_port[$key]:-} ]]; then
+			echo "${key%-full} n/a (flag missing: --tls-session-resumption)"
+			continue
+		fi
+		measure "$key" "https://127.0.0.1:${tls_port[$key]}/" -H 'Connection: close'
+	done
+} )
+report "HTTPS, a new connection per request, full handshakes (session resumption off on the server, P-256), ${conns} connections, ${duration}s each" "$results"
