@@ -139,8 +139,8 @@ type slotConn struct {
 	net.Conn
 	slots chan struct{}
 	once  sync.Once
-	// pending is what the fast path read of a request it handed on to
-	// the http.Server, read again first.
+	// pending is what was read of the connection before it was handed
+	// on (to the http.Server, or to TLS), read again first.
 	pending []byte
 }
 

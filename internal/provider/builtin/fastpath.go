@@ -143,6 +143,13 @@ type fastConn struct {
 	// path lbconfig.NormalizePath unchanged.
 	normal bool
 
+	// pr and pol are those of the request in progress; tryFn and moreFn
+	// are try and more, made once.
+	pr     *portRoutes
+	pol    *policy
+	tryFn  func(*backendConn) (http1.Head, error)
+	moreFn func() bool
+
 	// gone is set when the watch saw the client close.
 	gone      atomic.Bool
 	watchDone chan struct{}
@@ -173,7 +180,7 @@ func (l *switchListener) serveFast(c *slotConn) {
 	fc.in.conn = c
 	fc.br = bufio.NewReaderSize(&fc.in, clientBufferSize)
 	fc.bw = bufio.NewWriterSize(c, clientBufferSize)
-	fc.watchFn = fc.watch
+	fc.watchFn, fc.tryFn, fc.moreFn = fc.watch, fc.try, fc.more
 	if !l.fast.add(fc) {
 		_ = c.Close()
 		return
@@ -393,29 +400,12 @@ func (fc *fastConn) forwardLoop(pr *portRoutes, b *backend, c choice) (outcome, 
 func (fc *fastConn) forward(pr *portRoutes, b *backend, ep *endpoint) (outcome, fastResult, error) {
 	ep.pool.active.Add(1)
 	defer ep.pool.active.Add(-1)
-	bc := ep.pool.get()
-	reused, raced := bc != nil, false
-	var rh http1.Head
-	for {
-		if bc == nil {
-			var err error
-			if bc, err = fc.p.dial(context.Background(), b, ep); err != nil {
-				return outcome{}, keepConn, err
-			}
-		}
-		fc.active.Store(bc)
-		var err error
-		if rh, err = fc.roundTrip(bc, pr, b.policy); err == nil {
-			break
-		}
-		fc.active.Store(nil)
-		bc.close()
-		// The keep-alive race (see Provider.forward).
-		if !raced && reused && !fc.gone.Load() && isRetryable(err) && (isIdempotent(fc.head.Method) || bc.written == 0) {
-			fc.p.log.Debug("retrying on a new connection", "backend", b.name, "endpoint", ep.addr, "error", err)
-			bc, reused, raced = nil, false, true
-			continue
-		}
+	fc.pr, fc.pol = pr, b.policy
+	bc, rh, err := fc.p.exchangeOn(context.Background(), b, ep, isIdempotent(fc.head.Method), fc.tryFn, fc.moreFn)
+	if de, ok := err.(dialError); ok {
+		return outcome{}, keepConn, de.err
+	}
+	if err != nil {
 		out, result := fc.failed(b, ep, err)
 		return out, result, nil
 	}
@@ -423,6 +413,20 @@ func (fc *fastConn) forward(pr *portRoutes, b *backend, ep *endpoint) (outcome, 
 	fc.active.Store(nil)
 	return out, result, nil
 }
+
+// try is exchangeOn's try: the round trip on bc, which a shutdown aborts
+// meanwhile.
+func (fc *fastConn) try(bc *backendConn) (http1.Head, error) {
+	fc.active.Store(bc)
+	rh, err := fc.roundTrip(bc, fc.pr, fc.pol)
+	if err != nil {
+		fc.active.Store(nil)
+	}
+	return rh, err
+}
+
+// more is exchangeOn's more: a request goes again unless its client left.
+func (fc *fastConn) more() bool { return !fc.gone.Load() }
 
 // roundTrip writes the request head and reads the head of the final
 // response, watching the client if the backend takes long.

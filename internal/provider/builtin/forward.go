@@ -191,7 +191,6 @@ func (p *Provider) forwardLoop(w http.ResponseWriter, r *http.Request, pr *portR
 // other outcome is answered here.
 func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) (outcome, error) {
 	ctx := r.Context()
-	idempotent := isIdempotent(r.Method)
 	ep := c.ep
 	x := exchange{p: p, w: w, r: r, pr: pr, pol: b.policy, host: r.Host, setCookie: c.setCookie}
 	if x.host == "" {
@@ -199,36 +198,61 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 	}
 	ep.pool.active.Add(1)
 	defer ep.pool.active.Add(-1)
+	try := func(bc *backendConn) (http1.Head, error) {
+		x.bc = bc
+		x.stop = context.AfterFunc(ctx, bc.abortFn)
+		rh, err := x.roundTrip()
+		if err != nil {
+			x.stop()
+		}
+		return rh, err
+	}
+	more := func() bool { return !x.bodyStarted && ctx.Err() == nil }
+	_, rh, err := p.exchangeOn(ctx, b, ep, isIdempotent(r.Method), try, more)
+	if de, ok := err.(dialError); ok {
+		return outcome{}, de.err
+	}
+	if err != nil {
+		return outcome{status: p.backendFailed(w, r, b, ep, err), endpoint: ep.addr}, nil
+	}
+	return p.respond(w, &x, rh, b, ep), nil
+}
+
+// dialError is a failed connect: nothing was sent, and forwardLoop may
+// try another endpoint.
+type dialError struct{ err error }
+
+func (e dialError) Error() string { return e.err.Error() }
+func (e dialError) Unwrap() error { return e.err }
+
+// exchangeOn runs try, which sends the request and reads the head of the
+// response, on an idle connection of ep's pool, else on a new one. Only a
+// reused connection may have been closed by the backend as the request
+// went out (the keep-alive race), and only a request that is sure not to
+// have been acted on, or that may be acted on twice, goes again: once, on
+// a new connection, if more also says so. It returns the connection and
+// the head; or a dialError; or try's error, the connection closed.
+func (p *Provider) exchangeOn(ctx context.Context, b *backend, ep *endpoint, idempotent bool, try func(*backendConn) (http1.Head, error), more func() bool) (*backendConn, http1.Head, error) {
 	bc := ep.pool.get()
-	reused, raced := bc != nil, false
-	var rh http1.Head
+	reused := bc != nil
 	for {
 		if bc == nil {
 			var err error
 			if bc, err = p.dial(ctx, b, ep); err != nil {
-				return outcome{}, err
+				return nil, http1.Head{}, dialError{err}
 			}
 		}
-		x.bc = bc
-		x.stop = context.AfterFunc(ctx, bc.abortFn)
-		var err error
-		if rh, err = x.roundTrip(); err == nil {
-			break
+		rh, err := try(bc)
+		if err == nil {
+			return bc, rh, nil
 		}
-		x.stop()
 		bc.close()
-		// Only a reused connection may have been closed by the backend
-		// as the request went out (the keep-alive race), and only a
-		// request that is sure not to have been acted on, or that may
-		// be acted on twice, goes again.
-		if !raced && reused && !x.bodyStarted && ctx.Err() == nil && isRetryable(err) && (idempotent || bc.written == 0) {
-			p.log.Debug("retrying on a new connection", "backend", b.name, "endpoint", ep.addr, "error", err)
-			bc, reused, raced = nil, false, true
-			continue
+		if !reused || !isRetryable(err) || !(idempotent || bc.written == 0) || !more() {
+			return nil, http1.Head{}, err
 		}
-		return outcome{status: p.backendFailed(w, r, b, ep, err), endpoint: ep.addr}, nil
+		p.log.Debug("retrying on a new connection", "backend", b.name, "endpoint", ep.addr, "error", err)
+		bc, reused = nil, false
 	}
-	return p.respond(w, &x, rh, b, ep), nil
 }
 
 // respond streams the response whose head x just read back to w, and puts

@@ -177,7 +177,7 @@ const helloTimeout = 10 * time.Second
 
 // sortBySNI reads c's ClientHello and passes the connection through, or
 // terminates its TLS.
-func (l *switchListener) sortBySNI(c net.Conn, pr *portRoutes) {
+func (l *switchListener) sortBySNI(c *slotConn, pr *portRoutes) {
 	_ = c.SetReadDeadline(time.Now().Add(helloTimeout))
 	name, read, err := peekServerName(c)
 	_ = c.SetReadDeadline(time.Time{})
@@ -197,7 +197,8 @@ func (l *switchListener) sortBySNI(c net.Conn, pr *portRoutes) {
 	}
 	// Terminated here; the handshake (or its failure) starts over from
 	// the bytes already read.
-	l.deliver(tls.Server(&replayConn{Conn: c, pending: read}, l.config))
+	c.pending = read
+	l.deliver(tls.Server(c, l.config))
 }
 
 // errPeeked stops a handshake once the ClientHello was read.
@@ -234,21 +235,6 @@ func (r *recordingConn) Read(p []byte) (int, error) {
 }
 
 func (r *recordingConn) Write(p []byte) (int, error) { return len(p), nil }
-
-// replayConn reads pending before the rest of its connection.
-type replayConn struct {
-	net.Conn
-	pending []byte
-}
-
-func (r *replayConn) Read(p []byte) (int, error) {
-	if len(r.pending) > 0 {
-		n := copy(p, r.pending)
-		r.pending = r.pending[n:]
-		return n, nil
-	}
-	return r.Conn.Read(p)
-}
 
 // newSelfSigned makes the default certificate served when no other one
 // applies.
