@@ -240,3 +240,34 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations per proxied request, want 0", allocs)
 	}
 }
+
+// TestFastPathDrain checks a listener that closes: its idle fast-path
+// connections are closed at once, and a request in flight finishes with
+// "Connection: close".
+func TestFastPathDrain(t *testing.T) {
+	p := startProxy(t, nettest.Logger(t))
+	port, other := nettest.FreePort(t), nettest.FreePort(t)
+	backends := []lbconfig.Backend{backendOf("echo", dateless(t, "e"))}
+	mustApply(t, p, oneListener(port, backends, nil, vh("x.test", prefix("/", "echo"))))
+
+	idle, busy := dialRaw(t, port), dialRaw(t, port)
+	idle.send("GET /a HTTP/1.1\r\nHost: x.test\r\n\r\n")
+	if resp, _ := idle.read("GET"); resp.StatusCode != 200 || resp.Header.Get("Date") != "" {
+		t.Fatalf("got %d, Date %q", resp.StatusCode, resp.Header.Get("Date"))
+	}
+	busy.send("GET /slow HTTP/1.1\r\nHost: x.test\r\n\r\n")
+	time.Sleep(20 * time.Millisecond) // the request reaches the backend
+	start := time.Now()
+	mustApply(t, p, oneListener(other, backends, nil, vh("x.test", prefix("/", "echo"))))
+
+	resp, body := busy.read("GET")
+	if resp.StatusCode != 200 || body != "e x.test/slow\n" || !resp.Close {
+		t.Errorf("request in flight: got %d %q, close %v", resp.StatusCode, body, resp.Close)
+	}
+	if _, err := idle.br.ReadByte(); err != io.EOF {
+		t.Errorf("idle connection: read %v, want it closed", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("draining took %s", d)
+	}
+}
