@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -123,8 +124,18 @@ type fastConn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	head http1.RequestHead
-	// headLen is the length of the head in br.
-	headLen int
+	// headLen is the length of the head in br; consumed is set once it
+	// was taken out of br (to read the body, or for good).
+	headLen  int
+	consumed bool
+	// bodyStarted is set once bytes of the request body went to the
+	// backend: the request cannot go again. bodyUnsent is set when the
+	// response came before the body was sent in full: the rest of it is
+	// never read, and the connection closes after the response.
+	bodyStarted, bodyUnsent bool
+	// userAgent is the request's, for the access log, taken before the
+	// body is read (it may overwrite the head in br).
+	userAgent string
 	// active is the backend connection of the exchange in progress, for
 	// a shutdown to abort.
 	active atomic.Pointer[backendConn]
@@ -305,7 +316,7 @@ const (
 // declines it (handOff) before anything of it is consumed.
 func (fc *fastConn) serveRequest(n int) fastResult {
 	start := time.Now()
-	fc.headLen = n
+	fc.headLen, fc.consumed, fc.bodyStarted, fc.bodyUnsent = n, false, false, false
 	t := fc.p.table.Load()
 	var pr *portRoutes
 	if t != nil {
@@ -318,11 +329,20 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 	if rt != nil && (rt.redirect != nil || rt.backend.protocol != "" || rt.backend.policy.cookie != "") {
 		return handOff
 	}
+	if fc.p.opts.AccessLog != nil {
+		fc.userAgent = fc.head.Field("User-Agent")
+	}
 	out, result := outcome{}, keepConn
 	var b *backend
-	switch {
+	switch max := int64(0); {
 	case rt == nil:
 		out.status = fc.answer(404, "404 not found: no route for this host and path")
+	case rt.backend.policy.maxBody > 0 && fc.head.ContentLength > rt.backend.policy.maxBody:
+		b, max = rt.backend, rt.backend.policy.maxBody
+		fc.head.Close = true // the body is not read
+		out.status = fc.answer(http.StatusRequestEntityTooLarge, "413 request entity too large")
+		result = closeConn
+		_ = max
 	default:
 		b = rt.backend
 		if c := b.choose(nil, fc.client, false, nil); c.ep == nil {
@@ -339,7 +359,9 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 	if fc.p.opts.AccessLog != nil {
 		fc.logAccess(b, out, start)
 	}
-	_, _ = fc.br.Discard(n)
+	if !fc.consumed {
+		_, _ = fc.br.Discard(n)
+	}
 	if err := fc.bw.Flush(); err != nil {
 		result = closeConn
 	}
@@ -384,7 +406,9 @@ func (fc *fastConn) forwardLoop(pr *portRoutes, b *backend, c choice) (outcome, 
 		}
 		tried = append(tried, c.ep)
 		next := choice{}
-		if len(tried) <= b.policy.retries {
+		// As on net/http's path: a body goes elsewhere only if the
+		// request may be sent twice.
+		if len(tried) <= b.policy.retries && (fc.head.ContentLength == 0 || isIdempotent(fc.head.Method)) {
 			next = b.choose(nil, fc.client, false, tried)
 		}
 		if next.ep == nil {
@@ -425,16 +449,76 @@ func (fc *fastConn) try(bc *backendConn) (http1.Head, error) {
 	return rh, err
 }
 
-// more is exchangeOn's more: a request goes again unless its client left.
-func (fc *fastConn) more() bool { return !fc.gone.Load() }
+// more is exchangeOn's more: a request goes again unless its client left
+// or some of its body went out.
+func (fc *fastConn) more() bool { return !fc.gone.Load() && !fc.bodyStarted }
+
+// sendBody streams the request body, which follows the head in br, to bc
+// as it comes: what br holds at once, the rest as the client sends it,
+// each read within the client body timeout. Write errors are sendErrors,
+// read errors clientBodyErrors.
+func (fc *fastConn) sendBody(bc *backendConn) error {
+	for left := fc.head.ContentLength; left > 0; {
+		if fc.br.Buffered() == 0 {
+			// What came goes out before the client is waited for.
+			if err := bc.bw.Flush(); err != nil {
+				return sendError{err}
+			}
+			fc.readWithin(time.Now(), fc.p.opts.ClientBodyTimeout)
+			if _, err := fc.br.Peek(1); err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					err = errClientBodyTimeout
+				}
+				return clientBodyError{unexpectedEOF(err)}
+			}
+		}
+		p, _ := fc.br.Peek(int(min(left, int64(fc.br.Buffered()))))
+		fc.bodyStarted = true
+		_, _ = bc.bw.Write(p)
+		_, _ = fc.br.Discard(len(p))
+		left -= int64(len(p))
+	}
+	if err := bc.bw.Flush(); err != nil {
+		return sendError{err}
+	}
+	return nil
+}
+
+// unexpectedEOF is err, io.ErrUnexpectedEOF for a body cut off by a close.
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
 
 // roundTrip writes the request head and reads the head of the final
 // response, watching the client if the backend takes long.
 func (fc *fastConn) roundTrip(bc *backendConn, pr *portRoutes, pol *policy) (http1.Head, error) {
 	bc.written = 0
 	fc.writeHead(bc.bw, pr)
-	if err := bc.flushDeferred(); err != nil {
-		return http1.Head{}, sendError{err}
+	if !fc.consumed {
+		// The head stays where it is in br until a read of the body
+		// refills it, which ends any chance to send it again.
+		_, _ = fc.br.Discard(fc.headLen)
+		fc.consumed = true
+	}
+	if fc.head.ContentLength == 0 {
+		if err := bc.flushDeferred(); err != nil {
+			return http1.Head{}, sendError{err}
+		}
+	} else if err := fc.sendBody(bc); err != nil {
+		if _, ok := err.(clientBodyError); ok {
+			return http1.Head{}, err
+		}
+		// The backend may have answered early and closed.
+		bc.readWithin(time.Now(), pol.responseHeader)
+		got := false
+		if rh, rerr := http1.ReadFinalHead(bc.br, &bc.head, false, false, &got, fc); rerr == nil {
+			fc.bodyUnsent = true
+			return rh, nil
+		}
+		return http1.Head{}, err
 	}
 	now := time.Now()
 	bc.setReadDeadline(now.Add(watchAfter))
@@ -464,7 +548,7 @@ func (fc *fastConn) Interim(rh http1.Head, h *http1.HeadReader) {
 // a close aborts the exchange. The watch reads at most one byte, kept for
 // the next request: a client that sends on (pipelining) is not watched.
 func (fc *fastConn) startWatch(bc *backendConn) {
-	if fc.br.Buffered() > fc.headLen {
+	if fc.br.Buffered() > 0 {
 		return // more requests: net/http does not watch either
 	}
 	fc.watched = bc
@@ -505,7 +589,7 @@ func (fc *fastConn) writeHead(bw *bufio.Writer, pr *portRoutes) {
 	bw.WriteString("Host: ")
 	bw.Write(h.Host)
 	bw.WriteString("\r\n")
-	http1.WriteFraming(bw, h.Method, 0, nil)
+	http1.WriteFraming(bw, h.Method, h.ContentLength, nil)
 	bw.WriteString("X-Forwarded-For: ")
 	for i := range h.Fields {
 		if f := &h.Fields[i]; f.Kind == http1.FieldForwardedFor {
@@ -535,7 +619,7 @@ func (fc *fastConn) writeHead(bw *bufio.Writer, pr *portRoutes) {
 // clean.
 func (fc *fastConn) respond(bc *backendConn, rh http1.Head, b *backend, ep *endpoint) (outcome, fastResult) {
 	body := http1.NewBody(bc.br, &rh, fc.head.Method, &bc.head, &fc.p.bufs)
-	closing := fc.head.Close || fc.l.fast.closing.Load()
+	closing := fc.head.Close || fc.bodyUnsent || fc.l.fast.closing.Load()
 	bc.head.WriteHead(fc.bw, &rh, &body, closing)
 	out := outcome{status: rh.Status, endpoint: ep.addr}
 	err := fc.copyBody(bc, &body, b.policy, &out)
@@ -545,8 +629,8 @@ func (fc *fastConn) respond(bc *backendConn, rh http1.Head, b *backend, ep *endp
 	} else {
 		bc.close()
 	}
-	if err != io.EOF {
-		if _, ok := err.(clientWriteError); !ok {
+	if err != io.EOF || closing {
+		if _, ok := err.(clientWriteError); !ok && err != io.EOF {
 			fc.p.log.Warn("backend response body failed", "backend", b.name, "endpoint", ep.addr, "error", err)
 		}
 		// The status line is out: the client learns that the body is
@@ -607,6 +691,17 @@ func (fc *fastConn) copyBody(bc *backendConn, body *http1.Body, pol *policy, out
 // failed answers a request whose exchange failed before a response was
 // sent, as Provider.backendFailed does.
 func (fc *fastConn) failed(b *backend, ep *endpoint, err error) (outcome, fastResult) {
+	if clientBodyTimedOut(err) {
+		fc.head.Close = true
+		return outcome{status: fc.answer(http.StatusRequestTimeout, "408 request timeout: the request body stopped coming"), endpoint: ep.addr}, closeConn
+	}
+	if _, ok := errors.AsType[clientBodyError](err); ok {
+		// The client's fault, not the backend's; what is left of the
+		// body is not read.
+		fc.p.log.Debug("client request body failed", "backend", b.name, "error", err)
+		fc.head.Close = true
+		return outcome{status: fc.answer(http.StatusBadRequest, "400 bad request: malformed or incomplete request body"), endpoint: ep.addr}, closeConn
+	}
 	if fc.gone.Load() {
 		return outcome{endpoint: ep.addr}, closeConn // nobody to answer
 	}
@@ -620,12 +715,5 @@ func (fc *fastConn) failed(b *backend, ep *endpoint, err error) (outcome, fastRe
 
 // logAccess writes the access log line of the request fc.head holds.
 func (fc *fastConn) logAccess(b *backend, out outcome, start time.Time) {
-	ua := ""
-	for _, f := range fc.head.Fields {
-		if strings.EqualFold(string(f.Name), "User-Agent") {
-			ua = string(f.Value)
-			break
-		}
-	}
-	fc.p.writeAccess(accessEntry{client: fc.client, method: fc.head.Method, host: fc.host, path: fc.path, proto: "HTTP/1.1", userAgent: ua}, b, out, start)
+	fc.p.writeAccess(accessEntry{client: fc.client, method: fc.head.Method, host: fc.host, path: fc.path, proto: "HTTP/1.1", userAgent: fc.userAgent}, b, out, start)
 }

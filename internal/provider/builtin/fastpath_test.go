@@ -93,7 +93,8 @@ func TestFastPathServesOrHandsOff(t *testing.T) {
 		{"HEAD", "HEAD", "HEAD /a HTTP/1.1\r\nHost: x.test\r\n\r\n", 200, "", true},
 		{"DELETE without a body", "DELETE", "DELETE /d HTTP/1.1\r\nHost: X.TEST:80\r\nContent-Length: 0\r\n\r\n", 200, "e X.TEST:80/d", true},
 		{"no route", "GET", "GET / HTTP/1.1\r\nHost: other.test\r\n\r\n", 404, "404 not found", true},
-		{"body", "POST", "POST /p HTTP/1.1\r\nHost: x.test\r\nContent-Length: 5\r\n\r\nhello", 200, "e x.test/p", false},
+		{"body", "POST", "POST /p HTTP/1.1\r\nHost: x.test\r\nContent-Length: 5\r\n\r\nhello", 200, "e x.test/p", true},
+		{"chunked body", "POST", "POST /p HTTP/1.1\r\nHost: x.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 200, "e x.test/p", false},
 		{"expect", "PUT", "PUT /p HTTP/1.1\r\nHost: x.test\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n", 200, "e x.test/p", false},
 		{"path to normalize", "GET", "GET /a/../b HTTP/1.1\r\nHost: x.test\r\n\r\n", 200, "e x.test/b", false},
 		{"path refused", "GET", "GET /a%2Fb HTTP/1.1\r\nHost: x.test\r\n\r\n", 400, "400 bad request", false},
@@ -109,6 +110,9 @@ func TestFastPathServesOrHandsOff(t *testing.T) {
 			}
 			if fast := resp.Header.Get("Date") == ""; fast != tc.fast {
 				t.Errorf("served on the fast path: %v, want %v", fast, tc.fast)
+			}
+			if resp.Close {
+				return // net/http closes after a chunked request (docs/security.md)
 			}
 			rc.send("GET /next HTTP/1.1\r\nHost: x.test\r\n\r\n")
 			resp, body = rc.read("GET")
@@ -270,4 +274,45 @@ func TestFastPathDrain(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("draining took %s", d)
 	}
+}
+
+// TestFastPathBodies checks request bodies on the fast path: one that
+// comes in pieces, with the next request right behind it, and one the
+// backend refuses before reading it.
+func TestFastPathBodies(t *testing.T) {
+	t.Run("in pieces", func(t *testing.T) {
+		port := fastProxy(t)
+		rc := dialRaw(t, port)
+		rc.send("PUT /p HTTP/1.1\r\nHost: x.test\r\nContent-Length: 11\r\n\r\nhel")
+		time.Sleep(20 * time.Millisecond)
+		rc.send("lo ")
+		time.Sleep(20 * time.Millisecond)
+		rc.send("world" + "GET /next HTTP/1.1\r\nHost: x.test\r\n\r\n")
+		for _, want := range []string{"/p", "/next"} {
+			resp, body := rc.read("GET")
+			if resp.StatusCode != 200 || resp.Header.Get("X-Echo-Path") != want || resp.Header.Get("Date") != "" {
+				t.Fatalf("got %d %q for %s, Date %q", resp.StatusCode, body, resp.Header.Get("X-Echo-Path"), resp.Header.Get("Date"))
+			}
+		}
+	})
+	t.Run("refused early", func(t *testing.T) {
+		backend := nettest.ServeRaw(t, func(c net.Conn) {
+			buf := make([]byte, 4096)
+			_, _ = c.Read(buf)
+			_, _ = io.WriteString(c, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope")
+		})
+		p := startProxy(t, nettest.Logger(t))
+		port := nettest.FreePort(t)
+		mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil, vh("x.test", prefix("/", "raw"))))
+		rc := dialRaw(t, port)
+		const size = 8 << 20
+		go func() {
+			_, _ = io.WriteString(rc.c, "POST /upload HTTP/1.1\r\nHost: x.test\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
+			_, _ = rc.c.Write(make([]byte, size))
+		}()
+		resp, body := rc.read("POST")
+		if resp.StatusCode != 413 || body != "nope" || !resp.Close {
+			t.Errorf("got %d %q, close %v; want the backend's 413 and the connection closed", resp.StatusCode, body, resp.Close)
+		}
+	})
 }

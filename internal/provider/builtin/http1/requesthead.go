@@ -5,7 +5,8 @@ import "bytes"
 // The client side of the fast path: a parser for the request heads the
 // proxy serves without net/http. It accepts a deliberately narrow, common
 // subset of HTTP/1.1 (a known method, an origin-form target, HTTP/1.1,
-// CRLF line ends, one Host, no body) and declines everything else. The
+// CRLF line ends, one Host, no body or one of a Content-Length) and
+// declines everything else. The
 // caller hands a declined request, with every byte of it, to net/http,
 // which parses it anew and applies its own rules. So the subset can only
 // be stricter than net/http, never looser: a request this parser accepts
@@ -61,8 +62,20 @@ type RequestHead struct {
 	// Close is set when the client asked to close the connection after
 	// the response.
 	Close bool
+	// ContentLength is the length of the body that follows the head.
+	ContentLength int64
 	// Fields are all field lines in the order they came.
 	Fields []RequestField
+}
+
+// Field returns the value of the first field named name, "" if none.
+func (h *RequestHead) Field(name string) string {
+	for i := range h.Fields {
+		if f := &h.Fields[i]; len(f.Name) == len(name) && bytes.EqualFold(f.Name, []byte(name)) {
+			return string(f.Value)
+		}
+	}
+	return ""
 }
 
 // fastMethods are the methods of the subset, as net/http's constants: a
@@ -74,7 +87,7 @@ var fastMethods = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
 // before the head does and all of it is in the subset so far; Declined
 // otherwise.
 func ParseRequestHead(buf []byte, h *RequestHead) (int, ParseResult) {
-	h.Method, h.Target, h.Host, h.Close = "", nil, nil, false
+	h.Method, h.Target, h.Host, h.Close, h.ContentLength = "", nil, nil, false, -1
 	h.Fields = h.Fields[:0]
 	line, rest, res := cutLine(buf)
 	if res == Incomplete && !plausibleStart(buf) {
@@ -108,10 +121,13 @@ func ParseRequestHead(buf []byte, h *RequestHead) (int, ParseResult) {
 		case kindDrop:
 			f.Kind = FieldDrop
 		case kindContentLength:
-			// Only an empty body: any other goes to net/http.
-			if string(f.Value) != "0" {
+			// One, of digits only: a list, a sign or a second field
+			// goes to net/http.
+			n, ok := parseContentLength(f.Value)
+			if !ok || h.ContentLength >= 0 {
 				return 0, Declined
 			}
+			h.ContentLength = n
 			f.Kind = FieldDrop
 		case kindConnection:
 			if !h.connectionTokens(f.Value) {
@@ -126,6 +142,7 @@ func ParseRequestHead(buf []byte, h *RequestHead) (int, ParseResult) {
 	if hosts != 1 || !validHost(h.Host) {
 		return 0, Declined
 	}
+	h.ContentLength = max(h.ContentLength, 0)
 	return len(buf) - len(rest), Parsed
 }
 
