@@ -65,6 +65,9 @@ type flags struct {
 	tunnelIdleTimeout     time.Duration
 	maxConnections        int
 
+	// TLS (provider.Options)
+	tlsSessionResumption bool
+
 	// --provider=haproxy
 	haproxyBinary string
 	haproxyDir    string
@@ -114,6 +117,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&f.clientBodyTimeout, "client-body-timeout", provider.DefaultClientBodyTimeout, "how long a request body may go without a byte from the client before the request fails and its connections (client and backend) are closed: 408 from builtin, 504 from haproxy")
 	fs.DurationVar(&f.tunnelIdleTimeout, "tunnel-idle-timeout", provider.DefaultTunnelIdleTimeout, "websockets, TCP and TLS passthrough connections are closed after this long without a byte either way, unless the backend's ingress-controller.io/idle-timeout says otherwise")
 	fs.IntVar(&f.maxConnections, "max-connections", provider.DefaultMaxConnections, "most client connections open at once on each listener, tunnels included; beyond it new connections wait in the kernel's backlog until one closes")
+	fs.BoolVar(&f.tlsSessionResumption, "tls-session-resumption", true, "let HTTPS clients resume TLS sessions (session tickets and the session cache) instead of a full handshake per connection; --tls-session-resumption=false turns it off (see docs/providers.md, TLS)")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, first report not ready on /readyz and keep serving this long, so that what sends traffic here (a Service's endpoints, an external load balancer) stops before the listeners close; a second signal ends the delay")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish after the listeners stop accepting")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for --source=kubernetes (default: $KUBECONFIG, else ~/.kube/config, else the in-cluster service account)")
@@ -284,17 +288,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	popts := provider.Options{
-		ListenAddress: f.listenAddress,
-		ShutdownGrace: f.shutdownGrace,
-		DrainTimeout:  f.drainTimeout,
-		Metrics:       reg,
-
-		MaxRequestHeaderBytes: f.maxRequestHeaderBytes,
-		ClientBodyTimeout:     f.clientBodyTimeout,
-		TunnelIdleTimeout:     f.tunnelIdleTimeout,
-		MaxConnections:        f.maxConnections,
-	}
+	popts := providerOptions(f)
+	popts.Metrics = reg
 	if f.accessLog {
 		// Always at info, whatever --log-level says, on stdout.
 		popts.AccessLog = slog.New(logHandler(f.logFormat, stdout, slog.LevelInfo)).With("log", "access")
@@ -323,6 +318,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runKubernetes(ctx, f, log, prov, reg, topts, notStopping)
 	}
 	return fmt.Errorf("--source: unknown source %q (known: file, kubernetes)", f.source)
+}
+
+// providerOptions are the provider.Options the flags say.
+func providerOptions(f *flags) provider.Options {
+	return provider.Options{
+		ListenAddress: f.listenAddress,
+		ShutdownGrace: f.shutdownGrace,
+		DrainTimeout:  f.drainTimeout,
+
+		MaxRequestHeaderBytes: f.maxRequestHeaderBytes,
+		ClientBodyTimeout:     f.clientBodyTimeout,
+		TunnelIdleTimeout:     f.tunnelIdleTimeout,
+		MaxConnections:        f.maxConnections,
+
+		NoTLSSessionResumption: !f.tlsSessionResumption,
+	}
 }
 
 // stopOnSignal calls stop on SIGINT or SIGTERM: at once, or after delay,

@@ -17,7 +17,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run --help = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit", "lb-per-ingress", "max-request-header-bytes", "client-body-timeout", "tunnel-idle-timeout", "max-connections"} {
+	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit", "lb-per-ingress", "max-request-header-bytes", "client-body-timeout", "tunnel-idle-timeout", "max-connections", "tls-session-resumption"} {
 		if !strings.Contains(stderr.String(), "-"+name) {
 			t.Errorf("--help does not document --%s:\n%s", name, stderr.String())
 		}
@@ -100,6 +100,25 @@ func TestDefaultHAProxyDir(t *testing.T) {
 	if os.Geteuid() != 0 {
 		if got := defaultHAProxyDir(); got != "/run/user/1000/ingress-controller/haproxy" {
 			t.Errorf("with XDG_RUNTIME_DIR, the default is %s", got)
+		}
+	}
+}
+
+func TestProviderOptions(t *testing.T) {
+	for _, tc := range []struct {
+		args         []string
+		noResumption bool
+	}{
+		{nil, false},
+		{[]string{"--tls-session-resumption"}, false},
+		{[]string{"--tls-session-resumption=false"}, true},
+	} {
+		f, err := parseFlags(tc.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("parseFlags %v: %v", tc.args, err)
+		}
+		if got := providerOptions(f); got.NoTLSSessionResumption != tc.noResumption {
+			t.Errorf("flags %v: NoTLSSessionResumption %v, want %v", tc.args, got.NoTLSSessionResumption, tc.noResumption)
 		}
 	}
 }

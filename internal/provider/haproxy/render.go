@@ -2,6 +2,7 @@ package haproxy
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	_ "embed"
 	"encoding/hex"
 	"errors"
@@ -63,7 +64,8 @@ type RenderOptions struct {
 	DefaultCertificate []byte
 	// Limits are the client limits (zero: provider's defaults):
 	// MaxRequestHeaderBytes, ClientBodyTimeout, TunnelIdleTimeout and
-	// MaxConnections of provider.Options; the rest of it is ignored.
+	// MaxConnections of provider.Options, and its TLS setting
+	// NoTLSSessionResumption; the rest of it is ignored.
 	Limits provider.Options
 }
 
@@ -242,7 +244,7 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	w.line("    stats timeout 30s")
 	w.line("    server-state-file " + opts.RuntimeDir + "/" + serverStateFile)
 	w.line("    hard-stop-after " + strconv.FormatInt(grace.Milliseconds(), 10) + "ms")
-	w.line("    ssl-default-bind-options ssl-min-ver TLSv1.2")
+	tlsGlobal(w, lim.NoTLSSessionResumption)
 	w.line("    lua-load " + hopByHopLua)
 	r.files[hopByHopLua] = hopByHopSource
 	w.line("")
@@ -322,6 +324,37 @@ func quote(s string) string { return strconv.QuoteToASCII(s) }
 
 func httpError(code int, reason, body string) string {
 	return fmt.Sprintf("HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\ncache-control: no-cache\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s\n", code, reason, len(body)+1, body)
+}
+
+// tlsGlobal writes the TLS settings of every HTTPS bind line: the
+// provider's profile (provider.IntermediateTLS) and session resumption.
+// With resumption on, HAProxy keeps its session cache (tune.ssl.cachesize,
+// 20000 sessions by default) and makes random ticket keys when a worker
+// starts. Both live as long as the worker: a reload starts a new one, and
+// clients holding a ticket or session of the old one do a full handshake
+// once. Keys are never rotated otherwise.
+func tlsGlobal(w *lines, noResumption bool) {
+	p := provider.IntermediateTLS()
+	ciphers := make([]string, len(p.CipherSuites))
+	for i, c := range p.CipherSuites {
+		ciphers[i] = c.OpenSSL
+	}
+	curves := make([]string, len(p.Curves))
+	for i, c := range p.Curves {
+		curves[i] = c.OpenSSL
+	}
+	minVer := map[uint16]string{tls.VersionTLS12: "TLSv1.2", tls.VersionTLS13: "TLSv1.3"}[p.MinVersion]
+	opts := "ssl-min-ver " + minVer
+	if noResumption {
+		opts += " no-tls-tickets"
+	}
+	w.line("    ssl-default-bind-options " + opts)
+	w.line("    ssl-default-bind-ciphers " + strings.Join(ciphers, ":"))
+	w.line("    ssl-default-bind-ciphersuites " + strings.Join(p.TLS13CipherSuites, ":"))
+	w.line("    ssl-default-bind-curves " + strings.Join(curves, ":"))
+	if noResumption {
+		w.line("    tune.ssl.cachesize 0")
+	}
 }
 
 // pathRules open every HTTP frontend. They refuse with 400 the request

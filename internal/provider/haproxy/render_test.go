@@ -375,3 +375,45 @@ func TestSafeName(t *testing.T) {
 		t.Errorf("BackendID of a long name has %d characters", len(long))
 	}
 }
+
+// TestRenderTLSSettings: every HTTPS bind gets the provider's TLS profile
+// from the global defaults, and session resumption goes off with both its
+// tickets and its cache.
+func TestRenderTLSSettings(t *testing.T) {
+	bin := haproxyBinary(t)
+	cfg := goldenCases(t)["two-load-balancers-https"]
+	profile := []string{
+		"    ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305\n",
+		"    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256\n",
+		"    ssl-default-bind-curves X25519:P-256:P-384\n",
+	}
+	for _, tc := range []struct {
+		off           bool
+		want, notWant []string
+	}{
+		{false, []string{"    ssl-default-bind-options ssl-min-ver TLSv1.2\n"}, []string{"no-tls-tickets", "tune.ssl.cachesize"}},
+		{true, []string{"    ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n", "    tune.ssl.cachesize 0\n"}, nil},
+	} {
+		opts := goldenOptions(t)
+		opts.Limits.NoTLSSessionResumption = tc.off
+		r, err := RenderConfig(cfg, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(r.Files[configFile])
+		global, _, _ := strings.Cut(text, "\ndefaults\n")
+		for _, want := range slices.Concat(profile, tc.want) {
+			if !strings.Contains(global, want) {
+				t.Errorf("resumption off %v: global section lacks %q:\n%s", tc.off, want, global)
+			}
+		}
+		for _, bad := range tc.notWant {
+			if strings.Contains(text, bad) {
+				t.Errorf("resumption off %v: config has %q", tc.off, bad)
+			}
+		}
+		if err := checkWithHAProxy(t, bin, r); err != nil {
+			t.Error(err)
+		}
+	}
+}
