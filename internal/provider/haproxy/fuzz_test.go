@@ -50,6 +50,7 @@ var (
 		`^    http-request wait-for-body time 10s at-least \d+ if !\{ req\.hdr\(content-length\) -m found \}$`,
 		`^    http-request return status 413 content-type "text/plain; charset=utf-8" string "413 request entity too large" if !\{ req\.hdr\(content-length\) -m found \} \{ req\.body_len gt \d+ \}$`,
 		`^    tune.idle-pool.shared off$`,
+		`^    nbthread \d+$`,
 		`^    default-path config$`,
 		`^    expose-experimental-directives$`,
 		`^    stats socket /[!-~]+/haproxy\.sock mode 600 expose-fd listeners level admin$`,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,10 @@ const (
 //go:embed hopbyhop.lua
 var hopByHopSource []byte
 
+// MaxThreads is the most threads HAProxy is given: the MAX_THREADS of
+// Debian's and upstream's default builds.
+const MaxThreads = 64
+
 // placeholderAddr is where a free server slot points. Free slots are in
 // maintenance, so nothing is ever sent there.
 const (
@@ -54,6 +59,9 @@ type RenderOptions struct {
 	// after a reload (hard-stop-after).
 	ShutdownGrace time.Duration
 	DrainTimeout  time.Duration
+	// Threads is HAProxy's nbthread, at most MaxThreads; zero means
+	// runtime.NumCPU().
+	Threads int
 	// Previous is the server slot layout in service, if any. Endpoints
 	// keep the slot they have, so that a reload keeps their runtime state.
 	Previous *Layout
@@ -173,6 +181,12 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 		grace = max(grace, opts.DrainTimeout)
 	}
 	opts.Limits = opts.Limits.WithDefaults()
+	if opts.Threads == 0 {
+		opts.Threads = runtime.NumCPU()
+	}
+	if opts.Threads < 1 || opts.Threads > MaxThreads {
+		return nil, fmt.Errorf("haproxy: %d threads is not between 1 and %d", opts.Threads, MaxThreads)
+	}
 	r := &renderer{
 		cfg:    cfg,
 		opts:   opts,
@@ -225,6 +239,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	// them as the next client's response (providertest's faulty backends
 	// caught it in about one run of 15; never in 30 with this).
 	w.line("    tune.idle-pool.shared off")
+	// Always explicit: HAProxy's own default (the CPUs it may run on) is
+	// right only where it runs with the controller's affinity.
+	w.line("    nbthread " + strconv.Itoa(opts.Threads))
 	// Each frontend has its own maxconn (the per-listener cap). The global
 	// maxconn is left to HAProxy, which derives it from the descriptors it
 	// may open (ulimit -n): set higher than they allow, HAProxy refuses to

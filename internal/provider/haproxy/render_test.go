@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,7 +208,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 
 // goldenOptions are the render options of golden files and fuzz cases.
 func goldenOptions(t testing.TB) RenderOptions {
-	return RenderOptions{RuntimeDir: testRuntimeDir, ListenAddress: "127.0.0.1", DefaultCertificate: defaultCertPEM(t)}
+	return RenderOptions{RuntimeDir: testRuntimeDir, ListenAddress: "127.0.0.1", Threads: 2, DefaultCertificate: defaultCertPEM(t)}
 }
 
 func defaultCertPEM(t testing.TB) []byte {
@@ -317,6 +319,8 @@ func TestRenderRejects(t *testing.T) {
 			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Routes: []lbconfig.Route{{Path: "/ x\nbind :1", Match: lbconfig.MatchPrefix, Backend: ref("b")}}}}
 		}, RenderOptions{}, "path"},
 		{"hostile listen address", func(c *lbconfig.Config) {}, RenderOptions{ListenAddress: "127.0.0.1:1\n    bind :2"}, "is not an IP address"},
+		{"too many threads", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: testRuntimeDir, Threads: MaxThreads + 1}, "65 threads is not between 1 and 64"},
+		{"negative threads", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: testRuntimeDir, Threads: -1}, "-1 threads"},
 		{"hostile runtime dir", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: "/tmp/x level admin\nbind :1"}, "runtime dir"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -414,6 +418,24 @@ func TestRenderTLSSettings(t *testing.T) {
 		}
 		if err := checkWithHAProxy(t, bin, r); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestRenderThreads: nbthread is always written, the CPUs this process
+// may use when the option is zero.
+func TestRenderThreads(t *testing.T) {
+	cfg := goldenCases(t)["single-backend"]
+	for _, tc := range []struct{ threads, want int }{{0, runtime.NumCPU()}, {1, 1}, {MaxThreads, MaxThreads}} {
+		opts := goldenOptions(t)
+		opts.Threads = tc.threads
+		r, err := RenderConfig(cfg, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		global, _, _ := strings.Cut(string(r.Files[configFile]), "\ndefaults\n")
+		if want := "\n    nbthread " + strconv.Itoa(tc.want) + "\n"; strings.Count(global, "nbthread") != 1 || !strings.Contains(global, want) {
+			t.Errorf("Threads %d: global section lacks %q:\n%s", tc.threads, want, global)
 		}
 	}
 }
