@@ -91,7 +91,9 @@ var (
 		`^    bind ((\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+)?:\d+|unix@/[!-~]+/tls-\d+\.sock mode 600 accept-proxy)( ssl crt certs/[A-Za-z0-9_.-]+\.pem crt-list maps/\d+\.crtlist alpn h2,http/1\.1)?$`,
 		// The fixed path rules, as they are.
 		`^    (`+quoteAll(pathRules[:])+`)$`,
-		`^    http-request set-var\(txn\.host\) req\.hdr\(host\),lower,regsub\(:\[0-9\]\+\$,\),regsub\(\[\.\]\$,\)$`,
+		`^    http-request set-var\(txn\.host\) req\.hdr\(host\),lower$`,
+		`^    http-request set-var\(txn\.host\) var\(txn\.host\),regsub\(:\[0-9\]\+\$,\) if \{ var\(txn\.host\) -m sub : \}$`,
+		`^    http-request set-var\(txn\.host\) var\(txn\.host\),regsub\(\[\.\]\$,\) if \{ var\(txn\.host\) -m end \. \}$`,
 		`^    http-request set-var\(txn\.vhost\) var\(txn\.host\),map_str\(maps/\d+-hosts\.map\)$`,
 		`^    http-request set-var\(txn\.vhost\) var\(txn\.host\),regsub\(\^\[\^\.\]\+,\),map_str\(maps/\d+-wildcards\.map\) if !\{ var\(txn\.vhost\) -m found \} \{ var\(txn\.host\) -m reg \^\[\^\.\] \}$`,
 		`^    http-request set-var\(txn\.vhost\) str\(v\d+\) if !\{ var\(txn\.vhost\) -m found \}$`,

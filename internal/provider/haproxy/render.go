@@ -383,15 +383,26 @@ func tlsGlobal(w *lines, noResumption bool) {
 // its HTTP/2 side lets non-ASCII bytes through: the first rule is for
 // those. normalize-uri also decodes and upper-cases the query, which
 // NormalizePath leaves as it came: it is saved first and put back.
+//
+// The regular expressions and the path normalizers run only where the
+// path holds what they act on (a "%", "//", "/."), which a substring
+// match finds for a fraction of their cost: most paths need none of
+// them, and every rule costs each request that runs it. A normalizer
+// finds nothing to do without its substring, so the result is the same;
+// the substrings are checked again before each normalizer, on the path
+// the ones before left. The percent normalizers run on every request:
+// HAProxy 2.6 misreads them followed by a condition (as
+// path-merge-slashes), unless they are "strict", which would refuse a
+// malformed percent-encoding in the query, which NormalizePath leaves be.
 var pathRules = [...]string{
 	`http-request deny deny_status 400 if { url -m reg [^\x21-\x7e] } || { url -m sub \# }`,
-	`http-request deny deny_status 400 if { path -m reg -i %(2f|5c|[01][0-9a-f]|7f) } || { path -m reg %([^0-9a-fA-F]|.[^0-9a-fA-F]|.?$) } || { path -m sub \\ }`,
+	`http-request deny deny_status 400 if { path -m sub \\ } || { path -m sub % } { path -m reg -i %(2f|5c|[01][0-9a-f]|7f) } || { path -m sub % } { path -m reg %([^0-9a-fA-F]|.[^0-9a-fA-F]|.?$) }`,
 	`http-request set-var(txn.query) query if { query -m found }`,
 	`http-request normalize-uri percent-decode-unreserved`,
 	`http-request normalize-uri percent-to-uppercase`,
-	`http-request normalize-uri path-merge-slashes`,
-	`http-request normalize-uri path-strip-dot`,
-	`http-request normalize-uri path-strip-dotdot full`,
+	`http-request normalize-uri path-merge-slashes if { path -m sub // }`,
+	`http-request normalize-uri path-strip-dot if { path -m sub /. }`,
+	`http-request normalize-uri path-strip-dotdot full if { path -m sub /.. }`,
 	`http-request set-query %[var(txn.query)] if { var(txn.query) -m found }`,
 }
 
@@ -520,15 +531,31 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		w.line("    " + rule)
 	}
 	hopByHop(w)
-	w.line("    http-request set-var(txn.host) req.hdr(host),lower,regsub(:[0-9]+$,),regsub([.]$,)")
-	w.line("    http-request set-var(txn.vhost) var(txn.host),map_str(" + hostsMap + ")")
-	w.line("    http-request set-var(txn.vhost) var(txn.host),regsub(^[^.]+,),map_str(" + wildMap + ") if !{ var(txn.vhost) -m found } { var(txn.host) -m reg ^[^.] }")
+	// The host without port and trailing dot; each regsub runs only
+	// where there is something to strip (a substring match is cheaper).
+	// A lookup in a map that is empty in this generation is left out:
+	// maps change only with a new generation, never at run time.
+	w.line("    http-request set-var(txn.host) req.hdr(host),lower")
+	w.line("    http-request set-var(txn.host) var(txn.host),regsub(:[0-9]+$,) if { var(txn.host) -m sub : }")
+	w.line("    http-request set-var(txn.host) var(txn.host),regsub([.]$,) if { var(txn.host) -m end . }")
+	if hosts.Len() > 0 {
+		w.line("    http-request set-var(txn.vhost) var(txn.host),map_str(" + hostsMap + ")")
+	}
+	if wild.Len() > 0 {
+		w.line("    http-request set-var(txn.vhost) var(txn.host),regsub(^[^.]+,),map_str(" + wildMap + ") if !{ var(txn.vhost) -m found } { var(txn.host) -m reg ^[^.] }")
+	}
 	if catchAll != "" {
 		w.line("    http-request set-var(txn.vhost) str(" + catchAll + ") if !{ var(txn.vhost) -m found }")
 	}
-	w.line("    http-request set-var(txn.path) path")
-	w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,),map_str(" + exactMap + ") if { var(txn.vhost) -m found }")
-	w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,/),map_beg(" + prefixMap + ") if { var(txn.vhost) -m found } !{ var(txn.backend) -m found }")
+	if exact.Len() > 0 || pfx.Len() > 0 {
+		w.line("    http-request set-var(txn.path) path")
+	}
+	if exact.Len() > 0 {
+		w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,),map_str(" + exactMap + ") if { var(txn.vhost) -m found }")
+	}
+	if pfx.Len() > 0 {
+		w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,/),map_beg(" + prefixMap + ") if { var(txn.vhost) -m found } !{ var(txn.backend) -m found }")
+	}
 	w.line("    http-request set-header X-Forwarded-For \"%[req.fhdr(x-forwarded-for)], %[src]\" if { req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request add-header X-Forwarded-For %[src] if !{ req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request set-header X-Real-IP %[src]")
