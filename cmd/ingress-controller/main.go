@@ -65,10 +65,14 @@ type flags struct {
 	tunnelIdleTimeout     time.Duration
 	maxConnections        int
 
+	// TLS (provider.Options)
+	tlsSessionResumption bool
+
 	// --provider=haproxy
-	haproxyBinary string
-	haproxyDir    string
-	keepLBOnExit  bool
+	haproxyBinary  string
+	haproxyDir     string
+	haproxyThreads int
+	keepLBOnExit   bool
 
 	// defaultSSLCertificate is "namespace/name" of a TLS Secret, or "".
 	defaultSSLCertificate string
@@ -95,6 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.provider, "provider", "builtin", "what serves the traffic: builtin (the in-process Go proxy) or haproxy (an HAProxy process run by the controller)")
 	fs.StringVar(&f.haproxyBinary, "haproxy-binary", "haproxy", "haproxy executable for --provider=haproxy, a path or a name looked up in PATH")
 	fs.StringVar(&f.haproxyDir, "haproxy-dir", defaultHAProxyDir(), "runtime directory of --provider=haproxy: config generations, sockets, pid file, server state; one controller per directory, owned by its user and writable by no one else (created 0700 if missing)")
+	fs.IntVar(&f.haproxyThreads, "haproxy-threads", 0, "HAProxy threads (nbthread) for --provider=haproxy; 0 means one per CPU the controller may run on (its CPU affinity, which HAProxy inherits)")
 	fs.BoolVar(&f.keepLBOnExit, "keep-lb-on-exit", false, "leave the load balancer process (HAProxy) running when the controller exits; the next controller on the same --haproxy-dir adopts it, so a restart drops no traffic")
 	fs.StringVar(&f.manifests, "manifests", "", "directory of Kubernetes YAML manifests (Ingress, IngressClass, Service, EndpointSlice, Secret) read by --source=file; changes are picked up within a second")
 	fs.IntVar(&f.httpPort, "http-port", 80, "public port of the HTTP listener")
@@ -114,6 +119,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&f.clientBodyTimeout, "client-body-timeout", provider.DefaultClientBodyTimeout, "how long a request body may go without a byte from the client before the request fails and its connections (client and backend) are closed: 408 from builtin, 504 from haproxy")
 	fs.DurationVar(&f.tunnelIdleTimeout, "tunnel-idle-timeout", provider.DefaultTunnelIdleTimeout, "websockets, TCP and TLS passthrough connections are closed after this long without a byte either way, unless the backend's ingress-controller.io/idle-timeout says otherwise")
 	fs.IntVar(&f.maxConnections, "max-connections", provider.DefaultMaxConnections, "most client connections open at once on each listener, tunnels included; beyond it new connections wait in the kernel's backlog until one closes")
+	fs.BoolVar(&f.tlsSessionResumption, "tls-session-resumption", true, "let HTTPS clients resume TLS sessions (session tickets and the session cache) instead of a full handshake per connection; --tls-session-resumption=false turns it off (see docs/providers.md, TLS)")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, first report not ready on /readyz and keep serving this long, so that what sends traffic here (a Service's endpoints, an external load balancer) stops before the listeners close; a second signal ends the delay")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish after the listeners stop accepting")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for --source=kubernetes (default: $KUBECONFIG, else ~/.kube/config, else the in-cluster service account)")
@@ -174,6 +180,9 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if f.maxConnections < 1 {
 		return nil, fmt.Errorf("--max-connections: %d is not positive", f.maxConnections)
+	}
+	if n := f.haproxyThreads; n < 0 || n > haproxy.MaxThreads {
+		return nil, fmt.Errorf("--haproxy-threads: %d is not between 0 and %d", n, haproxy.MaxThreads)
 	}
 	if err := parseKubernetesFlags(f, watchNamespace, publishStatusAddress); err != nil {
 		return nil, err
@@ -280,21 +289,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return builtin.New(o, log.With("provider", "builtin")), nil
 	})
 	providers.Register("haproxy", func(o provider.Options) (provider.Provider, error) {
-		return haproxy.New(haproxy.Options{Options: o, Binary: f.haproxyBinary, Dir: f.haproxyDir, KeepOnExit: f.keepLBOnExit, Logger: log.With("provider", "haproxy")})
+		return haproxy.New(haproxy.Options{Options: o, Binary: f.haproxyBinary, Dir: f.haproxyDir, Threads: f.haproxyThreads, KeepOnExit: f.keepLBOnExit, Logger: log.With("provider", "haproxy")})
 	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	popts := provider.Options{
-		ListenAddress: f.listenAddress,
-		ShutdownGrace: f.shutdownGrace,
-		DrainTimeout:  f.drainTimeout,
-		Metrics:       reg,
-
-		MaxRequestHeaderBytes: f.maxRequestHeaderBytes,
-		ClientBodyTimeout:     f.clientBodyTimeout,
-		TunnelIdleTimeout:     f.tunnelIdleTimeout,
-		MaxConnections:        f.maxConnections,
-	}
+	popts := providerOptions(f)
+	popts.Metrics = reg
 	if f.accessLog {
 		// Always at info, whatever --log-level says, on stdout.
 		popts.AccessLog = slog.New(logHandler(f.logFormat, stdout, slog.LevelInfo)).With("log", "access")
@@ -323,6 +323,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runKubernetes(ctx, f, log, prov, reg, topts, notStopping)
 	}
 	return fmt.Errorf("--source: unknown source %q (known: file, kubernetes)", f.source)
+}
+
+// providerOptions are the provider.Options the flags say.
+func providerOptions(f *flags) provider.Options {
+	return provider.Options{
+		ListenAddress: f.listenAddress,
+		ShutdownGrace: f.shutdownGrace,
+		DrainTimeout:  f.drainTimeout,
+
+		MaxRequestHeaderBytes: f.maxRequestHeaderBytes,
+		ClientBodyTimeout:     f.clientBodyTimeout,
+		TunnelIdleTimeout:     f.tunnelIdleTimeout,
+		MaxConnections:        f.maxConnections,
+
+		NoTLSSessionResumption: !f.tlsSessionResumption,
+	}
 }
 
 // stopOnSignal calls stop on SIGINT or SIGTERM: at once, or after delay,

@@ -17,7 +17,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run --help = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit", "lb-per-ingress", "max-request-header-bytes", "client-body-timeout", "tunnel-idle-timeout", "max-connections"} {
+	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit", "lb-per-ingress", "max-request-header-bytes", "client-body-timeout", "tunnel-idle-timeout", "max-connections", "tls-session-resumption", "haproxy-threads"} {
 		if !strings.Contains(stderr.String(), "-"+name) {
 			t.Errorf("--help does not document --%s:\n%s", name, stderr.String())
 		}
@@ -74,6 +74,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--client-body-timeout=0"}, "--client-body-timeout: 0s is less than 1ms"},
 		{[]string{"--tunnel-idle-timeout=-1s"}, "--tunnel-idle-timeout: -1s is less than 1ms"},
 		{[]string{"--max-connections=0"}, "--max-connections: 0 is not positive"},
+		{[]string{"--haproxy-threads=-1"}, "--haproxy-threads: -1 is not between 0 and 64"},
+		{[]string{"--haproxy-threads=65"}, "--haproxy-threads: 65 is not between 0 and 64"},
 	} {
 		err := run(tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -100,6 +102,40 @@ func TestDefaultHAProxyDir(t *testing.T) {
 	if os.Geteuid() != 0 {
 		if got := defaultHAProxyDir(); got != "/run/user/1000/ingress-controller/haproxy" {
 			t.Errorf("with XDG_RUNTIME_DIR, the default is %s", got)
+		}
+	}
+}
+
+func TestProviderOptions(t *testing.T) {
+	for _, tc := range []struct {
+		args         []string
+		noResumption bool
+	}{
+		{nil, false},
+		{[]string{"--tls-session-resumption"}, false},
+		{[]string{"--tls-session-resumption=false"}, true},
+	} {
+		f, err := parseFlags(tc.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("parseFlags %v: %v", tc.args, err)
+		}
+		if got := providerOptions(f); got.NoTLSSessionResumption != tc.noResumption {
+			t.Errorf("flags %v: NoTLSSessionResumption %v, want %v", tc.args, got.NoTLSSessionResumption, tc.noResumption)
+		}
+	}
+}
+
+func TestHAProxyThreadsFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{{nil, 0}, {[]string{"--haproxy-threads=4"}, 4}, {[]string{"--haproxy-threads=64"}, 64}} {
+		f, err := parseFlags(tc.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("parseFlags %v: %v", tc.args, err)
+		}
+		if f.haproxyThreads != tc.want {
+			t.Errorf("flags %v: %d threads, want %d", tc.args, f.haproxyThreads, tc.want)
 		}
 	}
 }

@@ -86,6 +86,11 @@ type Options struct {
 	// included. At the cap the listener stops accepting; new connections
 	// wait in the kernel's backlog until one closes.
 	MaxConnections int
+
+	// NoTLSSessionResumption turns TLS session resumption (session tickets
+	// and the session cache) off on HTTPS listeners; it is on by default
+	// (see docs/providers.md, "TLS").
+	NoTLSSessionResumption bool
 }
 
 // Defaults of the client limits in Options.

@@ -12,6 +12,7 @@ import (
 
 	"ingress-controller/internal/selfsigned"
 	"ingress-controller/pkg/lbconfig"
+	"ingress-controller/pkg/provider"
 )
 
 // TLS termination. Every listener port accepts through a switchListener
@@ -25,11 +26,20 @@ import (
 // applies to the next handshake, and connections already open are left
 // alone.
 
-// tlsConfig is the TLS configuration of an HTTPS listener on port.
+// tlsConfig is the TLS configuration of an HTTPS listener on port: the
+// provider's profile (provider.IntermediateTLS; Go's TLS 1.3 suites are
+// the profile's and not configurable). With session resumption on, the
+// config's session ticket keys are made and rotated by crypto/tls (a new
+// key every day, each accepted for a week); they live in this process
+// only, so a restart makes every earlier ticket a full handshake.
 func (p *Provider) tlsConfig(port int32) *tls.Config {
+	profile := provider.IntermediateTLS()
 	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		NextProtos: []string{"h2", "http/1.1"},
+		MinVersion:             profile.MinVersion,
+		CipherSuites:           profile.CipherSuiteIDs(),
+		CurvePreferences:       profile.CurveIDs(),
+		SessionTicketsDisabled: p.opts.NoTLSSessionResumption,
+		NextProtos:             []string{"h2", "http/1.1"},
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return p.certificate(port, hello.ServerName)
 		},

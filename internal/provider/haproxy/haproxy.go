@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,10 @@ type Options struct {
 	// directory. Created (0700) if missing; refused if another user owns
 	// it or group or others may write it.
 	Dir string
+	// Threads is HAProxy's nbthread; zero means runtime.NumCPU(), the
+	// CPUs this process may run on (its affinity mask), which HAProxy
+	// inherits.
+	Threads int
 	// KeepOnExit leaves HAProxy running when Run returns, for a controller
 	// restart (the next provider on Dir adopts it) without dropping traffic.
 	KeepOnExit bool
@@ -101,6 +106,12 @@ func New(opts Options) (*Provider, error) {
 	}
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = defaultShutdownGrace
+	}
+	if opts.Threads < 0 || opts.Threads > MaxThreads {
+		return nil, fmt.Errorf("haproxy: %d threads is not between 0 and %d", opts.Threads, MaxThreads)
+	}
+	if opts.Threads == 0 {
+		opts.Threads = runtime.NumCPU()
 	}
 	log := opts.Logger
 	if log == nil {
@@ -173,6 +184,8 @@ func (p *Provider) renderOptions(prev *Layout) RenderOptions {
 		ShutdownGrace: p.opts.ShutdownGrace,
 		DrainTimeout:  p.opts.DrainTimeout,
 		Previous:      prev,
+
+		Threads: p.opts.Threads,
 
 		DefaultCertificate: p.defaultCert,
 		Limits:             p.opts.Options,

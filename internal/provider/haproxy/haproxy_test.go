@@ -459,3 +459,12 @@ func TestShutdownLetsRequestsFinish(t *testing.T) {
 		t.Error("Healthy = nil after shutdown")
 	}
 }
+
+func TestNewRejectsThreads(t *testing.T) {
+	for _, n := range []int{-1, MaxThreads + 1} {
+		_, err := New(Options{Binary: haproxyBinary(t), Dir: t.TempDir(), Threads: n})
+		if err == nil || !strings.Contains(err.Error(), "threads is not between 0 and 64") {
+			t.Errorf("New with %d threads = %v, want an error", n, err)
+		}
+	}
+}

@@ -2,11 +2,13 @@ package haproxy
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +34,10 @@ const (
 //go:embed hopbyhop.lua
 var hopByHopSource []byte
 
+// MaxThreads is the most threads HAProxy is given: the MAX_THREADS of
+// Debian's and upstream's default builds.
+const MaxThreads = 64
+
 // placeholderAddr is where a free server slot points. Free slots are in
 // maintenance, so nothing is ever sent there.
 const (
@@ -53,6 +59,9 @@ type RenderOptions struct {
 	// after a reload (hard-stop-after).
 	ShutdownGrace time.Duration
 	DrainTimeout  time.Duration
+	// Threads is HAProxy's nbthread, at most MaxThreads; zero means
+	// runtime.NumCPU().
+	Threads int
 	// Previous is the server slot layout in service, if any. Endpoints
 	// keep the slot they have, so that a reload keeps their runtime state.
 	Previous *Layout
@@ -63,7 +72,8 @@ type RenderOptions struct {
 	DefaultCertificate []byte
 	// Limits are the client limits (zero: provider's defaults):
 	// MaxRequestHeaderBytes, ClientBodyTimeout, TunnelIdleTimeout and
-	// MaxConnections of provider.Options; the rest of it is ignored.
+	// MaxConnections of provider.Options, and its TLS setting
+	// NoTLSSessionResumption; the rest of it is ignored.
 	Limits provider.Options
 }
 
@@ -171,6 +181,12 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 		grace = max(grace, opts.DrainTimeout)
 	}
 	opts.Limits = opts.Limits.WithDefaults()
+	if opts.Threads == 0 {
+		opts.Threads = runtime.NumCPU()
+	}
+	if opts.Threads < 1 || opts.Threads > MaxThreads {
+		return nil, fmt.Errorf("haproxy: %d threads is not between 1 and %d", opts.Threads, MaxThreads)
+	}
 	r := &renderer{
 		cfg:    cfg,
 		opts:   opts,
@@ -223,6 +239,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	// them as the next client's response (providertest's faulty backends
 	// caught it in about one run of 15; never in 30 with this).
 	w.line("    tune.idle-pool.shared off")
+	// Always explicit: HAProxy's own default (the CPUs it may run on) is
+	// right only where it runs with the controller's affinity.
+	w.line("    nbthread " + strconv.Itoa(opts.Threads))
 	// Each frontend has its own maxconn (the per-listener cap). The global
 	// maxconn is left to HAProxy, which derives it from the descriptors it
 	// may open (ulimit -n): set higher than they allow, HAProxy refuses to
@@ -242,7 +261,7 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	w.line("    stats timeout 30s")
 	w.line("    server-state-file " + opts.RuntimeDir + "/" + serverStateFile)
 	w.line("    hard-stop-after " + strconv.FormatInt(grace.Milliseconds(), 10) + "ms")
-	w.line("    ssl-default-bind-options ssl-min-ver TLSv1.2")
+	tlsGlobal(w, lim.NoTLSSessionResumption)
 	w.line("    lua-load " + hopByHopLua)
 	r.files[hopByHopLua] = hopByHopSource
 	w.line("")
@@ -324,6 +343,37 @@ func httpError(code int, reason, body string) string {
 	return fmt.Sprintf("HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\ncache-control: no-cache\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s\n", code, reason, len(body)+1, body)
 }
 
+// tlsGlobal writes the TLS settings of every HTTPS bind line: the
+// provider's profile (provider.IntermediateTLS) and session resumption.
+// With resumption on, HAProxy keeps its session cache (tune.ssl.cachesize,
+// 20000 sessions by default) and makes random ticket keys when a worker
+// starts. Both live as long as the worker: a reload starts a new one, and
+// clients holding a ticket or session of the old one do a full handshake
+// once. Keys are never rotated otherwise.
+func tlsGlobal(w *lines, noResumption bool) {
+	p := provider.IntermediateTLS()
+	ciphers := make([]string, len(p.CipherSuites))
+	for i, c := range p.CipherSuites {
+		ciphers[i] = c.OpenSSL
+	}
+	curves := make([]string, len(p.Curves))
+	for i, c := range p.Curves {
+		curves[i] = c.OpenSSL
+	}
+	minVer := map[uint16]string{tls.VersionTLS12: "TLSv1.2", tls.VersionTLS13: "TLSv1.3"}[p.MinVersion]
+	opts := "ssl-min-ver " + minVer
+	if noResumption {
+		opts += " no-tls-tickets"
+	}
+	w.line("    ssl-default-bind-options " + opts)
+	w.line("    ssl-default-bind-ciphers " + strings.Join(ciphers, ":"))
+	w.line("    ssl-default-bind-ciphersuites " + strings.Join(p.TLS13CipherSuites, ":"))
+	w.line("    ssl-default-bind-curves " + strings.Join(curves, ":"))
+	if noResumption {
+		w.line("    tune.ssl.cachesize 0")
+	}
+}
+
 // pathRules open every HTTP frontend. They refuse with 400 the request
 // targets that lbconfig.CheckRequestTarget and lbconfig.NormalizePath
 // refuse, then normalize the path as NormalizePath does, before any rule
@@ -333,15 +383,26 @@ func httpError(code int, reason, body string) string {
 // its HTTP/2 side lets non-ASCII bytes through: the first rule is for
 // those. normalize-uri also decodes and upper-cases the query, which
 // NormalizePath leaves as it came: it is saved first and put back.
+//
+// The regular expressions and the path normalizers run only where the
+// path holds what they act on (a "%", "//", "/."), which a substring
+// match finds for a fraction of their cost: most paths need none of
+// them, and every rule costs each request that runs it. A normalizer
+// finds nothing to do without its substring, so the result is the same;
+// the substrings are checked again before each normalizer, on the path
+// the ones before left. The percent normalizers run on every request:
+// HAProxy 2.6 misreads them followed by a condition (as
+// path-merge-slashes), unless they are "strict", which would refuse a
+// malformed percent-encoding in the query, which NormalizePath leaves be.
 var pathRules = [...]string{
 	`http-request deny deny_status 400 if { url -m reg [^\x21-\x7e] } || { url -m sub \# }`,
-	`http-request deny deny_status 400 if { path -m reg -i %(2f|5c|[01][0-9a-f]|7f) } || { path -m reg %([^0-9a-fA-F]|.[^0-9a-fA-F]|.?$) } || { path -m sub \\ }`,
+	`http-request deny deny_status 400 if { path -m sub \\ } || { path -m sub % } { path -m reg -i %(2f|5c|[01][0-9a-f]|7f) } || { path -m sub % } { path -m reg %([^0-9a-fA-F]|.[^0-9a-fA-F]|.?$) }`,
 	`http-request set-var(txn.query) query if { query -m found }`,
 	`http-request normalize-uri percent-decode-unreserved`,
 	`http-request normalize-uri percent-to-uppercase`,
-	`http-request normalize-uri path-merge-slashes`,
-	`http-request normalize-uri path-strip-dot`,
-	`http-request normalize-uri path-strip-dotdot full`,
+	`http-request normalize-uri path-merge-slashes if { path -m sub // }`,
+	`http-request normalize-uri path-strip-dot if { path -m sub /. }`,
+	`http-request normalize-uri path-strip-dotdot full if { path -m sub /.. }`,
 	`http-request set-query %[var(txn.query)] if { var(txn.query) -m found }`,
 }
 
@@ -470,15 +531,31 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		w.line("    " + rule)
 	}
 	hopByHop(w)
-	w.line("    http-request set-var(txn.host) req.hdr(host),lower,regsub(:[0-9]+$,),regsub([.]$,)")
-	w.line("    http-request set-var(txn.vhost) var(txn.host),map_str(" + hostsMap + ")")
-	w.line("    http-request set-var(txn.vhost) var(txn.host),regsub(^[^.]+,),map_str(" + wildMap + ") if !{ var(txn.vhost) -m found } { var(txn.host) -m reg ^[^.] }")
+	// The host without port and trailing dot; each regsub runs only
+	// where there is something to strip (a substring match is cheaper).
+	// A lookup in a map that is empty in this generation is left out:
+	// maps change only with a new generation, never at run time.
+	w.line("    http-request set-var(txn.host) req.hdr(host),lower")
+	w.line("    http-request set-var(txn.host) var(txn.host),regsub(:[0-9]+$,) if { var(txn.host) -m sub : }")
+	w.line("    http-request set-var(txn.host) var(txn.host),regsub([.]$,) if { var(txn.host) -m end . }")
+	if hosts.Len() > 0 {
+		w.line("    http-request set-var(txn.vhost) var(txn.host),map_str(" + hostsMap + ")")
+	}
+	if wild.Len() > 0 {
+		w.line("    http-request set-var(txn.vhost) var(txn.host),regsub(^[^.]+,),map_str(" + wildMap + ") if !{ var(txn.vhost) -m found } { var(txn.host) -m reg ^[^.] }")
+	}
 	if catchAll != "" {
 		w.line("    http-request set-var(txn.vhost) str(" + catchAll + ") if !{ var(txn.vhost) -m found }")
 	}
-	w.line("    http-request set-var(txn.path) path")
-	w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,),map_str(" + exactMap + ") if { var(txn.vhost) -m found }")
-	w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,/),map_beg(" + prefixMap + ") if { var(txn.vhost) -m found } !{ var(txn.backend) -m found }")
+	if exact.Len() > 0 || pfx.Len() > 0 {
+		w.line("    http-request set-var(txn.path) path")
+	}
+	if exact.Len() > 0 {
+		w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,),map_str(" + exactMap + ") if { var(txn.vhost) -m found }")
+	}
+	if pfx.Len() > 0 {
+		w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,/),map_beg(" + prefixMap + ") if { var(txn.vhost) -m found } !{ var(txn.backend) -m found }")
+	}
 	w.line("    http-request set-header X-Forwarded-For \"%[req.fhdr(x-forwarded-for)], %[src]\" if { req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request add-header X-Forwarded-For %[src] if !{ req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request set-header X-Real-IP %[src]")

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,7 +208,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 
 // goldenOptions are the render options of golden files and fuzz cases.
 func goldenOptions(t testing.TB) RenderOptions {
-	return RenderOptions{RuntimeDir: testRuntimeDir, ListenAddress: "127.0.0.1", DefaultCertificate: defaultCertPEM(t)}
+	return RenderOptions{RuntimeDir: testRuntimeDir, ListenAddress: "127.0.0.1", Threads: 2, DefaultCertificate: defaultCertPEM(t)}
 }
 
 func defaultCertPEM(t testing.TB) []byte {
@@ -317,6 +319,8 @@ func TestRenderRejects(t *testing.T) {
 			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Routes: []lbconfig.Route{{Path: "/ x\nbind :1", Match: lbconfig.MatchPrefix, Backend: ref("b")}}}}
 		}, RenderOptions{}, "path"},
 		{"hostile listen address", func(c *lbconfig.Config) {}, RenderOptions{ListenAddress: "127.0.0.1:1\n    bind :2"}, "is not an IP address"},
+		{"too many threads", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: testRuntimeDir, Threads: MaxThreads + 1}, "65 threads is not between 1 and 64"},
+		{"negative threads", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: testRuntimeDir, Threads: -1}, "-1 threads"},
 		{"hostile runtime dir", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: "/tmp/x level admin\nbind :1"}, "runtime dir"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -373,5 +377,65 @@ func TestSafeName(t *testing.T) {
 	}
 	if long := BackendID(strings.Repeat("x", 500)); len(long) > 60 {
 		t.Errorf("BackendID of a long name has %d characters", len(long))
+	}
+}
+
+// TestRenderTLSSettings: every HTTPS bind gets the provider's TLS profile
+// from the global defaults, and session resumption goes off with both its
+// tickets and its cache.
+func TestRenderTLSSettings(t *testing.T) {
+	bin := haproxyBinary(t)
+	cfg := goldenCases(t)["two-load-balancers-https"]
+	profile := []string{
+		"    ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305\n",
+		"    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256\n",
+		"    ssl-default-bind-curves X25519:P-256:P-384\n",
+	}
+	for _, tc := range []struct {
+		off           bool
+		want, notWant []string
+	}{
+		{false, []string{"    ssl-default-bind-options ssl-min-ver TLSv1.2\n"}, []string{"no-tls-tickets", "tune.ssl.cachesize"}},
+		{true, []string{"    ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n", "    tune.ssl.cachesize 0\n"}, nil},
+	} {
+		opts := goldenOptions(t)
+		opts.Limits.NoTLSSessionResumption = tc.off
+		r, err := RenderConfig(cfg, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(r.Files[configFile])
+		global, _, _ := strings.Cut(text, "\ndefaults\n")
+		for _, want := range slices.Concat(profile, tc.want) {
+			if !strings.Contains(global, want) {
+				t.Errorf("resumption off %v: global section lacks %q:\n%s", tc.off, want, global)
+			}
+		}
+		for _, bad := range tc.notWant {
+			if strings.Contains(text, bad) {
+				t.Errorf("resumption off %v: config has %q", tc.off, bad)
+			}
+		}
+		if err := checkWithHAProxy(t, bin, r); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestRenderThreads: nbthread is always written, the CPUs this process
+// may use when the option is zero.
+func TestRenderThreads(t *testing.T) {
+	cfg := goldenCases(t)["single-backend"]
+	for _, tc := range []struct{ threads, want int }{{0, runtime.NumCPU()}, {1, 1}, {MaxThreads, MaxThreads}} {
+		opts := goldenOptions(t)
+		opts.Threads = tc.threads
+		r, err := RenderConfig(cfg, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		global, _, _ := strings.Cut(string(r.Files[configFile]), "\ndefaults\n")
+		if want := "\n    nbthread " + strconv.Itoa(tc.want) + "\n"; strings.Count(global, "nbthread") != 1 || !strings.Contains(global, want) {
+			t.Errorf("Threads %d: global section lacks %q:\n%s", tc.threads, want, global)
+		}
 	}
 }

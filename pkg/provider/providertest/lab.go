@@ -60,8 +60,8 @@ func (s *Suite) start(t *testing.T) *lab {
 	return s.startWith(t, provider.Options{})
 }
 
-// startWith is start with the client limits of limits (the rest of it is
-// the suite's).
+// startWith is start with the client limits and TLS settings of limits
+// (the rest of it is the suite's).
 func (s *Suite) startWith(t *testing.T, limits provider.Options) *lab {
 	t.Helper()
 	opts := limits

@@ -128,6 +128,8 @@ func (s Suite) Run(t *testing.T) {
 		{"FaultyBackendsNeverMixExchanges", (*Suite).testFaultyBackends},
 		{"InformationalResponsesForwarded", (*Suite).testInformational},
 		{"TLS", (*Suite).testTLS},
+		{"TLSProfile", (*Suite).testTLSProfile},
+		{"TLSSessionResumption", (*Suite).testTLSResumption},
 		{"TCP", (*Suite).testTCP},
 		{"StickySessions", (*Suite).testSticky},
 		{"RequestSmuggling", (*Suite).testSmuggling},
