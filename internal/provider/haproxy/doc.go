@@ -103,7 +103,10 @@
 // connection that the endpoint closed meanwhile) makes HAProxy copy the
 // whole request buffer (tune.bufsize, over 32 KiB with the default head
 // limit) for each request it may have to send again; measured on
-// keep-alive traffic, about a tenth of HAProxy's CPU.
+// keep-alive traffic, about a tenth of HAProxy's CPU. Only requests that
+// may be sent twice (GET, HEAD, OPTIONS, PUT, DELETE, TRACE) are retried
+// that way ("disable-l7-retry" for the others), as the builtin provider
+// does: a backend that closed without answering may have acted on a POST.
 //
 // Run supervises the master: if it dies it is restarted with backoff (the
 // first restart at once) from the last applied config and slot layout, and

@@ -78,6 +78,7 @@ var (
 		`^    timeout (connect|server|tunnel) \d+ms$`,
 		`^    retries \d+$`,
 		`^    retry-on conn-failure empty-response$`,
+		`^    http-request disable-l7-retry if !METH_GET !METH_OPTIONS !METH_PUT !METH_DELETE !METH_TRACE$`,
 		`^    balance source$`,
 		`^    hash-type consistent$`,
 		`^    cookie `+q+` insert indirect nocache dynamic httponly( secure)?( attr SameSite=(Lax|Strict|None))?( attr Max-Age=\d+)?( attr `+q+`)?$`,

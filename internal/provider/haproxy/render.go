@@ -995,7 +995,11 @@ func policyLines(p lbconfig.Policy, tcp bool) ([]string, error) {
 	if p.Retries > 0 {
 		out = append(out, "retries "+strconv.Itoa(int(p.Retries)))
 		if !tcp {
-			out = append(out, "retry-on conn-failure empty-response")
+			// A connection closed without an answer is retried (the
+			// keep-alive race) only for requests that may be sent
+			// twice: the backend may have acted on the others.
+			out = append(out, "retry-on conn-failure empty-response",
+				"http-request disable-l7-retry if !METH_GET !METH_OPTIONS !METH_PUT !METH_DELETE !METH_TRACE")
 		}
 	}
 	if a := p.Affinity; a != nil {

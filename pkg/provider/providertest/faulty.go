@@ -273,3 +273,57 @@ func (s *Suite) testInformational(t *testing.T) {
 		t.Errorf("informational responses seen by the client: %q, want one 103 with its Link field", got)
 	}
 }
+
+// testNoReplayOfUnsafeRequests checks that a request that may not be
+// sent twice (a POST) reaches a backend that closes without answering
+// once, not again on a retry: the backend may have acted on it. A GET may
+// go again.
+func (s *Suite) testNoReplayOfUnsafeRequests(t *testing.T) {
+	l := s.start(t)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	hangUp := nettest.ServeRaw(t, func(conn net.Conn) {
+		r, err := http.ReadRequest(bufio.NewReader(conn))
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/ready" {
+			_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+			return
+		}
+		mu.Lock()
+		seen[r.Method]++
+		mu.Unlock()
+	})
+	ref := "test/hangup:80"
+	port := l.freePort()
+	l.apply(config(oneLB(port, &lbconfig.BackendRef{Name: ref}),
+		lbconfig.Backend{Name: ref, Endpoints: []lbconfig.Endpoint{hangUp}, Policy: lbconfig.Policy{Retries: 2}}))
+	base := "http://" + net.JoinHostPort(l.addr, strconv.Itoa(int(port)))
+	l.eventually("the backend to answer through the load balancer", func() (bool, string) {
+		r := l.getURL(l.client, base+"/ready", "")
+		return r.status == http.StatusOK, r.String()
+	})
+	for _, method := range []string{http.MethodPost, http.MethodGet} {
+		req, _ := http.NewRequest(method, base+"/"+method, strings.NewReader("order=1"))
+		if method == http.MethodGet {
+			req.Body, req.ContentLength = nil, 0
+		}
+		resp, err := l.client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				t.Errorf("%s: got %d from a backend that never answers, want a 5xx", method, resp.StatusCode)
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if seen[http.MethodPost] != 1 {
+		t.Errorf("the backend got the POST %d times, want once", seen[http.MethodPost])
+	}
+	if seen[http.MethodGet] < 1 {
+		t.Errorf("the backend never got the GET")
+	}
+}

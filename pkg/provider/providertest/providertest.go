@@ -127,6 +127,7 @@ func (s Suite) Run(t *testing.T) {
 		{"StopClosesListeners", (*Suite).testStop},
 		{"FaultyBackendsNeverMixExchanges", (*Suite).testFaultyBackends},
 		{"InformationalResponsesForwarded", (*Suite).testInformational},
+		{"NoReplayOfUnsafeRequests", (*Suite).testNoReplayOfUnsafeRequests},
 		{"TLS", (*Suite).testTLS},
 		{"TLSProfile", (*Suite).testTLSProfile},
 		{"TLSSessionResumption", (*Suite).testTLSResumption},
