@@ -215,8 +215,16 @@ rss() {
 session_check() {
 	local sess="$work/session-$1" req='GET / HTTP/1.1\r\nHost: bench.example.com\r\nConnection: close\r\n\r\n'
 	rm -f "$sess"
-	printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$1" -servername bench.example.com -tls1_3 \
-		-ign_eof -sess_out "$sess" >/dev/null 2>&1 || true
+	if ! printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$1" -servername bench.example.com -tls1_3 \
+		-ign_eof -sess_out "$sess" 2>/dev/null | grep '^New,' >/dev/null; then
+		echo failed
+		return
+	fi
+	if [[ ! -s $sess ]]; then
+		# No ticket came (Go's TLS without tickets): nothing to resume.
+		echo New
+		return
+	fi
 	printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$1" -servername bench.example.com -tls1_3 \
 		-ign_eof -sess_in "$sess" 2>/dev/null | awk '/^(New|Reused),/ && !found { sub(/,.*/, ""); print; found = 1 } END { if (!found) print "failed" }'
 }
