@@ -15,6 +15,10 @@
 #   BENCH_DURATION  seconds per measurement (default 10)
 #   BENCH_ROUNDS    rounds (default 3)
 #   BENCH_CONNECTIONS concurrent connections (default 50)
+#   BENCH_THREADS   2: every proxy gets two threads (GOMAXPROCS=2, HAProxy's
+#                   nbthread from its CPUs) and both CPUs, shared with wrk
+#                   (two threads) and the backend; for information only,
+#                   the machine's two cores are the limit (default 1)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +27,12 @@ base=${1:-HEAD}
 duration=${BENCH_DURATION:-10}
 rounds=${BENCH_ROUNDS:-3}
 conns=${BENCH_CONNECTIONS:-50}
+threads=${BENCH_THREADS:-1}
+case $threads in
+1) proxy_cpus=1 load_cpus=0 ;;
+2) proxy_cpus=0,1 load_cpus=0,1 ;;
+*) echo "ab: BENCH_THREADS is 1 or 2" >&2; exit 1 ;;
+esac
 
 . bench/lib.sh
 need_commands wrk curl haproxy
@@ -44,14 +54,14 @@ go build -o "$work/after" ./cmd/ingress-controller
 go build -o "$work/responder" ./bench/responder
 
 backend_port=$(free_port)
-GOMAXPROCS=1 taskset -c 0 "$work/responder" -listen "127.0.0.1:$backend_port" -size 100 2>/dev/null &
+GOMAXPROCS=$threads taskset -c "$load_cpus" "$work/responder" -listen "127.0.0.1:$backend_port" -size 100 2>/dev/null &
 pids+=($!)
 
 bench_manifests "$work/manifests" "$backend_port"
 declare -A port pid
 for build in before after; do
 	port[$build]=$(free_port)
-	GOMAXPROCS=1 taskset -c 1 "$work/$build" --source=file --manifests="$work/manifests" \
+	GOMAXPROCS=$threads taskset -c "$proxy_cpus" "$work/$build" --source=file --manifests="$work/manifests" \
 		--http-port="${port[$build]}" --https-port="$(free_port)" --listen-address=127.0.0.1 --log-level=warn \
 		--metrics-addr="127.0.0.1:$(free_port)" &
 	pid[$build]=$!
@@ -59,7 +69,7 @@ for build in before after; do
 done
 port[haproxy]=$(free_port)
 bench_haproxy_cfg "$work/haproxy.cfg" "$backend_port" "${port[haproxy]}"
-taskset -c 1 haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 &
+taskset -c "$proxy_cpus" haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 &
 pid[haproxy]=$!
 pids+=($!)
 
@@ -88,11 +98,11 @@ for r in $(seq "$rounds"); do
 	((r % 2)) || order=(haproxy after before)
 	for build in "${order[@]}"; do
 		url="http://127.0.0.1:${port[$build]}/"
-		taskset -c 0 wrk -t1 -c"$conns" -d1s -H 'Host: bench.example.com' "$url" >/dev/null
+		taskset -c "$load_cpus" wrk -t"$threads" -c"$conns" -d1s -H 'Host: bench.example.com' "$url" >/dev/null
 		read -r b0 b1 < <(busy)
 		read -r t0 t1 < <(total)
 		c0=$(cputime "${pid[$build]}")
-		out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${duration}s" --latency -H 'Host: bench.example.com' "$url")
+		out=$(taskset -c "$load_cpus" wrk -t"$threads" -c"$conns" -d"${duration}s" --latency -H 'Host: bench.example.com' "$url")
 		c1=$(cputime "${pid[$build]}")
 		read -r a0 a1 < <(busy)
 		read -r u0 u1 < <(total)
