@@ -232,26 +232,11 @@ func plausibleStart(buf []byte) bool {
 // whitespace trimmed; no whitespace before the colon, no obsolete line
 // folding.
 func parseRequestField(line []byte) (RequestField, bool) {
-	colon := -1
-	for i, c := range line {
-		if c == ':' {
-			colon = i
-			break
-		}
-		if !isTokenByte(c) {
-			return RequestField{}, false
-		}
-	}
-	if colon <= 0 {
+	colon, vs, ve := splitField(line)
+	if colon <= 0 || colon == len(line) {
 		return RequestField{}, false
 	}
-	v := line[colon+1:]
-	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
-		v = v[1:]
-	}
-	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
-		v = v[:len(v)-1]
-	}
+	v := line[vs:ve]
 	for _, c := range v {
 		// Visible ASCII, SP and HTAB; obs-text goes to net/http.
 		if c != '\t' && (c < ' ' || c >= 0x7f) {

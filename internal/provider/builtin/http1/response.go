@@ -201,25 +201,12 @@ func (h *HeadReader) readFields(br *bufio.Reader) error {
 			// RFC 9112, section 5.2: obsolete line folding.
 			return BadResponseError("folded header line")
 		}
-		colon := -1
-		for i, c := range line {
-			if c == ':' {
-				colon = i
-				break
-			}
-			if !isTokenByte(c) {
-				return BadResponseError(fmt.Sprintf("invalid byte %q in field name", c))
-			}
-		}
-		if colon <= 0 {
+		colon, vs, ve := splitField(line)
+		switch {
+		case colon < 0:
+			return BadResponseError(fmt.Sprintf("invalid byte %q in field name", line[vs]))
+		case colon == 0 || colon == len(line):
 			return BadResponseError(fmt.Sprintf("field line %q", truncate(line)))
-		}
-		vs, ve := colon+1, len(line)
-		for vs < ve && (line[vs] == ' ' || line[vs] == '\t') {
-			vs++
-		}
-		for ve > vs && (line[ve-1] == ' ' || line[ve-1] == '\t') {
-			ve--
 		}
 		for _, c := range line[vs:ve] {
 			if !validValueByte(c) {
@@ -233,6 +220,31 @@ func (h *HeadReader) readFields(br *bufio.Reader) error {
 		f.kind = kindOf(line[:colon])
 		h.fields = append(h.fields, f)
 	}
+}
+
+// splitField splits a field line into a name of token bytes, its colon
+// and the value less the whitespace around it: line[:colon] and
+// line[vs:ve]. A line without a colon gets colon len(line); a name byte
+// that is no token's gets colon -1, with vs its index.
+func splitField(line []byte) (colon, vs, ve int) {
+	colon = len(line)
+	for i, c := range line {
+		if c == ':' {
+			colon = i
+			break
+		}
+		if !isTokenByte(c) {
+			return -1, i, i
+		}
+	}
+	vs, ve = min(colon+1, len(line)), len(line)
+	for vs < ve && (line[vs] == ' ' || line[vs] == '\t') {
+		vs++
+	}
+	for ve > vs && (line[ve-1] == ' ' || line[ve-1] == '\t') {
+		ve--
+	}
+	return colon, vs, ve
 }
 
 func kindOf(name []byte) fieldKind {
