@@ -296,11 +296,14 @@ func (r connReader) Read(p []byte) (int, error) {
 func (c *backendConn) sendAndRead(p []byte) (int, error) {
 	c.rr.p, c.rr.n, c.rr.err = p, 0, nil
 	err := c.raw.Read(c.sendReadFn)
-	rest := c.pending
-	c.pending, c.rr.p = nil, nil
+	c.rr.p = nil
 	if err != nil {
+		// A deadline that passed before the write ran leaves the head
+		// (or what is left of it) pending: the next read sends it.
 		return 0, err
 	}
+	rest := c.pending
+	c.pending = nil
 	if c.rr.err != nil {
 		return 0, c.rr.err
 	}

@@ -583,3 +583,36 @@ func TestSendAndReadFallsBack(t *testing.T) {
 		t.Errorf("written = %d, want %d", bc.written, len(head))
 	}
 }
+
+// TestSendAndReadKeepsHeadPastDeadline: a read deadline that passes before
+// the deferred head could go out (a busy machine, the fast path's short
+// wait before it watches the client) leaves the head pending, and the next
+// read sends it and gets the answer, rather than waiting for an answer to
+// a request never sent.
+func TestSendAndReadKeepsHeadPastDeadline(t *testing.T) {
+	backend := nettest.ServeRaw(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	cp := newConnPool(net.JoinHostPort(backend.Address, strconv.Itoa(int(backend.Port))), &net.Dialer{})
+	bc, err := cp.dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bc.close()
+	bc.bw.WriteString("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if err := bc.flushDeferred(); err != nil {
+		t.Fatal(err)
+	}
+	bc.setReadDeadline(aLongTimeAgo)
+	if _, err := bc.br.Peek(1); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a read past its deadline: %v", err)
+	}
+	bc.setReadDeadline(time.Now().Add(5 * time.Second))
+	var h http1.HeadReader
+	got := false
+	if rh, err := http1.ReadFinalHead(bc.br, &h, false, false, &got, nil); err != nil || rh.Status != http.StatusOK {
+		t.Fatalf("answer: %d, %v; want the request sent and answered", rh.Status, err)
+	}
+}
