@@ -200,8 +200,8 @@ func serverUp(t testing.TB, p *Provider, id, slot string) bool {
 func TestPassiveHealthCheck(t *testing.T) {
 	p := newProvider(t, runtimeDir(t), nil)
 	port := nettest.FreePort(t)
-	deadPort := nettest.FreePort(t) // nothing listens: connects are refused
-	dead := lbconfig.Endpoint{Address: "127.0.0.1", Port: deadPort, Ready: true, Serving: true}
+	down := nettest.NewDeadPort(t) // connects are refused
+	deadPort, dead := down.Port, down.Endpoint()
 	live := nettest.EchoEndpoint(t, "live")
 	cfg := simpleConfig(port, dead, live)
 	cfg.Backends[0].Policy.Retries = 1
@@ -222,10 +222,11 @@ func TestPassiveHealthCheck(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "the failing endpoint to be ejected", func() bool { return !serverUp(t, p, id, deadSlot) })
 	// The way back: once it accepts connections, a check brings it back.
-	s, err := nettest.StartEcho("revived", "127.0.0.1:"+strconv.Itoa(int(deadPort)))
+	ln, err := down.Listen()
 	if err != nil {
-		t.Fatalf("listen on the dead endpoint's port again: %v", err)
+		t.Fatalf("listen on the dead endpoint's port: %v", err)
 	}
+	s := nettest.ServeEcho("revived", ln)
 	t.Cleanup(func() { _ = s.Close() })
 	waitFor(t, 20*time.Second, "the revived endpoint to take requests again", func() bool {
 		return get(newClient(), port, "x.test", "/").server == "revived"
