@@ -1,7 +1,6 @@
 package builtin
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"net"
@@ -17,34 +16,26 @@ import (
 
 // dateless is an echo backend that sends no Date field. The proxy's
 // http.Server adds one to what it forwards and the fast path does not, so
-// a response with a Date came through net/http.
+// a response with a Date came through net/http. It answers /slow after
+// 100 ms.
 func dateless(t *testing.T, name string) lbconfig.Endpoint {
+	return datelessSignalling(t, name, nil)
+}
+
+// datelessSignalling is dateless, and sends on slow when a request for
+// /slow arrives.
+func datelessSignalling(t *testing.T, name string, slow chan<- struct{}) lbconfig.Endpoint {
 	echo := nettest.Echo{Name: name}
 	return startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
+			if slow != nil {
+				slow <- struct{}{}
+			}
 			time.Sleep(100 * time.Millisecond)
 		}
 		w.Header()["Date"] = nil
 		echo.ServeHTTP(w, r)
 	}))
-}
-
-// rawClient is one client connection that writes requests by hand.
-type rawClient struct {
-	t  *testing.T
-	c  net.Conn
-	br *bufio.Reader
-}
-
-func dialRaw(t *testing.T, port int32) *rawClient {
-	t.Helper()
-	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	return &rawClient{t: t, c: c, br: bufio.NewReader(c)}
 }
 
 func (rc *rawClient) send(raw string) {
@@ -57,7 +48,7 @@ func (rc *rawClient) send(raw string) {
 // read reads one response to method and its body.
 func (rc *rawClient) read(method string) (*http.Response, string) {
 	rc.t.Helper()
-	resp, err := http.ReadResponse(rc.br, &http.Request{Method: method})
+	resp, err := http.ReadResponse(rc.r, &http.Request{Method: method})
 	if err != nil {
 		rc.t.Fatalf("reading a response: %v", err)
 	}
@@ -137,7 +128,7 @@ func TestFastPathClose(t *testing.T) {
 	if !resp.Close || resp.Header.Get("Date") != "" {
 		t.Errorf("close %v, Date %q", resp.Close, resp.Header.Get("Date"))
 	}
-	if n, err := rc.br.ReadByte(); err != io.EOF {
+	if n, err := rc.r.ReadByte(); err != io.EOF {
 		t.Errorf("read %v %v after the response, want the connection closed", n, err)
 	}
 }
@@ -251,7 +242,8 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 func TestFastPathDrain(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port, other := nettest.FreePort(t), nettest.FreePort(t)
-	backends := []lbconfig.Backend{backendOf("echo", dateless(t, "e"))}
+	slow := make(chan struct{}, 1)
+	backends := []lbconfig.Backend{backendOf("echo", datelessSignalling(t, "e", slow))}
 	mustApply(t, p, oneListener(port, backends, nil, vh("x.test", prefix("/", "echo"))))
 
 	idle, busy := dialRaw(t, port), dialRaw(t, port)
@@ -260,7 +252,7 @@ func TestFastPathDrain(t *testing.T) {
 		t.Fatalf("got %d, Date %q", resp.StatusCode, resp.Header.Get("Date"))
 	}
 	busy.send("GET /slow HTTP/1.1\r\nHost: x.test\r\n\r\n")
-	time.Sleep(20 * time.Millisecond) // the request reaches the backend
+	<-slow // the request is in flight
 	start := time.Now()
 	mustApply(t, p, oneListener(other, backends, nil, vh("x.test", prefix("/", "echo"))))
 
@@ -268,7 +260,7 @@ func TestFastPathDrain(t *testing.T) {
 	if resp.StatusCode != 200 || body != "e x.test/slow\n" || !resp.Close {
 		t.Errorf("request in flight: got %d %q, close %v", resp.StatusCode, body, resp.Close)
 	}
-	if _, err := idle.br.ReadByte(); err != io.EOF {
+	if _, err := idle.r.ReadByte(); err != io.EOF {
 		t.Errorf("idle connection: read %v, want it closed", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {

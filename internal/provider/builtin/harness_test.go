@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"log/slog"
@@ -159,4 +160,24 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// rawClient is one client connection that writes by hand.
+type rawClient struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+// dialRaw connects to the proxy's port on 127.0.0.1, with a deadline of
+// 10 s for what the test does on it, and closes it when the test ends.
+func dialRaw(t *testing.T, port int32) *rawClient {
+	t.Helper()
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return &rawClient{t: t, c: c, r: bufio.NewReader(c)}
 }

@@ -44,24 +44,9 @@ func tcpConfig(port int32, p lbconfig.Policy, eps ...lbconfig.Endpoint) *lbconfi
 	}
 }
 
-type tcpClient struct {
-	c net.Conn
-	r *bufio.Reader
-}
-
-func dialTCP(t *testing.T, port int32) *tcpClient {
-	t.Helper()
-	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return &tcpClient{c: c, r: bufio.NewReader(c)}
-}
-
 // say sends msg and returns the name of the endpoint that echoed it, or ""
 // and the error.
-func (tc *tcpClient) say(msg string) (string, error) {
+func (tc *rawClient) say(msg string) (string, error) {
 	_ = tc.c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.WriteString(tc.c, msg+"\n"); err != nil {
 		return "", err
@@ -86,7 +71,7 @@ func TestTCPListener(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for i := range 6 {
-		tc := dialTCP(t, port)
+		tc := dialRaw(t, port)
 		name, err := tc.say("hello " + strconv.Itoa(i))
 		if err != nil {
 			t.Fatalf("connection %d: %v", i, err)
@@ -108,13 +93,13 @@ func TestTCPLeastConnections(t *testing.T) {
 	a, b := startTCPEcho(t, "a"), startTCPEcho(t, "b")
 	addrOf := map[string]string{"a": net.JoinHostPort(a.Address, strconv.Itoa(int(a.Port))), "b": net.JoinHostPort(b.Address, strconv.Itoa(int(b.Port)))}
 	mustApply(t, p, tcpConfig(port, lbconfig.Policy{Algorithm: lbconfig.LeastRequest}, a, b))
-	long := dialTCP(t, port)
+	long := dialRaw(t, port)
 	busy, err := long.say("stay")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		tc := dialTCP(t, port)
+		tc := dialRaw(t, port)
 		name, err := tc.say("x")
 		if err != nil {
 			t.Fatal(err)
@@ -158,7 +143,7 @@ func TestTCPConnectionsAcrossChanges(t *testing.T) {
 		return cfg
 	}
 	mustApply(t, p, withHTTP(0, a))
-	tc := dialTCP(t, port)
+	tc := dialRaw(t, port)
 	if name, err := tc.say("0"); err != nil || name != "a" {
 		t.Fatalf("%q %v", name, err)
 	}
@@ -177,7 +162,7 @@ func TestTCPConnectionsAcrossChanges(t *testing.T) {
 	if name, err := tc.say("draining"); err != nil || name != "a" {
 		t.Errorf("right after its endpoint left: %q %v; want it still open", name, err)
 	}
-	if name, err := dialTCP(t, port).say("new"); err != nil || name != "b" {
+	if name, err := dialRaw(t, port).say("new"); err != nil || name != "b" {
 		t.Errorf("a new connection: %q %v; want b", name, err)
 	}
 	_ = tc.c.SetDeadline(time.Now().Add(10 * time.Second))
@@ -192,12 +177,12 @@ func TestTCPRetriesAndNoEndpoints(t *testing.T) {
 	port := nettest.FreePort(t)
 	mustApply(t, p, tcpConfig(port, lbconfig.Policy{Retries: 1}, deadEndpoint(t), startTCPEcho(t, "live")))
 	for i := range 6 {
-		if name, err := dialTCP(t, port).say("x"); err != nil || name != "live" {
+		if name, err := dialRaw(t, port).say("x"); err != nil || name != "live" {
 			t.Fatalf("connection %d with a dead endpoint and a retry: %q %v", i, name, err)
 		}
 	}
 	mustApply(t, p, tcpConfig(port, lbconfig.Policy{}))
-	tc := dialTCP(t, port)
+	tc := dialRaw(t, port)
 	_ = tc.c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := tc.r.ReadByte(); err != io.EOF {
 		t.Errorf("a TCP listener without endpoints: read %v, want the connection closed (EOF)", err)
