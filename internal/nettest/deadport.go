@@ -1,3 +1,5 @@
+//go:build unix
+
 package nettest
 
 import (
@@ -22,10 +24,11 @@ type DeadPort struct {
 // NewDeadPort reserves a port for the rest of the test.
 func NewDeadPort(t testing.TB) *DeadPort {
 	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatalf("nettest: dead port: %v", err)
 	}
+	syscall.CloseOnExec(fd)
 	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
 		_ = syscall.Close(fd)
 		t.Fatalf("nettest: dead port: %v", err)

@@ -78,7 +78,7 @@ func (cp *connPool) get() *backendConn {
 		if now.IsZero() {
 			now = time.Now()
 		}
-		if now.Sub(c.idleAt) < idleTimeout && c.alive() {
+		if now.Sub(c.idleAt) < idleTimeout && c.alive(now) {
 			return c
 		}
 		c.close()

@@ -5,17 +5,24 @@ package builtin
 import (
 	"io"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
 // canSendWithRead: sendThenRead works here.
 const canSendWithRead = true
 
-// alive reports whether an idle connection can still be used: the backend
-// has neither closed it nor sent anything unasked. One non-blocking peek.
-func (c *backendConn) alive() bool {
+// alive reports whether an idle connection can still be used at now: the
+// backend has neither closed it nor sent anything unasked. One
+// non-blocking peek.
+func (c *backendConn) alive(now time.Time) bool {
 	if c.raw == nil {
 		return true
+	}
+	if !c.readDeadline.IsZero() && now.After(c.readDeadline) {
+		// The last exchange's deadline would fail the peek before it
+		// looked.
+		c.setReadDeadline(time.Time{})
 	}
 	c.peekAlive = false
 	if err := c.raw.Read(c.peekFn); err != nil {

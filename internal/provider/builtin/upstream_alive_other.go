@@ -2,9 +2,11 @@
 
 package builtin
 
+import "time"
+
 // alive cannot peek on this platform: a stale connection is found by the
 // request that uses it, and retried when that is safe.
-func (c *backendConn) alive() bool { return true }
+func (c *backendConn) alive(time.Time) bool { return true }
 
 func (c *backendConn) peek(fd uintptr) bool { return true }
 

@@ -480,6 +480,11 @@ func TestIdleConnectionCheckedOnEveryReuse(t *testing.T) {
 		want bool // handed out again
 	}{
 		{"clean", func(net.Conn) {}, true},
+		// The read deadline of its last exchange has passed: the
+		// check must still look (it once took that for a dead
+		// connection, and pooled connections idle for over a minute
+		// were all thrown away).
+		{"clean, deadline passed", func(net.Conn) {}, true},
 		{"stray bytes", func(s net.Conn) { _, _ = s.Write([]byte("HTTP/1.1 200 OK\r\n\r\n")) }, false},
 		{"closed", func(s net.Conn) { _ = s.Close() }, false},
 	} {
@@ -491,12 +496,15 @@ func TestIdleConnectionCheckedOnEveryReuse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if strings.Contains(tc.name, "deadline") {
+			bc.setReadDeadline(time.Now().Add(-time.Second))
+		}
 		cp.put(bc)
 		tc.do(server)
 		if !tc.want {
 			// Wait until the bytes or the FIN reached the socket:
 			// from then on, get must never hand the connection out.
-			waitFor(t, tc.name+" to reach the proxy's socket", func() bool { return !bc.alive() })
+			waitFor(t, tc.name+" to reach the proxy's socket", func() bool { return !bc.alive(time.Now()) })
 		}
 		got := cp.get()
 		if (got != nil) != tc.want {
