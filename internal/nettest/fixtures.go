@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -28,19 +29,35 @@ func FreePort(t testing.TB) int32 {
 	return port
 }
 
-// FreePortOn returns a TCP port of host that was free a moment ago, for
-// callers without a testing.TB. It never returns a port it returned
-// before in this process: the kernel may hand out a port it just freed
-// again, and two listeners of one test given the same port fail at once.
+// FreePortOn returns a TCP port of host that is free, for callers
+// without a testing.TB. The test binaries of several packages run at
+// once, so a port that was merely free a moment ago may be bound by
+// another's listener before the test binds it. So where the platform
+// allows (claimPort), ports come from below the kernel's ephemeral range,
+// which nothing binding port 0 or connecting out gets, and each is claimed
+// machine-wide for as long as this process lives: no FreePortOn of another
+// process hands it out meanwhile. It never returns a port twice in one
+// process either.
 func FreePortOn(host string) (int32, error) {
-	for range 20 {
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	lo, hi, ok := claimRange()
+	for range 500 {
+		port := int32(0)
+		if ok {
+			port = lo + rand.Int32N(hi-lo)
+			if !handedOut.add(port) || !claimPort(port) {
+				continue
+			}
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(int(port))))
 		if err != nil {
+			if ok {
+				continue // taken by something that does not claim
+			}
 			return 0, fmt.Errorf("free port on %s: %w", host, err)
 		}
-		port := int32(ln.Addr().(*net.TCPAddr).Port)
+		port = int32(ln.Addr().(*net.TCPAddr).Port)
 		_ = ln.Close()
-		if handedOut.add(port) {
+		if ok || handedOut.add(port) {
 			return port, nil
 		}
 	}
