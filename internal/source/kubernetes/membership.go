@@ -122,10 +122,11 @@ func (m *Membership) Run(ctx context.Context) error {
 	m.mu.Unlock()
 
 	var (
-		cur       *coordinationv1.Lease // as last read or written
-		uid       types.UID             // of the Lease this replica wrote
-		lastWrite time.Time
-		failing   bool
+		cur     *coordinationv1.Lease // as last read or written
+		uid     types.UID             // of the Lease this replica wrote
+		written time.Time             // when the last write was tried
+		due     = time.Now()          // when the next write is
+		failing bool
 	)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -136,18 +137,23 @@ func (m *Membership) Run(ctx context.Context) error {
 				m.leave(ctx, name, uid, log)
 			}
 			return nil
-		case <-timer.C:
 		case <-changed:
-			// Write now, or as soon as minChangeInterval has passed.
-			if wait := time.Until(lastWrite.Add(minChangeInterval)); wait > 0 {
+			// Write now, or as soon as minChangeInterval has passed,
+			// unless the renewal comes first.
+			if soon := written.Add(minChangeInterval); soon.Before(due) {
+				due = soon
+			}
+			if wait := time.Until(due); wait > 0 {
 				timer.Reset(wait)
 				continue
 			}
+		case <-timer.C:
 		}
 		wctx, cancel := context.WithTimeout(ctx, interval)
 		next, err := m.renew(wctx, cur, name, duration)
 		cancel()
-		cur, lastWrite = next, time.Now()
+		cur, written = next, time.Now()
+		due = written.Add(interval)
 		if cur != nil {
 			uid = cur.UID
 		}

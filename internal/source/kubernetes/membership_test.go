@@ -3,6 +3,7 @@ package kubernetes_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"strings"
 	"testing"
@@ -12,8 +13,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
+	"ingress-controller/internal/nettest"
 	kubesource "ingress-controller/internal/source/kubernetes"
 )
 
@@ -287,5 +291,67 @@ func TestMembership(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Name != "replica-b" {
 		t.Errorf("ListReplicas with a broken Lease: %+v, want replica-b", got)
+	}
+}
+
+// TestMembershipOutage: a replica cut off from the API server keeps
+// trying, warns, and is listed again once it reaches the server; cut off
+// when it stops, Run still returns promptly.
+func TestMembershipOutage(t *testing.T) {
+	f := newFixture(t)
+	electionID := "members-outage-" + f.ns
+	r := startRelay(t, cluster.Config.Host)
+	cfg := rest.CopyConfig(cluster.Config)
+	cfg.Host = "https://" + r.addr()
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs nettest.Buffer
+	m := &kubesource.Membership{
+		Client: client, Namespace: f.ns, ElectionID: electionID, Name: "replica-a",
+		LeaseDuration: testReplicaLease, RenewInterval: testReplicaRenew,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	}
+	ctx, cancel := context.WithCancel(f.ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	listed := func(want bool) func() error {
+		return func() error {
+			got, err := kubesource.ListReplicas(f.ctx, f.client, f.ns, electionID, time.Now())
+			if err != nil {
+				return err
+			}
+			if (len(got) == 1) != want {
+				return fmt.Errorf("replicas %+v", got)
+			}
+			return nil
+		}
+	}
+	eventually(t, converge, "replica listed", listed(true))
+
+	r.cut()
+	eventually(t, converge, "replica cut off no longer live", listed(false))
+	eventually(t, converge, "warning logged", func() error {
+		if !strings.Contains(logs.String(), "level=WARN msg=\"cannot renew replica lease; retrying\"") {
+			return fmt.Errorf("logs:\n%s", logs.String())
+		}
+		return nil
+	})
+	r.restore()
+	eventually(t, converge, "replica listed again", listed(true))
+
+	r.cut()
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		t.Logf("cut off, Run returned %s after its context ended", time.Since(start).Round(time.Millisecond))
+	case <-time.After(converge):
+		t.Fatal("cut off, Run did not return after its context ended")
 	}
 }
