@@ -6,12 +6,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -88,6 +90,8 @@ type flags struct {
 	publishService         string
 	publishStatusAddresses []string
 	updateStatusOnShutdown bool
+	replicaName            string
+	publicAddress          string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -131,6 +135,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&f.retryPeriod, "election-retry-period", kubesource.DefaultRetryPeriod, "how often candidates try to acquire, and the leader to renew, the Lease")
 	fs.StringVar(&f.publishService, "publish-service", "", "namespace/name of the Service in front of the controller whose status.loadBalancer.ingress (and externalIPs) is copied into Ingress status")
 	fs.StringVar(&publishStatusAddress, "publish-status-address", "", "comma-separated IP addresses or hostnames written into Ingress status; takes precedence over --publish-service and over the provider's addresses")
+	fs.StringVar(&f.replicaName, "replica-name", defaultReplicaName(), "this replica's name, part of the name of its membership Lease in --election-namespace (default: $POD_NAME, else the hostname); unique among the replicas")
+	fs.StringVar(&f.publicAddress, "public-address", defaultPublicAddress(), "this replica's public IP address, recorded in its membership Lease (default: $HOST_IP, else $POD_IP, else none)")
 	fs.BoolVar(&f.updateStatusOnShutdown, "update-status-on-shutdown", false, "on SIGTERM, the leader clears the status it wrote on our Ingresses before releasing the Lease (leave unset for rolling updates)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ingress-controller [flags]\n\n"+
@@ -226,7 +232,32 @@ func parseKubernetesFlags(f *flags, watchNamespace, publishStatusAddress string)
 		}
 		f.publishStatusAddresses = append(f.publishStatusAddresses, a)
 	}
+	if errs := validation.IsDNS1123Subdomain(f.replicaName); len(errs) > 0 {
+		return fmt.Errorf("--replica-name: %q: %s", f.replicaName, strings.Join(errs, "; "))
+	}
+	if f.publicAddress != "" {
+		ip, err := netip.ParseAddr(f.publicAddress)
+		if err != nil || ip.Zone() != "" {
+			return fmt.Errorf("--public-address: %q is not an IP address", f.publicAddress)
+		}
+		f.publicAddress = ip.String()
+	}
 	return nil
+}
+
+// defaultReplicaName is $POD_NAME, else the hostname in lower case (a
+// hostname is case-insensitive; a Lease name is not).
+func defaultReplicaName() string {
+	if name := os.Getenv("POD_NAME"); name != "" {
+		return name
+	}
+	host, _ := os.Hostname()
+	return strings.ToLower(host)
+}
+
+// defaultPublicAddress is $HOST_IP, else $POD_IP, else "".
+func defaultPublicAddress() string {
+	return cmp.Or(os.Getenv("HOST_IP"), os.Getenv("POD_IP"))
 }
 
 // splitList splits a comma-separated flag value, dropping blanks.
@@ -428,8 +459,9 @@ func runFile(ctx context.Context, f *flags, log *slog.Logger, prov provider.Prov
 }
 
 // runKubernetes wires the kubernetes source: informers feed the engine,
-// engine callbacks feed Events and the status writer, and the status writer
-// runs only while this process holds the leader-election Lease.
+// engine callbacks feed Events, the status writer and this replica's
+// membership Lease, and the status writer runs only while this process holds
+// the leader-election Lease.
 func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provider.Provider, reg *prometheus.Registry, topts translate.Options, notStopping admin.Check) error {
 	// client-go logs through klog; send it to our logger.
 	klog.SetSlogLogger(log.With("component", "client-go"))
@@ -466,6 +498,19 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		return err
 	}
 	events := kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: prov.Name(), Logger: log})
+	electionNamespace := f.electionNamespace
+	if electionNamespace == "" {
+		electionNamespace = kubesource.ElectionNamespace(contextNamespace)
+	}
+	membership := &kubesource.Membership{
+		Client:        client,
+		Namespace:     electionNamespace,
+		ElectionID:    f.electionID,
+		Name:          f.replicaName,
+		Address:       f.publicAddress,
+		LeaseDuration: f.leaseDuration,
+		Logger:        log,
+	}
 	eng := engine.New(engine.Options{
 		Source:     src,
 		Provider:   prov,
@@ -476,12 +521,9 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		OnApplied: func(snap *translate.Snapshot, cfg *lbconfig.Config, res provider.Result) {
 			events.Applied(snap, cfg, res)
 			status.Applied(cfg, res)
+			membership.SetServing(serving(cfg, prov))
 		},
 	})
-	electionNamespace := f.electionNamespace
-	if electionNamespace == "" {
-		electionNamespace = kubesource.ElectionNamespace(contextNamespace)
-	}
 	election := &kubesource.Election{
 		Client:        client,
 		Namespace:     electionNamespace,
@@ -497,7 +539,7 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	adm := newAdmin(f, reg, log, checks...)
 	log.Info("starting", "version", version, "source", f.source, "provider", prov.Name(),
 		"api_server", restCfg.Host, "namespaces", strings.Join(f.watchNamespaces, ","),
-		"http_port", f.httpPort, "identity", election.Identity)
+		"http_port", f.httpPort, "identity", election.Identity, "replica", f.replicaName)
 	updates := make(chan provider.Result, 1)
 	err = runAll(ctx,
 		func(ctx context.Context) error { return src.Run(ctx, eng.Trigger) },
@@ -511,6 +553,7 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		func(ctx context.Context) error { return prov.Run(ctx, updates) },
 		func(ctx context.Context) error { return status.WatchProvider(ctx, updates) },
 		func(ctx context.Context) error { return election.Run(ctx, status) },
+		membership.Run,
 		adm.Run,
 	)
 	// Last, as it started before the rest: the election records its
@@ -520,6 +563,21 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	cancel()
 	log.Info("stopped")
 	return err
+}
+
+// serving is what a replica's membership Lease says it serves after an
+// apply: every load balancer of cfg, ready when the provider, if it can
+// tell, says it is healthy.
+func serving(cfg *lbconfig.Config, prov provider.Provider) map[string]bool {
+	ready := true
+	if hc, ok := prov.(provider.HealthChecker); ok {
+		ready = hc.Healthy(context.Background()) == nil
+	}
+	out := make(map[string]bool, len(cfg.LoadBalancers))
+	for _, lb := range cfg.LoadBalancers {
+		out[lb.Name] = ready
+	}
+	return out
 }
 
 // eventsFlushTimeout bounds how long a stopping process waits for its last

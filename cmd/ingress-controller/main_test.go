@@ -17,7 +17,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run --help = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit", "lb-per-ingress", "max-request-header-bytes", "client-body-timeout", "tunnel-idle-timeout", "max-connections", "tls-session-resumption", "haproxy-threads"} {
+	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit", "lb-per-ingress", "max-request-header-bytes", "client-body-timeout", "tunnel-idle-timeout", "max-connections", "tls-session-resumption", "haproxy-threads", "replica-name", "public-address"} {
 		if !strings.Contains(stderr.String(), "-"+name) {
 			t.Errorf("--help does not document --%s:\n%s", name, stderr.String())
 		}
@@ -76,6 +76,11 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--max-connections=0"}, "--max-connections: 0 is not positive"},
 		{[]string{"--haproxy-threads=-1"}, "--haproxy-threads: -1 is not between 0 and 64"},
 		{[]string{"--haproxy-threads=65"}, "--haproxy-threads: 65 is not between 0 and 64"},
+		{[]string{"--replica-name=Replica_1"}, `--replica-name: "Replica_1"`},
+		{[]string{"--replica-name="}, `--replica-name: ""`},
+		{[]string{"--public-address=lb.example.com"}, `--public-address: "lb.example.com" is not an IP address`},
+		{[]string{"--public-address=192.0.2.1:80"}, `--public-address: "192.0.2.1:80" is not an IP address`},
+		{[]string{"--public-address=fe80::1%eth0"}, `--public-address: "fe80::1%eth0" is not an IP address`},
 	} {
 		err := run(tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -137,5 +142,38 @@ func TestHAProxyThreadsFlag(t *testing.T) {
 		if f.haproxyThreads != tc.want {
 			t.Errorf("flags %v: %d threads, want %d", tc.args, f.haproxyThreads, tc.want)
 		}
+	}
+}
+
+func TestReplicaFlags(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name              string
+		env               map[string]string
+		args              []string
+		replica, publicIP string
+	}{
+		{"defaults", nil, nil, strings.ToLower(host), ""},
+		{"pod name", map[string]string{"POD_NAME": "ic-7d9f-abcde"}, nil, "ic-7d9f-abcde", ""},
+		{"pod IP", map[string]string{"POD_IP": "10.1.2.3"}, nil, strings.ToLower(host), "10.1.2.3"},
+		{"host IP before pod IP", map[string]string{"HOST_IP": "192.0.2.7", "POD_IP": "10.1.2.3"}, nil, strings.ToLower(host), "192.0.2.7"},
+		{"flags before the environment", map[string]string{"POD_NAME": "pod", "HOST_IP": "192.0.2.7"},
+			[]string{"--replica-name=edge-1.example", "--public-address=2001:DB8::1"}, "edge-1.example", "2001:db8::1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{"POD_NAME", "HOST_IP", "POD_IP"} {
+				t.Setenv(k, tc.env[k])
+			}
+			f, err := parseFlags(tc.args, &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.replicaName != tc.replica || f.publicAddress != tc.publicIP {
+				t.Errorf("replica %q, public address %q; want %q, %q", f.replicaName, f.publicAddress, tc.replica, tc.publicIP)
+			}
+		})
 	}
 }

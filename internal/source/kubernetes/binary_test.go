@@ -177,6 +177,8 @@ func startBinary(t *testing.T, name string, cfg *rest.Config, args ...string) *p
 		"--listen-address=127.0.0.1",
 		"--http-port=" + strconv.Itoa(p.port),
 		"--metrics-addr=" + p.admin,
+		// One host, so one hostname: each process a replica of its own.
+		"--replica-name=" + name,
 	}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.Env = append(os.Environ(), "POD_NAMESPACE=")

@@ -48,4 +48,10 @@
 // it published, so another controller's status is never clobbered. When the
 // process stops the lease is released (ReleaseOnCancel), after clearing the
 // status of our Ingresses if asked to.
+//
+// Membership makes every replica, leader or not, visible: each keeps a
+// Lease of its own, "<election-id>-replica-<replica>", labelled with the
+// election ID and annotated with its public address and the load balancers
+// it serves, renewed every third of its duration and deleted when the
+// replica stops. ListReplicas reads the live ones back.
 package kubernetes

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -53,6 +54,17 @@ func TestRestrictedRBAC(t *testing.T) {
 		return nil
 	})
 
+	eventually(t, converge, "replica listed", func() error {
+		replicas, err := kubesource.ListReplicas(f.ctx, f.client, deployNamespace, "rbac-"+f.ns, time.Now())
+		if err != nil {
+			return err
+		}
+		if len(replicas) != 1 || replicas[0].Name != "controller" || !replicas[0].Serving["default"] {
+			return fmt.Errorf("replicas %+v, want controller serving default", replicas)
+		}
+		return nil
+	})
+
 	// What it must not do.
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -75,6 +87,9 @@ func TestRestrictedRBAC(t *testing.T) {
 
 	// Nothing it needed was refused.
 	p.terminate(t)
+	if _, err := f.client.CoordinationV1().Leases(deployNamespace).Get(f.ctx, kubesource.ReplicaLeaseName("rbac-"+f.ns, "controller"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("replica Lease after the controller stopped: %v, want NotFound", err)
+	}
 	if out := p.out.String(); strings.Contains(strings.ToLower(out), "forbidden") {
 		t.Errorf("the controller was refused something it needs:\n%s", out)
 	}
