@@ -571,7 +571,10 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 func serving(cfg *lbconfig.Config, prov provider.Provider) map[string]bool {
 	ready := true
 	if hc, ok := prov.(provider.HealthChecker); ok {
-		ready = hc.Healthy(context.Background()) == nil
+		// Bounded: this runs on the engine's apply path.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ready = hc.Healthy(ctx) == nil
+		cancel()
 	}
 	out := make(map[string]bool, len(cfg.LoadBalancers))
 	for _, lb := range cfg.LoadBalancers {
