@@ -29,12 +29,17 @@ type Publish struct {
 	// nil while it is missing (then nothing is published).
 	UseService bool
 	Service    *corev1.Service
+	// UseReplicas is set when some live replica of the controller has a
+	// public address; Replicas are then the addresses of the replicas
+	// that serve this load balancer, and none means nothing is published.
+	UseReplicas bool
+	Replicas    []string
 }
 
 // LoadBalancer is what to publish for lb, whose provider reported addrs,
 // in priority order: pub.Addresses; else the publish Service's
 // status.loadBalancer.ingress and spec.externalIPs, copied as they are;
-// else addrs. Ports are listed for the first and last only, and only when
+// else pub.Replicas; else addrs. Ports are listed for the first and last only, and only when
 // a port is not 80 or 443: the HTTP and HTTPS listener ports, or the ports
 // the provider reports with an address (those of other listeners left
 // out).
@@ -59,6 +64,12 @@ func LoadBalancer(lb lbconfig.LoadBalancer, addrs []lbconfig.Address, pub Publis
 			return nil
 		}
 		return serviceStatus(pub.Service)
+	}
+	if pub.UseReplicas {
+		for _, a := range pub.Replicas {
+			out = append(out, addressStatus(lbconfig.Address{IP: a}, listenerPorts))
+		}
+		return Normalize(out)
 	}
 	for _, a := range addrs {
 		if len(a.Ports) > 0 {
@@ -149,8 +160,8 @@ func serviceStatus(svc *corev1.Service) []networkingv1.IngressLoadBalancerIngres
 	return Normalize(out)
 }
 
-// Normalize sorts entries, IP addresses first, then hostnames, and
-// drops duplicates, so that the same addresses always give the same status.
+// Normalize sorts entries, IP addresses first (in numeric order), then
+// hostnames, and drops duplicates, so that the same addresses always give the same status.
 func Normalize(in []networkingv1.IngressLoadBalancerIngress) []networkingv1.IngressLoadBalancerIngress {
 	if len(in) == 0 {
 		return nil
@@ -159,11 +170,27 @@ func Normalize(in []networkingv1.IngressLoadBalancerIngress) []networkingv1.Ingr
 	slices.SortStableFunc(out, func(a, b networkingv1.IngressLoadBalancerIngress) int {
 		return cmp.Or(
 			cmp.Compare(hostnameOnly(a), hostnameOnly(b)),
-			cmp.Compare(a.IP, b.IP),
+			compareIP(a.IP, b.IP),
 			cmp.Compare(a.Hostname, b.Hostname),
 			cmp.Compare(entryKey(a), entryKey(b)))
 	})
 	return slices.CompactFunc(out, func(a, b networkingv1.IngressLoadBalancerIngress) bool { return entryKey(a) == entryKey(b) })
+}
+
+// compareIP orders IP addresses numerically, IPv4 before IPv6, and
+// anything else as text after them.
+func compareIP(a, b string) int {
+	x, errX := netip.ParseAddr(a)
+	y, errY := netip.ParseAddr(b)
+	switch {
+	case errX == nil && errY == nil:
+		return x.Compare(y)
+	case errX == nil:
+		return -1
+	case errY == nil:
+		return 1
+	}
+	return cmp.Compare(a, b)
 }
 
 func hostnameOnly(e networkingv1.IngressLoadBalancerIngress) int {

@@ -54,6 +54,14 @@ func TestLoadBalancer(t *testing.T) {
 			[]lbconfig.Address{{IP: "198.18.0.1"}}, Publish{UseService: true}, ""},
 		{"duplicates dropped", lb("a", 80),
 			[]lbconfig.Address{{IP: "198.18.0.1"}, {IP: "198.18.0.1"}}, Publish{}, "198.18.0.1"},
+		{"replicas instead of the provider, with the listener ports", lb("a", 8080),
+			[]lbconfig.Address{{IP: "127.0.0.1", Ports: []int32{8080}}}, Publish{UseReplicas: true, Replicas: []string{"198.18.0.10", "198.18.0.2"}}, "198.18.0.2:8080,198.18.0.10:8080"},
+		{"no replica serves: nothing", lb("a", 80),
+			[]lbconfig.Address{{IP: "198.18.0.1"}}, Publish{UseReplicas: true}, ""},
+		{"the publish Service wins over replicas", lb("a", 80),
+			[]lbconfig.Address{{IP: "198.18.0.1"}}, Publish{UseService: true, Service: svc, UseReplicas: true, Replicas: []string{"198.18.0.2"}}, "198.51.100.9,203.0.113.7,lb.example.com"},
+		{"publish addresses win over replicas", lb("a", 80),
+			nil, Publish{Addresses: []string{"203.0.113.1"}, UseReplicas: true, Replicas: []string{"198.18.0.2"}}, "203.0.113.1"},
 	} {
 		if got := Key(LoadBalancer(tc.lb, tc.addrs, tc.pub)); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
@@ -95,9 +103,9 @@ func TestDesired(t *testing.T) {
 }
 
 func TestNormalizeAndEqual(t *testing.T) {
-	in := []networkingv1.IngressLoadBalancerIngress{{Hostname: "b.example"}, {IP: "198.18.0.2"}, {IP: "198.18.0.1"}, {IP: "198.18.0.2"}}
+	in := []networkingv1.IngressLoadBalancerIngress{{Hostname: "b.example"}, {IP: "2001:db8::1"}, {IP: "198.18.0.10"}, {IP: "198.18.0.2"}, {IP: "198.18.0.1"}, {IP: "198.18.0.2"}}
 	out := Normalize(in)
-	if got := Key(out); got != "198.18.0.1,198.18.0.2,b.example" {
+	if got := Key(out); got != "198.18.0.1,198.18.0.2,198.18.0.10,2001:db8::1,b.example" {
 		t.Errorf("normalized %q", got)
 	}
 	if Equal(in, out) || !Equal(out, Normalize(out)) {
