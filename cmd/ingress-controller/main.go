@@ -134,7 +134,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&f.renewDeadline, "election-renew-deadline", kubesource.DefaultRenewDeadline, "how long the leader keeps retrying to renew its Lease before it stops leading; less than --election-lease-duration")
 	fs.DurationVar(&f.retryPeriod, "election-retry-period", kubesource.DefaultRetryPeriod, "how often candidates try to acquire, and the leader to renew, the Lease")
 	fs.StringVar(&f.publishService, "publish-service", "", "namespace/name of the Service in front of the controller whose status.loadBalancer.ingress (and externalIPs) is copied into Ingress status")
-	fs.StringVar(&publishStatusAddress, "publish-status-address", "", "comma-separated IP addresses or hostnames written into Ingress status; takes precedence over --publish-service and over the provider's addresses")
+	fs.StringVar(&publishStatusAddress, "publish-status-address", "", "comma-separated IP addresses or hostnames written into Ingress status; takes precedence over --publish-service, the replicas' public addresses and the provider's addresses")
 	fs.StringVar(&f.replicaName, "replica-name", defaultReplicaName(), "this replica's name, part of the name of its membership Lease in --election-namespace (default: $POD_NAME, else the hostname); unique among the replicas")
 	fs.StringVar(&f.publicAddress, "public-address", defaultPublicAddress(), "this replica's public IP address, recorded in its membership Lease (default: $HOST_IP, else $POD_IP, else none)")
 	fs.BoolVar(&f.updateStatusOnShutdown, "update-status-on-shutdown", false, "on SIGTERM, the leader clears the status it wrote on our Ingresses before releasing the Lease (leave unset for rolling updates)")
@@ -486,22 +486,25 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	if err != nil {
 		return err
 	}
+	electionNamespace := f.electionNamespace
+	if electionNamespace == "" {
+		electionNamespace = kubesource.ElectionNamespace(contextNamespace)
+	}
 	status, err := kubesource.NewStatusWriter(kubesource.StatusOptions{
-		Client:           client,
-		Source:           src,
-		PublishAddresses: f.publishStatusAddresses,
-		ClearOnShutdown:  f.updateStatusOnShutdown,
-		Kick:             kick,
-		Logger:           log,
+		Client:            client,
+		Source:            src,
+		PublishAddresses:  f.publishStatusAddresses,
+		ClearOnShutdown:   f.updateStatusOnShutdown,
+		Kick:              kick,
+		ElectionNamespace: electionNamespace,
+		ElectionID:        f.electionID,
+		Metrics:           reg,
+		Logger:            log,
 	})
 	if err != nil {
 		return err
 	}
 	events := kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: prov.Name(), Logger: log})
-	electionNamespace := f.electionNamespace
-	if electionNamespace == "" {
-		electionNamespace = kubesource.ElectionNamespace(contextNamespace)
-	}
 	membership := &kubesource.Membership{
 		Client:        client,
 		Namespace:     electionNamespace,

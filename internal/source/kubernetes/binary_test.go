@@ -181,7 +181,9 @@ func startBinary(t *testing.T, name string, cfg *rest.Config, args ...string) *p
 		"--replica-name=" + name,
 	}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.Env = append(os.Environ(), "POD_NAMESPACE=")
+	// No public address: status shows the provider's, whatever the host
+	// running the tests sets.
+	p.cmd.Env = append(os.Environ(), "POD_NAMESPACE=", "HOST_IP=", "POD_IP=")
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

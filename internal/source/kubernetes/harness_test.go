@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -327,6 +328,8 @@ type controller struct {
 	events *kubesource.Events
 	status *kubesource.StatusWriter
 	prov   *builtin.Provider
+	// metrics holds the status writer's.
+	metrics *prometheus.Registry
 	// port and tlsPort are the proxy's HTTP and HTTPS ports on 127.0.0.1.
 	port, tlsPort int
 	logs          *nettest.Buffer
@@ -359,6 +362,9 @@ type controllerOptions struct {
 	electionNamespace string
 }
 
+// electionID is the Lease of the controllers of class.
+func electionID(class string) string { return "leader-" + class }
+
 func startController(t *testing.T, opts controllerOptions) *controller {
 	t.Helper()
 	cfg := opts.config
@@ -369,7 +375,7 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &controller{port: int(nettest.FreePort(t)), tlsPort: int(nettest.FreePort(t)), logs: &nettest.Buffer{}}
+	c := &controller{port: int(nettest.FreePort(t)), tlsPort: int(nettest.FreePort(t)), logs: &nettest.Buffer{}, metrics: prometheus.NewRegistry()}
 	log := slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -383,8 +389,13 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	if err != nil {
 		t.Fatal(err)
 	}
+	electionNamespace := opts.electionNamespace
+	if electionNamespace == "" {
+		electionNamespace = "default"
+	}
 	c.status, err = kubesource.NewStatusWriter(kubesource.StatusOptions{
-		Client: client, Source: c.src, Kick: kick, PublishAddresses: opts.publishAddresses, ClearOnShutdown: opts.clearOnShutdown, Logger: log,
+		Client: client, Source: c.src, Kick: kick, PublishAddresses: opts.publishAddresses, ClearOnShutdown: opts.clearOnShutdown,
+		ElectionNamespace: electionNamespace, ElectionID: electionID(opts.class), Metrics: c.metrics, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -402,12 +413,8 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 			c.status.Applied(cfg, res)
 		},
 	})
-	electionNamespace := opts.electionNamespace
-	if electionNamespace == "" {
-		electionNamespace = "default"
-	}
 	election := &kubesource.Election{
-		Client: client, Namespace: electionNamespace, Name: "leader-" + opts.class, Identity: kubesource.NewIdentity(),
+		Client: client, Namespace: electionNamespace, Name: electionID(opts.class), Identity: kubesource.NewIdentity(),
 		LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 500 * time.Millisecond,
 		Recorder: c.events.Recorder(), Logger: log,
 	}

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,6 +31,9 @@ const (
 	statusRetryMax = 30 * time.Second
 	// statusRequestTimeout bounds one API request of the status writer.
 	statusRequestTimeout = 10 * time.Second
+	// replicaPollInterval is how often a leading writer lists the replica
+	// Leases; it also lists them when the first live one expires.
+	replicaPollInterval = 2 * time.Second
 )
 
 // StatusOptions configure a StatusWriter.
@@ -45,8 +50,14 @@ type StatusOptions struct {
 	// Kick wakes the writer when its inputs change: the source's
 	// Options.StatusKick. Without it the writer makes its own, and
 	// notices Ingress changes only when a config is applied.
-	Kick   StatusKick
-	Logger *slog.Logger
+	Kick StatusKick
+	// ElectionID, when set, makes the writer follow the replica Leases of
+	// that controller in ElectionNamespace while it leads (see
+	// ListReplicas and ReplicaAddresses).
+	ElectionNamespace, ElectionID string
+	// Metrics, when set, registers the writer's counter of status writes.
+	Metrics prometheus.Registerer
+	Logger  *slog.Logger
 }
 
 // StatusKick wakes a StatusWriter: the Source fires it when an Ingress or
@@ -72,10 +83,12 @@ func (k StatusKick) Fire() {
 //
 // What it publishes for a load balancer, in priority order: the
 // PublishAddresses; else the publish Service's status.loadBalancer.ingress
-// and spec.externalIPs, copied as they are; else the addresses the provider
-// reports. Ports are listed for the first and last only, and only when a
-// port is not 80 or 443: the listener ports, or the ports the provider
-// reports with an address.
+// and spec.externalIPs, copied as they are; else, when some live replica
+// has a public address, the addresses of the replicas that serve it (see
+// ReplicaAddresses); else the addresses the provider reports. Ports are
+// listed for the first, third and last only, and only when a port is not
+// 80 or 443: the listener ports, or the ports the provider reports with an
+// address.
 type StatusWriter struct {
 	opts StatusOptions
 	log  *slog.Logger
@@ -84,6 +97,9 @@ type StatusWriter struct {
 	mu        sync.Mutex
 	cfg       *lbconfig.Config
 	endpoints map[string][]lbconfig.Address
+	replicas  []Replica // as last listed, live or not by now
+
+	writes prometheus.Counter
 
 	// Used only by the goroutine running Lead or Resign, one at a time.
 	//
@@ -96,6 +112,7 @@ type StatusWriter struct {
 	// seen our write yet, and writing again would only conflict.
 	writtenOver map[types.NamespacedName]string
 	missingPub  bool // the publish Service was missing at the last sync
+	replicaErr  string
 }
 
 // NewStatusWriter returns a writer; call Lead to make it write. Give it
@@ -122,6 +139,15 @@ func NewStatusWriter(opts StatusOptions) (*StatusWriter, error) {
 		kick:        opts.Kick,
 		published:   ingressstatus.NewRecent(maxPublished),
 		writtenOver: map[types.NamespacedName]string{},
+		writes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ingress_controller_status_writes_total",
+			Help: "Ingress status updates the leader wrote to the API server.",
+		}),
+	}
+	if opts.Metrics != nil {
+		if err := opts.Metrics.Register(w.writes); err != nil {
+			return nil, fmt.Errorf("status writer: %w", err)
+		}
 	}
 	return w, nil
 }
@@ -170,12 +196,17 @@ func (w *StatusWriter) WatchProvider(ctx context.Context, updates <-chan provide
 }
 
 // Lead writes status until ctx ends: a full sync at once, then one after
-// every change of the config, the provider's addresses, an Ingress or the
-// publish Service. Failed syncs are retried with backoff.
+// every change of the config, the provider's addresses, an Ingress, the
+// publish Service or the live replicas. Failed syncs are retried with
+// backoff.
 func (w *StatusWriter) Lead(ctx context.Context) {
 	w.log.Info("leading: writing Ingress status")
 	backoff := statusRetryMin
-	var retry <-chan time.Time
+	var retry, poll <-chan time.Time
+	if w.opts.ElectionID != "" {
+		// Before the first sync, so that it publishes the replicas.
+		poll = time.After(w.pollReplicas(ctx))
+	}
 	w.trigger()
 	for {
 		select {
@@ -183,6 +214,9 @@ func (w *StatusWriter) Lead(ctx context.Context) {
 			return
 		case <-w.kick:
 		case <-retry:
+		case <-poll:
+			poll = time.After(w.pollReplicas(ctx))
+			continue
 		}
 		retry = nil
 		if err := w.sync(ctx); err != nil {
@@ -196,6 +230,78 @@ func (w *StatusWriter) Lead(ctx context.Context) {
 		}
 		backoff = statusRetryMin
 	}
+}
+
+// pollReplicas lists the replica Leases, wakes the writer when what they
+// publish changed, and returns when to list them again: after
+// replicaPollInterval, or sooner when a live replica's Lease runs out.
+func (w *StatusWriter) pollReplicas(ctx context.Context) time.Duration {
+	lctx, cancel := context.WithTimeout(ctx, statusRequestTimeout)
+	replicas, err := ListReplicas(lctx, w.opts.Client, w.opts.ElectionNamespace, w.opts.ElectionID, time.Now())
+	cancel()
+	msg := ""
+	if err != nil && ctx.Err() == nil {
+		msg = err.Error()
+	}
+	switch {
+	case msg != "" && msg != w.replicaErr:
+		w.log.Warn("cannot read every replica lease", "error", err)
+	case msg == "" && w.replicaErr != "":
+		w.log.Info("replica leases read again")
+	}
+	w.replicaErr = msg
+	if replicas == nil && err != nil {
+		// Nothing listed: keep what we knew, which expires on its own.
+		w.mu.Lock()
+		replicas = slices.Clone(w.replicas)
+		w.mu.Unlock()
+	}
+	now := time.Now()
+	next := replicaPollInterval
+	for _, r := range replicas {
+		if r.Live(now) {
+			next = min(next, r.Expires.Sub(now))
+		}
+	}
+	w.mu.Lock()
+	changed := !slices.EqualFunc(w.replicas, replicas, sameReplica)
+	w.replicas = replicas
+	w.mu.Unlock()
+	if changed {
+		w.trigger()
+	}
+	return max(next, 10*time.Millisecond)
+}
+
+// sameReplica reports whether a and b publish the same: renewals alone do
+// not wake the writer.
+func sameReplica(a, b Replica) bool {
+	return a.Name == b.Name && a.Address == b.Address && maps.Equal(a.Serving, b.Serving)
+}
+
+// ReplicaAddresses is what the replicas publish for the load balancer lb:
+// the public addresses of those live at now whose Lease says they serve
+// lb, in numeric order, without duplicates. use is false when no live
+// replica has an address at all: then the replicas publish nothing and the
+// provider's own addresses are published, as with a single replica.
+func ReplicaAddresses(replicas []Replica, lb string, now time.Time) (addrs []string, use bool) {
+	var ips []netip.Addr
+	for _, r := range replicas {
+		if !r.Live(now) || r.Address == "" {
+			continue
+		}
+		use = true
+		ip, err := netip.ParseAddr(r.Address)
+		if err != nil || !r.Serving[lb] {
+			continue
+		}
+		ips = append(ips, ip.Unmap())
+	}
+	slices.SortFunc(ips, netip.Addr.Compare)
+	for _, ip := range slices.Compact(ips) {
+		addrs = append(addrs, ip.String())
+	}
+	return addrs, use
 }
 
 // Resign runs on the leader when the process stops, before the lease is
@@ -249,13 +355,14 @@ func (w *StatusWriter) Resign(ctx context.Context) {
 // computes as published.
 func (w *StatusWriter) desired() map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress {
 	w.mu.Lock()
-	cfg, endpoints := w.cfg, w.endpoints
+	cfg, endpoints, replicas := w.cfg, w.endpoints, w.replicas
 	w.mu.Unlock()
 	if cfg == nil {
 		return nil
 	}
+	now := time.Now()
 	want, keys := ingressstatus.Desired(cfg, func(lb lbconfig.LoadBalancer) []networkingv1.IngressLoadBalancerIngress {
-		return w.loadBalancerStatus(lb, endpoints[lb.Name])
+		return w.loadBalancerStatus(lb, endpoints[lb.Name], replicas, now)
 	})
 	for _, k := range keys {
 		w.published.Add(k)
@@ -337,6 +444,7 @@ func (w *StatusWriter) write(ctx context.Context, ing *networkingv1.Ingress, st 
 		return false, fmt.Errorf("ingress %s/%s: status: %w", ing.Namespace, ing.Name, err)
 	}
 	if wrote {
+		w.writes.Inc()
 		w.writtenOver[types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name}] = ing.ResourceVersion
 		if len(st) == 0 {
 			w.log.Info("ingress status cleared", "ingress", ing.Name, "namespace", ing.Namespace)
@@ -348,9 +456,11 @@ func (w *StatusWriter) write(ctx context.Context, ing *networkingv1.Ingress, st 
 }
 
 // loadBalancerStatus is what to publish for lb, whose provider reported
-// addrs. It warns once when the publish Service is missing.
-func (w *StatusWriter) loadBalancerStatus(lb lbconfig.LoadBalancer, addrs []lbconfig.Address) []networkingv1.IngressLoadBalancerIngress {
+// addrs, with replicas as last listed. It warns once when the publish
+// Service is missing.
+func (w *StatusWriter) loadBalancerStatus(lb lbconfig.LoadBalancer, addrs []lbconfig.Address, replicas []Replica, now time.Time) []networkingv1.IngressLoadBalancerIngress {
 	pub := ingressstatus.Publish{Addresses: w.opts.PublishAddresses}
+	pub.Replicas, pub.UseReplicas = ReplicaAddresses(replicas, lb.Name, now)
 	if svc, ok := w.opts.Source.publishService(); ok {
 		pub.UseService, pub.Service = true, svc
 		if svc == nil && !w.missingPub {
