@@ -40,9 +40,10 @@
 // Election runs client-go leader election on a Lease. Only the holder runs
 // the StatusWriter, which owns status.loadBalancer.ingress of the Ingresses
 // in the applied config: it publishes the --publish-status-address
-// addresses, else the publish Service's load-balancer addresses, else the
-// addresses the provider reports, listing ports only where they are not 80
-// and 443. It compares with the cached object before writing, so an
+// addresses, else the publish Service's load-balancer addresses, else, when
+// some live replica has a public address, those of the replicas that serve
+// the load balancer, else the addresses the provider reports, listing ports
+// only where they are not 80 and 443. It compares with the cached object before writing, so an
 // unchanged status is never written again, retries on conflict, and clears
 // the status of an Ingress it no longer serves only when that status is one
 // it published, so another controller's status is never clobbered. When the
@@ -53,5 +54,6 @@
 // Lease of its own, "<election-id>-replica-<replica>", labelled with the
 // election ID and annotated with its public address and the load balancers
 // it serves, renewed every third of its duration and deleted when the
-// replica stops. ListReplicas reads the live ones back.
+// replica stops. ListReplicas reads the live ones back; the leading
+// StatusWriter lists them every few seconds and at the first expiry.
 package kubernetes
