@@ -490,6 +490,7 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	if electionNamespace == "" {
 		electionNamespace = kubesource.ElectionNamespace(contextNamespace)
 	}
+	events := kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: prov.Name(), Logger: log})
 	status, err := kubesource.NewStatusWriter(kubesource.StatusOptions{
 		Client:            client,
 		Source:            src,
@@ -498,13 +499,14 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		Kick:              kick,
 		ElectionNamespace: electionNamespace,
 		ElectionID:        f.electionID,
+		Recorder:          events.Recorder(),
 		Metrics:           reg,
 		Logger:            log,
 	})
 	if err != nil {
+		events.Stop(ctx)
 		return err
 	}
-	events := kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: prov.Name(), Logger: log})
 	membership := &kubesource.Membership{
 		Client:        client,
 		Namespace:     electionNamespace,

@@ -46,7 +46,10 @@
 // only where they are not 80 and 443. It compares with the cached object before writing, so an
 // unchanged status is never written again, retries on conflict, and clears
 // the status of an Ingress it no longer serves only when that status is one
-// it published, so another controller's status is never clobbered. When the
+// it published, so another controller's status is never clobbered. When
+// another writer keeps replacing the status of an Ingress we serve, it backs
+// off exponentially for that Ingress and warns (ingressstatus.Fights,
+// ReasonStatusConflict) instead of fighting. When the
 // process stops the lease is released (ReleaseOnCancel), after clearing the
 // status of our Ingresses if asked to.
 //

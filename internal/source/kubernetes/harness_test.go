@@ -360,6 +360,9 @@ type controllerOptions struct {
 	config *rest.Config
 	// electionNamespace holds the Lease, named after the class.
 	electionNamespace string
+	// conflictBackoff and conflictBackoffMax shorten the status writer's
+	// backoff from another writer; zero keeps the defaults.
+	conflictBackoff, conflictBackoffMax time.Duration
 }
 
 // electionID is the Lease of the controllers of class.
@@ -393,15 +396,16 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	if electionNamespace == "" {
 		electionNamespace = "default"
 	}
+	c.prov = builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, log.With("provider", "builtin"))
+	c.events = kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: c.prov.Name(), Logger: log})
 	c.status, err = kubesource.NewStatusWriter(kubesource.StatusOptions{
 		Client: client, Source: c.src, Kick: kick, PublishAddresses: opts.publishAddresses, ClearOnShutdown: opts.clearOnShutdown,
 		ElectionNamespace: electionNamespace, ElectionID: electionID(opts.class), Metrics: c.metrics, Logger: log,
+		Recorder: c.events.Recorder(), ConflictBackoff: opts.conflictBackoff, ConflictBackoffMax: opts.conflictBackoffMax,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.prov = builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, log.With("provider", "builtin"))
-	c.events = kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: c.prov.Name(), Logger: log})
 	c.eng = engine.New(engine.Options{
 		Source:     c.src,
 		Provider:   c.prov,

@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clientset "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
 
 	"ingress-controller/internal/source/kubernetes/ingressstatus"
@@ -34,7 +36,14 @@ const (
 	// replicaPollInterval is how often a leading writer lists the replica
 	// Leases; it also lists them when the first live one expires.
 	replicaPollInterval = 2 * time.Second
+	// Defaults of StatusOptions.ConflictBackoff and ConflictBackoffMax.
+	conflictBackoff    = time.Second
+	conflictBackoffMax = 5 * time.Minute
 )
+
+// ReasonStatusConflict is the reason of the Warning recorded on an Ingress
+// whose status another writer keeps replacing.
+const ReasonStatusConflict = "StatusConflict"
 
 // StatusOptions configure a StatusWriter.
 type StatusOptions struct {
@@ -55,7 +64,16 @@ type StatusOptions struct {
 	// that controller in ElectionNamespace while it leads (see
 	// ListReplicas and ReplicaAddresses).
 	ElectionNamespace, ElectionID string
-	// Metrics, when set, registers the writer's counter of status writes.
+	// Recorder, when set, records a Warning (ReasonStatusConflict) on an
+	// Ingress whose status another writer keeps replacing.
+	Recorder record.EventRecorder
+	// ConflictBackoff and ConflictBackoffMax bound the wait before writing
+	// again over another writer's status: it starts at ConflictBackoff
+	// (default 1s) and doubles with every conflict up to ConflictBackoffMax
+	// (default 5m). See ingressstatus.Fights.
+	ConflictBackoff, ConflictBackoffMax time.Duration
+	// Metrics, when set, registers the writer's counters of status writes
+	// and conflicts.
 	Metrics prometheus.Registerer
 	Logger  *slog.Logger
 }
@@ -99,7 +117,7 @@ type StatusWriter struct {
 	endpoints map[string][]lbconfig.Address
 	replicas  []Replica // as last listed, live or not by now
 
-	writes prometheus.Counter
+	writes, conflicts prometheus.Counter
 
 	// Used only by the goroutine running Lead or Resign, one at a time.
 	//
@@ -111,8 +129,10 @@ type StatusWriter struct {
 	// writes replaced. While the cache still shows that version it has not
 	// seen our write yet, and writing again would only conflict.
 	writtenOver map[types.NamespacedName]string
-	missingPub  bool // the publish Service was missing at the last sync
-	replicaErr  string
+	// fights detects another writer replacing our status and backs off.
+	fights     *ingressstatus.Fights
+	missingPub bool // the publish Service was missing at the last sync
+	replicaErr string
 }
 
 // NewStatusWriter returns a writer; call Lead to make it write. Give it
@@ -129,6 +149,13 @@ func NewStatusWriter(opts StatusOptions) (*StatusWriter, error) {
 	if opts.Kick == nil {
 		opts.Kick = NewStatusKick()
 	}
+	if opts.ConflictBackoff <= 0 {
+		opts.ConflictBackoff = conflictBackoff
+	}
+	if opts.ConflictBackoffMax <= 0 {
+		opts.ConflictBackoffMax = conflictBackoffMax
+	}
+	opts.ConflictBackoffMax = max(opts.ConflictBackoffMax, opts.ConflictBackoff)
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -139,14 +166,21 @@ func NewStatusWriter(opts StatusOptions) (*StatusWriter, error) {
 		kick:        opts.Kick,
 		published:   ingressstatus.NewRecent(maxPublished),
 		writtenOver: map[types.NamespacedName]string{},
+		fights:      &ingressstatus.Fights{Base: opts.ConflictBackoff, Max: opts.ConflictBackoffMax},
 		writes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ingress_controller_status_writes_total",
 			Help: "Ingress status updates the leader wrote to the API server.",
 		}),
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ingress_controller_status_conflicts_total",
+			Help: "Times the leader found an Ingress status written by someone else since its own write, and backed off.",
+		}),
 	}
 	if opts.Metrics != nil {
-		if err := opts.Metrics.Register(w.writes); err != nil {
-			return nil, fmt.Errorf("status writer: %w", err)
+		for _, c := range []prometheus.Collector{w.writes, w.conflicts} {
+			if err := opts.Metrics.Register(c); err != nil {
+				return nil, fmt.Errorf("status writer: %w", err)
+			}
 		}
 	}
 	return w, nil
@@ -197,12 +231,14 @@ func (w *StatusWriter) WatchProvider(ctx context.Context, updates <-chan provide
 
 // Lead writes status until ctx ends: a full sync at once, then one after
 // every change of the config, the provider's addresses, an Ingress, the
-// publish Service or the live replicas. Failed syncs are retried with
-// backoff.
+// publish Service or the live replicas, and when a backoff from another
+// writer's status ends. Failed syncs are retried with backoff.
 func (w *StatusWriter) Lead(ctx context.Context) {
 	w.log.Info("leading: writing Ingress status")
+	// What another leader wrote while we did not lead is no fight.
+	w.fights = &ingressstatus.Fights{Base: w.opts.ConflictBackoff, Max: w.opts.ConflictBackoffMax}
 	backoff := statusRetryMin
-	var retry, poll <-chan time.Time
+	var retry, poll, fight <-chan time.Time
 	if w.opts.ElectionID != "" {
 		// Before the first sync, so that it publishes the replicas.
 		poll = time.After(w.pollReplicas(ctx))
@@ -214,12 +250,17 @@ func (w *StatusWriter) Lead(ctx context.Context) {
 			return
 		case <-w.kick:
 		case <-retry:
+		case <-fight:
 		case <-poll:
 			poll = time.After(w.pollReplicas(ctx))
 			continue
 		}
-		retry = nil
-		if err := w.sync(ctx); err != nil {
+		retry, fight = nil, nil
+		wait, err := w.sync(ctx)
+		if wait > 0 {
+			fight = time.After(wait)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -370,12 +411,16 @@ func (w *StatusWriter) desired() map[types.NamespacedName][]networkingv1.Ingress
 	return want
 }
 
-// sync makes the status of every cached Ingress what it should be.
-func (w *StatusWriter) sync(ctx context.Context) error {
+// sync makes the status of every cached Ingress what it should be, but
+// for those it backs off from because another writer replaced our status:
+// it returns when the first of these may be written again (zero: none).
+func (w *StatusWriter) sync(ctx context.Context) (time.Duration, error) {
 	want := w.desired()
 	if want == nil {
-		return nil // nothing applied yet: we know nothing to publish
+		return 0, nil // nothing applied yet: we know nothing to publish
 	}
+	var next time.Duration
+	now := time.Now()
 	var errs []error
 	cachedRV := map[types.NamespacedName]string{}
 	for _, ing := range w.opts.Source.ingresses() {
@@ -393,6 +438,18 @@ func (w *StatusWriter) sync(ctx context.Context) error {
 		if ingressstatus.Equal(cur, st) || w.writtenOver[k] == ing.ResourceVersion {
 			continue
 		}
+		if ours {
+			wait, c := w.fights.Check(k, cur, st, now)
+			if c != nil {
+				w.conflict(ing, c, st)
+			}
+			if wait > 0 {
+				if next == 0 || wait < next {
+					next = wait
+				}
+				continue
+			}
+		}
 		if _, err := w.write(ctx, ing, st, !ours); err != nil {
 			errs = append(errs, err)
 		}
@@ -403,7 +460,30 @@ func (w *StatusWriter) sync(ctx context.Context) error {
 			delete(w.writtenOver, k)
 		}
 	}
-	return errors.Join(errs...)
+	w.fights.Keep(func(k types.NamespacedName) bool { _, ok := cachedRV[k]; return ok })
+	return next, errors.Join(errs...)
+}
+
+// conflict counts another writer's status found on ing, where we wanted
+// ours, and warns in the log and with an Event when c says to report it.
+func (w *StatusWriter) conflict(ing *networkingv1.Ingress, c *ingressstatus.Conflict, ours []networkingv1.IngressLoadBalancerIngress) {
+	w.conflicts.Inc()
+	theirs := ingressstatus.Key(c.Theirs)
+	if theirs == "" {
+		theirs = "an empty status"
+	}
+	if !c.Report {
+		w.log.Debug("ingress status replaced by another writer again; backing off",
+			"ingress", ing.Name, "namespace", ing.Namespace, "theirs", theirs, "retry_in", c.Wait)
+		return
+	}
+	w.log.Warn("ingress status replaced by another writer; backing off (is another controller of this class running under another election ID?)",
+		"ingress", ing.Name, "namespace", ing.Namespace, "theirs", theirs, "ours", ingressstatus.Key(ours), "retry_in", c.Wait)
+	if w.opts.Recorder != nil {
+		w.opts.Recorder.Eventf(ing, corev1.EventTypeWarning, ReasonStatusConflict,
+			"%s", truncate(fmt.Sprintf("status.loadBalancer.ingress: another writer keeps replacing our status with %s (ours: %s); backing off, next write in %s. Is another controller of this class running under another election ID?",
+				theirs, ingressstatus.Key(ours), c.Wait), maxEventMessage))
+	}
 }
 
 // write sets the status of ing (a cached object) to st, re-reading it from
@@ -445,6 +525,7 @@ func (w *StatusWriter) write(ctx context.Context, ing *networkingv1.Ingress, st 
 	}
 	if wrote {
 		w.writes.Inc()
+		w.fights.Wrote(types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name}, st)
 		w.writtenOver[types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name}] = ing.ResourceVersion
 		if len(st) == 0 {
 			w.log.Info("ingress status cleared", "ingress", ing.Name, "namespace", ing.Namespace)
