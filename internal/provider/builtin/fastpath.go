@@ -334,15 +334,14 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 	}
 	out, result := outcome{}, keepConn
 	var b *backend
-	switch max := int64(0); {
+	switch {
 	case rt == nil:
 		out.status = fc.answer(404, "404 not found: no route for this host and path")
 	case rt.backend.policy.maxBody > 0 && fc.head.ContentLength > rt.backend.policy.maxBody:
-		b, max = rt.backend, rt.backend.policy.maxBody
+		b = rt.backend
 		fc.head.Close = true // the body is not read
 		out.status = fc.answer(http.StatusRequestEntityTooLarge, "413 request entity too large")
 		result = closeConn
-		_ = max
 	default:
 		b = rt.backend
 		if c := b.choose(nil, fc.client, false, nil); c.ep == nil {
@@ -393,9 +392,9 @@ func (fc *fastConn) answer(status int, msg string) int {
 	return status
 }
 
-// forwardLoop is Provider.forwardLoop for a request without a body: on a
-// failed connect it tries other endpoints, as many as the policy's
-// retries.
+// forwardLoop is Provider.forwardLoop on the fast path: on a failed
+// connect it tries other endpoints, as many as the policy's retries, if
+// the request may go again.
 func (fc *fastConn) forwardLoop(pr *portRoutes, b *backend, c choice) (outcome, fastResult) {
 	var triedBuf [4]*endpoint
 	tried := triedBuf[:0]

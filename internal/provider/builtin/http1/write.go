@@ -19,7 +19,7 @@ import (
 // WriteLastChunk). closing adds "Connection: close".
 func (h *HeadReader) WriteHead(bw *bufio.Writer, rh *Head, b *Body, closing bool) {
 	h.writeStatusLine(bw, rh)
-	h.writeFields(bw, rh, true)
+	h.writeFields(bw, rh)
 	switch b.kind {
 	case bodyLength:
 		writeLength(bw, rh.Length)
@@ -40,7 +40,7 @@ func (h *HeadReader) WriteHead(bw *bufio.Writer, rh *Head, b *Body, closing bool
 // WriteInterim writes an informational (1xx) head last read to a client.
 func (h *HeadReader) WriteInterim(bw *bufio.Writer, rh *Head) {
 	h.writeStatusLine(bw, rh)
-	h.writeFields(bw, rh, false)
+	h.writeFields(bw, rh)
 	bw.WriteString("\r\n")
 }
 
@@ -73,7 +73,7 @@ func (h *HeadReader) writeStatusLine(bw *bufio.Writer, rh *Head) {
 }
 
 // writeFields writes the end-to-end fields of the head.
-func (h *HeadReader) writeFields(bw *bufio.Writer, rh *Head, final bool) {
+func (h *HeadReader) writeFields(bw *bufio.Writer, rh *Head) {
 	for i := range h.fields {
 		f := &h.fields[i]
 		if f.kind != fieldOther {
