@@ -277,23 +277,17 @@ const (
 	kindDecline
 )
 
-// requestKinds are the fields the proxy does not just pass on, by
-// lower-case name.
+// requestKinds are the fields the proxy treats in a way of their own, by
+// lower-case name; the other hop-by-hop ones (IsHopByHop) are dropped.
 var requestKinds = map[string]requestKind{
-	"host":                kindHost,
-	"x-forwarded-for":     kindForwardedFor,
-	"content-length":      kindContentLength,
-	"connection":          kindConnection,
-	"te":                  kindDrop,
-	"trailer":             kindDrop,
-	"keep-alive":          kindDrop,
-	"proxy-connection":    kindDrop,
-	"proxy-authenticate":  kindDrop,
-	"proxy-authorization": kindDrop,
-	"x-real-ip":           kindDrop,
-	"x-forwarded-host":    kindDrop,
-	"x-forwarded-port":    kindDrop,
-	"x-forwarded-proto":   kindDrop,
+	"host":              kindHost,
+	"x-forwarded-for":   kindForwardedFor,
+	"content-length":    kindContentLength,
+	"connection":        kindConnection,
+	"x-real-ip":         kindDrop,
+	"x-forwarded-host":  kindDrop,
+	"x-forwarded-port":  kindDrop,
+	"x-forwarded-proto": kindDrop,
 	// A body, a protocol switch or 100 Continue: net/http's path.
 	"transfer-encoding": kindDecline,
 	"expect":            kindDecline,
@@ -313,7 +307,13 @@ func requestFieldKind(name []byte) requestKind {
 		}
 		lower[i] = c
 	}
-	return requestKinds[string(lower[:len(name)])]
+	if k, ok := requestKinds[string(lower[:len(name)])]; ok {
+		return k
+	}
+	if isHopByHopName(name) {
+		return kindDrop
+	}
+	return kindPass
 }
 
 // validHost accepts the bytes of a host name, an IPv4 address or a
