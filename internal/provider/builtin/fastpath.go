@@ -264,12 +264,10 @@ func (fc *fastConn) waitForRequest() bool {
 // readWithin sets a read deadline d from now, unless the one set is
 // already within a tenth of d of it.
 func (fc *fastConn) readWithin(now time.Time, d time.Duration) {
-	want := now.Add(d)
-	if early := want.Sub(fc.deadline); early >= 0 && early < d/10 {
-		return
+	if want, ok := deadlineWithin(fc.deadline, now, d); ok {
+		fc.deadline = want
+		_ = fc.conn.SetReadDeadline(want)
 	}
-	fc.deadline = want
-	_ = fc.conn.SetReadDeadline(want)
 }
 
 // readHead reads a request head into fc.head and returns its length. A

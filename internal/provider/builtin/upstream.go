@@ -254,11 +254,18 @@ func (c *backendConn) setReadDeadline(t time.Time) {
 // tenth of d: a deadline already that close stays as it is, which spares a
 // busy connection a timer reset on every exchange.
 func (c *backendConn) readWithin(now time.Time, d time.Duration) {
-	want := now.Add(d)
-	if early := want.Sub(c.readDeadline); early >= 0 && early < d/10 {
-		return
+	if want, ok := deadlineWithin(c.readDeadline, now, d); ok {
+		c.setReadDeadline(want)
 	}
-	c.setReadDeadline(want)
+}
+
+// deadlineWithin returns the deadline d from now and true, or false when
+// set, the deadline in place, is already before it by less than a tenth
+// of d and may stay.
+func deadlineWithin(set, now time.Time, d time.Duration) (time.Time, bool) {
+	want := now.Add(d)
+	early := want.Sub(set)
+	return want, early < 0 || early >= d/10
 }
 
 func (c *backendConn) close() { _ = c.conn.Close() }
