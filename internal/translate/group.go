@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -41,6 +42,10 @@ import (
 //     TCP listeners, as they always have. The HTTP listener of a default
 //     load balancer with only TCP Services routes nothing and gives way to
 //     any other claim silently.
+//   - AnnotationScale limits a load balancer to that many controller
+//     replicas. As for AnnotationListenPorts, the oldest Ingress that sets
+//     it decides and a later different value is a problem; it may be set
+//     on the default load balancer too.
 
 // Grouping annotations on an Ingress.
 const (
@@ -51,7 +56,14 @@ const (
 	// balancer: a JSON list of single-key objects, HTTP or HTTPS, each at
 	// most once, e.g. [{"HTTP":8080},{"HTTPS":8443}].
 	AnnotationListenPorts = AnnotationPrefix + "listen-ports"
+	// AnnotationScale is how many controller replicas serve the load
+	// balancer: a positive integer, at most MaxScale. Without it every
+	// replica does.
+	AnnotationScale = AnnotationPrefix + "scale"
 )
+
+// MaxScale is the largest AnnotationScale.
+const MaxScale = 1000
 
 // translation holds the builders of every load balancer and the state they
 // share.
@@ -77,6 +89,9 @@ type lbGroup struct {
 	// owner the load balancer listens on the flags' ports.
 	ports      listenPorts
 	portsOwner *claim
+	// scale is set by scaleOwner's AnnotationScale; 0 is every replica.
+	scale      int32
+	scaleOwner *claim
 }
 
 // listenPorts are the ports of AnnotationListenPorts; 0 is no listener.
@@ -118,6 +133,7 @@ func (t *translation) addIngress(ing *networkingv1.Ingress) {
 		g.first = ing
 	}
 	t.readListenPorts(g, ing, ref)
+	t.readScale(g, ing, ref)
 	g.b.addIngress(ing)
 }
 
@@ -160,6 +176,27 @@ func (t *translation) readListenPorts(g *lbGroup, ing *networkingv1.Ingress, ref
 		t.problems.add(ref, field, "ListenPortsConflict",
 			"load balancer %q already listens on %s, as set by %s, which is older; these ports (%s) are ignored",
 			g.name, g.ports, *g.portsOwner, ports)
+	}
+}
+
+// readScale reads AnnotationScale of ing, on load balancer g.
+func (t *translation) readScale(g *lbGroup, ing *networkingv1.Ingress, ref lbconfig.ObjectRef) {
+	v, ok := ing.Annotations[AnnotationScale]
+	if !ok {
+		return
+	}
+	field := annotationField(AnnotationScale)
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+	switch {
+	case err != nil || n < 1 || n > MaxScale:
+		t.problems.add(ref, field, "InvalidAnnotation",
+			"%#q is not a number of replicas from 1 to %d; ignored", clip.Value(v), MaxScale)
+	case g.scaleOwner == nil:
+		g.scale, g.scaleOwner = int32(n), &claim{ref: ref, field: field}
+	case int32(n) != g.scale:
+		t.problems.add(ref, field, "ScaleConflict",
+			"load balancer %q is served by %d replicas, as set by %s, which is older; this value (%d) is ignored",
+			g.name, g.scale, *g.scaleOwner, n)
 	}
 }
 
@@ -297,7 +334,7 @@ func (t *translation) config() *lbconfig.Config {
 	cfg := &lbconfig.Config{}
 	certs := map[string]*lbconfig.Certificate{}
 	for _, bl := range built {
-		lb := lbconfig.LoadBalancer{Name: bl.g.name, Sources: bl.g.b.sources}
+		lb := lbconfig.LoadBalancer{Name: bl.g.name, Sources: bl.g.b.sources, Scale: bl.g.scale}
 		for i, l := range bl.listeners {
 			if bl.dropped[i] {
 				continue

@@ -35,6 +35,11 @@ type LoadBalancer struct {
 	// Sources are the objects (Ingresses) served by this load balancer; the
 	// status writer publishes the load balancer's endpoints on each of them.
 	Sources []ObjectRef `json:"sources,omitempty"`
+	// Scale is how many controller replicas serve this load balancer; 0
+	// means every replica. It decides which replicas get the load balancer
+	// (see docs/scaling.md); providers serve what they are given and
+	// ignore it.
+	Scale int32 `json:"scale,omitempty"`
 }
 
 // Protocol is what a listener speaks to clients.
