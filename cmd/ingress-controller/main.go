@@ -18,7 +18,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -337,13 +336,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	var stopping atomic.Bool
-	go stopOnSignal(ctx, stop, &stopping, f.shutdownDelay, log)
+	stopping := make(chan struct{})
+	go stopOnSignal(ctx, stop, stopping, f.shutdownDelay, log)
 	notStopping := func(context.Context) error {
-		if stopping.Load() {
+		select {
+		case <-stopping:
 			return errors.New("shutting down")
+		default:
+			return nil
 		}
-		return nil
 	}
 
 	topts := translateOptions(f)
@@ -351,7 +352,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "file":
 		return runFile(ctx, f, log, prov, reg, topts, notStopping)
 	case "kubernetes":
-		return runKubernetes(ctx, f, log, prov, reg, topts, notStopping)
+		return runKubernetes(ctx, f, log, prov, reg, topts, notStopping, stopping)
 	}
 	return fmt.Errorf("--source: unknown source %q (known: file, kubernetes)", f.source)
 }
@@ -373,9 +374,10 @@ func providerOptions(f *flags) provider.Options {
 }
 
 // stopOnSignal calls stop on SIGINT or SIGTERM: at once, or after delay,
-// during which stopping is set (so /readyz fails) and everything serves on.
-// A second signal cuts the delay short.
-func stopOnSignal(ctx context.Context, stop context.CancelFunc, stopping *atomic.Bool, delay time.Duration, log *slog.Logger) {
+// during which stopping is closed (so /readyz fails and the replica leaves
+// its membership) and everything serves on. A second signal cuts the
+// delay short.
+func stopOnSignal(ctx context.Context, stop context.CancelFunc, stopping chan<- struct{}, delay time.Duration, log *slog.Logger) {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
@@ -383,7 +385,7 @@ func stopOnSignal(ctx context.Context, stop context.CancelFunc, stopping *atomic
 	case <-ctx.Done():
 		return
 	case s := <-sig:
-		stopping.Store(true)
+		close(stopping)
 		if delay > 0 {
 			log.Info("stopping: not ready, serving on for --shutdown-delay", "signal", s.String(), "delay", delay)
 			select {
@@ -459,10 +461,12 @@ func runFile(ctx context.Context, f *flags, log *slog.Logger, prov provider.Prov
 }
 
 // runKubernetes wires the kubernetes source: informers feed the engine,
-// engine callbacks feed Events, the status writer and this replica's
-// membership Lease, and the status writer runs only while this process holds
-// the leader-election Lease.
-func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provider.Provider, reg *prometheus.Registry, topts translate.Options, notStopping admin.Check) error {
+// the assignment picks the load balancers this replica serves, engine
+// callbacks feed Events, the status writer and this replica's membership
+// Lease, and the status writer runs only while this process holds the
+// leader-election Lease. Once stopping is closed the replica leaves its
+// membership.
+func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provider.Provider, reg *prometheus.Registry, topts translate.Options, notStopping admin.Check, stopping <-chan struct{}) error {
 	// client-go logs through klog; send it to our logger.
 	klog.SetSlogLogger(log.With("component", "client-go"))
 	restCfg, contextNamespace, err := kubesource.LoadConfig(f.kubeconfig, "ingress-controller/"+version)
@@ -491,17 +495,17 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		electionNamespace = kubesource.ElectionNamespace(contextNamespace)
 	}
 	events := kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: prov.Name(), Logger: log})
+	replicas := kubesource.NewReplicaWatch(client, electionNamespace, f.electionID, log)
 	status, err := kubesource.NewStatusWriter(kubesource.StatusOptions{
-		Client:            client,
-		Source:            src,
-		PublishAddresses:  f.publishStatusAddresses,
-		ClearOnShutdown:   f.updateStatusOnShutdown,
-		Kick:              kick,
-		ElectionNamespace: electionNamespace,
-		ElectionID:        f.electionID,
-		Recorder:          events.Recorder(),
-		Metrics:           reg,
-		Logger:            log,
+		Client:           client,
+		Source:           src,
+		PublishAddresses: f.publishStatusAddresses,
+		ClearOnShutdown:  f.updateStatusOnShutdown,
+		Kick:             kick,
+		Replicas:         replicas,
+		Recorder:         events.Recorder(),
+		Metrics:          reg,
+		Logger:           log,
 	})
 	if err != nil {
 		events.Stop(ctx)
@@ -516,19 +520,44 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		LeaseDuration: f.leaseDuration,
 		Logger:        log,
 	}
-	eng := engine.New(engine.Options{
+	assignment := &kubesource.Assignment{
+		Self:       f.replicaName,
+		Replicas:   replicas,
+		Membership: membership,
+		Drain:      f.shutdownDelay,
+		Logger:     log,
+	}
+	if err := assignment.RegisterMetrics(reg); err != nil {
+		events.Stop(ctx)
+		return err
+	}
+	// The Lease publishes what the provider serves, less what drains.
+	publish := func(applied *lbconfig.Config) {
+		membership.SetServing(serving(applied, prov, assignment.Draining))
+	}
+	var eng *engine.Engine
+	eng = engine.New(engine.Options{
 		Source:     src,
 		Provider:   prov,
 		Translate:  topts,
 		Logger:     log.With("component", "engine"),
 		Metrics:    engine.NewMetrics(reg),
 		OnProblems: events.Problems,
+		Assign: func(cfg *lbconfig.Config) *lbconfig.Config {
+			served := assignment.Assign(cfg)
+			if applied := eng.LastApplied(); applied != nil {
+				publish(applied) // a drain that began stops being published now
+			}
+			return served
+		},
 		OnApplied: func(snap *translate.Snapshot, cfg *lbconfig.Config, res provider.Result) {
 			events.Applied(snap, cfg, res)
-			status.Applied(cfg, res)
-			membership.SetServing(serving(cfg, prov))
+			status.Applied(res)
+			publish(cfg)
 		},
+		OnTranslated: status.Translated,
 	})
+	assignment.Changed = eng.Trigger
 	election := &kubesource.Election{
 		Client:        client,
 		Namespace:     electionNamespace,
@@ -549,8 +578,9 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	err = runAll(ctx,
 		func(ctx context.Context) error { return src.Run(ctx, eng.Trigger) },
 		func(ctx context.Context) error {
-			// The first reconcile must see the whole cluster.
-			if src.WaitForSync(ctx) != nil {
+			// The first reconcile must see the whole cluster and the
+			// replicas it shares the load balancers with.
+			if src.WaitForSync(ctx) != nil || replicas.WaitForSync(ctx) != nil {
 				return nil
 			}
 			return eng.Run(ctx)
@@ -559,6 +589,17 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		func(ctx context.Context) error { return status.WatchProvider(ctx, updates) },
 		func(ctx context.Context) error { return election.Run(ctx, status) },
 		membership.Run,
+		replicas.Run,
+		assignment.Run,
+		func(ctx context.Context) error {
+			select {
+			case <-stopping:
+				membership.Leave()
+			case <-ctx.Done():
+			}
+			<-ctx.Done()
+			return nil
+		},
 		adm.Run,
 	)
 	// Last, as it started before the rest: the election records its
@@ -571,9 +612,9 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 }
 
 // serving is what a replica's membership Lease says it serves after an
-// apply: every load balancer of cfg, ready when the provider, if it can
-// tell, says it is healthy.
-func serving(cfg *lbconfig.Config, prov provider.Provider) map[string]bool {
+// apply: every load balancer of cfg but those draining, ready when the
+// provider, if it can tell, says it is healthy.
+func serving(cfg *lbconfig.Config, prov provider.Provider, draining func(string) bool) map[string]bool {
 	ready := true
 	if hc, ok := prov.(provider.HealthChecker); ok {
 		// Bounded: this runs on the engine's apply path.
@@ -583,7 +624,9 @@ func serving(cfg *lbconfig.Config, prov provider.Provider) map[string]bool {
 	}
 	out := make(map[string]bool, len(cfg.LoadBalancers))
 	for _, lb := range cfg.LoadBalancers {
-		out[lb.Name] = ready
+		if !draining(lb.Name) {
+			out[lb.Name] = ready
+		}
 	}
 	return out
 }

@@ -57,6 +57,15 @@ type Options struct {
 	// OnApplied, if set, is called after every successful apply, with the
 	// snapshot the config was translated from.
 	OnApplied func(snap *translate.Snapshot, cfg *lbconfig.Config, res provider.Result)
+	// Assign, if set, picks the part of a translated config this process
+	// serves (the load balancers assigned to this replica); the provider
+	// gets only that part. It is called once per reconcile, before the
+	// provider validates anything.
+	Assign func(cfg *lbconfig.Config) *lbconfig.Config
+	// OnTranslated, if set, gets the whole translated config, every load
+	// balancer whether this process serves it or not, whenever it changed
+	// and what this process serves of it is applied.
+	OnTranslated func(cfg *lbconfig.Config)
 	// Metrics, if set, records every reconcile.
 	Metrics *Metrics
 }
@@ -69,6 +78,7 @@ type Engine struct {
 
 	mu       sync.Mutex
 	last     *lbconfig.Config // last config the provider accepted
+	lastFull *lbconfig.Config // last translation handed to OnTranslated
 	problems []translate.Problem
 	status   Status
 }
@@ -217,35 +227,41 @@ func (e *Engine) reconcile(ctx context.Context) (err error) {
 		}
 	}()
 	snap := e.opts.Source.Snapshot()
-	cfg, problems := translate.Ingresses(snap, e.opts.Translate)
-	if err := cfg.Validate(); err != nil {
+	full, problems := translate.Ingresses(snap, e.opts.Translate)
+	if err := full.Validate(); err != nil {
 		e.reportProblems(snap, problems)
 		// The translator must only produce valid configs; if it did not, do
 		// not hand the provider something it may half-apply.
 		return fmt.Errorf("translated config is invalid: %w", err)
+	}
+	cfg := full
+	if e.opts.Assign != nil {
+		cfg = e.opts.Assign(full)
 	}
 	e.mu.Lock()
 	last := e.last
 	e.mu.Unlock()
 	if last != nil && lbconfig.Diff(last, cfg).Empty() {
 		e.reportProblems(snap, problems)
+		e.translated(full)
 		return nil
 	}
 	if v, ok := e.opts.Provider.(provider.Validator); ok {
 		if err := v.Validate(ctx, cfg); err != nil {
-			isolated, isoProblems, found := e.isolate(ctx, snap, cfg, v, err)
+			iso, found := e.isolate(ctx, snap, cfg, v, err)
 			if !found {
 				e.reportProblems(snap, problems)
 				return fmt.Errorf("provider %s rejected the config: %w", e.opts.Provider.Name(), err)
 			}
 			// Applied below, and retried with backoff: the objects left
 			// out may be served once what stopped them (a port) is gone.
-			cfg, problems, rejection = isolated, isoProblems, err
+			full, cfg, problems, rejection = iso.full, iso.served, iso.problems, err
 		}
 	}
 	e.reportProblems(snap, problems)
 	changes := lbconfig.Diff(last, cfg)
 	if last != nil && changes.Empty() {
+		e.translated(full)
 		return nil
 	}
 	applyStart := time.Now()
@@ -274,7 +290,23 @@ func (e *Engine) reconcile(ctx context.Context) (err error) {
 	if e.opts.OnApplied != nil {
 		e.opts.OnApplied(snap, cfg, res)
 	}
+	e.translated(full)
 	return nil
+}
+
+// translated hands full to OnTranslated if it differs from the last one.
+func (e *Engine) translated(full *lbconfig.Config) {
+	if e.opts.OnTranslated == nil {
+		return
+	}
+	e.mu.Lock()
+	lastFull := e.lastFull
+	e.lastFull = full
+	e.mu.Unlock()
+	if lastFull != nil && lbconfig.Diff(lastFull, full).Empty() {
+		return
+	}
+	e.opts.OnTranslated(full)
 }
 
 // partialError is a reconcile that applied a config without the objects

@@ -30,38 +30,52 @@ const maxIsolationChecks = 48
 
 // isolation is one search for the objects a provider rejects.
 type isolation struct {
-	ctx    context.Context
-	snap   *translate.Snapshot
-	opts   translate.Options
-	v      provider.Validator
+	ctx  context.Context
+	snap *translate.Snapshot
+	opts translate.Options
+	v    provider.Validator
+	// served names the load balancers this process serves (see
+	// Options.Assign); the others are never validated.
+	served map[string]bool
 	checks int
 }
 
-// isolate returns the config without the objects at fault, their
-// problems, and ok; ok is false when no such objects were found within the
-// check budget (then nothing should be applied).
-func (e *Engine) isolate(ctx context.Context, snap *translate.Snapshot, cfg *lbconfig.Config, v provider.Validator, rejection error) (*lbconfig.Config, []translate.Problem, bool) {
+// isolated is a translation without some objects.
+type isolated struct {
+	// full is the whole translation; served the part this process serves.
+	full, served *lbconfig.Config
+	problems     []translate.Problem
+}
+
+// isolate returns the translation without the objects at fault, with
+// their problems, and ok; ok is false when no such objects were found
+// within the check budget (then nothing should be applied). cfg is the
+// rejected config, the part of the translation this process serves.
+func (e *Engine) isolate(ctx context.Context, snap *translate.Snapshot, cfg *lbconfig.Config, v provider.Validator, rejection error) (isolated, bool) {
 	var candidates []lbconfig.ObjectRef
+	served := map[string]bool{}
 	for _, lb := range cfg.LoadBalancers {
 		candidates = append(candidates, lb.Sources...)
+		served[lb.Name] = true
 	}
 	slices.SortFunc(candidates, lbconfig.CompareObjectRefs)
 	candidates = slices.Compact(candidates)
 	if len(candidates) == 0 {
-		return nil, nil, false
+		return isolated{}, false
 	}
-	iso := &isolation{ctx: ctx, snap: snap, opts: e.opts.Translate, v: v}
-	if _, _, ok := iso.try(candidates); !ok {
-		return nil, nil, false // not the objects' doing (a flag, the machine)
+	iso := &isolation{ctx: ctx, snap: snap, opts: e.opts.Translate, v: v, served: served}
+	if _, ok := iso.try(candidates); !ok {
+		return isolated{}, false // not the objects' doing (a flag, the machine)
 	}
 	culprits := iso.find(nil, candidates)
 	if culprits == nil {
-		return nil, nil, false
+		return isolated{}, false
 	}
-	out, problems, ok := iso.try(culprits)
+	out, ok := iso.try(culprits)
 	if !ok {
-		return nil, nil, false
+		return isolated{}, false
 	}
+	problems := out.problems
 	for _, ref := range culprits {
 		problems = append(problems, translate.Problem{
 			Object: ref,
@@ -71,9 +85,10 @@ func (e *Engine) isolate(ctx context.Context, snap *translate.Snapshot, cfg *lbc
 		})
 	}
 	slices.SortFunc(problems, func(a, b translate.Problem) int { return lbconfig.CompareObjectRefs(a.Object, b.Object) })
+	out.problems = problems
 	e.log.Warn("the provider rejected the config; serving it without the objects at fault",
 		"objects", fmt.Sprint(culprits), "checks", iso.checks, "error", rejection)
-	return out, problems, true
+	return out, true
 }
 
 // find returns a subset of s whose removal (with excl's) the provider
@@ -85,7 +100,7 @@ func (iso *isolation) find(excl, s []lbconfig.ObjectRef) []lbconfig.ObjectRef {
 	}
 	a, b := s[:len(s)/2], s[len(s)/2:]
 	for _, half := range [][]lbconfig.ObjectRef{a, b} {
-		if _, _, ok := iso.try(concat(excl, half)); ok {
+		if _, ok := iso.try(concat(excl, half)); ok {
 			return iso.find(excl, half)
 		}
 		if iso.checks >= maxIsolationChecks {
@@ -106,20 +121,21 @@ func (iso *isolation) find(excl, s []lbconfig.ObjectRef) []lbconfig.ObjectRef {
 }
 
 // try translates the snapshot without the objects in excl and asks the
-// provider whether it would accept the result.
-func (iso *isolation) try(excl []lbconfig.ObjectRef) (*lbconfig.Config, []translate.Problem, bool) {
+// provider whether it would accept the part it serves.
+func (iso *isolation) try(excl []lbconfig.ObjectRef) (isolated, bool) {
 	if iso.checks >= maxIsolationChecks || iso.ctx.Err() != nil {
-		return nil, nil, false
+		return isolated{}, false
 	}
 	iso.checks++
-	cfg, problems := translate.Ingresses(translate.Without(iso.snap, excl), iso.opts)
-	if cfg.Validate() != nil {
-		return nil, nil, false
+	full, problems := translate.Ingresses(translate.Without(iso.snap, excl), iso.opts)
+	if full.Validate() != nil {
+		return isolated{}, false
 	}
-	if err := iso.v.Validate(iso.ctx, cfg); err != nil {
-		return nil, nil, false
+	served := full.Select(func(lb lbconfig.LoadBalancer) bool { return iso.served[lb.Name] })
+	if err := iso.v.Validate(iso.ctx, served); err != nil {
+		return isolated{}, false
 	}
-	return cfg, problems, true
+	return isolated{full: full, served: served, problems: problems}, true
 }
 
 func concat(a, b []lbconfig.ObjectRef) []lbconfig.ObjectRef {

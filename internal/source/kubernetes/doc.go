@@ -39,7 +39,7 @@
 //
 // Election runs client-go leader election on a Lease. Only the holder runs
 // the StatusWriter, which owns status.loadBalancer.ingress of the Ingresses
-// in the applied config: it publishes the --publish-status-address
+// in the translated config: it publishes the --publish-status-address
 // addresses, else the publish Service's load-balancer addresses, else, when
 // some live replica has a public address, those of the replicas that serve
 // the load balancer, else the addresses the provider reports, listing ports
@@ -57,6 +57,9 @@
 // Lease of its own, "<election-id>-replica-<replica>", labelled with the
 // election ID and annotated with its public address and the load balancers
 // it serves, renewed every third of its duration and deleted when the
-// replica stops. ListReplicas reads the live ones back; the leading
-// StatusWriter lists them every few seconds and at the first expiry.
+// replica stops (or, with a shutdown delay, when it begins: Leave).
+// ReplicaWatch follows them and says when the live ones change, also when
+// a Lease runs out; the leading StatusWriter syncs then. Assignment decides
+// from them which load balancers this replica serves (scale and rendezvous
+// hashing, assignment.go) and drains those that move away.
 package kubernetes

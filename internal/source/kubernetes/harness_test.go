@@ -397,10 +397,11 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		electionNamespace = "default"
 	}
 	c.prov = builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, log.With("provider", "builtin"))
+	replicas := kubesource.NewReplicaWatch(client, electionNamespace, electionID(opts.class), log)
 	c.events = kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: c.prov.Name(), Logger: log})
 	c.status, err = kubesource.NewStatusWriter(kubesource.StatusOptions{
 		Client: client, Source: c.src, Kick: kick, PublishAddresses: opts.publishAddresses, ClearOnShutdown: opts.clearOnShutdown,
-		ElectionNamespace: electionNamespace, ElectionID: electionID(opts.class), Metrics: c.metrics, Logger: log,
+		Replicas: replicas, Metrics: c.metrics, Logger: log,
 		Recorder: c.events.Recorder(), ConflictBackoff: opts.conflictBackoff, ConflictBackoffMax: opts.conflictBackoffMax,
 	})
 	if err != nil {
@@ -414,8 +415,9 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		OnProblems: c.events.Problems,
 		OnApplied: func(snap *translate.Snapshot, cfg *lbconfig.Config, res provider.Result) {
 			c.events.Applied(snap, cfg, res)
-			c.status.Applied(cfg, res)
+			c.status.Applied(res)
 		},
+		OnTranslated: c.status.Translated,
 	})
 	election := &kubesource.Election{
 		Client: client, Namespace: electionNamespace, Name: electionID(opts.class), Identity: kubesource.NewIdentity(),
@@ -435,6 +437,7 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		func(ctx context.Context) error { return c.prov.Run(ctx, updates) },
 		func(ctx context.Context) error { return c.status.WatchProvider(ctx, updates) },
 		func(ctx context.Context) error { return election.Run(ctx, c.status) },
+		replicas.Run,
 	} {
 		wg.Go(func() {
 			if err := run(ctx); err != nil {

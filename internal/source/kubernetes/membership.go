@@ -73,6 +73,44 @@ type Membership struct {
 	mu      sync.Mutex
 	serving map[string]bool
 	changed chan struct{} // a pending SetServing change for Run
+	leaving chan struct{} // closed by Leave
+	renewal Renewal       // of the last successful write
+	wrote   time.Time     // when that write succeeded
+}
+
+// Renewal is what a replica last wrote into its Lease.
+type Renewal struct {
+	// Expires is when the Lease runs out, as ReplicaFromLease computes it.
+	Expires time.Time
+	// Interval is the time between renewals.
+	Interval time.Duration
+}
+
+// Renewed returns the last renewal of the Lease, and whether it is
+// current: it succeeded less than one and a half renewal intervals before
+// now, so the Lease is being renewed.
+func (m *Membership) Renewed(now time.Time) (Renewal, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.renewal
+	return r, !m.wrote.IsZero() && now.Sub(m.wrote) < r.Interval*3/2
+}
+
+// Leave deletes the Lease now and stops renewing it, while the replica
+// goes on serving: on a shutdown with a delay, the status and the other
+// replicas stop counting on it before its listeners close. It returns at
+// once; Run does the delete.
+func (m *Membership) Leave() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.leaving == nil {
+		m.leaving = make(chan struct{})
+	}
+	select {
+	case <-m.leaving:
+	default:
+		close(m.leaving)
+	}
 }
 
 // SetServing records the load balancers this replica has applied and
@@ -119,6 +157,10 @@ func (m *Membership) Run(ctx context.Context) error {
 	log = log.With("component", "membership", "lease", m.Namespace+"/"+name, "replica", m.Name)
 	m.mu.Lock()
 	changed := m.changedLocked()
+	if m.leaving == nil {
+		m.leaving = make(chan struct{})
+	}
+	leaving := m.leaving
 	m.mu.Unlock()
 
 	var (
@@ -136,6 +178,15 @@ func (m *Membership) Run(ctx context.Context) error {
 			if uid != "" {
 				m.leave(ctx, name, uid, log)
 			}
+			return nil
+		case <-leaving:
+			if uid != "" {
+				m.leave(ctx, name, uid, log)
+			}
+			m.mu.Lock()
+			m.wrote = time.Time{}
+			m.mu.Unlock()
+			<-ctx.Done()
 			return nil
 		case <-changed:
 			// Write now, or as soon as minChangeInterval has passed,
@@ -157,6 +208,9 @@ func (m *Membership) Run(ctx context.Context) error {
 		if cur != nil {
 			uid = cur.UID
 		}
+		if err == nil {
+			m.renewed(cur, written, interval)
+		}
 		switch {
 		case err != nil && ctx.Err() == nil:
 			failing = true
@@ -167,6 +221,17 @@ func (m *Membership) Run(ctx context.Context) error {
 		}
 		timer.Reset(interval)
 	}
+}
+
+// renewed records l, just written at now.
+func (m *Membership) renewed(l *coordinationv1.Lease, now time.Time, interval time.Duration) {
+	r, err := ReplicaFromLease(l)
+	if err != nil {
+		return // cannot be: Membership wrote it
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.renewal, m.wrote = Renewal{Expires: r.Expires, Interval: interval}, now
 }
 
 // renew writes the Lease from cur, the Lease as last seen (nil: read it

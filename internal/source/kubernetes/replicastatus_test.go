@@ -64,7 +64,7 @@ func TestReplicaAddresses(t *testing.T) {
 
 // replicaStatusDeadline is how soon a change of the replicas shows in
 // status: the Lease write (at most a second after the change), the
-// writer's poll (every two seconds) and the status write.
+// writer's watch of the Leases and the status write.
 const replicaStatusDeadline = 6 * time.Second
 
 // startReplica runs a Membership of the controllers of class in f's

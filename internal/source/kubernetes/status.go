@@ -33,9 +33,6 @@ const (
 	statusRetryMax = 30 * time.Second
 	// statusRequestTimeout bounds one API request of the status writer.
 	statusRequestTimeout = 10 * time.Second
-	// replicaPollInterval is how often a leading writer lists the replica
-	// Leases; it also lists them when the first live one expires.
-	replicaPollInterval = 2 * time.Second
 	// Defaults of StatusOptions.ConflictBackoff and ConflictBackoffMax.
 	conflictBackoff    = time.Second
 	conflictBackoffMax = 5 * time.Minute
@@ -60,10 +57,10 @@ type StatusOptions struct {
 	// Options.StatusKick. Without it the writer makes its own, and
 	// notices Ingress changes only when a config is applied.
 	Kick StatusKick
-	// ElectionID, when set, makes the writer follow the replica Leases of
-	// that controller in ElectionNamespace while it leads (see
-	// ListReplicas and ReplicaAddresses).
-	ElectionNamespace, ElectionID string
+	// Replicas, when set, are the replicas whose public addresses are
+	// published (see ReplicaAddresses); the writer syncs whenever they
+	// change.
+	Replicas *ReplicaWatch
 	// Recorder, when set, records a Warning (ReasonStatusConflict) on an
 	// Ingress whose status another writer keeps replacing.
 	Recorder record.EventRecorder
@@ -96,7 +93,7 @@ func (k StatusKick) Fire() {
 }
 
 // StatusWriter writes status.loadBalancer.ingress of the Ingresses in the
-// applied config. Feed it with Applied and WatchProvider; it writes only
+// translated config. Feed it with Translated, Applied and WatchProvider; it writes only
 // while Lead runs, which the Election does on the leader.
 //
 // What it publishes for a load balancer, in priority order: the
@@ -115,7 +112,6 @@ type StatusWriter struct {
 	mu        sync.Mutex
 	cfg       *lbconfig.Config
 	endpoints map[string][]lbconfig.Address
-	replicas  []Replica // as last listed, live or not by now
 
 	writes, conflicts prometheus.Counter
 
@@ -132,7 +128,6 @@ type StatusWriter struct {
 	// fights detects another writer replacing our status and backs off.
 	fights     *ingressstatus.Fights
 	missingPub bool // the publish Service was missing at the last sync
-	replicaErr string
 }
 
 // NewStatusWriter returns a writer; call Lead to make it write. Give it
@@ -176,6 +171,9 @@ func NewStatusWriter(opts StatusOptions) (*StatusWriter, error) {
 			Help: "Times the leader found an Ingress status written by someone else since its own write, and backed off.",
 		}),
 	}
+	if opts.Replicas != nil {
+		opts.Replicas.Notify(w.trigger)
+	}
 	if opts.Metrics != nil {
 		for _, c := range []prometheus.Collector{w.writes, w.conflicts} {
 			if err := opts.Metrics.Register(c); err != nil {
@@ -199,11 +197,20 @@ func CheckPublishAddress(a string) error {
 
 func (w *StatusWriter) trigger() { w.kick.Fire() }
 
-// Applied records the config the provider serves and its addresses; wire it
-// to engine.Options.OnApplied.
-func (w *StatusWriter) Applied(cfg *lbconfig.Config, res provider.Result) {
+// Translated records the whole translated config: the load balancers,
+// whether this replica serves them or not, and their Ingresses. Wire it
+// to engine.Options.OnTranslated.
+func (w *StatusWriter) Translated(cfg *lbconfig.Config) {
 	w.mu.Lock()
 	w.cfg = cfg
+	w.mu.Unlock()
+	w.trigger()
+}
+
+// Applied records the addresses the provider reports after an apply; wire
+// it to engine.Options.OnApplied.
+func (w *StatusWriter) Applied(res provider.Result) {
+	w.mu.Lock()
 	w.endpoints = maps.Clone(res.Endpoints)
 	w.mu.Unlock()
 	w.trigger()
@@ -237,12 +244,11 @@ func (w *StatusWriter) Lead(ctx context.Context) {
 	w.log.Info("leading: writing Ingress status")
 	// What another leader wrote while we did not lead is no fight.
 	w.fights = &ingressstatus.Fights{Base: w.opts.ConflictBackoff, Max: w.opts.ConflictBackoffMax}
-	backoff := statusRetryMin
-	var retry, poll, fight <-chan time.Time
-	if w.opts.ElectionID != "" {
-		// Before the first sync, so that it publishes the replicas.
-		poll = time.After(w.pollReplicas(ctx))
+	if w.opts.Replicas != nil && w.opts.Replicas.WaitForSync(ctx) != nil {
+		return // before the first sync, so that it publishes the replicas
 	}
+	backoff := statusRetryMin
+	var retry, fight <-chan time.Time
 	w.trigger()
 	for {
 		select {
@@ -251,9 +257,6 @@ func (w *StatusWriter) Lead(ctx context.Context) {
 		case <-w.kick:
 		case <-retry:
 		case <-fight:
-		case <-poll:
-			poll = time.After(w.pollReplicas(ctx))
-			continue
 		}
 		retry, fight = nil, nil
 		wait, err := w.sync(ctx)
@@ -271,47 +274,6 @@ func (w *StatusWriter) Lead(ctx context.Context) {
 		}
 		backoff = statusRetryMin
 	}
-}
-
-// pollReplicas lists the replica Leases, wakes the writer when what they
-// publish changed, and returns when to list them again: after
-// replicaPollInterval, or sooner when a live replica's Lease runs out.
-func (w *StatusWriter) pollReplicas(ctx context.Context) time.Duration {
-	lctx, cancel := context.WithTimeout(ctx, statusRequestTimeout)
-	replicas, err := ListReplicas(lctx, w.opts.Client, w.opts.ElectionNamespace, w.opts.ElectionID, time.Now())
-	cancel()
-	msg := ""
-	if err != nil && ctx.Err() == nil {
-		msg = err.Error()
-	}
-	switch {
-	case msg != "" && msg != w.replicaErr:
-		w.log.Warn("cannot read every replica lease", "error", err)
-	case msg == "" && w.replicaErr != "":
-		w.log.Info("replica leases read again")
-	}
-	w.replicaErr = msg
-	if replicas == nil && err != nil {
-		// Nothing listed: keep what we knew, which expires on its own.
-		w.mu.Lock()
-		replicas = slices.Clone(w.replicas)
-		w.mu.Unlock()
-	}
-	now := time.Now()
-	next := replicaPollInterval
-	for _, r := range replicas {
-		if r.Live(now) {
-			next = min(next, r.Expires.Sub(now))
-		}
-	}
-	w.mu.Lock()
-	changed := !slices.EqualFunc(w.replicas, replicas, sameReplica)
-	w.replicas = replicas
-	w.mu.Unlock()
-	if changed {
-		w.trigger()
-	}
-	return max(next, 10*time.Millisecond)
 }
 
 // sameReplica reports whether a and b publish the same: renewals alone do
@@ -396,12 +358,16 @@ func (w *StatusWriter) Resign(ctx context.Context) {
 // computes as published.
 func (w *StatusWriter) desired() map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress {
 	w.mu.Lock()
-	cfg, endpoints, replicas := w.cfg, w.endpoints, w.replicas
+	cfg, endpoints := w.cfg, w.endpoints
 	w.mu.Unlock()
 	if cfg == nil {
 		return nil
 	}
 	now := time.Now()
+	var replicas []Replica
+	if w.opts.Replicas != nil {
+		replicas = w.opts.Replicas.Live(now)
+	}
 	want, keys := ingressstatus.Desired(cfg, func(lb lbconfig.LoadBalancer) []networkingv1.IngressLoadBalancerIngress {
 		return w.loadBalancerStatus(lb, endpoints[lb.Name], replicas, now)
 	})
@@ -537,7 +503,7 @@ func (w *StatusWriter) write(ctx context.Context, ing *networkingv1.Ingress, st 
 }
 
 // loadBalancerStatus is what to publish for lb, whose provider reported
-// addrs, with replicas as last listed. It warns once when the publish
+// addrs, with the live replicas. It warns once when the publish
 // Service is missing.
 func (w *StatusWriter) loadBalancerStatus(lb lbconfig.LoadBalancer, addrs []lbconfig.Address, replicas []Replica, now time.Time) []networkingv1.IngressLoadBalancerIngress {
 	pub := ingressstatus.Publish{Addresses: w.opts.PublishAddresses}
