@@ -2,7 +2,9 @@ package kubernetes_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,6 +123,22 @@ func TestStatusFromReplicas(t *testing.T) {
 	a, stopA := startReplica(t, f, class, "replica-a", "198.18.0.2", ready)
 	_, stopB := startReplica(t, f, class, "replica-b", "198.18.0.1", ready)
 	f.expectStatus("web", status("198.18.0.1", "198.18.0.2"), replicaStatusDeadline)
+	// Each change of addresses is a Normal Event on the Ingress.
+	eventually(t, converge, "AddressesChanged Events from the provider's address to the replicas'", func() error {
+		evs, _, err := f.events("Ingress", "web", kubesource.ReasonAddressesChanged)
+		if err != nil {
+			return err
+		}
+		from, to := false, false
+		for _, e := range evs {
+			from = from || e.Type == corev1.EventTypeNormal && strings.Contains(e.Message, "(were 127.0.0.1:")
+			to = to || e.Type == corev1.EventTypeNormal && strings.Contains(e.Message, fmt.Sprintf("addresses 198.18.0.1:%d,198.18.0.2:%d (were ", c.port, c.port))
+		}
+		if !from || !to {
+			return fmt.Errorf("got %v", messages(evs))
+		}
+		return nil
+	})
 
 	// Nothing changes: the writer writes nothing, however often the
 	// replicas renew.

@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,9 +39,14 @@ const (
 	conflictBackoffMax = 5 * time.Minute
 )
 
-// ReasonStatusConflict is the reason of the Warning recorded on an Ingress
-// whose status another writer keeps replacing.
-const ReasonStatusConflict = "StatusConflict"
+// Reasons of the Events the status writer records on an Ingress.
+const (
+	// ReasonStatusConflict is a Warning: another writer keeps replacing
+	// the status.
+	ReasonStatusConflict = "StatusConflict"
+	// ReasonAddressesChanged is Normal: the writer wrote new addresses.
+	ReasonAddressesChanged = "AddressesChanged"
+)
 
 // StatusOptions configure a StatusWriter.
 type StatusOptions struct {
@@ -61,8 +67,10 @@ type StatusOptions struct {
 	// published (see ReplicaAddresses); the writer syncs whenever they
 	// change.
 	Replicas *ReplicaWatch
-	// Recorder, when set, records a Warning (ReasonStatusConflict) on an
-	// Ingress whose status another writer keeps replacing.
+	// Recorder, when set, records a Normal Event (ReasonAddressesChanged)
+	// on an Ingress whose status the writer changes, and a Warning
+	// (ReasonStatusConflict) on one whose status another writer keeps
+	// replacing.
 	Recorder record.EventRecorder
 	// ConflictBackoff and ConflictBackoffMax bound the wait before writing
 	// again over another writer's status: it starts at ConflictBackoff
@@ -458,6 +466,7 @@ func (w *StatusWriter) conflict(ing *networkingv1.Ingress, c *ingressstatus.Conf
 func (w *StatusWriter) write(ctx context.Context, ing *networkingv1.Ingress, st []networkingv1.IngressLoadBalancerIngress, clearing bool) (bool, error) {
 	client := w.opts.Client.NetworkingV1().Ingresses(ing.Namespace)
 	cur, wrote := ing, false
+	var before []networkingv1.IngressLoadBalancerIngress // the status replaced
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if cur == nil {
 			rctx, cancel := context.WithTimeout(ctx, statusRequestTimeout)
@@ -472,6 +481,7 @@ func (w *StatusWriter) write(ctx context.Context, ing *networkingv1.Ingress, st 
 		if ingressstatus.Equal(old, st) || (clearing && !w.published.Has(ingressstatus.Key(old))) {
 			return nil
 		}
+		before = old
 		upd := cur.DeepCopy()
 		upd.Status.LoadBalancer.Ingress = st
 		cur = nil // after a conflict, start from the API's copy
@@ -493,10 +503,15 @@ func (w *StatusWriter) write(ctx context.Context, ing *networkingv1.Ingress, st 
 		w.writes.Inc()
 		w.fights.Wrote(types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name}, st)
 		w.writtenOver[types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name}] = ing.ResourceVersion
+		now, was := cmp.Or(ingressstatus.Key(st), "none"), cmp.Or(ingressstatus.Key(before), "none")
 		if len(st) == 0 {
 			w.log.Info("ingress status cleared", "ingress", ing.Name, "namespace", ing.Namespace)
 		} else {
-			w.log.Info("ingress status updated", "ingress", ing.Name, "namespace", ing.Namespace, "addresses", ingressstatus.Key(st))
+			w.log.Info("ingress status updated", "ingress", ing.Name, "namespace", ing.Namespace, "addresses", now)
+		}
+		if w.opts.Recorder != nil {
+			w.opts.Recorder.Eventf(ing, corev1.EventTypeNormal, ReasonAddressesChanged,
+				"%s", truncate(fmt.Sprintf("status.loadBalancer.ingress: addresses %s (were %s)", now, was), maxEventMessage))
 		}
 	}
 	return wrote, nil
