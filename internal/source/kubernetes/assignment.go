@@ -33,9 +33,11 @@ import (
 // Leases it merely cannot see renewed. It counts again once its Lease is
 // renewed and the watch has seen the renewal.
 //
-// A load balancer that moves away from this replica is drained: served for
-// Drain more, but no longer published in its Lease, so that the status
-// stops listing this replica before its listeners close.
+// A load balancer that moves away from this replica is handed over: it is
+// still served and published until every replica it moved to says in its
+// Lease that it serves it, so that it always has a published replica. Then
+// it drains: served for Drain more but no longer published, so that the
+// status stops listing this replica before its listeners close.
 
 // DefaultAssignmentInterval is how often an Assignment checks its inputs
 // besides when the replicas change: its own Lease's health and drains.
@@ -97,11 +99,14 @@ type Assignment struct {
 	Logger   *slog.Logger
 
 	mu       sync.Mutex
-	counted  []string             // the replicas counted, sorted; nil before Run counts them
-	served   map[string]bool      // load balancers the last Assign kept, draining or not
-	assigned map[string]bool      // load balancers the last Assign found assigned here
-	draining map[string]time.Time // load balancers moved away, until when they are served
-	metrics  *assignmentMetrics
+	counted  []string        // the replicas counted, sorted; nil before the first count
+	served   map[string]bool // load balancers the last Assign kept
+	assigned map[string]bool // load balancers the last Assign found assigned here
+	// moving holds the load balancers that moved away and are still
+	// served: zero while handed over (published until their new owners
+	// serve them), else until when they drain (served, unpublished).
+	moving  map[string]time.Time
+	metrics *assignmentMetrics
 }
 
 type assignmentMetrics struct {
@@ -152,10 +157,10 @@ func (a *Assignment) Run(ctx context.Context) error {
 	if err := a.Replicas.WaitForSync(ctx); err != nil {
 		return nil
 	}
-	log := cmp.Or(a.Logger, slog.Default()).With("component", "assignment", "replica", a.Self)
+	log := a.log()
 	ticker := time.NewTicker(cmp.Or(a.Interval, DefaultAssignmentInterval))
 	defer ticker.Stop()
-	frozen := false
+	frozen, woken := false, false
 	for {
 		now := time.Now()
 		healthy := a.healthy(now)
@@ -166,13 +171,17 @@ func (a *Assignment) Run(ctx context.Context) error {
 			log.Info("own replica lease renewed: counting the replicas again")
 		}
 		frozen = !healthy
-		if a.count(now, healthy, log) || a.drainEnded(now) {
+		if a.count(now, healthy, log) || a.drainEnded(now) || woken {
+			// Also when the replicas only changed what they serve: a
+			// load balancer handed over may now drain.
 			a.Changed()
 		}
+		woken = false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-wake:
+			woken = true
 		case <-ticker.C:
 		}
 	}
@@ -193,6 +202,10 @@ func (a *Assignment) healthy(now time.Time) bool {
 	return false
 }
 
+func (a *Assignment) log() *slog.Logger {
+	return cmp.Or(a.Logger, slog.Default()).With("component", "assignment", "replica", a.Self)
+}
+
 // count sets the replicas counted, at first and then only when healthy,
 // and reports whether they changed.
 func (a *Assignment) count(now time.Time, healthy bool, log *slog.Logger) bool {
@@ -201,6 +214,12 @@ func (a *Assignment) count(now time.Time, healthy bool, log *slog.Logger) bool {
 	if !healthy && a.counted != nil {
 		return false
 	}
+	return a.countLocked(now, log)
+}
+
+// countLocked counts this replica and the live ones, and reports whether
+// that changed what was counted.
+func (a *Assignment) countLocked(now time.Time, log *slog.Logger) bool {
 	names := []string{a.Self}
 	for _, r := range a.Replicas.Live(now) {
 		names = append(names, r.Name)
@@ -222,8 +241,8 @@ func (a *Assignment) count(now time.Time, healthy bool, log *slog.Logger) bool {
 func (a *Assignment) drainEnded(now time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, until := range a.draining {
-		if !now.Before(until) {
+	for _, until := range a.moving {
+		if !until.IsZero() && !now.Before(until) {
 			return true
 		}
 	}
@@ -231,36 +250,48 @@ func (a *Assignment) drainEnded(now time.Time) bool {
 }
 
 // Assign returns the part of cfg this replica serves: the load balancers
-// assigned to it, and those it drains. Call it once per reconcile.
+// assigned to it, and those it hands over or drains. Call it once per
+// reconcile.
 func (a *Assignment) Assign(cfg *lbconfig.Config) *lbconfig.Config {
 	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	counted := a.counted
-	if counted == nil {
-		counted = []string{a.Self}
+	if a.counted == nil {
+		// Before Run's first count: the engine waits for the watch, so the
+		// Leases are known.
+		a.countLocked(now, a.log())
 	}
-	if a.draining == nil {
-		a.draining = map[string]time.Time{}
+	if a.moving == nil {
+		a.moving = map[string]time.Time{}
+	}
+	live := map[string]Replica{}
+	for _, r := range a.Replicas.Live(now) {
+		live[r.Name] = r
 	}
 	keep := map[string]bool{}
 	assigned := map[string]bool{}
 	for _, lb := range cfg.LoadBalancers {
-		mine := slices.Contains(Rendezvous(lb.Name, int(lb.Scale), counted), a.Self)
-		switch {
-		case mine:
-			assigned[lb.Name] = true
-			delete(a.draining, lb.Name)
-		case a.served[lb.Name] && a.draining[lb.Name].IsZero() && a.Drain > 0:
-			// Moved away just now: drain it.
-			a.draining[lb.Name] = now.Add(a.Drain)
+		owners := Rendezvous(lb.Name, int(lb.Scale), a.counted)
+		if slices.Contains(owners, a.Self) {
+			assigned[lb.Name], keep[lb.Name] = true, true
+			delete(a.moving, lb.Name)
+			continue
 		}
-		if mine || now.Before(a.draining[lb.Name]) {
+		until, moving := a.moving[lb.Name]
+		if !moving && !a.served[lb.Name] {
+			continue // not ours, and never was
+		}
+		if until.IsZero() && handedOver(lb.Name, owners, live) {
+			// The new owners serve it: stop publishing, drain, let go.
+			until = now.Add(a.Drain)
+		}
+		if until.IsZero() || now.Before(until) {
+			a.moving[lb.Name] = until
 			keep[lb.Name] = true
 		}
 	}
-	// Drains of load balancers no longer in the config end with them.
-	maps.DeleteFunc(a.draining, func(name string, until time.Time) bool { return !keep[name] || !now.Before(until) })
+	// Moves end when the load balancer leaves the config or is let go.
+	maps.DeleteFunc(a.moving, func(name string, _ time.Time) bool { return !keep[name] || assigned[name] })
 	if a.metrics != nil {
 		if !maps.Equal(a.assigned, assigned) {
 			a.metrics.changes.Inc()
@@ -271,10 +302,21 @@ func (a *Assignment) Assign(cfg *lbconfig.Config) *lbconfig.Config {
 	return cfg.Select(func(lb lbconfig.LoadBalancer) bool { return keep[lb.Name] })
 }
 
+// handedOver reports whether every owner of lb, other replicas all, is
+// live and says in its Lease that it serves lb.
+func handedOver(lb string, owners []string, live map[string]Replica) bool {
+	for _, o := range owners {
+		if !live[o].Serving[lb] {
+			return false
+		}
+	}
+	return true
+}
+
 // Draining reports whether this replica drains the load balancer name: it
 // serves it but must not publish it.
 func (a *Assignment) Draining(name string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return !a.draining[name].IsZero()
+	return !a.moving[name].IsZero()
 }

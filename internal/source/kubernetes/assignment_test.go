@@ -113,14 +113,19 @@ func startAssignee(t *testing.T, f *fixture, cfg *rest.Config, electionID, name 
 	return r
 }
 
-// serves is what r serves of cfg, and which of that it drains.
+// serves is what r serves of cfg, and which of that it drains. As the
+// controller does after an apply, r's Lease then says it serves the rest.
 func (r *assignee) serves(cfg *lbconfig.Config) (served, draining []string) {
+	published := map[string]bool{}
 	for _, lb := range r.a.Assign(cfg).LoadBalancers {
 		served = append(served, lb.Name)
 		if r.a.Draining(lb.Name) {
 			draining = append(draining, lb.Name)
+		} else {
+			published[lb.Name] = true
 		}
 	}
+	r.m.SetServing(published)
 	return served, draining
 }
 
@@ -133,7 +138,8 @@ func (r *assignee) assigned(cfg *lbconfig.Config) []string {
 // TestAssignment runs replicas against the API server: they agree on who
 // serves each load balancer, a replica that leaves hands its load
 // balancers over, one that joins takes its share while the one that had
-// it drains it, and one cut off from the API server keeps what it serves.
+// it serves it until the newcomer does and then drains it, and one cut off
+// from the API server keeps what it serves.
 func TestAssignment(t *testing.T) {
 	f := newFixture(t)
 	id := "assign-" + f.ns
@@ -208,6 +214,19 @@ func TestAssignment(t *testing.T) {
 		}
 	}
 	d := startAssignee(t, f, cluster.Config, id, name, testDrain)
+	// Until d says it serves one, the owner serves and publishes it.
+	eventually(t, converge, "d finds one assigned to it", func() error {
+		if got := lbNames(d.a.Assign(cfg)); !slices.Contains(got, "one") {
+			return fmt.Errorf("d serves %v", got)
+		}
+		return nil
+	})
+	for range 10 {
+		if served, draining := owner.serves(cfg); !slices.Contains(served, "one") || len(draining) > 0 {
+			t.Fatalf("%s serves %v, drains %v before d serves one; want one served and published", owner.name, served, draining)
+		}
+		time.Sleep(testReplicaRenew / 5)
+	}
 	agree("d takes its share", []*assignee{a, c, d}, "replica-a", "replica-c", name)
 	if _, draining := owner.serves(cfg); !slices.Equal(draining, []string{"one"}) {
 		t.Errorf("%s, which served one before d came, drains %v, want [one]", owner.name, draining)
@@ -218,6 +237,14 @@ func TestAssignment(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func lbNames(cfg *lbconfig.Config) []string {
+	var out []string
+	for _, lb := range cfg.LoadBalancers {
+		out = append(out, lb.Name)
+	}
+	return out
 }
 
 // testDrain is how long TestAssignment's replicas drain a load balancer
