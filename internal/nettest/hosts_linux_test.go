@@ -233,6 +233,7 @@ func TestPartition(t *testing.T) {
 // TestCleanup checks that a Network leaves nothing behind once its test
 // has ended, and gives its number back.
 func TestCleanup(t *testing.T) {
+	skipShort(t)
 	var n *Network
 	var hosts []*Host
 	t.Run("network", func(t *testing.T) {
