@@ -49,16 +49,15 @@ func skipShort(t testing.TB) {
 }
 
 // claimNetwork claims the lowest network number that no live process
-// holds, machine-wide, with an abstract unix socket (see claimPort). Its
-// threads are all in the root namespace (see inNamespace), and so is the
-// socket: abstract socket names are per network namespace.
+// holds, machine-wide, with an abstract unix socket (see claimPort).
+// Abstract socket names are per network namespace; the claim is made in
+// the root namespace, where every thread is outside inNamespace.
 func claimNetwork() (num int, claim net.Listener, err error) {
-	for num := range 256 {
-		ln, lerr := net.Listen("unix", fmt.Sprintf("@ingress-controller-test-net-%d", num))
-		if lerr == nil {
-			return num, ln, nil
+	for i := range 256 {
+		claim, err = net.Listen("unix", fmt.Sprintf("@ingress-controller-test-net-%d", i))
+		if err == nil {
+			return i, claim, nil
 		}
-		err = lerr
 	}
 	return 0, nil, fmt.Errorf("every network number is claimed; the last try: %w", err)
 }
