@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/prometheus/client_golang v1.25.0
 	golang.org/x/net v0.62.0 // tests only: a real websocket client (x/net/websocket)
+	golang.org/x/sys v0.49.0 // tests and benchmarks only: setns into network namespaces (internal/nettest); client-go needs it anyway
 	google.golang.org/grpc v1.85.0 // tests only: a real gRPC client and server through the proxy
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2
@@ -51,7 +52,6 @@ require (
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/term v0.47.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.15.0 // indirect

@@ -56,6 +56,10 @@ type keyPair struct {
 	certPEM, keyPEM []byte
 }
 
+// serverName is a name in the apiserver's certificate that clients verify
+// it by when they reach it through another address (KubeconfigVia).
+const serverName = "kubernetes.default.svc"
+
 // issueServing issues the apiserver's certificate, valid for the loopback
 // names it is reached by and for the in-cluster names of the kubernetes
 // Service, so that clients which insist on those verify too.
@@ -67,7 +71,7 @@ func (a *authority) issueServing() (keyPair, error) {
 			"localhost",
 			"kubernetes",
 			"kubernetes.default",
-			"kubernetes.default.svc",
+			serverName,
 			"kubernetes.default.svc.cluster.local",
 		},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback, net.IPv4(10, 96, 0, 1)},

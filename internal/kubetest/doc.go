@@ -55,4 +55,7 @@
 // Tests should work in their own namespaces so that they do not see each
 // other's objects. ConfigForUser gives a rest.Config for a restricted
 // identity, to check that RBAC roles are least-privilege and sufficient.
+// KubeconfigVia writes a kubeconfig for processes in other network
+// namespaces, which reach the apiserver through a forwarder
+// (nettest.Network.Forward).
 package kubetest

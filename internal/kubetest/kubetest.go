@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -405,6 +407,7 @@ func (c *Cluster) WriteKubeconfig(path string, cfg *rest.Config) error {
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["kubetest"] = &clientcmdapi.Cluster{
 		Server:                   cfg.Host,
+		TLSServerName:            cfg.ServerName,
 		CertificateAuthorityData: cfg.CAData,
 	}
 	kc.AuthInfos["kubetest"] = &clientcmdapi.AuthInfo{
@@ -417,4 +420,31 @@ func (c *Cluster) WriteKubeconfig(path string, cfg *rest.Config) error {
 		return fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
 	return nil
+}
+
+// KubeconfigVia writes a kubeconfig like Kubeconfig's that reaches the
+// apiserver at addr (host:port), a forwarder to it such as
+// nettest.Network.Forward, for processes in other network namespaces. The
+// apiserver's certificate does not name addr, so the kubeconfig has the
+// client verify it by a name it does carry (tls-server-name). It returns
+// the file's path, in Dir.
+func (c *Cluster) KubeconfigVia(addr string) (string, error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return "", fmt.Errorf("kubeconfig via %q: %w", addr, err)
+	}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.Host = "https://" + addr
+	cfg.ServerName = serverName
+	// One file per address, named after it.
+	name := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '.' || r == '-' {
+			return r
+		}
+		return '_'
+	}, addr)
+	path := filepath.Join(c.Dir, "kubeconfig-via-"+name)
+	if err := c.WriteKubeconfig(path, cfg); err != nil {
+		return "", err
+	}
+	return path, nil
 }

@@ -23,6 +23,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"ingress-controller/internal/kubetest"
+	"ingress-controller/internal/nettest"
 )
 
 var cluster *kubetest.Cluster
@@ -261,6 +262,40 @@ func TestKubeconfig(t *testing.T) {
 	user, groups := whoAmI(t, ctx, cfg)
 	if user != kubetest.AdminUser || !slices.Contains(groups, "system:masters") {
 		t.Errorf("kubeconfig authenticates as %s %v, want %s in system:masters", user, groups, kubetest.AdminUser)
+	}
+}
+
+// TestKubeconfigVia runs a client as a controller replica on an LB host
+// would: in a network namespace of its own, reaching the apiserver, which
+// listens on 127.0.0.1 of the root namespace only, through a forwarder on
+// the network's gateway, and verifying its certificate by name.
+func TestKubeconfigVia(t *testing.T) {
+	ctx := testContext(t)
+	network := nettest.NewNetwork(t)
+	host := network.AddHost(t, "replica")
+	via := network.Forward(t, strings.TrimPrefix(cluster.Config.Host, "https://"))
+	path, err := cluster.KubeconfigVia(via)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		t.Fatalf("load %s: %v", path, err)
+	}
+	if cfg.Host != "https://"+via {
+		t.Errorf("kubeconfig server %s, want https://%s", cfg.Host, via)
+	}
+	cfg.Dial = host.DialContext
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("list namespaces from host %s via %s: %v", host.Name, via, err)
+	}
+	if !slices.ContainsFunc(list.Items, func(ns corev1.Namespace) bool { return ns.Name == "default" }) {
+		t.Errorf("namespaces listed via %s lack default: %d items", via, len(list.Items))
 	}
 }
 

@@ -1,8 +1,9 @@
 // Package nettest holds real network fixtures for tests, benchmarks and the
-// quick start: echo backends that say who answered, loopback addresses, and
-// the small fixtures every test package would otherwise write again (free
-// ports, a log sink safe to read while written, a logger into the test log,
-// self-signed certificates).
+// quick start: echo backends that say who answered, loopback addresses, test
+// hosts in network namespaces joined by a bridge (Network), and the small
+// fixtures every test package would otherwise write again (free ports, a log
+// sink safe to read while written, a logger into the test log, self-signed
+// certificates).
 package nettest
 
 import (
