@@ -531,9 +531,10 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		events.Stop(ctx)
 		return err
 	}
-	// The Lease publishes what the provider serves, less what drains.
+	// The Lease publishes what the provider serves and the assignment
+	// lets it publish: not what drains or is let go.
 	publish := func(applied *lbconfig.Config) {
-		membership.SetServing(serving(applied, prov, assignment.Draining))
+		membership.SetServing(serving(applied, prov, assignment.Published))
 	}
 	var eng *engine.Engine
 	eng = engine.New(engine.Options{
@@ -546,7 +547,7 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		Assign: func(cfg *lbconfig.Config) *lbconfig.Config {
 			served := assignment.Assign(cfg)
 			if applied := eng.LastApplied(); applied != nil {
-				publish(applied) // a drain that began stops being published now
+				publish(applied) // what began to drain, or is let go, goes now
 			}
 			return served
 		},
@@ -580,9 +581,10 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		func(ctx context.Context) error {
 			// The first reconcile must see the whole cluster and the
 			// replicas it shares the load balancers with.
-			if src.WaitForSync(ctx) != nil || replicas.WaitForSync(ctx) != nil {
+			if src.WaitForSync(ctx) != nil {
 				return nil
 			}
+			assignment.WaitCounted(ctx, f.leaseDuration)
 			return eng.Run(ctx)
 		},
 		func(ctx context.Context) error { return prov.Run(ctx, updates) },
@@ -611,10 +613,10 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	return err
 }
 
-// serving is what a replica's membership Lease says it serves after an
-// apply: every load balancer of cfg but those draining, ready when the
-// provider, if it can tell, says it is healthy.
-func serving(cfg *lbconfig.Config, prov provider.Provider, draining func(string) bool) map[string]bool {
+// serving is what a replica's membership Lease says it serves: every load
+// balancer of cfg, the applied config, that published allows, ready when
+// the provider, if it can tell, says it is healthy.
+func serving(cfg *lbconfig.Config, prov provider.Provider, published func(string) bool) map[string]bool {
 	ready := true
 	if hc, ok := prov.(provider.HealthChecker); ok {
 		// Bounded: this runs on the engine's apply path.
@@ -624,7 +626,7 @@ func serving(cfg *lbconfig.Config, prov provider.Provider, draining func(string)
 	}
 	out := make(map[string]bool, len(cfg.LoadBalancers))
 	for _, lb := range cfg.LoadBalancers {
-		if !draining(lb.Name) {
+		if published(lb.Name) {
 			out[lb.Name] = ready
 		}
 	}

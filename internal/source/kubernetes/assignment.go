@@ -313,10 +313,31 @@ func handedOver(lb string, owners []string, live map[string]Replica) bool {
 	return true
 }
 
-// Draining reports whether this replica drains the load balancer name: it
-// serves it but must not publish it.
-func (a *Assignment) Draining(name string) bool {
+// Published reports whether this replica's Lease may say it serves the
+// load balancer name: the last Assign kept it, and it does not drain it.
+func (a *Assignment) Published(name string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return !a.moving[name].IsZero()
+	return a.served[name] && a.moving[name].IsZero()
+}
+
+// WaitCounted returns once this replica's own Lease is renewed and seen
+// by the watch, so that the first count includes every replica that
+// started before it; or after wait (the replicas are then counted as the
+// watch has them), or when ctx ends.
+func (a *Assignment) WaitCounted(ctx context.Context, wait time.Duration) {
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for a.Replicas.WaitForSync(wctx) != nil || !a.healthy(time.Now()) {
+		select {
+		case <-wctx.Done():
+			if ctx.Err() == nil {
+				a.log().Warn("own replica lease not seen in time; counting the replicas as they are known", "waited", wait)
+			}
+			return
+		case <-tick.C:
+		}
+	}
 }

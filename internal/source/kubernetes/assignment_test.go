@@ -119,10 +119,10 @@ func (r *assignee) serves(cfg *lbconfig.Config) (served, draining []string) {
 	published := map[string]bool{}
 	for _, lb := range r.a.Assign(cfg).LoadBalancers {
 		served = append(served, lb.Name)
-		if r.a.Draining(lb.Name) {
-			draining = append(draining, lb.Name)
-		} else {
+		if r.a.Published(lb.Name) {
 			published[lb.Name] = true
+		} else {
+			draining = append(draining, lb.Name)
 		}
 	}
 	r.m.SetServing(published)
