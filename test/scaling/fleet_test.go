@@ -52,7 +52,7 @@ const (
 // network namespace), with a backend host and a client host, all joined
 // by a bridge; the API server is reached through the bridge's gateway.
 type fleet struct {
-	t          *testing.T
+	t          testing.TB
 	provider   string
 	bin        string
 	kubeconfig string
@@ -81,7 +81,7 @@ var (
 
 // controllerBinary builds cmd/ingress-controller once per test binary,
 // into dir.
-func controllerBinary(t *testing.T) string {
+func controllerBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "ingress-controller-scaling-")
@@ -103,7 +103,7 @@ func controllerBinary(t *testing.T) string {
 // newFleet makes n LB hosts, a backend host serving an echo backend
 // "web" behind Service web in a new namespace, and a client host. No
 // replica runs yet.
-func newFleet(t *testing.T, provider string, n int) *fleet {
+func newFleet(t testing.TB, provider string, n int) *fleet {
 	t.Helper()
 	f := &fleet{t: t, provider: provider, bin: controllerBinary(t), replicas: map[int]*replica{}}
 	f.net = nettest.NewNetwork(t)
