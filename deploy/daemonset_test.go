@@ -119,6 +119,9 @@ func TestDaemonSetSpec(t *testing.T) {
 	if args["--election-namespace"] != "$(POD_NAMESPACE)" {
 		t.Errorf("--election-namespace is %q, want $(POD_NAMESPACE), where the Role grants Leases", args["--election-namespace"])
 	}
+	if args["--replica-name"] != "$(NODE_NAME)" {
+		t.Errorf("--replica-name is %q, want $(NODE_NAME): a replacement pod must keep its node's load balancers", args["--replica-name"])
+	}
 	for flag, port := range map[string]string{"--http-port": "http", "--https-port": "https"} {
 		if want := containerPort(c, port); args[flag] != strconv.Itoa(int(want)) {
 			t.Errorf("%s is %q, but containerPort %q is %d", flag, args[flag], port, want)
@@ -149,7 +152,7 @@ func TestDaemonSetSpec(t *testing.T) {
 		}
 	}
 	for name, path := range map[string]string{
-		"POD_NAME":      "metadata.name",
+		"NODE_NAME":     "spec.nodeName",
 		"POD_NAMESPACE": "metadata.namespace",
 		"HOST_IP":       "status.hostIP",
 		"POD_IP":        "status.podIP",
