@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func (p *failingProvider) Apply(ctx context.Context, cfg *lbconfig.Config) (prov
 	return p.Provider.Apply(ctx, cfg)
 }
 
-func start(t *testing.T, prov provider.Provider, port int) *harness {
+func start(t *testing.T, prov provider.Provider, port int, with ...func(*Options)) *harness {
 	t.Helper()
 	h := &harness{dir: t.TempDir(), port: port, client: &http.Client{Timeout: 2 * time.Second}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -86,7 +87,7 @@ func start(t *testing.T, prov provider.Provider, port int) *harness {
 	if err := h.src.Load(); err != nil {
 		t.Fatal(err)
 	}
-	h.engine = New(Options{
+	opts := Options{
 		Source:   h.src,
 		Provider: prov,
 		Translate: translate.Options{
@@ -97,7 +98,11 @@ func start(t *testing.T, prov provider.Provider, port int) *harness {
 		Logger:   log,
 		Debounce: 10 * time.Millisecond,
 		MaxDelay: 100 * time.Millisecond,
-	})
+	}
+	for _, f := range with {
+		f(&opts)
+	}
+	h.engine = New(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 3)
 	go func() { _ = h.src.Run(ctx, h.engine.Trigger); done <- struct{}{} }()
@@ -306,4 +311,72 @@ func TestRejectedObjectIsLeftOut(t *testing.T) {
 	hb := &harness{port: bPort, client: h.client}
 	hb.waitServer(t, "b.test", "web")
 	ha.waitServer(t, "a.test", "web")
+}
+
+// TestAssignServesOnlyItsPart: with Options.Assign keeping one load
+// balancer, the provider listens only for it; the others, even one whose
+// port another program holds, are neither served nor validated, and
+// OnTranslated still gets every load balancer, also when only one this
+// process does not serve changes.
+func TestAssignServesOnlyItsPart(t *testing.T) {
+	web := int(nettest.EchoEndpoint(t, "web").Port)
+	port := int(nettest.FreePort(t))
+	aPort, bPort := int(nettest.FreePort(t)), int(nettest.FreePort(t))
+	held, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", bPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	var mu sync.Mutex
+	var translated []*lbconfig.Config
+	h := start(t, builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, nil), port, func(o *Options) {
+		o.Assign = func(cfg *lbconfig.Config) *lbconfig.Config {
+			return cfg.Select(func(lb lbconfig.LoadBalancer) bool { return lb.Name == "lb-a" })
+		}
+		o.OnTranslated = func(cfg *lbconfig.Config) {
+			mu.Lock()
+			defer mu.Unlock()
+			translated = append(translated, cfg)
+		}
+	})
+	hosts := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(translated) == 0 {
+			return nil
+		}
+		var out []string
+		for _, lb := range translated[len(translated)-1].LoadBalancers {
+			for _, l := range lb.Listeners {
+				for _, vh := range l.VirtualHosts {
+					out = append(out, lb.Name+"="+vh.Hostname)
+				}
+			}
+		}
+		return out
+	}
+	h.write(t, "web.yaml", manifest("web.test", "web", web))
+	h.write(t, "a.yaml", dedicated("a", "lb-a", aPort, "a.test", "web"))
+	h.write(t, "b.yaml", dedicated("b", "lb-b", bPort, "b.test", "web"))
+	ha := &harness{port: aPort, client: h.client}
+	ha.waitServer(t, "a.test", "web")
+	waitFor(t, "every load balancer translated", func() bool {
+		return strings.Join(hosts(), " ") == "default=web.test lb-a=a.test lb-b=b.test"
+	})
+	if _, _, err := h.server("web.test"); err == nil {
+		t.Errorf("the default load balancer, not assigned, answers on %d", port)
+	}
+	for _, p := range h.engine.Problems() {
+		t.Errorf("problem %v: a load balancer this process does not serve was validated", p)
+	}
+
+	// Only lb-b, not served here, changes: no apply, but OnTranslated.
+	applied := h.engine.Status().Applied
+	h.write(t, "b.yaml", dedicated("b", "lb-b", bPort, "b2.test", "web"))
+	waitFor(t, "the change of lb-b translated", func() bool {
+		return strings.Join(hosts(), " ") == "default=web.test lb-a=a.test lb-b=b2.test"
+	})
+	if got := h.engine.Status().Applied; got != applied {
+		t.Errorf("applies %d -> %d for a change of a load balancer not served here", applied, got)
+	}
 }

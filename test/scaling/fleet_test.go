@@ -225,6 +225,30 @@ func (f *fleet) kill(i int) {
 	}
 }
 
+// terminate sends SIGTERM to the controller of LB host i.
+func (f *fleet) terminate(i int) {
+	f.t.Helper()
+	f.mu.Lock()
+	r := f.replicas[i]
+	f.mu.Unlock()
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		f.t.Fatalf("SIGTERM to replica %s: %v", f.lbs[i].Name, err)
+	}
+}
+
+// wait waits until the controller of LB host i has exited.
+func (f *fleet) wait(i int) {
+	f.t.Helper()
+	f.mu.Lock()
+	r := f.replicas[i]
+	f.mu.Unlock()
+	select {
+	case <-r.done:
+	case <-time.After(converge):
+		f.t.Fatalf("replica %s did not exit within %s", f.lbs[i].Name, converge)
+	}
+}
+
 // ingress creates an Ingress for host on load balancer lb ("" for the
 // default one) with the given extra annotations.
 func (f *fleet) ingress(name, host, lb string, annotations map[string]string) {

@@ -130,6 +130,19 @@ func testScaling(t *testing.T, provider string) {
 	f.waitStatus("shop", f.addrs(shopOwners...), converge)
 	t.Logf("%s back: in status %s after the cut healed", f.lbs[cut].Name, time.Since(healed).Round(time.Millisecond))
 
+	// SIGTERM with --shutdown-delay: the replica leaves status, and shop
+	// moves to the third, before its listeners close.
+	leaving := shopOwners[0]
+	stayers := slices.DeleteFunc(slices.Clone(all), func(i int) bool { return i == leaving })
+	termed := time.Now()
+	f.terminate(leaving)
+	f.waitStatus("www", f.addrs(stayers...), shutdownDelay)
+	f.waitStatus("shop", f.addrs(stayers...), time.Until(termed.Add(shutdownDelay)))
+	t.Logf("SIGTERM to %s: out of status, shop on %s, %s later, before its listeners close after %s",
+		f.lbs[leaving].Name, f.lbs[third].Name, time.Since(termed).Round(time.Millisecond), shutdownDelay)
+	f.wait(leaving)
+	load.dead(f.lbs[leaving].Addr.String(), true)
+
 	ok, failed := load.stop(t)
 	t.Logf("load: %d requests to live addresses answered, %d failed", ok, len(failed))
 }
