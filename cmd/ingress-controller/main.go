@@ -407,7 +407,26 @@ func translateOptions(f *flags) translate.Options {
 		HTTPSPort:          int32(f.httpsPort),
 		DefaultCertificate: f.defaultSSLCertificate,
 		LBPerIngress:       f.lbPerIngress,
+		ScaleIgnored:       scaleIgnored(f),
 	}
+}
+
+// scaleIgnored says why ingress-controller.io/scale cannot be honoured,
+// or "": only replicas published each at its own address can serve some
+// load balancers and not others. Behind one Service, one that refused a
+// load balancer's connections would fail the clients sent to it.
+func scaleIgnored(f *flags) string {
+	switch {
+	case f.source != "kubernetes":
+		return "only --source=kubernetes runs replicas"
+	case len(f.publishStatusAddresses) > 0:
+		return "--publish-status-address publishes every replica as one address"
+	case f.publishService != "":
+		return "--publish-service publishes every replica as the Service's address"
+	case f.publicAddress == "":
+		return "this replica has no public address (--public-address, $HOST_IP or $POD_IP)"
+	}
+	return ""
 }
 
 // defaultHAProxyDir is a runtime directory no other user can have made

@@ -191,6 +191,9 @@ func (t *translation) readScale(g *lbGroup, ing *networkingv1.Ingress, ref lbcon
 	case err != nil || n < 1 || n > MaxScale:
 		t.problems.add(ref, field, "InvalidAnnotation",
 			"%#q is not a number of replicas from 1 to %d; ignored", clip.Value(v), MaxScale)
+	case t.opts.ScaleIgnored != "":
+		t.problems.add(ref, field, "ScaleIgnored",
+			"ignored: %s, so every replica serves load balancer %q", t.opts.ScaleIgnored, g.name)
 	case g.scaleOwner == nil:
 		g.scale, g.scaleOwner = int32(n), &claim{ref: ref, field: field}
 	case int32(n) != g.scale:

@@ -51,6 +51,11 @@ type Options struct {
 	// LBPerIngress gives every Ingress a load balancer of its own, named
 	// "<namespace>/<name>", unless AnnotationLoadBalancer names one.
 	LBPerIngress bool
+	// ScaleIgnored, when set, says why the replicas cannot be told apart
+	// (they are published as one address): AnnotationScale is then
+	// reported with this reason and every replica serves every load
+	// balancer.
+	ScaleIgnored string
 }
 
 // Problem is something wrong with one object, for events and logs.
