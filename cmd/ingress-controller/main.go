@@ -613,6 +613,21 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		replicas.Run,
 		assignment.Run,
 		func(ctx context.Context) error {
+			// The Lease follows the provider's health between applies.
+			tick := time.NewTicker(servingCheckInterval)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-tick.C:
+					if applied := eng.LastApplied(); applied != nil {
+						publish(applied)
+					}
+				}
+			}
+		},
+		func(ctx context.Context) error {
 			select {
 			case <-stopping:
 				membership.Leave()
@@ -651,6 +666,10 @@ func serving(cfg *lbconfig.Config, prov provider.Provider, published func(string
 	}
 	return out
 }
+
+// servingCheckInterval is how often a replica's Lease is checked against
+// the provider's health between applies.
+const servingCheckInterval = 2 * time.Second
 
 // eventsFlushTimeout bounds how long a stopping process waits for its last
 // Events to be written.
