@@ -14,7 +14,7 @@ import (
 func TestHugeValuesMakeShortProblems(t *testing.T) {
 	huge := strings.Repeat("x", 500<<10)
 	for _, key := range []string{
-		AnnotationLoadBalancer, AnnotationListenPorts, AnnotationScale, AnnotationAffinity, AnnotationAffinityCookieName,
+		AnnotationLoadBalancer, AnnotationListenPorts, AnnotationScale, AnnotationDNSName, AnnotationAffinity, AnnotationAffinityCookieName,
 		AnnotationAffinityCookieMaxAge, AnnotationAffinityCookiePath, AnnotationAffinityCookieSameSite,
 		AnnotationLoadBalance, AnnotationConnectTimeout, AnnotationResponseTimeout, AnnotationIdleTimeout,
 		AnnotationRetries, AnnotationHealthFailures, AnnotationHealthEjection, AnnotationMaxBodySize,

@@ -43,9 +43,10 @@ import (
 //     load balancer with only TCP Services routes nothing and gives way to
 //     any other claim silently.
 //   - AnnotationScale limits a load balancer to that many controller
-//     replicas. As for AnnotationListenPorts, the oldest Ingress that sets
-//     it decides and a later different value is a problem; it may be set
-//     on the default load balancer too.
+//     replicas, and AnnotationDNSName names it in DNS. As for
+//     AnnotationListenPorts, the oldest Ingress that sets one decides and a
+//     later different value is a problem; they may be set on the default
+//     load balancer too.
 
 // Grouping annotations on an Ingress.
 const (
@@ -60,6 +61,10 @@ const (
 	// balancer: a positive integer, at most MaxScale. Without it every
 	// replica does.
 	AnnotationScale = AnnotationPrefix + "scale"
+	// AnnotationDNSName is the DNS name the load balancer is published
+	// under when DNS publishing is on, instead of the one the controller's
+	// template makes.
+	AnnotationDNSName = AnnotationPrefix + "dns-name"
 )
 
 // MaxScale is the largest AnnotationScale.
@@ -89,9 +94,10 @@ type lbGroup struct {
 	// owner the load balancer listens on the flags' ports.
 	ports      listenPorts
 	portsOwner *claim
-	// scale is set by scaleOwner's AnnotationScale; 0 is every replica.
-	scale      int32
-	scaleOwner *claim
+	// scale is set by AnnotationScale; 0 is every replica.
+	scale setting[int32]
+	// dnsName is set by AnnotationDNSName; "" is the controller's template.
+	dnsName setting[string]
 }
 
 // listenPorts are the ports of AnnotationListenPorts; 0 is no listener.
@@ -134,6 +140,7 @@ func (t *translation) addIngress(ing *networkingv1.Ingress) {
 	}
 	t.readListenPorts(g, ing, ref)
 	t.readScale(g, ing, ref)
+	t.readDNSName(g, ing, ref)
 	g.b.addIngress(ing)
 }
 
@@ -194,12 +201,45 @@ func (t *translation) readScale(g *lbGroup, ing *networkingv1.Ingress, ref lbcon
 	case t.opts.ScaleIgnored != "":
 		t.problems.add(ref, field, "ScaleIgnored",
 			"ignored: %s, so every replica serves load balancer %q", t.opts.ScaleIgnored, g.name)
-	case g.scaleOwner == nil:
-		g.scale, g.scaleOwner = int32(n), &claim{ref: ref, field: field}
-	case int32(n) != g.scale:
-		t.problems.add(ref, field, "ScaleConflict",
-			"load balancer %q is served by %d replicas, as set by %s, which is older; this value (%d) is ignored",
-			g.name, g.scale, *g.scaleOwner, n)
+	default:
+		g.scale.claim(t, g, int32(n), claim{ref: ref, field: field}, "ScaleConflict", "is served by %d replicas")
+	}
+}
+
+// readDNSName reads AnnotationDNSName of ing, on load balancer g.
+func (t *translation) readDNSName(g *lbGroup, ing *networkingv1.Ingress, ref lbconfig.ObjectRef) {
+	v, ok := ing.Annotations[AnnotationDNSName]
+	if !ok {
+		return
+	}
+	field := annotationField(AnnotationDNSName)
+	name := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(v)), ".")
+	if err := lbconfig.CheckHostname(name); err != nil || name == "" || strings.HasPrefix(name, "*") {
+		t.problems.add(ref, field, "InvalidAnnotation",
+			"%#q is not a DNS name (labels of a-z, 0-9 and inner '-', no wildcard); ignored", clip.Value(v))
+		return
+	}
+	g.dnsName.claim(t, g, name, claim{ref: ref, field: field}, "DNSNameConflict", "is published as %q")
+}
+
+// setting is a value of a load balancer set by an annotation on its
+// Ingresses: the oldest Ingress that sets it decides.
+type setting[T comparable] struct {
+	value T
+	owner *claim
+}
+
+// claim sets s to v, claimed by c, unless an older Ingress set it: then a
+// different v is a problem with reason, whose message says what the load
+// balancer has with has, a format with one verb for the value.
+func (s *setting[T]) claim(t *translation, g *lbGroup, v T, c claim, reason, has string) {
+	switch {
+	case s.owner == nil:
+		s.value, s.owner = v, &c
+	case v != s.value:
+		t.problems.add(c.ref, c.field, reason,
+			"load balancer %q "+has+", as set by %s, which is older; this value (%v) is ignored",
+			g.name, s.value, *s.owner, v)
 	}
 }
 
@@ -337,7 +377,7 @@ func (t *translation) config() *lbconfig.Config {
 	cfg := &lbconfig.Config{}
 	certs := map[string]*lbconfig.Certificate{}
 	for _, bl := range built {
-		lb := lbconfig.LoadBalancer{Name: bl.g.name, Sources: bl.g.b.sources, Scale: bl.g.scale}
+		lb := lbconfig.LoadBalancer{Name: bl.g.name, Sources: bl.g.b.sources, Scale: bl.g.scale.value, DNSName: bl.g.dnsName.value}
 		for i, l := range bl.listeners {
 			if bl.dropped[i] {
 				continue

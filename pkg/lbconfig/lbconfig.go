@@ -40,6 +40,9 @@ type LoadBalancer struct {
 	// (see docs/scaling.md); providers serve what they are given and
 	// ignore it.
 	Scale int32 `json:"scale,omitempty"`
+	// DNSName, when set, is the DNS name the load balancer is published
+	// under (ingress-controller.io/dns-name); providers ignore it.
+	DNSName string `json:"dnsName,omitempty"`
 }
 
 // Protocol is what a listener speaks to clients.
