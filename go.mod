@@ -3,6 +3,7 @@ module ingress-controller
 go 1.26.0
 
 require (
+	github.com/miekg/dns v1.1.73
 	github.com/prometheus/client_golang v1.25.0
 	golang.org/x/net v0.62.0 // tests only: a real websocket client (x/net/websocket)
 	golang.org/x/sys v0.49.0 // tests and benchmarks only: setns into network namespaces (internal/nettest); client-go needs it anyway
@@ -14,8 +15,6 @@ require (
 	k8s.io/utils v0.0.0-20260626114624-be93311217bd
 	sigs.k8s.io/yaml v1.6.0
 )
-
-require github.com/miekg/dns v1.1.73
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
