@@ -205,6 +205,9 @@ func (p *keyParser) key() (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
+	if !nameTok.quoted && strings.Contains("{};", nameTok.text) {
+		return Key{}, fmt.Errorf("line %d: %q, want the key's name", nameTok.line, nameTok.text)
+	}
 	name := dns.CanonicalName(nameTok.text)
 	if _, ok := dns.IsDomainName(name); !ok || nameTok.text == "" || name == "." {
 		return Key{}, fmt.Errorf("line %d: key name %q is not a domain name", nameTok.line, clip.Value(nameTok.text))

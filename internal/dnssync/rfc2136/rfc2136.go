@@ -216,8 +216,9 @@ type conn struct {
 	stop    func() bool
 }
 
-// dial connects to the server; ctx's end closes the connection, which
-// ends any read or write at once.
+// dial connects to the server. The connection has no deadline of its own:
+// ctx's end closes it, which ends any read or write at once, so that an
+// error after it is always ctx's.
 func (b *Backend) dial(ctx context.Context) (*conn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", b.server)
@@ -226,9 +227,6 @@ func (b *Backend) dial(ctx context.Context) (*conn, error) {
 			return nil, fmt.Errorf("connect to %s: %w", b.server, context.Cause(ctx))
 		}
 		return nil, fmt.Errorf("connect to %s: %w", b.server, err)
-	}
-	if deadline, ok := ctx.Deadline(); ok {
-		_ = nc.SetDeadline(deadline)
 	}
 	return &conn{
 		Conn:   &dns.Conn{Conn: nc},

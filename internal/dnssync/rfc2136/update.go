@@ -9,46 +9,54 @@ import (
 	"ingress-controller/internal/dnssync"
 )
 
-// maxUpdateSize is how many bytes of records an UPDATE message may carry:
-// a DNS message over TCP is at most 65535 bytes, and the TSIG record takes
-// at most a few hundred (two names, a 64-byte MAC, timers).
+// maxUpdateSize is how many bytes an UPDATE message may take before it is
+// signed: a DNS message over TCP is at most 65535 bytes, and the TSIG
+// record takes at most a few hundred (two names, a 64-byte MAC, timers).
 const maxUpdateSize = dns.MaxMsgSize - 1024
 
 // updates returns the UPDATE messages, unsigned, that apply changes to
-// zone: one, unless the records exceed maxUpdateSize. Sizes are counted
-// without name compression, so every message fits.
+// zone: one, unless they exceed maxUpdateSize; then as few as hold them,
+// each with whole changes.
 func updates(zone string, changes []dnssync.Change) ([]*dns.Msg, error) {
-	var msgs []*dns.Msg
-	var m *dns.Msg
-	size := 0
-	for _, ch := range changes {
+	type records struct{ prereq, update []dns.RR }
+	all := make([]records, len(changes))
+	for i, ch := range changes {
 		prereq, update, err := changeRecords(ch)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ch.Name, err)
 		}
-		n := recordsLen(prereq) + recordsLen(update)
-		if m == nil || size+n > maxUpdateSize {
-			m = new(dns.Msg)
-			m.SetUpdate(zone)
-			size = m.Len()
-			if size+n > maxUpdateSize {
-				return nil, fmt.Errorf("%s: the change takes %d bytes, more than a message holds", ch.Name, n)
+		all[i] = records{prereq, update}
+	}
+	var msgs []*dns.Msg
+	for len(all) > 0 {
+		m := new(dns.Msg)
+		m.SetUpdate(zone)
+		m.Compress = true
+		// Add as many changes as fit: all at first, which is the common
+		// case and costs one Len; when they do not fit, half as many,
+		// and so on.
+		n := 0
+		for step := len(all); step > 0 && n < len(all); {
+			try := min(step, len(all)-n)
+			answers, ns := len(m.Answer), len(m.Ns)
+			for _, r := range all[n : n+try] {
+				m.Answer = append(m.Answer, r.prereq...)
+				m.Ns = append(m.Ns, r.update...)
 			}
-			msgs = append(msgs, m)
+			if m.Len() <= maxUpdateSize {
+				n += try
+				continue
+			}
+			m.Answer, m.Ns = m.Answer[:answers], m.Ns[:ns]
+			step /= 2
 		}
-		m.Answer = append(m.Answer, prereq...)
-		m.Ns = append(m.Ns, update...)
-		size += n
+		if n == 0 {
+			return nil, fmt.Errorf("%s: the change is too big for one message", changes[len(changes)-len(all)].Name)
+		}
+		msgs = append(msgs, m)
+		all = all[n:]
 	}
 	return msgs, nil
-}
-
-func recordsLen(rrs []dns.RR) int {
-	n := 0
-	for _, rr := range rrs {
-		n += dns.Len(rr)
-	}
-	return n
 }
 
 // changeRecords returns the prerequisites and the updates of one change.
