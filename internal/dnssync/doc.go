@@ -45,9 +45,11 @@
 // Use"); for Update and Delete, that the TXT records at _ic-owner.N are
 // exactly the owner record read (§2.4.2, "RRset Exists, Value Dependent").
 // The rfc2136 backend sends all changes of a plan in one UPDATE message,
-// which the server applies atomically, signed with TSIG. If a precondition
-// fails, nothing of that message is applied and Apply returns ErrConflict:
-// someone changed an owner record, or claimed a name, since the read. Sync
-// then reads and plans again, once; two controllers racing for a free name
-// thus end with one owner and one Conflict.
+// signed with TSIG, which the server applies atomically (in as few as hold
+// them, each with whole changes, only when they exceed the 64 KiB of one
+// message). If a precondition fails, nothing of that message is applied and
+// Apply returns ErrConflict: someone changed an owner record, or claimed a
+// name, since the read. Sync then reads and plans again, once; two
+// controllers racing for a free name thus end with one owner and one
+// Conflict.
 package dnssync
