@@ -69,13 +69,13 @@ func (z *memZone) Apply(ctx context.Context, changes Changes) error {
 }
 
 func (z *memZone) used(name string) bool {
-	return slices.ContainsFunc(z.rrs, func(rr RR) bool { return strings.EqualFold(rr.Name, name) })
+	return slices.ContainsFunc(z.rrs, func(rr RR) bool { return sameName(rr.Name, name) })
 }
 
 func (z *memZone) texts(name string) [][]string {
 	var out [][]string
 	for _, rr := range z.rrs {
-		if strings.EqualFold(rr.Name, name) && rr.Type == TypeTXT {
+		if sameName(rr.Name, name) && rr.Type == TypeTXT {
 			out = append(out, rr.Text)
 		}
 	}
@@ -83,8 +83,12 @@ func (z *memZone) texts(name string) [][]string {
 }
 
 func (z *memZone) remove(name string, t Type) {
-	z.rrs = slices.DeleteFunc(z.rrs, func(rr RR) bool { return strings.EqualFold(rr.Name, name) && rr.Type == t })
+	z.rrs = slices.DeleteFunc(z.rrs, func(rr RR) bool { return sameName(rr.Name, name) && rr.Type == t })
 }
+
+// sameName compares names as DNS does: case-insensitive, and a name read
+// without its last dot is absolute all the same.
+func sameName(a, b string) bool { return strings.EqualFold(absolute(a), absolute(b)) }
 
 func shopAt(addr ...string) Desired {
 	return Desired{Zone: zone, Records: []Record{{Name: "shop.example.test.", Addresses: addrs(addr...)}}}

@@ -492,9 +492,6 @@ func TestManyNamesInOneUpdate(t *testing.T) {
 var axfrMessages = regexp.MustCompile(`AXFR ended: (\d+) messages`)
 
 func TestPlanLargerThanAMessage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: needs BIND")
-	}
 	const n = 1500
 	s := bindtest.Start(t, bindtest.Options{})
 	var sent atomic.Int32
