@@ -3,8 +3,9 @@ module ingress-controller
 go 1.26.0
 
 require (
+	github.com/miekg/dns v1.1.73
 	github.com/prometheus/client_golang v1.25.0
-	golang.org/x/net v0.62.0 // tests only: a real websocket client (x/net/websocket)
+	golang.org/x/net v0.62.0 // tests: a real websocket client (x/net/websocket); github.com/miekg/dns needs it anyway
 	golang.org/x/sys v0.49.0 // tests and benchmarks only: setns into network namespaces (internal/nettest); client-go needs it anyway
 	google.golang.org/grpc v1.85.0 // tests only: a real gRPC client and server through the proxy
 	k8s.io/api v0.37.2

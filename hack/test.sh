@@ -13,6 +13,10 @@ need=()
 command -v curl >/dev/null || need+=(curl)
 # The HAProxy provider's tests run a real HAProxy (2.6 in Debian 12).
 command -v haproxy >/dev/null || need+=(haproxy)
+# The DNS publishing tests (internal/dnssync) run a real BIND 9 (9.18 in
+# Debian 12) with keys from its tsig-keygen; dig and nsupdate are for
+# looking at what they left. named is in /usr/sbin, off a user's PATH.
+command -v named >/dev/null || [[ -x /usr/sbin/named ]] || need+=(bind9 bind9-utils bind9-dnsutils)
 # Tests add 198.18.0.0/15 addresses to lo for EndpointSlice backends.
 command -v ip >/dev/null || need+=(iproute2)
 if ((${#need[@]})); then
