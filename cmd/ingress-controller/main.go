@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"text/template"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,8 @@ import (
 	"k8s.io/klog/v2"
 
 	"ingress-controller/internal/admin"
+	"ingress-controller/internal/dnssync"
+	"ingress-controller/internal/dnssync/rfc2136"
 	"ingress-controller/internal/engine"
 	"ingress-controller/internal/provider/builtin"
 	"ingress-controller/internal/provider/haproxy"
@@ -91,6 +94,17 @@ type flags struct {
 	updateStatusOnShutdown bool
 	replicaName            string
 	publicAddress          string
+
+	// DNS publishing (--source=kubernetes)
+	dnsProvider     string
+	dnsZone         string
+	dnsNameTemplate string
+	dnsTTL          time.Duration
+	dnsOwnerID      string
+	dnsPublishHosts bool
+	publishHostname bool
+	dnsServer       string
+	dnsTSIGKeyFile  string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -136,6 +150,15 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&publishStatusAddress, "publish-status-address", "", "comma-separated IP addresses or hostnames written into Ingress status; takes precedence over --publish-service, the replicas' public addresses and the provider's addresses")
 	fs.StringVar(&f.replicaName, "replica-name", defaultReplicaName(), "this replica's name, part of the name of its membership Lease in --election-namespace (default: $POD_NAME, else the hostname); unique among the replicas")
 	fs.StringVar(&f.publicAddress, "public-address", defaultPublicAddress(), "this replica's public IP address, recorded in its membership Lease (default: $HOST_IP, else $POD_IP, else none)")
+	fs.StringVar(&f.dnsProvider, "dns-provider", "", "publish every load balancer under a DNS name in --dns-zone, kept equal to the addresses in its Ingresses' status: rfc2136 (dynamic updates signed with TSIG, to BIND or any server that takes them); default: no DNS (see docs/dns.md)")
+	fs.StringVar(&f.dnsZone, "dns-zone", "", "the DNS zone the names are published in, e.g. example.com; required with --dns-provider")
+	fs.StringVar(&f.dnsNameTemplate, "dns-name-template", "", "Go template of a load balancer's DNS name from .Name (and .Namespace, with --lb-per-ingress); default {{.Name}}.<zone>, with --lb-per-ingress {{.Name}}.{{.Namespace}}.<zone>; the annotation ingress-controller.io/dns-name wins")
+	fs.DurationVar(&f.dnsTTL, "dns-ttl", 30*time.Second, "TTL of the DNS records written, whole seconds")
+	fs.StringVar(&f.dnsOwnerID, "dns-owner-id", "", "owner id written beside every DNS record this controller creates (TXT _ic-owner.<name>); it never changes a record without it; default: --election-id")
+	fs.BoolVar(&f.dnsPublishHosts, "dns-publish-hosts", false, "also publish the Ingress rule hosts inside --dns-zone, as CNAMEs to their load balancer's name (A and AAAA records at the zone's apex)")
+	fs.BoolVar(&f.publishHostname, "publish-hostname", false, "write each load balancer's DNS name into Ingress status (status.loadBalancer.ingress[].hostname) instead of its addresses; needs --dns-provider")
+	fs.StringVar(&f.dnsServer, "dns-server", "", "name server that takes the dynamic updates of --dns-provider=rfc2136, host:port (port 53 by default)")
+	fs.StringVar(&f.dnsTSIGKeyFile, "dns-tsig-key-file", "", "TSIG key of --dns-provider=rfc2136: a file with a BIND key clause as tsig-keygen writes it, key \"name\" { algorithm hmac-sha256; secret \"...\"; };")
 	fs.BoolVar(&f.updateStatusOnShutdown, "update-status-on-shutdown", false, "on SIGTERM, the leader clears the status it wrote on our Ingresses before releasing the Lease (leave unset for rolling updates)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ingress-controller [flags]\n\n"+
@@ -241,7 +264,95 @@ func parseKubernetesFlags(f *flags, watchNamespace, publishStatusAddress string)
 		}
 		f.publicAddress = ip.String()
 	}
+	return parseDNSFlags(f)
+}
+
+// parseDNSFlags checks the DNS publishing flags and fills in their
+// defaults.
+func parseDNSFlags(f *flags) error {
+	switch f.dnsProvider {
+	case "":
+		if f.publishHostname {
+			return errors.New("--publish-hostname needs --dns-provider")
+		}
+		return nil
+	case "rfc2136":
+		if f.dnsServer == "" || f.dnsTSIGKeyFile == "" {
+			return errors.New("--dns-provider=rfc2136 needs --dns-server and --dns-tsig-key-file")
+		}
+	default:
+		return fmt.Errorf("--dns-provider: %q is not rfc2136", f.dnsProvider)
+	}
+	if f.source != "kubernetes" {
+		return errors.New("--dns-provider needs --source=kubernetes")
+	}
+	zone, err := dnssync.CanonicalZone(f.dnsZone)
+	if err != nil {
+		return fmt.Errorf("--dns-zone: %w", err)
+	}
+	f.dnsZone = strings.TrimSuffix(zone, ".")
+	if f.dnsTTL < time.Second || f.dnsTTL%time.Second != 0 || f.dnsTTL > 24*time.Hour {
+		return fmt.Errorf("--dns-ttl: %s is not whole seconds from 1s to 24h", f.dnsTTL)
+	}
+	if f.dnsOwnerID == "" {
+		f.dnsOwnerID = f.electionID
+	}
+	if err := dnssync.CheckOwnerID(f.dnsOwnerID); err != nil {
+		return fmt.Errorf("--dns-owner-id: %w", err)
+	}
+	if f.dnsNameTemplate == "" {
+		f.dnsNameTemplate = "{{.Name}}." + f.dnsZone
+		if f.lbPerIngress {
+			f.dnsNameTemplate = "{{.Name}}.{{.Namespace}}." + f.dnsZone
+		}
+	}
+	if _, err := dnsNameTemplate(f); err != nil {
+		return err
+	}
 	return nil
+}
+
+// dnsNameTemplate parses --dns-name-template.
+func dnsNameTemplate(f *flags) (*template.Template, error) {
+	t, err := template.New("dns-name").Option("missingkey=error").Parse(f.dnsNameTemplate)
+	if err != nil {
+		return nil, fmt.Errorf("--dns-name-template: %w", err)
+	}
+	return t, nil
+}
+
+// newDNSWriter is the DNS writer the flags ask for, or nil.
+func newDNSWriter(f *flags, src *kubesource.Source, events *kubesource.Events, reg prometheus.Registerer, log *slog.Logger) (*kubesource.DNSWriter, error) {
+	if f.dnsProvider == "" {
+		return nil, nil
+	}
+	key, err := rfc2136.ReadKeyFile(f.dnsTSIGKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--dns-tsig-key-file: %w", err)
+	}
+	backend, err := rfc2136.New(rfc2136.Options{Server: f.dnsServer, Key: key})
+	if err != nil {
+		return nil, fmt.Errorf("--dns-server: %w", err)
+	}
+	syncer, err := dnssync.NewSyncer(backend, f.dnsOwnerID)
+	if err != nil {
+		return nil, fmt.Errorf("--dns-owner-id: %w", err)
+	}
+	tmpl, err := dnsNameTemplate(f)
+	if err != nil {
+		return nil, err
+	}
+	return kubesource.NewDNSWriter(kubesource.DNSOptions{
+		Syncer:       syncer,
+		Zone:         f.dnsZone,
+		NameTemplate: tmpl,
+		TTL:          f.dnsTTL,
+		PublishHosts: f.dnsPublishHosts,
+		Source:       src,
+		Recorder:     events.Recorder(),
+		Metrics:      reg,
+		Logger:       log,
+	})
 }
 
 // defaultReplicaName is $POD_NAME, else the hostname in lower case (a
@@ -515,6 +626,11 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	}
 	events := kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: prov.Name(), Logger: log})
 	replicas := kubesource.NewReplicaWatch(client, electionNamespace, f.electionID, log)
+	dns, err := newDNSWriter(f, src, events, reg, log)
+	if err != nil {
+		events.Stop(ctx)
+		return err
+	}
 	status, err := kubesource.NewStatusWriter(kubesource.StatusOptions{
 		Client:           client,
 		Source:           src,
@@ -522,6 +638,8 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		ClearOnShutdown:  f.updateStatusOnShutdown,
 		Kick:             kick,
 		Replicas:         replicas,
+		DNS:              dns,
+		PublishHostname:  f.publishHostname,
 		Recorder:         events.Recorder(),
 		Metrics:          reg,
 		Logger:           log,
@@ -529,6 +647,10 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	if err != nil {
 		events.Stop(ctx)
 		return err
+	}
+	var leader kubesource.Leader = status
+	if dns != nil {
+		leader = kubesource.Leaders{status, dns}
 	}
 	membership := &kubesource.Membership{
 		Client:        client,
@@ -608,7 +730,7 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		},
 		func(ctx context.Context) error { return prov.Run(ctx, updates) },
 		func(ctx context.Context) error { return status.WatchProvider(ctx, updates) },
-		func(ctx context.Context) error { return election.Run(ctx, status) },
+		func(ctx context.Context) error { return election.Run(ctx, leader) },
 		membership.Run,
 		replicas.Run,
 		assignment.Run,

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
+	kubesource "ingress-controller/internal/source/kubernetes"
 	"ingress-controller/internal/translate"
 )
 
@@ -69,6 +71,41 @@ func TestTranslateOptions(t *testing.T) {
 	}
 }
 
+// TestDNSFlagDefaults: the name template follows the zone and
+// --lb-per-ingress, and the owner id is the election ID.
+func TestDNSFlagDefaults(t *testing.T) {
+	base := []string{"--source=kubernetes", "--dns-provider=rfc2136", "--dns-zone=Example.TEST.", "--dns-server=127.0.0.1", "--dns-tsig-key-file=k"}
+	for _, tc := range []struct {
+		args            []string
+		template, owner string
+	}{
+		{base, "{{.Name}}.example.test", kubesource.DefaultElectionID},
+		{append(slices.Clone(base), "--lb-per-ingress", "--election-id=edge"), "{{.Name}}.{{.Namespace}}.example.test", "edge"},
+		{append(slices.Clone(base), "--dns-name-template=lb-{{.Name}}.example.test", "--dns-owner-id=cluster-1"), "lb-{{.Name}}.example.test", "cluster-1"},
+	} {
+		f, err := parseFlags(tc.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("parseFlags %v: %v", tc.args, err)
+		}
+		if f.dnsNameTemplate != tc.template || f.dnsOwnerID != tc.owner || f.dnsZone != "example.test" {
+			t.Errorf("flags %v: template %q, owner %q, zone %q; want %q, %q, example.test", tc.args, f.dnsNameTemplate, f.dnsOwnerID, f.dnsZone, tc.template, tc.owner)
+		}
+	}
+}
+
+// TestDNSKeyFileRead: a key file that cannot be read stops the start,
+// naming the flag.
+func TestDNSKeyFileRead(t *testing.T) {
+	f, err := parseFlags([]string{"--source=kubernetes", "--dns-provider=rfc2136", "--dns-zone=example.test",
+		"--dns-server=127.0.0.1", "--dns-tsig-key-file=/does/not/exist"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newDNSWriter(f, nil, nil, nil, nil); err == nil || !strings.Contains(err.Error(), "--dns-tsig-key-file") {
+		t.Errorf("newDNSWriter with a missing key file: %v, want an error naming --dns-tsig-key-file", err)
+	}
+}
+
 func TestBadFlags(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -96,6 +133,14 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--public-address=lb.example.com"}, `--public-address: "lb.example.com" is not an IP address`},
 		{[]string{"--public-address=192.0.2.1:80"}, `--public-address: "192.0.2.1:80" is not an IP address`},
 		{[]string{"--public-address=fe80::1%eth0"}, `--public-address: "fe80::1%eth0" is not an IP address`},
+		{[]string{"--publish-hostname"}, "--publish-hostname needs --dns-provider"},
+		{[]string{"--source=kubernetes", "--dns-provider=route66"}, `--dns-provider: "route66" is not`},
+		{[]string{"--source=kubernetes", "--dns-provider=rfc2136", "--dns-zone=example.test"}, "needs --dns-server and --dns-tsig-key-file"},
+		{[]string{"--dns-provider=rfc2136", "--dns-zone=example.test", "--dns-server=127.0.0.1", "--dns-tsig-key-file=k"}, "needs --source=kubernetes"},
+		{[]string{"--source=kubernetes", "--dns-provider=rfc2136", "--dns-zone=exa_mple..test", "--dns-server=127.0.0.1", "--dns-tsig-key-file=k"}, "--dns-zone"},
+		{[]string{"--source=kubernetes", "--dns-provider=rfc2136", "--dns-zone=example.test", "--dns-server=127.0.0.1", "--dns-tsig-key-file=k", "--dns-ttl=1500ms"}, "--dns-ttl: 1.5s is not whole seconds"},
+		{[]string{"--source=kubernetes", "--dns-provider=rfc2136", "--dns-zone=example.test", "--dns-server=127.0.0.1", "--dns-tsig-key-file=k", "--dns-name-template={{.Name"}, "--dns-name-template"},
+		{[]string{"--source=kubernetes", "--dns-provider=rfc2136", "--dns-zone=example.test", "--dns-server=127.0.0.1", "--dns-tsig-key-file=k", "--dns-owner-id=a b"}, "--dns-owner-id"},
 	} {
 		err := run(tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -31,6 +31,26 @@ type Leader interface {
 	Resign(ctx context.Context)
 }
 
+// Leaders lead together: Lead runs the Lead of each at once and returns
+// when all have; Resign resigns each in turn.
+type Leaders []Leader
+
+// Lead implements Leader.
+func (ls Leaders) Lead(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, l := range ls {
+		wg.Go(func() { l.Lead(ctx) })
+	}
+	wg.Wait()
+}
+
+// Resign implements Leader.
+func (ls Leaders) Resign(ctx context.Context) {
+	for _, l := range ls {
+		l.Resign(ctx)
+	}
+}
+
 // Election runs leader election on a Lease.
 type Election struct {
 	Client clientset.Interface

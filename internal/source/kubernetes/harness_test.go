@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
+	"ingress-controller/internal/dnssync/bindtest"
 	"ingress-controller/internal/engine"
 	"ingress-controller/internal/kubetest"
 	"ingress-controller/internal/nettest"
@@ -363,6 +364,18 @@ type controllerOptions struct {
 	// conflictBackoff and conflictBackoffMax shorten the status writer's
 	// backoff from another writer; zero keeps the defaults.
 	conflictBackoff, conflictBackoffMax time.Duration
+	// dns, when set, publishes the load balancers in its zone as
+	// --dns-provider=rfc2136 does.
+	dns *dnsOptions
+}
+
+// dnsOptions are the DNS flags of a controller under test.
+type dnsOptions struct {
+	server *bindtest.Server
+	// keyFile is the TSIG key's file; owner the --dns-owner-id.
+	keyFile, owner  string
+	publishHosts    bool
+	publishHostname bool
 }
 
 // electionID is the Lease of the controllers of class.
@@ -399,13 +412,22 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	c.prov = builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, log.With("provider", "builtin"))
 	replicas := kubesource.NewReplicaWatch(client, electionNamespace, electionID(opts.class), log)
 	c.events = kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: c.prov.Name(), Logger: log})
+	var dns *kubesource.DNSWriter
+	if opts.dns != nil {
+		dns = startDNS(t, opts.dns, c.src, c.events, c.metrics, log)
+	}
 	c.status, err = kubesource.NewStatusWriter(kubesource.StatusOptions{
 		Client: client, Source: c.src, Kick: kick, PublishAddresses: opts.publishAddresses, ClearOnShutdown: opts.clearOnShutdown,
 		Replicas: replicas, Metrics: c.metrics, Logger: log,
 		Recorder: c.events.Recorder(), ConflictBackoff: opts.conflictBackoff, ConflictBackoffMax: opts.conflictBackoffMax,
+		DNS: dns, PublishHostname: opts.dns != nil && opts.dns.publishHostname,
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var leader kubesource.Leader = c.status
+	if dns != nil {
+		leader = kubesource.Leaders{c.status, dns}
 	}
 	c.eng = engine.New(engine.Options{
 		Source:     c.src,
@@ -436,7 +458,7 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		},
 		func(ctx context.Context) error { return c.prov.Run(ctx, updates) },
 		func(ctx context.Context) error { return c.status.WatchProvider(ctx, updates) },
-		func(ctx context.Context) error { return election.Run(ctx, c.status) },
+		func(ctx context.Context) error { return election.Run(ctx, leader) },
 		replicas.Run,
 	} {
 		wg.Go(func() {

@@ -77,6 +77,12 @@ type StatusOptions struct {
 	// (default 1s) and doubles with every conflict up to ConflictBackoffMax
 	// (default 5m). See ingressstatus.Fights.
 	ConflictBackoff, ConflictBackoffMax time.Duration
+	// DNS, when set, is handed what is published for every load balancer
+	// on every sync, and publishes it in DNS while the process leads.
+	DNS *DNSWriter
+	// PublishHostname publishes a load balancer's DNS name (DNS.Name) as
+	// its status, in place of its addresses, when it has one.
+	PublishHostname bool
 	// Metrics, when set, registers the writer's counters of status writes
 	// and conflicts.
 	Metrics prometheus.Registerer
@@ -376,8 +382,21 @@ func (w *StatusWriter) desired() map[types.NamespacedName][]networkingv1.Ingress
 	if w.opts.Replicas != nil {
 		replicas = w.opts.Replicas.Live(now)
 	}
+	statuses := map[string][]networkingv1.IngressLoadBalancerIngress{}
+	for _, lb := range cfg.LoadBalancers {
+		statuses[lb.Name] = w.loadBalancerStatus(lb, endpoints[lb.Name], replicas, now)
+	}
+	if w.opts.DNS != nil {
+		w.opts.DNS.Want(cfg.LoadBalancers, statuses)
+	}
 	want, keys := ingressstatus.Desired(cfg, func(lb lbconfig.LoadBalancer) []networkingv1.IngressLoadBalancerIngress {
-		return w.loadBalancerStatus(lb, endpoints[lb.Name], replicas, now)
+		st := statuses[lb.Name]
+		if w.opts.PublishHostname && w.opts.DNS != nil && len(st) > 0 {
+			if name := w.opts.DNS.Name(lb.Name); name != "" {
+				st = []networkingv1.IngressLoadBalancerIngress{{Hostname: name, Ports: st[0].Ports}}
+			}
+		}
+		return st
 	})
 	for _, k := range keys {
 		w.published.Add(k)
