@@ -1,0 +1,92 @@
+package route53
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/route53/types"
+	"github.com/aws/smithy-go"
+
+	"ingress-controller/internal/dnssync"
+)
+
+// conflictMessages are the parts of InvalidChangeBatch messages that say a
+// precondition failed: the zone is not as the plan read it.
+var conflictMessages = []string{
+	"but it already exists",        // CREATE of a set that exists
+	"but it was not found",         // DELETE of a set that does not
+	"values provided do not match", // DELETE of a set that changed
+	"because a conflicting rrset",  // a CNAME beside another record
+}
+
+// credentialErrors are the codes with which AWS rejects a signature or the
+// key that made it.
+var credentialErrors = map[string]bool{
+	"SignatureDoesNotMatch":       true,
+	"IncompleteSignature":         true,
+	"InvalidClientTokenId":        true,
+	"UnrecognizedClientException": true,
+	"MissingAuthenticationToken":  true,
+	"InvalidSignatureException":   true,
+	"ExpiredToken":                true,
+	"ExpiredTokenException":       true,
+	"RequestExpired":              true,
+}
+
+// explain returns err, from a request about zone (hosted zone id, if known),
+// wrapped with what to do about it: a refused change batch that says the
+// zone changed wraps dnssync.ErrConflict; missing or rejected credentials,
+// a missing permission and a missing hosted zone say what to fix.
+func (b *Backend) explain(err error, zone, id string) error {
+	var batch *types.InvalidChangeBatch
+	if errors.As(err, &batch) {
+		msgs := batch.Messages
+		if len(msgs) == 0 {
+			msgs = []string{batch.ErrorMessage()}
+		}
+		text := strings.Join(msgs, "; ")
+		for _, m := range msgs {
+			for _, c := range conflictMessages {
+				if strings.Contains(strings.ToLower(m), c) {
+					return fmt.Errorf("%w: Route 53 refused the change: %s", dnssync.ErrConflict, text)
+				}
+			}
+		}
+		return fmt.Errorf("Route 53 refused the change: %s: %w", text, err)
+	}
+
+	var signing *v4.SigningError
+	if errors.As(err, &signing) {
+		return fmt.Errorf("no AWS credentials: give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "+
+			"a profile in the shared credentials file, a web identity token (IRSA) or an instance role: %w", err)
+	}
+
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return err
+	}
+	op := "the request"
+	var opErr *smithy.OperationError
+	if errors.As(err, &opErr) {
+		op = "route53:" + opErr.Operation()
+	}
+	code := api.ErrorCode()
+	switch {
+	case code == "AccessDenied" || code == "AccessDeniedException":
+		resource := "arn:aws:route53:::hostedzone/" + id
+		if id == "" {
+			resource = "* (or set the hosted zone id)"
+		}
+		return fmt.Errorf("access denied: the IAM policy of these credentials must allow %s on %s: %w", op, resource, err)
+	case code == "NoSuchHostedZone":
+		b.forget(zone)
+		return fmt.Errorf("hosted zone %s of %s does not exist, or not in the account of these credentials: check the hosted zone id: %w", id, zone, err)
+	case credentialErrors[code]:
+		return fmt.Errorf("Route 53 rejected the credentials (%s): check the access key id, the secret key, the session token and the clock: %w", code, err)
+	case code == "Throttling" || code == "PriorRequestNotComplete":
+		return fmt.Errorf("Route 53 still throttles after every retry: the account sends more than 5 requests a second, or the controllers are too many: %w", err)
+	}
+	return err
+}
