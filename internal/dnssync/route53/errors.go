@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/smithy-go"
 
@@ -37,8 +36,8 @@ var credentialErrors = map[string]bool{
 
 // explain returns err, from a request about zone (hosted zone id, if known),
 // wrapped with what to do about it: a refused change batch that says the
-// zone changed wraps dnssync.ErrConflict; missing or rejected credentials,
-// a missing permission and a missing hosted zone say what to fix.
+// zone changed wraps dnssync.ErrConflict; rejected credentials, a missing
+// permission and a missing hosted zone say what to fix.
 func (b *Backend) explain(err error, zone, id string) error {
 	var batch *types.InvalidChangeBatch
 	if errors.As(err, &batch) {
@@ -55,12 +54,6 @@ func (b *Backend) explain(err error, zone, id string) error {
 			}
 		}
 		return fmt.Errorf("Route 53 refused the change: %s: %w", text, err)
-	}
-
-	var signing *v4.SigningError
-	if errors.As(err, &signing) {
-		return fmt.Errorf("no AWS credentials: give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "+
-			"a profile in the shared credentials file, a web identity token (IRSA) or an instance role: %w", err)
 	}
 
 	var api smithy.APIError
@@ -86,7 +79,7 @@ func (b *Backend) explain(err error, zone, id string) error {
 	case credentialErrors[code]:
 		return fmt.Errorf("Route 53 rejected the credentials (%s): check the access key id, the secret key, the session token and the clock: %w", code, err)
 	case code == "Throttling" || code == "PriorRequestNotComplete":
-		return fmt.Errorf("Route 53 still throttles after every retry: the account sends more than 5 requests a second, or the controllers are too many: %w", err)
+		return fmt.Errorf("Route 53 throttled every attempt: the account sends it more than the 5 requests a second it takes, from this controller or others: %w", err)
 	}
 	return err
 }

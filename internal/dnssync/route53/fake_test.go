@@ -33,8 +33,8 @@ type fakeRoute53 struct {
 
 	mu    sync.Mutex
 	zones []*fakeZone
-	// requests counts the requests that reached an operation, by its name,
-	// failed ones included.
+	// requests counts the requests to each operation, by its name, failed
+	// and unsigned ones included.
 	requests map[string]int
 	// failures are answers given instead of the next requests to an
 	// operation ("" for any).
@@ -291,10 +291,6 @@ func (f *fakeRoute53) serve(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("fake Route 53: read body: %v", err)
 		return
 	}
-	if code, msg := f.verify.check(r, body); code != "" {
-		f.errorResponse(w, http.StatusForbidden, code, msg)
-		return
-	}
 	path, ok := strings.CutPrefix(r.URL.Path, "/2013-04-01/")
 	if !ok {
 		f.errorResponse(w, http.StatusNotFound, "UnknownOperation", "no API version in "+r.URL.Path)
@@ -318,6 +314,10 @@ func (f *fakeRoute53) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests[op]++
+	if code, msg := f.verify.check(r, body); code != "" {
+		f.errorResponse(w, http.StatusForbidden, code, msg)
+		return
+	}
 	if i := slices.IndexFunc(f.failures, func(x fakeFailure) bool { return x.op == "" || x.op == op }); i >= 0 {
 		x := f.failures[i]
 		f.failures = slices.Delete(f.failures, i, i+1)

@@ -60,7 +60,8 @@ type Options struct {
 
 // Backend is a dnssync.Backend on an Amazon Route 53 hosted zone.
 type Backend struct {
-	client *route53.Client
+	client      *route53.Client
+	credentials aws.CredentialsProvider
 	// zoneID is Options.HostedZoneID, without its "/hostedzone/".
 	zoneID string
 	limits limits
@@ -98,6 +99,13 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 			return nil, fmt.Errorf("load the AWS configuration: %w", err)
 		}
 	}
+	if cfg.Credentials == nil {
+		return nil, errors.New("the AWS configuration has no credentials provider")
+	}
+	// The client and Backend.credentials share one cache.
+	if !aws.IsCredentialsProvider(cfg.Credentials, (*aws.CredentialsCache)(nil)) {
+		cfg.Credentials = aws.NewCredentialsCache(cfg.Credentials)
+	}
 	retryer := retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = cmp.Or(opts.MaxAttempts, DefaultMaxAttempts)
 		o.MaxBackoff = cmp.Or(opts.MaxBackoff, DefaultMaxBackoff)
@@ -116,7 +124,8 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 		}
 	})
 	return &Backend{
-		client:  client,
+		client:      client,
+		credentials: cfg.Credentials,
 		zoneID:  hostedZoneID(opts.HostedZoneID),
 		limits:  routeLimits,
 		zoneIDs: map[string]string{},
@@ -143,6 +152,9 @@ func canonical(name string) string {
 func (b *Backend) Read(ctx context.Context, zone string) ([]dnssync.RR, error) {
 	zone, err := dnssync.CanonicalZone(zone)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.checkCredentials(ctx); err != nil {
 		return nil, err
 	}
 	id, err := b.hostedZone(ctx, zone)
@@ -204,6 +216,17 @@ func records(name string, set types.ResourceRecordSet) []dnssync.RR {
 	return out
 }
 
+// checkCredentials gets the credentials the requests will be signed with,
+// from the cache the client shares, so that their absence is an error that
+// says where to put them rather than the SDK's chain of providers tried.
+func (b *Backend) checkCredentials(ctx context.Context) error {
+	if _, err := b.credentials.Retrieve(ctx); err != nil {
+		return fmt.Errorf("no AWS credentials: give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "+
+			"a profile in the shared credentials file, a web identity token (IRSA) or a role of the container or the instance: %w", err)
+	}
+	return nil
+}
+
 // hostedZone returns the id of the hosted zone of zone.
 func (b *Backend) hostedZone(ctx context.Context, zone string) (string, error) {
 	if b.zoneID != "" {
@@ -262,6 +285,9 @@ func (b *Backend) Apply(ctx context.Context, changes dnssync.Changes) error {
 	}
 	zone, err := dnssync.CanonicalZone(changes.Zone)
 	if err != nil {
+		return err
+	}
+	if err := b.checkCredentials(ctx); err != nil {
 		return err
 	}
 	id, err := b.hostedZone(ctx, zone)

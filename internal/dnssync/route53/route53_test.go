@@ -67,6 +67,10 @@ func desired(records ...dnssync.Record) dnssync.Desired {
 	return dnssync.Desired{Zone: zoneName, Records: records}
 }
 
+func shopAt(addr ...string) dnssync.Desired {
+	return desired(dnssync.Record{Name: "shop.example.test", Addresses: addrs(addr...)})
+}
+
 // sets renders a zone's record sets but the apex's, one line each:
 // "shop.example.test. A 60 192.0.2.1 192.0.2.2".
 func sets(f *fakeRoute53) []string {
