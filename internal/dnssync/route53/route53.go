@@ -126,10 +126,10 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	return &Backend{
 		client:      client,
 		credentials: cfg.Credentials,
-		zoneID:  hostedZoneID(opts.HostedZoneID),
-		limits:  routeLimits,
-		zoneIDs: map[string]string{},
-		reads:   map[string]zoneRead{},
+		zoneID:      hostedZoneID(opts.HostedZoneID),
+		limits:      routeLimits,
+		zoneIDs:     map[string]string{},
+		reads:       map[string]zoneRead{},
 	}, nil
 }
 
