@@ -11,6 +11,23 @@ import (
 	"ingress-controller/internal/dnssync"
 )
 
+// The kinds of errors that something other than the zone's content causes,
+// for callers that tell them apart; each wraps the SDK's error, if any.
+var (
+	// ErrCredentials says there are no AWS credentials, or Route 53
+	// rejected them: an unknown key, a wrong secret, an expired session.
+	ErrCredentials = errors.New("AWS credentials missing or rejected")
+	// ErrAccessDenied says the IAM policy of the credentials does not
+	// allow a call on the hosted zone.
+	ErrAccessDenied = errors.New("access denied")
+	// ErrHostedZone says the hosted zone does not exist, is not the zone's,
+	// or cannot be told apart by name from another of the same name.
+	ErrHostedZone = errors.New("no hosted zone for the zone")
+	// ErrThrottled says Route 53 still throttled the request after every
+	// retry.
+	ErrThrottled = errors.New("throttled")
+)
+
 // conflictMessages are the parts of InvalidChangeBatch messages that say a
 // precondition failed: the zone is not as the plan read it.
 var conflictMessages = []string{
@@ -72,14 +89,14 @@ func (b *Backend) explain(err error, zone, id string) error {
 		if id == "" {
 			resource = "* (or set the hosted zone id)"
 		}
-		return fmt.Errorf("access denied: the IAM policy of these credentials must allow %s on %s: %w", op, resource, err)
+		return fmt.Errorf("%w: the IAM policy of these credentials must allow %s on %s: %w", ErrAccessDenied, op, resource, err)
 	case code == "NoSuchHostedZone":
 		b.forget(zone)
-		return fmt.Errorf("hosted zone %s of %s does not exist, or not in the account of these credentials: check the hosted zone id: %w", id, zone, err)
+		return fmt.Errorf("%w: hosted zone %s of %s does not exist, or not in the account of these credentials: check the hosted zone id: %w", ErrHostedZone, id, zone, err)
 	case credentialErrors[code]:
-		return fmt.Errorf("Route 53 rejected the credentials (%s): check the access key id, the secret key, the session token and the clock: %w", code, err)
+		return fmt.Errorf("%w: Route 53 rejected them (%s): check the access key id, the secret key, the session token and the clock: %w", ErrCredentials, code, err)
 	case code == "Throttling" || code == "PriorRequestNotComplete":
-		return fmt.Errorf("Route 53 throttled every attempt: the account sends it more than the 5 requests a second it takes, from this controller or others: %w", err)
+		return fmt.Errorf("%w: Route 53 refused every attempt: the account sends it more than the 5 requests a second it takes, from this controller or others: %w", ErrThrottled, err)
 	}
 	return err
 }

@@ -39,7 +39,7 @@ func TestRetriesEnd(t *testing.T) {
 	b := newBackend(t, f, Options{HostedZoneID: zoneID, MaxAttempts: 3})
 	f.fail("", 3, http.StatusBadRequest, "Throttling")
 	_, err := b.Read(context.Background(), zoneName)
-	if err == nil || errors.Is(err, dnssync.ErrConflict) || !strings.Contains(err.Error(), "throttled every attempt") {
+	if !errors.Is(err, ErrThrottled) || errors.Is(err, dnssync.ErrConflict) || !strings.Contains(err.Error(), "refused every attempt") {
 		t.Errorf("Read throttled 3 times with 3 attempts = %v", err)
 	}
 	if n := f.count("ListResourceRecordSets"); n != 3 {
@@ -63,8 +63,8 @@ func TestCredentialErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, key, secret, want string
 	}{
-		{"wrong secret", testKey, "not-the-secret", "rejected the credentials (SignatureDoesNotMatch)"},
-		{"unknown key", "AKIDUNKNOWN", testSecret, "rejected the credentials (InvalidClientTokenId)"},
+		{"wrong secret", testKey, "not-the-secret", "Route 53 rejected them (SignatureDoesNotMatch)"},
+		{"unknown key", "AKIDUNKNOWN", testSecret, "Route 53 rejected them (InvalidClientTokenId)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := f.count("ListResourceRecordSets")
@@ -72,7 +72,7 @@ func TestCredentialErrors(t *testing.T) {
 				Credentials: credentials.NewStaticCredentialsProvider(tc.key, tc.secret, ""),
 			}})
 			_, err := newSyncer(t, b, me).Sync(context.Background(), shopAt("192.0.2.1"))
-			if err == nil || !strings.Contains(err.Error(), tc.want) || errors.Is(err, dnssync.ErrConflict) {
+			if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), tc.want) || errors.Is(err, dnssync.ErrConflict) {
 				t.Errorf("Sync = %v, want an error with %q", err, tc.want)
 			}
 			if n := f.count("ListResourceRecordSets") - before; n != 1 {
@@ -90,13 +90,13 @@ func TestAPIErrors(t *testing.T) {
 	b := newBackend(t, f, Options{HostedZoneID: zoneID})
 	f.fail("ListResourceRecordSets", 1, http.StatusForbidden, "AccessDenied")
 	_, err := b.Read(context.Background(), zoneName)
-	if want := "must allow route53:ListResourceRecordSets on arn:aws:route53:::hostedzone/" + zoneID; err == nil || !strings.Contains(err.Error(), want) {
+	if want := "must allow route53:ListResourceRecordSets on arn:aws:route53:::hostedzone/" + zoneID; !errors.Is(err, ErrAccessDenied) || !strings.Contains(err.Error(), want) {
 		t.Errorf("Read denied = %v, want an error with %q", err, want)
 	}
 
 	b = newBackend(t, f, Options{HostedZoneID: "ZNOSUCHZONE"})
 	_, err = b.Read(context.Background(), zoneName)
-	if err == nil || !strings.Contains(err.Error(), "hosted zone ZNOSUCHZONE of example.test. does not exist") {
+	if !errors.Is(err, ErrHostedZone) || !strings.Contains(err.Error(), "hosted zone ZNOSUCHZONE of example.test. does not exist") {
 		t.Errorf("Read of a missing hosted zone = %v", err)
 	}
 
@@ -158,7 +158,7 @@ func TestDefaultCredentialChain(t *testing.T) {
 	t.Run("none", func(t *testing.T) {
 		isolateAWSEnv(t)
 		_, err := newDefault(t).Read(context.Background(), zoneName)
-		if err == nil || !strings.Contains(err.Error(), "no AWS credentials: give them as AWS_ACCESS_KEY_ID") {
+		if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "none found; give them as AWS_ACCESS_KEY_ID") {
 			t.Errorf("Read without credentials = %v", err)
 		}
 		if n := f.count("ListResourceRecordSets"); n != 0 {

@@ -96,11 +96,11 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	} else {
 		var err error
 		if cfg, err = config.LoadDefaultConfig(ctx); err != nil {
-			return nil, fmt.Errorf("load the AWS configuration: %w", err)
+			return nil, fmt.Errorf("route53: load the AWS configuration: %w", err)
 		}
 	}
 	if cfg.Credentials == nil {
-		return nil, errors.New("the AWS configuration has no credentials provider")
+		return nil, fmt.Errorf("route53: %w: the AWS configuration has no credentials provider", ErrCredentials)
 	}
 	// The client and Backend.credentials share one cache.
 	if !aws.IsCredentialsProvider(cfg.Credentials, (*aws.CredentialsCache)(nil)) {
@@ -176,7 +176,7 @@ func (b *Backend) Read(ctx context.Context, zone string) ([]dnssync.RR, error) {
 		}
 	}
 	if read[zone][types.RRTypeSoa] == nil {
-		return nil, fmt.Errorf("hosted zone %s has no SOA record at %s: it is another zone's, check HostedZoneID", id, zone)
+		return nil, fmt.Errorf("%w: hosted zone %s has no SOA record at %s: it is another zone's, check the hosted zone id", ErrHostedZone, id, zone)
 	}
 	b.mu.Lock()
 	b.reads[zone] = read
@@ -221,8 +221,8 @@ func records(name string, set types.ResourceRecordSet) []dnssync.RR {
 // says where to put them rather than the SDK's chain of providers tried.
 func (b *Backend) checkCredentials(ctx context.Context) error {
 	if _, err := b.credentials.Retrieve(ctx); err != nil {
-		return fmt.Errorf("no AWS credentials: give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "+
-			"a profile in the shared credentials file, a web identity token (IRSA) or a role of the container or the instance: %w", err)
+		return fmt.Errorf("%w: none found; give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "+
+			"a profile in the shared credentials file, a web identity token (IRSA) or a role of the container or the instance: %w", ErrCredentials, err)
 	}
 	return nil
 }
@@ -256,10 +256,10 @@ func (b *Backend) hostedZone(ctx context.Context, zone string) (string, error) {
 	}
 	switch len(ids) {
 	case 0:
-		return "", fmt.Errorf("no hosted zone named %s can be seen with these credentials: create it, or set the hosted zone id", zone)
+		return "", fmt.Errorf("%w: none named %s can be seen with these credentials: create it, or set the hosted zone id", ErrHostedZone, zone)
 	case 1:
 	default:
-		return "", fmt.Errorf("hosted zones %s are all named %s (a public and a private one?): set the hosted zone id", strings.Join(ids, ", "), zone)
+		return "", fmt.Errorf("%w: hosted zones %s are all named %s (a public and a private one?): set the hosted zone id", ErrHostedZone, strings.Join(ids, ", "), zone)
 	}
 	b.mu.Lock()
 	b.zoneIDs[zone] = ids[0]

@@ -411,20 +411,20 @@ func TestHostedZoneByName(t *testing.T) {
 		t.Errorf("example.test. holds %v, want shop and its owner", sets(f))
 	}
 
-	if _, err := b.Read(context.Background(), "missing.test"); err == nil || !strings.Contains(err.Error(), "no hosted zone named missing.test.") {
+	if _, err := b.Read(context.Background(), "missing.test"); !errors.Is(err, ErrHostedZone) || !strings.Contains(err.Error(), "none named missing.test.") {
 		t.Errorf("Read of a zone with no hosted zone = %v", err)
 	}
 
 	// A private zone of the same name.
 	f.zones = append(f.zones, &fakeZone{id: "Z1PRIVATE", name: zoneName, private: true})
 	b = newBackend(t, f, Options{})
-	if _, err := b.Read(context.Background(), zoneName); err == nil || !strings.Contains(err.Error(), "set the hosted zone id") {
+	if _, err := b.Read(context.Background(), zoneName); !errors.Is(err, ErrHostedZone) || !strings.Contains(err.Error(), "set the hosted zone id") {
 		t.Errorf("Read with two hosted zones of the name = %v; want one asking for the id", err)
 	}
 
 	// An id of another zone.
 	b = newBackend(t, f, Options{HostedZoneID: "Z0SUB"})
-	if _, err := b.Read(context.Background(), zoneName); err == nil || !strings.Contains(err.Error(), "no SOA record at example.test.") {
+	if _, err := b.Read(context.Background(), zoneName); !errors.Is(err, ErrHostedZone) || !strings.Contains(err.Error(), "no SOA record at example.test.") {
 		t.Errorf("Read of example.test. in sub.example.test.'s hosted zone = %v", err)
 	}
 }
