@@ -51,12 +51,12 @@ func buildUnits(read zoneRead, changes []dnssync.Change) ([]unit, error) {
 // exactly as given (name, type, TTL and every value). So:
 //
 //   - Create CREATEs the owner record and each set. That fails if the owner
-//     name holds a TXT record or the name a record of a type it writes
-//     (Route 53 refuses a CNAME beside any other record, and any record
-//     beside a CNAME). A record of another type written at the name or
-//     the owner name after the read, an MX say, does not make it fail:
-//     Route 53 has no "name not in use" condition. The name is then ours
-//     beside that record, which we never touch.
+//     name holds a TXT record, or the name a set of a type it writes, or a
+//     CNAME, or anything at all when it writes a CNAME. A record of another
+//     type written at the name or the owner name after the read, an MX
+//     say, does not make it fail: Route 53 has no "name not in use"
+//     condition. The name is then ours beside that record, which we never
+//     touch.
 //   - Update and Delete first DELETE the owner record as read, which fails
 //     unless it is still exactly the held one. Update then CREATEs it again,
 //     or its new text, in the same request: the request guards ownership,
@@ -64,8 +64,9 @@ func buildUnits(read zoneRead, changes []dnssync.Change) ([]unit, error) {
 //   - A removed type, and a deleted name's sets, are DELETEs of the sets
 //     as read: they also fail if someone changed them since.
 //
-// Route 53 applies the changes of a request in order; the removals come
-// before the writes, so that a CNAME can replace addresses.
+// The removals come before the writes, as Route 53's own example of a
+// change in one request deletes before it creates, so that a CNAME can
+// replace addresses.
 func buildUnit(read zoneRead, ch dnssync.Change) (unit, error) {
 	owner := dnssync.OwnerName(ch.Name)
 	u := unit{change: ch}
