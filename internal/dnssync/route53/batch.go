@@ -158,9 +158,8 @@ func (z zoneRead) held(owner, held string) (types.ResourceRecordSet, error) {
 	return set, nil
 }
 
-// record makes z what it is after Route 53 applied changes, so that a plan
-// made from z and these changes, as the next Sync after a conflict in
-// another request may make, finds what it deletes.
+// record makes z what the zone is after Route 53 applied changes, so that
+// it still holds what a later DELETE must repeat.
 func (z zoneRead) record(changes []types.Change) {
 	if z == nil {
 		return
