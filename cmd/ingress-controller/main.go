@@ -31,6 +31,7 @@ import (
 	"ingress-controller/internal/admin"
 	"ingress-controller/internal/dnssync"
 	"ingress-controller/internal/dnssync/rfc2136"
+	"ingress-controller/internal/dnssync/route53"
 	"ingress-controller/internal/engine"
 	"ingress-controller/internal/provider/builtin"
 	"ingress-controller/internal/provider/haproxy"
@@ -105,6 +106,9 @@ type flags struct {
 	publishHostname bool
 	dnsServer       string
 	dnsTSIGKeyFile  string
+	route53ZoneID   string
+	route53Region   string
+	route53Endpoint string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -150,7 +154,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&publishStatusAddress, "publish-status-address", "", "comma-separated IP addresses or hostnames written into Ingress status; takes precedence over --publish-service, the replicas' public addresses and the provider's addresses")
 	fs.StringVar(&f.replicaName, "replica-name", defaultReplicaName(), "this replica's name, part of the name of its membership Lease in --election-namespace (default: $POD_NAME, else the hostname); unique among the replicas")
 	fs.StringVar(&f.publicAddress, "public-address", defaultPublicAddress(), "this replica's public IP address, recorded in its membership Lease (default: $HOST_IP, else $POD_IP, else none)")
-	fs.StringVar(&f.dnsProvider, "dns-provider", "", "publish every load balancer under a DNS name in --dns-zone, kept equal to the addresses in its Ingresses' status: rfc2136 (dynamic updates signed with TSIG, to BIND or any server that takes them); default: no DNS (see docs/dns.md)")
+	fs.StringVar(&f.dnsProvider, "dns-provider", "", "publish every load balancer under a DNS name in --dns-zone, kept equal to the addresses in its Ingresses' status: rfc2136 (dynamic updates signed with TSIG, to BIND or any server that takes them) or route53 (Amazon Route 53, credentials from the AWS SDK's default chain); default: no DNS (see docs/dns.md)")
 	fs.StringVar(&f.dnsZone, "dns-zone", "", "the DNS zone the names are published in, e.g. example.com; required with --dns-provider")
 	fs.StringVar(&f.dnsNameTemplate, "dns-name-template", "", "Go template of a load balancer's DNS name from .Name (and .Namespace, with --lb-per-ingress); default {{.Name}}.<zone>, with --lb-per-ingress {{.Name}}.{{.Namespace}}.<zone>; the annotation ingress-controller.io/dns-name wins")
 	fs.DurationVar(&f.dnsTTL, "dns-ttl", 30*time.Second, "TTL of the DNS records written, whole seconds")
@@ -159,6 +163,9 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.publishHostname, "publish-hostname", false, "write each load balancer's DNS name into Ingress status (status.loadBalancer.ingress[].hostname) instead of its addresses; needs --dns-provider")
 	fs.StringVar(&f.dnsServer, "dns-server", "", "name server that takes the dynamic updates of --dns-provider=rfc2136, host:port (port 53 by default)")
 	fs.StringVar(&f.dnsTSIGKeyFile, "dns-tsig-key-file", "", "TSIG key of --dns-provider=rfc2136: a file with a BIND key clause as tsig-keygen writes it, key \"name\" { algorithm hmac-sha256; secret \"...\"; };")
+	fs.StringVar(&f.route53ZoneID, "dns-route53-zone-id", "", "hosted zone ID of --dns-zone for --dns-provider=route53 (default: looked up by the zone's name)")
+	fs.StringVar(&f.route53Region, "dns-route53-region", route53.DefaultRegion, "AWS region the Route 53 API is called in, for --dns-provider=route53")
+	fs.StringVar(&f.route53Endpoint, "dns-route53-endpoint", "", "URL of a Route 53 API other than AWS's (an emulator), for --dns-provider=route53")
 	fs.BoolVar(&f.updateStatusOnShutdown, "update-status-on-shutdown", false, "on SIGTERM, the leader clears the status it wrote on our Ingresses before releasing the Lease (leave unset for rolling updates)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ingress-controller [flags]\n\n"+
@@ -280,8 +287,9 @@ func parseDNSFlags(f *flags) error {
 		if f.dnsServer == "" || f.dnsTSIGKeyFile == "" {
 			return errors.New("--dns-provider=rfc2136 needs --dns-server and --dns-tsig-key-file")
 		}
+	case "route53":
 	default:
-		return fmt.Errorf("--dns-provider: %q is not rfc2136", f.dnsProvider)
+		return fmt.Errorf("--dns-provider: %q is not rfc2136 or route53", f.dnsProvider)
 	}
 	if f.source != "kubernetes" {
 		return errors.New("--dns-provider needs --source=kubernetes")
@@ -321,18 +329,36 @@ func dnsNameTemplate(f *flags) (*template.Template, error) {
 	return t, nil
 }
 
-// newDNSWriter is the DNS writer the flags ask for, or nil.
-func newDNSWriter(f *flags, src *kubesource.Source, events *kubesource.Events, reg prometheus.Registerer, log *slog.Logger) (*kubesource.DNSWriter, error) {
-	if f.dnsProvider == "" {
-		return nil, nil
+// dnsBackend is the DNS service of --dns-provider.
+func dnsBackend(f *flags) (dnssync.Backend, error) {
+	if f.dnsProvider == "route53" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		b, err := route53.New(ctx, route53.Options{HostedZoneID: f.route53ZoneID, Region: f.route53Region, Endpoint: f.route53Endpoint})
+		if err != nil {
+			return nil, fmt.Errorf("--dns-provider=route53: %w", err)
+		}
+		return b, nil
 	}
 	key, err := rfc2136.ReadKeyFile(f.dnsTSIGKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("--dns-tsig-key-file: %w", err)
 	}
-	backend, err := rfc2136.New(rfc2136.Options{Server: f.dnsServer, Key: key})
+	b, err := rfc2136.New(rfc2136.Options{Server: f.dnsServer, Key: key})
 	if err != nil {
 		return nil, fmt.Errorf("--dns-server: %w", err)
+	}
+	return b, nil
+}
+
+// newDNSWriter is the DNS writer the flags ask for, or nil.
+func newDNSWriter(f *flags, src *kubesource.Source, events *kubesource.Events, reg prometheus.Registerer, log *slog.Logger) (*kubesource.DNSWriter, error) {
+	if f.dnsProvider == "" {
+		return nil, nil
+	}
+	backend, err := dnsBackend(f)
+	if err != nil {
+		return nil, err
 	}
 	syncer, err := dnssync.NewSyncer(backend, f.dnsOwnerID)
 	if err != nil {

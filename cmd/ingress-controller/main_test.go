@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -106,6 +107,25 @@ func TestDNSKeyFileRead(t *testing.T) {
 	}
 }
 
+// TestRoute53Backend: --dns-provider=route53 builds a Route 53 backend with
+// the SDK's default credential chain, here from the environment. (The
+// backend itself is tested against a fake Route 53 in its package.)
+func TestRoute53Backend(t *testing.T) {
+	args := []string{"--source=kubernetes", "--dns-provider=route53", "--dns-zone=example.test", "--dns-route53-zone-id=Z123"}
+	f, err := parseFlags(args, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	if b, err := dnsBackend(f); err != nil || b == nil {
+		t.Errorf("dnsBackend with credentials in the environment: %v, %v", b, err)
+	}
+}
+
 func TestBadFlags(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -134,7 +154,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--public-address=192.0.2.1:80"}, `--public-address: "192.0.2.1:80" is not an IP address`},
 		{[]string{"--public-address=fe80::1%eth0"}, `--public-address: "fe80::1%eth0" is not an IP address`},
 		{[]string{"--publish-hostname"}, "--publish-hostname needs --dns-provider"},
-		{[]string{"--source=kubernetes", "--dns-provider=route66"}, `--dns-provider: "route66" is not`},
+		{[]string{"--source=kubernetes", "--dns-provider=route66"}, `--dns-provider: "route66" is not rfc2136 or route53`},
 		{[]string{"--source=kubernetes", "--dns-provider=rfc2136", "--dns-zone=example.test"}, "needs --dns-server and --dns-tsig-key-file"},
 		{[]string{"--dns-provider=rfc2136", "--dns-zone=example.test", "--dns-server=127.0.0.1", "--dns-tsig-key-file=k"}, "needs --source=kubernetes"},
 		{[]string{"--source=kubernetes", "--dns-provider=rfc2136", "--dns-zone=exa_mple..test", "--dns-server=127.0.0.1", "--dns-tsig-key-file=k"}, "--dns-zone"},

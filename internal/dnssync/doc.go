@@ -9,7 +9,7 @@
 // that cannot be published (Invalid). A Syncer reads through a Backend,
 // plans, applies, and plans once more if the zone changed in between.
 // Backends live in subpackages: rfc2136 for BIND and any server that takes
-// dynamic updates.
+// dynamic updates, route53 for Amazon Route 53.
 //
 // # Ownership
 //
