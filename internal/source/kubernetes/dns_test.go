@@ -139,6 +139,16 @@ func TestDNSPublishing(t *testing.T) {
 		t.Errorf("taken.example.test, someone else's: %q, want it left as 192.0.2.1", got)
 	}
 
+	// A name outside the zone is not published, and said so.
+	outside := ingress("outside", &class, route{host: "out.other.test", path: "/", service: "web", port: "http"})
+	outside.Annotations = map[string]string{"ingress-controller.io/load-balancer": "outside", "ingress-controller.io/dns-name": "shop.other.test",
+		"ingress-controller.io/listen-ports": fmt.Sprintf(`[{"HTTP":%d}]`, nettest.FreePort(t))}
+	f.createIngress(outside)
+	f.expectEvent("outside", kubesource.ReasonInvalidDNSName, "shop.other.test is not inside zone example.test")
+	if n := metricValue(t, c, "ingress_controller_dns_updates_total"); n < 3 {
+		t.Errorf("ingress_controller_dns_updates_total = %v, want the updates counted", n)
+	}
+
 	// The Ingress goes: its names and their owner records go.
 	f.deleteIngress("web")
 	for _, name := range []string{"default.example.test", "www.example.test", dnssync.OwnerName("default.example.test")} {
@@ -205,4 +215,16 @@ func TestDNSOwnersAndKeys(t *testing.T) {
 	})
 	expectRecords(t, bind, "b.example.test", dns.TypeA, []string{"198.18.0.9"}, dnsDeadline)
 	expectRecords(t, bind, "default.example.test", dns.TypeA, []string{"127.0.0.1"}, dnsDeadline)
+
+	// The server goes down: a Warning, retries, and traffic as before.
+	errorsBefore := metricValue(t, b, "ingress_controller_dns_errors_total")
+	bind.Stop(t)
+	f.updateIngress("web-b", func(ing *networkingv1.Ingress) {
+		ing.Annotations = map[string]string{"ingress-controller.io/dns-name": "b2.example.test"}
+	})
+	f.expectEvent("web-b", kubesource.ReasonDNSError, "connection refused")
+	expect(t, b.port, "b.example.test", "/", ok("a"))
+	if n := metricValue(t, b, "ingress_controller_dns_errors_total"); n <= errorsBefore {
+		t.Errorf("ingress_controller_dns_errors_total %v -> %v with the server down", errorsBefore, n)
+	}
 }
