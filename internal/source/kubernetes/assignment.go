@@ -115,6 +115,19 @@ type assignmentMetrics struct {
 	changes  prometheus.Counter
 }
 
+// register registers every collector with reg, a nil reg none.
+func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // RegisterMetrics registers the assignment's gauges of live replicas and
 // assigned load balancers, and its counter of assignment changes.
 func (a *Assignment) RegisterMetrics(reg prometheus.Registerer) error {
@@ -132,10 +145,8 @@ func (a *Assignment) RegisterMetrics(reg prometheus.Registerer) error {
 			Help: "Times the set of load balancers assigned to this replica changed.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.alive, m.assigned, m.changes} {
-		if err := reg.Register(c); err != nil {
-			return err
-		}
+	if err := register(reg, m.alive, m.assigned, m.changes); err != nil {
+		return err
 	}
 	a.mu.Lock()
 	a.metrics = m

@@ -137,12 +137,8 @@ func NewDNSWriter(opts DNSOptions) (*DNSWriter, error) {
 			Help: "DNS syncs that failed: the zone could not be read or updated.",
 		}),
 	}
-	if opts.Metrics != nil {
-		for _, c := range []prometheus.Collector{d.records, d.updates, d.failure} {
-			if err := opts.Metrics.Register(c); err != nil {
-				return nil, fmt.Errorf("dns writer: %w", err)
-			}
-		}
+	if err := register(opts.Metrics, d.records, d.updates, d.failure); err != nil {
+		return nil, fmt.Errorf("dns writer: %w", err)
 	}
 	return d, nil
 }

@@ -188,12 +188,8 @@ func NewStatusWriter(opts StatusOptions) (*StatusWriter, error) {
 	if opts.Replicas != nil {
 		opts.Replicas.Notify(w.trigger)
 	}
-	if opts.Metrics != nil {
-		for _, c := range []prometheus.Collector{w.writes, w.conflicts} {
-			if err := opts.Metrics.Register(c); err != nil {
-				return nil, fmt.Errorf("status writer: %w", err)
-			}
-		}
+	if err := register(opts.Metrics, w.writes, w.conflicts); err != nil {
+		return nil, fmt.Errorf("status writer: %w", err)
 	}
 	return w, nil
 }
