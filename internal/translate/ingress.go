@@ -22,8 +22,11 @@ import (
 // otherwise. The config is sorted and passes Validate; problems are sorted
 // and unique. With no Ingress of ours the config has no load balancers.
 //
-// A zero ControllerName or IngressClass means DefaultControllerName or
-// DefaultIngressClass. A non-zero HTTPPort must be a port number: flags are
+// With opts.NginxCompat the Ingresses of opts.NginxIngressClass are ours
+// too, read as ingress-nginx would (nginx.go).
+//
+// A zero ControllerName, IngressClass or NginxIngressClass means
+// DefaultControllerName, DefaultIngressClass or DefaultNginxIngressClass. A non-zero HTTPPort must be a port number: flags are
 // checked by the caller, and an invalid one fails the config's Validate.
 func Ingresses(snap *Snapshot, opts Options) (*lbconfig.Config, []Problem) {
 	opts = withDefaults(opts)
@@ -31,7 +34,7 @@ func Ingresses(snap *Snapshot, opts Options) (*lbconfig.Config, []Problem) {
 		return &lbconfig.Config{}, nil
 	}
 	t := newTranslation(snap, opts)
-	for _, ing := range ourIngresses(snap, opts) {
+	for _, ing := range ourIngresses(snap, opts, t.problems) {
 		t.addIngress(ing)
 	}
 	t.group(DefaultLoadBalancer, false).b.addTCPServices(snap.Services, opts)
@@ -45,6 +48,9 @@ func withDefaults(opts Options) Options {
 	if opts.IngressClass == "" {
 		opts.IngressClass = DefaultIngressClass
 	}
+	if opts.NginxIngressClass == "" {
+		opts.NginxIngressClass = DefaultNginxIngressClass
+	}
 	if opts.HTTPPort == 0 {
 		opts.HTTPPort = 80
 	}
@@ -55,13 +61,22 @@ func withDefaults(opts Options) Options {
 }
 
 // ourIngresses returns the Ingresses of our class, oldest first, which is
-// the order in which they win conflicts.
-func ourIngresses(snap *Snapshot, opts Options) []*networkingv1.Ingress {
-	c := newClassifier(snap.IngressClasses, opts)
+// the order in which they win conflicts. Those of the nginx class come as
+// readNginx rewrites them, and not at all when it refuses them.
+func ourIngresses(snap *Snapshot, opts Options, ps *problems) []*networkingv1.Ingress {
+	c := newClassifier(snap.IngressClasses, opts, ps)
 	var ours []*networkingv1.Ingress
 	for _, ing := range snap.Ingresses {
-		if ing != nil && c.isOurs(ing) {
+		if ing == nil {
+			continue
+		}
+		switch c.kind(ing) {
+		case ourIngress:
 			ours = append(ours, ing)
+		case nginxIngress:
+			if rewritten, ok := readNginx(ing, ps); ok {
+				ours = append(ours, rewritten)
+			}
 		}
 	}
 	slices.SortStableFunc(ours, func(a, b *networkingv1.Ingress) int {

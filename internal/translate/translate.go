@@ -31,6 +31,14 @@ const (
 	DefaultLoadBalancer = "default"
 	// AnnotationPrefix prefixes every annotation we read.
 	AnnotationPrefix = "ingress-controller.io/"
+	// NginxControllerName is the spec.controller of ingress-nginx's
+	// IngressClasses.
+	NginxControllerName = "k8s.io/ingress-nginx"
+	// DefaultNginxIngressClass is the default --nginx-ingress-class.
+	DefaultNginxIngressClass = "nginx"
+	// NginxAnnotationPrefix prefixes the ingress-nginx annotations read on
+	// the Ingresses of the nginx class.
+	NginxAnnotationPrefix = "nginx.ingress.kubernetes.io/"
 )
 
 // Options steer the translation; they come from flags.
@@ -51,6 +59,14 @@ type Options struct {
 	// LBPerIngress gives every Ingress a load balancer of its own, named
 	// "<namespace>/<name>", unless AnnotationLoadBalancer names one.
 	LBPerIngress bool
+	// NginxCompat also serves the Ingresses of class NginxIngressClass and
+	// reads their NginxAnnotationPrefix annotations as ingress-nginx does,
+	// refusing the Ingresses whose protection it cannot honour (nginx.go).
+	NginxCompat bool
+	// NginxIngressClass is the class name of those Ingresses, served even
+	// when no IngressClass object of that name exists; "" means
+	// DefaultNginxIngressClass.
+	NginxIngressClass string
 	// ScaleIgnored, when set, says why the replicas cannot be told apart
 	// (they are published as one address): AnnotationScale is then
 	// reported with this reason and every replica serves every load
