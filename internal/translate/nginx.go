@@ -229,7 +229,7 @@ func (r *nginxReader) refuses(name string) bool {
 		case "HTTP", "HTTPS", "GRPC":
 			return false
 		case "GRPCS":
-			r.refuse(name, "gRPC over TLS to the backend is not supported here (GRPC is gRPC in the clear), and speaking anything else to it would fail every request")
+			r.refuse(name, "gRPC over TLS to the backends (GRPCS) is not supported here, only gRPC in the clear (GRPC)")
 		case "FCGI":
 			r.refuse(name, "FastCGI backends are not supported here, and serving them as HTTP would be wrong")
 		case "AUTO_HTTP":
@@ -408,17 +408,7 @@ func (r *nginxReader) readLimits() {
 	// Between two reads from the backend: the first one is the response
 	// head, the others the body (or a tunnel's bytes).
 	if v, ok := r.get(read); ok {
-		var targets []string
-		for _, ours := range []string{AnnotationResponseTimeout, AnnotationIdleTimeout} {
-			if r.free(read, ours) {
-				targets = append(targets, ours)
-			}
-		}
-		if d, ok := r.timeout(read, v); ok {
-			for _, ours := range targets {
-				r.out[ours] = d
-			}
-		}
+		r.readReadTimeout(read, v)
 	}
 
 	const tries, next = "proxy-next-upstream-tries", "proxy-next-upstream"
@@ -436,6 +426,32 @@ func (r *nginxReader) readLimits() {
 	}
 	if v, ok := r.get(next); ok {
 		r.readNextUpstream(next, v)
+	}
+}
+
+// readReadTimeout reads proxy-read-timeout: the longest wait between two
+// reads from the backend, the first of which is the response head. That is
+// our response timeout and our idle timeout, each unless ours is set.
+func (r *nginxReader) readReadTimeout(name, v string) {
+	var free, set []string
+	for _, ours := range []string{AnnotationResponseTimeout, AnnotationIdleTimeout} {
+		if _, ok := r.in[ours]; ok {
+			set = append(set, ours)
+		} else {
+			free = append(free, ours)
+		}
+	}
+	switch len(free) {
+	case 0:
+		r.problem(name, "OverriddenAnnotation", "%s and %s are also set and win; this annotation is ignored", set[0], set[1])
+		return
+	case 1:
+		r.problem(name, "OverriddenAnnotation", "%s is also set and wins; this annotation sets only %s", set[0], free[0])
+	}
+	if d, ok := r.timeout(name, v); ok {
+		for _, ours := range free {
+			r.out[ours] = d
+		}
 	}
 }
 
@@ -562,7 +578,12 @@ func (r *nginxReader) readAffinity() {
 
 	cookie := strings.TrimSpace(r.out[AnnotationAffinity]) == "cookie"
 	for _, name := range nginxCookieAnnotations {
-		if _, ok := r.get(name); ok && !cookie {
+		if _, ok := r.get(name); !ok || cookie {
+			continue
+		}
+		if ours, set := r.in[AnnotationAffinity]; set {
+			r.invalid(name, "only applies with cookie affinity, and %s is %q; ignored", AnnotationAffinity, ours)
+		} else {
 			r.invalid(name, "only applies with affinity: cookie; ignored")
 		}
 	}
