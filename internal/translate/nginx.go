@@ -146,12 +146,12 @@ func (r *nginxReader) free(name, ours string) bool {
 
 // nginxField is the field of an annotation. A name that is not plain
 // ASCII (possible in manifests, which the API server did not check) is
-// quoted, so that the field is one printable line.
+// quoted in ASCII, so that the field is one printable line.
 func nginxField(name string) string {
 	key := NginxAnnotationPrefix + name
 	for i := 0; i < len(key); i++ {
 		if key[i] <= ' ' || key[i] >= 0x7f || key[i] == ']' {
-			return annotationField(clip.Value(strconv.Quote(key)))
+			return annotationField(clip.Value(strconv.QuoteToASCII(key)))
 		}
 	}
 	return annotationField(clip.Value(key))
@@ -168,7 +168,7 @@ func nginxField(name string) string {
 func (r *nginxReader) refuses(name string) bool {
 	lower := strings.ToLower(name)
 	if name != lower && isNginxProtection(lower) {
-		r.refuse(name, "this names a protection (%s), which ingress-nginx reads only in lower case; spell it so, or remove it", lower)
+		r.refuse(name, "this names a protection (%q), which ingress-nginx reads only in lower case; spell it so, or remove it", lower)
 		return true
 	}
 	v := strings.TrimSpace(r.in[NginxAnnotationPrefix+name])
@@ -280,7 +280,7 @@ func allowsEveryAddress(ranges []netip.Prefix) bool {
 	for _, p := range ranges {
 		if p.Bits() == 0 {
 			v4 = v4 || p.Addr().Is4()
-			v6 = v6 || (p.Addr().Is6() && !p.Addr().Is4In6())
+			v6 = v6 || p.Addr().Is6()
 		}
 	}
 	return v4 && v6
