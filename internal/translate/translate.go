@@ -15,7 +15,9 @@
 // their ports, what each problem skips), the rules are written once, for
 // users, in docs/ingress.md; this package implements them and its golden
 // tests (testdata/) pin them down. group.go and ports.go say how load
-// balancers are formed and get their ports.
+// balancers are formed and get their ports; nginx.go how the Ingresses
+// written for ingress-nginx are read with Options.NginxCompat (for users:
+// docs/migrate-from-ingress-nginx.md).
 package translate
 
 import "ingress-controller/pkg/lbconfig"
