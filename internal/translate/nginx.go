@@ -33,7 +33,9 @@ import (
 //     verification), or what would be served wrong (a canary, a backend
 //     protocol other than HTTP, HTTPS and GRPC). Each such annotation gets
 //     a RefusedAnnotation problem; other Ingresses, on the same hosts too,
-//     are served as if it did not exist.
+//     are served as if it did not exist, except that its paths no served
+//     Ingress claims answer 503 instead of falling through to theirs
+//     (addRefused in group.go).
 //   - Every other annotation under the prefix is served without, with an
 //     UnsupportedAnnotation problem. A value that does not parse gets an
 //     InvalidAnnotation problem and ingress-nginx's default holds, except

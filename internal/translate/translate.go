@@ -41,6 +41,11 @@ const (
 	// NginxAnnotationPrefix prefixes the ingress-nginx annotations read on
 	// the Ingresses of the nginx class.
 	NginxAnnotationPrefix = "nginx.ingress.kubernetes.io/"
+	// RefusedBackendSuffix ends the name of the backend, without
+	// endpoints, of the paths of an Ingress refused (nginx.go): the
+	// routes to it answer 503. Their source is that Ingress, which is not
+	// among the load balancer's sources.
+	RefusedBackendSuffix = "!refused"
 )
 
 // Options steer the translation; they come from flags.
