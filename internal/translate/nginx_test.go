@@ -2,6 +2,7 @@ package translate
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -80,6 +81,58 @@ func TestNginxValues(t *testing.T) {
 	for _, in := range []string{"", "0.0.0.0/0,", "10.0.0.0/33", "office", "0.0.0.0/0,::/0,x"} {
 		if got, err := parseSourceRanges(in); err == nil {
 			t.Errorf("parseSourceRanges(%q) = %v, want an error", in, got)
+		}
+	}
+}
+
+// TestNginxClassKinds: which Ingresses are read as ingress-nginx's,
+// whatever the order of the IngressClasses.
+func TestNginxClassKinds(t *testing.T) {
+	class := func(name, controller string, isDefault bool) *networkingv1.IngressClass {
+		ic := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
+		if isDefault {
+			ic.Annotations = map[string]string{networkingv1.AnnotationIsDefaultIngressClass: "true"}
+		}
+		return ic
+	}
+	byName := func(name string) *networkingv1.Ingress {
+		return &networkingv1.Ingress{Spec: networkingv1.IngressSpec{IngressClassName: &name}}
+	}
+	byAnnotation := func(name string) *networkingv1.Ingress {
+		return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{legacyClassAnnotation: name}}}
+	}
+	noClass := &networkingv1.Ingress{}
+	on := withDefaults(Options{NginxCompat: true})
+	for _, tc := range []struct {
+		name    string
+		opts    Options
+		classes []*networkingv1.IngressClass
+		ing     *networkingv1.Ingress
+		want    ingressKind
+	}{
+		{"off", withDefaults(Options{}), nil, byName("nginx"), notOurs},
+		{"no object", on, nil, byName("nginx"), nginxIngress},
+		{"annotation", on, nil, byAnnotation("nginx"), nginxIngress},
+		{"ingress-nginx's", on, []*networkingv1.IngressClass{class("nginx", NginxControllerName, false)}, byName("nginx"), nginxIngress},
+		{"ours by controller", on, []*networkingv1.IngressClass{class("nginx", DefaultControllerName, false)}, byName("nginx"), nginxIngress},
+		{"foreign", on, []*networkingv1.IngressClass{class("nginx", "nginx.org/ingress-controller", false)}, byName("nginx"), notOurs},
+		{"foreign and ingress-nginx's", on, []*networkingv1.IngressClass{
+			class("nginx", "nginx.org/ingress-controller", false), class("nginx", NginxControllerName, false),
+		}, byName("nginx"), nginxIngress},
+		{"our class", on, nil, byName(DefaultIngressClass), ourIngress},
+		{"no class, nginx default", on, []*networkingv1.IngressClass{class("nginx", NginxControllerName, true)}, noClass, notOurs},
+		{"no class, our default", on, []*networkingv1.IngressClass{class("mine", DefaultControllerName, true)}, noClass, ourIngress},
+		{"no class, ours named nginx default", on, []*networkingv1.IngressClass{class("nginx", DefaultControllerName, true)}, noClass, nginxIngress},
+		{"nginx class is --ingress-class", withDefaults(Options{NginxCompat: true, NginxIngressClass: DefaultIngressClass}), nil, byName(DefaultIngressClass), nginxIngress},
+	} {
+		for _, reverse := range []bool{false, true} {
+			classes := slices.Clone(tc.classes)
+			if reverse {
+				slices.Reverse(classes)
+			}
+			if got := newClassifier(classes, tc.opts, &problems{}).kind(tc.ing); got != tc.want {
+				t.Errorf("%s (reversed %v): kind %d, want %d", tc.name, reverse, got, tc.want)
+			}
 		}
 	}
 }

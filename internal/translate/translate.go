@@ -71,7 +71,8 @@ type Options struct {
 	// refusing the Ingresses whose protection it cannot honour (nginx.go).
 	NginxCompat bool
 	// NginxIngressClass is the class name of those Ingresses, served even
-	// when no IngressClass object of that name exists; "" means
+	// when no IngressClass object of that name exists, but not when one
+	// exists that only another controller owns; "" means
 	// DefaultNginxIngressClass.
 	NginxIngressClass string
 	// ScaleIgnored, when set, says why the replicas cannot be told apart
