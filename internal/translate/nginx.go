@@ -407,8 +407,6 @@ func (r *nginxReader) readLimits() {
 			r.out[AnnotationConnectTimeout] = d
 		}
 	}
-	// Between two reads from the backend: the first one is the response
-	// head, the others the body (or a tunnel's bytes).
 	if v, ok := r.get(read); ok {
 		r.readReadTimeout(read, v)
 	}
