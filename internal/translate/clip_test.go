@@ -30,6 +30,38 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 			checkShort(t, problems, "metadata.annotations["+key+"]")
 		})
 	}
+	nginxOptions := goldenOptions
+	nginxOptions.NginxCompat, nginxOptions.NginxIngressClass = true, DefaultIngressClass
+	for _, name := range []string{
+		"ssl-redirect", "force-ssl-redirect", "preserve-trailing-slash", "ssl-passthrough", "backend-protocol",
+		"proxy-body-size", "proxy-connect-timeout", "proxy-read-timeout", "proxy-next-upstream-tries", "proxy-next-upstream",
+		"load-balance", "affinity", "affinity-mode", "upstream-hash-by", "session-cookie-name", "session-cookie-max-age",
+		"session-cookie-expires", "session-cookie-path", "session-cookie-samesite", "canary",
+		"configuration-snippet", "auth-url", "auth-tls-secret", "enable-global-auth", "whitelist-source-range",
+		"allowlist-source-range", "denylist-source-range", "satisfy", "enable-modsecurity", "modsecurity-transaction-id",
+		"proxy-ssl-verify", "rewrite-target", "limit-rps", "no-such-annotation",
+	} {
+		t.Run("nginx/"+name, func(t *testing.T) {
+			annotations := map[string]string{NginxAnnotationPrefix + name: huge}
+			if strings.HasPrefix(name, "session-cookie-") {
+				annotations[NginxAnnotationPrefix+"affinity"] = "cookie"
+			}
+			ing := hugeIngress(annotations, "web.example", "/")
+			_, problems := Ingresses(&Snapshot{Ingresses: []*networkingv1.Ingress{ing}}, nginxOptions)
+			checkShort(t, problems, nginxField(name))
+		})
+	}
+	// Annotation names in manifests are not checked by an API server.
+	for _, name := range []string{huge, "a\nb]\x00c", "r\u2028\u00e9sum\u00e9", huge + "\u2028"} {
+		t.Run("nginx/odd-name", func(t *testing.T) {
+			ing := hugeIngress(map[string]string{NginxAnnotationPrefix + name: "x"}, "web.example", "/")
+			_, problems := Ingresses(&Snapshot{Ingresses: []*networkingv1.Ingress{ing}}, nginxOptions)
+			checkShort(t, problems, nginxField(name))
+			if f := nginxField(name); strings.ContainsFunc(f, func(r rune) bool { return r < ' ' || r > '~' && r != '…' }) {
+				t.Errorf("field %.300q is not one printable line", f)
+			}
+		})
+	}
 	for _, tc := range []struct{ name, host, path, field string }{
 		{"host", huge + ".example", "/", "spec.rules[0].host"},
 		{"path", "web.example", "/" + huge + "//", "spec.rules[0].http.paths[0].path"},

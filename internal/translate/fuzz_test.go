@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -14,6 +15,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
+
+	"ingress-controller/pkg/lbconfig"
 )
 
 // documentSeparator splits multi-document YAML: a line that is "---",
@@ -25,6 +28,10 @@ var documentSeparator = regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`)
 // (ports unique across load balancers included), is deterministic and
 // leaves its input alone. lbName and listenPorts are the grouping
 // annotations of the built Ingresses; perIngress sets Options.LBPerIngress.
+// Each snapshot is translated twice more with Options.NginxCompat, where
+// the built Ingresses are of the nginx class and the strings are also
+// values of their nginx annotations, and the Ingresses refused must not be
+// served.
 func FuzzIngresses(f *testing.F) {
 	addFuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, ingressYAML, serviceYAML, sliceYAML, secretYAML []byte, host, path, pathType, port, lbName, listenPorts string, perIngress bool) {
@@ -32,18 +39,39 @@ func FuzzIngresses(f *testing.F) {
 		before := mustJSON(t, snap)
 		opts := goldenOptions
 		opts.LBPerIngress = perIngress
+		nginx := opts
+		nginx.NginxCompat, nginx.NginxIngressClass = true, DefaultIngressClass
 
-		cfg, problems := Ingresses(snap, opts)
-		checkResult(t, cfg, problems)
-		first := mustJSON(t, []any{cfg, problems})
-		cfg, problems = Ingresses(snap, opts)
-		if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
-			t.Fatalf("two translations differ:\n%s\n%s", first, again)
+		for _, opts := range []Options{opts, nginx} {
+			cfg, problems := Ingresses(snap, opts)
+			checkResult(t, cfg, problems)
+			checkRefusedNotServed(t, cfg, problems)
+			first := mustJSON(t, []any{cfg, problems})
+			cfg, problems = Ingresses(snap, opts)
+			if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
+				t.Fatalf("two translations differ:\n%s\n%s", first, again)
+			}
 		}
 		if after := mustJSON(t, snap); !bytes.Equal(before, after) {
 			t.Fatal("Ingresses modified its snapshot")
 		}
 	})
+}
+
+// checkRefusedNotServed fails t if an Ingress with a RefusedAnnotation
+// problem is a source of a load balancer.
+func checkRefusedNotServed(t *testing.T, cfg *lbconfig.Config, problems []Problem) {
+	t.Helper()
+	for _, p := range problems {
+		if p.Reason != "RefusedAnnotation" {
+			continue
+		}
+		for _, lb := range cfg.LoadBalancers {
+			if slices.Contains(lb.Sources, p.Object) {
+				t.Errorf("%s is refused (%s) but served by load balancer %q", p.Object, p.Message, lb.Name)
+			}
+		}
+	}
 }
 
 // fuzzSnapshot decodes what it can (a partial object is fine) and adds an
@@ -97,6 +125,16 @@ func fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML, secretYAML []byte, host, 
 	}
 	if listenPorts != "" {
 		annotations[AnnotationListenPorts] = listenPorts
+	}
+	// Read only with Options.NginxCompat.
+	for name, v := range map[string]string{
+		"proxy-body-size": port, "proxy-read-timeout": port, "session-cookie-name": lbName, "session-cookie-path": path,
+		"affinity": "cookie", "load-balance": pathType, "upstream-hash-by": host, "backend-protocol": listenPorts,
+		"whitelist-source-range": host, "force-ssl-redirect": pathType,
+	} {
+		if v != "" {
+			annotations[NginxAnnotationPrefix+name] = v
+		}
 	}
 	if len(annotations) > 0 {
 		built.Annotations = annotations

@@ -146,20 +146,48 @@ func (t *translation) addIngress(ing *networkingv1.Ingress) {
 
 // groupOf finds the load balancer of ing.
 func (t *translation) groupOf(ing *networkingv1.Ingress, ref lbconfig.ObjectRef) *lbGroup {
-	name, dedicated := DefaultLoadBalancer, false
+	name, dedicated, invalid, bad := t.loadBalancerOf(ing)
+	if bad {
+		t.problems.add(ref, annotationField(AnnotationLoadBalancer), "InvalidAnnotation",
+			"%q is not a load balancer name (a DNS label: 1 to 63 characters of a-z, 0-9 and inner '-'); this Ingress is on load balancer %q",
+			invalid, name)
+	}
+	return t.group(name, dedicated)
+}
+
+// loadBalancerOf names the load balancer of ing, and returns the value of
+// AnnotationLoadBalancer and true if it is not a name.
+func (t *translation) loadBalancerOf(ing *networkingv1.Ingress) (name string, dedicated bool, invalid string, bad bool) {
+	name = DefaultLoadBalancer
 	if t.opts.LBPerIngress {
 		name, dedicated = ing.Namespace+"/"+ing.Name, true
 	}
 	if v, ok := ing.Annotations[AnnotationLoadBalancer]; ok {
-		if v := strings.TrimSpace(v); isDNSLabel(v, 63) {
-			name, dedicated = v, v != DefaultLoadBalancer
-		} else {
-			t.problems.add(ref, annotationField(AnnotationLoadBalancer), "InvalidAnnotation",
-				"%q is not a load balancer name (a DNS label: 1 to 63 characters of a-z, 0-9 and inner '-'); this Ingress is on load balancer %q",
-				v, name)
+		v = strings.TrimSpace(v)
+		if !isDNSLabel(v, 63) {
+			return name, dedicated, v, true
 		}
+		return v, v != DefaultLoadBalancer, "", false
 	}
-	return t.group(name, dedicated)
+	return name, dedicated, "", false
+}
+
+// addRefused keeps the requests for the paths of ing, an Ingress refused
+// (nginx.go), from reaching other Ingresses' backends on its load balancer.
+// Left out, its paths would fall through to a shorter prefix, another host
+// rule or the default backend of another Ingress, often the same app, now
+// without the protection that made ing refused. So each of its paths that
+// no served Ingress claims answers 503 from a backend without endpoints,
+// as ingress-nginx answers a location it denies. Nothing else of ing is
+// used: no TLS host, no default backend, no policy, and it is not among
+// the load balancer's sources, which get a status.
+func (t *translation) addRefused(ing *networkingv1.Ingress) {
+	name, _, _, _ := t.loadBalancerOf(ing)
+	g := t.groups[name]
+	if g == nil || len(g.ingressRefs()) == 0 {
+		return // nothing served there to fall through to
+	}
+	g.b.addRefusedRoutes(ing)
 }
 
 // readListenPorts reads AnnotationListenPorts of ing, on load balancer g.

@@ -22,17 +22,26 @@ import (
 // otherwise. The config is sorted and passes Validate; problems are sorted
 // and unique. With no Ingress of ours the config has no load balancers.
 //
-// A zero ControllerName or IngressClass means DefaultControllerName or
-// DefaultIngressClass. A non-zero HTTPPort must be a port number: flags are
-// checked by the caller, and an invalid one fails the config's Validate.
+// With opts.NginxCompat the Ingresses of opts.NginxIngressClass are ours
+// too, read as ingress-nginx would (nginx.go).
+//
+// A zero ControllerName, IngressClass or NginxIngressClass means
+// DefaultControllerName, DefaultIngressClass or DefaultNginxIngressClass.
+// A non-zero HTTPPort must be a port number: flags are checked by the
+// caller, and an invalid one fails the config's Validate.
 func Ingresses(snap *Snapshot, opts Options) (*lbconfig.Config, []Problem) {
 	opts = withDefaults(opts)
 	if snap == nil {
 		return &lbconfig.Config{}, nil
 	}
 	t := newTranslation(snap, opts)
-	for _, ing := range ourIngresses(snap, opts) {
+	served, refused := ourIngresses(snap, opts, t.problems)
+	for _, ing := range served {
 		t.addIngress(ing)
+	}
+	// Last, so that they never take what a served Ingress claims.
+	for _, ing := range refused {
+		t.addRefused(ing)
 	}
 	t.group(DefaultLoadBalancer, false).b.addTCPServices(snap.Services, opts)
 	return t.config(), t.problems.sorted()
@@ -45,6 +54,9 @@ func withDefaults(opts Options) Options {
 	if opts.IngressClass == "" {
 		opts.IngressClass = DefaultIngressClass
 	}
+	if opts.NginxIngressClass == "" {
+		opts.NginxIngressClass = DefaultNginxIngressClass
+	}
 	if opts.HTTPPort == 0 {
 		opts.HTTPPort = 80
 	}
@@ -54,24 +66,37 @@ func withDefaults(opts Options) Options {
 	return opts
 }
 
-// ourIngresses returns the Ingresses of our class, oldest first, which is
-// the order in which they win conflicts.
-func ourIngresses(snap *Snapshot, opts Options) []*networkingv1.Ingress {
-	c := newClassifier(snap.IngressClasses, opts)
-	var ours []*networkingv1.Ingress
+// ourIngresses returns the Ingresses of our class to serve, and those of
+// the nginx class that readNginx refuses, each oldest first, which is the
+// order in which they win conflicts. Those of the nginx class to serve
+// come as readNginx rewrites them.
+func ourIngresses(snap *Snapshot, opts Options, ps *problems) (served, refused []*networkingv1.Ingress) {
+	c := newClassifier(snap.IngressClasses, opts, ps)
 	for _, ing := range snap.Ingresses {
-		if ing != nil && c.isOurs(ing) {
-			ours = append(ours, ing)
+		if ing == nil {
+			continue
+		}
+		switch c.kind(ing) {
+		case ourIngress:
+			served = append(served, ing)
+		case nginxIngress:
+			if rewritten, ok := readNginx(ing, ps); ok {
+				served = append(served, rewritten)
+			} else {
+				refused = append(refused, ing)
+			}
 		}
 	}
-	slices.SortStableFunc(ours, func(a, b *networkingv1.Ingress) int {
+	byAge := func(a, b *networkingv1.Ingress) int {
 		return cmp.Or(
 			a.CreationTimestamp.Compare(b.CreationTimestamp.Time),
 			cmp.Compare(a.Namespace, b.Namespace),
 			cmp.Compare(a.Name, b.Name),
 		)
-	})
-	return ours
+	}
+	slices.SortStableFunc(served, byAge)
+	slices.SortStableFunc(refused, byAge)
+	return served, refused
 }
 
 // builder accumulates the routing state of one load balancer. The index,
@@ -208,6 +233,46 @@ func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networking
 	return host, true
 }
 
+// addRefusedRoutes adds, for every path of ing (refused) that no Ingress
+// before it claimed, a route to its refused backend (see addRefused).
+// Invalid hosts and paths are skipped without a problem: ing is not read.
+func (b *builder) addRefusedRoutes(ing *networkingv1.Ingress) {
+	ref := ingressRef(ing)
+	for i := range ing.Spec.Rules {
+		rule := &ing.Spec.Rules[i]
+		host, err := normalizeHost(rule.Host)
+		if err != nil || rule.HTTP == nil {
+			continue
+		}
+		for j := range rule.HTTP.Paths {
+			path, match, bad := matchOf(&rule.HTTP.Paths[j])
+			if bad != nil {
+				continue
+			}
+			key := routeKey{host: host, match: match, path: path}
+			if match == lbconfig.MatchPrefix {
+				key.path = strings.TrimRight(path, "/")
+			}
+			if _, taken := b.claims[key]; taken {
+				continue
+			}
+			b.claims[key] = claim{ref: ref, field: fmt.Sprintf("spec.rules[%d].http.paths[%d]", i, j)}
+			vh := b.vhost(host)
+			vh.Routes = append(vh.Routes, lbconfig.Route{Path: path, Match: match, Backend: lbconfig.BackendRef{Name: b.refusedBackend(ref)}, Source: ref})
+		}
+	}
+}
+
+// refusedBackend names the backend without endpoints of a refused
+// Ingress. "!" is in no Service backend's name.
+func (b *builder) refusedBackend(ref lbconfig.ObjectRef) string {
+	name := ref.Namespace + "/" + ref.Name + RefusedBackendSuffix
+	if b.backends[name] == nil {
+		b.backends[name] = &resolvedBackend{backend: lbconfig.Backend{Name: name}}
+	}
+	return name
+}
+
 func (b *builder) vhost(host string) *lbconfig.VirtualHost {
 	vh := b.vhosts[host]
 	if vh == nil {
@@ -257,10 +322,25 @@ func describeHost(host string) string {
 // pathMatch checks the path and its type as the API server would, and maps
 // them to the model.
 func (b *builder) pathMatch(ref lbconfig.ObjectRef, field string, p *networkingv1.HTTPIngressPath) (string, lbconfig.MatchType, bool) {
-	if p.PathType == nil {
-		b.problems.add(ref, field+".pathType", "MissingPathType",
-			"pathType is required (Exact, Prefix or ImplementationSpecific); this path is ignored")
+	path, match, bad := matchOf(p)
+	if bad != nil {
+		b.problems.add(ref, field+bad.field, bad.reason, bad.format, bad.args...)
 		return "", "", false
+	}
+	return path, match, true
+}
+
+// badPath says why a path is ignored.
+type badPath struct {
+	field, reason, format string
+	args                  []any
+}
+
+// matchOf is the path and match type of p, or why it has none.
+func matchOf(p *networkingv1.HTTPIngressPath) (string, lbconfig.MatchType, *badPath) {
+	if p.PathType == nil {
+		return "", "", &badPath{field: ".pathType", reason: "MissingPathType",
+			format: "pathType is required (Exact, Prefix or ImplementationSpecific); this path is ignored"}
 	}
 	path := p.Path
 	var match lbconfig.MatchType
@@ -276,15 +356,13 @@ func (b *builder) pathMatch(ref lbconfig.ObjectRef, field string, p *networkingv
 			path = "/"
 		}
 	default:
-		b.problems.add(ref, field+".pathType", "UnsupportedPathType",
-			"pathType %q is not one of Exact, Prefix or ImplementationSpecific; this path is ignored", *p.PathType)
-		return "", "", false
+		return "", "", &badPath{field: ".pathType", reason: "UnsupportedPathType",
+			format: "pathType %q is not one of Exact, Prefix or ImplementationSpecific; this path is ignored", args: []any{string(*p.PathType)}}
 	}
 	if err := checkPath(path, *p.PathType); err != nil {
-		b.problems.add(ref, field+".path", "InvalidPath", "%v; this path is ignored", err)
-		return "", "", false
+		return "", "", &badPath{field: ".path", reason: "InvalidPath", format: "%v; this path is ignored", args: []any{err}}
 	}
-	return path, match, true
+	return path, match, nil
 }
 
 // Path sequences and suffixes the API server rejects in Exact and Prefix

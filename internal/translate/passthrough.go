@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 
@@ -97,7 +98,8 @@ func (b *builder) applyPassthrough(opts Options, https *lbconfig.Listener, certs
 		}
 		var dropped []lbconfig.ObjectRef
 		for _, r := range https.VirtualHosts[k].Routes {
-			if r.Source != pt.owner.ref && !slices.Contains(dropped, r.Source) {
+			// A refused Ingress's routes (addRefused) serve nothing to lose.
+			if r.Source != pt.owner.ref && !slices.Contains(dropped, r.Source) && !strings.HasSuffix(r.Backend.Name, RefusedBackendSuffix) {
 				dropped = append(dropped, r.Source)
 			}
 		}

@@ -43,6 +43,9 @@ const (
 	maxEjectionFactor = 8
 	maxDuration       = 24 * time.Hour
 	maxRetries        = 10
+	// maxCookieAge is the longest lifetime browsers give a cookie
+	// (RFC 6265bis caps Max-Age at 400 days).
+	maxCookieAge = 400 * 24 * time.Hour
 )
 
 // DefaultPolicy is the policy of a backend whose Ingress sets no policy
@@ -169,14 +172,19 @@ func (a annotationReader) invalid(key, format string, args ...any) {
 	a.b.problems.add(a.ref, "metadata.annotations["+key+"]", "InvalidAnnotation", format, args...)
 }
 
-// duration reads a positive duration: Go syntax ("1m30s") or whole
-// seconds ("90"). Zero means unset or invalid.
+// duration reads a positive duration up to 24h: Go syntax ("1m30s") or
+// whole seconds ("90"). Zero means unset or invalid.
 func (a annotationReader) duration(key string) lbconfig.Duration {
+	return a.durationUpTo(key, maxDuration, "24h")
+}
+
+// durationUpTo reads a positive duration up to max, which reads maxText.
+func (a annotationReader) durationUpTo(key string, max time.Duration, maxText string) lbconfig.Duration {
 	v, ok := a.get(key)
 	if !ok {
 		return 0
 	}
-	d, err := parseDuration(v)
+	d, err := parseDurationUpTo(v, max, maxText)
 	if err != nil {
 		a.invalid(key, "%v; the default is used", err)
 		return 0
@@ -186,16 +194,20 @@ func (a annotationReader) duration(key string) lbconfig.Duration {
 }
 
 func parseDuration(v string) (time.Duration, error) {
+	return parseDurationUpTo(v, maxDuration, "24h")
+}
+
+func parseDurationUpTo(v string, max time.Duration, maxText string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
 	if err != nil {
 		n, nerr := strconv.ParseInt(v, 10, 64)
-		if nerr != nil || n > int64(maxDuration/time.Second) {
+		if nerr != nil || n > int64(max/time.Second) {
 			return 0, fmt.Errorf("%q is not a duration such as 30s, 1m30s or 90 (seconds)", clip.Value(v))
 		}
 		d = time.Duration(n) * time.Second
 	}
-	if d <= 0 || d > maxDuration {
-		return 0, fmt.Errorf("%q is not between 0 and 24h", clip.Value(v))
+	if d <= 0 || d > max {
+		return 0, fmt.Errorf("%q is not between 0 and %s", clip.Value(v), maxText)
 	}
 	return d, nil
 }
@@ -211,7 +223,7 @@ func (a annotationReader) cookie() *lbconfig.AffinityCookie {
 			c.Name = v
 		}
 	}
-	if d := a.duration(AnnotationAffinityCookieMaxAge); d > 0 {
+	if d := a.durationUpTo(AnnotationAffinityCookieMaxAge, maxCookieAge, "9600h (400 days)"); d > 0 {
 		c.MaxAge = d
 	}
 	if v, ok := a.get(AnnotationAffinityCookiePath); ok {

@@ -47,6 +47,16 @@ func TestParseDurationAndSize(t *testing.T) {
 			t.Errorf("parseDuration(%q) = %v, want an error", in, got)
 		}
 	}
+	for in, want := range map[string]time.Duration{"48h": 48 * time.Hour, "172800": 48 * time.Hour, "9600h": maxCookieAge} {
+		if got, err := parseDurationUpTo(in, maxCookieAge, "9600h"); err != nil || got != want {
+			t.Errorf("parseDurationUpTo(%q, 400 days) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"9601h", "34560001", "0"} {
+		if got, err := parseDurationUpTo(in, maxCookieAge, "9600h"); err == nil {
+			t.Errorf("parseDurationUpTo(%q, 400 days) = %v, want an error", in, got)
+		}
+	}
 	for in, want := range map[string]int64{"0": 0, "1024": 1024, "8m": 8 << 20, "8M": 8 << 20, "512Ki": 512 << 10, "2g": 2 << 30, "1Gi": 1 << 30, "10k": 10 << 10} {
 		if got, err := parseSize(in); err != nil || got != want {
 			t.Errorf("parseSize(%q) = %v, %v; want %v", in, got, err, want)

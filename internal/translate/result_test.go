@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,11 +51,24 @@ func checkResult(t *testing.T, cfg *lbconfig.Config, problems []Problem) {
 		for _, l := range lb.Listeners {
 			for _, vh := range l.VirtualHosts {
 				for _, r := range vh.Routes {
-					if !slices.Contains(lb.Sources, r.Source) {
+					// The paths of a refused Ingress answer 503 (addRefused).
+					refused := strings.HasSuffix(r.Backend.Name, RefusedBackendSuffix)
+					switch served := slices.Contains(lb.Sources, r.Source); {
+					case !served && !refused:
 						t.Errorf("load balancer %q routes %s%s for %s, which is not among its sources", lb.Name, vh.Hostname, r.Path, r.Source)
+					case served && refused:
+						t.Errorf("load balancer %q routes %s%s to %s for %s, which is among its sources", lb.Name, vh.Hostname, r.Path, r.Backend.Name, r.Source)
+					}
+					if refused && r.Backend.Name != r.Source.Namespace+"/"+r.Source.Name+RefusedBackendSuffix {
+						t.Errorf("load balancer %q routes %s%s for %s to another's refused backend %s", lb.Name, vh.Hostname, r.Path, r.Source, r.Backend.Name)
 					}
 				}
 			}
+		}
+	}
+	for _, b := range cfg.Backends {
+		if strings.HasSuffix(b.Name, RefusedBackendSuffix) && len(b.Endpoints) > 0 {
+			t.Errorf("refused backend %s has endpoints", b.Name)
 		}
 	}
 	for i, p := range problems {

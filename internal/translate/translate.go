@@ -15,7 +15,9 @@
 // their ports, what each problem skips), the rules are written once, for
 // users, in docs/ingress.md; this package implements them and its golden
 // tests (testdata/) pin them down. group.go and ports.go say how load
-// balancers are formed and get their ports.
+// balancers are formed and get their ports; nginx.go how the Ingresses
+// written for ingress-nginx are read with Options.NginxCompat (for users:
+// docs/migrate-from-ingress-nginx.md).
 package translate
 
 import "ingress-controller/pkg/lbconfig"
@@ -31,6 +33,19 @@ const (
 	DefaultLoadBalancer = "default"
 	// AnnotationPrefix prefixes every annotation we read.
 	AnnotationPrefix = "ingress-controller.io/"
+	// NginxControllerName is the spec.controller of ingress-nginx's
+	// IngressClasses.
+	NginxControllerName = "k8s.io/ingress-nginx"
+	// DefaultNginxIngressClass is the default --nginx-ingress-class.
+	DefaultNginxIngressClass = "nginx"
+	// NginxAnnotationPrefix prefixes the ingress-nginx annotations read on
+	// the Ingresses of the nginx class.
+	NginxAnnotationPrefix = "nginx.ingress.kubernetes.io/"
+	// RefusedBackendSuffix ends the name of the backend, without
+	// endpoints, of the paths of an Ingress refused (nginx.go): the
+	// routes to it answer 503. Their source is that Ingress, which is not
+	// among the load balancer's sources.
+	RefusedBackendSuffix = "!refused"
 )
 
 // Options steer the translation; they come from flags.
@@ -51,6 +66,15 @@ type Options struct {
 	// LBPerIngress gives every Ingress a load balancer of its own, named
 	// "<namespace>/<name>", unless AnnotationLoadBalancer names one.
 	LBPerIngress bool
+	// NginxCompat also serves the Ingresses of class NginxIngressClass and
+	// reads their NginxAnnotationPrefix annotations as ingress-nginx does,
+	// refusing the Ingresses whose protection it cannot honour (nginx.go).
+	NginxCompat bool
+	// NginxIngressClass is the class name of those Ingresses, served even
+	// when no IngressClass object of that name exists, but not when one
+	// exists that only another controller owns; "" means
+	// DefaultNginxIngressClass.
+	NginxIngressClass string
 	// ScaleIgnored, when set, says why the replicas cannot be told apart
 	// (they are published as one address): AnnotationScale is then
 	// reported with this reason and every replica serves every load

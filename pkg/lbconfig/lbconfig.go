@@ -136,7 +136,10 @@ type Route struct {
 	// HTTPSRedirect, on an HTTP listener, makes the route answer with a
 	// redirect to HTTPS instead of forwarding to Backend.
 	HTTPSRedirect *HTTPSRedirect `json:"httpsRedirect,omitempty"`
-	// Source is the object that asked for this route.
+	// Source is the object that asked for this route: one of the load
+	// balancer's Sources, or an object that is not served (not among
+	// them), whose route goes to a backend without endpoints, so that its
+	// requests answer 503 rather than reach another route.
 	Source ObjectRef `json:"source"`
 }
 
