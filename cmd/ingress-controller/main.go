@@ -54,6 +54,8 @@ type flags struct {
 	listenAddress string
 	ingressClass  string
 	lbPerIngress  bool
+	nginxCompat   bool
+	nginxClass    string
 	logLevel      string
 	logFormat     string
 	metricsAddr   string
@@ -129,6 +131,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.lbPerIngress, "lb-per-ingress", false, "give every Ingress a load balancer of its own, named namespace/name, instead of sharing the default one; ingress-controller.io/load-balancer still names a shared one, and ingress-controller.io/listen-ports gives each its ports (see docs/ingress.md)")
 	fs.StringVar(&f.listenAddress, "listen-address", "", "IP address the public listeners bind to (default: all addresses)")
 	fs.StringVar(&f.ingressClass, "ingress-class", translate.DefaultIngressClass, "IngressClass name served, in addition to every IngressClass whose spec.controller is "+translate.DefaultControllerName)
+	fs.BoolVar(&f.nginxCompat, "nginx-compat", false, "also serve the Ingresses of --nginx-ingress-class written for ingress-nginx, reading their nginx.ingress.kubernetes.io annotations; an Ingress with a protection that cannot be honoured (auth, source ranges, snippets...) is refused (see docs/migrate-from-ingress-nginx.md)")
+	fs.StringVar(&f.nginxClass, "nginx-ingress-class", translate.DefaultNginxIngressClass, "IngressClass name of the Ingresses served for ingress-nginx with --nginx-compat")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:10254", "address of /healthz, /readyz and /metrics (and /debug/pprof with --enable-pprof); metrics describe the cluster's routing: keep it on localhost or protect it")
 	fs.BoolVar(&f.enablePprof, "enable-pprof", false, "serve /debug/pprof on --metrics-addr; profiles cost CPU and show memory: only where nothing untrusted reaches that address")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -545,6 +549,8 @@ func translateOptions(f *flags) translate.Options {
 		DefaultCertificate: f.defaultSSLCertificate,
 		LBPerIngress:       f.lbPerIngress,
 		ScaleIgnored:       scaleIgnored(f),
+		NginxCompat:        f.nginxCompat,
+		NginxIngressClass:  f.nginxClass,
 	}
 }
 

@@ -41,25 +41,28 @@ func TestTranslateOptions(t *testing.T) {
 	t.Setenv("HOST_IP", "")
 	t.Setenv("POD_IP", "")
 	const fileSource = "only --source=kubernetes runs replicas"
+	nginx := translate.DefaultNginxIngressClass
 	for _, tc := range []struct {
 		args []string
 		want translate.Options
 	}{
-		{nil, translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, ScaleIgnored: fileSource}},
+		{nil, translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, ScaleIgnored: fileSource, NginxIngressClass: nginx}},
 		{[]string{"--lb-per-ingress", "--http-port=8080", "--https-port=8443", "--ingress-class=internal", "--default-ssl-certificate=ns/tls"},
-			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: "internal", HTTPPort: 8080, HTTPSPort: 8443, DefaultCertificate: "ns/tls", LBPerIngress: true, ScaleIgnored: fileSource}},
-		{[]string{"--lb-per-ingress=false"}, translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, ScaleIgnored: fileSource}},
+			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: "internal", HTTPPort: 8080, HTTPSPort: 8443, DefaultCertificate: "ns/tls", LBPerIngress: true, ScaleIgnored: fileSource, NginxIngressClass: nginx}},
+		{[]string{"--lb-per-ingress=false"}, translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, ScaleIgnored: fileSource, NginxIngressClass: nginx}},
 		// Scale is honoured only for replicas published at their own address.
 		{[]string{"--source=kubernetes", "--public-address=198.18.1.1"},
-			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443}},
+			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, NginxIngressClass: nginx}},
+		{[]string{"--nginx-compat", "--nginx-ingress-class=legacy"},
+			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, ScaleIgnored: fileSource, NginxCompat: true, NginxIngressClass: "legacy"}},
 		{[]string{"--source=kubernetes"},
-			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443,
+			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, NginxIngressClass: nginx,
 				ScaleIgnored: "this replica has no public address (--public-address, $HOST_IP or $POD_IP)"}},
 		{[]string{"--source=kubernetes", "--public-address=198.18.1.1", "--publish-service=ns/lb"},
-			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443,
+			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, NginxIngressClass: nginx,
 				ScaleIgnored: "--publish-service publishes every replica as the Service's address"}},
 		{[]string{"--source=kubernetes", "--public-address=198.18.1.1", "--publish-status-address=lb.example"},
-			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443,
+			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, NginxIngressClass: nginx,
 				ScaleIgnored: "--publish-status-address publishes every replica as one address"}},
 	} {
 		f, err := parseFlags(tc.args, &bytes.Buffer{})
