@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -258,5 +259,40 @@ func TestReplicaFlags(t *testing.T) {
 				t.Errorf("replica %q, public address %q; want %q, %q", f.replicaName, f.publicAddress, tc.replica, tc.publicIP)
 			}
 		})
+	}
+}
+
+// TestMigrate runs `ingress-controller migrate` on a directory of
+// manifests: the JSON report parses and has the verdicts; bad flags are
+// refused.
+func TestMigrate(t *testing.T) {
+	var out bytes.Buffer
+	err := run([]string{"migrate", "--from=ingress-nginx", "--manifests=../../internal/migrate/testdata", "--output=json"}, &out, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report struct {
+		Ingresses []struct{ Name, Verdict string }
+		Summary   struct{ Total, Refused int }
+	}
+	if err := json.Unmarshal(out.Bytes(), &report); err != nil {
+		t.Fatalf("migrate --output=json: %v\n%s", err, out.String())
+	}
+	if report.Summary.Total != 3 || report.Summary.Refused != 1 {
+		t.Errorf("migrate report %+v", report)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"migrate"}, `--from=""`},
+		{[]string{"migrate", "--from=traefik"}, "only ingress-nginx"},
+		{[]string{"migrate", "--from=ingress-nginx", "--output=yaml"}, "--output"},
+		{[]string{"migrate", "--from=ingress-nginx", "--nginx-configmap=cm"}, "not namespace/name"},
+		{[]string{"migrate", "--from=ingress-nginx", "--manifests=/does/not/exist"}, "--manifests"},
+	} {
+		if err := run(tc.args, &bytes.Buffer{}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("run %v = %v, want an error containing %q", tc.args, err, tc.want)
+		}
 	}
 }

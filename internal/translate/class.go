@@ -59,7 +59,7 @@ func newClassifier(classes []*networkingv1.IngressClass, opts Options, ps *probl
 	// --nginx-compat (ingress-nginx itself needs --watch-ingress-without-class
 	// for them); how they are read does, when the default class is also the
 	// nginx class.
-	if def := defaultClass(classes); def != nil && c.isOurName(def.Name) {
+	if def := DefaultClass(classes); def != nil && c.isOurName(def.Name) {
 		c.defaultIsOurs = true
 		c.defaultKind = c.kindOf(def.Name)
 	}
@@ -91,16 +91,26 @@ func foreignNginxClass(classes []*networkingv1.IngressClass, opts Options) *netw
 // spec.ingressClassName, as in ingress-nginx; an annotation that is present
 // counts as set even when empty, as in the defaulting admission plugin.
 func (c *classifier) kind(ing *networkingv1.Ingress) ingressKind {
-	if name, ok := ing.Annotations[legacyClassAnnotation]; ok {
+	if name, ok := ClassOf(ing); ok {
 		return c.kindOf(name)
-	}
-	if ing.Spec.IngressClassName != nil {
-		return c.kindOf(*ing.Spec.IngressClassName)
 	}
 	if c.defaultIsOurs {
 		return c.defaultKind
 	}
 	return notOurs
+}
+
+// ClassOf returns the class ing names: the legacy annotation's, which
+// wins, or spec.ingressClassName; ok is false when it names none (it is
+// then the default class's).
+func ClassOf(ing *networkingv1.Ingress) (name string, ok bool) {
+	if name, ok := ing.Annotations[legacyClassAnnotation]; ok {
+		return name, true
+	}
+	if ing.Spec.IngressClassName != nil {
+		return *ing.Spec.IngressClassName, true
+	}
+	return "", false
 }
 
 // kindOf is the kind of the Ingresses of class name. The nginx class comes
@@ -123,10 +133,10 @@ func (c *classifier) isOurName(name string) bool {
 	return name != "" && (name == c.className || c.ours[name])
 }
 
-// defaultClass returns the default IngressClass, or nil. When several claim
+// DefaultClass returns the default IngressClass, or nil. When several claim
 // to be default, the newest wins (then the smallest name), exactly as the
 // DefaultIngressClass admission plugin chooses.
-func defaultClass(classes []*networkingv1.IngressClass) *networkingv1.IngressClass {
+func DefaultClass(classes []*networkingv1.IngressClass) *networkingv1.IngressClass {
 	var best *networkingv1.IngressClass
 	for _, ic := range classes {
 		if ic == nil || ic.Annotations[networkingv1.AnnotationIsDefaultIngressClass] != "true" {
