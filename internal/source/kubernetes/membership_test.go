@@ -269,7 +269,10 @@ func TestMembership(t *testing.T) {
 		t.Fatal(err)
 	}
 	expires := dead.Spec.RenewTime.Add(2 * time.Second)
-	got, err := kubesource.ListReplicas(f.ctx, f.client, f.ns, electionID, expires.Add(-100*time.Millisecond))
+	// Listed while its Lease holds. (Not at a moment near its expiry: b,
+	// renewed every half second, may have run out by then as seen from
+	// now, though it will be renewed.)
+	got, err := kubesource.ListReplicas(f.ctx, f.client, f.ns, electionID, time.Now())
 	if err != nil || len(got) != 2 || got[1].Name != "replica-c" || got[1].Address != "192.0.2.12" {
 		t.Errorf("before c's lease ran out: %+v, %v; want replica-b and replica-c", got, err)
 	}
