@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -97,11 +98,15 @@ type DNSWriter struct {
 	log  *slog.Logger
 	kick chan struct{}
 
-	mu       sync.Mutex
-	desired  *dnssync.Desired                  // nil before the first Want
-	names    map[string]string                 // load balancer to its name, when valid
-	wantedBy map[string][]types.NamespacedName // DNS name to the Ingresses that want it
-	reported map[string]*reportedProblem       // by event key
+	mu      sync.Mutex
+	desired *dnssync.Desired  // nil before the first Want
+	names   map[string]string // load balancer to its name, when valid
+	// published holds the names the last successful sync left ours, with
+	// the records wanted; nil before it.
+	published map[string]bool
+	notify    []func()
+	wantedBy  map[string][]types.NamespacedName // DNS name to the Ingresses that want it
+	reported  map[string]*reportedProblem       // by event key
 
 	records          prometheus.Gauge
 	updates, failure prometheus.Counter
@@ -143,12 +148,24 @@ func NewDNSWriter(opts DNSOptions) (*DNSWriter, error) {
 	return d, nil
 }
 
-// Name returns the DNS name of the load balancer lb, or "" when it has
-// none that can be published.
+// Name returns the DNS name of the load balancer lb once it is published:
+// "" before, and while the name cannot be published or is someone else's,
+// so that status never points clients at a name that is not ours.
 func (d *DNSWriter) Name(lb string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.names[lb]
+	if name := d.names[lb]; d.published[name] {
+		return name
+	}
+	return ""
+}
+
+// Notify makes f be called when the names Name returns may have changed.
+// f must not block.
+func (d *DNSWriter) Notify(f func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.notify = append(d.notify, f)
 }
 
 // Want sets what to publish: the load balancers of the translated config,
@@ -354,9 +371,21 @@ func (d *DNSWriter) sync(ctx context.Context) error {
 		d.report(wantedBy[name], "conflict/"+name, ReasonInvalidDNSName,
 			fmt.Sprintf("DNS name %s is not published: %s", name, inv.Reason))
 	}
+	published := map[string]bool{}
 	for name, ings := range wantedBy {
 		if !held[name] {
 			d.report(ings, "conflict/"+name, "", "")
+			published[name] = true
+		}
+	}
+	d.mu.Lock()
+	changed := !maps.Equal(d.published, published)
+	d.published = published
+	notify := slices.Clone(d.notify)
+	d.mu.Unlock()
+	if changed {
+		for _, f := range notify {
+			f()
 		}
 	}
 	return nil

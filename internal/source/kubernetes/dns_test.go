@@ -122,7 +122,7 @@ func TestDNSPublishing(t *testing.T) {
 
 	// Replicas come and go: the records follow the status.
 	ready := map[string]bool{"default": true}
-	_, stopA := startReplica(t, f, class, "replica-a", "198.18.0.1", ready)
+	replicaA, stopA := startReplica(t, f, class, "replica-a", "198.18.0.1", ready)
 	_, stopB := startReplica(t, f, class, "replica-b", "198.18.0.2", ready)
 	expectRecords(t, bind, "default.example.test", dns.TypeA, []string{"198.18.0.1", "198.18.0.2"}, dnsDeadline)
 	stopB()
@@ -131,10 +131,14 @@ func TestDNSPublishing(t *testing.T) {
 
 	// A name someone else holds is left alone, and said so.
 	taken := ingress("taken", &class, route{host: "shop.example.test", path: "/", service: "web", port: "http"})
+	takenPort := nettest.FreePort(t)
 	taken.Annotations = map[string]string{"ingress-controller.io/load-balancer": "shop", "ingress-controller.io/dns-name": "taken.example.test",
-		"ingress-controller.io/listen-ports": fmt.Sprintf(`[{"HTTP":%d}]`, nettest.FreePort(t))}
+		"ingress-controller.io/listen-ports": fmt.Sprintf(`[{"HTTP":%d}]`, takenPort)}
 	f.createIngress(taken)
 	f.expectEvent("taken", kubesource.ReasonDNSConflict, "taken.example.test")
+	// Its status shows its addresses, not a name that points elsewhere.
+	replicaA.SetServing(map[string]bool{"default": true, "shop": true})
+	f.expectStatus("taken", []networkingv1.IngressLoadBalancerIngress{{IP: "198.18.0.1", Ports: []networkingv1.IngressPortStatus{{Port: takenPort, Protocol: corev1.ProtocolTCP}}}}, statusDeadline)
 	if got := bind.Lookup(t, "taken.example.test", dns.TypeA); !slices.Equal(got, []string{"192.0.2.1"}) {
 		t.Errorf("taken.example.test, someone else's: %q, want it left as 192.0.2.1", got)
 	}

@@ -81,7 +81,7 @@ type StatusOptions struct {
 	// on every sync, and publishes it in DNS while the process leads.
 	DNS *DNSWriter
 	// PublishHostname publishes a load balancer's DNS name (DNS.Name) as
-	// its status, in place of its addresses, when it has one.
+	// its status, in place of its addresses, once the name is published.
 	PublishHostname bool
 	// Metrics, when set, registers the writer's counters of status writes
 	// and conflicts.
@@ -187,6 +187,9 @@ func NewStatusWriter(opts StatusOptions) (*StatusWriter, error) {
 	}
 	if opts.Replicas != nil {
 		opts.Replicas.Notify(w.trigger)
+	}
+	if opts.DNS != nil {
+		opts.DNS.Notify(w.trigger)
 	}
 	if err := register(opts.Metrics, w.writes, w.conflicts); err != nil {
 		return nil, fmt.Errorf("status writer: %w", err)
