@@ -126,7 +126,7 @@ var (
 		// Prefixes as netip.Prefix writes them: IPv4 or IPv6 (no zone).
 		"-allow.lst": regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
 		"-deny.lst":  regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
-		".crtlist":      regexp.MustCompile(`^certs/[A-Za-z0-9_.-]+\.pem [a-z0-9.*-]+$`),
+		".crtlist":   regexp.MustCompile(`^certs/[A-Za-z0-9_.-]+\.pem [a-z0-9.*-]+$`),
 		// Longer suffixes win over the ones they end with.
 		"sni-hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+_tls)$`),
 		"sni-wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+_tls)$`),

@@ -152,7 +152,7 @@ var balance = map[lbconfig.Algorithm]string{
 const (
 	notFoundBody  = "404 not found: no route for this host and path"
 	forbiddenBody = "403 forbidden: client address not allowed"
-	noServerBody = "503 service unavailable: no ready endpoints"
+	noServerBody  = "503 service unavailable: no ready endpoints"
 )
 
 // RenderConfig renders cfg, which must be sorted, into haproxy.cfg and its
