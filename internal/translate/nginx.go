@@ -162,8 +162,8 @@ func nginxField(name string) string {
 
 // refuses reports, and says whether, annotation name keeps the Ingress from
 // being served. The protections that are off (enable-global-auth: "false",
-// a source range of every address, ...) are honoured: read, with nothing
-// to do.
+// ...) are honoured: read, with nothing to do. Source ranges that parse
+// are left to readSourceRanges.
 //
 // Annotation names are case-sensitive, so ingress-nginx ignores
 // "Auth-URL"; but whoever wrote it meant a protection, and it is refused
