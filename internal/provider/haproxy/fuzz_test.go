@@ -1,6 +1,7 @@
 package haproxy
 
 import (
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -223,7 +224,7 @@ func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie,
 				DefaultBackend: ref,
 				VirtualHosts: []lbconfig.VirtualHost{
 					{Hostname: host, Routes: []lbconfig.Route{
-						{Path: path, Match: lbconfig.MatchExact, Backend: *ref},
+						{Path: path, Match: lbconfig.MatchExact, Backend: *ref, Access: fuzzAccess(limit)},
 						{Path: path, Match: lbconfig.MatchPrefix, Backend: *ref},
 					}},
 					{Hostname: "*." + wildcard, Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: *ref}}},
@@ -245,6 +246,27 @@ func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie,
 	}
 	cfg.Sort()
 	return cfg
+}
+
+// fuzzAccess makes an access rule of limit's bits: an IPv4 and an IPv6
+// prefix, with host bits or too many bits at times, which RenderConfig
+// must refuse rather than write.
+func fuzzAccess(limit int64) *lbconfig.Access {
+	u := uint64(limit)
+	v4 := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}), int(u>>32&63))
+	var b16 [16]byte
+	for i := range b16 {
+		b16[i] = byte(u >> (8 * (i % 8)))
+	}
+	v6 := netip.PrefixFrom(netip.AddrFrom16(b16), int(u>>40&255))
+	if u>>48&1 == 0 {
+		v4, v6 = v4.Masked(), v6.Masked()
+	}
+	a := &lbconfig.Access{Allow: []netip.Prefix{v4}}
+	if u&2 == 0 {
+		a.Deny = []netip.Prefix{v6}
+	}
+	return a
 }
 
 var fuzzSeeds = []struct {
