@@ -350,3 +350,31 @@ func TestFastPathBodies(t *testing.T) {
 		}
 	})
 }
+
+// TestFastPathRefusedBodyIsNotARequest checks that a request refused by
+// an access rule, whose body is never read, closes the connection: its
+// body, whatever it holds, is never taken for the next request.
+func TestFastPathRefusedBodyIsNotARequest(t *testing.T) {
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	route := prefix("/", "echo")
+	route.Access = &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))}, nil, vh("a.test", route)))
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := "GET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n"
+	if _, err := io.WriteString(c, "POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	out, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("the connection was not closed after the 403: %v; read %q", err, out)
+	}
+	if n := bytes.Count(out, []byte("HTTP/1.1 ")); n != 1 || !bytes.HasPrefix(out, []byte("HTTP/1.1 403 ")) {
+		t.Errorf("got %q, want one 403 and the connection closed", out)
+	}
+}
