@@ -66,9 +66,10 @@ func withDefaults(opts Options) Options {
 	return opts
 }
 
-// ourIngresses returns the Ingresses of our class to serve, and those of
-// the nginx class that readNginx refuses, each oldest first, which is the
-// order in which they win conflicts. Those of the nginx class to serve
+// ourIngresses returns the Ingresses of our classes to serve, and those
+// refused: of the nginx class that readNginx refuses, and of either class
+// whose source ranges do not parse (readAccess). Each oldest first, which
+// is the order in which they win conflicts. Those of the nginx class to serve
 // come as readNginx rewrites them.
 func ourIngresses(snap *Snapshot, opts Options, ps *problems) (served, refused []*networkingv1.Ingress) {
 	c := newClassifier(snap.IngressClasses, opts, ps)
@@ -78,9 +79,13 @@ func ourIngresses(snap *Snapshot, opts Options, ps *problems) (served, refused [
 		}
 		switch c.kind(ing) {
 		case ourIngress:
-			served = append(served, ing)
+			if readAccess(ing, ps) {
+				served = append(served, ing)
+			} else {
+				refused = append(refused, ing)
+			}
 		case nginxIngress:
-			if rewritten, ok := readNginx(ing, ps); ok {
+			if rewritten, ok := readNginx(ing, ps); ok && readAccess(rewritten, ps) {
 				served = append(served, rewritten)
 			} else {
 				refused = append(refused, ing)
@@ -177,21 +182,31 @@ func ingressRef(ing *networkingv1.Ingress) lbconfig.ObjectRef {
 
 func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	ref := ingressRef(ing)
+	access, _, err := accessOf(ing.Annotations)
+	if err != nil {
+		return // refused by ourIngresses; never served open
+	}
 	b.sources = append(b.sources, ref)
 	if _, seen := b.policies[ref]; !seen {
 		b.policies[ref] = b.policyOf(ing.Annotations, ref)
 	}
-	if ing.Spec.DefaultBackend != nil {
+	switch {
+	case ing.Spec.DefaultBackend == nil:
+	case access != nil:
+		b.problems.add(ref, "spec.defaultBackend", "UnprotectedDefaultBackend",
+			"a default backend cannot be limited to source ranges (%s, %s), so it is not served rather than served to every client; give it a rule path instead",
+			AnnotationAllowSourceRange, AnnotationDenySourceRange)
+	default:
 		b.addDefaultBackend(ref, ing.Spec.DefaultBackend)
 	}
 	var hosts []string
 	for i := range ing.Spec.Rules {
-		if host, ok := b.addRule(ref, fmt.Sprintf("spec.rules[%d]", i), &ing.Spec.Rules[i]); ok {
+		if host, ok := b.addRule(ref, fmt.Sprintf("spec.rules[%d]", i), &ing.Spec.Rules[i], access); ok {
 			hosts = append(hosts, host)
 		}
 	}
 	b.addTLS(ing, ref, hosts)
-	b.addPassthrough(ing, ref)
+	b.addPassthrough(ing, ref, access)
 }
 
 func (b *builder) addDefaultBackend(ref lbconfig.ObjectRef, be *networkingv1.IngressBackend) {
@@ -210,9 +225,9 @@ func (b *builder) addDefaultBackend(ref lbconfig.ObjectRef, be *networkingv1.Ing
 	b.defaultOwner = claim{ref: ref, field: field}
 }
 
-// addRule adds the routes of one rule and returns its host, unless the
-// host is invalid.
-func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networkingv1.IngressRule) (string, bool) {
+// addRule adds the routes of one rule, each with access, and returns its
+// host, unless the host is invalid.
+func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networkingv1.IngressRule, access *lbconfig.Access) (string, bool) {
 	host, err := normalizeHost(rule.Host)
 	if err != nil {
 		b.problems.add(ref, field+".host", "InvalidHost", "%v; this rule is ignored", err)
@@ -227,6 +242,7 @@ func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networking
 	for j := range rule.HTTP.Paths {
 		pf := fmt.Sprintf("%s.http.paths[%d]", field, j)
 		if route, ok := b.route(ref, pf, host, &rule.HTTP.Paths[j]); ok {
+			route.Access = access
 			vh.Routes = append(vh.Routes, route)
 		}
 	}

@@ -29,8 +29,8 @@ import (
 //   - An Ingress is refused, not translated at all, when it carries a
 //     snippet (never run here, and it may hold access control), a
 //     protection that cannot be honoured here (authentication, client
-//     certificates, source ranges, a WAF, backend certificate
-//     verification), or what would be served wrong (a canary, a backend
+//     certificates, satisfy, a WAF, backend certificate verification, a
+//     source range that does not parse), or what would be served wrong (a canary, a backend
 //     protocol other than HTTP, HTTPS and GRPC). Each such annotation gets
 //     a RefusedAnnotation problem; other Ingresses, on the same hosts too,
 //     are served as if it did not exist, except that its paths no served
@@ -88,6 +88,7 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 		return nil, false
 	}
 	r.readRedirects(ing)
+	r.readSourceRanges()
 	r.readCanary()
 	r.readBackendProtocol()
 	r.readLimits()
@@ -161,8 +162,8 @@ func nginxField(name string) string {
 
 // refuses reports, and says whether, annotation name keeps the Ingress from
 // being served. The protections that are off (enable-global-auth: "false",
-// a source range of every address, ...) are honoured: read, with nothing
-// to do.
+// ...) are honoured: read, with nothing to do. Source ranges that parse
+// are left to readSourceRanges.
 //
 // Annotation names are case-sensitive, so ingress-nginx ignores
 // "Auth-URL"; but whoever wrote it meant a protection, and it is refused
@@ -192,18 +193,12 @@ func (r *nginxReader) refuses(name string) bool {
 		default:
 			return honoured() // no global authentication, as here
 		}
-	case name == "whitelist-source-range" || name == "allowlist-source-range":
-		ranges, err := parseSourceRanges(v)
-		switch {
-		case err != nil:
+	case name == "whitelist-source-range" || name == "allowlist-source-range" || name == "denylist-source-range":
+		if _, err := parseSourceRanges(v); err != nil {
 			r.refuse(name, "%v, so ingress-nginx denies every request", err)
-		case !allowsEveryAddress(ranges):
-			r.refuse(name, "source ranges are not supported here, and serving the app to every address would open it")
-		default:
-			return honoured() // every address, as cert-manager's HTTP-01 solvers ask
+			return true
 		}
-	case name == "denylist-source-range":
-		r.refuse(name, "source ranges are not supported here, and serving the app to every address would open it")
+		return false // readSourceRanges reads it
 	case name == "satisfy":
 		r.refuse(name, "satisfy combines authentication and source ranges, which are not supported here")
 	case name == "enable-modsecurity" || name == "enable-owasp-core-rules":
@@ -256,25 +251,6 @@ func isNginxProtection(name string) bool {
 	return strings.HasSuffix(name, "-snippet") || strings.HasPrefix(name, "auth-") || strings.HasPrefix(name, "modsecurity-")
 }
 
-// parseSourceRanges reads a comma-separated list of CIDR ranges and
-// addresses.
-func parseSourceRanges(v string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for e := range strings.SplitSeq(v, ",") {
-		e = strings.TrimSpace(e)
-		if p, err := netip.ParsePrefix(e); err == nil {
-			out = append(out, p)
-			continue
-		}
-		a, err := netip.ParseAddr(e)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a list of addresses and CIDR ranges", clip.Value(v))
-		}
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
-	}
-	return out, nil
-}
-
 // allowsEveryAddress reports whether ranges hold every IPv4 and every IPv6
 // address: no restriction at all.
 func allowsEveryAddress(ranges []netip.Prefix) bool {
@@ -286,6 +262,39 @@ func allowsEveryAddress(ranges []netip.Prefix) bool {
 		}
 	}
 	return v4 && v6
+}
+
+// readSourceRanges reads allowlist-source-range (or its older name
+// whitelist-source-range, which it wins over, as in ingress-nginx) and
+// denylist-source-range into our source ranges; refuses took the values
+// that do not parse. A list of every address is no restriction, as
+// cert-manager's HTTP-01 solvers ask, and sets nothing.
+func (r *nginxReader) readSourceRanges() {
+	const allow, white, deny = "allowlist-source-range", "whitelist-source-range", "denylist-source-range"
+	read := func(name, ours string) {
+		v, ok := r.get(name)
+		if !ok || !r.free(name, ours) {
+			return
+		}
+		ranges, err := parseSourceRanges(v)
+		if err != nil || (ours == AnnotationAllowSourceRange && allowsEveryAddress(ranges)) {
+			return
+		}
+		texts := make([]string, len(ranges))
+		for i, p := range ranges {
+			texts[i] = p.String()
+		}
+		r.out[ours] = strings.Join(texts, ",")
+	}
+	if _, ok := r.in[NginxAnnotationPrefix+allow]; ok {
+		if _, both := r.get(white); both {
+			r.problem(white, "OverriddenAnnotation", "%s%s is also set and wins; this annotation is ignored", NginxAnnotationPrefix, allow)
+		}
+		read(allow, AnnotationAllowSourceRange)
+	} else {
+		read(white, AnnotationAllowSourceRange)
+	}
+	read(deny, AnnotationDenySourceRange)
 }
 
 // readRedirects reads ssl-redirect, force-ssl-redirect,

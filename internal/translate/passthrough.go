@@ -26,8 +26,9 @@ type passthroughHost struct {
 }
 
 // addPassthrough reads AnnotationSSLPassthrough of ing and claims its rule
-// hosts; the oldest Ingress wins a host.
-func (b *builder) addPassthrough(ing *networkingv1.Ingress, ref lbconfig.ObjectRef) {
+// hosts; the oldest Ingress wins a host. An Ingress with access (source
+// ranges) passes nothing through.
+func (b *builder) addPassthrough(ing *networkingv1.Ingress, ref lbconfig.ObjectRef, access *lbconfig.Access) {
 	v, ok := ing.Annotations[AnnotationSSLPassthrough]
 	if !ok {
 		return
@@ -39,6 +40,13 @@ func (b *builder) addPassthrough(ing *networkingv1.Ingress, ref lbconfig.ObjectR
 		return
 	}
 	if !on {
+		return
+	}
+	if access != nil {
+		// The model has no source ranges for TLS passed through.
+		b.problems.add(ref, annotation, "UnprotectedPassthrough",
+			"TLS passed through cannot be limited to source ranges (%s, %s), so it is not passed through rather than served to every client; TLS is terminated as usual",
+			AnnotationAllowSourceRange, AnnotationDenySourceRange)
 		return
 	}
 	for i := range ing.Spec.Rules {

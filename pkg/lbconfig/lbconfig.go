@@ -10,7 +10,10 @@
 // be applied without restructuring the load balancer.
 package lbconfig
 
-import "fmt"
+import (
+	"fmt"
+	"net/netip"
+)
 
 // Config is the whole routing intent handed to a provider in one Apply.
 type Config struct {
@@ -136,11 +139,56 @@ type Route struct {
 	// HTTPSRedirect, on an HTTP listener, makes the route answer with a
 	// redirect to HTTPS instead of forwarding to Backend.
 	HTTPSRedirect *HTTPSRedirect `json:"httpsRedirect,omitempty"`
+	// Access, if set, limits the clients the route serves by their
+	// address (see Access); nil serves every client.
+	Access *Access `json:"access,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its
 	// requests answer 503 rather than reach another route.
 	Source ObjectRef `json:"source"`
+}
+
+// Access limits a route to clients by the address of the TCP peer, never
+// by a header such as X-Forwarded-For. A client whose address is in a Deny
+// prefix, or, when Allow is not empty, in no Allow prefix, gets 403 and
+// its request reaches no backend and no redirect. Deny wins over Allow.
+// An IPv4-mapped IPv6 client address (::ffff:a.b.c.d) is matched as the
+// IPv4 address it maps.
+//
+// Prefixes are masked (no host bits), have no zone and are not
+// IPv4-mapped IPv6 prefixes (write them as IPv4); each list is sorted
+// (netip.Prefix.Compare) without duplicates; an Access has at least one
+// prefix. Sort puts the lists in order; Validate checks the rest.
+type Access struct {
+	// Allow are the prefixes of the clients served; empty means every
+	// client not denied.
+	Allow []netip.Prefix `json:"allow,omitempty"`
+	// Deny are the prefixes of the clients refused.
+	Deny []netip.Prefix `json:"deny,omitempty"`
+}
+
+// Permits reports whether a client at addr may use a route with access
+// a. A nil Access permits every client.
+func (a *Access) Permits(addr netip.Addr) bool {
+	if a == nil {
+		return true
+	}
+	addr = addr.Unmap().WithZone("")
+	for _, p := range a.Deny {
+		if p.Contains(addr) {
+			return false
+		}
+	}
+	if len(a.Allow) == 0 {
+		return true
+	}
+	for _, p := range a.Allow {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // HTTPSRedirect sends a client to the same host, path and query over HTTPS:

@@ -2,6 +2,7 @@ package lbconfig
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
 )
 
@@ -19,7 +20,14 @@ func (c *Config) Sort() {
 			l := &lb.Listeners[j]
 			slices.SortFunc(l.VirtualHosts, func(a, b VirtualHost) int { return cmp.Compare(a.Hostname, b.Hostname) })
 			for k := range l.VirtualHosts {
-				slices.SortStableFunc(l.VirtualHosts[k].Routes, CompareRoutes)
+				vh := &l.VirtualHosts[k]
+				slices.SortStableFunc(vh.Routes, CompareRoutes)
+				for r := range vh.Routes {
+					if a := vh.Routes[r].Access; a != nil {
+						a.Allow = sortPrefixes(a.Allow)
+						a.Deny = sortPrefixes(a.Deny)
+					}
+				}
 			}
 		}
 	}
@@ -33,6 +41,12 @@ func (c *Config) Sort() {
 	for i := range c.Certificates {
 		slices.Sort(c.Certificates[i].Hosts)
 	}
+}
+
+// sortPrefixes sorts ps and drops duplicates, in place.
+func sortPrefixes(ps []netip.Prefix) []netip.Prefix {
+	slices.SortFunc(ps, netip.Prefix.Compare)
+	return slices.Compact(ps)
 }
 
 // CompareRoutes orders routes by precedence: Exact before Prefix, then the

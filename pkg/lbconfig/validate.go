@@ -188,6 +188,9 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			if rd := route.HTTPSRedirect; rd != nil {
 				v.redirect(rf+".httpsRedirect", l.Protocol, rd, httpsPorts)
 			}
+			if a := route.Access; a != nil {
+				v.access(rf+".access", a)
+			}
 		}
 	}
 }
@@ -204,6 +207,39 @@ func (v *validator) redirect(f string, proto Protocol, rd *HTTPSRedirect, httpsP
 	default:
 		v.add(f+".statusCode", fmt.Sprintf("%d is not 301, 302, 307 or 308", rd.StatusCode))
 	}
+}
+
+func (v *validator) access(f string, a *Access) {
+	if len(a.Allow) == 0 && len(a.Deny) == 0 {
+		v.add(f, "must have an allow or a deny prefix; leave it out to serve every client")
+	}
+	for name, ps := range map[string][]netip.Prefix{"allow": a.Allow, "deny": a.Deny} {
+		for i, p := range ps {
+			pf := fmt.Sprintf("%s.%s[%d]", f, name, i)
+			if err := CheckPrefix(p); err != nil {
+				v.add(pf, err.Error())
+			} else if i > 0 && ps[i-1].Compare(p) >= 0 {
+				v.add(pf, fmt.Sprintf("%s must come after %s, once (sorted without duplicates)", p, ps[i-1]))
+			}
+		}
+	}
+}
+
+// CheckPrefix returns an error unless p is a valid prefix without host
+// bits, without a zone, and not an IPv4-mapped IPv6 prefix (which is
+// written as IPv4), as Access needs it.
+func CheckPrefix(p netip.Prefix) error {
+	switch {
+	case !p.IsValid():
+		return fmt.Errorf("%q is not a CIDR prefix", p.String())
+	case p.Addr().Zone() != "":
+		return fmt.Errorf("%s must not have a zone", p)
+	case p.Addr().Is4In6():
+		return fmt.Errorf("%s is an IPv4-mapped IPv6 prefix; write it as IPv4", p)
+	case p.Masked() != p:
+		return fmt.Errorf("%s has host bits set; the prefix is %s", p, p.Masked())
+	}
+	return nil
 }
 
 // CheckHostname returns an error unless h is "" (any host), a lower-case DNS

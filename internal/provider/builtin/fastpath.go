@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -139,8 +140,10 @@ type fastConn struct {
 	// active is the backend connection of the exchange in progress, for
 	// a shutdown to abort.
 	active atomic.Pointer[backendConn]
-	// client is the client's IP address.
+	// client is the client's IP address; addr is the same, parsed once
+	// for routes with access rules.
 	client string
+	addr   netip.Addr
 	// idle is set while the loop waits for the next request.
 	idle atomic.Bool
 	// deadline is the read deadline last set on conn.
@@ -187,7 +190,8 @@ func (r *fastReader) Read(p []byte) (int, error) {
 // serveFast serves c, a plain HTTP connection, until it closes or is
 // handed to the http.Server.
 func (l *switchListener) serveFast(c *slotConn) {
-	fc := &fastConn{l: l, p: l.p, conn: c, client: remoteIP(c.RemoteAddr().String()), watchDone: make(chan struct{}, 1)}
+	remote := c.RemoteAddr().String()
+	fc := &fastConn{l: l, p: l.p, conn: c, client: remoteIP(remote), addr: remoteAddr(remote), watchDone: make(chan struct{}, 1)}
 	fc.in.conn = c
 	fc.br = bufio.NewReaderSize(&fc.in, clientBufferSize)
 	fc.bw = bufio.NewWriterSize(c, clientBufferSize)
@@ -335,6 +339,13 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 	switch {
 	case rt == nil:
 		out.status = fc.answer(404, "404 not found: no route for this host and path")
+	case !rt.permits(fc.addr):
+		b = rt.backend
+		if fc.head.ContentLength > 0 {
+			fc.head.Close = true // the body is not read
+			result = closeConn
+		}
+		out.status = fc.answer(http.StatusForbidden, forbiddenBody)
 	case rt.backend.policy.maxBody > 0 && fc.head.ContentLength > rt.backend.policy.maxBody:
 		b = rt.backend
 		fc.head.Close = true // the body is not read

@@ -5,8 +5,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,6 +174,7 @@ func TestFastPathWatchKeepsNextRequest(t *testing.T) {
 // the whole process with a client and a backend that allocate nothing.
 func TestFastPathAllocatesNothing(t *testing.T) {
 	response := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n" + strings.Repeat("x", 100))
+	var served atomic.Int64
 	backend := nettest.ServeRaw(t, func(c net.Conn) {
 		buf := make([]byte, 4096)
 		n := 0
@@ -183,6 +186,7 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 			n += m
 			if bytes.HasSuffix(buf[:n], []byte("\r\n\r\n")) {
 				n = 0
+				served.Add(1)
 				if _, err := c.Write(response); err != nil {
 					return
 				}
@@ -190,50 +194,88 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 		}
 	})
 	p := startProxy(t, nettest.Logger(t))
-	port := nettest.FreePort(t)
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil,
-		vh("bench.example.com", prefix("/", "raw"))))
+	// A route without access rule, one whose rule lets the client
+	// (127.0.0.1) in, and one whose rule keeps it out: none allocates.
+	for _, tc := range []struct {
+		name   string
+		access *lbconfig.Access
+		status string
+	}{
+		{"no rule", nil, "HTTP/1.1 200 OK\r\n"},
+		{"allowed", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Deny: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "HTTP/1.1 200 OK\r\n"},
+		{"refused", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "HTTP/1.1 403 "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port := nettest.FreePort(t)
+			route := prefix("/", "raw")
+			route.Access = tc.access
+			mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil,
+				vh("bench.example.com", route)))
 
-	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	request := []byte("GET /api/v1/items?id=42 HTTP/1.1\r\nHost: bench.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
-	buf := make([]byte, 4096)
-	var failed error
-	roundTrip := func() {
-		if _, err := c.Write(request); err != nil {
-			failed = err
-			return
-		}
-		n := 0
-		for {
-			m, err := c.Read(buf[n:])
+			c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
 			if err != nil {
-				failed = err
-				return
+				t.Fatal(err)
 			}
-			n += m
-			if i := bytes.Index(buf[:n], []byte("\r\n\r\n")); i >= 0 && n-i-4 >= 100 {
-				return
+			defer c.Close()
+			request := []byte("GET /api/v1/items?id=42 HTTP/1.1\r\nHost: bench.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+			buf := make([]byte, 4096)
+			var failed error
+			roundTrip := func() {
+				if _, err := c.Write(request); err != nil {
+					failed = err
+					return
+				}
+				n := 0
+				for {
+					m, err := c.Read(buf[n:])
+					if err != nil {
+						failed = err
+						return
+					}
+					n += m
+					if i := bytes.Index(buf[:n], []byte("\r\n\r\n")); i >= 0 && n-i-4 >= contentLength(buf[:i]) {
+						return
+					}
+				}
 			}
+			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+			for range 100 { // fills the pools and the connection's caches
+				roundTrip()
+			}
+			before := served.Load()
+			allocs := testing.AllocsPerRun(2000, roundTrip)
+			if failed != nil {
+				t.Fatal(failed)
+			}
+			if !bytes.HasPrefix(buf, []byte(tc.status)) {
+				t.Fatalf("got %q, want %q", buf[:40], tc.status)
+			}
+			if allocs != 0 {
+				t.Errorf("%v allocations per request, want 0", allocs)
+			}
+			if got := served.Load() - before; tc.status != "HTTP/1.1 200 OK\r\n" && got != 0 {
+				t.Errorf("the backend saw %d refused requests, want none", got)
+			}
+		})
+	}
+}
+
+// contentLength reads the Content-Length of a response head as the
+// backend and the proxy spell it, or 0, without allocating: it runs
+// within testing.AllocsPerRun.
+func contentLength(head []byte) int {
+	i := bytes.Index(head, []byte("\r\nContent-Length: "))
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for _, c := range head[i+len("\r\nContent-Length: "):] {
+		if c < '0' || c > '9' {
+			break
 		}
+		n = n*10 + int(c-'0')
 	}
-	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-	for range 100 { // fills the pools and the connection's caches
-		roundTrip()
-	}
-	allocs := testing.AllocsPerRun(2000, roundTrip)
-	if failed != nil {
-		t.Fatal(failed)
-	}
-	if !bytes.HasPrefix(buf, []byte("HTTP/1.1 200 OK\r\n")) {
-		t.Fatalf("got %q", buf[:40])
-	}
-	if allocs != 0 {
-		t.Errorf("%v allocations per proxied request, want 0", allocs)
-	}
+	return n
 }
 
 // TestFastPathDrain checks a listener that closes: its idle fast-path
@@ -307,4 +349,32 @@ func TestFastPathBodies(t *testing.T) {
 			t.Errorf("got %d %q, close %v; want the backend's 413 and the connection closed", resp.StatusCode, body, resp.Close)
 		}
 	})
+}
+
+// TestFastPathRefusedBodyIsNotARequest checks that a request refused by
+// an access rule, whose body is never read, closes the connection: its
+// body, whatever it holds, is never taken for the next request.
+func TestFastPathRefusedBodyIsNotARequest(t *testing.T) {
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	route := prefix("/", "echo")
+	route.Access = &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))}, nil, vh("a.test", route)))
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := "GET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n"
+	if _, err := io.WriteString(c, "POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	out, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("the connection was not closed after the 403: %v; read %q", err, out)
+	}
+	if n := bytes.Count(out, []byte("HTTP/1.1 ")); n != 1 || !bytes.HasPrefix(out, []byte("HTTP/1.1 403 ")) {
+		t.Errorf("got %q, want one 403 and the connection closed", out)
+	}
 }

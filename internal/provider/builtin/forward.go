@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"net/url"
 	"os"
@@ -49,6 +50,13 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var b *backend
 	if rt := pr.routeFor(r.Host, path); rt != nil {
+		if rt.access != nil && !rt.permits(remoteAddr(r.RemoteAddr)) {
+			// Before the redirect too: a refused client learns nothing.
+			http.Error(w, forbiddenBody, http.StatusForbidden)
+			rt.backend.metrics.observe(http.StatusForbidden, time.Since(start))
+			h.p.logAccess(r, rt.backend, outcome{status: http.StatusForbidden}, start)
+			return
+		}
 		if rt.redirect != nil {
 			serveRedirect(w, r, rt.redirect)
 			h.p.logAccess(r, nil, outcome{status: rt.redirect.status}, start)
@@ -617,6 +625,16 @@ func remoteIP(addr string) string {
 		addr = addr[:i]
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+}
+
+// remoteAddr returns the IP address of an "ip:port" or "[ip6]:port"
+// address, or the zero Addr, without allocating.
+func remoteAddr(addr string) netip.Addr {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr()
 }
 
 // limitBody holds r's body to max bytes (0: no limit), answering 413 at

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -81,7 +82,18 @@ type route struct {
 	backend *backend
 	// redirect, if set, answers instead of backend.
 	redirect *redirect
+	// access, if set, limits the clients served (permits).
+	access *lbconfig.Access
 }
+
+// permits reports whether a client at addr may use r. An address that
+// could not be read is refused by any rule.
+func (r *route) permits(addr netip.Addr) bool {
+	return r.access == nil || (addr.IsValid() && r.access.Permits(addr))
+}
+
+// forbiddenBody answers a client that a route's access refuses.
+const forbiddenBody = "403 forbidden: client address not allowed"
 
 // redirect is a compiled lbconfig.HTTPSRedirect.
 type redirect struct {
@@ -295,6 +307,10 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 			}
 			path := rt.MatchPath()
 			cr := route{path: path, backend: b}
+			if a := rt.Access; a != nil {
+				// A copy: the table outlives nothing of cfg.
+				cr.access = &lbconfig.Access{Allow: slices.Clone(a.Allow), Deny: slices.Clone(a.Deny)}
+			}
 			if rd := rt.HTTPSRedirect; rd != nil {
 				cr.redirect = &redirect{status: int(rd.StatusCode)}
 				if rd.Port != 443 {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -418,5 +419,29 @@ func TestBrokenSecretEndToEnd(t *testing.T) {
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if a := get(t, hc, httpPort, "gone.test", "/x"); a.status != 308 {
 		t.Errorf("gone.test on HTTP: %d, want 308", a.status)
+	}
+}
+
+// TestAccessBeforeRedirect checks that a route's access rule refuses a
+// client before its HTTPS redirect answers; the client connects from
+// 127.0.0.1.
+func TestAccessBeforeRedirect(t *testing.T) {
+	f := newTLSFixture(t)
+	c := testClient(t)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for _, tc := range []struct {
+		allow  string
+		status int
+	}{
+		{"10.0.0.0/8", http.StatusForbidden},
+		{"127.0.0.0/8", http.StatusPermanentRedirect},
+	} {
+		access := &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix(tc.allow)}}
+		cfg := f.config(f.shop, nil)
+		cfg.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].Access = access
+		mustApply(t, f.p, cfg)
+		if a := get(t, c, f.httpPort, "shop.test", "/"); a.status != tc.status || a.server() != "" {
+			t.Errorf("allow %s, HTTP: %d from %q, want %d from the proxy", tc.allow, a.status, a.server(), tc.status)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package haproxy
 
 import (
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -109,6 +110,11 @@ var (
 		`^    http-request set-header X-Forwarded-Port \d+$`,
 		`^    http-request return status 404 content-type "text/plain; charset=utf-8" string "404 not found: no route for this host and path" if !\{ var\(txn\.backend\) -m found \}$`,
 		`^    use_backend %\[var\(txn\.backend\)\] if \{ var\(txn\.backend\) -m found \}$`,
+		`^    http-request set-var\(txn\.access\) var\(txn\.backend\),field\(2,~\) if \{ var\(txn\.backend\) -m sub ~ \}$`,
+		`^    http-request set-var\(txn\.backend\) var\(txn\.backend\),field\(1,~\) if \{ var\(txn\.access\) -m found \}$`,
+		`^    http-request return status 403 content-type "text/plain; charset=utf-8" string "403 forbidden: client address not allowed" if `+
+			`\{ var\(txn\.access\) -m str (a\d+) \} (\{ src -f maps/\d+-a\d+-deny\.lst \}|!\{ src -f maps/\d+-a\d+-allow\.lst \})`+
+			`( \|\| \{ var\(txn\.access\) -m str a\d+ \} !\{ src -f maps/\d+-a\d+-allow\.lst \})?$`,
 		`^    default_backend b[et]_[A-Za-z0-9_.-]+$`,
 		`^    balance (roundrobin|leastconn|random)$`,
 		`^    server s\d+ (\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+):\d+( ssl verify none| proto h2)?( check inter \d+ms fastinter \d+ms downinter \d+ms rise 1 fall \d+ observe layer4 error-limit \d+ on-error mark-down)?( disabled)?$`,
@@ -116,9 +122,12 @@ var (
 	mapGrammar = map[string]*regexp.Regexp{
 		"hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ v\d+$`),
 		"wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ v\d+$`),
-		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)$`),
-		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)$`),
-		".crtlist":      regexp.MustCompile(`^certs/[A-Za-z0-9_.-]+\.pem [a-z0-9.*-]+$`),
+		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(~a\d+)?$`),
+		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(~a\d+)?$`),
+		// Prefixes as netip.Prefix writes them: IPv4 or IPv6 (no zone).
+		"-allow.lst": regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
+		"-deny.lst":  regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
+		".crtlist":   regexp.MustCompile(`^certs/[A-Za-z0-9_.-]+\.pem [a-z0-9.*-]+$`),
 		// Longer suffixes win over the ones they end with.
 		"sni-hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+_tls)$`),
 		"sni-wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+_tls)$`),
@@ -215,7 +224,7 @@ func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie,
 				DefaultBackend: ref,
 				VirtualHosts: []lbconfig.VirtualHost{
 					{Hostname: host, Routes: []lbconfig.Route{
-						{Path: path, Match: lbconfig.MatchExact, Backend: *ref},
+						{Path: path, Match: lbconfig.MatchExact, Backend: *ref, Access: fuzzAccess(limit)},
 						{Path: path, Match: lbconfig.MatchPrefix, Backend: *ref},
 					}},
 					{Hostname: "*." + wildcard, Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: *ref}}},
@@ -237,6 +246,27 @@ func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie,
 	}
 	cfg.Sort()
 	return cfg
+}
+
+// fuzzAccess makes an access rule of limit's bits: an IPv4 and an IPv6
+// prefix, with host bits or too many bits at times, which RenderConfig
+// must refuse rather than write.
+func fuzzAccess(limit int64) *lbconfig.Access {
+	u := uint64(limit)
+	v4 := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}), int(u>>32&63))
+	var b16 [16]byte
+	for i := range b16 {
+		b16[i] = byte(u >> (8 * (i % 8)))
+	}
+	v6 := netip.PrefixFrom(netip.AddrFrom16(b16), int(u>>40&255))
+	if u>>48&1 == 0 {
+		v4, v6 = v4.Masked(), v6.Masked()
+	}
+	a := &lbconfig.Access{Allow: []netip.Prefix{v4}}
+	if u&2 == 0 {
+		a.Deny = []netip.Prefix{v6}
+	}
+	return a
 }
 
 var fuzzSeeds = []struct {

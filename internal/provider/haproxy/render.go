@@ -150,8 +150,9 @@ var balance = map[lbconfig.Algorithm]string{
 
 // Responses HAProxy gives itself, in the builtin provider's words.
 const (
-	notFoundBody = "404 not found: no route for this host and path"
-	noServerBody = "503 service unavailable: no ready endpoints"
+	notFoundBody  = "404 not found: no route for this host and path"
+	forbiddenBody = "403 forbidden: client address not allowed"
+	noServerBody  = "503 service unavailable: no ready endpoints"
 )
 
 // RenderConfig renders cfg, which must be sorted, into haproxy.cfg and its
@@ -443,6 +444,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	var hosts, wild, exact, pfx lines
 	catchAll := ""
 	redirects := map[string]lbconfig.HTTPSRedirect{}
+	var access accessRules
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
 		switch {
@@ -475,6 +477,15 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			if err := lbconfig.CheckPath(rt.Path); err != nil {
 				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
 			}
+			if rt.Access != nil {
+				// The map value carries the route's access rule after
+				// "~", which no backend or redirect name holds.
+				id, err := access.add(rt.Access)
+				if err != nil {
+					return fmt.Errorf("virtual host %d (%q): route %d: access: %w", k, vh.Hostname, n, err)
+				}
+				be += "~" + id
+			}
 			// Requests route on their normalized path (pathRules).
 			path := rt.MatchPath()
 			// Keys are "<vhost>:<path>". Prefix keys end in "/" and the
@@ -501,6 +512,14 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	r.files[wildMap] = []byte(wild.String())
 	r.files[exactMap] = []byte(exact.String())
 	r.files[prefixMap] = []byte(pfx.String())
+	for _, a := range access.rules {
+		if len(a.allow) > 0 {
+			r.files[prefix+a.id+"-allow.lst"] = []byte(a.allow)
+		}
+		if len(a.deny) > 0 {
+			r.files[prefix+a.id+"-deny.lst"] = []byte(a.deny)
+		}
+	}
 
 	w := &r.cfgText
 	w.line("")
@@ -556,6 +575,22 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	if pfx.Len() > 0 {
 		w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,/),map_beg(" + prefixMap + ") if { var(txn.vhost) -m found } !{ var(txn.backend) -m found }")
 	}
+	if len(access.rules) > 0 {
+		// Refused right after routing, before any redirect or backend,
+		// by the address of the connection (src), never a header.
+		w.line("    http-request set-var(txn.access) var(txn.backend),field(2,~) if { var(txn.backend) -m sub ~ }")
+		w.line("    http-request set-var(txn.backend) var(txn.backend),field(1,~) if { var(txn.access) -m found }")
+		for _, a := range access.rules {
+			var conds []string
+			if len(a.deny) > 0 {
+				conds = append(conds, "{ var(txn.access) -m str "+a.id+" } { src -f "+prefix+a.id+"-deny.lst }")
+			}
+			if len(a.allow) > 0 {
+				conds = append(conds, "{ var(txn.access) -m str "+a.id+" } !{ src -f "+prefix+a.id+"-allow.lst }")
+			}
+			w.line("    http-request return status 403 content-type \"text/plain; charset=utf-8\" string \"" + forbiddenBody + "\" if " + strings.Join(conds, " || "))
+		}
+	}
 	w.line("    http-request set-header X-Forwarded-For \"%[req.fhdr(x-forwarded-for)], %[src]\" if { req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request add-header X-Forwarded-For %[src] if !{ req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request set-header X-Real-IP %[src]")
@@ -599,6 +634,52 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		w.line("    server tls unix@" + tlsSocket(r.opts.RuntimeDir, l.Port) + " send-proxy-v2")
 	}
 	return nil
+}
+
+// accessRules numbers the distinct access rules of one listener, in the
+// order routes first use them.
+type accessRules struct {
+	rules []accessRule
+}
+
+// accessRule is one lbconfig.Access as the lines of its src pattern files.
+type accessRule struct {
+	id, allow, deny string
+}
+
+// add returns the id of a, checking every prefix: HAProxy reads the
+// files as they are written.
+func (rs *accessRules) add(a *lbconfig.Access) (string, error) {
+	if len(a.Allow) == 0 && len(a.Deny) == 0 {
+		return "", fmt.Errorf("no allow or deny prefix")
+	}
+	list := func(name string, ps []netip.Prefix) (string, error) {
+		var b strings.Builder
+		for i, p := range ps {
+			if err := lbconfig.CheckPrefix(p); err != nil {
+				return "", fmt.Errorf("%s[%d]: %w", name, i, err)
+			}
+			b.WriteString(p.String())
+			b.WriteByte('\n')
+		}
+		return b.String(), nil
+	}
+	allow, err := list("allow", a.Allow)
+	if err != nil {
+		return "", err
+	}
+	deny, err := list("deny", a.Deny)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range rs.rules {
+		if r.allow == allow && r.deny == deny {
+			return r.id, nil
+		}
+	}
+	id := "a" + strconv.Itoa(len(rs.rules))
+	rs.rules = append(rs.rules, accessRule{id: id, allow: allow, deny: deny})
+	return id, nil
 }
 
 // hopByHop writes the rules that keep hop-by-hop fields (RFC 9110,

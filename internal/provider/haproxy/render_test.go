@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,6 +102,38 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 				}},
 				{Name: "default/other:80", Protocol: lbconfig.BackendH2C, Endpoints: []lbconfig.Endpoint{{Address: "2001:db8::1", Port: 80, Ready: true}}},
 				{Name: "default/wild:80", Endpoints: eps("10.0.4.1")},
+			},
+		},
+		// Routes with access rules: the map value carries the rule after
+		// "~", one 403 rule per distinct rule, deny before allow; a route
+		// without a rule and the default backend are not affected.
+		"source-ranges": {
+			LoadBalancers: []lbconfig.LoadBalancer{{
+				Name: "default",
+				Listeners: []lbconfig.Listener{{
+					Port: 80, Protocol: lbconfig.ProtocolHTTP,
+					DefaultBackend: &lbconfig.BackendRef{Name: "default/fallback:80"},
+					VirtualHosts: []lbconfig.VirtualHost{{Hostname: "shop.example.com", Routes: []lbconfig.Route{
+						{Path: "/status", Match: lbconfig.MatchExact, Backend: ref("default/web:80"), Access: &lbconfig.Access{Deny: prefixes("203.0.113.0/24")}},
+						{Path: "/admin", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), Access: &lbconfig.Access{
+							Allow: prefixes("10.0.0.0/8", "192.168.0.1/32", "2001:db8::/32"), Deny: prefixes("10.9.0.0/16"),
+						}},
+						{Path: "/internal", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), Access: &lbconfig.Access{
+							Allow: prefixes("10.0.0.0/8", "192.168.0.1/32", "2001:db8::/32"), Deny: prefixes("10.9.0.0/16"),
+						}},
+						{Path: "/private", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), HTTPSRedirect: &lbconfig.HTTPSRedirect{Port: 443, StatusCode: 308}, Access: &lbconfig.Access{Allow: prefixes("127.0.0.0/8")}},
+						{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80")},
+					}}},
+				}, {
+					Port: 443, Protocol: lbconfig.ProtocolHTTPS,
+					VirtualHosts: []lbconfig.VirtualHost{{Hostname: "shop.example.com", Routes: []lbconfig.Route{
+						{Path: "/private", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), Access: &lbconfig.Access{Allow: prefixes("127.0.0.0/8")}},
+					}}},
+				}},
+			}},
+			Backends: []lbconfig.Backend{
+				{Name: "default/fallback:80", Endpoints: eps("10.0.5.1")},
+				{Name: "default/web:80", Endpoints: eps("10.0.6.1")},
 			},
 		},
 		"two-load-balancers-https": {
@@ -204,6 +237,14 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 		c.Sort()
 	}
 	return cases
+}
+
+func prefixes(ss ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
 }
 
 // goldenOptions are the render options of golden files and fuzz cases.

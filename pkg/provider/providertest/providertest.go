@@ -40,7 +40,9 @@
 // answer 404 itself when nothing matches and 503 when the backend has no
 // ready endpoint; set X-Forwarded-Proto and X-Forwarded-Host itself,
 // replacing what the client sent, and end X-Forwarded-For with the
-// client's address; reject a config with a port it cannot bind, or a port
+// client's address; answer 403 itself, before any backend or redirect,
+// to a client whose connection's address a route's Access refuses;
+// reject a config with a port it cannot bind, or a port
 // that two load balancers share, and keep the old config serving through
 // the failed Apply without a failed request; apply an unchanged config
 // without disturbing anything, not even an open keep-alive connection;
@@ -119,6 +121,7 @@ func (s Suite) Run(t *testing.T) {
 		{"NoReadyEndpointIs503", (*Suite).testNoReadyEndpoint},
 		{"SpreadsOverReadyEndpoints", (*Suite).testSpread},
 		{"ForwardedHeaders", (*Suite).testForwardedHeaders},
+		{"SourceRanges", (*Suite).testSourceRanges},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
 		{"ApplyIsIdempotent", (*Suite).testIdempotent},
