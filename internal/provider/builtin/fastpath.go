@@ -338,23 +338,17 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 	var b *backend
 	switch {
 	case rt == nil:
-		out.status = fc.answer(404, "404 not found: no route for this host and path")
+		out.status, result = fc.answerUnread(404, "404 not found: no route for this host and path")
 	case !rt.permits(fc.addr):
 		b = rt.backend
-		if fc.head.ContentLength > 0 {
-			fc.head.Close = true // the body is not read
-			result = closeConn
-		}
-		out.status = fc.answer(http.StatusForbidden, forbiddenBody)
+		out.status, result = fc.answerUnread(http.StatusForbidden, forbiddenBody)
 	case rt.backend.policy.maxBody > 0 && fc.head.ContentLength > rt.backend.policy.maxBody:
 		b = rt.backend
-		fc.head.Close = true // the body is not read
-		out.status = fc.answer(http.StatusRequestEntityTooLarge, "413 request entity too large")
-		result = closeConn
+		out.status, result = fc.answerUnread(http.StatusRequestEntityTooLarge, "413 request entity too large")
 	default:
 		b = rt.backend
 		if c := b.choose(nil, fc.client, false, nil); c.ep == nil {
-			out.status = fc.answer(503, "503 service unavailable: no ready endpoints")
+			out.status, result = fc.answerUnread(503, "503 service unavailable: no ready endpoints")
 		} else {
 			out, result = fc.forwardLoop(pr, b, c)
 		}
@@ -374,6 +368,19 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 		result = closeConn
 	}
 	return result
+}
+
+// answerUnread answers the request with status and msg without reading
+// its body. A request with a body closes the connection after the answer,
+// so that the body, whatever it holds, is never taken for the next
+// request.
+func (fc *fastConn) answerUnread(status int, msg string) (int, fastResult) {
+	result := keepConn
+	if fc.head.ContentLength > 0 {
+		fc.head.Close = true
+		result = closeConn
+	}
+	return fc.answer(status, msg), result
 }
 
 // parseTarget sets fc.host, fc.target and fc.path from the head, and

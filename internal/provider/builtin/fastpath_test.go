@@ -351,30 +351,37 @@ func TestFastPathBodies(t *testing.T) {
 	})
 }
 
-// TestFastPathRefusedBodyIsNotARequest checks that a request refused by
-// an access rule, whose body is never read, closes the connection: its
-// body, whatever it holds, is never taken for the next request.
+// TestFastPathRefusedBodyIsNotARequest checks that a request answered
+// without reading its body (refused by an access rule, with no route, or
+// with no ready endpoint) closes the connection: its body, whatever it
+// holds, is never taken for the next request.
 func TestFastPathRefusedBodyIsNotARequest(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	route := prefix("/", "echo")
-	route.Access = &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
-	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))}, nil, vh("a.test", route)))
-	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	body := "GET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n"
-	if _, err := io.WriteString(c, "POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	out, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatalf("the connection was not closed after the 403: %v; read %q", err, out)
-	}
-	if n := bytes.Count(out, []byte("HTTP/1.1 ")); n != 1 || !bytes.HasPrefix(out, []byte("HTTP/1.1 403 ")) {
-		t.Errorf("got %q, want one 403 and the connection closed", out)
+	refused := prefix("/", "echo")
+	refused.Access = &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo")), {Name: "empty"}}, nil,
+		vh("a.test", refused), vh("b.test", prefix("/known", "echo")), vh("c.test", prefix("/", "empty"))))
+	for _, tc := range []struct {
+		host   string
+		status string
+	}{{"a.test", "403"}, {"b.test", "404"}, {"c.test", "503"}} {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := "GET /known HTTP/1.1\r\nHost: b.test\r\n\r\n"
+		if _, err := io.WriteString(c, "POST /x HTTP/1.1\r\nHost: "+tc.host+"\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		out, err := io.ReadAll(c)
+		c.Close()
+		if err != nil {
+			t.Fatalf("%s: the connection was not closed after the %s: %v; read %q", tc.host, tc.status, err, out)
+		}
+		if n := bytes.Count(out, []byte("HTTP/1.1 ")); n != 1 || !bytes.HasPrefix(out, []byte("HTTP/1.1 "+tc.status+" ")) {
+			t.Errorf("%s: got %q, want one %s and the connection closed", tc.host, out, tc.status)
+		}
 	}
 }

@@ -137,6 +137,7 @@ func (s Suite) Run(t *testing.T) {
 		{"TCP", (*Suite).testTCP},
 		{"StickySessions", (*Suite).testSticky},
 		{"RequestSmuggling", (*Suite).testSmuggling},
+		{"UnreadBodies", (*Suite).testUnreadBodies},
 		{"HopByHopFields", (*Suite).testHopByHop},
 		{"ClientLimits", (*Suite).testClientLimits},
 	} {

@@ -7,11 +7,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"ingress-controller/pkg/lbconfig"
 )
 
 // anyBody, as the body a smuggling request must reach the backend with,
@@ -179,6 +182,46 @@ func (p pipelined) String() string {
 		return strconv.Itoa(p.status) + " from the load balancer"
 	}
 	return fmt.Sprintf("%d from backend %q", p.status, p.server)
+}
+
+// testUnreadBodies: a request the load balancer answers itself, without
+// reading its body (no route: 404; refused by an access rule: 403; no
+// endpoint: 503), never lets that body be read as the next request: a
+// request hidden in it never reaches a backend.
+func (s *Suite) testUnreadBodies(t *testing.T) {
+	l := s.start(t)
+	rec := l.startRecorder("rec", nil)
+	port := l.freePort()
+	guarded := route("/guarded", lbconfig.MatchPrefix, rec.ref)
+	guarded.Access = &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	l.apply(config(oneLB(port, nil, vhost("app.example",
+		route("/", lbconfig.MatchPrefix, rec.ref), guarded, route("/empty", lbconfig.MatchPrefix, "empty"),
+	)), rec.pool(), lbconfig.Backend{Name: "empty"}))
+	l.expect(at(port, "app.example", "/", want{status: http.StatusOK, backends: []string{rec.name}}))
+	rec.take()
+
+	const hidden = "GET /smuggled HTTP/1.1\r\nHost: app.example\r\n\r\n"
+	for _, tc := range []struct{ name, host, path string }{
+		{"no route (404)", "other.example", "/"},
+		{"refused (403)", "app.example", "/guarded"},
+		{"no endpoint (503)", "app.example", "/empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := "POST " + tc.path + " HTTP/1.1\r\nHost: " + tc.host + "\r\nContent-Length: " + strconv.Itoa(len(hidden)) + "\r\n\r\n" + hidden
+			got, closed, err := pipeline(l.addr, port, req)
+			time.Sleep(100 * time.Millisecond)
+			reqs, raw := rec.take()
+			for _, r := range reqs {
+				if r.path == "/smuggled" {
+					t.Errorf("%s: the backend got the request hidden in the body of a request answered %v (closed: %v, error: %v)\nbackend read: %q",
+						l.p.Name(), got, closed, err, raw)
+				}
+			}
+			if len(got) == 0 || got[0].status < 400 || got[0].server != "" {
+				t.Errorf("%s: got %v (error %v), want the load balancer's own 4xx or 5xx", l.p.Name(), got, err)
+			}
+		})
+	}
 }
 
 // pipeline writes reqs back to back on one new connection to port and
