@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"ingress-controller/internal/nettest"
 )
 
 // buildController builds the controller binary into the test's temporary
@@ -29,4 +33,23 @@ func statusOf(url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// webBackend is the manifest of Service demo/web, port 80 named http, and
+// its EndpointSlice with echo's address.
+func webBackend(echo *nettest.EchoServer) string {
+	_, port, _ := net.SplitHostPort(echo.Addr)
+	return fmt.Sprintf(`apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec:
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: demo, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, port: %s}]
+endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
+`, port)
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -86,18 +85,6 @@ spec:
       paths:
       - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: demo}
-spec:
-  ports: [{name: http, port: 80}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web-1, namespace: demo, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-ports: [{name: http, port: %s}]
-endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
 `
 
 // TestNginxCompat runs the binary with --nginx-compat on both providers:
@@ -112,9 +99,8 @@ func TestNginxCompat(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = echo.Close() })
-	_, echoPort, _ := net.SplitHostPort(echo.Addr)
 	manifests := t.TempDir()
-	writeAtomic(t, filepath.Join(manifests, "nginx.yaml"), []byte(fmt.Sprintf(nginxManifests, echoPort)))
+	writeAtomic(t, filepath.Join(manifests, "nginx.yaml"), []byte(nginxManifests+webBackend(echo)))
 
 	for _, tc := range []struct {
 		provider string

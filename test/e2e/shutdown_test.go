@@ -24,28 +24,15 @@ func TestShutdownDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = echo.Close() })
-	_, echoPort, _ := net.SplitHostPort(echo.Addr)
 	manifests := t.TempDir()
-	writeAtomic(t, filepath.Join(manifests, "web.yaml"), []byte(fmt.Sprintf(`apiVersion: networking.k8s.io/v1
+	writeAtomic(t, filepath.Join(manifests, "web.yaml"), []byte(`apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: web, namespace: demo}
 spec:
   ingressClassName: ingress-controller
   defaultBackend: {service: {name: web, port: {number: 80}}}
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: demo}
-spec:
-  ports: [{name: http, port: 80}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web-1, namespace: demo, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-ports: [{name: http, port: %s}]
-endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
-`, echoPort)))
+`+webBackend(echo)))
 
 	port, admin := int(nettest.FreePort(t)), fmt.Sprintf("127.0.0.1:%d", int(nettest.FreePort(t)))
 	const delay = 1500 * time.Millisecond
