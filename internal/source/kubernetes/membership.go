@@ -394,24 +394,42 @@ func ReplicaFromLease(l *coordinationv1.Lease) (Replica, error) {
 // namespace at now, sorted by name. A Lease it cannot read is left out and
 // named in the error, which comes with the replicas it could read.
 func ListReplicas(ctx context.Context, client clientset.Interface, namespace, electionID string, now time.Time) ([]Replica, error) {
-	selector := labels.SelectorFromSet(labels.Set{LabelReplicaOf: ReplicaOfValue(electionID)}).String()
-	list, err := client.CoordinationV1().Leases(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	list, err := client.CoordinationV1().Leases(namespace).List(ctx, metav1.ListOptions{LabelSelector: replicaSelector(electionID)})
 	if err != nil {
 		return nil, fmt.Errorf("list replica leases in %s: %w", namespace, err)
 	}
-	var (
-		replicas []Replica
-		errs     []error
-	)
+	leases := make([]*coordinationv1.Lease, len(list.Items))
 	for i := range list.Items {
-		r, err := ReplicaFromLease(&list.Items[i])
-		switch {
-		case err != nil:
+		leases[i] = &list.Items[i]
+	}
+	replicas, bad := liveReplicas(leases, now)
+	var errs []error
+	for _, l := range leases {
+		if err := bad[l.Name]; err != nil {
 			errs = append(errs, err)
-		case r.Live(now):
-			replicas = append(replicas, r)
 		}
 	}
-	slices.SortFunc(replicas, func(a, b Replica) int { return strings.Compare(a.Name, b.Name) })
 	return replicas, errors.Join(errs...)
+}
+
+// replicaSelector selects the replica Leases of the controller electionID.
+func replicaSelector(electionID string) string {
+	return labels.SelectorFromSet(labels.Set{LabelReplicaOf: ReplicaOfValue(electionID)}).String()
+}
+
+// liveReplicas reads leases and returns the replicas live at now, sorted
+// by name, and the error of each Lease it cannot read, by Lease name.
+func liveReplicas(leases []*coordinationv1.Lease, now time.Time) (live []Replica, bad map[string]error) {
+	bad = map[string]error{}
+	for _, l := range leases {
+		r, err := ReplicaFromLease(l)
+		switch {
+		case err != nil:
+			bad[l.Name] = err
+		case r.Live(now):
+			live = append(live, r)
+		}
+	}
+	slices.SortFunc(live, func(a, b Replica) int { return strings.Compare(a.Name, b.Name) })
+	return live, bad
 }

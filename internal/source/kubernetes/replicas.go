@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	clientset "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -89,7 +86,7 @@ func (w *ReplicaWatch) Run(ctx context.Context) error {
 	if w.client == nil || w.namespace == "" || w.electionID == "" {
 		return errors.New("replica watch: client, namespace and election ID are required")
 	}
-	selector := labels.SelectorFromSet(labels.Set{LabelReplicaOf: ReplicaOfValue(w.electionID)}).String()
+	selector := replicaSelector(w.electionID)
 	factory := informers.NewSharedInformerFactoryWithOptions(w.client, 0,
 		informers.WithNamespace(w.namespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
@@ -136,29 +133,23 @@ func (w *ReplicaWatch) Run(ctx context.Context) error {
 // changed, and returns how long until the first live one runs out.
 func (w *ReplicaWatch) update(now time.Time) time.Duration {
 	w.mu.Lock()
-	var live []Replica
-	seen := map[string]bool{}
+	var leases []*coordinationv1.Lease
 	for _, obj := range w.store.List() {
-		l, ok := obj.(*coordinationv1.Lease)
-		if !ok {
-			continue
-		}
-		seen[l.Name] = true
-		r, err := ReplicaFromLease(l)
-		if err != nil {
-			if msg := err.Error(); w.bad[l.Name] != msg {
-				w.bad[l.Name] = msg
-				w.log.Warn("replica lease unreadable; its replica is left out", "error", err)
-			}
-			continue
-		}
-		delete(w.bad, l.Name)
-		if r.Live(now) {
-			live = append(live, r)
+		if l, ok := obj.(*coordinationv1.Lease); ok {
+			leases = append(leases, l)
 		}
 	}
-	maps.DeleteFunc(w.bad, func(name, _ string) bool { return !seen[name] })
-	slices.SortFunc(live, func(a, b Replica) int { return strings.Compare(a.Name, b.Name) })
+	live, bad := liveReplicas(leases, now)
+	// Each unreadable Lease is logged once per error; the others are
+	// forgotten.
+	reported := make(map[string]string, len(bad))
+	for name, err := range bad {
+		reported[name] = err.Error()
+		if w.bad[name] != reported[name] {
+			w.log.Warn("replica lease unreadable; its replica is left out", "error", err)
+		}
+	}
+	w.bad = reported
 	next := time.Hour
 	for _, r := range live {
 		next = min(next, r.Expires.Sub(now))
