@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"ingress-controller/internal/translate"
+	"ingress-controller/pkg/lbconfig"
 )
 
 // Verdict is what --nginx-compat does with one Ingress.
@@ -90,7 +91,9 @@ func Build(snap *translate.Snapshot, opts translate.Options, configMap string, s
 	// An IngressClass of that name that another controller owns keeps all
 	// of them out; the translator reports it on the IngressClass.
 	var foreign []Note
+	byObject := map[lbconfig.ObjectRef][]translate.Problem{}
 	for _, p := range problems {
+		byObject[p.Object] = append(byObject[p.Object], p)
 		if p.Object.Kind == "IngressClass" && p.Reason == "ForeignIngressClass" {
 			foreign = append(foreign, Note{Field: "IngressClass " + p.Object.Name + " " + p.Field, Reason: p.Reason, Message: p.Message})
 		}
@@ -111,10 +114,7 @@ func Build(snap *translate.Snapshot, opts translate.Options, configMap string, s
 		if len(foreign) > 0 {
 			ir.Verdict = Refused
 		}
-		for _, p := range problems {
-			if p.Object.Kind != "Ingress" || p.Object.Namespace != ing.Namespace || p.Object.Name != ing.Name {
-				continue
-			}
+		for _, p := range byObject[lbconfig.ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name}] {
 			ir.Notes = append(ir.Notes, Note{Field: p.Field, Reason: p.Reason, Message: p.Message})
 			switch {
 			case slices.Contains(refusing, p.Reason):
