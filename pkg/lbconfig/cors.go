@@ -144,7 +144,11 @@ func (v *validator) cors(f string, c *CORS) {
 			}
 		}
 	}
-	for name, list := range map[string][]string{"allowMethods": c.AllowMethods, "allowHeaders": c.AllowHeaders, "exposeHeaders": c.ExposeHeaders} {
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"allowMethods", c.AllowMethods}, {"allowHeaders", c.AllowHeaders}, {"exposeHeaders", c.ExposeHeaders}} {
+		name, list := l.name, l.list
 		if len(list) > MaxCORSNames {
 			v.add(f+"."+name, fmt.Sprintf("%d names; at most %d", len(list), MaxCORSNames))
 			continue

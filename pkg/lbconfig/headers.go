@@ -228,3 +228,30 @@ func (r *Route) sortHeaders() {
 		c.sort()
 	}
 }
+
+// Check returns the first problem Validate would find in m, changing
+// requests when request is true, else responses; its field is relative
+// to m ("set[0].value").
+func (m *HeaderModifier) Check(request bool) error {
+	v := validator{}
+	v.headers("", m, request)
+	return firstError(v.errs)
+}
+
+// Check returns the first problem Validate would find in c; its field is
+// relative to c.
+func (c *CORS) Check() error {
+	v := validator{}
+	v.cors("", c)
+	return firstError(v.errs)
+}
+
+func firstError(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	if fe, ok := errs[0].(*FieldError); ok {
+		return &FieldError{Field: strings.TrimPrefix(fe.Field, "."), Message: fe.Message}
+	}
+	return errs[0]
+}

@@ -126,12 +126,14 @@ func corsLines(c *lbconfig.CORS, cond string) (request, response []string, err e
 			return nil, nil, fmt.Errorf("allowOrigins[%d]: %w", i, err)
 		}
 	}
-	lists := map[string][]string{"allowMethods": c.AllowMethods, "allowHeaders": c.AllowHeaders, "exposeHeaders": c.ExposeHeaders}
-	for name, list := range lists {
-		for i, n := range list {
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"allowMethods", c.AllowMethods}, {"allowHeaders", c.AllowHeaders}, {"exposeHeaders", c.ExposeHeaders}} {
+		for i, n := range l.list {
 			if n != "*" {
 				if err := lbconfig.CheckHeaderName(n); err != nil {
-					return nil, nil, fmt.Errorf("%s[%d]: %w", name, i, err)
+					return nil, nil, fmt.Errorf("%s[%d]: %w", l.name, i, err)
 				}
 			}
 		}
