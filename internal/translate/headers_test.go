@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -123,4 +124,37 @@ func TestHugeHeaderValuesMakeShortProblems(t *testing.T) {
 			checkShort(t, problems, nginxField(name))
 		})
 	}
+}
+
+// FuzzHeaderAnnotations: whatever the header annotations hold, ours and
+// ingress-nginx's, the config validates (no value that could end a field
+// or frame a message gets through), and the translation is deterministic.
+func FuzzHeaderAnnotations(f *testing.F) {
+	f.Add("internal.example.com:8080", "set X-A: 1\nremove Cookie", "add X-Frame-Options: DENY", "https://*.example.com, http://localhost:3000", "GET, PUT", "true", "600", "backend.example.com", "/api", "https://app.example.com")
+	f.Add("a\r\nb", "set X-A: 1\r\nX-B: 2", "set Content-Length: 0", "*, null", "GET\r\n", "yes", "-1", "$host", "/a\nb", "*")
+	f.Add("[::1]:80", "add Set-Cookie: a=b; Path=/", "remove Server", "https://A.EXAMPLE.com:443", "*", "false", "0", "", "%[src]", "https://*.x.example.com:8443, ftp://x")
+	f.Fuzz(func(t *testing.T, host, req, res, origins, methods, credentials, maxAge, vhost, prefix, nginxOrigins string) {
+		ours := hugeIngress(map[string]string{
+			AnnotationUpstreamHost: host, AnnotationRequestHeaders: req, AnnotationResponseHeaders: res,
+			AnnotationCORSAllowOrigins: origins, AnnotationCORSAllowMethods: methods, AnnotationCORSAllowHeaders: methods,
+			AnnotationCORSExposeHeaders: methods, AnnotationCORSAllowCredentials: credentials, AnnotationCORSMaxAge: maxAge,
+		}, "web.example", "/")
+		theirs := hugeIngress(map[string]string{
+			NginxAnnotationPrefix + "upstream-vhost": vhost, NginxAnnotationPrefix + "x-forwarded-prefix": prefix,
+			NginxAnnotationPrefix + "enable-cors": "true", NginxAnnotationPrefix + "cors-allow-origin": nginxOrigins,
+			NginxAnnotationPrefix + "cors-allow-methods": methods, NginxAnnotationPrefix + "cors-allow-headers": methods,
+			NginxAnnotationPrefix + "cors-expose-headers": methods, NginxAnnotationPrefix + "cors-allow-credentials": credentials,
+			NginxAnnotationPrefix + "cors-max-age": maxAge,
+		}, "nginx.example", "/")
+		theirs.Name = "nginx"
+		nginxOptions := goldenOptions
+		nginxOptions.NginxCompat, nginxOptions.NginxIngressClass = true, DefaultIngressClass
+		snap := &Snapshot{Ingresses: []*networkingv1.Ingress{ours, theirs}}
+		cfg, problems := Ingresses(snap, nginxOptions)
+		checkResult(t, cfg, problems)
+		again, problemsAgain := Ingresses(snap, nginxOptions)
+		if a, b := mustJSON(t, []any{cfg, problems}), mustJSON(t, []any{again, problemsAgain}); !bytes.Equal(a, b) {
+			t.Fatalf("two translations differ:\n%s\n%s", a, b)
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"ingress-controller/internal/clip"
 )
@@ -76,9 +77,9 @@ func CheckHeaderName(name string) error {
 }
 
 // CheckHeaderValue returns an error unless v is at most
-// MaxHeaderValueBytes of visible characters, spaces and tabs (bytes from
-// 0x80 up are passed as they are), not starting or ending with a space:
-// no CR, LF, NUL or other control character that could end the field.
+// MaxHeaderValueBytes of UTF-8 (which JSON keeps as it is): visible
+// characters, spaces and tabs, not starting or ending with a space; no
+// CR, LF, NUL or other control character that could end the field.
 func CheckHeaderValue(v string) error {
 	if len(v) > MaxHeaderValueBytes {
 		return fmt.Errorf("header value %q is longer than %d bytes", clip.Value(v), MaxHeaderValueBytes)
@@ -87,6 +88,9 @@ func CheckHeaderValue(v string) error {
 		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
 			return fmt.Errorf("header value %q holds the control character %q", clip.Value(v), c)
 		}
+	}
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("header value %q is not UTF-8", clip.Value(v))
 	}
 	if strings.TrimSpace(v) != v {
 		return fmt.Errorf("header value %q starts or ends with white space", clip.Value(v))

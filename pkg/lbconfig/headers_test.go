@@ -49,6 +49,7 @@ func TestValidateHeaderModifiers(t *testing.T) {
 		"empty":                 {&HeaderModifier{}, nil, routeField + ".requestHeaders"},
 		"CRLF injection":        {&HeaderModifier{Set: []Header{{"X-A", "1\r\nX-Evil: 1"}}}, nil, routeField + ".requestHeaders.set[0].value"},
 		"LF":                    {nil, &HeaderModifier{Add: []Header{{"X-A", "1\nb"}}}, routeField + ".responseHeaders.add[0].value"},
+		"not UTF-8":             {&HeaderModifier{Set: []Header{{"X-A", "caf\xe9"}}}, nil, routeField + ".requestHeaders.set[0].value"},
 		"NUL":                   {&HeaderModifier{Set: []Header{{"X-A", "a\x00"}}}, nil, routeField + ".requestHeaders.set[0].value"},
 		"DEL":                   {&HeaderModifier{Set: []Header{{"X-A", "a\x7f"}}}, nil, routeField + ".requestHeaders.set[0].value"},
 		"trailing space":        {&HeaderModifier{Set: []Header{{"X-A", "a "}}}, nil, routeField + ".requestHeaders.set[0].value"},
