@@ -160,3 +160,73 @@ func TestRenderHeadersAtTheLimits(t *testing.T) {
 func headerEndpoint() []lbconfig.Endpoint {
 	return []lbconfig.Endpoint{{Address: "10.0.7.1", Port: 8080, Ready: true, Serving: true}}
 }
+
+// headerFuzzSeeds are header names, values and origins that HAProxy's
+// config parser, log-format or regex engine would read if they got
+// through unquoted.
+var headerFuzzSeeds = []struct{ name, value, origin string }{
+	{"X-Prefix", "/api", "https://*.example.com"},
+	{"X-A", `it's "q" \ %[src] %% ${HOME} #c`, "https://app.example.com:8443"},
+	{"X-A#b", "v # not a comment", "http://[2001:db8::1]"},
+	{"X-'q'", "'", "https://*.a-b.example.com"},
+	{"X-%[src]", "%", "*"},
+	{"X-A", "a\r\n    http-request deny", "https://a.example.com'"},
+	{"X-A B", "v", "https://a.example.com/path"},
+	{"X-A", "caf\u00e9 \t tab", "null"},
+	{"Host", "internal.example.com:8080", "https://a.example.com"},
+	{"X-A", "a\x00b", "https://*.example.com) || {"},
+}
+
+func headerFuzzRoute(name, value, origin string) lbconfig.Route {
+	return lbconfig.Route{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/api:80"),
+		RequestHeaders:  &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: name, Value: value}}},
+		ResponseHeaders: &lbconfig.HeaderModifier{Add: []lbconfig.Header{{Name: name, Value: value}}, Remove: []string{"X-Other"}},
+		CORS:            &lbconfig.CORS{AllowOrigins: []string{origin}, AllowMethods: []string{name}, AllowHeaders: []string{name}, ExposeHeaders: []string{name}, AllowCredentials: true, MaxAge: 1},
+	}
+}
+
+func headerFuzzConfig(rt lbconfig.Route) *lbconfig.Config {
+	return &lbconfig.Config{
+		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{{
+			Port: 80, Protocol: lbconfig.ProtocolHTTP,
+			VirtualHosts: []lbconfig.VirtualHost{{Hostname: "api.example.com", Routes: []lbconfig.Route{rt}}},
+		}}}},
+		Backends: []lbconfig.Backend{{Name: "default/api:80", Endpoints: headerEndpoint()}},
+	}
+}
+
+// FuzzRenderHeaders: a config with header changes and CORS is either
+// refused or renders only lines of the grammar.
+func FuzzRenderHeaders(f *testing.F) {
+	for _, s := range headerFuzzSeeds {
+		f.Add(s.name, s.value, s.origin)
+	}
+	f.Fuzz(func(t *testing.T, name, value, origin string) {
+		r, err := RenderConfig(headerFuzzConfig(headerFuzzRoute(name, value, origin)), RenderOptions{RuntimeDir: testRuntimeDir, DefaultCertificate: []byte("z")})
+		if err != nil {
+			return
+		}
+		checkGrammar(t, r)
+	})
+}
+
+// TestHeaderFuzzSeedsWithHAProxy: every seed RenderConfig accepts,
+// haproxy -c accepts too.
+func TestHeaderFuzzSeedsWithHAProxy(t *testing.T) {
+	bin := haproxyBinary(t)
+	accepted := 0
+	for _, s := range headerFuzzSeeds {
+		r, err := RenderConfig(headerFuzzConfig(headerFuzzRoute(s.name, s.value, s.origin)), goldenOptions(t))
+		if err != nil {
+			continue
+		}
+		accepted++
+		checkGrammar(t, r)
+		if err := checkWithHAProxy(t, bin, r); err != nil {
+			t.Errorf("seed %q %q %q: %v", s.name, s.value, s.origin, err)
+		}
+	}
+	if accepted < 4 {
+		t.Errorf("only %d seeds rendered; the corpus should exercise accepted hostile values", accepted)
+	}
+}
