@@ -76,10 +76,10 @@ func (c *CORS) Allows(origin string) bool {
 func matchOrigin(pattern, origin string) bool {
 	before, after, wild := strings.Cut(pattern, "*")
 	if !wild {
-		return strings.EqualFold(pattern, origin)
+		return equalFoldASCII(pattern, origin)
 	}
-	if len(origin) < len(before)+len(after)+1 || !strings.EqualFold(origin[:len(before)], before) ||
-		!strings.EqualFold(origin[len(origin)-len(after):], after) {
+	if len(origin) < len(before)+len(after)+1 || !equalFoldASCII(origin[:len(before)], before) ||
+		!equalFoldASCII(origin[len(origin)-len(after):], after) {
 		return false
 	}
 	label := origin[len(before) : len(origin)-len(after)]
@@ -90,6 +90,28 @@ func matchOrigin(pattern, origin string) bool {
 		}
 	}
 	return len(label) <= 63
+}
+
+// equalFoldASCII compares a and b without regard to ASCII case only:
+// strings.EqualFold would also take the Kelvin sign for "k" and the long
+// s for "s".
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckOrigin returns an error unless o is an allowed origin as CORS

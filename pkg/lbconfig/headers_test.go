@@ -166,7 +166,10 @@ func TestCORSAllows(t *testing.T) {
 		{list, "null", false},
 		{list, "", false},
 		{list, "https://a.example.org, https://evil.com", false},
-		{list, "https://\u0430.example.com", false}, // Cyrillic a
+		{list, "https://\u0430.example.com", false},                                                   // Cyrillic a
+		{&CORS{AllowOrigins: []string{"https://k.example.com"}}, "https://\u212a.example.com", false}, // Kelvin sign
+		{&CORS{AllowOrigins: []string{"https://s.example.com"}}, "http\u017f://s.example.com", false}, // long s
+		{&CORS{AllowOrigins: []string{"https://*.example.com"}}, "https://\u212a.example.com", false},
 		{list, "https://app.example.com" + strings.Repeat(" ", 1<<16), false},
 	} {
 		if got := tc.cors.Allows(tc.origin); got != tc.want {

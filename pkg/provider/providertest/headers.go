@@ -180,6 +180,8 @@ func (s *Suite) testCORS(t *testing.T) {
 		{"https://evil.com%0d%0a.example.com"},
 		{"https://evil.com?.example.com"},
 		{"https://\u00e4.example.com"},
+		{"http\u017f://app.example.org"}, // long s, which Unicode case folding takes for "s"
+		{"HTTPS://APP.EXAMPLE.ORG.evil.com"},
 		{"https://" + strings.Repeat("a", 4000) + ".example.com"},
 		{"https://app.example.org, https://evil.com"},
 		{"https://evil.com, https://app.example.org"},
