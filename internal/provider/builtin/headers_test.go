@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -102,5 +103,59 @@ func TestHeaderRouteLeavesFastPath(t *testing.T) {
 		if res.StatusCode != 200 || res.Header.Get("X-Path") != path || res.Header.Get("X-Changed") != want {
 			t.Errorf("%s: %d for %q, X-Changed %q, want 200 for %s and %q", path, res.StatusCode, res.Header.Get("X-Path"), res.Header.Get("X-Changed"), path, want)
 		}
+	}
+}
+
+// TestHeaderChangesOverHTTP2: a client speaking HTTP/2 to an HTTPS
+// listener gets the same: the Host set for the backend, a preflight
+// answered by the proxy, the grant on a normal request.
+func TestHeaderChangesOverHTTP2(t *testing.T) {
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	cert := nettest.NewCert(t, "api", "api.test")
+	rt := prefix("/", "echo")
+	rt.RequestHeaders = &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: "Host", Value: "upstream.internal"}}}
+	rt.CORS = &lbconfig.CORS{AllowOrigins: []string{"https://app.example.com"}, AllowMethods: []string{"PUT"}}
+	mustApply(t, p, &lbconfig.Config{
+		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{{
+			Port: port, Protocol: lbconfig.ProtocolHTTPS,
+			VirtualHosts: []lbconfig.VirtualHost{{Hostname: "api.test", TLS: cert.Ref(), Routes: []lbconfig.Route{rt}}},
+		}}}},
+		Backends:     []lbconfig.Backend{backendOf("echo", nettest.EchoEndpoint(t, "echo"))},
+		Certificates: []lbconfig.Certificate{cert.Certificate()},
+	})
+	c := httpsClient(t, port, true, cert)
+	url := "https://api.test:" + strconv.Itoa(int(port)) + "/"
+	send := func(method string, hdr ...string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Add(hdr[i], hdr[i+1])
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", method, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("%s over HTTP/%d, want HTTP/2", method, resp.ProtoMajor)
+		}
+		return resp
+	}
+	resp := send(http.MethodGet, "Origin", "https://app.example.com")
+	if resp.StatusCode != 200 || resp.Header.Get("X-Echo-Host") != "upstream.internal" || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("GET: %d, backend saw Host %q, Access-Control-Allow-Origin %q", resp.StatusCode, resp.Header.Get("X-Echo-Host"), resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	resp = send(http.MethodOptions, "Origin", "https://app.example.com", "Access-Control-Request-Method", "PUT")
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("X-Echo-Server") != "" || resp.Header.Get("Access-Control-Allow-Methods") != "PUT" {
+		t.Errorf("preflight: %d from %q, Access-Control-Allow-Methods %q", resp.StatusCode, resp.Header.Get("X-Echo-Server"), resp.Header.Get("Access-Control-Allow-Methods"))
+	}
+	resp = send(http.MethodOptions, "Origin", "https://evil.example.com", "Access-Control-Request-Method", "PUT")
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from another origin: %d, Access-Control-Allow-Origin %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
 }
