@@ -240,6 +240,8 @@ var equivalents = map[string]string{
 	"keep-alive":                     "no equivalent: idle client connections are closed after the provider's idle timeout",
 	"upstream-keepalive-connections": "no equivalent: backend connections are pooled by the provider",
 	"server-tokens":                  "no equivalent",
+	"add-headers":                    "not read (a ConfigMap of response headers): ingress-controller.io/response-headers on each Ingress",
+	"proxy-set-headers":              "not read (a ConfigMap of request headers): ingress-controller.io/request-headers on each Ingress",
 }
 
 // globalProtections are ConfigMap keys that protect every Ingress: an

@@ -138,6 +138,9 @@ type shared struct {
 	// policies are the backend policies of the Ingresses and TCP
 	// Services, by object.
 	policies map[lbconfig.ObjectRef]ingressPolicy
+	// headers are the header changes and CORS of the Ingresses' routes
+	// (headers.go), by Ingress.
+	headers map[lbconfig.ObjectRef]routeHeaders
 }
 
 func newShared(snap *Snapshot) *shared {
@@ -147,6 +150,7 @@ func newShared(snap *Snapshot) *shared {
 		backends: map[string]*resolvedBackend{},
 		secrets:  map[string]*secretResult{},
 		policies: map[lbconfig.ObjectRef]ingressPolicy{},
+		headers:  map[lbconfig.ObjectRef]routeHeaders{},
 	}
 }
 
@@ -189,6 +193,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	b.sources = append(b.sources, ref)
 	if _, seen := b.policies[ref]; !seen {
 		b.policies[ref] = b.policyOf(ing.Annotations, ref)
+		b.headers[ref] = b.headersOf(ing.Annotations, ref)
 	}
 	switch {
 	case ing.Spec.DefaultBackend == nil:
@@ -243,6 +248,7 @@ func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networking
 		pf := fmt.Sprintf("%s.http.paths[%d]", field, j)
 		if route, ok := b.route(ref, pf, host, &rule.HTTP.Paths[j]); ok {
 			route.Access = access
+			b.headers[ref].applyTo(&route)
 			vh.Routes = append(vh.Routes, route)
 		}
 	}

@@ -93,6 +93,7 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 	r.readBackendProtocol()
 	r.readLimits()
 	r.readAffinity()
+	r.readHeaders()
 	r.reportUnsupported(names)
 	c := *ing
 	c.Annotations = r.out
@@ -646,8 +647,6 @@ var nginxConsequences = []struct{ name, consequence string }{
 	{"rewrite-target", "paths reach the backend as requested, not rewritten"},
 	{"app-root", "requests for / are not redirected"},
 	{"use-regex", "paths are matched as written, not as regular expressions"},
-	{"enable-cors", "no CORS headers are added, so browsers refuse cross-origin requests"},
-	{"cors-", "no CORS headers are added, so browsers refuse cross-origin requests"},
 	{"limit-", "requests are not rate limited"},
 	{"proxy-send-timeout", "there is no timeout between two writes to the backend"},
 	{"proxy-next-upstream-", "only failed connects are retried"},
@@ -660,14 +659,12 @@ var nginxConsequences = []struct{ name, consequence string }{
 	{"canary-", "this Ingress is not a canary"},
 	{"affinity-canary-behavior", "there are no canaries here"},
 	{"proxy-ssl-", "no client certificate is sent to the backend, whose certificate is not verified"},
-	{"upstream-vhost", "the backend gets the client's Host header"},
 	{"upstream-hash-by-", "the load is balanced as without it"},
-	{"x-forwarded-prefix", "no X-Forwarded-Prefix header is added"},
 	{"session-cookie-domain", "the affinity cookie has no Domain attribute"},
 	{"session-cookie-secure", "the affinity cookie is Secure on HTTPS (and with SameSite None) only"},
 	{"session-cookie-conditional-samesite-none", "SameSite=None is sent to every browser"},
 	{"session-cookie-change-on-failure", "a client moves to another endpoint only when its own is not ready"},
-	{"custom-headers", "no headers are added"},
+	{"custom-headers", "the headers of the ConfigMap it names are not added: ConfigMaps are not read here (set them with ingress-controller.io/response-headers)"},
 	{"ssl-ciphers", "the provider's TLS settings hold"},
 	{"ssl-prefer-server-ciphers", "the provider's TLS settings hold"},
 	{"mirror-", "requests are not mirrored"},

@@ -142,6 +142,12 @@ type Route struct {
 	// Access, if set, limits the clients the route serves by their
 	// address (see Access); nil serves every client.
 	Access *Access `json:"access,omitempty"`
+	// RequestHeaders and ResponseHeaders, if set, change the header
+	// fields of requests to the backend and of its responses.
+	RequestHeaders  *HeaderModifier `json:"requestHeaders,omitempty"`
+	ResponseHeaders *HeaderModifier `json:"responseHeaders,omitempty"`
+	// CORS, if set, answers cross-origin requests (see CORS).
+	CORS *CORS `json:"cors,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its

@@ -27,6 +27,7 @@ func (c *Config) Sort() {
 						a.Allow = sortPrefixes(a.Allow)
 						a.Deny = sortPrefixes(a.Deny)
 					}
+					vh.Routes[r].sortHeaders()
 				}
 			}
 		}

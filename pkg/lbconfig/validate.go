@@ -191,6 +191,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			if a := route.Access; a != nil {
 				v.access(rf+".access", a)
 			}
+			v.routeHeaders(rf, route)
 		}
 	}
 }

@@ -47,6 +47,8 @@ type target struct {
 	ep      *endpoint
 	pr      *portRoutes
 	pol     *policy
+	// headers changes the response head and may name the Host sent.
+	headers responseHeaders
 	// cancel ends the exchange with a cause: errResponseTimeout or
 	// errIdleTimeout.
 	cancel context.CancelCauseFunc
@@ -167,7 +169,7 @@ func (p *Provider) reverseProxy(scheme string, rt http.RoundTripper) *httputil.R
 			t := r.In.Context().Value(targetKey{}).(*target)
 			r.Out.URL.Scheme = scheme
 			r.Out.URL.Host = t.ep.addr
-			r.Out.Host = r.In.Host
+			r.Out.Host = t.headers.upstreamHost(r.In)
 			r.SetXForwarded()
 			r.Out.Header.Set("X-Forwarded-Proto", t.pr.protoValue[0])
 			r.Out.Header.Set("X-Forwarded-Port", t.pr.portValue[0])
@@ -178,6 +180,7 @@ func (p *Provider) reverseProxy(scheme string, rt http.RoundTripper) *httputil.R
 			if res.StatusCode == http.StatusSwitchingProtocols {
 				return nil // a tunnel: its body must stay an io.ReadWriteCloser
 			}
+			t.headers.apply(res.Header)
 			res.Body = &idleResponseBody{ReadCloser: res.Body, idle: t.pol.idle,
 				timer: time.AfterFunc(t.pol.idle, func() { t.cancel(errIdleTimeout) })}
 			return trailersOnlyToTrailers(res)
@@ -244,7 +247,7 @@ func (p *Provider) forwardOther(w http.ResponseWriter, r *http.Request, pr *port
 	}
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
-	t := &target{backend: b.name, ep: c.ep, pr: pr, pol: b.policy, cancel: cancel}
+	t := &target{backend: b.name, ep: c.ep, pr: pr, pol: b.policy, cancel: cancel, headers: c.headers}
 	defer t.gotFirstByte() // stops the response timer, whatever happened
 	ctx = context.WithValue(ctx, targetKey{}, t)
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: t.wroteRequest, GotFirstResponseByte: t.gotFirstByte})

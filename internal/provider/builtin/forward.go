@@ -49,6 +49,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b *backend
+	var headers responseHeaders
 	if rt := pr.routeFor(r.Host, path); rt != nil {
 		if rt.access != nil && !rt.permits(remoteAddr(r.RemoteAddr)) {
 			// Before the redirect too: a refused client learns nothing.
@@ -62,6 +63,12 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.p.logAccess(r, nil, outcome{status: rt.redirect.status}, start)
 			return
 		}
+		if rt.headers != nil {
+			var done bool
+			if headers, done = h.serveHeaders(w, r, rt, start); done {
+				return
+			}
+		}
 		b = rt.backend
 	}
 	if b == nil {
@@ -70,7 +77,9 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out outcome
-	switch c := b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), nil); {
+	c := b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), nil)
+	c.headers = headers
+	switch {
 	case c.ep == nil:
 		http.Error(w, "503 service unavailable: no ready endpoints", http.StatusServiceUnavailable)
 		out.status = http.StatusServiceUnavailable
@@ -188,6 +197,7 @@ func (p *Provider) forwardLoop(w http.ResponseWriter, r *http.Request, pr *portR
 		if next.ep == nil {
 			return outcome{status: p.backendFailed(w, r, b, c.ep, err), endpoint: c.ep.addr}
 		}
+		next.headers = c.headers
 		p.log.Debug("connect failed; trying another endpoint", "backend", b.name, "endpoint", c.ep.addr, "next", next.ep.addr, "error", err)
 		c = next
 	}
@@ -200,7 +210,7 @@ func (p *Provider) forwardLoop(w http.ResponseWriter, r *http.Request, pr *portR
 func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) (outcome, error) {
 	ctx := r.Context()
 	ep := c.ep
-	x := exchange{p: p, w: w, r: r, pr: pr, pol: b.policy, host: r.Host, setCookie: c.setCookie}
+	x := exchange{p: p, w: w, r: r, pr: pr, pol: b.policy, host: c.headers.upstreamHost(r), setCookie: c.setCookie, headers: c.headers}
 	if x.host == "" {
 		x.host = ep.addr // what net/http's Transport sent
 	}
@@ -272,6 +282,7 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh http1.Head, b 
 	if x.setCookie != "" {
 		dst["Set-Cookie"] = append(dst["Set-Cookie"], x.setCookie)
 	}
+	x.headers.apply(dst)
 	w.WriteHeader(rh.Status)
 	body := http1.NewBody(bc.br, &rh, r.Method, &bc.head, &p.bufs)
 	var flusher http.Flusher
@@ -385,6 +396,8 @@ type exchange struct {
 	pol     *policy
 	// setCookie is an affinity cookie to send with the response.
 	setCookie string
+	// headers changes the response head (headers.go).
+	headers responseHeaders
 }
 
 // sendError is a failed write to the backend.

@@ -105,6 +105,9 @@ func cookieValue(addr string) string {
 type choice struct {
 	ep        *endpoint
 	setCookie string
+	// headers is what the route's header rules need of the response,
+	// set on net/http's path only.
+	headers responseHeaders
 }
 
 // choose picks the endpoint for r (clientIP is its client's address),

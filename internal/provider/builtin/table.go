@@ -84,6 +84,9 @@ type route struct {
 	redirect *redirect
 	// access, if set, limits the clients served (permits).
 	access *lbconfig.Access
+	// headers, if set, are the route's header changes and CORS; such a
+	// route is served on net/http's path (headers.go).
+	headers *headerRules
 }
 
 // permits reports whether a client at addr may use r. An address that
@@ -306,7 +309,7 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
 			}
 			path := rt.MatchPath()
-			cr := route{path: path, backend: b}
+			cr := route{path: path, backend: b, headers: compileHeaders(rt)}
 			if a := rt.Access; a != nil {
 				// A copy: the table outlives nothing of cfg.
 				cr.access = &lbconfig.Access{Allow: slices.Clone(a.Allow), Deny: slices.Clone(a.Deny)}

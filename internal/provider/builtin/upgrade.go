@@ -43,7 +43,7 @@ func (p *Provider) upgrade(w http.ResponseWriter, r *http.Request, pr *portRoute
 	if err != nil {
 		return fail(p.backendFailed(w, r, b, ep, err))
 	}
-	x := exchange{p: p, r: r, pr: pr, pol: b.policy, host: r.Host, bc: bc, upgrade: upgrade, setCookie: c.setCookie}
+	x := exchange{p: p, r: r, pr: pr, pol: b.policy, host: c.headers.upstreamHost(r), bc: bc, upgrade: upgrade, setCookie: c.setCookie}
 	if x.host == "" {
 		x.host = ep.addr
 	}

@@ -445,6 +445,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	catchAll := ""
 	redirects := map[string]lbconfig.HTTPSRedirect{}
 	var access accessRules
+	var hdrs headerRules
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
 		switch {
@@ -476,6 +477,13 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			}
 			if err := lbconfig.CheckPath(rt.Path); err != nil {
 				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+			}
+			hid, err := hdrs.add(rt)
+			if err != nil {
+				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+			}
+			if hid != "" {
+				be += "^" + hid // headers.go
 			}
 			if rt.Access != nil {
 				// The map value carries the route's access rule after
@@ -591,6 +599,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			w.line("    http-request return status 403 content-type \"text/plain; charset=utf-8\" string \"" + forbiddenBody + "\" if " + strings.Join(conds, " || "))
 		}
 	}
+	hdrs.splitLines(w)
 	w.line("    http-request set-header X-Forwarded-For \"%[req.fhdr(x-forwarded-for)], %[src]\" if { req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request add-header X-Forwarded-For %[src] if !{ req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request set-header X-Real-IP %[src]")
@@ -612,6 +621,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		// and never the absolute form.
 		w.line("    http-request redirect location https://" + hostPort + "%[pathq] code " + strconv.Itoa(int(rd.StatusCode)) + " if { var(txn.backend) -m str " + n + " }")
 	}
+	hdrs.ruleLines(w)
 	if l.DefaultBackend == nil {
 		w.line("    http-request return status 404 content-type \"text/plain; charset=utf-8\" string \"" + notFoundBody + "\" if !{ var(txn.backend) -m found }")
 	}

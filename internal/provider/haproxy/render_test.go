@@ -136,6 +136,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 				{Name: "default/web:80", Endpoints: eps("10.0.6.1")},
 			},
 		},
+		"headers": headersGolden(),
 		"two-load-balancers-https": {
 			LoadBalancers: []lbconfig.LoadBalancer{
 				{Name: "default", Listeners: []lbconfig.Listener{

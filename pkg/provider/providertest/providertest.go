@@ -122,6 +122,8 @@ func (s Suite) Run(t *testing.T) {
 		{"SpreadsOverReadyEndpoints", (*Suite).testSpread},
 		{"ForwardedHeaders", (*Suite).testForwardedHeaders},
 		{"SourceRanges", (*Suite).testSourceRanges},
+		{"HeaderChanges", (*Suite).testHeaderChanges},
+		{"CORS", (*Suite).testCORS},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
 		{"ApplyIsIdempotent", (*Suite).testIdempotent},

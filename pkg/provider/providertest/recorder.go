@@ -29,10 +29,10 @@ type recorder struct {
 
 // recorded is one request a recorder got.
 type recorded struct {
-	method, path string
-	header       http.Header
-	body         string
-	bodyErr      error
+	method, host, path string
+	header             http.Header
+	body               string
+	bodyErr            error
 }
 
 // startRecorder serves a recorder called name on a free 127.0.0.1 port
@@ -60,7 +60,7 @@ func (l *lab) startRecorder(name string, answer http.HandlerFunc) *recorder {
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			body, err := io.ReadAll(r.Body)
 			rec.mu.Lock()
-			rec.reqs = append(rec.reqs, recorded{method: r.Method, path: r.URL.Path, header: r.Header.Clone(), body: string(body), bodyErr: err})
+			rec.reqs = append(rec.reqs, recorded{method: r.Method, host: r.Host, path: r.URL.Path, header: r.Header.Clone(), body: string(body), bodyErr: err})
 			rec.mu.Unlock()
 			w.Header().Set("X-Echo-Server", name)
 			if answer != nil {
