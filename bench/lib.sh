@@ -110,6 +110,90 @@ backend responder
 CFG
 }
 
+# bench_haproxy_eq_cfg FILE BACKEND_PORT PORT TLS_PORT PEM LUA [no-resumption]
+# writes a hand-written HAProxy config that gives the guarantees the
+# haproxy provider gives (docs/providers.md), written for this one host the
+# way an operator would write them by hand rather than rendered for any
+# config: a bounded request head (HAProxy's own 400 past tune.bufsize
+# instead of an exact 431), ambiguous request targets refused, the path
+# normalized with the query left as sent, hop-by-hop fields removed (LUA
+# is the provider's hop-by-hop.lua: nothing built into HAProxy removes the
+# fields a Connection field names), X-Forwarded-For (option forwardfor),
+# X-Real-IP, X-Forwarded-Host, -Proto and -Port set, an Upgrade field
+# dropped unless the Connection field asks for it or when it asks for h2c
+# (h2c smuggling), routing by host with
+# 404 for other hosts, and the keep-alive race retried for requests that
+# may be sent twice. The same one thread, TLS settings and timeouts as the
+# provider's. The haproxy provider's goal is 0.95x this config's requests
+# per proxy-CPU second (see bench/run.sh).
+bench_haproxy_eq_cfg() {
+	local file=$1 backend=$2 port=$3 tls_port=$4 pem=$5 lua=$6 resumption=${7:-} tickets="" tune=""
+	if [[ $resumption == no-resumption ]]; then
+		tickets=" no-tls-tickets"
+		tune="  tune.ssl.cachesize 0"
+	fi
+	cat >"$file" <<CFG
+global
+  nbthread 1
+  maxconn 4000
+  tune.bufsize 34816
+  tune.maxrewrite 1024
+  ssl-default-bind-options ssl-min-ver TLSv1.2
+  ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305
+  ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
+  ssl-default-bind-curves X25519:P-256:P-384
+  expose-experimental-directives
+  lua-load $lua
+${tune:+$tune
+}defaults
+  mode http
+  option redispatch
+  retries 3
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout http-request 30s
+  timeout http-keep-alive 60s
+  http-reuse always
+frontend bench
+  bind 127.0.0.1:$port
+  bind 127.0.0.1:$tls_port ssl crt $pem alpn h2,http/1.1$tickets
+  option idle-close-on-response
+  option forwardfor
+  http-request deny deny_status 400 if { url -m reg [^\x21-\x7e] } || { url -m sub \# } || { path -m sub \\\\ } || { path -m reg -i %(2f|5c|[01][0-9a-f]|7f) }
+  http-request set-var(txn.query) query if { query -m found }
+  http-request normalize-uri percent-decode-unreserved strict
+  http-request normalize-uri percent-to-uppercase strict
+  http-request normalize-uri path-merge-slashes
+  http-request normalize-uri path-strip-dot
+  http-request normalize-uri path-strip-dotdot full
+  http-request set-query %[var(txn.query)] if { var(txn.query) -m found }
+  http-request lua.hop_by_hop_req if { req.hdr(connection) -m found }
+  http-request del-header upgrade if !{ req.hdr(connection) -i upgrade } || { req.hdr(upgrade) -i h2c }
+  http-request del-header te
+  http-request del-header keep-alive
+  http-request del-header proxy-authorization
+  http-request del-header proxy-connection
+  http-response lua.hop_by_hop_res if { res.hdr(connection) -m found }
+  http-response del-header keep-alive
+  http-response del-header proxy-authenticate
+  http-response del-header proxy-connection
+  http-request set-header X-Real-IP %[src]
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  http-request set-header X-Forwarded-Proto https if { ssl_fc }
+  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }
+  http-request set-header X-Forwarded-Port %[dst_port]
+  acl bench_host req.hdr(host),lower,regsub(:[0-9]+\$,) -m str bench.example.com
+  http-request return status 404 content-type text/plain string "404 not found" unless bench_host
+  use_backend responder
+backend responder
+  balance roundrobin
+  retry-on conn-failure empty-response
+  http-request disable-l7-retry if !METH_GET !METH_OPTIONS !METH_PUT !METH_DELETE !METH_TRACE
+  server r1 127.0.0.1:$backend
+CFG
+}
+
 # bench_nginx_cfg DIR BACKEND_PORT PORT TLS_PORT CERT KEY [no-resumption]
 # writes DIR/nginx.conf, the hand-written reference nginx config, for
 # `nginx -p DIR -c DIR/nginx.conf -e DIR/error.log`: in the foreground, one
