@@ -11,6 +11,9 @@ func (r *Route) Matches(p string) bool {
 		return p == path
 	case MatchPrefix:
 		return PrefixMatches(path, p)
+	case MatchRegex:
+		re, err := CompileRegex(r.Path)
+		return err == nil && re.MatchString(p)
 	}
 	return false
 }
@@ -98,9 +101,12 @@ func NormalizeHost(h string) string {
 
 // MatchPath is the path the route matches requests on: its Path
 // normalized as requests are, so that "/%61dmin" and "/admin" are the same
-// route path. A Path NormalizePath refuses is kept as it is: it matches no
+// route path; a Regex route's pattern as it is. A Path NormalizePath refuses is kept as it is: it matches no
 // request, since requests with such a path are refused before routing.
 func (r *Route) MatchPath() string {
+	if r.Match == MatchRegex {
+		return r.Path // a pattern, not a path
+	}
 	if p, err := NormalizePath(r.Path); err == nil {
 		return p
 	}
