@@ -115,6 +115,11 @@ var (
 		`^    http-request return status 403 content-type "text/plain; charset=utf-8" string "403 forbidden: client address not allowed" if `+
 			`\{ var\(txn\.access\) -m str (a\d+) \} (\{ src -f maps/\d+-a\d+-deny\.lst \}|!\{ src -f maps/\d+-a\d+-allow\.lst \})`+
 			`( \|\| \{ var\(txn\.access\) -m str a\d+ \} !\{ src -f maps/\d+-a\d+-allow\.lst \})?$`,
+		`^    http-request set-var\(txn\.backend\) str\((be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(~a\d+)?(\|r\d+)?\) if !\{ var\(txn\.backend\) -m found \} \{ var\(txn\.vhost\) -m str v\d+ \} \{ path -m reg `+q+` \}$`,
+		`^    http-request set-var\(txn\.rewrite\) var\(txn\.backend\),field\(2,\|\) if \{ var\(txn\.backend\) -m sub \| \}$`,
+		`^    http-request set-var\(txn\.backend\) var\(txn\.backend\),field\(1,\|\) if \{ var\(txn\.rewrite\) -m found \}$`,
+		`^    http-request (replace-path `+q+`|set-path) `+q+` if \{ var\(txn\.rewrite\) -m str r\d+ \}$`,
+		`^    (`+quoteAll(afterRewrite[:])+`)$`,
 		`^    default_backend b[et]_[A-Za-z0-9_.-]+$`,
 		`^    balance (roundrobin|leastconn|random)$`,
 		`^    server s\d+ (\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+):\d+( ssl verify none| proto h2)?( check inter \d+ms fastinter \d+ms downinter \d+ms rise 1 fall \d+ observe layer4 error-limit \d+ on-error mark-down)?( disabled)?$`,
@@ -122,8 +127,8 @@ var (
 	mapGrammar = map[string]*regexp.Regexp{
 		"hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ v\d+$`),
 		"wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ v\d+$`),
-		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(~a\d+)?$`),
-		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(~a\d+)?$`),
+		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(~a\d+)?(\|r\d+)?$`),
+		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(~a\d+)?(\|r\d+)?$`),
 		// Prefixes as netip.Prefix writes them: IPv4 or IPv6 (no zone).
 		"-allow.lst": regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
 		"-deny.lst":  regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
