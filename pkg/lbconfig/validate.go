@@ -178,7 +178,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 		}
 		for r, route := range vh.Routes {
 			rf := fmt.Sprintf("%s.routes[%d]", vf, r)
-			if err := CheckPath(route.Path); err != nil {
+			if err := CheckPath(route.Path); err != nil && route.Match != MatchRegex {
 				v.add(rf+".path", err.Error())
 			}
 			switch route.Match {
