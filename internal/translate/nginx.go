@@ -93,6 +93,7 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 	r.readBackendProtocol()
 	r.readLimits()
 	r.readAffinity()
+	r.readRegexPaths()
 	r.reportUnsupported(names)
 	c := *ing
 	c.Annotations = r.out
@@ -643,9 +644,7 @@ func (r *nginxReader) readCookie() {
 // nginxConsequences say what serving without some annotations means, by
 // name or, for names ending in "-", by prefix; the first match counts.
 var nginxConsequences = []struct{ name, consequence string }{
-	{"rewrite-target", "paths reach the backend as requested, not rewritten"},
 	{"app-root", "requests for / are not redirected"},
-	{"use-regex", "paths are matched as written, not as regular expressions"},
 	{"enable-cors", "no CORS headers are added, so browsers refuse cross-origin requests"},
 	{"cors-", "no CORS headers are added, so browsers refuse cross-origin requests"},
 	{"limit-", "requests are not rate limited"},
