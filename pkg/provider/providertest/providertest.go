@@ -122,6 +122,7 @@ func (s Suite) Run(t *testing.T) {
 		{"SpreadsOverReadyEndpoints", (*Suite).testSpread},
 		{"ForwardedHeaders", (*Suite).testForwardedHeaders},
 		{"SourceRanges", (*Suite).testSourceRanges},
+		{"RegexAndRewrite", (*Suite).testRegexRewrite},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
 		{"ApplyIsIdempotent", (*Suite).testIdempotent},
