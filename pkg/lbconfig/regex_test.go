@@ -217,3 +217,39 @@ func TestValidateRegexRoute(t *testing.T) {
 		})
 	}
 }
+
+// FuzzRegexRewrite checks that no pattern, template or path makes the
+// checks or the rewrite panic, and that a rewritten path that normalizes
+// is one a request could carry: it starts with "/" and passes
+// CheckRequestTarget and NormalizePath unchanged.
+func FuzzRegexRewrite(f *testing.F) {
+	f.Add(`(?i)/something(/|$)(.*)`, "/$2", "/something/new")
+	f.Add(`/(a%2)0(.*)`, "/$1$2", "/a%20F")
+	f.Add(`/(a+)+$`, "/$1", "/aaaa")
+	f.Add(`/x\{1,}\x41{`, "/$9$", "/x{1}A")
+	f.Fuzz(func(t *testing.T, pattern, rewrite, path string) {
+		re, err := CompileRegex(pattern)
+		if err != nil {
+			return
+		}
+		rw := &Rewrite{Path: rewrite}
+		if CheckRewrite(rw, re.NumSubexp()) != nil {
+			return
+		}
+		p, err := NormalizePath(path)
+		if err != nil {
+			return
+		}
+		m := re.FindStringSubmatchIndex(p)
+		if m == nil {
+			return
+		}
+		out, err := NormalizePath(string(ExpandRewrite(nil, rw, p, m)))
+		if err != nil {
+			return
+		}
+		if again, err := NormalizePath(out); err != nil || again != out || CheckRequestTarget(out) != nil {
+			t.Fatalf("rewritten path %q is not a normal request path", out)
+		}
+	})
+}
