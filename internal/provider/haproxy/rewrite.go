@@ -89,16 +89,17 @@ func rewriteFormat(p string) string {
 // request's: the rules that read only the path, for the requests that
 // were rewritten; the percent normalizers, which HAProxy 2.6 misreads
 // with a condition, run on every request again (on an already normal
-// path they change nothing), with the query saved and put back.
+// path they change nothing), with the query of every request saved and
+// put back as it came, rewritten or not.
 var afterRewrite = [...]string{
 	`http-request deny deny_status 400 if { var(txn.rewrite) -m found } { path -m sub % } { path -m reg -i %(2f|5c|[01][0-9a-f]|7f) } || { var(txn.rewrite) -m found } { path -m sub % } { path -m reg %([^0-9a-fA-F]|.[^0-9a-fA-F]|.?$) }`,
-	`http-request set-var(txn.query) query if { var(txn.rewrite) -m found } { query -m found }`,
+	`http-request set-var(txn.query) query if { query -m found }`,
 	`http-request normalize-uri percent-decode-unreserved`,
 	`http-request normalize-uri percent-to-uppercase`,
 	`http-request normalize-uri path-merge-slashes if { var(txn.rewrite) -m found } { path -m sub // }`,
 	`http-request normalize-uri path-strip-dot if { var(txn.rewrite) -m found } { path -m sub /. }`,
 	`http-request normalize-uri path-strip-dotdot full if { var(txn.rewrite) -m found } { path -m sub /.. }`,
-	`http-request set-query %[var(txn.query)] if { var(txn.rewrite) -m found } { var(txn.query) -m found }`,
+	`http-request set-query %[var(txn.query)] if { var(txn.query) -m found }`,
 }
 
 // routeLines writes the Regex route rules, then takes the rewrite id

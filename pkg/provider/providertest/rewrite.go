@@ -61,6 +61,9 @@ func (s *Suite) testRegexRewrite(t *testing.T) {
 		{"/something//new", "api", "/new"},
 		{"/x/../foo/bar/%41", "svc3", "/got/A"},
 		{"/FOO/BAR/", "svc2", "/FOO/BAR/"},
+		// The query as it came, rewritten or not.
+		{"/foobar?x=%7e&y=%2f", "svc1", "/foobar?x=%7e&y=%2f"},
+		{"/something/x?x=%7e", "api", "/x?x=%7e"},
 		{"/something/" + long, "api", "/" + long},
 		{"/cut/a%20Fx", "cut", ""}, // refused: "/a%2Fx" would hold an encoded slash
 	} {
