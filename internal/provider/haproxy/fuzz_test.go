@@ -249,6 +249,16 @@ func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie,
 	if cert != "" {
 		cfg.Certificates = []lbconfig.Certificate{{Name: cert, ChainPEM: []byte("x"), KeyPEM: []byte("y")}}
 	}
+	// The path as a pattern too, with cookiePath as its rewrite, where
+	// lbconfig accepts them: invalid ones would hide the rest.
+	if re, err := lbconfig.CompileRegex(path); err == nil {
+		rt := lbconfig.Route{Path: path, Match: lbconfig.MatchRegex, Backend: *ref}
+		if rw := (&lbconfig.Rewrite{Path: cookiePath}); lbconfig.CheckRewrite(rw, re.NumSubexp()) == nil {
+			rt.Rewrite = rw
+		}
+		vh := &cfg.LoadBalancers[0].Listeners[0].VirtualHosts[0]
+		vh.Routes = append(vh.Routes, rt)
+	}
 	cfg.Sort()
 	return cfg
 }
@@ -288,6 +298,8 @@ var fuzzSeeds = []struct {
 	{"", "b.c", "/", "backend be_x\n  server evil 1.2.3.4:80", "", 84, "ok", "/x'attr#evil", 3},
 	{"xn--bcher-kva.example", "b.c", "/é", "\x00\r\n", "", 85, "é", "/é", -1},
 	{"a.b", "c.d", "/v0:/ be_evil", "be_evil", "", 86, "'", "/'", 100},
+	{"re.example", "c.d", `/it's/(?i)(.*)%[src]`, "default/re:80", "", 87, "x", "/a'$1%[src]%25", 5},
+	{"re.example", "c.d", `/x\.y(/|$)(.*)\$`, "default/re:80", "", 88, "x", "/$2#x", 6},
 }
 
 func FuzzRenderConfig(f *testing.F) {
