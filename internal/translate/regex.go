@@ -159,15 +159,16 @@ func (b *builder) inRegexMode(vh *lbconfig.VirtualHost) bool {
 
 // regexRoute turns rt into a Regex route. A path that does not compile
 // (of an Ingress that did not ask for regex: readRegex refused the
-// others) keeps its own match and answers 503.
+// others) keeps its own match, with a problem: it matches the literal
+// path, as PCRE2 reads most of what RE2 refuses ("{id}"), only
+// case-sensitive and before the patterns.
 func (b *builder) regexRoute(vh *lbconfig.VirtualHost, rt *lbconfig.Route) {
 	path := rt.Path
 	pattern := regexPattern(path)
 	if err := lbconfig.CheckRegex(pattern); err != nil {
 		b.problems.add(rt.Source, "spec.rules", "InvalidPath",
-			"%s path on %s, which another Ingress puts in regex mode (%s or %s): %v; this path answers 503",
-			rt.Match, describeHost(vh.Hostname), AnnotationUseRegex, AnnotationRewriteTarget, err)
-		rt.Backend = lbconfig.BackendRef{Name: b.refusedBackend(rt.Source)}
+			"%s path on %s, which another Ingress puts in regex mode (%s or %s): %v; it is matched as written (%s), not as a pattern",
+			rt.Match, describeHost(vh.Hostname), AnnotationUseRegex, AnnotationRewriteTarget, err, rt.Match)
 		return
 	}
 	rt.Path, rt.Match = pattern, lbconfig.MatchRegex
