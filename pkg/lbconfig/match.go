@@ -3,7 +3,9 @@ package lbconfig
 import "strings"
 
 // Matches reports whether the request path p, normalized with
-// NormalizePath, matches the route (on MatchPath).
+// NormalizePath, matches the route (on MatchPath). It compiles a Regex
+// route's pattern on each call: it is the reference that providers'
+// precompiled matchers are tested against, not a matcher to route with.
 func (r *Route) Matches(p string) bool {
 	path := r.MatchPath()
 	switch r.Match {
