@@ -130,7 +130,7 @@ func fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML, secretYAML []byte, host, 
 	for name, v := range map[string]string{
 		"proxy-body-size": port, "proxy-read-timeout": port, "session-cookie-name": lbName, "session-cookie-path": path,
 		"affinity": "cookie", "load-balance": pathType, "upstream-hash-by": host, "backend-protocol": listenPorts,
-		"whitelist-source-range": host, "force-ssl-redirect": pathType,
+		"whitelist-source-range": host, "force-ssl-redirect": pathType, "use-regex": lbName, "rewrite-target": listenPorts,
 	} {
 		if v != "" {
 			annotations[NginxAnnotationPrefix+name] = v
@@ -176,6 +176,10 @@ func addFuzzSeeds(f *testing.F) {
 	f.Add([]byte{}, []byte{}, []byte{}, []byte{}, "*.Foo.com", "/foo/", "ImplementationSpecific", "http", "team", `[{"HTTPS":8443}]`, false)
 	f.Add([]byte{}, []byte("metadata: {name: web, namespace: shop}\nspec: {type: ExternalName}\n"), []byte{}, []byte{}, "shop.example.com", "", "Exact", "0", "default", `[{"HTTP":80}]`, true)
 	f.Add([]byte{}, []byte("metadata: {name: db, namespace: shop, annotations: {ingress-controller.io/tcp-listen-port: '8080'}}\nspec: {ports: [{port: 5432}]}\n"), []byte{}, []byte{}, "shop.example.com", "/", "Prefix", "5432", "", `[{"HTTP":8443}]`, true)
+	// Regex mode: with NginxCompat, use-regex is lbName and rewrite-target
+	// listenPorts.
+	f.Add([]byte{}, []byte{}, []byte{}, []byte{}, "shop.example.com", "/api/(v[0-9]+)/(.*)", "ImplementationSpecific", "80", "true", "/$2", false)
+	f.Add([]byte{}, []byte{}, []byte{}, []byte{}, "shop.example.com", "/(a+)+$", "Prefix", "80", "true", "/$1", false)
 
 	inputs, err := filepath.Glob("testdata/*/input.yaml")
 	if err != nil {

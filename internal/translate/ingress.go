@@ -68,7 +68,7 @@ func withDefaults(opts Options) Options {
 
 // ourIngresses returns the Ingresses of our classes to serve, and those
 // refused: of the nginx class that readNginx refuses, and of either class
-// whose source ranges do not parse (readAccess). Each oldest first, which
+// whose source ranges (readAccess) or regex paths (readRegex) do not parse. Each oldest first, which
 // is the order in which they win conflicts. Those of the nginx class to serve
 // come as readNginx rewrites them.
 func ourIngresses(snap *Snapshot, opts Options, ps *problems) (served, refused []*networkingv1.Ingress) {
@@ -79,13 +79,13 @@ func ourIngresses(snap *Snapshot, opts Options, ps *problems) (served, refused [
 		}
 		switch c.kind(ing) {
 		case ourIngress:
-			if readAccess(ing, ps) {
+			if readAccess(ing, ps) && readRegex(ing, ps) {
 				served = append(served, ing)
 			} else {
 				refused = append(refused, ing)
 			}
 		case nginxIngress:
-			if rewritten, ok := readNginx(ing, ps); ok && readAccess(rewritten, ps) {
+			if rewritten, ok := readNginx(ing, ps); ok && readAccess(rewritten, ps) && readRegex(rewritten, ps) {
 				served = append(served, rewritten)
 			} else {
 				refused = append(refused, ing)
@@ -123,6 +123,9 @@ type builder struct {
 	tcp []tcpService
 	// passthrough are the hosts whose TLS is passed through, oldest first.
 	passthrough []passthroughHost
+	// regex holds what the Ingresses that ask for regex paths ask
+	// (regex.go).
+	regex map[lbconfig.ObjectRef]regexIntent
 }
 
 // shared is what the builders of every load balancer share: the objects
@@ -191,6 +194,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 		return // refused by ourIngresses; never served open
 	}
 	b.sources = append(b.sources, ref)
+	b.noteRegex(ing)
 	if _, seen := b.policies[ref]; !seen {
 		b.policies[ref] = b.policyOf(ing.Annotations, ref)
 		b.headers[ref] = b.headersOf(ing.Annotations, ref)
@@ -449,6 +453,7 @@ func lowerASCII(s string) string {
 // opts.HTTPPort and HTTPS on opts.HTTPSPort, each left out when its port
 // is 0 (HTTPS also when nothing needs it), then the TCP listeners.
 func (b *builder) listeners(opts Options) []lbconfig.Listener {
+	b.applyRegexMode()
 	var https *lbconfig.Listener
 	if opts.HTTPSPort != 0 {
 		// First: it may add HTTP virtual hosts for the redirects.

@@ -94,6 +94,7 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 	r.readLimits()
 	r.readAffinity()
 	r.readHeaders()
+	r.readRegexPaths()
 	r.reportUnsupported(names)
 	c := *ing
 	c.Annotations = r.out
@@ -644,9 +645,7 @@ func (r *nginxReader) readCookie() {
 // nginxConsequences say what serving without some annotations means, by
 // name or, for names ending in "-", by prefix; the first match counts.
 var nginxConsequences = []struct{ name, consequence string }{
-	{"rewrite-target", "paths reach the backend as requested, not rewritten"},
 	{"app-root", "requests for / are not redirected"},
-	{"use-regex", "paths are matched as written, not as regular expressions"},
 	{"limit-", "requests are not rate limited"},
 	{"proxy-send-timeout", "there is no timeout between two writes to the backend"},
 	{"proxy-next-upstream-", "only failed connects are retried"},

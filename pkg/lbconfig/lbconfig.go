@@ -104,8 +104,10 @@ type VirtualHost struct {
 	// this backend as they are, without terminating TLS. Such a virtual
 	// host has no TLS and no routes.
 	Passthrough *BackendRef `json:"passthrough,omitempty"`
-	// Routes are ordered by precedence: Exact before Prefix, then longer
-	// paths first. The first route that matches a request wins.
+	// Routes are ordered by precedence: Exact before Prefix before
+	// Regex, then longer paths first (Regex routes of equal length in
+	// reverse text order, as ingress-nginx orders its locations). The
+	// first route that matches a request wins.
 	//
 	// Routes match the request path as NormalizePath leaves it: dot
 	// segments removed, repeated slashes merged, encoded unreserved
@@ -129,6 +131,10 @@ const (
 	// "/foo", "/foo/" and "/foo/bar" but not "/foobar". A trailing "/" in
 	// Path is ignored; "/" matches every path.
 	MatchPrefix MatchType = "Prefix"
+	// MatchRegex matches where the pattern Path matches at the start of
+	// the path, case-sensitive unless it starts with "(?i)" (see
+	// regex.go).
+	MatchRegex MatchType = "Regex"
 )
 
 // Route sends requests whose path matches to a backend.
@@ -148,6 +154,8 @@ type Route struct {
 	ResponseHeaders *HeaderModifier `json:"responseHeaders,omitempty"`
 	// CORS, if set, answers cross-origin requests (see CORS).
 	CORS *CORS `json:"cors,omitempty"`
+	// Rewrite, if set, replaces the path the backend gets (see Rewrite).
+	Rewrite *Rewrite `json:"rewrite,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its

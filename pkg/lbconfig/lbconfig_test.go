@@ -182,7 +182,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		"duplicate host":  {func(c *Config) { c.LoadBalancers[0].Listeners[0].VirtualHosts[1].Hostname = "foo.example.com" }, "loadBalancers[0].listeners[0].virtualHosts[1].hostname"},
 		"path":            {func(c *Config) { c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].Path = "foo" }, "loadBalancers[0].listeners[0].virtualHosts[0].routes[0].path"},
 		"path space":      {func(c *Config) { c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].Path = "/a b" }, "loadBalancers[0].listeners[0].virtualHosts[0].routes[0].path"},
-		"match":           {func(c *Config) { c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].Match = "Regex" }, "loadBalancers[0].listeners[0].virtualHosts[0].routes[0].match"},
+		"match":           {func(c *Config) { c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].Match = "Glob" }, "loadBalancers[0].listeners[0].virtualHosts[0].routes[0].match"},
 		"missing backend": {func(c *Config) { c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].Backend.Name = "nope" }, "loadBalancers[0].listeners[0].virtualHosts[0].routes[0].backend"},
 		"default backend": {func(c *Config) { c.LoadBalancers[0].Listeners[0].DefaultBackend.Name = "nope" }, "loadBalancers[0].listeners[0].defaultBackend"},
 		"endpoint addr":   {func(c *Config) { c.Backends[0].Endpoints[0].Address = "localhost" }, "backends[0].endpoints[0].address"},

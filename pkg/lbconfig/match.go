@@ -3,7 +3,9 @@ package lbconfig
 import "strings"
 
 // Matches reports whether the request path p, normalized with
-// NormalizePath, matches the route (on MatchPath).
+// NormalizePath, matches the route (on MatchPath). It compiles a Regex
+// route's pattern on each call: it is the reference that providers'
+// precompiled matchers are tested against, not a matcher to route with.
 func (r *Route) Matches(p string) bool {
 	path := r.MatchPath()
 	switch r.Match {
@@ -11,6 +13,9 @@ func (r *Route) Matches(p string) bool {
 		return p == path
 	case MatchPrefix:
 		return PrefixMatches(path, p)
+	case MatchRegex:
+		re, err := CompileRegex(r.Path)
+		return err == nil && re.MatchString(p)
 	}
 	return false
 }
@@ -98,9 +103,12 @@ func NormalizeHost(h string) string {
 
 // MatchPath is the path the route matches requests on: its Path
 // normalized as requests are, so that "/%61dmin" and "/admin" are the same
-// route path. A Path NormalizePath refuses is kept as it is: it matches no
+// route path; a Regex route's pattern as it is. A Path NormalizePath refuses is kept as it is: it matches no
 // request, since requests with such a path are refused before routing.
 func (r *Route) MatchPath() string {
+	if r.Match == MatchRegex {
+		return r.Path // a pattern, not a path
+	}
 	if p, err := NormalizePath(r.Path); err == nil {
 		return p
 	}

@@ -50,23 +50,35 @@ func sortPrefixes(ps []netip.Prefix) []netip.Prefix {
 	return slices.Compact(ps)
 }
 
-// CompareRoutes orders routes by precedence: Exact before Prefix, then the
-// longer path first, then by path text so the order is total.
+// CompareRoutes orders routes by precedence: Exact before Prefix before
+// Regex, then the longer path first, then by path text so the order is
+// total; Regex routes of equal length in reverse text order, as
+// ingress-nginx sorts its locations.
 func CompareRoutes(a, b Route) int {
 	if a.Match != b.Match {
-		if a.Match == MatchExact {
-			return -1
-		}
-		if b.Match == MatchExact {
-			return 1
-		}
-		return cmp.Compare(a.Match, b.Match)
+		return cmp.Compare(matchRank(a.Match), matchRank(b.Match))
 	}
 	ap, bp := a.Path, b.Path
-	if a.Match == MatchPrefix {
+	switch a.Match {
+	case MatchPrefix:
 		ap, bp = trimPrefixPath(ap), trimPrefixPath(bp)
+	case MatchRegex:
+		return cmp.Or(cmp.Compare(len(bp), len(ap)), cmp.Compare(bp, ap))
 	}
 	return cmp.Or(cmp.Compare(len(bp), len(ap)), cmp.Compare(ap, bp))
+}
+
+// matchRank orders match types: Exact, Prefix, Regex, then unknown ones.
+func matchRank(m MatchType) int {
+	switch m {
+	case MatchExact:
+		return 0
+	case MatchPrefix:
+		return 1
+	case MatchRegex:
+		return 2
+	}
+	return 3
 }
 
 // CompareObjectRefs orders references by kind, namespace and name.

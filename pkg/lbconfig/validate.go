@@ -178,11 +178,20 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 		}
 		for r, route := range vh.Routes {
 			rf := fmt.Sprintf("%s.routes[%d]", vf, r)
-			if err := CheckPath(route.Path); err != nil {
+			if err := CheckPath(route.Path); err != nil && route.Match != MatchRegex {
 				v.add(rf+".path", err.Error())
 			}
-			if route.Match != MatchExact && route.Match != MatchPrefix {
+			switch route.Match {
+			case MatchExact, MatchPrefix:
+			case MatchRegex:
+				v.regexRoute(rf, route)
+			default:
 				v.add(rf+".match", fmt.Sprintf("unknown match type %q", route.Match))
+			}
+			if route.Rewrite != nil && route.Match != MatchRegex {
+				if err := CheckRewrite(route.Rewrite, 0); err != nil {
+					v.add(rf+".rewrite.path", err.Error())
+				}
 			}
 			ref(rf+".backend", &route.Backend)
 			if rd := route.HTTPSRedirect; rd != nil {
@@ -192,6 +201,21 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 				v.access(rf+".access", a)
 			}
 			v.routeHeaders(rf, route)
+		}
+	}
+}
+
+// regexRoute checks the pattern of a MatchRegex route and its rewrite
+// against the pattern's groups.
+func (v *validator) regexRoute(f string, route Route) {
+	re, err := CompileRegex(route.Path)
+	if err != nil {
+		v.add(f+".path", err.Error())
+		return
+	}
+	if route.Rewrite != nil {
+		if err := CheckRewrite(route.Rewrite, re.NumSubexp()); err != nil {
+			v.add(f+".rewrite.path", err.Error())
 		}
 	}
 }

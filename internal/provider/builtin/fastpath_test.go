@@ -195,20 +195,26 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 	})
 	p := startProxy(t, nettest.Logger(t))
 	// A route without access rule, one whose rule lets the client
-	// (127.0.0.1) in, and one whose rule keeps it out: none allocates.
+	// (127.0.0.1) in, one whose rule keeps it out, and a Regex route
+	// (without rewrite): none allocates.
 	for _, tc := range []struct {
 		name   string
 		access *lbconfig.Access
+		regex  string
 		status string
 	}{
-		{"no rule", nil, "HTTP/1.1 200 OK\r\n"},
-		{"allowed", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Deny: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "HTTP/1.1 200 OK\r\n"},
-		{"refused", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "HTTP/1.1 403 "},
+		{"no rule", nil, "", "HTTP/1.1 200 OK\r\n"},
+		{"allowed", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Deny: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 200 OK\r\n"},
+		{"refused", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 403 "},
+		{"regex", nil, `(?i)/API/v[0-9]+/(.*)`, "HTTP/1.1 200 OK\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			port := nettest.FreePort(t)
 			route := prefix("/", "raw")
 			route.Access = tc.access
+			if tc.regex != "" {
+				route.Path, route.Match = tc.regex, lbconfig.MatchRegex
+			}
 			mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil,
 				vh("bench.example.com", route)))
 

@@ -63,6 +63,14 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.p.logAccess(r, nil, outcome{status: rt.redirect.status}, start)
 			return
 		}
+		if rt.rewrite != nil {
+			if err := rewriteTarget(r, rt, path); err != nil {
+				http.Error(w, "400 bad request: rewritten "+err.Error(), http.StatusBadRequest)
+				rt.backend.metrics.observe(http.StatusBadRequest, time.Since(start))
+				h.p.logAccess(r, rt.backend, outcome{status: http.StatusBadRequest}, start)
+				return
+			}
+		}
 		if rt.headers != nil {
 			var done bool
 			if headers, done = h.serveHeaders(w, r, rt, start); done {

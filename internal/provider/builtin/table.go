@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,6 +88,10 @@ type route struct {
 	// headers, if set, are the route's header changes and CORS; such a
 	// route is served on net/http's path (headers.go).
 	headers *headerRules
+	// re, if set, matches instead of path (a Regex route); rewrite, if
+	// set, replaces the path the backend gets (rewrite.go).
+	re      *regexp.Regexp
+	rewrite *lbconfig.Rewrite
 }
 
 // permits reports whether a client at addr may use r. An address that
@@ -320,12 +325,9 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 					cr.redirect.portSuffix = ":" + strconv.Itoa(int(rd.Port))
 				}
 			}
-			switch rt.Match {
-			case lbconfig.MatchExact:
-			case lbconfig.MatchPrefix:
-				cr.prefix = true
-				cr.path = strings.TrimRight(path, "/")
-			default:
+			if known, err := cr.compileMatch(&rt); err != nil {
+				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
+			} else if !known {
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: unknown match type %q", k, vh.Hostname, r, rt.Match)
 			}
 			v.routes = append(v.routes, cr)
@@ -424,6 +426,9 @@ func (pr *portRoutes) certificate(serverName string) *tls.Certificate {
 
 // matches implements lbconfig.Route.Matches on the precompiled route.
 func (r *route) matches(p string) bool {
+	if r.re != nil {
+		return r.re.MatchString(p)
+	}
 	if !r.prefix {
 		return p == r.path
 	}

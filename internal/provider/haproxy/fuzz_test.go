@@ -115,6 +115,11 @@ var (
 		`^    http-request return status 403 content-type "text/plain; charset=utf-8" string "403 forbidden: client address not allowed" if `+
 			`\{ var\(txn\.access\) -m str (a\d+) \} (\{ src -f maps/\d+-a\d+-deny\.lst \}|!\{ src -f maps/\d+-a\d+-allow\.lst \})`+
 			`( \|\| \{ var\(txn\.access\) -m str a\d+ \} !\{ src -f maps/\d+-a\d+-allow\.lst \})?$`,
+		`^    http-request set-var\(txn\.backend\) str\((be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(~a\d+)?(\|r\d+)?\) if !\{ var\(txn\.backend\) -m found \} \{ var\(txn\.vhost\) -m str v\d+ \} \{ path -m reg `+q+` \}$`,
+		`^    http-request set-var\(txn\.rewrite\) var\(txn\.backend\),field\(2,\|\) if \{ var\(txn\.backend\) -m sub \| \}$`,
+		`^    http-request set-var\(txn\.backend\) var\(txn\.backend\),field\(1,\|\) if \{ var\(txn\.rewrite\) -m found \}$`,
+		`^    http-request (replace-path `+q+`|set-path) `+q+` if \{ var\(txn\.rewrite\) -m str r\d+ \}$`,
+		`^    (`+quoteAll(afterRewrite[:])+`)$`,
 		`^    default_backend b[et]_[A-Za-z0-9_.-]+$`,
 		`^    balance (roundrobin|leastconn|random)$`,
 		`^    server s\d+ (\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+):\d+( ssl verify none| proto h2)?( check inter \d+ms fastinter \d+ms downinter \d+ms rise 1 fall \d+ observe layer4 error-limit \d+ on-error mark-down)?( disabled)?$`,
@@ -122,8 +127,8 @@ var (
 	mapGrammar = map[string]*regexp.Regexp{
 		"hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ v\d+$`),
 		"wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ v\d+$`),
-		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(\^h\d+)?(~a\d+)?$`),
-		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(\^h\d+)?(~a\d+)?$`),
+		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(\^h\d+)?(~a\d+)?(\|r\d+)?$`),
+		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(\^h\d+)?(~a\d+)?(\|r\d+)?$`),
 		// Prefixes as netip.Prefix writes them: IPv4 or IPv6 (no zone).
 		"-allow.lst": regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
 		"-deny.lst":  regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
@@ -244,6 +249,16 @@ func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie,
 	if cert != "" {
 		cfg.Certificates = []lbconfig.Certificate{{Name: cert, ChainPEM: []byte("x"), KeyPEM: []byte("y")}}
 	}
+	// The path as a pattern too, with cookiePath as its rewrite, where
+	// lbconfig accepts them: invalid ones would hide the rest.
+	if re, err := lbconfig.CompileRegex(path); err == nil {
+		rt := lbconfig.Route{Path: path, Match: lbconfig.MatchRegex, Backend: *ref}
+		if rw := (&lbconfig.Rewrite{Path: cookiePath}); lbconfig.CheckRewrite(rw, re.NumSubexp()) == nil {
+			rt.Rewrite = rw
+		}
+		vh := &cfg.LoadBalancers[0].Listeners[0].VirtualHosts[0]
+		vh.Routes = append(vh.Routes, rt)
+	}
 	cfg.Sort()
 	return cfg
 }
@@ -283,6 +298,8 @@ var fuzzSeeds = []struct {
 	{"", "b.c", "/", "backend be_x\n  server evil 1.2.3.4:80", "", 84, "ok", "/x'attr#evil", 3},
 	{"xn--bcher-kva.example", "b.c", "/é", "\x00\r\n", "", 85, "é", "/é", -1},
 	{"a.b", "c.d", "/v0:/ be_evil", "be_evil", "", 86, "'", "/'", 100},
+	{"re.example", "c.d", `/it's/(?i)(.*)%[src]`, "default/re:80", "", 87, "x", "/a'$1%[src]%25", 5},
+	{"re.example", "c.d", `/x\.y(/|$)(.*)\$`, "default/re:80", "", 88, "x", "/$2#x", 6},
 }
 
 func FuzzRenderConfig(f *testing.F) {

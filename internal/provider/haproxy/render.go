@@ -446,6 +446,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	redirects := map[string]lbconfig.HTTPSRedirect{}
 	var access accessRules
 	var hdrs headerRules
+	var paths pathRouting
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
 		switch {
@@ -475,7 +476,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			} else if be == "" {
 				return fmt.Errorf("virtual host %d (%q): route %d: backend %q does not exist", k, vh.Hostname, n, rt.Backend.Name)
 			}
-			if err := lbconfig.CheckPath(rt.Path); err != nil {
+			if err := lbconfig.CheckPath(rt.Path); err != nil && rt.Match != lbconfig.MatchRegex {
 				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
 			}
 			hid, err := hdrs.add(rt)
@@ -493,6 +494,13 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 					return fmt.Errorf("virtual host %d (%q): route %d: access: %w", k, vh.Hostname, n, err)
 				}
 				be += "~" + id
+			}
+			be, regex, err := paths.add(id, rt, be)
+			if err != nil {
+				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+			}
+			if regex {
+				continue
 			}
 			// Requests route on their normalized path (pathRules).
 			path := rt.MatchPath()
@@ -583,6 +591,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	if pfx.Len() > 0 {
 		w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,/),map_beg(" + prefixMap + ") if { var(txn.vhost) -m found } !{ var(txn.backend) -m found }")
 	}
+	paths.routeLines(w)
 	if len(access.rules) > 0 {
 		// Refused right after routing, before any redirect or backend,
 		// by the address of the connection (src), never a header.
@@ -622,6 +631,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		w.line("    http-request redirect location https://" + hostPort + "%[pathq] code " + strconv.Itoa(int(rd.StatusCode)) + " if { var(txn.backend) -m str " + n + " }")
 	}
 	hdrs.ruleLines(w)
+	paths.rewriteLines(w)
 	if l.DefaultBackend == nil {
 		w.line("    http-request return status 404 content-type \"text/plain; charset=utf-8\" string \"" + notFoundBody + "\" if !{ var(txn.backend) -m found }")
 	}

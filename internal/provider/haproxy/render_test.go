@@ -137,6 +137,31 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 			},
 		},
 		"headers": headersGolden(),
+		// Regex routes (one rule each, after the maps, in route order)
+		// and rewrites (replace-path with the route's pattern, set-path
+		// for a Prefix route), then the rewritten path checked and
+		// normalized again; an access rule and a rewrite on one route.
+		"regex-rewrite": {
+			LoadBalancers: []lbconfig.LoadBalancer{{
+				Name: "default",
+				Listeners: []lbconfig.Listener{{
+					Port: 80, Protocol: lbconfig.ProtocolHTTP,
+					VirtualHosts: []lbconfig.VirtualHost{{Hostname: "regex.example.com", Routes: []lbconfig.Route{
+						{Path: "/old", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), Rewrite: &lbconfig.Rewrite{Path: "/new%20page"}},
+						{Path: "(?i)/foo/bar/(.+)", Match: lbconfig.MatchRegex, Backend: ref("default/api:80"), Rewrite: &lbconfig.Rewrite{Path: "/$1"}},
+						{Path: "(?i)/it's(/|$)(.*)", Match: lbconfig.MatchRegex, Backend: ref("default/api:80"), Rewrite: &lbconfig.Rewrite{Path: "/q/$2"}, Access: &lbconfig.Access{Allow: prefixes("10.0.0.0/8")}},
+						{Path: "(?i)/foo/bar/", Match: lbconfig.MatchRegex, Backend: ref("default/web:80")},
+						{Path: "(?i)/foo", Match: lbconfig.MatchRegex, Backend: ref("default/web:80")},
+					}}, {Hostname: "plain.example.com", Routes: []lbconfig.Route{
+						{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80")},
+					}}},
+				}},
+			}},
+			Backends: []lbconfig.Backend{
+				{Name: "default/api:80", Endpoints: eps("10.0.7.1")},
+				{Name: "default/web:80", Endpoints: eps("10.0.6.1")},
+			},
+		},
 		"two-load-balancers-https": {
 			LoadBalancers: []lbconfig.LoadBalancer{
 				{Name: "default", Listeners: []lbconfig.Listener{
