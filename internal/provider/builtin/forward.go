@@ -62,6 +62,11 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.p.logAccess(r, nil, outcome{status: rt.redirect.status}, start)
 			return
 		}
+		if rt.auth != nil && !rt.auth.authorize(w, r) {
+			rt.backend.metrics.observe(http.StatusUnauthorized, time.Since(start))
+			h.p.logAccess(r, rt.backend, outcome{status: http.StatusUnauthorized}, start)
+			return
+		}
 		b = rt.backend
 	}
 	if b == nil {
