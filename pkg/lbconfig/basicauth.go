@@ -193,11 +193,14 @@ func CheckUserName(name string) error {
 	return nil
 }
 
-// CheckRealm returns an error unless realm is at most MaxRealmLength
+// CheckRealm returns an error unless realm is 1 to MaxRealmLength
 // characters among letters, digits, space and "-._~:/", the characters
 // ingress-nginx allows, which need no escaping in a quoted header value
 // or a proxy's configuration.
 func CheckRealm(realm string) error {
+	if realm == "" {
+		return fmt.Errorf("realm must not be empty")
+	}
 	if len(realm) > MaxRealmLength {
 		return fmt.Errorf("realm is longer than %d characters", MaxRealmLength)
 	}

@@ -91,7 +91,7 @@ func TestCheckUserNameAndRealm(t *testing.T) {
 		realm string
 		ok    bool
 	}{
-		{"", true}, {"Authentication Required - foo", true}, {"a.b_c~d:e/f", true},
+		{"", false}, {"Authentication Required - foo", true}, {"a.b_c~d:e/f", true},
 		{`a"b`, false}, {`a\b`, false}, {"a\r\nWWW-Authenticate: x", false}, {"a$b", false}, {"a#b", false},
 		{"Zoë", false}, {strings.Repeat("a", MaxRealmLength+1), false},
 	} {
@@ -120,7 +120,7 @@ func TestValidateBasicAuth(t *testing.T) {
 		field string // "" means valid
 	}{
 		"valid":        {func(*Config) {}, ""},
-		"no realm":     {func(c *Config) { c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].BasicAuth.Realm = "" }, ""},
+		"no realm":     {func(c *Config) { c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].BasicAuth.Realm = "" }, route + ".realm"},
 		"bad realm":    {func(c *Config) { c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].BasicAuth.Realm = "a\"b" }, route + ".realm"},
 		"missing":      {func(c *Config) { c.Credentials = nil }, route + ".credentials"},
 		"no users":     {func(c *Config) { c.Credentials[0].Users = nil }, "credentials[0].users"},
