@@ -295,6 +295,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 
 	// cfg.Validate checked ports, references and policies above: what
 	// can still fail here is only what HAProxy itself cannot express.
+	if err := r.userlists(); err != nil {
+		return nil, fmt.Errorf("haproxy: %w", err)
+	}
 	for _, lb := range cfg.LoadBalancers {
 		for j, l := range lb.Listeners {
 			where := fmt.Sprintf("load balancer %q: listener %d (port %d)", lb.Name, j, l.Port)
@@ -326,7 +329,9 @@ type renderer struct {
 	// bridges are the HTTPS ports whose terminating frontend sits behind
 	// an SNI-routing one.
 	bridges []int32
-	cfgText lines
+	// userlistIDs maps credentials names to their userlists.
+	userlistIDs map[string]string
+	cfgText     lines
 }
 
 type lines struct{ strings.Builder }
@@ -445,6 +450,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	catchAll := ""
 	redirects := map[string]lbconfig.HTTPSRedirect{}
 	var access accessRules
+	var auth authRules
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
 		switch {
@@ -485,6 +491,14 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 					return fmt.Errorf("virtual host %d (%q): route %d: access: %w", k, vh.Hostname, n, err)
 				}
 				be += "~" + id
+			}
+			if rt.BasicAuth != nil {
+				// After "!", which no backend, redirect or access id holds.
+				id, err := auth.add(rt.BasicAuth, r.userlistIDs)
+				if err != nil {
+					return fmt.Errorf("virtual host %d (%q): route %d: basicAuth: %w", k, vh.Hostname, n, err)
+				}
+				be += "!" + id
 			}
 			// Requests route on their normalized path (pathRules).
 			path := rt.MatchPath()
@@ -575,6 +589,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	if pfx.Len() > 0 {
 		w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,/),map_beg(" + prefixMap + ") if { var(txn.vhost) -m found } !{ var(txn.backend) -m found }")
 	}
+	auth.splitLines(w)
 	if len(access.rules) > 0 {
 		// Refused right after routing, before any redirect or backend,
 		// by the address of the connection (src), never a header.
@@ -612,6 +627,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		// and never the absolute form.
 		w.line("    http-request redirect location https://" + hostPort + "%[pathq] code " + strconv.Itoa(int(rd.StatusCode)) + " if { var(txn.backend) -m str " + n + " }")
 	}
+	auth.checkLines(w)
 	if l.DefaultBackend == nil {
 		w.line("    http-request return status 404 content-type \"text/plain; charset=utf-8\" string \"" + notFoundBody + "\" if !{ var(txn.backend) -m found }")
 	}
