@@ -35,14 +35,21 @@ const (
 
 const testRealm = "Test realm - private"
 
+// hostileUserNames are user names that a provider's configuration could
+// take for syntax (quotes, comments, variables, fetches, spaces).
+var hostileUserNames = []string{`a b`, `#x`, `$HOME`, `${HOME}`, `"q"`, `back\slash`, `%[src]`, `user x password y`, `a;b,c=d`}
+
 // basicAuthCredentials has a user "<format>-<i>" for each hash of each
-// format the provider verifies, a UTF-8 user and one with an empty
-// password.
+// format the provider verifies, a UTF-8 user, users with hostile names,
+// and one with an empty password.
 func (s *Suite) basicAuthCredentials() lbconfig.Credentials {
 	c := lbconfig.Credentials{Name: "test/users", Users: []lbconfig.User{
 		{Name: "zoë", Hash: s3cretHashes[lbconfig.HashBcrypt][0]},
 		{Name: "empty", Hash: emptyPasswordHash},
 	}}
+	for _, name := range hostileUserNames {
+		c.Users = append(c.Users, lbconfig.User{Name: name, Hash: s3cretHashes[lbconfig.HashBcrypt][0]})
+	}
 	for _, f := range s.Capabilities.HashFormats {
 		for i, h := range s3cretHashes[f] {
 			c.Users = append(c.Users, lbconfig.User{Name: string(f) + "-" + strconv.Itoa(i), Hash: h})
