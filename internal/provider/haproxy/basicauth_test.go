@@ -117,3 +117,27 @@ func TestRenderBasicAuthRejects(t *testing.T) {
 		})
 	}
 }
+
+// FuzzUserLine: a user line RenderConfig writes is always one line of the
+// grammar, the name in quotes it cannot leave, whatever name and hash come
+// from a Secret.
+func FuzzUserLine(f *testing.F) {
+	for _, s := range [][2]string{
+		{"alice", md5S3cret}, {"it's", bcryptS3cret}, {"a\nuser b password x", sha256S3cret},
+		{"zoë", sha512S3cret + "\n    user x insecure-password y"}, {`#x "$HOME" \`, bcryptS3cret}, {"bob", apr1S3cret},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, name, hash string) {
+		line, err := userLine(lbconfig.User{Name: name, Hash: hash})
+		if err != nil {
+			return
+		}
+		for _, re := range cfgGrammar {
+			if re.MatchString(line) {
+				return
+			}
+		}
+		t.Errorf("user line %q is not in the grammar", line)
+	})
+}
