@@ -6,9 +6,11 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"ingress-controller/pkg/lbconfig"
 )
@@ -22,6 +24,9 @@ const (
 	// full it is emptied, so a flood of distinct valid logins costs at
 	// worst what no cache would.
 	maxVerified = 1024
+	// checkWait bounds how long a request waits for a password check
+	// while others hold every slot (userList.checks); then it is refused.
+	checkWait = 2 * time.Second
 )
 
 // unauthorizedBody answers a request without valid credentials.
@@ -51,6 +56,12 @@ type userList struct {
 
 	mu       sync.Mutex
 	verified map[[sha256.Size]byte]struct{}
+	// checks holds a slot per password check under way: at most half the
+	// CPUs hash at once, so that a flood of wrong passwords (each a full
+	// bcrypt) leaves the rest to serving; a client in the cache needs
+	// no slot.
+	checks chan struct{}
+	wait   time.Duration
 }
 
 type storedHash struct {
@@ -61,7 +72,11 @@ type storedHash struct {
 // newUserList compiles c; a hash format that the builtin cannot verify
 // (none today) or an invalid one is an error naming the user.
 func newUserList(c *lbconfig.Credentials) (*userList, error) {
-	ul := &userList{src: slices.Clone(c.Users), users: make(map[string]storedHash, len(c.Users)), verified: map[[sha256.Size]byte]struct{}{}}
+	ul := &userList{
+		src: slices.Clone(c.Users), users: make(map[string]storedHash, len(c.Users)),
+		verified: map[[sha256.Size]byte]struct{}{},
+		checks:   make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)), wait: checkWait,
+	}
 	for _, u := range c.Users {
 		f, err := lbconfig.HashFormatOf(u.Hash)
 		if err != nil {
@@ -107,6 +122,14 @@ func (ul *userList) authenticate(authorization string) bool {
 	ul.mu.Unlock()
 	if cached {
 		return true
+	}
+	timer := time.NewTimer(ul.wait)
+	defer timer.Stop()
+	select {
+	case ul.checks <- struct{}{}:
+		defer func() { <-ul.checks }()
+	case <-timer.C:
+		return false // too many checks under way: refused, never waved through
 	}
 	stored, known := ul.users[user]
 	if !known {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"ingress-controller/pkg/lbconfig"
 )
@@ -196,5 +197,35 @@ func TestUserListReusedOnlyWhenUnchanged(t *testing.T) {
 	cfg.Credentials[0].Users[0].Hash = "hunter2"
 	if _, err := (&table{auths: map[string]*userList{}}).userList("ns/a", cfg, nil); err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("bad hash: error %v, want one that does not quote the hash", err)
+	}
+}
+
+// TestAuthenticateBoundsChecks: while every check slot is held (a flood
+// of wrong passwords), a new check waits at most its bound and is
+// refused, and a client in the cache is still served at once.
+func TestAuthenticateBoundsChecks(t *testing.T) {
+	ul := testUsers(t, lbconfig.User{Name: "alice", Hash: apr1S3cret})
+	if !ul.authenticate(basic("alice:s3cret")) {
+		t.Fatal("right password refused")
+	}
+	ul.wait = 50 * time.Millisecond
+	for range cap(ul.checks) {
+		ul.checks <- struct{}{}
+	}
+	start := time.Now()
+	if ul.authenticate(basic("alice:other")) {
+		t.Error("a check without a slot succeeded")
+	}
+	if d := time.Since(start); d < ul.wait || d > 5*time.Second {
+		t.Errorf("a check without a slot took %v, want about %v", d, ul.wait)
+	}
+	if !ul.authenticate(basic("alice:s3cret")) {
+		t.Error("a cached client was refused while the slots were full")
+	}
+	for range cap(ul.checks) {
+		<-ul.checks
+	}
+	if ul.authenticate(basic("alice:other")) || !ul.authenticate(basic("alice:s3cret")) {
+		t.Error("wrong answers once the slots are free")
 	}
 }
