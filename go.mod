@@ -10,6 +10,7 @@ require (
 	github.com/aws/smithy-go v1.28.9
 	github.com/miekg/dns v1.1.73
 	github.com/prometheus/client_golang v1.25.0
+	golang.org/x/crypto v0.59.0 // bcrypt for basic authentication's htpasswd hashes (the standard library has none)
 	golang.org/x/net v0.62.0 // tests: a real websocket client (x/net/websocket); github.com/miekg/dns needs it anyway
 	golang.org/x/sys v0.50.0 // tests and benchmarks only: setns into network namespaces (internal/nettest); client-go needs it anyway
 	google.golang.org/grpc v1.85.0 // tests only: a real gRPC client and server through the proxy
@@ -67,7 +68,6 @@ require (
 	github.com/x448/float16 v0.8.4 // indirect
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
 	golang.org/x/term v0.48.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
