@@ -10,8 +10,9 @@ require (
 	github.com/aws/smithy-go v1.28.9
 	github.com/miekg/dns v1.1.73
 	github.com/prometheus/client_golang v1.25.0
+	golang.org/x/crypto v0.59.0 // bcrypt for basic authentication's htpasswd hashes (the standard library has none)
 	golang.org/x/net v0.62.0 // tests: a real websocket client (x/net/websocket); github.com/miekg/dns needs it anyway
-	golang.org/x/sys v0.49.0 // tests and benchmarks only: setns into network namespaces (internal/nettest); client-go needs it anyway
+	golang.org/x/sys v0.50.0 // tests and benchmarks only: setns into network namespaces (internal/nettest); client-go needs it anyway
 	google.golang.org/grpc v1.85.0 // tests only: a real gRPC client and server through the proxy
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2
@@ -68,8 +69,8 @@ require (
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
-	golang.org/x/term v0.47.0 // indirect
-	golang.org/x/text v0.43.0 // indirect
+	golang.org/x/term v0.48.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect

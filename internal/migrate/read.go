@@ -120,7 +120,8 @@ func (in *Input) readObject(raw []byte, configMap string) error {
 	return nil
 }
 
-// ReadCluster lists, in every namespace, what the translator reads, and
+// ReadCluster lists, in every namespace, what the translator reads (TLS
+// and Opaque Secrets among it), and
 // gets the ConfigMap configMap ("namespace/name"; absent is no error).
 func ReadCluster(ctx context.Context, client clientset.Interface, configMap string) (Input, error) {
 	in := Input{Snapshot: &translate.Snapshot{}}
@@ -147,6 +148,14 @@ func ReadCluster(ctx context.Context, client clientset.Interface, configMap stri
 	if err != nil {
 		return in, fmt.Errorf("list TLS Secrets: %w", err)
 	}
+	// Basic authentication reads Opaque Secrets (htpasswd files).
+	opaque, err := client.CoreV1().Secrets("").List(ctx, metav1.ListOptions{
+		FieldSelector: fields.OneTermEqualSelector("type", string(corev1.SecretTypeOpaque)).String(),
+	})
+	if err != nil {
+		return in, fmt.Errorf("list Opaque Secrets: %w", err)
+	}
+	secrets.Items = append(secrets.Items, opaque.Items...)
 	s := in.Snapshot
 	for i := range ings.Items {
 		s.Ingresses = append(s.Ingresses, &ings.Items[i])

@@ -436,6 +436,7 @@ func (t *translation) config() *lbconfig.Config {
 	for _, rb := range t.shared.backends {
 		cfg.Backends = append(cfg.Backends, rb.backend)
 	}
+	cfg.Credentials = t.shared.usedCredentials(cfg)
 	cfg.Sort()
 	for i := range cfg.Certificates {
 		c := &cfg.Certificates[i]

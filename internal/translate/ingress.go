@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"ingress-controller/internal/clip"
@@ -35,7 +36,7 @@ func Ingresses(snap *Snapshot, opts Options) (*lbconfig.Config, []Problem) {
 		return &lbconfig.Config{}, nil
 	}
 	t := newTranslation(snap, opts)
-	served, refused := ourIngresses(snap, opts, t.problems)
+	served, refused := ourIngresses(snap, opts, t.shared.index.secrets, t.problems)
 	for _, ing := range served {
 		t.addIngress(ing)
 	}
@@ -68,10 +69,12 @@ func withDefaults(opts Options) Options {
 
 // ourIngresses returns the Ingresses of our classes to serve, and those
 // refused: of the nginx class that readNginx refuses, and of either class
-// whose source ranges (readAccess) or regex paths (readRegex) do not parse. Each oldest first, which
+// whose source ranges (readAccess) or regex paths (readRegex) do not
+// parse, or whose basic authentication cannot be honoured
+// (readBasicAuth). Each oldest first, which
 // is the order in which they win conflicts. Those of the nginx class to serve
 // come as readNginx rewrites them.
-func ourIngresses(snap *Snapshot, opts Options, ps *problems) (served, refused []*networkingv1.Ingress) {
+func ourIngresses(snap *Snapshot, opts Options, secrets map[string]*corev1.Secret, ps *problems) (served, refused []*networkingv1.Ingress) {
 	c := newClassifier(snap.IngressClasses, opts, ps)
 	for _, ing := range snap.Ingresses {
 		if ing == nil {
@@ -79,13 +82,13 @@ func ourIngresses(snap *Snapshot, opts Options, ps *problems) (served, refused [
 		}
 		switch c.kind(ing) {
 		case ourIngress:
-			if readAccess(ing, ps) && readRegex(ing, ps) {
+			if readAccess(ing, ps) && readRegex(ing, ps) && readBasicAuth(ing, nil, secrets, ps) {
 				served = append(served, ing)
 			} else {
 				refused = append(refused, ing)
 			}
 		case nginxIngress:
-			if rewritten, ok := readNginx(ing, ps); ok && readAccess(rewritten, ps) && readRegex(rewritten, ps) {
+			if rewritten, ok := readNginx(ing, ps); ok && readAccess(rewritten, ps) && readRegex(rewritten, ps) && readBasicAuth(rewritten, ing.Annotations, secrets, ps) {
 				served = append(served, rewritten)
 			} else {
 				refused = append(refused, ing)
@@ -144,16 +147,19 @@ type shared struct {
 	// headers are the header changes and CORS of the Ingresses' routes
 	// (headers.go), by Ingress.
 	headers map[lbconfig.ObjectRef]routeHeaders
+	// credentials of basic authentication, by name (useCredentials).
+	credentials map[string]*lbconfig.Credentials
 }
 
 func newShared(snap *Snapshot) *shared {
 	return &shared{
-		index:    newIndex(snap),
-		problems: &problems{},
-		backends: map[string]*resolvedBackend{},
-		secrets:  map[string]*secretResult{},
-		policies: map[lbconfig.ObjectRef]ingressPolicy{},
-		headers:  map[lbconfig.ObjectRef]routeHeaders{},
+		index:       newIndex(snap),
+		problems:    &problems{},
+		backends:    map[string]*resolvedBackend{},
+		secrets:     map[string]*secretResult{},
+		policies:    map[lbconfig.ObjectRef]ingressPolicy{},
+		headers:     map[lbconfig.ObjectRef]routeHeaders{},
+		credentials: map[string]*lbconfig.Credentials{},
 	}
 }
 
@@ -193,6 +199,13 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	if err != nil {
 		return // refused by ourIngresses; never served open
 	}
+	auth, creds, _, err := basicAuthOf(ing, b.index.secrets)
+	if err != nil {
+		return // refused by ourIngresses; never served open
+	}
+	if creds != nil {
+		b.useCredentials(creds)
+	}
 	b.sources = append(b.sources, ref)
 	b.noteRegex(ing)
 	if _, seen := b.policies[ref]; !seen {
@@ -205,17 +218,23 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 		b.problems.add(ref, "spec.defaultBackend", "UnprotectedDefaultBackend",
 			"a default backend cannot be limited to source ranges (%s, %s), so it is not served rather than served to every client; give it a rule path instead",
 			AnnotationAllowSourceRange, AnnotationDenySourceRange)
+	case auth != nil:
+		b.problems.add(ref, "spec.defaultBackend", "UnprotectedDefaultBackend",
+			"a default backend cannot ask for basic authentication (%s), so it is not served rather than served without; give it a rule path instead",
+			AnnotationAuthType)
 	default:
 		b.addDefaultBackend(ref, ing.Spec.DefaultBackend)
 	}
 	var hosts []string
 	for i := range ing.Spec.Rules {
-		if host, ok := b.addRule(ref, fmt.Sprintf("spec.rules[%d]", i), &ing.Spec.Rules[i], access); ok {
+		if host, ok := b.addRule(ref, fmt.Sprintf("spec.rules[%d]", i), &ing.Spec.Rules[i], access, auth); ok {
 			hosts = append(hosts, host)
 		}
 	}
 	b.addTLS(ing, ref, hosts)
-	b.addPassthrough(ing, ref, access)
+	if !b.passthroughWithAuth(ing, ref, auth) {
+		b.addPassthrough(ing, ref, access)
+	}
 }
 
 func (b *builder) addDefaultBackend(ref lbconfig.ObjectRef, be *networkingv1.IngressBackend) {
@@ -234,9 +253,9 @@ func (b *builder) addDefaultBackend(ref lbconfig.ObjectRef, be *networkingv1.Ing
 	b.defaultOwner = claim{ref: ref, field: field}
 }
 
-// addRule adds the routes of one rule, each with access, and returns its
-// host, unless the host is invalid.
-func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networkingv1.IngressRule, access *lbconfig.Access) (string, bool) {
+// addRule adds the routes of one rule, each with access and auth, and
+// returns its host, unless the host is invalid.
+func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networkingv1.IngressRule, access *lbconfig.Access, auth *lbconfig.BasicAuth) (string, bool) {
 	host, err := normalizeHost(rule.Host)
 	if err != nil {
 		b.problems.add(ref, field+".host", "InvalidHost", "%v; this rule is ignored", err)
@@ -253,6 +272,7 @@ func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networking
 		if route, ok := b.route(ref, pf, host, &rule.HTTP.Paths[j]); ok {
 			route.Access = access
 			b.headers[ref].applyTo(&route)
+			route.BasicAuth = auth
 			vh.Routes = append(vh.Routes, route)
 		}
 	}

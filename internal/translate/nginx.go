@@ -28,9 +28,10 @@ import (
 //     applied: request bodies are limited to 1m.
 //   - An Ingress is refused, not translated at all, when it carries a
 //     snippet (never run here, and it may hold access control), a
-//     protection that cannot be honoured here (authentication, client
-//     certificates, satisfy, a WAF, backend certificate verification, a
-//     source range that does not parse), or what would be served wrong (a canary, a backend
+//     protection that cannot be honoured here (external and digest
+//     authentication, client certificates, satisfy, a WAF, backend
+//     certificate verification, a source range that does not parse), or
+//     what would be served wrong (a canary, a backend
 //     protocol other than HTTP, HTTPS and GRPC). Each such annotation gets
 //     a RefusedAnnotation problem; other Ingresses, on the same hosts too,
 //     are served as if it did not exist, except that its paths no served
@@ -89,6 +90,7 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 	}
 	r.readRedirects(ing)
 	r.readSourceRanges()
+	r.readBasicAuth()
 	r.readCanary()
 	r.readBackendProtocol()
 	r.readLimits()
@@ -181,6 +183,17 @@ func (r *nginxReader) refuses(name string) bool {
 	switch {
 	case strings.HasSuffix(name, "-snippet"):
 		r.refuse(name, "snippets are nginx configuration, which is never run here, and may hold access control")
+	case name == "auth-type":
+		switch v {
+		case "basic":
+			return false // readBasicAuth reads it
+		case "digest":
+			r.refuse(name, "digest authentication is not supported here, only basic, and serving the app without it would open it")
+		default:
+			r.refuse(name, "%q is not basic or digest, so ingress-nginx denies every request", v)
+		}
+	case name == "auth-secret" || name == "auth-secret-type" || name == "auth-realm":
+		return false // readBasicAuth reads it
 	case strings.HasPrefix(name, "auth-tls-"):
 		r.refuse(name, "client certificate authentication is not supported here, and serving the app without it would open it")
 	case strings.HasPrefix(name, "auth-"):
@@ -297,6 +310,36 @@ func (r *nginxReader) readSourceRanges() {
 		read(white, AnnotationAllowSourceRange)
 	}
 	read(deny, AnnotationDenySourceRange)
+}
+
+// readBasicAuth reads auth-type: basic (refuses took the other types),
+// auth-secret, auth-secret-type and auth-realm into ours, which check them
+// against the Secret; a missing auth-realm leaves ours at its default
+// where ingress-nginx sends an empty realm. Without auth-type ingress-nginx
+// asks for no credentials, and neither is anything asked here.
+func (r *nginxReader) readBasicAuth() {
+	names := map[string]string{
+		"auth-type": AnnotationAuthType, "auth-secret": AnnotationAuthSecret,
+		"auth-secret-type": AnnotationAuthSecretType, "auth-realm": AnnotationAuthRealm,
+	}
+	_, on := r.in[NginxAnnotationPrefix+"auth-type"]
+	oursSet := false
+	for _, ours := range basicAuthAnnotations {
+		_, set := r.in[ours]
+		oursSet = oursSet || set
+	}
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		v, ok := r.get(name)
+		switch {
+		case !ok:
+		case !on:
+			r.problem(name, "IgnoredAnnotation", "without auth-type ingress-nginx asks for no credentials, and neither is anything asked here; set auth-type: basic to protect the app")
+		case oursSet:
+			r.problem(name, "OverriddenAnnotation", "the Ingress sets %s annotations of ours too, which win; this annotation is ignored", AnnotationAuthType)
+		default:
+			r.out[names[name]] = v
+		}
+	}
 }
 
 // readRedirects reads ssl-redirect, force-ssl-redirect,

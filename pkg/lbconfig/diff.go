@@ -8,7 +8,7 @@ import (
 // Changes is what differs between two configs.
 type Changes struct {
 	// Structure is true when anything other than backend endpoints changed:
-	// load balancers, listeners, hosts, routes, certificates, the set of
+	// load balancers, listeners, hosts, routes, certificates, credentials, the set of
 	// backends or their protocol or policy.
 	Structure bool
 	// Endpoints names the backends, sorted, whose endpoints changed.
@@ -29,6 +29,7 @@ func Diff(old, new *Config) Changes {
 	var ch Changes
 	ch.Structure = !reflect.DeepEqual(old.LoadBalancers, new.LoadBalancers) ||
 		!reflect.DeepEqual(old.Certificates, new.Certificates) ||
+		!reflect.DeepEqual(old.Credentials, new.Credentials) ||
 		len(old.Backends) != len(new.Backends)
 	oldByName := make(map[string]*Backend, len(old.Backends))
 	for i := range old.Backends {

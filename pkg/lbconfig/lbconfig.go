@@ -25,6 +25,9 @@ type Config struct {
 	// Certificates are the TLS certificates referenced by virtual hosts,
 	// sorted by Name.
 	Certificates []Certificate `json:"certificates,omitempty"`
+	// Credentials are the user lists that routes' BasicAuth refer to,
+	// sorted by Name.
+	Credentials []Credentials `json:"credentials,omitempty"`
 }
 
 // LoadBalancer is one load balancer with its own public endpoints.
@@ -156,6 +159,9 @@ type Route struct {
 	CORS *CORS `json:"cors,omitempty"`
 	// Rewrite, if set, replaces the path the backend gets (see Rewrite).
 	Rewrite *Rewrite `json:"rewrite,omitempty"`
+	// BasicAuth, if set, serves only clients that authenticate as one of
+	// its users (see BasicAuth); nil asks for no credentials.
+	BasicAuth *BasicAuth `json:"basicAuth,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its

@@ -1,13 +1,14 @@
 package lbconfig
 
 // Select returns the part of c that has only the load balancers keep
-// accepts, with the backends and certificates they refer to, in c's order.
+// accepts, with the backends, certificates and credentials they refer to, in c's order.
 // The result shares its load balancers, backends and certificates with c;
 // neither may be changed afterwards.
 func (c *Config) Select(keep func(LoadBalancer) bool) *Config {
 	out := &Config{}
 	backends := map[string]bool{}
 	certs := map[string]bool{}
+	creds := map[string]bool{}
 	useBackend := func(ref *BackendRef) {
 		if ref != nil {
 			backends[ref.Name] = true
@@ -28,6 +29,9 @@ func (c *Config) Select(keep func(LoadBalancer) bool) *Config {
 				useBackend(vh.Passthrough)
 				for i := range vh.Routes {
 					useBackend(&vh.Routes[i].Backend)
+					if ba := vh.Routes[i].BasicAuth; ba != nil {
+						creds[ba.Credentials] = true
+					}
 				}
 			}
 		}
@@ -40,6 +44,11 @@ func (c *Config) Select(keep func(LoadBalancer) bool) *Config {
 	for _, cert := range c.Certificates {
 		if certs[cert.Name] {
 			out.Certificates = append(out.Certificates, cert)
+		}
+	}
+	for _, cr := range c.Credentials {
+		if creds[cr.Name] {
+			out.Credentials = append(out.Credentials, cr)
 		}
 	}
 	return out

@@ -42,6 +42,7 @@ func (c *Config) Sort() {
 	for i := range c.Certificates {
 		slices.Sort(c.Certificates[i].Hosts)
 	}
+	c.sortCredentials()
 }
 
 // sortPrefixes sorts ps and drops duplicates, in place.

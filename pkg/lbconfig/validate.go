@@ -50,6 +50,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	creds := v.credentials(c.Credentials)
 	lbs := map[string]bool{}
 	// Providers bind every load balancer on the same listen address, so a
 	// port belongs to one load balancer of the whole config.
@@ -84,6 +85,7 @@ func (c *Config) Validate() error {
 				portOwner[l.Port] = lb.Name
 			}
 			v.listener(lf, l, backends, certs, https)
+			v.basicAuths(lf, l, creds)
 		}
 	}
 	return errors.Join(v.errs...)

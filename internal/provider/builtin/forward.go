@@ -63,6 +63,17 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.p.logAccess(r, nil, outcome{status: rt.redirect.status}, start)
 			return
 		}
+		if rt.headers != nil {
+			var done bool
+			if headers, done = h.servePreflight(w, r, rt, start); done {
+				return
+			}
+		}
+		if rt.auth != nil && !rt.auth.authorize(w, r) {
+			rt.backend.metrics.observe(http.StatusUnauthorized, time.Since(start))
+			h.p.logAccess(r, rt.backend, outcome{status: http.StatusUnauthorized}, start)
+			return
+		}
 		if rt.rewrite != nil {
 			if err := rewriteTarget(r, rt, path); err != nil {
 				http.Error(w, "400 bad request: rewritten "+err.Error(), http.StatusBadRequest)
@@ -72,10 +83,9 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if rt.headers != nil {
-			var done bool
-			if headers, done = h.serveHeaders(w, r, rt, start); done {
-				return
-			}
+			// After authentication: no change stands in for the
+			// client's credentials.
+			rt.headers.request.apply(r.Header)
 		}
 		b = rt.backend
 	}

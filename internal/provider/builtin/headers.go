@@ -190,10 +190,12 @@ func preflight(w http.ResponseWriter, c *corsRules, grant responseHeaders) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// serveHeaders applies rt's header rules to r before it is forwarded:
-// it answers a CORS preflight itself (and returns true), else changes
-// r's fields and returns what its response needs.
-func (h *portHandler) serveHeaders(w http.ResponseWriter, r *http.Request, rt *route, start time.Time) (responseHeaders, bool) {
+// servePreflight answers r itself when it is a CORS preflight for rt
+// (and returns true), before authentication, since a browser's preflight
+// carries no credentials; else it returns what r's response needs. The
+// request changes (rt.headers.request) are the caller's, after
+// authentication.
+func (h *portHandler) servePreflight(w http.ResponseWriter, r *http.Request, rt *route, start time.Time) (responseHeaders, bool) {
 	hr := rt.headers
 	grant := hr.grant(r)
 	if hr.cors != nil && isPreflight(r) {
@@ -202,7 +204,6 @@ func (h *portHandler) serveHeaders(w http.ResponseWriter, r *http.Request, rt *r
 		h.p.logAccess(r, rt.backend, outcome{status: http.StatusNoContent}, start)
 		return grant, true
 	}
-	hr.request.apply(r.Header)
 	return grant, false
 }
 

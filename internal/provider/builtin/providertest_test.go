@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"ingress-controller/internal/nettest"
+	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 	"ingress-controller/pkg/provider/providertest"
 )
@@ -15,6 +16,8 @@ func TestProviderSuite(t *testing.T) {
 		New: func(t *testing.T, opts provider.Options) provider.Provider {
 			return New(opts, nettest.Logger(t))
 		},
-		Capabilities: providertest.Capabilities{TLS: true, TCP: true, Sticky: true},
+		Capabilities: providertest.Capabilities{TLS: true, TCP: true, Sticky: true, HashFormats: []lbconfig.HashFormat{
+			lbconfig.HashBcrypt, lbconfig.HashAPR1, lbconfig.HashMD5Crypt, lbconfig.HashSHA256Crypt, lbconfig.HashSHA512Crypt, lbconfig.HashSHA1,
+		}},
 	}.Run(t)
 }

@@ -29,6 +29,9 @@ type table struct {
 	// certs holds the parsed certificates by name, with their PEM, so that
 	// the next build reuses those that did not change.
 	certs map[string]*loadedCert
+	// auths holds the compiled credentials by name, with their users, so
+	// that the next table reuses them (and their cache) when unchanged.
+	auths map[string]*userList
 }
 
 // loadedCert is one parsed lbconfig.Certificate.
@@ -92,6 +95,8 @@ type route struct {
 	// set, replaces the path the backend gets (rewrite.go).
 	re      *regexp.Regexp
 	rewrite *lbconfig.Rewrite
+	// auth, if set, serves only authenticated clients (authorize).
+	auth *basicAuth
 }
 
 // permits reports whether a client at addr may use r. An address that
@@ -185,6 +190,7 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 		endpoints: make(map[string][]lbconfig.Address, len(cfg.LoadBalancers)),
 		backends:  list,
 		certs:     map[string]*loadedCert{},
+		auths:     map[string]*userList{},
 	}
 	owner := map[int32]string{}
 	for _, lb := range cfg.LoadBalancers {
@@ -201,6 +207,9 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 			if err := t.attachCertificates(pr, l, cfg, prev); err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			if err := t.attachAuth(pr, l, cfg, prev); err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 			t.ports[l.Port] = pr

@@ -121,14 +121,21 @@ var (
 		`^    http-request (replace-path `+q+`|set-path) `+q+` if \{ var\(txn\.rewrite\) -m str r\d+ \}$`,
 		`^    (`+quoteAll(afterRewrite[:])+`)$`,
 		`^    default_backend b[et]_[A-Za-z0-9_.-]+$`,
+		`^# credentials "(?:[ !#-\[\]-~]|\\[\\"abfnrtvux0-9A-Fa-f]+)*"$`,
+		`^userlist ul\d+$`,
+		`^    user '[^'\x00-\x1f\x7f]+' password (\$2[aby]\$\d\d\$|\$1\$|\$5\$|\$6\$)[./0-9A-Za-z$=]+$`,
+		`^    http-request set-var\(txn\.auth\) var\(txn\.backend\),field\(2,!\) if \{ var\(txn\.backend\) -m sub ! \}$`,
+		`^    http-request set-var\(txn\.backend\) var\(txn\.backend\),field\(1,!\) if \{ var\(txn\.auth\) -m found \}$`,
+		`^    http-request auth realm "[A-Za-z0-9 ._~:/-]+" if \{ var\(txn\.auth\) -m str (u\d+) \} !\{ http_auth\(ul\d+\) \} \|\| \{ var\(txn\.auth\) -m str u\d+ \} \{ req\.hdr_cnt\(authorization\) gt 1 \}$`,
+		`^    http-request del-header authorization if \{ var\(txn\.auth\) -m found \}$`,
 		`^    balance (roundrobin|leastconn|random)$`,
 		`^    server s\d+ (\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+):\d+( ssl verify none| proto h2)?( check inter \d+ms fastinter \d+ms downinter \d+ms rise 1 fall \d+ observe layer4 error-limit \d+ on-error mark-down)?( disabled)?$`,
 	)
 	mapGrammar = map[string]*regexp.Regexp{
 		"hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ v\d+$`),
 		"wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ v\d+$`),
-		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(\^h\d+)?(~a\d+)?(\|r\d+)?$`),
-		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(\^h\d+)?(~a\d+)?(\|r\d+)?$`),
+		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(\^h\d+)?(~a\d+)?(!u\d+)?(\|r\d+)?$`),
+		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(\^h\d+)?(~a\d+)?(!u\d+)?(\|r\d+)?$`),
 		// Prefixes as netip.Prefix writes them: IPv4 or IPv6 (no zone).
 		"-allow.lst": regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
 		"-deny.lst":  regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),

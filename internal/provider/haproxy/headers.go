@@ -23,10 +23,14 @@ type headerRules struct {
 	rules []headerRule
 }
 
-// headerRule is one route's header changes and CORS, as rendered lines.
+// headerRule is one route's header changes and CORS, as rendered lines:
+// cors finds the origin to grant and answers preflights, before basic
+// authentication (a browser's preflight carries no credentials); request
+// changes the request, after it, so that no change can stand in for the
+// client's credentials.
 type headerRule struct {
-	id, key           string
-	request, response []string
+	id, key                 string
+	cors, request, response []string
 }
 
 // add returns the id of rt's header rule, or "" when it has none.
@@ -44,7 +48,7 @@ func (hs *headerRules) add(rt lbconfig.Route) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("cors: %w", err)
 		}
-		h.request, h.response = append(h.request, req...), append(h.response, res...)
+		h.cors, h.response = req, res
 	}
 	if m := rt.RequestHeaders; m != nil {
 		lines, err := changeLines("http-request", m, cond, true)
@@ -61,7 +65,7 @@ func (hs *headerRules) add(rt lbconfig.Route) (string, error) {
 		// Before CORS's, which the response changes cannot override.
 		h.response = append(lines, h.response...)
 	}
-	key := strings.Join(h.request, "\n") + "\n\n" + strings.Join(h.response, "\n")
+	key := strings.Join(h.cors, "\n") + "\n\n" + strings.Join(h.request, "\n") + "\n\n" + strings.Join(h.response, "\n")
 	for _, r := range hs.rules {
 		if r.key == key {
 			return r.id, nil
@@ -69,6 +73,9 @@ func (hs *headerRules) add(rt lbconfig.Route) (string, error) {
 	}
 	id := "h" + strconv.Itoa(len(hs.rules))
 	h.id, h.key = id, key
+	for i := range h.cors {
+		h.cors[i] = strings.ReplaceAll(h.cors[i], placeholder, id)
+	}
 	for i := range h.request {
 		h.request[i] = strings.ReplaceAll(h.request[i], placeholder, id)
 	}
@@ -214,7 +221,17 @@ func (hs *headerRules) splitLines(w *lines) {
 	w.line("    http-request set-var(txn.backend) var(txn.backend),field(1,^) if { var(txn.hdr) -m found }")
 }
 
-// ruleLines writes every rule's request and response lines.
+// preflightLines writes every rule's CORS request lines: the origin to grant
+// and the preflight answers.
+func (hs *headerRules) preflightLines(w *lines) {
+	for _, h := range hs.rules {
+		for _, l := range h.cors {
+			w.line("    " + l)
+		}
+	}
+}
+
+// ruleLines writes every rule's request changes and response lines.
 func (hs *headerRules) ruleLines(w *lines) {
 	for _, h := range hs.rules {
 		for _, l := range h.request {

@@ -3,6 +3,7 @@ package haproxy
 import (
 	"testing"
 
+	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 	"ingress-controller/pkg/provider/providertest"
 )
@@ -11,7 +12,10 @@ import (
 // HAProxy.
 func TestProviderSuite(t *testing.T) {
 	bin := haproxyBinary(t)
-	providertest.Suite{Capabilities: providertest.Capabilities{TLS: true, TCP: true, Sticky: true}, New: func(t *testing.T, opts provider.Options) provider.Provider {
+	providertest.Suite{Capabilities: providertest.Capabilities{TLS: true, TCP: true, Sticky: true, HashFormats: []lbconfig.HashFormat{
+		// What HAProxy 2.6 verifies with crypt(3) on Debian 12.
+		lbconfig.HashBcrypt, lbconfig.HashMD5Crypt, lbconfig.HashSHA256Crypt, lbconfig.HashSHA512Crypt,
+	}}, New: func(t *testing.T, opts provider.Options) provider.Provider {
 		dir := runtimeDir(t)
 		p, err := New(Options{Options: opts, Binary: bin, Dir: dir, Logger: testLogger(t)})
 		if err != nil {

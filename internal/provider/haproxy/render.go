@@ -295,6 +295,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 
 	// cfg.Validate checked ports, references and policies above: what
 	// can still fail here is only what HAProxy itself cannot express.
+	if err := r.userlists(); err != nil {
+		return nil, fmt.Errorf("haproxy: %w", err)
+	}
 	for _, lb := range cfg.LoadBalancers {
 		for j, l := range lb.Listeners {
 			where := fmt.Sprintf("load balancer %q: listener %d (port %d)", lb.Name, j, l.Port)
@@ -326,7 +329,9 @@ type renderer struct {
 	// bridges are the HTTPS ports whose terminating frontend sits behind
 	// an SNI-routing one.
 	bridges []int32
-	cfgText lines
+	// userlistIDs maps credentials names to their userlists.
+	userlistIDs map[string]string
+	cfgText     lines
 }
 
 type lines struct{ strings.Builder }
@@ -447,6 +452,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	var access accessRules
 	var hdrs headerRules
 	var paths pathRouting
+	var auth authRules
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
 		switch {
@@ -494,6 +500,14 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 					return fmt.Errorf("virtual host %d (%q): route %d: access: %w", k, vh.Hostname, n, err)
 				}
 				be += "~" + id
+			}
+			if rt.BasicAuth != nil {
+				// After "!", which no backend, redirect or access id holds.
+				id, err := auth.add(rt.BasicAuth, r.userlistIDs)
+				if err != nil {
+					return fmt.Errorf("virtual host %d (%q): route %d: basicAuth: %w", k, vh.Hostname, n, err)
+				}
+				be += "!" + id
 			}
 			be, regex, err := paths.add(id, rt, be)
 			if err != nil {
@@ -592,6 +606,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,/),map_beg(" + prefixMap + ") if { var(txn.vhost) -m found } !{ var(txn.backend) -m found }")
 	}
 	paths.routeLines(w)
+	auth.splitLines(w)
 	if len(access.rules) > 0 {
 		// Refused right after routing, before any redirect or backend,
 		// by the address of the connection (src), never a header.
@@ -630,6 +645,8 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		// and never the absolute form.
 		w.line("    http-request redirect location https://" + hostPort + "%[pathq] code " + strconv.Itoa(int(rd.StatusCode)) + " if { var(txn.backend) -m str " + n + " }")
 	}
+	hdrs.preflightLines(w)
+	auth.checkLines(w)
 	hdrs.ruleLines(w)
 	paths.rewriteLines(w)
 	if l.DefaultBackend == nil {

@@ -3,6 +3,8 @@ package kubernetes_test
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -114,10 +116,18 @@ func TestEveryKindChangesWhatIsServed(t *testing.T) {
 		if _, err := secrets.Create(f.ctx, tls, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		// Other types are never cached.
+		// Other types are never cached, and of Opaque ones (basic
+		// authentication's) only what could be a password hash.
 		if _, err := secrets.Create(f.ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: "opaque"},
 			StringData: map[string]string{"password": "hunter2"},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := secrets.Create(f.ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "basic"},
+			Type:       corev1.SecretTypeBasicAuth,
+			StringData: map[string]string{corev1.BasicAuthUsernameKey: "admin", corev1.BasicAuthPasswordKey: "hunter2"},
 		}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +142,10 @@ func TestEveryKindChangesWhatIsServed(t *testing.T) {
 		}
 		expectSecret(t, c, f.ns, "cert", "")
 		for _, s := range c.src.Snapshot().Secrets {
-			if s.Type != corev1.SecretTypeTLS {
+			switch {
+			case s.Type == corev1.SecretTypeOpaque && len(s.Data) > 0:
+				t.Errorf("snapshot holds Opaque Secret %s/%s with keys %v, none an htpasswd file or a hash", s.Namespace, s.Name, slices.Collect(maps.Keys(s.Data)))
+			case s.Type != corev1.SecretTypeTLS && s.Type != corev1.SecretTypeOpaque:
 				t.Errorf("snapshot holds Secret %s/%s of type %s", s.Namespace, s.Name, s.Type)
 			}
 		}

@@ -85,6 +85,9 @@ type namespaceListers struct {
 	services  corelisters.ServiceLister
 	slices    discoverylisters.EndpointSliceLister
 	secrets   corelisters.SecretLister
+	// auth are the Opaque Secrets, trimmed to what basic authentication
+	// reads (authsecrets.go).
+	auth corelisters.SecretLister
 }
 
 type namedCache struct {
@@ -169,8 +172,9 @@ func (s *Source) watchNamespace(client clientset.Interface, ns string) error {
 	}
 	f := informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithNamespace(ns), informers.WithTransform(stripUnused))
-	// Only TLS Secrets: the others can be many and large, and hold
-	// credentials the controller has no business caching.
+	// Only TLS Secrets here: the others can be many and large, and hold
+	// credentials the controller has no business caching (Opaque ones
+	// are watched trimmed, for basic authentication: authsecrets.go).
 	sf := informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithNamespace(ns), informers.WithTransform(stripUnused),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -187,6 +191,8 @@ func (s *Source) watchNamespace(client clientset.Interface, ns string) error {
 	svc := f.Core().V1().Services()
 	eps := ef.Discovery().V1().EndpointSlices()
 	sec := sf.Core().V1().Secrets()
+	af := authSecretsFactory(client, ns)
+	auth := af.Core().V1().Secrets()
 	for _, c := range []struct {
 		name     string
 		informer cache.SharedIndexInformer
@@ -196,6 +202,7 @@ func (s *Source) watchNamespace(client clientset.Interface, ns string) error {
 		{"services", svc.Informer(), s.onChange(nil)},
 		{"endpointslices", eps.Informer(), s.onChange(nil)},
 		{"tls secrets", sec.Informer(), s.onChange(nil)},
+		{"opaque secrets", auth.Informer(), s.onChange(nil)},
 	} {
 		if err := s.addCache(c.name+" "+where, c.informer, c.handler); err != nil {
 			return err
@@ -210,8 +217,9 @@ func (s *Source) watchNamespace(client clientset.Interface, ns string) error {
 		services:  svc.Lister(),
 		slices:    eps.Lister(),
 		secrets:   sec.Lister(),
+		auth:      auth.Lister(),
 	})
-	s.factories = append(s.factories, f, sf, ef)
+	s.factories = append(s.factories, f, sf, ef, af)
 	return nil
 }
 
@@ -400,6 +408,7 @@ func (s *Source) Snapshot() *translate.Snapshot {
 		snap.Services = appendListed(snap.Services, l.services.List)
 		snap.EndpointSlices = appendListed(snap.EndpointSlices, l.slices.List)
 		snap.Secrets = appendListed(snap.Secrets, l.secrets.List)
+		snap.Secrets = appendListed(snap.Secrets, l.auth.List)
 	}
 	snap.IngressClasses = appendListed(snap.IngressClasses, s.classes.List)
 	return snap

@@ -62,6 +62,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
 )
 
@@ -74,6 +75,9 @@ type Capabilities struct {
 	TCP bool
 	// Sticky: cookie and source-IP session affinity.
 	Sticky bool
+	// HashFormats are the password hash formats of basic authentication
+	// the provider verifies; it must reject a config with any other.
+	HashFormats []lbconfig.HashFormat
 }
 
 // Suite is the behavioural suite for one provider.
@@ -125,6 +129,7 @@ func (s Suite) Run(t *testing.T) {
 		{"HeaderChanges", (*Suite).testHeaderChanges},
 		{"CORS", (*Suite).testCORS},
 		{"RegexAndRewrite", (*Suite).testRegexRewrite},
+		{"BasicAuth", (*Suite).testBasicAuth},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
 		{"ApplyIsIdempotent", (*Suite).testIdempotent},
