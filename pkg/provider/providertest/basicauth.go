@@ -234,3 +234,43 @@ func (l *lab) rawAuthStatus(port int32, hdr string) int {
 	st, _ := strconv.Atoi(string(buf[9:12]))
 	return st
 }
+
+// testAuthWithHeaders checks the order of basic authentication, CORS and
+// request header changes on one route: a CORS preflight is answered
+// without credentials (a browser sends none with it) and never reaches
+// the backend; a request header change, even one that sets an
+// Authorization field, never stands in for the client's credentials;
+// with them, the backend gets the request with the changes.
+func (s *Suite) testAuthWithHeaders(t *testing.T) {
+	l := s.start(t)
+	guarded := l.startBackend("guarded")
+	port := l.freePort()
+	creds := lbconfig.Credentials{Name: "test/users", Users: []lbconfig.User{{Name: "zoë", Hash: s3cretHashes[lbconfig.HashBcrypt][0]}}}
+	rt := prefix("/", guarded)
+	rt.BasicAuth = &lbconfig.BasicAuth{Realm: testRealm, Credentials: creds.Name}
+	rt.CORS = &lbconfig.CORS{AllowOrigins: []string{"https://app.example.org"}, AllowMethods: []string{"GET", "PUT"}}
+	rt.RequestHeaders = &lbconfig.HeaderModifier{Set: []lbconfig.Header{
+		{Name: "Authorization", Value: basicCredentials("zoë", "s3cret")},
+		{Name: "X-Injected", Value: "yes"},
+	}}
+	cfg := config(oneLB(port, nil, vhost("app.example.com", rt)), guarded.pool())
+	cfg.Credentials = []lbconfig.Credentials{creds}
+	l.apply(cfg)
+
+	r := l.do(http.MethodOptions, port, "app.example.com", "/x", "Origin", "https://app.example.org", "Access-Control-Request-Method", "PUT")
+	if r.err != nil || r.status != http.StatusNoContent || r.server != "" || r.header.Get("Access-Control-Allow-Origin") != "https://app.example.org" {
+		t.Errorf("preflight without credentials: got %s (Access-Control-Allow-Origin %q), want 204 from the load balancer with the grant", r, r.header.Get("Access-Control-Allow-Origin"))
+	}
+	for _, hdr := range [][]string{nil, {"Authorization", basicCredentials("zoë", "wrong")}} {
+		if r := l.get(l.client, port, "app.example.com", "/x", hdr...); r.status != http.StatusUnauthorized {
+			t.Errorf("GET with %q, on a route whose header changes set valid credentials: got %s, want 401", hdr, r)
+		}
+	}
+	if n := guarded.hits.Load(); n != 0 {
+		t.Fatalf("the protected backend got %d requests without valid credentials, want none", n)
+	}
+	r = l.get(l.client, port, "app.example.com", "/x", "Authorization", basicCredentials("zoë", "s3cret"), "X-Echo-Headers", "1")
+	if !from(guarded).matches(r) || !strings.Contains(strings.ToLower(r.body), "x-injected: yes") {
+		t.Errorf("GET with credentials: got %s, want the backend's answer with X-Injected: yes seen\n%s", r, r.body)
+	}
+}

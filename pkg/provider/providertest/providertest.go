@@ -130,6 +130,7 @@ func (s Suite) Run(t *testing.T) {
 		{"CORS", (*Suite).testCORS},
 		{"RegexAndRewrite", (*Suite).testRegexRewrite},
 		{"BasicAuth", (*Suite).testBasicAuth},
+		{"AuthWithHeaders", (*Suite).testAuthWithHeaders},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
 		{"ApplyIsIdempotent", (*Suite).testIdempotent},
