@@ -1,6 +1,6 @@
 # The README's two set-up commands are `make quickstart` and `make test`.
 # `make check` is the fast loop beside them; see CONTRIBUTING.md.
-.PHONY: quickstart test check bench bench-http bench-ab bench-convergence bench-churn bench-failover build
+.PHONY: quickstart test check bench bench-http bench-haproxy-cost bench-ab bench-convergence bench-churn bench-failover build
 
 quickstart:
 	./hack/quickstart.sh
@@ -13,10 +13,16 @@ check:
 	./hack/check.sh
 
 # Every benchmark; each prints its figures. See README.md.
-bench: bench-http bench-convergence bench-churn bench-failover
+bench: bench-http bench-haproxy-cost bench-convergence bench-churn bench-failover
 
 bench-http:
 	./bench/run.sh
+
+# HAProxy's instructions per keep-alive request (callgrind): the bare
+# hand-written config, one with the haproxy provider's guarantees, and the
+# rendered one; see bench/haproxy-cost.sh.
+bench-haproxy-cost:
+	./bench/haproxy-cost.sh
 
 # The builtin proxy built from BASE (a git revision, default HEAD) against
 # the work tree, per proxy-CPU second; see bench/ab.sh.
