@@ -19,6 +19,7 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		AnnotationLoadBalance, AnnotationConnectTimeout, AnnotationResponseTimeout, AnnotationIdleTimeout,
 		AnnotationRetries, AnnotationHealthFailures, AnnotationHealthEjection, AnnotationMaxBodySize,
 		AnnotationBackendProtocol, AnnotationSSLPassthrough,
+		AnnotationRedirectTo, AnnotationRedirectCode, AnnotationAppRoot, AnnotationFromToWWWRedirect, AnnotationServerAlias,
 	} {
 		t.Run(strings.TrimPrefix(key, AnnotationPrefix), func(t *testing.T) {
 			annotations := map[string]string{key: huge}
