@@ -377,3 +377,120 @@ func (b *builder) certCovers(c *lbconfig.CertificateRef, host string) bool {
 	leaf, err := x509.ParseCertificate(block.Bytes)
 	return err == nil && leaf.VerifyHostname(host) == nil
 }
+
+// readHostRedirects reads ingress-nginx's permanent-redirect (and its
+// -code), temporal-redirect (and its -code), app-root,
+// from-to-www-redirect and server-alias into ours. As in ingress-nginx,
+// temporal-redirect wins over permanent-redirect, a code out of range is
+// the default (301, 302), and a code that is not a number drops the
+// redirect.
+func (r *nginxReader) readHostRedirects() {
+	r.readRedirectTo()
+	const root, www, alias = "app-root", "from-to-www-redirect", "server-alias"
+	if v, ok := r.get(root); ok && r.free(root, AnnotationAppRoot) {
+		if err := checkNginxURL(v); err != nil {
+			r.invalid(root, "%v; requests for / are not redirected", err)
+		} else if !strings.HasPrefix(v, "/") {
+			r.invalid(root, "%q is not a path starting with \"/\"; requests for / are not redirected", v)
+		} else {
+			r.out[AnnotationAppRoot] = v
+		}
+	}
+	if v, ok := r.get(www); ok && r.free(www, AnnotationFromToWWWRedirect) {
+		if on, err := strconv.ParseBool(v); err != nil {
+			r.invalid(www, "%q is not true or false; the other name is not redirected", v)
+		} else {
+			r.out[AnnotationFromToWWWRedirect] = strconv.FormatBool(on)
+		}
+	}
+	if v, ok := r.get(alias); ok && r.free(alias, AnnotationServerAlias) {
+		var names []string
+		for name := range strings.SplitSeq(v, ",") {
+			name = strings.TrimSpace(name)
+			if name == "" {
+				continue
+			}
+			if _, err := normalizeHost(name); err != nil {
+				r.invalid(alias, "%v; this alias is ignored", err)
+				continue
+			}
+			names = append(names, name)
+		}
+		if len(names) > 0 {
+			r.out[AnnotationServerAlias] = strings.Join(names, ",")
+		}
+	}
+}
+
+// readRedirectTo reads temporal-redirect or permanent-redirect, with its
+// code, into AnnotationRedirectTo and AnnotationRedirectCode.
+func (r *nginxReader) readRedirectTo() {
+	const temporal, permanent = "temporal-redirect", "permanent-redirect"
+	tv, tok := r.get(temporal)
+	pv, pok := r.get(permanent)
+	tc, tcok := r.get(temporal + "-code")
+	pc, pcok := r.get(permanent + "-code")
+	name, v, code, codeSet, def, top := permanent, pv, pc, pcok, 301, 308
+	switch {
+	case tok && tv != "":
+		name, v, code, codeSet, def, top = temporal, tv, tc, tcok, 302, 307
+		if pok {
+			r.problem(permanent, "OverriddenAnnotation", "%s%s is also set and wins, as in ingress-nginx; this annotation is ignored", NginxAnnotationPrefix, temporal)
+		}
+	case !pok || pv == "":
+		name = ""
+	}
+	for _, c := range []struct {
+		url string
+		set bool
+	}{{temporal, tcok}, {permanent, pcok}} {
+		if c.set && c.url != name {
+			r.invalid(c.url+"-code", "applies only to %s%s, which does not redirect here; ignored", NginxAnnotationPrefix, c.url)
+		}
+	}
+	if name == "" {
+		return
+	}
+	if !r.free(name, AnnotationRedirectTo) {
+		return
+	}
+	if err := checkNginxURL(v); err != nil {
+		r.invalid(name, "%v; requests are not redirected", err)
+		return
+	}
+	if strings.HasPrefix(v, "/") {
+		r.invalid(name, "%q is a path, and ingress-nginx takes only http and https URLs; requests are not redirected", v)
+		return
+	}
+	n := def
+	if codeSet {
+		c, err := strconv.Atoi(code)
+		switch {
+		case err != nil:
+			r.invalid(name+"-code", "%q is not a number, which keeps ingress-nginx from redirecting; requests are not redirected", code)
+			return
+		case c < 300 || c > top:
+			r.invalid(name+"-code", "%d is not between 300 and %d; %d is used, as in ingress-nginx", c, top, def)
+		case !redirectCode(c):
+			r.invalid(name+"-code", "%d is not a redirect (301, 302, 303, 307 or 308) here; %d is used", c, def)
+		default:
+			n = c
+		}
+	}
+	if _, ours := r.in[AnnotationRedirectCode]; ours {
+		r.problem(name+"-code", "OverriddenAnnotation", "%s is also set and wins; this annotation is ignored", AnnotationRedirectCode)
+	} else {
+		r.out[AnnotationRedirectCode] = strconv.Itoa(n)
+	}
+	r.out[AnnotationRedirectTo] = v
+}
+
+// checkNginxURL checks a URL or path as ours are, and without "$": an
+// nginx variable is not expanded here (and ingress-nginx's validation
+// refuses it too).
+func checkNginxURL(v string) error {
+	if strings.Contains(v, "$") {
+		return fmt.Errorf("%q holds an nginx variable", clip.Value(v))
+	}
+	return lbconfig.CheckRedirectURL(v)
+}
