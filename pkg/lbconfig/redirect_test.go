@@ -2,6 +2,7 @@ package lbconfig
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -145,4 +146,36 @@ func TestDiffRedirectIsStructural(t *testing.T) {
 	if ch := Diff(old, new); !ch.Structure {
 		t.Errorf("Diff = %+v, want a structural change", ch)
 	}
+}
+
+// FuzzCheckRedirectURL: whatever CheckRedirectURL accepts is short,
+// printable ASCII with nothing that could end a header or a quoted
+// configuration word, and a path or an http(s) URL with a host.
+func FuzzCheckRedirectURL(f *testing.F) {
+	for _, s := range []string{"/app", "https://a.example/x?y#z", "//evil", "http://a\r\nb", "https://a.example:0/", "/%zz", "https://u@h/", "HTTPS://A.EXAMPLE/", "http://[::1]:80/", "/a'b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if CheckRedirectURL(s) != nil {
+			return
+		}
+		if len(s) > MaxRedirectURL || strings.ContainsAny(s, "\"'\\<>^`{|} ") {
+			t.Fatalf("accepted %q", s)
+		}
+		for i := 0; i < len(s); i++ {
+			if s[i] < 0x21 || s[i] > 0x7e {
+				t.Fatalf("accepted %q: byte %#x", s, s[i])
+			}
+		}
+		if strings.HasPrefix(s, "/") {
+			if strings.HasPrefix(s, "//") {
+				t.Fatalf("accepted %q, which a client reads as a host", s)
+			}
+			return
+		}
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			t.Fatalf("accepted %q: %+v, %v", s, u, err)
+		}
+	})
 }
