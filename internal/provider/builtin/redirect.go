@@ -47,7 +47,7 @@ func (rd *redirectTo) location(path, uri string) string {
 			path = lbconfig.ReplacePrefix(path, rd.prefix, p.Value)
 		}
 	}
-	if _, query, ok := strings.Cut(uri, "?"); ok && query != "" {
+	if _, query, ok := strings.Cut(uri, "?"); ok {
 		return rd.base + path + "?" + query
 	}
 	return rd.base + path

@@ -64,6 +64,7 @@ func (s *Suite) testRedirects(t *testing.T) {
 		{"GET", "app.example.com", "/old", 308, self + "/new"},
 		{"GET", "app.example.com", "/old/", 308, self + "/new/"},
 		{"GET", "app.example.com", "/old/a/b?q=1&r=%20", 308, self + "/new/a/b?q=1&r=%20"},
+		{"GET", "app.example.com", "/old/a?", 308, self + "/new/a?"},
 		{"POST", "app.example.com", "/old/form", 308, self + "/new/form"},
 		// The normalized path, as routing saw it.
 		{"GET", "app.example.com", "/x/../old//a", 308, self + "/new/a"},
