@@ -402,9 +402,14 @@ func (fc *fastConn) parseTarget() bool {
 	return fc.normal
 }
 
-// answer writes a short answer of the proxy's own and returns its status.
+// answer writes a short answer of the proxy's own and returns its status;
+// to a HEAD, its head alone.
 func (fc *fastConn) answer(status int, msg string) int {
-	http1.WriteError(fc.bw, status, msg, fc.head.Close)
+	if fc.head.Method == http.MethodHead {
+		http1.WriteErrorHead(fc.bw, status, msg, fc.head.Close)
+	} else {
+		http1.WriteError(fc.bw, status, msg, fc.head.Close)
+	}
 	return status
 }
 
