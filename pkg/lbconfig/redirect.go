@@ -109,11 +109,18 @@ func defaultPort(scheme string) int32 {
 // MatchPath without its trailing "/") matched replaced by value, without
 // a doubled "/" where they meet. The root prefix "" matches "/" whole.
 func ReplacePrefix(path, prefix, value string) string {
-	rest := path[min(len(prefix), len(path)):]
+	head, rest := ReplacePrefixParts(path, prefix, value)
+	return head + rest
+}
+
+// ReplacePrefixParts is ReplacePrefix in two pieces, for a writer that
+// writes them one after the other without allocating.
+func ReplacePrefixParts(path, prefix, value string) (head, rest string) {
+	rest = path[min(len(prefix), len(path)):]
 	if rest == "" || (prefix == "" && rest == "/") {
-		return value
+		return value, ""
 	}
-	return strings.TrimSuffix(value, "/") + rest
+	return strings.TrimSuffix(value, "/"), rest
 }
 
 // redirectTo checks a Redirect of a route of virtual host vhost.

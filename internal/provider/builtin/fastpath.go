@@ -328,7 +328,7 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 		return handOff
 	}
 	rt := pr.routeFor(fc.host, fc.path)
-	if rt != nil && (rt.redirect != nil || rt.rewrite != nil || rt.auth != nil || rt.to != nil || rt.backend.protocol != "" || rt.backend.policy.cookie != "" || rt.headers != nil) {
+	if rt != nil && (rt.redirect != nil || rt.rewrite != nil || rt.auth != nil || rt.backend.protocol != "" || rt.backend.policy.cookie != "" || rt.headers != nil) {
 		return handOff
 	}
 	if fc.p.opts.AccessLog != nil {
@@ -342,6 +342,8 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 	case !rt.permits(fc.addr):
 		b = rt.backend
 		out.status, result = fc.answerUnread(http.StatusForbidden, forbiddenBody)
+	case rt.to != nil:
+		out.status, result = fc.answerRedirect(rt.to)
 	case rt.backend.policy.maxBody > 0 && fc.head.ContentLength > rt.backend.policy.maxBody:
 		b = rt.backend
 		out.status, result = fc.answerUnread(http.StatusRequestEntityTooLarge, "413 request entity too large")

@@ -37,20 +37,60 @@ func compileRedirectTo(rd *lbconfig.Redirect, vhost, prefix string, l lbconfig.L
 // location is the Location for a request whose normalized path is path
 // and whose request target is uri.
 func (rd *redirectTo) location(path, uri string) string {
-	if rd.url != "" {
-		return rd.url
+	base, head, rest, query, hasQuery := rd.pieces(path, uri)
+	if hasQuery {
+		return base + head + rest + "?" + query
 	}
+	return base + head + rest
+}
+
+// pieces returns the Location as pieces that follow one another, with
+// "?" and query last when hasQuery, without allocating.
+func (rd *redirectTo) pieces(path, uri string) (base, head, rest, query string, hasQuery bool) {
+	if rd.url != "" {
+		return rd.url, "", "", "", false
+	}
+	head = path
 	if p := rd.path; p != nil {
 		if p.Type == lbconfig.ReplaceFullPath {
-			path = p.Value
+			head = p.Value
 		} else {
-			path = lbconfig.ReplacePrefix(path, rd.prefix, p.Value)
+			head, rest = lbconfig.ReplacePrefixParts(path, rd.prefix, p.Value)
 		}
 	}
-	if _, query, ok := strings.Cut(uri, "?"); ok {
-		return rd.base + path + "?" + query
+	_, query, hasQuery = strings.Cut(uri, "?")
+	return rd.base, head, rest, query, hasQuery
+}
+
+// answerRedirect answers the request with rd's redirect on the fast path,
+// writing the Location in pieces: nothing is allocated. A request with a
+// body closes the connection after it, as answerUnread does.
+func (fc *fastConn) answerRedirect(rd *redirectTo) (int, fastResult) {
+	result := keepConn
+	if fc.head.ContentLength > 0 {
+		fc.head.Close = true
+		result = closeConn
 	}
-	return rd.base + path
+	base, head, rest, query, hasQuery := rd.pieces(fc.path, fc.target)
+	bw := fc.bw
+	bw.WriteString("HTTP/1.1 ")
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(rd.status), 10))
+	bw.WriteByte(' ')
+	bw.WriteString(http.StatusText(rd.status))
+	bw.WriteString("\r\nLocation: ")
+	bw.WriteString(base)
+	bw.WriteString(head)
+	bw.WriteString(rest)
+	if hasQuery {
+		bw.WriteByte('?')
+		bw.WriteString(query)
+	}
+	bw.WriteString("\r\nContent-Length: 0\r\n")
+	if fc.head.Close {
+		bw.WriteString("Connection: close\r\n")
+	}
+	bw.WriteString("\r\n")
+	return rd.status, result
 }
 
 // serveRedirectTo answers with rd's redirect. Not http.Redirect, which
