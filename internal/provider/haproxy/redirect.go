@@ -8,6 +8,10 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
+// idMark stands for a redirect's id in its rules until the id is known:
+// a NUL, which no checked value holds.
+const idMark = "\x00"
+
 // redirectRules are the lbconfig.Redirects of one listener, each an id
 // that routes name in the maps (in place of a backend) and the
 // "http-request redirect" rules that answer it.
@@ -30,7 +34,8 @@ func (rs *redirectRules) add(rt lbconfig.Route, vhost string, l lbconfig.Listene
 		if err := lbconfig.CheckRedirectURL(rd.URL); err != nil {
 			return "", fmt.Errorf("url: %w", err)
 		}
-		return rs.id(rd.StatusCode, []string{locationText(rd.URL)}, []string{""}), nil
+		rule := "    http-request redirect location '" + locationText(rd.URL) + "' code " + strconv.Itoa(int(rd.StatusCode)) + " if { var(txn.backend) -m str " + idMark + " }\n"
+		return rs.idFor(rule), nil
 	}
 	if rd.Hostname != "" {
 		if err := lbconfig.CheckHostname(rd.Hostname); err != nil || strings.HasPrefix(rd.Hostname, "*.") {
@@ -45,14 +50,14 @@ func (rs *redirectRules) add(rt lbconfig.Route, vhost string, l lbconfig.Listene
 	base := locationText(lbconfig.RedirectBase(rd, vhost, l.Protocol, l.Port))
 	p := rd.Path
 	if p == nil {
-		return rs.withQuery(rd.StatusCode, base+"%[path]", ""), nil
+		return rs.idFor(queryRules(rd.StatusCode, base+"%[path]", "")), nil
 	}
 	if err := lbconfig.CheckRedirectPath(p.Value); err != nil {
 		return "", fmt.Errorf("path.value: %w", err)
 	}
 	switch p.Type {
 	case lbconfig.ReplaceFullPath:
-		return rs.withQuery(rd.StatusCode, base+locationText(p.Value), ""), nil
+		return rs.idFor(queryRules(rd.StatusCode, base+locationText(p.Value), "")), nil
 	case lbconfig.ReplacePrefixMatch:
 		if rt.Match != lbconfig.MatchPrefix {
 			return "", fmt.Errorf("path.type: only Prefix routes replace a prefix")
@@ -66,47 +71,32 @@ func (rs *redirectRules) add(rt lbconfig.Route, vhost string, l lbconfig.Listene
 		// config.
 		exact := "{ path,length eq " + strconv.Itoa(max(len(prefix), 1)) + " }"
 		rest := base + locationText(strings.TrimSuffix(p.Value, "/")) + "%[path,bytes(" + strconv.Itoa(len(prefix)) + ")]"
-		id := "to" + strconv.Itoa(len(rs.rules))
-		text := rs.queryRules(rd.StatusCode, base+locationText(p.Value), exact) + rs.queryRules(rd.StatusCode, rest, "!"+exact)
-		return rs.idFor(text, id), nil
+		return rs.idFor(queryRules(rd.StatusCode, base+locationText(p.Value), exact) + queryRules(rd.StatusCode, rest, "!"+exact)), nil
 	}
 	return "", fmt.Errorf("path.type: %q is not ReplaceFullPath or ReplacePrefixMatch", p.Type)
 }
 
-// withQuery returns the id of a redirect to location plus the request's
-// query, if any, under the extra condition cond.
-func (rs *redirectRules) withQuery(code int32, location, cond string) string {
-	return rs.idFor(rs.queryRules(code, location, cond), "to"+strconv.Itoa(len(rs.rules)))
-}
-
-// queryRules are the rules of a redirect to location plus the query,
-// with "%ID%" where the redirect's id goes.
-func (rs *redirectRules) queryRules(code int32, location, cond string) string {
+// queryRules are the rules of a redirect to location plus the request's
+// query, if any, under the extra condition cond, with idMark where the
+// redirect's id goes.
+func queryRules(code int32, location, cond string) string {
 	c := strconv.Itoa(int(code))
-	return "    http-request redirect location '" + location + "?%[query]' code " + c + " if { var(txn.backend) -m str %ID% } { query -m found } " + cond + "\n" +
-		"    http-request redirect location '" + location + "' code " + c + " if { var(txn.backend) -m str %ID% } !{ query -m found } " + cond + "\n"
+	return "    http-request redirect location '" + location + "?%[query]' code " + c + " if { var(txn.backend) -m str " + idMark + " } { query -m found } " + cond + "\n" +
+		"    http-request redirect location '" + location + "' code " + c + " if { var(txn.backend) -m str " + idMark + " } !{ query -m found } " + cond + "\n"
 }
 
-// id returns the id of a redirect to locations[i] under conds[i].
-func (rs *redirectRules) id(code int32, locations, conds []string) string {
-	var b strings.Builder
-	for i, loc := range locations {
-		b.WriteString("    http-request redirect location '" + loc + "' code " + strconv.Itoa(int(code)) + " if { var(txn.backend) -m str %ID% } " + conds[i] + "\n")
-	}
-	return rs.idFor(b.String(), "to"+strconv.Itoa(len(rs.rules)))
-}
-
-// idFor returns the id of the redirect whose rules are text, the same for
-// the same text; id is the one a new redirect gets.
-func (rs *redirectRules) idFor(text, id string) string {
+// idFor returns the id of the redirect whose rules are text (with idMark
+// for the id), the same for the same text.
+func (rs *redirectRules) idFor(text string) string {
 	if rs.ids == nil {
 		rs.ids = map[string]string{}
 	}
-	if old, ok := rs.ids[text]; ok {
-		return old
+	if id, ok := rs.ids[text]; ok {
+		return id
 	}
+	id := "to" + strconv.Itoa(len(rs.rules))
 	rs.ids[text] = id
-	rs.rules = append(rs.rules, strings.ReplaceAll(text, "%ID%", id))
+	rs.rules = append(rs.rules, strings.ReplaceAll(text, idMark, id))
 	return id
 }
 
