@@ -26,7 +26,7 @@ import (
 // connection, and the response head and body streamed back from that
 // connection's buffer to the client's; nothing is allocated, and a small
 // response goes out in one write. Everything else (a body, an upgrade,
-// HTTP/1.0, a redirect or rewrite route, an HTTPS, h2c or gRPC backend, cookie
+// HTTP/1.0, an HTTPS redirect or rewrite route, an HTTPS, h2c or gRPC backend, cookie
 // affinity, anything the strict parser declines) is handed, with every
 // byte read of it, to the port's http.Server, which serves the connection
 // from then on (forward.go). Both paths share the routing table, the
