@@ -44,6 +44,7 @@
 // to a client whose connection's address a route's Access refuses;
 // answer a route's Redirect itself, with its status and Location, after
 // Access and before any backend, never reflecting the Host header;
+// answer a HEAD with a head alone, also where it answers itself;
 // reject a config with a port it cannot bind, or a port
 // that two load balancers share, and keep the old config serving through
 // the failed Apply without a failed request; apply an unchanged config
@@ -134,6 +135,7 @@ func (s Suite) Run(t *testing.T) {
 		{"BasicAuth", (*Suite).testBasicAuth},
 		{"AuthWithHeaders", (*Suite).testAuthWithHeaders},
 		{"Redirects", (*Suite).testRedirects},
+		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
 		{"ApplyIsIdempotent", (*Suite).testIdempotent},
