@@ -19,6 +19,7 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		AnnotationLoadBalance, AnnotationConnectTimeout, AnnotationResponseTimeout, AnnotationIdleTimeout,
 		AnnotationRetries, AnnotationHealthFailures, AnnotationHealthEjection, AnnotationMaxBodySize,
 		AnnotationBackendProtocol, AnnotationSSLPassthrough,
+		AnnotationRedirectTo, AnnotationRedirectCode, AnnotationAppRoot, AnnotationFromToWWWRedirect, AnnotationServerAlias,
 	} {
 		t.Run(strings.TrimPrefix(key, AnnotationPrefix), func(t *testing.T) {
 			annotations := map[string]string{key: huge}
@@ -40,6 +41,7 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		"configuration-snippet", "auth-url", "auth-tls-secret", "enable-global-auth", "whitelist-source-range",
 		"allowlist-source-range", "denylist-source-range", "satisfy", "enable-modsecurity", "modsecurity-transaction-id",
 		"proxy-ssl-verify", "rewrite-target", "limit-rps", "no-such-annotation",
+		"permanent-redirect", "permanent-redirect-code", "temporal-redirect", "app-root", "from-to-www-redirect", "server-alias",
 	} {
 		t.Run("nginx/"+name, func(t *testing.T) {
 			annotations := map[string]string{NginxAnnotationPrefix + name: huge}

@@ -129,6 +129,9 @@ type builder struct {
 	// regex holds what the Ingresses that ask for regex paths ask
 	// (regex.go).
 	regex map[lbconfig.ObjectRef]regexIntent
+	// hostRedirects are the aliases and other names asked for, oldest
+	// first (redirect.go).
+	hostRedirects []hostRedirect
 }
 
 // shared is what the builders of every load balancer share: the objects
@@ -231,6 +234,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 			hosts = append(hosts, host)
 		}
 	}
+	b.addRedirects(ing, ref, hosts)
 	b.addTLS(ing, ref, hosts)
 	if !b.passthroughWithAuth(ing, ref, auth) {
 		b.addPassthrough(ing, ref, access)
@@ -474,6 +478,7 @@ func lowerASCII(s string) string {
 // is 0 (HTTPS also when nothing needs it), then the TCP listeners.
 func (b *builder) listeners(opts Options) []lbconfig.Listener {
 	b.applyRegexMode()
+	b.finishHostRedirects()
 	var https *lbconfig.Listener
 	if opts.HTTPSPort != 0 {
 		// First: it may add HTTP virtual hosts for the redirects.

@@ -89,6 +89,7 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 		return nil, false
 	}
 	r.readRedirects(ing)
+	r.readHostRedirects()
 	r.readSourceRanges()
 	r.readBasicAuth()
 	r.readCanary()
@@ -688,14 +689,9 @@ func (r *nginxReader) readCookie() {
 // nginxConsequences say what serving without some annotations means, by
 // name or, for names ending in "-", by prefix; the first match counts.
 var nginxConsequences = []struct{ name, consequence string }{
-	{"app-root", "requests for / are not redirected"},
 	{"limit-", "requests are not rate limited"},
 	{"proxy-send-timeout", "there is no timeout between two writes to the backend"},
 	{"proxy-next-upstream-", "only failed connects are retried"},
-	{"permanent-redirect", "requests are proxied to the backend, not redirected"},
-	{"temporal-redirect", "requests are proxied to the backend, not redirected"},
-	{"server-alias", "only the hosts of the rules are served"},
-	{"from-to-www-redirect", "the other name is not redirected"},
 	{"custom-http-errors", "the backend's error responses reach the client as they are"},
 	{"default-backend", "the backend's error responses reach the client as they are"},
 	{"canary-", "this Ingress is not a canary"},

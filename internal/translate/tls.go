@@ -406,7 +406,9 @@ func (b *builder) redirects(opts Options, routes map[string][]lbconfig.Route) {
 	}
 	for host, vh := range b.vhosts {
 		for i := range vh.Routes {
-			if r := &vh.Routes[i]; covered(r.Source, host) {
+			// A route's own redirect comes first, as nginx's return
+			// does before its HTTPS redirect.
+			if r := &vh.Routes[i]; r.Redirect == nil && covered(r.Source, host) {
 				r.HTTPSRedirect = &lbconfig.HTTPSRedirect{Port: opts.HTTPSPort, StatusCode: redirectStatus}
 			}
 		}

@@ -148,6 +148,10 @@ type Route struct {
 	// HTTPSRedirect, on an HTTP listener, makes the route answer with a
 	// redirect to HTTPS instead of forwarding to Backend.
 	HTTPSRedirect *HTTPSRedirect `json:"httpsRedirect,omitempty"`
+	// Redirect, if set, makes the route answer with a redirect (see
+	// Redirect) instead of forwarding to Backend. A route has a Redirect
+	// or an HTTPSRedirect, not both.
+	Redirect *Redirect `json:"redirect,omitempty"`
 	// Access, if set, limits the clients the route serves by their
 	// address (see Access); nil serves every client.
 	Access *Access `json:"access,omitempty"`

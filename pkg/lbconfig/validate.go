@@ -199,6 +199,9 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			if rd := route.HTTPSRedirect; rd != nil {
 				v.redirect(rf+".httpsRedirect", l.Protocol, rd, httpsPorts)
 			}
+			if rd := route.Redirect; rd != nil {
+				v.redirectTo(rf+".redirect", rd, vh.Hostname, route)
+			}
 			if a := route.Access; a != nil {
 				v.access(rf+".access", a)
 			}

@@ -26,7 +26,7 @@ import (
 // connection, and the response head and body streamed back from that
 // connection's buffer to the client's; nothing is allocated, and a small
 // response goes out in one write. Everything else (a body, an upgrade,
-// HTTP/1.0, a redirect or rewrite route, an HTTPS, h2c or gRPC backend, cookie
+// HTTP/1.0, an HTTPS redirect or rewrite route, an HTTPS, h2c or gRPC backend, cookie
 // affinity, anything the strict parser declines) is handed, with every
 // byte read of it, to the port's http.Server, which serves the connection
 // from then on (forward.go). Both paths share the routing table, the
@@ -342,6 +342,8 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 	case !rt.permits(fc.addr):
 		b = rt.backend
 		out.status, result = fc.answerUnread(http.StatusForbidden, forbiddenBody)
+	case rt.to != nil:
+		out.status, result = fc.answerRedirect(rt.to)
 	case rt.backend.policy.maxBody > 0 && fc.head.ContentLength > rt.backend.policy.maxBody:
 		b = rt.backend
 		out.status, result = fc.answerUnread(http.StatusRequestEntityTooLarge, "413 request entity too large")
@@ -402,9 +404,14 @@ func (fc *fastConn) parseTarget() bool {
 	return fc.normal
 }
 
-// answer writes a short answer of the proxy's own and returns its status.
+// answer writes a short answer of the proxy's own and returns its status;
+// to a HEAD, its head alone.
 func (fc *fastConn) answer(status int, msg string) int {
-	http1.WriteError(fc.bw, status, msg, fc.head.Close)
+	if fc.head.Method == http.MethodHead {
+		http1.WriteErrorHead(fc.bw, status, msg, fc.head.Close)
+	} else {
+		http1.WriteError(fc.bw, status, msg, fc.head.Close)
+	}
 	return status
 }
 

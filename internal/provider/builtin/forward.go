@@ -58,6 +58,11 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.p.logAccess(r, rt.backend, outcome{status: http.StatusForbidden}, start)
 			return
 		}
+		if rt.to != nil {
+			serveRedirectTo(w, r, rt.to, path)
+			h.p.logAccess(r, nil, outcome{status: rt.to.status}, start)
+			return
+		}
 		if rt.redirect != nil {
 			serveRedirect(w, r, rt.redirect)
 			h.p.logAccess(r, nil, outcome{status: rt.redirect.status}, start)

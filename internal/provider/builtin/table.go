@@ -86,6 +86,8 @@ type route struct {
 	backend *backend
 	// redirect, if set, answers instead of backend.
 	redirect *redirect
+	// to, if set, answers instead of backend (redirect.go).
+	to *redirectTo
 	// access, if set, limits the clients served (permits).
 	access *lbconfig.Access
 	// headers, if set, are the route's header changes and CORS; such a
@@ -338,6 +340,9 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
 			} else if !known {
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: unknown match type %q", k, vh.Hostname, r, rt.Match)
+			}
+			if rd := rt.Redirect; rd != nil {
+				cr.to = compileRedirectTo(rd, vh.Hostname, cr.path, l)
 			}
 			v.routes = append(v.routes, cr)
 		}

@@ -76,6 +76,9 @@ var (
 		`^    http-response del-header (keep-alive|proxy-authenticate|proxy-connection)$`,
 		`^    mode (http|tcp)$`,
 		`^    http-request redirect location https://%\[var\(txn\.host\)\](:\d+)?%\[pathq\] code 30[1278] if \{ var\(txn\.backend\) -m str redirect_\d+_30[1278] \}$`,
+		// Route.Redirect: literal text without a quote, space or lone
+		// "%", and only the path and query of the request.
+		`^    http-request redirect location '(?:[!-$&(-~]|%%|%\[path\]|%\[query\]|%\[path,bytes\(\d+\)\])+' code 30[12378] if \{ var\(txn\.backend\) -m str to\d+ \}( !?\{ query -m found \})?( !?\{ path,length eq \d+ \})?$`,
 		`^    timeout (connect|server|tunnel) \d+ms$`,
 		`^    retries \d+$`,
 		`^    retry-on conn-failure empty-response$`,
@@ -134,8 +137,8 @@ var (
 	mapGrammar = map[string]*regexp.Regexp{
 		"hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ v\d+$`),
 		"wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ v\d+$`),
-		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(\^h\d+)?(~a\d+)?(!u\d+)?(\|r\d+)?$`),
-		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(\^h\d+)?(~a\d+)?(!u\d+)?(\|r\d+)?$`),
+		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(!u\d+)?(\|r\d+)?$`),
+		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(!u\d+)?(\|r\d+)?$`),
 		// Prefixes as netip.Prefix writes them: IPv4 or IPv6 (no zone).
 		"-allow.lst": regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
 		"-deny.lst":  regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),

@@ -211,7 +211,7 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 					r.tcp[vh.Passthrough.Name] = true
 				}
 				for _, rt := range vh.Routes {
-					if rt.HTTPSRedirect == nil {
+					if rt.HTTPSRedirect == nil && rt.Redirect == nil {
 						r.http[rt.Backend.Name] = true
 					}
 				}
@@ -453,6 +453,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	var hdrs headerRules
 	var paths pathRouting
 	var auth authRules
+	var redirectsTo redirectRules
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
 		switch {
@@ -466,7 +467,17 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		seen := map[string]bool{}
 		for n, rt := range vh.Routes {
 			be := r.ids[rt.Backend.Name]
-			if rd := rt.HTTPSRedirect; rd != nil {
+			if rt.Redirect != nil {
+				if rt.HTTPSRedirect != nil {
+					return fmt.Errorf("virtual host %d (%q): route %d: a redirect and an HTTPS redirect", k, vh.Hostname, n)
+				}
+				// The map value names the redirect (redirect.go).
+				id, err := redirectsTo.add(rt, vh.Hostname, l)
+				if err != nil {
+					return fmt.Errorf("virtual host %d (%q): route %d: redirect.%w", k, vh.Hostname, n, err)
+				}
+				be = id
+			} else if rd := rt.HTTPSRedirect; rd != nil {
 				switch {
 				case l.Protocol != lbconfig.ProtocolHTTP:
 					return fmt.Errorf("virtual host %d (%q): route %d: httpsRedirect: only HTTP listeners redirect", k, vh.Hostname, n)
@@ -630,6 +641,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	w.line("    http-request set-header X-Forwarded-Host %[req.hdr(host)]")
 	w.line("    http-request set-header X-Forwarded-Proto " + proto)
 	w.line("    http-request set-header X-Forwarded-Port " + port)
+	redirectsTo.write(w)
 	names := make([]string, 0, len(redirects))
 	for n := range redirects {
 		names = append(names, n)

@@ -162,6 +162,32 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 				{Name: "default/web:80", Endpoints: eps("10.0.6.1")},
 			},
 		},
+		"redirects": {
+			LoadBalancers: []lbconfig.LoadBalancer{{
+				Name: "default",
+				Listeners: []lbconfig.Listener{{
+					Port: 8080, Protocol: lbconfig.ProtocolHTTP,
+					VirtualHosts: []lbconfig.VirtualHost{
+						{Hostname: "shop.example.com", Routes: []lbconfig.Route{
+							{Path: "/", Match: lbconfig.MatchExact, Backend: ref("default/web:80"), Redirect: &lbconfig.Redirect{URL: "/app?from=%2F#top", StatusCode: 302}},
+							{Path: "/moved", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), Redirect: &lbconfig.Redirect{URL: "https://new.example.org/landing", StatusCode: 301}},
+							{Path: "/gone", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), Redirect: &lbconfig.Redirect{URL: "https://new.example.org/landing", StatusCode: 301}},
+							{Path: "/old/", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), Redirect: &lbconfig.Redirect{Path: &lbconfig.RedirectPath{Type: lbconfig.ReplacePrefixMatch, Value: "/new"}, StatusCode: 308}},
+							{Path: "/full", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), Redirect: &lbconfig.Redirect{Scheme: "https", Path: &lbconfig.RedirectPath{Type: lbconfig.ReplaceFullPath, Value: "/x%20y"}, StatusCode: 307}},
+							{Path: "/private", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), Redirect: &lbconfig.Redirect{Scheme: "https", StatusCode: 301}, Access: &lbconfig.Access{Allow: prefixes("127.0.0.0/8")}},
+							{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80")},
+						}},
+						{Hostname: "www.shop.example.com", Routes: []lbconfig.Route{
+							{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), Redirect: &lbconfig.Redirect{Hostname: "shop.example.com", StatusCode: 308}},
+						}},
+						{Hostname: "*.apps.example.com", Routes: []lbconfig.Route{
+							{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), Redirect: &lbconfig.Redirect{Path: &lbconfig.RedirectPath{Type: lbconfig.ReplacePrefixMatch, Value: "/v2/"}, StatusCode: 303}},
+						}},
+					},
+				}},
+			}},
+			Backends: []lbconfig.Backend{{Name: "default/web:80", Endpoints: eps("10.0.6.1")}},
+		},
 		"two-load-balancers-https": {
 			LoadBalancers: []lbconfig.LoadBalancer{
 				{Name: "default", Listeners: []lbconfig.Listener{
@@ -385,6 +411,21 @@ func TestRenderRejects(t *testing.T) {
 		{"hostile path", func(c *lbconfig.Config) {
 			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Routes: []lbconfig.Route{{Path: "/ x\nbind :1", Match: lbconfig.MatchPrefix, Backend: ref("b")}}}}
 		}, RenderOptions{}, "path"},
+		{"hostile redirect url", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("b"), Redirect: &lbconfig.Redirect{URL: "/a' code 301\n    bind :1", StatusCode: 301}}}}}
+		}, RenderOptions{}, "redirect.url"},
+		{"redirect url with a quote", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("b"), Redirect: &lbconfig.Redirect{URL: "/a'b", StatusCode: 301}}}}}
+		}, RenderOptions{}, "redirect.url"},
+		{"hostile redirect hostname", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("b"), Redirect: &lbconfig.Redirect{Hostname: "a.example'\nbind :1", StatusCode: 301}}}}}
+		}, RenderOptions{}, "redirect.hostname"},
+		{"hostile redirect path", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("b"), Redirect: &lbconfig.Redirect{Path: &lbconfig.RedirectPath{Type: lbconfig.ReplaceFullPath, Value: "/a b"}, StatusCode: 301}}}}}
+		}, RenderOptions{}, "redirect.path.value"},
+		{"redirect status", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("b"), Redirect: &lbconfig.Redirect{URL: "/a", StatusCode: 200}}}}}
+		}, RenderOptions{}, "redirect.statusCode"},
 		{"hostile listen address", func(c *lbconfig.Config) {}, RenderOptions{ListenAddress: "127.0.0.1:1\n    bind :2"}, "is not an IP address"},
 		{"too many threads", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: testRuntimeDir, Threads: MaxThreads + 1}, "65 threads is not between 1 and 64"},
 		{"negative threads", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: testRuntimeDir, Threads: -1}, "-1 threads"},

@@ -42,6 +42,9 @@
 // replacing what the client sent, and end X-Forwarded-For with the
 // client's address; answer 403 itself, before any backend or redirect,
 // to a client whose connection's address a route's Access refuses;
+// answer a route's Redirect itself, with its status and Location, after
+// Access and before any backend, never reflecting the Host header;
+// answer a HEAD with a head alone, also where it answers itself;
 // reject a config with a port it cannot bind, or a port
 // that two load balancers share, and keep the old config serving through
 // the failed Apply without a failed request; apply an unchanged config
@@ -131,6 +134,8 @@ func (s Suite) Run(t *testing.T) {
 		{"RegexAndRewrite", (*Suite).testRegexRewrite},
 		{"BasicAuth", (*Suite).testBasicAuth},
 		{"AuthWithHeaders", (*Suite).testAuthWithHeaders},
+		{"Redirects", (*Suite).testRedirects},
+		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
 		{"ApplyIsIdempotent", (*Suite).testIdempotent},

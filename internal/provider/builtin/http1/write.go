@@ -142,6 +142,14 @@ func writeLength(bw *bufio.Writer, n int64) {
 // WriteError writes a short plain-text answer of the proxy's own, as
 // http.Error words it: msg and a line end.
 func WriteError(bw *bufio.Writer, status int, msg string, closing bool) {
+	WriteErrorHead(bw, status, msg, closing)
+	bw.WriteString(msg)
+	bw.WriteByte('\n')
+}
+
+// WriteErrorHead writes the head of WriteError's answer alone, the answer
+// to a HEAD request: a body after it would be read as the next response.
+func WriteErrorHead(bw *bufio.Writer, status int, msg string, closing bool) {
 	bw.WriteString("HTTP/1.1 ")
 	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(status), 10))
 	bw.WriteByte(' ')
@@ -152,6 +160,4 @@ func WriteError(bw *bufio.Writer, status int, msg string, closing bool) {
 		bw.WriteString("Connection: close\r\n")
 	}
 	bw.WriteString("\r\n")
-	bw.WriteString(msg)
-	bw.WriteByte('\n')
 }
