@@ -28,6 +28,9 @@ func (c *Config) Select(keep func(LoadBalancer) bool) *Config {
 				useBackend(vh.Passthrough)
 				for i := range vh.Routes {
 					useBackend(&vh.Routes[i].Backend)
+					for _, b := range vh.Routes[i].Backends {
+						useBackend(&BackendRef{Name: b.Name})
+					}
 				}
 			}
 		}

@@ -21,6 +21,9 @@ func (c *Config) Sort() {
 			slices.SortFunc(l.VirtualHosts, func(a, b VirtualHost) int { return cmp.Compare(a.Hostname, b.Hostname) })
 			for k := range l.VirtualHosts {
 				vh := &l.VirtualHosts[k]
+				for r := range vh.Routes {
+					vh.Routes[r].sortSplit()
+				}
 				slices.SortStableFunc(vh.Routes, CompareRoutes)
 				for r := range vh.Routes {
 					if a := vh.Routes[r].Access; a != nil {
@@ -51,7 +54,8 @@ func sortPrefixes(ps []netip.Prefix) []netip.Prefix {
 }
 
 // CompareRoutes orders routes by precedence: Exact before Prefix, then the
-// longer path first, then by path text so the order is total.
+// longer path first, then by path text, then routes of the same path by
+// their conditions (compareConditions).
 func CompareRoutes(a, b Route) int {
 	if a.Match != b.Match {
 		if a.Match == MatchExact {
@@ -66,7 +70,7 @@ func CompareRoutes(a, b Route) int {
 	if a.Match == MatchPrefix {
 		ap, bp = trimPrefixPath(ap), trimPrefixPath(bp)
 	}
-	return cmp.Or(cmp.Compare(len(bp), len(ap)), cmp.Compare(ap, bp))
+	return cmp.Or(cmp.Compare(len(bp), len(ap)), cmp.Compare(ap, bp), compareConditions(a, b))
 }
 
 // CompareObjectRefs orders references by kind, namespace and name.
