@@ -87,6 +87,9 @@ type route struct {
 	// headers, if set, are the route's header changes and CORS; such a
 	// route is served on net/http's path (headers.go).
 	headers *headerRules
+	// split, if set, holds the route's request matches and weighted
+	// backends; such a route is served on net/http's path (split.go).
+	split *split
 }
 
 // permits reports whether a client at addr may use r. An address that
@@ -329,6 +332,11 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: unknown match type %q", k, vh.Hostname, r, rt.Match)
 			}
 			v.routes = append(v.routes, cr)
+		}
+		for r := range v.routes {
+			if v.routes[r].split, err = compileSplit(r, vh.Routes, v.routes, lookup); err != nil {
+				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
+			}
 		}
 		switch name := vh.Hostname; {
 		case name == "":
