@@ -106,7 +106,7 @@ func (r *Route) PickBackend(n int32) string {
 // CookieValues calls yield with the value of every cookie called name in
 // the Cookie field value v ("a=1; b=2"), until yield returns false. Pairs
 // without "=" are skipped; white space around names and values is not
-// part of them, nor are double quotes around a value.
+// part of them; double quotes around a value are (as HAProxy reads it).
 func CookieValues(v, name string, yield func(string) bool) {
 	for v != "" {
 		var pair string
@@ -115,11 +115,7 @@ func CookieValues(v, name string, yield func(string) bool) {
 		if !ok || strings.TrimSpace(k) != name {
 			continue
 		}
-		val = strings.TrimSpace(val)
-		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
-			val = val[1 : len(val)-1]
-		}
-		if !yield(val) {
+		if !yield(strings.TrimSpace(val)) {
 			return
 		}
 	}

@@ -120,7 +120,7 @@ func TestCookieValues(t *testing.T) {
 	for v, want := range map[string][]string{
 		"canary=always":                    {"always"},
 		"a=1; canary=never; canary=always": {"never", "always"},
-		"  canary = \"always\" ;x=y":       {"always"},
+		"  canary = \"always\" ;x=y":       {`"always"`},
 		"Canary=always; xcanary=always":    nil,
 		"canary; canary=; =always":         {""},
 		strings.Repeat("a=b;", 10000):      nil,

@@ -446,6 +446,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	redirects := map[string]lbconfig.HTTPSRedirect{}
 	var access accessRules
 	var hdrs headerRules
+	var splits splitRules
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
 		switch {
@@ -505,10 +506,17 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			if rt.Match == lbconfig.MatchPrefix {
 				key = id + ":" + strings.TrimRight(path, "/") + "/"
 			}
+			marker, err := splits.add(string(rt.Match)+key, rt, be, suffixOf(be), r.ids) // split.go
+			if err != nil {
+				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+			}
 			if seen[key] {
 				continue // an earlier route with the same match wins
 			}
 			seen[key] = true
+			if marker != "" {
+				be = marker
+			}
 			if rt.Match == lbconfig.MatchExact {
 				exact.line(key + " " + be)
 			} else {
@@ -583,6 +591,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	if pfx.Len() > 0 {
 		w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,/),map_beg(" + prefixMap + ") if { var(txn.vhost) -m found } !{ var(txn.backend) -m found }")
 	}
+	splits.lines(w)
 	if len(access.rules) > 0 {
 		// Refused right after routing, before any redirect or backend,
 		// by the address of the connection (src), never a header.

@@ -137,6 +137,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 			},
 		},
 		"headers": headersGolden(),
+		"split":   splitGolden(),
 		"two-load-balancers-https": {
 			LoadBalancers: []lbconfig.LoadBalancer{
 				{Name: "default", Listeners: []lbconfig.Listener{
