@@ -124,6 +124,7 @@ func (s Suite) Run(t *testing.T) {
 		{"SourceRanges", (*Suite).testSourceRanges},
 		{"HeaderChanges", (*Suite).testHeaderChanges},
 		{"CORS", (*Suite).testCORS},
+		{"RequestMatches", (*Suite).testRequestMatches},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
 		{"ApplyIsIdempotent", (*Suite).testIdempotent},
