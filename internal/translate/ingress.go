@@ -35,10 +35,11 @@ func Ingresses(snap *Snapshot, opts Options) (*lbconfig.Config, []Problem) {
 		return &lbconfig.Config{}, nil
 	}
 	t := newTranslation(snap, opts)
-	served, refused := ourIngresses(snap, opts, t.problems)
+	served, refused, canaries := ourIngresses(snap, opts, t.problems)
 	for _, ing := range served {
 		t.addIngress(ing)
 	}
+	t.addCanaries(canaries) // canary.go
 	// Last, so that they never take what a served Ingress claims.
 	for _, ing := range refused {
 		t.addRefused(ing)
@@ -70,8 +71,8 @@ func withDefaults(opts Options) Options {
 // refused: of the nginx class that readNginx refuses, and of either class
 // whose source ranges do not parse (readAccess). Each oldest first, which
 // is the order in which they win conflicts. Those of the nginx class to serve
-// come as readNginx rewrites them.
-func ourIngresses(snap *Snapshot, opts Options, ps *problems) (served, refused []*networkingv1.Ingress) {
+// come as readNginx rewrites them, the canaries apart.
+func ourIngresses(snap *Snapshot, opts Options, ps *problems) (served, refused []*networkingv1.Ingress, canaries []canary) {
 	c := newClassifier(snap.IngressClasses, opts, ps)
 	for _, ing := range snap.Ingresses {
 		if ing == nil {
@@ -85,9 +86,13 @@ func ourIngresses(snap *Snapshot, opts Options, ps *problems) (served, refused [
 				refused = append(refused, ing)
 			}
 		case nginxIngress:
-			if rewritten, ok := readNginx(ing, ps); ok && readAccess(rewritten, ps) {
+			rewritten, spec, ok := readNginx(ing, ps)
+			switch {
+			case ok && spec != nil:
+				canaries = append(canaries, canary{ing: rewritten, original: ing.Annotations, spec: spec})
+			case ok && readAccess(rewritten, ps):
 				served = append(served, rewritten)
-			} else {
+			default:
 				refused = append(refused, ing)
 			}
 		}
@@ -101,7 +106,8 @@ func ourIngresses(snap *Snapshot, opts Options, ps *problems) (served, refused [
 	}
 	slices.SortStableFunc(served, byAge)
 	slices.SortStableFunc(refused, byAge)
-	return served, refused
+	slices.SortStableFunc(canaries, func(a, b canary) int { return byAge(a.ing, b.ing) })
+	return served, refused, canaries
 }
 
 // builder accumulates the routing state of one load balancer. The index,
