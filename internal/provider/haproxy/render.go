@@ -506,14 +506,17 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			if rt.Match == lbconfig.MatchPrefix {
 				key = id + ":" + strings.TrimRight(path, "/") + "/"
 			}
-			marker, err := splits.add(string(rt.Match)+key, rt, be, suffixOf(be), r.ids) // split.go
+			// Exact "/foo/" and Prefix "/foo" have the same key, in
+			// different maps.
+			seenKey := string(rt.Match) + key
+			marker, err := splits.add(seenKey, rt, be, suffixOf(be), r.ids) // split.go
 			if err != nil {
 				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
 			}
-			if seen[key] {
+			if seen[seenKey] {
 				continue // an earlier route with the same match wins
 			}
-			seen[key] = true
+			seen[seenKey] = true
 			if marker != "" {
 				be = marker
 			}

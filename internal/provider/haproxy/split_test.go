@@ -103,3 +103,26 @@ func TestRenderSplitRefusesWhatHAProxyWouldMisread(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderExactAndPrefixOfOneKey: Exact "/foo/" and Prefix "/foo"
+// have the same map key, each in its own map; the prefix route was left
+// out once, so "/foo/bar" found no route on HAProxy but did on the
+// builtin.
+func TestRenderExactAndPrefixOfOneKey(t *testing.T) {
+	cfg := &lbconfig.Config{
+		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{{Port: 80, Protocol: lbconfig.ProtocolHTTP,
+			VirtualHosts: []lbconfig.VirtualHost{{Hostname: "a.example.com", Routes: []lbconfig.Route{
+				{Path: "/foo/", Match: lbconfig.MatchExact, Backend: ref("default/a:80")},
+				{Path: "/foo", Match: lbconfig.MatchPrefix, Backend: ref("default/b:80")},
+			}}}}}}},
+		Backends: []lbconfig.Backend{{Name: "default/a:80", Endpoints: headerEndpoint()}, {Name: "default/b:80", Endpoints: headerEndpoint()}},
+	}
+	r, err := RenderConfig(cfg, goldenOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exact, prefix := string(r.Files["maps/80-exact.map"]), string(r.Files["maps/80-prefix.map"])
+	if !strings.HasPrefix(exact, "v0:/foo/ be_default_a_80") || !strings.HasPrefix(prefix, "v0:/foo/ be_default_b_80") {
+		t.Errorf("exact map %q, prefix map %q: want /foo/ in both, to a and b", exact, prefix)
+	}
+}
