@@ -214,6 +214,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 					if rt.HTTPSRedirect == nil {
 						r.http[rt.Backend.Name] = true
 					}
+					for _, b := range rt.Backends {
+						r.http[b.Name] = true
+					}
 				}
 			}
 		}
