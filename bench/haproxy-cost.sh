@@ -49,9 +49,9 @@ backend_port=$(free_port)
 pids+=($!)
 bench_manifests "$work/manifests" "$backend_port"
 
-# The rendered config: the controller writes it, then stops with its
-# HAProxy; a copy of that generation, bound to a port of its own, is
-# measured like the others.
+# The rendered config: the controller writes it and serves it; a copy of
+# that generation is measured like the others once the controller has
+# stopped with its HAProxy.
 prov_port=$(free_port)
 hx="$work/hx"
 "$work/ingress-controller" --source=file --manifests="$work/manifests" --provider=haproxy --haproxy-dir="$hx" \
@@ -63,10 +63,11 @@ for i in $(seq 100); do
 	[[ $i == 100 ]] && { echo "bench: the haproxy provider never answered" >&2; exit 1; }
 	sleep 0.1
 done
+# The generation that serves, copied before the controller stops and
+# removes it.
+cp -r "$(readlink -f "$hx/current")" "$work/prov"
 kill "$controller"
 wait "$controller" || true
-gen=$(ls -d "$hx"/gen-* | head -n 1)
-cp -r "$gen" "$work/prov"
 # Another instance of HAProxy must not take over the stopped one's socket
 # or state file.
 sed -i -e '/^    stats socket /d' -e '/^    server-state-file /d' -e '/load-server-state-from-file/d' "$work/prov/haproxy.cfg"

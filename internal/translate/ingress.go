@@ -36,10 +36,11 @@ func Ingresses(snap *Snapshot, opts Options) (*lbconfig.Config, []Problem) {
 		return &lbconfig.Config{}, nil
 	}
 	t := newTranslation(snap, opts)
-	served, refused := ourIngresses(snap, opts, t.shared.index.secrets, t.problems)
+	served, refused, canaries := ourIngresses(snap, opts, t.shared.index.secrets, t.problems)
 	for _, ing := range served {
 		t.addIngress(ing)
 	}
+	t.addCanaries(canaries) // canary.go
 	// Last, so that they never take what a served Ingress claims.
 	for _, ing := range refused {
 		t.addRefused(ing)
@@ -73,8 +74,8 @@ func withDefaults(opts Options) Options {
 // parse, or whose basic authentication cannot be honoured
 // (readBasicAuth). Each oldest first, which
 // is the order in which they win conflicts. Those of the nginx class to serve
-// come as readNginx rewrites them.
-func ourIngresses(snap *Snapshot, opts Options, secrets map[string]*corev1.Secret, ps *problems) (served, refused []*networkingv1.Ingress) {
+// come as readNginx rewrites them, the canaries apart.
+func ourIngresses(snap *Snapshot, opts Options, secrets map[string]*corev1.Secret, ps *problems) (served, refused []*networkingv1.Ingress, canaries []canary) {
 	c := newClassifier(snap.IngressClasses, opts, ps)
 	for _, ing := range snap.Ingresses {
 		if ing == nil {
@@ -88,9 +89,13 @@ func ourIngresses(snap *Snapshot, opts Options, secrets map[string]*corev1.Secre
 				refused = append(refused, ing)
 			}
 		case nginxIngress:
-			if rewritten, ok := readNginx(ing, ps); ok && readAccess(rewritten, ps) && readRegex(rewritten, ps) && readBasicAuth(rewritten, ing.Annotations, secrets, ps) {
+			rewritten, spec, ok := readNginx(ing, ps)
+			switch {
+			case ok && spec != nil:
+				canaries = append(canaries, canary{ing: rewritten, original: ing.Annotations, spec: spec})
+			case ok && readAccess(rewritten, ps) && readRegex(rewritten, ps) && readBasicAuth(rewritten, ing.Annotations, secrets, ps):
 				served = append(served, rewritten)
-			} else {
+			default:
 				refused = append(refused, ing)
 			}
 		}
@@ -104,7 +109,8 @@ func ourIngresses(snap *Snapshot, opts Options, secrets map[string]*corev1.Secre
 	}
 	slices.SortStableFunc(served, byAge)
 	slices.SortStableFunc(refused, byAge)
-	return served, refused
+	slices.SortStableFunc(canaries, func(a, b canary) int { return byAge(a.ing, b.ing) })
+	return served, refused, canaries
 }
 
 // builder accumulates the routing state of one load balancer. The index,

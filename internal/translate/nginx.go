@@ -59,9 +59,10 @@ var nginxCookieAnnotations = []string{
 }
 
 // readNginx returns ing, an Ingress of the nginx class, with its ingress-nginx
-// annotations read into ours, or false when it must not be served. ing is
-// not modified: the result is a copy with annotations of its own.
-func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, bool) {
+// annotations read into ours, and what it asks for as a canary (canary.go)
+// or nil, or false when it must not be served. ing is not modified: the
+// result is a copy with annotations of its own.
+func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, *canarySpec, bool) {
 	r := &nginxReader{
 		ref:  ingressRef(ing),
 		in:   ing.Annotations,
@@ -86,13 +87,18 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 		}
 	}
 	if refused {
-		return nil, false
+		return nil, nil, false
+	}
+	spec := r.readCanary()
+	if spec != nil {
+		// The rest is ignored on a canary (reportIgnored) but its
+		// backends' balancing.
+		names = slices.DeleteFunc(names, func(n string) bool { return !keptOnCanary(n) })
 	}
 	r.readRedirects(ing)
 	r.readHostRedirects()
 	r.readSourceRanges()
 	r.readBasicAuth()
-	r.readCanary()
 	r.readBackendProtocol()
 	r.readLimits()
 	r.readAffinity()
@@ -101,7 +107,7 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 	r.reportUnsupported(names)
 	c := *ing
 	c.Annotations = r.out
-	return &c, true
+	return &c, spec, true
 }
 
 // nginxReader reads the ingress-nginx annotations of one Ingress. Names
@@ -229,11 +235,6 @@ func (r *nginxReader) refuses(name string) bool {
 			return honoured() // backend certificates are never verified here
 		}
 		r.refuse(name, "verifying the backend's certificate is not supported here: backend certificates are never verified")
-	case name == "canary":
-		if on, err := strconv.ParseBool(v); err != nil || !on {
-			return false // readCanary reads it
-		}
-		r.refuse(name, "canary Ingresses are not supported here: served as an Ingress of its own, this one would take requests meant for the main Ingress")
 	case name == "backend-protocol":
 		if _, ours := r.in[AnnotationBackendProtocol]; ours {
 			return false // readBackendProtocol reports that ours wins
@@ -416,15 +417,6 @@ func hostsWithoutTLS(ing *networkingv1.Ingress) string {
 		return fmt.Sprintf("%s and %d more hosts", strings.Join(out[:shown], ", "), len(out)-shown)
 	}
 	return strings.Join(out, ", ")
-}
-
-// readCanary reads canary when it is not "true", which refuses took.
-func (r *nginxReader) readCanary() {
-	if v, ok := r.get("canary"); ok {
-		if _, err := strconv.ParseBool(v); err != nil {
-			r.invalid("canary", "%q is not true or false; this Ingress is not a canary", v)
-		}
-	}
 }
 
 // readBackendProtocol reads backend-protocol; refuses took the values

@@ -166,6 +166,16 @@ type Route struct {
 	// BasicAuth, if set, serves only clients that authenticate as one of
 	// its users (see BasicAuth); nil asks for no credentials.
 	BasicAuth *BasicAuth `json:"basicAuth,omitempty"`
+	// Headers and Cookies, if set, are further conditions a request must
+	// meet to take this route, all of them (see split.go for the order of
+	// routes with the same path).
+	Headers []HeaderMatch `json:"headers,omitempty"`
+	Cookies []CookieMatch `json:"cookies,omitempty"`
+	// Backends, if set, spread the route's requests over several
+	// backends by weight, one choice per request; sorted by Name, and
+	// Backend is one of them, so that code reading only Backend still
+	// sees a backend of the route. Empty sends every request to Backend.
+	Backends []WeightedBackend `json:"backends,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its

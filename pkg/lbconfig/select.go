@@ -32,6 +32,9 @@ func (c *Config) Select(keep func(LoadBalancer) bool) *Config {
 					if ba := vh.Routes[i].BasicAuth; ba != nil {
 						creds[ba.Credentials] = true
 					}
+					for _, b := range vh.Routes[i].Backends {
+						useBackend(&BackendRef{Name: b.Name})
+					}
 				}
 			}
 		}

@@ -21,6 +21,9 @@ func (c *Config) Sort() {
 			slices.SortFunc(l.VirtualHosts, func(a, b VirtualHost) int { return cmp.Compare(a.Hostname, b.Hostname) })
 			for k := range l.VirtualHosts {
 				vh := &l.VirtualHosts[k]
+				for r := range vh.Routes {
+					vh.Routes[r].sortSplit()
+				}
 				slices.SortStableFunc(vh.Routes, CompareRoutes)
 				for r := range vh.Routes {
 					if a := vh.Routes[r].Access; a != nil {
@@ -53,8 +56,9 @@ func sortPrefixes(ps []netip.Prefix) []netip.Prefix {
 
 // CompareRoutes orders routes by precedence: Exact before Prefix before
 // Regex, then the longer path first, then by path text so the order is
-// total; Regex routes of equal length in reverse text order, as
-// ingress-nginx sorts its locations.
+// total (Regex routes of equal length in reverse text order, as
+// ingress-nginx sorts its locations), then routes of the same path by
+// their conditions (compareConditions).
 func CompareRoutes(a, b Route) int {
 	if a.Match != b.Match {
 		return cmp.Compare(matchRank(a.Match), matchRank(b.Match))
@@ -64,9 +68,9 @@ func CompareRoutes(a, b Route) int {
 	case MatchPrefix:
 		ap, bp = trimPrefixPath(ap), trimPrefixPath(bp)
 	case MatchRegex:
-		return cmp.Or(cmp.Compare(len(bp), len(ap)), cmp.Compare(bp, ap))
+		return cmp.Or(cmp.Compare(len(bp), len(ap)), cmp.Compare(bp, ap), compareConditions(a, b))
 	}
-	return cmp.Or(cmp.Compare(len(bp), len(ap)), cmp.Compare(ap, bp))
+	return cmp.Or(cmp.Compare(len(bp), len(ap)), cmp.Compare(ap, bp), compareConditions(a, b))
 }
 
 // matchRank orders match types: Exact, Prefix, Regex, then unknown ones.

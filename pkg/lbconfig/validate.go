@@ -206,7 +206,9 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 				v.access(rf+".access", a)
 			}
 			v.routeHeaders(rf, route)
+			v.split(rf, route, ref)
 		}
+		v.groups(vf, vh.Routes)
 	}
 }
 

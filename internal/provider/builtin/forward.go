@@ -51,6 +51,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var b *backend
 	var headers responseHeaders
 	if rt := pr.routeFor(r.Host, path); rt != nil {
+		rt = rt.pick(r.Header)
 		if rt.access != nil && !rt.permits(remoteAddr(r.RemoteAddr)) {
 			// Before the redirect too: a refused client learns nothing.
 			http.Error(w, forbiddenBody, http.StatusForbidden)
@@ -92,7 +93,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// client's credentials.
 			rt.headers.request.apply(r.Header)
 		}
-		b = rt.backend
+		b = rt.pickBackend()
 	}
 	if b == nil {
 		http.Error(w, "404 not found: no route for this host and path", http.StatusNotFound)

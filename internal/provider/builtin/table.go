@@ -99,6 +99,9 @@ type route struct {
 	rewrite *lbconfig.Rewrite
 	// auth, if set, serves only authenticated clients (authorize).
 	auth *basicAuth
+	// split, if set, holds the route's request matches and weighted
+	// backends; such a route is served on net/http's path (split.go).
+	split *split
 }
 
 // permits reports whether a client at addr may use r. An address that
@@ -345,6 +348,11 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 				cr.to = compileRedirectTo(rd, vh.Hostname, cr.path, l)
 			}
 			v.routes = append(v.routes, cr)
+		}
+		for r := range v.routes {
+			if v.routes[r].split, err = compileSplit(r, vh.Routes, v.routes, lookup); err != nil {
+				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
+			}
 		}
 		switch name := vh.Hostname; {
 		case name == "":

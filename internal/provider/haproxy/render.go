@@ -214,6 +214,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 					if rt.HTTPSRedirect == nil && rt.Redirect == nil {
 						r.http[rt.Backend.Name] = true
 					}
+					for _, b := range rt.Backends {
+						r.http[b.Name] = true
+					}
 				}
 			}
 		}
@@ -454,6 +457,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	var paths pathRouting
 	var auth authRules
 	var redirectsTo redirectRules
+	var splits splitRules
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
 		switch {
@@ -524,24 +528,35 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			if err != nil {
 				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
 			}
-			if regex {
-				continue
-			}
 			// Requests route on their normalized path (pathRules).
 			path := rt.MatchPath()
 			// Keys are "<vhost>:<path>". Prefix keys end in "/" and the
 			// lookup key is the request path plus "/", so a map_beg
 			// (longest prefix) match is an element-wise prefix match:
 			// "/foo/" begins "/foo/", "/foo//" and "/foo/bar/" but not
-			// "/foobar/".
+			// "/foobar/". A Regex route's key is its pattern.
 			key := id + ":" + path
 			if rt.Match == lbconfig.MatchPrefix {
 				key = id + ":" + strings.TrimRight(path, "/") + "/"
 			}
-			if seen[key] {
+			// Exact "/foo/" and Prefix "/foo" have the same key, in
+			// different maps.
+			seenKey := string(rt.Match) + key
+			marker, err := splits.add(seenKey, rt, be, suffixOf(be), r.ids) // split.go
+			if err != nil {
+				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+			}
+			if seen[seenKey] {
 				continue // an earlier route with the same match wins
 			}
-			seen[key] = true
+			seen[seenKey] = true
+			if marker != "" {
+				be = marker
+			}
+			if regex {
+				paths.regexRule(id, rt, be)
+				continue
+			}
 			if rt.Match == lbconfig.MatchExact {
 				exact.line(key + " " + be)
 			} else {
@@ -616,7 +631,9 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	if pfx.Len() > 0 {
 		w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,/),map_beg(" + prefixMap + ") if { var(txn.vhost) -m found } !{ var(txn.backend) -m found }")
 	}
-	paths.routeLines(w)
+	paths.regexLines(w)
+	splits.lines(w)
+	paths.splitLines(w)
 	auth.splitLines(w)
 	if len(access.rules) > 0 {
 		// Refused right after routing, before any redirect or backend,

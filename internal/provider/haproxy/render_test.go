@@ -188,6 +188,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 			}},
 			Backends: []lbconfig.Backend{{Name: "default/web:80", Endpoints: eps("10.0.6.1")}},
 		},
+		"split": splitGolden(),
 		"two-load-balancers-https": {
 			LoadBalancers: []lbconfig.LoadBalancer{
 				{Name: "default", Listeners: []lbconfig.Listener{

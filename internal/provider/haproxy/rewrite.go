@@ -32,7 +32,8 @@ type pathRouting struct {
 
 // add takes route n of virtual host vh (id vid), whose map value is
 // value, and returns the value with the rewrite id, and whether the
-// route is a Regex route that needs no map entry.
+// route is a Regex route, which needs a rule (regexRule) rather than a
+// map entry.
 func (pr *pathRouting) add(vid string, rt lbconfig.Route, value string) (string, bool, error) {
 	var re *regexp.Regexp
 	if rt.Match == lbconfig.MatchRegex {
@@ -61,8 +62,14 @@ func (pr *pathRouting) add(vid string, rt lbconfig.Route, value string) (string,
 	if re == nil {
 		return value, false, nil
 	}
-	pr.regex = append(pr.regex, "http-request set-var(txn.backend) str("+value+") if !{ var(txn.backend) -m found } { var(txn.vhost) -m str "+vid+" } { path -m reg "+cfgQuote("^"+rt.Path)+" }")
 	return value, true, nil
+}
+
+// regexRule adds the rule of Regex route rt of virtual host vid: where
+// nothing matched yet and the path matches, txn.backend becomes value
+// (the route's map-style value, or its split group's marker).
+func (pr *pathRouting) regexRule(vid string, rt lbconfig.Route, value string) {
+	pr.regex = append(pr.regex, "http-request set-var(txn.backend) str("+value+") if !{ var(txn.backend) -m found } { var(txn.vhost) -m str "+vid+" } { path -m reg "+cfgQuote("^"+rt.Path)+" }")
 }
 
 // rewriteFormat turns a checked Rewrite.Path into a replace-path or
@@ -102,12 +109,16 @@ var afterRewrite = [...]string{
 	`http-request set-query %[var(txn.query)] if { var(txn.query) -m found }`,
 }
 
-// routeLines writes the Regex route rules, then takes the rewrite id
-// out of the value the routing left in txn.backend.
-func (pr *pathRouting) routeLines(w *lines) {
+// regexLines writes the Regex route rules.
+func (pr *pathRouting) regexLines(w *lines) {
 	for _, l := range pr.regex {
 		w.line("    " + l)
 	}
+}
+
+// splitLines takes the rewrite id out of the value the routing left in
+// txn.backend.
+func (pr *pathRouting) splitLines(w *lines) {
 	if len(pr.rewrites) > 0 {
 		w.line("    http-request set-var(txn.rewrite) var(txn.backend),field(2,|) if { var(txn.backend) -m sub | }")
 		w.line("    http-request set-var(txn.backend) var(txn.backend),field(1,|) if { var(txn.rewrite) -m found }")

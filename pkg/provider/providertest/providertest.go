@@ -136,6 +136,7 @@ func (s Suite) Run(t *testing.T) {
 		{"AuthWithHeaders", (*Suite).testAuthWithHeaders},
 		{"Redirects", (*Suite).testRedirects},
 		{"HeadAnswers", (*Suite).testHeadAnswers},
+		{"RequestMatches", (*Suite).testRequestMatches},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
 		{"ApplyIsIdempotent", (*Suite).testIdempotent},

@@ -1,0 +1,162 @@
+package builtin
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/textproto"
+	"regexp"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+// Request matches and weighted backends (lbconfig.Route.Headers, Cookies
+// and Backends). A route that has them, or whose path group has a route
+// with conditions, is served on net/http's path: the fast path hands it
+// over, so routes without them stay allocation-free. Choosing among the
+// routes of a group reads the request's fields without copying them, and
+// the weighted choice draws from math/rand/v2's per-thread generator,
+// without a lock.
+
+// split is what a route of a group with conditions or weights needs.
+type split struct {
+	headers []headerMatch
+	cookies []lbconfig.CookieMatch
+	// next is the following route of the same group, tried when this
+	// one's conditions do not hold; the group's last route has none.
+	next *route
+	// backends and cumulative weights of a route that splits; total 0
+	// means every request goes to the route's backend.
+	backends []*backend
+	upTo     []int32
+	total    int32
+}
+
+// headerMatch is a compiled lbconfig.HeaderMatch.
+type headerMatch struct {
+	// key is the canonical form net/http stores the field under.
+	key   string
+	exact string
+	re    *regexp.Regexp
+}
+
+// compileSplit returns the split of route n of routes, whose compiled
+// form is at the same index of compiled, or nil when its group has no
+// conditions and it has no weights.
+func compileSplit(n int, routes []lbconfig.Route, compiled []route, lookup func(*lbconfig.BackendRef) (*backend, error)) (*split, error) {
+	rt := routes[n]
+	grouped := rt.HasConditions() || (n > 0 && sameGroup(routes[n-1], rt) && routes[n-1].HasConditions())
+	if !grouped && !rt.Split() {
+		return nil, nil
+	}
+	s := &split{cookies: rt.Cookies}
+	for i, m := range rt.Headers {
+		hm := headerMatch{key: textproto.CanonicalMIMEHeaderKey(m.Name), exact: m.Value}
+		if m.Type == lbconfig.HeaderRegularExpression {
+			re, err := lbconfig.CompileHeaderMatch(m)
+			if err != nil {
+				return nil, fmt.Errorf("headers[%d]: %w", i, err)
+			}
+			hm.re = re
+		} else if m.Type != lbconfig.HeaderExact {
+			return nil, fmt.Errorf("headers[%d]: unknown header match type %q", i, m.Type)
+		}
+		s.headers = append(s.headers, hm)
+	}
+	if rt.HasConditions() {
+		if n+1 >= len(routes) || !sameGroup(rt, routes[n+1]) {
+			return nil, fmt.Errorf("no route of path %q without conditions follows", rt.Path)
+		}
+		s.next = &compiled[n+1]
+	}
+	if total := rt.TotalWeight(); rt.Split() && (total <= 0 || total > lbconfig.MaxWeight) {
+		return nil, fmt.Errorf("backends: the weights add up to %d", total)
+	}
+	for i, wb := range rt.Backends {
+		b, err := lookup(&lbconfig.BackendRef{Name: wb.Name})
+		if err != nil {
+			return nil, fmt.Errorf("backends[%d]: %w", i, err)
+		}
+		if wb.Weight < 0 {
+			return nil, fmt.Errorf("backends[%d]: negative weight", i)
+		}
+		s.total += wb.Weight
+		s.backends, s.upTo = append(s.backends, b), append(s.upTo, s.total)
+	}
+	return s, nil
+}
+
+// sameGroup reports whether two routes have the same match and path.
+func sameGroup(a, b lbconfig.Route) bool {
+	return a.Match == b.Match && a.MatchPath() == b.MatchPath() ||
+		a.Match == lbconfig.MatchPrefix && b.Match == lbconfig.MatchPrefix &&
+			trimSlash(a.MatchPath()) == trimSlash(b.MatchPath())
+}
+
+func trimSlash(p string) string {
+	for len(p) > 0 && p[len(p)-1] == '/' {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+// pick returns the route of r's group whose conditions h meets: r itself,
+// or one after it.
+func (r *route) pick(h http.Header) *route {
+	for r.split != nil && r.split.next != nil && !r.split.holds(h) {
+		r = r.split.next
+	}
+	return r
+}
+
+// holds reports whether every condition of s holds for h.
+func (s *split) holds(h http.Header) bool {
+	for i := range s.headers {
+		m := &s.headers[i]
+		vs := h[m.key]
+		if len(vs) == 0 {
+			return false
+		}
+		if m.re != nil && !m.re.MatchString(vs[0]) || m.re == nil && vs[0] != m.exact {
+			return false
+		}
+	}
+	for _, c := range s.cookies {
+		if !hasCookie(h["Cookie"], c) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasCookie reports whether a cookie of c's name has c's value in any of
+// the Cookie fields.
+func hasCookie(fields []string, c lbconfig.CookieMatch) bool {
+	found := false
+	for _, f := range fields {
+		lbconfig.CookieValues(f, c.Name, func(v string) bool {
+			found = v == c.Value
+			return !found
+		})
+		if found {
+			return true
+		}
+	}
+	return false
+}
+
+// pickBackend returns the backend of one request to r: by weight when r
+// splits, else r's backend.
+func (r *route) pickBackend() *backend {
+	s := r.split
+	if s == nil || s.total == 0 {
+		return r.backend
+	}
+	n := rand.Int32N(s.total)
+	for i, upTo := range s.upTo {
+		if n < upTo {
+			return s.backends[i]
+		}
+	}
+	return r.backend
+}
