@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the pinned kube-apiserver and etcd that internal/kubetest runs, from
-# the Go module proxy, into a cache outside the work tree. Skips the build when
-# the binaries for these pins are already cached. Prints the cache directory.
+# Builds the pinned kube-apiserver, etcd and kube-controller-manager that
+# internal/kubetest runs, from the Go module proxy, into a cache outside the
+# work tree. Skips what is already cached for these pins. Prints the cache
+# directory.
 #
 #   KUBETOOLS_DIR  where to cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/ingress-controller/kubetools)
 set -euo pipefail
@@ -20,6 +21,14 @@ kube_minor=$(cut -d. -f2 <<<"$kube_version")
 kube_ldflags="-X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$kube_minor -X k8s.io/component-base/version.gitTreeState=clean"
 dir="$root/$key"
 
+# kube-controller-manager comes from the apiserver's Kubernetes release: a
+# control plane of one version.
+kcm_version=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$here/kubetools/kube-controller-manager/go.mod")
+if [[ "$kcm_version" != "$kube_version" ]]; then
+	echo "build-kubetools: kube-controller-manager pins k8s.io/kubernetes $kcm_version, kube-apiserver $kube_version: pin both to one release" >&2
+	exit 1
+fi
+
 build() { # name module-dir package [ldflags]
 	local name=$1 mod=$2 pkg=$3 ldflags=${4:-}
 	if [[ -x "$dir/$name" ]]; then
@@ -36,8 +45,11 @@ mkdir -p "$root"
 exec 9>"$root/.build.lock"
 flock 9
 
+# Two at a time: the machine may have no more cores, and the linker of
+# each of the big ones wants a few GB.
 build etcd etcd go.etcd.io/etcd/server/v3 &
 etcd_pid=$!
 build kube-apiserver kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 wait "$etcd_pid"
+build kube-controller-manager kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
 echo "$dir"
