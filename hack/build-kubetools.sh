@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the pinned kube-apiserver, etcd and kube-controller-manager that
-# internal/kubetest runs, from the Go module proxy, into a cache outside the
-# work tree. Skips what is already cached for these pins. Prints the cache
-# directory.
+# internal/kubetest runs, and Gateway API's echo-basic server, from the Go
+# module proxy, into a cache outside the work tree, and copies Gateway API's
+# standard-channel CRDs from the same module into it. Skips what is already
+# cached for these pins. Prints the cache directory.
 #
 #   KUBETOOLS_DIR  where to cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/ingress-controller/kubetools)
 set -euo pipefail
@@ -45,11 +46,30 @@ mkdir -p "$root"
 exec 9>"$root/.build.lock"
 flock 9
 
+# copy_crds copies the standard-channel CRDs (and the admission policy
+# that ships beside them) of the pinned Gateway API module, as released.
+copy_crds() {
+	local out="$dir/gateway-api-crds" src
+	if [[ -d "$out" ]]; then
+		return
+	fi
+	src=$(cd "$here/kubetools/gateway-api" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)
+	rm -rf "$out.tmp"
+	mkdir -p "$out.tmp"
+	cp "$src"/config/crd/standard/*.yaml "$out.tmp/"
+	chmod 0644 "$out.tmp"/*.yaml
+	mv "$out.tmp" "$out"
+}
+
 # Two at a time: the machine may have no more cores, and the linker of
 # each of the big ones wants a few GB.
 build etcd etcd go.etcd.io/etcd/server/v3 &
 etcd_pid=$!
 build kube-apiserver kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 wait "$etcd_pid"
+build echo-basic gateway-api sigs.k8s.io/gateway-api/conformance/echo-basic &
+echo_pid=$!
 build kube-controller-manager kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
+wait "$echo_pid"
+copy_crds
 echo "$dir"
