@@ -1,12 +1,14 @@
 package kubetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"net/netip"
@@ -161,6 +163,9 @@ func (n *Node) serve(cert tls.Certificate, ca *authority) error {
 	n.server = &http.Server{
 		Handler:           n.kubeletHandler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		// Handshakes refused for want of a client certificate are the
+		// kubelet port working; they go to the test's log, not stderr.
+		ErrorLog: log.New(logfWriter(n.logf), "node "+n.Name+": kubelet port: ", 0),
 		TLSConfig: &tls.Config{
 			Certificates: []tls.Certificate{cert},
 			ClientAuth:   tls.RequireAndVerifyClientCert,
@@ -456,4 +461,12 @@ func (a *authority) pool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(a.cert)
 	return p
+}
+
+// logfWriter passes each write, a line of a log.Logger, to logf.
+type logfWriter func(string, ...any)
+
+func (f logfWriter) Write(p []byte) (int, error) {
+	f("%s", bytes.TrimRight(p, "\n"))
+	return len(p), nil
 }
