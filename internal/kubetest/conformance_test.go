@@ -92,18 +92,21 @@ func TestConformanceCluster(t *testing.T) {
 
 	checkKubeletPort(t, ctx, c, pods[0])
 	checkLatePod(t, ctx, c, ns.Name)
+	checkCrashingContainer(t, ctx, c, ns.Name)
+
+	// Up to 6 at once: every Pod its own address, all published.
+	scaleTo(t, ctx, client, ns.Name, 6)
+	pods = waitReadyPods(t, ctx, client, ns.Name, 6)
+	ips := podIPs(pods)
+	if len(slices.Compact(slices.Clone(ips))) != 6 {
+		t.Errorf("pod IPs %v, want 6 distinct", ips)
+	}
+	waitEndpoints(t, ctx, client, ns.Name, ips)
 
 	// Scale to zero: the ReplicaSet controller deletes the Pods
 	// gracefully; the Node stops them, removes their namespaces and
 	// finishes the deletion.
-	scale, err := client.AppsV1().Deployments(ns.Name).GetScale(ctx, "echo", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scale.Spec.Replicas = 0
-	if _, err := client.AppsV1().Deployments(ns.Name).UpdateScale(ctx, "echo", scale, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	scaleTo(t, ctx, client, ns.Name, 0)
 	poll(t, ctx, "pods gone after scaling to 0", func() error {
 		list, err := client.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -536,6 +539,65 @@ func checkLatePod(t *testing.T, ctx context.Context, c *kubetest.Conformance, ns
 	}
 	poll(t, ctx, "pod late deleted", func() error {
 		_, err := pods.Get(ctx, "late", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("still there: %v", err)
+	})
+}
+
+func scaleTo(t *testing.T, ctx context.Context, client kubernetes.Interface, ns string, replicas int32) {
+	t.Helper()
+	scale, err := client.AppsV1().Deployments(ns).GetScale(ctx, "echo", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale.Spec.Replicas = replicas
+	if _, err := client.AppsV1().Deployments(ns).UpdateScale(ctx, "echo", scale, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkCrashingContainer runs a Pod whose second container cannot bind
+// the port the first holds: echo-basic panics, the Node restarts it with
+// back-off, counts the restarts, and its log (the panic) is served.
+func checkCrashingContainer(t *testing.T, ctx context.Context, c *kubetest.Conformance, ns string) {
+	t.Helper()
+	pods := c.Client.CoreV1().Pods(ns)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "crash"},
+		Spec: corev1.PodSpec{
+			TerminationGracePeriodSeconds: ptr.To[int64](1),
+			Containers: []corev1.Container{
+				{Name: "first", Image: echoImage, Ports: []corev1.ContainerPort{{ContainerPort: 3000}}},
+				{Name: "second", Image: echoImage},
+			},
+		},
+	}
+	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, ctx, "container second restarted", func() error {
+		p, err := pods.Get(ctx, "crash", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == "second" && cs.RestartCount >= 1 {
+				return nil
+			}
+		}
+		return fmt.Errorf("container statuses %+v", p.Status.ContainerStatuses)
+	})
+	b, err := pods.GetLogs("crash", &corev1.PodLogOptions{Container: "second"}).DoRaw(ctx)
+	if err != nil || !strings.Contains(string(b), "address already in use") {
+		t.Errorf("log of container second: %q, %v; want the bind failure", b, err)
+	}
+	if err := pods.Delete(ctx, "crash", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, ctx, "pod crash deleted", func() error {
+		_, err := pods.Get(ctx, "crash", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
