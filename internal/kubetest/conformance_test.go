@@ -464,6 +464,62 @@ func checkLogs(t *testing.T, ctx context.Context, client kubernetes.Interface, p
 	if _, err := client.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "nosuch"}).DoRaw(ctx); err == nil {
 		t.Errorf("pod %s: log of a container that does not exist: no error", pod.Name)
 	}
+	checkFollow(t, ctx, client, pod)
+}
+
+// checkFollow follows the log (kubectl logs -f) from the next second on
+// (sinceTime has whole seconds) and sees lines of requests made
+// afterwards arrive, and none of those made before.
+func checkFollow(t *testing.T, ctx context.Context, client kubernetes.Interface, pod corev1.Pod) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	since := metav1.NewTime(time.Now().Truncate(time.Second).Add(time.Second))
+	stream, err := client.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "echo", Follow: true, SinceTime: &since}).Stream(ctx)
+	if err != nil {
+		t.Fatalf("pod %s: follow log: %v", pod.Name, err)
+	}
+	defer stream.Close()
+	chunks := make(chan string)
+	go func() {
+		defer close(chunks)
+		buf := make([]byte, 4096)
+		for {
+			n, err := stream.Read(buf)
+			if n > 0 {
+				select {
+				case chunks <- string(buf[:n]):
+				case <-ctx.Done():
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var got strings.Builder
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; !strings.Contains(got.String(), "request made to /followed-"); i++ {
+		url := fmt.Sprintf("http://%s/followed-%d", net.JoinHostPort(pod.Status.PodIP, "3000"), i)
+		if err := httpGet(ctx, url, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case c, ok := <-chunks:
+			if !ok {
+				t.Fatalf("pod %s: followed log ended without a request line: %q", pod.Name, got.String())
+			}
+			got.WriteString(c)
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("pod %s: no request line in the followed log: %q", pod.Name, got.String())
+		}
+	}
+	if strings.Contains(got.String(), "/logcheck-") || strings.Contains(got.String(), "Starting server") {
+		t.Errorf("pod %s: log followed since %s has earlier lines: %q", pod.Name, since, got.String())
+	}
 }
 
 // checkKubeletPort checks that the kubelet port serves logs to the
