@@ -46,17 +46,20 @@ mkdir -p "$root"
 exec 9>"$root/.build.lock"
 flock 9
 
-# copy_crds copies the standard-channel CRDs (and the admission policy
-# that ships beside them) of the pinned Gateway API module, as released.
-copy_crds() {
-	local out="$dir/gateway-api-crds" src
+# copy_manifests copies YAML files of a pinned Gateway API module, as
+# released, into a directory of the cache.
+copy_manifests() { # out-name module files...
+	local out="$dir/$1" mod=$2 src
+	shift 2
 	if [[ -d "$out" ]]; then
 		return
 	fi
-	src=$(cd "$here/kubetools/gateway-api" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)
+	src=$(cd "$here/kubetools/gateway-api" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' "$mod")
 	rm -rf "$out.tmp"
 	mkdir -p "$out.tmp"
-	cp "$src"/config/crd/standard/*.yaml "$out.tmp/"
+	for f in "$@"; do
+		cp "$src"/$f "$out.tmp/"
+	done
 	chmod 0644 "$out.tmp"/*.yaml
 	mv "$out.tmp" "$out"
 }
@@ -71,5 +74,9 @@ build echo-basic gateway-api sigs.k8s.io/gateway-api/conformance/echo-basic &
 echo_pid=$!
 build kube-controller-manager kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
 wait "$echo_pid"
-copy_crds
+# The standard-channel CRDs (and the admission policy that ships beside
+# them), and the conformance suite's base manifests, which the tests of
+# the conformance cluster run.
+copy_manifests gateway-api-crds sigs.k8s.io/gateway-api 'config/crd/standard/*.yaml'
+copy_manifests gateway-api-conformance sigs.k8s.io/gateway-api/conformance base/manifests.yaml
 echo "$dir"

@@ -20,7 +20,9 @@ const (
 	echoBasicBinary         = "echo-basic"
 	// gatewayCRDsDir is where the build script copies Gateway API's
 	// standard-channel CRDs, in the binaries' directory.
-	gatewayCRDsDir         = "gateway-api-crds"
+	gatewayCRDsDir = "gateway-api-crds"
+	// gatewayConformanceDir holds the conformance suite's base manifests.
+	gatewayConformanceDir  = "gateway-api-conformance"
 	controllerManagerGrace = 10 * time.Second
 )
 
@@ -188,8 +190,10 @@ func (c *Conformance) checkConformanceBinaries() error {
 		}
 		errs = append(errs, err)
 	}
-	if _, err := os.Stat(filepath.Join(c.binDir, gatewayCRDsDir)); err != nil {
-		errs = append(errs, err)
+	for _, dir := range []string{gatewayCRDsDir, gatewayConformanceDir} {
+		if _, err := os.Stat(filepath.Join(c.binDir, dir)); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%s lacks what %s builds for the conformance cluster (an older cache? unset KUBETOOLS_DIR_BIN or run the script): %w", c.binDir, buildScript, err)

@@ -26,6 +26,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
@@ -45,7 +47,7 @@ const echoImage = "registry.k8s.io/gateway-api/echo-basic:v1.6.3"
 // Secret volume), pods/log returns its log, scaling to zero removes the
 // Pods and their namespaces, and a deleted namespace is finalized.
 func TestConformanceCluster(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 	defer cancel()
 	began := time.Now()
 	c, err := kubetest.StartConformance(ctx, kubetest.Options{Logf: t.Logf})
@@ -142,6 +144,121 @@ func TestConformanceCluster(t *testing.T) {
 		return fmt.Errorf("namespace %s still there", ns.Name)
 	})
 	t.Logf("whole walk in %s", time.Since(began).Round(time.Millisecond))
+
+	checkBaseManifests(t, ctx, c)
+	t.Logf("base manifests running after %s", time.Since(began).Round(time.Millisecond))
+}
+
+// checkBaseManifests applies the conformance suite's base manifests as
+// released (its Gateways given a class name, the Secrets its Deployments
+// mount created as the suite would) and checks that every Deployment
+// becomes available and every HTTP echo Pod answers as itself.
+func checkBaseManifests(t *testing.T, ctx context.Context, c *kubetest.Conformance) {
+	t.Helper()
+	objs, err := kubetest.ReadManifests(c.GatewayConformanceBaseManifests())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deployments []appsv1.Deployment
+	for _, obj := range objs {
+		switch obj.GetKind() {
+		case "Gateway":
+			if err := unstructured.SetNestedField(obj.Object, "kubetest-conformance", "spec", "gatewayClassName"); err != nil {
+				t.Fatal(err)
+			}
+		case "Deployment":
+			var d appsv1.Deployment
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, &d); err != nil {
+				t.Fatal(err)
+			}
+			deployments = append(deployments, d)
+		}
+	}
+	if len(deployments) == 0 {
+		t.Fatal("the base manifests have no Deployment")
+	}
+	// Namespaces first, then the Secrets the Pods mount, then the rest.
+	slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int {
+		return cmpBool(b.GetKind() == "Namespace", a.GetKind() == "Namespace")
+	})
+	namespaces := slices.IndexFunc(objs, func(o *unstructured.Unstructured) bool { return o.GetKind() != "Namespace" })
+	if err := c.Apply(ctx, objs[:namespaces]); err != nil {
+		t.Fatal(err)
+	}
+	created := map[string]bool{}
+	for _, d := range deployments {
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			if v.Secret == nil || created[d.Namespace+"/"+v.Secret.SecretName] {
+				continue
+			}
+			created[d.Namespace+"/"+v.Secret.SecretName] = true
+			createTLSSecretNamed(t, ctx, c.Client, d.Namespace, v.Secret.SecretName)
+		}
+	}
+	if err := c.Apply(ctx, objs[namespaces:]); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range deployments {
+		poll(t, ctx, "deployment "+d.Namespace+"/"+d.Name+" available", func() error {
+			got, err := c.Client.AppsV1().Deployments(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			want := ptr.Deref(got.Spec.Replicas, 1)
+			if got.Status.AvailableReplicas != want || got.Status.UpdatedReplicas != want {
+				return fmt.Errorf("%d of %d available", got.Status.AvailableReplicas, want)
+			}
+			return nil
+		})
+	}
+	answered := 0
+	for _, d := range deployments {
+		if !httpEcho(d.Spec.Template.Spec.Containers[0]) {
+			continue
+		}
+		pods, err := c.Client.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: metav1.FormatLabelSelector(d.Spec.Selector)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pod := range pods.Items {
+			var echo struct {
+				Pod       string `json:"pod"`
+				Namespace string `json:"namespace"`
+			}
+			if err := httpGet(ctx, "http://"+net.JoinHostPort(pod.Status.PodIP, "3000")+"/", nil, &echo); err != nil {
+				t.Errorf("deployment %s/%s: pod %s: %v", d.Namespace, d.Name, pod.Name, err)
+				continue
+			}
+			if echo.Pod != pod.Name || echo.Namespace != pod.Namespace {
+				t.Errorf("deployment %s/%s: pod %s/%s says it is %s/%s", d.Namespace, d.Name, pod.Namespace, pod.Name, echo.Namespace, echo.Pod)
+			}
+			answered++
+		}
+	}
+	t.Logf("%d deployments of the base manifests available, %d HTTP echo pods answered", len(deployments), answered)
+	if answered == 0 {
+		t.Error("no HTTP echo pod in the base manifests answered")
+	}
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// httpEcho says whether the container is an echo-basic HTTP server told
+// its Pod's name: not a gRPC, TCP or UDP echo, nor the coredns container
+// (which the Node runs as echo-basic too, knowing no names).
+func httpEcho(c corev1.Container) bool {
+	has := func(name string) bool {
+		return slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == name })
+	}
+	return has("POD_NAME") && !has("GRPC_ECHO_SERVER") && !has("TCP_ECHO_SERVER") && !has("UDP_ECHO_SERVER")
 }
 
 func checkGatewayCRDs(t *testing.T, ctx context.Context, client kubernetes.Interface) {
@@ -236,6 +353,13 @@ func echoService() *corev1.Service {
 // address in 198.18.0.0/15 the test dials, and returns its CA.
 func createTLSSecret(t *testing.T, ctx context.Context, client kubernetes.Interface, ns string) []byte {
 	t.Helper()
+	return createTLSSecretNamed(t, ctx, client, ns, "echo-tls")
+}
+
+// createTLSSecretNamed makes a kubernetes.io/tls Secret with a
+// self-signed certificate for echo.example.test and returns it.
+func createTLSSecretNamed(t *testing.T, ctx context.Context, client kubernetes.Interface, ns, name string) []byte {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +384,7 @@ func createTLSSecret(t *testing.T, ctx context.Context, client kubernetes.Interf
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	_, err = client.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "echo-tls"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Type:       corev1.SecretTypeTLS,
 		Data: map[string][]byte{
 			corev1.TLSCertKey:       certPEM,

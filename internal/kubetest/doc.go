@@ -113,7 +113,15 @@
 // follow. Not there: exec, attach, port-forward, hostNetwork, init and
 // ephemeral containers, resource limits, image pulls, service links in
 // the environment, kube-proxy (Service cluster IPs route nowhere; use the
-// EndpointSlices, as the suite's implementations do).
+// EndpointSlices, as the suite's implementations do). So the base
+// manifests' coredns Deployment (for UDPRoute's DNS tests) runs echo-basic
+// too, and mesh tests' echo-advanced image would as well: those tests
+// cannot pass here.
+//
+// GatewayConformanceBaseManifests is the suite's conformance/base/
+// manifests.yaml of the same release, which the build script copies too;
+// TestConformanceCluster applies it (ReadManifests, Apply) and checks every
+// Deployment in it becomes available and answers.
 //
 // The pod network is claimed machine-wide like nettest's networks (an
 // abstract unix socket per number N, names icpN...), so concurrent test

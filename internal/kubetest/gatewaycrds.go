@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -38,6 +39,14 @@ func (c *Cluster) GatewayCRDFiles() ([]string, error) {
 	return files, nil
 }
 
+// GatewayConformanceBaseManifests returns the path of the conformance
+// suite's base manifests (conformance/base/manifests.yaml of the pinned
+// release, as released: its Gateways name the class "{GATEWAY_CLASS_NAME}"),
+// which the build script copied.
+func (c *Cluster) GatewayConformanceBaseManifests() string {
+	return filepath.Join(c.binDir, gatewayConformanceDir, "manifests.yaml")
+}
+
 // InstallGatewayCRDs applies the Gateway API standard-channel manifests
 // (server-side apply, as kubectl apply --server-side would) and waits
 // until every CRD among them is established.
@@ -48,12 +57,19 @@ func (c *Cluster) InstallGatewayCRDs(ctx context.Context) error {
 	}
 	var objs []*unstructured.Unstructured
 	for _, f := range files {
-		docs, err := readManifests(f)
+		docs, err := ReadManifests(f)
 		if err != nil {
 			return err
 		}
 		objs = append(objs, docs...)
 	}
+	return c.Apply(ctx, objs)
+}
+
+// Apply applies objs in order with server-side apply as kubetest, forcing
+// conflicts, as kubectl apply --server-side --force-conflicts would, and
+// waits until the CRDs among them are established.
+func (c *Cluster) Apply(ctx context.Context, objs []*unstructured.Unstructured) error {
 	dyn, err := dynamic.NewForConfig(c.Config)
 	if err != nil {
 		return err
@@ -70,9 +86,16 @@ func (c *Cluster) InstallGatewayCRDs(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", gvk.Kind, obj.GetName(), err)
 		}
-		_, err = dyn.Resource(m.Resource).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "kubetest", Force: true})
-		if err != nil {
-			return fmt.Errorf("apply %s %s: %w", gvk.Kind, obj.GetName(), err)
+		var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			ns := obj.GetNamespace()
+			if ns == "" {
+				ns = metav1.NamespaceDefault
+			}
+			ri = dyn.Resource(m.Resource).Namespace(ns)
+		}
+		if _, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "kubetest", Force: true}); err != nil {
+			return fmt.Errorf("apply %s %s/%s: %w", gvk.Kind, obj.GetNamespace(), obj.GetName(), err)
 		}
 		if m.Resource == crdResource {
 			crds = append(crds, obj.GetName())
@@ -86,8 +109,8 @@ func (c *Cluster) InstallGatewayCRDs(ctx context.Context) error {
 	return nil
 }
 
-// readManifests decodes every object of a multi-document YAML file.
-func readManifests(path string) ([]*unstructured.Unstructured, error) {
+// ReadManifests decodes every object of a multi-document YAML file.
+func ReadManifests(path string) ([]*unstructured.Unstructured, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

@@ -276,7 +276,6 @@ func (p *nodePod) addresses(s *corev1.PodStatus, podIP netip.Addr, started metav
 	if s.StartTime == nil {
 		s.StartTime = &started
 	}
-	s.QOSClass = corev1.PodQOSBestEffort
 }
 
 // setCondition sets a condition, moving its transition time only when its
