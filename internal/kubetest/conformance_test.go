@@ -738,9 +738,10 @@ func scaleTo(t *testing.T, ctx context.Context, client kubernetes.Interface, ns 
 	}
 }
 
-// checkCrashingContainer runs a Pod whose second container cannot bind
-// the port the first holds: echo-basic panics, the Node restarts it with
-// back-off, counts the restarts, and its log (the panic) is served.
+// checkCrashingContainer runs a Pod whose two containers both bind port
+// 3000: whichever loses the race panics, the Node restarts it with
+// back-off, counts the restarts and keeps the Pod unready, and its log
+// (the panic) is served.
 func checkCrashingContainer(t *testing.T, ctx context.Context, c *kubetest.Conformance, ns string) {
 	t.Helper()
 	pods := c.Client.CoreV1().Pods(ns)
@@ -749,7 +750,7 @@ func checkCrashingContainer(t *testing.T, ctx context.Context, c *kubetest.Confo
 		Spec: corev1.PodSpec{
 			TerminationGracePeriodSeconds: ptr.To[int64](1),
 			Containers: []corev1.Container{
-				{Name: "first", Image: echoImage, Ports: []corev1.ContainerPort{{ContainerPort: 3000}}},
+				{Name: "first", Image: echoImage},
 				{Name: "second", Image: echoImage},
 			},
 		},
@@ -757,21 +758,23 @@ func checkCrashingContainer(t *testing.T, ctx context.Context, c *kubetest.Confo
 	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, ctx, "container second restarted", func() error {
+	var crashed string
+	poll(t, ctx, "a container of pod crash restarted", func() error {
 		p, err := pods.Get(ctx, "crash", metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
 		for _, cs := range p.Status.ContainerStatuses {
-			if cs.Name == "second" && cs.RestartCount >= 1 {
+			if cs.RestartCount >= 1 && !cs.Ready && !podReady(p) {
+				crashed = cs.Name
 				return nil
 			}
 		}
 		return fmt.Errorf("container statuses %+v", p.Status.ContainerStatuses)
 	})
-	b, err := pods.GetLogs("crash", &corev1.PodLogOptions{Container: "second"}).DoRaw(ctx)
+	b, err := pods.GetLogs("crash", &corev1.PodLogOptions{Container: crashed}).DoRaw(ctx)
 	if err != nil || !strings.Contains(string(b), "address already in use") {
-		t.Errorf("log of container second: %q, %v; want the bind failure", b, err)
+		t.Errorf("log of container %s: %q, %v; want the bind failure", crashed, b, err)
 	}
 	if err := pods.Delete(ctx, "crash", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
