@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what the tests need (Debian
-# packages, the pinned kube-apiserver and etcd built from the Go module proxy
+# packages, the pinned kube-apiserver, etcd and kube-controller-manager and
+# Gateway API's echo-basic and CRDs, built or copied from the Go module proxy
 # and cached outside the work tree), then runs vet, gofmt and every test.
 # Idempotent: a second run installs and builds nothing.
 set -euo pipefail
@@ -27,7 +28,7 @@ fi
 
 command -v go >/dev/null || { echo "test: Go is required" >&2; exit 1; }
 
-echo "--- kube-apiserver and etcd (built once, then cached)"
+echo "--- kube-apiserver, etcd, kube-controller-manager, echo-basic (built once, then cached)"
 KUBETOOLS_DIR_BIN=$(bash hack/build-kubetools.sh | tail -n 1)
 export KUBETOOLS_DIR_BIN
 

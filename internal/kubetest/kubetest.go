@@ -41,6 +41,10 @@ const (
 type Options struct {
 	// Logf, if set, receives progress messages: builds, starts, stops.
 	Logf func(format string, args ...any)
+
+	// apiserverArgs, if set, returns more kube-apiserver flags once the
+	// PKI is written (StartConformance: the kubelet client).
+	apiserverArgs func(*Cluster) ([]string, error)
 }
 
 // Cluster is a running etcd and kube-apiserver. Its methods are safe for
@@ -94,8 +98,10 @@ func Main(m *testing.M, c **Cluster) int {
 			fmt.Fprintf(os.Stderr, "kubetest: "+format+"\n", args...)
 		}
 	}
-	// Generous: a cold cache builds kube-apiserver first (about 5 minutes).
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	// Generous: a cold cache builds kube-apiserver and
+	// kube-controller-manager first (about 5 minutes each, more on a busy
+	// machine).
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	cluster, err := Start(ctx, Options{Logf: logf})
 	cancel()
 	if err != nil {
@@ -147,7 +153,13 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.writePKI(); err != nil {
 		return nil, err
 	}
-	if err := c.startFirstAPIServer(ctx, etcdURL); err != nil {
+	var extra []string
+	if opts.apiserverArgs != nil {
+		if extra, err = opts.apiserverArgs(c); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.startFirstAPIServer(ctx, etcdURL, extra); err != nil {
 		return nil, err
 	}
 	logf("etcd (pid %d) and kube-apiserver (pid %d) ready at %s in %s, dir %s",
@@ -242,7 +254,7 @@ func (c *Cluster) writePKI() error {
 	return nil
 }
 
-func (c *Cluster) startFirstAPIServer(ctx context.Context, etcdURL string) error {
+func (c *Cluster) startFirstAPIServer(ctx context.Context, etcdURL string, extra []string) error {
 	admin, err := c.ca.issueClient(AdminUser, []string{"system:masters"})
 	if err != nil {
 		return err
@@ -275,6 +287,7 @@ func (c *Cluster) startFirstAPIServer(ctx context.Context, etcdURL string) error
 			// the kubernetes Service, where loopback is invalid.
 			"--endpoint-reconciler-type=none",
 		}
+		c.apiserverArgs = append(c.apiserverArgs, extra...)
 		c.Config = &rest.Config{
 			Host: "https://127.0.0.1:" + port,
 			TLSClientConfig: rest.TLSClientConfig{

@@ -52,6 +52,14 @@ func (s *spawner) close() {
 	<-s.done
 }
 
+// run starts cmd from the spawner's thread, to die with the test binary.
+func (s *spawner) run(cmd *exec.Cmd) error {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	errc := make(chan error, 1)
+	s.reqs <- spawnRequest{cmd: cmd, errc: errc}
+	return <-errc
+}
+
 // process is one running etcd or kube-apiserver.
 type process struct {
 	name    string
@@ -82,10 +90,7 @@ func (s *spawner) start(name, bin string, args []string, dir, logPath string) (*
 	cmd.Dir = dir
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	errc := make(chan error, 1)
-	s.reqs <- spawnRequest{cmd: cmd, errc: errc}
-	if err := <-errc; err != nil {
+	if err := s.run(cmd); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	p := &process{name: name, logPath: logPath, logStart: info.Size(), cmd: cmd, done: make(chan struct{})}

@@ -11,8 +11,9 @@ import (
 
 // AddLoopbackAddress adds addr as a /32 (or /128) to the loopback interface
 // with `ip addr add`, for backends that need an address the API server
-// accepts in EndpointSlices (use 198.18.0.0/15, a distinct /24 per test
-// package). It needs root. The returned remove deletes the address again,
+// accepts in EndpointSlices (use 198.18.0.0/17, a distinct /24 per test
+// package: 198.18.128.0/17 is the conformance cluster's pod networks, see
+// kubetest.StartConformance). It needs root. The returned remove deletes the address again,
 // but only if this call added it: an address that was already there is
 // left alone (and remove does nothing), so concurrent users never pull an
 // address from under each other; one left by a killed run stays too.
