@@ -138,6 +138,7 @@ func (s Suite) Run(t *testing.T) {
 		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
+		{"LoadBalancerAddresses", (*Suite).testAddresses},
 		{"ApplyIsIdempotent", (*Suite).testIdempotent},
 		{"EndpointChurnUnderLoad", (*Suite).testEndpointChurn},
 		{"RejectedConfigKeepsOldServing", (*Suite).testRejected},
