@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -109,6 +110,39 @@ func (s *Suite) testAddresses(t *testing.T) {
 				t.Errorf("only %d requests of load sent while load balancer test/a moved", n)
 			}
 		}
+	})
+	t.Run("TCPAndPassthrough", func(t *testing.T) {
+		needs(t, s.Capabilities.TCP && s.Capabilities.TLS, "TCP and TLS")
+		l := s.start(t)
+		tcpA, tcpB := l.startBackend("tcp-a"), l.startBackend("tcp-b")
+		cert := nettest.NewCert(t, "backend", "pass.example")
+		passA, passB := l.startTLSBackend("pass-a", cert), l.startTLSBackend("pass-b", cert)
+		tcpPort, tlsPort := l.freePort(), l.freePort()
+		lb := func(name, addr string, tcp, pass *backend) lbconfig.LoadBalancer {
+			return onAddrs(loadBalancer(name,
+				lbconfig.Listener{Port: tcpPort, Protocol: lbconfig.ProtocolTCP, TCP: tcp.defaultTo()},
+				lbconfig.Listener{Port: tlsPort, Protocol: lbconfig.ProtocolTLSPassthrough, VirtualHosts: []lbconfig.VirtualHost{
+					{Hostname: "", Passthrough: pass.defaultTo()},
+				}},
+			), addr)
+		}
+		l.apply(config([]lbconfig.LoadBalancer{lb("test/a", ownAddrs[0], tcpA, passA), lb("test/b", ownAddrs[1], tcpB, passB)},
+			tcpA.pool(), tcpB.pool(), passA.pool(), passB.pool()))
+		for addr, want := range map[string][2]string{ownAddrs[0]: {"tcp-a", "pass-a"}, ownAddrs[1]: {"tcp-b", "pass-b"}} {
+			l.eventually(fmt.Sprintf("TCP and TLS passthrough on %s", addr), func() (bool, string) {
+				r := l.rawHTTPAt(addr, tcpPort, "x.example")
+				if r.err != nil || r.server != want[0] {
+					return false, "TCP: " + r.String()
+				}
+				served, r := l.tlsGetAt(addr, tlsPort, "pass.example", "pass.example", "/")
+				if r.err != nil || r.server != want[1] || !served.Equal(cert.Leaf) {
+					return false, "TLS passthrough: " + r.String()
+				}
+				return true, ""
+			})
+		}
+		l.refusedAt(l.addr, tcpPort)
+		l.refusedAt(l.addr, tlsPort)
 	})
 	t.Run("AddressNotOnHost", func(t *testing.T) {
 		l := s.start(t)
