@@ -16,6 +16,9 @@ import (
 type socket struct {
 	host string
 	port int32
+	// key is set for own addresses: the table's key, cheaper to hash than
+	// host.
+	key ownSocket
 	// own is set for a load balancer's own address: bound to its family
 	// only ("tcp4" or "tcp6"), so that 0.0.0.0 and :: are the wildcards
 	// of one family each, as lbconfig.Overlap has it. The listen address
@@ -65,7 +68,41 @@ func (o *socketOwners) socketFor(a netip.Addr, port int32) socket {
 	if !a.IsValid() {
 		return socket{host: o.listen, port: port}
 	}
-	return socket{host: a.String(), port: port, own: true}
+	return socket{host: a.String(), port: port, own: true, key: ownSocket{addr: a.As16(), port: port}}
+}
+
+// ownSocket keys the routes of a listener on an address of its own.
+type ownSocket struct {
+	addr [16]byte
+	port int32
+}
+
+// routesAt returns the routes of the listener at s, or nil.
+func (t *table) routesAt(s *socket) *portRoutes {
+	if !s.own {
+		return t.ports[s.port]
+	}
+	return t.own[s.key]
+}
+
+func (t *table) setRoutes(s socket, pr *portRoutes) {
+	if s.own {
+		t.own[s.key] = pr
+	} else {
+		t.ports[s.port] = pr
+	}
+}
+
+// allRoutes returns the routes of every listener of t.
+func (t *table) allRoutes() []*portRoutes {
+	out := make([]*portRoutes, 0, len(t.ports)+len(t.own))
+	for _, pr := range t.ports {
+		out = append(out, pr)
+	}
+	for _, pr := range t.own {
+		out = append(out, pr)
+	}
+	return out
 }
 
 // claim records lb's listener at s and returns the load balancer whose

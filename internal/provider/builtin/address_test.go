@@ -59,12 +59,15 @@ func TestBuildTableSocketsAndEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []socket{{host: "127.0.0.1", port: 80}, {host: "127.0.0.2", port: 80, own: true}, {host: "::1", port: 81, own: true}} {
-		if tb.ports[s] == nil {
+		if s.own {
+			s = (&socketOwners{}).socketFor(netip.MustParseAddr(s.host), s.port)
+		}
+		if tb.routesAt(&s) == nil {
 			t.Errorf("no routes for %v", s)
 		}
 	}
-	if len(tb.ports) != 5 || len(tb.binds) != 5 {
-		t.Errorf("%d routing entries and %d binds, want 5 of each", len(tb.ports), len(tb.binds))
+	if len(tb.ports) != 1 || len(tb.own) != 4 || len(tb.binds) != 5 {
+		t.Errorf("%d + %d routing entries and %d binds, want 1 + 4 and 5", len(tb.ports), len(tb.own), len(tb.binds))
 	}
 	if got := tb.endpoints["gw"]; len(got) != 2 || got[0].IP != "127.0.0.2" || got[1].IP != "::1" {
 		t.Errorf("endpoints of gw = %+v, want 127.0.0.2 and ::1", got)

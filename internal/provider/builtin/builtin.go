@@ -208,7 +208,7 @@ func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Re
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("builtin: %w", err)
 	}
-	for _, pr := range t.ports {
+	for _, pr := range t.allRoutes() {
 		if pr.secure() {
 			if _, err := p.selfSigned(); err != nil {
 				return provider.Result{}, fmt.Errorf("builtin: making the default certificate: %w", err)
@@ -241,7 +241,7 @@ func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Re
 		p.serve(s)
 	}
 	for at, s := range p.servers {
-		if t.ports[at] == nil {
+		if t.routesAt(&at) == nil {
 			delete(p.servers, at)
 			p.log.Info("closing listener", "port", at.port, "address", at.host)
 			p.drain(s, p.shutdownGrace())

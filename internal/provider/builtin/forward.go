@@ -29,7 +29,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := h.p.table.Load()
 	var pr *portRoutes
 	if t != nil {
-		pr = t.ports[h.at]
+		pr = t.routesAt(&h.at)
 	}
 	if pr == nil {
 		// The port was just removed; its listener is closing.

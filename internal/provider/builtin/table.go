@@ -18,7 +18,11 @@ import (
 // only state that changes after the build is the round-robin counter of each
 // backend.
 type table struct {
-	ports map[socket]*portRoutes
+	// ports routes the listeners on the listen address by port, and own
+	// those on load balancers' own addresses (routesAt): a listener
+	// without an address of its own costs what it always has.
+	ports map[int32]*portRoutes
+	own   map[ownSocket]*portRoutes
 	// binds lists the listener sockets in config order, with who asked
 	// for them, so that a failed bind names the load balancer and
 	// listener.
@@ -189,7 +193,8 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 	}
 
 	t := &table{
-		ports:     map[socket]*portRoutes{},
+		ports:     map[int32]*portRoutes{},
+		own:       map[ownSocket]*portRoutes{},
 		endpoints: make(map[string][]lbconfig.Address, len(cfg.LoadBalancers)),
 		backends:  list,
 		certs:     map[string]*loadedCert{},
@@ -214,7 +219,7 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 				if other := owners.claim(at, lb.Name); other != "" {
 					return nil, fmt.Errorf("%s: port %d %s is already used by load balancer %q", where, l.Port, at.where(), other)
 				}
-				t.ports[at] = pr
+				t.setRoutes(at, pr)
 				t.binds = append(t.binds, bind{at: at, lb: lb.Name, listener: j})
 			}
 		}

@@ -51,7 +51,7 @@ func (p *Provider) tlsConfig(at socket) *tls.Config {
 // else the provider's self-signed one.
 func (p *Provider) certificate(at socket, serverName string) (*tls.Certificate, error) {
 	if t := p.table.Load(); t != nil {
-		if pr := t.ports[at]; pr != nil {
+		if pr := t.routesAt(&at); pr != nil {
 			if c := pr.certificate(serverName); c != nil {
 				return c, nil
 			}
@@ -147,7 +147,7 @@ func (l *switchListener) acceptLoop() {
 func (l *switchListener) dispatch(c *slotConn) {
 	var pr *portRoutes
 	if t := l.p.table.Load(); t != nil {
-		pr = t.ports[l.at]
+		pr = t.routesAt(&l.at)
 	}
 	switch {
 	case pr == nil:
