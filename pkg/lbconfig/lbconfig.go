@@ -34,9 +34,11 @@ type Config struct {
 type LoadBalancer struct {
 	// Name is stable across reconciles, e.g. "default" or "<ns>/<ingress>".
 	Name string `json:"name"`
-	// Listeners are sorted by Port. Providers bind every load balancer on
-	// the same listen address, so a port belongs to one listener of one
-	// load balancer in the whole Config (Validate checks it).
+	// Addresses are the IP addresses its listeners bind (see address.go);
+	// empty means the provider's listen address. An (address, port) pair
+	// belongs to one listener in the whole Config (Validate checks it).
+	Addresses []netip.Addr `json:"addresses,omitempty"`
+	// Listeners are sorted by Port.
 	Listeners []Listener `json:"listeners,omitempty"`
 	// Sources are the objects (Ingresses) served by this load balancer; the
 	// status writer publishes the load balancer's endpoints on each of them.

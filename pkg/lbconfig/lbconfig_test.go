@@ -129,9 +129,9 @@ func TestValidateAcceptsValidConfig(t *testing.T) {
 	}
 }
 
-// TestValidatePortsAcrossLoadBalancers: load balancers share one listen
-// address, so each port belongs to one load balancer; distinct ports are
-// fine.
+// TestValidatePortsAcrossLoadBalancers: load balancers without addresses
+// of their own share the listen address, so each port belongs to one load
+// balancer; distinct ports are fine (see address_test.go for the rest).
 func TestValidatePortsAcrossLoadBalancers(t *testing.T) {
 	c := validConfig()
 	c.LoadBalancers = append(c.LoadBalancers,

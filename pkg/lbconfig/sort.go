@@ -7,13 +7,15 @@ import (
 )
 
 // Sort puts c in canonical order in place, so that equal configs render
-// identically: load balancers, backends and certificates by name, listeners
+// identically: load balancers, backends and certificates by name, load
+// balancer addresses without duplicates, listeners
 // by port, virtual hosts by hostname, routes by precedence, endpoints by
 // address and port, sources by kind, namespace and name.
 func (c *Config) Sort() {
 	slices.SortFunc(c.LoadBalancers, func(a, b LoadBalancer) int { return cmp.Compare(a.Name, b.Name) })
 	for i := range c.LoadBalancers {
 		lb := &c.LoadBalancers[i]
+		lb.Addresses = sortAddrs(lb.Addresses)
 		slices.SortFunc(lb.Listeners, func(a, b Listener) int { return cmp.Compare(a.Port, b.Port) })
 		slices.SortFunc(lb.Sources, CompareObjectRefs)
 		for j := range lb.Listeners {

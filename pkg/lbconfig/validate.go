@@ -20,8 +20,8 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // Validate checks that c is internally consistent and that every value is one
 // a provider can serve safely, including that no two load balancers use the
-// same port. It returns all problems joined, each a
-// *FieldError, or nil.
+// same port on addresses that overlap (see Overlap). It returns all
+// problems joined, each a *FieldError, or nil.
 func (c *Config) Validate() error {
 	v := validator{}
 	backends := map[string]bool{}
@@ -52,9 +52,7 @@ func (c *Config) Validate() error {
 	}
 	creds := v.credentials(c.Credentials)
 	lbs := map[string]bool{}
-	// Providers bind every load balancer on the same listen address, so a
-	// port belongs to one load balancer of the whole config.
-	portOwner := map[int32]string{}
+	binds := bindOwners{}
 	for i, lb := range c.LoadBalancers {
 		f := fmt.Sprintf("loadBalancers[%d]", i)
 		switch {
@@ -64,6 +62,7 @@ func (c *Config) Validate() error {
 			v.add(f+".name", fmt.Sprintf("duplicate load balancer %q", lb.Name))
 		}
 		lbs[lb.Name] = true
+		v.addresses(f+".addresses", lb.Addresses)
 		https := map[int32]bool{}
 		for _, l := range lb.Listeners {
 			if l.Protocol == ProtocolHTTPS {
@@ -77,13 +76,10 @@ func (c *Config) Validate() error {
 				v.add(lf+".port", fmt.Sprintf("%d is not a port number", l.Port))
 			} else if ports[l.Port] {
 				v.add(lf+".port", fmt.Sprintf("port %d is used by another listener", l.Port))
-			} else if other, taken := portOwner[l.Port]; taken && other != lb.Name {
-				v.add(lf+".port", fmt.Sprintf("port %d is already used by load balancer %q", l.Port, other))
+			} else if msg := binds.claim(lb, l.Port); msg != "" {
+				v.add(lf+".port", msg)
 			}
 			ports[l.Port] = true
-			if _, taken := portOwner[l.Port]; !taken {
-				portOwner[l.Port] = lb.Name
-			}
 			v.listener(lf, l, backends, certs, https)
 			v.basicAuths(lf, l, creds)
 		}

@@ -5,12 +5,15 @@
 //
 // Apply compiles the whole config into an immutable routing table (hosts in
 // maps, routes in precedence order, backends with their ready endpoints) and
-// only then touches the network: it binds the listener ports the old config
-// did not have, and if any bind fails it closes those and returns, leaving
-// the old table and listeners serving. Otherwise it swaps the table in
-// through an atomic.Pointer, starts serving the new ports and closes the
-// ports no longer configured: they stop accepting at once, requests in flight
-// on them finish. A request loads the table once and uses that table to the
+// only then touches the network: it binds the listener sockets (a load
+// balancer's own addresses, else the listen address, and a port; see
+// address.go) the old config did not have, and if any bind fails it closes
+// those and returns, leaving the old table and listeners serving. Otherwise
+// it swaps the table in through an atomic.Pointer, starts serving the new
+// sockets and closes those no longer configured: they stop accepting at
+// once, requests in flight on them finish. A load balancer that moves to
+// another address is a new socket and a closed one; the others' sockets
+// are not touched. A request loads the table once and uses that table to the
 // end, so a swap never fails a request and needs no locks on the hot path.
 //
 // Plain HTTP connections start on the fast path (fastpath.go): the
@@ -58,7 +61,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -103,7 +105,7 @@ type Provider struct {
 	selfSigned func() (*tls.Certificate, error)
 
 	mu      sync.Mutex // serializes Apply and shutdown; guards the fields below
-	servers map[int32]*server
+	servers map[socket]*server
 	// pools holds the backend connection pools by endpoint address: the
 	// ones of the table in service.
 	pools map[string]*connPool
@@ -118,9 +120,9 @@ type Provider struct {
 	tunnelsClosed bool
 }
 
-// server is one listener port and its http.Server.
+// server is one listener socket and its http.Server.
 type server struct {
-	port    int32
+	at      socket
 	sw      *switchListener
 	ln      *onceCloseListener
 	srv     *http.Server
@@ -139,7 +141,7 @@ func New(opts provider.Options, logger *slog.Logger) *Provider {
 		log:  logger,
 		// Connect timeouts come from each backend's policy, by context.
 		dialer:  &net.Dialer{KeepAlive: 30 * time.Second},
-		servers: map[int32]*server{},
+		servers: map[socket]*server{},
 		pools:   map[string]*connPool{},
 		metrics: newProxyMetrics(opts.Metrics),
 	}
@@ -171,30 +173,30 @@ func (p *Provider) Validate(ctx context.Context, cfg *lbconfig.Config) error {
 	return err
 }
 
-// boundPort is a listener bound for a port of a new table.
+// boundPort is a listener bound for a socket of a new table.
 type boundPort struct {
-	port int32
-	ln   net.Listener
+	at socket
+	ln net.Listener
 }
 
-// bindNew binds, in config order, the ports of t that no server has yet.
-// On error it closes what it bound and names the listener that failed. The
-// caller holds p.mu.
+// bindNew binds, in config order, the sockets of t that no server has
+// yet. On error it closes what it bound and names the listener that
+// failed. The caller holds p.mu.
 func (p *Provider) bindNew(ctx context.Context, t *table) ([]boundPort, error) {
 	var bound []boundPort
 	var lc net.ListenConfig
 	for _, b := range t.binds {
-		if p.servers[b.port] != nil {
+		if p.servers[b.at] != nil {
 			continue
 		}
-		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(p.opts.ListenAddress, strconv.Itoa(int(b.port))))
+		ln, err := lc.Listen(ctx, b.at.network(), b.at.String())
 		if err != nil {
 			for _, b := range bound {
 				_ = b.ln.Close()
 			}
-			return nil, fmt.Errorf("builtin: load balancer %q: listener %d (port %d): %w", b.lb, b.listener, b.port, err)
+			return nil, fmt.Errorf("builtin: load balancer %q: listener %d (port %d %s): %w", b.lb, b.listener, b.at.port, b.at.where(), err)
 		}
-		bound = append(bound, boundPort{port: b.port, ln: ln})
+		bound = append(bound, boundPort{at: b.at, ln: ln})
 	}
 	return bound, nil
 }
@@ -206,7 +208,7 @@ func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Re
 	if err != nil {
 		return provider.Result{}, fmt.Errorf("builtin: %w", err)
 	}
-	for _, pr := range t.ports {
+	for _, pr := range t.allRoutes() {
 		if pr.secure() {
 			if _, err := p.selfSigned(); err != nil {
 				return provider.Result{}, fmt.Errorf("builtin: making the default certificate: %w", err)
@@ -227,7 +229,7 @@ func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Re
 	}
 	opened := make([]*server, 0, len(bound))
 	for _, b := range bound {
-		opened = append(opened, p.newServer(b.port, b.ln))
+		opened = append(opened, p.newServer(b.at, b.ln))
 	}
 
 	p.attachPools(t)
@@ -235,13 +237,13 @@ func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Re
 	p.table.Store(t)
 
 	for _, s := range opened {
-		p.servers[s.port] = s
+		p.servers[s.at] = s
 		p.serve(s)
 	}
-	for port, s := range p.servers {
-		if t.ports[port] == nil {
-			delete(p.servers, port)
-			p.log.Info("closing listener", "port", port)
+	for at, s := range p.servers {
+		if t.routesAt(&at) == nil {
+			delete(p.servers, at)
+			p.log.Info("closing listener", "port", at.port, "address", at.host)
 			p.drain(s, p.shutdownGrace())
 		}
 	}
@@ -278,17 +280,17 @@ func (p *Provider) attachPools(t *table) {
 	p.pools = pools
 }
 
-func (p *Provider) newServer(port int32, ln net.Listener) *server {
-	sw := newSwitchListener(ln, p, port)
-	s := &server{port: port, sw: sw, ln: &onceCloseListener{Listener: sw}}
+func (p *Provider) newServer(at socket, ln net.Listener) *server {
+	sw := newSwitchListener(ln, p, at)
+	s := &server{at: at, sw: sw, ln: &onceCloseListener{Listener: sw}}
 	s.srv = &http.Server{
-		Handler:           headLimit{next: &portHandler{p: p, port: port}, max: p.opts.MaxRequestHeaderBytes},
+		Handler:           headLimit{next: &portHandler{p: p, at: at}, max: p.opts.MaxRequestHeaderBytes},
 		ReadHeaderTimeout: 30 * time.Second,
 		// Refuses heads far over the limit before they are parsed;
 		// headLimit refuses the rest.
 		MaxHeaderBytes: p.opts.MaxRequestHeaderBytes,
 		IdleTimeout:    120 * time.Second,
-		ErrorLog:       log.New(serverLog{p.log.With("port", port)}, "", 0),
+		ErrorLog:       log.New(serverLog{p.log.With("port", at.port, "address", at.host)}, "", 0),
 		// HTTP/1.1, h2 over TLS, and h2c with prior knowledge (gRPC
 		// clients without TLS).
 		Protocols: new(http.Protocols),
@@ -301,14 +303,14 @@ func (p *Provider) newServer(port int32, ln net.Listener) *server {
 
 // serve runs s in the background. The caller holds p.mu.
 func (p *Provider) serve(s *server) {
-	p.log.Info("listening", "port", s.port, "address", s.ln.Addr().String())
+	p.log.Info("listening", "port", s.at.port, "address", s.ln.Addr().String())
 	p.wg.Go(func() {
 		err := s.srv.Serve(s.ln)
 		if s.closing.Load() || errors.Is(err, http.ErrServerClosed) {
 			return
 		}
 		s.failed.Store(&err)
-		p.log.Error("listener failed", "port", s.port, "error", err)
+		p.log.Error("listener failed", "port", s.at.port, "address", s.at.host, "error", err)
 	})
 }
 
@@ -330,7 +332,7 @@ func (p *Provider) drain(s *server, grace time.Duration) {
 		err := s.srv.Shutdown(ctx)
 		<-fast
 		if err := cmp.Or(err, fastErr); err != nil {
-			p.log.Warn("listener did not drain in time; closing its connections", "port", s.port, "error", err)
+			p.log.Warn("listener did not drain in time; closing its connections", "port", s.at.port, "address", s.at.host, "error", err)
 			_ = s.srv.Close()
 		}
 	})
@@ -371,8 +373,8 @@ func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) erro
 	}
 	p.mu.Lock()
 	p.stopped = true
-	for port, s := range p.servers {
-		delete(p.servers, port)
+	for at, s := range p.servers {
+		delete(p.servers, at)
 		p.drain(s, p.shutdownGrace())
 	}
 	// Tunnels are not the listeners' to wait for: they get the same grace,
@@ -406,9 +408,9 @@ func (p *Provider) Healthy(ctx context.Context) error {
 	case !p.applied:
 		return errors.New("builtin: no config applied yet")
 	}
-	for port, s := range p.servers {
+	for at, s := range p.servers {
 		if err := s.failed.Load(); err != nil {
-			return fmt.Errorf("builtin: listener on port %d: %w", port, *err)
+			return fmt.Errorf("builtin: listener on port %d %s: %w", at.port, at.where(), *err)
 		}
 	}
 	return nil

@@ -322,7 +322,7 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 	t := fc.p.table.Load()
 	var pr *portRoutes
 	if t != nil {
-		pr = t.ports[fc.l.port]
+		pr = t.routesAt(&fc.l.at)
 	}
 	if pr == nil || pr.protoValue[0] != "http" || !fc.parseTarget() {
 		return handOff

@@ -195,18 +195,21 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 	})
 	p := startProxy(t, nettest.Logger(t))
 	// A route without access rule, one whose rule lets the client
-	// (127.0.0.1) in, one whose rule keeps it out, and a Regex route
-	// (without rewrite): none allocates.
+	// (127.0.0.1) in, one whose rule keeps it out, a Regex route
+	// (without rewrite), and a load balancer on an address of its own:
+	// none allocates.
 	for _, tc := range []struct {
 		name   string
 		access *lbconfig.Access
 		regex  string
 		status string
+		own    string // the load balancer's own address; "" for none
 	}{
-		{"no rule", nil, "", "HTTP/1.1 200 OK\r\n"},
-		{"allowed", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Deny: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 200 OK\r\n"},
-		{"refused", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 403 "},
-		{"regex", nil, `(?i)/API/v[0-9]+/(.*)`, "HTTP/1.1 200 OK\r\n"},
+		{"no rule", nil, "", "HTTP/1.1 200 OK\r\n", ""},
+		{"own address", nil, "", "HTTP/1.1 200 OK\r\n", "127.0.0.2"},
+		{"allowed", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Deny: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 200 OK\r\n", ""},
+		{"refused", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 403 ", ""},
+		{"regex", nil, `(?i)/API/v[0-9]+/(.*)`, "HTTP/1.1 200 OK\r\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			port := nettest.FreePort(t)
@@ -215,10 +218,16 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 			if tc.regex != "" {
 				route.Path, route.Match = tc.regex, lbconfig.MatchRegex
 			}
-			mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil,
-				vh("bench.example.com", route)))
+			cfg := oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil,
+				vh("bench.example.com", route))
+			addr := "127.0.0.1"
+			if tc.own != "" {
+				addr = tc.own
+				cfg.LoadBalancers[0].Addresses = []netip.Addr{netip.MustParseAddr(tc.own)}
+			}
+			mustApply(t, p, cfg)
 
-			c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
+			c, err := net.Dial("tcp", addr+":"+strconv.Itoa(int(port)))
 			if err != nil {
 				t.Fatal(err)
 			}

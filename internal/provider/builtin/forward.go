@@ -16,10 +16,10 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// portHandler serves the requests of one listener port.
+// portHandler serves the requests of one listener socket.
 type portHandler struct {
-	p    *Provider
-	port int32
+	p  *Provider
+	at socket
 }
 
 func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -29,7 +29,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := h.p.table.Load()
 	var pr *portRoutes
 	if t != nil {
-		pr = t.ports[h.port]
+		pr = t.routesAt(&h.at)
 	}
 	if pr == nil {
 		// The port was just removed; its listener is closing.

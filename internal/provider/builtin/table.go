@@ -18,9 +18,14 @@ import (
 // only state that changes after the build is the round-robin counter of each
 // backend.
 type table struct {
+	// ports routes the listeners on the listen address by port, and own
+	// those on load balancers' own addresses (routesAt): a listener
+	// without an address of its own costs what it always has.
 	ports map[int32]*portRoutes
-	// binds lists the listener ports in config order, with who asked for
-	// them, so that a failed bind names the load balancer and listener.
+	own   map[ownSocket]*portRoutes
+	// binds lists the listener sockets in config order, with who asked
+	// for them, so that a failed bind names the load balancer and
+	// listener.
 	binds []bind
 	// endpoints is the Result of the Apply that built this table.
 	endpoints map[string][]lbconfig.Address
@@ -41,7 +46,7 @@ type loadedCert struct {
 }
 
 type bind struct {
-	port     int32
+	at       socket
 	lb       string
 	listener int
 }
@@ -192,21 +197,16 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 
 	t := &table{
 		ports:     map[int32]*portRoutes{},
+		own:       map[ownSocket]*portRoutes{},
 		endpoints: make(map[string][]lbconfig.Address, len(cfg.LoadBalancers)),
 		backends:  list,
 		certs:     map[string]*loadedCert{},
 		auths:     map[string]*userList{},
 	}
-	owner := map[int32]string{}
+	owners := socketOwners{listen: listenAddress}
 	for _, lb := range cfg.LoadBalancers {
-		ports := make([]int32, 0, len(lb.Listeners))
 		for j, l := range lb.Listeners {
 			where := fmt.Sprintf("load balancer %q: listener %d (port %d)", lb.Name, j, l.Port)
-
-			if other, ok := owner[l.Port]; ok {
-				return nil, fmt.Errorf("%s: port %d is already used by load balancer %q", where, l.Port, other)
-			}
-			owner[l.Port] = lb.Name
 			pr, err := compileListener(l, lookup)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
@@ -217,15 +217,16 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 			if err := t.attachAuth(pr, l, cfg, prev); err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
-			t.ports[l.Port] = pr
-			t.binds = append(t.binds, bind{port: l.Port, lb: lb.Name, listener: j})
-			ports = append(ports, l.Port)
+			for _, a := range lb.BindAddresses() {
+				at := owners.socketFor(a, l.Port)
+				if other := owners.claim(at, lb.Name); other != "" {
+					return nil, fmt.Errorf("%s: port %d %s is already used by load balancer %q", where, l.Port, at.where(), other)
+				}
+				t.setRoutes(at, pr)
+				t.binds = append(t.binds, bind{at: at, lb: lb.Name, listener: j})
+			}
 		}
-		addrs := []lbconfig.Address{}
-		if listenAddress != "" {
-			addrs = append(addrs, lbconfig.Address{IP: listenAddress, Ports: ports})
-		}
-		t.endpoints[lb.Name] = addrs
+		t.endpoints[lb.Name] = lb.PublicAddresses(listenAddress)
 	}
 	return t, nil
 }

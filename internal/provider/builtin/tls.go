@@ -26,13 +26,13 @@ import (
 // applies to the next handshake, and connections already open are left
 // alone.
 
-// tlsConfig is the TLS configuration of an HTTPS listener on port: the
+// tlsConfig is the TLS configuration of an HTTPS listener at a socket: the
 // provider's profile (provider.IntermediateTLS; Go's TLS 1.3 suites are
 // the profile's and not configurable). With session resumption on, the
 // config's session ticket keys are made and rotated by crypto/tls (a new
 // key every day, each accepted for a week); they live in this process
 // only, so a restart makes every earlier ticket a full handshake.
-func (p *Provider) tlsConfig(port int32) *tls.Config {
+func (p *Provider) tlsConfig(at socket) *tls.Config {
 	profile := provider.IntermediateTLS()
 	return &tls.Config{
 		MinVersion:             profile.MinVersion,
@@ -41,17 +41,17 @@ func (p *Provider) tlsConfig(port int32) *tls.Config {
 		SessionTicketsDisabled: p.opts.NoTLSSessionResumption,
 		NextProtos:             []string{"h2", "http/1.1"},
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			return p.certificate(port, hello.ServerName)
+			return p.certificate(at, hello.ServerName)
 		},
 	}
 }
 
-// certificate returns the certificate for a handshake on port: the one of
+// certificate returns the certificate for a handshake at a socket: the one of
 // the virtual host the server name picks, else the listener's default,
 // else the provider's self-signed one.
-func (p *Provider) certificate(port int32, serverName string) (*tls.Certificate, error) {
+func (p *Provider) certificate(at socket, serverName string) (*tls.Certificate, error) {
 	if t := p.table.Load(); t != nil {
-		if pr := t.ports[port]; pr != nil {
+		if pr := t.routesAt(&at); pr != nil {
 			if c := pr.certificate(serverName); c != nil {
 				return c, nil
 			}
@@ -71,7 +71,7 @@ func (p *Provider) certificate(port int32, serverName string) (*tls.Certificate,
 type switchListener struct {
 	net.Listener
 	p      *Provider
-	port   int32
+	at     socket
 	config *tls.Config
 
 	// slots holds a value per open connection, up to
@@ -86,8 +86,8 @@ type switchListener struct {
 	fast fastConns
 }
 
-func newSwitchListener(ln net.Listener, p *Provider, port int32) *switchListener {
-	return &switchListener{Listener: ln, p: p, port: port, config: p.tlsConfig(port),
+func newSwitchListener(ln net.Listener, p *Provider, at socket) *switchListener {
+	return &switchListener{Listener: ln, p: p, at: at, config: p.tlsConfig(at),
 		slots: make(chan struct{}, p.opts.MaxConnections),
 		conns: make(chan net.Conn), done: make(chan struct{})}
 }
@@ -128,7 +128,7 @@ func (l *switchListener) acceptLoop() {
 			<-l.slots
 			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
 				// Out of descriptors: wait for some to be freed.
-				l.p.log.Warn("accept failed; retrying", "port", l.port, "error", err)
+				l.p.log.Warn("accept failed; retrying", "port", l.at.port, "address", l.at.host, "error", err)
 				select {
 				case <-time.After(100 * time.Millisecond):
 					continue
@@ -147,7 +147,7 @@ func (l *switchListener) acceptLoop() {
 func (l *switchListener) dispatch(c *slotConn) {
 	var pr *portRoutes
 	if t := l.p.table.Load(); t != nil {
-		pr = t.ports[l.port]
+		pr = t.routesAt(&l.at)
 	}
 	switch {
 	case pr == nil:

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,8 +95,9 @@ func New(opts Options) (*Provider, error) {
 	}
 	// Unix socket paths are limited to 107 bytes; HAProxy binds its own
 	// (the stats socket, the TLS sockets behind SNI routing) by a temporary
-	// name with its pid first.
-	if n := len(tlsSocket(dir, 65535)) + len(".4194304.tmp"); n > 107 {
+	// name with its pid first. The longest key is that of a load
+	// balancer with addresses of its own (address.go).
+	if n := len(tlsSocket(dir, "65535_lb999999")) + len(".4194304.tmp"); n > 107 {
 		return nil, fmt.Errorf("haproxy: runtime directory %q is too long for a unix socket path", dir)
 	}
 	if err := ensureRuntimeDir(dir); err != nil {
@@ -387,49 +386,15 @@ func (p *Provider) signal() {
 	}
 }
 
-// checkNewPorts binds, for a moment, each listener port the running config
-// does not have, so that a port taken by another program fails Apply
-// before the reload.
-func (p *Provider) checkNewPorts(cfg *lbconfig.Config) error {
-	have := map[int32]bool{}
-	if p.applied != nil {
-		for _, lb := range p.applied.LoadBalancers {
-			for _, l := range lb.Listeners {
-				have[l.Port] = true
-			}
-		}
-	}
-	for _, lb := range cfg.LoadBalancers {
-		for j, l := range lb.Listeners {
-			if have[l.Port] {
-				continue
-			}
-			ln, err := net.Listen("tcp", net.JoinHostPort(p.opts.ListenAddress, strconv.Itoa(int(l.Port))))
-			if err != nil {
-				return fmt.Errorf("haproxy: load balancer %q: listener %d (port %d): %w", lb.Name, j, l.Port, err)
-			}
-			_ = ln.Close()
-		}
-	}
-	return nil
-}
-
-// endpoints is the Result of cfg: the listen address with each load
-// balancer's listener ports. Listeners bound to all addresses (no
-// ListenAddress) report no address, as the builtin provider does, so that
-// the status comes from --publish-service or --publish-status-address.
+// endpoints is the Result of cfg: the addresses each load balancer binds
+// with its listener ports (lbconfig.LoadBalancer.PublicAddresses).
+// Listeners bound to all addresses (no ListenAddress) report no address,
+// as the builtin provider does, so that the status comes from
+// --publish-service or --publish-status-address.
 func endpoints(cfg *lbconfig.Config, listenAddress string) provider.Result {
 	res := provider.Result{Endpoints: make(map[string][]lbconfig.Address, len(cfg.LoadBalancers))}
 	for _, lb := range cfg.LoadBalancers {
-		addrs := []lbconfig.Address{}
-		if listenAddress != "" {
-			ports := make([]int32, 0, len(lb.Listeners))
-			for _, l := range lb.Listeners {
-				ports = append(ports, l.Port)
-			}
-			addrs = append(addrs, lbconfig.Address{IP: listenAddress, Ports: ports})
-		}
-		res.Endpoints[lb.Name] = addrs
+		res.Endpoints[lb.Name] = lb.PublicAddresses(listenAddress)
 	}
 	return res
 }

@@ -119,8 +119,8 @@ const defaultCertFile = certsDir + "/default.pem"
 
 // tlsSocket is the unix socket of the internal TLS-terminating frontend of
 // an HTTPS port that also passes TLS through.
-func tlsSocket(runtimeDir string, port int32) string {
-	return runtimeDir + "/tls-" + strconv.Itoa(int(port)) + ".sock"
+func tlsSocket(runtimeDir, key string) string {
+	return runtimeDir + "/tls-" + key + ".sock"
 }
 
 // helloTimeout bounds the wait for a TLS ClientHello on ports that route
@@ -139,7 +139,7 @@ const bodyWait = "10s"
 
 func certFile(name string) string { return certsDir + "/" + safeName("", name) + ".pem" }
 
-func frontendID(port int32) string { return "fe_" + strconv.Itoa(int(port)) }
+func frontendID(key string) string { return "fe_" + key }
 
 var balance = map[lbconfig.Algorithm]string{
 	"":                    "roundrobin",
@@ -168,6 +168,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 		if a, err := netip.ParseAddr(opts.ListenAddress); err != nil || a.Zone() != "" {
 			return nil, fmt.Errorf("haproxy: listen address %q is not an IP address", opts.ListenAddress)
 		}
+	}
+	if err := checkListenClashes(cfg, opts.ListenAddress); err != nil {
+		return nil, err
 	}
 	if !strings.HasPrefix(opts.RuntimeDir, "/") || strings.ContainsFunc(opts.RuntimeDir, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '"' || r == '\\' || r == '#' || r == '\'' }) {
 		return nil, fmt.Errorf("haproxy: runtime dir %q must be an absolute path of printable characters without spaces, quotes, '#' or '\\'", opts.RuntimeDir)
@@ -301,9 +304,10 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	if err := r.userlists(); err != nil {
 		return nil, fmt.Errorf("haproxy: %w", err)
 	}
-	for _, lb := range cfg.LoadBalancers {
+	for i, lb := range cfg.LoadBalancers {
 		for j, l := range lb.Listeners {
 			where := fmt.Sprintf("load balancer %q: listener %d (port %d)", lb.Name, j, l.Port)
+			r.at = listenerAt(i, lb, l.Port)
 			if err := r.listener(lb, l); err != nil {
 				return nil, fmt.Errorf("haproxy: %s: %w", where, err)
 			}
@@ -324,8 +328,10 @@ type renderer struct {
 	tcp, http map[string]bool
 	cfg       *lbconfig.Config
 	opts      RenderOptions
-	files     map[string][]byte
-	layout    *Layout
+	// at is where the listener being rendered binds.
+	at     bindAt
+	files  map[string][]byte
+	layout *Layout
 	// ids and tcpIDs map lbconfig backend names to the names of their
 	// mode http and mode tcp HAProxy backends.
 	ids, tcpIDs map[string]string
@@ -447,7 +453,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		proto = "https"
 	}
 	port := strconv.Itoa(int(l.Port))
-	prefix := mapsDir + "/" + port + "-"
+	prefix := mapsDir + "/" + r.at.key + "-"
 	hostsMap, wildMap, exactMap, prefixMap := prefix+"hosts.map", prefix+"wildcards.map", prefix+"exact.map", prefix+"prefix.map"
 	var hosts, wild, exact, pfx lines
 	catchAll := ""
@@ -579,23 +585,25 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 
 	w := &r.cfgText
 	w.line("")
-	w.line("# load balancer " + quote(lb.Name) + ", listener port " + port)
-	bind := "    bind " + r.bindAddr(l.Port)
+	w.line("# load balancer " + quote(lb.Name) + ", listener port " + port + r.at.comment)
+	binds := r.bindLines(l.Port)
 	if behindSNI {
 		w.line("# (TLS terminated here, behind SNI routing)")
-		w.line("frontend " + frontendID(l.Port) + "_tls")
-		bind = "    bind unix@" + tlsSocket(r.opts.RuntimeDir, l.Port) + " mode 600 accept-proxy"
+		w.line("frontend " + frontendID(r.at.key) + "_tls")
+		binds = []string{"    bind unix@" + tlsSocket(r.opts.RuntimeDir, r.at.key) + " mode 600 accept-proxy"}
 	} else {
-		w.line("frontend " + frontendID(l.Port))
+		w.line("frontend " + frontendID(r.at.key))
 	}
+	tls := ""
 	if l.Protocol == lbconfig.ProtocolHTTPS {
-		tls, err := r.tls(l)
-		if err != nil {
+		var err error
+		if tls, err = r.tls(l); err != nil {
 			return err
 		}
-		bind += tls
 	}
-	w.line(bind)
+	for _, b := range binds {
+		w.line(b + tls)
+	}
 	w.line("    maxconn " + strconv.Itoa(r.opts.Limits.MaxConnections))
 	// After a reload the old worker answers the next request of each idle
 	// keep-alive connection with "Connection: close" instead of closing
@@ -691,13 +699,13 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	}
 	if behindSNI {
 		w.line("")
-		w.line("# to the TLS-terminating frontend of port " + port)
-		w.line("backend " + bridgeID(l.Port))
+		w.line("# to the TLS-terminating frontend of port " + port + r.at.comment)
+		w.line("backend " + bridgeID(r.at.key))
 		w.line("    mode tcp")
 		// The terminating frontend's own timeouts close idle connections
 		// and tunnels; this one must outlast the longest of them.
 		w.line("    timeout tunnel " + duration(r.longestTunnelIdle()))
-		w.line("    server tls unix@" + tlsSocket(r.opts.RuntimeDir, l.Port) + " send-proxy-v2")
+		w.line("    server tls unix@" + tlsSocket(r.opts.RuntimeDir, r.at.key) + " send-proxy-v2")
 	}
 	return nil
 }
@@ -822,7 +830,7 @@ func duration(d time.Duration) string {
 
 // bridgeID is the mode tcp backend that forwards the connections of an
 // HTTPS port that routes by SNI to its TLS-terminating frontend.
-func bridgeID(port int32) string { return "be_" + strconv.Itoa(int(port)) + "_tls" }
+func bridgeID(key string) string { return "be_" + key + "_tls" }
 
 // sniListener renders a mode tcp frontend that routes TLS connections by
 // server name, the way virtual hosts pick requests (exact name, else a
@@ -833,11 +841,11 @@ func bridgeID(port int32) string { return "be_" + strconv.Itoa(int(port)) + "_tl
 // what is not TLS, or has nowhere to go, is closed.
 func (r *renderer) sniListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) error {
 	port := strconv.Itoa(int(l.Port))
-	hostsMap, wildMap := mapsDir+"/"+port+"-sni-hosts.map", mapsDir+"/"+port+"-sni-wildcards.map"
+	hostsMap, wildMap := mapsDir+"/"+r.at.key+"-sni-hosts.map", mapsDir+"/"+r.at.key+"-sni-wildcards.map"
 	https := l.Protocol == lbconfig.ProtocolHTTPS
 	fallback := ""
 	if https {
-		fallback = bridgeID(l.Port)
+		fallback = bridgeID(r.at.key)
 	} else if l.TCP != nil {
 		if fallback = r.tcpIDs[l.TCP.Name]; fallback == "" {
 			return fmt.Errorf("tcp: backend %q does not exist", l.TCP.Name)
@@ -846,7 +854,7 @@ func (r *renderer) sniListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) er
 	var hosts, wild lines
 	catchAll := ""
 	for k, vh := range l.VirtualHosts {
-		target := bridgeID(l.Port)
+		target := bridgeID(r.at.key)
 		switch {
 		case vh.Passthrough != nil:
 			if target = r.tcpIDs[vh.Passthrough.Name]; target == "" {
@@ -872,10 +880,10 @@ func (r *renderer) sniListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) er
 
 	w := &r.cfgText
 	w.line("")
-	w.line("# load balancer " + quote(lb.Name) + ", listener port " + port)
-	w.line("frontend " + frontendID(l.Port))
+	w.line("# load balancer " + quote(lb.Name) + ", listener port " + port + r.at.comment)
+	w.line("frontend " + frontendID(r.at.key))
 	w.line("    mode tcp")
-	w.line("    bind " + r.bindAddr(l.Port))
+	r.writeBinds(l.Port)
 	w.line("    maxconn " + strconv.Itoa(r.opts.Limits.MaxConnections))
 	w.line("    tcp-request inspect-delay " + helloTimeout)
 	w.line("    tcp-request content set-var(txn.sni) req.ssl_sni,lower,regsub([.]$,) if { req.ssl_hello_type 1 }")
@@ -898,26 +906,14 @@ func (r *renderer) sniListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) er
 	return nil
 }
 
-func (r *renderer) bindAddr(port int32) string {
-	p := strconv.Itoa(int(port))
-	if r.opts.ListenAddress == "" {
-		return ":" + p
-	}
-	a := netip.MustParseAddr(r.opts.ListenAddress) // checked by RenderConfig
-	if a.Is6() {
-		return "ipv6@" + a.String() + ":" + p
-	}
-	return a.String() + ":" + p
-}
-
 // tcpListener renders a TCP listener: every connection goes to its backend.
 func (r *renderer) tcpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) error {
 	w := &r.cfgText
 	w.line("")
-	w.line("# load balancer " + quote(lb.Name) + ", listener port " + strconv.Itoa(int(l.Port)))
-	w.line("frontend " + frontendID(l.Port))
+	w.line("# load balancer " + quote(lb.Name) + ", listener port " + strconv.Itoa(int(l.Port)) + r.at.comment)
+	w.line("frontend " + frontendID(r.at.key))
 	w.line("    mode tcp")
-	w.line("    bind " + r.bindAddr(l.Port))
+	r.writeBinds(l.Port)
 	w.line("    maxconn " + strconv.Itoa(r.opts.Limits.MaxConnections))
 	w.line("    default_backend " + r.tcpIDs[l.TCP.Name])
 	return nil
@@ -973,7 +969,7 @@ func (r *renderer) tls(l lbconfig.Listener) (string, error) {
 		}
 		list.line(file + " " + vh.Hostname)
 	}
-	crtList := mapsDir + "/" + strconv.Itoa(int(l.Port)) + ".crtlist"
+	crtList := mapsDir + "/" + r.at.key + ".crtlist"
 	r.files[crtList] = []byte(list.String())
 	return " ssl crt " + def + " crt-list " + crtList + " alpn h2,http/1.1", nil
 }

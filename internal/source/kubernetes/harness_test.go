@@ -367,6 +367,10 @@ type controllerOptions struct {
 	// dns, when set, publishes the load balancers in its zone as
 	// --dns-provider=rfc2136 does.
 	dns *dnsOptions
+	// assign, when set, is the engine's Assign: it may change the
+	// translated config in place, as a source the translator does not
+	// have yet would make it.
+	assign func(*lbconfig.Config) *lbconfig.Config
 }
 
 // dnsOptions are the DNS flags of a controller under test.
@@ -440,6 +444,7 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 			c.status.Applied(res)
 		},
 		OnTranslated: c.status.Translated,
+		Assign:       opts.assign,
 	})
 	election := &kubesource.Election{
 		Client: client, Namespace: electionNamespace, Name: electionID(opts.class), Identity: kubesource.NewIdentity(),

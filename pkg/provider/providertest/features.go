@@ -25,11 +25,16 @@ import (
 // GET path with Host host over it (asking an echo backend for the headers
 // it got), and returns the certificate served and the reply.
 func (l *lab) tlsGet(port int32, serverName, host, path string) (*x509.Certificate, reply) {
+	return l.tlsGetAt(l.addr, port, serverName, host, path)
+}
+
+// tlsGetAt is tlsGet to addr instead of the listen address.
+func (l *lab) tlsGetAt(addr string, port int32, serverName, host, path string) (*x509.Certificate, reply) {
 	var served *x509.Certificate
 	tr := &http.Transport{
 		DialTLSContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			d := &tls.Dialer{Config: &tls.Config{ServerName: serverName, InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}}
-			c, err := d.DialContext(ctx, network, net.JoinHostPort(l.addr, strconv.Itoa(int(port))))
+			c, err := d.DialContext(ctx, network, net.JoinHostPort(addr, strconv.Itoa(int(port))))
 			if err == nil {
 				served = c.(*tls.Conn).ConnectionState().PeerCertificates[0]
 			}
@@ -37,7 +42,7 @@ func (l *lab) tlsGet(port int32, serverName, host, path string) (*x509.Certifica
 		},
 	}
 	defer tr.CloseIdleConnections()
-	url := "https://" + net.JoinHostPort(l.addr, strconv.Itoa(int(port))) + path
+	url := "https://" + net.JoinHostPort(addr, strconv.Itoa(int(port))) + path
 	r := l.getURL(&http.Client{Transport: tr, Timeout: 10 * time.Second}, url, host, "X-Echo-Headers", "1")
 	return served, r
 }
@@ -206,8 +211,11 @@ func (s *Suite) testTCP(t *testing.T) {
 
 // rawHTTP sends one HTTP/1.1 request on a new connection to port, as bytes
 // (for TCP listeners), asking the echo backend for the headers it got.
-func (l *lab) rawHTTP(port int32, host string) reply {
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(l.addr, strconv.Itoa(int(port))), 5*time.Second)
+func (l *lab) rawHTTP(port int32, host string) reply { return l.rawHTTPAt(l.addr, port, host) }
+
+// rawHTTPAt is rawHTTP to addr instead of the listen address.
+func (l *lab) rawHTTPAt(addr string, port int32, host string) reply {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(addr, strconv.Itoa(int(port))), 5*time.Second)
 	if err != nil {
 		return reply{err: err}
 	}

@@ -398,6 +398,8 @@ type probe struct {
 	port       int32
 	host, path string
 	want       want
+	// addr is the IP connected to; "" is the listen address.
+	addr string
 }
 
 func at(port int32, host, path string, w want) probe {
@@ -405,6 +407,9 @@ func at(port int32, host, path string, w want) probe {
 }
 
 func (p probe) String() string {
+	if p.addr != "" {
+		return fmt.Sprintf("GET %s (Host %q) on %s port %d", p.path, p.host, p.addr, p.port)
+	}
 	return fmt.Sprintf("GET %s (Host %q) on port %d", p.path, p.host, p.port)
 }
 
@@ -437,7 +442,15 @@ func (l *lab) getURL(c *http.Client, url, host string, hdr ...string) reply {
 	return reply{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server"), header: resp.Header, body: string(body)}
 }
 
-func (l *lab) send(p probe) reply { return l.get(l.client, p.port, p.host, p.path) }
+func (l *lab) send(p probe) reply { return l.sendWith(l.client, p) }
+
+// sendWith sends p with c, to p.addr if it has one.
+func (l *lab) sendWith(c *http.Client, p probe) reply {
+	if p.addr == "" {
+		return l.get(c, p.port, p.host, p.path)
+	}
+	return l.getURL(c, "http://"+net.JoinHostPort(p.addr, strconv.Itoa(int(p.port)))+p.path, p.host)
+}
 
 // expect waits until every probe gets its answer in one pass, then checks
 // that each keeps getting it.
@@ -544,7 +557,7 @@ func (l *lab) startLoad(workers int, p probe) *load {
 				if time.Now().After(deadline) {
 					return
 				}
-				r := l.get(c, p.port, p.host, p.path)
+				r := l.sendWith(c, p)
 				ld.sent.Add(1)
 				if !p.want.matches(r) {
 					ld.failed.Add(1)

@@ -351,8 +351,9 @@ func (s *Suite) testRejected(t *testing.T) {
 		)
 	})
 	t.Run("PortSharedByTwoLoadBalancers", func(t *testing.T) {
-		// lbconfig.Validate forbids it (every load balancer binds the one
-		// listen address), so no provider is ever handed such a config.
+		// lbconfig.Validate forbids it (load balancers without addresses
+		// of their own bind the one listen address), so no provider is
+		// ever handed such a config.
 		l := s.start(t)
 		next := l.startBackend("new")
 		port, other := l.freePort(), l.freePort()

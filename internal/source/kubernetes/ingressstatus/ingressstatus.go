@@ -39,7 +39,10 @@ type Publish struct {
 // LoadBalancer is what to publish for lb, whose provider reported addrs,
 // in priority order: pub.Addresses; else the publish Service's
 // status.loadBalancer.ingress and spec.externalIPs, copied as they are;
-// else pub.Replicas; else addrs. Ports are listed for the first and last only, and only when
+// else pub.Replicas; else addrs. A load balancer on addresses of its own
+// (lbconfig.LoadBalancer.Addresses) is reached there, not where the
+// others are: when the provider reports addresses for it, those are
+// published whatever pub says. Ports are listed for the first and last only, and only when
 // a port is not 80 or 443: the HTTP and HTTPS listener ports, or the ports
 // the provider reports with an address (those of other listeners left
 // out).
@@ -53,6 +56,9 @@ func LoadBalancer(lb lbconfig.LoadBalancer, addrs []lbconfig.Address, pub Publis
 		}
 	}
 	var out []networkingv1.IngressLoadBalancerIngress
+	if len(lb.Addresses) > 0 && len(addrs) > 0 {
+		pub = Publish{}
+	}
 	if len(pub.Addresses) > 0 {
 		for _, a := range pub.Addresses {
 			out = append(out, addressStatus(lbconfig.Address{IP: a}, listenerPorts))

@@ -1,6 +1,7 @@
 package ingressstatus
 
 import (
+	"net/netip"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,6 +26,9 @@ func lb(name string, ports ...int32) lbconfig.LoadBalancer {
 func TestLoadBalancer(t *testing.T) {
 	withTCP := lb("tcp", 80, 443)
 	withTCP.Listeners = append(withTCP.Listeners, lbconfig.Listener{Port: 5432, Protocol: lbconfig.ProtocolTCP})
+	own, ownWildcard := lb("gw", 80), lb("gw", 80)
+	own.Addresses = []netip.Addr{netip.MustParseAddr("198.18.0.7"), netip.MustParseAddr("2001:db8::7")}
+	ownWildcard.Addresses = []netip.Addr{netip.IPv4Unspecified()}
 	svc := &corev1.Service{
 		Spec: corev1.ServiceSpec{ExternalIPs: []string{"198.51.100.9"}},
 		Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{
@@ -62,6 +66,12 @@ func TestLoadBalancer(t *testing.T) {
 			[]lbconfig.Address{{IP: "198.18.0.1"}}, Publish{UseService: true, Service: svc, UseReplicas: true, Replicas: []string{"198.18.0.2"}}, "198.51.100.9,203.0.113.7,lb.example.com"},
 		{"publish addresses win over replicas", lb("a", 80),
 			nil, Publish{Addresses: []string{"203.0.113.1"}, UseReplicas: true, Replicas: []string{"198.18.0.2"}}, "203.0.113.1"},
+		{"own addresses win over publish addresses", own,
+			[]lbconfig.Address{{IP: "198.18.0.7", Ports: []int32{80}}}, Publish{Addresses: []string{"203.0.113.1"}}, "198.18.0.7"},
+		{"own addresses win over the publish Service and replicas", own,
+			[]lbconfig.Address{{IP: "198.18.0.7", Ports: []int32{80}}, {IP: "2001:db8::7", Ports: []int32{80}}}, Publish{UseService: true, Service: svc, UseReplicas: true, Replicas: []string{"198.18.0.2"}}, "198.18.0.7,2001:db8::7"},
+		{"own wildcard address, nothing reported: the publish addresses", ownWildcard,
+			nil, Publish{Addresses: []string{"203.0.113.1"}}, "203.0.113.1"},
 	} {
 		if got := Key(LoadBalancer(tc.lb, tc.addrs, tc.pub)); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
