@@ -166,6 +166,9 @@ type Route struct {
 	// BasicAuth, if set, serves only clients that authenticate as one of
 	// its users (see BasicAuth); nil asks for no credentials.
 	BasicAuth *BasicAuth `json:"basicAuth,omitempty"`
+	// RateLimit, if set, limits the requests of each client address
+	// (see RateLimit); nil limits none.
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its

@@ -88,6 +88,7 @@ func (c *Config) Validate() error {
 			v.basicAuths(lf, l, creds)
 		}
 	}
+	v.rateLimitZones(c)
 	return errors.Join(v.errs...)
 }
 
@@ -206,6 +207,9 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 				v.access(rf+".access", a)
 			}
 			v.routeHeaders(rf, route)
+			if rl := route.RateLimit; rl != nil {
+				v.rateLimit(rf+".rateLimit", rl)
+			}
 		}
 	}
 }
