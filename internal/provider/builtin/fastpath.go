@@ -336,6 +336,7 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 	}
 	out, result := outcome{}, keepConn
 	var b *backend
+	var hold limitHold
 	switch {
 	case rt == nil:
 		out.status, result = fc.answerUnread(404, "404 not found: no route for this host and path")
@@ -347,6 +348,9 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 	case rt.backend.policy.maxBody > 0 && fc.head.ContentLength > rt.backend.policy.maxBody:
 		b = rt.backend
 		out.status, result = fc.answerUnread(http.StatusRequestEntityTooLarge, "413 request entity too large")
+	case !hold.admit(rt.limit, fc.addr):
+		b = rt.backend
+		out.status, result = fc.answerUnread(rt.limit.status, rt.limit.body)
 	default:
 		b = rt.backend
 		if c := b.choose(nil, fc.client, false, nil); c.ep == nil {
@@ -355,6 +359,7 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 			out, result = fc.forwardLoop(pr, b, c)
 		}
 	}
+	hold.release()
 	// Counted before the response is sent in full, as on net/http's
 	// path: a client that has it sees it counted.
 	if b != nil {

@@ -32,6 +32,10 @@ type table struct {
 	// auths holds the compiled credentials by name, with their users, so
 	// that the next table reuses them (and their cache) when unchanged.
 	auths map[string]*userList
+	// limiter counts rate limits (nil until a config has one); zones
+	// numbers their zones (ratelimit.go).
+	limiter *limiter
+	zones   map[string]uint32
 }
 
 // loadedCert is one parsed lbconfig.Certificate.
@@ -99,6 +103,8 @@ type route struct {
 	rewrite *lbconfig.Rewrite
 	// auth, if set, serves only authenticated clients (authorize).
 	auth *basicAuth
+	// limit, if set, limits the requests of each client (ratelimit.go).
+	limit *rateLimit
 }
 
 // permits reports whether a client at addr may use r. An address that
@@ -194,6 +200,7 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 		certs:     map[string]*loadedCert{},
 		auths:     map[string]*userList{},
 	}
+	t.prepareRateLimits(cfg, prev)
 	owner := map[int32]string{}
 	for _, lb := range cfg.LoadBalancers {
 		ports := make([]int32, 0, len(lb.Listeners))
@@ -214,6 +221,7 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 			if err := t.attachAuth(pr, l, cfg, prev); err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
+			t.attachRateLimits(pr, l)
 			t.ports[l.Port] = pr
 			t.binds = append(t.binds, bind{port: l.Port, lb: lb.Name, listener: j})
 			ports = append(ports, l.Port)
