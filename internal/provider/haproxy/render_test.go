@@ -107,6 +107,37 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 		// Routes with access rules: the map value carries the rule after
 		// "~", one 403 rule per distinct rule, deny before allow; a route
 		// without a rule and the default backend are not affected.
+		// Rate limits: one stick table per zone, shared by the routes
+		// (and listeners) of the zone; a zone with a rate per second
+		// and per minute, requests in progress and exempt prefixes,
+		// another on a route with an access rule too; a redirect and
+		// a route without a limit are not limited.
+		"rate-limits": {
+			LoadBalancers: []lbconfig.LoadBalancer{{
+				Name: "default",
+				Listeners: []lbconfig.Listener{{
+					Port: 80, Protocol: lbconfig.ProtocolHTTP,
+					DefaultBackend: &lbconfig.BackendRef{Name: "default/fallback:80"},
+					VirtualHosts: []lbconfig.VirtualHost{{Hostname: "shop.example.com", Routes: []lbconfig.Route{
+						{Path: "/api", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), RateLimit: shopLimit()},
+						{Path: "/login", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), Access: &lbconfig.Access{Deny: prefixes("203.0.113.0/24")},
+							RateLimit: &lbconfig.RateLimit{Zone: "default/login", PerMinute: &lbconfig.Rate{Requests: 10}, StatusCode: 429}},
+						{Path: "/private", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), HTTPSRedirect: &lbconfig.HTTPSRedirect{Port: 443, StatusCode: 308}, RateLimit: shopLimit()},
+						{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80")},
+					}}},
+				}, {
+					Port: 443, Protocol: lbconfig.ProtocolHTTPS,
+					VirtualHosts: []lbconfig.VirtualHost{{Hostname: "shop.example.com", Routes: []lbconfig.Route{
+						{Path: "/api", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), RateLimit: shopLimit()},
+						{Path: "/private", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), RateLimit: shopLimit()},
+					}}},
+				}},
+			}},
+			Backends: []lbconfig.Backend{
+				{Name: "default/fallback:80", Endpoints: eps("10.0.5.1")},
+				{Name: "default/web:80", Endpoints: eps("10.0.6.1")},
+			},
+		},
 		"source-ranges": {
 			LoadBalancers: []lbconfig.LoadBalancer{{
 				Name: "default",
@@ -289,6 +320,13 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 		c.Sort()
 	}
 	return cases
+}
+
+func shopLimit() *lbconfig.RateLimit {
+	return &lbconfig.RateLimit{
+		Zone: "default/shop", PerSecond: &lbconfig.Rate{Requests: 5, Burst: 25}, PerMinute: &lbconfig.Rate{Requests: 100, Burst: 500},
+		Concurrent: 10, Exempt: prefixes("10.0.0.0/8", "2001:db8::/32"), StatusCode: 503,
+	}
 }
 
 func prefixes(ss ...string) []netip.Prefix {
