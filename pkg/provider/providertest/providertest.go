@@ -45,6 +45,8 @@
 // answer a route's Redirect itself, with its status and Location, after
 // Access and before any backend, never reflecting the Host header;
 // answer a HEAD with a head alone, also where it answers itself;
+// limit each client address as a route's RateLimit says, answering its
+// status code itself to the requests over it;
 // reject a config with a port it cannot bind, or a port
 // that two load balancers share, and keep the old config serving through
 // the failed Apply without a failed request; apply an unchanged config
@@ -136,6 +138,7 @@ func (s Suite) Run(t *testing.T) {
 		{"AuthWithHeaders", (*Suite).testAuthWithHeaders},
 		{"Redirects", (*Suite).testRedirects},
 		{"HeadAnswers", (*Suite).testHeadAnswers},
+		{"RateLimits", (*Suite).testRateLimits},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
 		{"ApplyIsIdempotent", (*Suite).testIdempotent},

@@ -1,0 +1,177 @@
+package providertest
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+// testRateLimits checks lbconfig.Route.RateLimit, with clients on three
+// loopback addresses (127.0.0.2, .3 and .4: the whole 127.0.0.0/8 is the
+// loopback on Linux) counted apart:
+//   - a burst over a rate gets the limit's status from the load balancer
+//     for the excess, and the backend sees only the admitted requests
+//     (Burst+1 of them at once);
+//   - another address has its own count; a route of the same zone shares
+//     the count, a route without a limit has none;
+//   - a rate recovers after its interval;
+//   - requests in progress: a second one of the same address is refused
+//     while the first holds, another address is not, and the place comes
+//     back when the first ends;
+//   - an exempt address is not limited.
+//
+// Every loop is bounded in count; counts are compared with a margin for
+// time passing on a loaded machine that no unenforced limit fits in.
+func (s *Suite) testRateLimits(t *testing.T) {
+	l := s.start(t)
+	open, limited := l.startBackend("open"), l.startBackend("limited")
+	release := make(chan struct{})
+	held := l.startRecorder("held", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/slow") {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			case <-time.After(converge):
+			}
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	t.Cleanup(func() { close(release) })
+	port := l.freePort()
+	limit := func(r lbconfig.Route, rl lbconfig.RateLimit) lbconfig.Route {
+		r.RateLimit = &rl
+		return r
+	}
+	perMinute := lbconfig.RateLimit{Zone: "test/minute", PerMinute: &lbconfig.Rate{Requests: 1, Burst: 4}, StatusCode: 503}
+	perSecond := lbconfig.RateLimit{Zone: "test/second", PerSecond: &lbconfig.Rate{Requests: 1, Burst: 2}, StatusCode: 429}
+	inProgress := lbconfig.RateLimit{Zone: "test/held", Concurrent: 1, StatusCode: 503}
+	exempted := lbconfig.RateLimit{Zone: "test/exempt", PerMinute: &lbconfig.Rate{Requests: 1}, StatusCode: 503,
+		Exempt: []netip.Prefix{netip.MustParsePrefix("127.0.0.3/32"), netip.MustParsePrefix("2001:db8::/32")}}
+	l.apply(config(oneLB(port, nil,
+		vhost("rl.example.com",
+			prefix("/", open),
+			limit(prefix("/minute", limited), perMinute),
+			limit(exact("/minute-too", limited), perMinute),
+			limit(prefix("/second", limited), perSecond),
+			limit(route("/held", lbconfig.MatchPrefix, held.ref), inProgress),
+			limit(prefix("/exempt", limited), exempted),
+		),
+	), open.pool(), limited.pool(), held.pool()))
+	// Converged on a route without a limit: one Apply makes every route
+	// live at once, and no count is spent waiting.
+	l.expect(at(port, "rl.example.com", "/", from(open)))
+
+	a, b, c := l.clientFrom("127.0.0.2"), l.clientFrom("127.0.0.4"), l.clientFrom("127.0.0.3")
+	burst := func(client *http.Client, path string, n int, over int) (admitted int) {
+		t.Helper()
+		for range n {
+			r := l.get(client, port, "rl.example.com", path)
+			switch {
+			case r.err == nil && r.status == 200 && r.server != "":
+				admitted++
+			case r.err == nil && r.status == over && r.server == "":
+				if !strings.Contains(r.body, "too many requests") {
+					t.Errorf("GET %s over the limit: body %q", path, r.body)
+				}
+			default:
+				t.Errorf("GET %s: got %s, want 200 from a backend or %d from the load balancer", path, r, over)
+			}
+		}
+		return admitted
+	}
+
+	// Per minute: 5 at once, whatever the time the 20 take (under a
+	// minute: the next would come a minute later).
+	before := limited.hits.Load()
+	if got := burst(a, "/minute", 20, 503); got != 5 {
+		t.Errorf("127.0.0.2: %d of 20 requests admitted at 1 per minute with a burst of 4, want 5", got)
+	}
+	// The same zone on another route: nothing left.
+	if got := burst(a, "/minute-too", 3, 503); got != 0 {
+		t.Errorf("127.0.0.2: %d requests admitted on another route of the spent zone, want 0", got)
+	}
+	if got := limited.hits.Load() - before; got != 5 {
+		t.Errorf("the backend saw %d requests, want the 5 admitted", got)
+	}
+	// Another address is not limited by the first.
+	if got := burst(b, "/minute", 10, 503); got != 5 {
+		t.Errorf("127.0.0.4: %d of 10 requests admitted, want 5 of its own", got)
+	}
+	// A route without a limit is not limited.
+	if got := burst(a, "/", 30, 503); got != 30 {
+		t.Errorf("127.0.0.2: %d of 30 requests admitted on a route without a limit", got)
+	}
+
+	// Per second with a burst of 2: 3 at once, one more per second that
+	// the burst takes; then it recovers.
+	start := time.Now()
+	got := burst(a, "/second", 12, 429)
+	if most := 3 + int(time.Since(start)/time.Second) + 1; got < 3 || got > most {
+		t.Errorf("127.0.0.2: %d of 12 requests admitted in %v at 1 per second with a burst of 2, want 3 to %d", got, time.Since(start).Round(time.Millisecond), most)
+	}
+	l.eventually("the per second limit to recover", func() (bool, string) {
+		r := l.get(a, port, "rl.example.com", "/second")
+		return r.status == 200 && r.server == limited.name, r.String()
+	})
+
+	// Requests in progress: one per address.
+	done := make(chan reply, 1)
+	go func() { done <- l.get(a, port, "rl.example.com", "/held/slow") }()
+	l.eventually("the slow request to reach the backend", func() (bool, string) {
+		held.mu.Lock()
+		defer held.mu.Unlock()
+		return len(held.reqs) > 0, "nothing yet"
+	})
+	if r := l.get(a, port, "rl.example.com", "/held/fast"); !status(503).matches(r) {
+		t.Errorf("127.0.0.2: a second request in progress got %s, want 503 from the load balancer", r)
+	}
+	if r := l.get(b, port, "rl.example.com", "/held/fast"); !from2(held.name).matches(r) {
+		t.Errorf("127.0.0.4: a request while 127.0.0.2 holds got %s, want 200 from held", r)
+	}
+	release <- struct{}{}
+	if r := <-done; !from2(held.name).matches(r) {
+		t.Errorf("the slow request got %s", r)
+	}
+	l.eventually("the place to come back", func() (bool, string) {
+		r := l.get(a, port, "rl.example.com", "/held/fast")
+		return from2(held.name).matches(r), r.String()
+	})
+
+	// Exempt: never limited; the others are.
+	if got := burst(c, "/exempt", 20, 503); got != 20 {
+		t.Errorf("127.0.0.3 (exempt): %d of 20 requests admitted", got)
+	}
+	if got := burst(a, "/exempt", 5, 503); got != 1 {
+		t.Errorf("127.0.0.2: %d of 5 requests admitted at 1 per minute, want 1", got)
+	}
+}
+
+// clientFrom is a client whose connections come from the local address
+// src, to the suite's listen address.
+func (l *lab) clientFrom(src string) *http.Client {
+	l.t.Helper()
+	local, err := netip.ParseAddr(src)
+	if err != nil {
+		l.t.Fatalf("providertest: %v", err)
+	}
+	d := &net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(local, 0)), Timeout: 5 * time.Second}
+	tr := &http.Transport{
+		Proxy:               nil,
+		MaxIdleConnsPerHost: 4,
+		DisableCompression:  true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
+	}
+	l.t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 2 * converge}
+}
+
+// from2 wants 200 from the backend named name.
+func from2(name string) want { return want{status: http.StatusOK, backends: []string{name}} }
