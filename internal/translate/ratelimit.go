@@ -164,3 +164,51 @@ func (b *builder) reportUnlimited(ing *networkingv1.Ingress, ref lbconfig.Object
 		}
 	}
 }
+
+// readRateLimits reads ingress-nginx's limit-rps, limit-rpm,
+// limit-connections, limit-burst-multiplier and limit-allowlist (or its
+// older name limit-whitelist, which it wins over) into ours, which have
+// the same semantics (the same defaults: a burst of 5 times the rate,
+// 503). A value that does not parse is ignored as ingress-nginx ignores
+// it, except an exemption: ingress-nginx then drops every limit of the
+// Ingress, here the limits hold for every client.
+func (r *nginxReader) readRateLimits() {
+	for _, m := range []struct{ name, ours, otherwise string }{
+		{"limit-rps", AnnotationLimitRPS, "requests per second are not limited"},
+		{"limit-rpm", AnnotationLimitRPM, "requests per minute are not limited"},
+		{"limit-connections", AnnotationLimitConnections, "connections are not limited"},
+		{"limit-burst-multiplier", AnnotationLimitBurstMultiplier, "5 is used"},
+	} {
+		v, ok := r.get(m.name)
+		if !ok || !r.free(m.name, m.ours) {
+			continue
+		}
+		if n, err := parseLimit(v, lbconfig.MaxRateLimit); err != nil {
+			r.invalid(m.name, "%v; %s", err, m.otherwise)
+		} else {
+			r.out[m.ours] = strconv.Itoa(int(n))
+		}
+	}
+	const allow, white = "limit-allowlist", "limit-whitelist"
+	name := white
+	if _, ok := r.in[NginxAnnotationPrefix+allow]; ok {
+		if _, both := r.get(white); both {
+			r.problem(white, "OverriddenAnnotation", "%s%s is also set and wins; this annotation is ignored", NginxAnnotationPrefix, allow)
+		}
+		name = allow
+	}
+	v, ok := r.get(name)
+	if !ok || !r.free(name, AnnotationLimitExemptSourceRange) {
+		return
+	}
+	ranges, err := parseSourceRanges(v)
+	if err != nil {
+		r.invalid(name, "%v; no client is exempt from the rate limits (ingress-nginx would drop them all)", err)
+		return
+	}
+	texts := make([]string, len(ranges))
+	for i, p := range ranges {
+		texts[i] = p.String()
+	}
+	r.out[AnnotationLimitExemptSourceRange] = strings.Join(texts, ",")
+}
