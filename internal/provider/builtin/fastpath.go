@@ -345,12 +345,13 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 		out.status, result = fc.answerUnread(http.StatusForbidden, forbiddenBody)
 	case rt.to != nil:
 		out.status, result = fc.answerRedirect(rt.to)
+	case !hold.admit(rt.limit, fc.addr):
+		// Before the body's limit, as on net/http's path and HAProxy's.
+		b = rt.backend
+		out.status, result = fc.answerUnread(rt.limit.status, rt.limit.body)
 	case rt.backend.policy.maxBody > 0 && fc.head.ContentLength > rt.backend.policy.maxBody:
 		b = rt.backend
 		out.status, result = fc.answerUnread(http.StatusRequestEntityTooLarge, "413 request entity too large")
-	case !hold.admit(rt.limit, fc.addr):
-		b = rt.backend
-		out.status, result = fc.answerUnread(rt.limit.status, rt.limit.body)
 	default:
 		b = rt.backend
 		if c := b.choose(nil, fc.client, false, nil); c.ep == nil {
