@@ -345,7 +345,7 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 		out.status, result = fc.answerUnread(http.StatusForbidden, forbiddenBody)
 	case rt.to != nil:
 		out.status, result = fc.answerRedirect(rt.to)
-	case !hold.admit(rt.limit, fc.addr):
+	case !hold.admit(rt.limit, fc.addr, start):
 		// Before the body's limit, as on net/http's path and HAProxy's.
 		b = rt.backend
 		out.status, result = fc.answerUnread(rt.limit.status, rt.limit.body)

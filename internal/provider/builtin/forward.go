@@ -69,7 +69,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var hold limitHold
-		if !hold.admit(rt.limit, remoteAddr(r.RemoteAddr)) {
+		if !hold.admit(rt.limit, remoteAddr(r.RemoteAddr), start) {
 			h.p.refuseLimited(w, r, rt, start)
 			return
 		}

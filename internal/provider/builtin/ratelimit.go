@@ -166,11 +166,13 @@ func (h *limitHold) release() {
 	h.shard = nil
 }
 
-// admit reports whether a request from addr may go on under rl (nil: no
-// limit), and, when rl limits requests in progress, makes h hold this one
-// until h.release. It never allocates, except for a shard's table the
-// first time a client hashes to it.
-func (h *limitHold) admit(rl *rateLimit, addr netip.Addr) bool {
+// admit reports whether a request from addr that came at now may go on
+// under rl (nil: no limit), and, when rl limits requests in progress,
+// makes h hold this one until h.release. now is the time the request path
+// read already: reading the clock costs more than the rest. admit never
+// allocates, except for a shard's table the first time a client hashes to
+// it.
+func (h *limitHold) admit(rl *rateLimit, addr netip.Addr, now time.Time) bool {
 	if rl == nil {
 		return true
 	}
@@ -180,17 +182,16 @@ func (h *limitHold) admit(rl *rateLimit, addr netip.Addr) bool {
 			return true
 		}
 	}
-	return rl.l.admit(rl, addr.As16(), h)
+	return rl.l.admit(rl, addr.As16(), int64(now.Sub(rl.l.epoch)), h)
 }
 
-func (l *limiter) admit(rl *rateLimit, key [16]byte, h *limitHold) bool {
+func (l *limiter) admit(rl *rateLimit, key [16]byte, now int64, h *limitHold) bool {
 	var hb [20]byte
 	copy(hb[:16], key[:])
 	hb[16], hb[17], hb[18], hb[19] = byte(rl.zone), byte(rl.zone>>8), byte(rl.zone>>16), byte(rl.zone>>24)
 	sum := maphash.Bytes(l.seed, hb[:])
 	sh := &l.shards[sum%limiterShards]
 	set := int(sum/limiterShards%limiterSets) * limiterWays
-	now := int64(time.Since(l.epoch))
 
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
