@@ -251,7 +251,7 @@ func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie,
 				VirtualHosts: []lbconfig.VirtualHost{
 					{Hostname: host, Routes: []lbconfig.Route{
 						{Path: path, Match: lbconfig.MatchExact, Backend: *ref, Access: fuzzAccess(limit)},
-						{Path: path, Match: lbconfig.MatchPrefix, Backend: *ref},
+						{Path: path, Match: lbconfig.MatchPrefix, Backend: *ref, RateLimit: fuzzRateLimit(backend, limit)},
 					}},
 					{Hostname: "*." + wildcard, Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: *ref}}},
 				},
@@ -303,6 +303,30 @@ func fuzzAccess(limit int64) *lbconfig.Access {
 		a.Deny = []netip.Prefix{v6}
 	}
 	return a
+}
+
+// fuzzRateLimit makes a rate limit of limit's bits in a zone named after
+// the (hostile) backend name: valid for lbconfig, with at times a window
+// that HAProxy cannot keep, which RenderConfig must refuse.
+func fuzzRateLimit(zone string, limit int64) *lbconfig.RateLimit {
+	u := uint64(limit)
+	if zone == "" || len(zone) > lbconfig.MaxRateLimitZone {
+		zone = "zone"
+	}
+	rl := &lbconfig.RateLimit{Zone: zone, StatusCode: int32(400 + u>>20%200), Concurrent: int32(u >> 30 % 100)}
+	rate := &lbconfig.Rate{Requests: int32(1 + u%1000), Burst: int32(u >> 10 % 1000)}
+	if u>>50&1 == 1 {
+		rate.Burst = lbconfig.MaxRateLimit
+	}
+	if u&1 == 0 {
+		rl.PerSecond = rate
+	} else {
+		rl.PerMinute = rate
+	}
+	if u>>40&1 == 1 {
+		rl.Exempt = []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(u), byte(u >> 8), 0, 0}), 16).Masked()}
+	}
+	return rl
 }
 
 var fuzzSeeds = []struct {

@@ -465,6 +465,10 @@ func TestRenderRejects(t *testing.T) {
 			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("b"), Redirect: &lbconfig.Redirect{URL: "/a", StatusCode: 200}}}}}
 		}, RenderOptions{}, "redirect.statusCode"},
 		{"hostile listen address", func(c *lbconfig.Config) {}, RenderOptions{ListenAddress: "127.0.0.1:1\n    bind :2"}, "is not an IP address"},
+		{"rate window too long", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("b"),
+				RateLimit: &lbconfig.RateLimit{Zone: "ns/x", PerMinute: &lbconfig.Rate{Requests: 1, Burst: lbconfig.MaxRateLimit}, StatusCode: 503}}}}}
+		}, RenderOptions{}, "longer than HAProxy keeps"},
 		{"too many threads", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: testRuntimeDir, Threads: MaxThreads + 1}, "65 threads is not between 1 and 64"},
 		{"negative threads", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: testRuntimeDir, Threads: -1}, "-1 threads"},
 		{"hostile runtime dir", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: "/tmp/x level admin\nbind :1"}, "runtime dir"},
