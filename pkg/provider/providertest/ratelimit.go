@@ -2,6 +2,7 @@ package providertest
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -24,7 +25,9 @@ import (
 //   - requests in progress: a second one of the same address is refused
 //     while the first holds, another address is not, and the place comes
 //     back when the first ends;
-//   - an exempt address is not limited.
+//   - 40 clients at once each get their own count;
+//   - an exempt address is not limited, and a header naming it exempts
+//     no one.
 //
 // Every loop is bounded in count; counts are compared with a margin for
 // time passing on a loaded machine that no unenforced limit fits in.
@@ -61,6 +64,7 @@ func (s *Suite) testRateLimits(t *testing.T) {
 			limit(prefix("/second", limited), perSecond),
 			limit(route("/held", lbconfig.MatchPrefix, held.ref), inProgress),
 			limit(prefix("/exempt", limited), exempted),
+			limit(prefix("/many", limited), lbconfig.RateLimit{Zone: "test/many", PerMinute: &lbconfig.Rate{Requests: 1, Burst: 1}, StatusCode: 503}),
 		),
 	), open.pool(), limited.pool(), held.pool()))
 	// Converged on a route without a limit: one Apply makes every route
@@ -149,6 +153,39 @@ func (s *Suite) testRateLimits(t *testing.T) {
 	}
 	if got := burst(a, "/exempt", 5, 503); got != 1 {
 		t.Errorf("127.0.0.2: %d of 5 requests admitted at 1 per minute, want 1", got)
+	}
+	// Many clients at once, each with its own count: 40 addresses send 4
+	// requests each, all at the same time; each gets exactly 2.
+	const clients = 40
+	counts := make(chan int, clients)
+	for i := range clients {
+		client := l.clientFrom(fmt.Sprintf("127.0.1.%d", i+1))
+		go func() {
+			n := 0
+			for range 4 {
+				if r := l.get(client, port, "rl.example.com", "/many"); r.err == nil && r.status == 200 && r.server != "" {
+					n++
+				}
+			}
+			counts <- n
+		}()
+	}
+	exact := 0
+	for range clients {
+		if <-counts == 2 {
+			exact++
+		}
+	}
+	if exact != clients {
+		t.Errorf("%d of %d clients sending at once got exactly their 2 requests", exact, clients)
+	}
+
+	// Headers that name the exempt address, or another, change nothing:
+	// the count is the connection's.
+	for _, h := range [][]string{{"X-Forwarded-For", "127.0.0.3"}, {"X-Real-IP", "127.0.0.3"}, {"Forwarded", "for=127.0.0.3"}, {"X-Forwarded-For", "127.0.0.9"}} {
+		if r := l.get(a, port, "rl.example.com", "/exempt", h...); !status(503).matches(r) {
+			t.Errorf("127.0.0.2 with %s: %s: got %s, want 503 from the load balancer", h[0], h[1], r)
+		}
 	}
 }
 
