@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"ingress-controller/pkg/lbconfig"
 )
@@ -353,5 +354,15 @@ func BenchmarkLimiter(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// TestLimiterSizes pins the sizes limiterBytes counts on.
+func TestLimiterSizes(t *testing.T) {
+	if s := unsafe.Sizeof(limitSlot{}); s != 40 {
+		t.Errorf("a slot is %d bytes, limiterBytes counts 40", s)
+	}
+	if s := unsafe.Sizeof(limiterShard{}); s != 128 {
+		t.Errorf("a shard is %d bytes, limiterBytes counts 128", s)
 	}
 }
