@@ -16,8 +16,8 @@ import (
 
 // TestRateLimitReleasesHeld: a request in progress holds its client's
 // place (Concurrent: 1) until it ends, however it ends: answered, its
-// client gone in the middle, or an upgraded connection closed; on the
-// fast path (HTTP) and net/http's (HTTPS).
+// client gone in the middle, its backend down, or an upgraded connection
+// closed; on the fast path (HTTP) and net/http's (HTTPS).
 func TestRateLimitReleasesHeld(t *testing.T) {
 	gate := make(chan struct{})
 	var slowSeen, fastSeen atomic.Int64
@@ -33,20 +33,22 @@ func TestRateLimitReleasesHeld(t *testing.T) {
 	mux.HandleFunc("/fast", func(w http.ResponseWriter, r *http.Request) { fastSeen.Add(1) })
 	backend := startBackend(t, mux)
 	ws := startWebsocketEcho(t, "ws")
+	dead := nettest.NewDeadPort(t)
 	p := startProxy(t, nettest.Logger(t))
 	httpPort, httpsPort := nettest.FreePort(t), nettest.FreePort(t)
-	limit := &lbconfig.RateLimit{Zone: "ns/held", Concurrent: 1, StatusCode: 503}
+	// 429 tells the limit from the 502 and 503 of a backend down.
+	limit := &lbconfig.RateLimit{Zone: "ns/held", Concurrent: 1, StatusCode: 429}
 	routes := func() []lbconfig.Route {
-		slow, fast, sock := prefix("/slow", "b"), prefix("/fast", "b"), prefix("/ws", "ws")
-		slow.RateLimit, fast.RateLimit, sock.RateLimit = limit, limit, limit
-		return []lbconfig.Route{slow, fast, sock}
+		slow, fast, sock, down := prefix("/slow", "b"), prefix("/fast", "b"), prefix("/ws", "ws"), prefix("/down", "dead")
+		slow.RateLimit, fast.RateLimit, sock.RateLimit, down.RateLimit = limit, limit, limit, limit
+		return []lbconfig.Route{slow, fast, sock, down}
 	}
 	cfg := &lbconfig.Config{
 		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{
 			{Port: httpPort, Protocol: lbconfig.ProtocolHTTP, VirtualHosts: []lbconfig.VirtualHost{vh("held.test", routes()...)}},
 			{Port: httpsPort, Protocol: lbconfig.ProtocolHTTPS, VirtualHosts: []lbconfig.VirtualHost{vh("held.test", routes()...)}},
 		}}},
-		Backends: []lbconfig.Backend{backendOf("b", backend), backendOf("ws", ws)},
+		Backends: []lbconfig.Backend{backendOf("b", backend), backendOf("ws", ws), backendOf("dead", dead.Endpoint())},
 	}
 	cfg.Sort()
 	mustApply(t, p, cfg)
@@ -78,8 +80,8 @@ func TestRateLimitReleasesHeld(t *testing.T) {
 			go func() { done <- status("/slow") }()
 			waitFor(t, "the slow request at the backend", func() bool { return slowSeen.Load() > before })
 			fast := fastSeen.Load()
-			if got := status("/fast"); got != 503 {
-				t.Errorf("a second request in progress: %d, want 503", got)
+			if got := status("/fast"); got != 429 {
+				t.Errorf("a second request in progress: %d, want 429", got)
 			}
 			if fastSeen.Load() != fast {
 				t.Error("the refused request reached the backend")
@@ -90,6 +92,16 @@ func TestRateLimitReleasesHeld(t *testing.T) {
 			}
 			if got := status("/fast"); got != 200 {
 				t.Errorf("after the answer: %d, want 200", got)
+			}
+
+			// The backend down: the error answer releases the place.
+			for range 3 {
+				if got := status("/down"); got == 429 || got < 500 {
+					t.Errorf("a request to a backend down: %d, want a 5xx of the proxy, not the limit's 429", got)
+				}
+			}
+			if got := status("/fast"); got != 200 {
+				t.Errorf("after requests to a backend down: %d, want 200", got)
 			}
 
 			// The client gone in the middle: released once the proxy
@@ -127,8 +139,8 @@ func TestRateLimitReleasesHeld(t *testing.T) {
 				if got, err := roundTrip(sock, "hi"); err != nil || got != "ws: hi" {
 					t.Fatalf("websocket: %q, %v", got, err)
 				}
-				if got := status("/fast"); got != 503 {
-					t.Errorf("with a websocket open: %d, want 503", got)
+				if got := status("/fast"); got != 429 {
+					t.Errorf("with a websocket open: %d, want 429", got)
 				}
 				sock.Close()
 				deadline := time.Now().Add(10 * time.Second)
