@@ -61,6 +61,7 @@ func (s *Suite) testRateLimits(t *testing.T) {
 			prefix("/", open),
 			limit(prefix("/minute", limited), perMinute),
 			limit(exact("/minute-too", limited), perMinute),
+			withHeaders(limit(prefix("/marked", limited), lbconfig.RateLimit{Zone: "test/marked", PerMinute: &lbconfig.Rate{Requests: 1, Burst: 1}, StatusCode: 503})),
 			limit(prefix("/second", limited), perSecond),
 			limit(route("/held", lbconfig.MatchPrefix, held.ref), inProgress),
 			limit(prefix("/exempt", limited), exempted),
@@ -180,6 +181,17 @@ func (s *Suite) testRateLimits(t *testing.T) {
 		t.Errorf("%d of %d clients sending at once got exactly their 2 requests", exact, clients)
 	}
 
+	// A route with a limit and a header change: both hold.
+	for i := range 3 {
+		r := l.get(a, port, "rl.example.com", "/marked")
+		switch {
+		case i < 2 && (r.status != 200 || r.server != limited.name || r.header.Get("X-Limited") != "marked"):
+			t.Errorf("127.0.0.2: /marked request %d: got %s with X-Limited %q, want 200 from limited with X-Limited: marked", i, r, r.header.Get("X-Limited"))
+		case i == 2 && !status(503).matches(r):
+			t.Errorf("127.0.0.2: /marked request %d: got %s, want 503 from the load balancer", i, r)
+		}
+	}
+
 	// Headers that name the exempt address, or another, change nothing:
 	// the count is the connection's.
 	for _, h := range [][]string{{"X-Forwarded-For", "127.0.0.3"}, {"X-Real-IP", "127.0.0.3"}, {"Forwarded", "for=127.0.0.3"}, {"X-Forwarded-For", "127.0.0.9"}} {
@@ -212,3 +224,9 @@ func (l *lab) clientFrom(src string) *http.Client {
 
 // from2 wants 200 from the backend named name.
 func from2(name string) want { return want{status: http.StatusOK, backends: []string{name}} }
+
+// withHeaders gives r a response header change, X-Limited: marked.
+func withHeaders(r lbconfig.Route) lbconfig.Route {
+	r.ResponseHeaders = &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: "X-Limited", Value: "marked"}}}
+	return r
+}
