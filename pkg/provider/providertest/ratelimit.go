@@ -67,6 +67,9 @@ func (s *Suite) testRateLimits(t *testing.T) {
 			limit(prefix("/exempt", limited), exempted),
 			limit(prefix("/many", limited), lbconfig.RateLimit{Zone: "test/many", PerMinute: &lbconfig.Rate{Requests: 1, Burst: 1}, StatusCode: 503}),
 		),
+		// A regular expression route with a rewrite, in the zone of
+		// /minute: its count is /minute's.
+		vhost("re.example.com", rewritten(limit(route("/re[0-9]+/(.*)", lbconfig.MatchRegex, limited.ref), perMinute), "/minute/$1")),
 	), open.pool(), limited.pool(), held.pool()))
 	// Converged on a route without a limit: one Apply makes every route
 	// live at once, and no count is spent waiting.
@@ -75,8 +78,12 @@ func (s *Suite) testRateLimits(t *testing.T) {
 	a, b, c := l.clientFrom("127.0.0.2"), l.clientFrom("127.0.0.4"), l.clientFrom("127.0.0.3")
 	burst := func(client *http.Client, path string, n int, over int) (admitted int) {
 		t.Helper()
+		host := "rl.example.com"
+		if strings.HasPrefix(path, "/re") {
+			host = "re.example.com"
+		}
 		for range n {
-			r := l.get(client, port, "rl.example.com", path)
+			r := l.get(client, port, host, path)
 			switch {
 			case r.err == nil && r.status == 200 && r.server != "":
 				admitted++
@@ -97,16 +104,19 @@ func (s *Suite) testRateLimits(t *testing.T) {
 	if got := burst(a, "/minute", 20, 503); got != 5 {
 		t.Errorf("127.0.0.2: %d of 20 requests admitted at 1 per minute with a burst of 4, want 5", got)
 	}
-	// The same zone on another route: nothing left.
-	if got := burst(a, "/minute-too", 3, 503); got != 0 {
-		t.Errorf("127.0.0.2: %d requests admitted on another route of the spent zone, want 0", got)
+	// The same zone on other routes: nothing left.
+	for _, path := range []string{"/minute-too", "/re7/x"} {
+		if got := burst(a, path, 3, 503); got != 0 {
+			t.Errorf("127.0.0.2: %d requests admitted on %s, another route of the spent zone, want 0", got, path)
+		}
 	}
 	if got := limited.hits.Load() - before; got != 5 {
 		t.Errorf("the backend saw %d requests, want the 5 admitted", got)
 	}
-	// Another address is not limited by the first.
-	if got := burst(b, "/minute", 10, 503); got != 5 {
-		t.Errorf("127.0.0.4: %d of 10 requests admitted, want 5 of its own", got)
+	// Another address is not limited by the first; the regular
+	// expression route counts in the zone and rewrites.
+	if got := burst(b, "/re1/x", 3, 503) + burst(b, "/minute", 10, 503); got != 5 {
+		t.Errorf("127.0.0.4: %d of 13 requests admitted, want 5 of its own", got)
 	}
 	// A route without a limit is not limited.
 	if got := burst(a, "/", 30, 503); got != 30 {
@@ -228,5 +238,11 @@ func from2(name string) want { return want{status: http.StatusOK, backends: []st
 // withHeaders gives r a response header change, X-Limited: marked.
 func withHeaders(r lbconfig.Route) lbconfig.Route {
 	r.ResponseHeaders = &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: "X-Limited", Value: "marked"}}}
+	return r
+}
+
+// rewritten gives r a rewrite to path.
+func rewritten(r lbconfig.Route, path string) lbconfig.Route {
+	r.Rewrite = &lbconfig.Rewrite{Path: path}
 	return r
 }
