@@ -238,7 +238,7 @@ func TestLimiterManyAddresses(t *testing.T) {
 	// The hot client's set (8 of 131072 slots) fills with owing
 	// attackers about every 16k new addresses, so it may get a few bursts
 	// back, but far from being unlimited.
-	if refusedHot < n/10000/2 {
+	if refusedHot < n/10000*2/5 { // about 74 in runs here; 0 if lifted
 		t.Errorf("hot client was refused only %d of %d times: its limit was lifted", refusedHot, n/10000)
 	}
 }
