@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,11 @@ func (s *Suite) testRateLimits(t *testing.T) {
 	inProgress := lbconfig.RateLimit{Zone: "test/held", Concurrent: 1, StatusCode: 503}
 	exempted := lbconfig.RateLimit{Zone: "test/exempt", PerMinute: &lbconfig.Rate{Requests: 1}, StatusCode: 503,
 		Exempt: []netip.Prefix{netip.MustParsePrefix("127.0.0.3/32"), netip.MustParsePrefix("2001:db8::/32")}}
-	l.apply(config(oneLB(port, nil,
+	// A route with basic authentication and a limit: password guesses
+	// count, as in ingress-nginx, whose limits come before auth_basic.
+	guarded := limit(prefix("/login", limited), lbconfig.RateLimit{Zone: "test/login", PerMinute: &lbconfig.Rate{Requests: 1, Burst: 2}, StatusCode: 429})
+	guarded.BasicAuth = &lbconfig.BasicAuth{Realm: testRealm, Credentials: "test/users"}
+	cfg := config(oneLB(port, nil,
 		vhost("rl.example.com",
 			prefix("/", open),
 			limit(prefix("/minute", limited), perMinute),
@@ -66,11 +71,14 @@ func (s *Suite) testRateLimits(t *testing.T) {
 			limit(route("/held", lbconfig.MatchPrefix, held.ref), inProgress),
 			limit(prefix("/exempt", limited), exempted),
 			limit(prefix("/many", limited), lbconfig.RateLimit{Zone: "test/many", PerMinute: &lbconfig.Rate{Requests: 1, Burst: 1}, StatusCode: 503}),
+			guarded,
 		),
 		// A regular expression route with a rewrite, in the zone of
 		// /minute: its count is /minute's.
 		vhost("re.example.com", rewritten(limit(route("/re[0-9]+/(.*)", lbconfig.MatchRegex, limited.ref), perMinute), "/minute/$1")),
-	), open.pool(), limited.pool(), held.pool()))
+	), open.pool(), limited.pool(), held.pool())
+	cfg.Credentials = []lbconfig.Credentials{{Name: "test/users", Users: []lbconfig.User{{Name: "zoë", Hash: s3cretHashes[lbconfig.HashBcrypt][0]}}}}
+	l.apply(cfg)
 	// Converged on a route without a limit: one Apply makes every route
 	// live at once, and no count is spent waiting.
 	l.expect(at(port, "rl.example.com", "/", from(open)))
@@ -200,6 +208,16 @@ func (s *Suite) testRateLimits(t *testing.T) {
 		case i == 2 && !status(503).matches(r):
 			t.Errorf("127.0.0.2: /marked request %d: got %s, want 503 from the load balancer", i, r)
 		}
+	}
+
+	// Basic authentication behind a limit: 3 tries at once, right or
+	// wrong, then the limit's 429, even with the right password.
+	var statuses []int
+	for _, pw := range []string{"wrong", "s3cret", "guess", "s3cret"} {
+		statuses = append(statuses, l.get(a, port, "rl.example.com", "/login", "Authorization", basicCredentials("zoë", pw)).status)
+	}
+	if want := []int{401, 200, 401, 429}; !slices.Equal(statuses, want) {
+		t.Errorf("127.0.0.2: /login with a wrong, right, wrong and right password: %v, want %v", statuses, want)
 	}
 
 	// Headers that name the exempt address, or another, change nothing:
