@@ -242,6 +242,8 @@ var equivalents = map[string]string{
 	"server-tokens":                  "no equivalent",
 	"add-headers":                    "not read (a ConfigMap of response headers): ingress-controller.io/response-headers on each Ingress",
 	"proxy-set-headers":              "not read (a ConfigMap of request headers): ingress-controller.io/request-headers on each Ingress",
+	"limit-req-status-code":          "not read: set ingress-controller.io/limit-status-code on each Ingress with a rate limit; the default is 503, as ingress-nginx's",
+	"limit-conn-status-code":         "not read: set ingress-controller.io/limit-status-code on each Ingress with a rate limit (one code for every limit); the default is 503, as ingress-nginx's",
 }
 
 // globalProtections are ConfigMap keys that protect every Ingress: an
@@ -251,7 +253,7 @@ var globalProtections = []string{
 	"whitelist-source-range", "allowlist-source-range", "denylist-source-range",
 	"block-cidrs", "block-user-agents", "block-referers",
 	"enable-modsecurity", "enable-owasp-modsecurity-crs", "modsecurity-snippet",
-	"limit-req-status-code", "global-rate-limit-memcached-host",
+	"global-rate-limit-memcached-host",
 }
 
 // equivalent returns this controller's counterpart of the ingress-nginx

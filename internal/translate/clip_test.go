@@ -20,11 +20,16 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		AnnotationRetries, AnnotationHealthFailures, AnnotationHealthEjection, AnnotationMaxBodySize,
 		AnnotationBackendProtocol, AnnotationSSLPassthrough,
 		AnnotationRedirectTo, AnnotationRedirectCode, AnnotationAppRoot, AnnotationFromToWWWRedirect, AnnotationServerAlias,
+		AnnotationLimitRPS, AnnotationLimitRPM, AnnotationLimitConnections, AnnotationLimitBurstMultiplier,
+		AnnotationLimitExemptSourceRange, AnnotationLimitStatusCode,
 	} {
 		t.Run(strings.TrimPrefix(key, AnnotationPrefix), func(t *testing.T) {
 			annotations := map[string]string{key: huge}
 			if strings.HasPrefix(key, AnnotationAffinityCookieName[:len(AnnotationAffinityCookieName)-4]) {
 				annotations[AnnotationAffinity] = "cookie" // the cookie annotations need it
+			}
+			if _, ok := annotations[AnnotationLimitRPM]; !ok && strings.HasPrefix(key, AnnotationPrefix+"limit-") {
+				annotations[AnnotationLimitRPM] = "60" // the options of a limit need one
 			}
 			ing := hugeIngress(annotations, "web.example", "/")
 			_, problems := Ingresses(&Snapshot{Ingresses: []*networkingv1.Ingress{ing}}, goldenOptions)
@@ -40,7 +45,8 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		"session-cookie-expires", "session-cookie-path", "session-cookie-samesite", "canary",
 		"configuration-snippet", "auth-url", "auth-tls-secret", "enable-global-auth", "whitelist-source-range",
 		"allowlist-source-range", "denylist-source-range", "satisfy", "enable-modsecurity", "modsecurity-transaction-id",
-		"proxy-ssl-verify", "rewrite-target", "limit-rps", "no-such-annotation",
+		"proxy-ssl-verify", "rewrite-target", "limit-rps", "limit-rpm", "limit-connections", "limit-burst-multiplier",
+		"limit-whitelist", "limit-allowlist", "limit-rate", "no-such-annotation",
 		"permanent-redirect", "permanent-redirect-code", "temporal-redirect", "app-root", "from-to-www-redirect", "server-alias",
 	} {
 		t.Run("nginx/"+name, func(t *testing.T) {

@@ -158,6 +158,8 @@ type shared struct {
 	headers map[lbconfig.ObjectRef]routeHeaders
 	// credentials of basic authentication, by name (useCredentials).
 	credentials map[string]*lbconfig.Credentials
+	// rateLimits are the rate limits of the Ingresses (nil: none).
+	rateLimits map[lbconfig.ObjectRef]*lbconfig.RateLimit
 }
 
 func newShared(snap *Snapshot) *shared {
@@ -169,6 +171,7 @@ func newShared(snap *Snapshot) *shared {
 		policies:    map[lbconfig.ObjectRef]ingressPolicy{},
 		headers:     map[lbconfig.ObjectRef]routeHeaders{},
 		credentials: map[string]*lbconfig.Credentials{},
+		rateLimits:  map[lbconfig.ObjectRef]*lbconfig.RateLimit{},
 	}
 }
 
@@ -220,6 +223,9 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	if _, seen := b.policies[ref]; !seen {
 		b.policies[ref] = b.policyOf(ing.Annotations, ref)
 		b.headers[ref] = b.headersOf(ing.Annotations, ref)
+	}
+	if _, seen := b.rateLimits[ref]; !seen {
+		b.rateLimits[ref] = b.rateLimitOf(ing, ref)
 	}
 	switch {
 	case ing.Spec.DefaultBackend == nil:
@@ -283,6 +289,7 @@ func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networking
 			route.Access = access
 			b.headers[ref].applyTo(&route)
 			route.BasicAuth = auth
+			withRateLimit(&route, b.rateLimits[ref])
 			vh.Routes = append(vh.Routes, route)
 		}
 	}

@@ -101,6 +101,7 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 	r.readBasicAuth()
 	r.readBackendProtocol()
 	r.readLimits()
+	r.readRateLimits()
 	r.readAffinity()
 	r.readHeaders()
 	r.readRegexPaths()
@@ -681,7 +682,8 @@ func (r *nginxReader) readCookie() {
 // nginxConsequences say what serving without some annotations means, by
 // name or, for names ending in "-", by prefix; the first match counts.
 var nginxConsequences = []struct{ name, consequence string }{
-	{"limit-", "requests are not rate limited"},
+	{"limit-rate", "responses are not throttled to a bandwidth"},
+	{"limit-rate-after", "responses are not throttled to a bandwidth"},
 	{"proxy-send-timeout", "there is no timeout between two writes to the backend"},
 	{"proxy-next-upstream-", "only failed connects are retried"},
 	{"custom-http-errors", "the backend's error responses reach the client as they are"},

@@ -19,6 +19,8 @@ func FuzzNginxAnnotations(f *testing.F) {
 	f.Add("Auth-Url", "https://auth", "force-ssl-redirect", "true", "ssl-redirect", "false")
 	f.Add("proxy-read-timeout", "99999999999", "proxy-next-upstream", "off", "response-timeout", "1s")
 	f.Add("canary", "true", "upstream-hash-by", "$remote_addr", "affinity", "source-ip")
+	f.Add("limit-rps", "5", "limit-whitelist", "10.0.0.0/8", "limit-rpm", "60")
+	f.Add("limit-connections", "1000000", "limit-burst-multiplier", "1000000", "limit-exempt-source-range", "::/0")
 	f.Add("", "", "\x00]", "\n", "", "")
 	f.Fuzz(func(t *testing.T, name1, value1, name2, value2, ours, oursValue string) {
 		ing := &networkingv1.Ingress{

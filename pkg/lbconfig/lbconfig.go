@@ -178,6 +178,9 @@ type Route struct {
 	// Backend is one of them, so that code reading only Backend still
 	// sees a backend of the route. Empty sends every request to Backend.
 	Backends []WeightedBackend `json:"backends,omitempty"`
+	// RateLimit, if set, limits the requests of each client address
+	// (see RateLimit); nil limits none.
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its

@@ -33,6 +33,9 @@ func (c *Config) Sort() {
 						a.Deny = sortPrefixes(a.Deny)
 					}
 					vh.Routes[r].sortHeaders()
+					if rl := vh.Routes[r].RateLimit; rl != nil {
+						rl.Exempt = sortPrefixes(rl.Exempt)
+					}
 				}
 			}
 		}

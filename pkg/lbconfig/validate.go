@@ -84,6 +84,7 @@ func (c *Config) Validate() error {
 			v.basicAuths(lf, l, creds)
 		}
 	}
+	v.rateLimitZones(c)
 	return errors.Join(v.errs...)
 }
 
@@ -203,6 +204,9 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			}
 			v.routeHeaders(rf, route)
 			v.split(rf, route, ref)
+			if rl := route.RateLimit; rl != nil {
+				v.rateLimit(rf+".rateLimit", rl)
+			}
 		}
 		v.groups(vf, vh.Routes)
 	}

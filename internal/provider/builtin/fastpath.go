@@ -336,6 +336,7 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 	}
 	out, result := outcome{}, keepConn
 	var b *backend
+	var hold limitHold
 	switch {
 	case rt == nil:
 		out.status, result = fc.answerUnread(404, "404 not found: no route for this host and path")
@@ -344,6 +345,10 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 		out.status, result = fc.answerUnread(http.StatusForbidden, forbiddenBody)
 	case rt.to != nil:
 		out.status, result = fc.answerRedirect(rt.to)
+	case !hold.admit(rt.limit, fc.addr, start):
+		// Before the body's limit, as on net/http's path and HAProxy's.
+		b = rt.backend
+		out.status, result = fc.answerUnread(rt.limit.status, rt.limit.body)
 	case rt.backend.policy.maxBody > 0 && fc.head.ContentLength > rt.backend.policy.maxBody:
 		b = rt.backend
 		out.status, result = fc.answerUnread(http.StatusRequestEntityTooLarge, "413 request entity too large")
@@ -355,6 +360,7 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 			out, result = fc.forwardLoop(pr, b, c)
 		}
 	}
+	hold.release()
 	// Counted before the response is sent in full, as on net/http's
 	// path: a client that has it sees it counted.
 	if b != nil {

@@ -69,6 +69,14 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.p.logAccess(r, nil, outcome{status: rt.redirect.status}, start)
 			return
 		}
+		var hold limitHold
+		if !hold.admit(rt.limit, remoteAddr(r.RemoteAddr), start) {
+			h.p.refuseLimited(w, r, rt, start)
+			return
+		}
+		// Released however the request ends: an upgrade's tunnel ends
+		// within ServeHTTP, and net/http recovers a panic past defers.
+		defer hold.release()
 		if rt.headers != nil {
 			var done bool
 			if headers, done = h.servePreflight(w, r, rt, start); done {

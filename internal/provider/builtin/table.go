@@ -37,6 +37,10 @@ type table struct {
 	// auths holds the compiled credentials by name, with their users, so
 	// that the next table reuses them (and their cache) when unchanged.
 	auths map[string]*userList
+	// limiter counts rate limits (nil until a config has one); zones
+	// numbers their zones (ratelimit.go).
+	limiter *limiter
+	zones   map[string]uint32
 }
 
 // loadedCert is one parsed lbconfig.Certificate.
@@ -107,6 +111,8 @@ type route struct {
 	// split, if set, holds the route's request matches and weighted
 	// backends; such a route is served on net/http's path (split.go).
 	split *split
+	// limit, if set, limits the requests of each client (ratelimit.go).
+	limit *rateLimit
 }
 
 // permits reports whether a client at addr may use r. An address that
@@ -203,6 +209,7 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 		certs:     map[string]*loadedCert{},
 		auths:     map[string]*userList{},
 	}
+	t.prepareRateLimits(cfg, prev)
 	owners := socketOwners{listen: listenAddress}
 	for _, lb := range cfg.LoadBalancers {
 		for j, l := range lb.Listeners {
@@ -217,6 +224,7 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 			if err := t.attachAuth(pr, l, cfg, prev); err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
+			t.attachRateLimits(pr, l)
 			for _, a := range lb.BindAddresses() {
 				at := owners.socketFor(a, l.Port)
 				if other := owners.claim(at, lb.Name); other != "" {

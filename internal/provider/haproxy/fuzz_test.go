@@ -118,11 +118,21 @@ var (
 		`^    http-request return status 403 content-type "text/plain; charset=utf-8" string "403 forbidden: client address not allowed" if `+
 			`\{ var\(txn\.access\) -m str (a\d+) \} (\{ src -f maps/\d+(?:_lb\d+)?-a\d+-deny\.lst \}|!\{ src -f maps/\d+(?:_lb\d+)?-a\d+-allow\.lst \})`+
 			`( \|\| \{ var\(txn\.access\) -m str a\d+ \} !\{ src -f maps/\d+(?:_lb\d+)?-a\d+-allow\.lst \})?$`,
-		`^    http-request set-var\(txn\.backend\) str\((be_[A-Za-z0-9_.-]+|redirect_\d+_\d+)(~a\d+)?(\|r\d+)?\) if !\{ var\(txn\.backend\) -m found \} \{ var\(txn\.vhost\) -m str v\d+ \} \{ path -m reg `+q+` \}$`,
+		`^    http-request set-var\(txn\.backend\) str\((be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+|split_\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\|r\d+)?\) if !\{ var\(txn\.backend\) -m found \} \{ var\(txn\.vhost\) -m str v\d+ \} \{ path -m reg `+q+` \}$`,
 		`^    http-request set-var\(txn\.rewrite\) var\(txn\.backend\),field\(2,\|\) if \{ var\(txn\.backend\) -m sub \| \}$`,
 		`^    http-request set-var\(txn\.backend\) var\(txn\.backend\),field\(1,\|\) if \{ var\(txn\.rewrite\) -m found \}$`,
 		`^    http-request (replace-path `+q+`|set-path) `+q+` if \{ var\(txn\.rewrite\) -m str r\d+ \}$`,
 		`^    (`+quoteAll(afterRewrite[:])+`)$`,
+		`^    http-request set-var\(txn\.ratelimit\) var\(txn\.backend\),regsub\(\^\.\*~,\) if \{ var\(txn\.backend\) -m reg ~r\[0-9\]\+\$ \}$`,
+		`^    http-request set-var\(txn\.backend\) var\(txn\.backend\),field\(1,~\) if \{ var\(txn\.ratelimit\) -m found \}$`,
+		`^    http-request track-sc0 src table rl_r\d+ if \{ var\(txn\.ratelimit\) -m str r\d+ \}( !\{ src -f maps/r\d+-exempt\.lst \})?$`,
+		`^    http-request return status [45]\d\d content-type "text/plain; charset=utf-8" string "[45]\d\d rate limited: too many requests from this client address" if `+
+			`\{ var\(txn\.ratelimit\) -m str r\d+ \} \{ (sc_conn_cur\(0\) gt|sc_gpc[01]_rate\(0\) ge) \d+ \}`+
+			`( \|\| \{ var\(txn\.ratelimit\) -m str r\d+ \} \{ (sc_conn_cur\(0\) gt|sc_gpc[01]_rate\(0\) ge) \d+ \}){0,2}$`,
+		`^    http-request sc-inc-gpc[01]\(0\) if \{ var\(txn\.ratelimit\) -m str r\d+ \}$`,
+		`^backend rl_r\d+$`,
+		`^    stick-table type ipv6 size 100k expire \d+ms store (gpc0_rate\(\d+ms\)|gpc1_rate\(\d+ms\)|conn_cur)(,(gpc1_rate\(\d+ms\)|conn_cur)){0,2}$`,
+		`^# rate limit zone "(?:[ !#-\[\]-~]|\\[\\"abfnrtvux0-9A-Fa-f]+)*"$`,
 		`^    default_backend b[et]_[A-Za-z0-9_.-]+$`,
 		`^# credentials "(?:[ !#-\[\]-~]|\\[\\"abfnrtvux0-9A-Fa-f]+)*"$`,
 		`^userlist ul\d+$`,
@@ -137,12 +147,13 @@ var (
 	mapGrammar = map[string]*regexp.Regexp{
 		"hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ v\d+$`),
 		"wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ v\d+$`),
-		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(!u\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
-		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(!u\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
+		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
+		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
 		// Prefixes as netip.Prefix writes them: IPv4 or IPv6 (no zone).
-		"-allow.lst": regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
-		"-deny.lst":  regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
-		".crtlist":   regexp.MustCompile(`^certs/[A-Za-z0-9_.-]+\.pem [a-z0-9.*-]+$`),
+		"-allow.lst":  regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
+		"-deny.lst":   regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
+		"-exempt.lst": regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
+		".crtlist":    regexp.MustCompile(`^certs/[A-Za-z0-9_.-]+\.pem [a-z0-9.*-]+$`),
 		// Longer suffixes win over the ones they end with.
 		"sni-hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?_tls)$`),
 		"sni-wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?_tls)$`),
@@ -240,7 +251,7 @@ func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie,
 				VirtualHosts: []lbconfig.VirtualHost{
 					{Hostname: host, Routes: []lbconfig.Route{
 						{Path: path, Match: lbconfig.MatchExact, Backend: *ref, Access: fuzzAccess(limit)},
-						{Path: path, Match: lbconfig.MatchPrefix, Backend: *ref},
+						{Path: path, Match: lbconfig.MatchPrefix, Backend: *ref, RateLimit: fuzzRateLimit(backend, limit)},
 					}},
 					{Hostname: "*." + wildcard, Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: *ref}}},
 				},
@@ -292,6 +303,30 @@ func fuzzAccess(limit int64) *lbconfig.Access {
 		a.Deny = []netip.Prefix{v6}
 	}
 	return a
+}
+
+// fuzzRateLimit makes a rate limit of limit's bits in a zone named after
+// the (hostile) backend name: valid for lbconfig, with at times a window
+// that HAProxy cannot keep, which RenderConfig must refuse.
+func fuzzRateLimit(zone string, limit int64) *lbconfig.RateLimit {
+	u := uint64(limit)
+	if zone == "" || len(zone) > lbconfig.MaxRateLimitZone {
+		zone = "zone"
+	}
+	rl := &lbconfig.RateLimit{Zone: zone, StatusCode: int32(400 + u>>20%200), Concurrent: int32(u >> 30 % 100)}
+	rate := &lbconfig.Rate{Requests: int32(1 + u%1000), Burst: int32(u >> 10 % 1000)}
+	if u>>50&1 == 1 {
+		rate.Burst = lbconfig.MaxRateLimit
+	}
+	if u&1 == 0 {
+		rl.PerSecond = rate
+	} else {
+		rl.PerMinute = rate
+	}
+	if u>>40&1 == 1 {
+		rl.Exempt = []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(u), byte(u >> 8), 0, 0}), 16).Masked()}
+	}
+	return rl
 }
 
 var fuzzSeeds = []struct {

@@ -318,6 +318,7 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 			return nil, fmt.Errorf("haproxy: backend %q: %w", cfg.Backends[i].Name, err)
 		}
 	}
+	r.limits.tables(w, r.files)
 	r.files[configFile] = []byte(w.String())
 	return &Rendered{Files: r.files, Layout: r.layout}, nil
 }
@@ -340,7 +341,9 @@ type renderer struct {
 	bridges []int32
 	// userlistIDs maps credentials names to their userlists.
 	userlistIDs map[string]string
-	cfgText     lines
+	// limits are the rate limit zones (ratelimit.go).
+	limits  rateLimitTables
+	cfgText lines
 }
 
 type lines struct{ strings.Builder }
@@ -464,6 +467,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	var auth authRules
 	var redirectsTo redirectRules
 	var splits splitRules
+	var limited []string // rate limit zone ids
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
 		switch {
@@ -521,6 +525,16 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 					return fmt.Errorf("virtual host %d (%q): route %d: access: %w", k, vh.Hostname, n, err)
 				}
 				be += "~" + id
+			}
+			if rt.RateLimit != nil && rt.HTTPSRedirect == nil && rt.Redirect == nil {
+				id, err := r.limits.add(rt.RateLimit)
+				if err != nil {
+					return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+				}
+				be += "~" + id
+				if !slices.Contains(limited, id) {
+					limited = append(limited, id)
+				}
 			}
 			if rt.BasicAuth != nil {
 				// After "!", which no backend, redirect or access id holds.
@@ -643,6 +657,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	splits.lines(w)
 	paths.splitLines(w)
 	auth.splitLines(w)
+	rateLimitKey(w, limited)
 	if len(access.rules) > 0 {
 		// Refused right after routing, before any redirect or backend,
 		// by the address of the connection (src), never a header.
@@ -659,6 +674,9 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			w.line("    http-request return status 403 content-type \"text/plain; charset=utf-8\" string \"" + forbiddenBody + "\" if " + strings.Join(conds, " || "))
 		}
 	}
+	// Before splitting off the header rule: the rate limit's id, last
+	// in the map value, goes first.
+	r.limits.rules(w, limited)
 	hdrs.splitLines(w)
 	w.line("    http-request set-header X-Forwarded-For \"%[req.fhdr(x-forwarded-for)], %[src]\" if { req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request add-header X-Forwarded-For %[src] if !{ req.fhdr_cnt(x-forwarded-for) eq 1 }")

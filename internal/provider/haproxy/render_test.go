@@ -107,6 +107,37 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 		// Routes with access rules: the map value carries the rule after
 		// "~", one 403 rule per distinct rule, deny before allow; a route
 		// without a rule and the default backend are not affected.
+		// Rate limits: one stick table per zone, shared by the routes
+		// (and listeners) of the zone; a zone with a rate per second
+		// and per minute, requests in progress and exempt prefixes,
+		// another on a route with an access rule too; a redirect and
+		// a route without a limit are not limited.
+		"rate-limits": {
+			LoadBalancers: []lbconfig.LoadBalancer{{
+				Name: "default",
+				Listeners: []lbconfig.Listener{{
+					Port: 80, Protocol: lbconfig.ProtocolHTTP,
+					DefaultBackend: &lbconfig.BackendRef{Name: "default/fallback:80"},
+					VirtualHosts: []lbconfig.VirtualHost{{Hostname: "shop.example.com", Routes: []lbconfig.Route{
+						{Path: "/api", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), RateLimit: shopLimit()},
+						{Path: "/login", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), Access: &lbconfig.Access{Deny: prefixes("203.0.113.0/24")},
+							RateLimit: &lbconfig.RateLimit{Zone: "default/login", PerMinute: &lbconfig.Rate{Requests: 10}, StatusCode: 429}},
+						{Path: "/private", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), HTTPSRedirect: &lbconfig.HTTPSRedirect{Port: 443, StatusCode: 308}, RateLimit: shopLimit()},
+						{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80")},
+					}}},
+				}, {
+					Port: 443, Protocol: lbconfig.ProtocolHTTPS,
+					VirtualHosts: []lbconfig.VirtualHost{{Hostname: "shop.example.com", Routes: []lbconfig.Route{
+						{Path: "/api", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), RateLimit: shopLimit()},
+						{Path: "/private", Match: lbconfig.MatchPrefix, Backend: ref("default/web:80"), RateLimit: shopLimit()},
+					}}},
+				}},
+			}},
+			Backends: []lbconfig.Backend{
+				{Name: "default/fallback:80", Endpoints: eps("10.0.5.1")},
+				{Name: "default/web:80", Endpoints: eps("10.0.6.1")},
+			},
+		},
 		"source-ranges": {
 			LoadBalancers: []lbconfig.LoadBalancer{{
 				Name: "default",
@@ -293,6 +324,13 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 	return cases
 }
 
+func shopLimit() *lbconfig.RateLimit {
+	return &lbconfig.RateLimit{
+		Zone: "default/shop", PerSecond: &lbconfig.Rate{Requests: 5, Burst: 25}, PerMinute: &lbconfig.Rate{Requests: 100, Burst: 500},
+		Concurrent: 10, Exempt: prefixes("10.0.0.0/8", "2001:db8::/32"), StatusCode: 503,
+	}
+}
+
 func prefixes(ss ...string) []netip.Prefix {
 	out := make([]netip.Prefix, len(ss))
 	for i, s := range ss {
@@ -429,6 +467,10 @@ func TestRenderRejects(t *testing.T) {
 			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("b"), Redirect: &lbconfig.Redirect{URL: "/a", StatusCode: 200}}}}}
 		}, RenderOptions{}, "redirect.statusCode"},
 		{"hostile listen address", func(c *lbconfig.Config) {}, RenderOptions{ListenAddress: "127.0.0.1:1\n    bind :2"}, "is not an IP address"},
+		{"rate window too long", func(c *lbconfig.Config) {
+			c.LoadBalancers[0].Listeners[0].VirtualHosts = []lbconfig.VirtualHost{{Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("b"),
+				RateLimit: &lbconfig.RateLimit{Zone: "ns/x", PerMinute: &lbconfig.Rate{Requests: 1, Burst: lbconfig.MaxRateLimit}, StatusCode: 503}}}}}
+		}, RenderOptions{}, "longer than HAProxy keeps"},
 		{"too many threads", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: testRuntimeDir, Threads: MaxThreads + 1}, "65 threads is not between 1 and 64"},
 		{"negative threads", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: testRuntimeDir, Threads: -1}, "-1 threads"},
 		{"hostile runtime dir", func(c *lbconfig.Config) {}, RenderOptions{RuntimeDir: "/tmp/x level admin\nbind :1"}, "runtime dir"},

@@ -46,9 +46,11 @@
 // Access and before any backend, never reflecting the Host header;
 // answer a HEAD with a head alone, also where it answers itself;
 // bind a load balancer's listeners on its own addresses when it has some
-// (LoadBalancer.Addresses), so that several share a port; reject a config
-// with a port or an address it cannot bind, or a port that two load
-// balancers share on one address, and keep the old config serving through
+// (LoadBalancer.Addresses), so that several share a port; limit each
+// client address as a route's RateLimit says, answering its status code
+// itself to the requests over it; reject a config with a port or an
+// address it cannot bind, or a port that two load balancers share on one
+// address, and keep the old config serving through
 // the failed Apply without a failed request; apply an unchanged config
 // without disturbing anything, not even an open keep-alive connection;
 // report, for each load balancer and no other, addresses that reach it;
@@ -139,6 +141,7 @@ func (s Suite) Run(t *testing.T) {
 		{"Redirects", (*Suite).testRedirects},
 		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"RequestMatches", (*Suite).testRequestMatches},
+		{"RateLimits", (*Suite).testRateLimits},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
 		{"LoadBalancerAddresses", (*Suite).testAddresses},
