@@ -53,8 +53,14 @@ func (s *Suite) testRequestMatches(t *testing.T) {
 	port := l.freePort()
 	strict := canaryRoutes(canary, main, prefix("/", main))
 	split := canaryRoutes(canary, main, weighted("/", main, canary, 70, 30))
+	// The same on Regex routes (ingress-nginx's regex mode).
+	regex := canaryRoutes(canary, main, prefix("/", main))
+	for i := range regex {
+		regex[i].Path, regex[i].Match = "(?i)/", lbconfig.MatchRegex
+	}
 	l.apply(config(oneLB(port, nil,
 		vhost("strict.example.com", strict...),
+		vhost("regex.example.com", regex...),
 		vhost("split.example.com", split...),
 		vhost("weights.example.com", weighted("/zero", main, canary, 100, 0), weighted("/all", main, canary, 0, 100)),
 	), main.pool(), canary.pool()))
@@ -95,7 +101,7 @@ func (s *Suite) testRequestMatches(t *testing.T) {
 		{"cookie in a large field", []string{"Cookie", "junk=" + bigJunk + "; canary=always"}, canary},
 		{"cookie after many fields", append(append([]string{}, manyCookies...), "Cookie", "canary=always"), canary},
 	} {
-		for _, host := range []string{"strict.example.com", "split.example.com"} {
+		for _, host := range []string{"strict.example.com", "regex.example.com", "split.example.com"} {
 			if host == "split.example.com" && tc.want == main {
 				continue // the weighted route may take it to either
 			}
