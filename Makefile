@@ -1,6 +1,6 @@
 # The README's two set-up commands are `make quickstart` and `make test`.
 # `make check` is the fast loop beside them; see CONTRIBUTING.md.
-.PHONY: quickstart test check bench bench-http bench-haproxy-cost bench-ab bench-convergence bench-churn bench-failover build
+.PHONY: quickstart test check bench bench-http bench-haproxy-cost bench-features bench-ab bench-convergence bench-churn bench-failover build
 
 quickstart:
 	./hack/quickstart.sh
@@ -13,7 +13,7 @@ check:
 	./hack/check.sh
 
 # Every benchmark; each prints its figures. See README.md.
-bench: bench-http bench-haproxy-cost bench-convergence bench-churn bench-failover
+bench: bench-http bench-haproxy-cost bench-features bench-convergence bench-churn bench-failover
 
 bench-http:
 	./bench/run.sh
@@ -23,6 +23,12 @@ bench-http:
 # rendered one; see bench/haproxy-cost.sh.
 bench-haproxy-cost:
 	./bench/haproxy-cost.sh
+
+# What the regex mode and the rate limiter cost the builtin's keep-alive
+# throughput, per proxy-CPU second, against the plain route; see
+# bench/features.sh.
+bench-features:
+	./bench/features.sh
 
 # The builtin proxy built from BASE (a git revision, default HEAD) against
 # the work tree, per proxy-CPU second; see bench/ab.sh.
