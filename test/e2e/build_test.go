@@ -37,19 +37,23 @@ func statusOf(url string) int {
 
 // webBackend is the manifest of Service demo/web, port 80 named http, and
 // its EndpointSlice with echo's address.
-func webBackend(echo *nettest.EchoServer) string {
+func webBackend(echo *nettest.EchoServer) string { return echoService("web", echo) }
+
+// echoService is the manifest of Service demo/<name>, port 80 named http,
+// and its EndpointSlice with echo's address.
+func echoService(name string, echo *nettest.EchoServer) string {
 	_, port, _ := net.SplitHostPort(echo.Addr)
 	return fmt.Sprintf(`apiVersion: v1
 kind: Service
-metadata: {name: web, namespace: demo}
+metadata: {name: %[1]s, namespace: demo}
 spec:
   ports: [{name: http, port: 80}]
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
-metadata: {name: web-1, namespace: demo, labels: {kubernetes.io/service-name: web}}
+metadata: {name: %[1]s-1, namespace: demo, labels: {kubernetes.io/service-name: %[1]s}}
 addressType: IPv4
-ports: [{name: http, port: %s}]
+ports: [{name: http, port: %[2]s}]
 endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
-`, port)
+`, name, port)
 }

@@ -107,36 +107,7 @@ func TestNginxCompat(t *testing.T) {
 		compat   bool
 	}{{"builtin", true}, {"haproxy", true}, {"builtin", false}} {
 		t.Run(fmt.Sprintf("%s/compat=%v", tc.provider, tc.compat), func(t *testing.T) {
-			port := int(nettest.FreePort(t))
-			admin := fmt.Sprintf("127.0.0.1:%d", int(nettest.FreePort(t)))
-			args := []string{"--source=file", "--manifests=" + manifests, "--provider=" + tc.provider, "--listen-address=127.0.0.1",
-				fmt.Sprintf("--http-port=%d", port), fmt.Sprintf("--https-port=%d", int(nettest.FreePort(t))),
-				"--metrics-addr=" + admin, fmt.Sprintf("--nginx-compat=%v", tc.compat)}
-			if tc.provider == "haproxy" {
-				args = append(args, "--haproxy-dir="+filepath.Join(t.TempDir(), "haproxy"))
-			}
-			cmd := exec.Command(bin, args...)
-			out := &nettest.Buffer{}
-			cmd.Stdout, cmd.Stderr = out, out
-			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				_ = cmd.Process.Signal(syscall.SIGTERM)
-				_ = cmd.Wait()
-				if t.Failed() {
-					t.Logf("controller output:\n%s", out.String())
-				}
-			})
-			deadline := time.Now().Add(30 * time.Second)
-			for statusOf("http://"+admin+"/readyz") != http.StatusOK {
-				if time.Now().After(deadline) {
-					t.Fatal("not ready within 30s")
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-
+			port, out := startNginxCompat(t, bin, manifests, tc.provider, fmt.Sprintf("--nginx-compat=%v", tc.compat))
 			type want struct {
 				status int
 				server string // the backend that answered, "" for none
@@ -197,4 +168,41 @@ func TestNginxCompat(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startNginxCompat runs the binary on the manifests with provider and
+// args, on a free HTTP port of 127.0.0.1, until it is ready; it returns
+// the port and the controller's output, logged if the test fails.
+func startNginxCompat(t *testing.T, bin, manifests, provider string, args ...string) (int, *nettest.Buffer) {
+	t.Helper()
+	port := int(nettest.FreePort(t))
+	admin := fmt.Sprintf("127.0.0.1:%d", int(nettest.FreePort(t)))
+	args = append([]string{"--source=file", "--manifests=" + manifests, "--provider=" + provider, "--listen-address=127.0.0.1",
+		fmt.Sprintf("--http-port=%d", port), fmt.Sprintf("--https-port=%d", int(nettest.FreePort(t))),
+		"--metrics-addr=" + admin}, args...)
+	if provider == "haproxy" {
+		args = append(args, "--haproxy-dir="+filepath.Join(t.TempDir(), "haproxy"))
+	}
+	cmd := exec.Command(bin, args...)
+	out := &nettest.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("controller output:\n%s", out.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for statusOf("http://"+admin+"/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready within 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return port, out
 }
