@@ -61,6 +61,11 @@ func (s *Suite) testRateLimits(t *testing.T) {
 	// count, as in ingress-nginx, whose limits come before auth_basic.
 	guarded := limit(prefix("/login", limited), lbconfig.RateLimit{Zone: "test/login", PerMinute: &lbconfig.Rate{Requests: 1, Burst: 2}, StatusCode: 429})
 	guarded.BasicAuth = &lbconfig.BasicAuth{Realm: testRealm, Credentials: "test/users"}
+	// A redirected route with a limit: the redirect comes first and is
+	// never limited, as in ingress-nginx, whose redirects return before
+	// its limits run.
+	moved := limit(prefix("/moved", limited), lbconfig.RateLimit{Zone: "test/moved", PerMinute: &lbconfig.Rate{Requests: 1, Burst: 1}, StatusCode: 503})
+	moved.Redirect = &lbconfig.Redirect{URL: "https://elsewhere.example.org/", StatusCode: 301}
 	cfg := config(oneLB(port, nil,
 		vhost("rl.example.com",
 			prefix("/", open),
@@ -72,6 +77,7 @@ func (s *Suite) testRateLimits(t *testing.T) {
 			limit(prefix("/exempt", limited), exempted),
 			limit(prefix("/many", limited), lbconfig.RateLimit{Zone: "test/many", PerMinute: &lbconfig.Rate{Requests: 1, Burst: 1}, StatusCode: 503}),
 			guarded,
+			moved,
 		),
 		// A regular expression route with a rewrite, in the zone of
 		// /minute: its count is /minute's.
@@ -84,6 +90,13 @@ func (s *Suite) testRateLimits(t *testing.T) {
 	l.expect(at(port, "rl.example.com", "/", from(open)))
 
 	a, b, c := l.clientFrom("127.0.0.2"), l.clientFrom("127.0.0.4"), l.clientFrom("127.0.0.3")
+	noFollow := *a
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for i := range 6 {
+		if r := l.get(&noFollow, port, "rl.example.com", "/moved"); r.status != http.StatusMovedPermanently {
+			t.Fatalf("redirect %d on a limited route: got %s, want 301 every time", i, r)
+		}
+	}
 	burst := func(client *http.Client, path string, n int, over int) (admitted int) {
 		t.Helper()
 		host := "rl.example.com"
