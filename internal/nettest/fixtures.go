@@ -152,16 +152,23 @@ func (c Cert) Certificate() lbconfig.Certificate {
 // Ref refers to c from a virtual host or a listener.
 func (c Cert) Ref() *lbconfig.CertificateRef { return &lbconfig.CertificateRef{Name: c.Name} }
 
-// EchoEndpoint serves Echo{Name: name} on a free port of 127.0.0.1 for
-// the rest of the test and returns it as an endpoint.
-func EchoEndpoint(t testing.TB, name string) lbconfig.Endpoint {
+// EchoFor serves Echo{Name: name} on a free port of 127.0.0.1 for the
+// rest of the test.
+func EchoFor(t testing.TB, name string) *EchoServer {
 	t.Helper()
 	s, err := StartEcho(name, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return Endpoint(t, s.Addr)
+	return s
+}
+
+// EchoEndpoint serves Echo{Name: name} on a free port of 127.0.0.1 for
+// the rest of the test and returns it as an endpoint.
+func EchoEndpoint(t testing.TB, name string) lbconfig.Endpoint {
+	t.Helper()
+	return Endpoint(t, EchoFor(t, name).Addr)
 }
 
 // TLSEchoEndpoint is EchoEndpoint for a backend that does TLS itself with

@@ -129,16 +129,7 @@ spec:
 // sockets: what each annotation does, as ingress-nginx's user guide says.
 func TestNginxCompatFeatures(t *testing.T) {
 	bin := buildController(t)
-	web, err := nettest.StartEcho("web", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = web.Close() })
-	canary, err := nettest.StartEcho("canary", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = canary.Close() })
+	web, canary := nettest.EchoFor(t, "web"), nettest.EchoFor(t, "canary")
 	manifests := t.TempDir()
 	writeAtomic(t, filepath.Join(manifests, "nginx.yaml"), []byte(nginxFeatureManifests+echoService("web", web)+"---\n"+echoService("canary", canary)))
 

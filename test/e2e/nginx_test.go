@@ -94,11 +94,7 @@ spec:
 // 503. Without the flag none of them is ours, and nothing listens.
 func TestNginxCompat(t *testing.T) {
 	bin := buildController(t)
-	echo, err := nettest.StartEcho("web", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = echo.Close() })
+	echo := nettest.EchoFor(t, "web")
 	manifests := t.TempDir()
 	writeAtomic(t, filepath.Join(manifests, "nginx.yaml"), []byte(nginxManifests+webBackend(echo)))
 

@@ -19,11 +19,7 @@ import (
 // exits cleanly.
 func TestShutdownDelay(t *testing.T) {
 	bin := buildController(t)
-	echo, err := nettest.StartEcho("web", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = echo.Close() })
+	echo := nettest.EchoFor(t, "web")
 	manifests := t.TempDir()
 	writeAtomic(t, filepath.Join(manifests, "web.yaml"), []byte(`apiVersion: networking.k8s.io/v1
 kind: Ingress
