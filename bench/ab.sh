@@ -82,13 +82,6 @@ for build in "${builds[@]}"; do
 	done
 done
 
-# busy CPU: prints "cpu0busy cpu1busy" jiffies (everything but idle and iowait)
-busy() { awk '/^cpu[01] / { b = 0; for (i = 2; i <= NF; i++) if (i != 5 && i != 6) b += $i; printf "%d ", b; t[$1] = 0 } END { print "" }' /proc/stat; }
-total() { awk '/^cpu[01] / { b = 0; for (i = 2; i <= NF; i++) b += $i; printf "%d ", b } END { print "" }' /proc/stat; }
-# cputime PID: utime+stime in jiffies
-cputime() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
-hz=$(getconf CLK_TCK)
 printf "%-6s %-6s %9s %8s %7s %7s %8s %14s\n" round build "req/s" "p99 ms" "cpu0 %" "cpu1 %" "proxy %" "req/proxy-cpu-s"
 declare -A perproxy
 for r in $(seq "$rounds"); do
@@ -97,27 +90,11 @@ for r in $(seq "$rounds"); do
 	# runs first after the other's load.
 	((r % 2)) || order=(haproxy after before)
 	for build in "${order[@]}"; do
-		url="http://127.0.0.1:${port[$build]}/"
-		taskset -c "$load_cpus" wrk -t"$threads" -c"$conns" -d1s -H 'Host: bench.example.com' "$url" >/dev/null
-		read -r b0 b1 < <(busy)
-		read -r t0 t1 < <(total)
-		c0=$(cputime "${pid[$build]}")
-		out=$(taskset -c "$load_cpus" wrk -t"$threads" -c"$conns" -d"${duration}s" --latency -H 'Host: bench.example.com' "$url")
-		c1=$(cputime "${pid[$build]}")
-		read -r a0 a1 < <(busy)
-		read -r u0 u1 < <(total)
-		if grep -q -e 'Non-2xx' -e 'Socket errors' <<<"$out"; then
-			echo "ab: errors from the $build build:" >&2
-			echo "$out" >&2
+		if ! m=$(measure_keepalive "${pid[$build]}" "$load_cpus" "$threads" "$conns" "$duration" "http://127.0.0.1:${port[$build]}/"); then
+			echo "ab: errors from the $build build" >&2
 			exit 1
 		fi
-		read -r rps p99 < <(awk '
-			function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-			/^Requests\/sec/ { rps = $2 } /^ +99%/ { p99 = ms($2) } END { print rps, p99 }' <<<"$out")
-		line=$(awk -v rps="$rps" -v p99="$p99" -v b0=$((a0 - b0)) -v b1=$((a1 - b1)) -v t0=$((u0 - t0)) -v t1=$((u1 - t1)) \
-			-v proxy=$((c1 - c0)) -v hz="$hz" -v d="$duration" -v r="$r" -v build="$build" 'BEGIN {
-			share = proxy / hz / d
-			printf "%-6s %-6s %9.0f %8.3f %7.1f %7.1f %8.1f %14.0f\n", r, build, rps, p99, 100 * b0 / t0, 100 * b1 / t1, 100 * share, rps / share }')
+		line=$(printf "%-6s %-6s %9s %8s %7s %7s %8s %14s" "$r" "$build" $m)
 		echo "$line"
 		perproxy[$r.$build]=$(awk '{ print $8 }' <<<"$line")
 	done

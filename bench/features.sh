@@ -87,38 +87,17 @@ for v in "${variants[@]}"; do
 	fi
 done
 
-busy() { awk '/^cpu[01] / { b = 0; for (i = 2; i <= NF; i++) if (i != 5 && i != 6) b += $i; printf "%d ", b } END { print "" }' /proc/stat; }
-total() { awk '/^cpu[01] / { b = 0; for (i = 2; i <= NF; i++) b += $i; printf "%d ", b } END { print "" }' /proc/stat; }
-cputime() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
-hz=$(getconf CLK_TCK)
 printf "%-6s %-8s %9s %8s %7s %7s %8s %14s\n" round variant "req/s" "p99 ms" "cpu0 %" "cpu1 %" "proxy %" "req/proxy-cpu-s"
 declare -A perproxy
 for r in $(seq "$rounds"); do
 	order=("${variants[@]}")
 	((r % 2)) || order=(limited regex plain)
 	for v in "${order[@]}"; do
-		url="http://127.0.0.1:${port[$v]}/"
-		taskset -c 0 wrk -t1 -c"$conns" -d1s -H 'Host: bench.example.com' "$url" >/dev/null
-		read -r b0 b1 < <(busy)
-		read -r t0 t1 < <(total)
-		c0=$(cputime "${pid[$v]}")
-		out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${duration}s" --latency -H 'Host: bench.example.com' "$url")
-		c1=$(cputime "${pid[$v]}")
-		read -r a0 a1 < <(busy)
-		read -r u0 u1 < <(total)
-		if grep -q -e 'Non-2xx' -e 'Socket errors' <<<"$out"; then
-			echo "features: errors from the $v controller:" >&2
-			echo "$out" >&2
+		if ! m=$(measure_keepalive "${pid[$v]}" 0 1 "$conns" "$duration" "http://127.0.0.1:${port[$v]}/"); then
+			echo "features: errors from the $v controller" >&2
 			exit 1
 		fi
-		read -r rps p99 < <(awk '
-			function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-			/^Requests\/sec/ { rps = $2 } /^ +99%/ { p99 = ms($2) } END { print rps, p99 }' <<<"$out")
-		line=$(awk -v rps="$rps" -v p99="$p99" -v b0=$((a0 - b0)) -v b1=$((a1 - b1)) -v t0=$((u0 - t0)) -v t1=$((u1 - t1)) \
-			-v proxy=$((c1 - c0)) -v hz="$hz" -v d="$duration" -v r="$r" -v v="$v" 'BEGIN {
-			share = proxy / hz / d
-			printf "%-6s %-8s %9.0f %8.3f %7.1f %7.1f %8.1f %14.0f\n", r, v, rps, p99, 100 * b0 / t0, 100 * b1 / t1, 100 * share, rps / share }')
+		line=$(printf "%-6s %-8s %9s %8s %7s %7s %8s %14s" "$r" "$v" $m)
 		echo "$line"
 		perproxy[$r.$v]=$(awk '{ print $8 }' <<<"$line")
 	done

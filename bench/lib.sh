@@ -249,3 +249,36 @@ http {
 }
 CFG
 }
+
+# measure_keepalive PID LOAD_CPUS THREADS CONNS DURATION URL measures the
+# proxy process PID with wrk on LOAD_CPUS (THREADS threads, CONNS
+# connections, a 1 s warm-up, then DURATION seconds) and prints
+# "req/s p99-ms cpu0-% cpu1-% proxy-% req-per-proxy-cpu-s": each core's
+# busy share (/proc/stat, all but idle and iowait) and the proxy's own
+# CPU time (utime+stime, /proc/PID/stat) over the run. Errors or non-2xx
+# answers print wrk's output and fail.
+measure_keepalive() {
+	local pid=$1 cpus=$2 threads=$3 conns=$4 duration=$5 url=$6 out b0 b1 t0 t1 a0 a1 u0 u1 c0 c1 rps p99
+	busy() { awk '/^cpu[01] / { b = 0; for (i = 2; i <= NF; i++) if (i != 5 && i != 6) b += $i; printf "%d ", b } END { print "" }' /proc/stat; }
+	total() { awk '/^cpu[01] / { b = 0; for (i = 2; i <= NF; i++) b += $i; printf "%d ", b } END { print "" }' /proc/stat; }
+	cputime() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+	taskset -c "$cpus" wrk -t"$threads" -c"$conns" -d1s -H 'Host: bench.example.com' "$url" >/dev/null
+	read -r b0 b1 < <(busy)
+	read -r t0 t1 < <(total)
+	c0=$(cputime "$pid")
+	out=$(taskset -c "$cpus" wrk -t"$threads" -c"$conns" -d"${duration}s" --latency -H 'Host: bench.example.com' "$url")
+	c1=$(cputime "$pid")
+	read -r a0 a1 < <(busy)
+	read -r u0 u1 < <(total)
+	if grep -q -e 'Non-2xx' -e 'Socket errors' <<<"$out"; then
+		echo "$out" >&2
+		return 1
+	fi
+	read -r rps p99 < <(awk '
+		function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+		/^Requests\/sec/ { rps = $2 } /^ +99%/ { p99 = ms($2) } END { print rps, p99 }' <<<"$out")
+	awk -v rps="$rps" -v p99="$p99" -v b0=$((a0 - b0)) -v b1=$((a1 - b1)) -v t0=$((u0 - t0)) -v t1=$((u1 - t1)) \
+		-v proxy=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v d="$duration" 'BEGIN {
+		share = proxy / hz / d
+		printf "%.0f %.3f %.1f %.1f %.1f %.0f\n", rps, p99, 100 * b0 / t0, 100 * b1 / t1, 100 * share, rps / share }'
+}
