@@ -52,7 +52,8 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var headers responseHeaders
 	if rt := pr.routeFor(r.Host, path); rt != nil {
 		rt = rt.pick(r.Header)
-		if rt.access != nil && !rt.permits(remoteAddr(r.RemoteAddr)) {
+		client := remoteAddr(r.RemoteAddr)
+		if rt.access != nil && !rt.permits(client) {
 			// Before the redirect too: a refused client learns nothing.
 			http.Error(w, forbiddenBody, http.StatusForbidden)
 			rt.backend.metrics.observe(http.StatusForbidden, time.Since(start))
@@ -70,7 +71,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var hold limitHold
-		if !hold.admit(rt.limit, remoteAddr(r.RemoteAddr), start) {
+		if !hold.admit(rt.limit, client, start) {
 			h.p.refuseLimited(w, r, rt, start)
 			return
 		}
