@@ -1,6 +1,6 @@
 # The README's two set-up commands are `make quickstart` and `make test`.
 # `make check` is the fast loop beside them; see CONTRIBUTING.md.
-.PHONY: quickstart test check bench bench-http bench-haproxy-cost bench-features bench-ab bench-convergence bench-churn bench-failover build
+.PHONY: quickstart test check conformance bench bench-http bench-haproxy-cost bench-features bench-ab bench-convergence bench-churn bench-failover build
 
 quickstart:
 	./hack/quickstart.sh
@@ -61,3 +61,10 @@ build:
 .PHONY: image
 image:
 	./hack/build-image.sh
+
+# Gateway API's conformance suite, unmodified (built from conformance/ by
+# hack/build-conformance.sh), against the controller with each provider on
+# a conformance cluster; writes conformance/reports/<provider>.yaml. Needs
+# root (network namespaces). See docs/gateway-api.md.
+conformance:
+	KUBETOOLS_DIR_BIN=$$(bash hack/build-kubetools.sh | tail -n 1) GATEWAY_CONFORMANCE_BIN=$$(bash hack/build-conformance.sh | tail -n 1) go test -count=1 -tags conformance -timeout 170m -v -run '^TestGatewayConformance$$' ./test/conformance/

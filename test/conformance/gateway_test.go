@@ -1,0 +1,267 @@
+//go:build conformance
+
+// Package conformance runs Gateway API's conformance suite, unmodified,
+// against the controller on a conformance cluster (internal/kubetest): a
+// real kube-apiserver, etcd and kube-controller-manager and a stand-in
+// kubelet that runs the suite's echo-basic pods. The suite is built from
+// its own module in conformance/ (hack/build-conformance.sh) and reads the
+// features to test from the GatewayClass status the controller writes. Its
+// report is written to conformance/reports/<provider>.yaml.
+//
+//	make conformance
+package conformance
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"ingress-controller/internal/kubetest"
+	"ingress-controller/internal/nettest"
+)
+
+const (
+	// gatewayClass is the class the suite's Gateways name.
+	gatewayClass = "ingress-controller"
+	// controllerName is the GatewayClass spec.controllerName we serve.
+	controllerName = "ingress-controller.io/gateway-controller"
+	// profiles are the conformance profiles the suite runs.
+	profiles = "GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP"
+)
+
+var gatewayClassResource = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gatewayclasses"}
+
+// addressPools give each provider's run Gateway addresses of its own on
+// loopback, which needs no set-up on Linux.
+var addressPools = map[string]string{
+	"builtin": "127.0.80.0/24",
+	"haproxy": "127.0.81.0/24",
+}
+
+func TestGatewayConformance(t *testing.T) {
+	suite := os.Getenv("GATEWAY_CONFORMANCE_BIN")
+	if suite == "" {
+		t.Fatal("GATEWAY_CONFORMANCE_BIN is not set: run make conformance, which builds the suite with hack/build-conformance.sh")
+	}
+	providers := strings.Fields(os.Getenv("GATEWAY_CONFORMANCE_PROVIDERS"))
+	if len(providers) == 0 {
+		providers = []string{"builtin", "haproxy"}
+	}
+	bin := buildController(t)
+	for _, provider := range providers {
+		t.Run(provider, func(t *testing.T) { runSuite(t, suite, bin, provider) })
+	}
+}
+
+// runSuite starts a conformance cluster and the controller with provider,
+// and runs the suite against them.
+func runSuite(t *testing.T, suite, bin, provider string) {
+	pool, ok := addressPools[provider]
+	if !ok {
+		t.Fatalf("no address pool for provider %q", provider)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 80*time.Minute)
+	defer cancel()
+	c, err := kubetest.StartConformance(ctx, kubetest.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatalf("StartConformance: %v", err)
+	}
+	defer func() {
+		if err := c.Stop(); err != nil {
+			t.Errorf("stopping the cluster: %v", err)
+		}
+	}()
+	cfg, err := c.ConfigForUser("conformance", "system:masters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := c.WriteKubeconfig(kubeconfig, cfg); err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createGatewayClass(t, ctx, dyn)
+	startController(t, bin, kubeconfig, provider, pool)
+	// The suite reads the features to test from the class's status once,
+	// at its start.
+	waitAccepted(t, ctx, dyn)
+
+	report, err := filepath.Abs(filepath.Join("..", "..", "conformance", "reports", provider+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, suite,
+		"-test.v", "-test.timeout=75m", "-test.run=^TestGatewayAPI$",
+		"-gateway-class="+gatewayClass,
+		"-conformance-profiles="+profiles,
+		"-report-output="+report,
+		"-organization=ingress-controller",
+		"-project=ingress-controller-"+provider,
+		"-url=https://ingress-controller.io",
+		"-version="+version(t),
+		"-contact=the ingress-controller maintainers",
+		"-mode=default",
+	)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	t.Logf("running %s", strings.Join(cmd.Args, " "))
+	if err := cmd.Run(); err != nil {
+		t.Errorf("the Gateway API conformance suite failed with %s (%v); its report: %s", provider, err, report)
+	}
+}
+
+// createGatewayClass creates the GatewayClass the suite uses, of our
+// controller.
+func createGatewayClass(t *testing.T, ctx context.Context, dyn dynamic.Interface) {
+	t.Helper()
+	class := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1",
+		"kind":       "GatewayClass",
+		"metadata":   map[string]any{"name": gatewayClass},
+		"spec":       map[string]any{"controllerName": controllerName},
+	}}
+	if _, err := dyn.Resource(gatewayClassResource).Create(ctx, class, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating GatewayClass %s: %v", gatewayClass, err)
+	}
+}
+
+// waitAccepted waits until the controller has accepted the GatewayClass
+// and listed its supported features.
+func waitAccepted(t *testing.T, ctx context.Context, dyn dynamic.Interface) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		class, err := dyn.Resource(gatewayClassResource).Get(ctx, gatewayClass, metav1.GetOptions{})
+		if err == nil && accepted(class) {
+			features, _, _ := unstructured.NestedSlice(class.Object, "status", "supportedFeatures")
+			t.Logf("GatewayClass %s accepted with %d supported features", gatewayClass, len(features))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GatewayClass %s not accepted within 60s (last error: %v)", gatewayClass, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// accepted reports whether class has condition Accepted=True for its
+// current generation.
+func accepted(class *unstructured.Unstructured) bool {
+	conditions, _, _ := unstructured.NestedSlice(class.Object, "status", "conditions")
+	for _, c := range conditions {
+		m, ok := c.(map[string]any)
+		if !ok || m["type"] != "Accepted" || m["status"] != "True" {
+			continue
+		}
+		gen, _, _ := unstructured.NestedInt64(m, "observedGeneration")
+		return gen == class.GetGeneration()
+	}
+	return false
+}
+
+// startController runs the controller binary with the Gateway API source
+// against the cluster until the test ends.
+func startController(t *testing.T, bin, kubeconfig, provider, pool string) {
+	t.Helper()
+	admin := "127.0.0.1:" + strconv.Itoa(int(nettest.FreePort(t)))
+	args := []string{
+		"--source=kubernetes",
+		"--kubeconfig=" + kubeconfig,
+		"--provider=" + provider,
+		"--gateway-api",
+		"--gateway-address-pool=" + pool,
+		"--listen-address=127.0.0.1",
+		"--http-port=" + strconv.Itoa(int(nettest.FreePort(t))),
+		"--https-port=" + strconv.Itoa(int(nettest.FreePort(t))),
+		"--metrics-addr=" + admin,
+	}
+	if provider == "haproxy" {
+		args = append(args, "--haproxy-dir="+filepath.Join(t.TempDir(), "haproxy"))
+	}
+	cmd := exec.Command(bin, args...)
+	out := &nettest.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), "POD_NAMESPACE=", "HOST_IP=", "POD_IP=")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		logs := filepath.Join(os.TempDir(), "gateway-conformance-"+provider+".log")
+		if err := os.WriteFile(logs, []byte(out.String()), 0o644); err == nil {
+			t.Logf("controller log: %s", logs)
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for !ready(admin) {
+		select {
+		case <-exited:
+			t.Fatalf("controller exited: %v\n%s", cmd.ProcessState, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("controller not ready within 60s:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func ready(admin string) bool {
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get("http://" + admin + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// buildController builds cmd/ingress-controller into the test's temporary
+// directory.
+func buildController(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ingress-controller")
+	if out, err := exec.Command("go", "build", "-o", bin, "ingress-controller/cmd/ingress-controller").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// version names the commit under test, for the report.
+func version(t *testing.T) string {
+	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
+	if err != nil {
+		t.Logf("git describe: %v; the report's version is \"unknown\"", err)
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
