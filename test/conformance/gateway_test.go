@@ -30,6 +30,7 @@ import (
 
 	"ingress-controller/internal/kubetest"
 	"ingress-controller/internal/nettest"
+	"ingress-controller/internal/testbin"
 )
 
 const (
@@ -50,6 +51,8 @@ var addressPools = map[string]string{
 	"haproxy": "127.0.81.0/24",
 }
 
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m)) }
+
 func TestGatewayConformance(t *testing.T) {
 	suite := os.Getenv("GATEWAY_CONFORMANCE_BIN")
 	if suite == "" {
@@ -59,7 +62,7 @@ func TestGatewayConformance(t *testing.T) {
 	if len(providers) == 0 {
 		providers = []string{"builtin", "haproxy"}
 	}
-	bin := buildController(t)
+	bin := testbin.Controller(t)
 	for _, provider := range providers {
 		t.Run(provider, func(t *testing.T) { runSuite(t, suite, bin, provider) })
 	}
@@ -243,17 +246,6 @@ func ready(admin string) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
-}
-
-// buildController builds cmd/ingress-controller into the test's temporary
-// directory.
-func buildController(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ingress-controller")
-	if out, err := exec.Command("go", "build", "-o", bin, "ingress-controller/cmd/ingress-controller").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // version names the commit under test, for the report.

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"ingress-controller/internal/nettest"
+	"ingress-controller/internal/testbin"
 )
 
 // TestPprofOnlyWithFlag: the built binary serves /debug/pprof on its admin
 // address only with --enable-pprof; /healthz and /metrics always.
 func TestPprofOnlyWithFlag(t *testing.T) {
-	bin := buildController(t)
+	bin := testbin.Controller(t)
 	for _, tc := range []struct {
 		flags []string
 		want  int

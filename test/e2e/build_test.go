@@ -4,24 +4,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os/exec"
-	"path/filepath"
+	"os"
 	"testing"
 	"time"
 
 	"ingress-controller/internal/nettest"
+	"ingress-controller/internal/testbin"
 )
-
-// buildController builds the controller binary into the test's temporary
-// directory and returns its path.
-func buildController(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ingress-controller")
-	if out, err := exec.Command("go", "build", "-o", bin, "ingress-controller/cmd/ingress-controller").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // statusOf is the status of a GET of url on a connection of its own, or 0
 // when there is no answer within 2s.
@@ -57,3 +46,5 @@ ports: [{name: http, port: %[2]s}]
 endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
 `, name, port)
 }
+
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m)) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"ingress-controller/internal/nettest"
+	"ingress-controller/internal/testbin"
 )
 
 // aliceS3cret is alice's line of an htpasswd file: bcrypt (htpasswd -B)
@@ -128,7 +129,7 @@ spec:
 // providers against the Ingresses of nginxFeatureManifests, through real
 // sockets: what each annotation does, as ingress-nginx's user guide says.
 func TestNginxCompatFeatures(t *testing.T) {
-	bin := buildController(t)
+	bin := testbin.Controller(t)
 	web, canary := nettest.EchoFor(t, "web"), nettest.EchoFor(t, "canary")
 	manifests := t.TempDir()
 	writeAtomic(t, filepath.Join(manifests, "nginx.yaml"), []byte(nginxFeatureManifests+echoService("web", web)+"---\n"+echoService("canary", canary)))

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 
 	"ingress-controller/internal/nettest"
+	"ingress-controller/internal/testbin"
 )
 
 // nginxManifests are Ingresses written for ingress-nginx: two served with
@@ -93,7 +94,7 @@ spec:
 // not even through another Ingress of the same host: its paths answer
 // 503. Without the flag none of them is ours, and nothing listens.
 func TestNginxCompat(t *testing.T) {
-	bin := buildController(t)
+	bin := testbin.Controller(t)
 	echo := nettest.EchoFor(t, "web")
 	manifests := t.TempDir()
 	writeAtomic(t, filepath.Join(manifests, "nginx.yaml"), []byte(nginxManifests+webBackend(echo)))

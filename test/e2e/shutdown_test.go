@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"ingress-controller/internal/nettest"
+	"ingress-controller/internal/testbin"
 )
 
 // TestShutdownDelay: on SIGTERM with --shutdown-delay the controller says
 // it is not ready but serves on for the delay, then stops accepting and
 // exits cleanly.
 func TestShutdownDelay(t *testing.T) {
-	bin := buildController(t)
+	bin := testbin.Controller(t)
 	echo := nettest.EchoFor(t, "web")
 	manifests := t.TempDir()
 	writeAtomic(t, filepath.Join(manifests, "web.yaml"), []byte(`apiVersion: networking.k8s.io/v1

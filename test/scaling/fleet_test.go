@@ -28,12 +28,15 @@ import (
 
 	"ingress-controller/internal/kubetest"
 	"ingress-controller/internal/nettest"
+	"ingress-controller/internal/testbin"
 )
 
 var cluster *kubetest.Cluster
 
 func TestMain(m *testing.M) {
-	os.Exit(kubetest.Main(m, &cluster))
+	code := kubetest.Main(m, &cluster)
+	testbin.Remove()
+	os.Exit(code)
 }
 
 // Replica timing: short, so that failover is seen in seconds. The
@@ -73,39 +76,12 @@ type replica struct {
 	done chan struct{}
 }
 
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// controllerBinary builds cmd/ingress-controller once per test binary,
-// into dir.
-func controllerBinary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ingress-controller-scaling-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "ingress-controller")
-		if out, err := exec.Command("go", "build", "-o", binary, "ingress-controller/cmd/ingress-controller").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
-}
-
 // newFleet makes n LB hosts, a backend host serving an echo backend
 // "web" behind Service web in a new namespace, and a client host. No
 // replica runs yet.
 func newFleet(t testing.TB, provider string, n int) *fleet {
 	t.Helper()
-	f := &fleet{t: t, provider: provider, bin: controllerBinary(t), replicas: map[int]*replica{}}
+	f := &fleet{t: t, provider: provider, bin: testbin.Controller(t), replicas: map[int]*replica{}}
 	f.net = nettest.NewNetwork(t)
 	var err error
 	f.kubeconfig, err = cluster.KubeconfigVia(f.net.Forward(t, strings.TrimPrefix(cluster.Config.Host, "https://")))

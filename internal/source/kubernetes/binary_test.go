@@ -28,40 +28,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"ingress-controller/internal/nettest"
+	"ingress-controller/internal/testbin"
 )
-
-// binaryDir holds the controller binary built for the tests, if any;
-// TestMain removes it.
-var binaryDir string
-
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// controllerBinary builds cmd/ingress-controller once per test binary.
-func controllerBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binaryDir, buildErr = os.MkdirTemp("", "ingress-controller-bin-")
-		if buildErr != nil {
-			return
-		}
-		binary = filepath.Join(binaryDir, "ingress-controller")
-		start := time.Now()
-		out, err := exec.Command("go", "build", "-o", binary, "ingress-controller/cmd/ingress-controller").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-			return
-		}
-		t.Logf("built the controller in %s", time.Since(start).Round(time.Millisecond))
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
-}
 
 // The identity of deploy/rbac.yaml's ServiceAccount. There is no token
 // controller, but a client certificate with the ServiceAccount's user name
@@ -164,7 +132,7 @@ type process struct {
 // test cluster as the identity of cfg, with args added.
 func startBinary(t *testing.T, name string, cfg *rest.Config, args ...string) *process {
 	t.Helper()
-	bin := controllerBinary(t)
+	bin := testbin.Controller(t)
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := cluster.WriteKubeconfig(kubeconfig, cfg); err != nil {
 		t.Fatal(err)

@@ -33,6 +33,7 @@ import (
 	"ingress-controller/internal/nettest"
 	"ingress-controller/internal/provider/builtin"
 	kubesource "ingress-controller/internal/source/kubernetes"
+	"ingress-controller/internal/testbin"
 	"ingress-controller/internal/translate"
 	"ingress-controller/pkg/lbconfig"
 	"ingress-controller/pkg/provider"
@@ -42,9 +43,7 @@ var cluster *kubetest.Cluster
 
 func TestMain(m *testing.M) {
 	code := kubetest.Main(m, &cluster)
-	if binaryDir != "" {
-		_ = os.RemoveAll(binaryDir)
-	}
+	testbin.Remove()
 	os.Exit(code)
 }
 
