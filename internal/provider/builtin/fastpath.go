@@ -733,12 +733,18 @@ func (fc *fastConn) failed(b *backend, ep *endpoint, err error) (outcome, fastRe
 	if fc.gone.Load() {
 		return outcome{endpoint: ep.addr}, closeConn // nobody to answer
 	}
+	// What is left of a body is never read: the connection closes after
+	// the answer, so that none of it is taken for the next request.
+	result := keepConn
+	if fc.head.ContentLength > 0 {
+		fc.head.Close, result = true, closeConn
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		fc.p.log.Warn("backend timed out", "backend", b.name, "endpoint", ep.addr, "error", err)
-		return outcome{status: fc.answer(504, "504 gateway timeout: the backend did not answer in time"), endpoint: ep.addr}, keepConn
+		return outcome{status: fc.answer(504, "504 gateway timeout: the backend did not answer in time"), endpoint: ep.addr}, result
 	}
 	fc.p.log.Warn("backend request failed", "backend", b.name, "endpoint", ep.addr, "error", err)
-	return outcome{status: fc.answer(502, "502 bad gateway: backend unavailable"), endpoint: ep.addr}, keepConn
+	return outcome{status: fc.answer(502, "502 bad gateway: backend unavailable"), endpoint: ep.addr}, result
 }
 
 // logAccess writes the access log line of the request fc.head holds.
