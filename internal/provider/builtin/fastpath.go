@@ -354,7 +354,7 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 		out.status, result = fc.answerUnread(http.StatusRequestEntityTooLarge, "413 request entity too large")
 	default:
 		b = rt.backend
-		if c := b.choose(nil, fc.client, false, nil); c.ep == nil {
+		if c := fc.choose(b, nil); c.ep == nil {
 			out.status, result = fc.answerUnread(503, "503 service unavailable: no ready endpoints")
 		} else {
 			out, result = fc.forwardLoop(pr, b, c)
@@ -437,7 +437,7 @@ func (fc *fastConn) forwardLoop(pr *portRoutes, b *backend, c choice) (outcome, 
 		// As on net/http's path: a body goes elsewhere only if the
 		// request may be sent twice.
 		if len(tried) <= b.policy.retries && (fc.head.ContentLength == 0 || isIdempotent(fc.head.Method)) {
-			next = b.choose(nil, fc.client, false, tried)
+			next = fc.choose(b, tried)
 		}
 		if next.ep == nil {
 			return fc.failed(b, c.ep, err)
@@ -536,7 +536,7 @@ func (fc *fastConn) roundTrip(bc *backendConn, pr *portRoutes, pol *policy) (htt
 			return http1.Head{}, sendError{err}
 		}
 	} else if err := fc.sendBody(bc); err != nil {
-		if _, ok := err.(clientBodyError); ok {
+		if _, ok := err.(clientBodyError); ok || sendTimedOut(err) {
 			return http1.Head{}, err
 		}
 		// The backend may have answered early and closed.
