@@ -38,7 +38,7 @@ type policy struct {
 	hash *hashKey
 
 	connect, responseHeader, idle time.Duration
-	// send bounds each write to the backend; zero means none.
+	// send bounds each write to the backend.
 	send time.Duration
 	// tunnelIdle is zero unless the policy sets an idle timeout; then
 	// Options.TunnelIdleTimeout applies (tunnelIdle in clientlimits.go).
@@ -59,7 +59,7 @@ func compilePolicy(p lbconfig.Policy) *policy {
 		health:         p.PassiveHealthCheck,
 		maxBody:        p.MaxRequestBodyBytes,
 		hash:           compileHash(p.Hash),
-		send:           p.Timeouts.Send.Std(),
+		send:           orDefault(p.Timeouts.Send.Std(), defaultSendTimeout),
 	}
 	if a := p.Affinity; a != nil {
 		switch a.Type {

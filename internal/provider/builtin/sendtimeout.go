@@ -15,6 +15,10 @@ import (
 // cleared on the first write of an exchange without a send timeout, so a
 // pooled connection never carries one into another exchange.
 
+// defaultSendTimeout is the send timeout of a zero Policy: nginx's
+// proxy_send_timeout default, and HAProxy's server timeout here.
+const defaultSendTimeout = 60 * time.Second
+
 // armWrite sets the write deadline for the next write, unless the one in
 // place is already within a tenth of the timeout of it, or clears it.
 // An aborted exchange's deadline stays.
