@@ -62,3 +62,55 @@ func TestRenderHashRejects(t *testing.T) {
 		})
 	}
 }
+
+// hashSeeds are key parts, valid and hostile, for FuzzRenderHash and
+// TestHashSeedsWithHAProxy.
+var hashSeeds = []lbconfig.HashPart{
+	{Type: lbconfig.HashHeader, Name: "x-user"}, {Type: lbconfig.HashHeader, Name: "x),src,concat(a"},
+	{Type: lbconfig.HashCookie, Name: "Session_ID.v2"}, {Type: lbconfig.HashCookie, Name: "a b"},
+	{Type: lbconfig.HashLiteral, Name: "~/@:-._"}, {Type: lbconfig.HashLiteral, Name: "a'b\"c"},
+	{Type: lbconfig.HashLiteral, Name: "%[src]"}, {Type: lbconfig.HashLiteral, Name: "$HOME"},
+	{Type: lbconfig.HashPath}, {Type: lbconfig.HashPath, Name: "x"},
+}
+
+// FuzzRenderHash renders a backend hashing on one part of any type and
+// name: what RenderConfig accepts keeps to the grammar.
+func FuzzRenderHash(f *testing.F) {
+	for _, p := range hashSeeds {
+		f.Add(string(p.Type), p.Name)
+	}
+	f.Fuzz(func(t *testing.T, typ, name string) {
+		cfg := hashConfig()
+		cfg.Backends[2].Policy.Hash.Key = []lbconfig.HashPart{{Type: lbconfig.HashPartType(typ), Name: name}}
+		cfg.Sort()
+		r, err := RenderConfig(cfg, RenderOptions{RuntimeDir: testRuntimeDir, DefaultCertificate: []byte("z")})
+		if err != nil {
+			return
+		}
+		checkGrammar(t, r)
+	})
+}
+
+// TestHashSeedsWithHAProxy: every seed RenderConfig accepts, haproxy -c
+// accepts too.
+func TestHashSeedsWithHAProxy(t *testing.T) {
+	bin := haproxyBinary(t)
+	accepted := 0
+	for _, p := range hashSeeds {
+		cfg := hashConfig()
+		cfg.Backends[2].Policy.Hash.Key = []lbconfig.HashPart{p}
+		cfg.Sort()
+		r, err := RenderConfig(cfg, goldenOptions(t))
+		if err != nil {
+			continue
+		}
+		accepted++
+		checkGrammar(t, r)
+		if err := checkWithHAProxy(t, bin, r); err != nil {
+			t.Errorf("%+v: %v", p, err)
+		}
+	}
+	if accepted != 4 {
+		t.Errorf("%d seeds rendered, want the 4 valid ones", accepted)
+	}
+}
