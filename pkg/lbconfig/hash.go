@@ -16,10 +16,10 @@ const (
 	// HashClientAddress is the TCP peer's IP address, never a forwarding
 	// header.
 	HashClientAddress HashPartType = "ClientAddress"
-	// HashRequestURI is the request target as the route matched it: the
-	// normalized path and the query.
+	// HashRequestURI is the request target the backend gets: the
+	// normalized path (after a Rewrite) and the query.
 	HashRequestURI HashPartType = "RequestURI"
-	// HashPath is the normalized path, without the query.
+	// HashPath is that path, without the query.
 	HashPath HashPartType = "Path"
 	// HashHeader is the value of the first field called Name; "host" is
 	// the request's host as the client sent it.
