@@ -209,7 +209,7 @@ var equivalents = map[string]string{
 	"proxy-body-size":                "not read: an nginx Ingress without the annotation gets ingress-nginx's default, 1m; set nginx.ingress.kubernetes.io/proxy-body-size (or ingress-controller.io/max-body-size) on each Ingress",
 	"proxy-connect-timeout":          "not read: set the annotation (or ingress-controller.io/connect-timeout) on each Ingress; the default is 5s",
 	"proxy-read-timeout":             "not read: set the annotation (or ingress-controller.io/response-timeout and idle-timeout) on each Ingress; the default is 60s",
-	"proxy-send-timeout":             "no equivalent: --client-body-timeout bounds a request body that stalls",
+	"proxy-send-timeout":             "not read: set the annotation (or ingress-controller.io/send-timeout) on each Ingress; the default is 60s",
 	"proxy-next-upstream-tries":      "ingress-controller.io/retries on each Ingress",
 	"load-balance":                   "ingress-controller.io/load-balance on each Ingress",
 	"ssl-redirect":                   "not read: set the annotation (or ingress-controller.io/ssl-redirect) on each Ingress; the default is true",

@@ -38,7 +38,7 @@ type canarySpec struct {
 
 // nginxCanaryKept are the ingress-nginx annotations a canary Ingress's own
 // value counts for: they set its backends' balancing.
-var nginxCanaryKept = []string{"load-balance", "upstream-hash-by", "affinity", "affinity-mode", "session-cookie-"}
+var nginxCanaryKept = []string{"load-balance", "upstream-hash-by", "affinity", "affinity-mode", "affinity-canary-behavior", "session-cookie-"}
 
 // readCanary reads canary and, when it is "true", the canary-*
 // annotations; it returns nil for an Ingress that is not a canary.

@@ -21,7 +21,7 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		AnnotationBackendProtocol, AnnotationSSLPassthrough,
 		AnnotationRedirectTo, AnnotationRedirectCode, AnnotationAppRoot, AnnotationFromToWWWRedirect, AnnotationServerAlias,
 		AnnotationLimitRPS, AnnotationLimitRPM, AnnotationLimitConnections, AnnotationLimitBurstMultiplier,
-		AnnotationLimitExemptSourceRange, AnnotationLimitStatusCode,
+		AnnotationLimitExemptSourceRange, AnnotationLimitStatusCode, AnnotationHashBy, AnnotationSendTimeout,
 	} {
 		t.Run(strings.TrimPrefix(key, AnnotationPrefix), func(t *testing.T) {
 			annotations := map[string]string{key: huge}
@@ -48,6 +48,7 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		"proxy-ssl-verify", "rewrite-target", "limit-rps", "limit-rpm", "limit-connections", "limit-burst-multiplier",
 		"limit-whitelist", "limit-allowlist", "limit-rate", "no-such-annotation",
 		"permanent-redirect", "permanent-redirect-code", "temporal-redirect", "app-root", "from-to-www-redirect", "server-alias",
+		"proxy-send-timeout", "affinity-canary-behavior",
 	} {
 		t.Run("nginx/"+name, func(t *testing.T) {
 			annotations := map[string]string{NginxAnnotationPrefix + name: huge}

@@ -101,6 +101,7 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 	r.readBasicAuth()
 	r.readBackendProtocol()
 	r.readLimits()
+	r.readSendTimeout()
 	r.readRateLimits()
 	r.readAffinity()
 	r.readHeaders()
@@ -606,14 +607,10 @@ func (r *nginxReader) readAffinity() {
 		}
 	}
 	// Cookie affinity wins over hashing, as in ingress-nginx.
-	if v, ok := r.get(hash); ok && r.out[AnnotationAffinity] != "cookie" && r.free(hash, AnnotationAffinity) {
-		switch v {
-		case "$remote_addr", "$binary_remote_addr":
-			r.out[AnnotationAffinity] = string(lbconfig.AffinityBySourceIP)
-		default:
-			r.unsupported(hash, "hashing on %q is not supported here, only on $remote_addr (as source-ip affinity); the load is balanced as without it", v)
-		}
+	if v, ok := r.get(hash); ok && r.out[AnnotationAffinity] != "cookie" {
+		r.readHashBy(v)
 	}
+	r.readCanaryBehavior()
 	if v, ok := r.get(mode); ok {
 		switch v {
 		case "persistent":
@@ -684,14 +681,12 @@ func (r *nginxReader) readCookie() {
 var nginxConsequences = []struct{ name, consequence string }{
 	{"limit-rate", "responses are not throttled to a bandwidth"},
 	{"limit-rate-after", "responses are not throttled to a bandwidth"},
-	{"proxy-send-timeout", "there is no timeout between two writes to the backend"},
 	{"proxy-next-upstream-", "only failed connects are retried"},
 	{"custom-http-errors", "the backend's error responses reach the client as they are"},
 	{"default-backend", "the backend's error responses reach the client as they are"},
 	{"canary-", "this Ingress is not a canary"},
-	{"affinity-canary-behavior", "there are no canaries here"},
 	{"proxy-ssl-", "no client certificate is sent to the backend, whose certificate is not verified"},
-	{"upstream-hash-by-", "the load is balanced as without it"},
+	{"upstream-hash-by-", "each key goes to one endpoint, not to a subset of endpoints"},
 	{"session-cookie-domain", "the affinity cookie has no Domain attribute"},
 	{"session-cookie-secure", "the affinity cookie is Secure on HTTPS (and with SameSite None) only"},
 	{"session-cookie-conditional-samesite-none", "SameSite=None is sent to every browser"},

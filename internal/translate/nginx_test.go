@@ -19,6 +19,8 @@ func FuzzNginxAnnotations(f *testing.F) {
 	f.Add("Auth-Url", "https://auth", "force-ssl-redirect", "true", "ssl-redirect", "false")
 	f.Add("proxy-read-timeout", "99999999999", "proxy-next-upstream", "off", "response-timeout", "1s")
 	f.Add("canary", "true", "upstream-hash-by", "$remote_addr", "affinity", "source-ip")
+	f.Add("upstream-hash-by", "$host${request_uri}-v1", "proxy-send-timeout", "30", "hash-by", "header:x-user,text:a")
+	f.Add("affinity-canary-behavior", "sticky", "load-balance", "ewma", "send-timeout", "-1")
 	f.Add("limit-rps", "5", "limit-whitelist", "10.0.0.0/8", "limit-rpm", "60")
 	f.Add("limit-connections", "1000000", "limit-burst-multiplier", "1000000", "limit-exempt-source-range", "::/0")
 	f.Add("", "", "\x00]", "\n", "", "")

@@ -90,6 +90,7 @@ func (b *builder) policyOf(annotations map[string]string, ref lbconfig.ObjectRef
 	default:
 		a.invalid(AnnotationAffinity, "%q is not cookie or source-ip; no affinity is used", v)
 	}
+	a.hashOf(pol)
 	if pol.Affinity == nil || pol.Affinity.Type != lbconfig.AffinityByCookie {
 		for _, k := range []string{AnnotationAffinityCookieName, AnnotationAffinityCookieMaxAge, AnnotationAffinityCookiePath, AnnotationAffinityCookieSameSite} {
 			if _, ok := annotations[k]; ok {
@@ -100,6 +101,7 @@ func (b *builder) policyOf(annotations map[string]string, ref lbconfig.ObjectRef
 	pol.Timeouts.Connect = a.duration(AnnotationConnectTimeout)
 	pol.Timeouts.ResponseHeader = a.duration(AnnotationResponseTimeout)
 	pol.Timeouts.Idle = a.duration(AnnotationIdleTimeout)
+	pol.Timeouts.Send = a.duration(AnnotationSendTimeout)
 	if v, ok := a.get(AnnotationRetries); ok {
 		if n, err := strconv.Atoi(v); err == nil && n >= 0 && n <= maxRetries {
 			pol.Retries = int32(n)

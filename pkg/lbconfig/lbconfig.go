@@ -295,6 +295,9 @@ type Policy struct {
 	Algorithm Algorithm `json:"algorithm,omitempty"`
 	// Affinity keeps a client on the endpoint it reached first.
 	Affinity *Affinity `json:"affinity,omitempty"`
+	// Hash, if set, picks the endpoint of a request by a key read from
+	// it, in place of Algorithm (see hash.go); not with Affinity.
+	Hash *Hash `json:"hash,omitempty"`
 	// Timeouts bound the backend side of an exchange.
 	Timeouts Timeouts `json:"timeouts,omitzero"`
 	// Retries is how many other endpoints a request that may be sent

@@ -56,6 +56,10 @@ type Timeouts struct {
 	// a websocket or a TCP connection with no bytes either way for this
 	// long is closed.
 	Idle Duration `json:"idle,omitzero"`
+	// Send bounds each write of the request to the endpoint: a backend
+	// that takes nothing of it for this long fails the request (504).
+	// It is the time between two successive writes, not a total.
+	Send Duration `json:"send,omitzero"`
 }
 
 // PassiveHealthCheck ejects an endpoint that fails ConsecutiveFailures
@@ -124,10 +128,13 @@ func (v *validator) policy(f string, p Policy) {
 			v.add(f+".affinity.type", fmt.Sprintf("unknown affinity %q", a.Type))
 		}
 	}
-	for name, d := range map[string]Duration{"connect": p.Timeouts.Connect, "responseHeader": p.Timeouts.ResponseHeader, "idle": p.Timeouts.Idle} {
+	for name, d := range map[string]Duration{"connect": p.Timeouts.Connect, "responseHeader": p.Timeouts.ResponseHeader, "idle": p.Timeouts.Idle, "send": p.Timeouts.Send} {
 		if d < 0 {
 			v.add(f+".timeouts."+name, "must not be negative")
 		}
+	}
+	if p.Hash != nil {
+		v.hash(f, p)
 	}
 	if p.Retries < 0 {
 		v.add(f+".retries", "must not be negative")

@@ -354,7 +354,7 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 		out.status, result = fc.answerUnread(http.StatusRequestEntityTooLarge, "413 request entity too large")
 	default:
 		b = rt.backend
-		if c := b.choose(nil, fc.client, false, nil); c.ep == nil {
+		if c := fc.choose(b, nil); c.ep == nil {
 			out.status, result = fc.answerUnread(503, "503 service unavailable: no ready endpoints")
 		} else {
 			out, result = fc.forwardLoop(pr, b, c)
@@ -437,7 +437,7 @@ func (fc *fastConn) forwardLoop(pr *portRoutes, b *backend, c choice) (outcome, 
 		// As on net/http's path: a body goes elsewhere only if the
 		// request may be sent twice.
 		if len(tried) <= b.policy.retries && (fc.head.ContentLength == 0 || isIdempotent(fc.head.Method)) {
-			next = b.choose(nil, fc.client, false, tried)
+			next = fc.choose(b, tried)
 		}
 		if next.ep == nil {
 			return fc.failed(b, c.ep, err)
@@ -536,7 +536,7 @@ func (fc *fastConn) roundTrip(bc *backendConn, pr *portRoutes, pol *policy) (htt
 			return http1.Head{}, sendError{err}
 		}
 	} else if err := fc.sendBody(bc); err != nil {
-		if _, ok := err.(clientBodyError); ok {
+		if _, ok := err.(clientBodyError); ok || sendTimedOut(err) {
 			return http1.Head{}, err
 		}
 		// The backend may have answered early and closed.
@@ -733,12 +733,18 @@ func (fc *fastConn) failed(b *backend, ep *endpoint, err error) (outcome, fastRe
 	if fc.gone.Load() {
 		return outcome{endpoint: ep.addr}, closeConn // nobody to answer
 	}
+	// What is left of a body is never read: the connection closes after
+	// the answer, so that none of it is taken for the next request.
+	result := keepConn
+	if fc.head.ContentLength > 0 {
+		fc.head.Close, result = true, closeConn
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		fc.p.log.Warn("backend timed out", "backend", b.name, "endpoint", ep.addr, "error", err)
-		return outcome{status: fc.answer(504, "504 gateway timeout: the backend did not answer in time"), endpoint: ep.addr}, keepConn
+		return outcome{status: fc.answer(504, "504 gateway timeout: the backend did not answer in time"), endpoint: ep.addr}, result
 	}
 	fc.p.log.Warn("backend request failed", "backend", b.name, "endpoint", ep.addr, "error", err)
-	return outcome{status: fc.answer(502, "502 bad gateway: backend unavailable"), endpoint: ep.addr}, keepConn
+	return outcome{status: fc.answer(502, "502 bad gateway: backend unavailable"), endpoint: ep.addr}, result
 }
 
 // logAccess writes the access log line of the request fc.head holds.

@@ -205,16 +205,22 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 		status string
 		own    string // the load balancer's own address; "" for none
 		limit  *lbconfig.RateLimit
+		hash   *lbconfig.Hash
 	}{
-		{"no rule", nil, "", "HTTP/1.1 200 OK\r\n", "", nil},
-		{"own address", nil, "", "HTTP/1.1 200 OK\r\n", "127.0.0.2", nil},
-		{"allowed", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Deny: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 200 OK\r\n", "", nil},
-		{"refused", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 403 ", "", nil},
-		{"regex", nil, `(?i)/API/v[0-9]+/(.*)`, "HTTP/1.1 200 OK\r\n", "", nil},
+		{"no rule", nil, "", "HTTP/1.1 200 OK\r\n", "", nil, nil},
+		{"own address", nil, "", "HTTP/1.1 200 OK\r\n", "127.0.0.2", nil, nil},
+		{"allowed", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Deny: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 200 OK\r\n", "", nil, nil},
+		{"refused", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 403 ", "", nil, nil},
+		{"regex", nil, `(?i)/API/v[0-9]+/(.*)`, "HTTP/1.1 200 OK\r\n", "", nil, nil},
 		// Rate limits: admitted (a rate and requests in progress counted
 		// and released) and over the limit.
-		{"rate limited", nil, "", "HTTP/1.1 200 OK\r\n", "", &lbconfig.RateLimit{Zone: "a", PerSecond: &lbconfig.Rate{Requests: lbconfig.MaxRateLimit, Burst: lbconfig.MaxRateLimit}, Concurrent: 10, StatusCode: 503}},
-		{"over the rate limit", nil, "", "HTTP/1.1 429 ", "", &lbconfig.RateLimit{Zone: "b", PerMinute: &lbconfig.Rate{Requests: 1}, StatusCode: 429}},
+		{"rate limited", nil, "", "HTTP/1.1 200 OK\r\n", "", &lbconfig.RateLimit{Zone: "a", PerSecond: &lbconfig.Rate{Requests: lbconfig.MaxRateLimit, Burst: lbconfig.MaxRateLimit}, Concurrent: 10, StatusCode: 503}, nil},
+		{"over the rate limit", nil, "", "HTTP/1.1 429 ", "", &lbconfig.RateLimit{Zone: "b", PerMinute: &lbconfig.Rate{Requests: 1}, StatusCode: 429}, nil},
+		// A hash policy reads its key where the head lies.
+		{"hash", nil, "", "HTTP/1.1 200 OK\r\n", "", nil, &lbconfig.Hash{Key: []lbconfig.HashPart{
+			{Type: lbconfig.HashClientAddress}, {Type: lbconfig.HashRequestURI}, {Type: lbconfig.HashPath}, {Type: lbconfig.HashHeader, Name: "user-agent"},
+			{Type: lbconfig.HashHeader, Name: "host"}, {Type: lbconfig.HashCookie, Name: "sid"}, {Type: lbconfig.HashLiteral, Name: "v1"},
+		}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			port := nettest.FreePort(t)
@@ -224,7 +230,9 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 				route.Path, route.Match = tc.regex, lbconfig.MatchRegex
 			}
 			route.RateLimit = tc.limit
-			cfg := oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil,
+			b := backendOf("raw", backend)
+			b.Policy.Hash = tc.hash
+			cfg := oneListener(port, []lbconfig.Backend{b}, nil,
 				vh("bench.example.com", route))
 			addr := "127.0.0.1"
 			if tc.own != "" {
@@ -238,7 +246,7 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			request := []byte("GET /api/v1/items?id=42 HTTP/1.1\r\nHost: bench.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+			request := []byte("GET /api/v1/items?id=42 HTTP/1.1\r\nHost: bench.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\nCookie: a=1; sid=2\r\n\r\n")
 			buf := make([]byte, 4096)
 			var failed error
 			roundTrip := func() {

@@ -293,6 +293,7 @@ func (p *Provider) exchangeOn(ctx context.Context, b *backend, ep *endpoint, ide
 				return nil, http1.Head{}, dialError{err}
 			}
 		}
+		bc.sendTimeout = b.policy.send
 		rh, err := try(bc)
 		if err == nil {
 			return bc, rh, nil
@@ -487,7 +488,7 @@ func (x *exchange) roundTrip() (http1.Head, error) {
 		}
 	}
 	if err := x.sendBody(); err != nil {
-		if _, ok := err.(clientBodyError); ok {
+		if _, ok := err.(clientBodyError); ok || sendTimedOut(err) {
 			return http1.Head{}, err
 		}
 		// The backend may have answered early and closed.

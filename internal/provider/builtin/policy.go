@@ -34,8 +34,12 @@ type policy struct {
 	// cookieSecure is the SameSite=None case: Secure even over HTTP.
 	cookieSecure bool
 	sourceIP     bool
+	// hash is the key of a hash policy (hash.go), nil without one.
+	hash *hashKey
 
 	connect, responseHeader, idle time.Duration
+	// send bounds each write to the backend.
+	send time.Duration
 	// tunnelIdle is zero unless the policy sets an idle timeout; then
 	// Options.TunnelIdleTimeout applies (tunnelIdle in clientlimits.go).
 	tunnelIdle time.Duration
@@ -54,6 +58,8 @@ func compilePolicy(p lbconfig.Policy) *policy {
 		retries:        int(p.Retries),
 		health:         p.PassiveHealthCheck,
 		maxBody:        p.MaxRequestBodyBytes,
+		hash:           compileHash(p.Hash),
+		send:           orDefault(p.Timeouts.Send.Std(), defaultSendTimeout),
 	}
 	if a := p.Affinity; a != nil {
 		switch a.Type {
@@ -119,6 +125,9 @@ func (b *backend) choose(r *http.Request, clientIP string, secure bool, tried []
 		return choice{}
 	}
 	pol := b.policy
+	if pol.hash != nil && r != nil {
+		return b.chooseByKey(pol.hash.sumRequest(r, clientIP), tried)
+	}
 	now := time.Time{}
 	if pol.health != nil {
 		now = time.Now()

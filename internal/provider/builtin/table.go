@@ -142,7 +142,9 @@ type backend struct {
 	// byCookie finds an endpoint by its affinity cookie value; nil
 	// without cookie affinity.
 	byCookie map[string]*endpoint
-	next     atomic.Uint64
+	// ring places the endpoints for a hash policy; nil without one.
+	ring []ringPoint
+	next atomic.Uint64
 	// metrics are set by Apply before the table is published; nil
 	// without metrics.
 	metrics *backendMetrics
@@ -186,6 +188,9 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 			for i := range nb.endpoints {
 				nb.byCookie[nb.endpoints[i].cookie] = &nb.endpoints[i]
 			}
+		}
+		if nb.policy.hash != nil {
+			nb.ring = buildRing(nb.endpoints)
 		}
 		backends[b.Name] = nb
 		list = append(list, nb)

@@ -195,6 +195,11 @@ type backendConn struct {
 	written int64
 	// readDeadline is the read deadline last set.
 	readDeadline time.Time
+	// sendTimeout bounds each write of the current exchange (the
+	// policy's send timeout, sendtimeout.go); writeDeadline is the write
+	// deadline last set, zero if none.
+	sendTimeout   time.Duration
+	writeDeadline time.Time
 
 	// raw and peekFn do the liveness check; peekAlive is its answer.
 	raw       syscall.RawConn
@@ -228,6 +233,9 @@ func (c *backendConn) Write(p []byte) (int, error) {
 		// stay as they are until the next write into it.
 		c.pending = p
 		return len(p), nil
+	}
+	if c.sendTimeout > 0 || !c.writeDeadline.IsZero() {
+		c.armWrite()
 	}
 	n, err := c.conn.Write(p)
 	c.written += int64(n)
@@ -315,9 +323,7 @@ func (c *backendConn) sendAndRead(p []byte) (int, error) {
 		return 0, c.rr.err
 	}
 	if len(rest) > 0 {
-		n, err := c.conn.Write(rest)
-		c.written += int64(n)
-		if err != nil {
+		if _, err := c.Write(rest); err != nil {
 			return 0, err
 		}
 		return c.conn.Read(p)

@@ -56,6 +56,17 @@
 //     http-after-response rule removes it when the cookie has another Path
 //     (given as an attribute). Secure is added on HTTPS connections
 //     (ssl_fc), and always with SameSite=None, as builtin does.
+//   - Hash policies: the key is read into variables and hashed by
+//     "balance hash" on HAProxy's consistent ring, which places servers by
+//     their slot, not by address as the builtin provider does; a key goes
+//     to one endpoint in each, not the same one. A cookie sent twice counts
+//     by its last value (the builtin provider's first). Mode tcp backends
+//     balance without the key (hash.go).
+//   - The send timeout: HAProxy has one server-side timeout for both
+//     directions, which is the largest of the response, idle and send
+//     timeouts; a request body the server stops reading is cut after it,
+//     and the client's connection is closed without an answer (the
+//     builtin provider answers 504).
 //   - HTTPS listeners without a catch-all certificate serve the provider's
 //     own self-signed default certificate, kept in the runtime directory.
 //   - Client limits (provider.Options): the head limit is a rule that

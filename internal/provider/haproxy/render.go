@@ -1056,7 +1056,7 @@ func (r *renderer) backend(b *lbconfig.Backend) error {
 		if v.mode != "" {
 			w.line("    mode " + v.mode)
 		}
-		if b.Policy.Affinity == nil || b.Policy.Affinity.Type != lbconfig.AffinityBySourceIP {
+		if (b.Policy.Affinity == nil || b.Policy.Affinity.Type != lbconfig.AffinityBySourceIP) && !balancesByHash(b.Policy, v.tcp) {
 			w.line("    balance " + algo)
 		}
 		for _, l := range policy {
@@ -1142,13 +1142,10 @@ func policyLines(p lbconfig.Policy, tcp bool) ([]string, error) {
 	if t := p.Timeouts; t.Connect > 0 {
 		out = append(out, "timeout connect "+ms(t.Connect))
 	}
-	if t := p.Timeouts; t.ResponseHeader > 0 || t.Idle > 0 {
-		// HAProxy has one server-side inactivity timeout for both.
-		d := t.ResponseHeader
-		if t.Idle > d {
-			d = t.Idle
-		}
-		out = append(out, "timeout server "+ms(d))
+	if t := p.Timeouts; t.ResponseHeader > 0 || t.Idle > 0 || t.Send > 0 {
+		// HAProxy has one server-side inactivity timeout for all three,
+		// each direction: the largest (see doc.go).
+		out = append(out, "timeout server "+ms(max(t.ResponseHeader, t.Idle, t.Send)))
 	}
 	if t := p.Timeouts; t.Idle > 0 {
 		out = append(out, "timeout tunnel "+ms(t.Idle))
@@ -1162,6 +1159,13 @@ func policyLines(p lbconfig.Policy, tcp bool) ([]string, error) {
 			out = append(out, "retry-on conn-failure empty-response",
 				"http-request disable-l7-retry if !METH_GET !METH_OPTIONS !METH_PUT !METH_DELETE !METH_TRACE")
 		}
+	}
+	if balancesByHash(p, tcp) {
+		lines, err := hashLines(p.Hash)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, lines...)
 	}
 	if a := p.Affinity; a != nil {
 		switch a.Type {

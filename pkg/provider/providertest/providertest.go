@@ -157,6 +157,7 @@ func (s Suite) Run(t *testing.T) {
 		{"TLSSessionResumption", (*Suite).testTLSResumption},
 		{"TCP", (*Suite).testTCP},
 		{"StickySessions", (*Suite).testSticky},
+		{"Hashing", (*Suite).testHashing},
 		{"RequestSmuggling", (*Suite).testSmuggling},
 		{"UnreadBodies", (*Suite).testUnreadBodies},
 		{"HopByHopFields", (*Suite).testHopByHop},
