@@ -31,8 +31,8 @@ import (
 //     protection that cannot be honoured here (external and digest
 //     authentication, client certificates, satisfy, a WAF, backend
 //     certificate verification, a source range that does not parse), or
-//     what would be served wrong (a canary, a backend
-//     protocol other than HTTP, HTTPS and GRPC). Each such annotation gets
+//     what would be served wrong (a backend protocol other than HTTP,
+//     HTTPS and GRPC). Each such annotation gets
 //     a RefusedAnnotation problem; other Ingresses, on the same hosts too,
 //     are served as if it did not exist, except that its paths no served
 //     Ingress claims answer 503 instead of falling through to theirs
