@@ -70,3 +70,73 @@ func TestRenderBackendTLSRejects(t *testing.T) {
 		}
 	}
 }
+
+// backendTLSSeeds are hostile backend and server names.
+var backendTLSSeeds = []struct{ backend, serverName string }{
+	{"default/web:443", "web.default.svc"},
+	{"default/web:443 ssl verify none", "a.b) verify none sni str(x"},
+	{"x\nbackend evil", "a.b\n    server evil 1.2.3.4:80"},
+	{"ns/'quoted'$HOME%[src]:443", "a.b verify none"},
+	{"../../etc/passwd", "xn--bcher-kva.example"},
+	{"ns/é:443", "é.example"},
+	{"x\nbackend evil", "web.default.svc"},
+	{"ns/'quoted'$HOME%[src]:443 # x", "web.default.svc"},
+	{"ns/é\x00:443", "a-b.c-d"},
+}
+
+func backendTLSFuzzConfig(t testing.TB, backend, serverName string) *lbconfig.Config {
+	c := &lbconfig.Config{
+		LoadBalancers: []lbconfig.LoadBalancer{{Name: "default", Listeners: []lbconfig.Listener{{
+			Port: 80, Protocol: lbconfig.ProtocolHTTP,
+			VirtualHosts: []lbconfig.VirtualHost{{Hostname: "a.example.com", Routes: []lbconfig.Route{{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref(backend)}}}},
+		}}}},
+		Backends: []lbconfig.Backend{{Name: backend, Protocol: lbconfig.BackendGRPCS,
+			Endpoints: []lbconfig.Endpoint{{Address: "10.0.7.1", Port: 8443, Ready: true, Serving: true}},
+			TLS: &lbconfig.BackendTLS{Verify: true, CAPEM: readTestdata(t, "tls-a.crt"), ServerName: serverName, SNI: true,
+				ClientCertificatePEM: readTestdata(t, "tls-b.crt"), ClientKeyPEM: readTestdata(t, "tls-b.key")}}},
+	}
+	c.Sort()
+	return c
+}
+
+// FuzzRenderBackendTLS: whatever the backend's and the server's names,
+// a config renders to the grammar or is rejected.
+func FuzzRenderBackendTLS(f *testing.F) {
+	for _, s := range backendTLSSeeds {
+		f.Add(s.backend, s.serverName)
+	}
+	f.Fuzz(func(t *testing.T, backend, serverName string) {
+		r, err := RenderConfig(backendTLSFuzzConfig(t, backend, serverName), RenderOptions{RuntimeDir: testRuntimeDir, DefaultCertificate: []byte("z")})
+		if err != nil {
+			return
+		}
+		checkGrammar(t, r)
+		for f := range r.Files {
+			if !strings.HasPrefix(f, certsDir+"/") && !strings.HasPrefix(f, mapsDir+"/") && !strings.HasPrefix(f, errorsDir+"/") && f != configFile && f != hopByHopLua {
+				t.Errorf("file %q outside the generation's directories", f)
+			}
+		}
+	})
+}
+
+// TestBackendTLSSeedsWithHAProxy: every seed RenderConfig accepts,
+// HAProxy accepts too.
+func TestBackendTLSSeedsWithHAProxy(t *testing.T) {
+	bin := haproxyBinary(t)
+	accepted := 0
+	for _, s := range backendTLSSeeds {
+		r, err := RenderConfig(backendTLSFuzzConfig(t, s.backend, s.serverName), goldenOptions(t))
+		if err != nil {
+			t.Logf("rejected %q %q: %v", s.backend, s.serverName, err)
+			continue
+		}
+		accepted++
+		checkGrammar(t, r)
+		if err := checkWithHAProxy(t, bin, r); err != nil {
+			t.Errorf("seed %q %q: %v", s.backend, s.serverName, err)
+		}
+	}
+	if accepted < 3 {
+		t.Errorf("only %d seeds rendered; hostile backend names with a valid server name should", accepted)
+	}
+}
