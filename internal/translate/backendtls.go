@@ -218,6 +218,21 @@ func (b *builder) withBackendTLS(ing *networkingv1.Ingress, ref lbconfig.ObjectR
 	b.policies[ref] = p
 }
 
+// withMainBackendTLS gives the backends of canary the backend protocol and
+// TLS of main, the Ingress whose route it joins, when main has backend
+// TLS: in ingress-nginx the canary's requests go out under the main
+// Ingress's proxy-ssl-* settings, and a verifying route must not send a
+// share of its requests unverified.
+func (b *builder) withMainBackendTLS(canary, main lbconfig.ObjectRef) {
+	mp, ok := b.policies[main]
+	if !ok || mp.tls == nil {
+		return
+	}
+	p := b.policies[canary]
+	p.protocol, p.tls, p.custom = mp.protocol, mp.tls, true
+	b.policies[canary] = p
+}
+
 // withServiceName returns x for a backend of Service svc in namespace ns:
 // a copy whose server name, when it needs one and the Ingress named none,
 // is the Service's DNS name, which in-cluster certificates are issued for.

@@ -100,7 +100,9 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 	r.readSourceRanges()
 	r.readBasicAuth()
 	r.readBackendProtocol()
-	r.readProxySSL() // backendtls.go
+	if spec == nil {
+		r.readProxySSL() // backendtls.go; a canary's are its main Ingress's
+	}
 	r.readLimits()
 	r.readRateLimits()
 	r.readAffinity()
