@@ -1,10 +1,15 @@
 package builtin
 
 import (
+	"bytes"
+	"log/slog"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/internal/selfsigned"
 	"ingress-controller/pkg/lbconfig"
 )
@@ -80,5 +85,57 @@ func TestBackendTLSRejected(t *testing.T) {
 		if _, err := backendTLSTable(t, x, nil); err == nil {
 			t.Errorf("%s: buildTable took it", name)
 		}
+	}
+}
+
+// lockedBuffer is a log destination safe for the proxy's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestBackendTLSFailureLogged: a backend whose certificate fails answers
+// 502, and the log line names the backend and why, without key material.
+func TestBackendTLSFailureLogged(t *testing.T) {
+	var logs lockedBuffer
+	p := startProxy(t, slog.New(slog.NewTextHandler(&logs, nil)))
+	ca, err := selfsigned.NewCA("ca", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := ca.Issue("client", time.Hour, selfsigned.ClientAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger := nettest.NewCert(t, "stranger", "web.ns.svc")
+	ep := nettest.TLSEchoEndpoint(t, "tls", stranger)
+	port := nettest.FreePort(t)
+	b := protoBackend("ns/web:443", lbconfig.BackendHTTPS, ep)
+	b.TLS = &lbconfig.BackendTLS{Verify: true, CAPEM: ca.ChainPEM, ServerName: "web.ns.svc",
+		ClientCertificatePEM: client.ChainPEM, ClientKeyPEM: client.KeyPEM}
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{b}, nil, vh("web.test", prefix("/", "ns/web:443"))))
+	if a := get(t, testClient(t), port, "web.test", "/"); a.status != http.StatusBadGateway || a.server() != "" {
+		t.Fatalf("GET through a backend whose certificate another CA signed: %d from %q, want 502 from the proxy", a.status, a.server())
+	}
+	out := logs.String()
+	for _, want := range []string{"backend=ns/web:443", `backend certificate not verified for \"web.ns.svc\"`, "unknown authority"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log does not say %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "PRIVATE KEY") || strings.Contains(out, string(client.KeyPEM[40:80])) {
+		t.Errorf("the log holds key material:\n%s", out)
 	}
 }
