@@ -171,6 +171,7 @@ func (b *builder) backend(s backendSite, svc *networkingv1.IngressServiceBackend
 		rb.backend.Name = name
 		rb.backend.Policy = pol.policy
 		rb.backend.Protocol = pol.protocol
+		rb.backend.TLS = withServiceName(pol.tls, ns, svc.Name) // backendtls.go
 		b.backends[name] = rb
 	}
 	if is := rb.issue; is != nil {

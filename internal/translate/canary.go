@@ -182,6 +182,7 @@ func (t *translation) addCanaryPath(c canary, ref lbconfig.ObjectRef, field, hos
 	}
 	if _, seen := b.policies[ref]; !seen {
 		b.policies[ref] = b.policyOf(c.ing.Annotations, ref)
+		b.withMainBackendTLS(ref, main.Source) // backendtls.go
 	}
 	taken[key] = ref
 	if !slices.Contains(b.sources, ref) {

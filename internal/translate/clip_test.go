@@ -22,6 +22,8 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		AnnotationRedirectTo, AnnotationRedirectCode, AnnotationAppRoot, AnnotationFromToWWWRedirect, AnnotationServerAlias,
 		AnnotationLimitRPS, AnnotationLimitRPM, AnnotationLimitConnections, AnnotationLimitBurstMultiplier,
 		AnnotationLimitExemptSourceRange, AnnotationLimitStatusCode, AnnotationHashBy, AnnotationSendTimeout,
+		AnnotationBackendTLSSecret, AnnotationBackendTLSVerify, AnnotationBackendTLSName, AnnotationBackendTLSSNI,
+		AnnotationBackendTLSMinVersion, AnnotationBackendTLSMaxVersion,
 	} {
 		t.Run(strings.TrimPrefix(key, AnnotationPrefix), func(t *testing.T) {
 			annotations := map[string]string{key: huge}
@@ -30,6 +32,9 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 			}
 			if _, ok := annotations[AnnotationLimitRPM]; !ok && strings.HasPrefix(key, AnnotationPrefix+"limit-") {
 				annotations[AnnotationLimitRPM] = "60" // the options of a limit need one
+			}
+			if strings.HasPrefix(key, AnnotationPrefix+"backend-tls-") {
+				annotations[AnnotationBackendProtocol] = "HTTPS" // backend TLS needs it
 			}
 			ing := hugeIngress(annotations, "web.example", "/")
 			_, problems := Ingresses(&Snapshot{Ingresses: []*networkingv1.Ingress{ing}}, goldenOptions)
@@ -49,11 +54,17 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		"limit-whitelist", "limit-allowlist", "limit-rate", "no-such-annotation",
 		"permanent-redirect", "permanent-redirect-code", "temporal-redirect", "app-root", "from-to-www-redirect", "server-alias",
 		"proxy-send-timeout", "affinity-canary-behavior",
+		"proxy-ssl-secret", "proxy-ssl-name", "proxy-ssl-server-name", "proxy-ssl-protocols", "proxy-ssl-ciphers", "proxy-ssl-verify-depth",
 	} {
 		t.Run("nginx/"+name, func(t *testing.T) {
 			annotations := map[string]string{NginxAnnotationPrefix + name: huge}
 			if strings.HasPrefix(name, "session-cookie-") {
 				annotations[NginxAnnotationPrefix+"affinity"] = "cookie"
+			}
+			if strings.HasPrefix(name, "proxy-ssl-") && name != "proxy-ssl-secret" {
+				// Read only with a Secret, over TLS.
+				annotations[NginxAnnotationPrefix+"proxy-ssl-secret"] = "web-tls"
+				annotations[NginxAnnotationPrefix+"backend-protocol"] = "HTTPS"
 			}
 			ing := hugeIngress(annotations, "web.example", "/")
 			_, problems := Ingresses(&Snapshot{Ingresses: []*networkingv1.Ingress{ing}}, nginxOptions)

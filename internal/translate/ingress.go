@@ -71,8 +71,8 @@ func withDefaults(opts Options) Options {
 // ourIngresses returns the Ingresses of our classes to serve, and those
 // refused: of the nginx class that readNginx refuses, and of either class
 // whose source ranges (readAccess) or regex paths (readRegex) do not
-// parse, or whose basic authentication cannot be honoured
-// (readBasicAuth). Each oldest first, which
+// parse, or whose basic authentication (readBasicAuth) or backend TLS
+// (readBackendTLS) cannot be honoured. Each oldest first, which
 // is the order in which they win conflicts. Those of the nginx class to serve
 // come as readNginx rewrites them, the canaries apart.
 func ourIngresses(snap *Snapshot, opts Options, secrets map[string]*corev1.Secret, ps *problems) (served, refused []*networkingv1.Ingress, canaries []canary) {
@@ -83,7 +83,7 @@ func ourIngresses(snap *Snapshot, opts Options, secrets map[string]*corev1.Secre
 		}
 		switch c.kind(ing) {
 		case ourIngress:
-			if readAccess(ing, ps) && readRegex(ing, ps) && readBasicAuth(ing, nil, secrets, ps) {
+			if readAccess(ing, ps) && readRegex(ing, ps) && readBasicAuth(ing, nil, secrets, ps) && readBackendTLS(ing, nil, secrets, ps) {
 				served = append(served, ing)
 			} else {
 				refused = append(refused, ing)
@@ -93,7 +93,8 @@ func ourIngresses(snap *Snapshot, opts Options, secrets map[string]*corev1.Secre
 			switch {
 			case ok && spec != nil:
 				canaries = append(canaries, canary{ing: rewritten, original: ing.Annotations, spec: spec})
-			case ok && readAccess(rewritten, ps) && readRegex(rewritten, ps) && readBasicAuth(rewritten, ing.Annotations, secrets, ps):
+			case ok && readAccess(rewritten, ps) && readRegex(rewritten, ps) && readBasicAuth(rewritten, ing.Annotations, secrets, ps) &&
+				readBackendTLS(rewritten, ing.Annotations, secrets, ps):
 				served = append(served, rewritten)
 			default:
 				refused = append(refused, ing)
@@ -222,6 +223,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	b.noteRegex(ing)
 	if _, seen := b.policies[ref]; !seen {
 		b.policies[ref] = b.policyOf(ing.Annotations, ref)
+		b.withBackendTLS(ing, ref)
 		b.headers[ref] = b.headersOf(ing.Annotations, ref)
 	}
 	if _, seen := b.rateLimits[ref]; !seen {

@@ -30,13 +30,13 @@ import (
 //     snippet (never run here, and it may hold access control), a
 //     protection that cannot be honoured here (external and digest
 //     authentication, client certificates, satisfy, a WAF, backend
-//     certificate verification, a source range that does not parse), or
-//     what would be served wrong (a backend protocol other than HTTP,
-//     HTTPS and GRPC). Each such annotation gets
-//     a RefusedAnnotation problem; other Ingresses, on the same hosts too,
-//     are served as if it did not exist, except that its paths no served
-//     Ingress claims answer 503 instead of falling through to theirs
-//     (addRefused in group.go).
+//     certificate verification without the Secret of its CA, a source
+//     range that does not parse), or what would be served wrong (a
+//     backend protocol other than HTTP, HTTPS, GRPC and GRPCS). Each such
+//     annotation gets a RefusedAnnotation problem; other Ingresses, on
+//     the same hosts too, are served as if it did not exist, except that
+//     its paths no served Ingress claims answer 503 instead of falling
+//     through to theirs (addRefused in group.go).
 //   - Every other annotation under the prefix is served without, with an
 //     UnsupportedAnnotation problem. A value that does not parse gets an
 //     InvalidAnnotation problem and ingress-nginx's default holds, except
@@ -100,6 +100,9 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 	r.readSourceRanges()
 	r.readBasicAuth()
 	r.readBackendProtocol()
+	if spec == nil {
+		r.readProxySSL() // backendtls.go; a canary's are its main Ingress's
+	}
 	r.readLimits()
 	r.readSendTimeout()
 	r.readRateLimits()
@@ -233,19 +236,14 @@ func (r *nginxReader) refuses(name string) bool {
 	case strings.HasPrefix(name, "modsecurity-"):
 		r.refuse(name, "the ModSecurity web application firewall is not supported here")
 	case name == "proxy-ssl-verify":
-		if strings.EqualFold(v, "off") {
-			return honoured() // backend certificates are never verified here
-		}
-		r.refuse(name, "verifying the backend's certificate is not supported here: backend certificates are never verified")
+		return r.refusesProxySSLVerify(name, v) // backendtls.go
 	case name == "backend-protocol":
 		if _, ours := r.in[AnnotationBackendProtocol]; ours {
 			return false // readBackendProtocol reports that ours wins
 		}
 		switch strings.ToUpper(v) {
-		case "HTTP", "HTTPS", "GRPC":
+		case "HTTP", "HTTPS", "GRPC", "GRPCS":
 			return false
-		case "GRPCS":
-			r.refuse(name, "gRPC over TLS to the backends (GRPCS) is not supported here, only gRPC in the clear (GRPC)")
 		case "FCGI":
 			r.refuse(name, "FastCGI backends are not supported here, and serving them as HTTP would be wrong")
 		case "AUTO_HTTP":
@@ -430,7 +428,7 @@ func (r *nginxReader) readBackendProtocol() {
 		return
 	}
 	switch proto := strings.ToUpper(v); proto {
-	case "HTTPS", "GRPC":
+	case "HTTPS", "GRPC", "GRPCS":
 		r.out[AnnotationBackendProtocol] = proto
 	}
 }
@@ -685,7 +683,6 @@ var nginxConsequences = []struct{ name, consequence string }{
 	{"custom-http-errors", "the backend's error responses reach the client as they are"},
 	{"default-backend", "the backend's error responses reach the client as they are"},
 	{"canary-", "this Ingress is not a canary"},
-	{"proxy-ssl-", "no client certificate is sent to the backend, whose certificate is not verified"},
 	{"upstream-hash-by-", "each key goes to one endpoint, not to a subset of endpoints"},
 	{"session-cookie-domain", "the affinity cookie has no Domain attribute"},
 	{"session-cookie-secure", "the affinity cookie is Secure on HTTPS (and with SameSite None) only"},

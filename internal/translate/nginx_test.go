@@ -23,6 +23,8 @@ func FuzzNginxAnnotations(f *testing.F) {
 	f.Add("affinity-canary-behavior", "sticky", "load-balance", "ewma", "send-timeout", "-1")
 	f.Add("limit-rps", "5", "limit-whitelist", "10.0.0.0/8", "limit-rpm", "60")
 	f.Add("limit-connections", "1000000", "limit-burst-multiplier", "1000000", "limit-exempt-source-range", "::/0")
+	f.Add("proxy-ssl-verify", "on", "proxy-ssl-secret", "shop/ca", "backend-protocol", "GRPCS")
+	f.Add("proxy-ssl-protocols", "TLSv1.3 SSLv3", "proxy-ssl-server-name", "on", "backend-tls-name", "web.shop.svc")
 	f.Add("", "", "\x00]", "\n", "", "")
 	f.Fuzz(func(t *testing.T, name1, value1, name2, value2, ours, oursValue string) {
 		ing := &networkingv1.Ingress{

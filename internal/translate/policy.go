@@ -59,7 +59,9 @@ type ingressPolicy struct {
 	policy lbconfig.Policy
 	// protocol is what the backends speak; "" is HTTP/1.1.
 	protocol lbconfig.BackendProtocol
-	custom   bool
+	// tls is how HTTPS and GRPCS backends are spoken to (backendtls.go).
+	tls    *lbconfig.BackendTLS
+	custom bool
 }
 
 // policyOf reads the policy annotations of an object (an Ingress, or a
@@ -128,11 +130,11 @@ func (b *builder) policyOf(annotations map[string]string, ref lbconfig.ObjectRef
 	if v, ok := a.get(AnnotationBackendProtocol); ok {
 		switch proto := lbconfig.BackendProtocol(strings.ToUpper(v)); proto {
 		case lbconfig.BackendHTTP:
-		case lbconfig.BackendHTTPS, lbconfig.BackendH2C, lbconfig.BackendGRPC:
+		case lbconfig.BackendHTTPS, lbconfig.BackendH2C, lbconfig.BackendGRPC, lbconfig.BackendGRPCS:
 			p.protocol = proto
 			a.took()
 		default:
-			a.invalid(AnnotationBackendProtocol, "%q is not HTTP, HTTPS, H2C or GRPC; HTTP is used", v)
+			a.invalid(AnnotationBackendProtocol, "%q is not HTTP, HTTPS, H2C, GRPC or GRPCS; HTTP is used", v)
 		}
 	}
 	if v, ok := a.get(AnnotationMaxBodySize); ok {

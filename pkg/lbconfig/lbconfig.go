@@ -253,6 +253,9 @@ type Backend struct {
 	Name string `json:"name"`
 	// Protocol is what the backend speaks; empty means HTTP/1.1.
 	Protocol BackendProtocol `json:"protocol,omitempty"`
+	// TLS, if set, says how an HTTPS or GRPCS backend is spoken to (see
+	// BackendTLS).
+	TLS *BackendTLS `json:"tls,omitempty"`
 	// Endpoints are sorted by Address, then Port. Only Ready endpoints take
 	// new requests; a backend with none answers 503.
 	Endpoints []Endpoint `json:"endpoints,omitempty"`
@@ -268,6 +271,8 @@ const (
 	BackendHTTPS BackendProtocol = "HTTPS"
 	BackendH2C   BackendProtocol = "H2C"
 	BackendGRPC  BackendProtocol = "GRPC"
+	// BackendGRPCS is gRPC over TLS: HTTP/2 negotiated by ALPN.
+	BackendGRPCS BackendProtocol = "GRPCS"
 )
 
 // Endpoint is one address of a backend.

@@ -103,10 +103,11 @@ func (v *validator) backend(f string, b Backend, seen map[string]bool) {
 	}
 	seen[b.Name] = true
 	switch b.Protocol {
-	case "", BackendHTTP, BackendHTTPS, BackendH2C, BackendGRPC:
+	case "", BackendHTTP, BackendHTTPS, BackendH2C, BackendGRPC, BackendGRPCS:
 	default:
 		v.add(f+".protocol", fmt.Sprintf("unknown backend protocol %q", b.Protocol))
 	}
+	v.backendTLS(f+".tls", b.Protocol, b.TLS)
 	v.policy(f+".policy", b.Policy)
 	for k, e := range b.Endpoints {
 		ef := fmt.Sprintf("%s.endpoints[%d]", f, k)

@@ -30,8 +30,9 @@ import (
 // without a body, which the transport has not consumed), passive health,
 // body limits, affinity, metrics and the access log.
 //
-// Backend certificates are not verified: in-cluster backends mostly have
-// self-signed certificates, as ingress-nginx assumes by default.
+// Backend certificates are not verified unless the backend's TLS asks
+// (backendtls.go): in-cluster backends mostly have self-signed
+// certificates, as ingress-nginx assumes by default.
 
 // otherProtocols holds the reverse proxies, made on first use.
 type otherProtocols struct {
@@ -110,31 +111,35 @@ func (b *idleResponseBody) Close() error {
 
 type targetKey struct{}
 
+// dialTarget connects to a backend endpoint for net/http's transports,
+// within the connect timeout of the request's target, and keeps its
+// passive health as the HTTP/1.1 path does.
+func (p *Provider) dialTarget(ctx context.Context, network, addr string) (net.Conn, error) {
+	t, _ := ctx.Value(targetKey{}).(*target)
+	timeout := dialTimeout
+	if t != nil {
+		timeout = t.pol.connect
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := p.dialer.DialContext(dctx, network, addr)
+	if t != nil {
+		switch {
+		case err == nil:
+			t.ep.pool.connected()
+		case ctx.Err() == nil:
+			t.dialFailed.Store(true)
+			if d, ejected := t.ep.pool.connectFailed(t.pol.health, time.Now()); ejected {
+				p.log.Warn("endpoint ejected after failed connects", "backend", t.backend, "endpoint", t.ep.addr, "for", d, "error", err)
+			}
+		}
+	}
+	return conn, err
+}
+
 func (o *otherProtocols) init(p *Provider) {
 	o.once.Do(func() {
-		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-			t, _ := ctx.Value(targetKey{}).(*target)
-			timeout := dialTimeout
-			if t != nil {
-				timeout = t.pol.connect
-			}
-			dctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			conn, err := p.dialer.DialContext(dctx, network, addr)
-			if t != nil {
-				// Passive health, as on the HTTP/1.1 path.
-				switch {
-				case err == nil:
-					t.ep.pool.connected()
-				case ctx.Err() == nil:
-					t.dialFailed.Store(true)
-					if d, ejected := t.ep.pool.connectFailed(t.pol.health, time.Now()); ejected {
-						p.log.Warn("endpoint ejected after failed connects", "backend", t.backend, "endpoint", t.ep.addr, "for", d, "error", err)
-					}
-				}
-			}
-			return conn, err
-		}
+		dial := p.dialTarget
 		httpsTransport := &http.Transport{
 			Proxy:                 nil,
 			DialContext:           dial,
@@ -242,7 +247,10 @@ func trailersOnlyToTrailers(res *http.Response) error {
 func (p *Provider) forwardOther(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) (outcome, error) {
 	p.other.init(p)
 	rp := p.other.h2c
-	if b.protocol == lbconfig.BackendHTTPS {
+	switch {
+	case b.tls != nil:
+		rp = b.tls.reverseProxy(p) // backendtls.go
+	case b.protocol == lbconfig.BackendHTTPS:
 		rp = p.other.https
 	}
 	ctx, cancel := context.WithCancelCause(r.Context())

@@ -234,7 +234,7 @@ func (p *Provider) Apply(ctx context.Context, cfg *lbconfig.Config) (provider.Re
 
 	p.attachPools(t)
 	p.metrics.attach(t)
-	p.table.Store(t)
+	closeDroppedTLS(p.table.Swap(t), t)
 
 	for _, s := range opened {
 		p.servers[s.at] = s

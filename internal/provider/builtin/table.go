@@ -135,8 +135,11 @@ type backend struct {
 	name   string
 	policy *policy
 	// protocol is "" for HTTP/1.1 in the clear (forward.go), else HTTPS,
-	// H2C or GRPC (backendproto.go).
+	// H2C, GRPC or GRPCS (backendproto.go).
 	protocol lbconfig.BackendProtocol
+	// tls is the TLS of a GRPCS backend or of an HTTPS backend with
+	// settings of its own (backendtls.go), else nil.
+	tls *backendTLS
 	// endpoints holds only the endpoints that take new requests.
 	endpoints []endpoint
 	// byCookie finds an endpoint by its affinity cookie value; nil
@@ -165,12 +168,18 @@ type endpoint struct {
 func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table, error) {
 	backends := make(map[string]*backend, len(cfg.Backends))
 	list := make([]*backend, 0, len(cfg.Backends))
+	prevTLS := backendTLSByKey(prev)
 	for i := range cfg.Backends {
 		b := &cfg.Backends[i]
 		nb := &backend{name: b.Name, policy: compilePolicy(b.Policy)}
 		switch b.Protocol {
-		case lbconfig.BackendHTTPS, lbconfig.BackendH2C, lbconfig.BackendGRPC:
+		case lbconfig.BackendHTTPS, lbconfig.BackendH2C, lbconfig.BackendGRPC, lbconfig.BackendGRPCS:
 			nb.protocol = b.Protocol
+			bt, err := compileBackendTLS(b, prevTLS)
+			if err != nil {
+				return nil, err
+			}
+			nb.tls = bt
 		}
 		for _, e := range b.Endpoints {
 			if !e.Ready || e.Terminating {

@@ -6,13 +6,15 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"ingress-controller/internal/selfsigned"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"ingress-controller/internal/selfsigned"
 )
 
 // Files of the runtime directory.
@@ -30,8 +32,12 @@ const (
 )
 
 // writeFiles writes rendered files under dir. Certificates are readable by
-// the owner only.
+// the owner only. dir also gets a link "current" to itself
+// (backendtls.go's currentDir says why).
 func writeFiles(dir string, files map[string][]byte) error {
+	if err := os.Symlink(".", filepath.Join(dir, currentLink)); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
@@ -58,6 +64,7 @@ func validateConfig(ctx context.Context, bin, cfgPath string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-c", "-f", cfgPath)
+	cmd.Dir = filepath.Dir(cfgPath) // as the master's, for currentDir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

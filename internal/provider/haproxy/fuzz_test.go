@@ -145,7 +145,7 @@ var (
 		`^    http-request auth realm "[A-Za-z0-9 ._~:/-]+" if \{ var\(txn\.auth\) -m str (u\d+) \} !\{ http_auth\(ul\d+\) \} \|\| \{ var\(txn\.auth\) -m str u\d+ \} \{ req\.hdr_cnt\(authorization\) gt 1 \}$`,
 		`^    http-request del-header authorization if \{ var\(txn\.auth\) -m found \}$`,
 		`^    balance (roundrobin|leastconn|random)$`,
-		`^    server s\d+ (\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+):\d+( ssl verify none| proto h2)?( check inter \d+ms fastinter \d+ms downinter \d+ms rise 1 fall \d+ observe layer4 error-limit \d+ on-error mark-down)?( disabled)?$`,
+		`^    server s\d+ (\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+):\d+( ssl verify none| ssl verify required ca-file certs/be-[A-Za-z0-9_.-]+\.ca\.pem verifyhost [a-z0-9.-]+| proto h2)?( sni str\([a-z0-9.-]+\))?( crt current/certs/be-[A-Za-z0-9_.-]+\.client\.pem)?( ssl-min-ver TLSv1\.[23])?( ssl-max-ver TLSv1\.[23])?( alpn h2 proto h2)?( check inter \d+ms fastinter \d+ms downinter \d+ms rise 1 fall \d+ observe layer4 error-limit \d+ on-error mark-down)?( disabled)?$`,
 	)
 	mapGrammar = map[string]*regexp.Regexp{
 		"hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ v\d+$`),

@@ -1004,8 +1004,12 @@ func (r *renderer) backend(b *lbconfig.Backend) error {
 	var httpOpts string
 	switch b.Protocol {
 	case "", lbconfig.BackendHTTP:
-	case lbconfig.BackendHTTPS:
-		httpOpts = " ssl verify none"
+	case lbconfig.BackendHTTPS, lbconfig.BackendGRPCS:
+		opts, err := r.serverTLS(b) // backendtls.go
+		if err != nil {
+			return err
+		}
+		httpOpts = opts
 	case lbconfig.BackendH2C, lbconfig.BackendGRPC:
 		httpOpts = " proto h2"
 	default:

@@ -13,12 +13,15 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// Basic authentication reads htpasswd files from Opaque Secrets. Opaque
-// Secrets hold all kinds of credentials, which the controller has no
-// business caching, so their informer keeps only what basic
-// authentication can read (trimAuthSecret): the key "auth" (an htpasswd
-// file) and the keys whose value looks like a password hash (one user of
-// an auth-map). A key that looks like neither is never cached.
+// Basic authentication reads htpasswd files from Opaque Secrets, and
+// backend TLS its CA bundle and client certificate. Opaque Secrets hold
+// all kinds of credentials, which the controller has no business caching,
+// so their informer keeps only what those can read (trimAuthSecret): the
+// key "auth" (an htpasswd file), the keys whose value looks like a
+// password hash (one user of an auth-map), "ca.crt" (certificates, no
+// secret), and "tls.crt" with "tls.key" when the Secret has both (a
+// client certificate, kept as the TLS Secrets' are). Any other key is
+// never cached.
 
 // authSecretsFactory watches the Opaque Secrets of ns.
 func authSecretsFactory(client clientset.Interface, ns string) informers.SharedInformerFactory {
@@ -30,7 +33,7 @@ func authSecretsFactory(client clientset.Interface, ns string) informers.SharedI
 }
 
 // trimAuthSecret is stripUnused, and for a Secret drops every key basic
-// authentication cannot read.
+// authentication and backend TLS cannot read.
 func trimAuthSecret(obj any) (any, error) {
 	obj, err := stripUnused(obj)
 	sec, ok := obj.(*corev1.Secret)
@@ -38,10 +41,17 @@ func trimAuthSecret(obj any) (any, error) {
 		return obj, err
 	}
 	kept := map[string][]byte{}
+	_, crt := sec.Data[corev1.TLSCertKey]
+	_, key := sec.Data[corev1.TLSPrivateKeyKey]
+	pair := crt && key
 	for k, v := range sec.Data {
-		if k == translate.AuthSecretKey || looksLikeHash(v) {
-			kept[k] = v
+		switch {
+		case k == translate.AuthSecretKey || k == translate.BackendTLSCAKey || looksLikeHash(v):
+		case pair && (k == corev1.TLSCertKey || k == corev1.TLSPrivateKeyKey):
+		default:
+			continue
 		}
+		kept[k] = v
 	}
 	sec.Data, sec.StringData = kept, nil
 	return sec, nil
