@@ -2,7 +2,9 @@ package lbconfig
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -37,6 +39,16 @@ type ErrorPages struct {
 // MaxErrorPageBytes bounds the body of an error page: HAProxy answers
 // with it from one buffer.
 const MaxErrorPageBytes = 8 << 10
+
+// PlainErrorBody is the body both providers answer status with when the
+// error backend cannot give a page: "503 service unavailable\n".
+func PlainErrorBody(status int) string {
+	text := strings.ToLower(http.StatusText(status))
+	if text == "" {
+		text = "error"
+	}
+	return strconv.Itoa(status) + " " + text + "\n"
+}
 
 // Handles reports whether status is one of e's Statuses; a nil e
 // handles none.

@@ -273,7 +273,7 @@ func answerWithPage(w http.ResponseWriter, page errorPage, status int) int64 {
 			dst[k] = vs
 		}
 	} else {
-		body = []byte(strconv.Itoa(status) + " " + strings.ToLower(http.StatusText(status)) + "\n")
+		body = []byte(lbconfig.PlainErrorBody(status))
 		dst.Set("Content-Type", "text/plain; charset=utf-8")
 		dst.Set("X-Content-Type-Options", "nosniff")
 	}
@@ -304,7 +304,7 @@ func (p *Provider) replaceWithPage(res *http.Response, t *target) {
 	if page.ok {
 		res.Header = page.header
 	} else {
-		body = []byte(strconv.Itoa(res.StatusCode) + " " + strings.ToLower(http.StatusText(res.StatusCode)) + "\n")
+		body = []byte(lbconfig.PlainErrorBody(res.StatusCode))
 		res.Header.Set("Content-Type", "text/plain; charset=utf-8")
 		res.Header.Set("X-Content-Type-Options", "nosniff")
 	}
