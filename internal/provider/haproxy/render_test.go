@@ -318,6 +318,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 		},
 	}
 	cases["addresses"] = addressesConfig(t)
+	cases["error-pages"] = errorPagesGolden(t)
 	for _, c := range cases {
 		c.Sort()
 	}
