@@ -142,6 +142,7 @@ func (s Suite) Run(t *testing.T) {
 		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"RequestMatches", (*Suite).testRequestMatches},
 		{"RateLimits", (*Suite).testRateLimits},
+		{"ErrorPages", (*Suite).testErrorPages},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
 		{"LoadBalancerAddresses", (*Suite).testAddresses},

@@ -1,0 +1,249 @@
+package providertest
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+// testErrorPages checks lbconfig.Route.ErrorPages and Fallback. A
+// backend's 503 is answered with the error backend's page and the status
+// 503 (the page comes with 200, to tell them apart), the error backend
+// having got "GET /" without the client's body, cookies or credentials,
+// with X-Code and the other fields; a status not listed (404) passes
+// untouched; a huge 503 body is never passed on; a route whose backend
+// has no endpoints is served by its fallback, the request as it came;
+// an error backend that cannot answer (no endpoints, too slow, a page
+// too large) leaves the client the status with the load balancer's
+// plain text; and a keep-alive client connection carries a replaced
+// response and then a normal one with no stray byte.
+func (s *Suite) testErrorPages(t *testing.T) {
+	l := s.start(t)
+	big := strings.Repeat("x", 1<<20)
+	app := l.startRecorder("app", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-App-Secret", "leak")
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/app/503big"):
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, big)
+		case strings.HasPrefix(r.URL.Path, "/app/503"), strings.HasPrefix(r.URL.Path, "/broken"), strings.HasPrefix(r.URL.Path, "/slow"), strings.HasPrefix(r.URL.Path, "/large"):
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "app 503 body\n")
+		case strings.HasPrefix(r.URL.Path, "/app/404"):
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, "app 404 body\n")
+		default:
+			_, _ = io.WriteString(w, "ok\n")
+		}
+	})
+	pages := l.startRecorder("errors", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("X-Page", "yes")
+		// 200 on purpose: the client must get the backend's status.
+		fmt.Fprintf(w, "<p>error %s at %s</p>\n", r.Header.Get("X-Code"), r.Header.Get("X-Original-URI"))
+	})
+	slow := l.startRecorder("slow-errors", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+		_, _ = io.WriteString(w, "too late\n")
+	})
+	large := l.startRecorder("large-errors", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, strings.Repeat("p", lbconfig.MaxErrorPageBytes+1))
+	})
+	fallback := l.startRecorder("fallback", nil)
+	port := l.freePort()
+	shop := lbconfig.ObjectRef{Kind: "Ingress", Namespace: "shop", Name: "web"}
+	withPages := func(r lbconfig.Route, backend string, statuses ...int32) lbconfig.Route {
+		r.ErrorPages = &lbconfig.ErrorPages{Backend: lbconfig.BackendRef{Name: backend}, Statuses: statuses}
+		r.Source = shop
+		return r
+	}
+	down := lbconfig.Backend{Name: "test/down:80"}
+	nowhere := lbconfig.Backend{Name: "test/nowhere:80"}
+	slowPool := slow.pool()
+	slowPool.Policy.Timeouts.ResponseHeader = lbconfig.Duration(time.Second)
+	slowPool.Policy.Timeouts.Connect = lbconfig.Duration(time.Second)
+	toDown := route("/down", lbconfig.MatchPrefix, down.Name)
+	toDown.Fallback = &lbconfig.BackendRef{Name: fallback.ref}
+	toDown.Source = shop
+	// A fallback with endpoints of its own to fall back from: unused.
+	toApp := route("/up", lbconfig.MatchPrefix, app.ref)
+	toApp.Fallback = &lbconfig.BackendRef{Name: fallback.ref}
+	l.apply(config(oneLB(port, nil,
+		vhost("app.example.com",
+			withPages(route("/app", lbconfig.MatchPrefix, app.ref), pages.ref, 500, 503),
+			withPages(route("/broken", lbconfig.MatchPrefix, app.ref), nowhere.Name, 503),
+			withPages(route("/slow", lbconfig.MatchPrefix, app.ref), slow.ref, 503),
+			withPages(route("/large", lbconfig.MatchPrefix, app.ref), large.ref, 503),
+			toDown, toApp,
+		),
+	), app.pool(), pages.pool(), slowPool, large.pool(), fallback.pool(), down, nowhere))
+
+	l.eventually("the error page to replace the 503", func() (bool, string) {
+		r := l.get(l.client, port, "app.example.com", "/app/503")
+		return r.status == http.StatusServiceUnavailable && r.server == "errors", r.String()
+	})
+	pages.take()
+	app.take()
+
+	// The page, the backend's status, nothing of the backend's answer.
+	r := l.get(l.client, port, "app.example.com", "/app/503/x?q=1&r=%41", "Accept", "application/json",
+		"Cookie", "session=secret", "Authorization", "Basic c2VjcmV0", "X-Request-ID", "req-42", "X-Service-Name", "spoofed")
+	if r.status != http.StatusServiceUnavailable || r.server != "errors" || r.header.Get("X-Page") != "yes" ||
+		r.header.Get("X-App-Secret") != "" || r.body != "<p>error 503 at /app/503/x?q=1&r=%41</p>\n" {
+		t.Errorf("GET /app/503/x: got %s, X-Page %q, X-App-Secret %q, body %q; want 503 with the error page only",
+			r, r.header.Get("X-Page"), r.header.Get("X-App-Secret"), r.body)
+	}
+	got, _ := pages.take()
+	if len(got) != 1 {
+		t.Fatalf("the error backend got %d requests, want 1", len(got))
+	}
+	pr := got[0]
+	for name, want := range map[string]string{
+		"X-Code": "503", "X-Format": "application/json", "X-Original-URI": "/app/503/x?q=1&r=%41",
+		"X-Namespace": "shop", "X-Ingress-Name": "web", "X-Service-Name": "app", "X-Service-Port": "80",
+		"X-Request-ID": "req-42", "Cookie": "", "Authorization": "",
+	} {
+		if v := strings.Join(pr.header.Values(name), ","); v != want {
+			t.Errorf("the error backend got %s %q, want %q", name, v, want)
+		}
+	}
+	if pr.method != http.MethodGet || pr.path != "/" || pr.host != "app.example.com" || pr.body != "" {
+		t.Errorf("the error backend got %s %s (Host %q, body %q), want GET / (Host app.example.com), no body", pr.method, pr.path, pr.host, pr.body)
+	}
+
+	// A POST's body goes to the app only; a generated request id.
+	post := l.doWithBody(port, http.MethodPost, "/app/503", "the client's body")
+	if post.status != http.StatusServiceUnavailable || post.server != "errors" {
+		t.Errorf("POST /app/503: got %s, want 503 with the error page", post)
+	}
+	if got, _ := pages.take(); len(got) != 1 || got[0].method != http.MethodGet || got[0].body != "" ||
+		!regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(got[0].header.Get("X-Request-ID")) {
+		t.Errorf("after a POST the error backend got %+v, want one GET without a body and a 32-digit request id", got)
+	}
+	if got, _ := app.take(); len(got) == 0 || got[len(got)-1].body != "the client's body" {
+		t.Errorf("the app got %+v, want the POST's body", got)
+	}
+
+	// A status not listed passes as it is.
+	if r := l.get(l.client, port, "app.example.com", "/app/404"); r.status != http.StatusNotFound || r.server != "app" || r.body != "app 404 body\n" {
+		t.Errorf("GET /app/404: got %s, body %q; want the app's own 404", r, r.body)
+	}
+	if got, _ := pages.take(); len(got) != 0 {
+		t.Errorf("a 404 not listed asked the error backend %d times", len(got))
+	}
+	// A huge 503 body is never sent on: the page is.
+	if r := l.get(l.client, port, "app.example.com", "/app/503big"); r.status != http.StatusServiceUnavailable || r.server != "errors" || len(r.body) > 1000 {
+		t.Errorf("GET /app/503big: got %s with %d bytes, want 503 with the error page", r, len(r.body))
+	}
+	// HEAD: the status and no body.
+	if h := l.do(http.MethodHead, port, "app.example.com", "/app/503"); h.status != http.StatusServiceUnavailable || h.body != "" {
+		t.Errorf("HEAD /app/503: got %s with body %q, want 503 without a body", h, h.body)
+	}
+
+	// The route's backend has no endpoints: the fallback serves the
+	// request as it came, told why.
+	fallback.take()
+	if r := l.get(l.client, port, "app.example.com", "/down/x?y=1", "Accept", "text/html"); r.status != http.StatusOK || r.server != "fallback" {
+		t.Errorf("GET /down/x: got %s, want 200 from the fallback", r)
+	}
+	if got, _ := fallback.take(); len(got) != 1 || got[0].path != "/down/x" || got[0].header.Get("X-Code") != "503" ||
+		got[0].header.Get("X-Service-Name") != "down" || got[0].header.Get("X-Namespace") != "shop" || got[0].header.Get("X-Format") != "text/html" {
+		t.Errorf("the fallback got %+v, want GET /down/x with X-Code 503, X-Service-Name down, X-Namespace shop", got)
+	}
+	if r := l.get(l.client, port, "app.example.com", "/up"); r.status != http.StatusOK || r.server != "app" {
+		t.Errorf("GET /up: got %s, want 200 from the app, which has endpoints", r)
+	}
+
+	// Error backends that cannot answer: the status, the load balancer's
+	// plain text.
+	plain := "503 service unavailable\n"
+	for _, path := range []string{"/broken", "/slow", "/large"} {
+		start := time.Now()
+		r := l.get(l.client, port, "app.example.com", path)
+		if r.status != http.StatusServiceUnavailable || r.server != "" || r.body != plain {
+			t.Errorf("GET %s: got %s, body %q; want 503 with %q", path, r, r.body, plain)
+		}
+		if d := time.Since(start); d > 4*time.Second {
+			t.Errorf("GET %s took %v; the error backend's 1s timeouts did not hold", path, d)
+		}
+	}
+
+	// One keep-alive connection: a replaced response, then a normal one,
+	// each whole, nothing more.
+	l.keepAliveAfterPage(port)
+}
+
+// doWithBody sends one request with method and body to app.example.com.
+func (l *lab) doWithBody(port int32, method, path, body string) reply {
+	req, err := http.NewRequest(method, "http://"+net.JoinHostPort(l.addr, strconv.Itoa(int(port)))+path, strings.NewReader(body))
+	if err != nil {
+		return reply{err: err}
+	}
+	req.Host = "app.example.com"
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return reply{err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return reply{err: err}
+	}
+	return reply{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server"), header: resp.Header, body: string(b)}
+}
+
+// keepAliveAfterPage sends, on one connection, a request whose answer
+// is replaced and one that is not, and checks that each response is
+// whole and that nothing follows them.
+func (l *lab) keepAliveAfterPage(port int32) {
+	t := l.t
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(l.addr, strconv.Itoa(int(port))), 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(c)
+	for i, tc := range []struct {
+		path, server, body string
+		status             int
+	}{
+		{"/app/503big", "errors", "<p>error 503 at /app/503big</p>\n", 503},
+		{"/app/ok", "app", "ok\n", 200},
+		{"/app/503", "errors", "<p>error 503 at /app/503</p>\n", 503},
+		{"/app/ok", "app", "ok\n", 200},
+	} {
+		if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: app.example.com\r\n\r\n", tc.path); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d (%s): %v", i, tc.path, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != tc.status || resp.Header.Get("X-Echo-Server") != tc.server || string(b) != tc.body {
+			t.Errorf("request %d (%s) on one connection: %d from %q, body %q (%v); want %d from %q, body %q",
+				i, tc.path, resp.StatusCode, resp.Header.Get("X-Echo-Server"), b, err, tc.status, tc.server, tc.body)
+		}
+		if resp.Close {
+			t.Fatalf("request %d (%s): the load balancer closed the connection", i, tc.path)
+		}
+	}
+	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, _ := br.Peek(1); len(n) > 0 {
+		t.Errorf("stray bytes after the last response: %q", n)
+	}
+}
