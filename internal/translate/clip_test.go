@@ -22,6 +22,7 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		AnnotationRedirectTo, AnnotationRedirectCode, AnnotationAppRoot, AnnotationFromToWWWRedirect, AnnotationServerAlias,
 		AnnotationLimitRPS, AnnotationLimitRPM, AnnotationLimitConnections, AnnotationLimitBurstMultiplier,
 		AnnotationLimitExemptSourceRange, AnnotationLimitStatusCode,
+		AnnotationDefaultBackend, AnnotationErrorBackend, AnnotationErrorStatuses,
 	} {
 		t.Run(strings.TrimPrefix(key, AnnotationPrefix), func(t *testing.T) {
 			annotations := map[string]string{key: huge}
@@ -30,6 +31,9 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 			}
 			if _, ok := annotations[AnnotationLimitRPM]; !ok && strings.HasPrefix(key, AnnotationPrefix+"limit-") {
 				annotations[AnnotationLimitRPM] = "60" // the options of a limit need one
+			}
+			if key == AnnotationErrorBackend {
+				annotations[AnnotationErrorStatuses] = "503" // the error backend needs statuses
 			}
 			ing := hugeIngress(annotations, "web.example", "/")
 			_, problems := Ingresses(&Snapshot{Ingresses: []*networkingv1.Ingress{ing}}, goldenOptions)
@@ -48,6 +52,7 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		"proxy-ssl-verify", "rewrite-target", "limit-rps", "limit-rpm", "limit-connections", "limit-burst-multiplier",
 		"limit-whitelist", "limit-allowlist", "limit-rate", "no-such-annotation",
 		"permanent-redirect", "permanent-redirect-code", "temporal-redirect", "app-root", "from-to-www-redirect", "server-alias",
+		"default-backend", "custom-http-errors",
 	} {
 		t.Run("nginx/"+name, func(t *testing.T) {
 			annotations := map[string]string{NginxAnnotationPrefix + name: huge}

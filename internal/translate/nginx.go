@@ -105,6 +105,7 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 	r.readAffinity()
 	r.readHeaders()
 	r.readRegexPaths()
+	r.readErrorPages()
 	r.reportUnsupported(names)
 	c := *ing
 	c.Annotations = r.out
@@ -686,8 +687,6 @@ var nginxConsequences = []struct{ name, consequence string }{
 	{"limit-rate-after", "responses are not throttled to a bandwidth"},
 	{"proxy-send-timeout", "there is no timeout between two writes to the backend"},
 	{"proxy-next-upstream-", "only failed connects are retried"},
-	{"custom-http-errors", "the backend's error responses reach the client as they are"},
-	{"default-backend", "the backend's error responses reach the client as they are"},
 	{"canary-", "this Ingress is not a canary"},
 	{"affinity-canary-behavior", "there are no canaries here"},
 	{"proxy-ssl-", "no client certificate is sent to the backend, whose certificate is not verified"},

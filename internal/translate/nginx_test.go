@@ -21,6 +21,8 @@ func FuzzNginxAnnotations(f *testing.F) {
 	f.Add("canary", "true", "upstream-hash-by", "$remote_addr", "affinity", "source-ip")
 	f.Add("limit-rps", "5", "limit-whitelist", "10.0.0.0/8", "limit-rpm", "60")
 	f.Add("limit-connections", "1000000", "limit-burst-multiplier", "1000000", "limit-exempt-source-range", "::/0")
+	f.Add("default-backend", "web", "custom-http-errors", "404, 503,599", "error-backend", "web:80")
+	f.Add("custom-http-errors", "503", "default-backend", "web:http", "error-statuses", "400,400")
 	f.Add("", "", "\x00]", "\n", "", "")
 	f.Fuzz(func(t *testing.T, name1, value1, name2, value2, ours, oursValue string) {
 		ing := &networkingv1.Ingress{
