@@ -99,17 +99,29 @@ type pageRequest struct {
 }
 
 // newPageRequest records r as its route got it; it is called before
-// any rewrite.
+// any rewrite. A request that switches protocols gets no page.
 func newPageRequest(e *errorPages, r *http.Request) *pageRequest {
-	return &pageRequest{pages: e, uri: r.RequestURI, accept: r.Header.Get("Accept"), requestID: requestID(r), host: r.Host, remote: r.RemoteAddr}
+	return &pageRequest{pages: e, uri: r.RequestURI, accept: r.Header.Get("Accept"), requestID: clientRequestID(r), host: r.Host, remote: r.RemoteAddr}
+}
+
+// clientRequestID is the client's X-Request-ID, or "".
+func clientRequestID(r *http.Request) string {
+	if v := r.Header.Get(lbconfig.FieldRequestID); v != "" && lbconfig.CheckHeaderValue(v) == nil {
+		return v
+	}
+	return ""
 }
 
 // requestID is the client's X-Request-ID, else 32 random hexadecimal
 // digits, as ingress-nginx's $req_id.
 func requestID(r *http.Request) string {
-	if v := r.Header.Get(lbconfig.FieldRequestID); v != "" && lbconfig.CheckHeaderValue(v) == nil {
+	if v := clientRequestID(r); v != "" {
 		return v
 	}
+	return randomRequestID()
+}
+
+func randomRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
@@ -186,7 +198,11 @@ func pageRequestFor(ctx context.Context, q *pageRequest, backend string, status 
 	if lbconfig.CheckHeaderValue(q.uri) == nil {
 		h.Set(lbconfig.FieldOriginalURI, q.uri)
 	}
-	h.Set(lbconfig.FieldRequestID, q.requestID)
+	if q.requestID != "" {
+		h.Set(lbconfig.FieldRequestID, q.requestID)
+	} else {
+		h.Set(lbconfig.FieldRequestID, randomRequestID())
+	}
 	lbconfig.ErrorFieldsOf(q.pages.source, backend).Each(func(name, value string) { h.Set(name, value) })
 	req := &http.Request{
 		Method: http.MethodGet, URL: &url.URL{Path: "/"}, RequestURI: "/",

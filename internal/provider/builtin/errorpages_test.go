@@ -1,10 +1,14 @@
 package builtin
 
 import (
+	"io"
+	"net"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -81,5 +85,50 @@ func TestFallbackFields(t *testing.T) {
 	}
 	if _, fell := cr.fallbackFor(r, &backend{name: "ns/app:80", endpoints: []endpoint{{}}}); fell {
 		t.Error("a backend with endpoints fell back")
+	}
+}
+
+// TestErrorPagesOfAnH2CBackend: a backend the reverse proxy serves
+// (h2c here) has its listed statuses replaced too, its body never
+// passed on, and its other answers untouched.
+func TestErrorPagesOfAnH2CBackend(t *testing.T) {
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	h2only := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo-Server", "h2c")
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, strings.Repeat("secret ", 100000))
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}), Protocols: new(http.Protocols)}
+	h2only.Protocols.SetUnencryptedHTTP2(true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = h2only.Serve(ln) }()
+	t.Cleanup(func() { h2only.Close() })
+	pages := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo-Server", "pages")
+		// The harness names backends without a Service: no X-Service-Name.
+		_, _ = io.WriteString(w, "page "+r.Header.Get("X-Code")+" "+r.Header.Get("X-Service-Name"))
+	}))
+	route := prefix("/", "h2c")
+	route.ErrorPages = &lbconfig.ErrorPages{Backend: lbconfig.BackendRef{Name: "pages"}, Statuses: []int32{503}}
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{
+		protoBackend("h2c", lbconfig.BackendH2C, nettest.Endpoint(t, ln.Addr().String())),
+		backendOf("pages", pages),
+	}, nil, vh("h2c.test", route)))
+	c := testClient(t)
+	for range 3 {
+		a := get(t, c, port, "h2c.test", "/fail")
+		if a.status != http.StatusServiceUnavailable || a.server() != "pages" || a.body != "page 503 " {
+			t.Errorf("GET /fail: %d from %q, body %.40q; want 503 with the page", a.status, a.server(), a.body)
+		}
+		if a := get(t, c, port, "h2c.test", "/"); a.status != http.StatusOK || a.body != "ok" {
+			t.Errorf("GET /: %d %.40q, want 200 ok", a.status, a.body)
+		}
 	}
 }

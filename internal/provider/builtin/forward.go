@@ -90,7 +90,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.p.logAccess(r, rt.backend, outcome{status: http.StatusUnauthorized}, start)
 			return
 		}
-		if rt.pages != nil {
+		if rt.pages != nil && !isUpgrade(r.Header) {
 			pages = newPageRequest(rt.pages, r) // before the rewrite
 		}
 		if rt.rewrite != nil {

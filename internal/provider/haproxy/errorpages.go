@@ -196,6 +196,9 @@ func (er *errorRules) siteLines(w *lines) {
 	w.line("    http-request set-var(txn.ic_host) req.fhdr(host)" + cond)
 	w.line("    http-request set-var(txn.ic_accept) req.fhdr(accept)" + cond + " { req.fhdr(accept) -m found }")
 	w.line("    http-request set-var(txn.ic_rid) req.fhdr(x-request-id)" + cond + " { req.fhdr(x-request-id) -m found }")
+	// A request that switches protocols gets no page (hopByHop left
+	// its Upgrade field only to those).
+	w.line("    http-request set-var(txn.ic_upgrade) bool(true)" + cond + " { req.hdr(upgrade) -m found }")
 }
 
 // fallbackLines send a site's requests to its fallback when the backend
@@ -231,7 +234,7 @@ func (er *errorRules) responseLines(w *lines) {
 			if s.pages == "" {
 				continue
 			}
-			w.line("    http-response lua.ic_error_page if { var(txn.ic_site) -m str " + s.id + " } !{ var(txn.ic_fallback) -m found } { status " + statusRanges(s.statuses) + " }")
+			w.line("    http-response lua.ic_error_page if { var(txn.ic_site) -m str " + s.id + " } !{ var(txn.ic_fallback) -m found } !{ var(txn.ic_upgrade) -m found } { status " + statusRanges(s.statuses) + " }")
 		}
 	}
 }

@@ -27,6 +27,7 @@ func init() {
 		`^    http-request set-var\(txn\.ic_host\) req\.fhdr\(host\)`+siteCond+`$`,
 		`^    http-request set-var\(txn\.ic_accept\) req\.fhdr\(accept\)`+siteCond+` \{ req\.fhdr\(accept\) -m found \}$`,
 		`^    http-request set-var\(txn\.ic_rid\) req\.fhdr\(x-request-id\)`+siteCond+` \{ req\.fhdr\(x-request-id\) -m found \}$`,
+		`^    http-request set-var\(txn\.ic_upgrade\) bool\(true\)`+siteCond+` \{ req\.hdr\(upgrade\) -m found \}$`,
 		`^    http-request set-var\(txn\.ic_fallback\) str\(`+site+`\) if \{ var\(txn\.ic_site\) -m str `+site+` \} \{ nbsrv\(`+be+`\) eq 0 \}$`,
 		`^    http-request set-header X-Code 503`+fallback+`$`,
 		`^    http-request del-header X-(Format|Namespace|Ingress-Name|Service-Name|Service-Port)`+fallback+`$`,
@@ -34,7 +35,7 @@ func init() {
 		`^    http-request set-header X-Request-ID %\[uuid,regsub\(-,,g\)\]`+fallback+` !\{ req\.fhdr\(x-request-id\) -m found \}$`,
 		`^    http-request set-header X-(Namespace|Ingress-Name|Service-Name|Service-Port) `+qv+fallback+`$`,
 		`^    http-request set-var\(txn\.backend\) str\(`+be+`\)`+fallback+`$`,
-		`^    http-response lua\.ic_error_page if \{ var\(txn\.ic_site\) -m str `+site+` \} !\{ var\(txn\.ic_fallback\) -m found \} \{ status [45]\d\d(:[45]\d\d)?( [45]\d\d(:[45]\d\d)?)* \}$`,
+		`^    http-response lua\.ic_error_page if \{ var\(txn\.ic_site\) -m str `+site+` \} !\{ var\(txn\.ic_fallback\) -m found \} !\{ var\(txn\.ic_upgrade\) -m found \} \{ status [45]\d\d(:[45]\d\d)?( [45]\d\d(:[45]\d\d)?)* \}$`,
 		// A route of a split group with error pages.
 		`^    http-request set-var\(txn\.backend\) str\(`+be+`(?:\^h\d+)?(?:~a\d+)?(?:~r\d+)?(?:!u\d+)?\*e\d+\) if \{ var\(txn\.backend\) -m str split_\d+ \}.*$`,
 	)...)

@@ -20,7 +20,8 @@ import (
 // 503 (the page comes with 200, to tell them apart), the error backend
 // having got "GET /" without the client's body, cookies or credentials,
 // with X-Code and the other fields; a status not listed (404) passes
-// untouched; a huge 503 body is never passed on; a route whose backend
+// untouched, and so is the refusal of a request that switches
+// protocols; a huge 503 body is never passed on; a route whose backend
 // has no endpoints is served by its fallback, the request as it came;
 // an error backend that cannot answer (no endpoints, too slow, a page
 // too large) leaves the client the status with the load balancer's
@@ -147,6 +148,12 @@ func (s *Suite) testErrorPages(t *testing.T) {
 	if r := l.get(l.client, port, "app.example.com", "/app/503big"); r.status != http.StatusServiceUnavailable || r.server != "errors" || len(r.body) > 1000 {
 		t.Errorf("GET /app/503big: got %s with %d bytes, want 503 with the error page", r, len(r.body))
 	}
+	// A request that switches protocols gets the backend's refusal as
+	// it is: no page replaces it.
+	if up := l.do(http.MethodGet, port, "app.example.com", "/app/503", "Connection", "Upgrade", "Upgrade", "example/1"); up.status != http.StatusServiceUnavailable || up.server != "app" || up.body != "app 503 body\n" {
+		t.Errorf("GET /app/503 asking to upgrade: got %s, body %q; want the app's own 503", up, up.body)
+	}
+	pages.take()
 	// HEAD: the status and no body.
 	if h := l.do(http.MethodHead, port, "app.example.com", "/app/503"); h.status != http.StatusServiceUnavailable || h.body != "" {
 		t.Errorf("HEAD /app/503: got %s with body %q, want 503 without a body", h, h.body)
