@@ -212,8 +212,9 @@ func pageRequestFor(ctx context.Context, q *pageRequest, backend string, status 
 	return req.WithContext(ctx)
 }
 
-// fetchPageFrom runs req on ep: the page read in full, its connection
-// pooled only when clean; or a dialError, or why there is no page.
+// fetchPageFrom runs req on ep, on an idle connection of its pool or a
+// new one, closed after the page: the page read in full; or a
+// dialError, or why there is no page.
 func (p *Provider) fetchPageFrom(req *http.Request, pr *portRoutes, eb *backend, ep *endpoint) (errorPage, error) {
 	ctx := req.Context()
 	sink := &interimSink{}
@@ -253,12 +254,10 @@ func (p *Provider) fetchPageFrom(req *http.Request, pr *portRoutes, eb *backend,
 		}
 	}
 	body.Release()
-	reusable := err == io.EOF && rh.Reusable(&body, bc.br)
-	if x.stop() && reusable {
-		bc.pool.put(bc)
-	} else {
-		bc.close()
-	}
+	// Never pooled: pages are rare, and bytes an error backend sent
+	// after its page would be the next page's.
+	x.stop()
+	bc.close()
 	if err != io.EOF {
 		return errorPage{}, err
 	}

@@ -85,6 +85,9 @@ local function ic_error_page(txn)
         ["x-forwarded-host"] = { host },
         ["x-forwarded-proto"] = { site.proto },
         ["x-forwarded-port"] = { site.port },
+        -- One connection per page, as the builtin's: bytes an error
+        -- backend sent after its page would be the next page's.
+        ["connection"] = { "close" },
     }
     local uri = ic_var(txn, "txn.ic_uri")
     if uri ~= "" then

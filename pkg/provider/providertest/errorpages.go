@@ -9,9 +9,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -36,7 +38,7 @@ func (s *Suite) testErrorPages(t *testing.T) {
 		case strings.HasPrefix(r.URL.Path, "/app/503big"):
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, big)
-		case strings.HasPrefix(r.URL.Path, "/app/503"), strings.HasPrefix(r.URL.Path, "/broken"), strings.HasPrefix(r.URL.Path, "/slow"), strings.HasPrefix(r.URL.Path, "/large"):
+		case strings.HasPrefix(r.URL.Path, "/app/503"), strings.HasPrefix(r.URL.Path, "/broken"), strings.HasPrefix(r.URL.Path, "/slow"), strings.HasPrefix(r.URL.Path, "/large"), strings.HasPrefix(r.URL.Path, "/poison"):
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, "app 503 body\n")
 		case strings.HasPrefix(r.URL.Path, "/app/404"):
@@ -63,6 +65,7 @@ func (s *Suite) testErrorPages(t *testing.T) {
 		_, _ = io.WriteString(w, strings.Repeat("p", lbconfig.MaxErrorPageBytes+1))
 	})
 	fallback := l.startRecorder("fallback", nil)
+	poison := l.startPoisoningPages()
 	port := l.freePort()
 	shop := lbconfig.ObjectRef{Kind: "Ingress", Namespace: "shop", Name: "web"}
 	withPages := func(r lbconfig.Route, backend string, statuses ...int32) lbconfig.Route {
@@ -87,9 +90,10 @@ func (s *Suite) testErrorPages(t *testing.T) {
 			withPages(route("/broken", lbconfig.MatchPrefix, app.ref), nowhere.Name, 503),
 			withPages(route("/slow", lbconfig.MatchPrefix, app.ref), slow.ref, 503),
 			withPages(route("/large", lbconfig.MatchPrefix, app.ref), large.ref, 503),
+			withPages(route("/poison", lbconfig.MatchPrefix, app.ref), poison.Name, 503),
 			toDown, toApp,
 		),
-	), app.pool(), pages.pool(), slowPool, large.pool(), fallback.pool(), down, nowhere))
+	), app.pool(), pages.pool(), slowPool, large.pool(), fallback.pool(), down, nowhere, poison))
 
 	l.eventually("the error page to replace the 503", func() (bool, string) {
 		r := l.get(l.client, port, "app.example.com", "/app/503")
@@ -190,6 +194,83 @@ func (s *Suite) testErrorPages(t *testing.T) {
 	// One keep-alive connection: a replaced response, then a normal one,
 	// each whole, nothing more.
 	l.keepAliveAfterPage(port)
+
+	// Many clients at once, pages and normal answers mixed, from a
+	// well-behaved error backend and from one that sends a forged
+	// response after each page: every client gets its own.
+	l.pagesUnderLoad(port)
+}
+
+// startPoisoningPages serves error pages that name the X-Original-URI
+// they were asked for, each followed, a moment later, by a forged
+// response on the same connection: a proxy that reused the connection
+// would take it for the next page.
+func (l *lab) startPoisoningPages() lbconfig.Backend {
+	ep := nettest.ServeRaw(l.t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			body := "poisoned page for " + r.Header.Get("X-Original-URI") + "\n"
+			if _, err := fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nX-Echo-Server: poison\r\n\r\n%s", len(body), body); err != nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+			if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\nX-Echo-Server: forged\r\n\r\nFORGED\n"); err != nil {
+				return
+			}
+		}
+	})
+	return lbconfig.Backend{Name: "test/poison:80", Endpoints: []lbconfig.Endpoint{ep}}
+}
+
+// pagesUnderLoad sends, from 16 clients at once, requests whose answers
+// are replaced (by both error backends) or not, each with a path of its
+// own, and checks that every answer is the one for its request.
+func (l *lab) pagesUnderLoad(port int32) {
+	t := l.t
+	var wg sync.WaitGroup
+	errs := make(chan string, 16*12)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Transport: &http.Transport{}, Timeout: 20 * time.Second}
+			defer c.CloseIdleConnections()
+			for j := range 12 {
+				var path, want string
+				status := http.StatusServiceUnavailable
+				switch j % 3 {
+				case 0:
+					path = fmt.Sprintf("/app/503/c%d-%d", i, j)
+					want = "<p>error 503 at " + path + "</p>\n"
+				case 1:
+					path = fmt.Sprintf("/poison/c%d-%d", i, j)
+					want = "poisoned page for " + path + "\n"
+				default:
+					path = fmt.Sprintf("/app/ok/c%d-%d", i, j)
+					want, status = "ok\n", http.StatusOK
+				}
+				r := l.get(c, port, "app.example.com", path)
+				if r.err != nil || r.status != status || r.body != want {
+					errs <- fmt.Sprintf("client %d: GET %s: got %s, body %q; want %d, body %q", i, path, r, r.body, status, want)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	n := 0
+	for e := range errs {
+		if n++; n <= 10 {
+			t.Error(e)
+		}
+	}
+	if n > 10 {
+		t.Errorf("%d more wrong answers", n-10)
+	}
 }
 
 // doWithBody sends one request with method and body to app.example.com.
