@@ -178,3 +178,37 @@ func TestRenderRejectsErrorPages(t *testing.T) {
 		t.Errorf("an h2c error backend: error %v, want one naming errorPages.backend", err)
 	}
 }
+
+// TestRenderErrorPagesHostileSources: whatever an Ingress is called, its
+// name reaches HAProxy's config and the Lua file only as data: each
+// render passes the grammar and haproxy -c, and a name that is no header
+// value is left out.
+func TestRenderErrorPagesHostileSources(t *testing.T) {
+	bin := haproxyBinary(t)
+	for _, name := range []string{
+		`%[src]`, `%{+Q}o`, `' '"'"' '`, `"quoted" \ back\\slash`, "}", "#comment", `]] os.exit() --[[`,
+		"\\000", "a\r\nX-Injected: 1", "tab\there", "ünïcödé", strings.Repeat("%", lbconfig.MaxHeaderValueBytes),
+		strings.Repeat("n", lbconfig.MaxHeaderValueBytes+1), " leading", "trailing ",
+	} {
+		cfg := errorPagesGolden(t)
+		for _, l := range cfg.LoadBalancers[0].Listeners {
+			for _, vh := range l.VirtualHosts {
+				for i := range vh.Routes {
+					vh.Routes[i].Source = lbconfig.ObjectRef{Kind: "Ingress", Namespace: name, Name: name}
+				}
+			}
+		}
+		r, err := RenderConfig(cfg, goldenOptions(t))
+		if err != nil {
+			t.Errorf("name %.40q: %v", name, err)
+			continue
+		}
+		checkGrammar(t, r)
+		if err := checkWithHAProxy(t, bin, r); err != nil {
+			t.Errorf("name %.40q: %v", name, err)
+		}
+		if lbconfig.CheckHeaderValue(name) != nil && strings.Contains(string(r.Files[errorPagesLua]), "x-namespace") {
+			t.Errorf("name %.40q, which is no header value, reached the Lua file", name)
+		}
+	}
+}
