@@ -21,7 +21,7 @@ import (
 // server (nbsrv) goes to the fallback instead, with X-Code 503 and the
 // other fields set. On the response, a listed status of a site with
 // pages runs the Lua action ic_error_page (errorpages.lua), which asks
-// the error backend's servers for the page with HAProxy's httpclient
+// a server of the error backend for the page over a socket of its own
 // and answers with it and the status: HAProxy 2.6 cannot send a request
 // to another backend from the config alone. HAProxy's own answers (503
 // without a server, 502, 504) do not pass the http-response rules, so,
@@ -274,7 +274,7 @@ func (es *errorSites) luaFile() []byte {
 		b.WriteString("        max = " + strconv.Itoa(lbconfig.MaxErrorPageBytes) + ",\n")
 		b.WriteString("        fields = {")
 		s.fields.Each(func(name, value string) {
-			b.WriteString(" [" + luaString(strings.ToLower(name)) + "] = " + luaString(value) + ",")
+			b.WriteString(" { " + luaString(name) + ", " + luaString(value) + " },")
 		})
 		b.WriteString(" },\n")
 		b.WriteString("        plain = {")

@@ -6,14 +6,31 @@
 -- above this code, says per site what to ask whom. Everything here is
 -- local but the action, whose name no other Lua file of the provider
 -- uses.
+--
+-- The page is read from a socket of its own rather than with HAProxy's
+-- httpclient, which answers a failed connect or a timeout with a page of
+-- its own (indistinguishable from the error backend's) and reads a page
+-- whole before its size can be checked. The request is HTTP/1.0, so the
+-- page comes with a Content-Length or until the connection closes, never
+-- chunked; the connection is the page's alone, so nothing an error
+-- backend sends after its page is ever read as another.
 
--- dropped are the page's fields that frame its message or belong to its
--- hop: HAProxy frames the reply itself.
+-- ic_dropped are the page's fields that frame its message or belong to
+-- its hop: HAProxy frames the reply itself.
 local ic_dropped = {
     ["connection"] = true, ["keep-alive"] = true, ["transfer-encoding"] = true,
     ["content-length"] = true, ["te"] = true, ["trailer"] = true, ["upgrade"] = true,
     ["proxy-connection"] = true, ["proxy-authenticate"] = true,
 }
+
+-- ic_max_fields bounds the header fields of a page.
+local ic_max_fields = 100
+
+-- ic_clean reports whether v can be a header field value: no control
+-- character but tab (a lone CR would end the field for some clients).
+local function ic_clean(v)
+    return not string.find(v, "[%z\1-\8\10-\31\127]")
+end
 
 -- ic_plain answers status with the load balancer's own text.
 local function ic_plain(txn, site, status)
@@ -27,8 +44,8 @@ local function ic_plain(txn, site, status)
     })
 end
 
--- ic_servers returns the addresses ("ip:port", "[ip6]:port") of the
--- backend's servers that take requests, in a random order.
+-- ic_servers returns the addresses {host, port} of the backend's servers
+-- that take requests, in a random order.
 local function ic_servers(name)
     local be = core.backends[name]
     local out = {}
@@ -38,13 +55,9 @@ local function ic_servers(name)
     for _, s in pairs(be.servers) do
         local st = s:get_stats()["status"] or ""
         if st == "UP" or st == "no check" or string.sub(st, 1, 3) == "UP " then
-            local addr = s:get_addr()
-            local host, port = string.match(addr, "^(.*):(%d+)$")
+            local host, port = string.match(s:get_addr(), "^(.*):(%d+)$")
             if host ~= nil then
-                if string.find(host, ":", 1, true) then
-                    host = "[" .. host .. "]"
-                end
-                out[#out + 1] = host .. ":" .. port
+                out[#out + 1] = { host, tonumber(port) }
             end
         end
     end
@@ -64,72 +77,135 @@ local function ic_var(txn, name)
     return tostring(v)
 end
 
-local function ic_error_page(txn)
-    local site = ic_sites[ic_var(txn, "txn.ic_site")]
-    local status = tonumber(txn.sf:status())
-    if site == nil or status == nil then
-        return
+-- ic_read reads a response: its fields (lower-case names, each a list of
+-- values) and body, or nil when it is malformed, broken off or larger
+-- than max.
+local function ic_read(s, max)
+    local line = s:receive("*l")
+    if line == nil or not string.match(line, "^HTTP/1%.[01] %d%d%d") then
+        return nil
     end
+    local fields, length, n = {}, nil, 0
+    while true do
+        line = s:receive("*l")
+        if line == nil then
+            return nil
+        end
+        if line == "" then
+            break
+        end
+        n = n + 1
+        local name, value = string.match(line, "^([%w!#$%%&'*+%-.^_`|~]+):[ \t]*(.-)[ \t]*$")
+        if n > ic_max_fields or name == nil or not ic_clean(value) then
+            return nil
+        end
+        name = string.lower(name)
+        if name == "content-length" then
+            if not string.match(value, "^%d+$") or (length ~= nil and length ~= tonumber(value)) then
+                return nil
+            end
+            length = tonumber(value)
+        elseif name == "transfer-encoding" then
+            return nil -- never for an HTTP/1.0 request
+        elseif not ic_dropped[name] then
+            local list = fields[name] or {}
+            list[#list + 1] = value
+            fields[name] = list
+        end
+    end
+    if length ~= nil then
+        if length > max then
+            return nil
+        end
+        if length == 0 then
+            return fields, ""
+        end
+        local body = s:receive(length)
+        if body == nil or #body ~= length then
+            return nil
+        end
+        return fields, body
+    end
+    -- Until the connection closes: one byte more than allowed tells a
+    -- page too large.
+    local body, err, partial = s:receive(max + 1)
+    if body ~= nil then
+        return nil
+    end
+    return fields, partial or ""
+end
+
+-- ic_fetch asks addr for the page with request: the page's fields and
+-- body, or nil (and whether it was a failed connect) when there is none
+-- within the site's timeout and size.
+local function ic_fetch(site, addr, request)
+    local s = core.tcp()
+    s:settimeout(site.timeout / 1000)
+    if not s:connect(addr[1], addr[2]) then
+        s:close()
+        return nil, nil, true
+    end
+    local fields, body = nil, nil
+    if s:send(request) then
+        fields, body = ic_read(s, site.max)
+    end
+    s:close()
+    return fields, body, false
+end
+
+-- ic_request writes the request for the page of status.
+local function ic_request(txn, site, status)
     local host = ic_var(txn, "txn.ic_host")
     local src = tostring(txn.f:src())
     local rid = ic_var(txn, "txn.ic_rid")
     if rid == "" then
         rid = string.gsub(tostring(txn.f:uuid()), "-", "")
     end
-    local headers = {
-        ["host"] = { host },
-        ["x-code"] = { tostring(status) },
-        ["x-request-id"] = { rid },
-        ["x-forwarded-for"] = { src },
-        ["x-real-ip"] = { src },
-        ["x-forwarded-host"] = { host },
-        ["x-forwarded-proto"] = { site.proto },
-        ["x-forwarded-port"] = { site.port },
-        -- One connection per page, as the builtin's: bytes an error
-        -- backend sent after its page would be the next page's.
-        ["connection"] = { "close" },
+    local fields = {
+        { "Host", host },
+        { "X-Code", tostring(status) },
+        { "X-Format", ic_var(txn, "txn.ic_accept") },
+        { "X-Original-URI", ic_var(txn, "txn.ic_uri") },
+        { "X-Request-ID", rid },
+        { "X-Forwarded-For", src },
+        { "X-Real-IP", src },
+        { "X-Forwarded-Host", host },
+        { "X-Forwarded-Proto", site.proto },
+        { "X-Forwarded-Port", site.port },
     }
-    local uri = ic_var(txn, "txn.ic_uri")
-    if uri ~= "" then
-        headers["x-original-uri"] = { uri }
+    for _, f in ipairs(site.fields) do
+        fields[#fields + 1] = f
     end
-    local accept = ic_var(txn, "txn.ic_accept")
-    if accept ~= "" then
-        headers["x-format"] = { accept }
+    local out = { "GET / HTTP/1.0\r\n" }
+    for _, f in ipairs(fields) do
+        if f[2] ~= "" and ic_clean(f[2]) then
+            out[#out + 1] = f[1] .. ": " .. f[2] .. "\r\n"
+        end
     end
-    for name, value in pairs(site.fields) do
-        headers[name] = { value }
+    out[#out + 1] = "\r\n"
+    return table.concat(out)
+end
+
+local function ic_error_page(txn)
+    local site = ic_sites[ic_var(txn, "txn.ic_site")]
+    local status = tonumber(txn.sf:status())
+    if site == nil or status == nil then
+        return
     end
+    local request = ic_request(txn, site, status)
     local tries = site.retries + 1
     for _, addr in ipairs(ic_servers(site.backend)) do
         if tries == 0 then
             break
         end
         tries = tries - 1
-        local hc = core.httpclient()
-        local start = core.now()
-        -- HAProxy 2.6's httpclient waits up to four times its timeout
-        -- (measured), and then answers 504 itself.
-        local res = hc:get{ url = "http://" .. addr .. "/", headers = headers, timeout = math.max(site.timeout // 4, 1) }
-        local now = core.now()
-        local took = (now.sec - start.sec) * 1000 + (now.usec - start.usec) // 1000
-        if res ~= nil and res.status == 504 and took >= site.timeout // 4 then
-            res = nil -- the httpclient's own answer to its timeout
-        end
-        if res ~= nil and res.status ~= nil and res.status > 0 then
-            local body = res.body or ""
-            if #body > site.max then
-                break
-            end
-            local out = {}
-            for name, values in pairs(res.headers or {}) do
-                local lower = string.lower(name)
-                if not ic_dropped[lower] then
-                    out[lower] = values
-                end
-            end
-            txn:done(txn:reply{ status = status, headers = out, body = body })
+        local fields, body, refused = ic_fetch(site, addr, request)
+        if fields ~= nil then
+            txn:done(txn:reply{ status = status, headers = fields, body = body })
             return
+        end
+        if not refused then
+            break -- only a failed connect goes to another server
         end
     end
     ic_plain(txn, site, status)

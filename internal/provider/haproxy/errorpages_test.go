@@ -51,7 +51,7 @@ var errorPagesLuaGrammar = compileAll(
 	`^        proto = "https?", port = "\d+",$`,
 	`^        timeout = \d+, retries = \d+,$`,
 	`^        max = \d+,$`,
-	`^        fields = \{( \["x-(namespace|ingress-name|service-name|service-port)"\] = "(?:[ !#-\[\]-~]|\\\d\d\d)*",)* \},$`,
+	`^        fields = \{( \{ "X-(Namespace|Ingress-Name|Service-Name|Service-Port)", "(?:[ !#-\[\]-~]|\\\d\d\d)*" \},)* \},$`,
 	`^        plain = \{( \[[45]\d\d\] = "[45]\d\d [a-z' -]+\\010",)* \},$`,
 	`^    \},$`,
 	`^\}$`,
@@ -207,7 +207,7 @@ func TestRenderErrorPagesHostileSources(t *testing.T) {
 		if err := checkWithHAProxy(t, bin, r); err != nil {
 			t.Errorf("name %.40q: %v", name, err)
 		}
-		if lbconfig.CheckHeaderValue(name) != nil && strings.Contains(string(r.Files[errorPagesLua]), "x-namespace") {
+		if lbconfig.CheckHeaderValue(name) != nil && strings.Contains(string(r.Files[errorPagesLua]), "X-Namespace") {
 			t.Errorf("name %.40q, which is no header value, reached the Lua file", name)
 		}
 	}

@@ -38,7 +38,7 @@ func (s *Suite) testErrorPages(t *testing.T) {
 		case strings.HasPrefix(r.URL.Path, "/app/503big"):
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, big)
-		case strings.HasPrefix(r.URL.Path, "/app/503"), strings.HasPrefix(r.URL.Path, "/broken"), strings.HasPrefix(r.URL.Path, "/slow"), strings.HasPrefix(r.URL.Path, "/large"), strings.HasPrefix(r.URL.Path, "/poison"):
+		case strings.HasPrefix(r.URL.Path, "/app/503"), strings.HasPrefix(r.URL.Path, "/broken"), strings.HasPrefix(r.URL.Path, "/slow"), strings.HasPrefix(r.URL.Path, "/large"), strings.HasPrefix(r.URL.Path, "/poison"), strings.HasPrefix(r.URL.Path, "/refused"):
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, "app 503 body\n")
 		case strings.HasPrefix(r.URL.Path, "/app/404"):
@@ -75,6 +75,14 @@ func (s *Suite) testErrorPages(t *testing.T) {
 	}
 	down := lbconfig.Backend{Name: "test/down:80"}
 	nowhere := lbconfig.Backend{Name: "test/nowhere:80"}
+	// An endpoint that refuses connections: a port just closed.
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := int32(closed.Addr().(*net.TCPAddr).Port)
+	closed.Close()
+	refusing := lbconfig.Backend{Name: "test/refusing:80", Endpoints: []lbconfig.Endpoint{{Address: "127.0.0.1", Port: closedPort, Ready: true, Serving: true}}}
 	slowPool := slow.pool()
 	slowPool.Policy.Timeouts.ResponseHeader = lbconfig.Duration(time.Second)
 	slowPool.Policy.Timeouts.Connect = lbconfig.Duration(time.Second)
@@ -91,9 +99,10 @@ func (s *Suite) testErrorPages(t *testing.T) {
 			withPages(route("/slow", lbconfig.MatchPrefix, app.ref), slow.ref, 503),
 			withPages(route("/large", lbconfig.MatchPrefix, app.ref), large.ref, 503),
 			withPages(route("/poison", lbconfig.MatchPrefix, app.ref), poison.Name, 503),
+			withPages(route("/refused", lbconfig.MatchPrefix, app.ref), refusing.Name, 503),
 			toDown, toApp,
 		),
-	), app.pool(), pages.pool(), slowPool, large.pool(), fallback.pool(), down, nowhere, poison))
+	), app.pool(), pages.pool(), slowPool, large.pool(), fallback.pool(), down, nowhere, poison, refusing))
 
 	l.eventually("the error page to replace the 503", func() (bool, string) {
 		r := l.get(l.client, port, "app.example.com", "/app/503")
@@ -180,7 +189,7 @@ func (s *Suite) testErrorPages(t *testing.T) {
 	// Error backends that cannot answer: the status, the load balancer's
 	// plain text.
 	plain := "503 service unavailable\n"
-	for _, path := range []string{"/broken", "/slow", "/large"} {
+	for _, path := range []string{"/broken", "/refused", "/slow", "/large"} {
 		start := time.Now()
 		r := l.get(l.client, port, "app.example.com", path)
 		if r.status != http.StatusServiceUnavailable || r.server != "" || r.body != plain {
