@@ -38,7 +38,7 @@ func (s *Suite) testErrorPages(t *testing.T) {
 		case strings.HasPrefix(r.URL.Path, "/app/503big"):
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, big)
-		case strings.HasPrefix(r.URL.Path, "/app/503"), strings.HasPrefix(r.URL.Path, "/broken"), strings.HasPrefix(r.URL.Path, "/slow"), strings.HasPrefix(r.URL.Path, "/large"), strings.HasPrefix(r.URL.Path, "/poison"), strings.HasPrefix(r.URL.Path, "/refused"):
+		case strings.HasPrefix(r.URL.Path, "/app/503"), strings.HasPrefix(r.URL.Path, "/broken"), strings.HasPrefix(r.URL.Path, "/slow"), strings.HasPrefix(r.URL.Path, "/large"), strings.HasPrefix(r.URL.Path, "/poison"), strings.HasPrefix(r.URL.Path, "/refused"), strings.HasPrefix(r.URL.Path, "/malformed"):
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, "app 503 body\n")
 		case strings.HasPrefix(r.URL.Path, "/app/404"):
@@ -66,6 +66,7 @@ func (s *Suite) testErrorPages(t *testing.T) {
 	})
 	fallback := l.startRecorder("fallback", nil)
 	poison := l.startPoisoningPages()
+	malformed := l.startMalformedPages()
 	port := l.freePort()
 	shop := lbconfig.ObjectRef{Kind: "Ingress", Namespace: "shop", Name: "web"}
 	withPages := func(r lbconfig.Route, backend string, statuses ...int32) lbconfig.Route {
@@ -100,9 +101,10 @@ func (s *Suite) testErrorPages(t *testing.T) {
 			withPages(route("/large", lbconfig.MatchPrefix, app.ref), large.ref, 503),
 			withPages(route("/poison", lbconfig.MatchPrefix, app.ref), poison.Name, 503),
 			withPages(route("/refused", lbconfig.MatchPrefix, app.ref), refusing.Name, 503),
+			withPages(route("/malformed", lbconfig.MatchPrefix, app.ref), malformed.Name, 503),
 			toDown, toApp,
 		),
-	), app.pool(), pages.pool(), slowPool, large.pool(), fallback.pool(), down, nowhere, poison, refusing))
+	), app.pool(), pages.pool(), slowPool, large.pool(), fallback.pool(), down, nowhere, poison, refusing, malformed))
 
 	l.eventually("the error page to replace the 503", func() (bool, string) {
 		r := l.get(l.client, port, "app.example.com", "/app/503")
@@ -200,6 +202,16 @@ func (s *Suite) testErrorPages(t *testing.T) {
 		}
 	}
 
+	// Pages that are not well-formed HTTP are not passed on: a lone CR
+	// in a field, two lengths, a body cut short, a status line that is
+	// none.
+	for name := range malformedPages {
+		r := l.get(l.client, port, "app.example.com", "/malformed/"+name)
+		if r.status != http.StatusServiceUnavailable || r.server != "" || r.body != plain || r.header.Get("Injected") != "" {
+			t.Errorf("GET /malformed/%s: got %s, body %q, Injected %q; want 503 with %q", name, r, r.body, r.header.Get("Injected"), plain)
+		}
+	}
+
 	// One keep-alive connection: a replaced response, then a normal one,
 	// each whole, nothing more.
 	l.keepAliveAfterPage(port)
@@ -233,6 +245,30 @@ func (l *lab) startPoisoningPages() lbconfig.Backend {
 		}
 	})
 	return lbconfig.Backend{Name: "test/poison:80", Endpoints: []lbconfig.Endpoint{ep}}
+}
+
+// malformedPages are the broken pages startMalformedPages sends, by the
+// last element of X-Original-URI.
+var malformedPages = map[string]string{
+	"cr":      "HTTP/1.1 200 OK\r\nX-Evil: a\rInjected: 1\r\nContent-Length: 2\r\n\r\nhi",
+	"lengths": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nhi!",
+	"short":   "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhi",
+	"status":  "HTTP/1.1 2OO OK\r\nContent-Length: 2\r\n\r\nhi",
+	"field":   "HTTP/1.1 200 OK\r\nBad Field: x\r\nContent-Length: 2\r\n\r\nhi",
+}
+
+// startMalformedPages answers each page request with the malformed page
+// its X-Original-URI names, then closes the connection.
+func (l *lab) startMalformedPages() lbconfig.Backend {
+	ep := nettest.ServeRaw(l.t, func(c net.Conn) {
+		r, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		uri := r.Header.Get("X-Original-URI")
+		_, _ = io.WriteString(c, malformedPages[uri[strings.LastIndexByte(uri, '/')+1:]])
+	})
+	return lbconfig.Backend{Name: "test/malformed:80", Endpoints: []lbconfig.Endpoint{ep}}
 }
 
 // pagesUnderLoad sends, from 16 clients at once, requests whose answers
