@@ -20,9 +20,9 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		AnnotationRetries, AnnotationHealthFailures, AnnotationHealthEjection, AnnotationMaxBodySize,
 		AnnotationBackendProtocol, AnnotationSSLPassthrough,
 		AnnotationRedirectTo, AnnotationRedirectCode, AnnotationAppRoot, AnnotationFromToWWWRedirect, AnnotationServerAlias,
+		AnnotationDefaultBackend, AnnotationErrorBackend, AnnotationErrorStatuses,
 		AnnotationLimitRPS, AnnotationLimitRPM, AnnotationLimitConnections, AnnotationLimitBurstMultiplier,
 		AnnotationLimitExemptSourceRange, AnnotationLimitStatusCode,
-		AnnotationDefaultBackend, AnnotationErrorBackend, AnnotationErrorStatuses,
 	} {
 		t.Run(strings.TrimPrefix(key, AnnotationPrefix), func(t *testing.T) {
 			annotations := map[string]string{key: huge}
@@ -50,9 +50,9 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		"configuration-snippet", "auth-url", "auth-tls-secret", "enable-global-auth", "whitelist-source-range",
 		"allowlist-source-range", "denylist-source-range", "satisfy", "enable-modsecurity", "modsecurity-transaction-id",
 		"proxy-ssl-verify", "rewrite-target", "limit-rps", "limit-rpm", "limit-connections", "limit-burst-multiplier",
+		"default-backend", "custom-http-errors",
 		"limit-whitelist", "limit-allowlist", "limit-rate", "no-such-annotation",
 		"permanent-redirect", "permanent-redirect-code", "temporal-redirect", "app-root", "from-to-www-redirect", "server-alias",
-		"default-backend", "custom-http-errors",
 	} {
 		t.Run("nginx/"+name, func(t *testing.T) {
 			annotations := map[string]string{NginxAnnotationPrefix + name: huge}

@@ -205,20 +205,16 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 		status string
 		own    string // the load balancer's own address; "" for none
 		limit  *lbconfig.RateLimit
-		// fallback gives the route a Fallback, unused while its
-		// backend has endpoints.
-		fallback bool
 	}{
-		{"no rule", nil, "", "HTTP/1.1 200 OK\r\n", "", nil, false},
-		{"own address", nil, "", "HTTP/1.1 200 OK\r\n", "127.0.0.2", nil, false},
-		{"allowed", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Deny: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 200 OK\r\n", "", nil, false},
-		{"refused", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 403 ", "", nil, false},
-		{"regex", nil, `(?i)/API/v[0-9]+/(.*)`, "HTTP/1.1 200 OK\r\n", "", nil, false},
+		{"no rule", nil, "", "HTTP/1.1 200 OK\r\n", "", nil},
+		{"own address", nil, "", "HTTP/1.1 200 OK\r\n", "127.0.0.2", nil},
+		{"allowed", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Deny: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 200 OK\r\n", "", nil},
+		{"refused", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 403 ", "", nil},
+		{"regex", nil, `(?i)/API/v[0-9]+/(.*)`, "HTTP/1.1 200 OK\r\n", "", nil},
 		// Rate limits: admitted (a rate and requests in progress counted
 		// and released) and over the limit.
-		{"rate limited", nil, "", "HTTP/1.1 200 OK\r\n", "", &lbconfig.RateLimit{Zone: "a", PerSecond: &lbconfig.Rate{Requests: lbconfig.MaxRateLimit, Burst: lbconfig.MaxRateLimit}, Concurrent: 10, StatusCode: 503}, false},
-		{"over the rate limit", nil, "", "HTTP/1.1 429 ", "", &lbconfig.RateLimit{Zone: "b", PerMinute: &lbconfig.Rate{Requests: 1}, StatusCode: 429}, false},
-		{"unused fallback", nil, "", "HTTP/1.1 200 OK\r\n", "", nil, true},
+		{"rate limited", nil, "", "HTTP/1.1 200 OK\r\n", "", &lbconfig.RateLimit{Zone: "a", PerSecond: &lbconfig.Rate{Requests: lbconfig.MaxRateLimit, Burst: lbconfig.MaxRateLimit}, Concurrent: 10, StatusCode: 503}},
+		{"over the rate limit", nil, "", "HTTP/1.1 429 ", "", &lbconfig.RateLimit{Zone: "b", PerMinute: &lbconfig.Rate{Requests: 1}, StatusCode: 429}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			port := nettest.FreePort(t)
@@ -228,9 +224,6 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 				route.Path, route.Match = tc.regex, lbconfig.MatchRegex
 			}
 			route.RateLimit = tc.limit
-			if tc.fallback {
-				route.Fallback = &route.Backend
-			}
 			cfg := oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil,
 				vh("bench.example.com", route))
 			addr := "127.0.0.1"

@@ -317,8 +317,8 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 			{Name: "default/a-tls", ChainPEM: readTestdata(t, "tls-a.crt"), KeyPEM: readTestdata(t, "tls-a.key"), Hosts: []string{"a.example.com"}},
 		},
 	}
-	cases["addresses"] = addressesConfig(t)
 	cases["error-pages"] = errorPagesGolden(t)
+	cases["addresses"] = addressesConfig(t)
 	for _, c := range cases {
 		c.Sort()
 	}
