@@ -245,6 +245,7 @@ var equivalents = map[string]string{
 	"proxy-set-headers":               "not read (a ConfigMap of request headers): ingress-controller.io/request-headers on each Ingress",
 	"limit-req-status-code":           "not read: set ingress-controller.io/limit-status-code on each Ingress with a rate limit; the default is 503, as ingress-nginx's",
 	"limit-conn-status-code":          "not read: set ingress-controller.io/limit-status-code on each Ingress with a rate limit (one code for every limit); the default is 503, as ingress-nginx's",
+	"custom-http-errors":              "not read (error pages from --default-backend-service for every Ingress): set ingress-controller.io/error-statuses with ingress-controller.io/error-backend on each Ingress",
 }
 
 // globalProtections are ConfigMap keys that protect every Ingress: an

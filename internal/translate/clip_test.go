@@ -20,6 +20,7 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		AnnotationRetries, AnnotationHealthFailures, AnnotationHealthEjection, AnnotationMaxBodySize,
 		AnnotationBackendProtocol, AnnotationSSLPassthrough,
 		AnnotationRedirectTo, AnnotationRedirectCode, AnnotationAppRoot, AnnotationFromToWWWRedirect, AnnotationServerAlias,
+		AnnotationDefaultBackend, AnnotationErrorBackend, AnnotationErrorStatuses,
 		AnnotationLimitRPS, AnnotationLimitRPM, AnnotationLimitConnections, AnnotationLimitBurstMultiplier,
 		AnnotationLimitExemptSourceRange, AnnotationLimitStatusCode, AnnotationHashBy, AnnotationSendTimeout,
 		AnnotationBackendTLSSecret, AnnotationBackendTLSVerify, AnnotationBackendTLSName, AnnotationBackendTLSSNI,
@@ -36,6 +37,9 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 			if strings.HasPrefix(key, AnnotationPrefix+"backend-tls-") {
 				annotations[AnnotationBackendProtocol] = "HTTPS" // backend TLS needs it
 			}
+			if key == AnnotationErrorBackend {
+				annotations[AnnotationErrorStatuses] = "503" // the error backend needs statuses
+			}
 			ing := hugeIngress(annotations, "web.example", "/")
 			_, problems := Ingresses(&Snapshot{Ingresses: []*networkingv1.Ingress{ing}}, goldenOptions)
 			checkShort(t, problems, "metadata.annotations["+key+"]")
@@ -51,6 +55,7 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		"configuration-snippet", "auth-url", "auth-tls-secret", "enable-global-auth", "whitelist-source-range",
 		"allowlist-source-range", "denylist-source-range", "satisfy", "enable-modsecurity", "modsecurity-transaction-id",
 		"proxy-ssl-verify", "rewrite-target", "limit-rps", "limit-rpm", "limit-connections", "limit-burst-multiplier",
+		"default-backend", "custom-http-errors",
 		"limit-whitelist", "limit-allowlist", "limit-rate", "no-such-annotation",
 		"permanent-redirect", "permanent-redirect-code", "temporal-redirect", "app-root", "from-to-www-redirect", "server-alias",
 		"proxy-send-timeout", "affinity-canary-behavior",

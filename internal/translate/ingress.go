@@ -161,6 +161,8 @@ type shared struct {
 	credentials map[string]*lbconfig.Credentials
 	// rateLimits are the rate limits of the Ingresses (nil: none).
 	rateLimits map[lbconfig.ObjectRef]*lbconfig.RateLimit
+	// errors are the error pages and fallbacks of the Ingresses.
+	errors map[lbconfig.ObjectRef]routeErrors
 }
 
 func newShared(snap *Snapshot) *shared {
@@ -173,6 +175,7 @@ func newShared(snap *Snapshot) *shared {
 		headers:     map[lbconfig.ObjectRef]routeHeaders{},
 		credentials: map[string]*lbconfig.Credentials{},
 		rateLimits:  map[lbconfig.ObjectRef]*lbconfig.RateLimit{},
+		errors:      map[lbconfig.ObjectRef]routeErrors{},
 	}
 }
 
@@ -228,6 +231,9 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	}
 	if _, seen := b.rateLimits[ref]; !seen {
 		b.rateLimits[ref] = b.rateLimitOf(ing, ref)
+	}
+	if _, seen := b.errors[ref]; !seen {
+		b.errors[ref] = b.errorsOf(ing, ref)
 	}
 	switch {
 	case ing.Spec.DefaultBackend == nil:
@@ -292,6 +298,7 @@ func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networking
 			b.headers[ref].applyTo(&route)
 			route.BasicAuth = auth
 			withRateLimit(&route, b.rateLimits[ref])
+			b.errors[ref].applyTo(&route)
 			vh.Routes = append(vh.Routes, route)
 		}
 	}

@@ -109,6 +109,7 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 	r.readAffinity()
 	r.readHeaders()
 	r.readRegexPaths()
+	r.readErrorPages()
 	r.reportUnsupported(names)
 	c := *ing
 	c.Annotations = r.out
@@ -680,8 +681,6 @@ var nginxConsequences = []struct{ name, consequence string }{
 	{"limit-rate", "responses are not throttled to a bandwidth"},
 	{"limit-rate-after", "responses are not throttled to a bandwidth"},
 	{"proxy-next-upstream-", "only failed connects are retried"},
-	{"custom-http-errors", "the backend's error responses reach the client as they are"},
-	{"default-backend", "the backend's error responses reach the client as they are"},
 	{"canary-", "this Ingress is not a canary"},
 	{"upstream-hash-by-", "each key goes to one endpoint, not to a subset of endpoints"},
 	{"session-cookie-domain", "the affinity cookie has no Domain attribute"},

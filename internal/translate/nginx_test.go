@@ -25,6 +25,8 @@ func FuzzNginxAnnotations(f *testing.F) {
 	f.Add("limit-connections", "1000000", "limit-burst-multiplier", "1000000", "limit-exempt-source-range", "::/0")
 	f.Add("proxy-ssl-verify", "on", "proxy-ssl-secret", "shop/ca", "backend-protocol", "GRPCS")
 	f.Add("proxy-ssl-protocols", "TLSv1.3 SSLv3", "proxy-ssl-server-name", "on", "backend-tls-name", "web.shop.svc")
+	f.Add("default-backend", "web", "custom-http-errors", "404, 503,599", "error-backend", "web:80")
+	f.Add("custom-http-errors", "503", "default-backend", "web:http", "error-statuses", "400,400")
 	f.Add("", "", "\x00]", "\n", "", "")
 	f.Fuzz(func(t *testing.T, name1, value1, name2, value2, ours, oursValue string) {
 		ing := &networkingv1.Ingress{

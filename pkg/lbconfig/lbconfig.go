@@ -181,6 +181,15 @@ type Route struct {
 	// RateLimit, if set, limits the requests of each client address
 	// (see RateLimit); nil limits none.
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+	// ErrorPages, if set, has another backend answer some of the
+	// backend's error responses (see ErrorPages).
+	ErrorPages *ErrorPages `json:"errorPages,omitempty"`
+	// Fallback, if set, serves the requests whose backend (Backend, or
+	// the one of Backends picked) has no ready endpoint, as they are but
+	// for the ErrorFields, X-Code 503, X-Format and X-Request-ID (see
+	// errorpages.go), instead of the proxy's 503: ingress-nginx's
+	// default-backend annotation.
+	Fallback *BackendRef `json:"fallback,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its

@@ -33,6 +33,7 @@ func (c *Config) Sort() {
 						a.Deny = sortPrefixes(a.Deny)
 					}
 					vh.Routes[r].sortHeaders()
+					vh.Routes[r].sortErrorPages()
 					if rl := vh.Routes[r].RateLimit; rl != nil {
 						rl.Exempt = sortPrefixes(rl.Exempt)
 					}

@@ -85,6 +85,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	v.rateLimitZones(c)
+	v.errorPageBackends(c)
 	return errors.Join(v.errs...)
 }
 
@@ -208,6 +209,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			if rl := route.RateLimit; rl != nil {
 				v.rateLimit(rf+".rateLimit", rl)
 			}
+			v.errorPages(rf, route, ref)
 		}
 		v.groups(vf, vh.Routes)
 	}

@@ -185,6 +185,10 @@ func (p *Provider) reverseProxy(scheme string, rt http.RoundTripper) *httputil.R
 			if res.StatusCode == http.StatusSwitchingProtocols {
 				return nil // a tunnel: its body must stay an io.ReadWriteCloser
 			}
+			if t.headers.pages.handles(res.StatusCode) {
+				p.replaceWithPage(res, t)
+				return nil
+			}
 			t.headers.apply(res.Header)
 			res.Body = &idleResponseBody{ReadCloser: res.Body, idle: t.pol.idle,
 				timer: time.AfterFunc(t.pol.idle, func() { t.cancel(errIdleTimeout) })}

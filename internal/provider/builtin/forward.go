@@ -50,6 +50,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var b *backend
 	var headers responseHeaders
+	var pages *pageRequest
 	if rt := pr.routeFor(r.Host, path); rt != nil {
 		rt = rt.pick(r.Header)
 		client := remoteAddr(r.RemoteAddr)
@@ -89,6 +90,9 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.p.logAccess(r, rt.backend, outcome{status: http.StatusUnauthorized}, start)
 			return
 		}
+		if rt.pages != nil && !isUpgrade(r.Header) {
+			pages = newPageRequest(rt.pages, r) // before the rewrite
+		}
 		if rt.rewrite != nil {
 			if err := rewriteTarget(r, rt, path); err != nil {
 				http.Error(w, "400 bad request: rewritten "+err.Error(), http.StatusBadRequest)
@@ -103,6 +107,12 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rt.headers.request.apply(r.Header)
 		}
 		b = rt.pickBackend()
+		if b != nil && rt.fallback != nil {
+			var fell bool
+			if b, fell = rt.fallbackFor(r, b); fell {
+				pages = nil // the fallback's answers are its own
+			}
+		}
 	}
 	if b == nil {
 		http.Error(w, "404 not found: no route for this host and path", http.StatusNotFound)
@@ -112,6 +122,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var out outcome
 	c := b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), nil)
 	c.headers = headers
+	c.headers.pages = pages
 	switch {
 	case c.ep == nil:
 		http.Error(w, "503 service unavailable: no ready endpoints", http.StatusServiceUnavailable)
@@ -310,6 +321,9 @@ func (p *Provider) exchangeOn(ctx context.Context, b *backend, ep *endpoint, ide
 // respond streams the response whose head x just read back to w, and puts
 // the backend connection back in its pool if the exchange left it clean.
 func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh http1.Head, b *backend, ep *endpoint) outcome {
+	if x.headers.pages.handles(rh.Status) {
+		return p.respondWithPage(w, x, rh, b, ep)
+	}
 	r, bc, ctx := x.r, x.bc, x.r.Context()
 	dst := w.Header()
 	bc.head.Fill(dst, &rh)

@@ -107,6 +107,8 @@ func (hc *headerChanges) apply(h http.Header) {
 type responseHeaders struct {
 	rules  *headerRules
 	origin string
+	// pages, if set, replaces error responses (errorpages.go).
+	pages *pageRequest
 }
 
 // apply changes the head of a backend's response: the route's response

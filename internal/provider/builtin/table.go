@@ -113,6 +113,11 @@ type route struct {
 	split *split
 	// limit, if set, limits the requests of each client (ratelimit.go).
 	limit *rateLimit
+	// pages and fallback, if set, replace error responses and serve for
+	// a backend without endpoints; such a route is served on net/http's
+	// path (errorpages.go).
+	pages    *errorPages
+	fallback *fallback
 }
 
 // permits reports whether a client at addr may use r. An address that
@@ -374,6 +379,9 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 		}
 		for r := range v.routes {
 			if v.routes[r].split, err = compileSplit(r, vh.Routes, v.routes, lookup); err != nil {
+				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
+			}
+			if err := v.routes[r].compileErrorPages(&vh.Routes[r], lookup); err != nil {
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
 			}
 		}

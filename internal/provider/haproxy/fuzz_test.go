@@ -121,7 +121,7 @@ var (
 		`^    http-request return status 403 content-type "text/plain; charset=utf-8" string "403 forbidden: client address not allowed" if `+
 			`\{ var\(txn\.access\) -m str (a\d+) \} (\{ src -f maps/\d+(?:_lb\d+)?-a\d+-deny\.lst \}|!\{ src -f maps/\d+(?:_lb\d+)?-a\d+-allow\.lst \})`+
 			`( \|\| \{ var\(txn\.access\) -m str a\d+ \} !\{ src -f maps/\d+(?:_lb\d+)?-a\d+-allow\.lst \})?$`,
-		`^    http-request set-var\(txn\.backend\) str\((be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+|split_\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\|r\d+)?\) if !\{ var\(txn\.backend\) -m found \} \{ var\(txn\.vhost\) -m str v\d+ \} \{ path -m reg `+q+` \}$`,
+		`^    http-request set-var\(txn\.backend\) str\((be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+|split_\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\*e\d+)?(\|r\d+)?\) if !\{ var\(txn\.backend\) -m found \} \{ var\(txn\.vhost\) -m str v\d+ \} \{ path -m reg `+q+` \}$`,
 		`^    http-request set-var\(txn\.rewrite\) var\(txn\.backend\),field\(2,\|\) if \{ var\(txn\.backend\) -m sub \| \}$`,
 		`^    http-request set-var\(txn\.backend\) var\(txn\.backend\),field\(1,\|\) if \{ var\(txn\.rewrite\) -m found \}$`,
 		`^    http-request (replace-path `+q+`|set-path) `+q+` if \{ var\(txn\.rewrite\) -m str r\d+ \}$`,
@@ -150,8 +150,8 @@ var (
 	mapGrammar = map[string]*regexp.Regexp{
 		"hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ v\d+$`),
 		"wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ v\d+$`),
-		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
-		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
+		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\*e\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
+		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\*e\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
 		// Prefixes as netip.Prefix writes them: IPv4 or IPv6 (no zone).
 		"-allow.lst":  regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
 		"-deny.lst":   regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
@@ -198,6 +198,8 @@ func checkGrammar(t testing.TB, r *Rendered) {
 				t.Errorf("%s:%d: unexpected line %q", name, i+1, l)
 			}
 		case strings.HasPrefix(name, certsDir+"/"), name == errorsDir+"/503.http":
+		case name == errorPagesLua:
+			checkErrorPagesLua(t, text)
 		case name == hopByHopLua:
 			if text != string(hopByHopSource) {
 				t.Errorf("%s is not the embedded hop-by-hop.lua", name)

@@ -224,6 +224,7 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 			}
 		}
 	}
+	r.scanErrorPages()
 	owners := map[string]string{}
 	for _, b := range cfg.Backends {
 		for _, id := range []string{BackendID(b.Name), TCPBackendID(b.Name)} {
@@ -271,6 +272,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	tlsGlobal(w, lim.NoTLSSessionResumption)
 	w.line("    lua-load " + hopByHopLua)
 	r.files[hopByHopLua] = hopByHopSource
+	if r.errors.any {
+		w.line("    lua-load " + errorPagesLua)
+	}
 	w.line("")
 	w.line("defaults")
 	w.line("    mode http")
@@ -319,6 +323,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 		}
 	}
 	r.limits.tables(w, r.files)
+	if r.errors.any {
+		r.files[errorPagesLua] = r.errors.luaFile()
+	}
 	r.files[configFile] = []byte(w.String())
 	return &Rendered{Files: r.files, Layout: r.layout}, nil
 }
@@ -342,7 +349,9 @@ type renderer struct {
 	// userlistIDs maps credentials names to their userlists.
 	userlistIDs map[string]string
 	// limits are the rate limit zones (ratelimit.go).
-	limits  rateLimitTables
+	limits rateLimitTables
+	// errors are the error pages' sites (errorpages.go).
+	errors  errorSites
 	cfgText lines
 }
 
@@ -467,6 +476,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	var auth authRules
 	var redirectsTo redirectRules
 	var splits splitRules
+	var errs errorRules
 	var limited []string // rate limit zone ids
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
@@ -543,6 +553,15 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 					return fmt.Errorf("virtual host %d (%q): route %d: basicAuth: %w", k, vh.Hostname, n, err)
 				}
 				be += "!" + id
+			}
+			if rt.HTTPSRedirect == nil && rt.Redirect == nil {
+				eid, err := errs.add(r, r.at.key, l, rt)
+				if err != nil {
+					return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+				}
+				if eid != "" {
+					be += errorMarker + eid // errorpages.go
+				}
 			}
 			be, regex, err := paths.add(id, rt, be)
 			if err != nil {
@@ -656,6 +675,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	paths.regexLines(w)
 	splits.lines(w)
 	paths.splitLines(w)
+	errs.splitLines(w)
 	auth.splitLines(w)
 	rateLimitKey(w, limited)
 	if len(access.rules) > 0 {
@@ -678,6 +698,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	// in the map value, goes first.
 	r.limits.rules(w, limited)
 	hdrs.splitLines(w)
+	errs.siteLines(w)
 	w.line("    http-request set-header X-Forwarded-For \"%[req.fhdr(x-forwarded-for)], %[src]\" if { req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request add-header X-Forwarded-For %[src] if !{ req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request set-header X-Real-IP %[src]")
@@ -707,6 +728,8 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	if l.DefaultBackend == nil {
 		w.line("    http-request return status 404 content-type \"text/plain; charset=utf-8\" string \"" + notFoundBody + "\" if !{ var(txn.backend) -m found }")
 	}
+	errs.fallbackLines(w)
+	errs.responseLines(w)
 	w.line("    use_backend %[var(txn.backend)] if { var(txn.backend) -m found }")
 	if l.DefaultBackend != nil {
 		be := r.ids[l.DefaultBackend.Name]

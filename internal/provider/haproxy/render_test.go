@@ -317,6 +317,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 			{Name: "default/a-tls", ChainPEM: readTestdata(t, "tls-a.crt"), KeyPEM: readTestdata(t, "tls-a.key"), Hosts: []string{"a.example.com"}},
 		},
 	}
+	cases["error-pages"] = errorPagesGolden(t)
 	cases["addresses"] = addressesConfig(t)
 	cases["hash"] = hashConfig()
 	cases["backend-tls"] = backendTLSConfig(t)

@@ -143,6 +143,7 @@ func (s Suite) Run(t *testing.T) {
 		{"RequestMatches", (*Suite).testRequestMatches},
 		{"RateLimits", (*Suite).testRateLimits},
 		{"BackendTLS", (*Suite).testBackendTLS},
+		{"ErrorPages", (*Suite).testErrorPages},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
 		{"LoadBalancerAddresses", (*Suite).testAddresses},
