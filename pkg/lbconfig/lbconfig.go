@@ -181,6 +181,9 @@ type Route struct {
 	// RateLimit, if set, limits the requests of each client address
 	// (see RateLimit); nil limits none.
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+	// ExternalAuth, if set, serves only the requests an authentication
+	// server allows (see ExternalAuth); nil asks none.
+	ExternalAuth *ExternalAuth `json:"externalAuth,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its

@@ -207,6 +207,9 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			if rl := route.RateLimit; rl != nil {
 				v.rateLimit(rf+".rateLimit", rl)
 			}
+			if ea := route.ExternalAuth; ea != nil {
+				v.externalAuth(rf+".externalAuth", ea)
+			}
 		}
 		v.groups(vf, vh.Routes)
 	}

@@ -1,0 +1,260 @@
+package lbconfig
+
+import (
+	"fmt"
+	"net/textproto"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"ingress-controller/internal/clip"
+)
+
+// ExternalAuth asks an authentication server whether to serve each
+// request of a route, as ingress-nginx's auth-url does. The check comes
+// after Access, the redirects, the rate limit, a CORS preflight and
+// BasicAuth, and before the route's header changes and rewrite.
+//
+// The subrequest goes to URL with Method and without a body. It carries
+// the client's header fields less the hop-by-hop and framing ones (so
+// its cookies and Authorization too), with Host set to URL's host and
+// these set by the load balancer, replacing any the client sent:
+//
+//	X-Original-URL           <scheme>://<Host of the request><request target>
+//	X-Original-Method        the request's method
+//	X-Original-URI           the request target, as the client sent it
+//	X-Sent-From              nginx-ingress-controller (what auth servers
+//	                         written for ingress-nginx look for)
+//	X-Real-IP, X-Forwarded-For  the client's address (the TCP peer)
+//	X-Auth-Request-Redirect  RequestRedirect, else the request target
+//
+// What the answer does:
+//
+//   - 2xx: the request is served; each field of ResponseHeaders that the
+//     answer holds replaces the client's field of that name on the
+//     request the backend gets. A listed field the answer does not hold
+//     is removed from the request anyway, so that a client cannot forge
+//     it.
+//   - 401: with SigninURL, 302 to SigninURL with the query parameter
+//     RedirectParam set to the original URL (unless SigninURL already
+//     has that parameter); without, 401 to the client, with the
+//     answer's WWW-Authenticate fields.
+//   - 403: 403 to the client.
+//   - anything else, no answer within Timeout, or a failed connect: 500.
+//
+// The request reaches the backend only after a 2xx: the check fails
+// closed.
+type ExternalAuth struct {
+	// URL is an absolute http or https URL (CheckExternalAuthURL).
+	URL string `json:"url"`
+	// Method is the subrequest's method; empty means GET.
+	Method string `json:"method,omitempty"`
+	// SigninURL, if set, is where a 401 sends the client (an absolute
+	// http or https URL).
+	SigninURL string `json:"signinURL,omitempty"`
+	// RedirectParam is the query parameter of SigninURL that carries the
+	// original URL; empty means DefaultRedirectParam.
+	RedirectParam string `json:"redirectParam,omitempty"`
+	// RequestRedirect, if set, is the X-Auth-Request-Redirect value sent
+	// to the auth server, instead of the request target.
+	RequestRedirect string `json:"requestRedirect,omitempty"`
+	// ResponseHeaders are the fields copied from a 2xx answer to the
+	// request: canonical (textproto) names, sorted, each once, at most
+	// MaxAuthResponseHeaders, none a hop-by-hop, framing or Host field.
+	ResponseHeaders []string `json:"responseHeaders,omitempty"`
+	// Timeout bounds the whole subrequest, from connect to the answer's
+	// head; zero means DefaultExternalAuthTimeout.
+	Timeout Duration `json:"timeout,omitzero"`
+}
+
+// Defaults and limits of ExternalAuth.
+const (
+	DefaultRedirectParam = "rd"
+	// DefaultExternalAuthTimeout is nginx's proxy_read_timeout, which
+	// bounds ingress-nginx's auth subrequest (its auth location sets no
+	// timeout of its own).
+	DefaultExternalAuthTimeout = 60 * time.Second
+	MaxExternalAuthTimeout     = 10 * time.Minute
+	MaxAuthResponseHeaders     = 32
+	// MaxAuthAnswerHeaderBytes bounds the head of the auth server's
+	// answer a provider reads; a longer one fails the check (500).
+	MaxAuthAnswerHeaderBytes = 16 << 10
+	// MaxAuthAnswerBodyBytes is how much of the answer's body a provider
+	// reads to keep the connection; a longer body closes it.
+	MaxAuthAnswerBodyBytes = 64 << 10
+)
+
+// ExternalAuthMethods are the methods the subrequest may use, as
+// ingress-nginx allows them.
+var ExternalAuthMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
+
+// SentFrom is the X-Sent-From value of the subrequest.
+const SentFrom = "nginx-ingress-controller"
+
+// EffectiveTimeout is Timeout, or the default.
+func (a *ExternalAuth) EffectiveTimeout() time.Duration {
+	if a.Timeout <= 0 {
+		return DefaultExternalAuthTimeout
+	}
+	return time.Duration(a.Timeout)
+}
+
+// EffectiveMethod is Method, or GET.
+func (a *ExternalAuth) EffectiveMethod() string {
+	if a.Method == "" {
+		return "GET"
+	}
+	return a.Method
+}
+
+// EffectiveRedirectParam is RedirectParam, or the default.
+func (a *ExternalAuth) EffectiveRedirectParam() string {
+	if a.RedirectParam == "" {
+		return DefaultRedirectParam
+	}
+	return a.RedirectParam
+}
+
+// SigninHasParam reports whether SigninURL already carries the redirect
+// parameter, which is then not added.
+func (a *ExternalAuth) SigninHasParam() bool {
+	u, err := url.Parse(a.SigninURL)
+	return err == nil && u.Query().Get(a.EffectiveRedirectParam()) != ""
+}
+
+// CheckExternalAuthURL returns an error unless u is an absolute http or
+// https URL with a host (a DNS name or an IP address), an optional port,
+// and no user information or fragment, at most MaxRedirectURL bytes of
+// the characters a URL holds as they are.
+func CheckExternalAuthURL(u string) error {
+	if strings.HasPrefix(u, "/") {
+		return fmt.Errorf("%q is not an absolute http or https URL", clip.Value(u))
+	}
+	if err := CheckRedirectURL(u); err != nil {
+		return err
+	}
+	if strings.ContainsRune(u, '#') {
+		return fmt.Errorf("%q must not hold a fragment", clip.Value(u))
+	}
+	return nil
+}
+
+// AuthURLParts splits a checked URL into what a client needs: whether it
+// is https, the host as sent in Host, the host to connect to (brackets
+// off), the port (the scheme's by default) and the request target.
+func AuthURLParts(u string) (https bool, hostHeader, host string, port int, target string, err error) {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false, "", "", 0, "", err
+	}
+	https = p.Scheme == "https"
+	port = 80
+	if https {
+		port = 443
+	}
+	if s := p.Port(); s != "" {
+		if port, err = strconv.Atoi(s); err != nil {
+			return false, "", "", 0, "", err
+		}
+	}
+	target = p.EscapedPath()
+	if target == "" {
+		target = "/"
+	}
+	if p.RawQuery != "" {
+		target += "?" + p.RawQuery
+	}
+	return https, p.Host, p.Hostname(), port, target, nil
+}
+
+// CheckRedirectParam returns an error unless p is a query parameter name
+// of 1 to 64 letters, digits, '-', '_' and '.'.
+func CheckRedirectParam(p string) error {
+	if p == "" || len(p) > 64 {
+		return fmt.Errorf("redirect parameter %q must have 1 to 64 characters", clip.Value(p))
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("redirect parameter %q holds %q; only letters, digits, '-', '_' and '.' are allowed", clip.Value(p), c)
+		}
+	}
+	return nil
+}
+
+// authSetFields are the fields of the subrequest the load balancer sets,
+// which the auth server's answer cannot be copied into either: a copy
+// would read as the load balancer's word.
+var authSetFields = []string{"host", "x-original-url", "x-original-method", "x-original-uri", "x-sent-from", "x-real-ip", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-auth-request-redirect"}
+
+// CheckAuthResponseHeader returns an error unless name can be copied from
+// the auth server's answer to the request: a header name that neither
+// frames a message nor belongs to one hop, and not one the load balancer
+// sets.
+func CheckAuthResponseHeader(name string) error {
+	if err := CheckHeaderName(name); err != nil {
+		return err
+	}
+	lower := strings.ToLower(name)
+	if slices.Contains(framingFields, lower) || slices.Contains(authSetFields, lower) {
+		return fmt.Errorf("header %q is set by the load balancer or frames the message, and is not copied", clip.Value(name))
+	}
+	return nil
+}
+
+func (v *validator) externalAuth(f string, a *ExternalAuth) {
+	if err := CheckExternalAuthURL(a.URL); err != nil {
+		v.add(f+".url", err.Error())
+	}
+	if a.Method != "" && !slices.Contains(ExternalAuthMethods, a.Method) {
+		v.add(f+".method", fmt.Sprintf("%q is not one of %s", clip.Value(a.Method), strings.Join(ExternalAuthMethods, ", ")))
+	}
+	if a.SigninURL != "" {
+		if err := CheckExternalAuthURL(a.SigninURL); err != nil {
+			v.add(f+".signinURL", err.Error())
+		}
+	}
+	if a.RedirectParam != "" {
+		if err := CheckRedirectParam(a.RedirectParam); err != nil {
+			v.add(f+".redirectParam", err.Error())
+		}
+	}
+	if a.RequestRedirect != "" {
+		if err := CheckHeaderValue(a.RequestRedirect); err != nil {
+			v.add(f+".requestRedirect", err.Error())
+		}
+	}
+	if len(a.ResponseHeaders) > MaxAuthResponseHeaders {
+		v.add(f+".responseHeaders", fmt.Sprintf("%d fields, more than %d", len(a.ResponseHeaders), MaxAuthResponseHeaders))
+	}
+	for i, h := range a.ResponseHeaders {
+		hf := fmt.Sprintf("%s.responseHeaders[%d]", f, i)
+		switch err := CheckAuthResponseHeader(h); {
+		case err != nil:
+			v.add(hf, err.Error())
+		case h != canonicalHeader(h):
+			v.add(hf, fmt.Sprintf("%q is not in canonical form %q", h, canonicalHeader(h)))
+		case i > 0 && a.ResponseHeaders[i-1] >= h:
+			v.add(hf, fmt.Sprintf("%q must come after %q, once (sorted without duplicates)", h, a.ResponseHeaders[i-1]))
+		}
+	}
+	if t := time.Duration(a.Timeout); t < 0 || t > MaxExternalAuthTimeout {
+		v.add(f+".timeout", fmt.Sprintf("%s is not between 0 and %s", t, MaxExternalAuthTimeout))
+	}
+}
+
+// sortExternalAuth puts the copied fields in canonical form and order.
+func (a *ExternalAuth) sort() {
+	for i, h := range a.ResponseHeaders {
+		if CheckHeaderName(h) == nil {
+			a.ResponseHeaders[i] = canonicalHeader(h)
+		}
+	}
+	slices.Sort(a.ResponseHeaders)
+	a.ResponseHeaders = slices.Compact(a.ResponseHeaders)
+}
+
+// canonicalHeader is name in textproto's canonical form.
+func canonicalHeader(name string) string { return textproto.CanonicalMIMEHeaderKey(name) }
