@@ -89,6 +89,13 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.p.logAccess(r, rt.backend, outcome{status: http.StatusUnauthorized}, start)
 			return
 		}
+		if rt.ext != nil {
+			if status, ok := h.p.checkExtAuth(w, r, pr, rt.ext); !ok {
+				rt.backend.metrics.observe(status, time.Since(start))
+				h.p.logAccess(r, rt.backend, outcome{status: status}, start)
+				return
+			}
+		}
 		if rt.rewrite != nil {
 			if err := rewriteTarget(r, rt, path); err != nil {
 				http.Error(w, "400 bad request: rewritten "+err.Error(), http.StatusBadRequest)
