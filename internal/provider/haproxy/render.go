@@ -271,6 +271,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	tlsGlobal(w, lim.NoTLSSessionResumption)
 	w.line("    lua-load " + hopByHopLua)
 	r.files[hopByHopLua] = hopByHopSource
+	if hasExtAuth(cfg) {
+		w.line("    lua-load " + extAuthLua)
+	}
 	w.line("")
 	w.line("defaults")
 	w.line("    mode http")
@@ -319,6 +322,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 		}
 	}
 	r.limits.tables(w, r.files)
+	if hasExtAuth(cfg) {
+		r.files[extAuthLua] = r.extAuths.lua()
+	}
 	r.files[configFile] = []byte(w.String())
 	return &Rendered{Files: r.files, Layout: r.layout}, nil
 }
@@ -342,8 +348,10 @@ type renderer struct {
 	// userlistIDs maps credentials names to their userlists.
 	userlistIDs map[string]string
 	// limits are the rate limit zones (ratelimit.go).
-	limits  rateLimitTables
-	cfgText lines
+	limits rateLimitTables
+	// extAuths are the external authentications (extauth.go).
+	extAuths extAuthRules
+	cfgText  lines
 }
 
 type lines struct{ strings.Builder }
@@ -468,6 +476,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	var redirectsTo redirectRules
 	var splits splitRules
 	var limited []string // rate limit zone ids
+	var authed []string  // external authentication ids
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
 		switch {
@@ -543,6 +552,17 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 					return fmt.Errorf("virtual host %d (%q): route %d: basicAuth: %w", k, vh.Hostname, n, err)
 				}
 				be += "!" + id
+			}
+			if rt.ExternalAuth != nil && rt.HTTPSRedirect == nil && rt.Redirect == nil {
+				// After "@", which nothing before it holds (extauth.go).
+				id, err := r.extAuths.add(rt.ExternalAuth)
+				if err != nil {
+					return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+				}
+				be += "@" + id
+				if !slices.Contains(authed, id) {
+					authed = append(authed, id)
+				}
 			}
 			be, regex, err := paths.add(id, rt, be)
 			if err != nil {
@@ -656,6 +676,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	paths.regexLines(w)
 	splits.lines(w)
 	paths.splitLines(w)
+	r.extAuths.splitLines(w, authed)
 	auth.splitLines(w)
 	rateLimitKey(w, limited)
 	if len(access.rules) > 0 {
@@ -702,6 +723,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	}
 	hdrs.preflightLines(w)
 	auth.checkLines(w)
+	r.extAuths.checkLines(w, authed, proto, l.Port)
 	hdrs.ruleLines(w)
 	paths.rewriteLines(w)
 	if l.DefaultBackend == nil {

@@ -1,0 +1,122 @@
+package haproxy
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+// extAuthConfig has routes with external authentication: one alone, one
+// with a sign-in URL, a POST and a hostile X-Auth-Request-Redirect, one
+// with every other rule a route can have (its map value carries them
+// all), the same authentication on two hosts (one rule), and an HTTPS
+// listener.
+func extAuthConfig(t testing.TB) *lbconfig.Config {
+	plain := &lbconfig.ExternalAuth{URL: "http://10.0.0.53:4180/oauth2/auth", ResponseHeaders: []string{"X-Auth-Request-Email", "X-Auth-Request-User"}}
+	signin := &lbconfig.ExternalAuth{
+		URL: "http://[2001:db8::53]/auth?x=1&y=%2F", Method: "POST", SigninURL: "https://login.example.com/start?a=b",
+		RedirectParam: "next", RequestRedirect: `https://app.example.com/"quoted" \back %[src] $HOME`, Timeout: lbconfig.Duration(1500 * time.Millisecond),
+	}
+	everything := lbconfig.Route{
+		Path: "/api/(.*)", Match: lbconfig.MatchRegex, Backend: ref("default/app:80"), Source: ing("app"),
+		Rewrite:        &lbconfig.Rewrite{Path: "/$1"},
+		Access:         &lbconfig.Access{Allow: prefixes("10.0.0.0/8")},
+		RateLimit:      &lbconfig.RateLimit{Zone: "default/app", PerSecond: &lbconfig.Rate{Requests: 5, Burst: 25}, StatusCode: 503},
+		RequestHeaders: &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: "X-From", Value: "lb"}}},
+		BasicAuth:      &lbconfig.BasicAuth{Realm: "app", Credentials: "default/users"},
+		ExternalAuth:   plain,
+	}
+	routes := func(host string) lbconfig.VirtualHost {
+		return lbconfig.VirtualHost{Hostname: host, Routes: []lbconfig.Route{
+			{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/app:80"), Source: ing("app"), ExternalAuth: plain},
+			{Path: "/private", Match: lbconfig.MatchPrefix, Backend: ref("default/app:80"), Source: ing("app"), ExternalAuth: signin},
+			{Path: "/public", Match: lbconfig.MatchExact, Backend: ref("default/app:80"), Source: ing("app")},
+			everything,
+		}}
+	}
+	cfg := &lbconfig.Config{
+		LoadBalancers: []lbconfig.LoadBalancer{{
+			Name: "default",
+			Listeners: []lbconfig.Listener{
+				{Port: 8080, Protocol: lbconfig.ProtocolHTTP, VirtualHosts: []lbconfig.VirtualHost{routes("app.example.com"), routes("other.example.com")}},
+				{Port: 8443, Protocol: lbconfig.ProtocolHTTPS, VirtualHosts: []lbconfig.VirtualHost{routes("app.example.com")}},
+			},
+		}},
+		Backends:    []lbconfig.Backend{{Name: "default/app:80", Endpoints: []lbconfig.Endpoint{{Address: "10.0.1.1", Port: 8080, Ready: true, Serving: true}}}},
+		Credentials: []lbconfig.Credentials{{Name: "default/users", Users: []lbconfig.User{{Name: "alice", Hash: "$2y$05$40FKswUoByTuMd3BQAf5oO1FCWsAxQWUMWg/wGSwFgVamrlMc8/Bm"}}}},
+	}
+	cfg.Sort()
+	return cfg
+}
+
+// TestRenderExtAuthGolden renders extAuthConfig against its golden file,
+// in the grammar, and checks it with haproxy -c (which loads the Lua).
+func TestRenderExtAuthGolden(t *testing.T) {
+	bin := haproxyBinary(t)
+	r, err := RenderConfig(extAuthConfig(t), goldenOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := archive(r)
+	golden := filepath.Join("testdata", "ext-auth.golden")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("rendered config differs from %s (run go test -update and review the diff):\n%s", golden, got)
+	}
+	checkGrammar(t, r)
+	if err := checkWithHAProxy(t, bin, r); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestRenderRejectsExtAuth: what HAProxy's Lua sockets cannot do is an
+// error naming the route, never a route served without the check.
+func TestRenderRejectsExtAuth(t *testing.T) {
+	for url, want := range map[string]string{
+		"https://10.0.0.53/auth":          "cannot verify",
+		"http://auth.example.com/auth":    "IP addresses only",
+		"http://auth/auth":                "IP addresses only",
+		"http://10.0.0.53/a\nlua-load x":  "not allowed",
+		"http://10.0.0.53/a\" code 200 #": "not allowed",
+	} {
+		cfg := extAuthConfig(t)
+		cfg.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].ExternalAuth = &lbconfig.ExternalAuth{URL: url}
+		_, err := RenderConfig(cfg, goldenOptions(t))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("URL %q: RenderConfig = %v, want an error containing %q", url, err, want)
+		}
+		if _, err := new(extAuthRules).add(&lbconfig.ExternalAuth{URL: url}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("URL %q: add = %v, want an error containing %q", url, err, want)
+		}
+	}
+}
+
+// TestLuaString: no byte of a value ends the Lua string or the line.
+func TestLuaString(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":                `"plain"`,
+		`q"uote`:               `"q\034uote"`,
+		`back\slash`:           `"back\092slash"`,
+		"new\nline\r\x00":      `"new\010line\013\000"`,
+		"]]--[[ \x7f\xff é":    `"]]--[[ \127\255 \195\169"`,
+		`"); os.exit(1) --`:    `"\034); os.exit(1) --"`,
+		strings.Repeat("a", 3): `"aaa"`,
+	} {
+		if got := luaString(in); got != want {
+			t.Errorf("luaString(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
