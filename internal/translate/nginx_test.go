@@ -21,6 +21,8 @@ func FuzzNginxAnnotations(f *testing.F) {
 	f.Add("canary", "true", "upstream-hash-by", "$remote_addr", "affinity", "source-ip")
 	f.Add("limit-rps", "5", "limit-whitelist", "10.0.0.0/8", "limit-rpm", "60")
 	f.Add("limit-connections", "1000000", "limit-burst-multiplier", "1000000", "limit-exempt-source-range", "::/0")
+	f.Add("auth-url", "http://10.0.0.1/auth", "auth-response-headers", "X-User,Content-Length", "auth-signin", "https://l/\r\n")
+	f.Add("auth-signin", "https://l/start", "auth-cache-key", "$x", "auth-timeout", "0")
 	f.Add("", "", "\x00]", "\n", "", "")
 	f.Fuzz(func(t *testing.T, name1, value1, name2, value2, ours, oursValue string) {
 		ing := &networkingv1.Ingress{
