@@ -48,6 +48,7 @@ type authRecord struct {
 //	/hang          nothing until the case ends
 //	/drip          a 200 head one byte per 100 ms
 //	/badfield      200 with a DEL byte in X-Auth-User
+//	/who           200 with X-Auth-User: user-<the request's X-Who>
 func (l *lab) startAuthServer() *authServer {
 	l.t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -84,6 +85,8 @@ func (a *authServer) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("X-Auth-Group", "users")
 		w.Header().Set("X-Not-Listed", "nope")
 		_, _ = io.WriteString(w, strings.Repeat("allowed ", 1000))
+	case "/who":
+		w.Header().Set("X-Auth-User", "user-"+r.Header.Get("X-Who"))
 	case "/deny401":
 		w.Header().Set("WWW-Authenticate", `Basic realm="auth"`)
 		w.WriteHeader(http.StatusUnauthorized)
@@ -197,6 +200,7 @@ func (s *Suite) testExternalAuth(t *testing.T) {
 		with("/hang", auth.url("/hang"), nil),
 		with("/drip", auth.url("/drip"), nil),
 		with("/badfield", auth.url("/badfield"), nil),
+		with("/who", auth.url("/who"), nil),
 	)), guarded.pool(), open.pool()))
 	l.expect(at(port, "app.example.com", "/", want{status: http.StatusOK, backends: []string{"open"}}))
 	open.take()
@@ -297,6 +301,7 @@ func (s *Suite) testExternalAuth(t *testing.T) {
 	if reqs, _ := guarded.take(); len(reqs) != 0 {
 		t.Errorf("backend guarded got %d requests that the auth server did not allow, want none", len(reqs))
 	}
+	s.extAuthManyClients(t, l, port, guarded)
 	if reqs, _ := open.take(); len(reqs) != 0 {
 		t.Errorf("backend open got %d requests, want none", len(reqs))
 	}
@@ -327,4 +332,39 @@ func (l *lab) doBody(method string, port int32, host, path, body string) reply {
 		return reply{err: err}
 	}
 	return reply{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server"), header: resp.Header, body: string(b)}
+}
+
+// extAuthManyClients: 20 clients at once, each allowed as the user its own
+// X-Who names, each get their own user at the backend: no answer of the
+// auth server reaches another client's request.
+func (s *Suite) extAuthManyClients(t *testing.T, l *lab, port int32, guarded *recorder) {
+	const clients, each = 20, 5
+	var wg sync.WaitGroup
+	errs := make(chan string, clients*each)
+	for i := range clients {
+		wg.Go(func() {
+			for j := range each {
+				who := strconv.Itoa(i) + "-" + strconv.Itoa(j)
+				r := l.do(http.MethodGet, port, "app.example.com", "/who/"+who, "X-Who", who, "X-Auth-User", "forged")
+				if r.err != nil || r.status != http.StatusOK || r.server != "guarded" {
+					errs <- "GET /who/" + who + ": got " + r.String()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	reqs, _ := guarded.take()
+	if len(reqs) != clients*each {
+		t.Errorf("backend guarded got %d requests, want %d", len(reqs), clients*each)
+	}
+	for _, r := range reqs {
+		who := strings.TrimPrefix(r.path, "/who/")
+		if got := r.header.Values("X-Auth-User"); !slices.Equal(got, []string{"user-" + who}) {
+			t.Errorf("the request of client %s reached the backend with X-Auth-User %q, want [user-%s]", who, got, who)
+		}
+	}
 }
