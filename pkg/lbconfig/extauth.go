@@ -22,13 +22,17 @@ import (
 // its cookies and Authorization too), with Host set to URL's host and
 // these set by the load balancer, replacing any the client sent:
 //
-//	X-Original-URL           <scheme>://<Host of the request><request target>
+//	X-Original-URL           <scheme>://<Host of the request><path and query>
 //	X-Original-Method        the request's method
-//	X-Original-URI           the request target, as the client sent it
+//	X-Original-URI           the path and query
 //	X-Sent-From              nginx-ingress-controller (what auth servers
 //	                         written for ingress-nginx look for)
 //	X-Real-IP, X-Forwarded-For  the client's address (the TCP peer)
-//	X-Auth-Request-Redirect  RequestRedirect, else the request target
+//	X-Forwarded-Host, -Proto, -Port  as sent to backends
+//	X-Auth-Request-Redirect  RequestRedirect, else the path and query
+//
+// The path and query are the normalized ones the route matched
+// (NormalizePath), as the backend gets them before a rewrite.
 //
 // What the answer does:
 //
@@ -38,11 +42,15 @@ import (
 //     is removed from the request anyway, so that a client cannot forge
 //     it.
 //   - 401: with SigninURL, 302 to SigninURL with the query parameter
-//     RedirectParam set to the original URL (unless SigninURL already
-//     has that parameter); without, 401 to the client, with the
-//     answer's WWW-Authenticate fields.
+//     RedirectParam set to the original URL, every byte but letters,
+//     digits and "-._~" percent-encoded (unless SigninURL already has
+//     that parameter); without, 401 to the client, with the answer's
+//     WWW-Authenticate fields.
 //   - 403: 403 to the client.
-//   - anything else, no answer within Timeout, or a failed connect: 500.
+//   - anything else (redirects are not followed), a head over
+//     MaxAuthAnswerHeaderBytes, a copied or WWW-Authenticate field with
+//     a control character, no answer within Timeout, or a failed
+//     connect: 500.
 //
 // The request reaches the backend only after a 2xx: the check fails
 // closed.
