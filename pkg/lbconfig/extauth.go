@@ -2,6 +2,7 @@ package lbconfig
 
 import (
 	"fmt"
+	"net/netip"
 	"net/textproto"
 	"net/url"
 	"slices"
@@ -59,8 +60,9 @@ type ExternalAuth struct {
 	URL string `json:"url"`
 	// Method is the subrequest's method; empty means GET.
 	Method string `json:"method,omitempty"`
-	// SigninURL, if set, is where a 401 sends the client (an absolute
-	// http or https URL).
+	// SigninURL, if set, is where a 401 sends the client: an absolute
+	// http or https URL, which may hold the variables of
+	// SigninVariables (CheckSigninURL).
 	SigninURL string `json:"signinURL,omitempty"`
 	// RedirectParam is the query parameter of SigninURL that carries the
 	// original URL; empty means DefaultRedirectParam.
@@ -128,8 +130,139 @@ func (a *ExternalAuth) EffectiveRedirectParam() string {
 // SigninHasParam reports whether SigninURL already carries the redirect
 // parameter, which is then not added.
 func (a *ExternalAuth) SigninHasParam() bool {
-	u, err := url.Parse(a.SigninURL)
+	u, err := url.Parse(ExpandSignin(a.SigninURL, sampleRequest))
 	return err == nil && u.Query().Get(a.EffectiveRedirectParam()) != ""
+}
+
+// SigninRequest is what the variables of a sign-in URL are expanded from.
+type SigninRequest struct {
+	// Scheme is http or https, the listener's.
+	Scheme string
+	// Host is the request's host without port, lower case, and HostPort
+	// the Host field as sent; both checked by CheckSigninHost.
+	Host, HostPort string
+	// RequestURI is the path and query.
+	RequestURI string
+}
+
+// SigninVariables are the variables a SigninURL may hold, expanded per
+// request as nginx expands them in ingress-nginx's auth-signin:
+//
+//	$scheme               http or https, the listener's
+//	$host                 the request's host, lower case, without port
+//	$http_host            the Host field as sent
+//	$request_uri          the path and query
+//	$escaped_request_uri  the path and query percent-encoded as a query
+//	                      value (every byte but letters, digits, "-._~")
+//
+// A name runs as far as letters, digits and '_' go, as in nginx, so
+// "$hostname" is not "$host" and is refused.
+var SigninVariables = []string{"scheme", "host", "http_host", "request_uri", "escaped_request_uri"}
+
+// sampleRequest stands in for a request where a sign-in URL is checked.
+var sampleRequest = SigninRequest{Scheme: "https", Host: "example.com", HostPort: "example.com:8443", RequestURI: "/path?q=1"}
+
+// ExpandSignin returns u with its variables expanded for r; a "$" that
+// starts no variable is left as it is (CheckSigninURL refuses it).
+func ExpandSignin(u string, r SigninRequest) string {
+	if !strings.Contains(u, "$") {
+		return u
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(u, '$')
+		if i < 0 {
+			b.WriteString(u)
+			return b.String()
+		}
+		b.WriteString(u[:i])
+		name := variableName(u[i+1:])
+		switch name {
+		case "scheme":
+			b.WriteString(r.Scheme)
+		case "host":
+			b.WriteString(r.Host)
+		case "http_host":
+			b.WriteString(r.HostPort)
+		case "request_uri":
+			b.WriteString(r.RequestURI)
+		case "escaped_request_uri":
+			b.WriteString(EscapeQueryValue(r.RequestURI))
+		default:
+			b.WriteString("$" + name)
+		}
+		u = u[i+1+len(name):]
+	}
+}
+
+// variableName is the nginx variable name s starts with.
+func variableName(s string) string {
+	n := 0
+	for n < len(s) && (s[n] == '_' || 'a' <= s[n] && s[n] <= 'z' || 'A' <= s[n] && s[n] <= 'Z' || '0' <= s[n] && s[n] <= '9') {
+		n++
+	}
+	return s[:n]
+}
+
+// EscapeQueryValue percent-encodes every byte of s but letters, digits
+// and "-._~".
+func EscapeQueryValue(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// CheckSigninURL returns an error unless u, its variables expanded for
+// any request, is an absolute http or https URL (CheckExternalAuthURL),
+// and every "$" in it starts one of SigninVariables.
+func CheckSigninURL(u string) error {
+	for rest := u; ; {
+		i := strings.IndexByte(rest, '$')
+		if i < 0 {
+			break
+		}
+		name := variableName(rest[i+1:])
+		if !slices.Contains(SigninVariables, name) {
+			return fmt.Errorf("%q: $%s is not one of the variables $%s", clip.Value(u), clip.Value(name), strings.Join(SigninVariables, ", $"))
+		}
+		rest = rest[i+1+len(name):]
+	}
+	expanded := ExpandSignin(u, sampleRequest)
+	if err := CheckExternalAuthURL(expanded); err != nil {
+		if expanded == u {
+			return err
+		}
+		return fmt.Errorf("%q, its variables expanded: %w", clip.Value(u), err)
+	}
+	return nil
+}
+
+// CheckSigninHost returns an error unless host (lower case, without
+// port) is a DNS name or an IP address, and hostPort is it with an
+// optional port: what a sign-in URL may take from a request.
+func CheckSigninHost(host, hostPort string) error {
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err != nil {
+		if CheckHostname(host) != nil || host == "" || strings.HasPrefix(host, "*") {
+			return fmt.Errorf("host %q is not a DNS name or an IP address", clip.Value(host))
+		}
+	}
+	if len(hostPort) < len(host) || !strings.EqualFold(hostPort[:len(host)], host) {
+		return fmt.Errorf("Host %q is not %q with an optional port", clip.Value(hostPort), clip.Value(host))
+	}
+	if port := hostPort[len(host):]; port != "" && (port[0] != ':' || len(port) == 1 || len(port) > 6 || strings.Trim(port[1:], "0123456789") != "") {
+		return fmt.Errorf("Host %q is not %q with an optional port", clip.Value(hostPort), clip.Value(host))
+	}
+	return nil
 }
 
 // CheckExternalAuthURL returns an error unless u is an absolute http or
@@ -220,7 +353,7 @@ func (v *validator) externalAuth(f string, a *ExternalAuth) {
 		v.add(f+".method", fmt.Sprintf("%q is not one of %s", clip.Value(a.Method), strings.Join(ExternalAuthMethods, ", ")))
 	}
 	if a.SigninURL != "" {
-		if err := CheckExternalAuthURL(a.SigninURL); err != nil {
+		if err := CheckSigninURL(a.SigninURL); err != nil {
 			v.add(f+".signinURL", err.Error())
 		}
 	}

@@ -108,3 +108,61 @@ func TestSigninHasParam(t *testing.T) {
 		t.Error("next= seen where the URL has rd=")
 	}
 }
+
+func TestCheckSigninURL(t *testing.T) {
+	for u, ok := range map[string]bool{
+		"https://login.example.com/start":                      true,
+		"https://$host/oauth2/start?rd=$escaped_request_uri":   true,
+		"$scheme://$http_host/oauth2/start?rd=$request_uri":    true,
+		"https://l/start?rd=$scheme://$host$request_uri":       true,
+		"https://$hostname/start":                              false,
+		"https://l/start?rd=$arg_rd":                           false,
+		"https://l/$":                                          false,
+		"https://$host\r\n/start":                              false,
+		"/start?rd=$escaped_request_uri":                       false,
+		"https://$host/start?rd=$escaped_request_uri#fragment": false,
+	} {
+		if err := CheckSigninURL(u); (err == nil) != ok {
+			t.Errorf("CheckSigninURL(%q) = %v, want ok %v", u, err, ok)
+		}
+	}
+}
+
+func TestExpandSignin(t *testing.T) {
+	r := SigninRequest{Scheme: "http", Host: "app.example.com", HostPort: "App.example.com:8080", RequestURI: "/a b?x=1&y=é"}
+	for u, want := range map[string]string{
+		"https://l/start": "https://l/start",
+		"$scheme://$host/s?rd=$escaped_request_uri":      "http://app.example.com/s?rd=%2Fa%20b%3Fx%3D1%26y%3D%C3%A9",
+		"https://$http_host$request_uri":                 "https://App.example.com:8080/a b?x=1&y=é",
+		"https://l/?a=$hostx&b=$$host":                   "https://l/?a=$hostx&b=$app.example.com",
+		"https://l/?rd=$escaped_request_uri$request_uri": "https://l/?rd=%2Fa%20b%3Fx%3D1%26y%3D%C3%A9/a b?x=1&y=é",
+	} {
+		if got := ExpandSignin(u, r); got != want {
+			t.Errorf("ExpandSignin(%q) = %q, want %q", u, got, want)
+		}
+	}
+}
+
+func TestCheckSigninHost(t *testing.T) {
+	for _, tc := range []struct {
+		host, hostPort string
+		ok             bool
+	}{
+		{"app.example.com", "app.example.com", true},
+		{"app.example.com", "App.Example.COM:8443", true},
+		{"10.0.0.1", "10.0.0.1:80", true},
+		{"[::1]", "[::1]:8080", true},
+		{"evil.example/x", "evil.example/x", false},
+		{"a b", "a b", false},
+		{"", "", false},
+		{"*.example.com", "*.example.com", false},
+		{"app.example.com", "app.example.com:", false},
+		{"app.example.com", "app.example.com:80:80", false},
+		{"app.example.com", "app.example.com:1234567", false},
+		{"app.example.com", "other.example.com", false},
+	} {
+		if err := CheckSigninHost(tc.host, tc.hostPort); (err == nil) != tc.ok {
+			t.Errorf("CheckSigninHost(%q, %q) = %v, want ok %v", tc.host, tc.hostPort, err, tc.ok)
+		}
+	}
+}

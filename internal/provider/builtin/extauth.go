@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -115,7 +114,13 @@ func (p *Provider) checkExtAuth(w http.ResponseWriter, r *http.Request, pr *port
 		}
 		return 0, true
 	case res.status == http.StatusUnauthorized && a.signin != "":
-		w.Header().Set("Location", a.signinLocation(r, pr))
+		loc, err := a.signinLocation(r, pr)
+		if err != nil {
+			p.log.Warn("external authentication: no sign-in URL for this request", "url", a.url, "error", err)
+			http.Error(w, authFailedBody, http.StatusInternalServerError)
+			return http.StatusInternalServerError, false
+		}
+		w.Header().Set("Location", loc)
 		w.WriteHeader(http.StatusFound)
 		return http.StatusFound, false
 	case res.status == http.StatusUnauthorized:
@@ -215,12 +220,24 @@ var authDropped = map[string]bool{
 	"Expect": true, "Trailer": true, "Te": true, "Upgrade": true,
 }
 
-// signinLocation is the sign-in URL with the original URL in its
-// redirect parameter, percent-encoded as a query value (every byte but
-// letters, digits and "-._~").
-func (a *extAuth) signinLocation(r *http.Request, pr *portRoutes) string {
+// signinLocation is the sign-in URL, its variables expanded, with the
+// original URL in its redirect parameter, percent-encoded as a query
+// value (every byte but letters, digits and "-._~"). A Host that a
+// variable would copy into it must be a host name or address.
+func (a *extAuth) signinLocation(r *http.Request, pr *portRoutes) (string, error) {
+	loc := a.signin
+	if strings.Contains(loc, "$") {
+		host := strings.ToLower(r.Host)
+		if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+			host = host[:i]
+		}
+		if err := lbconfig.CheckSigninHost(host, r.Host); err != nil {
+			return "", err
+		}
+		loc = lbconfig.ExpandSignin(loc, lbconfig.SigninRequest{Scheme: pr.protoValue[0], Host: host, HostPort: r.Host, RequestURI: r.RequestURI})
+	}
 	if !a.addParam {
-		return a.signin
+		return loc, nil
 	}
 	sep := "?"
 	if strings.Contains(a.signin, "?") {
@@ -230,5 +247,5 @@ func (a *extAuth) signinLocation(r *http.Request, pr *portRoutes) string {
 		}
 	}
 	original := pr.protoValue[0] + "://" + r.Host + r.RequestURI
-	return a.signin + sep + a.param + "=" + strings.ReplaceAll(url.QueryEscape(original), "+", "%20")
+	return loc + sep + a.param + "=" + lbconfig.EscapeQueryValue(original), nil
 }

@@ -181,11 +181,25 @@ func TestSigninLocation(t *testing.T) {
 		{"https://l/start?", "", "/", "https://l/start?rd=https%3A%2F%2Fapp.example.com%2F"},
 		{"https://l/start?x=1", "next", "/%20", "https://l/start?x=1&next=https%3A%2F%2Fapp.example.com%2F%2520"},
 		{"https://l/start?rd=fixed", "", "/p", "https://l/start?rd=fixed"},
+		{"https://$host/oauth2/start?rd=$escaped_request_uri", "", "/p?a=b&c", "https://app.example.com/oauth2/start?rd=%2Fp%3Fa%3Db%26c"},
+		{"$scheme://$http_host/start", "", "/p", "https://App.Example.com:8443/start?rd=https%3A%2F%2FApp.Example.com%3A8443%2Fp"},
+		{"https://l/start?next=$request_uri", "next", "/p?a=b", "https://l/start?next=/p?a=b"},
 	} {
 		a := compileExtAuth(&lbconfig.ExternalAuth{URL: "http://a/", SigninURL: tc.signin, RedirectParam: tc.param})
-		r := &http.Request{Host: "app.example.com", RequestURI: tc.target}
-		if got := a.signinLocation(r, pr); got != tc.want {
-			t.Errorf("signinLocation(%q, %q) = %q, want %q", tc.signin, tc.target, got, tc.want)
+		host := "app.example.com"
+		if strings.Contains(tc.signin, "$http_host") {
+			host = "App.Example.com:8443"
+		}
+		r := &http.Request{Host: host, RequestURI: tc.target}
+		if got, err := a.signinLocation(r, pr); got != tc.want || err != nil {
+			t.Errorf("signinLocation(%q, %q) = %q, %v, want %q", tc.signin, tc.target, got, err, tc.want)
+		}
+	}
+	// A Host that is not a host name is never copied into the Location.
+	a := compileExtAuth(&lbconfig.ExternalAuth{URL: "http://a/", SigninURL: "https://$host/start"})
+	for _, host := range []string{"evil.example/x", "a\"b", "", "*.example.com", "a.example.com:80:80", "a.example.com:x", "a b"} {
+		if got, err := a.signinLocation(&http.Request{Host: host, RequestURI: "/"}, pr); err == nil {
+			t.Errorf("Host %q: Location %q, want an error", host, got)
 		}
 	}
 }

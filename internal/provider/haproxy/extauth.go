@@ -146,6 +146,7 @@ func (rs *extAuthRules) lua() []byte {
 		field("param", a.EffectiveRedirectParam())
 		field("sep", sep)
 		b.WriteString("        add_param = " + strconv.FormatBool(a.SigninURL != "" && !a.SigninHasParam()) + ",\n")
+		b.WriteString("        expand = " + strconv.FormatBool(strings.Contains(a.SigninURL, "$")) + ",\n")
 		field("request_redirect", a.RequestRedirect)
 		b.WriteString("        timeout = " + strconv.FormatFloat(a.EffectiveTimeout().Seconds(), 'f', 3, 64) + ",\n")
 		b.WriteString("        copy = {")

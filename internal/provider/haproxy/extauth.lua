@@ -52,6 +52,52 @@ local function first(hdrs, name)
     return ""
 end
 
+-- signin_host returns the Host as sent and the host without port, lower
+-- case, if they are what a sign-in URL may copy (a DNS name or an
+-- address, and a port), else nil.
+local function signin_host(host)
+    local lower = string.lower(host)
+    local name, port = lower, nil
+    if not string.find(lower, "%]$") then
+        local n, p = string.match(lower, "^(.*):([^:]*)$")
+        if n ~= nil and not string.find(n, ":") then
+            name, port = n, p
+        end
+    end
+    if port ~= nil and not string.match(port, "^%d%d?%d?%d?%d?$") then
+        return nil
+    end
+    local ok = string.match(name, "^[%a%d][%a%d%.%-]*$") and not string.find(name, "%.%.")
+        and not string.find(name, "%-%.") and not string.find(name, "%.%-")
+        and not string.find(name, "[%.%-]$") and #name <= 253
+    if not ok and not string.match(name, "^%[[%x:%.]+%]$") then
+        return nil
+    end
+    return host, name
+end
+
+-- signin_location is the sign-in URL of rule, its variables expanded
+-- (lbconfig.SigninVariables), with the original URL in its redirect
+-- parameter; nil if the Host cannot go in it.
+local function signin_location(rule, scheme, host, pathq)
+    local location = rule.signin
+    if rule.expand then
+        local as_sent, name = signin_host(host)
+        if as_sent == nil then
+            return nil
+        end
+        local values = {
+            scheme = scheme, host = name, http_host = as_sent,
+            request_uri = pathq, escaped_request_uri = escape(pathq),
+        }
+        location = string.gsub(location, "%$([%w_]+)", function(v) return values[v] end)
+    end
+    if rule.add_param then
+        location = location .. rule.sep .. rule.param .. "=" .. escape(scheme .. "://" .. host .. pathq)
+    end
+    return location
+end
+
 -- request is the subrequest's head.
 local function request(txn, rule, scheme, port)
     local hdrs = txn.http:req_get_headers()
@@ -208,9 +254,11 @@ core.register_action("ext_auth", { "http-req" }, function(txn, id, scheme, port)
         end
         txn:set_var("txn.extauth_result", "allow")
     elseif status == 401 and rule.signin ~= "" then
-        local location = rule.signin
-        if rule.add_param then
-            location = location .. rule.sep .. rule.param .. "=" .. escape(scheme .. "://" .. host .. pathq)
+        local location = signin_location(rule, scheme, host, pathq)
+        if location == nil then
+            txn:Warning("external authentication: the Host cannot go in the sign-in URL")
+            txn:set_var("txn.extauth_result", "error")
+            return
         end
         txn:set_var("txn.extauth_location", location)
         txn:set_var("txn.extauth_result", "signin")

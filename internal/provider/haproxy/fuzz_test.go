@@ -402,7 +402,7 @@ var luaGrammar = compileAll(
 	`^    \["x\d+"\] = \{$`,
 	`^        (url|method|host|addr|target|signin|param|sep|request_redirect) = "(?:[ !#-\[\]-~]|\\\d{3})*",$`,
 	`^        port = \d+,$`,
-	`^        add_param = (true|false),$`,
+	`^        (add_param|expand) = (true|false),$`,
 	`^        timeout = \d+\.\d{3},$`,
 	`^        copy = \{("[!#-\[\]-~]+"(, "[!#-\[\]-~]+")*)?\},$`,
 	`^    \},$`,

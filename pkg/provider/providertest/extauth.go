@@ -201,6 +201,10 @@ func (s *Suite) testExternalAuth(t *testing.T) {
 		with("/drip", auth.url("/drip"), nil),
 		with("/badfield", auth.url("/badfield"), nil),
 		with("/who", auth.url("/who"), nil),
+		with("/signin-vars", auth.url("/deny401"), signin("https://$host/oauth2/start?rd=$escaped_request_uri")),
+		with("/signin-http-host", auth.url("/deny401"), signin("$scheme://$http_host/login")),
+	), vhost("",
+		with("/any-host", auth.url("/deny401"), signin("https://$host/oauth2/start")),
 	)), guarded.pool(), open.pool()))
 	l.expect(at(port, "app.example.com", "/", want{status: http.StatusOK, backends: []string{"open"}}))
 	open.take()
@@ -273,11 +277,27 @@ func (s *Suite) testExternalAuth(t *testing.T) {
 		{"/signin-query/p", "https://login.example.com/start?x=1&rd=" + url.QueryEscape("http://app.example.com/signin-query/p")},
 		{"/signin-own-param/p", "https://login.example.com/start?next=" + url.QueryEscape("http://app.example.com/signin-own-param/p")},
 		{"/signin-has-rd/p", "https://login.example.com/start?rd=https://fixed.example.com/"},
+		{"/signin-vars/p?a=b&c=%2F", "https://app.example.com/oauth2/start?rd=" + url.QueryEscape("/signin-vars/p?a=b&c=%2F")},
 	} {
 		r := l.get(noFollow, port, "app.example.com", c.path)
 		if r.err != nil || r.status != http.StatusFound || r.server != "" || r.header.Get("Location") != c.location {
 			t.Errorf("GET %s: got %s Location %q, want 302 from the load balancer to %q", c.path, r, r.header.Get("Location"), c.location)
 		}
+	}
+	// $http_host is the Host as sent; $host, a Host that is no host name,
+	// never goes in a Location: 500.
+	r = l.get(noFollow, port, "App.Example.com:9999", "/signin-http-host/p")
+	if want := "http://App.Example.com:9999/login?rd=" + url.QueryEscape("http://App.Example.com:9999/signin-http-host/p"); r.err != nil || r.status != http.StatusFound || r.header.Get("Location") != want {
+		t.Errorf("GET /signin-http-host/p: got %s Location %q, want 302 to %q", r, r.header.Get("Location"), want)
+	}
+	for _, host := range []string{"a..example.com", "-a.example.com", "a.example.com:99999999"} {
+		r := l.get(noFollow, port, host, "/any-host/p")
+		if r.err != nil || r.status != http.StatusInternalServerError || r.header.Get("Location") != "" {
+			t.Errorf("GET /any-host/p with Host %q: got %s Location %q, want 500 without a Location", host, r, r.header.Get("Location"))
+		}
+	}
+	if r := l.get(noFollow, port, "a.example.com", "/any-host/p"); r.err != nil || r.status != http.StatusFound || r.header.Get("Location") != "https://a.example.com/oauth2/start?rd="+url.QueryEscape("http://a.example.com/any-host/p") {
+		t.Errorf("GET /any-host/p with Host a.example.com: got %s Location %q", r, r.header.Get("Location"))
 	}
 	r = l.do(http.MethodGet, port, "app.example.com", "/denied/x")
 	if r.err != nil || r.status != http.StatusUnauthorized || r.server != "" || r.header.Get("WWW-Authenticate") != `Basic realm="auth"` {
