@@ -72,7 +72,7 @@ func extAuthOf(a map[string]string) (*lbconfig.ExternalAuth, string, error) {
 	}
 	if v, ok := a[AnnotationAuthSignin]; ok {
 		ea.SigninURL = strings.TrimSpace(v)
-		if err := lbconfig.CheckExternalAuthURL(ea.SigninURL); err != nil {
+		if err := lbconfig.CheckSigninURL(ea.SigninURL); err != nil {
 			return nil, AnnotationAuthSignin, err
 		}
 	}
@@ -194,7 +194,12 @@ var nginxExtAuthNames = map[string]bool{
 // weaker.
 func (r *nginxReader) refusesExtAuth(name, v string) bool {
 	switch name {
-	case "auth-url", "auth-signin", "auth-request-redirect":
+	case "auth-signin":
+		if strings.Contains(v, "$") && lbconfig.CheckSigninURL(v) != nil {
+			r.refuse(name, "%q holds an nginx variable other than $%s, which is not expanded here", clip.Value(v), strings.Join(lbconfig.SigninVariables, ", $"))
+			return true
+		}
+	case "auth-url", "auth-request-redirect":
 		if strings.Contains(v, "$") {
 			r.refuse(name, "%q holds an nginx variable, which is not expanded here", clip.Value(v))
 			return true

@@ -29,8 +29,8 @@ import (
 //   - An Ingress is refused, not translated at all, when it carries a
 //     snippet (never run here, and it may hold access control), a
 //     protection that cannot be honoured here (digest authentication,
-//     external authentication with nginx variables or a ConfigMap of
-//     fields, client certificates, satisfy, a WAF, backend
+//     external authentication with nginx variables not expanded here
+//     or a ConfigMap of fields, client certificates, satisfy, a WAF, backend
 //     certificate verification, a source range that does not parse), or
 //     what would be served wrong (a canary, a backend
 //     protocol other than HTTP, HTTPS and GRPC). Each such annotation gets

@@ -227,8 +227,7 @@ func TestNginxCompatFeatures(t *testing.T) {
 }
 
 // extAuthIngress is an Ingress protected by the auth server at addr, as
-// oauth2-proxy's guide for ingress-nginx writes it (with the sign-in URL
-// written out: nginx variables are not expanded here).
+// oauth2-proxy's guide for ingress-nginx writes it.
 func extAuthIngress(addr string) string {
 	return `apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -237,7 +236,7 @@ metadata:
   namespace: demo
   annotations:
     nginx.ingress.kubernetes.io/auth-url: http://` + addr + `/oauth2/auth
-    nginx.ingress.kubernetes.io/auth-signin: https://login.example.com/oauth2/start
+    nginx.ingress.kubernetes.io/auth-signin: https://$host/oauth2/start?rd=$escaped_request_uri
     nginx.ingress.kubernetes.io/auth-response-headers: X-Auth-Request-User
 spec:
   ingressClassName: nginx
@@ -291,7 +290,7 @@ func checkExtAuth(t *testing.T, port int) {
 		return resp, string(body)
 	}
 	resp, _ := get("X-Auth-Request-User", "bob")
-	want := "https://login.example.com/oauth2/start?rd=" + url.QueryEscape("http://extauth.test/app?x=1")
+	want := "https://extauth.test/oauth2/start?rd=" + url.QueryEscape("/app?x=1")
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want || resp.Header.Get("X-Echo-Server") != "" {
 		t.Errorf("auth-url without a session: %d to %q from %q, want 302 to %q from the load balancer", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("X-Echo-Server"), want)
 	}
