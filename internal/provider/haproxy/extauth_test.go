@@ -120,3 +120,70 @@ func TestLuaString(t *testing.T) {
 		}
 	}
 }
+
+// extAuthSeeds are hostile values for FuzzRenderExtAuth: quotes, Lua's
+// long brackets and comments, HAProxy's sample syntax, CRLF, non-ASCII.
+var extAuthSeeds = [][5]string{
+	{"oauth2/auth?x=1", "https://$host/start?rd=$escaped_request_uri", "https://app/", "X-Auth-Request-User", "rd"},
+	{`a"b'c\d`, `https://l/"]]--[[`, `"); os.exit(1) --`, `X-"`, `r"d`},
+	{"%[src]\r\nlua-load x", "https://l/\nhttp-request deny", "a\r\nb", "X-A\r\nB", "a b"},
+	{"é/\x00/\x7f", "https://$hostname/", "\xff\xfe", "Content-Length", "rd=1"},
+	{"]] .. os.execute('x') .. [[", "$scheme://$http_host$request_uri", "]]", "X-]]", "[["},
+	{"a$b%5C%22?x=%0D%0A&y=]]--[[", "https://l/start?x=]]--&rd=$request_uri", `"quoted" \back %[src] ]] $HOME`, "X-A'b`|~!#$%&*+^_", "r.d-_"},
+	{"(x)*;!@:,=+", "$scheme://$host/a?b=%25&c=$escaped_request_uri", "a\tb \u00e9 --[==[", "Authorization", "RD"},
+}
+
+// FuzzRenderExtAuth: whatever an ExternalAuth holds, a config that
+// validates renders, if at all, only lines of the grammar, in haproxy.cfg
+// and in the Lua rules table (checkExtAuthLua).
+func FuzzRenderExtAuth(f *testing.F) {
+	for _, s := range extAuthSeeds {
+		f.Add(s[0], s[1], s[2], s[3], s[4])
+	}
+	f.Fuzz(func(t *testing.T, path, signin, redirect, header, param string) {
+		cfg := extAuthConfig(t)
+		cfg.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].ExternalAuth = &lbconfig.ExternalAuth{
+			URL: "http://10.0.0.53/" + path, SigninURL: signin, RequestRedirect: redirect,
+			ResponseHeaders: []string{header}, RedirectParam: param,
+		}
+		cfg.Sort()
+		if cfg.Validate() != nil {
+			return
+		}
+		r, err := RenderConfig(cfg, goldenOptions(t))
+		if err != nil {
+			return // rejected: nothing written
+		}
+		checkGrammar(t, r)
+	})
+}
+
+// TestExtAuthSeedsWithHAProxy runs the seeds that validate through
+// haproxy -c, which loads the Lua: what RenderConfig writes of them,
+// HAProxy reads.
+func TestExtAuthSeedsWithHAProxy(t *testing.T) {
+	bin := haproxyBinary(t)
+	accepted := 0
+	for _, s := range extAuthSeeds {
+		cfg := extAuthConfig(t)
+		cfg.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].ExternalAuth = &lbconfig.ExternalAuth{
+			URL: "http://10.0.0.53/" + s[0], SigninURL: s[1], RequestRedirect: s[2], ResponseHeaders: []string{s[3]}, RedirectParam: s[4],
+		}
+		cfg.Sort()
+		if cfg.Validate() != nil {
+			continue
+		}
+		r, err := RenderConfig(cfg, goldenOptions(t))
+		if err != nil {
+			continue
+		}
+		accepted++
+		checkGrammar(t, r)
+		if err := checkWithHAProxy(t, bin, r); err != nil {
+			t.Errorf("seed %q: %v", s, err)
+		}
+	}
+	if accepted < 2 {
+		t.Errorf("only %d seeds validate; the test checks too little", accepted)
+	}
+}
