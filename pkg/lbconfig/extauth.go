@@ -55,6 +55,12 @@ import (
 //
 // The request reaches the backend only after a 2xx: the check fails
 // closed.
+//
+// The answer's Set-Cookie fields (the first MaxAuthCookies, whatever its
+// status) are added to the response the client gets when its status is
+// one of SetCookieStatuses, or to every response with AlwaysSetCookie,
+// as ingress-nginx's add_header does: an auth server can renew its
+// session cookie.
 type ExternalAuth struct {
 	// URL is an absolute http or https URL (CheckExternalAuthURL).
 	URL string `json:"url"`
@@ -77,7 +83,18 @@ type ExternalAuth struct {
 	// Timeout bounds the whole subrequest, from connect to the answer's
 	// head; zero means DefaultExternalAuthTimeout.
 	Timeout Duration `json:"timeout,omitzero"`
+	// AlwaysSetCookie adds the answer's cookies to every response, also
+	// the 401, 403 and 500 of the check itself.
+	AlwaysSetCookie bool `json:"alwaysSetCookie,omitempty"`
 }
+
+// SetCookieStatuses are the statuses of the responses that get the auth
+// server's cookies without AlwaysSetCookie: nginx's add_header's.
+var SetCookieStatuses = []int{200, 201, 204, 206, 301, 302, 303, 304, 307, 308}
+
+// MaxAuthCookies is how many Set-Cookie fields of an answer are passed
+// on; the rest are dropped.
+const MaxAuthCookies = 8
 
 // Defaults and limits of ExternalAuth.
 const (

@@ -180,7 +180,7 @@ func (p *Provider) reverseProxy(scheme string, rt http.RoundTripper) *httputil.R
 			if res.StatusCode == http.StatusSwitchingProtocols {
 				return nil // a tunnel: its body must stay an io.ReadWriteCloser
 			}
-			t.headers.apply(res.Header)
+			t.headers.apply(res.Header, res.StatusCode)
 			res.Body = &idleResponseBody{ReadCloser: res.Body, idle: t.pol.idle,
 				timer: time.AfterFunc(t.pol.idle, func() { t.cancel(errIdleTimeout) })}
 			return trailersOnlyToTrailers(res)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,6 +70,7 @@ type extAuth struct {
 	// copy are the fields copied from an allowing answer, canonical.
 	copy    []string
 	timeout time.Duration
+	always  bool
 }
 
 func compileExtAuth(a *lbconfig.ExternalAuth) *extAuth {
@@ -84,25 +86,68 @@ func compileExtAuth(a *lbconfig.ExternalAuth) *extAuth {
 		requestRedirect: a.RequestRedirect,
 		copy:            append([]string(nil), a.ResponseHeaders...),
 		timeout:         a.EffectiveTimeout(),
+		always:          a.AlwaysSetCookie,
 	}
 }
 
 // authFailedBody answers a request whose check failed.
 const authFailedBody = "500 internal server error: the authentication service failed"
 
+// authCookies are the auth server's Set-Cookie fields for the response.
+type authCookies struct {
+	values []string
+	// always adds them whatever the status, else only to
+	// lbconfig.SetCookieStatuses.
+	always bool
+}
+
+// add adds the cookies to the head of a response of status.
+func (c authCookies) add(h http.Header, status int) {
+	if len(c.values) > 0 && (c.always || slices.Contains(lbconfig.SetCookieStatuses, status)) {
+		h["Set-Cookie"] = append(h["Set-Cookie"], c.values...)
+	}
+}
+
 // checkExtAuth asks rt's auth server about r and reports whether r may go
-// on, with the answer's fields copied into it; if not, it answered w and
-// returns the status.
-func (p *Provider) checkExtAuth(w http.ResponseWriter, r *http.Request, pr *portRoutes, a *extAuth) (int, bool) {
+// on, with the answer's fields copied into it, and the cookies for its
+// response; if not, it answered w and returns the status.
+func (p *Provider) checkExtAuth(w http.ResponseWriter, r *http.Request, pr *portRoutes, a *extAuth) (int, authCookies, bool) {
+	status, cookies, ok := p.judgeAuth(w, r, pr, a)
+	if !ok && status != 0 {
+		cookies.add(w.Header(), status)
+		p.answerAuth(w, status)
+	}
+	return status, cookies, ok
+}
+
+// answerAuth writes the load balancer's answer of status to a request
+// the check refused, the head already set.
+func (p *Provider) answerAuth(w http.ResponseWriter, status int) {
+	switch status {
+	case http.StatusFound:
+		w.WriteHeader(status)
+	case http.StatusUnauthorized:
+		http.Error(w, "401 unauthorized", status)
+	case http.StatusForbidden:
+		http.Error(w, "403 forbidden", status)
+	default:
+		http.Error(w, authFailedBody, http.StatusInternalServerError)
+	}
+}
+
+// judgeAuth asks the auth server and sets what the answer says on r or,
+// for a refusal, on w's head; it returns the status to answer (0 when the
+// client went away), the cookies, and whether r may go on.
+func (p *Provider) judgeAuth(w http.ResponseWriter, r *http.Request, pr *portRoutes, a *extAuth) (int, authCookies, bool) {
 	res, err := p.askAuth(r, pr, a)
 	if err != nil {
 		if r.Context().Err() != nil {
-			return 0, false // the client went away
+			return 0, authCookies{}, false // the client went away
 		}
 		p.log.Warn("external authentication failed", "url", a.url, "error", err)
-		http.Error(w, authFailedBody, http.StatusInternalServerError)
-		return http.StatusInternalServerError, false
+		return http.StatusInternalServerError, authCookies{}, false
 	}
+	cookies := authCookies{values: res.header["Set-Cookie"], always: a.always}
 	switch {
 	case res.status >= 200 && res.status < 300:
 		for _, name := range a.copy {
@@ -112,30 +157,25 @@ func (p *Provider) checkExtAuth(w http.ResponseWriter, r *http.Request, pr *port
 				r.Header[name] = vs
 			}
 		}
-		return 0, true
+		return 0, cookies, true
 	case res.status == http.StatusUnauthorized && a.signin != "":
 		loc, err := a.signinLocation(r, pr)
 		if err != nil {
 			p.log.Warn("external authentication: no sign-in URL for this request", "url", a.url, "error", err)
-			http.Error(w, authFailedBody, http.StatusInternalServerError)
-			return http.StatusInternalServerError, false
+			return http.StatusInternalServerError, cookies, false
 		}
 		w.Header().Set("Location", loc)
-		w.WriteHeader(http.StatusFound)
-		return http.StatusFound, false
+		return http.StatusFound, cookies, false
 	case res.status == http.StatusUnauthorized:
 		if vs := res.header["Www-Authenticate"]; len(vs) > 0 {
 			w.Header()["Www-Authenticate"] = vs
 		}
-		http.Error(w, "401 unauthorized", http.StatusUnauthorized)
-		return http.StatusUnauthorized, false
+		return http.StatusUnauthorized, cookies, false
 	case res.status == http.StatusForbidden:
-		http.Error(w, "403 forbidden", http.StatusForbidden)
-		return http.StatusForbidden, false
+		return http.StatusForbidden, cookies, false
 	}
 	p.log.Warn("external authentication answered an unexpected status", "url", a.url, "status", res.status)
-	http.Error(w, authFailedBody, http.StatusInternalServerError)
-	return http.StatusInternalServerError, false
+	return http.StatusInternalServerError, cookies, false
 }
 
 // authAnswer is what the check needs of the auth server's answer: its
@@ -163,8 +203,20 @@ func (p *Provider) askAuth(r *http.Request, pr *portRoutes, a *extAuth) (authAns
 	_, _ = io.CopyN(io.Discard, res.Body, lbconfig.MaxAuthAnswerBodyBytes)
 	_ = res.Body.Close()
 	out := authAnswer{status: res.StatusCode, header: http.Header{}}
-	for _, name := range append(a.copy, "Www-Authenticate") {
-		for _, v := range res.Header[name] {
+	cookies := res.Header["Set-Cookie"]
+	if len(cookies) > lbconfig.MaxAuthCookies {
+		cookies = cookies[:lbconfig.MaxAuthCookies]
+	}
+	// Clipped: the route's list is shared by every request.
+	for _, name := range append(slices.Clip(a.copy), "Www-Authenticate", "Set-Cookie") {
+		if _, done := out.header[name]; done {
+			continue // listed twice
+		}
+		vs := res.Header[name]
+		if name == "Set-Cookie" {
+			vs = cookies
+		}
+		for _, v := range vs {
 			// A value that could end a field, or smuggle one, fails
 			// the check, as a malformed head does.
 			v = strings.TrimSpace(v)

@@ -90,11 +90,13 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if rt.ext != nil {
-			if status, ok := h.p.checkExtAuth(w, r, pr, rt.ext); !ok {
+			status, cookies, ok := h.p.checkExtAuth(w, r, pr, rt.ext)
+			if !ok {
 				rt.backend.metrics.observe(status, time.Since(start))
 				h.p.logAccess(r, rt.backend, outcome{status: status}, start)
 				return
 			}
+			headers.auth = cookies
 		}
 		if rt.rewrite != nil {
 			if err := rewriteTarget(r, rt, path); err != nil {
@@ -322,7 +324,7 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh http1.Head, b 
 	if x.setCookie != "" {
 		dst["Set-Cookie"] = append(dst["Set-Cookie"], x.setCookie)
 	}
-	x.headers.apply(dst)
+	x.headers.apply(dst, rh.Status)
 	w.WriteHeader(rh.Status)
 	body := http1.NewBody(bc.br, &rh, r.Method, &bc.head, &p.bufs)
 	var flusher http.Flusher

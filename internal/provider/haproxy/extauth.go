@@ -114,6 +114,16 @@ func (rs *extAuthRules) checkLines(w *lines, used []string, scheme string, port 
 	w.line(`    http-request redirect location "%[var(txn.extauth_location)]" code 302 if { var(txn.extauth_result) -m str signin }`)
 	w.line(`    http-request return status 403` + text + `"403 forbidden" if { var(txn.extauth_result) -m str 403 }`)
 	w.line(`    http-request return status 500` + text + `"` + authFailedBody + `" if { var(txn.extauth) -m found } !{ var(txn.extauth_result) -m str allow }`)
+	// The auth server's cookies, on the backend's responses and the
+	// load balancer's own alike.
+	statuses := make([]string, len(lbconfig.SetCookieStatuses))
+	for i, s := range lbconfig.SetCookieStatuses {
+		statuses[i] = strconv.Itoa(s)
+	}
+	for i := range lbconfig.MaxAuthCookies {
+		v := "txn.extauth_cookie" + strconv.Itoa(i)
+		w.line(`    http-after-response add-header Set-Cookie "%[var(` + v + `)]" if { var(` + v + `) -m found } { status ` + strings.Join(statuses, " ") + ` } || { var(` + v + `) -m found } { var(txn.extauth_always) -m found }`)
+	}
 }
 
 // authFailedBody answers a request whose check failed, as the builtin's.
@@ -147,6 +157,7 @@ func (rs *extAuthRules) lua() []byte {
 		field("sep", sep)
 		b.WriteString("        add_param = " + strconv.FormatBool(a.SigninURL != "" && !a.SigninHasParam()) + ",\n")
 		b.WriteString("        expand = " + strconv.FormatBool(strings.Contains(a.SigninURL, "$")) + ",\n")
+		b.WriteString("        always_set_cookie = " + strconv.FormatBool(a.AlwaysSetCookie) + ",\n")
 		field("request_redirect", a.RequestRedirect)
 		b.WriteString("        timeout = " + strconv.FormatFloat(a.EffectiveTimeout().Seconds(), 'f', 3, 64) + ",\n")
 		b.WriteString("        copy = {")

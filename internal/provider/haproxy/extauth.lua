@@ -18,6 +18,9 @@ ext_auth_rules = nil
 
 local max_head = 16384
 
+-- max_cookies is lbconfig.MaxAuthCookies.
+local max_cookies = 8
+
 -- Fields of the client that the subrequest never carries: hop-by-hop,
 -- framing (it has no body), Host (the auth server's), and those the load
 -- balancer sets.
@@ -243,6 +246,17 @@ core.register_action("ext_auth", { "http-req" }, function(txn, id, scheme, port)
         txn:Warning("external authentication at " .. rule.url .. " failed: " .. tostring(fields))
         txn:set_var("txn.extauth_result", "error")
         return
+    end
+    -- The answer's cookies, for the response (the config's
+    -- http-after-response rules add them).
+    for i, v in ipairs(fields["set-cookie"] or {}) do
+        if i > max_cookies then
+            break
+        end
+        txn:set_var("txn.extauth_cookie" .. (i - 1), v)
+    end
+    if rule.always_set_cookie then
+        txn:set_var("txn.extauth_always", "1")
     end
     if status >= 200 and status < 300 then
         for _, name in ipairs(rule.copy) do

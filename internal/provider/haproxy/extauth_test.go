@@ -20,7 +20,7 @@ func extAuthConfig(t testing.TB) *lbconfig.Config {
 	plain := &lbconfig.ExternalAuth{URL: "http://10.0.0.53:4180/oauth2/auth", ResponseHeaders: []string{"X-Auth-Request-Email", "X-Auth-Request-User"}}
 	signin := &lbconfig.ExternalAuth{
 		URL: "http://[2001:db8::53]/auth?x=1&y=%2F", Method: "POST", SigninURL: "https://$host/start?a=b&from=$escaped_request_uri",
-		RedirectParam: "next", RequestRedirect: `https://app.example.com/"quoted" \back %[src] $HOME`, Timeout: lbconfig.Duration(1500 * time.Millisecond),
+		RedirectParam: "next", RequestRedirect: `https://app.example.com/"quoted" \back %[src] $HOME`, Timeout: lbconfig.Duration(1500 * time.Millisecond), AlwaysSetCookie: true,
 	}
 	everything := lbconfig.Route{
 		Path: "/api/(.*)", Match: lbconfig.MatchRegex, Backend: ref("default/app:80"), Source: ing("app"),

@@ -150,6 +150,7 @@ var (
 		`^    http-request redirect location "%\[var\(txn\.extauth_location\)\]" code 302 if \{ var\(txn\.extauth_result\) -m str signin \}$`,
 		`^    http-request return status 403 content-type "text/plain; charset=utf-8" string "403 forbidden" if \{ var\(txn\.extauth_result\) -m str 403 \}$`,
 		`^    http-request return status 500 content-type "text/plain; charset=utf-8" string "500 internal server error: the authentication service failed" if \{ var\(txn\.extauth\) -m found \} !\{ var\(txn\.extauth_result\) -m str allow \}$`,
+		`^    http-after-response add-header Set-Cookie "%\[var\(txn\.extauth_cookie\d\)\]" if \{ var\(txn\.extauth_cookie\d\) -m found \} \{ status 200 201 204 206 301 302 303 304 307 308 \} \|\| \{ var\(txn\.extauth_cookie\d\) -m found \} \{ var\(txn\.extauth_always\) -m found \}$`,
 		`^    balance (roundrobin|leastconn|random)$`,
 		`^    server s\d+ (\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+):\d+( ssl verify none| proto h2)?( check inter \d+ms fastinter \d+ms downinter \d+ms rise 1 fall \d+ observe layer4 error-limit \d+ on-error mark-down)?( disabled)?$`,
 	)
@@ -402,7 +403,7 @@ var luaGrammar = compileAll(
 	`^    \["x\d+"\] = \{$`,
 	`^        (url|method|host|addr|target|signin|param|sep|request_redirect) = "(?:[ !#-\[\]-~]|\\\d{3})*",$`,
 	`^        port = \d+,$`,
-	`^        (add_param|expand) = (true|false),$`,
+	`^        (add_param|expand|always_set_cookie) = (true|false),$`,
 	`^        timeout = \d+\.\d{3},$`,
 	`^        copy = \{("[!#-\[\]-~]+"(, "[!#-\[\]-~]+")*)?\},$`,
 	`^    \},$`,

@@ -38,8 +38,9 @@ type authRecord struct {
 
 // startAuthServer serves an auth server until the case ends:
 //
-//	/allow         200 with X-Auth-User: alice, two X-Auth-Group fields
-//	               and a body to drop
+//	/allow         200 with X-Auth-User: alice, two X-Auth-Group fields,
+//	               a cookie and a body to drop
+//	/cookies       200 with ten cookies
 //	/deny401       401 with WWW-Authenticate: Basic realm="auth"
 //	/deny403       403
 //	/teapot        418
@@ -84,11 +85,17 @@ func (a *authServer) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("X-Auth-Group", "admins")
 		w.Header().Add("X-Auth-Group", "users")
 		w.Header().Set("X-Not-Listed", "nope")
+		w.Header().Set("Set-Cookie", "session=renewed; Path=/; HttpOnly")
 		_, _ = io.WriteString(w, strings.Repeat("allowed ", 1000))
+	case "/cookies":
+		for i := range 10 {
+			w.Header().Add("Set-Cookie", "c"+strconv.Itoa(i)+"=v")
+		}
 	case "/who":
 		w.Header().Set("X-Auth-User", "user-"+r.Header.Get("X-Who"))
 	case "/deny401":
 		w.Header().Set("WWW-Authenticate", `Basic realm="auth"`)
+		w.Header().Set("Set-Cookie", "tried=1")
 		w.WriteHeader(http.StatusUnauthorized)
 	case "/deny403":
 		w.WriteHeader(http.StatusForbidden)
@@ -201,6 +208,8 @@ func (s *Suite) testExternalAuth(t *testing.T) {
 		with("/drip", auth.url("/drip"), nil),
 		with("/badfield", auth.url("/badfield"), nil),
 		with("/who", auth.url("/who"), nil),
+		with("/cookies", auth.url("/cookies"), nil),
+		with("/denied-always", auth.url("/deny401"), func(a *lbconfig.ExternalAuth) { a.AlwaysSetCookie = true }),
 		with("/signin-vars", auth.url("/deny401"), signin("https://$host/oauth2/start?rd=$escaped_request_uri")),
 		with("/signin-http-host", auth.url("/deny401"), signin("$scheme://$http_host/login")),
 	), vhost("",
@@ -228,6 +237,7 @@ func (s *Suite) testExternalAuth(t *testing.T) {
 	checkValues(t, "backend", reqs[0].header, "X-Auth-Missing")
 	checkValues(t, "backend", reqs[0].header, "X-Not-Listed")
 	checkValues(t, "backend", reqs[0].header, "Cookie", "session=s1")
+	checkValues(t, "response", r.header, "Set-Cookie", "session=renewed; Path=/; HttpOnly")
 	subs := auth.take()
 	if len(subs) != 1 {
 		t.Fatalf("the auth server got %d subrequests for one request, want 1", len(subs))
@@ -303,6 +313,20 @@ func (s *Suite) testExternalAuth(t *testing.T) {
 	if r.err != nil || r.status != http.StatusUnauthorized || r.server != "" || r.header.Get("WWW-Authenticate") != `Basic realm="auth"` {
 		t.Errorf("GET /denied/x: got %s WWW-Authenticate %q, want 401 from the load balancer with the auth server's", r, r.header.Get("WWW-Authenticate"))
 	}
+	// The auth server's cookies: on 2xx and 3xx (a sign-in redirect
+	// too), on a 401 only with AlwaysSetCookie, at most MaxAuthCookies.
+	checkValues(t, "401", r.header, "Set-Cookie")
+	r = l.do(http.MethodGet, port, "app.example.com", "/denied-always/x")
+	if r.status != http.StatusUnauthorized {
+		t.Errorf("GET /denied-always/x: got %s, want 401", r)
+	}
+	checkValues(t, "401 with AlwaysSetCookie", r.header, "Set-Cookie", "tried=1")
+	checkValues(t, "sign-in redirect", l.get(noFollow, port, "app.example.com", "/signin/p").header, "Set-Cookie", "tried=1")
+	r = l.do(http.MethodGet, port, "app.example.com", "/cookies/x")
+	if got := r.header.Values("Set-Cookie"); r.status != http.StatusOK || len(got) != lbconfig.MaxAuthCookies || got[0] != "c0=v" {
+		t.Errorf("GET /cookies/x: got %s with Set-Cookie %q, want 200 with the first %d of the auth server's 10", r, got, lbconfig.MaxAuthCookies)
+	}
+	guarded.take()
 	r = l.do(http.MethodGet, port, "app.example.com", "/forbidden/x")
 	if r.err != nil || r.status != http.StatusForbidden || r.server != "" {
 		t.Errorf("GET /forbidden/x: got %s, want 403 from the load balancer", r)
