@@ -23,7 +23,7 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		AnnotationLimitRPS, AnnotationLimitRPM, AnnotationLimitConnections, AnnotationLimitBurstMultiplier,
 		AnnotationLimitExemptSourceRange, AnnotationLimitStatusCode,
 		AnnotationAuthURL, AnnotationAuthMethod, AnnotationAuthSignin, AnnotationAuthSigninRedirectParam,
-		AnnotationAuthResponseHeaders, AnnotationAuthRequestRedirect, AnnotationAuthTimeout,
+		AnnotationAuthResponseHeaders, AnnotationAuthRequestRedirect, AnnotationAuthTimeout, AnnotationAuthAlwaysSetCookie,
 	} {
 		t.Run(strings.TrimPrefix(key, AnnotationPrefix), func(t *testing.T) {
 			annotations := map[string]string{key: huge}

@@ -40,12 +40,15 @@ const (
 	AnnotationAuthRequestRedirect = AnnotationPrefix + "auth-request-redirect"
 	// AnnotationAuthTimeout bounds the subrequest; 60s without it.
 	AnnotationAuthTimeout = AnnotationPrefix + "auth-timeout"
+	// AnnotationAuthAlwaysSetCookie, "true", passes the auth server's
+	// cookies on every response, not only on 2xx and 3xx ones.
+	AnnotationAuthAlwaysSetCookie = AnnotationPrefix + "auth-always-set-cookie"
 )
 
 // extAuthAnnotations are ours, AnnotationAuthURL first.
 var extAuthAnnotations = []string{
 	AnnotationAuthURL, AnnotationAuthMethod, AnnotationAuthSignin, AnnotationAuthSigninRedirectParam,
-	AnnotationAuthResponseHeaders, AnnotationAuthRequestRedirect, AnnotationAuthTimeout,
+	AnnotationAuthResponseHeaders, AnnotationAuthRequestRedirect, AnnotationAuthTimeout, AnnotationAuthAlwaysSetCookie,
 }
 
 // extAuthOf reads the external authentication of an Ingress: nil without
@@ -101,6 +104,13 @@ func extAuthOf(a map[string]string) (*lbconfig.ExternalAuth, string, error) {
 			return nil, AnnotationAuthTimeout, err
 		}
 		ea.Timeout = lbconfig.Duration(d)
+	}
+	if v, ok := a[AnnotationAuthAlwaysSetCookie]; ok {
+		on, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return nil, AnnotationAuthAlwaysSetCookie, fmt.Errorf("%q is not true or false", clip.Value(v))
+		}
+		ea.AlwaysSetCookie = on
 	}
 	return ea, "", nil
 }
@@ -174,7 +184,7 @@ func withExtAuth(route *lbconfig.Route, ea *lbconfig.ExternalAuth) {
 var nginxExtAuth = map[string]string{
 	"auth-url": AnnotationAuthURL, "auth-method": AnnotationAuthMethod, "auth-signin": AnnotationAuthSignin,
 	"auth-signin-redirect-param": AnnotationAuthSigninRedirectParam, "auth-response-headers": AnnotationAuthResponseHeaders,
-	"auth-request-redirect": AnnotationAuthRequestRedirect,
+	"auth-request-redirect": AnnotationAuthRequestRedirect, "auth-always-set-cookie": AnnotationAuthAlwaysSetCookie,
 }
 
 // nginxExtAuthNames are the external authentication annotations of
@@ -204,13 +214,6 @@ func (r *nginxReader) refusesExtAuth(name, v string) bool {
 			r.refuse(name, "%q holds an nginx variable, which is not expanded here", clip.Value(v))
 			return true
 		}
-	case "auth-always-set-cookie":
-		if on, err := strconv.ParseBool(v); err == nil && !on {
-			r.read[name] = true
-			return false
-		}
-		r.refuse(name, "the auth server's Set-Cookie is not passed on to the client here")
-		return true
 	case "auth-proxy-set-headers":
 		r.refuse(name, "it names a ConfigMap of fields for the auth server, and ConfigMaps are not read here")
 		return true
@@ -238,6 +241,8 @@ func (r *nginxReader) readExtAuth() {
 		v, ok := r.get(name)
 		switch {
 		case !ok:
+		case name == "auth-always-set-cookie" && !isBool(v):
+			r.invalid(name, "%q is not true or false; false, as ingress-nginx reads it", clip.Value(v))
 		case !on:
 			r.problem(name, "IgnoredAnnotation", "without auth-url ingress-nginx asks no auth server, and neither is one asked here; set auth-url to protect the app")
 		case oursSet:
@@ -260,4 +265,10 @@ func (b *builder) passthroughWithExtAuth(ing *networkingv1.Ingress, ref lbconfig
 			"TLS passed through cannot ask an auth server (%s), so it is not passed through rather than served without; TLS is terminated as usual", AnnotationAuthURL)
 	}
 	return true
+}
+
+// isBool reports whether v reads as a bool.
+func isBool(v string) bool {
+	_, err := strconv.ParseBool(v)
+	return err == nil
 }
