@@ -22,8 +22,6 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		AnnotationRedirectTo, AnnotationRedirectCode, AnnotationAppRoot, AnnotationFromToWWWRedirect, AnnotationServerAlias,
 		AnnotationLimitRPS, AnnotationLimitRPM, AnnotationLimitConnections, AnnotationLimitBurstMultiplier,
 		AnnotationLimitExemptSourceRange, AnnotationLimitStatusCode,
-		AnnotationAuthURL, AnnotationAuthMethod, AnnotationAuthSignin, AnnotationAuthSigninRedirectParam,
-		AnnotationAuthResponseHeaders, AnnotationAuthRequestRedirect, AnnotationAuthTimeout, AnnotationAuthAlwaysSetCookie,
 	} {
 		t.Run(strings.TrimPrefix(key, AnnotationPrefix), func(t *testing.T) {
 			annotations := map[string]string{key: huge}
@@ -32,9 +30,6 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 			}
 			if _, ok := annotations[AnnotationLimitRPM]; !ok && strings.HasPrefix(key, AnnotationPrefix+"limit-") {
 				annotations[AnnotationLimitRPM] = "60" // the options of a limit need one
-			}
-			if _, ok := annotations[AnnotationAuthURL]; !ok && strings.HasPrefix(key, AnnotationPrefix+"auth-") {
-				annotations[AnnotationAuthURL] = "http://10.0.0.1/auth" // the options of external auth need it
 			}
 			ing := hugeIngress(annotations, "web.example", "/")
 			_, problems := Ingresses(&Snapshot{Ingresses: []*networkingv1.Ingress{ing}}, goldenOptions)
@@ -52,17 +47,12 @@ func TestHugeValuesMakeShortProblems(t *testing.T) {
 		"allowlist-source-range", "denylist-source-range", "satisfy", "enable-modsecurity", "modsecurity-transaction-id",
 		"proxy-ssl-verify", "rewrite-target", "limit-rps", "limit-rpm", "limit-connections", "limit-burst-multiplier",
 		"limit-whitelist", "limit-allowlist", "limit-rate", "no-such-annotation",
-		"auth-method", "auth-signin", "auth-signin-redirect-param", "auth-response-headers", "auth-request-redirect",
-		"auth-proxy-set-headers", "auth-always-set-cookie", "auth-cache-key",
 		"permanent-redirect", "permanent-redirect-code", "temporal-redirect", "app-root", "from-to-www-redirect", "server-alias",
 	} {
 		t.Run("nginx/"+name, func(t *testing.T) {
 			annotations := map[string]string{NginxAnnotationPrefix + name: huge}
 			if strings.HasPrefix(name, "session-cookie-") {
 				annotations[NginxAnnotationPrefix+"affinity"] = "cookie"
-			}
-			if strings.HasPrefix(name, "auth-") && name != "auth-url" && name != "auth-tls-secret" {
-				annotations[NginxAnnotationPrefix+"auth-url"] = "http://10.0.0.1/auth"
 			}
 			ing := hugeIngress(annotations, "web.example", "/")
 			_, problems := Ingresses(&Snapshot{Ingresses: []*networkingv1.Ingress{ing}}, nginxOptions)

@@ -1,10 +1,12 @@
 package builtin
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,5 +203,75 @@ func TestSigninLocation(t *testing.T) {
 		if got, err := a.signinLocation(&http.Request{Host: host, RequestURI: "/"}, pr); err == nil {
 			t.Errorf("Host %q: Location %q, want an error", host, got)
 		}
+	}
+}
+
+// TestFastPathAllocatesNothingBesideExtAuth: a route without external
+// authentication keeps the fast path's zero allocations per request when
+// a route of the same host has it.
+func TestFastPathAllocatesNothingBesideExtAuth(t *testing.T) {
+	response := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n" + strings.Repeat("x", 100))
+	backend := nettest.ServeRaw(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		n := 0
+		for {
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				return
+			}
+			n += m
+			if bytes.HasSuffix(buf[:n], []byte("\r\n\r\n")) {
+				n = 0
+				if _, err := c.Write(response); err != nil {
+					return
+				}
+			}
+		}
+	})
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	guarded := prefix("/guarded", "raw")
+	guarded.ExternalAuth = &lbconfig.ExternalAuth{URL: "http://127.0.0.1:1/auth"}
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil,
+		vh("bench.example.com", prefix("/", "raw"), guarded)))
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	request := []byte("GET /api/v1/items?id=42 HTTP/1.1\r\nHost: bench.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	buf := make([]byte, 4096)
+	var failed error
+	roundTrip := func() {
+		if _, err := c.Write(request); err != nil {
+			failed = err
+			return
+		}
+		n := 0
+		for {
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				failed = err
+				return
+			}
+			n += m
+			if i := bytes.Index(buf[:n], []byte("\r\n\r\n")); i >= 0 && n-i-4 >= contentLength(buf[:i]) {
+				return
+			}
+		}
+	}
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	for range 100 { // fills the pools and the connection's caches
+		roundTrip()
+	}
+	allocs := testing.AllocsPerRun(2000, roundTrip)
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	if !bytes.HasPrefix(buf, []byte("HTTP/1.1 200 OK\r\n")) {
+		t.Fatalf("got %q, want 200", buf[:40])
+	}
+	if allocs != 0 {
+		t.Errorf("%v allocations per request, want 0", allocs)
 	}
 }

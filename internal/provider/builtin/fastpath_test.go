@@ -205,19 +205,16 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 		status string
 		own    string // the load balancer's own address; "" for none
 		limit  *lbconfig.RateLimit
-		// extAuth puts a route with external authentication beside.
-		extAuth bool
 	}{
-		{"no rule", nil, "", "HTTP/1.1 200 OK\r\n", "", nil, false},
-		{"own address", nil, "", "HTTP/1.1 200 OK\r\n", "127.0.0.2", nil, false},
-		{"allowed", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Deny: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 200 OK\r\n", "", nil, false},
-		{"refused", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 403 ", "", nil, false},
-		{"regex", nil, `(?i)/API/v[0-9]+/(.*)`, "HTTP/1.1 200 OK\r\n", "", nil, false},
+		{"no rule", nil, "", "HTTP/1.1 200 OK\r\n", "", nil},
+		{"own address", nil, "", "HTTP/1.1 200 OK\r\n", "127.0.0.2", nil},
+		{"allowed", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Deny: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 200 OK\r\n", "", nil},
+		{"refused", &lbconfig.Access{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "HTTP/1.1 403 ", "", nil},
+		{"regex", nil, `(?i)/API/v[0-9]+/(.*)`, "HTTP/1.1 200 OK\r\n", "", nil},
 		// Rate limits: admitted (a rate and requests in progress counted
 		// and released) and over the limit.
-		{"rate limited", nil, "", "HTTP/1.1 200 OK\r\n", "", &lbconfig.RateLimit{Zone: "a", PerSecond: &lbconfig.Rate{Requests: lbconfig.MaxRateLimit, Burst: lbconfig.MaxRateLimit}, Concurrent: 10, StatusCode: 503}, false},
-		{"over the rate limit", nil, "", "HTTP/1.1 429 ", "", &lbconfig.RateLimit{Zone: "b", PerMinute: &lbconfig.Rate{Requests: 1}, StatusCode: 429}, false},
-		{"beside external auth", nil, "", "HTTP/1.1 200 OK\r\n", "", nil, true},
+		{"rate limited", nil, "", "HTTP/1.1 200 OK\r\n", "", &lbconfig.RateLimit{Zone: "a", PerSecond: &lbconfig.Rate{Requests: lbconfig.MaxRateLimit, Burst: lbconfig.MaxRateLimit}, Concurrent: 10, StatusCode: 503}},
+		{"over the rate limit", nil, "", "HTTP/1.1 429 ", "", &lbconfig.RateLimit{Zone: "b", PerMinute: &lbconfig.Rate{Requests: 1}, StatusCode: 429}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			port := nettest.FreePort(t)
@@ -229,11 +226,6 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 			route.RateLimit = tc.limit
 			cfg := oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil,
 				vh("bench.example.com", route))
-			if tc.extAuth {
-				guarded := prefix("/guarded", "raw")
-				guarded.ExternalAuth = &lbconfig.ExternalAuth{URL: "http://127.0.0.1:1/auth"}
-				cfg.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes = append(cfg.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes, guarded)
-			}
 			addr := "127.0.0.1"
 			if tc.own != "" {
 				addr = tc.own
