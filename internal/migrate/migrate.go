@@ -29,7 +29,7 @@ const (
 )
 
 // refusing are the problem reasons that keep an Ingress from being served.
-var refusing = []string{"RefusedAnnotation", "InvalidBasicAuth", "ForeignIngressClass"}
+var refusing = []string{"RefusedAnnotation", "InvalidBasicAuth", "InvalidExternalAuth", "ForeignIngressClass"}
 
 // Report is the whole report.
 type Report struct {

@@ -71,9 +71,9 @@ func withDefaults(opts Options) Options {
 // ourIngresses returns the Ingresses of our classes to serve, and those
 // refused: of the nginx class that readNginx refuses, and of either class
 // whose source ranges (readAccess) or regex paths (readRegex) do not
-// parse, or whose basic authentication (readBasicAuth) or backend TLS
-// (readBackendTLS) cannot be honoured. Each oldest first, which
-// is the order in which they win conflicts. Those of the nginx class to serve
+// parse, or whose basic or external authentication (readBasicAuth,
+// readExtAuth) or backend TLS (readBackendTLS) cannot be honoured. Each
+// oldest first, which is the order in which they win conflicts. Those of the nginx class to serve
 // come as readNginx rewrites them, the canaries apart.
 func ourIngresses(snap *Snapshot, opts Options, secrets map[string]*corev1.Secret, ps *problems) (served, refused []*networkingv1.Ingress, canaries []canary) {
 	c := newClassifier(snap.IngressClasses, opts, ps)
@@ -83,7 +83,7 @@ func ourIngresses(snap *Snapshot, opts Options, secrets map[string]*corev1.Secre
 		}
 		switch c.kind(ing) {
 		case ourIngress:
-			if readAccess(ing, ps) && readRegex(ing, ps) && readBasicAuth(ing, nil, secrets, ps) && readBackendTLS(ing, nil, secrets, ps) {
+			if readAccess(ing, ps) && readRegex(ing, ps) && readBasicAuth(ing, nil, secrets, ps) && readExtAuth(ing, nil, ps) && readBackendTLS(ing, nil, secrets, ps) {
 				served = append(served, ing)
 			} else {
 				refused = append(refused, ing)
@@ -94,7 +94,7 @@ func ourIngresses(snap *Snapshot, opts Options, secrets map[string]*corev1.Secre
 			case ok && spec != nil:
 				canaries = append(canaries, canary{ing: rewritten, original: ing.Annotations, spec: spec})
 			case ok && readAccess(rewritten, ps) && readRegex(rewritten, ps) && readBasicAuth(rewritten, ing.Annotations, secrets, ps) &&
-				readBackendTLS(rewritten, ing.Annotations, secrets, ps):
+				readExtAuth(rewritten, ing.Annotations, ps) && readBackendTLS(rewritten, ing.Annotations, secrets, ps):
 				served = append(served, rewritten)
 			default:
 				refused = append(refused, ing)
@@ -219,6 +219,10 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	if err != nil {
 		return // refused by ourIngresses; never served open
 	}
+	ext, _, err := extAuthOf(ing.Annotations)
+	if err != nil {
+		return // refused by ourIngresses; never served open
+	}
 	if creds != nil {
 		b.useCredentials(creds)
 	}
@@ -245,18 +249,22 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 		b.problems.add(ref, "spec.defaultBackend", "UnprotectedDefaultBackend",
 			"a default backend cannot ask for basic authentication (%s), so it is not served rather than served without; give it a rule path instead",
 			AnnotationAuthType)
+	case ext != nil:
+		b.problems.add(ref, "spec.defaultBackend", "UnprotectedDefaultBackend",
+			"a default backend cannot ask an auth server (%s), so it is not served rather than served without; give it a rule path instead",
+			AnnotationAuthURL)
 	default:
 		b.addDefaultBackend(ref, ing.Spec.DefaultBackend)
 	}
 	var hosts []string
 	for i := range ing.Spec.Rules {
-		if host, ok := b.addRule(ref, fmt.Sprintf("spec.rules[%d]", i), &ing.Spec.Rules[i], access, auth); ok {
+		if host, ok := b.addRule(ref, fmt.Sprintf("spec.rules[%d]", i), &ing.Spec.Rules[i], access, auth, ext); ok {
 			hosts = append(hosts, host)
 		}
 	}
 	b.addRedirects(ing, ref, hosts)
 	b.addTLS(ing, ref, hosts)
-	if !b.passthroughWithAuth(ing, ref, auth) {
+	if !b.passthroughWithAuth(ing, ref, auth) && !b.passthroughWithExtAuth(ing, ref, ext) {
 		b.addPassthrough(ing, ref, access)
 	}
 }
@@ -277,9 +285,9 @@ func (b *builder) addDefaultBackend(ref lbconfig.ObjectRef, be *networkingv1.Ing
 	b.defaultOwner = claim{ref: ref, field: field}
 }
 
-// addRule adds the routes of one rule, each with access and auth, and
-// returns its host, unless the host is invalid.
-func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networkingv1.IngressRule, access *lbconfig.Access, auth *lbconfig.BasicAuth) (string, bool) {
+// addRule adds the routes of one rule, each with access, auth and ext,
+// and returns its host, unless the host is invalid.
+func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networkingv1.IngressRule, access *lbconfig.Access, auth *lbconfig.BasicAuth, ext *lbconfig.ExternalAuth) (string, bool) {
 	host, err := normalizeHost(rule.Host)
 	if err != nil {
 		b.problems.add(ref, field+".host", "InvalidHost", "%v; this rule is ignored", err)
@@ -297,6 +305,7 @@ func (b *builder) addRule(ref lbconfig.ObjectRef, field string, rule *networking
 			route.Access = access
 			b.headers[ref].applyTo(&route)
 			route.BasicAuth = auth
+			withExtAuth(&route, ext)
 			withRateLimit(&route, b.rateLimits[ref])
 			b.errors[ref].applyTo(&route)
 			vh.Routes = append(vh.Routes, route)

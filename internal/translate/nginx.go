@@ -28,8 +28,9 @@ import (
 //     applied: request bodies are limited to 1m.
 //   - An Ingress is refused, not translated at all, when it carries a
 //     snippet (never run here, and it may hold access control), a
-//     protection that cannot be honoured here (external and digest
-//     authentication, client certificates, satisfy, a WAF, backend
+//     protection that cannot be honoured here (digest authentication,
+//     external authentication with nginx variables not expanded here or
+//     a ConfigMap of fields, client certificates, satisfy, a WAF, backend
 //     certificate verification without the Secret of its CA, a source
 //     range that does not parse), or what would be served wrong (a
 //     backend protocol other than HTTP, HTTPS, GRPC and GRPCS). Each such
@@ -99,6 +100,7 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 	r.readHostRedirects()
 	r.readSourceRanges()
 	r.readBasicAuth()
+	r.readExtAuth()
 	r.readBackendProtocol()
 	if spec == nil {
 		r.readProxySSL() // backendtls.go; a canary's are its main Ingress's
@@ -207,6 +209,8 @@ func (r *nginxReader) refuses(name string) bool {
 		}
 	case name == "auth-secret" || name == "auth-secret-type" || name == "auth-realm":
 		return false // readBasicAuth reads it
+	case nginxExtAuthNames[name]:
+		return r.refusesExtAuth(name, v) // extauth.go
 	case strings.HasPrefix(name, "auth-tls-"):
 		r.refuse(name, "client certificate authentication is not supported here, and serving the app without it would open it")
 	case strings.HasPrefix(name, "auth-"):
@@ -693,6 +697,9 @@ var nginxConsequences = []struct{ name, consequence string }{
 	{"mirror-", "requests are not mirrored"},
 	{"proxy-request-buffering", "request bodies are streamed to the backend as they come"},
 	{"proxy-buffering", "responses are streamed to the client as they come"},
+	{"auth-cache-", "every request is asked of the auth server; no answer is cached"},
+	{"auth-keepalive", "connections to the auth server are kept by the provider's own rules"},
+	{"auth-keepalive-", "connections to the auth server are kept by the provider's own rules"},
 }
 
 // reportUnsupported reports the annotations no reader took.

@@ -27,6 +27,8 @@ func FuzzNginxAnnotations(f *testing.F) {
 	f.Add("proxy-ssl-protocols", "TLSv1.3 SSLv3", "proxy-ssl-server-name", "on", "backend-tls-name", "web.shop.svc")
 	f.Add("default-backend", "web", "custom-http-errors", "404, 503,599", "error-backend", "web:80")
 	f.Add("custom-http-errors", "503", "default-backend", "web:http", "error-statuses", "400,400")
+	f.Add("auth-url", "http://10.0.0.1/auth", "auth-response-headers", "X-User,Content-Length", "auth-signin", "https://l/\r\n")
+	f.Add("auth-signin", "https://l/start", "auth-cache-key", "$x", "auth-timeout", "0")
 	f.Add("", "", "\x00]", "\n", "", "")
 	f.Fuzz(func(t *testing.T, name1, value1, name2, value2, ours, oursValue string) {
 		ing := &networkingv1.Ingress{

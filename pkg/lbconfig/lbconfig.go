@@ -190,6 +190,9 @@ type Route struct {
 	// errorpages.go), instead of the proxy's 503: ingress-nginx's
 	// default-backend annotation.
 	Fallback *BackendRef `json:"fallback,omitempty"`
+	// ExternalAuth, if set, serves only the requests an authentication
+	// server allows (see ExternalAuth); nil asks none.
+	ExternalAuth *ExternalAuth `json:"externalAuth,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its

@@ -37,6 +37,9 @@ func (c *Config) Sort() {
 					if rl := vh.Routes[r].RateLimit; rl != nil {
 						rl.Exempt = sortPrefixes(rl.Exempt)
 					}
+					if ea := vh.Routes[r].ExternalAuth; ea != nil {
+						ea.sort()
+					}
 				}
 			}
 		}

@@ -210,6 +210,9 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 				v.rateLimit(rf+".rateLimit", rl)
 			}
 			v.errorPages(rf, route, ref)
+			if ea := route.ExternalAuth; ea != nil {
+				v.externalAuth(rf+".externalAuth", ea)
+			}
 		}
 		v.groups(vf, vh.Routes)
 	}

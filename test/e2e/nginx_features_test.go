@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,8 +133,9 @@ spec:
 func TestNginxCompatFeatures(t *testing.T) {
 	bin := testbin.Controller(t)
 	web, canary := nettest.EchoFor(t, "web"), nettest.EchoFor(t, "canary")
+	authAddr := startSessionAuth(t)
 	manifests := t.TempDir()
-	writeAtomic(t, filepath.Join(manifests, "nginx.yaml"), []byte(nginxFeatureManifests+echoService("web", web)+"---\n"+echoService("canary", canary)))
+	writeAtomic(t, filepath.Join(manifests, "nginx.yaml"), []byte(nginxFeatureManifests+extAuthIngress(authAddr)+echoService("web", web)+"---\n"+echoService("canary", canary)))
 
 	for _, provider := range []string{"builtin", "haproxy"} {
 		t.Run(provider, func(t *testing.T) {
@@ -218,6 +221,85 @@ func TestNginxCompatFeatures(t *testing.T) {
 			if codes[0] != http.StatusOK || refused < 3 {
 				t.Errorf("limit-rps 1: got %v, want 200 first and at least 3 of 6 refused with 503", codes)
 			}
+
+			checkExtAuth(t, port)
 		})
+	}
+}
+
+// extAuthIngress is an Ingress protected by the auth server at addr, as
+// oauth2-proxy's guide for ingress-nginx writes it.
+func extAuthIngress(addr string) string {
+	return `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: extauth
+  namespace: demo
+  annotations:
+    nginx.ingress.kubernetes.io/auth-url: http://` + addr + `/oauth2/auth
+    nginx.ingress.kubernetes.io/auth-signin: https://$host/oauth2/start?rd=$escaped_request_uri
+    nginx.ingress.kubernetes.io/auth-response-headers: X-Auth-Request-User
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: extauth.test
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+`
+}
+
+// startSessionAuth serves an auth server on loopback for the rest of the
+// test: a request with the cookie session=ok is alice, any other 401.
+func startSessionAuth(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("session"); err != nil || c.Value != "ok" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("X-Auth-Request-User", "alice")
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().String()
+}
+
+// checkExtAuth: auth-url with auth-signin and auth-response-headers. No
+// session: 302 to sign in with the original URL in rd; a session: the
+// backend gets the auth server's user, not the one the client forged.
+func checkExtAuth(t *testing.T, port int) {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(hdr ...string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/app?x=1", port), nil)
+		req.Host = "extauth.test"
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Add(hdr[i], hdr[i+1])
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET extauth.test/app: %v", err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body)
+	}
+	resp, _ := get("X-Auth-Request-User", "bob")
+	want := "https://extauth.test/oauth2/start?rd=" + url.QueryEscape("/app?x=1")
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want || resp.Header.Get("X-Echo-Server") != "" {
+		t.Errorf("auth-url without a session: %d to %q from %q, want 302 to %q from the load balancer", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("X-Echo-Server"), want)
+	}
+	resp, body := get("Cookie", "session=ok", "X-Auth-Request-User", "bob", "X-Echo-Headers", "1")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Echo-Server") != "web" {
+		t.Fatalf("auth-url with a session: %d from %q, want 200 from web", resp.StatusCode, resp.Header.Get("X-Echo-Server"))
+	}
+	if !strings.Contains(body, "\nX-Auth-Request-User: alice\n") || strings.Contains(body, "bob") {
+		t.Errorf("auth-url with a session: the backend got\n%s\nwant X-Auth-Request-User: alice alone", body)
 	}
 }

@@ -189,7 +189,7 @@ func (p *Provider) reverseProxy(scheme string, rt http.RoundTripper) *httputil.R
 				p.replaceWithPage(res, t)
 				return nil
 			}
-			t.headers.apply(res.Header)
+			t.headers.apply(res.Header, res.StatusCode)
 			res.Body = &idleResponseBody{ReadCloser: res.Body, idle: t.pol.idle,
 				timer: time.AfterFunc(t.pol.idle, func() { t.cancel(errIdleTimeout) })}
 			return trailersOnlyToTrailers(res)

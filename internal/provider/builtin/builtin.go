@@ -98,6 +98,9 @@ type Provider struct {
 	metrics *proxyMetrics
 	// other forwards to HTTPS, H2C and gRPC backends.
 	other otherProtocols
+	// authClient sends the subrequests of external authentication
+	// (extauth.go).
+	authClient *http.Client
 
 	table atomic.Pointer[table]
 	// selfSigned is the default certificate of HTTPS listeners, made on
@@ -144,6 +147,8 @@ func New(opts provider.Options, logger *slog.Logger) *Provider {
 		servers: map[socket]*server{},
 		pools:   map[string]*connPool{},
 		metrics: newProxyMetrics(opts.Metrics),
+		// Connects nothing until a route asks.
+		authClient: newAuthClient(),
 	}
 	p.selfSigned = sync.OnceValues(newSelfSigned)
 	p.bufs.New = func() any {
@@ -393,6 +398,7 @@ func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) erro
 	p.tunnelsClosed = true
 	p.tunnelMu.Unlock()
 	p.tunnels.Wait()
+	p.authClient.CloseIdleConnections()
 	p.log.Info("builtin proxy stopped")
 	return nil
 }

@@ -27,7 +27,8 @@ import (
 // connection's buffer to the client's; nothing is allocated, and a small
 // response goes out in one write. Everything else (a body, an upgrade,
 // HTTP/1.0, an HTTPS redirect or rewrite route, an HTTPS, h2c or gRPC backend, cookie
-// affinity, anything the strict parser declines) is handed, with every
+// affinity, external authentication, anything the strict parser
+// declines) is handed, with every
 // byte read of it, to the port's http.Server, which serves the connection
 // from then on (forward.go). Both paths share the routing table, the
 // connection pools, the policies and the metrics.
@@ -328,7 +329,7 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 		return handOff
 	}
 	rt := pr.routeFor(fc.host, fc.path)
-	if rt != nil && (rt.redirect != nil || rt.rewrite != nil || rt.auth != nil || rt.backend.protocol != "" || rt.backend.policy.cookie != "" || rt.headers != nil || rt.split != nil || rt.pages != nil || rt.fallback != nil) {
+	if rt != nil && (rt.redirect != nil || rt.rewrite != nil || rt.auth != nil || rt.backend.protocol != "" || rt.backend.policy.cookie != "" || rt.headers != nil || rt.split != nil || rt.pages != nil || rt.fallback != nil || rt.ext != nil) {
 		return handOff
 	}
 	if fc.p.opts.AccessLog != nil {

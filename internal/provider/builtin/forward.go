@@ -90,6 +90,15 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.p.logAccess(r, rt.backend, outcome{status: http.StatusUnauthorized}, start)
 			return
 		}
+		if rt.ext != nil {
+			status, cookies, ok := h.p.checkExtAuth(w, r, pr, rt.ext)
+			if !ok {
+				rt.backend.metrics.observe(status, time.Since(start))
+				h.p.logAccess(r, rt.backend, outcome{status: status}, start)
+				return
+			}
+			headers.auth = cookies
+		}
 		if rt.pages != nil && !isUpgrade(r.Header) {
 			pages = newPageRequest(rt.pages, r) // before the rewrite
 		}
@@ -330,7 +339,7 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh http1.Head, b 
 	if x.setCookie != "" {
 		dst["Set-Cookie"] = append(dst["Set-Cookie"], x.setCookie)
 	}
-	x.headers.apply(dst)
+	x.headers.apply(dst, rh.Status)
 	w.WriteHeader(rh.Status)
 	body := http1.NewBody(bc.br, &rh, r.Method, &bc.head, &p.bufs)
 	var flusher http.Flusher

@@ -109,11 +109,15 @@ type responseHeaders struct {
 	origin string
 	// pages, if set, replaces error responses (errorpages.go).
 	pages *pageRequest
+	// auth are the auth server's cookies (extauth.go).
+	auth authCookies
 }
 
-// apply changes the head of a backend's response: the route's response
-// changes, then CORS, which the backend cannot override.
-func (rh responseHeaders) apply(h http.Header) {
+// apply changes the head of a backend's response of status: the route's
+// response changes, then CORS, which the backend cannot override, and
+// the auth server's cookies.
+func (rh responseHeaders) apply(h http.Header, status int) {
+	rh.auth.add(h, status)
 	if rh.rules == nil {
 		return
 	}

@@ -118,6 +118,9 @@ type route struct {
 	// path (errorpages.go).
 	pages    *errorPages
 	fallback *fallback
+	// ext, if set, asks an auth server about each request; such a
+	// route is served on net/http's path (extauth.go).
+	ext *extAuth
 }
 
 // permits reports whether a client at addr may use r. An address that
@@ -356,7 +359,7 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
 			}
 			path := rt.MatchPath()
-			cr := route{path: path, backend: b, headers: compileHeaders(rt)}
+			cr := route{path: path, backend: b, headers: compileHeaders(rt), ext: compileExtAuth(rt.ExternalAuth)}
 			if a := rt.Access; a != nil {
 				// A copy: the table outlives nothing of cfg.
 				cr.access = &lbconfig.Access{Allow: slices.Clone(a.Allow), Deny: slices.Clone(a.Deny)}

@@ -288,20 +288,3 @@ func (es *errorSites) luaFile() []byte {
 	b.WriteString(errorPagesSource)
 	return []byte(b.String())
 }
-
-// luaString quotes s for Lua source: printable ASCII as it is but for
-// the quote and the backslash, every other byte as a decimal escape.
-func luaString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= ' ' && c <= '~' && c != '"' && c != '\\' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteString(fmt.Sprintf("\\%03d", c))
-	}
-	b.WriteByte('"')
-	return b.String()
-}

@@ -1,7 +1,6 @@
 package haproxy
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -130,26 +129,6 @@ func readyAt(addrs ...string) []lbconfig.Endpoint {
 		out = append(out, lbconfig.Endpoint{Address: a, Port: 8080, Ready: true, Serving: true})
 	}
 	return out
-}
-
-func TestLuaString(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain":             `"plain"`,
-		`a"b\c`:             `"a\034b\092c"`,
-		"line\nbreak\r\x00": `"line\010break\013\000"`,
-		"é":                 `"\195\169"`,
-		"]] end os.exit()":  `"]] end os.exit()"`,
-	} {
-		if got := luaString(in); got != want {
-			t.Errorf("luaString(%q) = %s, want %s", in, got, want)
-		}
-	}
-	// Whatever goes in, only printable ASCII comes out.
-	for c := 0; c < 256; c++ {
-		if !regexp.MustCompile(`^"(?:[ !#-\[\]-~]|\\\d\d\d)*"$`).MatchString(luaString(string(rune(c)) + string([]byte{byte(c)}))) {
-			t.Errorf("luaString of byte %d is not quoted safely", c)
-		}
-	}
 }
 
 func TestStatusRanges(t *testing.T) {

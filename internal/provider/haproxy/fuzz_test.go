@@ -121,7 +121,7 @@ var (
 		`^    http-request return status 403 content-type "text/plain; charset=utf-8" string "403 forbidden: client address not allowed" if `+
 			`\{ var\(txn\.access\) -m str (a\d+) \} (\{ src -f maps/\d+(?:_lb\d+)?-a\d+-deny\.lst \}|!\{ src -f maps/\d+(?:_lb\d+)?-a\d+-allow\.lst \})`+
 			`( \|\| \{ var\(txn\.access\) -m str a\d+ \} !\{ src -f maps/\d+(?:_lb\d+)?-a\d+-allow\.lst \})?$`,
-		`^    http-request set-var\(txn\.backend\) str\((be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+|split_\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\*e\d+)?(\|r\d+)?\) if !\{ var\(txn\.backend\) -m found \} \{ var\(txn\.vhost\) -m str v\d+ \} \{ path -m reg `+q+` \}$`,
+		`^    http-request set-var\(txn\.backend\) str\((be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+|split_\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(@x\d+)?(\*e\d+)?(\|r\d+)?\) if !\{ var\(txn\.backend\) -m found \} \{ var\(txn\.vhost\) -m str v\d+ \} \{ path -m reg `+q+` \}$`,
 		`^    http-request set-var\(txn\.rewrite\) var\(txn\.backend\),field\(2,\|\) if \{ var\(txn\.backend\) -m sub \| \}$`,
 		`^    http-request set-var\(txn\.backend\) var\(txn\.backend\),field\(1,\|\) if \{ var\(txn\.rewrite\) -m found \}$`,
 		`^    http-request (replace-path `+q+`|set-path) `+q+` if \{ var\(txn\.rewrite\) -m str r\d+ \}$`,
@@ -144,14 +144,24 @@ var (
 		`^    http-request set-var\(txn\.backend\) var\(txn\.backend\),field\(1,!\) if \{ var\(txn\.auth\) -m found \}$`,
 		`^    http-request auth realm "[A-Za-z0-9 ._~:/-]+" if \{ var\(txn\.auth\) -m str (u\d+) \} !\{ http_auth\(ul\d+\) \} \|\| \{ var\(txn\.auth\) -m str u\d+ \} \{ req\.hdr_cnt\(authorization\) gt 1 \}$`,
 		`^    http-request del-header authorization if \{ var\(txn\.auth\) -m found \}$`,
+		// External authentication (extauth.go).
+		`^    lua-load ext-auth\.lua$`,
+		`^    http-request set-var\(txn\.extauth\) var\(txn\.backend\),field\(2,@\) if \{ var\(txn\.backend\) -m sub @ \}$`,
+		`^    http-request set-var\(txn\.backend\) var\(txn\.backend\),field\(1,@\) if \{ var\(txn\.extauth\) -m found \}$`,
+		`^    http-request lua\.ext_auth (x\d+) https? \d+ if \{ var\(txn\.extauth\) -m str x\d+ \}$`,
+		`^    http-request return status 401 content-type "text/plain; charset=utf-8" string "401 unauthorized"( hdr WWW-Authenticate "%\[var\(txn\.extauth_www\)\]")? if \{ var\(txn\.extauth_result\) -m str 401 \}( \{ var\(txn\.extauth_www\) -m found \})?$`,
+		`^    http-request redirect location "%\[var\(txn\.extauth_location\)\]" code 302 if \{ var\(txn\.extauth_result\) -m str signin \}$`,
+		`^    http-request return status 403 content-type "text/plain; charset=utf-8" string "403 forbidden" if \{ var\(txn\.extauth_result\) -m str 403 \}$`,
+		`^    http-request return status 500 content-type "text/plain; charset=utf-8" string "500 internal server error: the authentication service failed" if \{ var\(txn\.extauth\) -m found \} !\{ var\(txn\.extauth_result\) -m str allow \}$`,
+		`^    http-after-response add-header Set-Cookie "%\[var\(txn\.extauth_cookie\d\)\]" if \{ var\(txn\.extauth_cookie\d\) -m found \} \{ status 200 201 204 206 301 302 303 304 307 308 \} \|\| \{ var\(txn\.extauth_cookie\d\) -m found \} \{ var\(txn\.extauth_always\) -m found \}$`,
 		`^    balance (roundrobin|leastconn|random)$`,
 		`^    server s\d+ (\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+):\d+( ssl verify none| ssl verify required ca-file certs/be-[A-Za-z0-9_.-]+\.ca\.pem verifyhost [a-z0-9.-]+| proto h2)?( sni str\([a-z0-9.-]+\))?( crt current/certs/be-[A-Za-z0-9_.-]+\.client\.pem)?( ssl-min-ver TLSv1\.[23])?( ssl-max-ver TLSv1\.[23])?( alpn h2 proto h2)?( check inter \d+ms fastinter \d+ms downinter \d+ms rise 1 fall \d+ observe layer4 error-limit \d+ on-error mark-down)?( disabled)?$`,
 	)
 	mapGrammar = map[string]*regexp.Regexp{
 		"hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ v\d+$`),
 		"wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ v\d+$`),
-		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\*e\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
-		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\*e\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
+		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(@x\d+)?(\*e\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
+		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(@x\d+)?(\*e\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
 		// Prefixes as netip.Prefix writes them: IPv4 or IPv6 (no zone).
 		"-allow.lst":  regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
 		"-deny.lst":   regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
@@ -204,6 +214,8 @@ func checkGrammar(t testing.TB, r *Rendered) {
 			if text != string(hopByHopSource) {
 				t.Errorf("%s is not the embedded hop-by-hop.lua", name)
 			}
+		case name == extAuthLua:
+			checkExtAuthLua(t, text)
 		default:
 			var re *regexp.Regexp
 			longest := 0
@@ -384,5 +396,41 @@ func TestFuzzSeedsWithHAProxy(t *testing.T) {
 	}
 	if accepted < 4 {
 		t.Errorf("only %d seeds rendered; the corpus should exercise accepted hostile names", accepted)
+	}
+}
+
+// luaGrammar is every line of the rules table ext-auth.lua starts with:
+// strings hold printable ASCII but the quote and backslash, and decimal
+// escapes.
+var luaGrammar = compileAll(
+	`^-- Generated by ingress-controller; do not edit\.$`,
+	`^ext_auth_rules = \{$`,
+	`^    \["x\d+"\] = \{$`,
+	`^        (url|method|host|addr|target|signin|param|sep|request_redirect) = "(?:[ !#-\[\]-~]|\\\d{3})*",$`,
+	`^        port = \d+,$`,
+	`^        (add_param|expand|always_set_cookie) = (true|false),$`,
+	`^        timeout = \d+\.\d{3},$`,
+	`^        copy = \{("[!#-\[\]-~]+"(, "[!#-\[\]-~]+")*)?\},$`,
+	`^    \},$`,
+	`^\}$`,
+)
+
+// checkExtAuthLua fails t unless text is the rules table, in its grammar,
+// followed by the embedded action.
+func checkExtAuthLua(t testing.TB, text string) {
+	t.Helper()
+	rules, ok := strings.CutSuffix(text, "\n\n"+extAuthSource)
+	if !ok {
+		t.Errorf("%s does not end with the embedded extauth.lua", extAuthLua)
+		return
+	}
+lines:
+	for i, l := range strings.Split(rules, "\n") {
+		for _, re := range luaGrammar {
+			if re.MatchString(l) {
+				continue lines
+			}
+		}
+		t.Errorf("%s:%d: unexpected line %q", extAuthLua, i+1, l)
 	}
 }

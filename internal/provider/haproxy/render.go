@@ -275,6 +275,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	if r.errors.any {
 		w.line("    lua-load " + errorPagesLua)
 	}
+	if hasExtAuth(cfg) {
+		w.line("    lua-load " + extAuthLua)
+	}
 	w.line("")
 	w.line("defaults")
 	w.line("    mode http")
@@ -326,6 +329,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	if r.errors.any {
 		r.files[errorPagesLua] = r.errors.luaFile()
 	}
+	if hasExtAuth(cfg) {
+		r.files[extAuthLua] = r.extAuths.lua()
+	}
 	r.files[configFile] = []byte(w.String())
 	return &Rendered{Files: r.files, Layout: r.layout}, nil
 }
@@ -351,8 +357,10 @@ type renderer struct {
 	// limits are the rate limit zones (ratelimit.go).
 	limits rateLimitTables
 	// errors are the error pages' sites (errorpages.go).
-	errors  errorSites
-	cfgText lines
+	errors errorSites
+	// extAuths are the external authentications (extauth.go).
+	extAuths extAuthRules
+	cfgText  lines
 }
 
 type lines struct{ strings.Builder }
@@ -478,6 +486,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	var splits splitRules
 	var errs errorRules
 	var limited []string // rate limit zone ids
+	var authed []string  // external authentication ids
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
 		switch {
@@ -553,6 +562,17 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 					return fmt.Errorf("virtual host %d (%q): route %d: basicAuth: %w", k, vh.Hostname, n, err)
 				}
 				be += "!" + id
+			}
+			if rt.ExternalAuth != nil && rt.HTTPSRedirect == nil && rt.Redirect == nil {
+				// After "@", which nothing before it holds (extauth.go).
+				id, err := r.extAuths.add(rt.ExternalAuth)
+				if err != nil {
+					return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+				}
+				be += "@" + id
+				if !slices.Contains(authed, id) {
+					authed = append(authed, id)
+				}
 			}
 			if rt.HTTPSRedirect == nil && rt.Redirect == nil {
 				eid, err := errs.add(r, r.at.key, l, rt)
@@ -676,6 +696,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	splits.lines(w)
 	paths.splitLines(w)
 	errs.splitLines(w)
+	r.extAuths.splitLines(w, authed)
 	auth.splitLines(w)
 	rateLimitKey(w, limited)
 	if len(access.rules) > 0 {
@@ -723,6 +744,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	}
 	hdrs.preflightLines(w)
 	auth.checkLines(w)
+	r.extAuths.checkLines(w, authed, proto, l.Port)
 	hdrs.ruleLines(w)
 	paths.rewriteLines(w)
 	if l.DefaultBackend == nil {

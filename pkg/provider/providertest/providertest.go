@@ -48,7 +48,10 @@
 // bind a load balancer's listeners on its own addresses when it has some
 // (LoadBalancer.Addresses), so that several share a port; limit each
 // client address as a route's RateLimit says, answering its status code
-// itself to the requests over it; reject a config with a port or an
+// itself to the requests over it; ask a route's ExternalAuth server
+// about each request without its body and serve only what it allows
+// (fail closed), with the fields it lists copied over the client's;
+// reject a config with a port or an
 // address it cannot bind, or a port that two load balancers share on one
 // address, and keep the old config serving through
 // the failed Apply without a failed request; apply an unchanged config
@@ -138,6 +141,7 @@ func (s Suite) Run(t *testing.T) {
 		{"RegexAndRewrite", (*Suite).testRegexRewrite},
 		{"BasicAuth", (*Suite).testBasicAuth},
 		{"AuthWithHeaders", (*Suite).testAuthWithHeaders},
+		{"ExternalAuth", (*Suite).testExternalAuth},
 		{"Redirects", (*Suite).testRedirects},
 		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"RequestMatches", (*Suite).testRequestMatches},
