@@ -227,6 +227,11 @@ func (g *gatewayAPI) readListeners(st *gatewayState) {
 		g.readListener(st, ls)
 	}
 	findConflicts(st.listeners)
+	for _, ls := range st.listeners {
+		if ls.conflictReason != "" {
+			g.t.problems.add(st.ref, ls.field, string(ls.conflictReason), "%s; the listener is not served", conflictMessage(ls.conflictReason))
+		}
+	}
 	if !st.accepted {
 		return
 	}
@@ -311,24 +316,32 @@ func (g *gatewayAPI) readRouteKinds(st *gatewayState, ls *listenerState) {
 	}
 }
 
-// findConflicts marks the listeners that share a port with another of a
-// different protocol (ProtocolConflict), or of the same protocol and
-// hostname (HostnameConflict). Listeners that are not accepted take no
-// part.
+// findConflicts marks the listeners that share a port with an earlier
+// one (in the list) of a different protocol (ProtocolConflict), or of the
+// same protocol and hostname (HostnameConflict): the first keeps the port
+// or hostname, so that adding a listener never takes one from a listener
+// that serves. Listeners that are not accepted take no part.
 func findConflicts(listeners []*listenerState) {
-	for i, a := range listeners {
-		for j, b := range listeners {
-			if i == j || !a.accepted || !b.accepted || a.l.Port != b.l.Port {
+	for j, b := range listeners {
+		for _, a := range listeners[:j] {
+			if !a.accepted || !b.accepted || a.l.Port != b.l.Port || a.conflictReason != "" {
 				continue
 			}
 			switch {
 			case a.l.Protocol != b.l.Protocol:
-				a.conflictReason = gatewayv1.ListenerReasonProtocolConflict
-			case a.hostname() == b.hostname() && a.conflictReason == "":
-				a.conflictReason = gatewayv1.ListenerReasonHostnameConflict
+				b.conflictReason = gatewayv1.ListenerReasonProtocolConflict
+			case a.hostname() == b.hostname() && b.conflictReason == "":
+				b.conflictReason = gatewayv1.ListenerReasonHostnameConflict
 			}
 		}
 	}
+}
+
+func conflictMessage(reason gatewayv1.ListenerConditionReason) string {
+	if reason == gatewayv1.ListenerReasonProtocolConflict {
+		return "an earlier listener of the Gateway has the same port and another protocol"
+	}
+	return "an earlier listener of the Gateway has the same port, protocol and hostname"
 }
 
 // isOurGateway finds the Gateway a parentRef of a route in namespace ns

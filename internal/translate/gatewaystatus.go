@@ -184,7 +184,7 @@ func listenerStatus(ls *listenerState, live *lbconfig.LoadBalancer, gen int64) g
 	}
 	conflicted, conflictReason, conflictMsg := false, string(gatewayv1.ListenerReasonNoConflicts), "no conflicts"
 	if ls.conflictReason != "" {
-		conflicted, conflictReason, conflictMsg = true, string(ls.conflictReason), "another listener of the Gateway has the same port and "+map[bool]string{true: "a different protocol", false: "hostname"}[ls.conflictReason == gatewayv1.ListenerReasonProtocolConflict]
+		conflicted, conflictReason, conflictMsg = true, string(ls.conflictReason), conflictMessage(ls.conflictReason)
 	}
 	progOK, progReason, progMsg := false, string(gatewayv1.ListenerReasonInvalid), "the listener is not valid"
 	switch {
