@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -26,6 +27,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"ingress-controller/internal/dnssync/bindtest"
 	"ingress-controller/internal/engine"
@@ -328,7 +330,9 @@ type controller struct {
 	eng    *engine.Engine
 	events *kubesource.Events
 	status *kubesource.StatusWriter
-	prov   *builtin.Provider
+	// gatewayStatus is set with controllerOptions.gatewayAPI.
+	gatewayStatus *kubesource.GatewayStatusWriter
+	prov          *builtin.Provider
 	// metrics holds the status writer's.
 	metrics *prometheus.Registry
 	// port and tlsPort are the proxy's HTTP and HTTPS ports on 127.0.0.1.
@@ -371,6 +375,10 @@ type controllerOptions struct {
 	// translated config in place, as a source the translator does not
 	// have yet would make it.
 	assign func(*lbconfig.Config) *lbconfig.Config
+	// gatewayAPI turns the Gateway API source on, as --gateway-api does,
+	// with addressPool as --gateway-address-pool.
+	gatewayAPI  bool
+	addressPool netip.Prefix
 }
 
 // dnsOptions are the DNS flags of a controller under test.
@@ -404,8 +412,15 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	// Events outlive the rest, so that the Lease's last events are sent.
-	kick := kubesource.NewStatusKick()
-	c.src, err = kubesource.New(kubesource.Options{Client: client, StatusKick: kick, Namespaces: opts.namespaces, PublishService: opts.publishService, Logger: log})
+	kick, gatewayKick := kubesource.NewStatusKick(), kubesource.NewStatusKick()
+	var gateway gatewayclient.Interface
+	if opts.gatewayAPI {
+		if gateway, err = gatewayclient.NewForConfig(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.src, err = kubesource.New(kubesource.Options{Client: client, StatusKick: kick, Namespaces: opts.namespaces, PublishService: opts.publishService,
+		Gateway: gateway, GatewayKick: gatewayKick, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,15 +448,28 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	if dns != nil {
 		leader = kubesource.Leaders{c.status, dns}
 	}
+	topts := translate.Options{IngressClass: opts.class, HTTPPort: int32(c.port), HTTPSPort: int32(c.tlsPort), GatewayAddressPool: opts.addressPool}
+	if opts.gatewayAPI {
+		c.gatewayStatus, err = kubesource.NewGatewayStatusWriter(kubesource.GatewayStatusOptions{
+			Client: gateway, Source: c.src, Translate: topts, Kick: gatewayKick, Logger: log,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leader = kubesource.Leaders{leader, c.gatewayStatus}
+	}
 	c.eng = engine.New(engine.Options{
 		Source:     c.src,
 		Provider:   c.prov,
-		Translate:  translate.Options{IngressClass: opts.class, HTTPPort: int32(c.port), HTTPSPort: int32(c.tlsPort)},
+		Translate:  topts,
 		Logger:     log.With("component", "engine"),
 		OnProblems: c.events.Problems,
 		OnApplied: func(snap *translate.Snapshot, cfg *lbconfig.Config, res provider.Result) {
 			c.events.Applied(snap, cfg, res)
 			c.status.Applied(res)
+			if c.gatewayStatus != nil {
+				c.gatewayStatus.Applied(cfg, res)
+			}
 		},
 		OnTranslated: c.status.Translated,
 		Assign:       opts.assign,
