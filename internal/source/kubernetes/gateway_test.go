@@ -388,6 +388,49 @@ func TestGatewayAPI(t *testing.T) {
 	routeStatus(f.ns, "missing", 1, [3]string{"Accepted", "True", "Accepted"}, [3]string{"ResolvedRefs", "False", "BackendNotFound"})
 	routeStatus(other.ns, "foreign", 1, [3]string{"Accepted", "False", "NotAllowedByListeners"})
 
+	// Problems are Warning Events on the Gateway API objects.
+	f.expectEvents("Gateway", gw.Name, "InvalidCertificateRef", 1)
+	f.expectEvents("HTTPRoute", "missing", "BackendNotFound", 1)
+
+	// A pool address stays with its Gateway when an older one goes: a
+	// second pooled Gateway gets the next address, keeps it when the
+	// first is deleted, and the freed address is not handed to it.
+	pooled2, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Name: "pooled2"},
+		Spec: gatewayv1.GatewaySpec{
+			GatewayClassName: gatewayv1.ObjectName(class),
+			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: httpPort}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pooled2Status := func() error {
+		g, err := f.gw.GatewayV1().Gateways(f.ns).Get(f.ctx, pooled2.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if len(g.Status.Addresses) != 1 || g.Status.Addresses[0].Value != "127.0.13.130" {
+			return fmt.Errorf("addresses %v, want 127.0.13.130", g.Status.Addresses)
+		}
+		return hasCondition(g.Status.Conditions, "Programmed", metav1.ConditionTrue, "Programmed", g.Generation)
+	}
+	eventually(t, converge, "second pooled Gateway status", pooled2Status)
+	if err := f.gw.GatewayV1().Gateways(f.ns).Delete(f.ctx, pooled.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, converge, "first pooled Gateway gone", func() error {
+		if _, _, err := gatewayGet(pooledAddr, httpPort, "gw.test", "/", nil, nil); err == nil {
+			return errors.New("still served")
+		}
+		return nil
+	})
+	// No route attaches to it: its listener answers 404.
+	expectGW("127.0.13.130", httpPort, "gw.test", "/exact", nil, nil, notFound)
+	if err := pooled2Status(); err != nil {
+		t.Errorf("after the first pooled Gateway went: %v", err)
+	}
+
 	// A change of a route is served and its status follows its generation.
 	eventually(t, converge, "update HTTPRoute", func() error {
 		r, err := f.gw.GatewayV1().HTTPRoutes(f.ns).Get(f.ctx, "main", metav1.GetOptions{})
@@ -399,7 +442,8 @@ func TestGatewayAPI(t *testing.T) {
 		return err
 	})
 	expectGW(gwAddr, httpPort, "gw.test", "/", nil, nil, ok("v2"))
-	routeStatus(f.ns, "main", 2, [3]string{"Accepted", "True", "Accepted"})
+	// "pooled" is gone: its entry in status.parents went with it.
+	routeStatus(f.ns, "main", 1, [3]string{"Accepted", "True", "Accepted"})
 	// Deleting the Gateway stops its listeners.
 	if err := f.gw.GatewayV1().Gateways(f.ns).Delete(f.ctx, gw.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -410,7 +454,7 @@ func TestGatewayAPI(t *testing.T) {
 		}
 		return nil
 	})
-	expectGW(pooledAddr, httpPort, "gw.test", "/exact", nil, nil, ok("v2"))
+	expectGW("127.0.13.130", httpPort, "gw.test", "/exact", nil, nil, notFound)
 }
 
 // hasCondition checks that conds holds a condition of typ with status,
