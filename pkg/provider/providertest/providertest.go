@@ -141,6 +141,7 @@ func (s Suite) Run(t *testing.T) {
 		{"Redirects", (*Suite).testRedirects},
 		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"RequestMatches", (*Suite).testRequestMatches},
+		{"GatewayShapes", (*Suite).testGatewayShapes},
 		{"RateLimits", (*Suite).testRateLimits},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
