@@ -118,11 +118,18 @@ type listenerState struct {
 	portTaken string
 }
 
-// usable reports whether the listener takes routes and serves. A route
-// kind it cannot take makes ResolvedRefs False, but it still serves the
-// kinds it can.
+// attachable reports whether routes attach to the listener (and count in
+// its attachedRoutes): it is accepted, not conflicted, and takes some
+// route kind. A route kind it cannot take makes ResolvedRefs False, but it
+// still takes the kinds it can.
+func (ls *listenerState) attachable() bool {
+	return ls.accepted && len(ls.kinds) > 0 && ls.conflictReason == ""
+}
+
+// usable reports whether the listener serves: attachable, with its
+// certificate, and its port.
 func (ls *listenerState) usable() bool {
-	return ls.accepted && !ls.badCert && len(ls.kinds) > 0 && ls.conflictReason == "" && ls.portTaken == ""
+	return ls.attachable() && !ls.badCert && ls.portTaken == ""
 }
 
 func (ls *listenerState) hostname() string {

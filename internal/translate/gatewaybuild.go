@@ -126,6 +126,9 @@ func (g *gatewayAPI) build(st *gatewayState) {
 			lb.Sources = append(lb.Sources, r.ref)
 			routes := g.readRules(r)
 			for k, ls := range ps.listeners {
+				if !ls.usable() {
+					continue // attached, but not served: no certificate or port
+				}
 				for _, h := range ps.hosts[k] {
 					vb := vhost(ls, h)
 					for _, rr := range routes {

@@ -98,12 +98,12 @@ func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
 	}
 	var allowed []*listenerState
 	for _, ls := range named {
-		if ls.usable() && g.allows(ls, gw, r.route) {
+		if ls.attachable() && g.allows(ls, gw, r.route) {
 			allowed = append(allowed, ls)
 		}
 	}
 	if len(allowed) == 0 {
-		ps.reason, ps.message = gatewayv1.RouteReasonNotAllowedByListeners, "no listener of the Gateway that serves allows HTTPRoutes of this namespace"
+		ps.reason, ps.message = gatewayv1.RouteReasonNotAllowedByListeners, "no valid listener of the Gateway allows HTTPRoutes of this namespace"
 		return
 	}
 	for _, ls := range allowed {

@@ -328,15 +328,17 @@ func TestGatewayAPI(t *testing.T) {
 		}{
 			"http":   {1, [][3]string{{"Accepted", "True", "Accepted"}, {"Programmed", "True", "Programmed"}, {"ResolvedRefs", "True", "ResolvedRefs"}, {"Conflicted", "False", "NoConflicts"}}},
 			"https":  {1, [][3]string{{"Accepted", "True", "Accepted"}, {"Programmed", "True", "Programmed"}, {"ResolvedRefs", "True", "ResolvedRefs"}}},
-			"broken": {0, [][3]string{{"Programmed", "False", "Invalid"}, {"ResolvedRefs", "False", "InvalidCertificateRef"}}},
+			"broken": {1, [][3]string{{"Programmed", "False", "Invalid"}, {"ResolvedRefs", "False", "InvalidCertificateRef"}}},
 		}
 		if len(g.Status.Listeners) != len(want) {
 			return fmt.Errorf("%d listener statuses, want %d", len(g.Status.Listeners), len(want))
 		}
 		for _, l := range g.Status.Listeners {
 			w := want[string(l.Name)]
-			// "main" and "missing" attach to "http"; only "main" has a
-			// hostname "https" takes.
+			// "main" and "missing" (by sectionName) attach to "http";
+			// "main" also to "https", whose hostname it has, and to
+			// "broken", which does not serve without its certificate but
+			// counts it as the spec says.
 			if string(l.Name) == "http" {
 				w.attached = 2
 			}
