@@ -168,6 +168,20 @@ func TestGatewayAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// An address this host does not have: the provider cannot bind it,
+	// and the engine leaves this Gateway out, not the others.
+	unbindable, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Name: "unbindable"},
+		Spec: gatewayv1.GatewaySpec{
+			GatewayClassName: gatewayv1.ObjectName(class),
+			Addresses:        []gatewayv1.GatewaySpecAddress{{Value: "192.0.2.99"}},
+			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: httpPort}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	backend := func(name string, weight int32) gatewayv1.HTTPBackendRef {
 		return gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{
 			BackendObjectReference: gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(name), Port: ptr.To(gatewayv1.PortNumber(8080))},
@@ -393,6 +407,21 @@ func TestGatewayAPI(t *testing.T) {
 	// Problems are Warning Events on the Gateway API objects.
 	f.expectEvents("Gateway", gw.Name, "InvalidCertificateRef", 1)
 	f.expectEvents("HTTPRoute", "missing", "BackendNotFound", 1)
+	// The Gateway the provider could not bind is not programmed, and says
+	// why.
+	eventually(t, converge, "unbindable Gateway status", func() error {
+		g, err := f.gw.GatewayV1().Gateways(f.ns).Get(f.ctx, unbindable.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if err := hasCondition(g.Status.Conditions, "Accepted", metav1.ConditionTrue, "Accepted", g.Generation); err != nil {
+			return err
+		}
+		return hasCondition(g.Status.Conditions, "Programmed", metav1.ConditionFalse, "Pending", g.Generation)
+	})
+	if evs := f.expectEventsAtLeast("Gateway", unbindable.Name, "RejectedByProvider"); !strings.Contains(evs[0].Message, "192.0.2.99") {
+		t.Errorf("RejectedByProvider event %q does not name the address", evs[0].Message)
+	}
 
 	// A pool address stays with its Gateway when an older one goes: a
 	// second pooled Gateway gets the next address, keeps it when the
@@ -457,6 +486,24 @@ func TestGatewayAPI(t *testing.T) {
 		return nil
 	})
 	expectGW("127.0.13.130", httpPort, "gw.test", "/exact", nil, nil, notFound)
+}
+
+// expectEventsAtLeast waits for at least one Event of reason on the
+// object kind/name and returns them: a rejection is retried with backoff,
+// so it may be recorded again.
+func (f *fixture) expectEventsAtLeast(kind, name, reason string) []corev1.Event {
+	f.t.Helper()
+	var evs []corev1.Event
+	eventually(f.t, converge, fmt.Sprintf("%s events on %s %s", reason, kind, name), func() error {
+		var n int32
+		var err error
+		evs, n, err = f.events(kind, name, reason)
+		if err == nil && n == 0 {
+			err = errors.New("none recorded")
+		}
+		return err
+	})
+	return evs
 }
 
 // hasCondition checks that conds holds a condition of typ with status,
