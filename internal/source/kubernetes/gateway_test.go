@@ -90,7 +90,7 @@ func gatewayGet(addr string, port int32, host, path string, header http.Header, 
 }
 
 // TestGatewayAPI runs the Gateway API source against the real API server
-// and the builtin proxy: a Gateway of our class with an HTTP and an HTTPS
+// and each provider in turn: a Gateway of our class with an HTTP and an HTTPS
 // listener on an address of its own, HTTPRoutes with exact, prefix and
 // header matches, weights, a redirect and a cross-namespace backend
 // opened by a ReferenceGrant; then checks the status the leader writes
@@ -99,6 +99,11 @@ func gatewayGet(addr string, port int32, host, path string, header http.Header, 
 // listener with a missing Secret get the spec's conditions while the rest
 // keeps serving.
 func TestGatewayAPI(t *testing.T) {
+	t.Run("builtin", func(t *testing.T) { testGatewayAPI(t, false) })
+	t.Run("haproxy", func(t *testing.T) { testGatewayAPI(t, true) })
+}
+
+func testGatewayAPI(t *testing.T, haproxy bool) {
 	f := newGatewayFixture(t)
 	other := newFixture(t)
 	class := "gw-" + f.ns
@@ -239,7 +244,7 @@ func TestGatewayAPI(t *testing.T) {
 	}
 
 	pool := netip.MustParsePrefix("127.0.13.128/25")
-	startController(t, controllerOptions{class: "gw-ingress-" + f.ns, namespaces: []string{f.ns, other.ns}, gatewayAPI: true, addressPool: pool})
+	startController(t, controllerOptions{class: "gw-ingress-" + f.ns, namespaces: []string{f.ns, other.ns}, gatewayAPI: true, addressPool: pool, haproxy: haproxy})
 
 	expectGW := func(addr string, port int32, host, path string, header http.Header, tlsConfig *tls.Config, want response) {
 		t.Helper()

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,7 @@ import (
 	"ingress-controller/internal/kubetest"
 	"ingress-controller/internal/nettest"
 	"ingress-controller/internal/provider/builtin"
+	"ingress-controller/internal/provider/haproxy"
 	kubesource "ingress-controller/internal/source/kubernetes"
 	"ingress-controller/internal/translate"
 	"ingress-controller/pkg/lbconfig"
@@ -332,7 +334,8 @@ type controller struct {
 	status *kubesource.StatusWriter
 	// gatewayStatus is set with controllerOptions.gatewayAPI.
 	gatewayStatus *kubesource.GatewayStatusWriter
-	prov          *builtin.Provider
+	// prov is the builtin proxy, or HAProxy with controllerOptions.haproxy.
+	prov provider.Provider
 	// metrics holds the status writer's.
 	metrics *prometheus.Registry
 	// port and tlsPort are the proxy's HTTP and HTTPS ports on 127.0.0.1.
@@ -379,6 +382,8 @@ type controllerOptions struct {
 	// with addressPool as --gateway-address-pool.
 	gatewayAPI  bool
 	addressPool netip.Prefix
+	// haproxy runs the haproxy provider instead of the builtin proxy.
+	haproxy bool
 }
 
 // dnsOptions are the DNS flags of a controller under test.
@@ -429,6 +434,9 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		electionNamespace = "default"
 	}
 	c.prov = builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, log.With("provider", "builtin"))
+	if opts.haproxy {
+		c.prov = startHAProxy(t, log)
+	}
 	replicas := kubesource.NewReplicaWatch(client, electionNamespace, electionID(opts.class), log)
 	c.events = kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: c.prov.Name(), Logger: log})
 	var dns *kubesource.DNSWriter
@@ -525,6 +533,32 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		return nil
 	})
 	return c
+}
+
+// startHAProxy returns the haproxy provider on a runtime directory of its
+// own; HAProxy stops when the controller does, and is killed at cleanup
+// if it is still there.
+func startHAProxy(t *testing.T, log *slog.Logger) *haproxy.Provider {
+	t.Helper()
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Fatalf("haproxy provider: %v", err)
+	}
+	dir, err := os.MkdirTemp("", "hx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	p, err := haproxy.New(haproxy.Options{Options: provider.Options{ListenAddress: "127.0.0.1"}, Binary: bin, Dir: dir, Threads: 1, Logger: log.With("provider", "haproxy")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if pid := p.PID(); pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	return p
 }
 
 // --- HTTP through the proxy ---
