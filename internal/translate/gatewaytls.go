@@ -39,7 +39,8 @@ func (g *gatewayAPI) readListenerTLS(st *gatewayState, ls *listenerState) {
 		kind = string(*ref.Kind)
 	}
 	if group != "" || kind != kindSecret {
-		g.badCertificate(st, ls, f, gatewayv1.ListenerReasonInvalidCertificateRef, fmt.Sprintf("%s/%s is not a Secret (group %q, kind Secret)", group, kind, ""))
+		g.badCertificate(st, ls, f, gatewayv1.ListenerReasonInvalidCertificateRef,
+			fmt.Sprintf("a certificateRef of group %q and kind %q is not supported, only Secrets (group \"\", kind Secret)", group, kind))
 		return
 	}
 	ns := st.gw.Namespace
