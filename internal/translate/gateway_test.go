@@ -264,3 +264,33 @@ func TestWithoutGatewayAPI(t *testing.T) {
 		t.Error("the input changed")
 	}
 }
+
+// TestRouteHostsMostSpecificListener: a hostname goes to the most
+// specific listener of a port that takes it, never to a less specific one
+// too.
+func TestRouteHostsMostSpecificListener(t *testing.T) {
+	mk := func(name, host string) *listenerState {
+		ls := &listenerState{l: gatewayv1.Listener{Name: gatewayv1.SectionName(name), Protocol: gatewayv1.HTTPProtocolType, Port: 80}, accepted: true, resolved: true,
+			kinds: []gatewayv1.RouteGroupKind{{Kind: kindHTTPRoute}}}
+		if host != "" {
+			ls.l.Hostname = ptrTo(gatewayv1.Hostname(host))
+		}
+		return ls
+	}
+	anyHost, wild, deeper, exact := mk("any", ""), mk("wild", "*.example.com"), mk("deeper", "*.a.example.com"), mk("exact", "b.example.com")
+	all := []*listenerState{anyHost, wild, deeper, exact}
+	hosts := []gatewayv1.Hostname{"b.example.com", "x.a.example.com", "c.example.com", "other.org", "*.example.com"}
+	for _, tc := range []struct {
+		ls   *listenerState
+		want []string
+	}{
+		{anyHost, []string{"other.org"}},
+		{wild, []string{"c.example.com", "*.example.com"}},
+		{deeper, []string{"x.a.example.com", "*.a.example.com"}}, // "*.example.com" narrowed to the listener's
+		{exact, []string{"b.example.com"}},
+	} {
+		if got := routeHosts(tc.ls, all, hosts); !slices.Equal(got, tc.want) {
+			t.Errorf("listener %s: %q, want %q", tc.ls.l.Name, got, tc.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -153,8 +154,8 @@ func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r *gatewayv1.HT
 
 // routeHosts returns the virtual hosts a route with hostnames gets on
 // listener ls: each hostname both allow (the more specific of the two),
-// or the listener's own hostname ("" is any) when the route has none.
-// A hostname that another listener on the same port names exactly is
+// or the listener's own hostname ("" is any) when the route has none. A
+// hostname that a more specific listener on the same port matches is
 // that listener's, as the spec gives a request to the most specific
 // listener.
 func routeHosts(ls *listenerState, all []*listenerState, hostnames []gatewayv1.Hostname) []string {
@@ -162,16 +163,13 @@ func routeHosts(ls *listenerState, all []*listenerState, hostnames []gatewayv1.H
 	var out []string
 	add := func(h string) {
 		for _, o := range all {
-			if o != ls && o.usable() && o.l.Port == ls.l.Port && o.hostname() == h && h != lh {
+			if o != ls && o.usable() && o.l.Port == ls.l.Port && hostnameCovers(o.hostname(), h) && specificity(o.hostname()) > specificity(lh) {
 				return
 			}
 		}
-		for _, have := range out {
-			if have == h {
-				return
-			}
+		if !slices.Contains(out, h) {
+			out = append(out, h)
 		}
-		out = append(out, h)
 	}
 	if len(hostnames) == 0 {
 		add(lh)
@@ -187,6 +185,27 @@ func routeHosts(ls *listenerState, all []*listenerState, hostnames []gatewayv1.H
 		}
 	}
 	return out
+}
+
+// hostnameCovers reports whether listener hostname l (not "") takes the
+// requests for h: the same name, or a wildcard above it.
+func hostnameCovers(l, h string) bool {
+	if l == "" {
+		return false
+	}
+	return l == h || (strings.HasPrefix(l, "*.") && strings.HasSuffix(h, l[1:]) && len(h) > len(l)-1)
+}
+
+// specificity orders listener hostnames: any host, then wildcards by the
+// length of their suffix, then exact names.
+func specificity(l string) int {
+	switch {
+	case l == "":
+		return 0
+	case strings.HasPrefix(l, "*."):
+		return len(l)
+	}
+	return 1 << 20
 }
 
 // intersectHostnames returns the more specific of a listener hostname l
