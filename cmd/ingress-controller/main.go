@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"ingress-controller/internal/admin"
 	"ingress-controller/internal/dnssync"
@@ -111,6 +112,12 @@ type flags struct {
 	route53ZoneID   string
 	route53Region   string
 	route53Endpoint string
+
+	// gatewayAPI turns the Gateway API source on; gatewayPool is
+	// --gateway-address-pool, parsed.
+	gatewayAPI         bool
+	gatewayAddressPool string
+	gatewayPool        netip.Prefix
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -130,6 +137,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.defaultSSLCertificate, "default-ssl-certificate", "", "namespace/name of a kubernetes.io/tls Secret served on HTTPS to clients whose server name (SNI) has no certificate of its own (default: a self-signed certificate made at start); with --watch-namespace its namespace must be watched")
 	fs.BoolVar(&f.lbPerIngress, "lb-per-ingress", false, "give every Ingress a load balancer of its own, named namespace/name, instead of sharing the default one; ingress-controller.io/load-balancer still names a shared one, and ingress-controller.io/listen-ports gives each its ports (see docs/ingress.md)")
 	fs.StringVar(&f.listenAddress, "listen-address", "", "IP address the public listeners bind to (default: all addresses)")
+	fs.BoolVar(&f.gatewayAPI, "gateway-api", false, "also serve the Gateway API (GatewayClasses of controllerName "+translate.GatewayControllerName+", their Gateways and HTTPRoutes); needs --source=kubernetes, the Gateway API CRDs and RBAC for them (see docs/gateway-api.md)")
+	fs.StringVar(&f.gatewayAddressPool, "gateway-address-pool", "", "CIDR the Gateways without spec.addresses get their own address from (default: none; they share --listen-address)")
 	fs.StringVar(&f.ingressClass, "ingress-class", translate.DefaultIngressClass, "IngressClass name served, in addition to every IngressClass whose spec.controller is "+translate.DefaultControllerName)
 	fs.BoolVar(&f.nginxCompat, "nginx-compat", false, "also serve the Ingresses of --nginx-ingress-class written for ingress-nginx, reading their nginx.ingress.kubernetes.io annotations; an Ingress with a protection that cannot be honoured (auth, source ranges, snippets...) is refused (see docs/migrate-from-ingress-nginx.md)")
 	fs.StringVar(&f.nginxClass, "nginx-ingress-class", translate.DefaultNginxIngressClass, "IngressClass name of the Ingresses served for ingress-nginx with --nginx-compat")
@@ -275,7 +284,29 @@ func parseKubernetesFlags(f *flags, watchNamespace, publishStatusAddress string)
 		}
 		f.publicAddress = ip.String()
 	}
+	if err := parseGatewayFlags(f); err != nil {
+		return err
+	}
 	return parseDNSFlags(f)
+}
+
+// parseGatewayFlags checks the Gateway API flags.
+func parseGatewayFlags(f *flags) error {
+	if f.gatewayAPI && f.source != "kubernetes" {
+		return errors.New("--gateway-api needs --source=kubernetes")
+	}
+	if f.gatewayAddressPool == "" {
+		return nil
+	}
+	if !f.gatewayAPI {
+		return errors.New("--gateway-address-pool needs --gateway-api")
+	}
+	p, err := netip.ParsePrefix(f.gatewayAddressPool)
+	if err != nil || p.Addr().Zone() != "" || p.Addr().Is4In6() {
+		return fmt.Errorf("--gateway-address-pool: %q is not a CIDR", f.gatewayAddressPool)
+	}
+	f.gatewayPool = p.Masked()
+	return nil
 }
 
 // parseDNSFlags checks the DNS publishing flags and fills in their
@@ -554,6 +585,7 @@ func translateOptions(f *flags) translate.Options {
 		ScaleIgnored:       scaleIgnored(f),
 		NginxCompat:        f.nginxCompat,
 		NginxIngressClass:  f.nginxClass,
+		GatewayAddressPool: f.gatewayPool,
 	}
 }
 
@@ -644,12 +676,20 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	}
 	// The source wakes the status writer when an Ingress or the publish
 	// Service changes.
-	kick := kubesource.NewStatusKick()
+	kick, gatewayKick := kubesource.NewStatusKick(), kubesource.NewStatusKick()
+	var gateway gatewayclient.Interface
+	if f.gatewayAPI {
+		if gateway, err = gatewayclient.NewForConfig(restCfg); err != nil {
+			return fmt.Errorf("--kubeconfig: %w", err)
+		}
+	}
 	src, err := kubesource.New(kubesource.Options{
 		Client:         client,
 		StatusKick:     kick,
 		Namespaces:     f.watchNamespaces,
 		PublishService: f.publishService,
+		Gateway:        gateway,
+		GatewayKick:    gatewayKick,
 		Logger:         log,
 	})
 	if err != nil {
@@ -683,10 +723,22 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		events.Stop(ctx)
 		return err
 	}
-	var leader kubesource.Leader = status
+	leaders := kubesource.Leaders{status}
 	if dns != nil {
-		leader = kubesource.Leaders{status, dns}
+		leaders = append(leaders, dns)
 	}
+	var gatewayStatus *kubesource.GatewayStatusWriter
+	if f.gatewayAPI {
+		gatewayStatus, err = kubesource.NewGatewayStatusWriter(kubesource.GatewayStatusOptions{
+			Client: gateway, Source: src, Translate: topts, Kick: gatewayKick, Logger: log,
+		})
+		if err != nil {
+			events.Stop(ctx)
+			return err
+		}
+		leaders = append(leaders, gatewayStatus)
+	}
+	var leader kubesource.Leader = leaders
 	membership := &kubesource.Membership{
 		Client:        client,
 		Namespace:     electionNamespace,
@@ -730,6 +782,9 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		OnApplied: func(snap *translate.Snapshot, cfg *lbconfig.Config, res provider.Result) {
 			events.Applied(snap, cfg, res)
 			status.Applied(res)
+			if gatewayStatus != nil {
+				gatewayStatus.Applied(cfg, res)
+			}
 			publish(cfg)
 		},
 		OnTranslated: status.Translated,

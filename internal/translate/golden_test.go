@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/yaml"
+
 	"ingress-controller/internal/source/file"
 	"ingress-controller/internal/translate"
 	"ingress-controller/pkg/lbconfig"
@@ -50,6 +52,14 @@ func TestGolden(t *testing.T) {
 
 			compareGolden(t, filepath.Join(dir, "config.golden.json"), gotConfig)
 			compareGolden(t, filepath.Join(dir, "problems.golden.txt"), []byte(gotProblems))
+			if hasGatewayAPI(snap) {
+				// Programmed as if the provider applied the whole config.
+				gotStatus := renderStatus(t, translate.GatewayStatus(snap, opts, translate.Applied{Config: cfg}))
+				if !bytes.Equal(renderStatus(t, translate.GatewayStatus(reversed(t, snap), opts, translate.Applied{Config: cfg2})), gotStatus) {
+					t.Error("reversing the order of the snapshot's objects changed the Gateway API status")
+				}
+				compareGolden(t, filepath.Join(dir, "status.golden.yaml"), gotStatus)
+			}
 		})
 	}
 }
@@ -92,6 +102,20 @@ func readSnapshot(t *testing.T, path string) *translate.Snapshot {
 		t.Fatalf("%s: %d documents with a kind, %d objects of the kinds a snapshot holds", path, docs, n)
 	}
 	return snap
+}
+
+func hasGatewayAPI(snap *translate.Snapshot) bool {
+	return len(snap.GatewayClasses)+len(snap.Gateways)+len(snap.HTTPRoutes) > 0
+}
+
+// renderStatus writes the Gateway API status as YAML, maps by key.
+func renderStatus(t *testing.T, st *translate.GatewayAPIStatus) []byte {
+	t.Helper()
+	data, err := yaml.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // topLevelKind finds a document's kind.

@@ -30,10 +30,20 @@ import (
 // DefaultControllerName, DefaultIngressClass or DefaultNginxIngressClass.
 // A non-zero HTTPPort must be a port number: flags are checked by the
 // caller, and an invalid one fails the config's Validate.
+//
+// The Gateways of our GatewayClasses are load balancers of the same
+// config (gateway.go).
 func Ingresses(snap *Snapshot, opts Options) (*lbconfig.Config, []Problem) {
+	cfg, _, problems := translateSnapshot(snap, opts)
+	return cfg, problems
+}
+
+// translateSnapshot is Ingresses, with the Gateway API translation for
+// its status.
+func translateSnapshot(snap *Snapshot, opts Options) (*lbconfig.Config, *gatewayAPI, []Problem) {
 	opts = withDefaults(opts)
 	if snap == nil {
-		return &lbconfig.Config{}, nil
+		return &lbconfig.Config{}, nil, nil
 	}
 	t := newTranslation(snap, opts)
 	served, refused, canaries := ourIngresses(snap, opts, t.shared.index.secrets, t.problems)
@@ -46,7 +56,9 @@ func Ingresses(snap *Snapshot, opts Options) (*lbconfig.Config, []Problem) {
 		t.addRefused(ing)
 	}
 	t.group(DefaultLoadBalancer, false).b.addTCPServices(snap.Services, opts)
-	return t.config(), t.problems.sorted()
+	cfg := t.config()
+	gw := t.addGateways(snap, cfg)
+	return cfg, gw, t.problems.sorted()
 }
 
 func withDefaults(opts Options) Options {

@@ -10,6 +10,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"ingress-controller/pkg/lbconfig"
 )
@@ -24,6 +26,13 @@ type Snapshot struct {
 	Services       []*corev1.Service
 	EndpointSlices []*discoveryv1.EndpointSlice
 	Secrets        []*corev1.Secret
+	// Gateway API objects (gateway.go), and the Namespaces whose labels
+	// a listener's allowedRoutes selector reads.
+	GatewayClasses  []*gatewayv1.GatewayClass
+	Gateways        []*gatewayv1.Gateway
+	HTTPRoutes      []*gatewayv1.HTTPRoute
+	ReferenceGrants []*gatewayv1beta1.ReferenceGrant
+	Namespaces      []*corev1.Namespace
 }
 
 // Object is an object a snapshot holds.
@@ -40,6 +49,11 @@ var kinds = []kind{
 	kindOf(corev1.SchemeGroupVersion.String(), "Service", func(s *Snapshot) *[]*corev1.Service { return &s.Services }),
 	kindOf(discoveryv1.SchemeGroupVersion.String(), "EndpointSlice", func(s *Snapshot) *[]*discoveryv1.EndpointSlice { return &s.EndpointSlices }),
 	kindOf(corev1.SchemeGroupVersion.String(), "Secret", func(s *Snapshot) *[]*corev1.Secret { return &s.Secrets }),
+	kindOf(gatewayv1.GroupVersion.String(), "GatewayClass", func(s *Snapshot) *[]*gatewayv1.GatewayClass { return &s.GatewayClasses }),
+	kindOf(gatewayv1.GroupVersion.String(), "Gateway", func(s *Snapshot) *[]*gatewayv1.Gateway { return &s.Gateways }),
+	kindOf(gatewayv1.GroupVersion.String(), "HTTPRoute", func(s *Snapshot) *[]*gatewayv1.HTTPRoute { return &s.HTTPRoutes }),
+	kindOf(gatewayv1beta1.GroupVersion.String(), "ReferenceGrant", func(s *Snapshot) *[]*gatewayv1beta1.ReferenceGrant { return &s.ReferenceGrants }),
+	kindOf(corev1.SchemeGroupVersion.String(), "Namespace", func(s *Snapshot) *[]*corev1.Namespace { return &s.Namespaces }),
 }
 
 // kind is one kind of object a snapshot holds, with its list.
@@ -161,8 +175,8 @@ func (s *Snapshot) Objects() iter.Seq2[lbconfig.ObjectRef, Object] {
 }
 
 // Without returns snap less what the objects of refs contribute as sources
-// of load balancers (lbconfig.LoadBalancer.Sources): their Ingresses are
-// left out, and their Services lose the TCP listener annotation but keep
+// of load balancers (lbconfig.LoadBalancer.Sources): their Ingresses,
+// Gateways and HTTPRoutes are left out, and their Services lose the TCP listener annotation but keep
 // serving as the backends of Ingresses. References to objects of other
 // kinds, or not in snap, change nothing. snap's objects are shared with
 // its source and not modified: changed ones are copies.
@@ -176,6 +190,8 @@ func Without(snap *Snapshot, refs []lbconfig.ObjectRef) *Snapshot {
 		return ok && slices.Contains(refs, ref)
 	}
 	out.Ingresses = slices.DeleteFunc(slices.Clone(snap.Ingresses), func(ing *networkingv1.Ingress) bool { return excluded(ing) })
+	out.Gateways = slices.DeleteFunc(slices.Clone(snap.Gateways), func(gw *gatewayv1.Gateway) bool { return excluded(gw) })
+	out.HTTPRoutes = slices.DeleteFunc(slices.Clone(snap.HTTPRoutes), func(r *gatewayv1.HTTPRoute) bool { return excluded(r) })
 	out.Services = slices.Clone(snap.Services)
 	for i, svc := range out.Services {
 		if svc == nil || !excluded(svc) {

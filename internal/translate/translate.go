@@ -20,7 +20,11 @@
 // docs/migrate-from-ingress-nginx.md).
 package translate
 
-import "ingress-controller/pkg/lbconfig"
+import (
+	"net/netip"
+
+	"ingress-controller/pkg/lbconfig"
+)
 
 // Well-known names.
 const (
@@ -80,6 +84,9 @@ type Options struct {
 	// reported with this reason and every replica serves every load
 	// balancer.
 	ScaleIgnored string
+	// GatewayAddressPool, when valid, is where Gateways without
+	// spec.addresses get their address (gatewayaddress.go).
+	GatewayAddressPool netip.Prefix
 }
 
 // Problem is something wrong with one object, for events and logs.

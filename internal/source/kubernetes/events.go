@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientset "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -243,13 +244,25 @@ func indexSnapshot(snap *translate.Snapshot) *snapshotIndex {
 
 // objectOrRef returns the object ref names, or a bare reference to it when
 // it is not in the snapshot, so that the event still names it.
+//
+// Objects of kinds client-go's scheme does not know (Gateway API) are
+// named by a reference too, with their UID, as the recorder cannot find
+// their kind.
 func (ix *snapshotIndex) objectOrRef(ref lbconfig.ObjectRef) runtime.Object {
-	if obj, ok := ix.objects[ref]; ok {
-		return obj
-	}
 	apiVersion := translate.APIVersion(ref.Kind)
 	if apiVersion == "" {
 		apiVersion = corev1.SchemeGroupVersion.String()
 	}
-	return &corev1.ObjectReference{Kind: ref.Kind, APIVersion: apiVersion, Namespace: ref.Namespace, Name: ref.Name}
+	r := &corev1.ObjectReference{Kind: ref.Kind, APIVersion: apiVersion, Namespace: ref.Namespace, Name: ref.Name}
+	obj, ok := ix.objects[ref]
+	if !ok {
+		return r
+	}
+	if _, _, err := scheme.Scheme.ObjectKinds(obj); err != nil {
+		if m, ok := obj.(metav1.Object); ok {
+			r.UID, r.ResourceVersion = m.GetUID(), m.GetResourceVersion()
+		}
+		return r
+	}
+	return obj
 }

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -26,12 +28,14 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"ingress-controller/internal/dnssync/bindtest"
 	"ingress-controller/internal/engine"
 	"ingress-controller/internal/kubetest"
 	"ingress-controller/internal/nettest"
 	"ingress-controller/internal/provider/builtin"
+	"ingress-controller/internal/provider/haproxy"
 	kubesource "ingress-controller/internal/source/kubernetes"
 	"ingress-controller/internal/testbin"
 	"ingress-controller/internal/translate"
@@ -327,7 +331,10 @@ type controller struct {
 	eng    *engine.Engine
 	events *kubesource.Events
 	status *kubesource.StatusWriter
-	prov   *builtin.Provider
+	// gatewayStatus is set with controllerOptions.gatewayAPI.
+	gatewayStatus *kubesource.GatewayStatusWriter
+	// prov is the builtin proxy, or HAProxy with controllerOptions.haproxy.
+	prov provider.Provider
 	// metrics holds the status writer's.
 	metrics *prometheus.Registry
 	// port and tlsPort are the proxy's HTTP and HTTPS ports on 127.0.0.1.
@@ -370,6 +377,12 @@ type controllerOptions struct {
 	// translated config in place, as a source the translator does not
 	// have yet would make it.
 	assign func(*lbconfig.Config) *lbconfig.Config
+	// gatewayAPI turns the Gateway API source on, as --gateway-api does,
+	// with addressPool as --gateway-address-pool.
+	gatewayAPI  bool
+	addressPool netip.Prefix
+	// haproxy runs the haproxy provider instead of the builtin proxy.
+	haproxy bool
 }
 
 // dnsOptions are the DNS flags of a controller under test.
@@ -403,8 +416,15 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	// Events outlive the rest, so that the Lease's last events are sent.
-	kick := kubesource.NewStatusKick()
-	c.src, err = kubesource.New(kubesource.Options{Client: client, StatusKick: kick, Namespaces: opts.namespaces, PublishService: opts.publishService, Logger: log})
+	kick, gatewayKick := kubesource.NewStatusKick(), kubesource.NewStatusKick()
+	var gateway gatewayclient.Interface
+	if opts.gatewayAPI {
+		if gateway, err = gatewayclient.NewForConfig(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.src, err = kubesource.New(kubesource.Options{Client: client, StatusKick: kick, Namespaces: opts.namespaces, PublishService: opts.publishService,
+		Gateway: gateway, GatewayKick: gatewayKick, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,6 +433,9 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		electionNamespace = "default"
 	}
 	c.prov = builtin.New(provider.Options{ListenAddress: "127.0.0.1"}, log.With("provider", "builtin"))
+	if opts.haproxy {
+		c.prov = startHAProxy(t, log)
+	}
 	replicas := kubesource.NewReplicaWatch(client, electionNamespace, electionID(opts.class), log)
 	c.events = kubesource.NewEvents(kubesource.EventsOptions{Client: client, Provider: c.prov.Name(), Logger: log})
 	var dns *kubesource.DNSWriter
@@ -432,15 +455,28 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	if dns != nil {
 		leader = kubesource.Leaders{c.status, dns}
 	}
+	topts := translate.Options{IngressClass: opts.class, HTTPPort: int32(c.port), HTTPSPort: int32(c.tlsPort), GatewayAddressPool: opts.addressPool}
+	if opts.gatewayAPI {
+		c.gatewayStatus, err = kubesource.NewGatewayStatusWriter(kubesource.GatewayStatusOptions{
+			Client: gateway, Source: c.src, Translate: topts, Kick: gatewayKick, Logger: log,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leader = kubesource.Leaders{leader, c.gatewayStatus}
+	}
 	c.eng = engine.New(engine.Options{
 		Source:     c.src,
 		Provider:   c.prov,
-		Translate:  translate.Options{IngressClass: opts.class, HTTPPort: int32(c.port), HTTPSPort: int32(c.tlsPort)},
+		Translate:  topts,
 		Logger:     log.With("component", "engine"),
 		OnProblems: c.events.Problems,
 		OnApplied: func(snap *translate.Snapshot, cfg *lbconfig.Config, res provider.Result) {
 			c.events.Applied(snap, cfg, res)
 			c.status.Applied(res)
+			if c.gatewayStatus != nil {
+				c.gatewayStatus.Applied(cfg, res)
+			}
 		},
 		OnTranslated: c.status.Translated,
 		Assign:       opts.assign,
@@ -496,6 +532,32 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		return nil
 	})
 	return c
+}
+
+// startHAProxy returns the haproxy provider on a runtime directory of its
+// own; HAProxy stops when the controller does, and is killed at cleanup
+// if it is still there.
+func startHAProxy(t *testing.T, log *slog.Logger) *haproxy.Provider {
+	t.Helper()
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Fatalf("haproxy provider: %v", err)
+	}
+	dir, err := os.MkdirTemp("", "hx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	p, err := haproxy.New(haproxy.Options{Options: provider.Options{ListenAddress: "127.0.0.1"}, Binary: bin, Dir: dir, Threads: 1, Logger: log.With("provider", "haproxy")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if pid := p.PID(); pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	return p
 }
 
 // --- HTTP through the proxy ---

@@ -26,6 +26,8 @@ import (
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+
 	"ingress-controller/internal/engine"
 	"ingress-controller/internal/translate"
 )
@@ -53,14 +55,20 @@ type Options struct {
 	// addresses the StatusWriter publishes. The source watches it, in its
 	// namespace whether or not that is watched.
 	PublishService string
-	Logger         *slog.Logger
+	// Gateway, when set, turns the Gateway API source on (gatewayapi.go):
+	// the Gateway API objects go into every snapshot.
+	Gateway gatewayclient.Interface
+	// GatewayKick, if set, is fired when a Gateway API object or a
+	// Namespace changes: give the same to the GatewayStatusWriter.
+	GatewayKick StatusKick
+	Logger      *slog.Logger
 }
 
 // Source watches a cluster through shared informers and serves snapshots of
 // it to the engine. Create it with New, then call Run.
 type Source struct {
 	log       *slog.Logger
-	factories []informers.SharedInformerFactory
+	factories []informerFactory
 	caches    []namedCache
 	scopes    []namespaceListers
 	classes   networkinglisters.IngressClassLister
@@ -77,6 +85,15 @@ type Source struct {
 	// statusKick is fired when an Ingress (including its status) or the
 	// publish Service changes.
 	statusKick StatusKick
+	// gateway reads the Gateway API objects; nil when that source is off.
+	gateway     *gatewayListers
+	gatewayKick StatusKick
+}
+
+// informerFactory is a shared informer factory of any clientset.
+type informerFactory interface {
+	Start(stopCh <-chan struct{})
+	Shutdown()
 }
 
 // namespaceListers reads the objects of one watched namespace ("" for all).
@@ -105,10 +122,11 @@ func New(opts Options) (*Source, error) {
 		log = slog.Default()
 	}
 	s := &Source{
-		log:        log.With("source", "kubernetes"),
-		synced:     make(chan struct{}),
-		stopped:    make(chan struct{}),
-		statusKick: opts.StatusKick,
+		log:         log.With("source", "kubernetes"),
+		synced:      make(chan struct{}),
+		stopped:     make(chan struct{}),
+		statusKick:  opts.StatusKick,
+		gatewayKick: opts.GatewayKick,
 	}
 	namespaces := normalizeNamespaces(opts.Namespaces)
 	for _, ns := range namespaces {
@@ -125,6 +143,11 @@ func New(opts Options) (*Source, error) {
 	s.classes = ci.Lister()
 	s.factories = append(s.factories, cf)
 
+	if opts.Gateway != nil {
+		if err := s.watchGatewayAPI(opts.Client, opts.Gateway, namespaces); err != nil {
+			return nil, err
+		}
+	}
 	if opts.PublishService != "" {
 		ns, name, ok := strings.Cut(opts.PublishService, "/")
 		if !ok || ns == "" || name == "" {
@@ -411,6 +434,7 @@ func (s *Source) Snapshot() *translate.Snapshot {
 		snap.Secrets = appendListed(snap.Secrets, l.auth.List)
 	}
 	snap.IngressClasses = appendListed(snap.IngressClasses, s.classes.List)
+	s.gateway.addTo(snap)
 	return snap
 }
 

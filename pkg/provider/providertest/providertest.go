@@ -145,6 +145,7 @@ func (s Suite) Run(t *testing.T) {
 		{"Redirects", (*Suite).testRedirects},
 		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"RequestMatches", (*Suite).testRequestMatches},
+		{"GatewayShapes", (*Suite).testGatewayShapes},
 		{"RateLimits", (*Suite).testRateLimits},
 		{"BackendTLS", (*Suite).testBackendTLS},
 		{"ErrorPages", (*Suite).testErrorPages},

@@ -1,0 +1,228 @@
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+
+	"ingress-controller/internal/translate"
+	"ingress-controller/pkg/lbconfig"
+	"ingress-controller/pkg/provider"
+)
+
+// GatewayStatusOptions configure a GatewayStatusWriter.
+type GatewayStatusOptions struct {
+	Client gatewayclient.Interface
+	// Source supplies the cached objects (Options.Gateway must be set).
+	Source *Source
+	// Translate are the options the engine translates with.
+	Translate translate.Options
+	// Kick wakes the writer when a Gateway API object changes: the
+	// source's Options.GatewayKick.
+	Kick   StatusKick
+	Logger *slog.Logger
+}
+
+// GatewayStatusWriter writes the status of the Gateway API objects we
+// own: what translate.GatewayStatus computes from the cached objects and
+// the config the provider applied. It writes only while Lead runs, which
+// the Election does on the leader, and only what differs, keeping the
+// lastTransitionTime of conditions whose status did not change.
+type GatewayStatusWriter struct {
+	opts GatewayStatusOptions
+	log  *slog.Logger
+	kick StatusKick
+
+	mu      sync.Mutex
+	applied translate.Applied
+}
+
+// NewGatewayStatusWriter returns a writer; call Lead to make it write.
+func NewGatewayStatusWriter(opts GatewayStatusOptions) (*GatewayStatusWriter, error) {
+	if opts.Client == nil || opts.Source == nil {
+		return nil, errors.New("gateway status writer: Client and Source are required")
+	}
+	if opts.Kick == nil {
+		opts.Kick = NewStatusKick()
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &GatewayStatusWriter{opts: opts, log: log.With("component", "gateway-status"), kick: opts.Kick}, nil
+}
+
+// Applied records the config the provider applied and its addresses;
+// wire it to engine.Options.OnApplied.
+func (w *GatewayStatusWriter) Applied(cfg *lbconfig.Config, res provider.Result) {
+	w.mu.Lock()
+	w.applied = translate.Applied{Config: cfg, Endpoints: res.Endpoints}
+	w.mu.Unlock()
+	w.kick.Fire()
+}
+
+// Lead writes status until ctx ends: at once, and after every change of
+// the objects or the applied config; failed syncs are retried with
+// backoff.
+func (w *GatewayStatusWriter) Lead(ctx context.Context) {
+	w.log.Info("leading: writing Gateway API status")
+	backoff := statusRetryMin
+	var retry <-chan time.Time
+	w.kick.Fire()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.kick:
+		case <-retry:
+		}
+		retry = nil
+		if err := w.sync(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			w.log.Warn("writing Gateway API status failed; retrying", "error", err, "retry_in", backoff)
+			retry = time.After(backoff)
+			backoff = min(backoff*2, statusRetryMax)
+			continue
+		}
+		backoff = statusRetryMin
+	}
+}
+
+// Resign leaves the status as it is: the next leader takes it over.
+func (w *GatewayStatusWriter) Resign(context.Context) {}
+
+// sync writes every status that differs from what it should be. Before
+// the first apply it writes nothing: Programmed would say nothing true.
+func (w *GatewayStatusWriter) sync(ctx context.Context) error {
+	w.mu.Lock()
+	applied := w.applied
+	w.mu.Unlock()
+	if applied.Config == nil {
+		return nil
+	}
+	snap := w.opts.Source.Snapshot()
+	want := translate.GatewayStatus(snap, w.opts.Translate, applied)
+	now := metav1.Now()
+	var errs []error
+	for _, c := range snap.GatewayClasses {
+		st, ok := want.Classes[c.Name]
+		if !ok {
+			continue
+		}
+		st.Conditions = mergeConditions(c.Status.Conditions, st.Conditions, now)
+		if equality.Semantic.DeepEqual(c.Status, st) {
+			continue
+		}
+		c = c.DeepCopy()
+		c.Status = st
+		errs = append(errs, w.write(ctx, "GatewayClass", c.Name, func(ctx context.Context) error {
+			_, err := w.opts.Client.GatewayV1().GatewayClasses().UpdateStatus(ctx, c, metav1.UpdateOptions{})
+			return err
+		}))
+	}
+	for _, gw := range snap.Gateways {
+		st, ok := want.Gateways[gw.Namespace+"/"+gw.Name]
+		if !ok {
+			continue
+		}
+		st.Conditions = mergeConditions(gw.Status.Conditions, st.Conditions, now)
+		for i := range st.Listeners {
+			var old []metav1.Condition
+			if j := slices.IndexFunc(gw.Status.Listeners, func(l gatewayv1.ListenerStatus) bool { return l.Name == st.Listeners[i].Name }); j >= 0 {
+				old = gw.Status.Listeners[j].Conditions
+			}
+			st.Listeners[i].Conditions = mergeConditions(old, st.Listeners[i].Conditions, now)
+		}
+		if equality.Semantic.DeepEqual(gw.Status, st) {
+			continue
+		}
+		gw = gw.DeepCopy()
+		gw.Status = st
+		errs = append(errs, w.write(ctx, "Gateway", gw.Namespace+"/"+gw.Name, func(ctx context.Context) error {
+			_, err := w.opts.Client.GatewayV1().Gateways(gw.Namespace).UpdateStatus(ctx, gw, metav1.UpdateOptions{})
+			return err
+		}))
+	}
+	for _, r := range snap.HTTPRoutes {
+		parents := routeParents(r.Status.Parents, want.Routes[r.Namespace+"/"+r.Name], now)
+		if equality.Semantic.DeepEqual(r.Status.Parents, parents) {
+			continue
+		}
+		r = r.DeepCopy()
+		r.Status.Parents = parents
+		errs = append(errs, w.write(ctx, "HTTPRoute", r.Namespace+"/"+r.Name, func(ctx context.Context) error {
+			_, err := w.opts.Client.GatewayV1().HTTPRoutes(r.Namespace).UpdateStatus(ctx, r, metav1.UpdateOptions{})
+			return err
+		}))
+	}
+	return errors.Join(errs...)
+}
+
+// write makes one status update. An object gone or changed since the
+// cache saw it is no error: its change wakes the writer again.
+func (w *GatewayStatusWriter) write(ctx context.Context, kind, name string, update func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, statusRequestTimeout)
+	defer cancel()
+	err := update(ctx)
+	switch {
+	case err == nil:
+		w.log.Debug("status written", "kind", kind, "object", name)
+		return nil
+	case apierrors.IsNotFound(err), apierrors.IsConflict(err):
+		return nil
+	}
+	return fmt.Errorf("%s %s: %w", kind, name, err)
+}
+
+// mergeConditions returns want with the lastTransitionTime of the
+// condition of the same type in old when its status is the same, else
+// now.
+func mergeConditions(old, want []metav1.Condition, now metav1.Time) []metav1.Condition {
+	out := make([]metav1.Condition, 0, len(want))
+	for _, c := range want {
+		c.LastTransitionTime = now
+		if o := meta.FindStatusCondition(old, c.Type); o != nil && o.Status == c.Status {
+			c.LastTransitionTime = o.LastTransitionTime
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// routeParents returns the status.parents of a route: the entries of
+// other controllers as they are, then ours as want says.
+func routeParents(cur, want []gatewayv1.RouteParentStatus, now metav1.Time) []gatewayv1.RouteParentStatus {
+	var out []gatewayv1.RouteParentStatus
+	for _, p := range cur {
+		if p.ControllerName != translate.GatewayControllerName {
+			out = append(out, p)
+		}
+	}
+	for _, p := range want {
+		var old []metav1.Condition
+		if i := slices.IndexFunc(cur, func(c gatewayv1.RouteParentStatus) bool {
+			return c.ControllerName == p.ControllerName && equality.Semantic.DeepEqual(c.ParentRef, p.ParentRef)
+		}); i >= 0 {
+			old = cur[i].Conditions
+		}
+		p.Conditions = mergeConditions(old, p.Conditions, now)
+		out = append(out, p)
+	}
+	if out == nil {
+		out = []gatewayv1.RouteParentStatus{}
+	}
+	return out
+}

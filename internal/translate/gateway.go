@@ -1,0 +1,392 @@
+package translate
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+// Gateway API: each Gateway of a GatewayClass whose controllerName is
+// GatewayControllerName becomes one load balancer, named
+// GatewayLoadBalancerPrefix + "<namespace>/<name>", with the HTTP and
+// HTTPS listeners it declares and the HTTPRoutes attached to them. The
+// rules are written for users in docs/gateway-api.md:
+//
+//   - Addresses (gatewayaddress.go): spec.addresses of type IPAddress,
+//     else one from Options.GatewayAddressPool, else the provider's
+//     listen address.
+//   - Listeners of one Gateway on the same port share one lbconfig
+//     listener; their hostnames become virtual hosts. Two on one port
+//     with different protocols, or the same hostname, are Conflicted and
+//     left out.
+//   - On the listen address, Ingress load balancers keep their ports: a
+//     Gateway listener on a port one of them uses is not programmed
+//     (Accepted False, PortUnavailable) and the Gateway gets a Warning.
+//     Between Gateways on one address the oldest keeps the port.
+//   - HTTPRoutes (gatewayroute.go) attach to listeners by parentRefs
+//     (sectionName, port), allowedRoutes and hostnames; their rules become
+//     routes of the virtual hosts of the hostnames both allow.
+//   - Status is computed as data (gatewaystatus.go); Programmed follows
+//     what the provider applied, which GatewayAPIStatus is told.
+
+// Names of the Gateway API source.
+const (
+	// GatewayControllerName is the GatewayClass spec.controllerName we
+	// serve.
+	GatewayControllerName = "ingress-controller.io/gateway-controller"
+	// GatewayLoadBalancerPrefix starts the name of a Gateway's load
+	// balancer.
+	GatewayLoadBalancerPrefix = "gateway/"
+	// InvalidBackendSuffix ends the name of the backend, without
+	// endpoints, that takes the share of a backendRef that cannot be
+	// resolved.
+	InvalidBackendSuffix = "!invalid"
+)
+
+// Gateway API kinds and group, as references name them.
+const (
+	gatewayGroup     = gatewayv1.GroupName
+	kindGateway      = "Gateway"
+	kindHTTPRoute    = "HTTPRoute"
+	kindService      = "Service"
+	kindSecret       = "Secret"
+	kindGatewayClass = "GatewayClass"
+)
+
+// gatewayAPI is the translation of the Gateway API objects of a snapshot.
+type gatewayAPI struct {
+	t    *translation
+	snap *Snapshot
+	// classes are ours, by name; badClasses are ours but not accepted.
+	classes, badClasses map[string]*gatewayv1.GatewayClass
+	gateways            []*gatewayState // ours, oldest first
+	// byName finds our Gateways by "<namespace>/<name>".
+	byName     map[string]*gatewayState
+	routes     []*routeState // every HTTPRoute, oldest first
+	grants     []*gatewayv1beta1.ReferenceGrant
+	namespaces map[string]*corev1.Namespace
+}
+
+// gatewayState is one of our Gateways being translated.
+type gatewayState struct {
+	gw  *gatewayv1.Gateway
+	ref lbconfig.ObjectRef
+	// addresses the load balancer binds; empty is the listen address.
+	addresses []netip.Addr
+	// noAddress says why a Gateway that wants a pool address has none.
+	noAddress string
+	// accepted is false when the Gateway as a whole is not served; reason
+	// and message say why.
+	accepted        bool
+	acceptedReason  gatewayv1.GatewayConditionReason
+	acceptedMessage string
+	listeners       []*listenerState
+	// lb is the load balancer, nil when none is served.
+	lb *lbconfig.LoadBalancer
+	// buildError is set when the load balancer failed lbconfig's checks.
+	buildError string
+}
+
+// listenerState is one listener of a Gateway.
+type listenerState struct {
+	l     gatewayv1.Listener
+	field string
+	// accepted, resolved and conflicted with the reasons of their
+	// conditions.
+	accepted        bool
+	acceptedReason  gatewayv1.ListenerConditionReason
+	acceptedMessage string
+	resolved        bool
+	resolvedReason  gatewayv1.ListenerConditionReason
+	resolvedMessage string
+	conflictReason  gatewayv1.ListenerConditionReason // "" when not conflicted
+	kinds           []gatewayv1.RouteGroupKind
+	cert            *lbconfig.Certificate
+	// badCert is set when an HTTPS listener has no usable certificate.
+	badCert  bool
+	attached int32
+	// portTaken is set when another load balancer holds the port.
+	portTaken string
+}
+
+// attachable reports whether routes attach to the listener (and count in
+// its attachedRoutes): it is accepted, not conflicted, and takes some
+// route kind. A route kind it cannot take makes ResolvedRefs False, but it
+// still takes the kinds it can.
+func (ls *listenerState) attachable() bool {
+	return ls.accepted && len(ls.kinds) > 0 && ls.conflictReason == ""
+}
+
+// usable reports whether the listener serves: attachable, with its
+// certificate, and its port.
+func (ls *listenerState) usable() bool {
+	return ls.attachable() && !ls.badCert && ls.portTaken == ""
+}
+
+func (ls *listenerState) hostname() string {
+	if ls.l.Hostname == nil {
+		return ""
+	}
+	return strings.ToLower(string(*ls.l.Hostname))
+}
+
+func gatewayRef(gw *gatewayv1.Gateway) lbconfig.ObjectRef {
+	return lbconfig.ObjectRef{Kind: kindGateway, Namespace: gw.Namespace, Name: gw.Name}
+}
+
+// GatewayLoadBalancer is the name of the load balancer of the Gateway
+// namespace/name.
+func GatewayLoadBalancer(namespace, name string) string {
+	return GatewayLoadBalancerPrefix + namespace + "/" + name
+}
+
+func byAge(a, b metav1.Object) int {
+	at, bt := a.GetCreationTimestamp(), b.GetCreationTimestamp()
+	return cmp.Or(
+		at.Compare(bt.Time),
+		cmp.Compare(a.GetNamespace(), b.GetNamespace()),
+		cmp.Compare(a.GetName(), b.GetName()),
+	)
+}
+
+// addGateways translates the Gateway API objects of snap and adds their
+// load balancers to cfg, the Ingresses' config, whose ports they leave
+// alone.
+func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gatewayAPI {
+	g := &gatewayAPI{
+		t:          t,
+		snap:       snap,
+		classes:    map[string]*gatewayv1.GatewayClass{},
+		badClasses: map[string]*gatewayv1.GatewayClass{},
+		byName:     map[string]*gatewayState{},
+		namespaces: map[string]*corev1.Namespace{},
+	}
+	for _, c := range snap.GatewayClasses {
+		if c == nil || c.Spec.ControllerName != GatewayControllerName || g.classes[c.Name] != nil || g.badClasses[c.Name] != nil {
+			continue
+		}
+		if c.Spec.ParametersRef != nil {
+			// No parameters are defined for our classes.
+			g.badClasses[c.Name] = c
+			t.problems.add(lbconfig.ObjectRef{Kind: kindGatewayClass, Name: c.Name}, "spec.parametersRef", string(gatewayv1.GatewayClassReasonInvalidParameters), "this controller takes no parameters; the class's Gateways are not served")
+			continue
+		}
+		g.classes[c.Name] = c
+	}
+	for _, ns := range snap.Namespaces {
+		if ns != nil && g.namespaces[ns.Name] == nil {
+			g.namespaces[ns.Name] = ns
+		}
+	}
+	g.grants = slices.DeleteFunc(slices.Clone(snap.ReferenceGrants), func(rg *gatewayv1beta1.ReferenceGrant) bool { return rg == nil })
+	for _, gw := range snap.Gateways {
+		if gw == nil || g.classes[string(gw.Spec.GatewayClassName)] == nil {
+			continue
+		}
+		key := gw.Namespace + "/" + gw.Name
+		if g.byName[key] != nil {
+			continue // a snapshot holding one twice: the first wins
+		}
+		st := &gatewayState{gw: gw, ref: gatewayRef(gw), accepted: true}
+		g.byName[key] = st
+		g.gateways = append(g.gateways, st)
+	}
+	slices.SortFunc(g.gateways, func(a, b *gatewayState) int { return byAge(a.gw, b.gw) })
+	g.assignAddresses() // gatewayaddress.go
+	for _, st := range g.gateways {
+		g.readListeners(st)
+	}
+	g.placePorts(cfg) // gatewaybuild.go
+	for _, r := range snap.HTTPRoutes {
+		if r != nil {
+			g.routes = append(g.routes, &routeState{route: r, ref: routeRef(r)})
+		}
+	}
+	slices.SortFunc(g.routes, func(a, b *routeState) int { return byAge(a.route, b.route) })
+	g.routes = slices.CompactFunc(g.routes, func(a, b *routeState) bool { return a.ref == b.ref })
+	for _, r := range g.routes {
+		g.attach(r) // gatewayroute.go
+		if len(r.parents) > 0 {
+			g.readRules(r) // gatewayrules.go
+		}
+	}
+	for _, st := range g.gateways {
+		g.build(st)
+	}
+	g.place(cfg)
+	return g
+}
+
+// readListeners checks the listeners of st and finds their conflicts.
+func (g *gatewayAPI) readListeners(st *gatewayState) {
+	for i, l := range st.gw.Spec.Listeners {
+		ls := &listenerState{l: l, field: fmt.Sprintf("spec.listeners[%d]", i), accepted: true, resolved: true}
+		st.listeners = append(st.listeners, ls)
+		g.readListener(st, ls)
+	}
+	findConflicts(st.listeners)
+	for _, ls := range st.listeners {
+		if ls.conflictReason != "" {
+			g.t.problems.add(st.ref, ls.field, string(ls.conflictReason), "%s; the listener is not served", conflictMessage(ls.conflictReason))
+		}
+	}
+	if !st.accepted {
+		return
+	}
+	for _, ls := range st.listeners {
+		if ls.accepted {
+			return
+		}
+	}
+	st.accepted = false
+	st.acceptedReason = gatewayv1.GatewayReasonListenersNotValid
+	st.acceptedMessage = "no listener is valid"
+}
+
+// readListener checks one listener: its protocol, route kinds and
+// certificates.
+func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
+	l := ls.l
+	switch l.Protocol {
+	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
+	default:
+		ls.accepted = false
+		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedProtocol
+		ls.acceptedMessage = fmt.Sprintf("protocol %q is not supported yet, only HTTP and HTTPS", l.Protocol)
+		g.t.problems.add(st.ref, ls.field+".protocol", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
+		return
+	}
+	if l.Port < 1 || l.Port > 65535 {
+		ls.accepted = false
+		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
+		ls.acceptedMessage = fmt.Sprintf("%d is not a port number", l.Port)
+		g.t.problems.add(st.ref, ls.field+".port", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
+		return
+	}
+	if h := ls.hostname(); h != "" {
+		if err := lbconfig.CheckHostname(h); err != nil {
+			ls.accepted = false
+			ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
+			ls.acceptedMessage = err.Error()
+			g.t.problems.add(st.ref, ls.field+".hostname", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
+			return
+		}
+	}
+	g.readRouteKinds(st, ls)
+	if l.Protocol == gatewayv1.HTTPSProtocolType {
+		g.readListenerTLS(st, ls) // gatewaytls.go
+	} else if l.TLS != nil {
+		ls.accepted = false
+		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
+		ls.acceptedMessage = "an HTTP listener has no tls"
+		g.t.problems.add(st.ref, ls.field+".tls", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
+	}
+}
+
+// readRouteKinds finds the route kinds the listener takes: HTTPRoute,
+// the only kind served on HTTP and HTTPS. Other kinds listed make
+// ResolvedRefs False (InvalidRouteKinds); the listener still takes the
+// valid ones.
+func (g *gatewayAPI) readRouteKinds(st *gatewayState, ls *listenerState) {
+	ar := ls.l.AllowedRoutes
+	if ar == nil || len(ar.Kinds) == 0 {
+		ls.kinds = []gatewayv1.RouteGroupKind{{Group: ptrTo(gatewayv1.Group(gatewayGroup)), Kind: kindHTTPRoute}}
+		return
+	}
+	for i, k := range ar.Kinds {
+		group := gatewayGroup
+		if k.Group != nil {
+			group = string(*k.Group)
+		}
+		if group == gatewayGroup && k.Kind == kindHTTPRoute {
+			if !slices.ContainsFunc(ls.kinds, func(x gatewayv1.RouteGroupKind) bool { return x.Kind == k.Kind }) {
+				ls.kinds = append(ls.kinds, gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gatewayGroup)), Kind: kindHTTPRoute})
+			}
+			continue
+		}
+		ls.resolved = false
+		ls.resolvedReason = gatewayv1.ListenerReasonInvalidRouteKinds
+		ls.resolvedMessage = fmt.Sprintf("route kind %s/%s is not supported on %s listeners", group, k.Kind, ls.l.Protocol)
+		g.t.problems.add(st.ref, fmt.Sprintf("%s.allowedRoutes.kinds[%d]", ls.field, i), string(ls.resolvedReason), "%s", ls.resolvedMessage)
+	}
+	if ls.kinds == nil {
+		ls.kinds = []gatewayv1.RouteGroupKind{}
+	}
+}
+
+// findConflicts marks the listeners that share a port with an earlier
+// one (in the list) of a different protocol (ProtocolConflict), or of the
+// same protocol and hostname (HostnameConflict): the first keeps the port
+// or hostname, so that adding a listener never takes one from a listener
+// that serves. Listeners that are not accepted take no part.
+func findConflicts(listeners []*listenerState) {
+	for j, b := range listeners {
+		for _, a := range listeners[:j] {
+			if !a.accepted || !b.accepted || a.l.Port != b.l.Port || a.conflictReason != "" {
+				continue
+			}
+			switch {
+			case a.l.Protocol != b.l.Protocol:
+				b.conflictReason = gatewayv1.ListenerReasonProtocolConflict
+			case a.hostname() == b.hostname() && b.conflictReason == "":
+				b.conflictReason = gatewayv1.ListenerReasonHostnameConflict
+			}
+		}
+	}
+}
+
+func conflictMessage(reason gatewayv1.ListenerConditionReason) string {
+	if reason == gatewayv1.ListenerReasonProtocolConflict {
+		return "an earlier listener of the Gateway has the same port and another protocol"
+	}
+	return "an earlier listener of the Gateway has the same port, protocol and hostname"
+}
+
+// isOurGateway finds the Gateway a parentRef of a route in namespace ns
+// names, if it is one of ours.
+func (g *gatewayAPI) isOurGateway(ns string, p gatewayv1.ParentReference) *gatewayState {
+	if p.Group != nil && string(*p.Group) != gatewayGroup {
+		return nil
+	}
+	if p.Kind != nil && string(*p.Kind) != kindGateway {
+		return nil
+	}
+	if p.Namespace != nil {
+		ns = string(*p.Namespace)
+	}
+	return g.byName[ns+"/"+string(p.Name)]
+}
+
+// granted reports whether a ReferenceGrant in toNamespace lets objects of
+// fromKind in fromNamespace refer to the object toKind/toName there.
+func (g *gatewayAPI) granted(fromKind, fromNamespace, toGroup, toKind, toNamespace, toName string) bool {
+	if fromNamespace == toNamespace {
+		return true
+	}
+	for _, rg := range g.grants {
+		if rg.Namespace != toNamespace {
+			continue
+		}
+		from := slices.ContainsFunc(rg.Spec.From, func(f gatewayv1beta1.ReferenceGrantFrom) bool {
+			return string(f.Group) == gatewayGroup && string(f.Kind) == fromKind && string(f.Namespace) == fromNamespace
+		})
+		to := slices.ContainsFunc(rg.Spec.To, func(t gatewayv1beta1.ReferenceGrantTo) bool {
+			return string(t.Group) == toGroup && string(t.Kind) == toKind && (t.Name == nil || *t.Name == "" || string(*t.Name) == toName)
+		})
+		if from && to {
+			return true
+		}
+	}
+	return false
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -1,0 +1,226 @@
+package translate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+// routeState is one HTTPRoute being translated.
+type routeState struct {
+	route *gatewayv1.HTTPRoute
+	ref   lbconfig.ObjectRef
+	// parents are its parentRefs that name our Gateways, in order.
+	parents []*parentState
+	// routes are its rules translated, without virtual host; nil until
+	// readRules ran.
+	routes []ruleRoute
+	read   bool
+	// resolvedReason is the first reason a backendRef could not be
+	// resolved ("" when every one was), and resolvedMessage says which.
+	resolvedReason  gatewayv1.RouteConditionReason
+	resolvedMessage string
+	// partial says which rules or matches are not served, "" when all
+	// are.
+	partial string
+}
+
+// ruleRoute is one route a rule match makes, and where it came from.
+type ruleRoute struct {
+	route lbconfig.Route
+	field string
+}
+
+// parentState is a parentRef of a route that names one of our Gateways.
+type parentState struct {
+	ref             gatewayv1.ParentReference
+	gw              *gatewayState
+	accepted        bool
+	reason          gatewayv1.RouteConditionReason
+	message         string
+	listeners       []*listenerState
+	hosts           [][]string // of each listener, the hostnames the route gets there
+	field           string
+	resolvedProblem bool
+}
+
+func routeRef(r *gatewayv1.HTTPRoute) lbconfig.ObjectRef {
+	return lbconfig.ObjectRef{Kind: kindHTTPRoute, Namespace: r.Namespace, Name: r.Name}
+}
+
+// attach finds the listeners of our Gateways that r attaches to.
+func (g *gatewayAPI) attach(r *routeState) {
+	for i, p := range r.route.Spec.ParentRefs {
+		gw := g.isOurGateway(r.route.Namespace, p)
+		if gw == nil {
+			continue
+		}
+		ps := &parentState{ref: p, gw: gw, field: fmt.Sprintf("spec.parentRefs[%d]", i)}
+		r.parents = append(r.parents, ps)
+		g.attachParent(r, ps)
+		if !ps.accepted {
+			g.t.problems.add(r.ref, ps.field, string(ps.reason), "%s; the route is not served there", ps.message)
+			continue
+		}
+		for _, ls := range ps.listeners {
+			ls.attached++
+		}
+	}
+}
+
+// attachParent decides whether r attaches to the Gateway of ps, and to
+// which of its listeners, as the spec says: by sectionName and port, the
+// listeners' allowedRoutes, and hostnames.
+func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
+	gw := ps.gw
+	if !gw.accepted {
+		ps.reason, ps.message = gatewayv1.RouteReasonNoMatchingParent, fmt.Sprintf("Gateway %s/%s is not accepted", gw.gw.Namespace, gw.gw.Name)
+		return
+	}
+	var named []*listenerState
+	for _, ls := range gw.listeners {
+		if ps.ref.SectionName != nil && string(*ps.ref.SectionName) != string(ls.l.Name) {
+			continue
+		}
+		if ps.ref.Port != nil && *ps.ref.Port != ls.l.Port {
+			continue
+		}
+		named = append(named, ls)
+	}
+	if len(named) == 0 {
+		ps.reason, ps.message = gatewayv1.RouteReasonNoMatchingParent, "the Gateway has no listener of that sectionName and port"
+		return
+	}
+	var allowed []*listenerState
+	for _, ls := range named {
+		if ls.attachable() && g.allows(ls, gw, r.route) {
+			allowed = append(allowed, ls)
+		}
+	}
+	if len(allowed) == 0 {
+		ps.reason, ps.message = gatewayv1.RouteReasonNotAllowedByListeners, "no valid listener of the Gateway allows HTTPRoutes of this namespace"
+		return
+	}
+	for _, ls := range allowed {
+		hosts := routeHosts(ls, gw.listeners, r.route.Spec.Hostnames)
+		if len(hosts) == 0 {
+			continue
+		}
+		ps.listeners = append(ps.listeners, ls)
+		ps.hosts = append(ps.hosts, hosts)
+	}
+	if len(ps.listeners) == 0 {
+		ps.reason, ps.message = gatewayv1.RouteReasonNoMatchingListenerHostname, "no hostname of the route matches a listener's hostname"
+		return
+	}
+	ps.accepted, ps.reason, ps.message = true, gatewayv1.RouteReasonAccepted, "accepted"
+}
+
+// allows reports whether listener ls of gw takes route r by its
+// allowedRoutes namespaces (Same by default) and kinds.
+func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r *gatewayv1.HTTPRoute) bool {
+	if len(ls.kinds) == 0 {
+		return false
+	}
+	from := gatewayv1.NamespacesFromSame
+	var sel *metav1.LabelSelector
+	if ar := ls.l.AllowedRoutes; ar != nil && ar.Namespaces != nil {
+		if ar.Namespaces.From != nil {
+			from = *ar.Namespaces.From
+		}
+		sel = ar.Namespaces.Selector
+	}
+	switch from {
+	case gatewayv1.NamespacesFromAll:
+		return true
+	case gatewayv1.NamespacesFromSame:
+		return r.Namespace == gw.gw.Namespace
+	case gatewayv1.NamespacesFromSelector:
+		if sel == nil {
+			return false
+		}
+		s, err := metav1.LabelSelectorAsSelector(sel)
+		ns := g.namespaces[r.Namespace]
+		return err == nil && ns != nil && s.Matches(labels.Set(ns.Labels))
+	}
+	return false
+}
+
+// routeHosts returns the virtual hosts a route with hostnames gets on
+// listener ls: each hostname both allow (the more specific of the two),
+// or the listener's own hostname ("" is any) when the route has none. A
+// hostname that a more specific listener on the same port matches is
+// that listener's, as the spec gives a request to the most specific
+// listener.
+func routeHosts(ls *listenerState, all []*listenerState, hostnames []gatewayv1.Hostname) []string {
+	lh := ls.hostname()
+	var out []string
+	add := func(h string) {
+		for _, o := range all {
+			if o != ls && o.usable() && o.l.Port == ls.l.Port && hostnameCovers(o.hostname(), h) && specificity(o.hostname()) > specificity(lh) {
+				return
+			}
+		}
+		if !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	if len(hostnames) == 0 {
+		add(lh)
+		return out
+	}
+	for _, rh := range hostnames {
+		h := strings.ToLower(string(rh))
+		if lbconfig.CheckHostname(h) != nil || h == "" {
+			continue
+		}
+		if x, ok := intersectHostnames(lh, h); ok {
+			add(x)
+		}
+	}
+	return out
+}
+
+// hostnameCovers reports whether listener hostname l (not "") takes the
+// requests for h: the same name, or a wildcard above it.
+func hostnameCovers(l, h string) bool {
+	if l == "" {
+		return false
+	}
+	return l == h || (strings.HasPrefix(l, "*.") && strings.HasSuffix(h, l[1:]) && len(h) > len(l)-1)
+}
+
+// specificity orders listener hostnames: any host, then wildcards by the
+// length of their suffix, then exact names.
+func specificity(l string) int {
+	switch {
+	case l == "":
+		return 0
+	case strings.HasPrefix(l, "*."):
+		return len(l)
+	}
+	return 1 << 20
+}
+
+// intersectHostnames returns the more specific of a listener hostname l
+// ("" is any) and a route hostname r when one includes the other, as the
+// spec's wildcards do: "*.example.com" stands for one or more labels.
+func intersectHostnames(l, r string) (string, bool) {
+	switch {
+	case l == "":
+		return r, true
+	case l == r:
+		return l, true
+	case strings.HasPrefix(l, "*.") && strings.HasSuffix(r, l[1:]):
+		return r, true
+	case strings.HasPrefix(r, "*.") && strings.HasSuffix(l, r[1:]):
+		return l, true
+	}
+	return "", false
+}

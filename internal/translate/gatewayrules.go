@@ -1,0 +1,408 @@
+package translate
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+// An HTTPRoute's rules become routes: one per match (a rule without
+// matches matches every path), each with the rule's filters and
+// backends. A rule whose filters cannot be honoured, or a match that
+// cannot be expressed, is left out with a problem and makes the route
+// PartiallyInvalid: leaving out a filter would serve the requests other
+// than asked. A backendRef that cannot be resolved keeps its share of the
+// requests, which go to a backend without endpoints (InvalidBackendSuffix).
+
+// readRules translates r's rules once.
+func (g *gatewayAPI) readRules(r *routeState) []ruleRoute {
+	if r.read {
+		return r.routes
+	}
+	r.read = true
+	for i, rule := range r.route.Spec.Rules {
+		f := fmt.Sprintf("spec.rules[%d]", i)
+		tmpl, ok := g.readRule(r, f, rule)
+		if !ok {
+			continue
+		}
+		matches := rule.Matches
+		if len(matches) == 0 {
+			matches = []gatewayv1.HTTPRouteMatch{{}}
+		}
+		for j, m := range matches {
+			mf := fmt.Sprintf("%s.matches[%d]", f, j)
+			route := tmpl
+			if !g.readMatch(r, mf, m, &route) {
+				continue
+			}
+			r.routes = append(r.routes, ruleRoute{route: route, field: mf})
+		}
+	}
+	return r.routes
+}
+
+// leaveOut records that a part of r is not served.
+func (g *gatewayAPI) leaveOut(r *routeState, field, reason, msg string) {
+	g.t.problems.add(r.ref, field, reason, "%s", msg)
+	if r.partial == "" {
+		r.partial = field + ": " + msg
+	}
+}
+
+// readRule translates the filters and backendRefs of a rule into a route
+// without path or matches.
+func (g *gatewayAPI) readRule(r *routeState, f string, rule gatewayv1.HTTPRouteRule) (lbconfig.Route, bool) {
+	route := lbconfig.Route{Source: r.ref}
+	if !g.readFilters(r, f, rule.Filters, &route) {
+		return route, false
+	}
+	if rule.Timeouts != nil {
+		timeoutsNotSupported(g, r, f+".timeouts")
+	}
+	if rule.Retry != nil {
+		g.t.problems.add(r.ref, f+".retry", string(gatewayv1.RouteReasonUnsupportedValue), "retries are not supported; the rule is served without")
+	}
+	if rule.SessionPersistence != nil {
+		g.t.problems.add(r.ref, f+".sessionPersistence", string(gatewayv1.RouteReasonUnsupportedValue), "session persistence is not supported; the rule is served without")
+	}
+	return route, g.readBackendRefs(r, f, rule.BackendRefs, &route)
+}
+
+// readFilters puts a rule's filters on route; false leaves the rule out.
+func (g *gatewayAPI) readFilters(r *routeState, f string, filters []gatewayv1.HTTPRouteFilter, route *lbconfig.Route) bool {
+	for i, flt := range filters {
+		ff := fmt.Sprintf("%s.filters[%d]", f, i)
+		var err error
+		switch flt.Type {
+		case gatewayv1.HTTPRouteFilterRequestHeaderModifier:
+			err = mergeHeaderFilter(&route.RequestHeaders, flt.RequestHeaderModifier, true)
+		case gatewayv1.HTTPRouteFilterResponseHeaderModifier:
+			err = mergeHeaderFilter(&route.ResponseHeaders, flt.ResponseHeaderModifier, false)
+		case gatewayv1.HTTPRouteFilterRequestRedirect:
+			route.Redirect, err = readRedirect(flt.RequestRedirect)
+		case gatewayv1.HTTPRouteFilterURLRewrite:
+			if flt.URLRewrite != nil && flt.URLRewrite.Path != nil && flt.URLRewrite.Path.Type == gatewayv1.PrefixMatchHTTPPathModifier {
+				prefixRewriteNotSupported(g, r, ff+".urlRewrite.path")
+				return false
+			}
+			err = readURLRewrite(flt.URLRewrite, route)
+		case gatewayv1.HTTPRouteFilterRequestMirror:
+			mirrorNotSupported(g, r, ff)
+			continue
+		case gatewayv1.HTTPRouteFilterCORS:
+			g.t.problems.add(r.ref, ff, string(gatewayv1.RouteReasonUnsupportedValue), "the CORS filter is not supported yet; the rule is served without it")
+			continue
+		default:
+			err = fmt.Errorf("filter type %q is not supported", flt.Type)
+		}
+		if err != nil {
+			g.leaveOut(r, ff, string(gatewayv1.RouteReasonUnsupportedValue), err.Error()+"; the rule is not served")
+			return false
+		}
+	}
+	if route.Redirect != nil && route.Rewrite != nil {
+		g.leaveOut(r, f+".filters", string(gatewayv1.RouteReasonIncompatibleFilters), "a rule cannot both redirect and rewrite; the rule is not served")
+		return false
+	}
+	return true
+}
+
+// mergeHeaderFilter adds a Gateway API header filter to *m.
+func mergeHeaderFilter(m **lbconfig.HeaderModifier, hf *gatewayv1.HTTPHeaderFilter, request bool) error {
+	if hf == nil {
+		return fmt.Errorf("the filter has no settings")
+	}
+	if *m == nil {
+		*m = &lbconfig.HeaderModifier{}
+	}
+	out := *m
+	for _, h := range hf.Set {
+		out.Set = append(out.Set, lbconfig.Header{Name: string(h.Name), Value: h.Value})
+	}
+	for _, h := range hf.Add {
+		out.Add = append(out.Add, lbconfig.Header{Name: string(h.Name), Value: h.Value})
+	}
+	out.Remove = append(out.Remove, hf.Remove...)
+	return out.Check(request)
+}
+
+// readRedirect converts a RequestRedirect filter; the status code is 302
+// unless set.
+func readRedirect(rr *gatewayv1.HTTPRequestRedirectFilter) (*lbconfig.Redirect, error) {
+	if rr == nil {
+		return nil, fmt.Errorf("the filter has no settings")
+	}
+	rd := &lbconfig.Redirect{StatusCode: 302}
+	if rr.StatusCode != nil {
+		rd.StatusCode = int32(*rr.StatusCode)
+	}
+	if rr.Scheme != nil {
+		rd.Scheme = *rr.Scheme
+	}
+	if rr.Hostname != nil {
+		rd.Hostname = strings.ToLower(string(*rr.Hostname))
+	}
+	if rr.Port != nil {
+		rd.Port = *rr.Port
+	}
+	if p := rr.Path; p != nil {
+		switch p.Type {
+		case gatewayv1.FullPathHTTPPathModifier:
+			if p.ReplaceFullPath == nil {
+				return nil, fmt.Errorf("path type ReplaceFullPath needs replaceFullPath")
+			}
+			rd.Path = &lbconfig.RedirectPath{Type: lbconfig.ReplaceFullPath, Value: *p.ReplaceFullPath}
+		case gatewayv1.PrefixMatchHTTPPathModifier:
+			if p.ReplacePrefixMatch == nil {
+				return nil, fmt.Errorf("path type ReplacePrefixMatch needs replacePrefixMatch")
+			}
+			rd.Path = &lbconfig.RedirectPath{Type: lbconfig.ReplacePrefixMatch, Value: *p.ReplacePrefixMatch}
+		default:
+			return nil, fmt.Errorf("path type %q is not supported", p.Type)
+		}
+	}
+	return rd, checkRedirect(rd)
+}
+
+// checkRedirect checks what lbconfig can check of a redirect before it
+// has a virtual host, with a route that would accept any path change.
+func checkRedirect(rd *lbconfig.Redirect) error {
+	cfg := redirectProbe(rd, "probe.invalid", lbconfig.MatchPrefix)
+	return cfg.Validate()
+}
+
+// redirectProbe is a config with one route that redirects with rd on a
+// virtual host named host, for lbconfig to check.
+func redirectProbe(rd *lbconfig.Redirect, host string, match lbconfig.MatchType) *lbconfig.Config {
+	return &lbconfig.Config{
+		LoadBalancers: []lbconfig.LoadBalancer{{Name: "probe", Listeners: []lbconfig.Listener{{
+			Port: 80, Protocol: lbconfig.ProtocolHTTP,
+			VirtualHosts: []lbconfig.VirtualHost{{Hostname: host, Routes: []lbconfig.Route{{
+				Path: "/", Match: match, Backend: lbconfig.BackendRef{Name: "probe"}, Redirect: rd,
+			}}}},
+		}}}},
+		Backends: []lbconfig.Backend{{Name: "probe"}},
+	}
+}
+
+// readURLRewrite converts the hostname and full-path parts of a URLRewrite
+// filter: the hostname becomes the request's Host field.
+func readURLRewrite(rw *gatewayv1.HTTPURLRewriteFilter, route *lbconfig.Route) error {
+	if rw == nil {
+		return fmt.Errorf("the filter has no settings")
+	}
+	if rw.Hostname != nil {
+		host := strings.ToLower(string(*rw.Hostname))
+		if err := mergeHeaderFilter(&route.RequestHeaders, &gatewayv1.HTTPHeaderFilter{Set: []gatewayv1.HTTPHeader{{Name: "Host", Value: host}}}, true); err != nil {
+			return err
+		}
+	}
+	if p := rw.Path; p != nil {
+		if p.Type != gatewayv1.FullPathHTTPPathModifier || p.ReplaceFullPath == nil {
+			return fmt.Errorf("path type %q is not supported", p.Type)
+		}
+		route.Rewrite = &lbconfig.Rewrite{Path: *p.ReplaceFullPath}
+		if err := lbconfig.CheckRewrite(route.Rewrite, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readBackendRefs sets the backends of route from a rule's backendRefs.
+// A redirecting rule needs none; a rule without any, or whose weights
+// are all zero, sends every request to the invalid backend, as the spec
+// answers them with an error.
+func (g *gatewayAPI) readBackendRefs(r *routeState, f string, refs []gatewayv1.HTTPBackendRef, route *lbconfig.Route) bool {
+	weights := map[string]int64{}
+	invalid := g.invalidBackend(r.ref)
+	for i, br := range refs {
+		bf := fmt.Sprintf("%s.backendRefs[%d]", f, i)
+		w := int64(1)
+		if br.Weight != nil {
+			w = int64(*br.Weight)
+		}
+		if w < 0 || w > lbconfig.MaxWeight {
+			g.leaveOut(r, bf+".weight", string(gatewayv1.RouteReasonUnsupportedValue), fmt.Sprintf("weight %d is not within 0 and %d; the rule is not served", w, lbconfig.MaxWeight))
+			return false
+		}
+		if len(br.Filters) > 0 {
+			g.leaveOut(r, bf+".filters", string(gatewayv1.RouteReasonUnsupportedValue), "filters on a backendRef are not supported yet; the rule is not served")
+			return false
+		}
+		name := g.backendOf(r, bf, br.BackendObjectReference)
+		weights[name] += w
+	}
+	var total int64
+	for _, w := range weights {
+		total += w
+	}
+	switch {
+	case route.Redirect != nil:
+		route.Backend = lbconfig.BackendRef{Name: invalid}
+		return true
+	case total == 0:
+		weights = map[string]int64{invalid: 1}
+		total = 1
+	case total > lbconfig.MaxWeight:
+		g.leaveOut(r, f+".backendRefs", string(gatewayv1.RouteReasonUnsupportedValue), fmt.Sprintf("the weights add up to %d, more than %d; the rule is not served", total, lbconfig.MaxWeight))
+		return false
+	case len(weights) > lbconfig.MaxWeightedRefs:
+		g.leaveOut(r, f+".backendRefs", string(gatewayv1.RouteReasonUnsupportedValue), fmt.Sprintf("more than %d backends; the rule is not served", lbconfig.MaxWeightedRefs))
+		return false
+	}
+	names := slices.Sorted(maps.Keys(weights))
+	// The heaviest backend is the route's Backend, for readers that see
+	// only that; ties go to the first by name.
+	primary := slices.MaxFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(weights[a], weights[b]), cmp.Compare(b, a)) })
+	route.Backend = lbconfig.BackendRef{Name: primary}
+	if len(names) == 1 {
+		return true
+	}
+	for _, n := range names {
+		route.Backends = append(route.Backends, lbconfig.WeightedBackend{Name: n, Weight: int32(weights[n])})
+	}
+	return true
+}
+
+// invalidBackend returns the name of the backend without endpoints of
+// the route ref, making it on first use.
+func (g *gatewayAPI) invalidBackend(ref lbconfig.ObjectRef) string {
+	name := ref.Namespace + "/" + ref.Name + InvalidBackendSuffix
+	if g.t.shared.backends[name] == nil {
+		g.t.shared.backends[name] = &resolvedBackend{backend: lbconfig.Backend{Name: name, Policy: DefaultPolicy()}}
+	}
+	return name
+}
+
+// backendOf resolves a backendRef to the name of its backend, or the
+// invalid backend after recording why on r.
+func (g *gatewayAPI) backendOf(r *routeState, f string, ref gatewayv1.BackendObjectReference) string {
+	group, kind := "", kindService
+	if ref.Group != nil {
+		group = string(*ref.Group)
+	}
+	if ref.Kind != nil {
+		kind = string(*ref.Kind)
+	}
+	ns := r.route.Namespace
+	if ref.Namespace != nil && *ref.Namespace != "" {
+		ns = string(*ref.Namespace)
+	}
+	unresolved := func(reason gatewayv1.RouteConditionReason, msg string) string {
+		g.t.problems.add(r.ref, f, string(reason), "%s; its share of the requests is answered with an error", msg)
+		if r.resolvedReason == "" {
+			r.resolvedReason, r.resolvedMessage = reason, msg
+		}
+		return g.invalidBackend(r.ref)
+	}
+	switch {
+	case group != "" || kind != kindService:
+		return unresolved(gatewayv1.RouteReasonInvalidKind, fmt.Sprintf("backend kind %q of group %q is not supported, only Service", kind, group))
+	case !g.granted(kindHTTPRoute, r.route.Namespace, "", kindService, ns, string(ref.Name)):
+		return unresolved(gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("no ReferenceGrant in namespace %q lets HTTPRoutes of namespace %q use Service %q", ns, r.route.Namespace, ref.Name))
+	case ref.Port == nil:
+		return unresolved(gatewayv1.RouteReasonUnsupportedValue, fmt.Sprintf("backendRef to Service %q needs a port", ref.Name))
+	case !isDNSLabel(string(ref.Name), 63):
+		return unresolved(gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("%q is not a Service name", ref.Name))
+	}
+	svc := &networkingv1.IngressServiceBackend{Name: string(ref.Name), Port: networkingv1.ServiceBackendPort{Number: *ref.Port}}
+	name := backendName(ns, svc)
+	if rb := g.t.shared.backends[name]; rb != nil {
+		if rb.issue != nil {
+			return unresolved(gatewayv1.RouteReasonBackendNotFound, rb.issue.msg)
+		}
+		return name
+	}
+	rb := g.t.shared.newBuilder().resolve(ns, svc)
+	rb.backend.Name = name
+	rb.backend.Policy = DefaultPolicy()
+	g.t.shared.backends[name] = rb
+	if rb.issue != nil {
+		return unresolved(gatewayv1.RouteReasonBackendNotFound, rb.issue.msg)
+	}
+	return name
+}
+
+// readMatch sets the path and header matches of route from m; false
+// leaves the match out.
+func (g *gatewayAPI) readMatch(r *routeState, f string, m gatewayv1.HTTPRouteMatch, route *lbconfig.Route) bool {
+	if len(m.QueryParams) > 0 {
+		queryMatchNotSupported(g, r, f+".queryParams")
+		return false
+	}
+	if m.Method != nil {
+		methodMatchNotSupported(g, r, f+".method")
+		return false
+	}
+	typ, value := gatewayv1.PathMatchPathPrefix, "/"
+	if p := m.Path; p != nil {
+		if p.Type != nil {
+			typ = *p.Type
+		}
+		if p.Value != nil {
+			value = *p.Value
+		}
+	}
+	var err error
+	switch typ {
+	case gatewayv1.PathMatchExact:
+		route.Match, err = lbconfig.MatchExact, lbconfig.CheckPath(value)
+	case gatewayv1.PathMatchPathPrefix:
+		route.Match, err = lbconfig.MatchPrefix, lbconfig.CheckPath(value)
+	case gatewayv1.PathMatchRegularExpression:
+		route.Match, err = lbconfig.MatchRegex, lbconfig.CheckRegex(value)
+	default:
+		err = fmt.Errorf("path match type %q is not supported", typ)
+	}
+	if err != nil {
+		g.leaveOut(r, f+".path", string(gatewayv1.RouteReasonUnsupportedValue), err.Error()+"; the match is not served")
+		return false
+	}
+	route.Path = value
+	if rd := route.Redirect; rd != nil && rd.Path != nil && rd.Path.Type == lbconfig.ReplacePrefixMatch && route.Match != lbconfig.MatchPrefix {
+		g.leaveOut(r, f+".path", string(gatewayv1.RouteReasonUnsupportedValue), "a redirect that replaces the prefix needs a PathPrefix match; the match is not served")
+		return false
+	}
+	route.Headers = nil
+	seen := map[string]bool{}
+	for i, h := range m.Headers {
+		name := strings.ToLower(string(h.Name))
+		if seen[name] {
+			continue // the spec: only the first match of a name counts
+		}
+		seen[name] = true
+		hm := lbconfig.HeaderMatch{Name: name, Type: lbconfig.HeaderExact, Value: h.Value}
+		if h.Type != nil && *h.Type == gatewayv1.HeaderMatchRegularExpression {
+			hm.Type = lbconfig.HeaderRegularExpression
+		}
+		if err := checkHeaderMatch(hm); err != nil {
+			g.leaveOut(r, fmt.Sprintf("%s.headers[%d]", f, i), string(gatewayv1.RouteReasonUnsupportedValue), err.Error()+"; the match is not served")
+			return false
+		}
+		route.Headers = append(route.Headers, hm)
+	}
+	if len(route.Headers) > lbconfig.MaxMatches {
+		g.leaveOut(r, f+".headers", string(gatewayv1.RouteReasonUnsupportedValue), fmt.Sprintf("more than %d header matches; the match is not served", lbconfig.MaxMatches))
+		return false
+	}
+	return true
+}
+
+func checkHeaderMatch(m lbconfig.HeaderMatch) error {
+	if err := lbconfig.CheckMatchHeaderName(m.Name); err != nil {
+		return err
+	}
+	if m.Type == lbconfig.HeaderRegularExpression {
+		return lbconfig.CheckHeaderRegexp(m.Value)
+	}
+	return lbconfig.CheckMatchValue(m.Value, false)
+}

@@ -1,0 +1,69 @@
+package translate
+
+import (
+	"fmt"
+
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// readListenerTLS finds the certificate of an HTTPS listener: the first
+// of its certificateRefs, a kubernetes.io/tls Secret in the Gateway's
+// namespace, or in another one that a ReferenceGrant opens to Gateways of
+// this namespace. A listener without a usable certificate is not served
+// (ResolvedRefs False): serving it with another certificate would only
+// fail the clients' checks.
+func (g *gatewayAPI) readListenerTLS(st *gatewayState, ls *listenerState) {
+	tls := ls.l.TLS
+	if tls == nil {
+		g.badCertificate(st, ls, ls.field+".tls", gatewayv1.ListenerReasonInvalidCertificateRef, "an HTTPS listener needs tls.certificateRefs")
+		return
+	}
+	if tls.Mode != nil && *tls.Mode != gatewayv1.TLSModeTerminate {
+		ls.accepted = false
+		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
+		ls.acceptedMessage = fmt.Sprintf("TLS mode %q is not supported on HTTPS listeners, only Terminate", *tls.Mode)
+		g.t.problems.add(st.ref, ls.field+".tls.mode", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
+		return
+	}
+	if len(tls.CertificateRefs) == 0 {
+		g.badCertificate(st, ls, ls.field+".tls.certificateRefs", gatewayv1.ListenerReasonInvalidCertificateRef, "an HTTPS listener needs a certificateRef")
+		return
+	}
+	ref := tls.CertificateRefs[0]
+	f := ls.field + ".tls.certificateRefs[0]"
+	group, kind := "", kindSecret
+	if ref.Group != nil {
+		group = string(*ref.Group)
+	}
+	if ref.Kind != nil {
+		kind = string(*ref.Kind)
+	}
+	if group != "" || kind != kindSecret {
+		g.badCertificate(st, ls, f, gatewayv1.ListenerReasonInvalidCertificateRef,
+			fmt.Sprintf("a certificateRef of group %q and kind %q is not supported, only Secrets (group \"\", kind Secret)", group, kind))
+		return
+	}
+	ns := st.gw.Namespace
+	if ref.Namespace != nil && *ref.Namespace != "" {
+		ns = string(*ref.Namespace)
+	}
+	if !g.granted(kindGateway, st.gw.Namespace, "", kindSecret, ns, string(ref.Name)) {
+		g.badCertificate(st, ls, f, gatewayv1.ListenerReasonRefNotPermitted,
+			fmt.Sprintf("no ReferenceGrant in namespace %q lets Gateways of namespace %q use Secret %q", ns, st.gw.Namespace, ref.Name))
+		return
+	}
+	r := g.t.shared.newBuilder().secret(ns, string(ref.Name))
+	if r.cert == nil {
+		g.badCertificate(st, ls, f, gatewayv1.ListenerReasonInvalidCertificateRef, r.msg)
+		return
+	}
+	ls.cert = r.cert
+}
+
+func (g *gatewayAPI) badCertificate(st *gatewayState, ls *listenerState, field string, reason gatewayv1.ListenerConditionReason, msg string) {
+	ls.badCert = true
+	ls.resolved = false
+	ls.resolvedReason = reason
+	ls.resolvedMessage = msg
+	g.t.problems.add(st.ref, field, string(reason), "%s; the listener is not served", msg)
+}
