@@ -173,6 +173,10 @@ type Route struct {
 	// routes with the same path).
 	Headers []HeaderMatch `json:"headers,omitempty"`
 	Cookies []CookieMatch `json:"cookies,omitempty"`
+	// Method and QueryParams, if set, are conditions too: the request's
+	// method, and its query parameters (see requestmatch.go).
+	Method      string            `json:"method,omitempty"`
+	QueryParams []QueryParamMatch `json:"queryParams,omitempty"`
 	// Backends, if set, spread the route's requests over several
 	// backends by weight, one choice per request; sorted by Name, and
 	// Backend is one of them, so that code reading only Backend still

@@ -208,7 +208,6 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 				v.rateLimit(rf+".rateLimit", rl)
 			}
 		}
-		v.groups(vf, vh.Routes)
 	}
 }
 
