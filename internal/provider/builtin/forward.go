@@ -50,8 +50,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var b *backend
 	var headers responseHeaders
-	if rt := pr.routeFor(r.Host, path); rt != nil {
-		rt = rt.pick(r.Header)
+	if rt := pr.routeForRequest(r, path); rt != nil {
 		client := remoteAddr(r.RemoteAddr)
 		if rt.access != nil && !rt.permits(client) {
 			// Before the redirect too: a refused client learns nothing.

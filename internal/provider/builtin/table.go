@@ -359,7 +359,7 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 			v.routes = append(v.routes, cr)
 		}
 		for r := range v.routes {
-			if v.routes[r].split, err = compileSplit(r, vh.Routes, v.routes, lookup); err != nil {
+			if v.routes[r].split, err = compileSplit(r, vh.Routes, lookup); err != nil {
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
 			}
 		}
