@@ -573,6 +573,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			if marker != "" {
 				be = marker
 			}
+			splits.entry(rt, be, regex)
 			if regex {
 				paths.regexRule(id, rt, be)
 				continue
@@ -582,6 +583,9 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			} else {
 				pfx.line(key + " " + be)
 			}
+		}
+		if err := splits.fallThrough(); err != nil {
+			return fmt.Errorf("virtual host %d (%q): %w", k, vh.Hostname, err)
 		}
 	}
 	r.files[hostsMap] = []byte(hosts.String())

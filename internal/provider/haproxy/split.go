@@ -25,6 +25,9 @@ type splitRules struct {
 	// byKey is the index of a key's group, or -1 for a key whose first
 	// route has no conditions and no weights.
 	byKey map[string]int
+	// entries are the map entries of the virtual host being rendered,
+	// in route order, for fallThrough (requestmatch.go).
+	entries []mapEntry
 }
 
 // splitGroup is one path group: its marker and the rule lines of its
@@ -72,6 +75,11 @@ func (s *splitRules) add(key string, rt lbconfig.Route, value, suffix string, id
 // routeLines renders the rules that pick rt within its group.
 func routeLines(marker string, rt lbconfig.Route, value, suffix string, ids map[string]string) ([]string, error) {
 	cond := "{ var(txn.backend) -m str " + marker + " }"
+	more, err := requestMatchConds(rt) // requestmatch.go
+	if err != nil {
+		return nil, err
+	}
+	cond += more
 	for i, m := range rt.Headers {
 		if err := lbconfig.CheckMatchHeaderName(m.Name); err != nil {
 			return nil, fmt.Errorf("headers[%d]: %w", i, err)
