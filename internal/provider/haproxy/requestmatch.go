@@ -3,6 +3,7 @@ package haproxy
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"ingress-controller/pkg/lbconfig"
@@ -10,9 +11,9 @@ import (
 
 // Method and query parameter matches (lbconfig.Route.Method and
 // QueryParams) are conditions of a route's rule in its group (split.go):
-// "method -m str", case-sensitive, and "urlp(<name>)", which reads the
-// first parameter of that name, "&" or ";" separated, undecoded, as
-// lbconfig.QueryValue does.
+// "method -m str", case-sensitive, and a variable set from
+// "urlp(<name>)", which reads the first parameter of that name, "&" or
+// ";" separated, undecoded, as lbconfig.QueryValue does.
 //
 // A group without a route free of conditions lets a request none of its
 // routes match fall through to the next route whose path matches
@@ -99,14 +100,15 @@ func nextMatching(later []mapEntry, e mapEntry) *mapEntry {
 	return nil
 }
 
-// requestMatchConds renders rt's method and query matches as conditions.
-func requestMatchConds(rt lbconfig.Route) (string, error) {
-	cond := ""
+// requestMatchConds renders rt's method and query matches as
+// conditions, separated by spaces.
+func (s *splitRules) requestMatchConds(rt lbconfig.Route) (string, error) {
+	var conds []string
 	if rt.Method != "" {
 		if err := lbconfig.CheckMethod(rt.Method); err != nil {
 			return "", fmt.Errorf("method: %w", err)
 		}
-		cond += " { method -m str " + rt.Method + " }"
+		conds = append(conds, "{ method -m str "+rt.Method+" }")
 	}
 	for i, m := range rt.QueryParams {
 		if err := checkQueryName(m.Name); err != nil {
@@ -116,10 +118,10 @@ func requestMatchConds(rt lbconfig.Route) (string, error) {
 		switch m.Type {
 		case lbconfig.HeaderExact:
 			err = lbconfig.CheckQueryValue(m.Value)
-			cond += " { urlp(" + m.Name + ") -m str " + cfgQuote(m.Value) + " }"
+			conds = append(conds, "{ var("+s.queryVar(m.Name)+") -m str "+cfgQuote(m.Value)+" }")
 		case lbconfig.HeaderRegularExpression:
 			err = lbconfig.CheckHeaderRegexp(m.Value)
-			cond += " { urlp(" + m.Name + ") -m reg " + cfgQuote(m.Value) + " }"
+			conds = append(conds, "{ var("+s.queryVar(m.Name)+") -m reg "+cfgQuote(m.Value)+" }")
 		default:
 			err = fmt.Errorf("unknown query parameter match type %q", m.Type)
 		}
@@ -127,7 +129,31 @@ func requestMatchConds(rt lbconfig.Route) (string, error) {
 			return "", fmt.Errorf("queryParams[%d]: %w", i, err)
 		}
 	}
-	return cond, nil
+	return strings.Join(conds, " "), nil
+}
+
+// queryVar returns the variable that holds the first parameter called
+// name. As an ACL, urlp would try every parameter of the name; set-var
+// keeps the first, as lbconfig.QueryValue does.
+func (s *splitRules) queryVar(name string) string {
+	if v, ok := s.queryVars[name]; ok {
+		return v
+	}
+	if s.queryVars == nil {
+		s.queryVars = map[string]string{}
+	}
+	v := "txn.q" + strconv.Itoa(len(s.queryNames))
+	s.queryVars[name] = v
+	s.queryNames = append(s.queryNames, name)
+	return v
+}
+
+// queryLines reads the query parameters matched on, only for requests
+// whose path picked a group.
+func (s *splitRules) queryLines(w *lines) {
+	for _, name := range s.queryNames {
+		w.line("    http-request set-var(" + s.queryVars[name] + ") urlp(" + name + ") if { var(txn.backend) -m beg split_ }")
+	}
 }
 
 // checkQueryName refuses the names lbconfig accepts that HAProxy would

@@ -11,7 +11,7 @@ import (
 func init() {
 	const (
 		marker = `\{ var\(txn\.backend\) -m str split_\d+ \}`
-		conds  = `(?: \{ method -m str [A-Z]+ \})?(?: \{ urlp\([A-Za-z0-9._~-]+\) -m (?:str|reg) ` + q + ` \})*` +
+		conds  = `(?: \{ method -m str [A-Z]+ \})?(?: \{ var\(txn\.q\d+\) -m (?:str|reg) ` + q + ` \})*` +
 			`(?: \{ req\.fhdr\([a-z0-9-]+,1\) -m (?:str|reg) ` + q + ` \}| \{ req\.cook\([A-Za-z0-9._-]+\) -m str ` + q + ` \})*`
 		value = `(?:be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|split_\d+)(?:\^h\d+)?(?:~a\d+)?`
 	)
@@ -19,6 +19,7 @@ func init() {
 		`^    http-request set-var\(txn\.backend\) str\(`+value+`\) if `+marker+conds+`$`,
 		`^    http-request set-var\(txn\.split_w\) rand\(\d+\) if `+marker+conds+`$`,
 		`^    http-request unset-var\(txn\.backend\) if `+marker+`$`,
+		`^    http-request set-var\(txn\.q\d+\) urlp\([A-Za-z0-9._~-]+\) if \{ var\(txn\.backend\) -m beg split_ \}$`,
 	)...)
 }
 
@@ -89,8 +90,9 @@ func TestRenderFallThrough(t *testing.T) {
 		// Exact /exact falls through to Prefix /exact's group.
 		"http-request set-var(txn.backend) str(" + marker("v0:/exact/") + ") if { var(txn.backend) -m str " + exact + " }",
 		"{ method -m str PUT } { req.fhdr(version,1) -m str 'one' }",
-		"{ urlp(animal) -m str 'whale%00'\"'\"'x' }",
-		"{ urlp(n) -m reg '^[0-9]{1,3}$' } { urlp(x.y~z-_) -m str '1' }",
+		"http-request set-var(txn.q0) urlp(animal) if { var(txn.backend) -m beg split_ }",
+		"{ var(txn.q0) -m str 'whale%00'\"'\"'x' }",
+		"{ var(txn.q1) -m reg '^[0-9]{1,3}$' } { var(txn.q2) -m str '1' }",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("config lacks %q", want)
