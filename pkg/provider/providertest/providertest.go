@@ -141,6 +141,8 @@ func (s Suite) Run(t *testing.T) {
 		{"Redirects", (*Suite).testRedirects},
 		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"RequestMatches", (*Suite).testRequestMatches},
+		{"QueryAndMethodMatches", (*Suite).testQueryAndMethodMatches},
+		{"MatchPrecedence", (*Suite).testMatchPrecedence},
 		{"RateLimits", (*Suite).testRateLimits},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
