@@ -187,6 +187,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			default:
 				v.add(rf+".match", fmt.Sprintf("unknown match type %q", route.Match))
 			}
+			v.checkRewriteType(rf, route)
 			if route.Rewrite != nil && route.Match != MatchRegex {
 				if err := CheckRewrite(route.Rewrite, 0); err != nil {
 					v.add(rf+".rewrite.path", err.Error())
