@@ -143,6 +143,7 @@ func (s Suite) Run(t *testing.T) {
 		{"RequestMatches", (*Suite).testRequestMatches},
 		{"QueryAndMethodMatches", (*Suite).testQueryAndMethodMatches},
 		{"MatchPrecedence", (*Suite).testMatchPrecedence},
+		{"PrefixRewrite", (*Suite).testPrefixRewrite},
 		{"RateLimits", (*Suite).testRateLimits},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
