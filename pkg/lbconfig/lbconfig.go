@@ -185,6 +185,9 @@ type Route struct {
 	// RateLimit, if set, limits the requests of each client address
 	// (see RateLimit); nil limits none.
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+	// Timeouts, if set, bound the route's exchanges (see
+	// RouteTimeouts); nil leaves them to the backend's policy.
+	Timeouts *RouteTimeouts `json:"timeouts,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its

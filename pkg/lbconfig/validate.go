@@ -208,6 +208,9 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			if rl := route.RateLimit; rl != nil {
 				v.rateLimit(rf+".rateLimit", rl)
 			}
+			if t := route.Timeouts; t != nil {
+				v.timeouts(rf+".timeouts", t)
+			}
 		}
 	}
 }
