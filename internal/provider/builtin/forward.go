@@ -50,6 +50,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var b *backend
 	var headers responseHeaders
+	var timeouts *routeTimeouts
 	if rt := pr.routeForRequest(r, path); rt != nil {
 		client := remoteAddr(r.RemoteAddr)
 		if rt.access != nil && !rt.permits(client) {
@@ -102,6 +103,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rt.headers.request.apply(r.Header)
 		}
 		b = rt.pickBackend()
+		timeouts = rt.timeouts
 	}
 	if b == nil {
 		http.Error(w, "404 not found: no route for this host and path", http.StatusNotFound)
@@ -111,6 +113,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var out outcome
 	c := b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), nil)
 	c.headers = headers
+	c.timeouts = timeouts.forRequest(b, start)
 	switch {
 	case c.ep == nil:
 		http.Error(w, "503 service unavailable: no ready endpoints", http.StatusServiceUnavailable)
@@ -213,13 +216,18 @@ func (p *Provider) forwardLoop(w http.ResponseWriter, r *http.Request, pr *portR
 	for {
 		var out outcome
 		var err error
+		ar, release := c.timeouts.bound(r)
 		if b.protocol == "" {
-			out, err = p.forward(w, r, pr, b, c)
+			out, err = p.forward(w, ar, pr, b, c)
 		} else {
-			out, err = p.forwardOther(w, r, pr, b, c)
+			out, err = p.forwardOther(w, ar, pr, b, c)
 		}
+		release()
 		if err == nil {
 			return out
+		}
+		if timedOut(ar) {
+			return outcome{status: p.backendFailed(w, ar, b, c.ep, err), endpoint: c.ep.addr}
 		}
 		tried = append(tried, c.ep)
 		next := choice{}
@@ -229,7 +237,7 @@ func (p *Provider) forwardLoop(w http.ResponseWriter, r *http.Request, pr *portR
 		if next.ep == nil {
 			return outcome{status: p.backendFailed(w, r, b, c.ep, err), endpoint: c.ep.addr}
 		}
-		next.headers = c.headers
+		next.headers, next.timeouts = c.headers, c.timeouts
 		p.log.Debug("connect failed; trying another endpoint", "backend", b.name, "endpoint", c.ep.addr, "next", next.ep.addr, "error", err)
 		c = next
 	}
@@ -242,7 +250,7 @@ func (p *Provider) forwardLoop(w http.ResponseWriter, r *http.Request, pr *portR
 func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) (outcome, error) {
 	ctx := r.Context()
 	ep := c.ep
-	x := exchange{p: p, w: w, r: r, pr: pr, pol: b.policy, host: c.headers.upstreamHost(r), setCookie: c.setCookie, headers: c.headers}
+	x := exchange{p: p, w: w, r: r, pr: pr, pol: c.policyFor(b), host: c.headers.upstreamHost(r), setCookie: c.setCookie, headers: c.headers}
 	if x.host == "" {
 		x.host = ep.addr // what net/http's Transport sent
 	}
@@ -378,6 +386,10 @@ func (p *Provider) backendFailed(w http.ResponseWriter, r *http.Request, b *back
 	if clientBodyTimedOut(err) {
 		// Before the context check: the failed read cancelled it.
 		return clientTimedOut(w)
+	}
+	if timedOut(r) {
+		p.log.Warn("route timeout passed", "backend", b.name, "endpoint", ep.addr, "error", err)
+		return routeTimedOut(w)
 	}
 	if r.Context().Err() != nil {
 		return 0 // the client went away; nobody to answer

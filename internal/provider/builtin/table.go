@@ -113,6 +113,9 @@ type route struct {
 	split *split
 	// limit, if set, limits the requests of each client (ratelimit.go).
 	limit *rateLimit
+	// timeouts, if set, bound the route's exchanges; such a route is
+	// served on net/http's path (timeouts.go).
+	timeouts *routeTimeouts
 }
 
 // permits reports whether a client at addr may use r. An address that
@@ -337,7 +340,7 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
 			}
 			path := rt.MatchPath()
-			cr := route{path: path, backend: b, headers: compileHeaders(rt)}
+			cr := route{path: path, backend: b, headers: compileHeaders(rt), timeouts: compileTimeouts(rt.Timeouts)}
 			if a := rt.Access; a != nil {
 				// A copy: the table outlives nothing of cfg.
 				cr.access = &lbconfig.Access{Allow: slices.Clone(a.Allow), Deny: slices.Clone(a.Deny)}
