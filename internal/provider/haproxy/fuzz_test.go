@@ -147,8 +147,8 @@ var (
 	mapGrammar = map[string]*regexp.Regexp{
 		"hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ v\d+$`),
 		"wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ v\d+$`),
-		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
-		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
+		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\|r\d+)?(\*t\d+)?$|^v\d+:/[!-~]* split_\d+$`),
+		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(\|r\d+)?(\*t\d+)?$|^v\d+:/[!-~]* split_\d+$`),
 		// Prefixes as netip.Prefix writes them: IPv4 or IPv6 (no zone).
 		"-allow.lst":  regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
 		"-deny.lst":   regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),

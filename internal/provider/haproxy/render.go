@@ -342,7 +342,9 @@ type renderer struct {
 	// userlistIDs maps credentials names to their userlists.
 	userlistIDs map[string]string
 	// limits are the rate limit zones (ratelimit.go).
-	limits  rateLimitTables
+	limits rateLimitTables
+	// timed are the backends of routes with timeouts (timeouts.go).
+	timed   map[string]bool
 	cfgText lines
 }
 
@@ -467,6 +469,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	var auth authRules
 	var redirectsTo redirectRules
 	var splits splitRules
+	var timeouts timeoutRules
 	var limited []string // rate limit zone ids
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
@@ -548,6 +551,10 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			if err != nil {
 				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
 			}
+			if be, err = timeouts.add(rt, be); err != nil { // timeouts.go
+				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+			}
+			r.markTimed(rt)
 			// Requests route on their normalized path (pathRules).
 			path := rt.MatchPath()
 			// Keys are "<vhost>:<path>". Prefix keys end in "/" and the
@@ -659,6 +666,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	}
 	paths.regexLines(w)
 	splits.lines(w)
+	timeouts.lines(w)
 	paths.splitLines(w)
 	auth.splitLines(w)
 	rateLimitKey(w, limited)
@@ -1065,6 +1073,9 @@ func (r *renderer) backend(b *lbconfig.Backend) error {
 		}
 		for _, l := range policy {
 			w.line("    " + l)
+		}
+		if !v.tcp && r.timed[b.Name] {
+			w.line("    " + routeTimeoutRule)
 		}
 		for i, s := range slots {
 			addr, port := s.Address, s.Port

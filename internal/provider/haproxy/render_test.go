@@ -222,6 +222,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 		"split":           splitGolden(),
 		"request-matches": requestMatchGolden(),
 		"prefix-rewrite":  prefixRewriteGolden(),
+		"timeouts":        timeoutsGolden(),
 		"two-load-balancers-https": {
 			LoadBalancers: []lbconfig.LoadBalancer{
 				{Name: "default", Listeners: []lbconfig.Listener{

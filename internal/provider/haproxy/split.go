@@ -152,9 +152,10 @@ func (s *splitRules) lines(w *lines) {
 }
 
 // suffixOf returns the part of a map value after its backend id or
-// redirect name: the header, access, authentication and rewrite ids.
+// redirect name: the header, access, authentication, rewrite and timeout
+// ids.
 func suffixOf(value string) string {
-	if i := strings.IndexAny(value, "^~!|"); i >= 0 {
+	if i := strings.IndexAny(value, "^~!|*"); i >= 0 {
 		return value[i:]
 	}
 	return ""
