@@ -144,6 +144,7 @@ func (s Suite) Run(t *testing.T) {
 		{"QueryAndMethodMatches", (*Suite).testQueryAndMethodMatches},
 		{"MatchPrecedence", (*Suite).testMatchPrecedence},
 		{"PrefixRewrite", (*Suite).testPrefixRewrite},
+		{"Timeouts", (*Suite).testTimeouts},
 		{"RateLimits", (*Suite).testRateLimits},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
