@@ -188,6 +188,9 @@ type Route struct {
 	// Timeouts, if set, bound the route's exchanges (see
 	// RouteTimeouts); nil leaves them to the backend's policy.
 	Timeouts *RouteTimeouts `json:"timeouts,omitempty"`
+	// Mirrors, if set, get copies of the route's requests (see
+	// mirror.go); sorted by Name, then share.
+	Mirrors []Mirror `json:"mirrors,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its

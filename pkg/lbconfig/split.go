@@ -268,6 +268,7 @@ func (r *Route) sortSplit() {
 	})
 	slices.SortFunc(r.Backends, func(x, y WeightedBackend) int { return cmp.Compare(x.Name, y.Name) })
 	r.sortRequestMatches()
+	r.sortMirrors()
 }
 
 // split checks a route's matches and weighted backends; ref checks that

@@ -211,6 +211,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			if t := route.Timeouts; t != nil {
 				v.timeouts(rf+".timeouts", t)
 			}
+			v.mirrors(rf, route, ref)
 		}
 	}
 }
