@@ -102,6 +102,9 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// client's credentials.
 			rt.headers.request.apply(r.Header)
 		}
+		if rt.mirrors != nil {
+			h.p.mirror(r, rt, pr)
+		}
 		b = rt.pickBackend()
 		timeouts = rt.timeouts
 	}
@@ -222,12 +225,14 @@ func (p *Provider) forwardLoop(w http.ResponseWriter, r *http.Request, pr *portR
 		} else {
 			out, err = p.forwardOther(w, ar, pr, b, c)
 		}
+		if err != nil && timedOut(ar) { // before release cancels ar
+			status := p.backendFailed(w, ar, b, c.ep, err)
+			release()
+			return outcome{status: status, endpoint: c.ep.addr}
+		}
 		release()
 		if err == nil {
 			return out
-		}
-		if timedOut(ar) {
-			return outcome{status: p.backendFailed(w, ar, b, c.ep, err), endpoint: c.ep.addr}
 		}
 		tried = append(tried, c.ep)
 		next := choice{}

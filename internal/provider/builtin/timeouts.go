@@ -86,9 +86,16 @@ func (c choice) policyFor(b *backend) *policy {
 }
 
 // timedOut reports whether r's exchange was ended by its route's
-// timeouts (and not by its client).
+// timeouts (and not by its client): its context ended with that cause,
+// or its deadline, the route's, has passed with the context not ended
+// yet (a dial or read bound by the deadline can fail first).
 func timedOut(r *http.Request) bool {
-	return context.Cause(r.Context()) == errRouteTimeout
+	ctx := r.Context()
+	if context.Cause(ctx) == errRouteTimeout {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && ctx.Err() == nil && !time.Now().Before(d)
 }
 
 // routeTimedOut answers a request whose route's timeout passed.
