@@ -98,6 +98,8 @@ type Provider struct {
 	metrics *proxyMetrics
 	// other forwards to HTTPS, H2C and gRPC backends.
 	other otherProtocols
+	// mirrors sends copies of requests to routes' mirrors (mirror.go).
+	mirrors mirrorSender
 
 	table atomic.Pointer[table]
 	// selfSigned is the default certificate of HTTPS listeners, made on
@@ -393,6 +395,7 @@ func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) erro
 	p.tunnelsClosed = true
 	p.tunnelMu.Unlock()
 	p.tunnels.Wait()
+	p.mirrors.stop(p)
 	p.log.Info("builtin proxy stopped")
 	return nil
 }

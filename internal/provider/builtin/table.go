@@ -116,6 +116,9 @@ type route struct {
 	// timeouts, if set, bound the route's exchanges; such a route is
 	// served on net/http's path (timeouts.go).
 	timeouts *routeTimeouts
+	// mirrors, if set, get copies of the route's requests; such a route
+	// is served on net/http's path (mirror.go).
+	mirrors []routeMirror
 }
 
 // permits reports whether a client at addr may use r. An address that
@@ -358,6 +361,9 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 			}
 			if rd := rt.Redirect; rd != nil {
 				cr.to = compileRedirectTo(rd, vh.Hostname, cr.path, l)
+			}
+			if cr.mirrors, err = compileMirrors(rt.Mirrors, lookup); err != nil {
+				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
 			}
 			v.routes = append(v.routes, cr)
 		}
