@@ -82,6 +82,9 @@ type Capabilities struct {
 	TCP bool
 	// Sticky: cookie and source-IP session affinity.
 	Sticky bool
+	// Mirrors: routes' request mirrors. A provider without them must
+	// refuse a config that has some, and keep the old one serving.
+	Mirrors bool
 	// HashFormats are the password hash formats of basic authentication
 	// the provider verifies; it must reject a config with any other.
 	HashFormats []lbconfig.HashFormat
@@ -145,6 +148,7 @@ func (s Suite) Run(t *testing.T) {
 		{"MatchPrecedence", (*Suite).testMatchPrecedence},
 		{"PrefixRewrite", (*Suite).testPrefixRewrite},
 		{"Timeouts", (*Suite).testTimeouts},
+		{"Mirrors", (*Suite).testMirrors},
 		{"RateLimits", (*Suite).testRateLimits},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
