@@ -111,8 +111,9 @@ type VirtualHost struct {
 	Passthrough *BackendRef `json:"passthrough,omitempty"`
 	// Routes are ordered by precedence: Exact before Prefix before
 	// Regex, then longer paths first (Regex routes of equal length in
-	// reverse text order, as ingress-nginx orders its locations). The
-	// first route that matches a request wins.
+	// reverse text order, as ingress-nginx orders its locations), then
+	// routes of one path by their conditions (split.go). The first route
+	// whose path matches and whose conditions hold wins.
 	//
 	// Routes match the request path as NormalizePath leaves it: dot
 	// segments removed, repeated slashes merged, encoded unreserved
