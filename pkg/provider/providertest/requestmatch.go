@@ -55,7 +55,7 @@ func (l *lab) checkMatches(port int32, cases []matchCase) {
 // the first parameter of a name, values undecoded ("%77hale" and
 // "whale%00" are not "whale"), ";" as a separator, a parameter after a
 // 6 KB query, a regular expression anchored on the value; requests no
-// route takes get 404.
+// route takes get 404; a 104 KB query is refused before routing.
 func (s *Suite) testQueryAndMethodMatches(t *testing.T) {
 	l := s.start(t)
 	v1, v2, v3 := l.startBackend("v1"), l.startBackend("v2"), l.startBackend("v3")
@@ -153,6 +153,12 @@ func (s *Suite) testQueryAndMethodMatches(t *testing.T) {
 		{"GET", qh, "/re?n=42&n=x", "", v2},
 		{"GET", qh, "/re?n=x&n=42", "", nil},
 	})
+	// A query far over any head limit is refused by the load balancer,
+	// matched against nothing.
+	huge := "/?" + strings.Repeat("animal=whale&", 8000) + "animal=whale"
+	if r := l.do("GET", port, qh, huge); r.err != nil || r.server != "" || (r.status != http.StatusRequestHeaderFieldsTooLarge && r.status != http.StatusBadRequest && r.status != http.StatusRequestURITooLong) {
+		t.Errorf("GET /?<104 KB query>: got %s, want 400, 414 or 431 from the load balancer", r)
+	}
 }
 
 // testMatchPrecedence checks that both providers order the routes of a
