@@ -12,7 +12,7 @@ func init() {
 	const cond = ` if \{ var\(txn\.rewrite\) -m str r\d+ \}`
 	cfgGrammar = append(cfgGrammar, compileAll(
 		`^    http-request set-var\(txn\.prefix_whole\) bool\(true\)`+cond+` \{ path,length eq \d+ \}$`,
-		`^    http-request set-path '[!#-&(-~]*%\[path,bytes\(\d+\)\]'`+cond+` !\{ var\(txn\.prefix_whole\) -m found \}$`,
+		`^    http-request set-path `+q+cond+` !\{ var\(txn\.prefix_whole\) -m found \}$`,
 		`^    http-request set-path `+q+cond+` \{ var\(txn\.prefix_whole\) -m found \}$`,
 	)...)
 }
