@@ -111,8 +111,9 @@ type VirtualHost struct {
 	Passthrough *BackendRef `json:"passthrough,omitempty"`
 	// Routes are ordered by precedence: Exact before Prefix before
 	// Regex, then longer paths first (Regex routes of equal length in
-	// reverse text order, as ingress-nginx orders its locations). The
-	// first route that matches a request wins.
+	// reverse text order, as ingress-nginx orders its locations), then
+	// routes of one path by their conditions (split.go). The first route
+	// whose path matches and whose conditions hold wins.
 	//
 	// Routes match the request path as NormalizePath leaves it: dot
 	// segments removed, repeated slashes merged, encoded unreserved
@@ -173,6 +174,10 @@ type Route struct {
 	// routes with the same path).
 	Headers []HeaderMatch `json:"headers,omitempty"`
 	Cookies []CookieMatch `json:"cookies,omitempty"`
+	// Method and QueryParams, if set, are conditions too: the request's
+	// method, and its query parameters (see requestmatch.go).
+	Method      string            `json:"method,omitempty"`
+	QueryParams []QueryParamMatch `json:"queryParams,omitempty"`
 	// Backends, if set, spread the route's requests over several
 	// backends by weight, one choice per request; sorted by Name, and
 	// Backend is one of them, so that code reading only Backend still
@@ -193,6 +198,12 @@ type Route struct {
 	// ExternalAuth, if set, serves only the requests an authentication
 	// server allows (see ExternalAuth); nil asks none.
 	ExternalAuth *ExternalAuth `json:"externalAuth,omitempty"`
+	// Timeouts, if set, bound the route's exchanges (see
+	// RouteTimeouts); nil leaves them to the backend's policy.
+	Timeouts *RouteTimeouts `json:"timeouts,omitempty"`
+	// Mirrors, if set, get copies of the route's requests (see
+	// mirror.go); sorted by Name, then share.
+	Mirrors []Mirror `json:"mirrors,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its

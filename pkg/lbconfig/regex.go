@@ -42,7 +42,7 @@ const MaxRewriteLength = 1024
 // the groups of the route's pattern (an unmatched group is empty), as in
 // ingress-nginx's rewrite-target; "$" is followed by one digit, 1 to 9,
 // never anything else. Gateway API's ReplacePrefixMatch, which keeps what
-// follows the matched prefix, is for a field of its own.
+// follows the matched prefix, is Type ReplacePrefixMatch.
 //
 // The result is normalized as requests are (NormalizePath); a result
 // that NormalizePath refuses, which only a group that cuts a
@@ -50,7 +50,10 @@ const MaxRewriteLength = 1024
 // backend. So the backend never gets a path a request could not have
 // carried.
 type Rewrite struct {
-	Path string `json:"path"`
+	// Type is ReplaceFullPath (or "", the same), or ReplacePrefixMatch,
+	// which replaces only what a Prefix route matched (prefixrewrite.go).
+	Type RedirectPathType `json:"type,omitempty"`
+	Path string           `json:"path"`
 }
 
 // CheckRegex returns an error unless p is a route pattern every provider
@@ -163,9 +166,15 @@ func checkNesting(re *syntax.Regexp, repeated bool) error {
 // CheckRewrite returns an error unless rw can replace the path of a
 // route whose pattern has groups capturing groups (0 for routes that are
 // not MatchRegex): an absolute path of printable ASCII with valid
-// percent-encodings, no "\", and "$" only before a group 1 to groups.
+// percent-encodings, no "\", and "$" only before a group 1 to groups. A
+// prefix rewrite's path may also be empty, and has no groups.
 func CheckRewrite(rw *Rewrite, groups int) error {
 	p := rw.Path
+	if rw.ReplacesPrefix() {
+		if err := checkPrefixValue(p); err != nil || p == "" {
+			return err
+		}
+	}
 	switch {
 	case len(p) > MaxRewriteLength:
 		return fmt.Errorf("rewrite %q is longer than %d bytes", clip.Value(p), MaxRewriteLength)

@@ -35,6 +35,9 @@ func (c *Config) Select(keep func(LoadBalancer) bool) *Config {
 					for _, b := range vh.Routes[i].Backends {
 						useBackend(&BackendRef{Name: b.Name})
 					}
+					for _, m := range vh.Routes[i].Mirrors {
+						useBackend(&BackendRef{Name: m.Name})
+					}
 				}
 			}
 		}

@@ -15,14 +15,18 @@ import (
 // HTTPRouteMatch headers and HTTPBackendRef weights, so that both the
 // ingress-nginx canary and HTTPRoute translate into them.
 //
-// Routes with the same Path and Match form a group. A request whose path
-// picks the group (the first route whose path matches, see
-// VirtualHost.Routes) takes the first route of the group whose Headers
-// and Cookies all match; CompareRoutes puts the routes with more header
-// matches first, then more cookie matches. Every group with conditions
-// has a route without any (Validate checks it), so a request whose path
-// picks a group is always served by it, never by a shorter path: the
-// same on every provider.
+// Routes with the same Path and Match form a group. A request takes the
+// first route, in the order of VirtualHost.Routes, whose path matches and
+// whose conditions (Method, Headers, QueryParams, Cookies) all hold.
+// Within a group CompareRoutes puts first the routes with a method
+// match, then those with more header matches, then more query parameter
+// matches, then more cookie matches: Gateway API's precedence after the
+// path's. A group that ends with a route without conditions serves every
+// request its path picks (the ingress-nginx canary's routes always do);
+// one that does not lets a request none of its routes match go on to the
+// next route whose path matches, a shorter prefix, as Gateway API
+// matches across all the rules of a host; with none left the default
+// backend or 404 answers.
 
 // Bounds of request matches and weights.
 const (
@@ -76,7 +80,9 @@ type WeightedBackend struct {
 }
 
 // HasConditions reports whether the route matches more than a path.
-func (r *Route) HasConditions() bool { return len(r.Headers) > 0 || len(r.Cookies) > 0 }
+func (r *Route) HasConditions() bool {
+	return len(r.Headers) > 0 || len(r.Cookies) > 0 || r.Method != "" || len(r.QueryParams) > 0
+}
 
 // Split reports whether the route spreads its requests over Backends.
 func (r *Route) Split() bool { return len(r.Backends) > 0 }
@@ -222,11 +228,18 @@ func CompileHeaderMatch(m HeaderMatch) (*regexp.Regexp, error) {
 	return regexp.Compile(m.Value)
 }
 
-// compareConditions orders routes of the same path: more header matches
-// first, then more cookie matches, then by their text so the order is
-// total.
+// compareConditions orders routes of the same path as Gateway API ranks
+// matches: a method match first, then more header matches, then more
+// query parameter matches, then more cookie matches, then by their text
+// so the order is total.
 func compareConditions(a, b Route) int {
+	if c := cmp.Compare(min(len(b.Method), 1), min(len(a.Method), 1)); c != 0 {
+		return c
+	}
 	if c := cmp.Compare(len(b.Headers), len(a.Headers)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(len(b.QueryParams), len(a.QueryParams)); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(len(b.Cookies), len(a.Cookies)); c != 0 {
@@ -235,6 +248,9 @@ func compareConditions(a, b Route) int {
 	if c := slices.CompareFunc(a.Headers, b.Headers, func(x, y HeaderMatch) int {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Type, y.Type), cmp.Compare(x.Value, y.Value))
 	}); c != 0 {
+		return c
+	}
+	if c := cmp.Or(cmp.Compare(a.Method, b.Method), slices.CompareFunc(a.QueryParams, b.QueryParams, compareQueryParams)); c != 0 {
 		return c
 	}
 	return slices.CompareFunc(a.Cookies, b.Cookies, func(x, y CookieMatch) int {
@@ -251,11 +267,14 @@ func (r *Route) sortSplit() {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Value, y.Value))
 	})
 	slices.SortFunc(r.Backends, func(x, y WeightedBackend) int { return cmp.Compare(x.Name, y.Name) })
+	r.sortRequestMatches()
+	r.sortMirrors()
 }
 
 // split checks a route's matches and weighted backends; ref checks that
 // a backend exists.
 func (v *validator) split(f string, r Route, ref func(string, *BackendRef)) {
+	v.requestMatches(f, r)
 	if len(r.Headers)+len(r.Cookies) > MaxMatches {
 		v.add(f+".headers", fmt.Sprintf("more than %d header and cookie matches", MaxMatches))
 	}
@@ -321,30 +340,4 @@ func (v *validator) split(f string, r Route, ref func(string, *BackendRef)) {
 	if r.HTTPSRedirect != nil {
 		v.add(f+".backends", "a route that redirects to HTTPS has no backends to split")
 	}
-}
-
-// groups checks that every group of routes with conditions (see the top
-// of this file) has a route without any.
-func (v *validator) groups(f string, routes []Route) {
-	plain := map[[2]string]bool{}
-	for _, r := range routes {
-		if !r.HasConditions() {
-			plain[routeKey(r)] = true
-		}
-	}
-	for i, r := range routes {
-		if r.HasConditions() && !plain[routeKey(r)] {
-			v.add(fmt.Sprintf("%s.routes[%d]", f, i), fmt.Sprintf("no route of path %q (%s) without header or cookie matches serves the requests this one does not match", r.Path, r.Match))
-		}
-	}
-}
-
-// routeKey is what puts routes in one group: the match type and the path
-// as it matches.
-func routeKey(r Route) [2]string {
-	p := r.MatchPath()
-	if r.Match == MatchPrefix {
-		p = trimPrefixPath(p)
-	}
-	return [2]string{string(r.Match), p}
 }

@@ -189,6 +189,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			default:
 				v.add(rf+".match", fmt.Sprintf("unknown match type %q", route.Match))
 			}
+			v.checkRewriteType(rf, route)
 			if route.Rewrite != nil && route.Match != MatchRegex {
 				if err := CheckRewrite(route.Rewrite, 0); err != nil {
 					v.add(rf+".rewrite.path", err.Error())
@@ -213,8 +214,11 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			if ea := route.ExternalAuth; ea != nil {
 				v.externalAuth(rf+".externalAuth", ea)
 			}
+			if t := route.Timeouts; t != nil {
+				v.timeouts(rf+".timeouts", t)
+			}
+			v.mirrors(rf, route, ref)
 		}
-		v.groups(vf, vh.Routes)
 	}
 }
 

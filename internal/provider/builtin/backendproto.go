@@ -206,11 +206,13 @@ func (p *Provider) reverseProxy(scheme string, rt http.RoundTripper) *httputil.R
 				return
 			}
 			cause := context.Cause(r.Context())
-			if r.Context().Err() != nil && cause != errResponseTimeout {
+			if r.Context().Err() != nil && cause != errResponseTimeout && cause != errRouteTimeout {
 				return // the client went away, or the body stalled: nobody to answer
 			}
 			status := http.StatusBadGateway
-			if cause == errResponseTimeout || errors.Is(err, context.DeadlineExceeded) {
+			if cause == errRouteTimeout {
+				status, err = http.StatusGatewayTimeout, errRouteTimeout
+			} else if cause == errResponseTimeout || errors.Is(err, context.DeadlineExceeded) {
 				status = http.StatusGatewayTimeout
 				err = errResponseTimeout
 			}
@@ -259,7 +261,7 @@ func (p *Provider) forwardOther(w http.ResponseWriter, r *http.Request, pr *port
 	}
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
-	t := &target{backend: b.name, ep: c.ep, pr: pr, pol: b.policy, cancel: cancel, headers: c.headers}
+	t := &target{backend: b.name, ep: c.ep, pr: pr, pol: c.policyFor(b), cancel: cancel, headers: c.headers}
 	defer t.gotFirstByte() // stops the response timer, whatever happened
 	ctx = context.WithValue(ctx, targetKey{}, t)
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: t.wroteRequest, GotFirstResponseByte: t.gotFirstByte})

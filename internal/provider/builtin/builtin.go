@@ -101,6 +101,8 @@ type Provider struct {
 	// authClient sends the subrequests of external authentication
 	// (extauth.go).
 	authClient *http.Client
+	// mirrors sends copies of requests to routes' mirrors (mirror.go).
+	mirrors mirrorSender
 
 	table atomic.Pointer[table]
 	// selfSigned is the default certificate of HTTPS listeners, made on
@@ -399,6 +401,7 @@ func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) erro
 	p.tunnelMu.Unlock()
 	p.tunnels.Wait()
 	p.authClient.CloseIdleConnections()
+	p.mirrors.stop(p)
 	p.log.Info("builtin proxy stopped")
 	return nil
 }

@@ -51,8 +51,8 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var b *backend
 	var headers responseHeaders
 	var pages *pageRequest
-	if rt := pr.routeFor(r.Host, path); rt != nil {
-		rt = rt.pick(r.Header)
+	var timeouts *routeTimeouts
+	if rt := pr.routeForRequest(r, path); rt != nil {
 		client := remoteAddr(r.RemoteAddr)
 		if rt.access != nil && !rt.permits(client) {
 			// Before the redirect too: a refused client learns nothing.
@@ -115,6 +115,9 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// client's credentials.
 			rt.headers.request.apply(r.Header)
 		}
+		if rt.mirrors != nil {
+			h.p.mirror(r, rt, pr)
+		}
 		b = rt.pickBackend()
 		if b != nil && rt.fallback != nil {
 			var fell bool
@@ -122,6 +125,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				pages = nil // the fallback's answers are its own
 			}
 		}
+		timeouts = rt.timeouts
 	}
 	if b == nil {
 		http.Error(w, "404 not found: no route for this host and path", http.StatusNotFound)
@@ -132,6 +136,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := b.choose(r, remoteIP(r.RemoteAddr), pr.secure(), nil)
 	c.headers = headers
 	c.headers.pages = pages
+	c.timeouts = timeouts.forRequest(b, start)
 	switch {
 	case c.ep == nil:
 		http.Error(w, "503 service unavailable: no ready endpoints", http.StatusServiceUnavailable)
@@ -234,11 +239,18 @@ func (p *Provider) forwardLoop(w http.ResponseWriter, r *http.Request, pr *portR
 	for {
 		var out outcome
 		var err error
+		ar, release := c.timeouts.bound(r)
 		if b.protocol == "" {
-			out, err = p.forward(w, r, pr, b, c)
+			out, err = p.forward(w, ar, pr, b, c)
 		} else {
-			out, err = p.forwardOther(w, r, pr, b, c)
+			out, err = p.forwardOther(w, ar, pr, b, c)
 		}
+		if err != nil && timedOut(ar) { // before release cancels ar
+			status := p.backendFailed(w, ar, b, c.ep, err)
+			release()
+			return outcome{status: status, endpoint: c.ep.addr}
+		}
+		release()
 		if err == nil {
 			return out
 		}
@@ -250,7 +262,7 @@ func (p *Provider) forwardLoop(w http.ResponseWriter, r *http.Request, pr *portR
 		if next.ep == nil {
 			return outcome{status: p.backendFailed(w, r, b, c.ep, err), endpoint: c.ep.addr}
 		}
-		next.headers = c.headers
+		next.headers, next.timeouts = c.headers, c.timeouts
 		p.log.Debug("connect failed; trying another endpoint", "backend", b.name, "endpoint", c.ep.addr, "next", next.ep.addr, "error", err)
 		c = next
 	}
@@ -263,7 +275,7 @@ func (p *Provider) forwardLoop(w http.ResponseWriter, r *http.Request, pr *portR
 func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoutes, b *backend, c choice) (outcome, error) {
 	ctx := r.Context()
 	ep := c.ep
-	x := exchange{p: p, w: w, r: r, pr: pr, pol: b.policy, host: c.headers.upstreamHost(r), setCookie: c.setCookie, headers: c.headers}
+	x := exchange{p: p, w: w, r: r, pr: pr, pol: c.policyFor(b), host: c.headers.upstreamHost(r), setCookie: c.setCookie, headers: c.headers}
 	if x.host == "" {
 		x.host = ep.addr // what net/http's Transport sent
 	}
@@ -403,6 +415,10 @@ func (p *Provider) backendFailed(w http.ResponseWriter, r *http.Request, b *back
 	if clientBodyTimedOut(err) {
 		// Before the context check: the failed read cancelled it.
 		return clientTimedOut(w)
+	}
+	if timedOut(r) {
+		p.log.Warn("route timeout passed", "backend", b.name, "endpoint", ep.addr, "error", err)
+		return routeTimedOut(w)
 	}
 	if r.Context().Err() != nil {
 		return 0 // the client went away; nobody to answer

@@ -114,6 +114,9 @@ type choice struct {
 	// headers is what the route's header rules need of the response,
 	// set on net/http's path only.
 	headers responseHeaders
+	// timeouts are the route's (timeouts.go), nil for none; set on
+	// net/http's path only.
+	timeouts *exchangeTimeouts
 }
 
 // choose picks the endpoint for r (clientIP is its client's address),

@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,7 +34,10 @@ func (r *route) compileMatch(rt *lbconfig.Route) (bool, error) {
 		if err := lbconfig.CheckRewrite(rw, groups); err != nil {
 			return true, err
 		}
-		r.rewrite = &lbconfig.Rewrite{Path: rw.Path}
+		if rw.ReplacesPrefix() && !r.prefix {
+			return true, fmt.Errorf("rewrite: only Prefix routes replace a prefix")
+		}
+		r.rewrite = &lbconfig.Rewrite{Type: rw.Type, Path: rw.Path}
 	}
 	return true, nil
 }
@@ -43,6 +47,9 @@ func (r *route) compileMatch(rt *lbconfig.Route) (bool, error) {
 // percent-encoding in two can make one that NormalizePath refuses, and
 // that is an error.
 func (r *route) rewritePath(p string) (string, error) {
+	if r.rewrite.ReplacesPrefix() {
+		return lbconfig.NormalizePath(lbconfig.RewritePrefix(p, r.path, r.rewrite.Path))
+	}
 	var m []int
 	if r.re != nil {
 		m = r.re.FindStringSubmatchIndex(p)

@@ -119,3 +119,36 @@ func BenchmarkRouteLookup(b *testing.B) {
 		}
 	}
 }
+
+// TestPrefixRewritePath is Gateway API's ReplacePrefixMatch table on
+// the compiled route, with hostile paths: long, odd encodings left as
+// they came, dot segments already gone.
+func TestPrefixRewritePath(t *testing.T) {
+	long := strings.Repeat("a", 6000)
+	for _, tc := range []struct{ prefix, value, path, want string }{
+		{"/foo", "/xyz", "/foo/bar", "/xyz/bar"},
+		{"/foo", "/xyz/", "/foo/bar", "/xyz/bar"},
+		{"/foo/", "/xyz", "/foo/bar", "/xyz/bar"},
+		{"/foo/", "/xyz/", "/foo/bar", "/xyz/bar"},
+		{"/foo", "/xyz", "/foo", "/xyz"},
+		{"/foo", "/xyz", "/foo/", "/xyz/"},
+		{"/foo", "", "/foo/bar", "/bar"},
+		{"/foo", "", "/foo/", "/"},
+		{"/foo", "", "/foo", "/"},
+		{"/foo", "/", "/foo/", "/"},
+		{"/foo", "/", "/foo", "/"},
+		{"/", "/xyz", "/a%20b", "/xyz/a%20b"},
+		{"/foo", "/x%41y", "/foo/" + long, "/xAy/" + long},
+	} {
+		var r route
+		r.path = tc.prefix
+		rt := lbconfig.Route{Path: tc.prefix, Match: lbconfig.MatchPrefix, Rewrite: &lbconfig.Rewrite{Type: lbconfig.ReplacePrefixMatch, Path: tc.value}}
+		if _, err := r.compileMatch(&rt); err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.rewritePath(tc.path)
+		if err != nil || got != tc.want {
+			t.Errorf("%s on prefix %s replaced by %q: got %.60q, %v, want %.60q", tc.path, tc.prefix, tc.value, got, err, tc.want)
+		}
+	}
+}

@@ -22,9 +22,10 @@ import (
 type split struct {
 	headers []headerMatch
 	cookies []lbconfig.CookieMatch
-	// next is the following route of the same group, tried when this
-	// one's conditions do not hold; the group's last route has none.
-	next *route
+	// method and query are the route's method and query parameter
+	// matches (requestmatch.go).
+	method string
+	query  []queryMatch
 	// backends and cumulative weights of a route that splits; total 0
 	// means every request goes to the route's backend.
 	backends []*backend
@@ -40,16 +41,18 @@ type headerMatch struct {
 	re    *regexp.Regexp
 }
 
-// compileSplit returns the split of route n of routes, whose compiled
-// form is at the same index of compiled, or nil when its group has no
-// conditions and it has no weights.
-func compileSplit(n int, routes []lbconfig.Route, compiled []route, lookup func(*lbconfig.BackendRef) (*backend, error)) (*split, error) {
+// compileSplit returns the split of route n of routes, or nil when its
+// group has no conditions and it has no weights.
+func compileSplit(n int, routes []lbconfig.Route, lookup func(*lbconfig.BackendRef) (*backend, error)) (s *split, err error) {
 	rt := routes[n]
 	grouped := rt.HasConditions() || (n > 0 && sameGroup(routes[n-1], rt) && routes[n-1].HasConditions())
 	if !grouped && !rt.Split() {
 		return nil, nil
 	}
-	s := &split{cookies: rt.Cookies}
+	s = &split{cookies: rt.Cookies, method: rt.Method}
+	if s.query, err = compileQueryMatches(rt.QueryParams); err != nil {
+		return nil, err
+	}
 	for i, m := range rt.Headers {
 		hm := headerMatch{key: textproto.CanonicalMIMEHeaderKey(m.Name), exact: m.Value}
 		if m.Type == lbconfig.HeaderRegularExpression {
@@ -62,12 +65,6 @@ func compileSplit(n int, routes []lbconfig.Route, compiled []route, lookup func(
 			return nil, fmt.Errorf("headers[%d]: unknown header match type %q", i, m.Type)
 		}
 		s.headers = append(s.headers, hm)
-	}
-	if rt.HasConditions() {
-		if n+1 >= len(routes) || !sameGroup(rt, routes[n+1]) {
-			return nil, fmt.Errorf("no route of path %q without conditions follows", rt.Path)
-		}
-		s.next = &compiled[n+1]
 	}
 	if total := rt.TotalWeight(); rt.Split() && (total <= 0 || total > lbconfig.MaxWeight) {
 		return nil, fmt.Errorf("backends: the weights add up to %d", total)
@@ -100,17 +97,12 @@ func trimSlash(p string) string {
 	return p
 }
 
-// pick returns the route of r's group whose conditions h meets: r itself,
-// or one after it.
-func (r *route) pick(h http.Header) *route {
-	for r.split != nil && r.split.next != nil && !r.split.holds(h) {
-		r = r.split.next
+// holds reports whether every condition of s holds for r.
+func (s *split) holds(r *http.Request) bool {
+	if s.method != "" && r.Method != s.method {
+		return false
 	}
-	return r
-}
-
-// holds reports whether every condition of s holds for h.
-func (s *split) holds(h http.Header) bool {
+	h := r.Header
 	for i := range s.headers {
 		m := &s.headers[i]
 		vs := h[m.key]
@@ -120,6 +112,9 @@ func (s *split) holds(h http.Header) bool {
 		if m.re != nil && !m.re.MatchString(vs[0]) || m.re == nil && vs[0] != m.exact {
 			return false
 		}
+	}
+	if len(s.query) > 0 && !queryHolds(s.query, r.URL.RawQuery) {
+		return false
 	}
 	for _, c := range s.cookies {
 		if !hasCookie(h["Cookie"], c) {

@@ -60,7 +60,7 @@ func TestSplitPicksRoute(t *testing.T) {
 		"huge cookie":                 {http.Header{"Cookie": {strings.Repeat("k=v; ", 20000) + "canary=always"}}, "canary"},
 		"nothing":                     {http.Header{}, ""},
 	} {
-		rt := pr.routeFor("any", "/x").pick(tc.header)
+		rt := pr.routeForRequest(requestWith("GET", "/x", tc.header), "/x")
 		got := rt.backend.name
 		if tc.want == "" {
 			if rt.split == nil || rt.split.total != 100 {
@@ -76,7 +76,7 @@ func TestSplitPicksRoute(t *testing.T) {
 // meet; the choice allocates nothing.
 func TestSplitWeights(t *testing.T) {
 	pr := canaryListener(t)
-	rt := pr.routeFor("any", "/").pick(http.Header{})
+	rt := pr.routeForRequest(requestWith("GET", "/", http.Header{}), "/")
 	const n = 20000
 	canary := 0
 	for range n {
@@ -87,8 +87,8 @@ func TestSplitWeights(t *testing.T) {
 	if canary < n*27/100 || canary > n*33/100 {
 		t.Errorf("canary got %d of %d, want about 30%%", canary, n)
 	}
-	h := http.Header{"X-Canary": {"never"}, "Cookie": {"a=b; canary=never"}}
-	if allocs := testing.AllocsPerRun(1000, func() { _ = pr.routeFor("any", "/").pick(h).pickBackend() }); allocs != 0 {
+	r := requestWith("GET", "/", http.Header{"X-Canary": {"never"}, "Cookie": {"a=b; canary=never"}})
+	if allocs := testing.AllocsPerRun(1000, func() { _ = pr.routeForRequest(r, "/").pickBackend() }); allocs != 0 {
 		t.Errorf("pick and pickBackend allocate %.1f times", allocs)
 	}
 }

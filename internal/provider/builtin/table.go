@@ -121,6 +121,12 @@ type route struct {
 	// ext, if set, asks an auth server about each request; such a
 	// route is served on net/http's path (extauth.go).
 	ext *extAuth
+	// timeouts, if set, bound the route's exchanges; such a route is
+	// served on net/http's path (timeouts.go).
+	timeouts *routeTimeouts
+	// mirrors, if set, get copies of the route's requests; such a route
+	// is served on net/http's path (mirror.go).
+	mirrors []routeMirror
 }
 
 // permits reports whether a client at addr may use r. An address that
@@ -359,7 +365,7 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
 			}
 			path := rt.MatchPath()
-			cr := route{path: path, backend: b, headers: compileHeaders(rt), ext: compileExtAuth(rt.ExternalAuth)}
+			cr := route{path: path, backend: b, headers: compileHeaders(rt), ext: compileExtAuth(rt.ExternalAuth), timeouts: compileTimeouts(rt.Timeouts)}
 			if a := rt.Access; a != nil {
 				// A copy: the table outlives nothing of cfg.
 				cr.access = &lbconfig.Access{Allow: slices.Clone(a.Allow), Deny: slices.Clone(a.Deny)}
@@ -378,10 +384,13 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 			if rd := rt.Redirect; rd != nil {
 				cr.to = compileRedirectTo(rd, vh.Hostname, cr.path, l)
 			}
+			if cr.mirrors, err = compileMirrors(rt.Mirrors, lookup); err != nil {
+				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
+			}
 			v.routes = append(v.routes, cr)
 		}
 		for r := range v.routes {
-			if v.routes[r].split, err = compileSplit(r, vh.Routes, v.routes, lookup); err != nil {
+			if v.routes[r].split, err = compileSplit(r, vh.Routes, lookup); err != nil {
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
 			}
 			if err := v.routes[r].compileErrorPages(&vh.Routes[r], lookup); err != nil {

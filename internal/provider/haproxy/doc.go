@@ -119,6 +119,12 @@
 // that way ("disable-l7-retry" for the others), as the builtin provider
 // does: a backend that closed without answering may have acted on a POST.
 //
+// Route timeouts and mirrors. A route's timeouts become the stream's
+// server timeout (set-timeout in its backends), an inactivity timeout:
+// the builtin ends the whole exchange at the deadline, HAProxy only when
+// the backend is silent that long (timeouts.go). Request mirrors are
+// refused (mirror.go).
+//
 // Run supervises the master: if it dies it is restarted with backoff (the
 // first restart at once) from the last applied config and slot layout, and
 // Healthy reports the outage meanwhile. When Run's context ends the master

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"ingress-controller/pkg/lbconfig"
 )
@@ -160,8 +161,8 @@ var (
 	mapGrammar = map[string]*regexp.Regexp{
 		"hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ v\d+$`),
 		"wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ v\d+$`),
-		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(@x\d+)?(\*e\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
-		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(@x\d+)?(\*e\d+)?(\|r\d+)?$|^v\d+:/[!-~]* split_\d+$`),
+		"exact.map":     regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(@x\d+)?(\*e\d+)?(\|r\d+)?(=t\d+)?$|^v\d+:/[!-~]* split_\d+$`),
+		"prefix.map":    regexp.MustCompile(`^v\d+:/[!-~]* (be_[A-Za-z0-9_.-]+|redirect_\d+_\d+|to\d+)(\^h\d+)?(~a\d+)?(~r\d+)?(!u\d+)?(@x\d+)?(\*e\d+)?(\|r\d+)?(=t\d+)?$|^v\d+:/[!-~]* split_\d+$`),
 		// Prefixes as netip.Prefix writes them: IPv4 or IPv6 (no zone).
 		"-allow.lst":  regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
 		"-deny.lst":   regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
@@ -297,8 +298,41 @@ func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie,
 		vh := &cfg.LoadBalancers[0].Listeners[0].VirtualHosts[0]
 		vh.Routes = append(vh.Routes, rt)
 	}
+	fuzzGatewayRoute(cfg, path, cookie, cookiePath, limit)
 	cfg.Sort()
 	return cfg
+}
+
+// fuzzGatewayRoute adds to the wildcard virtual host a route on path with
+// a method, a query parameter match and a prefix rewrite made of the
+// hostile cookie name and path, and timeouts of limit milliseconds, where lbconfig and
+// this provider accept them (refused ones would hide the rest).
+func fuzzGatewayRoute(cfg *lbconfig.Config, path, name, value string, limit int64) {
+	if lbconfig.CheckPath(path) != nil {
+		return
+	}
+	vh := &cfg.LoadBalancers[0].Listeners[0].VirtualHosts[1]
+	rt := lbconfig.Route{Path: path, Match: lbconfig.MatchPrefix, Backend: vh.Routes[0].Backend, Method: "PATCH"}
+	if lbconfig.CheckMethod(name) == nil {
+		rt.Method = name
+	}
+	q := lbconfig.QueryParamMatch{Name: "q", Type: lbconfig.HeaderExact, Value: "v"}
+	if checkQueryName(name) == nil {
+		q.Name = name
+	}
+	if lbconfig.CheckQueryValue(value) == nil {
+		q.Value = value
+	} else if lbconfig.CheckHeaderRegexp(value) == nil {
+		q.Type, q.Value = lbconfig.HeaderRegularExpression, value
+	}
+	rt.QueryParams = []lbconfig.QueryParamMatch{q}
+	if rw := (&lbconfig.Rewrite{Type: lbconfig.ReplacePrefixMatch, Path: value}); lbconfig.CheckRewrite(rw, 0) == nil {
+		rt.Rewrite = rw
+	}
+	if limit > 0 && limit <= int64(lbconfig.MaxRouteTimeout/time.Millisecond) {
+		rt.Timeouts = &lbconfig.RouteTimeouts{Request: lbconfig.Duration(time.Duration(limit) * time.Millisecond)}
+	}
+	vh.Routes = append(vh.Routes, rt)
 }
 
 // fuzzAccess makes an access rule of limit's bits: an IPv4 and an IPv6

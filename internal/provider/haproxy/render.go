@@ -360,7 +360,9 @@ type renderer struct {
 	errors errorSites
 	// extAuths are the external authentications (extauth.go).
 	extAuths extAuthRules
-	cfgText  lines
+	// timed are the backends of routes with timeouts (timeouts.go).
+	timed   map[string]bool
+	cfgText lines
 }
 
 type lines struct{ strings.Builder }
@@ -485,6 +487,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	var redirectsTo redirectRules
 	var splits splitRules
 	var errs errorRules
+	var timeouts timeoutRules
 	var limited []string // rate limit zone ids
 	var authed []string  // external authentication ids
 	for k, vh := range l.VirtualHosts {
@@ -587,6 +590,13 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			if err != nil {
 				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
 			}
+			if be, err = timeouts.add(rt, be); err != nil { // timeouts.go
+				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+			}
+			r.markTimed(rt)
+			if err := refuseMirrors(rt); err != nil { // mirror.go
+				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+			}
 			// Requests route on their normalized path (pathRules).
 			path := rt.MatchPath()
 			// Keys are "<vhost>:<path>". Prefix keys end in "/" and the
@@ -612,6 +622,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			if marker != "" {
 				be = marker
 			}
+			splits.entry(rt, be, regex)
 			if regex {
 				paths.regexRule(id, rt, be)
 				continue
@@ -621,6 +632,9 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			} else {
 				pfx.line(key + " " + be)
 			}
+		}
+		if err := splits.fallThrough(); err != nil {
+			return fmt.Errorf("virtual host %d (%q): %w", k, vh.Hostname, err)
 		}
 	}
 	r.files[hostsMap] = []byte(hosts.String())
@@ -694,6 +708,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	}
 	paths.regexLines(w)
 	splits.lines(w)
+	timeouts.lines(w)
 	paths.splitLines(w)
 	errs.splitLines(w)
 	r.extAuths.splitLines(w, authed)
@@ -1110,6 +1125,9 @@ func (r *renderer) backend(b *lbconfig.Backend) error {
 		}
 		for _, l := range policy {
 			w.line("    " + l)
+		}
+		if !v.tcp && r.timed[b.Name] {
+			w.line("    " + routeTimeoutRule)
 		}
 		for i, s := range slots {
 			addr, port := s.Address, s.Port

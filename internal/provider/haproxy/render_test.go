@@ -219,7 +219,10 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 			}},
 			Backends: []lbconfig.Backend{{Name: "default/web:80", Endpoints: eps("10.0.6.1")}},
 		},
-		"split": splitGolden(),
+		"split":           splitGolden(),
+		"request-matches": requestMatchGolden(),
+		"prefix-rewrite":  prefixRewriteGolden(),
+		"timeouts":        timeoutsGolden(),
 		"two-load-balancers-https": {
 			LoadBalancers: []lbconfig.LoadBalancer{
 				{Name: "default", Listeners: []lbconfig.Listener{

@@ -53,9 +53,16 @@ func (pr *pathRouting) add(vid string, rt lbconfig.Route, value string) (string,
 		id := "r" + strconv.Itoa(len(pr.rewrites))
 		value += "|" + id
 		cond := " if { var(txn.rewrite) -m str " + id + " }"
-		if re != nil {
+		switch {
+		case rw.ReplacesPrefix():
+			lines, err := prefixRewrite(rt, cond) // prefixrewrite.go
+			if err != nil {
+				return "", false, fmt.Errorf("rewrite: %w", err)
+			}
+			pr.rewrites = append(pr.rewrites, lines...)
+		case re != nil:
 			pr.rewrites = append(pr.rewrites, "http-request replace-path "+cfgQuote("^"+rt.Path)+" "+cfgQuote(rewriteFormat(rw.Path))+cond)
-		} else {
+		default:
 			pr.rewrites = append(pr.rewrites, "http-request set-path "+cfgQuote(rewriteFormat(rw.Path))+cond)
 		}
 	}

@@ -25,6 +25,13 @@ type splitRules struct {
 	// byKey is the index of a key's group, or -1 for a key whose first
 	// route has no conditions and no weights.
 	byKey map[string]int
+	// entries are the map entries of the virtual host being rendered,
+	// in route order, for fallThrough; queryVars names the variable that
+	// holds the first parameter of each query name matched on, in the
+	// order of queryNames (requestmatch.go).
+	entries    []mapEntry
+	queryVars  map[string]string
+	queryNames []string
 }
 
 // splitGroup is one path group: its marker and the rule lines of its
@@ -57,7 +64,11 @@ func (s *splitRules) add(key string, rt lbconfig.Route, value, suffix string, id
 		return "", nil
 	}
 	grp := &s.groups[g]
-	lines, err := routeLines(grp.marker, rt, value, suffix, ids)
+	more, err := s.requestMatchConds(rt) // requestmatch.go
+	if err != nil {
+		return "", err
+	}
+	lines, err := routeLines(strings.TrimSpace(grp.marker+" "+more), rt, value, suffix, ids)
 	if err != nil {
 		return "", err
 	}
@@ -69,9 +80,14 @@ func (s *splitRules) add(key string, rt lbconfig.Route, value, suffix string, id
 	return grp.marker, nil
 }
 
-// routeLines renders the rules that pick rt within its group.
+// routeLines renders the rules that pick rt within its group; marker
+// may be followed by a space and further conditions.
 func routeLines(marker string, rt lbconfig.Route, value, suffix string, ids map[string]string) ([]string, error) {
+	marker, more, _ := strings.Cut(marker, " ")
 	cond := "{ var(txn.backend) -m str " + marker + " }"
+	if more != "" {
+		cond += " " + more
+	}
 	for i, m := range rt.Headers {
 		if err := lbconfig.CheckMatchHeaderName(m.Name); err != nil {
 			return nil, fmt.Errorf("headers[%d]: %w", i, err)
@@ -127,6 +143,7 @@ func routeLines(marker string, rt lbconfig.Route, value, suffix string, ids map[
 
 // lines writes the rules of every group.
 func (s *splitRules) lines(w *lines) {
+	s.queryLines(w)
 	for _, g := range s.groups {
 		for _, l := range g.lines {
 			w.line("    " + l)
@@ -135,9 +152,10 @@ func (s *splitRules) lines(w *lines) {
 }
 
 // suffixOf returns the part of a map value after its backend id or
-// redirect name: the header, access, authentication and rewrite ids.
+// redirect name: the header, access, authentication, rewrite and timeout
+// ids.
 func suffixOf(value string) string {
-	if i := strings.IndexAny(value, "^~!@|*"); i >= 0 {
+	if i := strings.IndexAny(value, "^~!@|*="); i >= 0 {
 		return value[i:]
 	}
 	return ""

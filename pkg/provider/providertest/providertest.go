@@ -85,6 +85,9 @@ type Capabilities struct {
 	TCP bool
 	// Sticky: cookie and source-IP session affinity.
 	Sticky bool
+	// Mirrors: routes' request mirrors. A provider without them must
+	// refuse a config that has some, and keep the old one serving.
+	Mirrors bool
 	// HashFormats are the password hash formats of basic authentication
 	// the provider verifies; it must reject a config with any other.
 	HashFormats []lbconfig.HashFormat
@@ -146,6 +149,11 @@ func (s Suite) Run(t *testing.T) {
 		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"RequestMatches", (*Suite).testRequestMatches},
 		{"GatewayShapes", (*Suite).testGatewayShapes},
+		{"QueryAndMethodMatches", (*Suite).testQueryAndMethodMatches},
+		{"MatchPrecedence", (*Suite).testMatchPrecedence},
+		{"PrefixRewrite", (*Suite).testPrefixRewrite},
+		{"Timeouts", (*Suite).testTimeouts},
+		{"Mirrors", (*Suite).testMirrors},
 		{"RateLimits", (*Suite).testRateLimits},
 		{"BackendTLS", (*Suite).testBackendTLS},
 		{"ErrorPages", (*Suite).testErrorPages},
