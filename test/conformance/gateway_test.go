@@ -38,8 +38,9 @@ const (
 	gatewayClass = "ingress-controller"
 	// controllerName is the GatewayClass spec.controllerName we serve.
 	controllerName = "ingress-controller.io/gateway-controller"
-	// profiles are the conformance profiles the suite runs.
-	profiles = "GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP"
+	// allProfiles are the conformance profiles the suite runs unless
+	// GATEWAY_CONFORMANCE_PROFILES names others.
+	allProfiles = "GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP"
 )
 
 var gatewayClassResource = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gatewayclasses"}
@@ -111,7 +112,7 @@ func runSuite(t *testing.T, suite, bin, provider string) {
 	cmd := exec.CommandContext(ctx, suite,
 		"-test.v", "-test.timeout=75m", "-test.run=^TestGatewayAPI$",
 		"-gateway-class="+gatewayClass,
-		"-conformance-profiles="+profiles,
+		"-conformance-profiles="+profiles(),
 		"-report-output="+report,
 		"-organization=ingress-controller",
 		"-project=ingress-controller-"+provider,
@@ -128,6 +129,15 @@ func runSuite(t *testing.T, suite, bin, provider string) {
 	if err := cmd.Run(); err != nil {
 		t.Errorf("the Gateway API conformance suite failed with %s (%v); its report: %s", provider, err, report)
 	}
+}
+
+// profiles are the conformance profiles to run: GATEWAY_CONFORMANCE_PROFILES
+// (comma-separated), else allProfiles.
+func profiles() string {
+	if p := os.Getenv("GATEWAY_CONFORMANCE_PROFILES"); p != "" {
+		return p
+	}
+	return allProfiles
 }
 
 // createGatewayClass creates the GatewayClass the suite uses, of our
