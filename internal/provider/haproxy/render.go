@@ -408,16 +408,19 @@ func tlsGlobal(w *lines, noResumption bool) {
 // them, and every rule costs each request that runs it. A normalizer
 // finds nothing to do without its substring, so the result is the same;
 // the substrings are checked again before each normalizer, on the path
-// the ones before left. The percent normalizers run on every request:
-// HAProxy 2.6 misreads them followed by a condition (as
-// path-merge-slashes), unless they are "strict", which would refuse a
-// malformed percent-encoding in the query, which NormalizePath leaves be.
+// the ones before left. The percent normalizers run only where the path
+// holds a "%", and then "strict": HAProxy 2.6 misreads them followed by a
+// condition otherwise (as path-merge-slashes). Strict refuses a malformed
+// percent-encoding anywhere in the target, and the path has none (the
+// deny rule above), so the query, which NormalizePath leaves be, is set
+// aside first (replaced by "x") and put back after.
 var pathRules = [...]string{
 	`http-request deny deny_status 400 if { url -m reg [^\x21-\x7e] } || { url -m sub \# }`,
 	`http-request deny deny_status 400 if { path -m sub \\ } || { path -m sub % } { path -m reg -i %(2f|5c|[01][0-9a-f]|7f) } || { path -m sub % } { path -m reg %([^0-9a-fA-F]|.[^0-9a-fA-F]|.?$) }`,
-	`http-request set-var(txn.query) query if { query -m found }`,
-	`http-request normalize-uri percent-decode-unreserved`,
-	`http-request normalize-uri percent-to-uppercase`,
+	`http-request set-var(txn.query) query if { path -m sub % } { query -m found }`,
+	`http-request set-query x if { var(txn.query) -m found }`,
+	`http-request normalize-uri percent-decode-unreserved strict if { path -m sub % }`,
+	`http-request normalize-uri percent-to-uppercase strict if { path -m sub % }`,
 	`http-request normalize-uri path-merge-slashes if { path -m sub // }`,
 	`http-request normalize-uri path-strip-dot if { path -m sub /. }`,
 	`http-request normalize-uri path-strip-dotdot full if { path -m sub /.. }`,
@@ -678,9 +681,12 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	// in the map value, goes first.
 	r.limits.rules(w, limited)
 	hdrs.splitLines(w)
-	w.line("    http-request set-header X-Forwarded-For \"%[req.fhdr(x-forwarded-for)], %[src]\" if { req.fhdr_cnt(x-forwarded-for) eq 1 }")
-	w.line("    http-request add-header X-Forwarded-For %[src] if !{ req.fhdr_cnt(x-forwarded-for) eq 1 }")
+	// The client's address is written as text once, into X-Real-IP, and
+	// X-Forwarded-For copies it from there: formatting an address costs
+	// more than finding a field.
 	w.line("    http-request set-header X-Real-IP %[src]")
+	w.line("    http-request set-header X-Forwarded-For \"%[req.fhdr(x-forwarded-for)], %[req.fhdr(x-real-ip)]\" if { req.fhdr_cnt(x-forwarded-for) eq 1 }")
+	w.line("    http-request add-header X-Forwarded-For %[req.fhdr(x-real-ip)] if !{ req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request set-header X-Forwarded-Host %[req.hdr(host)]")
 	w.line("    http-request set-header X-Forwarded-Proto " + proto)
 	w.line("    http-request set-header X-Forwarded-Port " + port)
@@ -707,7 +713,12 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	if l.DefaultBackend == nil {
 		w.line("    http-request return status 404 content-type \"text/plain; charset=utf-8\" string \"" + notFoundBody + "\" if !{ var(txn.backend) -m found }")
 	}
-	w.line("    use_backend %[var(txn.backend)] if { var(txn.backend) -m found }")
+	if l.DefaultBackend == nil {
+		// Every request that gets here has a route: the 404 above.
+		w.line("    use_backend %[var(txn.backend)]")
+	} else {
+		w.line("    use_backend %[var(txn.backend)] if { var(txn.backend) -m found }")
+	}
 	if l.DefaultBackend != nil {
 		be := r.ids[l.DefaultBackend.Name]
 		if be == "" {
@@ -782,12 +793,13 @@ func (rs *accessRules) add(a *lbconfig.Access) (string, error) {
 // Connection field of an upgrade becomes "upgrade" alone; HAProxy writes
 // its own keep-alive or close.
 func hopByHop(w *lines) {
-	// The Lua actions run only where a Connection field can name others:
-	// most requests have none, and Lua per request costs.
+	// The Lua actions run only where a Connection field can name others,
+	// and then also settle Upgrade and Connection themselves
+	// (hopbyhop.lua): most requests and responses have none (HAProxy
+	// drops a Connection field of only keep-alive or close), and each
+	// rule costs every request that runs it, Lua most.
 	w.line("    http-request lua.hop_by_hop_req if { req.hdr(connection) -m found }")
-	w.line("    http-request del-header upgrade if !{ req.hdr(connection) -i upgrade } or { req.hdr(upgrade) -i h2c }")
-	w.line("    http-request set-header connection upgrade if { req.hdr(upgrade) -m found }")
-	w.line("    http-request del-header connection if !{ req.hdr(upgrade) -m found }")
+	w.line("    http-request del-header upgrade unless { req.hdr(connection) -m found }")
 	w.line("    http-request del-header keep-alive")
 	w.line("    http-request del-header te")
 	w.line("    http-request del-header proxy-authorization")
@@ -795,7 +807,6 @@ func hopByHop(w *lines) {
 	w.line("    http-response lua.hop_by_hop_res if { res.hdr(connection) -m found }")
 	w.line("    http-response del-header upgrade if !{ status 101 }")
 	w.line("    http-response set-header connection upgrade if { status 101 }")
-	w.line("    http-response del-header connection if !{ status 101 }")
 	w.line("    http-response del-header keep-alive")
 	w.line("    http-response del-header proxy-authenticate")
 	w.line("    http-response del-header proxy-connection")
@@ -815,13 +826,25 @@ const (
 // them, "name: value" CRLF each and the blank line. They come first, before
 // any rule adds a field. Heads that do not fit the request buffer at all
 // get HAProxy's own 400.
+//
+// Counting costs every request, so it is done only for heads that may be
+// over: req.len, what the request buffer holds as HTX, counts the request
+// line's and the fields' text without the 4 bytes of ": " and CRLF per
+// field (at most tune.http.maxhdr, 101) and the rest of headOverhead; a
+// head under the limit by more than that never needs counting.
 func (r *renderer) headLimitRules() {
 	w := &r.cfgText
-	w.line("    http-request set-var(txn.head) method,length,add(12)")
-	w.line("    http-request set-var(txn.head) url,length,add(txn.head)")
-	w.line("    http-request set-var(txn.head) req.hdrs,length,add(txn.head)")
-	w.line("    " + headTooLarge + " if { var(txn.head) -m int gt " + strconv.Itoa(r.opts.Limits.MaxRequestHeaderBytes) + " }")
+	limit := r.opts.Limits.MaxRequestHeaderBytes
+	mayBeOver := "{ req.len gt " + strconv.Itoa(max(limit-headOverhead, 0)) + " }"
+	// The request line without "HTTP/1.1" and its spaces and CRLF, and
+	// the fields as req.hdrs writes them.
+	w.line(`    http-request set-var-fmt(txn.head) "%[method]%[url]%[req.hdrs]" if ` + mayBeOver)
+	w.line("    " + headTooLarge + " if " + mayBeOver + " { var(txn.head),length gt " + strconv.Itoa(limit-12) + " }")
 }
+
+// headOverhead bounds what a head has beyond req.len: 4 bytes per field
+// (at most 101) and the request line's 12 and the blank line's 2.
+const headOverhead = 4*101 + 16
 
 const headTooLarge = `http-request return status 431 content-type "text/plain; charset=utf-8" string "431 request header fields too large"`
 
