@@ -75,6 +75,12 @@ type RenderOptions struct {
 	// MaxConnections of provider.Options, and its TLS setting
 	// NoTLSSessionResumption; the rest of it is ignored.
 	Limits provider.Options
+	// TicketKeys is the TLS session ticket keys file every HTTPS bind line
+	// reads (ticketkeys.go); nil lets each HAProxy worker make its own.
+	TicketKeys []byte
+	// TicketLifetime is how long a ticket or cached session resumes, with
+	// TicketKeys: the keys' rotation period.
+	TicketLifetime time.Duration
 }
 
 // Rendered is one generation of HAProxy configuration.
@@ -84,6 +90,8 @@ type Rendered struct {
 	Files map[string][]byte
 	// Layout says which endpoint sits in which server slot.
 	Layout *Layout
+	// TicketKeys says whether a bind line reads RenderOptions.TicketKeys.
+	TicketKeys bool
 }
 
 // safeName turns a user-supplied name into an HAProxy identifier that
@@ -269,6 +277,7 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	w.line("    server-state-file " + opts.RuntimeDir + "/" + serverStateFile)
 	w.line("    hard-stop-after " + strconv.FormatInt(grace.Milliseconds(), 10) + "ms")
 	tlsGlobal(w, lim.NoTLSSessionResumption)
+	ticketLifetime(w, opts)
 	w.line("    lua-load " + hopByHopLua)
 	r.files[hopByHopLua] = hopByHopSource
 	w.line("")
@@ -320,7 +329,7 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	}
 	r.limits.tables(w, r.files)
 	r.files[configFile] = []byte(w.String())
-	return &Rendered{Files: r.files, Layout: r.layout}, nil
+	return &Rendered{Files: r.files, Layout: r.layout, TicketKeys: r.ticketKeys}, nil
 }
 
 type renderer struct {
@@ -342,8 +351,10 @@ type renderer struct {
 	// userlistIDs maps credentials names to their userlists.
 	userlistIDs map[string]string
 	// limits are the rate limit zones (ratelimit.go).
-	limits  rateLimitTables
-	cfgText lines
+	limits rateLimitTables
+	// ticketKeys: a bind line reads the ticket keys file.
+	ticketKeys bool
+	cfgText    lines
 }
 
 type lines struct{ strings.Builder }
@@ -364,10 +375,9 @@ func httpError(code int, reason, body string) string {
 // tlsGlobal writes the TLS settings of every HTTPS bind line: the
 // provider's profile (provider.IntermediateTLS) and session resumption.
 // With resumption on, HAProxy keeps its session cache (tune.ssl.cachesize,
-// 20000 sessions by default) and makes random ticket keys when a worker
-// starts. Both live as long as the worker: a reload starts a new one, and
-// clients holding a ticket or session of the old one do a full handshake
-// once. Keys are never rotated otherwise.
+// 20000 sessions by default), which lives as long as a worker, and issues
+// tickets with the provider's keys (RenderOptions.TicketKeys,
+// ticketkeys.go), which outlive reloads.
 func tlsGlobal(w *lines, noResumption bool) {
 	p := provider.IntermediateTLS()
 	ciphers := make([]string, len(p.CipherSuites))
@@ -1012,7 +1022,7 @@ func (r *renderer) tls(l lbconfig.Listener) (string, error) {
 	}
 	crtList := mapsDir + "/" + r.at.key + ".crtlist"
 	r.files[crtList] = []byte(list.String())
-	return " ssl crt " + def + " crt-list " + crtList + " alpn h2,http/1.1", nil
+	return " ssl crt " + def + " crt-list " + crtList + " alpn h2,http/1.1" + r.ticketBindOption(), nil
 }
 
 // backend renders the HAProxy backends of b: mode http for HTTP routes
