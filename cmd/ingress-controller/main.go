@@ -80,7 +80,10 @@ type flags struct {
 	haproxyBinary  string
 	haproxyDir     string
 	haproxyThreads int
-	keepLBOnExit   bool
+	// haproxyTicketRotation is how often HAProxy gets a new TLS session
+	// ticket key.
+	haproxyTicketRotation time.Duration
+	keepLBOnExit          bool
 
 	// defaultSSLCertificate is "namespace/name" of a TLS Secret, or "".
 	defaultSSLCertificate string
@@ -129,6 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.provider, "provider", "builtin", "what serves the traffic: builtin (the in-process Go proxy) or haproxy (an HAProxy process run by the controller)")
 	fs.StringVar(&f.haproxyBinary, "haproxy-binary", "haproxy", "haproxy executable for --provider=haproxy, a path or a name looked up in PATH")
 	fs.StringVar(&f.haproxyDir, "haproxy-dir", defaultHAProxyDir(), "runtime directory of --provider=haproxy: config generations, sockets, pid file, server state; one controller per directory, owned by its user and writable by no one else (created 0700 if missing)")
+	fs.DurationVar(&f.haproxyTicketRotation, "haproxy-tls-ticket-rotation", haproxy.DefaultTicketKeyRotation, "how often --provider=haproxy makes a new TLS session ticket key, handed to HAProxy without a reload; each key encrypts tickets for one period and decrypts them for one more, and a ticket resumes for one period (see docs/providers.md, TLS); at least 1s")
 	fs.IntVar(&f.haproxyThreads, "haproxy-threads", 0, "HAProxy threads (nbthread) for --provider=haproxy; 0 means one per CPU the controller may run on (its CPU affinity, which HAProxy inherits)")
 	fs.BoolVar(&f.keepLBOnExit, "keep-lb-on-exit", false, "leave the load balancer process (HAProxy) running when the controller exits; the next controller on the same --haproxy-dir adopts it, so a restart drops no traffic")
 	fs.StringVar(&f.manifests, "manifests", "", "directory of Kubernetes YAML manifests (Ingress, IngressClass, Service, EndpointSlice, Secret) read by --source=file; changes are picked up within a second")
@@ -228,6 +232,9 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if f.maxConnections < 1 {
 		return nil, fmt.Errorf("--max-connections: %d is not positive", f.maxConnections)
+	}
+	if f.haproxyTicketRotation < time.Second {
+		return nil, fmt.Errorf("--haproxy-tls-ticket-rotation: %s is not at least 1s", f.haproxyTicketRotation)
 	}
 	if n := f.haproxyThreads; n < 0 || n > haproxy.MaxThreads {
 		return nil, fmt.Errorf("--haproxy-threads: %d is not between 0 and %d", n, haproxy.MaxThreads)
@@ -494,7 +501,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return builtin.New(o, log.With("provider", "builtin")), nil
 	})
 	providers.Register("haproxy", func(o provider.Options) (provider.Provider, error) {
-		return haproxy.New(haproxy.Options{Options: o, Binary: f.haproxyBinary, Dir: f.haproxyDir, Threads: f.haproxyThreads, KeepOnExit: f.keepLBOnExit, Logger: log.With("provider", "haproxy")})
+		return haproxy.New(haproxy.Options{Options: o, Binary: f.haproxyBinary, Dir: f.haproxyDir, Threads: f.haproxyThreads, TicketKeyRotation: f.haproxyTicketRotation, KeepOnExit: f.keepLBOnExit, Logger: log.With("provider", "haproxy")})
 	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

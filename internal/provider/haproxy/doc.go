@@ -109,7 +109,12 @@
 // instructions even when it changes nothing, so rules run their regular
 // expressions, regsubs and path normalizers only where a substring match
 // says there is something to do, and lookups in maps that are empty in a
-// generation are left out. The largest single cost is not a rule: with
+// generation are left out. The head is counted only where req.len says
+// it may be over the limit, the percent normalizers run only on paths with
+// a "%", and the Lua actions, run only where a Connection field is, settle
+// Upgrade and Connection there, which the config's rules do for the rest
+// (bench/haproxy-cost.sh prints what each group costs). The largest
+// single cost is not a rule: with
 // retries, "retry-on empty-response" (which covers a reused backend
 // connection that the endpoint closed meanwhile) makes HAProxy copy the
 // whole request buffer (tune.bufsize, over 32 KiB with the default head

@@ -45,6 +45,10 @@ type Options struct {
 	// KeepOnExit leaves HAProxy running when Run returns, for a controller
 	// restart (the next provider on Dir adopts it) without dropping traffic.
 	KeepOnExit bool
+	// TicketKeyRotation is how often a new TLS session ticket key is made
+	// (ticketkeys.go); zero means DefaultTicketKeyRotation. A ticket
+	// resumes for one period.
+	TicketKeyRotation time.Duration
 	// Logger receives the provider's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -67,12 +71,18 @@ type Provider struct {
 	unknown bool // the adopted master runs a config we did not render
 	adoptOK bool // adoption was tried
 	stopped bool
+	// tickets are the TLS session ticket keys, nil with resumption off;
+	// ticketsLive says whether the current generation reads them.
+	tickets     *ticketKeys
+	ticketsLive bool
 
 	wake           chan struct{} // Apply started a master: Run watches it
 	reloads        atomic.Int64
 	restarts       atomic.Int64
 	runtimeUpdates atomic.Int64
-	down           atomic.Pointer[error] // why HAProxy is not serving
+	// ticketRotations counts the ticket keys handed to HAProxy.
+	ticketRotations atomic.Int64
+	down            atomic.Pointer[error] // why HAProxy is not serving
 }
 
 // New checks the options and returns a provider; HAProxy starts with the
@@ -120,7 +130,24 @@ func New(opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("haproxy: default certificate: %w", err)
 	}
+	if opts.TicketKeyRotation < 0 || opts.TicketKeyRotation > 0 && opts.TicketKeyRotation < time.Second {
+		return nil, fmt.Errorf("haproxy: ticket key rotation %s is not at least a second", opts.TicketKeyRotation)
+	}
 	p := &Provider{opts: opts, dir: dir, log: log, wake: make(chan struct{}, 1), defaultCert: cert}
+	if !opts.NoTLSSessionResumption {
+		// Go on with the keys of the last generation, so that a restarted
+		// controller (or an adopted HAProxy) keeps its tickets valid.
+		// Keys older than the ring's life are not worth keeping.
+		p.tickets = loadTicketKeys(dir)
+		if p.tickets != nil && time.Since(p.tickets.rotated) >= ticketKeyCount*p.ticketRotation() {
+			p.tickets = nil
+		}
+		if p.tickets == nil {
+			if p.tickets, err = newTicketKeys(time.Now()); err != nil {
+				return nil, fmt.Errorf("haproxy: %w", err)
+			}
+		}
+	}
 	if err := p.registerMetrics(opts.Metrics); err != nil {
 		return nil, fmt.Errorf("haproxy: metrics: %w", err)
 	}
@@ -177,7 +204,7 @@ func (p *Provider) PID() int {
 }
 
 func (p *Provider) renderOptions(prev *Layout) RenderOptions {
-	return RenderOptions{
+	o := RenderOptions{
 		ListenAddress: p.opts.ListenAddress,
 		RuntimeDir:    p.dir,
 		ShutdownGrace: p.opts.ShutdownGrace,
@@ -189,6 +216,10 @@ func (p *Provider) renderOptions(prev *Layout) RenderOptions {
 		DefaultCertificate: p.defaultCert,
 		Limits:             p.opts.Options,
 	}
+	if p.tickets != nil {
+		o.TicketKeys, o.TicketLifetime = p.tickets.file(), p.ticketRotation()
+	}
+	return o
 }
 
 // Validate implements provider.Validator: it renders cfg and has haproxy -c
@@ -354,7 +385,7 @@ func (p *Provider) applyReload(ctx context.Context, cfg *lbconfig.Config, runnin
 		}
 	}
 	keep = true
-	p.layout, p.unknown = r.Layout, false
+	p.layout, p.unknown, p.ticketsLive = r.Layout, false, r.TicketKeys
 	if err := removeOtherGens(p.dir, genName); err != nil {
 		p.log.Warn("removing old generations", "error", err)
 	}
@@ -414,6 +445,12 @@ func (p *Provider) Healthy(ctx context.Context) error {
 // on updates.
 func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) error {
 	var backoff time.Duration
+	var rotateC <-chan time.Time
+	rotate := time.NewTimer(p.nextTicketRotation())
+	defer rotate.Stop()
+	if p.tickets != nil {
+		rotateC = rotate.C
+	}
 	for {
 		p.mu.Lock()
 		pr := p.proc
@@ -427,6 +464,14 @@ func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) erro
 			p.shutdown()
 			return nil
 		case <-p.wake:
+			continue
+		case <-rotateC:
+			if err := p.rotateTicketKeys(ctx); err != nil {
+				p.log.Warn("tls ticket key rotation failed; the keys in service stay", "error", err)
+				rotate.Reset(time.Minute)
+			} else {
+				rotate.Reset(p.nextTicketRotation())
+			}
 			continue
 		case <-done:
 		}
@@ -487,7 +532,7 @@ func (p *Provider) restart(ctx context.Context, dead *process) error {
 	if err := p.start(ctx); err != nil {
 		return err
 	}
-	p.layout, p.unknown = r.Layout, false
+	p.layout, p.unknown, p.ticketsLive = r.Layout, false, r.TicketKeys
 	_ = removeOtherGens(p.dir, filepath.Base(gen))
 	p.restarts.Add(1)
 	p.log.Info("haproxy restarted", "pid", p.proc.pid, "restarts", p.restarts.Load())

@@ -75,6 +75,12 @@ type RenderOptions struct {
 	// MaxConnections of provider.Options, and its TLS setting
 	// NoTLSSessionResumption; the rest of it is ignored.
 	Limits provider.Options
+	// TicketKeys is the TLS session ticket keys file every HTTPS bind line
+	// reads (ticketkeys.go); nil lets each HAProxy worker make its own.
+	TicketKeys []byte
+	// TicketLifetime is how long a ticket or cached session resumes, with
+	// TicketKeys: the keys' rotation period.
+	TicketLifetime time.Duration
 }
 
 // Rendered is one generation of HAProxy configuration.
@@ -84,6 +90,8 @@ type Rendered struct {
 	Files map[string][]byte
 	// Layout says which endpoint sits in which server slot.
 	Layout *Layout
+	// TicketKeys says whether a bind line reads RenderOptions.TicketKeys.
+	TicketKeys bool
 }
 
 // safeName turns a user-supplied name into an HAProxy identifier that
@@ -270,6 +278,7 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	w.line("    server-state-file " + opts.RuntimeDir + "/" + serverStateFile)
 	w.line("    hard-stop-after " + strconv.FormatInt(grace.Milliseconds(), 10) + "ms")
 	tlsGlobal(w, lim.NoTLSSessionResumption)
+	ticketLifetime(w, opts)
 	w.line("    lua-load " + hopByHopLua)
 	r.files[hopByHopLua] = hopByHopSource
 	if r.errors.any {
@@ -333,7 +342,7 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 		r.files[extAuthLua] = r.extAuths.lua()
 	}
 	r.files[configFile] = []byte(w.String())
-	return &Rendered{Files: r.files, Layout: r.layout}, nil
+	return &Rendered{Files: r.files, Layout: r.layout, TicketKeys: r.ticketKeys}, nil
 }
 
 type renderer struct {
@@ -361,8 +370,10 @@ type renderer struct {
 	// extAuths are the external authentications (extauth.go).
 	extAuths extAuthRules
 	// timed are the backends of routes with timeouts (timeouts.go).
-	timed   map[string]bool
-	cfgText lines
+	timed map[string]bool
+	// ticketKeys: a bind line reads the ticket keys file.
+	ticketKeys bool
+	cfgText    lines
 }
 
 type lines struct{ strings.Builder }
@@ -383,10 +394,9 @@ func httpError(code int, reason, body string) string {
 // tlsGlobal writes the TLS settings of every HTTPS bind line: the
 // provider's profile (provider.IntermediateTLS) and session resumption.
 // With resumption on, HAProxy keeps its session cache (tune.ssl.cachesize,
-// 20000 sessions by default) and makes random ticket keys when a worker
-// starts. Both live as long as the worker: a reload starts a new one, and
-// clients holding a ticket or session of the old one do a full handshake
-// once. Keys are never rotated otherwise.
+// 20000 sessions by default), which lives as long as a worker, and issues
+// tickets with the provider's keys (RenderOptions.TicketKeys,
+// ticketkeys.go), which outlive reloads.
 func tlsGlobal(w *lines, noResumption bool) {
 	p := provider.IntermediateTLS()
 	ciphers := make([]string, len(p.CipherSuites))
@@ -427,16 +437,19 @@ func tlsGlobal(w *lines, noResumption bool) {
 // them, and every rule costs each request that runs it. A normalizer
 // finds nothing to do without its substring, so the result is the same;
 // the substrings are checked again before each normalizer, on the path
-// the ones before left. The percent normalizers run on every request:
-// HAProxy 2.6 misreads them followed by a condition (as
-// path-merge-slashes), unless they are "strict", which would refuse a
-// malformed percent-encoding in the query, which NormalizePath leaves be.
+// the ones before left. The percent normalizers run only where the path
+// holds a "%", and then "strict": HAProxy 2.6 misreads them followed by a
+// condition otherwise (as path-merge-slashes). Strict refuses a malformed
+// percent-encoding anywhere in the target, and the path has none (the
+// deny rule above), so the query, which NormalizePath leaves be, is set
+// aside first (replaced by "x") and put back after.
 var pathRules = [...]string{
 	`http-request deny deny_status 400 if { url -m reg [^\x21-\x7e] } || { url -m sub \# }`,
 	`http-request deny deny_status 400 if { path -m sub \\ } || { path -m sub % } { path -m reg -i %(2f|5c|[01][0-9a-f]|7f) } || { path -m sub % } { path -m reg %([^0-9a-fA-F]|.[^0-9a-fA-F]|.?$) }`,
-	`http-request set-var(txn.query) query if { query -m found }`,
-	`http-request normalize-uri percent-decode-unreserved`,
-	`http-request normalize-uri percent-to-uppercase`,
+	`http-request set-var(txn.query) query if { path -m sub % } { query -m found }`,
+	`http-request set-query x if { var(txn.query) -m found }`,
+	`http-request normalize-uri percent-decode-unreserved strict if { path -m sub % }`,
+	`http-request normalize-uri percent-to-uppercase strict if { path -m sub % }`,
 	`http-request normalize-uri path-merge-slashes if { path -m sub // }`,
 	`http-request normalize-uri path-strip-dot if { path -m sub /. }`,
 	`http-request normalize-uri path-strip-dotdot full if { path -m sub /.. }`,
@@ -735,9 +748,12 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	r.limits.rules(w, limited)
 	hdrs.splitLines(w)
 	errs.siteLines(w)
-	w.line("    http-request set-header X-Forwarded-For \"%[req.fhdr(x-forwarded-for)], %[src]\" if { req.fhdr_cnt(x-forwarded-for) eq 1 }")
-	w.line("    http-request add-header X-Forwarded-For %[src] if !{ req.fhdr_cnt(x-forwarded-for) eq 1 }")
+	// The client's address is written as text once, into X-Real-IP, and
+	// X-Forwarded-For copies it from there: formatting an address costs
+	// more than finding a field.
 	w.line("    http-request set-header X-Real-IP %[src]")
+	w.line("    http-request set-header X-Forwarded-For \"%[req.fhdr(x-forwarded-for)], %[req.fhdr(x-real-ip)]\" if { req.fhdr_cnt(x-forwarded-for) eq 1 }")
+	w.line("    http-request add-header X-Forwarded-For %[req.fhdr(x-real-ip)] if !{ req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request set-header X-Forwarded-Host %[req.hdr(host)]")
 	w.line("    http-request set-header X-Forwarded-Proto " + proto)
 	w.line("    http-request set-header X-Forwarded-Port " + port)
@@ -767,7 +783,12 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	}
 	errs.fallbackLines(w)
 	errs.responseLines(w)
-	w.line("    use_backend %[var(txn.backend)] if { var(txn.backend) -m found }")
+	if l.DefaultBackend == nil {
+		// Every request that gets here has a route: the 404 above.
+		w.line("    use_backend %[var(txn.backend)]")
+	} else {
+		w.line("    use_backend %[var(txn.backend)] if { var(txn.backend) -m found }")
+	}
 	if l.DefaultBackend != nil {
 		be := r.ids[l.DefaultBackend.Name]
 		if be == "" {
@@ -842,12 +863,13 @@ func (rs *accessRules) add(a *lbconfig.Access) (string, error) {
 // Connection field of an upgrade becomes "upgrade" alone; HAProxy writes
 // its own keep-alive or close.
 func hopByHop(w *lines) {
-	// The Lua actions run only where a Connection field can name others:
-	// most requests have none, and Lua per request costs.
+	// The Lua actions run only where a Connection field can name others,
+	// and then also settle Upgrade and Connection themselves
+	// (hopbyhop.lua): most requests and responses have none (HAProxy
+	// drops a Connection field of only keep-alive or close), and each
+	// rule costs every request that runs it, Lua most.
 	w.line("    http-request lua.hop_by_hop_req if { req.hdr(connection) -m found }")
-	w.line("    http-request del-header upgrade if !{ req.hdr(connection) -i upgrade } or { req.hdr(upgrade) -i h2c }")
-	w.line("    http-request set-header connection upgrade if { req.hdr(upgrade) -m found }")
-	w.line("    http-request del-header connection if !{ req.hdr(upgrade) -m found }")
+	w.line("    http-request del-header upgrade unless { req.hdr(connection) -m found }")
 	w.line("    http-request del-header keep-alive")
 	w.line("    http-request del-header te")
 	w.line("    http-request del-header proxy-authorization")
@@ -855,7 +877,6 @@ func hopByHop(w *lines) {
 	w.line("    http-response lua.hop_by_hop_res if { res.hdr(connection) -m found }")
 	w.line("    http-response del-header upgrade if !{ status 101 }")
 	w.line("    http-response set-header connection upgrade if { status 101 }")
-	w.line("    http-response del-header connection if !{ status 101 }")
 	w.line("    http-response del-header keep-alive")
 	w.line("    http-response del-header proxy-authenticate")
 	w.line("    http-response del-header proxy-connection")
@@ -875,13 +896,25 @@ const (
 // them, "name: value" CRLF each and the blank line. They come first, before
 // any rule adds a field. Heads that do not fit the request buffer at all
 // get HAProxy's own 400.
+//
+// Counting costs every request, so it is done only for heads that may be
+// over: req.len, what the request buffer holds as HTX, counts the request
+// line's and the fields' text without the 4 bytes of ": " and CRLF per
+// field (at most tune.http.maxhdr, 101) and the rest of headOverhead; a
+// head under the limit by more than that never needs counting.
 func (r *renderer) headLimitRules() {
 	w := &r.cfgText
-	w.line("    http-request set-var(txn.head) method,length,add(12)")
-	w.line("    http-request set-var(txn.head) url,length,add(txn.head)")
-	w.line("    http-request set-var(txn.head) req.hdrs,length,add(txn.head)")
-	w.line("    " + headTooLarge + " if { var(txn.head) -m int gt " + strconv.Itoa(r.opts.Limits.MaxRequestHeaderBytes) + " }")
+	limit := r.opts.Limits.MaxRequestHeaderBytes
+	mayBeOver := "{ req.len gt " + strconv.Itoa(max(limit-headOverhead, 0)) + " }"
+	// The request line without "HTTP/1.1" and its spaces and CRLF, and
+	// the fields as req.hdrs writes them.
+	w.line(`    http-request set-var-fmt(txn.head) "%[method]%[url]%[req.hdrs]" if ` + mayBeOver)
+	w.line("    " + headTooLarge + " if " + mayBeOver + " { var(txn.head),length gt " + strconv.Itoa(limit-12) + " }")
 }
+
+// headOverhead bounds what a head has beyond req.len: 4 bytes per field
+// (at most 101) and the request line's 12 and the blank line's 2.
+const headOverhead = 4*101 + 16
 
 const headTooLarge = `http-request return status 431 content-type "text/plain; charset=utf-8" string "431 request header fields too large"`
 
@@ -1049,7 +1082,7 @@ func (r *renderer) tls(l lbconfig.Listener) (string, error) {
 	}
 	crtList := mapsDir + "/" + r.at.key + ".crtlist"
 	r.files[crtList] = []byte(list.String())
-	return " ssl crt " + def + " crt-list " + crtList + " alpn h2,http/1.1", nil
+	return " ssl crt " + def + " crt-list " + crtList + " alpn h2,http/1.1" + r.ticketBindOption(), nil
 }
 
 // backend renders the HAProxy backends of b: mode http for HTTP routes

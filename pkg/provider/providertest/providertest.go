@@ -170,6 +170,7 @@ func (s Suite) Run(t *testing.T) {
 		{"TLS", (*Suite).testTLS},
 		{"TLSProfile", (*Suite).testTLSProfile},
 		{"TLSSessionResumption", (*Suite).testTLSResumption},
+		{"TLSSessionResumptionAcrossChange", (*Suite).testTLSResumptionAcrossChange},
 		{"TCP", (*Suite).testTCP},
 		{"StickySessions", (*Suite).testSticky},
 		{"Hashing", (*Suite).testHashing},

@@ -24,6 +24,7 @@ import (
 type tlsLab struct {
 	*lab
 	port int32
+	cert nettest.Cert
 }
 
 func (s *Suite) startTLSLab(t *testing.T, opts provider.Options) tlsLab {
@@ -43,7 +44,7 @@ func (s *Suite) startTLSLab(t *testing.T, opts provider.Options) tlsLab {
 		_, r := l.tlsGet(port, "a.example", "a.example", "/")
 		return r.err == nil && r.server == a.name, r.String()
 	})
-	return tlsLab{l, port}
+	return tlsLab{l, port, cert}
 }
 
 // exchange makes a TLS connection with cfg (SNI a.example), sends a
