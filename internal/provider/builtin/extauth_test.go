@@ -234,40 +234,8 @@ func TestFastPathAllocatesNothingBesideExtAuth(t *testing.T) {
 	guarded.ExternalAuth = &lbconfig.ExternalAuth{URL: "http://127.0.0.1:1/auth"}
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil,
 		vh("bench.example.com", prefix("/", "raw"), guarded)))
-	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	request := []byte("GET /api/v1/items?id=42 HTTP/1.1\r\nHost: bench.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
-	buf := make([]byte, 4096)
-	var failed error
-	roundTrip := func() {
-		if _, err := c.Write(request); err != nil {
-			failed = err
-			return
-		}
-		n := 0
-		for {
-			m, err := c.Read(buf[n:])
-			if err != nil {
-				failed = err
-				return
-			}
-			n += m
-			if i := bytes.Index(buf[:n], []byte("\r\n\r\n")); i >= 0 && n-i-4 >= contentLength(buf[:i]) {
-				return
-			}
-		}
-	}
-	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-	for range 100 { // fills the pools and the connection's caches
-		roundTrip()
-	}
-	allocs := testing.AllocsPerRun(2000, roundTrip)
-	if failed != nil {
-		t.Fatal(failed)
-	}
+	allocs, buf := keepAliveAllocs(t, "127.0.0.1:"+strconv.Itoa(int(port)), request, nil)
 	if !bytes.HasPrefix(buf, []byte("HTTP/1.1 200 OK\r\n")) {
 		t.Fatalf("got %q, want 200", buf[:40])
 	}

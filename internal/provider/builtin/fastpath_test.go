@@ -241,41 +241,9 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 			}
 			mustApply(t, p, cfg)
 
-			c, err := net.Dial("tcp", addr+":"+strconv.Itoa(int(port)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
 			request := []byte("GET /api/v1/items?id=42 HTTP/1.1\r\nHost: bench.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\nCookie: a=1; sid=2\r\n\r\n")
-			buf := make([]byte, 4096)
-			var failed error
-			roundTrip := func() {
-				if _, err := c.Write(request); err != nil {
-					failed = err
-					return
-				}
-				n := 0
-				for {
-					m, err := c.Read(buf[n:])
-					if err != nil {
-						failed = err
-						return
-					}
-					n += m
-					if i := bytes.Index(buf[:n], []byte("\r\n\r\n")); i >= 0 && n-i-4 >= contentLength(buf[:i]) {
-						return
-					}
-				}
-			}
-			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-			for range 100 { // fills the pools and the connection's caches
-				roundTrip()
-			}
-			before := served.Load()
-			allocs := testing.AllocsPerRun(2000, roundTrip)
-			if failed != nil {
-				t.Fatal(failed)
-			}
+			var before int64
+			allocs, buf := keepAliveAllocs(t, addr+":"+strconv.Itoa(int(port)), request, func() { before = served.Load() })
 			if !bytes.HasPrefix(buf, []byte(tc.status)) {
 				t.Fatalf("got %q, want %q", buf[:40], tc.status)
 			}
@@ -287,6 +255,52 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keepAliveAllocs sends request over one keep-alive connection to addr:
+// 100 times to fill the pools and the connection's caches, then warmed
+// (if set), then 2000 times under testing.AllocsPerRun. It returns the
+// allocations per request and the head of the last response; a failed
+// exchange fails t.
+func keepAliveAllocs(t *testing.T, addr string, request []byte, warmed func()) (float64, []byte) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 4096)
+	var failed error
+	roundTrip := func() {
+		if _, err := c.Write(request); err != nil {
+			failed = err
+			return
+		}
+		n := 0
+		for {
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				failed = err
+				return
+			}
+			n += m
+			if i := bytes.Index(buf[:n], []byte("\r\n\r\n")); i >= 0 && n-i-4 >= contentLength(buf[:i]) {
+				return
+			}
+		}
+	}
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	for range 100 {
+		roundTrip()
+	}
+	if warmed != nil {
+		warmed()
+	}
+	allocs := testing.AllocsPerRun(2000, roundTrip)
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	return allocs, buf
 }
 
 // contentLength reads the Content-Length of a response head as the
