@@ -123,7 +123,19 @@ func runSuite(t *testing.T, suite, bin, provider string) {
 	)
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := os.MkdirAll(filepath.Dir(report), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The suite's own verbose output, with a line per test, in a file
+	// beside the test's log: go test does not pass a child's test lines on.
+	suiteLog := filepath.Join(os.TempDir(), "gateway-conformance-"+provider+"-suite.log")
+	logFile, err := os.Create(suiteLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	defer t.Logf("the suite's output: %s", suiteLog)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	t.Logf("running %s", strings.Join(cmd.Args, " "))
 	if err := cmd.Run(); err != nil {
