@@ -18,8 +18,8 @@ import (
 
 // nginxManifests are Ingresses written for ingress-nginx: two served with
 // an honoured annotation (a 1k body limit; a source range the test client
-// is outside of), and two the controller must refuse: external auth on a
-// path of the same host, and a configuration snippet.
+// is outside of), and two the controller must refuse: client certificate
+// authentication on a path of the same host, and a configuration snippet.
 const nginxManifests = `apiVersion: networking.k8s.io/v1
 kind: IngressClass
 metadata: {name: nginx}
@@ -46,7 +46,7 @@ metadata:
   name: admin
   namespace: demo
   annotations:
-    nginx.ingress.kubernetes.io/auth-url: http://auth.demo.svc/verify
+    nginx.ingress.kubernetes.io/auth-tls-secret: demo/client-ca
 spec:
   ingressClassName: nginx
   rules:
@@ -157,7 +157,7 @@ func TestNginxCompat(t *testing.T) {
 				}
 			}
 			if tc.compat {
-				for _, a := range []string{"auth-url", "configuration-snippet"} {
+				for _, a := range []string{"auth-tls-secret", "configuration-snippet"} {
 					if !strings.Contains(out.String(), "nginx.ingress.kubernetes.io/"+a) {
 						t.Errorf("the log does not name the refused annotation %s", a)
 					}

@@ -18,7 +18,7 @@ func TestMigrateReadsCluster(t *testing.T) {
 	nginx, other := "nginx", "other-"+f.ns
 	f.service("web", "http", 80, 8080)
 	refused := ingress("admin", &nginx, route{host: "admin.migrate.test", path: "/", service: "web", port: "http"})
-	refused.Annotations = map[string]string{"nginx.ingress.kubernetes.io/auth-url": "http://auth/verify"}
+	refused.Annotations = map[string]string{"nginx.ingress.kubernetes.io/auth-tls-secret": f.ns + "/client-ca"}
 	f.createIngress(refused)
 	f.createIngress(ingress("plain", &nginx, route{host: "plain.migrate.test", path: "/", service: "web", port: "http"}))
 	f.createIngress(ingress("elsewhere", &other, route{host: "other.migrate.test", path: "/", service: "web", port: "http"}))

@@ -102,9 +102,9 @@ func (s *Suite) testMirrors(t *testing.T) {
 	}
 	l.apply(cfg)
 	l.expect(at(port, "mirror.example.com", "/mirror", want{status: http.StatusOK, backends: []string{"main"}}))
-	main.take()
-	m1.take()
-	m2.take()
+	// The copies of the requests above go out after their answers:
+	// wait until they stop arriving before counting.
+	quiet(main, m1, m2)
 
 	r := l.request(l.client, "POST", port, "mirror.example.com", "/mirror/a?q=%2f", "the body")
 	if r.status != http.StatusOK || r.server != "main" {
@@ -186,5 +186,21 @@ func (s *Suite) testMirrors(t *testing.T) {
 	}
 	if a := hang.accepted.Load(); a == 0 || a > 100 {
 		t.Errorf("the hanging mirror accepted %d connections, want some and at most 100 (copies in flight are bounded)", a)
+	}
+}
+
+// quiet takes what recs have got until none gets anything for 300ms,
+// for at most 10s.
+func quiet(recs ...*recorder) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(300 * time.Millisecond)
+		got := 0
+		for _, rec := range recs {
+			reqs, _ := rec.take()
+			got += len(reqs)
+		}
+		if got == 0 {
+			return
+		}
 	}
 }
