@@ -11,11 +11,11 @@ import (
 // The lines timeouts.go renders, for checkGrammar.
 func init() {
 	cfgGrammar = append(cfgGrammar, compileAll(
-		`^    http-request set-var\(txn\.timeout\) var\(txn\.backend\),field\(2,\*\) if \{ var\(txn\.backend\) -m sub \* \}$`,
-		`^    http-request set-var\(txn\.backend\) var\(txn\.backend\),field\(1,\*\) if \{ var\(txn\.timeout\) -m found \}$`,
+		`^    http-request set-var\(txn\.timeout\) var\(txn\.backend\),field\(2,=\) if \{ var\(txn\.backend\) -m sub = \}$`,
+		`^    http-request set-var\(txn\.backend\) var\(txn\.backend\),field\(1,=\) if \{ var\(txn\.timeout\) -m found \}$`,
 		`^    http-request set-var\(txn\.timeout_ms\) int\(\d+\) if \{ var\(txn\.timeout\) -m str t\d+ \}$`,
 		`^    http-request set-timeout server var\(txn\.timeout_ms\) if \{ var\(txn\.timeout_ms\) -m found \}$`,
-		`^    http-request set-var\(txn\.backend\) str\([A-Za-z0-9_.^~!|*-]+\) if \{ var\(txn\.backend\) -m str split_\d+ \}.*$`,
+		`^    http-request set-var\(txn\.backend\) str\([A-Za-z0-9_.^~!|*=-]+\) if \{ var\(txn\.backend\) -m str split_\d+ \}.*$`,
 	)...)
 }
 
@@ -65,7 +65,7 @@ func TestRenderTimeouts(t *testing.T) {
 	if n := strings.Count(text, "int(500)"); n != 1 {
 		t.Errorf("500ms has %d rules, want one shared by its two routes", n)
 	}
-	if !strings.Contains(text, "*t") || !strings.Contains(string(r.Files["maps/80-prefix.map"]), "*t") {
+	if !strings.Contains(text, timeoutMarker+"t") || !strings.Contains(string(r.Files["maps/80-prefix.map"]), timeoutMarker+"t") {
 		t.Error("no map value or split rule carries a timeout id")
 	}
 	// Both backends of the weighted route, each once.
