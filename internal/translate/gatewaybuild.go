@@ -230,6 +230,9 @@ func usedBackends(lb *lbconfig.LoadBalancer) []string {
 				for _, b := range r.Backends {
 					seen[b.Name] = true
 				}
+				for _, m := range r.Mirrors {
+					seen[m.Name] = true
+				}
 			}
 		}
 	}
