@@ -1,8 +1,10 @@
 package translate
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -79,4 +81,17 @@ func checkQueryMatch(m lbconfig.QueryParamMatch) error {
 		return lbconfig.CheckHeaderRegexp(m.Value)
 	}
 	return lbconfig.CheckQueryValue(m.Value)
+}
+
+// requestMatchKey is the part of routeMatchKey for the method and query
+// parameter matches.
+func requestMatchKey(r lbconfig.Route) string {
+	var b strings.Builder
+	b.WriteString("\x01" + r.Method)
+	qs := slices.Clone(r.QueryParams)
+	slices.SortFunc(qs, func(x, y lbconfig.QueryParamMatch) int { return cmp.Compare(x.Name, y.Name) })
+	for _, q := range qs {
+		b.WriteString("\x01" + q.Name + "\x00" + string(q.Type) + "\x00" + q.Value)
+	}
+	return b.String()
 }
