@@ -372,11 +372,11 @@ func (g *gatewayAPI) readMatch(r *routeState, f string, m gatewayv1.HTTPRouteMat
 	}
 	route.Path = value
 	if rd := route.Redirect; rd != nil && rd.Path != nil && rd.Path.Type == lbconfig.ReplacePrefixMatch && route.Match != lbconfig.MatchPrefix {
-		g.leaveOut(r, f+".path", string(gatewayv1.RouteReasonUnsupportedValue), "a redirect that replaces the prefix needs a PathPrefix match; the match is not served")
+		g.reject(r, f+".path", "a redirect that replaces the prefix needs a PathPrefix match")
 		return false
 	}
 	if rw := route.Rewrite; rw != nil && rw.ReplacesPrefix() && route.Match != lbconfig.MatchPrefix {
-		g.leaveOut(r, f+".path", string(gatewayv1.RouteReasonUnsupportedValue), "a URLRewrite that replaces the prefix needs a PathPrefix match; the match is not served")
+		g.reject(r, f+".path", "a URLRewrite that replaces the prefix needs a PathPrefix match")
 		return false
 	}
 	route.Headers = nil

@@ -228,7 +228,7 @@ func routeParentStatus(r *routeState, ps *parentState) gatewayv1.RouteParentStat
 		condition(string(gatewayv1.RouteConditionAccepted), ps.accepted, string(ps.reason), ps.message, gen),
 		condition(string(gatewayv1.RouteConditionResolvedRefs), resOK, resReason, resMsg, gen),
 	}
-	if r.partial != "" {
+	if r.partial != "" && ps.accepted {
 		conds = append(conds, condition(string(gatewayv1.RouteConditionPartiallyInvalid), true, string(gatewayv1.RouteReasonUnsupportedValue), r.partial, gen))
 	}
 	slices.SortFunc(conds, func(a, b metav1.Condition) int { return cmp.Compare(a.Type, b.Type) })
