@@ -13,7 +13,8 @@ import (
 // spec says, with ResolvedRefs False: the rule is served without that
 // copy, as a mirror never changes what the client gets. Only the
 // builtin provider sends copies; HAProxy refuses routes with mirrors and
-// the engine leaves that Gateway's load balancer out (docs/gateway-api.md).
+// the engine's isolation leaves out the route or its Gateway
+// (docs/gateway-api.md).
 
 // gatewayPercent is the denominator of a mirror's percent.
 const gatewayPercent = 100
