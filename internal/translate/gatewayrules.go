@@ -343,8 +343,8 @@ func (g *gatewayAPI) resolveRef(r *routeState, ref gatewayv1.BackendObjectRefere
 	return name, "", ""
 }
 
-// readMatch sets the path and header matches of route from m; false
-// leaves the match out.
+// readMatch sets the path, header, query parameter and method matches of
+// route from m; false leaves the match out.
 func (g *gatewayAPI) readMatch(r *routeState, f string, m gatewayv1.HTTPRouteMatch, route *lbconfig.Route) bool {
 	typ, value := gatewayv1.PathMatchPathPrefix, "/"
 	if p := m.Path; p != nil {
