@@ -217,6 +217,7 @@ func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gateway
 		g.attach(r) // gatewayroute.go
 		if len(r.parents) > 0 {
 			g.readRules(r) // gatewayrules.go
+			g.unaccept(r)
 		}
 	}
 	for _, st := range g.gateways {

@@ -183,7 +183,8 @@ func (g *gatewayAPI) addRoute(vb *vhostBuild, r *routeState, rr ruleRoute) {
 }
 
 // routeMatchKey is what two routes of a virtual host must not share: the
-// match type, the path as it matches, and the header matches.
+// match type, the path as it matches, the header matches, the method and
+// the query parameter matches.
 func routeMatchKey(r lbconfig.Route) string {
 	k := routeKeyOf(r)
 	var b strings.Builder
@@ -193,7 +194,7 @@ func routeMatchKey(r lbconfig.Route) string {
 	for _, h := range hs {
 		b.WriteString("\x00" + h.Name + "\x00" + string(h.Type) + "\x00" + h.Value)
 	}
-	return b.String()
+	return b.String() + requestMatchKey(r)
 }
 
 // routeKeyOf is the group of a route (lbconfig's routeKey): match type
@@ -229,6 +230,9 @@ func usedBackends(lb *lbconfig.LoadBalancer) []string {
 				seen[r.Backend.Name] = true
 				for _, b := range r.Backends {
 					seen[b.Name] = true
+				}
+				for _, m := range r.Mirrors {
+					seen[m.Name] = true
 				}
 			}
 		}

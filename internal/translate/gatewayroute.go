@@ -29,6 +29,9 @@ type routeState struct {
 	// partial says which rules or matches are not served, "" when all
 	// are.
 	partial string
+	// rejected says why the spec has the whole route not accepted, ""
+	// when nothing does.
+	rejected string
 }
 
 // ruleRoute is one route a rule match makes, and where it came from.
@@ -71,6 +74,31 @@ func (g *gatewayAPI) attach(r *routeState) {
 		for _, ls := range ps.listeners {
 			ls.attached++
 		}
+	}
+}
+
+// reject records that r is not accepted by any parent, as the spec asks
+// for some invalid values (a ReplacePrefixMatch without a PathPrefix
+// match); unaccept applies it once the rules are read.
+func (g *gatewayAPI) reject(r *routeState, field, msg string) {
+	g.t.problems.add(r.ref, field, string(gatewayv1.RouteReasonUnsupportedValue), "%s; the route is not served", msg)
+	if r.rejected == "" {
+		r.rejected = field + ": " + msg
+	}
+}
+
+// unaccept takes a rejected route off the parents that accepted it.
+func (g *gatewayAPI) unaccept(r *routeState) {
+	if r.rejected == "" {
+		return
+	}
+	for _, ps := range r.parents {
+		if ps.accepted {
+			for _, ls := range ps.listeners {
+				ls.attached--
+			}
+		}
+		ps.accepted, ps.reason, ps.message = false, gatewayv1.RouteReasonUnsupportedValue, r.rejected
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"ingress-controller/internal/clip"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -64,8 +65,8 @@ func (g *gatewayAPI) readRule(r *routeState, f string, rule gatewayv1.HTTPRouteR
 	if !g.readFilters(r, f, rule.Filters, &route) {
 		return route, false
 	}
-	if rule.Timeouts != nil {
-		timeoutsNotSupported(g, r, f+".timeouts")
+	if !g.readTimeouts(r, f+".timeouts", rule.Timeouts, &route) {
+		return route, false
 	}
 	if rule.Retry != nil {
 		g.t.problems.add(r.ref, f+".retry", string(gatewayv1.RouteReasonUnsupportedValue), "retries are not supported; the rule is served without")
@@ -89,14 +90,9 @@ func (g *gatewayAPI) readFilters(r *routeState, f string, filters []gatewayv1.HT
 		case gatewayv1.HTTPRouteFilterRequestRedirect:
 			route.Redirect, err = readRedirect(flt.RequestRedirect)
 		case gatewayv1.HTTPRouteFilterURLRewrite:
-			if flt.URLRewrite != nil && flt.URLRewrite.Path != nil && flt.URLRewrite.Path.Type == gatewayv1.PrefixMatchHTTPPathModifier {
-				prefixRewriteNotSupported(g, r, ff+".urlRewrite.path")
-				return false
-			}
 			err = readURLRewrite(flt.URLRewrite, route)
 		case gatewayv1.HTTPRouteFilterRequestMirror:
-			mirrorNotSupported(g, r, ff)
-			continue
+			err = g.readMirror(r, ff+".requestMirror", flt.RequestMirror, route)
 		case gatewayv1.HTTPRouteFilterCORS:
 			g.t.problems.add(r.ref, ff, string(gatewayv1.RouteReasonUnsupportedValue), "the CORS filter is not supported yet; the rule is served without it")
 			continue
@@ -112,6 +108,7 @@ func (g *gatewayAPI) readFilters(r *routeState, f string, filters []gatewayv1.HT
 		g.leaveOut(r, f+".filters", string(gatewayv1.RouteReasonIncompatibleFilters), "a rule cannot both redirect and rewrite; the rule is not served")
 		return false
 	}
+	g.dropMirrorsOfRedirect(r, f, route)
 	return true
 }
 
@@ -206,10 +203,14 @@ func readURLRewrite(rw *gatewayv1.HTTPURLRewriteFilter, route *lbconfig.Route) e
 		}
 	}
 	if p := rw.Path; p != nil {
-		if p.Type != gatewayv1.FullPathHTTPPathModifier || p.ReplaceFullPath == nil {
-			return fmt.Errorf("path type %q is not supported", p.Type)
+		switch {
+		case p.Type == gatewayv1.FullPathHTTPPathModifier && p.ReplaceFullPath != nil:
+			route.Rewrite = &lbconfig.Rewrite{Path: *p.ReplaceFullPath}
+		case p.Type == gatewayv1.PrefixMatchHTTPPathModifier && p.ReplacePrefixMatch != nil:
+			route.Rewrite = &lbconfig.Rewrite{Type: lbconfig.ReplacePrefixMatch, Path: *p.ReplacePrefixMatch}
+		default:
+			return fmt.Errorf("path type %q without its value is not supported", clip.Value(string(p.Type)))
 		}
-		route.Rewrite = &lbconfig.Rewrite{Path: *p.ReplaceFullPath}
 		if err := lbconfig.CheckRewrite(route.Rewrite, 0); err != nil {
 			return err
 		}
@@ -286,6 +287,26 @@ func (g *gatewayAPI) invalidBackend(ref lbconfig.ObjectRef) string {
 // backendOf resolves a backendRef to the name of its backend, or the
 // invalid backend after recording why on r.
 func (g *gatewayAPI) backendOf(r *routeState, f string, ref gatewayv1.BackendObjectReference) string {
+	name, reason, msg := g.resolveRef(r, ref)
+	if reason != "" {
+		g.unresolvedRef(r, f, reason, msg, "its share of the requests is answered with an error")
+		return g.invalidBackend(r.ref)
+	}
+	return name
+}
+
+// unresolvedRef records on r that the ref at f is not resolved, and
+// what becomes of it.
+func (g *gatewayAPI) unresolvedRef(r *routeState, f string, reason gatewayv1.RouteConditionReason, msg, consequence string) {
+	g.t.problems.add(r.ref, f, string(reason), "%s; %s", msg, consequence)
+	if r.resolvedReason == "" {
+		r.resolvedReason, r.resolvedMessage = reason, msg
+	}
+}
+
+// resolveRef resolves a reference of r to a Service port to the name of
+// its backend, or says why it cannot (a reason other than "").
+func (g *gatewayAPI) resolveRef(r *routeState, ref gatewayv1.BackendObjectReference) (string, gatewayv1.RouteConditionReason, string) {
 	group, kind := "", kindService
 	if ref.Group != nil {
 		group = string(*ref.Group)
@@ -297,52 +318,34 @@ func (g *gatewayAPI) backendOf(r *routeState, f string, ref gatewayv1.BackendObj
 	if ref.Namespace != nil && *ref.Namespace != "" {
 		ns = string(*ref.Namespace)
 	}
-	unresolved := func(reason gatewayv1.RouteConditionReason, msg string) string {
-		g.t.problems.add(r.ref, f, string(reason), "%s; its share of the requests is answered with an error", msg)
-		if r.resolvedReason == "" {
-			r.resolvedReason, r.resolvedMessage = reason, msg
-		}
-		return g.invalidBackend(r.ref)
-	}
 	switch {
 	case group != "" || kind != kindService:
-		return unresolved(gatewayv1.RouteReasonInvalidKind, fmt.Sprintf("backend kind %q of group %q is not supported, only Service", kind, group))
+		return "", gatewayv1.RouteReasonInvalidKind, fmt.Sprintf("backend kind %q of group %q is not supported, only Service", kind, group)
 	case !g.granted(kindHTTPRoute, r.route.Namespace, "", kindService, ns, string(ref.Name)):
-		return unresolved(gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("no ReferenceGrant in namespace %q lets HTTPRoutes of namespace %q use Service %q", ns, r.route.Namespace, ref.Name))
+		return "", gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("no ReferenceGrant in namespace %q lets HTTPRoutes of namespace %q use Service %q", ns, r.route.Namespace, ref.Name)
 	case ref.Port == nil:
-		return unresolved(gatewayv1.RouteReasonUnsupportedValue, fmt.Sprintf("backendRef to Service %q needs a port", ref.Name))
+		return "", gatewayv1.RouteReasonUnsupportedValue, fmt.Sprintf("backendRef to Service %q needs a port", ref.Name)
 	case !isDNSLabel(string(ref.Name), 63):
-		return unresolved(gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("%q is not a Service name", ref.Name))
+		return "", gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("%q is not a Service name", ref.Name)
 	}
 	svc := &networkingv1.IngressServiceBackend{Name: string(ref.Name), Port: networkingv1.ServiceBackendPort{Number: *ref.Port}}
 	name := backendName(ns, svc)
-	if rb := g.t.shared.backends[name]; rb != nil {
-		if rb.issue != nil {
-			return unresolved(gatewayv1.RouteReasonBackendNotFound, rb.issue.msg)
-		}
-		return name
+	rb := g.t.shared.backends[name]
+	if rb == nil {
+		rb = g.t.shared.newBuilder().resolve(ns, svc)
+		rb.backend.Name = name
+		rb.backend.Policy = DefaultPolicy()
+		g.t.shared.backends[name] = rb
 	}
-	rb := g.t.shared.newBuilder().resolve(ns, svc)
-	rb.backend.Name = name
-	rb.backend.Policy = DefaultPolicy()
-	g.t.shared.backends[name] = rb
 	if rb.issue != nil {
-		return unresolved(gatewayv1.RouteReasonBackendNotFound, rb.issue.msg)
+		return "", gatewayv1.RouteReasonBackendNotFound, rb.issue.msg
 	}
-	return name
+	return name, "", ""
 }
 
-// readMatch sets the path and header matches of route from m; false
-// leaves the match out.
+// readMatch sets the path, header, query parameter and method matches of
+// route from m; false leaves the match out.
 func (g *gatewayAPI) readMatch(r *routeState, f string, m gatewayv1.HTTPRouteMatch, route *lbconfig.Route) bool {
-	if len(m.QueryParams) > 0 {
-		queryMatchNotSupported(g, r, f+".queryParams")
-		return false
-	}
-	if m.Method != nil {
-		methodMatchNotSupported(g, r, f+".method")
-		return false
-	}
 	typ, value := gatewayv1.PathMatchPathPrefix, "/"
 	if p := m.Path; p != nil {
 		if p.Type != nil {
@@ -369,7 +372,11 @@ func (g *gatewayAPI) readMatch(r *routeState, f string, m gatewayv1.HTTPRouteMat
 	}
 	route.Path = value
 	if rd := route.Redirect; rd != nil && rd.Path != nil && rd.Path.Type == lbconfig.ReplacePrefixMatch && route.Match != lbconfig.MatchPrefix {
-		g.leaveOut(r, f+".path", string(gatewayv1.RouteReasonUnsupportedValue), "a redirect that replaces the prefix needs a PathPrefix match; the match is not served")
+		g.reject(r, f+".path", "a redirect that replaces the prefix needs a PathPrefix match")
+		return false
+	}
+	if rw := route.Rewrite; rw != nil && rw.ReplacesPrefix() && route.Match != lbconfig.MatchPrefix {
+		g.reject(r, f+".path", "a URLRewrite that replaces the prefix needs a PathPrefix match")
 		return false
 	}
 	route.Headers = nil
@@ -394,7 +401,7 @@ func (g *gatewayAPI) readMatch(r *routeState, f string, m gatewayv1.HTTPRouteMat
 		g.leaveOut(r, f+".headers", string(gatewayv1.RouteReasonUnsupportedValue), fmt.Sprintf("more than %d header matches; the match is not served", lbconfig.MaxMatches))
 		return false
 	}
-	return true
+	return g.readQueryParams(r, f+".queryParams", m.QueryParams, route) && g.readMethod(r, f+".method", m.Method, route)
 }
 
 func checkHeaderMatch(m lbconfig.HeaderMatch) error {

@@ -12,17 +12,26 @@ import (
 )
 
 // GatewaySupportedFeatures are the Gateway API features our GatewayClasses
-// declare in status.supportedFeatures, sorted as the spec asks.
+// declare in status.supportedFeatures, sorted as the spec asks: those
+// both providers serve. The translator does not know the provider, so
+// the builtin's request mirrors (HTTPRouteRequestMirror and its
+// percentage and multiple forms), which HAProxy refuses, are not among
+// them.
 var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"Gateway",
 	"HTTPRoute",
 	"HTTPRoute303RedirectStatusCode",
 	"HTTPRoute307RedirectStatusCode",
 	"HTTPRoute308RedirectStatusCode",
+	"HTTPRouteBackendTimeout",
 	"HTTPRouteHostRewrite",
+	"HTTPRouteMethodMatching",
 	"HTTPRouteParentRefPort",
 	"HTTPRoutePathRedirect",
+	"HTTPRoutePathRewrite",
 	"HTTPRoutePortRedirect",
+	"HTTPRouteQueryParamMatching",
+	"HTTPRouteRequestTimeout",
 	"HTTPRouteResponseHeaderModification",
 	"HTTPRouteSchemeRedirect",
 	"ReferenceGrant",
@@ -219,7 +228,7 @@ func routeParentStatus(r *routeState, ps *parentState) gatewayv1.RouteParentStat
 		condition(string(gatewayv1.RouteConditionAccepted), ps.accepted, string(ps.reason), ps.message, gen),
 		condition(string(gatewayv1.RouteConditionResolvedRefs), resOK, resReason, resMsg, gen),
 	}
-	if r.partial != "" {
+	if r.partial != "" && ps.accepted {
 		conds = append(conds, condition(string(gatewayv1.RouteConditionPartiallyInvalid), true, string(gatewayv1.RouteReasonUnsupportedValue), r.partial, gen))
 	}
 	slices.SortFunc(conds, func(a, b metav1.Condition) int { return cmp.Compare(a.Type, b.Type) })

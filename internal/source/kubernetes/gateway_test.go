@@ -89,10 +89,32 @@ func gatewayGet(addr string, port int32, host, path string, header http.Header, 
 	return response{code: res.StatusCode, backend: res.Header.Get("X-Echo-Server")}, res.Header.Get("Location"), nil
 }
 
+// gatewayRequestURI sends GET path to addr:port for host and returns the
+// request target the echo backend got.
+func gatewayRequestURI(addr string, port int32, host, path string) (string, error) {
+	tr := &http.Transport{DisableKeepAlives: true, DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext}
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequest(http.MethodGet, "http://"+net.JoinHostPort(addr, strconv.Itoa(int(port)))+path, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Host = host
+	res, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("status %d", res.StatusCode)
+	}
+	return res.Header.Get("X-Echo-Request-Uri"), nil
+}
+
 // TestGatewayAPI runs the Gateway API source against the real API server
 // and each provider in turn: a Gateway of our class with an HTTP and an HTTPS
-// listener on an address of its own, HTTPRoutes with exact, prefix and
-// header matches, weights, a redirect and a cross-namespace backend
+// listener on an address of its own, HTTPRoutes with exact, prefix,
+// header and query matches, a prefix rewrite, weights, a redirect and a cross-namespace backend
 // opened by a ReferenceGrant; then checks the status the leader writes
 // on the GatewayClass, the Gateway and the routes, and that a missing
 // Service, a route of a namespace the listener does not allow and a
@@ -214,6 +236,17 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 				{Matches: match(gatewayv1.PathMatchPathPrefix, "/none"), BackendRefs: []gatewayv1.HTTPBackendRef{backend("svc-v1", 0), backend("svc-v2", 1)}},
 				{Matches: match(gatewayv1.PathMatchPathPrefix, "/other"), BackendRefs: []gatewayv1.HTTPBackendRef{crossNamespace}},
 				{
+					Matches:     []gatewayv1.HTTPRouteMatch{{Path: &gatewayv1.HTTPPathMatch{Type: ptr.To(gatewayv1.PathMatchPathPrefix), Value: ptr.To("/q")}, QueryParams: []gatewayv1.HTTPQueryParamMatch{{Name: "v", Value: "2"}}}},
+					BackendRefs: []gatewayv1.HTTPBackendRef{backend("svc-v2", 1)},
+				},
+				{
+					Matches: match(gatewayv1.PathMatchPathPrefix, "/strip"),
+					Filters: []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterURLRewrite, URLRewrite: &gatewayv1.HTTPURLRewriteFilter{
+						Path: &gatewayv1.HTTPPathModifier{Type: gatewayv1.PrefixMatchHTTPPathModifier, ReplacePrefixMatch: ptr.To("/kept")},
+					}}},
+					BackendRefs: []gatewayv1.HTTPBackendRef{backend("svc-v2", 1)},
+				},
+				{
 					Matches: match(gatewayv1.PathMatchPathPrefix, "/old"),
 					Filters: []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestRedirect, RequestRedirect: &gatewayv1.HTTPRequestRedirectFilter{
 						Path:       &gatewayv1.HTTPPathModifier{Type: gatewayv1.PrefixMatchHTTPPathModifier, ReplacePrefixMatch: ptr.To("/new")},
@@ -273,6 +306,11 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 		{"gw.test", "/canary/x", http.Header{"X-Version": {"3"}}, ok("v1")},
 		{"gw.test", "/none", nil, ok("v2")},
 		{"gw.test", "/other", nil, ok("other")}, // granted by the ReferenceGrant
+		{"gw.test", "/q?v=2", nil, ok("v2")},
+		{"gw.test", "/q?a=1&v=2", nil, ok("v2")},
+		{"gw.test", "/q?v=3", nil, ok("v1")},     // on to the "/" rule
+		{"gw.test", "/q?v=2x", nil, ok("v1")},    // Exact
+		{"gw.test", "/q?v=3&v=2", nil, ok("v1")}, // the first v counts
 		{"unknown.test", "/", nil, notFound},
 		{"foreign.test", "/", nil, notFound}, // its namespace is not allowed
 	} {
@@ -291,6 +329,17 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 		}
 		if got.code != http.StatusMovedPermanently || loc != fmt.Sprintf("http://gw.test:%d/new/page?q=1", httpPort) {
 			return fmt.Errorf("got %s with Location %q", got, loc)
+		}
+		return nil
+	})
+	// The prefix rewrite keeps what follows the prefix, and the query.
+	eventually(t, converge, "prefix rewrite", func() error {
+		uri, err := gatewayRequestURI(gwAddr, httpPort, "gw.test", "/strip/page?q=1")
+		if err != nil {
+			return err
+		}
+		if uri != "/kept/page?q=1" {
+			return fmt.Errorf("the backend got %q, want /kept/page?q=1", uri)
 		}
 		return nil
 	})
