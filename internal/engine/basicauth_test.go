@@ -33,6 +33,35 @@ func TestUnverifiableHashLeavesOnlyItsIngressOut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: needs HAProxy (runs under make test)")
 	}
+	h, web := startHAProxy(t)
+	h.write(t, "admin.yaml", authManifest("admin.test", "admin", web, "$apr1$CT7MCO5G$TG8lUK7RX2o7F4TqVz0Fw."))
+	h.waitServer(t, "web.test", "web")
+	h.waitLeftOut(t, "admin", "apr1")
+
+	// A bcrypt hash of the same password: served, and protected.
+	h.write(t, "admin.yaml", authManifest("admin.test", "admin", web, "$2y$05$40FKswUoByTuMd3BQAf5oO1FCWsAxQWUMWg/wGSwFgVamrlMc8/Bm"))
+	waitFor(t, "admin.test to ask for credentials", func() bool {
+		status, _, err := h.server("admin.test")
+		return err == nil && status == http.StatusUnauthorized
+	})
+	req, _ := http.NewRequest("GET", "http://127.0.0.1:"+strconv.Itoa(h.port)+"/", nil)
+	req.Host = "admin.test"
+	req.SetBasicAuth("alice", "s3cret")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Echo-Server") != "web" {
+		t.Errorf("alice on admin.test: %d from %q, want 200 from web", resp.StatusCode, resp.Header.Get("X-Echo-Server"))
+	}
+	h.waitServer(t, "web.test", "web")
+}
+
+// startHAProxy runs the engine with a real HAProxy and Ingress web.test
+// of echo backend "web", whose port it returns.
+func startHAProxy(t *testing.T) (*harness, int) {
+	t.Helper()
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {
 		t.Fatalf("haproxy is not installed: %v", err)
@@ -50,41 +79,28 @@ func TestUnverifiableHashLeavesOnlyItsIngressOut(t *testing.T) {
 	})
 	h := start(t, prov, port)
 	h.write(t, "web.yaml", manifest("web.test", "web", web))
-	h.write(t, "admin.yaml", authManifest("admin.test", "admin", web, "$apr1$CT7MCO5G$TG8lUK7RX2o7F4TqVz0Fw."))
-	h.waitServer(t, "web.test", "web")
-	waitFor(t, "a RejectedByProvider problem on Ingress default/admin naming apr1", func() bool {
+	return h, web
+}
+
+// waitLeftOut waits until the provider's rejection leaves Ingress
+// default/name out with a problem whose message holds word, and checks
+// that nothing else was left out and that its host is not served.
+func (h *harness) waitLeftOut(t *testing.T, name, word string) {
+	t.Helper()
+	waitFor(t, "a RejectedByProvider problem on Ingress default/"+name+" naming "+word, func() bool {
 		for _, p := range h.engine.Problems() {
-			if p.Reason == ReasonRejected && p.Object == (lbconfig.ObjectRef{Kind: "Ingress", Namespace: "default", Name: "admin"}) {
-				return strings.Contains(p.Message, "apr1")
+			if p.Reason == ReasonRejected && p.Object == (lbconfig.ObjectRef{Kind: "Ingress", Namespace: "default", Name: name}) {
+				return strings.Contains(p.Message, word)
 			}
 		}
 		return false
 	})
 	for _, p := range h.engine.Problems() {
-		if p.Reason == ReasonRejected && p.Object.Name != "admin" {
+		if p.Reason == ReasonRejected && p.Object.Name != name {
 			t.Errorf("an innocent object was left out: %v", p)
 		}
 	}
-	if status, backend, err := h.server("admin.test"); err == nil && (status == http.StatusOK || backend != "") {
-		t.Errorf("admin.test answered %d from %q while its Ingress is left out", status, backend)
+	if status, backend, err := h.server(name + ".test"); err == nil && (status == http.StatusOK || backend != "") {
+		t.Errorf("%s.test answered %d from %q while its Ingress is left out", name, status, backend)
 	}
-
-	// A bcrypt hash of the same password: served, and protected.
-	h.write(t, "admin.yaml", authManifest("admin.test", "admin", web, "$2y$05$40FKswUoByTuMd3BQAf5oO1FCWsAxQWUMWg/wGSwFgVamrlMc8/Bm"))
-	waitFor(t, "admin.test to ask for credentials", func() bool {
-		status, _, err := h.server("admin.test")
-		return err == nil && status == http.StatusUnauthorized
-	})
-	req, _ := http.NewRequest("GET", "http://127.0.0.1:"+strconv.Itoa(port)+"/", nil)
-	req.Host = "admin.test"
-	req.SetBasicAuth("alice", "s3cret")
-	resp, err := h.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Echo-Server") != "web" {
-		t.Errorf("alice on admin.test: %d from %q, want 200 from web", resp.StatusCode, resp.Header.Get("X-Echo-Server"))
-	}
-	h.waitServer(t, "web.test", "web")
 }

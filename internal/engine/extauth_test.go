@@ -3,16 +3,9 @@ package engine
 import (
 	"net"
 	"net/http"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"ingress-controller/internal/nettest"
-	"ingress-controller/internal/provider/haproxy"
-	"ingress-controller/pkg/lbconfig"
-	"ingress-controller/pkg/provider"
 )
 
 // extAuthManifest is manifest's Ingress with external authentication at
@@ -32,10 +25,6 @@ func TestExtAuthByNameLeavesOnlyItsIngressOut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: needs HAProxy (runs under make test)")
 	}
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		t.Fatalf("haproxy is not installed: %v", err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -46,37 +35,10 @@ func TestExtAuthByNameLeavesOnlyItsIngressOut(t *testing.T) {
 	go func() { _ = authSrv.Serve(ln) }()
 	t.Cleanup(func() { _ = authSrv.Close() })
 
-	web := int(nettest.EchoEndpoint(t, "web").Port)
-	port := int(nettest.FreePort(t))
-	prov, err := haproxy.New(haproxy.Options{Options: provider.Options{ListenAddress: "127.0.0.1", ShutdownGrace: time.Second}, Binary: bin, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if pid := prov.PID(); pid > 0 && syscall.Kill(pid, 0) == nil {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
-	h := start(t, prov, port)
-	h.write(t, "web.yaml", manifest("web.test", "web", web))
+	h, web := startHAProxy(t)
 	h.write(t, "app.yaml", extAuthManifest("app.test", "app", web, "http://auth.example.test/check"))
 	h.waitServer(t, "web.test", "web")
-	waitFor(t, "a RejectedByProvider problem on Ingress default/app naming IP addresses", func() bool {
-		for _, p := range h.engine.Problems() {
-			if p.Reason == ReasonRejected && p.Object == (lbconfig.ObjectRef{Kind: "Ingress", Namespace: "default", Name: "app"}) {
-				return strings.Contains(p.Message, "IP addresses only")
-			}
-		}
-		return false
-	})
-	for _, p := range h.engine.Problems() {
-		if p.Reason == ReasonRejected && p.Object.Name != "app" {
-			t.Errorf("an innocent object was left out: %v", p)
-		}
-	}
-	if status, backend, err := h.server("app.test"); err == nil && (status == http.StatusOK || backend != "") {
-		t.Errorf("app.test answered %d from %q while its Ingress is left out", status, backend)
-	}
+	h.waitLeftOut(t, "app", "IP addresses only")
 
 	// The auth server by address: served, and asked (it answers 401).
 	h.write(t, "app.yaml", extAuthManifest("app.test", "app", web, "http://"+ln.Addr().String()+"/check"))
