@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"ingress-controller/internal/nettest"
@@ -139,24 +140,7 @@ func TestErrorPagesOfAnH2CBackend(t *testing.T) {
 // backend has endpoints stays on the fast path, without allocating, as
 // TestFastPathAllocatesNothing measures a route without one.
 func TestUnusedFallbackAllocatesNothing(t *testing.T) {
-	response := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n" + strings.Repeat("x", 100))
-	backend := nettest.ServeRaw(t, func(c net.Conn) {
-		buf := make([]byte, 4096)
-		n := 0
-		for {
-			m, err := c.Read(buf[n:])
-			if err != nil {
-				return
-			}
-			n += m
-			if bytes.HasSuffix(buf[:n], []byte("\r\n\r\n")) {
-				n = 0
-				if _, err := c.Write(response); err != nil {
-					return
-				}
-			}
-		}
-	})
+	backend := preparedBackend(t, new(atomic.Int64))
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
 	route := prefix("/", "raw")

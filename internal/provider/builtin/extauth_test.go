@@ -210,24 +210,7 @@ func TestSigninLocation(t *testing.T) {
 // authentication keeps the fast path's zero allocations per request when
 // a route of the same host has it.
 func TestFastPathAllocatesNothingBesideExtAuth(t *testing.T) {
-	response := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n" + strings.Repeat("x", 100))
-	backend := nettest.ServeRaw(t, func(c net.Conn) {
-		buf := make([]byte, 4096)
-		n := 0
-		for {
-			m, err := c.Read(buf[n:])
-			if err != nil {
-				return
-			}
-			n += m
-			if bytes.HasSuffix(buf[:n], []byte("\r\n\r\n")) {
-				n = 0
-				if _, err := c.Write(response); err != nil {
-					return
-				}
-			}
-		}
-	})
+	backend := preparedBackend(t, new(atomic.Int64))
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
 	guarded := prefix("/guarded", "raw")

@@ -173,26 +173,8 @@ func TestFastPathWatchKeepsNextRequest(t *testing.T) {
 // keep-alive request costs no heap allocation in the proxy, measured over
 // the whole process with a client and a backend that allocate nothing.
 func TestFastPathAllocatesNothing(t *testing.T) {
-	response := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n" + strings.Repeat("x", 100))
 	var served atomic.Int64
-	backend := nettest.ServeRaw(t, func(c net.Conn) {
-		buf := make([]byte, 4096)
-		n := 0
-		for {
-			m, err := c.Read(buf[n:])
-			if err != nil {
-				return
-			}
-			n += m
-			if bytes.HasSuffix(buf[:n], []byte("\r\n\r\n")) {
-				n = 0
-				served.Add(1)
-				if _, err := c.Write(response); err != nil {
-					return
-				}
-			}
-		}
-	})
+	backend := preparedBackend(t, &served)
 	p := startProxy(t, nettest.Logger(t))
 	// A route without access rule, one whose rule lets the client
 	// (127.0.0.1) in, one whose rule keeps it out, a Regex route
@@ -255,6 +237,31 @@ func TestFastPathAllocatesNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// preparedBackend answers every request head with one prepared 100-byte
+// response, allocating nothing per request, and counts the heads in
+// served.
+func preparedBackend(t *testing.T, served *atomic.Int64) lbconfig.Endpoint {
+	response := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n" + strings.Repeat("x", 100))
+	return nettest.ServeRaw(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		n := 0
+		for {
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				return
+			}
+			n += m
+			if bytes.HasSuffix(buf[:n], []byte("\r\n\r\n")) {
+				n = 0
+				served.Add(1)
+				if _, err := c.Write(response); err != nil {
+					return
+				}
+			}
+		}
+	})
 }
 
 // keepAliveAllocs sends request over one keep-alive connection to addr:
