@@ -1,9 +1,6 @@
 package haproxy
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -52,34 +49,6 @@ func extAuthConfig(t testing.TB) *lbconfig.Config {
 	}
 	cfg.Sort()
 	return cfg
-}
-
-// TestRenderExtAuthGolden renders extAuthConfig against its golden file,
-// in the grammar, and checks it with haproxy -c (which loads the Lua).
-func TestRenderExtAuthGolden(t *testing.T) {
-	bin := haproxyBinary(t)
-	r, err := RenderConfig(extAuthConfig(t), goldenOptions(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := archive(r)
-	golden := filepath.Join("testdata", "ext-auth.golden")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("rendered config differs from %s (run go test -update and review the diff):\n%s", golden, got)
-	}
-	checkGrammar(t, r)
-	if err := checkWithHAProxy(t, bin, r); err != nil {
-		t.Error(err)
-	}
 }
 
 // TestRenderRejectsExtAuth: what HAProxy's Lua sockets cannot do is an

@@ -324,6 +324,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 	cases["addresses"] = addressesConfig(t)
 	cases["hash"] = hashConfig()
 	cases["backend-tls"] = backendTLSConfig(t)
+	cases["ext-auth"] = extAuthConfig(t)
 	for _, c := range cases {
 		c.Sort()
 	}
