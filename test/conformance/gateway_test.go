@@ -73,6 +73,9 @@ func TestGatewayConformance(t *testing.T) {
 // and runs the suite against them.
 func runSuite(t *testing.T, suite, bin, provider string) {
 	pool, ok := addressPools[provider]
+	if p := os.Getenv("GATEWAY_CONFORMANCE_POOL"); p != "" {
+		pool, ok = p, true
+	}
 	if !ok {
 		t.Fatalf("no address pool for provider %q", provider)
 	}
@@ -109,8 +112,15 @@ func runSuite(t *testing.T, suite, bin, provider string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One test alone, for work on it, leaves the checked-in report as it
+	// is.
+	single := os.Getenv("GATEWAY_CONFORMANCE_RUN_TEST")
+	if single != "" {
+		report = filepath.Join(t.TempDir(), provider+".yaml")
+	}
 	cmd := exec.CommandContext(ctx, suite,
 		"-test.v", "-test.timeout=75m", "-test.run=^TestGatewayAPI$",
+		"-run-test="+single,
 		"-gateway-class="+gatewayClass,
 		"-conformance-profiles="+profiles(),
 		"-report-output="+report,
