@@ -61,7 +61,8 @@ type portRoutes struct {
 	// values. Shared by every request; never modified.
 	portValue  []string
 	protoValue []string
-	// exact is keyed by hostname, wildcard by what follows "*.".
+	// exact is keyed by hostname, wildcard by what follows "*." (both
+	// kinds: wildcard.go).
 	exact    map[string]*vhost
 	wildcard map[string]*vhost
 	any      *vhost
@@ -79,6 +80,8 @@ type portRoutes struct {
 
 type vhost struct {
 	routes []route
+	// multiLabel marks a wildcard that matches more than one label.
+	multiLabel bool
 	// passthrough gets the TLS connections whose SNI picks this virtual
 	// host, as they are; nil means TLS is terminated.
 	passthrough *backend
@@ -352,7 +355,7 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 		pr.fallbackRoute = &route{backend: pr.fallback}
 	}
 	for k, vh := range l.VirtualHosts {
-		v := &vhost{routes: make([]route, 0, len(vh.Routes))}
+		v := &vhost{routes: make([]route, 0, len(vh.Routes)), multiLabel: vh.MultiLabel}
 		if v.passthrough, err = lookup(vh.Passthrough); err != nil {
 			return nil, fmt.Errorf("virtual host %d (%q): passthrough: %w", k, vh.Hostname, err)
 		}
@@ -443,9 +446,7 @@ func (pr *portRoutes) vhostNamed(name string) *vhost {
 func (pr *portRoutes) vhostFor(host string) *vhost {
 	v := pr.exact[host]
 	if v == nil && len(pr.wildcard) > 0 {
-		if i := strings.IndexByte(host, '.'); i > 0 {
-			v = pr.wildcard[host[i+1:]]
-		}
+		v = pr.wildcardFor(host)
 	}
 	if v == nil {
 		v = pr.any
