@@ -65,6 +65,9 @@ type portRoutes struct {
 	// kinds: wildcard.go).
 	exact    map[string]*vhost
 	wildcard map[string]*vhost
+	// multiMax is the longest key of a multi-label wildcard: longer
+	// suffixes are not looked up.
+	multiMax int
 	any      *vhost
 	fallback *backend // the listener's default backend, or nil
 	// tcp is the backend of a TCP listener: its connections are not
@@ -404,7 +407,7 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 		case name == "":
 			pr.any = v
 		case strings.HasPrefix(name, "*."):
-			pr.wildcard[name[2:]] = v
+			pr.addWildcard(name[2:], v) // wildcard.go
 		default:
 			pr.exact[name] = v
 		}

@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"strings"
 	"testing"
 
 	"ingress-controller/pkg/lbconfig"
@@ -31,11 +32,13 @@ func TestWildcardForLikeLbconfig(t *testing.T) {
 		"x.y.b.example.com", "x.c.example.com", "x.y.c.example.com", "example.com", ".example.com",
 		".a.example.com", "..example.com", "a..example.com", "xexample.com", "a.example.com.other",
 		"x.one.example.org", "x.y.one.example.org", "one.example.org", "", ".", "..", "a.", "com",
+		// Many labels: only the suffixes as long as a key are looked up.
+		strings.Repeat("a.", 4000) + "b.example.com", strings.Repeat("a.", 4000) + "example.org",
 	} {
 		want := l.VirtualHostFor(host)
 		got := pr.vhostFor(host)
 		if names[got] != want.Hostname {
-			t.Errorf("vhostFor(%q) = %q, want %q", host, names[got], want.Hostname)
+			t.Errorf("vhostFor(%.40q) = %q, want %q", host, names[got], want.Hostname)
 		}
 	}
 	if allocs := testing.AllocsPerRun(1000, func() { _ = pr.vhostFor("x.y.z.b.example.com") }); allocs != 0 {
