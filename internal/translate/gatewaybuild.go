@@ -90,7 +90,7 @@ func (g *gatewayAPI) build(st *gatewayState) {
 		hosts := vhosts[ls.l.Port]
 		vb := hosts[host]
 		if vb == nil {
-			vb = &vhostBuild{vh: lbconfig.VirtualHost{Hostname: host}, owners: map[string]lbconfig.ObjectRef{}}
+			vb = &vhostBuild{vh: gatewayVirtualHost(host), owners: map[string]lbconfig.ObjectRef{}}
 			if ls.cert != nil {
 				vb.vh.TLS = &lbconfig.CertificateRef{Name: ls.cert.Name}
 			}

@@ -146,6 +146,8 @@ func readRedirect(rr *gatewayv1.HTTPRequestRedirectFilter) (*lbconfig.Redirect, 
 	}
 	if rr.Hostname != nil {
 		rd.Hostname = strings.ToLower(string(*rr.Hostname))
+	} else {
+		rd.RequestHost = true // gatewayhost.go
 	}
 	if rr.Port != nil {
 		rd.Port = *rr.Port

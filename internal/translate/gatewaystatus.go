@@ -19,6 +19,7 @@ import (
 // them.
 var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"Gateway",
+	"GatewayPort8080",
 	"HTTPRoute",
 	"HTTPRoute303RedirectStatusCode",
 	"HTTPRoute307RedirectStatusCode",

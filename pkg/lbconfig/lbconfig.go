@@ -75,9 +75,11 @@ type Listener struct {
 	Port     int32    `json:"port"`
 	Protocol Protocol `json:"protocol"`
 	// VirtualHosts route HTTP and HTTPS requests by Host header. Sorted by
-	// Hostname. A request picks exactly one virtual host (VirtualHostFor):
-	// the one whose Hostname equals its host, else the wildcard that
-	// matches, else the catch-all "". It never falls back to a less specific
+	// Hostname. A request picks exactly one virtual host (VirtualHostFor),
+	// the most specific that matches: the one whose Hostname equals its
+	// host, else the one-label wildcard that matches, else the
+	// multi-label wildcard with the longest suffix that matches, else the
+	// catch-all "". It never falls back to a less specific
 	// virtual host when no route of the chosen one matches; the
 	// DefaultBackend (or 404) answers instead.
 	//
@@ -98,8 +100,14 @@ type Listener struct {
 // VirtualHost groups the routes of one hostname.
 type VirtualHost struct {
 	// Hostname is a lower-case DNS name, a wildcard "*.example.com" that
-	// matches exactly one extra leading label, or "" for any host.
+	// matches exactly one extra leading label (unless MultiLabel), or ""
+	// for any host. It is unique on its listener.
 	Hostname string `json:"hostname"`
+	// MultiLabel, on a wildcard, makes it match one or more leading
+	// labels, as Gateway API's wildcards do ("*.example.com" takes
+	// a.example.com and a.b.example.com), where Ingress's take one
+	// (wildcard.go).
+	MultiLabel bool `json:"multiLabel,omitempty"`
 	// TLS is the certificate served for this hostname on HTTPS listeners;
 	// nil means the listener's default certificate (see
 	// Listener.VirtualHosts). Only HTTPS listeners have it.

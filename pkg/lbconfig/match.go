@@ -58,8 +58,9 @@ func HostMatches(pattern, host string) bool {
 
 // VirtualHostFor returns the virtual host that serves host, which must be
 // normalized (NormalizeHost): the one named host, else the wildcard that
-// matches it, else the catch-all "", else nil. On HTTPS listeners host is
-// also the TLS server name that picks the certificate.
+// matches it most specifically (wildcard.go), else the catch-all "", else
+// nil. On HTTPS listeners host is also the TLS server name that picks the
+// certificate.
 func (l *Listener) VirtualHostFor(host string) *VirtualHost {
 	var wildcard, any *VirtualHost
 	for i := range l.VirtualHosts {
@@ -68,7 +69,7 @@ func (l *Listener) VirtualHostFor(host string) *VirtualHost {
 		case vh.Hostname == "":
 			any = vh
 		case strings.HasPrefix(vh.Hostname, "*."):
-			if wildcard == nil && HostMatches(vh.Hostname, host) {
+			if vh.Matches(host) && (wildcard == nil || moreSpecific(vh, wildcard)) {
 				wildcard = vh
 			}
 		case vh.Hostname == host:

@@ -18,11 +18,12 @@ import (
 // With URL empty the Location is the request's, changed as the fields
 // say: "<scheme>://<host>[:<port>]<path>[?<query>]", the path normalized
 // as routing saw it and the query as it came. The host is Hostname, else
-// the virtual host's own name: the request's Host header is never
-// reflected. On a wildcard or catch-all virtual host, a Redirect without
-// Hostname, Scheme and Port gives a Location of the path and query
-// alone (a relative reference, resolved by the client against the URL it
-// asked for); with Scheme or Port it needs a Hostname.
+// the virtual host's own name; the request's Host header is reflected
+// only with RequestHost (requesthost.go). On a wildcard or catch-all
+// virtual host, a Redirect without Hostname, RequestHost, Scheme and
+// Port gives a Location of the path and query alone (a relative
+// reference, resolved by the client against the URL it asked for); with
+// Scheme or Port it needs a Hostname or RequestHost.
 type Redirect struct {
 	// URL, if set, is the whole Location: an absolute http or https
 	// URL, or a path starting with "/". Nothing of the request is added,
@@ -33,6 +34,13 @@ type Redirect struct {
 	Scheme string `json:"scheme,omitempty"`
 	// Hostname is an exact DNS name; empty is the virtual host's.
 	Hostname string `json:"hostname,omitempty"`
+	// RequestHost, with Hostname empty, makes the host of the Location
+	// the request's on a wildcard or catch-all virtual host, as Gateway
+	// API's RequestRedirect does; on an exact virtual host the request's
+	// host is its name anyway. A request whose Host a Location cannot
+	// carry as it is (LocationHost) gets 400. Such a Redirect may change
+	// nothing but the status code.
+	RequestHost bool `json:"requestHost,omitempty"`
 	// Port is left out of the Location when it is the scheme's default.
 	// Zero means the scheme's default when Scheme is set, else the
 	// listener's port.
@@ -71,6 +79,8 @@ const MaxRedirectURL = 2048
 // (no URL) on a virtual host named vhost of a listener with proto and
 // port: "<scheme>://<host>[:<port>]", or "" for a relative Location.
 // Validate has checked rd.
+// With RequestHost on a wildcard or catch-all virtual host it is ""
+// too: the Location is then absolute, made with RedirectAround.
 func RedirectBase(rd *Redirect, vhost string, proto Protocol, port int32) string {
 	host := rd.Hostname
 	if host == "" {
@@ -79,6 +89,16 @@ func RedirectBase(rd *Redirect, vhost string, proto Protocol, port int32) string
 		}
 		host = vhost
 	}
+	before, after := RedirectAround(rd, proto, port)
+	return before + host + after
+}
+
+// RedirectAround returns what comes before the host in the Location of
+// rd (no URL) on a listener with proto and port, "<scheme>://", and what
+// comes after it and before the path, "[:<port>]". Port is rd's, else
+// the default of rd's Scheme when set, else the listener's; it is left
+// out when it is the scheme's default.
+func RedirectAround(rd *Redirect, proto Protocol, port int32) (before, after string) {
 	scheme := rd.Scheme
 	switch {
 	case rd.Port != 0:
@@ -93,9 +113,9 @@ func RedirectBase(rd *Redirect, vhost string, proto Protocol, port int32) string
 		}
 	}
 	if port == defaultPort(scheme) {
-		return scheme + "://" + host
+		return scheme + "://", ""
 	}
-	return scheme + "://" + host + ":" + strconv.Itoa(int(port))
+	return scheme + "://", ":" + strconv.Itoa(int(port))
 }
 
 func defaultPort(scheme string) int32 {
@@ -134,15 +154,15 @@ func (v *validator) redirectTo(f string, rd *Redirect, vhost string, route Route
 		v.add(f, "a route has a redirect or an HTTPS redirect, not both")
 	}
 	if rd.URL != "" {
-		if rd.Scheme != "" || rd.Hostname != "" || rd.Port != 0 || rd.Path != nil {
-			v.add(f, "a redirect to a URL has no scheme, hostname, port or path")
+		if rd.Scheme != "" || rd.Hostname != "" || rd.RequestHost || rd.Port != 0 || rd.Path != nil {
+			v.add(f, "a redirect to a URL has no scheme, hostname, request host, port or path")
 		}
 		if err := CheckRedirectURL(rd.URL); err != nil {
 			v.add(f+".url", err.Error())
 		}
 		return
 	}
-	if rd.Scheme == "" && rd.Hostname == "" && rd.Port == 0 && rd.Path == nil {
+	if rd.Scheme == "" && rd.Hostname == "" && !rd.RequestHost && rd.Port == 0 && rd.Path == nil {
 		v.add(f, "a redirect that changes nothing sends the client back to the same URL")
 	}
 	switch rd.Scheme {
@@ -150,12 +170,17 @@ func (v *validator) redirectTo(f string, rd *Redirect, vhost string, route Route
 	default:
 		v.add(f+".scheme", fmt.Sprintf("%q is not http or https", clip.Value(rd.Scheme)))
 	}
-	if rd.Hostname != "" {
+	switch {
+	case rd.Hostname != "":
 		if err := CheckHostname(rd.Hostname); err != nil || strings.HasPrefix(rd.Hostname, "*.") {
 			v.add(f+".hostname", fmt.Sprintf("%q is not an exact hostname", clip.Value(rd.Hostname)))
 		}
-	} else if (vhost == "" || strings.HasPrefix(vhost, "*.")) && (rd.Scheme != "" || rd.Port != 0) {
-		v.add(f+".hostname", "a redirect of a wildcard or catch-all virtual host that sets a scheme or port needs a hostname: the request's Host is never reflected")
+		if rd.RequestHost {
+			v.add(f+".requestHost", "a redirect takes its hostname from Hostname or from the request, not both")
+		}
+	case rd.RequestHost:
+	case (vhost == "" || strings.HasPrefix(vhost, "*.")) && (rd.Scheme != "" || rd.Port != 0):
+		v.add(f+".hostname", "a redirect of a wildcard or catch-all virtual host that sets a scheme or port needs a hostname or requestHost")
 	}
 	if rd.Port < 0 || rd.Port > 65535 {
 		v.add(f+".port", fmt.Sprintf("%d is not a port number", rd.Port))

@@ -157,6 +157,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			v.add(vf+".hostname", fmt.Sprintf("duplicate virtual host %q", vh.Hostname))
 		}
 		hosts[vh.Hostname] = true
+		v.checkMultiLabel(vf, &vh)
 		if vh.Passthrough != nil {
 			ref(vf+".passthrough", vh.Passthrough)
 			switch {

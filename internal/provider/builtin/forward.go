@@ -62,8 +62,8 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if rt.to != nil {
-			serveRedirectTo(w, r, rt.to, path)
-			h.p.logAccess(r, nil, outcome{status: rt.to.status}, start)
+			status := serveRedirectTo(w, r, rt.to, path)
+			h.p.logAccess(r, nil, outcome{status: status}, start)
 			return
 		}
 		if rt.redirect != nil {

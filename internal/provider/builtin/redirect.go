@@ -14,7 +14,11 @@ type redirectTo struct {
 	status int
 	url    string
 	base   string
-	path   *lbconfig.RedirectPath
+	// host, if set, puts the request's host (requesthost.go) between
+	// before and after in place of base.
+	host          bool
+	before, after string
+	path          *lbconfig.RedirectPath
 	// prefix is the route's path that ReplacePrefixMatch replaces.
 	prefix string
 }
@@ -26,6 +30,10 @@ func compileRedirectTo(rd *lbconfig.Redirect, vhost, prefix string, l lbconfig.L
 	c := &redirectTo{status: int(rd.StatusCode), url: rd.URL, prefix: prefix}
 	if rd.URL == "" {
 		c.base = lbconfig.RedirectBase(rd, vhost, l.Protocol, l.Port)
+		if rd.ReflectsHost(vhost) {
+			c.host = true
+			c.before, c.after = lbconfig.RedirectAround(rd, l.Protocol, l.Port)
+		}
 		if rd.Path != nil {
 			p := *rd.Path
 			c.path = &p
@@ -34,14 +42,22 @@ func compileRedirectTo(rd *lbconfig.Redirect, vhost, prefix string, l lbconfig.L
 	return c
 }
 
-// location is the Location for a request whose normalized path is path
-// and whose request target is uri.
-func (rd *redirectTo) location(path, uri string) string {
+// location is the Location for a request whose normalized path is path,
+// whose request target is uri and whose Host is host; ok is false when
+// the redirect reflects a host that a Location cannot carry.
+func (rd *redirectTo) location(path, uri, host string) (loc string, ok bool) {
 	base, head, rest, query, hasQuery := rd.pieces(path, uri)
-	if hasQuery {
-		return base + head + rest + "?" + query
+	if rd.host {
+		h, ok := lbconfig.LocationHost(host)
+		if !ok {
+			return "", false
+		}
+		base = rd.before + strings.ToLower(h) + rd.after
 	}
-	return base + head + rest
+	if hasQuery {
+		return base + head + rest + "?" + query, true
+	}
+	return base + head + rest, true
 }
 
 // pieces returns the Location as pieces that follow one another, with
@@ -71,6 +87,13 @@ func (fc *fastConn) answerRedirect(rd *redirectTo) (int, fastResult) {
 		fc.head.Close = true
 		result = closeConn
 	}
+	host, ok := "", true
+	if rd.host {
+		host, ok = lbconfig.LocationHost(fc.host)
+	}
+	if !ok {
+		return fc.answerUnread(http.StatusBadRequest, badHostBody)
+	}
 	base, head, rest, query, hasQuery := rd.pieces(fc.path, fc.target)
 	bw := fc.bw
 	bw.WriteString("HTTP/1.1 ")
@@ -78,6 +101,11 @@ func (fc *fastConn) answerRedirect(rd *redirectTo) (int, fastResult) {
 	bw.WriteByte(' ')
 	bw.WriteString(http.StatusText(rd.status))
 	bw.WriteString("\r\nLocation: ")
+	if rd.host {
+		bw.WriteString(rd.before)
+		writeLower(bw, host)
+		bw.WriteString(rd.after)
+	}
 	bw.WriteString(base)
 	bw.WriteString(head)
 	bw.WriteString(rest)
@@ -95,12 +123,19 @@ func (fc *fastConn) answerRedirect(rd *redirectTo) (int, fastResult) {
 
 // serveRedirectTo answers with rd's redirect. Not http.Redirect, which
 // would clean a relative Location's path.
-func serveRedirectTo(w http.ResponseWriter, r *http.Request, rd *redirectTo, path string) {
+// It returns the status answered: 400 for a Host it cannot reflect.
+func serveRedirectTo(w http.ResponseWriter, r *http.Request, rd *redirectTo, path string) int {
+	loc, ok := rd.location(path, r.RequestURI, r.Host)
+	if !ok {
+		http.Error(w, badHostBody, http.StatusBadRequest)
+		return http.StatusBadRequest
+	}
 	h := w.Header()
-	h.Set("Location", rd.location(path, r.RequestURI))
+	h.Set("Location", loc)
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(rd.status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write([]byte(strconv.Itoa(rd.status) + " " + http.StatusText(rd.status) + "\n"))
 	}
+	return rd.status
 }

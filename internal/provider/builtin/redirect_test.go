@@ -34,7 +34,7 @@ func TestRedirectToLocation(t *testing.T) {
 		{lbconfig.Redirect{Scheme: "https"}, "h.example", "", http80, "/p", "http://evil.example/p?q", "https://h.example/p?q"},
 	} {
 		rd := compileRedirectTo(&tc.rd, tc.vhost, tc.pfx, tc.l)
-		if got := rd.location(tc.path, tc.uri); got != tc.want {
+		if got, _ := rd.location(tc.path, tc.uri, ""); got != tc.want {
 			t.Errorf("%+v on %q: location(%q, %q) = %q, want %q", tc.rd, tc.vhost, tc.path, tc.uri, got, tc.want)
 		}
 	}

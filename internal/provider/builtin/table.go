@@ -61,9 +61,13 @@ type portRoutes struct {
 	// values. Shared by every request; never modified.
 	portValue  []string
 	protoValue []string
-	// exact is keyed by hostname, wildcard by what follows "*.".
+	// exact is keyed by hostname, wildcard by what follows "*." (both
+	// kinds: wildcard.go).
 	exact    map[string]*vhost
 	wildcard map[string]*vhost
+	// multiMax is the longest key of a multi-label wildcard: longer
+	// suffixes are not looked up.
+	multiMax int
 	any      *vhost
 	fallback *backend // the listener's default backend, or nil
 	// tcp is the backend of a TCP listener: its connections are not
@@ -79,6 +83,8 @@ type portRoutes struct {
 
 type vhost struct {
 	routes []route
+	// multiLabel marks a wildcard that matches more than one label.
+	multiLabel bool
 	// passthrough gets the TLS connections whose SNI picks this virtual
 	// host, as they are; nil means TLS is terminated.
 	passthrough *backend
@@ -352,7 +358,7 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 		pr.fallbackRoute = &route{backend: pr.fallback}
 	}
 	for k, vh := range l.VirtualHosts {
-		v := &vhost{routes: make([]route, 0, len(vh.Routes))}
+		v := &vhost{routes: make([]route, 0, len(vh.Routes)), multiLabel: vh.MultiLabel}
 		if v.passthrough, err = lookup(vh.Passthrough); err != nil {
 			return nil, fmt.Errorf("virtual host %d (%q): passthrough: %w", k, vh.Hostname, err)
 		}
@@ -401,7 +407,7 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 		case name == "":
 			pr.any = v
 		case strings.HasPrefix(name, "*."):
-			pr.wildcard[name[2:]] = v
+			pr.addWildcard(name[2:], v) // wildcard.go
 		default:
 			pr.exact[name] = v
 		}
@@ -443,9 +449,7 @@ func (pr *portRoutes) vhostNamed(name string) *vhost {
 func (pr *portRoutes) vhostFor(host string) *vhost {
 	v := pr.exact[host]
 	if v == nil && len(pr.wildcard) > 0 {
-		if i := strings.IndexByte(host, '.'); i > 0 {
-			v = pr.wildcard[host[i+1:]]
-		}
+		v = pr.wildcardFor(host)
 	}
 	if v == nil {
 		v = pr.any

@@ -6,7 +6,8 @@
 // One frontend per listener port routes with map lookups, so thousands of
 // routes cost a tree lookup, not a list of ACLs: the normalized Host picks a
 // virtual host id from an exact-host map, else (after dropping its first
-// label) from a wildcard map, else the catch-all; then "<vhost>:<path>" is
+// label) from a wildcard map, else (multi-label wildcards, wildcard.go)
+// from a map_end map, else the catch-all; then "<vhost>:<path>" is
 // looked up in an exact-path map and, failing that, "<vhost>:<path>/" in a
 // longest-prefix map (map_beg) whose keys end in "/", which is exactly the
 // element-wise prefix match of lbconfig. Nothing matched goes to the
@@ -16,7 +17,7 @@
 // TLS passthrough: a port with passthrough virtual hosts is a mode tcp
 // frontend that waits (tcp-request inspect-delay, 10s as builtin) for the
 // ClientHello and looks its server name up, lower-cased and without a
-// trailing dot, in an exact map and then a one-label wildcard map, like
+// trailing dot, in an exact map and then the wildcard maps, like
 // Host; the catch-all comes last. A passthrough host's connection goes to
 // the mode tcp backend of its lbconfig backend as it is. On an HTTPS port
 // everything else (a terminated host, no SNI, not TLS) goes over a unix

@@ -48,16 +48,31 @@ func (rs *redirectRules) add(rt lbconfig.Route, vhost string, l lbconfig.Listene
 		return "", fmt.Errorf("scheme: %q is not http or https", rd.Scheme)
 	}
 	base := locationText(lbconfig.RedirectBase(rd, vhost, l.Protocol, l.Port))
+	guard := ""
+	if rd.ReflectsHost(vhost) { // requesthost.go
+		base, guard = requestHostBase(rd, l)
+	}
+	text, err := redirectText(rt, base)
+	if err != nil {
+		return "", err
+	}
+	return rs.idFor(guard + text), nil
+}
+
+// redirectText returns the rules of the redirect of rt (no URL) whose
+// Location starts with base.
+func redirectText(rt lbconfig.Route, base string) (string, error) {
+	rd := rt.Redirect
 	p := rd.Path
 	if p == nil {
-		return rs.idFor(queryRules(rd.StatusCode, base+"%[path]", "")), nil
+		return queryRules(rd.StatusCode, base+"%[path]", ""), nil
 	}
 	if err := lbconfig.CheckRedirectPath(p.Value); err != nil {
 		return "", fmt.Errorf("path.value: %w", err)
 	}
 	switch p.Type {
 	case lbconfig.ReplaceFullPath:
-		return rs.idFor(queryRules(rd.StatusCode, base+locationText(p.Value), "")), nil
+		return queryRules(rd.StatusCode, base+locationText(p.Value), ""), nil
 	case lbconfig.ReplacePrefixMatch:
 		if rt.Match != lbconfig.MatchPrefix {
 			return "", fmt.Errorf("path.type: only Prefix routes replace a prefix")
@@ -71,7 +86,7 @@ func (rs *redirectRules) add(rt lbconfig.Route, vhost string, l lbconfig.Listene
 		// config.
 		exact := "{ path,length eq " + strconv.Itoa(max(len(prefix), 1)) + " }"
 		rest := base + locationText(strings.TrimSuffix(p.Value, "/")) + "%[path,bytes(" + strconv.Itoa(len(prefix)) + ")]"
-		return rs.idFor(queryRules(rd.StatusCode, base+locationText(p.Value), exact) + queryRules(rd.StatusCode, rest, "!"+exact)), nil
+		return queryRules(rd.StatusCode, base+locationText(p.Value), exact) + queryRules(rd.StatusCode, rest, "!"+exact), nil
 	}
 	return "", fmt.Errorf("path.type: %q is not ReplaceFullPath or ReplacePrefixMatch", p.Type)
 }

@@ -491,6 +491,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	prefix := mapsDir + "/" + r.at.key + "-"
 	hostsMap, wildMap, exactMap, prefixMap := prefix+"hosts.map", prefix+"wildcards.map", prefix+"exact.map", prefix+"prefix.map"
 	var hosts, wild, exact, pfx lines
+	var multi multiLabels
 	catchAll := ""
 	redirects := map[string]lbconfig.HTTPSRedirect{}
 	var access accessRules
@@ -508,6 +509,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		switch {
 		case vh.Hostname == "":
 			catchAll = id
+		case multi.add(vh, id): // wildcard.go
 		case strings.HasPrefix(vh.Hostname, "*."):
 			wild.line(vh.Hostname[1:] + " " + id) // ".example.com"
 		default:
@@ -706,6 +708,9 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	}
 	if wild.Len() > 0 {
 		w.line("    http-request set-var(txn.vhost) var(txn.host),regsub(^[^.]+,),map_str(" + wildMap + ") if !{ var(txn.vhost) -m found } { var(txn.host) -m reg ^[^.] }")
+	}
+	if rule := multi.write(r.files, prefix+"multilabel.map", "http-request", "txn.host", "txn.vhost"); rule != "" {
+		w.line(rule)
 	}
 	if catchAll != "" {
 		w.line("    http-request set-var(txn.vhost) str(" + catchAll + ") if !{ var(txn.vhost) -m found }")
@@ -963,6 +968,7 @@ func (r *renderer) sniListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) er
 		}
 	}
 	var hosts, wild lines
+	var multi multiLabels
 	catchAll := ""
 	for k, vh := range l.VirtualHosts {
 		target := bridgeID(r.at.key)
@@ -980,6 +986,7 @@ func (r *renderer) sniListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) er
 		switch {
 		case vh.Hostname == "":
 			catchAll = target
+		case multi.add(vh, target): // wildcard.go
 		case strings.HasPrefix(vh.Hostname, "*."):
 			wild.line(vh.Hostname[1:] + " " + target)
 		default:
@@ -1000,6 +1007,9 @@ func (r *renderer) sniListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) er
 	w.line("    tcp-request content set-var(txn.sni) req.ssl_sni,lower,regsub([.]$,) if { req.ssl_hello_type 1 }")
 	w.line("    tcp-request content set-var(txn.pass) var(txn.sni),map_str(" + hostsMap + ") if { var(txn.sni) -m found }")
 	w.line("    tcp-request content set-var(txn.pass) var(txn.sni),regsub(^[^.]+,),map_str(" + wildMap + ") if !{ var(txn.pass) -m found } { var(txn.sni) -m reg ^[^.] }")
+	if rule := multi.write(r.files, mapsDir+"/"+r.at.key+"-sni-multilabel.map", "tcp-request content", "txn.sni", "txn.pass"); rule != "" {
+		w.line(rule)
+	}
 	if catchAll != "" && catchAll != fallback {
 		w.line("    tcp-request content set-var(txn.pass) str(" + catchAll + ") if !{ var(txn.pass) -m found } { req.ssl_hello_type 1 }")
 	}

@@ -223,6 +223,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 		"request-matches": requestMatchGolden(),
 		"prefix-rewrite":  prefixRewriteGolden(),
 		"timeouts":        timeoutsGolden(),
+		"request-host":    requestHostGolden(),
 		"two-load-balancers-https": {
 			LoadBalancers: []lbconfig.LoadBalancer{
 				{Name: "default", Listeners: []lbconfig.Listener{

@@ -146,6 +146,8 @@ func (s Suite) Run(t *testing.T) {
 		{"AuthWithHeaders", (*Suite).testAuthWithHeaders},
 		{"ExternalAuth", (*Suite).testExternalAuth},
 		{"Redirects", (*Suite).testRedirects},
+		{"MultiLabelWildcards", (*Suite).testMultiLabelWildcards},
+		{"RedirectsToRequestHost", (*Suite).testRedirectsToRequestHost},
 		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"RequestMatches", (*Suite).testRequestMatches},
 		{"GatewayShapes", (*Suite).testGatewayShapes},
