@@ -187,7 +187,7 @@ func TestSigninLocation(t *testing.T) {
 		{"$scheme://$http_host/start", "", "/p", "https://App.Example.com:8443/start?rd=https%3A%2F%2FApp.Example.com%3A8443%2Fp"},
 		{"https://l/start?next=$request_uri", "next", "/p?a=b", "https://l/start?next=/p?a=b"},
 	} {
-		a := compileExtAuth(&lbconfig.ExternalAuth{URL: "http://a/", SigninURL: tc.signin, RedirectParam: tc.param})
+		a, _ := compileExtAuth(&lbconfig.ExternalAuth{URL: "http://a/", SigninURL: tc.signin, RedirectParam: tc.param}, nil)
 		host := "app.example.com"
 		if strings.Contains(tc.signin, "$http_host") {
 			host = "App.Example.com:8443"
@@ -198,7 +198,7 @@ func TestSigninLocation(t *testing.T) {
 		}
 	}
 	// A Host that is not a host name is never copied into the Location.
-	a := compileExtAuth(&lbconfig.ExternalAuth{URL: "http://a/", SigninURL: "https://$host/start"})
+	a, _ := compileExtAuth(&lbconfig.ExternalAuth{URL: "http://a/", SigninURL: "https://$host/start"}, nil)
 	for _, host := range []string{"evil.example/x", "a\"b", "", "*.example.com", "a.example.com:80:80", "a.example.com:x", "a b"} {
 		if got, err := a.signinLocation(&http.Request{Host: host, RequestURI: "/"}, pr); err == nil {
 			t.Errorf("Host %q: Location %q, want an error", host, got)
