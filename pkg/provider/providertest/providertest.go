@@ -145,6 +145,7 @@ func (s Suite) Run(t *testing.T) {
 		{"BasicAuth", (*Suite).testBasicAuth},
 		{"AuthWithHeaders", (*Suite).testAuthWithHeaders},
 		{"ExternalAuth", (*Suite).testExternalAuth},
+		{"ExternalAuthService", (*Suite).testExternalAuthService},
 		{"Redirects", (*Suite).testRedirects},
 		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"RequestMatches", (*Suite).testRequestMatches},
