@@ -215,8 +215,12 @@ func TestFastPathAllocatesNothingBesideExtAuth(t *testing.T) {
 	port := nettest.FreePort(t)
 	guarded := prefix("/guarded", "raw")
 	guarded.ExternalAuth = &lbconfig.ExternalAuth{URL: "http://127.0.0.1:1/auth"}
+	// One whose auth server is a backend's endpoints, that backend the
+	// fast path's own.
+	service := prefix("/service", "raw")
+	service.ExternalAuth = &lbconfig.ExternalAuth{URL: "http://sso.auth.svc:4180/auth", Backend: &lbconfig.BackendRef{Name: "raw"}}
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil,
-		vh("bench.example.com", prefix("/", "raw"), guarded)))
+		vh("bench.example.com", prefix("/", "raw"), guarded, service)))
 	request := []byte("GET /api/v1/items?id=42 HTTP/1.1\r\nHost: bench.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
 	allocs, buf := keepAliveAllocs(t, "127.0.0.1:"+strconv.Itoa(int(port)), request, nil)
 	if !bytes.HasPrefix(buf, []byte("HTTP/1.1 200 OK\r\n")) {
