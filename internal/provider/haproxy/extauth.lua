@@ -278,7 +278,12 @@ local function connect(rule, deadline)
         end
         local sock = core.tcp()
         sock:settimeout(t)
-        local ok, err = sock:connect(e.addr, e.port)
+        local addr = e.addr
+        if string.find(addr, ":", 1, true) then
+            -- HAProxy 2.6 reads a bare IPv6 address as no address.
+            addr = "[" .. addr .. "]"
+        end
+        local ok, err = sock:connect(addr, e.port)
         if ok then
             return sock
         end
