@@ -285,9 +285,9 @@ func startSessionAuth(t *testing.T) string {
 }
 
 // checkExtAuth: auth-url (a Service's name) with auth-signin and
-// auth-response-headers. No
-// session: 302 to sign in with the original URL in rd; a session: the
-// backend gets the auth server's user, not the one the client forged.
+// auth-response-headers. No session: 302 to sign in with the original
+// URL in rd; a session: the backend gets the auth server's user, not the
+// one the client forged.
 func checkExtAuth(t *testing.T, port int) {
 	t.Helper()
 	client := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
