@@ -233,10 +233,20 @@ local function servers_of(id)
     return list
 end
 
--- endpoints returns the addresses and ports of the servers of backend id
--- in service (not in maintenance, not draining, not down by a check),
--- starting at the rule's next turn.
-local function endpoints(rule, id)
+-- in_service holds, by backend id, the addresses and ports of its servers
+-- in service (not in maintenance, not draining, not down by a check) and
+-- when they were read: a server's state costs a table of its statistics
+-- (some 50 us), so it is read at most once per refresh seconds.
+local in_service = {}
+local refresh = 1
+
+local function ready_servers(id)
+    local now = core.now()
+    local t = now.sec + now.usec / 1000000
+    local cached = in_service[id]
+    if cached ~= nil and t - cached.at < refresh and t >= cached.at then
+        return cached.list
+    end
     local ready = {}
     for _, srv in ipairs(servers_of(id)) do
         local status = srv:get_stats()["status"] or ""
@@ -247,6 +257,14 @@ local function endpoints(rule, id)
             end
         end
     end
+    in_service[id] = { at = t, list = ready }
+    return ready
+end
+
+-- endpoints returns the servers of backend id in service, starting at the
+-- rule's next turn.
+local function endpoints(rule, id)
+    local ready = ready_servers(id)
     local n = #ready
     if n == 0 then
         return ready
