@@ -3,6 +3,7 @@ package translate
 import (
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"ingress-controller/pkg/lbconfig"
@@ -24,7 +25,8 @@ import (
 // Internet (auth.example), and nginx's resolver, which ingress-nginx
 // asks, has no search path either. Such names, and every other, keep
 // going by DNS (the builtin provider; the haproxy one refuses them), as
-// do https URLs, whose certificate is checked against the name.
+// do https URLs, whose certificate is checked against the name, and the
+// names of ExternalName Services, which only DNS resolves.
 //
 // A Service that is missing, has no such port or no ready endpoint
 // leaves the check failing closed (every request 500) with a problem,
@@ -73,6 +75,9 @@ func (b *builder) authService(ing *networkingv1.Ingress, ref lbconfig.ObjectRef,
 	service, ns, ok := serviceOfHost(host, b.clusterDomain)
 	if !ok {
 		return
+	}
+	if svc := b.index.services[ns+"/"+service]; svc != nil && svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return // a name elsewhere, which only DNS gives
 	}
 	sb := &networkingv1.IngressServiceBackend{Name: service, Port: networkingv1.ServiceBackendPort{Number: int32(port)}}
 	// The default policy's backend, shared with the paths that name
