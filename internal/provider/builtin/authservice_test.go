@@ -28,8 +28,8 @@ func TestCompileAuthService(t *testing.T) {
 		t.Errorf("without a backend: %+v, %v; want nil, nil", s, err)
 	}
 	for url, want := range map[string]string{
-		"https://sso.auth.svc/":      "http",
-		"http://sso.auth.svc/x":      "does not exist",
+		"https://sso.auth.svc/":       "http",
+		"http://sso.auth.svc/x":       "does not exist",
 		"http://sso.auth.svc/%zz\r\n": "url",
 	} {
 		r := ref
