@@ -57,6 +57,7 @@ type flags struct {
 	lbPerIngress  bool
 	nginxCompat   bool
 	nginxClass    string
+	clusterDomain string
 	logLevel      string
 	logFormat     string
 	metricsAddr   string
@@ -146,6 +147,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.ingressClass, "ingress-class", translate.DefaultIngressClass, "IngressClass name served, in addition to every IngressClass whose spec.controller is "+translate.DefaultControllerName)
 	fs.BoolVar(&f.nginxCompat, "nginx-compat", false, "also serve the Ingresses of --nginx-ingress-class written for ingress-nginx, reading their nginx.ingress.kubernetes.io annotations; an Ingress with a protection that cannot be honoured (auth, source ranges, snippets...) is refused (see docs/migrate-from-ingress-nginx.md)")
 	fs.StringVar(&f.nginxClass, "nginx-ingress-class", translate.DefaultNginxIngressClass, "IngressClass name of the Ingresses served for ingress-nginx with --nginx-compat")
+	fs.StringVar(&f.clusterDomain, "cluster-domain", "", "DNS domain of the cluster's Services (default "+translate.DefaultClusterDomain+"): an auth URL naming <service>.<namespace>.svc.<domain> or <service>.<namespace>.svc is sent to that Service's endpoints (see docs/annotations.md)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:10254", "address of /healthz, /readyz and /metrics (and /debug/pprof with --enable-pprof); metrics describe the cluster's routing: keep it on localhost or protect it")
 	fs.BoolVar(&f.enablePprof, "enable-pprof", false, "serve /debug/pprof on --metrics-addr; profiles cost CPU and show memory: only where nothing untrusted reaches that address")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -593,6 +595,7 @@ func translateOptions(f *flags) translate.Options {
 		NginxCompat:        f.nginxCompat,
 		NginxIngressClass:  f.nginxClass,
 		GatewayAddressPool: f.gatewayPool,
+		ClusterDomain:      f.clusterDomain,
 	}
 }
 

@@ -54,6 +54,8 @@ func TestTranslateOptions(t *testing.T) {
 		// Scale is honoured only for replicas published at their own address.
 		{[]string{"--source=kubernetes", "--public-address=198.18.1.1"},
 			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, NginxIngressClass: nginx}},
+		{[]string{"--cluster-domain=corp.example"},
+			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, ScaleIgnored: fileSource, NginxIngressClass: nginx, ClusterDomain: "corp.example"}},
 		{[]string{"--nginx-compat", "--nginx-ingress-class=legacy"},
 			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, ScaleIgnored: fileSource, NginxCompat: true, NginxIngressClass: "legacy"}},
 		{[]string{"--source=kubernetes"},

@@ -116,6 +116,7 @@ func (p listenPorts) String() string {
 
 func newTranslation(snap *Snapshot, opts Options) *translation {
 	s := newShared(snap)
+	s.clusterDomain = opts.clusterDomain()
 	return &translation{opts: opts, shared: s, problems: s.problems, groups: map[string]*lbGroup{}}
 }
 

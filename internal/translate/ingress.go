@@ -175,6 +175,8 @@ type shared struct {
 	rateLimits map[lbconfig.ObjectRef]*lbconfig.RateLimit
 	// errors are the error pages and fallbacks of the Ingresses.
 	errors map[lbconfig.ObjectRef]routeErrors
+	// clusterDomain ends the Service names of auth URLs (authservice.go).
+	clusterDomain string
 }
 
 func newShared(snap *Snapshot) *shared {
@@ -235,6 +237,7 @@ func (b *builder) addIngress(ing *networkingv1.Ingress) {
 	if err != nil {
 		return // refused by ourIngresses; never served open
 	}
+	b.authService(ing, ref, ext) // authservice.go
 	if creds != nil {
 		b.useCredentials(creds)
 	}

@@ -87,6 +87,10 @@ type Options struct {
 	// GatewayAddressPool, when valid, is where Gateways without
 	// spec.addresses get their address (gatewayaddress.go).
 	GatewayAddressPool netip.Prefix
+	// ClusterDomain is the DNS domain of the cluster's Services, which
+	// auth URLs that name one end with (authservice.go); "" means
+	// DefaultClusterDomain.
+	ClusterDomain string
 }
 
 // Problem is something wrong with one object, for events and logs.

@@ -86,6 +86,10 @@ type ExternalAuth struct {
 	// AlwaysSetCookie adds the answer's cookies to every response, also
 	// the 401, 403 and 500 of the check itself.
 	AlwaysSetCookie bool `json:"alwaysSetCookie,omitempty"`
+	// Backend, if set, is where the subrequest goes instead of URL's
+	// host: one of the backend's ready endpoints (see authservice.go).
+	// URL, then http, still gives the target and the Host field.
+	Backend *BackendRef `json:"backend,omitempty"`
 }
 
 // SetCookieStatuses are the statuses of the responses that get the auth
@@ -362,10 +366,11 @@ func CheckAuthResponseHeader(name string) error {
 	return nil
 }
 
-func (v *validator) externalAuth(f string, a *ExternalAuth) {
+func (v *validator) externalAuth(f string, a *ExternalAuth, ref func(string, *BackendRef)) {
 	if err := CheckExternalAuthURL(a.URL); err != nil {
 		v.add(f+".url", err.Error())
 	}
+	v.authBackend(f, a, ref) // authservice.go
 	if a.Method != "" && !slices.Contains(ExternalAuthMethods, a.Method) {
 		v.add(f+".method", fmt.Sprintf("%q is not one of %s", clip.Value(a.Method), strings.Join(ExternalAuthMethods, ", ")))
 	}

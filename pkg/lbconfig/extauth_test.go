@@ -166,3 +166,26 @@ func TestCheckSigninHost(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateAuthBackend(t *testing.T) {
+	const f = "loadBalancers[0].listeners[0].virtualHosts[0].routes[0].externalAuth"
+	for name, tc := range map[string]struct {
+		url     string
+		backend string
+		field   string // "" means valid
+	}{
+		"service":         {"http://auth.sso.svc.cluster.local:4180/oauth2/auth", "sso/auth:4180", ""},
+		"missing backend": {"http://auth.sso.svc:4180/", "sso/other:4180", f + ".backend"},
+		"empty name":      {"http://auth.sso.svc:4180/", "", f + ".backend"},
+		"https":           {"https://auth.sso.svc/", "sso/auth:4180", f + ".backend"},
+		"https upper":     {"HTTPS://auth.sso.svc/", "sso/auth:4180", f + ".backend"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := validConfig()
+			cfg.Backends = append(cfg.Backends, Backend{Name: "sso/auth:4180"})
+			cfg.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].ExternalAuth = &ExternalAuth{URL: tc.url, Backend: &BackendRef{Name: tc.backend}}
+			slices.SortFunc(cfg.Backends, func(a, b Backend) int { return strings.Compare(a.Name, b.Name) })
+			checkRateLimitField(t, cfg.Validate(), tc.field)
+		})
+	}
+}

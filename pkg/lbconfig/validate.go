@@ -213,7 +213,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			}
 			v.errorPages(rf, route, ref)
 			if ea := route.ExternalAuth; ea != nil {
-				v.externalAuth(rf+".externalAuth", ea)
+				v.externalAuth(rf+".externalAuth", ea, ref)
 			}
 			if t := route.Timeouts; t != nil {
 				v.timeouts(rf+".timeouts", t)

@@ -228,15 +228,30 @@ func TestNginxCompatFeatures(t *testing.T) {
 }
 
 // extAuthIngress is an Ingress protected by the auth server at addr, as
-// oauth2-proxy's guide for ingress-nginx writes it.
+// oauth2-proxy's guide for ingress-nginx writes it: by the name of its
+// Service, auth/oauth2-proxy port 4180, whose endpoint is addr.
 func extAuthIngress(addr string) string {
-	return `apiVersion: networking.k8s.io/v1
+	_, port, _ := net.SplitHostPort(addr)
+	return `apiVersion: v1
+kind: Service
+metadata: {name: oauth2-proxy, namespace: auth}
+spec:
+  ports: [{name: http, port: 4180}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: oauth2-proxy-1, namespace: auth, labels: {kubernetes.io/service-name: oauth2-proxy}}
+addressType: IPv4
+ports: [{name: http, port: ` + port + `}]
+endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
+---
+apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
   name: extauth
   namespace: demo
   annotations:
-    nginx.ingress.kubernetes.io/auth-url: http://` + addr + `/oauth2/auth
+    nginx.ingress.kubernetes.io/auth-url: http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth
     nginx.ingress.kubernetes.io/auth-signin: https://$host/oauth2/start?rd=$escaped_request_uri
     nginx.ingress.kubernetes.io/auth-response-headers: X-Auth-Request-User
 spec:
@@ -269,9 +284,10 @@ func startSessionAuth(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// checkExtAuth: auth-url with auth-signin and auth-response-headers. No
-// session: 302 to sign in with the original URL in rd; a session: the
-// backend gets the auth server's user, not the one the client forged.
+// checkExtAuth: auth-url (a Service's name) with auth-signin and
+// auth-response-headers. No session: 302 to sign in with the original
+// URL in rd; a session: the backend gets the auth server's user, not the
+// one the client forged.
 func checkExtAuth(t *testing.T, port int) {
 	t.Helper()
 	client := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

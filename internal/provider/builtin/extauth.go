@@ -71,13 +71,20 @@ type extAuth struct {
 	copy    []string
 	timeout time.Duration
 	always  bool
+	// service, if set, is where the subrequest goes (authservice.go).
+	service *authService
 }
 
-func compileExtAuth(a *lbconfig.ExternalAuth) *extAuth {
+func compileExtAuth(a *lbconfig.ExternalAuth, lookup func(*lbconfig.BackendRef) (*backend, error)) (*extAuth, error) {
 	if a == nil {
-		return nil
+		return nil, nil
+	}
+	service, err := compileAuthService(a, lookup)
+	if err != nil {
+		return nil, err
 	}
 	return &extAuth{
+		service:         service,
 		url:             a.URL,
 		method:          a.EffectiveMethod(),
 		signin:          a.SigninURL,
@@ -87,7 +94,7 @@ func compileExtAuth(a *lbconfig.ExternalAuth) *extAuth {
 		copy:            append([]string(nil), a.ResponseHeaders...),
 		timeout:         a.EffectiveTimeout(),
 		always:          a.AlwaysSetCookie,
-	}
+	}, nil
 }
 
 // authFailedBody answers a request whose check failed.
@@ -191,12 +198,14 @@ type authAnswer struct {
 func (p *Provider) askAuth(r *http.Request, pr *portRoutes, a *extAuth) (authAnswer, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, a.method, a.url, nil)
-	if err != nil {
-		return authAnswer{}, err
+	header := a.subrequestHeader(r, pr)
+	var res *http.Response
+	var err error
+	if a.service != nil {
+		res, err = p.askAuthService(ctx, a, header)
+	} else {
+		res, err = p.sendAuth(ctx, a.url, "", a.method, header)
 	}
-	req.Header = a.subrequestHeader(r, pr)
-	res, err := p.authClient.Do(req)
 	if err != nil {
 		return authAnswer{}, err
 	}
@@ -227,6 +236,19 @@ func (p *Provider) askAuth(r *http.Request, pr *portRoutes, a *extAuth) (authAns
 		}
 	}
 	return out, nil
+}
+
+// sendAuth sends the subrequest to url, with Host host unless it is "".
+func (p *Provider) sendAuth(ctx context.Context, url, host, method string, header http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = header
+	if host != "" {
+		req.Host = host
+	}
+	return p.authClient.Do(req)
 }
 
 // subrequestHeader is the client's fields less the hop-by-hop, framing

@@ -187,7 +187,7 @@ func TestSigninLocation(t *testing.T) {
 		{"$scheme://$http_host/start", "", "/p", "https://App.Example.com:8443/start?rd=https%3A%2F%2FApp.Example.com%3A8443%2Fp"},
 		{"https://l/start?next=$request_uri", "next", "/p?a=b", "https://l/start?next=/p?a=b"},
 	} {
-		a := compileExtAuth(&lbconfig.ExternalAuth{URL: "http://a/", SigninURL: tc.signin, RedirectParam: tc.param})
+		a, _ := compileExtAuth(&lbconfig.ExternalAuth{URL: "http://a/", SigninURL: tc.signin, RedirectParam: tc.param}, nil)
 		host := "app.example.com"
 		if strings.Contains(tc.signin, "$http_host") {
 			host = "App.Example.com:8443"
@@ -198,7 +198,7 @@ func TestSigninLocation(t *testing.T) {
 		}
 	}
 	// A Host that is not a host name is never copied into the Location.
-	a := compileExtAuth(&lbconfig.ExternalAuth{URL: "http://a/", SigninURL: "https://$host/start"})
+	a, _ := compileExtAuth(&lbconfig.ExternalAuth{URL: "http://a/", SigninURL: "https://$host/start"}, nil)
 	for _, host := range []string{"evil.example/x", "a\"b", "", "*.example.com", "a.example.com:80:80", "a.example.com:x", "a b"} {
 		if got, err := a.signinLocation(&http.Request{Host: host, RequestURI: "/"}, pr); err == nil {
 			t.Errorf("Host %q: Location %q, want an error", host, got)
@@ -215,8 +215,12 @@ func TestFastPathAllocatesNothingBesideExtAuth(t *testing.T) {
 	port := nettest.FreePort(t)
 	guarded := prefix("/guarded", "raw")
 	guarded.ExternalAuth = &lbconfig.ExternalAuth{URL: "http://127.0.0.1:1/auth"}
+	// One whose auth server is a backend's endpoints, that backend the
+	// fast path's own.
+	service := prefix("/service", "raw")
+	service.ExternalAuth = &lbconfig.ExternalAuth{URL: "http://sso.auth.svc:4180/auth", Backend: &lbconfig.BackendRef{Name: "raw"}}
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("raw", backend)}, nil,
-		vh("bench.example.com", prefix("/", "raw"), guarded)))
+		vh("bench.example.com", prefix("/", "raw"), guarded, service)))
 	request := []byte("GET /api/v1/items?id=42 HTTP/1.1\r\nHost: bench.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
 	allocs, buf := keepAliveAllocs(t, "127.0.0.1:"+strconv.Itoa(int(port)), request, nil)
 	if !bytes.HasPrefix(buf, []byte("HTTP/1.1 200 OK\r\n")) {

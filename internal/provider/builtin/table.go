@@ -371,7 +371,10 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
 			}
 			path := rt.MatchPath()
-			cr := route{path: path, backend: b, headers: compileHeaders(rt), ext: compileExtAuth(rt.ExternalAuth), timeouts: compileTimeouts(rt.Timeouts)}
+			cr := route{path: path, backend: b, headers: compileHeaders(rt), timeouts: compileTimeouts(rt.Timeouts)}
+			if cr.ext, err = compileExtAuth(rt.ExternalAuth, lookup); err != nil {
+				return nil, fmt.Errorf("virtual host %d (%q): route %d: external auth: %w", k, vh.Hostname, r, err)
+			}
 			if a := rt.Access; a != nil {
 				// A copy: the table outlives nothing of cfg.
 				cr.access = &lbconfig.Access{Allow: slices.Clone(a.Allow), Deny: slices.Clone(a.Deny)}

@@ -19,8 +19,9 @@ import (
 // and the rewrite, as on the builtin.
 //
 // HAProxy's Lua sockets connect to IP addresses only and do not verify
-// certificates, so an auth URL that names its host, or is https, is
-// rejected (the engine then leaves just its Ingress out).
+// certificates, so an auth URL that names its host, unless a backend
+// gives its endpoints (authservice.go), or is https, is rejected (the
+// engine then leaves just its Ingress out).
 
 // extAuthLua is the file of the action and its rules.
 const extAuthLua = "ext-auth.lua"
@@ -65,6 +66,8 @@ func checkExtAuth(a *lbconfig.ExternalAuth) error {
 		return fmt.Errorf("externalAuth.url: %w", err)
 	case https:
 		return fmt.Errorf("externalAuth.url: HAProxy's Lua sockets cannot verify an https auth server's certificate; use http to an address inside the cluster, or the builtin provider")
+	case a.Backend != nil:
+		return nil // its endpoints are addresses (authservice.go)
 	}
 	if addr, err := netip.ParseAddr(host); err != nil || addr.Zone() != "" {
 		return fmt.Errorf("externalAuth.url: HAProxy's Lua sockets connect to IP addresses only, and %q is a name; use the auth server's IP address, or the builtin provider", host)
@@ -151,6 +154,9 @@ func (rs *extAuthRules) lua() []byte {
 		field("host", hostHeader)
 		field("addr", host)
 		b.WriteString("        port = " + strconv.Itoa(port) + ",\n")
+		if a.Backend != nil {
+			field("backend", BackendID(a.Backend.Name)) // authservice.go
+		}
 		field("target", target)
 		field("signin", a.SigninURL)
 		field("param", a.EffectiveRedirectParam())

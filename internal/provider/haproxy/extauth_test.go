@@ -11,14 +11,15 @@ import (
 // extAuthConfig has routes with external authentication: one alone, one
 // with a sign-in URL, a POST and a hostile X-Auth-Request-Redirect, one
 // with every other rule a route can have (its map value carries them
-// all), the same authentication on two hosts (one rule), and an HTTPS
-// listener.
+// all), the same authentication on two hosts (one rule), one whose auth
+// server is a Service's endpoints (a backend), and an HTTPS listener.
 func extAuthConfig(t testing.TB) *lbconfig.Config {
 	plain := &lbconfig.ExternalAuth{URL: "http://10.0.0.53:4180/oauth2/auth", ResponseHeaders: []string{"X-Auth-Request-Email", "X-Auth-Request-User"}}
 	signin := &lbconfig.ExternalAuth{
 		URL: "http://[2001:db8::53]/auth?x=1&y=%2F", Method: "POST", SigninURL: "https://$host/start?a=b&from=$escaped_request_uri",
 		RedirectParam: "next", RequestRedirect: `https://app.example.com/"quoted" \back %[src] $HOME`, Timeout: lbconfig.Duration(1500 * time.Millisecond), AlwaysSetCookie: true,
 	}
+	sso := &lbconfig.ExternalAuth{URL: "http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth", Backend: &lbconfig.BackendRef{Name: "auth/oauth2-proxy:4180"}}
 	everything := lbconfig.Route{
 		Path: "/api/(.*)", Match: lbconfig.MatchRegex, Backend: ref("default/app:80"), Source: ing("app"),
 		Rewrite:        &lbconfig.Rewrite{Path: "/$1"},
@@ -33,6 +34,7 @@ func extAuthConfig(t testing.TB) *lbconfig.Config {
 			{Path: "/", Match: lbconfig.MatchPrefix, Backend: ref("default/app:80"), Source: ing("app"), ExternalAuth: plain},
 			{Path: "/private", Match: lbconfig.MatchPrefix, Backend: ref("default/app:80"), Source: ing("app"), ExternalAuth: signin},
 			{Path: "/public", Match: lbconfig.MatchExact, Backend: ref("default/app:80"), Source: ing("app")},
+			{Path: "/sso", Match: lbconfig.MatchPrefix, Backend: ref("default/app:80"), Source: ing("app"), ExternalAuth: sso},
 			everything,
 		}}
 	}
@@ -44,7 +46,10 @@ func extAuthConfig(t testing.TB) *lbconfig.Config {
 				{Port: 8443, Protocol: lbconfig.ProtocolHTTPS, VirtualHosts: []lbconfig.VirtualHost{routes("app.example.com")}},
 			},
 		}},
-		Backends:    []lbconfig.Backend{{Name: "default/app:80", Endpoints: []lbconfig.Endpoint{{Address: "10.0.1.1", Port: 8080, Ready: true, Serving: true}}}},
+		Backends: []lbconfig.Backend{
+			{Name: "default/app:80", Endpoints: []lbconfig.Endpoint{{Address: "10.0.1.1", Port: 8080, Ready: true, Serving: true}}},
+			{Name: "auth/oauth2-proxy:4180", Endpoints: []lbconfig.Endpoint{{Address: "10.0.2.1", Port: 8080, Ready: true, Serving: true}, {Address: "2001:db8::2", Port: 8080, Ready: true, Serving: true}}},
+		},
 		Credentials: []lbconfig.Credentials{{Name: "default/users", Users: []lbconfig.User{{Name: "alice", Hash: "$2y$05$40FKswUoByTuMd3BQAf5oO1FCWsAxQWUMWg/wGSwFgVamrlMc8/Bm"}}}},
 	}
 	cfg.Sort()
@@ -70,6 +75,14 @@ func TestRenderRejectsExtAuth(t *testing.T) {
 		if _, err := new(extAuthRules).add(&lbconfig.ExternalAuth{URL: url}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("URL %q: add = %v, want an error containing %q", url, err, want)
 		}
+	}
+	// Through a backend a name is served, https still not.
+	svc := &lbconfig.BackendRef{Name: "auth/oauth2-proxy:4180"}
+	if _, err := new(extAuthRules).add(&lbconfig.ExternalAuth{URL: "http://auth.example.com/auth", Backend: svc}); err != nil {
+		t.Errorf("a name through a backend: add = %v, want nil", err)
+	}
+	if _, err := new(extAuthRules).add(&lbconfig.ExternalAuth{URL: "https://auth.example.com/auth", Backend: svc}); err == nil || !strings.Contains(err.Error(), "cannot verify") {
+		t.Errorf("https through a backend: add = %v, want an error containing %q", err, "cannot verify")
 	}
 }
 

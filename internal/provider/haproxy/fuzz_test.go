@@ -438,6 +438,7 @@ var luaGrammar = compileAll(
 	`^    \["x\d+"\] = \{$`,
 	`^        (url|method|host|addr|target|signin|param|sep|request_redirect) = "(?:[ !#-\[\]-~]|\\\d{3})*",$`,
 	`^        port = \d+,$`,
+	`^        backend = "be_[a-zA-Z0-9_.-]+_[0-9a-f]{8}",$`,
 	`^        (add_param|expand|always_set_cookie) = (true|false),$`,
 	`^        timeout = \d+\.\d{3},$`,
 	`^        copy = \{("[!#-\[\]-~]+"(, "[!#-\[\]-~]+")*)?\},$`,

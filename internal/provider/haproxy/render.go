@@ -228,6 +228,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 					for _, b := range rt.Backends {
 						r.http[b.Name] = true
 					}
+					if a := rt.ExternalAuth; a != nil && a.Backend != nil {
+						r.http[a.Backend.Name] = true // authservice.go
+					}
 				}
 			}
 		}

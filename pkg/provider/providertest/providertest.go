@@ -50,7 +50,8 @@
 // client address as a route's RateLimit says, answering its status code
 // itself to the requests over it; ask a route's ExternalAuth server
 // about each request without its body and serve only what it allows
-// (fail closed), with the fields it lists copied over the client's;
+// (fail closed), with the fields it lists copied over the client's, at
+// its Backend's ready endpoints when it has one, never at the URL's host;
 // reject a config with a port or an
 // address it cannot bind, or a port that two load balancers share on one
 // address, and keep the old config serving through
@@ -145,6 +146,7 @@ func (s Suite) Run(t *testing.T) {
 		{"BasicAuth", (*Suite).testBasicAuth},
 		{"AuthWithHeaders", (*Suite).testAuthWithHeaders},
 		{"ExternalAuth", (*Suite).testExternalAuth},
+		{"ExternalAuthService", (*Suite).testExternalAuthService},
 		{"Redirects", (*Suite).testRedirects},
 		{"MultiLabelWildcards", (*Suite).testMultiLabelWildcards},
 		{"RedirectsToRequestHost", (*Suite).testRedirectsToRequestHost},
