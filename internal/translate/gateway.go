@@ -115,6 +115,9 @@ type listenerState struct {
 	// badCert is set when an HTTPS listener has no usable certificate.
 	badCert  bool
 	attached int32
+	// routeHosts are the hostnames the accepted routes got on the
+	// listener, for the conflicts between route kinds.
+	routeHosts []routeHost
 	// portTaken is set when another load balancer holds the port.
 	portTaken string
 }

@@ -189,3 +189,45 @@ func regexMethodPath(service, method string) (*gatewayv1.HTTPPathMatch, error) {
 func pathMatch(typ gatewayv1.PathMatchType, value string) *gatewayv1.HTTPPathMatch {
 	return &gatewayv1.HTTPPathMatch{Type: &typ, Value: &value}
 }
+
+// routeHost is a hostname a route got on a listener.
+type routeHost struct {
+	route lbconfig.ObjectRef
+	host  string
+}
+
+// checkKindConflict takes ps off r when, on one of its listeners, an
+// older route of the other kind (HTTPRoute or GRPCRoute) has a hostname
+// in common with r: the spec accepts exactly one of the two, the oldest
+// (routes attach oldest first), and GRPCRoutes and HTTPRoutes are never
+// merged on one hostname. Otherwise r's hostnames are recorded on the
+// listeners.
+func (g *gatewayAPI) checkKindConflict(r *routeState, ps *parentState) {
+	if !ps.accepted {
+		return
+	}
+	for k, ls := range ps.listeners {
+		for _, h := range ps.hosts[k] {
+			for _, o := range ls.routeHosts {
+				if o.route.Kind == r.ref.Kind {
+					continue
+				}
+				if _, ok := intersectHostnames(o.host, h); ok || o.host == "" || h == "" {
+					ps.accepted, ps.reason = false, routeReasonKindConflict
+					ps.message = fmt.Sprintf("%s (older) has hostname %q in common with this route on listener %q, and an %s and a %s may not share a hostname", o.route, h, ls.l.Name, kindHTTPRoute, kindGRPCRoute)
+					ps.listeners, ps.hosts = nil, nil
+					return
+				}
+			}
+		}
+	}
+	for k, ls := range ps.listeners {
+		for _, h := range ps.hosts[k] {
+			ls.routeHosts = append(ls.routeHosts, routeHost{route: r.ref, host: h})
+		}
+	}
+}
+
+// routeReasonKindConflict is the Accepted reason of a route that an older
+// route of the other kind holds a hostname of; the spec names none.
+const routeReasonKindConflict gatewayv1.RouteConditionReason = "KindConflict"

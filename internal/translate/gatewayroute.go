@@ -89,6 +89,7 @@ func (g *gatewayAPI) attach(r *routeState) {
 		ps := &parentState{ref: p, gw: gw, field: fmt.Sprintf("spec.parentRefs[%d]", i)}
 		r.parents = append(r.parents, ps)
 		g.attachParent(r, ps)
+		g.checkKindConflict(r, ps) // gatewaygrpc.go
 		if !ps.accepted {
 			g.t.problems.add(r.ref, ps.field, string(ps.reason), "%s; the route is not served there", ps.message)
 			continue

@@ -172,6 +172,7 @@ func (s *Suite) testGRPC(t *testing.T) {
 		// The gRPC server refuses a request that is not gRPC; the load
 		// balancer must answer it, and not with a gRPC success.
 		r := l.get(l.client, port, "grpc.example", grpcCheckPath)
+		t.Logf("GET %s over HTTP/1.1: %s", grpcCheckPath, r)
 		if r.err != nil || r.status == http.StatusOK && r.header.Get("Grpc-Status") == "0" {
 			t.Errorf("GET %s over HTTP/1.1: %s; want an answer that is not a gRPC success", grpcCheckPath, r)
 		}
@@ -194,6 +195,7 @@ func (s *Suite) testGRPC(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("a megabyte header list: status %q (\"\" is a reset or close)", status)
 		if status == "200" {
 			t.Errorf("a request with a megabyte of header fields got 200, want it refused")
 		}
