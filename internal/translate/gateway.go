@@ -75,6 +75,8 @@ type gatewayAPI struct {
 	routes     []*routeState // every HTTPRoute, oldest first
 	grants     []*gatewayv1beta1.ReferenceGrant
 	namespaces map[string]*corev1.Namespace
+	// rank is the lbconfig.Route.Rank of the next rule read.
+	rank int32
 }
 
 // gatewayState is one of our Gateways being translated.

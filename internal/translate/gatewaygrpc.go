@@ -31,6 +31,9 @@ import (
 // grpcBackendSuffix ends the names of the backends of GRPCRoutes.
 const grpcBackendSuffix = "!grpc"
 
+// maxGRPCName is the longest service or method, as the CRD has it.
+const maxGRPCName = 1024
+
 // Exact service and method names, as the GRPCRoute CRD validates them.
 var (
 	grpcServiceName = regexp.MustCompile(`^(?i)\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$`)
@@ -134,6 +137,9 @@ func methodPath(m *gatewayv1.GRPCMethodMatch) (*gatewayv1.HTTPPathMatch, error) 
 	}
 	if service == "" && method == "" {
 		return nil, fmt.Errorf("a method match needs a service or a method")
+	}
+	if len(service) > maxGRPCName || len(method) > maxGRPCName {
+		return nil, fmt.Errorf("a service or method is longer than %d bytes", maxGRPCName)
 	}
 	typ := gatewayv1.GRPCMethodMatchExact
 	if m.Type != nil {

@@ -37,6 +37,11 @@ func (g *gatewayAPI) readRules(r *routeState) []ruleRoute {
 		if !ok {
 			continue
 		}
+		// Routes are read oldest first: the rank orders ties between
+		// rules as the spec does, by the age of their route, then
+		// their order in it.
+		tmpl.Rank = g.rank
+		g.rank++
 		matches := rule.Matches
 		if len(matches) == 0 {
 			matches = []gatewayv1.HTTPRouteMatch{{}}

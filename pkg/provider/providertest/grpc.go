@@ -96,7 +96,8 @@ func (l *lab) grpcWatch(port int32, authority string) (healthpb.HealthCheckRespo
 }
 
 // testGRPC: Check goes by its exact path to server "a" (SERVING), or to
-// "b" (NOT_SERVING) with the header x-version: two; Watch goes to "b" by a
+// "b" (NOT_SERVING) with the header x-version: two, also with the header
+// color: blue of a route to "a" of a higher Rank; Watch goes to "b" by a
 // regular expression; over h2c and over TLS. Hostile: an HTTP/1.1
 // request on the gRPC route, a bad HTTP/2 preface and a header list far
 // over the limit get answers or a closed connection, and the port goes
@@ -111,9 +112,16 @@ func (s *Suite) testGRPC(t *testing.T) {
 	}
 	toB := route(grpcCheckPath, lbconfig.MatchExact, "test/b:50051!grpc")
 	toB.Headers = []lbconfig.HeaderMatch{{Name: "x-version", Type: lbconfig.HeaderExact, Value: "two"}}
+	toB.Rank = 1
+	// As many conditions as toB, and first by their text, but of a
+	// higher rank: a request that meets both goes to toB.
+	toA := route(grpcCheckPath, lbconfig.MatchExact, "test/a:50051!grpc")
+	toA.Headers = []lbconfig.HeaderMatch{{Name: "color", Type: lbconfig.HeaderExact, Value: "blue"}}
+	toA.Rank = 2
 	routes := []lbconfig.Route{
 		route(grpcCheckPath, lbconfig.MatchExact, "test/a:50051!grpc"),
 		toB,
+		toA,
 		route("/[^/]+/Watch$", lbconfig.MatchRegex, "test/b:50051!grpc"),
 		// A GRPCRoute's rule without a method match, as the translator
 		// writes it: after the other patterns.
@@ -150,6 +158,8 @@ func (s *Suite) testGRPC(t *testing.T) {
 	check("Check over h2c", port, h2c, healthpb.HealthCheckResponse_SERVING)
 	check("Check over h2c with x-version: two", port, h2c, healthpb.HealthCheckResponse_NOT_SERVING, "x-version", "two")
 	check("Check over h2c with x-version: three", port, h2c, healthpb.HealthCheckResponse_SERVING, "x-version", "three")
+	check("Check over h2c with color: blue", port, h2c, healthpb.HealthCheckResponse_SERVING, "color", "blue")
+	check("Check over h2c with x-version: two and color: blue (the lower rank wins)", port, h2c, healthpb.HealthCheckResponse_NOT_SERVING, "x-version", "two", "color", "blue")
 	if st, err := l.grpcWatch(port, "grpc.example"); err != nil || st != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Errorf("Watch over h2c (by a regular expression to b): got %v, %v; want NOT_SERVING", st, err)
 	}
