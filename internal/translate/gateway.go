@@ -57,6 +57,7 @@ const (
 	gatewayGroup     = gatewayv1.GroupName
 	kindGateway      = "Gateway"
 	kindHTTPRoute    = "HTTPRoute"
+	kindGRPCRoute    = "GRPCRoute"
 	kindService      = "Service"
 	kindSecret       = "Secret"
 	kindGatewayClass = "GatewayClass"
@@ -74,6 +75,8 @@ type gatewayAPI struct {
 	routes     []*routeState // every HTTPRoute, oldest first
 	grants     []*gatewayv1beta1.ReferenceGrant
 	namespaces map[string]*corev1.Namespace
+	// rank is the lbconfig.Route.Rank of the next rule read.
+	rank int32
 }
 
 // gatewayState is one of our Gateways being translated.
@@ -114,6 +117,9 @@ type listenerState struct {
 	// badCert is set when an HTTPS listener has no usable certificate.
 	badCert  bool
 	attached int32
+	// routeHosts are the hostnames the accepted routes got on the
+	// listener, for the conflicts between route kinds.
+	routeHosts []routeHost
 	// portTaken is set when another load balancer holds the port.
 	portTaken string
 }
@@ -208,10 +214,15 @@ func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gateway
 	g.placePorts(cfg) // gatewaybuild.go
 	for _, r := range snap.HTTPRoutes {
 		if r != nil {
-			g.routes = append(g.routes, &routeState{route: r, ref: routeRef(r)})
+			g.routes = append(g.routes, httpRoute(r))
 		}
 	}
-	slices.SortFunc(g.routes, func(a, b *routeState) int { return byAge(a.route, b.route) })
+	for _, r := range snap.GRPCRoutes {
+		if r != nil {
+			g.routes = append(g.routes, grpcRoute(r)) // gatewaygrpc.go
+		}
+	}
+	slices.SortFunc(g.routes, func(a, b *routeState) int { return byAge(a.obj, b.obj) })
 	g.routes = slices.CompactFunc(g.routes, func(a, b *routeState) bool { return a.ref == b.ref })
 	for _, r := range g.routes {
 		g.attach(r) // gatewayroute.go
@@ -293,14 +304,19 @@ func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
 	}
 }
 
-// readRouteKinds finds the route kinds the listener takes: HTTPRoute,
-// the only kind served on HTTP and HTTPS. Other kinds listed make
+// httpRouteKinds are the route kinds served on HTTP and HTTPS listeners.
+var httpRouteKinds = []gatewayv1.Kind{kindHTTPRoute, kindGRPCRoute}
+
+// readRouteKinds finds the route kinds the listener takes: HTTPRoute and
+// GRPCRoute, the kinds served on HTTP and HTTPS. Other kinds listed make
 // ResolvedRefs False (InvalidRouteKinds); the listener still takes the
 // valid ones.
 func (g *gatewayAPI) readRouteKinds(st *gatewayState, ls *listenerState) {
 	ar := ls.l.AllowedRoutes
 	if ar == nil || len(ar.Kinds) == 0 {
-		ls.kinds = []gatewayv1.RouteGroupKind{{Group: ptrTo(gatewayv1.Group(gatewayGroup)), Kind: kindHTTPRoute}}
+		for _, k := range httpRouteKinds {
+			ls.kinds = append(ls.kinds, gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gatewayGroup)), Kind: k})
+		}
 		return
 	}
 	for i, k := range ar.Kinds {
@@ -308,9 +324,9 @@ func (g *gatewayAPI) readRouteKinds(st *gatewayState, ls *listenerState) {
 		if k.Group != nil {
 			group = string(*k.Group)
 		}
-		if group == gatewayGroup && k.Kind == kindHTTPRoute {
+		if group == gatewayGroup && slices.Contains(httpRouteKinds, k.Kind) {
 			if !slices.ContainsFunc(ls.kinds, func(x gatewayv1.RouteGroupKind) bool { return x.Kind == k.Kind }) {
-				ls.kinds = append(ls.kinds, gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gatewayGroup)), Kind: kindHTTPRoute})
+				ls.kinds = append(ls.kinds, gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gatewayGroup)), Kind: k.Kind})
 			}
 			continue
 		}

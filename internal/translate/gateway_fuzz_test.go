@@ -64,16 +64,7 @@ func FuzzGateways(f *testing.F) {
 		_ = snap.Add(gw)
 		_ = snap.Add(r)
 		before := mustJSON(t, snap)
-		opts := goldenOptions
-		opts.GatewayAddressPool = netip.MustParsePrefix("127.0.1.0/30")
-		cfg, problems := Ingresses(snap, opts)
-		checkResult(t, cfg, problems)
-		first := mustJSON(t, []any{cfg, problems})
-		cfg, problems = Ingresses(snap, opts)
-		if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
-			t.Fatalf("two translations differ:\n%s\n%s", first, again)
-		}
-		st := GatewayStatus(snap, opts, Applied{Config: cfg})
+		st := translateFuzzed(t, snap)
 		if _, ok := st.Gateways["shop/fuzz"]; !ok {
 			t.Error("no status for the fuzzed Gateway")
 		}
@@ -81,6 +72,23 @@ func FuzzGateways(f *testing.F) {
 			t.Fatal("the translation modified its snapshot")
 		}
 	})
+}
+
+// translateFuzzed translates snap twice with the fuzz tests' options,
+// checks the result and that both translations are the same, and
+// returns the status of the second.
+func translateFuzzed(t *testing.T, snap *Snapshot) *GatewayAPIStatus {
+	t.Helper()
+	opts := goldenOptions
+	opts.GatewayAddressPool = netip.MustParsePrefix("127.0.1.0/30")
+	cfg, problems := Ingresses(snap, opts)
+	checkResult(t, cfg, problems)
+	first := mustJSON(t, []any{cfg, problems})
+	cfg, problems = Ingresses(snap, opts)
+	if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
+		t.Fatalf("two translations differ:\n%s\n%s", first, again)
+	}
+	return GatewayStatus(snap, opts, Applied{Config: cfg})
 }
 
 // fuzzBase is the snapshot of the gateway-http golden case.

@@ -12,10 +12,18 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// routeState is one HTTPRoute being translated.
+// routeState is one HTTPRoute or GRPCRoute being translated.
 type routeState struct {
-	route *gatewayv1.HTTPRoute
-	ref   lbconfig.ObjectRef
+	obj metav1.Object
+	ref lbconfig.ObjectRef // its Kind says which kind of route
+	// parentRefs and hostnames are the route's spec.
+	parentRefs []gatewayv1.ParentReference
+	hostnames  []gatewayv1.Hostname
+	// rules reads the rules as HTTPRoute rules, nil for one left out
+	// (gatewaygrpc.go).
+	rules func(g *gatewayAPI, r *routeState) []*gatewayv1.HTTPRouteRule
+	// protocol is that of the backends of the rules.
+	protocol lbconfig.BackendProtocol
 	// parents are its parentRefs that name our Gateways, in order.
 	parents []*parentState
 	// routes are its rules translated, without virtual host; nil until
@@ -53,20 +61,35 @@ type parentState struct {
 	resolvedProblem bool
 }
 
-func routeRef(r *gatewayv1.HTTPRoute) lbconfig.ObjectRef {
-	return lbconfig.ObjectRef{Kind: kindHTTPRoute, Namespace: r.Namespace, Name: r.Name}
+func routeRef(kind string, r metav1.Object) lbconfig.ObjectRef {
+	return lbconfig.ObjectRef{Kind: kind, Namespace: r.GetNamespace(), Name: r.GetName()}
+}
+
+// httpRoute is the state of an HTTPRoute.
+func httpRoute(r *gatewayv1.HTTPRoute) *routeState {
+	return &routeState{
+		obj: r, ref: routeRef(kindHTTPRoute, r), parentRefs: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames,
+		rules: func(*gatewayAPI, *routeState) []*gatewayv1.HTTPRouteRule {
+			out := make([]*gatewayv1.HTTPRouteRule, len(r.Spec.Rules))
+			for i := range r.Spec.Rules {
+				out[i] = &r.Spec.Rules[i]
+			}
+			return out
+		},
+	}
 }
 
 // attach finds the listeners of our Gateways that r attaches to.
 func (g *gatewayAPI) attach(r *routeState) {
-	for i, p := range r.route.Spec.ParentRefs {
-		gw := g.isOurGateway(r.route.Namespace, p)
+	for i, p := range r.parentRefs {
+		gw := g.isOurGateway(r.ref.Namespace, p)
 		if gw == nil {
 			continue
 		}
 		ps := &parentState{ref: p, gw: gw, field: fmt.Sprintf("spec.parentRefs[%d]", i)}
 		r.parents = append(r.parents, ps)
 		g.attachParent(r, ps)
+		g.checkKindConflict(r, ps) // gatewaygrpc.go
 		if !ps.accepted {
 			g.t.problems.add(r.ref, ps.field, string(ps.reason), "%s; the route is not served there", ps.message)
 			continue
@@ -127,16 +150,16 @@ func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
 	}
 	var allowed []*listenerState
 	for _, ls := range named {
-		if ls.attachable() && g.allows(ls, gw, r.route) {
+		if ls.attachable() && g.allows(ls, gw, r.ref) {
 			allowed = append(allowed, ls)
 		}
 	}
 	if len(allowed) == 0 {
-		ps.reason, ps.message = gatewayv1.RouteReasonNotAllowedByListeners, "no valid listener of the Gateway allows HTTPRoutes of this namespace"
+		ps.reason, ps.message = gatewayv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("no valid listener of the Gateway allows %ss of this namespace", r.ref.Kind)
 		return
 	}
 	for _, ls := range allowed {
-		hosts := routeHosts(ls, gw.listeners, r.route.Spec.Hostnames)
+		hosts := routeHosts(ls, gw.listeners, r.hostnames)
 		if len(hosts) == 0 {
 			continue
 		}
@@ -152,8 +175,8 @@ func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
 
 // allows reports whether listener ls of gw takes route r by its
 // allowedRoutes namespaces (Same by default) and kinds.
-func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r *gatewayv1.HTTPRoute) bool {
-	if len(ls.kinds) == 0 {
+func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r lbconfig.ObjectRef) bool {
+	if !slices.ContainsFunc(ls.kinds, func(k gatewayv1.RouteGroupKind) bool { return string(k.Kind) == r.Kind }) {
 		return false
 	}
 	from := gatewayv1.NamespacesFromSame

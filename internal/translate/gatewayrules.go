@@ -28,12 +28,20 @@ func (g *gatewayAPI) readRules(r *routeState) []ruleRoute {
 		return r.routes
 	}
 	r.read = true
-	for i, rule := range r.route.Spec.Rules {
+	for i, rule := range r.rules(g, r) {
+		if rule == nil {
+			continue
+		}
 		f := fmt.Sprintf("spec.rules[%d]", i)
-		tmpl, ok := g.readRule(r, f, rule)
+		tmpl, ok := g.readRule(r, f, *rule)
 		if !ok {
 			continue
 		}
+		// Routes are read oldest first: the rank orders ties between
+		// rules as the spec does, by the age of their route, then
+		// their order in it.
+		tmpl.Rank = g.rank
+		g.rank++
 		matches := rule.Matches
 		if len(matches) == 0 {
 			matches = []gatewayv1.HTTPRouteMatch{{}}
@@ -316,27 +324,28 @@ func (g *gatewayAPI) resolveRef(r *routeState, ref gatewayv1.BackendObjectRefere
 	if ref.Kind != nil {
 		kind = string(*ref.Kind)
 	}
-	ns := r.route.Namespace
+	ns := r.ref.Namespace
 	if ref.Namespace != nil && *ref.Namespace != "" {
 		ns = string(*ref.Namespace)
 	}
 	switch {
 	case group != "" || kind != kindService:
 		return "", gatewayv1.RouteReasonInvalidKind, fmt.Sprintf("backend kind %q of group %q is not supported, only Service", kind, group)
-	case !g.granted(kindHTTPRoute, r.route.Namespace, "", kindService, ns, string(ref.Name)):
-		return "", gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("no ReferenceGrant in namespace %q lets HTTPRoutes of namespace %q use Service %q", ns, r.route.Namespace, ref.Name)
+	case !g.granted(r.ref.Kind, r.ref.Namespace, "", kindService, ns, string(ref.Name)):
+		return "", gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("no ReferenceGrant in namespace %q lets %ss of namespace %q use Service %q", ns, r.ref.Kind, r.ref.Namespace, ref.Name)
 	case ref.Port == nil:
 		return "", gatewayv1.RouteReasonUnsupportedValue, fmt.Sprintf("backendRef to Service %q needs a port", ref.Name)
 	case !isDNSLabel(string(ref.Name), 63):
 		return "", gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("%q is not a Service name", ref.Name)
 	}
 	svc := &networkingv1.IngressServiceBackend{Name: string(ref.Name), Port: networkingv1.ServiceBackendPort{Number: *ref.Port}}
-	name := backendName(ns, svc)
+	name := backendName(ns, svc) + protocolSuffix(r.protocol)
 	rb := g.t.shared.backends[name]
 	if rb == nil {
 		rb = g.t.shared.newBuilder().resolve(ns, svc)
 		rb.backend.Name = name
 		rb.backend.Policy = DefaultPolicy()
+		rb.backend.Protocol = r.protocol
 		g.t.shared.backends[name] = rb
 	}
 	if rb.issue != nil {

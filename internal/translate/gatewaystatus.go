@@ -18,6 +18,7 @@ import (
 // percentage and multiple forms), which HAProxy refuses, are not among
 // them.
 var GatewaySupportedFeatures = []gatewayv1.FeatureName{
+	"GRPCRoute",
 	"Gateway",
 	"GatewayPort8080",
 	"HTTPRoute",
@@ -51,6 +52,8 @@ type GatewayAPIStatus struct {
 	// (controllerName GatewayControllerName), one per such parentRef, by
 	// "<namespace>/<name>".
 	Routes map[string][]gatewayv1.RouteParentStatus
+	// GRPCRoutes are the same for GRPCRoutes.
+	GRPCRoutes map[string][]gatewayv1.RouteParentStatus
 }
 
 // Applied is what the provider serves, for the Programmed conditions and
@@ -67,9 +70,10 @@ type Applied struct {
 // of its Gateway API objects, Programmed as applied says.
 func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPIStatus {
 	out := &GatewayAPIStatus{
-		Classes:  map[string]gatewayv1.GatewayClassStatus{},
-		Gateways: map[string]gatewayv1.GatewayStatus{},
-		Routes:   map[string][]gatewayv1.RouteParentStatus{},
+		Classes:    map[string]gatewayv1.GatewayClassStatus{},
+		Gateways:   map[string]gatewayv1.GatewayStatus{},
+		Routes:     map[string][]gatewayv1.RouteParentStatus{},
+		GRPCRoutes: map[string][]gatewayv1.RouteParentStatus{},
 	}
 	_, g, _ := translateSnapshot(snap, opts)
 	if g == nil {
@@ -101,9 +105,13 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 		if len(r.parents) == 0 {
 			continue
 		}
-		k := r.route.Namespace + "/" + r.route.Name
+		k := r.ref.Namespace + "/" + r.ref.Name
+		routes := out.Routes
+		if r.ref.Kind == kindGRPCRoute {
+			routes = out.GRPCRoutes
+		}
 		for _, ps := range r.parents {
-			out.Routes[k] = append(out.Routes[k], routeParentStatus(r, ps))
+			routes[k] = append(routes[k], routeParentStatus(r, ps))
 		}
 	}
 	return out
@@ -220,7 +228,7 @@ func listenerStatus(ls *listenerState, live *lbconfig.LoadBalancer, gen int64) g
 
 // routeParentStatus is the status of route r for one parentRef of ours.
 func routeParentStatus(r *routeState, ps *parentState) gatewayv1.RouteParentStatus {
-	gen := r.route.Generation
+	gen := r.obj.GetGeneration()
 	resOK, resReason, resMsg := true, string(gatewayv1.RouteReasonResolvedRefs), "resolved"
 	if r.resolvedReason != "" {
 		resOK, resReason, resMsg = false, string(r.resolvedReason), r.resolvedMessage

@@ -186,6 +186,10 @@ type Route struct {
 	// method, and its query parameters (see requestmatch.go).
 	Method      string            `json:"method,omitempty"`
 	QueryParams []QueryParamMatch `json:"queryParams,omitempty"`
+	// Rank orders routes of one path with as many conditions of each
+	// kind: the lower first (split.go). Gateway API ranks its rules by
+	// the age of their route, then their order in it. Not negative.
+	Rank int32 `json:"rank,omitempty"`
 	// Backends, if set, spread the route's requests over several
 	// backends by weight, one choice per request; sorted by Name, and
 	// Backend is one of them, so that code reading only Backend still

@@ -20,13 +20,13 @@ import (
 // whose conditions (Method, Headers, QueryParams, Cookies) all hold.
 // Within a group CompareRoutes puts first the routes with a method
 // match, then those with more header matches, then more query parameter
-// matches, then more cookie matches: Gateway API's precedence after the
-// path's. A group that ends with a route without conditions serves every
-// request its path picks (the ingress-nginx canary's routes always do);
-// one that does not lets a request none of its routes match go on to the
-// next route whose path matches, a shorter prefix, as Gateway API
-// matches across all the rules of a host; with none left the default
-// backend or 404 answers.
+// matches, then more cookie matches, then the lower Rank: Gateway API's
+// precedence after the path's. A group that ends with a route without
+// conditions serves every request its path picks (the ingress-nginx
+// canary's routes always do); one that does not lets a request none of
+// its routes match go on to the next route whose path matches, a shorter
+// prefix, as Gateway API matches across all the rules of a host; with
+// none left the default backend or 404 answers.
 
 // Bounds of request matches and weights.
 const (
@@ -230,8 +230,8 @@ func CompileHeaderMatch(m HeaderMatch) (*regexp.Regexp, error) {
 
 // compareConditions orders routes of the same path as Gateway API ranks
 // matches: a method match first, then more header matches, then more
-// query parameter matches, then more cookie matches, then by their text
-// so the order is total.
+// query parameter matches, then more cookie matches, then the lower
+// Rank, then by their text so the order is total.
 func compareConditions(a, b Route) int {
 	if c := cmp.Compare(min(len(b.Method), 1), min(len(a.Method), 1)); c != 0 {
 		return c
@@ -243,6 +243,9 @@ func compareConditions(a, b Route) int {
 		return c
 	}
 	if c := cmp.Compare(len(b.Cookies), len(a.Cookies)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Rank, b.Rank); c != 0 {
 		return c
 	}
 	if c := slices.CompareFunc(a.Headers, b.Headers, func(x, y HeaderMatch) int {
@@ -275,6 +278,9 @@ func (r *Route) sortSplit() {
 // a backend exists.
 func (v *validator) split(f string, r Route, ref func(string, *BackendRef)) {
 	v.requestMatches(f, r)
+	if r.Rank < 0 {
+		v.add(f+".rank", fmt.Sprintf("rank %d is negative", r.Rank))
+	}
 	if len(r.Headers)+len(r.Cookies) > MaxMatches {
 		v.add(f+".headers", fmt.Sprintf("more than %d header and cookie matches", MaxMatches))
 	}

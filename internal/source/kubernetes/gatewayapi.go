@@ -18,7 +18,8 @@ import (
 
 // The Gateway API objects (Options.Gateway): GatewayClasses and
 // Namespaces (whose labels allowedRoutes selectors read) cluster-wide,
-// Gateways, HTTPRoutes and ReferenceGrants in the watched namespaces.
+// Gateways, HTTPRoutes, GRPCRoutes and ReferenceGrants in the watched
+// namespaces.
 // Their status-only updates, which the Gateway API status writer makes,
 // do not trigger a reconcile; every change wakes that writer.
 
@@ -33,6 +34,7 @@ type gatewayListers struct {
 type gatewayScope struct {
 	gateways gatewaylisters.GatewayLister
 	routes   gatewaylisters.HTTPRouteLister
+	grpc     gatewaylisters.GRPCRouteLister
 	grants   gatewaybetalisters.ReferenceGrantLister
 }
 
@@ -56,6 +58,7 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 		f := gatewayinformers.NewSharedInformerFactoryWithOptions(gw, 0, gatewayinformers.WithNamespace(n), gatewayinformers.WithTransform(stripUnused))
 		gws := f.Gateway().V1().Gateways()
 		routes := f.Gateway().V1().HTTPRoutes()
+		grpc := f.Gateway().V1().GRPCRoutes()
 		grants := f.Gateway().V1beta1().ReferenceGrants()
 		where := " in namespace " + n
 		if n == "" {
@@ -67,10 +70,13 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 		if err := s.addCache("httproutes"+where, routes.Informer(), s.onGatewayChange(isHTTPRouteStatusOnly)); err != nil {
 			return err
 		}
+		if err := s.addCache("grpcroutes"+where, grpc.Informer(), s.onGatewayChange(isGRPCRouteStatusOnly)); err != nil {
+			return err
+		}
 		if err := s.addCache("referencegrants"+where, grants.Informer(), s.onGatewayChange(nil)); err != nil {
 			return err
 		}
-		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), grants: grants.Lister()})
+		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), grpc: grpc.Lister(), grants: grants.Lister()})
 		s.factories = append(s.factories, f)
 	}
 	s.gateway = l
@@ -126,6 +132,13 @@ func isHTTPRouteStatusOnly(old, cur any) bool {
 		maps.Equal(o.Annotations, c.Annotations) && maps.Equal(o.Labels, c.Labels)
 }
 
+func isGRPCRouteStatusOnly(old, cur any) bool {
+	o, ok1 := old.(*gatewayv1.GRPCRoute)
+	c, ok2 := cur.(*gatewayv1.GRPCRoute)
+	return ok1 && ok2 && o.Generation == c.Generation && o.UID == c.UID &&
+		maps.Equal(o.Annotations, c.Annotations) && maps.Equal(o.Labels, c.Labels)
+}
+
 // addTo adds the cached Gateway API objects to snap.
 func (l *gatewayListers) addTo(snap *translate.Snapshot) {
 	if l == nil {
@@ -136,6 +149,7 @@ func (l *gatewayListers) addTo(snap *translate.Snapshot) {
 	for _, sc := range l.scopes {
 		snap.Gateways = appendListed(snap.Gateways, sc.gateways.List)
 		snap.HTTPRoutes = appendListed(snap.HTTPRoutes, sc.routes.List)
+		snap.GRPCRoutes = appendListed(snap.GRPCRoutes, sc.grpc.List)
 		snap.ReferenceGrants = appendListed(snap.ReferenceGrants, sc.grants.List)
 	}
 }

@@ -157,18 +157,33 @@ func (w *GatewayStatusWriter) sync(ctx context.Context) error {
 		}))
 	}
 	for _, r := range snap.HTTPRoutes {
-		parents := routeParents(r.Status.Parents, want.Routes[r.Namespace+"/"+r.Name], now)
-		if equality.Semantic.DeepEqual(r.Status.Parents, parents) {
-			continue
-		}
-		r = r.DeepCopy()
-		r.Status.Parents = parents
-		errs = append(errs, w.write(ctx, "HTTPRoute", r.Namespace+"/"+r.Name, func(ctx context.Context) error {
+		errs = append(errs, w.writeRoute(ctx, "HTTPRoute", r, r.Status.Parents, want.Routes, now, func(ctx context.Context, parents []gatewayv1.RouteParentStatus) error {
+			r = r.DeepCopy()
+			r.Status.Parents = parents
 			_, err := w.opts.Client.GatewayV1().HTTPRoutes(r.Namespace).UpdateStatus(ctx, r, metav1.UpdateOptions{})
 			return err
 		}))
 	}
+	for _, r := range snap.GRPCRoutes {
+		errs = append(errs, w.writeRoute(ctx, "GRPCRoute", r, r.Status.Parents, want.GRPCRoutes, now, func(ctx context.Context, parents []gatewayv1.RouteParentStatus) error {
+			r = r.DeepCopy()
+			r.Status.Parents = parents
+			_, err := w.opts.Client.GatewayV1().GRPCRoutes(r.Namespace).UpdateStatus(ctx, r, metav1.UpdateOptions{})
+			return err
+		}))
+	}
 	return errors.Join(errs...)
+}
+
+// writeRoute writes the status.parents of route r, of kind, with update
+// when ours in cur differ from want's entry for r.
+func (w *GatewayStatusWriter) writeRoute(ctx context.Context, kind string, r metav1.Object, cur []gatewayv1.RouteParentStatus, want map[string][]gatewayv1.RouteParentStatus, now metav1.Time, update func(context.Context, []gatewayv1.RouteParentStatus) error) error {
+	name := r.GetNamespace() + "/" + r.GetName()
+	parents := routeParents(cur, want[name], now)
+	if equality.Semantic.DeepEqual(cur, parents) {
+		return nil
+	}
+	return w.write(ctx, kind, name, func(ctx context.Context) error { return update(ctx, parents) })
 }
 
 // write makes one status update. An object gone or changed since the

@@ -16,7 +16,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"ingress-controller/internal/selfsigned"
@@ -223,17 +222,7 @@ func (l *lab) expectNotServed(port int32, host string, paths ...string) {
 // trusted fails the call.
 func (s *Suite) testGRPCS(t *testing.T, l *lab, p *pki) {
 	start := func(cert *selfsigned.Certificate) lbconfig.Endpoint {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert.TLS}, MinVersion: tls.VersionTLS12})))
-		hs := health.NewServer()
-		hs.SetServingStatus("shop", healthpb.HealthCheckResponse_SERVING)
-		healthpb.RegisterHealthServer(srv, hs)
-		go func() { _ = srv.Serve(ln) }()
-		t.Cleanup(srv.Stop)
-		return lbconfig.Endpoint{Address: "127.0.0.1", Port: int32(ln.Addr().(*net.TCPAddr).Port), Ready: true, Serving: true}
+		return startGRPCServer(t, healthpb.HealthCheckResponse_SERVING, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert.TLS}, MinVersion: tls.VersionTLS12})))
 	}
 	backend := func(name string, ep lbconfig.Endpoint) lbconfig.Backend {
 		return lbconfig.Backend{Name: "test/" + name + ":443", Protocol: lbconfig.BackendGRPCS, TLS: verified(p.ca, true), Endpoints: []lbconfig.Endpoint{ep}}

@@ -160,6 +160,7 @@ func (s Suite) Run(t *testing.T) {
 		{"Mirrors", (*Suite).testMirrors},
 		{"RateLimits", (*Suite).testRateLimits},
 		{"BackendTLS", (*Suite).testBackendTLS},
+		{"GRPC", (*Suite).testGRPC},
 		{"ErrorPages", (*Suite).testErrorPages},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
