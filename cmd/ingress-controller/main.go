@@ -67,6 +67,9 @@ type flags struct {
 	drainTimeout  time.Duration
 	accessLog     bool
 
+	// nginxAllowedResponseHeaders are --nginx-allowed-response-headers.
+	nginxAllowedResponseHeaders []string
+
 	// client limits (provider.Options)
 	maxRequestHeaderBytes int
 	clientBodyTimeout     time.Duration
@@ -125,7 +128,7 @@ type flags struct {
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	f := &flags{}
-	var watchNamespace, publishStatusAddress string
+	var watchNamespace, publishStatusAddress, allowedResponseHeaders string
 	fs := flag.NewFlagSet("ingress-controller", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.source, "source", "file", "where routing intent comes from: file (manifests in --manifests) or kubernetes (a cluster's Ingresses; see docs/kubernetes.md)")
@@ -146,6 +149,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.ingressClass, "ingress-class", translate.DefaultIngressClass, "IngressClass name served, in addition to every IngressClass whose spec.controller is "+translate.DefaultControllerName)
 	fs.BoolVar(&f.nginxCompat, "nginx-compat", false, "also serve the Ingresses of --nginx-ingress-class written for ingress-nginx, reading their nginx.ingress.kubernetes.io annotations; an Ingress with a protection that cannot be honoured (auth, source ranges, snippets...) is refused (see docs/migrate-from-ingress-nginx.md)")
 	fs.StringVar(&f.nginxClass, "nginx-ingress-class", translate.DefaultNginxIngressClass, "IngressClass name of the Ingresses served for ingress-nginx with --nginx-compat")
+	fs.StringVar(&allowedResponseHeaders, "nginx-allowed-response-headers", "", "comma-separated header names that the ConfigMaps of nginx.ingress.kubernetes.io/custom-headers may set on responses, as ingress-nginx's global-allowed-response-headers (default: none); with --source=kubernetes and --nginx-compat, the ConfigMaps of the watched namespaces are then watched")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:10254", "address of /healthz, /readyz and /metrics (and /debug/pprof with --enable-pprof); metrics describe the cluster's routing: keep it on localhost or protect it")
 	fs.BoolVar(&f.enablePprof, "enable-pprof", false, "serve /debug/pprof on --metrics-addr; profiles cost CPU and show memory: only where nothing untrusted reaches that address")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -238,6 +242,12 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if n := f.haproxyThreads; n < 0 || n > haproxy.MaxThreads {
 		return nil, fmt.Errorf("--haproxy-threads: %d is not between 0 and %d", n, haproxy.MaxThreads)
+	}
+	for _, name := range splitList(allowedResponseHeaders) {
+		if err := lbconfig.CheckHeaderName(name); err != nil {
+			return nil, fmt.Errorf("--nginx-allowed-response-headers: %w", err)
+		}
+		f.nginxAllowedResponseHeaders = append(f.nginxAllowedResponseHeaders, name)
 	}
 	if err := parseKubernetesFlags(f, watchNamespace, publishStatusAddress); err != nil {
 		return nil, err
@@ -593,7 +603,18 @@ func translateOptions(f *flags) translate.Options {
 		NginxCompat:        f.nginxCompat,
 		NginxIngressClass:  f.nginxClass,
 		GatewayAddressPool: f.gatewayPool,
+
+		NginxAllowedResponseHeaders: f.nginxAllowedResponseHeaders,
 	}
+}
+
+// allowedResponseHeaders are the header names for which the kubernetes
+// source watches ConfigMaps: none unless the nginx Ingresses are served.
+func allowedResponseHeaders(f *flags) []string {
+	if !f.nginxCompat {
+		return nil
+	}
+	return f.nginxAllowedResponseHeaders
 }
 
 // scaleIgnored says why ingress-controller.io/scale cannot be honoured,
@@ -698,6 +719,8 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		Gateway:        gateway,
 		GatewayKick:    gatewayKick,
 		Logger:         log,
+
+		AllowedResponseHeaders: allowedResponseHeaders(f),
 	})
 	if err != nil {
 		return err
