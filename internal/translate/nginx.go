@@ -111,6 +111,9 @@ func readNginx(ing *networkingv1.Ingress, inputs nginxInputs, ps *problems) (*ne
 	r.readSendTimeout()
 	r.readRateLimits()
 	r.readAffinity()
+	if spec != nil {
+		spec.legacy = r.legacyCanary
+	}
 	r.readHeaders()
 	r.readRegexPaths()
 	r.readErrorPages()
@@ -132,7 +135,8 @@ type nginxReader struct {
 	// unsupported.
 	read map[string]bool
 	// inputs are the ConfigMaps and options read by some annotations.
-	inputs nginxInputs
+	inputs       nginxInputs // legacyCanary is affinity-canary-behavior: legacy (stickycanary.go).
+	legacyCanary bool
 }
 
 // get reads an annotation, without surrounding spaces, and marks it read.

@@ -88,6 +88,11 @@ type Options struct {
 	// reported with this reason and every replica serves every load
 	// balancer.
 	ScaleIgnored string
+	// StickyCanaryIgnored, when set, says why the provider cannot keep a
+	// client on an ingress-nginx canary by its affinity cookie
+	// (stickycanary.go): affinity-canary-behavior sticky is then reported
+	// with this reason and served as legacy.
+	StickyCanaryIgnored string
 	// GatewayAddressPool, when valid, is where Gateways without
 	// spec.addresses get their address (gatewayaddress.go).
 	GatewayAddressPool netip.Prefix
