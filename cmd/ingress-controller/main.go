@@ -605,7 +605,18 @@ func translateOptions(f *flags) translate.Options {
 		GatewayAddressPool: f.gatewayPool,
 
 		NginxAllowedResponseHeaders: f.nginxAllowedResponseHeaders,
+		StickyCanaryIgnored:         stickyCanaryIgnored(f),
 	}
+}
+
+// stickyCanaryIgnored says why ingress-nginx's sticky canaries are served
+// as legacy, or "": HAProxy cannot let an affinity cookie pick among a
+// route's weighted backends (internal/provider/haproxy/sticky.go).
+func stickyCanaryIgnored(f *flags) string {
+	if f.provider == "haproxy" {
+		return "--provider=haproxy cannot"
+	}
+	return ""
 }
 
 // allowedResponseHeaders are the header names for which the kubernetes
