@@ -50,8 +50,14 @@ func expectHeader(t *testing.T, port int, name string, want ...string) {
 // ConfigMap changes them (ingress-nginx would wait for a reload), a key
 // not allowed gets a Warning naming it, and without the ConfigMap the
 // Ingress is served without the headers. Values of keys not allowed are
-// never cached.
+// never cached. On both providers.
 func TestCustomHeadersFromConfigMap(t *testing.T) {
+	for _, haproxy := range []bool{false, true} {
+		t.Run(map[bool]string{false: "builtin", true: "haproxy"}[haproxy], func(t *testing.T) { testCustomHeaders(t, haproxy) })
+	}
+}
+
+func testCustomHeaders(t *testing.T, haproxy bool) {
 	f := newFixture(t)
 	class, nginxClass := "ours-"+f.ns, "nginx-"+f.ns
 	addrs, port := startBackends(t, "a")
@@ -73,7 +79,7 @@ func TestCustomHeadersFromConfigMap(t *testing.T) {
 	ing := ingress("shop", &nginxClass, route{host: "shop.test", path: "/", service: "web", port: "http"})
 	ing.Annotations = map[string]string{translate.NginxAnnotationPrefix + "custom-headers": f.ns + "/headers"}
 	f.createIngress(ing)
-	c := startController(t, controllerOptions{class: class, namespaces: []string{f.ns}, nginxClass: nginxClass, allowedResponseHeaders: []string{"X-Team"}})
+	c := startController(t, controllerOptions{class: class, namespaces: []string{f.ns}, nginxClass: nginxClass, allowedResponseHeaders: []string{"X-Team"}, haproxy: haproxy})
 
 	expectHeader(t, c.port, "X-Team", "checkout")
 	expectHeader(t, c.port, "Not-Listed")

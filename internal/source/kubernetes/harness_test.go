@@ -462,6 +462,9 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	}
 	topts := translate.Options{IngressClass: opts.class, HTTPPort: int32(c.port), HTTPSPort: int32(c.tlsPort), GatewayAddressPool: opts.addressPool,
 		NginxCompat: opts.nginxClass != "", NginxIngressClass: opts.nginxClass, NginxAllowedResponseHeaders: opts.allowedResponseHeaders}
+	if opts.haproxy {
+		topts.StickyCanaryIgnored = "--provider=haproxy cannot" // as the binary's
+	}
 	if opts.gatewayAPI {
 		c.gatewayStatus, err = kubesource.NewGatewayStatusWriter(kubesource.GatewayStatusOptions{
 			Client: gateway, Source: c.src, Translate: topts, Kick: gatewayKick, Logger: log,
