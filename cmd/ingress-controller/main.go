@@ -68,6 +68,9 @@ type flags struct {
 	drainTimeout  time.Duration
 	accessLog     bool
 
+	// nginxAllowedResponseHeaders are --nginx-allowed-response-headers.
+	nginxAllowedResponseHeaders []string
+
 	// client limits (provider.Options)
 	maxRequestHeaderBytes int
 	clientBodyTimeout     time.Duration
@@ -126,7 +129,7 @@ type flags struct {
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	f := &flags{}
-	var watchNamespace, publishStatusAddress string
+	var watchNamespace, publishStatusAddress, allowedResponseHeaders string
 	fs := flag.NewFlagSet("ingress-controller", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.source, "source", "file", "where routing intent comes from: file (manifests in --manifests) or kubernetes (a cluster's Ingresses; see docs/kubernetes.md)")
@@ -148,6 +151,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.nginxCompat, "nginx-compat", false, "also serve the Ingresses of --nginx-ingress-class written for ingress-nginx, reading their nginx.ingress.kubernetes.io annotations; an Ingress with a protection that cannot be honoured (auth, source ranges, snippets...) is refused (see docs/migrate-from-ingress-nginx.md)")
 	fs.StringVar(&f.nginxClass, "nginx-ingress-class", translate.DefaultNginxIngressClass, "IngressClass name of the Ingresses served for ingress-nginx with --nginx-compat")
 	fs.StringVar(&f.clusterDomain, "cluster-domain", "", "DNS domain of the cluster's Services (default "+translate.DefaultClusterDomain+"): an auth URL naming <service>.<namespace>.svc.<domain> or <service>.<namespace>.svc is sent to that Service's endpoints (see docs/annotations.md)")
+	fs.StringVar(&allowedResponseHeaders, "nginx-allowed-response-headers", "", "comma-separated header names that the ConfigMaps of nginx.ingress.kubernetes.io/custom-headers may set on responses, as ingress-nginx's global-allowed-response-headers (default: none); with --source=kubernetes and --nginx-compat, the ConfigMaps of the watched namespaces are then watched")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:10254", "address of /healthz, /readyz and /metrics (and /debug/pprof with --enable-pprof); metrics describe the cluster's routing: keep it on localhost or protect it")
 	fs.BoolVar(&f.enablePprof, "enable-pprof", false, "serve /debug/pprof on --metrics-addr; profiles cost CPU and show memory: only where nothing untrusted reaches that address")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -240,6 +244,12 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if n := f.haproxyThreads; n < 0 || n > haproxy.MaxThreads {
 		return nil, fmt.Errorf("--haproxy-threads: %d is not between 0 and %d", n, haproxy.MaxThreads)
+	}
+	for _, name := range splitList(allowedResponseHeaders) {
+		if err := lbconfig.CheckHeaderName(name); err != nil {
+			return nil, fmt.Errorf("--nginx-allowed-response-headers: %w", err)
+		}
+		f.nginxAllowedResponseHeaders = append(f.nginxAllowedResponseHeaders, name)
 	}
 	if err := parseKubernetesFlags(f, watchNamespace, publishStatusAddress); err != nil {
 		return nil, err
@@ -596,7 +606,29 @@ func translateOptions(f *flags) translate.Options {
 		NginxIngressClass:  f.nginxClass,
 		GatewayAddressPool: f.gatewayPool,
 		ClusterDomain:      f.clusterDomain,
+
+		NginxAllowedResponseHeaders: f.nginxAllowedResponseHeaders,
+		StickyCanaryIgnored:         stickyCanaryIgnored(f),
 	}
+}
+
+// stickyCanaryIgnored says why ingress-nginx's sticky canaries are served
+// as legacy, or "": HAProxy cannot let an affinity cookie pick among a
+// route's weighted backends (internal/provider/haproxy/sticky.go).
+func stickyCanaryIgnored(f *flags) string {
+	if f.provider == "haproxy" {
+		return "--provider=haproxy cannot"
+	}
+	return ""
+}
+
+// allowedResponseHeaders are the header names for which the kubernetes
+// source watches ConfigMaps: none unless the nginx Ingresses are served.
+func allowedResponseHeaders(f *flags) []string {
+	if !f.nginxCompat {
+		return nil
+	}
+	return f.nginxAllowedResponseHeaders
 }
 
 // scaleIgnored says why ingress-controller.io/scale cannot be honoured,
@@ -701,6 +733,8 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		Gateway:        gateway,
 		GatewayKick:    gatewayKick,
 		Logger:         log,
+
+		AllowedResponseHeaders: allowedResponseHeaders(f),
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -58,6 +59,12 @@ func TestTranslateOptions(t *testing.T) {
 			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, ScaleIgnored: fileSource, NginxIngressClass: nginx, ClusterDomain: "corp.example"}},
 		{[]string{"--nginx-compat", "--nginx-ingress-class=legacy"},
 			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, ScaleIgnored: fileSource, NginxCompat: true, NginxIngressClass: "legacy"}},
+		{[]string{"--nginx-compat", "--nginx-allowed-response-headers= X-Frame-Options,,x-team "},
+			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, ScaleIgnored: fileSource, NginxCompat: true, NginxIngressClass: nginx,
+				NginxAllowedResponseHeaders: []string{"X-Frame-Options", "x-team"}}},
+		{[]string{"--provider=haproxy"},
+			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, ScaleIgnored: fileSource, NginxIngressClass: nginx,
+				StickyCanaryIgnored: "--provider=haproxy cannot"}},
 		{[]string{"--source=kubernetes"},
 			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, NginxIngressClass: nginx,
 				ScaleIgnored: "this replica has no public address (--public-address, $HOST_IP or $POD_IP)"}},
@@ -72,7 +79,7 @@ func TestTranslateOptions(t *testing.T) {
 		if err != nil {
 			t.Fatalf("parseFlags %v: %v", tc.args, err)
 		}
-		if got := translateOptions(f); got != tc.want {
+		if got := translateOptions(f); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("flags %v: translate options %+v, want %+v", tc.args, got, tc.want)
 		}
 	}
@@ -152,6 +159,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--client-body-timeout=0"}, "--client-body-timeout: 0s is less than 1ms"},
 		{[]string{"--tunnel-idle-timeout=-1s"}, "--tunnel-idle-timeout: -1s is less than 1ms"},
 		{[]string{"--max-connections=0"}, "--max-connections: 0 is not positive"},
+		{[]string{"--nginx-allowed-response-headers=X-Team,X Frame"}, `--nginx-allowed-response-headers: header name "X Frame"`},
+		{[]string{"--nginx-allowed-response-headers=X-Team\r\nX-Injected"}, "--nginx-allowed-response-headers"},
 		{[]string{"--haproxy-threads=-1"}, "--haproxy-threads: -1 is not between 0 and 64"},
 		{[]string{"--haproxy-threads=65"}, "--haproxy-threads: 65 is not between 0 and 64"},
 		{[]string{"--replica-name=Replica_1"}, `--replica-name: "Replica_1"`},

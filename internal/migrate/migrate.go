@@ -86,6 +86,9 @@ type ConfigKey struct {
 func Build(snap *translate.Snapshot, opts translate.Options, configMap string, settings map[string]string) Report {
 	opts.NginxCompat = true
 	opts.NginxIngressClass = cmp.Or(opts.NginxIngressClass, translate.DefaultNginxIngressClass)
+	if len(opts.NginxAllowedResponseHeaders) == 0 {
+		opts.NginxAllowedResponseHeaders = allowedResponseHeaders(settings)
+	}
 	_, problems := translate.Ingresses(snap, opts)
 	r := Report{Class: opts.NginxIngressClass, ConfigMap: configMap}
 	// An IngressClass of that name that another controller owns keeps all
@@ -246,6 +249,20 @@ var equivalents = map[string]string{
 	"limit-req-status-code":           "not read: set ingress-controller.io/limit-status-code on each Ingress with a rate limit; the default is 503, as ingress-nginx's",
 	"limit-conn-status-code":          "not read: set ingress-controller.io/limit-status-code on each Ingress with a rate limit (one code for every limit); the default is 503, as ingress-nginx's",
 	"custom-http-errors":              "not read (error pages from --default-backend-service for every Ingress): set ingress-controller.io/error-statuses with ingress-controller.io/error-backend on each Ingress",
+	"global-allowed-response-headers": "--nginx-allowed-response-headers (the same names; case does not matter here); this report reads custom-headers with them",
+}
+
+// allowedResponseHeaders are the names of the ConfigMap's
+// global-allowed-response-headers, with which the report reads
+// custom-headers as --nginx-allowed-response-headers would.
+func allowedResponseHeaders(settings map[string]string) []string {
+	var out []string
+	for name := range strings.SplitSeq(settings["global-allowed-response-headers"], ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // globalProtections are ConfigMap keys that protect every Ingress: an

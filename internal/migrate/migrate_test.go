@@ -109,3 +109,72 @@ func TestReadDirNamesTheBadFile(t *testing.T) {
 		t.Errorf("ReadDir: %v, want an error naming bad.yaml", err)
 	}
 }
+
+// TestCustomHeaders: the report reads custom-headers with the names of
+// the ConfigMap's global-allowed-response-headers, and the ConfigMaps
+// among the manifests: an allowed key is served unchanged, one not
+// allowed is a difference naming it, and the key has its equivalent.
+func TestCustomHeaders(t *testing.T) {
+	dir := t.TempDir()
+	manifest := `apiVersion: v1
+kind: ConfigMap
+metadata: {name: ingress-nginx-controller, namespace: ingress-nginx}
+data: {global-allowed-response-headers: "X-Team, X-Frame-Options"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: allowed, namespace: demo}
+data: {X-Team: checkout}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: other, namespace: demo}
+data: {X-Team: checkout, Not-Listed: x}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: allowed
+  namespace: demo
+  annotations: {nginx.ingress.kubernetes.io/custom-headers: demo/allowed}
+spec:
+  ingressClassName: nginx
+  rules: [{host: a.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: other
+  namespace: demo
+  annotations: {nginx.ingress.kubernetes.io/custom-headers: demo/other}
+spec:
+  ingressClassName: nginx
+  rules: [{host: b.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+`
+	if err := os.WriteFile(filepath.Join(dir, "m.yaml"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, err := ReadDir(dir, "ingress-nginx/ingress-nginx-controller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Build(in.Snapshot, opts, in.ConfigMap, in.Settings)
+	got := map[string]IngressReport{}
+	for _, ir := range r.Ingresses {
+		got[ir.Name] = ir
+	}
+	if ir := got["allowed"]; ir.Verdict != Unchanged {
+		t.Errorf("demo/allowed: %q %+v, want served unchanged", ir.Verdict, ir.Notes)
+	}
+	if ir := got["other"]; ir.Verdict != Differences || len(ir.Notes) != 1 || !strings.Contains(ir.Notes[0].Message, `key "Not-Listed"`) {
+		t.Errorf("demo/other: %q %+v, want served with a difference naming Not-Listed", ir.Verdict, ir.Notes)
+	}
+	if len(r.Settings) != 1 || !strings.Contains(r.Settings[0].Ours, "--nginx-allowed-response-headers") {
+		t.Errorf("settings %+v, want global-allowed-response-headers with its flag", r.Settings)
+	}
+}

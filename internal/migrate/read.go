@@ -106,7 +106,11 @@ func (in *Input) readObject(raw []byte, configMap string) error {
 		if cm.Namespace+"/"+cm.Name == configMap {
 			in.ConfigMap, in.Settings = configMap, cm.Data
 		}
-		return nil
+		// Any ConfigMap may be one that custom-headers names.
+		if cm.Namespace == "" {
+			cm.Namespace = metav1.NamespaceDefault
+		}
+		return in.Snapshot.Add(&cm)
 	}
 	snap, err := file.ParseManifest(raw)
 	if err != nil {
@@ -172,6 +176,9 @@ func ReadCluster(ctx context.Context, client clientset.Interface, configMap stri
 	for i := range secrets.Items {
 		s.Secrets = append(s.Secrets, &secrets.Items[i])
 	}
+	if err := in.readHeaderConfigMaps(ctx, client); err != nil {
+		return in, err
+	}
 	if ns, name, ok := strings.Cut(configMap, "/"); ok {
 		cm, err := client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
 		switch {
@@ -182,4 +189,30 @@ func ReadCluster(ctx context.Context, client clientset.Interface, configMap stri
 		}
 	}
 	return in, nil
+}
+
+// readHeaderConfigMaps gets the ConfigMaps that custom-headers names, in
+// the Ingress's own namespace, the only one read; a missing one is no
+// error: the report says so.
+func (in *Input) readHeaderConfigMaps(ctx context.Context, client clientset.Interface) error {
+	seen := map[string]bool{}
+	for _, ing := range in.Snapshot.Ingresses {
+		v := strings.TrimSpace(ing.Annotations[translate.NginxAnnotationPrefix+"custom-headers"])
+		ns, name, qualified := strings.Cut(v, "/")
+		if !qualified {
+			ns, name = ing.Namespace, v
+		}
+		if name == "" || ns != ing.Namespace || seen[ns+"/"+name] {
+			continue
+		}
+		seen[ns+"/"+name] = true
+		cm, err := client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case err == nil:
+			in.Snapshot.ConfigMaps = append(in.Snapshot.ConfigMaps, cm)
+		case !apierrors.IsNotFound(err):
+			return fmt.Errorf("get ConfigMap %s/%s: %w", ns, name, err)
+		}
+	}
+	return nil
 }

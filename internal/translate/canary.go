@@ -34,6 +34,10 @@ type canarySpec struct {
 	header, headerValue, headerPattern string
 	cookie                             string
 	weight, weightTotal                int32
+	// legacy is affinity-canary-behavior: legacy; affinityCopied is set
+	// once the main Ingress's affinity was given to the canary
+	// (stickycanary.go).
+	legacy, affinityCopied bool
 }
 
 // nginxCanaryKept are the ingress-nginx annotations a canary Ingress's own
@@ -184,11 +188,12 @@ func (t *translation) addCanaryPath(c canary, ref lbconfig.ObjectRef, field, hos
 		b.policies[ref] = b.policyOf(c.ing.Annotations, ref)
 		b.withMainBackendTLS(ref, main.Source) // backendtls.go
 	}
+	sticky := t.stickyCanary(b, ref, main.Source, c.spec, c.original) // stickycanary.go
 	taken[key] = ref
 	if !slices.Contains(b.sources, ref) {
 		b.sources = append(b.sources, ref)
 	}
-	canaryRoutes(b.vhosts[host], main, b.backend(site, svc), ref, c.spec)
+	canaryRoutes(b.vhosts[host], main, b.backend(site, svc), ref, c.spec, sticky)
 }
 
 // mainRoute finds the route of key that a served Ingress owns, and its
@@ -220,9 +225,10 @@ func routePathKey(r *lbconfig.Route) string {
 }
 
 // canaryRoutes adds to vh the routes that send main's requests to the
-// canary backend as spec, of Ingress ref, asks, and weights main. A route
-// to the canary's backend has ref as its source.
-func canaryRoutes(vh *lbconfig.VirtualHost, main *lbconfig.Route, backend string, ref lbconfig.ObjectRef, spec *canarySpec) {
+// canary backend as spec, of Ingress ref, asks, and weights main, with
+// sticky backends when sticky (even at weight 0). A route to the canary's
+// backend has ref as its source.
+func canaryRoutes(vh *lbconfig.VirtualHost, main *lbconfig.Route, backend string, ref lbconfig.ObjectRef, spec *canarySpec, sticky bool) {
 	primary := main.Backend.Name
 	to := func(name string, headers []lbconfig.HeaderMatch, cookies []lbconfig.CookieMatch) lbconfig.Route {
 		r := *main
@@ -249,9 +255,10 @@ func canaryRoutes(vh *lbconfig.VirtualHost, main *lbconfig.Route, backend string
 		cookie := func(v string) []lbconfig.CookieMatch { return []lbconfig.CookieMatch{{Name: spec.cookie, Value: v}} }
 		add = append(add, to(backend, nil, cookie("always")), to(primary, nil, cookie("never")))
 	}
-	if spec.weight > 0 && backend != primary && main.HTTPSRedirect == nil {
+	if (spec.weight > 0 || sticky) && backend != primary && main.HTTPSRedirect == nil {
 		main.Backends = []lbconfig.WeightedBackend{{Name: primary, Weight: spec.weightTotal - spec.weight}, {Name: backend, Weight: spec.weight}}
 		slices.SortFunc(main.Backends, func(a, b lbconfig.WeightedBackend) int { return strings.Compare(a.Name, b.Name) })
+		main.StickyBackends = sticky
 	}
 	// main is in vh.Routes, so it is appended to last.
 	vh.Routes = append(vh.Routes, add...)

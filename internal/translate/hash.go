@@ -224,18 +224,3 @@ func (r *nginxReader) readSendTimeout() {
 		}
 	}
 }
-
-// readCanaryBehavior reads affinity-canary-behavior. Here the canary
-// rules (header, cookie, weight) are checked on every request, and a
-// client's affinity cookie keeps it on an endpoint only within the
-// backend those rules chose: what ingress-nginx calls legacy.
-func (r *nginxReader) readCanaryBehavior() {
-	const name = "affinity-canary-behavior"
-	switch v, ok := r.get(name); {
-	case !ok, v == "legacy":
-	case v == "sticky":
-		r.unsupported(name, "a client whose affinity cookie names an endpoint of the canary is not kept on the canary: the canary rules are checked on every request, as with legacy")
-	default:
-		r.invalid(name, "%q is not sticky or legacy; the canary rules are checked on every request, as with legacy", v)
-	}
-}

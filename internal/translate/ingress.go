@@ -89,6 +89,7 @@ func withDefaults(opts Options) Options {
 // come as readNginx rewrites them, the canaries apart.
 func ourIngresses(snap *Snapshot, opts Options, secrets map[string]*corev1.Secret, ps *problems) (served, refused []*networkingv1.Ingress, canaries []canary) {
 	c := newClassifier(snap.IngressClasses, opts, ps)
+	nginx := newNginxInputs(snap, opts)
 	for _, ing := range snap.Ingresses {
 		if ing == nil {
 			continue
@@ -101,7 +102,7 @@ func ourIngresses(snap *Snapshot, opts Options, secrets map[string]*corev1.Secre
 				refused = append(refused, ing)
 			}
 		case nginxIngress:
-			rewritten, spec, ok := readNginx(ing, ps)
+			rewritten, spec, ok := readNginx(ing, nginx, ps)
 			switch {
 			case ok && spec != nil:
 				canaries = append(canaries, canary{ing: rewritten, original: ing.Annotations, spec: spec})

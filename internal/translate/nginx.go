@@ -63,13 +63,14 @@ var nginxCookieAnnotations = []string{
 // annotations read into ours, and what it asks for as a canary (canary.go)
 // or nil, or false when it must not be served. ing is not modified: the
 // result is a copy with annotations of its own.
-func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, *canarySpec, bool) {
+func readNginx(ing *networkingv1.Ingress, inputs nginxInputs, ps *problems) (*networkingv1.Ingress, *canarySpec, bool) {
 	r := &nginxReader{
-		ref:  ingressRef(ing),
-		in:   ing.Annotations,
-		out:  maps.Clone(ing.Annotations),
-		ps:   ps,
-		read: map[string]bool{},
+		ref:    ingressRef(ing),
+		in:     ing.Annotations,
+		out:    maps.Clone(ing.Annotations),
+		ps:     ps,
+		read:   map[string]bool{},
+		inputs: inputs,
 	}
 	if r.out == nil {
 		r.out = map[string]string{}
@@ -103,12 +104,16 @@ func readNginx(ing *networkingv1.Ingress, ps *problems) (*networkingv1.Ingress, 
 	r.readExtAuth()
 	r.readBackendProtocol()
 	if spec == nil {
-		r.readProxySSL() // backendtls.go; a canary's are its main Ingress's
+		r.readProxySSL()      // backendtls.go; a canary's are its main Ingress's
+		r.readCustomHeaders() // customheaders.go
 	}
 	r.readLimits()
 	r.readSendTimeout()
 	r.readRateLimits()
 	r.readAffinity()
+	if spec != nil {
+		spec.legacy = r.legacyCanary
+	}
 	r.readHeaders()
 	r.readRegexPaths()
 	r.readErrorPages()
@@ -129,6 +134,9 @@ type nginxReader struct {
 	// read holds the names read, so that the rest can be reported as
 	// unsupported.
 	read map[string]bool
+	// inputs are the ConfigMaps and options read by some annotations.
+	inputs       nginxInputs // legacyCanary is affinity-canary-behavior: legacy (stickycanary.go).
+	legacyCanary bool
 }
 
 // get reads an annotation, without surrounding spaces, and marks it read.
@@ -691,7 +699,6 @@ var nginxConsequences = []struct{ name, consequence string }{
 	{"session-cookie-secure", "the affinity cookie is Secure on HTTPS (and with SameSite None) only"},
 	{"session-cookie-conditional-samesite-none", "SameSite=None is sent to every browser"},
 	{"session-cookie-change-on-failure", "a client moves to another endpoint only when its own is not ready"},
-	{"custom-headers", "the headers of the ConfigMap it names are not added: ConfigMaps are not read here (set them with ingress-controller.io/response-headers)"},
 	{"ssl-ciphers", "the provider's TLS settings hold"},
 	{"ssl-prefer-server-ciphers", "the provider's TLS settings hold"},
 	{"mirror-", "requests are not mirrored"},

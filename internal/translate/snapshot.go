@@ -26,6 +26,9 @@ type Snapshot struct {
 	Services       []*corev1.Service
 	EndpointSlices []*discoveryv1.EndpointSlice
 	Secrets        []*corev1.Secret
+	// ConfigMaps are read only for ingress-nginx's custom-headers
+	// (customheaders.go).
+	ConfigMaps []*corev1.ConfigMap
 	// Gateway API objects (gateway.go), and the Namespaces whose labels
 	// a listener's allowedRoutes selector reads.
 	GatewayClasses  []*gatewayv1.GatewayClass
@@ -50,6 +53,7 @@ var kinds = []kind{
 	kindOf(corev1.SchemeGroupVersion.String(), "Service", func(s *Snapshot) *[]*corev1.Service { return &s.Services }),
 	kindOf(discoveryv1.SchemeGroupVersion.String(), "EndpointSlice", func(s *Snapshot) *[]*discoveryv1.EndpointSlice { return &s.EndpointSlices }),
 	kindOf(corev1.SchemeGroupVersion.String(), "Secret", func(s *Snapshot) *[]*corev1.Secret { return &s.Secrets }),
+	kindOf(corev1.SchemeGroupVersion.String(), "ConfigMap", func(s *Snapshot) *[]*corev1.ConfigMap { return &s.ConfigMaps }),
 	kindOf(gatewayv1.GroupVersion.String(), "GatewayClass", func(s *Snapshot) *[]*gatewayv1.GatewayClass { return &s.GatewayClasses }),
 	kindOf(gatewayv1.GroupVersion.String(), "Gateway", func(s *Snapshot) *[]*gatewayv1.Gateway { return &s.Gateways }),
 	kindOf(gatewayv1.GroupVersion.String(), "HTTPRoute", func(s *Snapshot) *[]*gatewayv1.HTTPRoute { return &s.HTTPRoutes }),

@@ -120,7 +120,7 @@ func TestSnapshotAddAndObjects(t *testing.T) {
 	if g, w := refsOf(got), refsOf(src); !slices.Equal(g, w) {
 		t.Errorf("Add of Objects: got %q, want %q", g, w)
 	}
-	for _, o := range []runtime.Object{nil, (*corev1.Service)(nil), &corev1.ConfigMap{}, &networkingv1.IngressClassList{}} {
+	for _, o := range []runtime.Object{nil, (*corev1.Service)(nil), &corev1.Pod{}, &networkingv1.IngressClassList{}} {
 		if err := got.Add(o); err == nil {
 			t.Errorf("Add(%#v) succeeded", o)
 		}
@@ -150,7 +150,8 @@ func TestKinds(t *testing.T) {
 		{"v1", "Service", &corev1.Service{}},
 		{"discovery.k8s.io/v1", "EndpointSlice", &discoveryv1.EndpointSlice{}},
 		{"v1", "Secret", &corev1.Secret{}},
-		{"v1", "ConfigMap", nil},
+		{"v1", "ConfigMap", &corev1.ConfigMap{}},
+		{"v1", "Pod", nil},
 		{"networking.k8s.io/v1beta1", "Ingress", nil},
 		{"", "", nil},
 	}
@@ -175,8 +176,8 @@ func TestKinds(t *testing.T) {
 			t.Errorf("APIVersion(%q) = %q, want %q", tc.kind, got, tc.apiVersion)
 		}
 	}
-	if r, ok := RefOf(&corev1.ConfigMap{}); ok {
-		t.Errorf("RefOf(ConfigMap) = %v, true", r)
+	if r, ok := RefOf(&corev1.Pod{}); ok {
+		t.Errorf("RefOf(Pod) = %v, true", r)
 	}
 	if r, ok := RefOf((*corev1.Secret)(nil)); ok {
 		t.Errorf("RefOf(nil Secret) = %v, true", r)

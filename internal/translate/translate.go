@@ -79,11 +79,20 @@ type Options struct {
 	// exists that only another controller owns; "" means
 	// DefaultNginxIngressClass.
 	NginxIngressClass string
+	// NginxAllowedResponseHeaders are the header names that ingress-nginx's
+	// custom-headers may set (its global-allowed-response-headers; case
+	// does not matter here); none by default (customheaders.go).
+	NginxAllowedResponseHeaders []string
 	// ScaleIgnored, when set, says why the replicas cannot be told apart
 	// (they are published as one address): AnnotationScale is then
 	// reported with this reason and every replica serves every load
 	// balancer.
 	ScaleIgnored string
+	// StickyCanaryIgnored, when set, says why the provider cannot keep a
+	// client on an ingress-nginx canary by its affinity cookie
+	// (stickycanary.go): affinity-canary-behavior sticky is then reported
+	// with this reason and served as legacy.
+	StickyCanaryIgnored string
 	// GatewayAddressPool, when valid, is where Gateways without
 	// spec.addresses get their address (gatewayaddress.go).
 	GatewayAddressPool netip.Prefix

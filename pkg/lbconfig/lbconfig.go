@@ -195,6 +195,9 @@ type Route struct {
 	// Backend is one of them, so that code reading only Backend still
 	// sees a backend of the route. Empty sends every request to Backend.
 	Backends []WeightedBackend `json:"backends,omitempty"`
+	// StickyBackends, with Backends, lets a client's affinity cookie
+	// pick among them before the weights do (sticky.go).
+	StickyBackends bool `json:"stickyBackends,omitempty"`
 	// RateLimit, if set, limits the requests of each client address
 	// (see RateLimit); nil limits none.
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`

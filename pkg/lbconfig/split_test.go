@@ -76,7 +76,9 @@ func TestValidateSplit(t *testing.T) {
 		"regexp ok": {func(rs []Route) {
 			rs[2].Headers[0] = HeaderMatch{Name: "a", Type: HeaderRegularExpression, Value: `^(?i)v[0-9]+\.x$`}
 		}, ""},
-		"weight zero ok": {func(rs []Route) { rs[0].Backends[0].Weight = 0 }, ""},
+		"weight zero ok":         {func(rs []Route) { rs[0].Backends[0].Weight = 0 }, ""},
+		"sticky ok":              {func(rs []Route) { rs[0].StickyBackends, rs[0].Backends[0].Weight = true, 0 }, ""},
+		"sticky without weights": {func(rs []Route) { rs[1].StickyBackends = true }, rf + "1].stickyBackends"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := splitConfig()

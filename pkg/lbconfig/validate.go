@@ -208,6 +208,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 			}
 			v.routeHeaders(rf, route)
 			v.split(rf, route, ref)
+			v.stickyBackends(rf, route)
 			if rl := route.RateLimit; rl != nil {
 				v.rateLimit(rf+".rateLimit", rl)
 			}

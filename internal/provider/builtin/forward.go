@@ -118,7 +118,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rt.mirrors != nil {
 			h.p.mirror(r, rt, pr)
 		}
-		b = rt.pickBackend()
+		b = rt.pickBackend(r)
 		if b != nil && rt.fallback != nil {
 			var fell bool
 			if b, fell = rt.fallbackFor(r, b); fell {

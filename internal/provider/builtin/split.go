@@ -31,6 +31,8 @@ type split struct {
 	backends []*backend
 	upTo     []int32
 	total    int32
+	// sticky lets an affinity cookie pick among backends (sticky.go).
+	sticky bool
 }
 
 // headerMatch is a compiled lbconfig.HeaderMatch.
@@ -49,7 +51,7 @@ func compileSplit(n int, routes []lbconfig.Route, lookup func(*lbconfig.BackendR
 	if !grouped && !rt.Split() {
 		return nil, nil
 	}
-	s = &split{cookies: rt.Cookies, method: rt.Method}
+	s = &split{cookies: rt.Cookies, method: rt.Method, sticky: rt.StickyBackends}
 	if s.query, err = compileQueryMatches(rt.QueryParams); err != nil {
 		return nil, err
 	}
@@ -140,12 +142,16 @@ func hasCookie(fields []string, c lbconfig.CookieMatch) bool {
 	return false
 }
 
-// pickBackend returns the backend of one request to r: by weight when r
+// pickBackend returns the backend of req to r: by its affinity cookie
+// when r's backends are sticky and it names one, else by weight when r
 // splits, else r's backend.
-func (r *route) pickBackend() *backend {
+func (r *route) pickBackend(req *http.Request) *backend {
 	s := r.split
 	if s == nil || s.total == 0 {
 		return r.backend
+	}
+	if b := s.stickyBackend(req); b != nil {
+		return b
 	}
 	n := rand.Int32N(s.total)
 	for i, upTo := range s.upTo {

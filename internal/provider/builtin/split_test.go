@@ -80,7 +80,7 @@ func TestSplitWeights(t *testing.T) {
 	const n = 20000
 	canary := 0
 	for range n {
-		if rt.pickBackend().name == "canary" {
+		if rt.pickBackend(nil).name == "canary" {
 			canary++
 		}
 	}
@@ -88,7 +88,7 @@ func TestSplitWeights(t *testing.T) {
 		t.Errorf("canary got %d of %d, want about 30%%", canary, n)
 	}
 	r := requestWith("GET", "/", http.Header{"X-Canary": {"never"}, "Cookie": {"a=b; canary=never"}})
-	if allocs := testing.AllocsPerRun(1000, func() { _ = pr.routeForRequest(r, "/").pickBackend() }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(1000, func() { _ = pr.routeForRequest(r, "/").pickBackend(r) }); allocs != 0 {
 		t.Errorf("pick and pickBackend allocate %.1f times", allocs)
 	}
 }

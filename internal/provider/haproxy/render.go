@@ -615,6 +615,9 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 			if err := refuseMirrors(rt); err != nil { // mirror.go
 				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
 			}
+			if err := refuseStickyBackends(rt); err != nil { // sticky.go
+				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+			}
 			// Requests route on their normalized path (pathRules).
 			path := rt.MatchPath()
 			// Keys are "<vhost>:<path>". Prefix keys end in "/" and the

@@ -9,7 +9,9 @@
 // Source runs shared informers: one factory per watched namespace (or one
 // for all namespaces) for Ingresses, Services, EndpointSlices (only those
 // labelled kubernetes.io/service-name, the only ones the translator reads)
-// and Secrets (only type kubernetes.io/tls, by field selector), one
+// and Secrets (only type kubernetes.io/tls, by field selector; Opaque
+// ones trimmed, authsecrets.go), ConfigMaps when some response header is
+// allowed (trimmed, configmaps.go), one
 // cluster-wide factory for IngressClasses, and, with a publish Service, one
 // that watches only that Service. A transform strips managedFields and the
 // kubectl last-applied annotation from every object before it is cached:

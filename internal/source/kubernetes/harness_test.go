@@ -383,6 +383,11 @@ type controllerOptions struct {
 	addressPool netip.Prefix
 	// haproxy runs the haproxy provider instead of the builtin proxy.
 	haproxy bool
+	// nginxClass, when set, serves that class as --nginx-compat and
+	// --nginx-ingress-class do, with allowedResponseHeaders as
+	// --nginx-allowed-response-headers.
+	nginxClass             string
+	allowedResponseHeaders []string
 }
 
 // dnsOptions are the DNS flags of a controller under test.
@@ -424,7 +429,7 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		}
 	}
 	c.src, err = kubesource.New(kubesource.Options{Client: client, StatusKick: kick, Namespaces: opts.namespaces, PublishService: opts.publishService,
-		Gateway: gateway, GatewayKick: gatewayKick, Logger: log})
+		Gateway: gateway, GatewayKick: gatewayKick, Logger: log, AllowedResponseHeaders: opts.allowedResponseHeaders})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +460,11 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	if dns != nil {
 		leader = kubesource.Leaders{c.status, dns}
 	}
-	topts := translate.Options{IngressClass: opts.class, HTTPPort: int32(c.port), HTTPSPort: int32(c.tlsPort), GatewayAddressPool: opts.addressPool}
+	topts := translate.Options{IngressClass: opts.class, HTTPPort: int32(c.port), HTTPSPort: int32(c.tlsPort), GatewayAddressPool: opts.addressPool,
+		NginxCompat: opts.nginxClass != "", NginxIngressClass: opts.nginxClass, NginxAllowedResponseHeaders: opts.allowedResponseHeaders}
+	if opts.haproxy {
+		topts.StickyCanaryIgnored = "--provider=haproxy cannot" // as the binary's
+	}
 	if opts.gatewayAPI {
 		c.gatewayStatus, err = kubesource.NewGatewayStatusWriter(kubesource.GatewayStatusOptions{
 			Client: gateway, Source: c.src, Translate: topts, Kick: gatewayKick, Logger: log,

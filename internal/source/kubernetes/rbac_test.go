@@ -35,6 +35,8 @@ func TestRestrictedRBAC(t *testing.T) {
 		"--election-namespace="+deployNamespace,
 		"--election-id=rbac-"+f.ns,
 		"--publish-status-address=198.18.4.252",
+		// ConfigMaps are watched for custom-headers.
+		"--nginx-compat", "--nginx-ingress-class=nginx-"+f.ns, "--nginx-allowed-response-headers=X-Team",
 	)
 	expect(t, p.port, "web.test", "/", ok("a"))
 	expect(t, p.port, "broken.test", "/", unavailable)
@@ -80,6 +82,9 @@ func TestRestrictedRBAC(t *testing.T) {
 	}
 	if _, err := client.CoreV1().Secrets(f.ns).Create(f.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "planted"}}, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("create secret as %s: %v, want Forbidden", serviceAccount, err)
+	}
+	if _, err := client.CoreV1().ConfigMaps(f.ns).Create(f.ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "planted"}}, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("create configmap as %s: %v, want Forbidden", serviceAccount, err)
 	}
 	if _, err := client.CoordinationV1().Leases(f.ns).List(f.ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("list leases outside %s as %s: %v, want Forbidden", deployNamespace, serviceAccount, err)

@@ -61,7 +61,11 @@ type Options struct {
 	// GatewayKick, if set, is fired when a Gateway API object or a
 	// Namespace changes: give the same to the GatewayStatusWriter.
 	GatewayKick StatusKick
-	Logger      *slog.Logger
+	// AllowedResponseHeaders, when set, turns the ConfigMap informers on
+	// (configmaps.go): the header names ingress-nginx's custom-headers may
+	// set, as the translator's Options.NginxAllowedResponseHeaders.
+	AllowedResponseHeaders []string
+	Logger                 *slog.Logger
 }
 
 // Source watches a cluster through shared informers and serves snapshots of
@@ -105,6 +109,9 @@ type namespaceListers struct {
 	// auth are the Opaque Secrets, trimmed to what basic authentication
 	// reads (authsecrets.go).
 	auth corelisters.SecretLister
+	// configMaps, trimmed (configmaps.go), are nil without allowed
+	// response headers.
+	configMaps corelisters.ConfigMapLister
 }
 
 type namedCache struct {
@@ -130,7 +137,7 @@ func New(opts Options) (*Source, error) {
 	}
 	namespaces := normalizeNamespaces(opts.Namespaces)
 	for _, ns := range namespaces {
-		if err := s.watchNamespace(opts.Client, ns); err != nil {
+		if err := s.watchNamespace(opts.Client, ns, opts.AllowedResponseHeaders); err != nil {
 			return nil, err
 		}
 	}
@@ -188,7 +195,7 @@ func normalizeNamespaces(in []string) []string {
 	return slices.Compact(out)
 }
 
-func (s *Source) watchNamespace(client clientset.Interface, ns string) error {
+func (s *Source) watchNamespace(client clientset.Interface, ns string, allowedHeaders []string) error {
 	where := "in namespace " + ns
 	if ns == metav1.NamespaceAll {
 		where = "in all namespaces"
@@ -235,14 +242,24 @@ func (s *Source) watchNamespace(client clientset.Interface, ns string) error {
 	if _, err := ing.Informer().AddEventHandler(s.onStatusInput()); err != nil {
 		return err
 	}
-	s.scopes = append(s.scopes, namespaceListers{
+	scope := namespaceListers{
 		ingresses: ing.Lister(),
 		services:  svc.Lister(),
 		slices:    eps.Lister(),
 		secrets:   sec.Lister(),
 		auth:      auth.Lister(),
-	})
+	}
 	s.factories = append(s.factories, f, sf, ef, af)
+	if len(allowedHeaders) > 0 {
+		cf := configMapsFactory(client, ns, allowedHeaders)
+		cms := cf.Core().V1().ConfigMaps()
+		if err := s.addCache("configmaps "+where, cms.Informer(), s.onChange(nil)); err != nil {
+			return err
+		}
+		scope.configMaps = cms.Lister()
+		s.factories = append(s.factories, cf)
+	}
+	s.scopes = append(s.scopes, scope)
 	return nil
 }
 
@@ -432,6 +449,9 @@ func (s *Source) Snapshot() *translate.Snapshot {
 		snap.EndpointSlices = appendListed(snap.EndpointSlices, l.slices.List)
 		snap.Secrets = appendListed(snap.Secrets, l.secrets.List)
 		snap.Secrets = appendListed(snap.Secrets, l.auth.List)
+		if l.configMaps != nil {
+			snap.ConfigMaps = appendListed(snap.ConfigMaps, l.configMaps.List)
+		}
 	}
 	snap.IngressClasses = appendListed(snap.IngressClasses, s.classes.List)
 	s.gateway.addTo(snap)

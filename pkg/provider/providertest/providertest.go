@@ -89,6 +89,10 @@ type Capabilities struct {
 	// Mirrors: routes' request mirrors. A provider without them must
 	// refuse a config that has some, and keep the old one serving.
 	Mirrors bool
+	// StickyBackends: an affinity cookie picks among a route's weighted
+	// backends (lbconfig.Route.StickyBackends). A provider without it
+	// must refuse such a route, and keep the old config serving.
+	StickyBackends bool
 	// HashFormats are the password hash formats of basic authentication
 	// the provider verifies; it must reject a config with any other.
 	HashFormats []lbconfig.HashFormat
@@ -178,6 +182,7 @@ func (s Suite) Run(t *testing.T) {
 		{"TLSSessionResumptionAcrossChange", (*Suite).testTLSResumptionAcrossChange},
 		{"TCP", (*Suite).testTCP},
 		{"StickySessions", (*Suite).testSticky},
+		{"StickyBackends", (*Suite).testStickyBackends},
 		{"Hashing", (*Suite).testHashing},
 		{"RequestSmuggling", (*Suite).testSmuggling},
 		{"UnreadBodies", (*Suite).testUnreadBodies},
