@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,10 +13,16 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// routeState is one HTTPRoute being translated.
+// routeState is one route being translated: an HTTPRoute (route) or a
+// TLSRoute (tls, gatewaytlsroute.go).
 type routeState struct {
+	obj   metav1.Object
 	route *gatewayv1.HTTPRoute
-	ref   lbconfig.ObjectRef
+	tls   *gatewayv1.TLSRoute
+	// ref names the route; its Kind is the route's kind.
+	ref        lbconfig.ObjectRef
+	parentRefs []gatewayv1.ParentReference
+	hostnames  []gatewayv1.Hostname
 	// parents are its parentRefs that name our Gateways, in order.
 	parents []*parentState
 	// routes are its rules translated, without virtual host; nil until
@@ -32,6 +39,9 @@ type routeState struct {
 	// rejected says why the spec has the whole route not accepted, ""
 	// when nothing does.
 	rejected string
+	// backend is where a TLSRoute's connections go; "" until
+	// readTLSRule ran.
+	backend string
 }
 
 // ruleRoute is one route a rule match makes, and where it came from.
@@ -53,14 +63,22 @@ type parentState struct {
 	resolvedProblem bool
 }
 
-func routeRef(r *gatewayv1.HTTPRoute) lbconfig.ObjectRef {
-	return lbconfig.ObjectRef{Kind: kindHTTPRoute, Namespace: r.Namespace, Name: r.Name}
+func httpRouteState(r *gatewayv1.HTTPRoute) *routeState {
+	return &routeState{
+		obj: r, route: r, ref: lbconfig.ObjectRef{Kind: kindHTTPRoute, Namespace: r.Namespace, Name: r.Name},
+		parentRefs: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames,
+	}
+}
+
+// compareRoutes orders routes oldest first, then by kind.
+func compareRoutes(a, b *routeState) int {
+	return cmp.Or(byAge(a.obj, b.obj), cmp.Compare(a.ref.Kind, b.ref.Kind))
 }
 
 // attach finds the listeners of our Gateways that r attaches to.
 func (g *gatewayAPI) attach(r *routeState) {
-	for i, p := range r.route.Spec.ParentRefs {
-		gw := g.isOurGateway(r.route.Namespace, p)
+	for i, p := range r.parentRefs {
+		gw := g.isOurGateway(r.ref.Namespace, p)
 		if gw == nil {
 			continue
 		}
@@ -127,16 +145,16 @@ func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
 	}
 	var allowed []*listenerState
 	for _, ls := range named {
-		if ls.attachable() && g.allows(ls, gw, r.route) {
+		if ls.attachable() && g.allows(ls, gw, r) {
 			allowed = append(allowed, ls)
 		}
 	}
 	if len(allowed) == 0 {
-		ps.reason, ps.message = gatewayv1.RouteReasonNotAllowedByListeners, "no valid listener of the Gateway allows HTTPRoutes of this namespace"
+		ps.reason, ps.message = gatewayv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("no valid listener of the Gateway allows %ss of this namespace", r.ref.Kind)
 		return
 	}
 	for _, ls := range allowed {
-		hosts := routeHosts(ls, gw.listeners, r.route.Spec.Hostnames)
+		hosts := routeHosts(ls, gw.listeners, r.hostnames)
 		if len(hosts) == 0 {
 			continue
 		}
@@ -152,8 +170,8 @@ func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
 
 // allows reports whether listener ls of gw takes route r by its
 // allowedRoutes namespaces (Same by default) and kinds.
-func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r *gatewayv1.HTTPRoute) bool {
-	if len(ls.kinds) == 0 {
+func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r *routeState) bool {
+	if !slices.ContainsFunc(ls.kinds, func(k gatewayv1.RouteGroupKind) bool { return string(k.Kind) == r.ref.Kind }) {
 		return false
 	}
 	from := gatewayv1.NamespacesFromSame
@@ -168,13 +186,13 @@ func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r *gatewayv1.HT
 	case gatewayv1.NamespacesFromAll:
 		return true
 	case gatewayv1.NamespacesFromSame:
-		return r.Namespace == gw.gw.Namespace
+		return r.ref.Namespace == gw.gw.Namespace
 	case gatewayv1.NamespacesFromSelector:
 		if sel == nil {
 			return false
 		}
 		s, err := metav1.LabelSelectorAsSelector(sel)
-		ns := g.namespaces[r.Namespace]
+		ns := g.namespaces[r.ref.Namespace]
 		return err == nil && ns != nil && s.Matches(labels.Set(ns.Labels))
 	}
 	return false

@@ -314,15 +314,15 @@ func (g *gatewayAPI) resolveRef(r *routeState, ref gatewayv1.BackendObjectRefere
 	if ref.Kind != nil {
 		kind = string(*ref.Kind)
 	}
-	ns := r.route.Namespace
+	ns := r.ref.Namespace
 	if ref.Namespace != nil && *ref.Namespace != "" {
 		ns = string(*ref.Namespace)
 	}
 	switch {
 	case group != "" || kind != kindService:
 		return "", gatewayv1.RouteReasonInvalidKind, fmt.Sprintf("backend kind %q of group %q is not supported, only Service", kind, group)
-	case !g.granted(kindHTTPRoute, r.route.Namespace, "", kindService, ns, string(ref.Name)):
-		return "", gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("no ReferenceGrant in namespace %q lets HTTPRoutes of namespace %q use Service %q", ns, r.route.Namespace, ref.Name)
+	case !g.granted(r.ref.Kind, r.ref.Namespace, "", kindService, ns, string(ref.Name)):
+		return "", gatewayv1.RouteReasonRefNotPermitted, fmt.Sprintf("no ReferenceGrant in namespace %q lets %ss of namespace %q use Service %q", ns, r.ref.Kind, r.ref.Namespace, ref.Name)
 	case ref.Port == nil:
 		return "", gatewayv1.RouteReasonUnsupportedValue, fmt.Sprintf("backendRef to Service %q needs a port", ref.Name)
 	case !isDNSLabel(string(ref.Name), 63):

@@ -50,6 +50,8 @@ type GatewayAPIStatus struct {
 	// (controllerName GatewayControllerName), one per such parentRef, by
 	// "<namespace>/<name>".
 	Routes map[string][]gatewayv1.RouteParentStatus
+	// TLSRoutes are the same for TLSRoutes.
+	TLSRoutes map[string][]gatewayv1.RouteParentStatus `json:",omitempty"`
 }
 
 // Applied is what the provider serves, for the Programmed conditions and
@@ -66,9 +68,10 @@ type Applied struct {
 // of its Gateway API objects, Programmed as applied says.
 func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPIStatus {
 	out := &GatewayAPIStatus{
-		Classes:  map[string]gatewayv1.GatewayClassStatus{},
-		Gateways: map[string]gatewayv1.GatewayStatus{},
-		Routes:   map[string][]gatewayv1.RouteParentStatus{},
+		Classes:   map[string]gatewayv1.GatewayClassStatus{},
+		Gateways:  map[string]gatewayv1.GatewayStatus{},
+		Routes:    map[string][]gatewayv1.RouteParentStatus{},
+		TLSRoutes: map[string][]gatewayv1.RouteParentStatus{},
 	}
 	_, g, _ := translateSnapshot(snap, opts)
 	if g == nil {
@@ -100,9 +103,13 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 		if len(r.parents) == 0 {
 			continue
 		}
-		k := r.route.Namespace + "/" + r.route.Name
+		k := r.ref.Namespace + "/" + r.ref.Name
+		byKind := out.Routes
+		if r.tls != nil {
+			byKind = out.TLSRoutes
+		}
 		for _, ps := range r.parents {
-			out.Routes[k] = append(out.Routes[k], routeParentStatus(r, ps))
+			byKind[k] = append(byKind[k], routeParentStatus(r, ps))
 		}
 	}
 	return out
@@ -219,7 +226,7 @@ func listenerStatus(ls *listenerState, live *lbconfig.LoadBalancer, gen int64) g
 
 // routeParentStatus is the status of route r for one parentRef of ours.
 func routeParentStatus(r *routeState, ps *parentState) gatewayv1.RouteParentStatus {
-	gen := r.route.Generation
+	gen := r.obj.GetGeneration()
 	resOK, resReason, resMsg := true, string(gatewayv1.RouteReasonResolvedRefs), "resolved"
 	if r.resolvedReason != "" {
 		resOK, resReason, resMsg = false, string(r.resolvedReason), r.resolvedMessage
