@@ -18,7 +18,8 @@ import (
 
 // The Gateway API objects (Options.Gateway): GatewayClasses and
 // Namespaces (whose labels allowedRoutes selectors read) cluster-wide,
-// Gateways, HTTPRoutes and ReferenceGrants in the watched namespaces.
+// Gateways, HTTPRoutes, TLSRoutes (v1, the version the standard channel
+// serves) and ReferenceGrants in the watched namespaces.
 // Their status-only updates, which the Gateway API status writer makes,
 // do not trigger a reconcile; every change wakes that writer.
 
@@ -33,6 +34,7 @@ type gatewayListers struct {
 type gatewayScope struct {
 	gateways gatewaylisters.GatewayLister
 	routes   gatewaylisters.HTTPRouteLister
+	tls      gatewaylisters.TLSRouteLister
 	grants   gatewaybetalisters.ReferenceGrantLister
 }
 
@@ -56,6 +58,7 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 		f := gatewayinformers.NewSharedInformerFactoryWithOptions(gw, 0, gatewayinformers.WithNamespace(n), gatewayinformers.WithTransform(stripUnused))
 		gws := f.Gateway().V1().Gateways()
 		routes := f.Gateway().V1().HTTPRoutes()
+		tlsRoutes := f.Gateway().V1().TLSRoutes()
 		grants := f.Gateway().V1beta1().ReferenceGrants()
 		where := " in namespace " + n
 		if n == "" {
@@ -67,10 +70,13 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 		if err := s.addCache("httproutes"+where, routes.Informer(), s.onGatewayChange(isHTTPRouteStatusOnly)); err != nil {
 			return err
 		}
+		if err := s.addCache("tlsroutes"+where, tlsRoutes.Informer(), s.onGatewayChange(isTLSRouteStatusOnly)); err != nil {
+			return err
+		}
 		if err := s.addCache("referencegrants"+where, grants.Informer(), s.onGatewayChange(nil)); err != nil {
 			return err
 		}
-		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), grants: grants.Lister()})
+		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), tls: tlsRoutes.Lister(), grants: grants.Lister()})
 		s.factories = append(s.factories, f)
 	}
 	s.gateway = l
@@ -126,6 +132,13 @@ func isHTTPRouteStatusOnly(old, cur any) bool {
 		maps.Equal(o.Annotations, c.Annotations) && maps.Equal(o.Labels, c.Labels)
 }
 
+func isTLSRouteStatusOnly(old, cur any) bool {
+	o, ok1 := old.(*gatewayv1.TLSRoute)
+	c, ok2 := cur.(*gatewayv1.TLSRoute)
+	return ok1 && ok2 && o.Generation == c.Generation && o.UID == c.UID &&
+		maps.Equal(o.Annotations, c.Annotations) && maps.Equal(o.Labels, c.Labels)
+}
+
 // addTo adds the cached Gateway API objects to snap.
 func (l *gatewayListers) addTo(snap *translate.Snapshot) {
 	if l == nil {
@@ -136,6 +149,7 @@ func (l *gatewayListers) addTo(snap *translate.Snapshot) {
 	for _, sc := range l.scopes {
 		snap.Gateways = appendListed(snap.Gateways, sc.gateways.List)
 		snap.HTTPRoutes = appendListed(snap.HTTPRoutes, sc.routes.List)
+		snap.TLSRoutes = appendListed(snap.TLSRoutes, sc.tls.List)
 		snap.ReferenceGrants = appendListed(snap.ReferenceGrants, sc.grants.List)
 	}
 }
