@@ -172,6 +172,7 @@ func (s Suite) Run(t *testing.T) {
 		{"TLSSessionResumption", (*Suite).testTLSResumption},
 		{"TLSSessionResumptionAcrossChange", (*Suite).testTLSResumptionAcrossChange},
 		{"TCP", (*Suite).testTCP},
+		{"HostileClientHellos", (*Suite).testHostileClientHellos},
 		{"StickySessions", (*Suite).testSticky},
 		{"Hashing", (*Suite).testHashing},
 		{"RequestSmuggling", (*Suite).testSmuggling},
