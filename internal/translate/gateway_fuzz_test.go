@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
+
+	"ingress-controller/pkg/lbconfig"
 )
 
 // FuzzGateways translates snapshots with a fuzzed Gateway and HTTPRoute
@@ -34,7 +36,7 @@ func FuzzGateways(f *testing.F) {
 	f.Add([]byte("spec: {addresses: [{value: \"::ffff:1.2.3.4\"}], listeners: [{name: a, protocol: HTTPS, port: 0}]}"),
 		[]byte("spec: {rules: [{filters: [{type: RequestRedirect, requestRedirect: {port: 99999, statusCode: 200}}]}]}"),
 		"*.*", "//x", "Host", "", "", "")
-	base := fuzzBase(f)
+	base := fuzzBase(f, "gateway-http")
 	f.Fuzz(func(t *testing.T, gatewayYAML, routeYAML []byte, hostname, path, headerName, headerValue, redirectHost, listenerHost string) {
 		snap := &Snapshot{}
 		for _, o := range base.Objects() {
@@ -64,15 +66,7 @@ func FuzzGateways(f *testing.F) {
 		_ = snap.Add(gw)
 		_ = snap.Add(r)
 		before := mustJSON(t, snap)
-		opts := goldenOptions
-		opts.GatewayAddressPool = netip.MustParsePrefix("127.0.1.0/30")
-		cfg, problems := Ingresses(snap, opts)
-		checkResult(t, cfg, problems)
-		first := mustJSON(t, []any{cfg, problems})
-		cfg, problems = Ingresses(snap, opts)
-		if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
-			t.Fatalf("two translations differ:\n%s\n%s", first, again)
-		}
+		opts, cfg := translateTwice(t, snap)
 		st := GatewayStatus(snap, opts, Applied{Config: cfg})
 		if _, ok := st.Gateways["shop/fuzz"]; !ok {
 			t.Error("no status for the fuzzed Gateway")
@@ -83,9 +77,26 @@ func FuzzGateways(f *testing.F) {
 	})
 }
 
-// fuzzBase is the snapshot of the gateway-http golden case.
-func fuzzBase(f *testing.F) *Snapshot {
-	data, err := os.ReadFile(filepath.Join("testdata", "gateway-http", "input.yaml"))
+// translateTwice translates snap with an address pool, checks the
+// result, and that a second translation gives the same; it returns the
+// options and the config.
+func translateTwice(t *testing.T, snap *Snapshot) (Options, *lbconfig.Config) {
+	t.Helper()
+	opts := goldenOptions
+	opts.GatewayAddressPool = netip.MustParsePrefix("127.0.1.0/30")
+	cfg, problems := Ingresses(snap, opts)
+	checkResult(t, cfg, problems)
+	first := mustJSON(t, []any{cfg, problems})
+	cfg, problems = Ingresses(snap, opts)
+	if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
+		t.Fatalf("two translations differ:\n%s\n%s", first, again)
+	}
+	return opts, cfg
+}
+
+// fuzzBase is the snapshot of a golden case.
+func fuzzBase(f *testing.F, name string) *Snapshot {
+	data, err := os.ReadFile(filepath.Join("testdata", name, "input.yaml"))
 	if err != nil {
 		f.Fatal(err)
 	}

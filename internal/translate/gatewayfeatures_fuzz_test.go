@@ -1,8 +1,6 @@
 package translate
 
 import (
-	"bytes"
-	"net/netip"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,7 +16,7 @@ func FuzzGatewayRouteFeatures(f *testing.F) {
 	f.Add("PURGE", "a&b", "b\r\nX-Injected: 1", true, "/$1", int32(101), int32(3), int32(2), "1.5s", "-1s")
 	f.Add("get", "", "(a+)+", true, "", int32(-1), int32(1), int32(1<<31-1), "99999h99999h99999h99999h", "100000s")
 	f.Add("", "%61", "%zz", false, "/x?y#z", int32(0), int32(0), int32(0), "0s", "1s1s")
-	base := fuzzBase(f)
+	base := fuzzBase(f, "gateway-http")
 	f.Fuzz(func(t *testing.T, method, queryName, queryValue string, regex bool, prefix string, percent, num, den int32, request, backend string) {
 		snap := &Snapshot{}
 		for _, o := range base.Objects() {
@@ -51,15 +49,7 @@ func FuzzGatewayRouteFeatures(f *testing.F) {
 			Timeouts:    &gatewayv1.HTTPRouteTimeouts{Request: ptrTo(gatewayv1.Duration(request)), BackendRequest: ptrTo(gatewayv1.Duration(backend))},
 		}}
 		_ = snap.Add(r)
-		opts := goldenOptions
-		opts.GatewayAddressPool = netip.MustParsePrefix("127.0.1.0/30")
-		cfg, problems := Ingresses(snap, opts)
-		checkResult(t, cfg, problems)
-		first := mustJSON(t, []any{cfg, problems})
-		cfg, problems = Ingresses(snap, opts)
-		if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
-			t.Fatalf("two translations differ:\n%s\n%s", first, again)
-		}
+		opts, cfg := translateTwice(t, snap)
 		if st := GatewayStatus(snap, opts, Applied{Config: cfg}); len(st.Routes["shop/fuzz"]) == 0 {
 			t.Error("no status for the fuzzed HTTPRoute")
 		}
