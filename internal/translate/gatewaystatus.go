@@ -16,7 +16,7 @@ import (
 // both providers serve. The translator does not know the provider, so
 // the builtin's request mirrors (HTTPRouteRequestMirror and its
 // percentage and multiple forms), which HAProxy refuses, are not among
-// them.
+// them. TLSRoute is TLS Passthrough; TLSRouteModeTerminate is not served.
 var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"Gateway",
 	"HTTPRoute",
@@ -35,6 +35,7 @@ var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"HTTPRouteResponseHeaderModification",
 	"HTTPRouteSchemeRedirect",
 	"ReferenceGrant",
+	"TLSRoute",
 }
 
 // GatewayAPIStatus is the status of the Gateway API objects we own, as
