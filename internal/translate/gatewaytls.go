@@ -82,6 +82,7 @@ func (g *gatewayAPI) readTLSListener(st *gatewayState, ls *listenerState) {
 	if mode == gatewayv1.TLSModePassthrough {
 		return
 	}
+	ls.kinds = []gatewayv1.RouteGroupKind{} // no kind is served on it, as the conformance suite expects
 	ls.accepted = false
 	ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
 	ls.acceptedMessage = fmt.Sprintf("TLS mode %q is not supported on TLS listeners, only Passthrough", mode)
