@@ -171,7 +171,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 				v.add(vf+".routes", "a passthrough virtual host has no routes")
 			}
 		} else if l.Protocol == ProtocolTLSPassthrough {
-			v.add(vf+".passthrough", "virtual hosts of a TLS passthrough listener need a passthrough or a TCP backend")
+			v.add(vf+".passthrough", "virtual hosts of a TLS passthrough listener need a passthrough backend (or a certificate and a TCP backend)")
 		}
 		switch {
 		case vh.TLS == nil:
