@@ -83,6 +83,9 @@ type Capabilities struct {
 	TLS bool
 	// TCP: TCP listeners and TLS passthrough by SNI.
 	TCP bool
+	// TLSTerminateTCP: TLS terminated for a TCP backend on a TLS
+	// passthrough listener (lbconfig.VirtualHost.TCP).
+	TLSTerminateTCP bool
 	// Sticky: cookie and source-IP session affinity.
 	Sticky bool
 	// Mirrors: routes' request mirrors. A provider without them must
@@ -173,6 +176,7 @@ func (s Suite) Run(t *testing.T) {
 		{"TLSSessionResumptionAcrossChange", (*Suite).testTLSResumptionAcrossChange},
 		{"TCP", (*Suite).testTCP},
 		{"HostileClientHellos", (*Suite).testHostileClientHellos},
+		{"TLSTerminatedForTCP", (*Suite).testTLSTerminatedForTCP},
 		{"StickySessions", (*Suite).testSticky},
 		{"Hashing", (*Suite).testHashing},
 		{"RequestSmuggling", (*Suite).testSmuggling},
