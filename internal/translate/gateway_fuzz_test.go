@@ -38,14 +38,7 @@ func FuzzGateways(f *testing.F) {
 		"*.*", "//x", "Host", "", "", "")
 	base := fuzzBase(f, "gateway-http")
 	f.Fuzz(func(t *testing.T, gatewayYAML, routeYAML []byte, hostname, path, headerName, headerValue, redirectHost, listenerHost string) {
-		snap := &Snapshot{}
-		for _, o := range base.Objects() {
-			_ = snap.Add(o)
-		}
-		gw := &gatewayv1.Gateway{}
-		_ = yaml.Unmarshal(gatewayYAML, gw)
-		gw.ObjectMeta = metav1.ObjectMeta{Name: "fuzz", Namespace: "shop"}
-		gw.Spec.GatewayClassName = "ours"
+		snap, gw := fuzzGateway(base, gatewayYAML)
 		gw.Spec.Listeners = append(gw.Spec.Listeners,
 			gatewayv1.Listener{Name: "fuzz", Protocol: gatewayv1.HTTPProtocolType, Port: 80, Hostname: ptrTo(gatewayv1.Hostname(listenerHost))})
 		r := &gatewayv1.HTTPRoute{}
@@ -75,6 +68,20 @@ func FuzzGateways(f *testing.F) {
 			t.Fatal("the translation modified its snapshot")
 		}
 	})
+}
+
+// fuzzGateway returns a copy of base and Gateway shop/fuzz of our class
+// read from gatewayYAML, not yet added to it.
+func fuzzGateway(base *Snapshot, gatewayYAML []byte) (*Snapshot, *gatewayv1.Gateway) {
+	snap := &Snapshot{}
+	for _, o := range base.Objects() {
+		_ = snap.Add(o)
+	}
+	gw := &gatewayv1.Gateway{}
+	_ = yaml.Unmarshal(gatewayYAML, gw)
+	gw.ObjectMeta = metav1.ObjectMeta{Name: "fuzz", Namespace: "shop"}
+	gw.Spec.GatewayClassName = "ours"
+	return snap, gw
 }
 
 // translateTwice translates snap with an address pool, checks the

@@ -24,14 +24,7 @@ func FuzzTLSRoutes(f *testing.F) {
 		"DB.Example.COM", "db.example.com.", "passthrough", "nope", int32(70000))
 	base := fuzzBase(f, "gateway-tls")
 	f.Fuzz(func(t *testing.T, gatewayYAML, routeYAML []byte, listenerHost, routeHost, mode, service string, port int32) {
-		snap := &Snapshot{}
-		for _, o := range base.Objects() {
-			_ = snap.Add(o)
-		}
-		gw := &gatewayv1.Gateway{}
-		_ = yaml.Unmarshal(gatewayYAML, gw)
-		gw.ObjectMeta = metav1.ObjectMeta{Name: "fuzz", Namespace: "shop"}
-		gw.Spec.GatewayClassName = "ours"
+		snap, gw := fuzzGateway(base, gatewayYAML)
 		gw.Spec.Listeners = append(gw.Spec.Listeners, gatewayv1.Listener{
 			Name: "fuzz", Protocol: gatewayv1.TLSProtocolType, Port: 443, Hostname: ptrTo(gatewayv1.Hostname(listenerHost)),
 			TLS: &gatewayv1.ListenerTLSConfig{Mode: ptrTo(gatewayv1.TLSModeType(mode))},
