@@ -18,8 +18,10 @@ import (
 // Gateway API: each Gateway of a GatewayClass whose controllerName is
 // GatewayControllerName becomes one load balancer, named
 // GatewayLoadBalancerPrefix + "<namespace>/<name>", with the HTTP and
-// HTTPS listeners it declares and the HTTPRoutes attached to them. The
-// rules are written for users in docs/gateway-api.md:
+// HTTPS listeners it declares and the HTTPRoutes attached to them, and
+// its TLS listeners of mode Passthrough with the TLSRoutes attached to
+// them (gatewaytls.go, gatewaytlsroute.go). The rules are written for
+// users in docs/gateway-api.md:
 //
 //   - Addresses (gatewayaddress.go): spec.addresses of type IPAddress,
 //     else one from Options.GatewayAddressPool, else the provider's
@@ -58,6 +60,7 @@ const (
 	kindGateway      = "Gateway"
 	kindHTTPRoute    = "HTTPRoute"
 	kindGRPCRoute    = "GRPCRoute"
+	kindTLSRoute     = "TLSRoute"
 	kindService      = "Service"
 	kindSecret       = "Secret"
 	kindGatewayClass = "GatewayClass"
@@ -72,7 +75,7 @@ type gatewayAPI struct {
 	gateways            []*gatewayState // ours, oldest first
 	// byName finds our Gateways by "<namespace>/<name>".
 	byName     map[string]*gatewayState
-	routes     []*routeState // every HTTPRoute, oldest first
+	routes     []*routeState // every HTTPRoute and TLSRoute, oldest first
 	grants     []*gatewayv1beta1.ReferenceGrant
 	namespaces map[string]*corev1.Namespace
 	// rank is the lbconfig.Route.Rank of the next rule read.
@@ -222,14 +225,20 @@ func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gateway
 			g.routes = append(g.routes, grpcRoute(r)) // gatewaygrpc.go
 		}
 	}
-	slices.SortFunc(g.routes, func(a, b *routeState) int { return byAge(a.obj, b.obj) })
+	g.addTLSRoutes(snap) // gatewaytlsroute.go
+	slices.SortFunc(g.routes, compareRoutes)
 	g.routes = slices.CompactFunc(g.routes, func(a, b *routeState) bool { return a.ref == b.ref })
 	for _, r := range g.routes {
 		g.attach(r) // gatewayroute.go
-		if len(r.parents) > 0 {
-			g.readRules(r) // gatewayrules.go
-			g.unaccept(r)
+		if len(r.parents) == 0 {
+			continue
 		}
+		if r.tls != nil {
+			g.readTLSRule(r) // gatewaytlsroute.go
+		} else {
+			g.readRules(r) // gatewayrules.go
+		}
+		g.unaccept(r)
 	}
 	for _, st := range g.gateways {
 		g.build(st)
@@ -269,11 +278,11 @@ func (g *gatewayAPI) readListeners(st *gatewayState) {
 func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
 	l := ls.l
 	switch l.Protocol {
-	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
+	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType, gatewayv1.TLSProtocolType:
 	default:
 		ls.accepted = false
 		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedProtocol
-		ls.acceptedMessage = fmt.Sprintf("protocol %q is not supported yet, only HTTP and HTTPS", l.Protocol)
+		ls.acceptedMessage = fmt.Sprintf("protocol %q is not supported yet, only HTTP, HTTPS and TLS", l.Protocol)
 		g.t.problems.add(st.ref, ls.field+".protocol", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 		return
 	}
@@ -294,9 +303,12 @@ func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
 		}
 	}
 	g.readRouteKinds(st, ls)
-	if l.Protocol == gatewayv1.HTTPSProtocolType {
+	switch {
+	case l.Protocol == gatewayv1.HTTPSProtocolType:
 		g.readListenerTLS(st, ls) // gatewaytls.go
-	} else if l.TLS != nil {
+	case l.Protocol == gatewayv1.TLSProtocolType:
+		g.readTLSListener(st, ls) // gatewaytls.go
+	case l.TLS != nil:
 		ls.accepted = false
 		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
 		ls.acceptedMessage = "an HTTP listener has no tls"
@@ -304,17 +316,15 @@ func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
 	}
 }
 
-// httpRouteKinds are the route kinds served on HTTP and HTTPS listeners.
-var httpRouteKinds = []gatewayv1.Kind{kindHTTPRoute, kindGRPCRoute}
-
-// readRouteKinds finds the route kinds the listener takes: HTTPRoute and
-// GRPCRoute, the kinds served on HTTP and HTTPS. Other kinds listed make
+// readRouteKinds finds the route kinds the listener takes: those served
+// on its protocol (listenerRouteKinds). Other kinds listed make
 // ResolvedRefs False (InvalidRouteKinds); the listener still takes the
 // valid ones.
 func (g *gatewayAPI) readRouteKinds(st *gatewayState, ls *listenerState) {
+	served := listenerRouteKinds(ls.l.Protocol)
 	ar := ls.l.AllowedRoutes
 	if ar == nil || len(ar.Kinds) == 0 {
-		for _, k := range httpRouteKinds {
+		for _, k := range served {
 			ls.kinds = append(ls.kinds, gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gatewayGroup)), Kind: k})
 		}
 		return
@@ -324,7 +334,7 @@ func (g *gatewayAPI) readRouteKinds(st *gatewayState, ls *listenerState) {
 		if k.Group != nil {
 			group = string(*k.Group)
 		}
-		if group == gatewayGroup && slices.Contains(httpRouteKinds, k.Kind) {
+		if group == gatewayGroup && slices.Contains(served, k.Kind) {
 			if !slices.ContainsFunc(ls.kinds, func(x gatewayv1.RouteGroupKind) bool { return x.Kind == k.Kind }) {
 				ls.kinds = append(ls.kinds, gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gatewayGroup)), Kind: k.Kind})
 			}

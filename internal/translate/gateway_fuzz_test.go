@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
+
+	"ingress-controller/pkg/lbconfig"
 )
 
 // FuzzGateways translates snapshots with a fuzzed Gateway and HTTPRoute
@@ -34,16 +36,9 @@ func FuzzGateways(f *testing.F) {
 	f.Add([]byte("spec: {addresses: [{value: \"::ffff:1.2.3.4\"}], listeners: [{name: a, protocol: HTTPS, port: 0}]}"),
 		[]byte("spec: {rules: [{filters: [{type: RequestRedirect, requestRedirect: {port: 99999, statusCode: 200}}]}]}"),
 		"*.*", "//x", "Host", "", "", "")
-	base := fuzzBase(f)
+	base := fuzzBase(f, "gateway-http")
 	f.Fuzz(func(t *testing.T, gatewayYAML, routeYAML []byte, hostname, path, headerName, headerValue, redirectHost, listenerHost string) {
-		snap := &Snapshot{}
-		for _, o := range base.Objects() {
-			_ = snap.Add(o)
-		}
-		gw := &gatewayv1.Gateway{}
-		_ = yaml.Unmarshal(gatewayYAML, gw)
-		gw.ObjectMeta = metav1.ObjectMeta{Name: "fuzz", Namespace: "shop"}
-		gw.Spec.GatewayClassName = "ours"
+		snap, gw := fuzzGateway(base, gatewayYAML)
 		gw.Spec.Listeners = append(gw.Spec.Listeners,
 			gatewayv1.Listener{Name: "fuzz", Protocol: gatewayv1.HTTPProtocolType, Port: 80, Hostname: ptrTo(gatewayv1.Hostname(listenerHost))})
 		r := &gatewayv1.HTTPRoute{}
@@ -74,10 +69,24 @@ func FuzzGateways(f *testing.F) {
 	})
 }
 
-// translateFuzzed translates snap twice with the fuzz tests' options,
-// checks the result and that both translations are the same, and
-// returns the status of the second.
-func translateFuzzed(t *testing.T, snap *Snapshot) *GatewayAPIStatus {
+// fuzzGateway returns a copy of base and Gateway shop/fuzz of our class
+// read from gatewayYAML, not yet added to it.
+func fuzzGateway(base *Snapshot, gatewayYAML []byte) (*Snapshot, *gatewayv1.Gateway) {
+	snap := &Snapshot{}
+	for _, o := range base.Objects() {
+		_ = snap.Add(o)
+	}
+	gw := &gatewayv1.Gateway{}
+	_ = yaml.Unmarshal(gatewayYAML, gw)
+	gw.ObjectMeta = metav1.ObjectMeta{Name: "fuzz", Namespace: "shop"}
+	gw.Spec.GatewayClassName = "ours"
+	return snap, gw
+}
+
+// translateTwice translates snap with an address pool, checks the
+// result, and that a second translation gives the same; it returns the
+// options and the config.
+func translateTwice(t *testing.T, snap *Snapshot) (Options, *lbconfig.Config) {
 	t.Helper()
 	opts := goldenOptions
 	opts.GatewayAddressPool = netip.MustParsePrefix("127.0.1.0/30")
@@ -88,12 +97,19 @@ func translateFuzzed(t *testing.T, snap *Snapshot) *GatewayAPIStatus {
 	if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
 		t.Fatalf("two translations differ:\n%s\n%s", first, again)
 	}
+	return opts, cfg
+}
+
+// translateFuzzed is translateTwice, returning the status of the second
+// translation.
+func translateFuzzed(t *testing.T, snap *Snapshot) *GatewayAPIStatus {
+	opts, cfg := translateTwice(t, snap)
 	return GatewayStatus(snap, opts, Applied{Config: cfg})
 }
 
-// fuzzBase is the snapshot of the gateway-http golden case.
-func fuzzBase(f *testing.F) *Snapshot {
-	data, err := os.ReadFile(filepath.Join("testdata", "gateway-http", "input.yaml"))
+// fuzzBase is the snapshot of a golden case.
+func fuzzBase(f *testing.F, name string) *Snapshot {
+	data, err := os.ReadFile(filepath.Join("testdata", name, "input.yaml"))
 	if err != nil {
 		f.Fatal(err)
 	}

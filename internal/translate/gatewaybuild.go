@@ -103,11 +103,7 @@ func (g *gatewayAPI) build(st *gatewayState) {
 			continue
 		}
 		if listeners[ls.l.Port] == nil {
-			proto := lbconfig.ProtocolHTTP
-			if ls.l.Protocol == gatewayv1.HTTPSProtocolType {
-				proto = lbconfig.ProtocolHTTPS
-			}
-			listeners[ls.l.Port] = &lbconfig.Listener{Port: ls.l.Port, Protocol: proto}
+			listeners[ls.l.Port] = &lbconfig.Listener{Port: ls.l.Port, Protocol: listenerProtocol(ls.l.Protocol)}
 			vhosts[ls.l.Port] = map[string]*vhostBuild{}
 		}
 		if ls.cert != nil {
@@ -124,6 +120,10 @@ func (g *gatewayAPI) build(st *gatewayState) {
 				continue
 			}
 			lb.Sources = append(lb.Sources, r.ref)
+			if r.tls != nil {
+				g.addTLSRoute(r, ps, vhost) // gatewaytlsroute.go
+				continue
+			}
 			routes := g.readRules(r)
 			for k, ls := range ps.listeners {
 				if !ls.usable() {
@@ -226,6 +226,9 @@ func usedBackends(lb *lbconfig.LoadBalancer) []string {
 	seen := map[string]bool{}
 	for _, l := range lb.Listeners {
 		for _, vh := range l.VirtualHosts {
+			if vh.Passthrough != nil {
+				seen[vh.Passthrough.Name] = true
+			}
 			for _, r := range vh.Routes {
 				seen[r.Backend.Name] = true
 				for _, b := range r.Backends {

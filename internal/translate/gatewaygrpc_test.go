@@ -107,7 +107,7 @@ func FuzzGRPCRoute(f *testing.F) {
 	f.Add(true, `a)|(.*`, "(a+)+", "bad name", "v\r\nX-Injected: 1", "RequestRedirect")
 	f.Add(false, "", "", "", "", "")
 	f.Add(true, "", "[^/]*", ":path", "\x00", "ExtensionRef")
-	base := fuzzBase(f)
+	base := fuzzBase(f, "gateway-http")
 	f.Fuzz(func(t *testing.T, regex bool, service, method, header, value, filter string) {
 		snap := &Snapshot{}
 		for _, o := range base.Objects() {

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,6 +23,9 @@ type routeState struct {
 	// rules reads the rules as HTTPRoute rules, nil for one left out
 	// (gatewaygrpc.go).
 	rules func(g *gatewayAPI, r *routeState) []*gatewayv1.HTTPRouteRule
+	// tls is the route when it is a TLSRoute (gatewaytlsroute.go), whose
+	// rules are not HTTPRoute rules.
+	tls *gatewayv1.TLSRoute
 	// protocol is that of the backends of the rules.
 	protocol lbconfig.BackendProtocol
 	// parents are its parentRefs that name our Gateways, in order.
@@ -40,6 +44,9 @@ type routeState struct {
 	// rejected says why the spec has the whole route not accepted, ""
 	// when nothing does.
 	rejected string
+	// backend is where a TLSRoute's connections go; "" until
+	// readTLSRule ran.
+	backend string
 }
 
 // ruleRoute is one route a rule match makes, and where it came from.
@@ -77,6 +84,11 @@ func httpRoute(r *gatewayv1.HTTPRoute) *routeState {
 			return out
 		},
 	}
+}
+
+// compareRoutes orders routes oldest first, then by kind.
+func compareRoutes(a, b *routeState) int {
+	return cmp.Or(byAge(a.obj, b.obj), cmp.Compare(a.ref.Kind, b.ref.Kind))
 }
 
 // attach finds the listeners of our Gateways that r attaches to.
@@ -150,7 +162,7 @@ func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
 	}
 	var allowed []*listenerState
 	for _, ls := range named {
-		if ls.attachable() && g.allows(ls, gw, r.ref) {
+		if ls.attachable() && g.allows(ls, gw, r) {
 			allowed = append(allowed, ls)
 		}
 	}
@@ -175,8 +187,8 @@ func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
 
 // allows reports whether listener ls of gw takes route r by its
 // allowedRoutes namespaces (Same by default) and kinds.
-func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r lbconfig.ObjectRef) bool {
-	if !slices.ContainsFunc(ls.kinds, func(k gatewayv1.RouteGroupKind) bool { return string(k.Kind) == r.Kind }) {
+func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r *routeState) bool {
+	if !slices.ContainsFunc(ls.kinds, func(k gatewayv1.RouteGroupKind) bool { return string(k.Kind) == r.ref.Kind }) {
 		return false
 	}
 	from := gatewayv1.NamespacesFromSame
@@ -191,13 +203,13 @@ func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r lbconfig.Obje
 	case gatewayv1.NamespacesFromAll:
 		return true
 	case gatewayv1.NamespacesFromSame:
-		return r.Namespace == gw.gw.Namespace
+		return r.ref.Namespace == gw.gw.Namespace
 	case gatewayv1.NamespacesFromSelector:
 		if sel == nil {
 			return false
 		}
 		s, err := metav1.LabelSelectorAsSelector(sel)
-		ns := g.namespaces[r.Namespace]
+		ns := g.namespaces[r.ref.Namespace]
 		return err == nil && ns != nil && s.Matches(labels.Set(ns.Labels))
 	}
 	return false

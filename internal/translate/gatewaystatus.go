@@ -16,7 +16,7 @@ import (
 // both providers serve. The translator does not know the provider, so
 // the builtin's request mirrors (HTTPRouteRequestMirror and its
 // percentage and multiple forms), which HAProxy refuses, are not among
-// them.
+// them. TLSRoute is TLS Passthrough; TLSRouteModeTerminate is not served.
 var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"GRPCRoute",
 	"Gateway",
@@ -37,6 +37,7 @@ var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"HTTPRouteResponseHeaderModification",
 	"HTTPRouteSchemeRedirect",
 	"ReferenceGrant",
+	"TLSRoute",
 }
 
 // GatewayAPIStatus is the status of the Gateway API objects we own, as
@@ -54,6 +55,8 @@ type GatewayAPIStatus struct {
 	Routes map[string][]gatewayv1.RouteParentStatus
 	// GRPCRoutes are the same for GRPCRoutes.
 	GRPCRoutes map[string][]gatewayv1.RouteParentStatus
+	// TLSRoutes are the same for TLSRoutes.
+	TLSRoutes map[string][]gatewayv1.RouteParentStatus `json:",omitempty"`
 }
 
 // Applied is what the provider serves, for the Programmed conditions and
@@ -74,6 +77,7 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 		Gateways:   map[string]gatewayv1.GatewayStatus{},
 		Routes:     map[string][]gatewayv1.RouteParentStatus{},
 		GRPCRoutes: map[string][]gatewayv1.RouteParentStatus{},
+		TLSRoutes:  map[string][]gatewayv1.RouteParentStatus{},
 	}
 	_, g, _ := translateSnapshot(snap, opts)
 	if g == nil {
@@ -107,8 +111,11 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 		}
 		k := r.ref.Namespace + "/" + r.ref.Name
 		routes := out.Routes
-		if r.ref.Kind == kindGRPCRoute {
+		switch r.ref.Kind {
+		case kindGRPCRoute:
 			routes = out.GRPCRoutes
+		case kindTLSRoute:
+			routes = out.TLSRoutes
 		}
 		for _, ps := range r.parents {
 			routes[k] = append(routes[k], routeParentStatus(r, ps))

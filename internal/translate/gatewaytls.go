@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"ingress-controller/pkg/lbconfig"
 )
 
 // readListenerTLS finds the certificate of an HTTPS listener: the first
@@ -66,4 +68,40 @@ func (g *gatewayAPI) badCertificate(st *gatewayState, ls *listenerState, field s
 	ls.resolvedReason = reason
 	ls.resolvedMessage = msg
 	g.t.problems.add(st.ref, field, string(reason), "%s; the listener is not served", msg)
+}
+
+// readTLSListener checks a TLS listener: only mode Passthrough is served,
+// its connections routed by server name (SNI) to the TLSRoutes attached;
+// its certificateRefs are ignored, as the spec says. Terminate, the mode
+// when none is set, is not supported (Accepted False, UnsupportedValue).
+func (g *gatewayAPI) readTLSListener(st *gatewayState, ls *listenerState) {
+	mode := gatewayv1.TLSModeTerminate
+	if ls.l.TLS != nil && ls.l.TLS.Mode != nil {
+		mode = *ls.l.TLS.Mode
+	}
+	if mode == gatewayv1.TLSModePassthrough {
+		return
+	}
+	ls.kinds = []gatewayv1.RouteGroupKind{} // no kind is served on it, as the conformance suite expects
+	ls.accepted = false
+	ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
+	ls.acceptedMessage = fmt.Sprintf("TLS mode %q is not supported on TLS listeners, only Passthrough", mode)
+	g.t.problems.add(st.ref, ls.field+".tls.mode", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
+}
+
+// listenerRouteKinds are the route kinds served on listeners of protocol
+// p: HTTPRoute and GRPCRoute on HTTP and HTTPS.
+func listenerRouteKinds(p gatewayv1.ProtocolType) []gatewayv1.Kind {
+	if p == gatewayv1.TLSProtocolType {
+		return []gatewayv1.Kind{kindTLSRoute}
+	}
+	return []gatewayv1.Kind{kindHTTPRoute, kindGRPCRoute}
+}
+
+// listenerProtocol is the lbconfig protocol of a listener of protocol p.
+func listenerProtocol(p gatewayv1.ProtocolType) lbconfig.Protocol {
+	if p == gatewayv1.TLSProtocolType {
+		return lbconfig.ProtocolTLSPassthrough // the one TLS mode served
+	}
+	return lbconfig.Protocol(p) // HTTP and HTTPS are named alike
 }

@@ -105,7 +105,7 @@ func readSnapshot(t *testing.T, path string) *translate.Snapshot {
 }
 
 func hasGatewayAPI(snap *translate.Snapshot) bool {
-	return len(snap.GatewayClasses)+len(snap.Gateways)+len(snap.HTTPRoutes)+len(snap.GRPCRoutes) > 0
+	return len(snap.GatewayClasses)+len(snap.Gateways)+len(snap.HTTPRoutes)+len(snap.GRPCRoutes)+len(snap.TLSRoutes) > 0
 }
 
 // renderStatus writes the Gateway API status as YAML, maps by key.

@@ -64,9 +64,12 @@ const (
 	ProtocolHTTPS Protocol = "HTTPS"
 	// ProtocolTCP forwards raw TCP connections to one backend.
 	ProtocolTCP Protocol = "TCP"
-	// ProtocolTLSPassthrough routes TLS connections by SNI without
-	// terminating them: to the Passthrough backend of the virtual host the
-	// server name picks, else to the TCP backend, else they are closed.
+	// ProtocolTLSPassthrough routes TLS connections by SNI: to the
+	// Passthrough backend of the virtual host the server name picks, as
+	// they are; or, for a virtual host with TLS and TCP, terminated with
+	// its certificate and forwarded, decrypted, to its TCP backend (see
+	// VirtualHost.TCP); else to the listener's TCP backend; else they are
+	// closed.
 	ProtocolTLSPassthrough Protocol = "TLSPassthrough"
 )
 
@@ -117,6 +120,13 @@ type VirtualHost struct {
 	// this backend as they are, without terminating TLS. Such a virtual
 	// host has no TLS and no routes.
 	Passthrough *BackendRef `json:"passthrough,omitempty"`
+	// TCP, on TLSPassthrough listeners, makes the TLS connections whose
+	// server name picks this virtual host terminated with its TLS
+	// certificate (which it must have), and their bytes, decrypted, go
+	// to this backend over TCP: Gateway API's TLS listeners of mode
+	// Terminate. No ALPN protocol is offered. Such a virtual host has no
+	// Passthrough and no routes.
+	TCP *BackendRef `json:"tcp,omitempty"`
 	// Routes are ordered by precedence: Exact before Prefix before
 	// Regex, then longer paths first (Regex routes of equal length in
 	// reverse text order, as ingress-nginx orders its locations), then

@@ -27,6 +27,7 @@ func (c *Config) Select(keep func(LoadBalancer) bool) *Config {
 					certs[vh.TLS.Name] = true
 				}
 				useBackend(vh.Passthrough)
+				useBackend(vh.TCP)
 				for i := range vh.Routes {
 					useBackend(&vh.Routes[i].Backend)
 					if ba := vh.Routes[i].BasicAuth; ba != nil {

@@ -158,7 +158,10 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 		}
 		hosts[vh.Hostname] = true
 		v.checkMultiLabel(vf, &vh)
-		if vh.Passthrough != nil {
+		if vh.TCP != nil {
+			ref(vf+".tcp", vh.TCP)
+			v.terminatedTCP(vf, l.Protocol, vh) // tlsterminate.go
+		} else if vh.Passthrough != nil {
 			ref(vf+".passthrough", vh.Passthrough)
 			switch {
 			case l.Protocol != ProtocolHTTPS && l.Protocol != ProtocolTLSPassthrough:
@@ -169,12 +172,12 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 				v.add(vf+".routes", "a passthrough virtual host has no routes")
 			}
 		} else if l.Protocol == ProtocolTLSPassthrough {
-			v.add(vf+".passthrough", "virtual hosts of a TLS passthrough listener need a passthrough backend")
+			v.add(vf+".passthrough", "virtual hosts of a TLS passthrough listener need a passthrough backend (or a certificate and a TCP backend)")
 		}
 		switch {
 		case vh.TLS == nil:
-		case l.Protocol != ProtocolHTTPS:
-			v.add(vf+".tls", "only virtual hosts of HTTPS listeners have a certificate")
+		case l.Protocol != ProtocolHTTPS && (l.Protocol != ProtocolTLSPassthrough || vh.TCP == nil):
+			v.add(vf+".tls", "only virtual hosts of HTTPS listeners, and those with a TCP backend on TLS passthrough listeners, have a certificate")
 		case !certs[vh.TLS.Name]:
 			v.add(vf+".tls", fmt.Sprintf("certificate %q does not exist", vh.TLS.Name))
 		}

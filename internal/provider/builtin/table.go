@@ -88,6 +88,10 @@ type vhost struct {
 	// passthrough gets the TLS connections whose SNI picks this virtual
 	// host, as they are; nil means TLS is terminated.
 	passthrough *backend
+	// tcp, on a TLS passthrough listener, gets the bytes of the TLS
+	// connections whose SNI picks this virtual host, terminated with cert
+	// (tlsterminate.go).
+	tcp *backend
 	// cert is the certificate of this host on an HTTPS listener; nil
 	// means the catch-all's, else the provider's default certificate.
 	cert *tls.Certificate
@@ -273,10 +277,11 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 	return t, nil
 }
 
-// attachCertificates gives the virtual hosts of an HTTPS listener their
+// attachCertificates gives the virtual hosts of an HTTPS listener, and
+// those that terminate TLS on a TLS passthrough listener, their
 // certificates, parsing each once per build.
 func (t *table) attachCertificates(pr *portRoutes, l lbconfig.Listener, cfg *lbconfig.Config, prev *table) error {
-	if l.Protocol != lbconfig.ProtocolHTTPS {
+	if l.Protocol != lbconfig.ProtocolHTTPS && l.Protocol != lbconfig.ProtocolTLSPassthrough {
 		return nil
 	}
 	for k, vh := range l.VirtualHosts {
@@ -361,6 +366,9 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 		v := &vhost{routes: make([]route, 0, len(vh.Routes)), multiLabel: vh.MultiLabel}
 		if v.passthrough, err = lookup(vh.Passthrough); err != nil {
 			return nil, fmt.Errorf("virtual host %d (%q): passthrough: %w", k, vh.Hostname, err)
+		}
+		if v.tcp, err = lookup(vh.TCP); err != nil {
+			return nil, fmt.Errorf("virtual host %d (%q): tcp: %w", k, vh.Hostname, err)
 		}
 		if v.passthrough != nil {
 			pr.sni = true

@@ -196,6 +196,10 @@ func (l *switchListener) sortBySNI(c *slotConn, pr *portRoutes) {
 		return
 	}
 	if err == nil {
+		if v := pr.terminatorFor(name); v != nil {
+			l.terminate(c, read, v) // tlsterminate.go
+			return
+		}
 		if b := pr.passthroughFor(name); b != nil {
 			l.tunnel(c, read, b)
 			return

@@ -979,6 +979,8 @@ func (r *renderer) sniListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) er
 	for k, vh := range l.VirtualHosts {
 		target := bridgeID(r.at.key)
 		switch {
+		case vh.TCP != nil:
+			return fmt.Errorf("virtual host %d (%q): tcp: the haproxy provider does not terminate TLS for TCP backends yet", k, vh.Hostname)
 		case vh.Passthrough != nil:
 			if target = r.tcpIDs[vh.Passthrough.Name]; target == "" {
 				return fmt.Errorf("virtual host %d (%q): passthrough: backend %q does not exist", k, vh.Hostname, vh.Passthrough.Name)

@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"maps"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	clientset "k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -18,8 +19,8 @@ import (
 
 // The Gateway API objects (Options.Gateway): GatewayClasses and
 // Namespaces (whose labels allowedRoutes selectors read) cluster-wide,
-// Gateways, HTTPRoutes, GRPCRoutes and ReferenceGrants in the watched
-// namespaces.
+// Gateways, HTTPRoutes, GRPCRoutes, TLSRoutes (v1, the version the standard
+// channel serves) and ReferenceGrants in the watched namespaces.
 // Their status-only updates, which the Gateway API status writer makes,
 // do not trigger a reconcile; every change wakes that writer.
 
@@ -35,6 +36,7 @@ type gatewayScope struct {
 	gateways gatewaylisters.GatewayLister
 	routes   gatewaylisters.HTTPRouteLister
 	grpc     gatewaylisters.GRPCRouteLister
+	tls      gatewaylisters.TLSRouteLister
 	grants   gatewaybetalisters.ReferenceGrantLister
 }
 
@@ -59,6 +61,7 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 		gws := f.Gateway().V1().Gateways()
 		routes := f.Gateway().V1().HTTPRoutes()
 		grpc := f.Gateway().V1().GRPCRoutes()
+		tlsRoutes := f.Gateway().V1().TLSRoutes()
 		grants := f.Gateway().V1beta1().ReferenceGrants()
 		where := " in namespace " + n
 		if n == "" {
@@ -67,16 +70,19 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 		if err := s.addCache("gateways"+where, gws.Informer(), s.onGatewayChange(isGatewayStatusOnly)); err != nil {
 			return err
 		}
-		if err := s.addCache("httproutes"+where, routes.Informer(), s.onGatewayChange(isHTTPRouteStatusOnly)); err != nil {
+		if err := s.addCache("httproutes"+where, routes.Informer(), s.onGatewayChange(isRouteStatusOnly)); err != nil {
 			return err
 		}
-		if err := s.addCache("grpcroutes"+where, grpc.Informer(), s.onGatewayChange(isGRPCRouteStatusOnly)); err != nil {
+		if err := s.addCache("grpcroutes"+where, grpc.Informer(), s.onGatewayChange(isRouteStatusOnly)); err != nil {
+			return err
+		}
+		if err := s.addCache("tlsroutes"+where, tlsRoutes.Informer(), s.onGatewayChange(isRouteStatusOnly)); err != nil {
 			return err
 		}
 		if err := s.addCache("referencegrants"+where, grants.Informer(), s.onGatewayChange(nil)); err != nil {
 			return err
 		}
-		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), grpc: grpc.Lister(), grants: grants.Lister()})
+		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), grpc: grpc.Lister(), tls: tlsRoutes.Lister(), grants: grants.Lister()})
 		s.factories = append(s.factories, f)
 	}
 	s.gateway = l
@@ -125,18 +131,14 @@ func isGatewayStatusOnly(old, cur any) bool {
 		maps.Equal(o.Annotations, c.Annotations) && maps.Equal(o.Labels, c.Labels)
 }
 
-func isHTTPRouteStatusOnly(old, cur any) bool {
-	o, ok1 := old.(*gatewayv1.HTTPRoute)
-	c, ok2 := cur.(*gatewayv1.HTTPRoute)
-	return ok1 && ok2 && o.Generation == c.Generation && o.UID == c.UID &&
-		maps.Equal(o.Annotations, c.Annotations) && maps.Equal(o.Labels, c.Labels)
-}
-
-func isGRPCRouteStatusOnly(old, cur any) bool {
-	o, ok1 := old.(*gatewayv1.GRPCRoute)
-	c, ok2 := cur.(*gatewayv1.GRPCRoute)
-	return ok1 && ok2 && o.Generation == c.Generation && o.UID == c.UID &&
-		maps.Equal(o.Annotations, c.Annotations) && maps.Equal(o.Labels, c.Labels)
+// isRouteStatusOnly reports an update of a route (of any kind) that
+// changed neither its spec (generation) nor its identity, annotations or
+// labels: a status write, which needs no reconcile.
+func isRouteStatusOnly(old, cur any) bool {
+	o, ok1 := old.(metav1.Object)
+	c, ok2 := cur.(metav1.Object)
+	return ok1 && ok2 && o.GetGeneration() == c.GetGeneration() && o.GetUID() == c.GetUID() &&
+		maps.Equal(o.GetAnnotations(), c.GetAnnotations()) && maps.Equal(o.GetLabels(), c.GetLabels())
 }
 
 // addTo adds the cached Gateway API objects to snap.
@@ -150,6 +152,7 @@ func (l *gatewayListers) addTo(snap *translate.Snapshot) {
 		snap.Gateways = appendListed(snap.Gateways, sc.gateways.List)
 		snap.HTTPRoutes = appendListed(snap.HTTPRoutes, sc.routes.List)
 		snap.GRPCRoutes = appendListed(snap.GRPCRoutes, sc.grpc.List)
+		snap.TLSRoutes = appendListed(snap.TLSRoutes, sc.tls.List)
 		snap.ReferenceGrants = appendListed(snap.ReferenceGrants, sc.grants.List)
 	}
 }

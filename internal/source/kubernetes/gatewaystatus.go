@@ -156,23 +156,43 @@ func (w *GatewayStatusWriter) sync(ctx context.Context) error {
 			return err
 		}))
 	}
-	for _, r := range snap.HTTPRoutes {
-		errs = append(errs, w.writeRoute(ctx, "HTTPRoute", r, r.Status.Parents, want.Routes, now, func(ctx context.Context, parents []gatewayv1.RouteParentStatus) error {
-			r = r.DeepCopy()
-			r.Status.Parents = parents
-			_, err := w.opts.Client.GatewayV1().HTTPRoutes(r.Namespace).UpdateStatus(ctx, r, metav1.UpdateOptions{})
-			return err
-		}))
-	}
-	for _, r := range snap.GRPCRoutes {
-		errs = append(errs, w.writeRoute(ctx, "GRPCRoute", r, r.Status.Parents, want.GRPCRoutes, now, func(ctx context.Context, parents []gatewayv1.RouteParentStatus) error {
-			r = r.DeepCopy()
-			r.Status.Parents = parents
-			_, err := w.opts.Client.GatewayV1().GRPCRoutes(r.Namespace).UpdateStatus(ctx, r, metav1.UpdateOptions{})
-			return err
-		}))
-	}
+	gw := w.opts.Client.GatewayV1()
+	errs = append(errs, writeRoutes(ctx, w, "HTTPRoute", snap.HTTPRoutes, want.Routes, now,
+		func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, (*gatewayv1.HTTPRoute).DeepCopy, gw.HTTPRoutes)...)
+	errs = append(errs, writeRoutes(ctx, w, "GRPCRoute", snap.GRPCRoutes, want.GRPCRoutes, now,
+		func(r *gatewayv1.GRPCRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, (*gatewayv1.GRPCRoute).DeepCopy, gw.GRPCRoutes)...)
+	errs = append(errs, writeRoutes(ctx, w, "TLSRoute", snap.TLSRoutes, want.TLSRoutes, now,
+		func(r *gatewayv1.TLSRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, (*gatewayv1.TLSRoute).DeepCopy, gw.TLSRoutes)...)
 	return errors.Join(errs...)
+}
+
+// routeClient updates the status of routes of type R.
+type routeClient[R any] interface {
+	UpdateStatus(ctx context.Context, r R, opts metav1.UpdateOptions) (R, error)
+}
+
+// writeRoutes writes the status.parents of routes of one kind whose
+// entries of ours differ from want (by "<namespace>/<name>"); status
+// finds a route's status, client its namespace's client.
+func writeRoutes[R metav1.Object, C routeClient[R]](ctx context.Context, w *GatewayStatusWriter, kind string, routes []R,
+	want map[string][]gatewayv1.RouteParentStatus, now metav1.Time,
+	status func(R) *gatewayv1.RouteStatus, deepCopy func(R) R, client func(namespace string) C,
+) []error {
+	var errs []error
+	for _, r := range routes {
+		key := r.GetNamespace() + "/" + r.GetName()
+		parents := routeParents(status(r).Parents, want[key], now)
+		if equality.Semantic.DeepEqual(status(r).Parents, parents) {
+			continue
+		}
+		r = deepCopy(r)
+		status(r).Parents = parents
+		errs = append(errs, w.write(ctx, kind, key, func(ctx context.Context) error {
+			_, err := client(r.GetNamespace()).UpdateStatus(ctx, r, metav1.UpdateOptions{})
+			return err
+		}))
+	}
+	return errs
 }
 
 // writeRoute writes the status.parents of route r, of kind, with update

@@ -84,6 +84,9 @@ type Capabilities struct {
 	TLS bool
 	// TCP: TCP listeners and TLS passthrough by SNI.
 	TCP bool
+	// TLSTerminateTCP: TLS terminated for a TCP backend on a TLS
+	// passthrough listener (lbconfig.VirtualHost.TCP).
+	TLSTerminateTCP bool
 	// Sticky: cookie and source-IP session affinity.
 	Sticky bool
 	// Mirrors: routes' request mirrors. A provider without them must
@@ -181,6 +184,8 @@ func (s Suite) Run(t *testing.T) {
 		{"TLSSessionResumption", (*Suite).testTLSResumption},
 		{"TLSSessionResumptionAcrossChange", (*Suite).testTLSResumptionAcrossChange},
 		{"TCP", (*Suite).testTCP},
+		{"HostileClientHellos", (*Suite).testHostileClientHellos},
+		{"TLSTerminatedForTCP", (*Suite).testTLSTerminatedForTCP},
 		{"StickySessions", (*Suite).testSticky},
 		{"StickyBackends", (*Suite).testStickyBackends},
 		{"Hashing", (*Suite).testHashing},
