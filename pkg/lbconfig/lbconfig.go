@@ -204,6 +204,10 @@ type Route struct {
 	// Mirrors, if set, get copies of the route's requests (see
 	// mirror.go); sorted by Name, then share.
 	Mirrors []Mirror `json:"mirrors,omitempty"`
+	// Order ranks the routes of one path that nothing else orders (the
+	// same conditions of each kind, see split.go): the lower first.
+	// Gateway API's route age and rule order; 0 for the rest.
+	Order int32 `json:"order,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its
@@ -283,6 +287,10 @@ type Backend struct {
 	// new requests; a backend with none answers 503.
 	Endpoints []Endpoint `json:"endpoints,omitempty"`
 	Policy    Policy     `json:"policy,omitzero"`
+	// Status, if not 0, makes the backend an answer instead of a pool:
+	// the proxy answers every request sent to it with this status, 400
+	// to 599 (see status.go). Such a backend has no endpoints.
+	Status int32 `json:"status,omitempty"`
 }
 
 // BackendProtocol is what a backend speaks.

@@ -20,8 +20,8 @@ import (
 // whose conditions (Method, Headers, QueryParams, Cookies) all hold.
 // Within a group CompareRoutes puts first the routes with a method
 // match, then those with more header matches, then more query parameter
-// matches, then more cookie matches: Gateway API's precedence after the
-// path's. A group that ends with a route without conditions serves every
+// matches, then more cookie matches, then the lower Order: Gateway API's
+// precedence after the path's. A group that ends with a route without conditions serves every
 // request its path picks (the ingress-nginx canary's routes always do);
 // one that does not lets a request none of its routes match go on to the
 // next route whose path matches, a shorter prefix, as Gateway API
@@ -230,8 +230,8 @@ func CompileHeaderMatch(m HeaderMatch) (*regexp.Regexp, error) {
 
 // compareConditions orders routes of the same path as Gateway API ranks
 // matches: a method match first, then more header matches, then more
-// query parameter matches, then more cookie matches, then by their text
-// so the order is total.
+// query parameter matches, then more cookie matches, then by Order, then
+// by their text so the order is total.
 func compareConditions(a, b Route) int {
 	if c := cmp.Compare(min(len(b.Method), 1), min(len(a.Method), 1)); c != 0 {
 		return c
@@ -243,6 +243,9 @@ func compareConditions(a, b Route) int {
 		return c
 	}
 	if c := cmp.Compare(len(b.Cookies), len(a.Cookies)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Order, b.Order); c != 0 {
 		return c
 	}
 	if c := slices.CompareFunc(a.Headers, b.Headers, func(x, y HeaderMatch) int {
