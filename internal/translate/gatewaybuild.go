@@ -142,7 +142,7 @@ func (g *gatewayAPI) build(st *gatewayState) {
 		l := listeners[port]
 		for _, host := range slices.Sorted(maps.Keys(vhosts[port])) {
 			vb := vhosts[port][host]
-			vb.vh.Routes = fillGroups(vb.vh.Routes, g.invalidBackend)
+			vb.vh.Routes = fillGroups(vb.vh.Routes, g.notFoundBackend)
 			l.VirtualHosts = append(l.VirtualHosts, vb.vh)
 		}
 		lb.Listeners = append(lb.Listeners, *l)
@@ -179,6 +179,11 @@ func (g *gatewayAPI) addRoute(vb *vhostBuild, r *routeState, rr ruleRoute) {
 		return
 	}
 	vb.owners[key] = r.ref
+	if route.HasConditions() {
+		// Routes with as many conditions of each kind keep the order of
+		// their routes' age and rules.
+		route.Order = int32(len(vb.vh.Routes))
+	}
 	vb.vh.Routes = append(vb.vh.Routes, route)
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -20,7 +21,8 @@ import (
 // cannot be expressed, is left out with a problem and makes the route
 // PartiallyInvalid: leaving out a filter would serve the requests other
 // than asked. A backendRef that cannot be resolved keeps its share of the
-// requests, which go to a backend without endpoints (InvalidBackendSuffix).
+// requests, which get 500 from the route's invalid backend
+// (InvalidBackendSuffix, gatewayanswers.go).
 
 // readRules translates r's rules once.
 func (g *gatewayAPI) readRules(r *routeState) []ruleRoute {
@@ -274,12 +276,12 @@ func (g *gatewayAPI) readBackendRefs(r *routeState, f string, refs []gatewayv1.H
 	return true
 }
 
-// invalidBackend returns the name of the backend without endpoints of
-// the route ref, making it on first use.
+// invalidBackend returns the name of the backend of the route ref that
+// answers 500 (gatewayanswers.go), making it on first use.
 func (g *gatewayAPI) invalidBackend(ref lbconfig.ObjectRef) string {
 	name := ref.Namespace + "/" + ref.Name + InvalidBackendSuffix
 	if g.t.shared.backends[name] == nil {
-		g.t.shared.backends[name] = &resolvedBackend{backend: lbconfig.Backend{Name: name, Policy: DefaultPolicy()}}
+		g.t.shared.backends[name] = &resolvedBackend{backend: lbconfig.Backend{Name: name, Status: http.StatusInternalServerError}}
 	}
 	return name
 }
