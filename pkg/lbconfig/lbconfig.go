@@ -204,8 +204,8 @@ type Route struct {
 	// Mirrors, if set, get copies of the route's requests (see
 	// mirror.go); sorted by Name, then share.
 	Mirrors []Mirror `json:"mirrors,omitempty"`
-	// Order ranks the routes of one path that nothing else orders (the
-	// same conditions of each kind, see split.go): the lower first.
+	// Order ranks the routes of one path with as many conditions of
+	// each kind (see split.go): the lower first, before their text.
 	// Gateway API's route age and rule order; 0 for the rest.
 	Order int32 `json:"order,omitempty"`
 	// Source is the object that asked for this route: one of the load
