@@ -48,9 +48,9 @@ const (
 	// GatewayLoadBalancerPrefix starts the name of a Gateway's load
 	// balancer.
 	GatewayLoadBalancerPrefix = "gateway/"
-	// InvalidBackendSuffix ends the name of the backend, without
-	// endpoints, that takes the share of a backendRef that cannot be
-	// resolved.
+	// InvalidBackendSuffix ends the name of the backend, an answer of
+	// 500, that takes the share of a backendRef that cannot be resolved
+	// (gatewayanswers.go).
 	InvalidBackendSuffix = "!invalid"
 )
 
@@ -277,12 +277,10 @@ func (g *gatewayAPI) readListeners(st *gatewayState) {
 // certificates.
 func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
 	l := ls.l
-	switch l.Protocol {
-	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType, gatewayv1.TLSProtocolType:
-	default:
+	if ok, msg := protocolServed(l.Protocol); !ok { // gatewayanswers.go
 		ls.accepted = false
 		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedProtocol
-		ls.acceptedMessage = fmt.Sprintf("protocol %q is not supported yet, only HTTP, HTTPS and TLS", l.Protocol)
+		ls.acceptedMessage = msg
 		g.t.problems.add(st.ref, ls.field+".protocol", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 		return
 	}

@@ -142,7 +142,7 @@ func (g *gatewayAPI) build(st *gatewayState) {
 		l := listeners[port]
 		for _, host := range slices.Sorted(maps.Keys(vhosts[port])) {
 			vb := vhosts[port][host]
-			vb.vh.Routes = fillGroups(vb.vh.Routes, g.invalidBackend)
+			vb.vh.Routes = fillGroups(vb.vh.Routes, g.notFoundBackend)
 			l.VirtualHosts = append(l.VirtualHosts, vb.vh)
 		}
 		lb.Listeners = append(lb.Listeners, *l)

@@ -14,12 +14,14 @@ import (
 // to a group that has none the routes the request would go on to: those
 // of the longest shorter prefix that matches the whole group, with the
 // group's path. A group nothing falls back to (a regular expression, or
-// no shorter prefix) gets a route to its source's invalid backend, which
-// answers with an error rather than 404, until lbconfig can answer 404.
+// no shorter prefix) gets a route to the backend that answers 404
+// (NotFoundBackend), as a request that matches no path gets: a route
+// rather than lbconfig's fall-through, which HAProxy cannot take to
+// Regex routes.
 
-// fillGroups returns routes with every group completed; invalid names
-// the invalid backend of a route's source.
-func fillGroups(routes []lbconfig.Route, invalid func(lbconfig.ObjectRef) string) []lbconfig.Route {
+// fillGroups returns routes with every group completed; notFound names
+// the backend that answers 404 for a route's source.
+func fillGroups(routes []lbconfig.Route, notFound func(lbconfig.ObjectRef) string) []lbconfig.Route {
 	var keys [][2]string
 	plain := map[[2]string]bool{}
 	for _, r := range routes {
@@ -50,7 +52,7 @@ func fillGroups(routes []lbconfig.Route, invalid func(lbconfig.ObjectRef) string
 			plain[k] = slices.ContainsFunc(routes, func(r lbconfig.Route) bool { return routeKeyOf(r) == k && !r.HasConditions() })
 		}
 		if !plain[k] {
-			routes = append(routes, lbconfig.Route{Path: first.Path, Match: first.Match, Backend: lbconfig.BackendRef{Name: invalid(first.Source)}, Source: first.Source})
+			routes = append(routes, lbconfig.Route{Path: first.Path, Match: first.Match, Backend: lbconfig.BackendRef{Name: notFound(first.Source)}, Source: first.Source})
 			plain[k] = true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -20,7 +21,8 @@ import (
 // cannot be expressed, is left out with a problem and makes the route
 // PartiallyInvalid: leaving out a filter would serve the requests other
 // than asked. A backendRef that cannot be resolved keeps its share of the
-// requests, which go to a backend without endpoints (InvalidBackendSuffix).
+// requests, which get 500 from the route's invalid backend
+// (InvalidBackendSuffix, gatewayanswers.go).
 
 // readRules translates r's rules once.
 func (g *gatewayAPI) readRules(r *routeState) []ruleRoute {
@@ -284,12 +286,21 @@ func (g *gatewayAPI) readBackendRefs(r *routeState, f string, refs []gatewayv1.H
 	return true
 }
 
-// invalidBackend returns the name of the backend without endpoints of
-// the route ref, making it on first use.
+// invalidBackend returns the name of the backend of the route ref that
+// takes what cannot be resolved, making it on first use: for HTTPRoutes
+// and GRPCRoutes one that answers 500 (gatewayanswers.go); for routes of
+// connections (TLSRoute), which have no status to answer with, one
+// without endpoints, which closes them. The route's kind is in the name
+// of the latter, so that routes of two kinds with one name never share.
 func (g *gatewayAPI) invalidBackend(ref lbconfig.ObjectRef) string {
 	name := ref.Namespace + "/" + ref.Name + InvalidBackendSuffix
+	b := lbconfig.Backend{Name: name, Status: http.StatusInternalServerError}
+	if ref.Kind != kindHTTPRoute && ref.Kind != kindGRPCRoute {
+		name = ref.Namespace + "/" + ref.Name + "!" + strings.ToLower(ref.Kind) + InvalidBackendSuffix
+		b = lbconfig.Backend{Name: name}
+	}
 	if g.t.shared.backends[name] == nil {
-		g.t.shared.backends[name] = &resolvedBackend{backend: lbconfig.Backend{Name: name, Policy: DefaultPolicy()}}
+		g.t.shared.backends[name] = &resolvedBackend{backend: b}
 	}
 	return name
 }

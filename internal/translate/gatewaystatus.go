@@ -149,6 +149,8 @@ func gatewayStatus(st *gatewayState, applied Applied, served map[string]*lbconfi
 	acceptedReason, acceptedMsg := string(gatewayv1.GatewayReasonAccepted), "accepted"
 	if !st.accepted {
 		acceptedReason, acceptedMsg = string(st.acceptedReason), st.acceptedMessage
+	} else if msg := listenersNotValid(st); msg != "" { // gatewayanswers.go
+		acceptedReason, acceptedMsg = string(gatewayv1.GatewayReasonListenersNotValid), msg
 	}
 	progOK, progReason, progMsg := false, string(gatewayv1.GatewayReasonInvalid), ""
 	switch {

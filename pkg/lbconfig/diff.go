@@ -9,7 +9,7 @@ import (
 type Changes struct {
 	// Structure is true when anything other than backend endpoints changed:
 	// load balancers, listeners, hosts, routes, certificates, credentials, the set of
-	// backends or their protocol, TLS or policy.
+	// backends or their protocol, TLS, policy or status.
 	Structure bool
 	// Endpoints names the backends, sorted, whose endpoints changed.
 	Endpoints []string
@@ -38,7 +38,7 @@ func Diff(old, new *Config) Changes {
 	for i := range new.Backends {
 		nb := &new.Backends[i]
 		ob, ok := oldByName[nb.Name]
-		if !ok || ob.Protocol != nb.Protocol || !reflect.DeepEqual(ob.Policy, nb.Policy) || !reflect.DeepEqual(ob.TLS, nb.TLS) {
+		if !ok || ob.Protocol != nb.Protocol || ob.Status != nb.Status || !reflect.DeepEqual(ob.Policy, nb.Policy) || !reflect.DeepEqual(ob.TLS, nb.TLS) {
 			ch.Structure = true
 			continue
 		}

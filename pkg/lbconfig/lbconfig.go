@@ -308,6 +308,10 @@ type Backend struct {
 	// new requests; a backend with none answers 503.
 	Endpoints []Endpoint `json:"endpoints,omitempty"`
 	Policy    Policy     `json:"policy,omitzero"`
+	// Status, if not 0, makes the backend an answer instead of a pool:
+	// the proxy answers every request sent to it with this status, 400
+	// to 599 (see status.go). Such a backend has no endpoints.
+	Status int32 `json:"status,omitempty"`
 }
 
 // BackendProtocol is what a backend speaks.

@@ -86,6 +86,7 @@ func (c *Config) Validate() error {
 	}
 	v.rateLimitZones(c)
 	v.errorPageBackends(c)
+	v.statusRefs(c)
 	return errors.Join(v.errs...)
 }
 
@@ -110,6 +111,7 @@ func (v *validator) backend(f string, b Backend, seen map[string]bool) {
 	}
 	v.backendTLS(f+".tls", b.Protocol, b.TLS)
 	v.policy(f+".policy", b.Policy)
+	v.statusBackend(f, b)
 	for k, e := range b.Endpoints {
 		ef := fmt.Sprintf("%s.endpoints[%d]", f, k)
 		if a, err := netip.ParseAddr(e.Address); err != nil || a.Zone() != "" {
@@ -223,6 +225,9 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 				v.timeouts(rf+".timeouts", t)
 			}
 			v.mirrors(rf, route, ref)
+			if route.Rank < 0 {
+				v.add(rf+".rank", fmt.Sprintf("%d is negative", route.Rank))
+			}
 		}
 	}
 }

@@ -350,6 +350,9 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 		// Before the body's limit, as on net/http's path and HAProxy's.
 		b = rt.backend
 		out.status, result = fc.answerUnread(rt.limit.status, rt.limit.body)
+	case rt.backend.status != 0:
+		b = rt.backend
+		out.status, result = fc.answerUnread(b.status, b.statusBody)
 	case rt.backend.policy.maxBody > 0 && fc.head.ContentLength > rt.backend.policy.maxBody:
 		b = rt.backend
 		out.status, result = fc.answerUnread(http.StatusRequestEntityTooLarge, "413 request entity too large")

@@ -119,6 +119,10 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.p.mirror(r, rt, pr)
 		}
 		b = rt.pickBackend(r)
+		if b != nil && b.status != 0 {
+			h.p.serveStatus(w, r, b, start)
+			return
+		}
 		if b != nil && rt.fallback != nil {
 			var fell bool
 			if b, fell = rt.fallbackFor(r, b); fell {

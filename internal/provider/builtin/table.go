@@ -175,6 +175,10 @@ type backend struct {
 	// metrics are set by Apply before the table is published; nil
 	// without metrics.
 	metrics *backendMetrics
+	// status, if not 0, is the answer to every request instead of an
+	// endpoint's, with statusBody (status.go).
+	status     int
+	statusBody string
 }
 
 type endpoint struct {
@@ -196,6 +200,7 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 	for i := range cfg.Backends {
 		b := &cfg.Backends[i]
 		nb := &backend{name: b.Name, policy: compilePolicy(b.Policy)}
+		compileStatus(nb, b)
 		switch b.Protocol {
 		case lbconfig.BackendHTTPS, lbconfig.BackendH2C, lbconfig.BackendGRPC, lbconfig.BackendGRPCS:
 			nb.protocol = b.Protocol

@@ -111,6 +111,8 @@ var (
 		`^    http-request set-header X-Forwarded-Port \d+$`,
 		`^    http-request return status 404 content-type "text/plain; charset=utf-8" string "404 not found: no route for this host and path" if !\{ var\(txn\.backend\) -m found \}$`,
 		`^    use_backend %\[var\(txn\.backend\)\]( if \{ var\(txn\.backend\) -m found \})?$`,
+		// A backend that is an answer (status.go).
+		`^    http-request return status [45]\d\d content-type "text/plain; charset=utf-8" string "[45]\d\d [a-z' -]+"$`,
 		`^    http-request set-var-fmt\(txn\.head\) "%\[method\]%\[url\]%\[req\.hdrs\]" if \{ req\.len gt \d+ \}$`,
 		`^    http-request return status 431 content-type "text/plain; charset=utf-8" string "431 request header fields too large" if \{ req\.len gt \d+ \} \{ var\(txn\.head\),length gt -?\d+ \}$`,
 		`^    http-request set-var\(txn\.access\) var\(txn\.backend\),field\(2,~\) if \{ var\(txn\.backend\) -m sub ~ \}$`,

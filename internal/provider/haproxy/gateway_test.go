@@ -15,15 +15,16 @@ import (
 // TestRenderGatewayConfigs renders what the translator makes of the
 // Gateway API golden cases (load balancers on addresses of their own,
 // HTTPS virtual hosts with certificates of other namespaces, weighted
-// routes with the invalid backend, redirects, rewrites and header
-// changes, method and query matches, prefix rewrites and timeouts, gRPC
-// backends and the patterns of GRPCRoute method matches) and
+// routes with the invalid backend that answers 500, routes that answer
+// 404 where no match holds, redirects, rewrites and header changes,
+// method and query matches, prefix rewrites and timeouts, gRPC backends
+// and the patterns of GRPCRoute method matches) and
 // checks the result with the grammar check and haproxy -c. Routes with
 // mirrors must be refused (the engine then leaves their Gateway out);
 // the rest of such a config is checked without them.
 func TestRenderGatewayConfigs(t *testing.T) {
 	bin := haproxyBinary(t)
-	for _, name := range []string{"gateway-http", "gateway-https", "gateway-route-features", "gateway-grpc"} {
+	for _, name := range []string{"gateway-http", "gateway-https", "gateway-route-features", "gateway-grpc", "gateway-status"} {
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("..", "..", "translate", "testdata", name, "input.yaml"))
 			if err != nil {

@@ -1171,6 +1171,9 @@ func (r *renderer) backend(b *lbconfig.Backend) error {
 		if v.mode != "" {
 			w.line("    mode " + v.mode)
 		}
+		if rule := statusRule(b); rule != "" && !v.tcp {
+			w.line("    " + rule)
+		}
 		if (b.Policy.Affinity == nil || b.Policy.Affinity.Type != lbconfig.AffinityBySourceIP) && !balancesByHash(b.Policy, v.tcp) {
 			w.line("    balance " + algo)
 		}

@@ -326,6 +326,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 	cases["hash"] = hashConfig()
 	cases["backend-tls"] = backendTLSConfig(t)
 	cases["ext-auth"] = extAuthConfig(t)
+	cases["status"] = statusConfig()
 	for _, c := range cases {
 		c.Sort()
 	}

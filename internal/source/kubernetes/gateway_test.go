@@ -316,8 +316,9 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 	} {
 		expectGW(gwAddr, httpPort, tc.host, tc.path, tc.header, nil, tc.want)
 	}
-	// The missing Service's share answers with an error, not another route.
-	expectGW(gwAddr, httpPort, "missing.test", "/", nil, nil, response{code: http.StatusServiceUnavailable})
+	// The missing Service's share gets the load balancer's 500, as the
+	// spec asks, not another route.
+	expectGW(gwAddr, httpPort, "missing.test", "/", nil, nil, response{code: http.StatusInternalServerError})
 	// HTTPS with the certificate of the Secret, by SNI.
 	tlsConfig := &tls.Config{ServerName: "gw.test", RootCAs: cert.Pool}
 	expectGW(gwAddr, httpsPort, "gw.test", "/exact", nil, tlsConfig, ok("v2"))

@@ -6,13 +6,13 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// testGatewayShapes checks the route shapes the Gateway API translator
-// makes: a weighted route where one share goes to a backend without
-// endpoints (a backendRef that cannot be resolved) answers 503 for that
-// share only and never reaches another backend or route; all weight on
-// that backend answers 503 every time; a group of header matches whose
-// plain route is a copy of a shorter prefix's routes (fillGroups) serves
-// those.
+// testGatewayShapes checks route shapes of the Gateway API translator: a
+// weighted route where one share goes to a backend without endpoints
+// answers 503 for that share only and never reaches another backend or
+// route; all weight on that backend answers 503 every time; a group of
+// header matches whose plain route is a copy of a shorter prefix's
+// routes (fillGroups) serves those. (The translator's share of an
+// unresolved backendRef is a backend that answers 500: StatusAnswers.)
 func (s *Suite) testGatewayShapes(t *testing.T) {
 	l := s.start(t)
 	a, b := l.startBackend("a"), l.startBackend("b")

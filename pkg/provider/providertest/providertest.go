@@ -160,6 +160,7 @@ func (s Suite) Run(t *testing.T) {
 		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"RequestMatches", (*Suite).testRequestMatches},
 		{"GatewayShapes", (*Suite).testGatewayShapes},
+		{"StatusAnswers", (*Suite).testStatusAnswers},
 		{"QueryAndMethodMatches", (*Suite).testQueryAndMethodMatches},
 		{"MatchPrecedence", (*Suite).testMatchPrecedence},
 		{"PrefixRewrite", (*Suite).testPrefixRewrite},
