@@ -17,8 +17,8 @@ import (
 
 // Gateway API: each Gateway of a GatewayClass whose controllerName is
 // GatewayControllerName becomes one load balancer, named
-// GatewayLoadBalancerPrefix + "<namespace>/<name>", with the HTTP and
-// HTTPS listeners it declares and the HTTPRoutes attached to them. The
+// GatewayLoadBalancerPrefix + "<namespace>/<name>", with the HTTP, HTTPS
+// and TCP listeners it declares and the routes attached to them. The
 // rules are written for users in docs/gateway-api.md:
 //
 //   - Addresses (gatewayaddress.go): spec.addresses of type IPAddress,
@@ -35,6 +35,8 @@ import (
 //   - HTTPRoutes (gatewayroute.go) attach to listeners by parentRefs
 //     (sectionName, port), allowedRoutes and hostnames; their rules become
 //     routes of the virtual hosts of the hostnames both allow.
+//   - TCP listeners take TCPRoutes (gatewaytcp.go): the oldest attached
+//     route's backendRefs get the connections, by weight.
 //   - Status is computed as data (gatewaystatus.go); Programmed follows
 //     what the provider applied, which GatewayAPIStatus is told.
 
@@ -71,7 +73,8 @@ type gatewayAPI struct {
 	gateways            []*gatewayState // ours, oldest first
 	// byName finds our Gateways by "<namespace>/<name>".
 	byName     map[string]*gatewayState
-	routes     []*routeState // every HTTPRoute, oldest first
+	routes     []*routeState    // every HTTPRoute, oldest first
+	tcpRoutes  []*tcpRouteState // every TCPRoute, oldest first (gatewaytcp.go)
 	grants     []*gatewayv1beta1.ReferenceGrant
 	namespaces map[string]*corev1.Namespace
 }
@@ -132,8 +135,10 @@ func (ls *listenerState) usable() bool {
 	return ls.attachable() && !ls.badCert && ls.portTaken == ""
 }
 
+// hostname is the listener's hostname, lower case; "" (any) when it has
+// none or its protocol ignores it (TCP).
 func (ls *listenerState) hostname() string {
-	if ls.l.Hostname == nil {
+	if ls.l.Hostname == nil || ls.l.Protocol == gatewayv1.TCPProtocolType {
 		return ""
 	}
 	return strings.ToLower(string(*ls.l.Hostname))
@@ -208,18 +213,19 @@ func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gateway
 	g.placePorts(cfg) // gatewaybuild.go
 	for _, r := range snap.HTTPRoutes {
 		if r != nil {
-			g.routes = append(g.routes, &routeState{route: r, ref: routeRef(r)})
+			g.routes = append(g.routes, newRouteState(r))
 		}
 	}
 	slices.SortFunc(g.routes, func(a, b *routeState) int { return byAge(a.route, b.route) })
 	g.routes = slices.CompactFunc(g.routes, func(a, b *routeState) bool { return a.ref == b.ref })
 	for _, r := range g.routes {
-		g.attach(r) // gatewayroute.go
+		g.attach(&r.routeCommon) // gatewayroute.go
 		if len(r.parents) > 0 {
 			g.readRules(r) // gatewayrules.go
 			g.unaccept(r)
 		}
 	}
+	g.readTCPRoutes(snap) // gatewaytcp.go
 	for _, st := range g.gateways {
 		g.build(st)
 	}
@@ -257,12 +263,10 @@ func (g *gatewayAPI) readListeners(st *gatewayState) {
 // certificates.
 func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
 	l := ls.l
-	switch l.Protocol {
-	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
-	default:
+	if servedKinds(l.Protocol) == nil {
 		ls.accepted = false
 		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedProtocol
-		ls.acceptedMessage = fmt.Sprintf("protocol %q is not supported yet, only HTTP and HTTPS", l.Protocol)
+		ls.acceptedMessage = fmt.Sprintf("protocol %q is not supported yet, only HTTP, HTTPS and TCP", l.Protocol)
 		g.t.problems.add(st.ref, ls.field+".protocol", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 		return
 	}
@@ -288,19 +292,33 @@ func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
 	} else if l.TLS != nil {
 		ls.accepted = false
 		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
-		ls.acceptedMessage = "an HTTP listener has no tls"
+		ls.acceptedMessage = fmt.Sprintf("a %s listener has no tls", l.Protocol)
 		g.t.problems.add(st.ref, ls.field+".tls", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 	}
 }
 
-// readRouteKinds finds the route kinds the listener takes: HTTPRoute,
-// the only kind served on HTTP and HTTPS. Other kinds listed make
-// ResolvedRefs False (InvalidRouteKinds); the listener still takes the
-// valid ones.
+// servedKinds are the route kinds served on listeners of protocol p, nil
+// for protocols not served.
+func servedKinds(p gatewayv1.ProtocolType) []gatewayv1.Kind {
+	switch p {
+	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
+		return []gatewayv1.Kind{kindHTTPRoute}
+	case gatewayv1.TCPProtocolType:
+		return []gatewayv1.Kind{kindTCPRoute} // gatewaytcp.go
+	}
+	return nil
+}
+
+// readRouteKinds finds the route kinds the listener takes: those its
+// protocol serves (servedKinds). Other kinds listed make ResolvedRefs
+// False (InvalidRouteKinds); the listener still takes the valid ones.
 func (g *gatewayAPI) readRouteKinds(st *gatewayState, ls *listenerState) {
+	served := servedKinds(ls.l.Protocol)
 	ar := ls.l.AllowedRoutes
 	if ar == nil || len(ar.Kinds) == 0 {
-		ls.kinds = []gatewayv1.RouteGroupKind{{Group: ptrTo(gatewayv1.Group(gatewayGroup)), Kind: kindHTTPRoute}}
+		for _, k := range served {
+			ls.kinds = append(ls.kinds, gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gatewayGroup)), Kind: k})
+		}
 		return
 	}
 	for i, k := range ar.Kinds {
@@ -308,9 +326,9 @@ func (g *gatewayAPI) readRouteKinds(st *gatewayState, ls *listenerState) {
 		if k.Group != nil {
 			group = string(*k.Group)
 		}
-		if group == gatewayGroup && k.Kind == kindHTTPRoute {
+		if group == gatewayGroup && slices.Contains(served, k.Kind) {
 			if !slices.ContainsFunc(ls.kinds, func(x gatewayv1.RouteGroupKind) bool { return x.Kind == k.Kind }) {
-				ls.kinds = append(ls.kinds, gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gatewayGroup)), Kind: kindHTTPRoute})
+				ls.kinds = append(ls.kinds, gatewayv1.RouteGroupKind{Group: ptrTo(gatewayv1.Group(gatewayGroup)), Kind: k.Kind})
 			}
 			continue
 		}

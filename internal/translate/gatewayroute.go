@@ -14,14 +14,26 @@ import (
 
 // routeState is one HTTPRoute being translated.
 type routeState struct {
+	routeCommon
 	route *gatewayv1.HTTPRoute
-	ref   lbconfig.ObjectRef
-	// parents are its parentRefs that name our Gateways, in order.
-	parents []*parentState
 	// routes are its rules translated, without virtual host; nil until
 	// readRules ran.
 	routes []ruleRoute
 	read   bool
+}
+
+// routeCommon is what routes of every kind have: how they attach, and
+// what their status says.
+type routeCommon struct {
+	ref        lbconfig.ObjectRef // Kind is the route's kind
+	generation int64
+	parentRefs []gatewayv1.ParentReference
+	// hostnames are the route's hostnames; anyHost is set for kinds
+	// without (TCPRoute), which take every listener's traffic.
+	hostnames []gatewayv1.Hostname
+	anyHost   bool
+	// parents are its parentRefs that name our Gateways, in order.
+	parents []*parentState
 	// resolvedReason is the first reason a backendRef could not be
 	// resolved ("" when every one was), and resolvedMessage says which.
 	resolvedReason  gatewayv1.RouteConditionReason
@@ -32,6 +44,17 @@ type routeState struct {
 	// rejected says why the spec has the whole route not accepted, ""
 	// when nothing does.
 	rejected string
+}
+
+// anyRoute is a route of any kind, for what they have in common.
+type anyRoute interface{ common() *routeCommon }
+
+func (r *routeCommon) common() *routeCommon { return r }
+
+func newRouteState(r *gatewayv1.HTTPRoute) *routeState {
+	return &routeState{route: r, routeCommon: routeCommon{
+		ref: routeRef(r), generation: r.Generation, parentRefs: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames,
+	}}
 }
 
 // ruleRoute is one route a rule match makes, and where it came from.
@@ -58,9 +81,9 @@ func routeRef(r *gatewayv1.HTTPRoute) lbconfig.ObjectRef {
 }
 
 // attach finds the listeners of our Gateways that r attaches to.
-func (g *gatewayAPI) attach(r *routeState) {
-	for i, p := range r.route.Spec.ParentRefs {
-		gw := g.isOurGateway(r.route.Namespace, p)
+func (g *gatewayAPI) attach(r *routeCommon) {
+	for i, p := range r.parentRefs {
+		gw := g.isOurGateway(r.ref.Namespace, p)
 		if gw == nil {
 			continue
 		}
@@ -105,7 +128,7 @@ func (g *gatewayAPI) unaccept(r *routeState) {
 // attachParent decides whether r attaches to the Gateway of ps, and to
 // which of its listeners, as the spec says: by sectionName and port, the
 // listeners' allowedRoutes, and hostnames.
-func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
+func (g *gatewayAPI) attachParent(r *routeCommon, ps *parentState) {
 	gw := ps.gw
 	if !gw.accepted {
 		ps.reason, ps.message = gatewayv1.RouteReasonNoMatchingParent, fmt.Sprintf("Gateway %s/%s is not accepted", gw.gw.Namespace, gw.gw.Name)
@@ -127,16 +150,19 @@ func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
 	}
 	var allowed []*listenerState
 	for _, ls := range named {
-		if ls.attachable() && g.allows(ls, gw, r.route) {
+		if ls.attachable() && g.allows(ls, gw, r.ref) {
 			allowed = append(allowed, ls)
 		}
 	}
 	if len(allowed) == 0 {
-		ps.reason, ps.message = gatewayv1.RouteReasonNotAllowedByListeners, "no valid listener of the Gateway allows HTTPRoutes of this namespace"
+		ps.reason, ps.message = gatewayv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("no valid listener of the Gateway allows %ss of this namespace", r.ref.Kind)
 		return
 	}
 	for _, ls := range allowed {
-		hosts := routeHosts(ls, gw.listeners, r.route.Spec.Hostnames)
+		hosts := []string{""}
+		if !r.anyHost {
+			hosts = routeHosts(ls, gw.listeners, r.hostnames)
+		}
 		if len(hosts) == 0 {
 			continue
 		}
@@ -152,8 +178,8 @@ func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
 
 // allows reports whether listener ls of gw takes route r by its
 // allowedRoutes namespaces (Same by default) and kinds.
-func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r *gatewayv1.HTTPRoute) bool {
-	if len(ls.kinds) == 0 {
+func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r lbconfig.ObjectRef) bool {
+	if !slices.ContainsFunc(ls.kinds, func(k gatewayv1.RouteGroupKind) bool { return string(k.Kind) == r.Kind }) {
 		return false
 	}
 	from := gatewayv1.NamespacesFromSame

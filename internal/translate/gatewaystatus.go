@@ -50,6 +50,8 @@ type GatewayAPIStatus struct {
 	// (controllerName GatewayControllerName), one per such parentRef, by
 	// "<namespace>/<name>".
 	Routes map[string][]gatewayv1.RouteParentStatus
+	// TCPRoutes are the same for TCPRoutes.
+	TCPRoutes map[string][]gatewayv1.RouteParentStatus
 }
 
 // Applied is what the provider serves, for the Programmed conditions and
@@ -72,8 +74,10 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 	}
 	_, g, _ := translateSnapshot(snap, opts)
 	if g == nil {
+		out.TCPRoutes = map[string][]gatewayv1.RouteParentStatus{}
 		return out
 	}
+	out.TCPRoutes = g.tcpRouteStatuses() // gatewaytcp.go
 	for name, c := range g.classes {
 		out.Classes[name] = gatewayv1.GatewayClassStatus{
 			Conditions:        []metav1.Condition{condition(string(gatewayv1.GatewayClassConditionStatusAccepted), true, string(gatewayv1.GatewayClassReasonAccepted), "served by "+GatewayControllerName, c.Generation)},
@@ -102,7 +106,7 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 		}
 		k := r.route.Namespace + "/" + r.route.Name
 		for _, ps := range r.parents {
-			out.Routes[k] = append(out.Routes[k], routeParentStatus(r, ps))
+			out.Routes[k] = append(out.Routes[k], routeParentStatus(&r.routeCommon, ps))
 		}
 	}
 	return out
@@ -218,8 +222,8 @@ func listenerStatus(ls *listenerState, live *lbconfig.LoadBalancer, gen int64) g
 }
 
 // routeParentStatus is the status of route r for one parentRef of ours.
-func routeParentStatus(r *routeState, ps *parentState) gatewayv1.RouteParentStatus {
-	gen := r.route.Generation
+func routeParentStatus(r *routeCommon, ps *parentState) gatewayv1.RouteParentStatus {
+	gen := r.generation
 	resOK, resReason, resMsg := true, string(gatewayv1.RouteReasonResolvedRefs), "resolved"
 	if r.resolvedReason != "" {
 		resOK, resReason, resMsg = false, string(r.resolvedReason), r.resolvedMessage

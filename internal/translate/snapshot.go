@@ -31,6 +31,7 @@ type Snapshot struct {
 	GatewayClasses  []*gatewayv1.GatewayClass
 	Gateways        []*gatewayv1.Gateway
 	HTTPRoutes      []*gatewayv1.HTTPRoute
+	TCPRoutes       []*gatewayv1.TCPRoute
 	ReferenceGrants []*gatewayv1beta1.ReferenceGrant
 	Namespaces      []*corev1.Namespace
 }
@@ -52,6 +53,7 @@ var kinds = []kind{
 	kindOf(gatewayv1.GroupVersion.String(), "GatewayClass", func(s *Snapshot) *[]*gatewayv1.GatewayClass { return &s.GatewayClasses }),
 	kindOf(gatewayv1.GroupVersion.String(), "Gateway", func(s *Snapshot) *[]*gatewayv1.Gateway { return &s.Gateways }),
 	kindOf(gatewayv1.GroupVersion.String(), "HTTPRoute", func(s *Snapshot) *[]*gatewayv1.HTTPRoute { return &s.HTTPRoutes }),
+	kindOf(gatewayv1.GroupVersion.String(), "TCPRoute", func(s *Snapshot) *[]*gatewayv1.TCPRoute { return &s.TCPRoutes }),
 	kindOf(gatewayv1beta1.GroupVersion.String(), "ReferenceGrant", func(s *Snapshot) *[]*gatewayv1beta1.ReferenceGrant { return &s.ReferenceGrants }),
 	kindOf(corev1.SchemeGroupVersion.String(), "Namespace", func(s *Snapshot) *[]*corev1.Namespace { return &s.Namespaces }),
 }
@@ -176,7 +178,7 @@ func (s *Snapshot) Objects() iter.Seq2[lbconfig.ObjectRef, Object] {
 
 // Without returns snap less what the objects of refs contribute as sources
 // of load balancers (lbconfig.LoadBalancer.Sources): their Ingresses,
-// Gateways and HTTPRoutes are left out, and their Services lose the TCP listener annotation but keep
+// Gateways, HTTPRoutes and TCPRoutes are left out, and their Services lose the TCP listener annotation but keep
 // serving as the backends of Ingresses. References to objects of other
 // kinds, or not in snap, change nothing. snap's objects are shared with
 // its source and not modified: changed ones are copies.
@@ -192,6 +194,7 @@ func Without(snap *Snapshot, refs []lbconfig.ObjectRef) *Snapshot {
 	out.Ingresses = slices.DeleteFunc(slices.Clone(snap.Ingresses), func(ing *networkingv1.Ingress) bool { return excluded(ing) })
 	out.Gateways = slices.DeleteFunc(slices.Clone(snap.Gateways), func(gw *gatewayv1.Gateway) bool { return excluded(gw) })
 	out.HTTPRoutes = slices.DeleteFunc(slices.Clone(snap.HTTPRoutes), func(r *gatewayv1.HTTPRoute) bool { return excluded(r) })
+	out.TCPRoutes = slices.DeleteFunc(slices.Clone(snap.TCPRoutes), func(r *gatewayv1.TCPRoute) bool { return excluded(r) })
 	out.Services = slices.Clone(snap.Services)
 	for i, svc := range out.Services {
 		if svc == nil || !excluded(svc) {
