@@ -18,7 +18,8 @@ import (
 
 // The Gateway API objects (Options.Gateway): GatewayClasses and
 // Namespaces (whose labels allowedRoutes selectors read) cluster-wide,
-// Gateways, HTTPRoutes and ReferenceGrants in the watched namespaces.
+// Gateways, HTTPRoutes, TCPRoutes (if served) and ReferenceGrants in the
+// watched namespaces.
 // Their status-only updates, which the Gateway API status writer makes,
 // do not trigger a reconcile; every change wakes that writer.
 
@@ -34,6 +35,8 @@ type gatewayScope struct {
 	gateways gatewaylisters.GatewayLister
 	routes   gatewaylisters.HTTPRouteLister
 	grants   gatewaybetalisters.ReferenceGrantLister
+	// tcpRoutes list nothing when TCPRoutes are not served (gatewaytcp.go).
+	tcpRoutes gatewaylisters.TCPRouteLister
 }
 
 // watchGatewayAPI sets up the informers of the Gateway API objects.
@@ -52,7 +55,11 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 	}
 	l.namespaces = ns.Lister()
 	s.factories = append(s.factories, cf, nf)
-	for _, n := range namespaces {
+	tcpRoutes, err := s.watchTCPRoutes(gw, namespaces)
+	if err != nil {
+		return err
+	}
+	for i, n := range namespaces {
 		f := gatewayinformers.NewSharedInformerFactoryWithOptions(gw, 0, gatewayinformers.WithNamespace(n), gatewayinformers.WithTransform(stripUnused))
 		gws := f.Gateway().V1().Gateways()
 		routes := f.Gateway().V1().HTTPRoutes()
@@ -70,7 +77,7 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 		if err := s.addCache("referencegrants"+where, grants.Informer(), s.onGatewayChange(nil)); err != nil {
 			return err
 		}
-		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), grants: grants.Lister()})
+		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), grants: grants.Lister(), tcpRoutes: tcpRoutes[i]})
 		s.factories = append(s.factories, f)
 	}
 	s.gateway = l
@@ -137,5 +144,6 @@ func (l *gatewayListers) addTo(snap *translate.Snapshot) {
 		snap.Gateways = appendListed(snap.Gateways, sc.gateways.List)
 		snap.HTTPRoutes = appendListed(snap.HTTPRoutes, sc.routes.List)
 		snap.ReferenceGrants = appendListed(snap.ReferenceGrants, sc.grants.List)
+		snap.TCPRoutes = appendListed(snap.TCPRoutes, sc.tcpRoutes.List)
 	}
 }

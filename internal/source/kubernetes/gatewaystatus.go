@@ -156,19 +156,42 @@ func (w *GatewayStatusWriter) sync(ctx context.Context) error {
 			return err
 		}))
 	}
-	for _, r := range snap.HTTPRoutes {
-		parents := routeParents(r.Status.Parents, want.Routes[r.Namespace+"/"+r.Name], now)
-		if equality.Semantic.DeepEqual(r.Status.Parents, parents) {
+	routes := w.opts.Client.GatewayV1()
+	errs = append(errs, syncRoutes(ctx, w, "HTTPRoute", snap.HTTPRoutes, want.Routes, now,
+		func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
+		func(ctx context.Context, r *gatewayv1.HTTPRoute) error {
+			_, err := routes.HTTPRoutes(r.Namespace).UpdateStatus(ctx, r, metav1.UpdateOptions{})
+			return err
+		})...)
+	errs = append(errs, syncRoutes(ctx, w, "TCPRoute", snap.TCPRoutes, want.TCPRoutes, now,
+		func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus },
+		func(ctx context.Context, r *gatewayv1.TCPRoute) error {
+			_, err := routes.TCPRoutes(r.Namespace).UpdateStatus(ctx, r, metav1.UpdateOptions{})
+			return err
+		})...)
+	return errors.Join(errs...)
+}
+
+// syncRoutes writes the status.parents of the routes of one kind that
+// differ from want, by "<namespace>/<name>": status finds a route's
+// status, update writes a changed copy.
+func syncRoutes[R interface {
+	metav1.Object
+	DeepCopy() R
+}](ctx context.Context, w *GatewayStatusWriter, kind string, routes []R, want map[string][]gatewayv1.RouteParentStatus, now metav1.Time,
+	status func(R) *gatewayv1.RouteStatus, update func(context.Context, R) error) []error {
+	var errs []error
+	for _, r := range routes {
+		key := r.GetNamespace() + "/" + r.GetName()
+		parents := routeParents(status(r).Parents, want[key], now)
+		if equality.Semantic.DeepEqual(status(r).Parents, parents) {
 			continue
 		}
 		r = r.DeepCopy()
-		r.Status.Parents = parents
-		errs = append(errs, w.write(ctx, "HTTPRoute", r.Namespace+"/"+r.Name, func(ctx context.Context) error {
-			_, err := w.opts.Client.GatewayV1().HTTPRoutes(r.Namespace).UpdateStatus(ctx, r, metav1.UpdateOptions{})
-			return err
-		}))
+		status(r).Parents = parents
+		errs = append(errs, w.write(ctx, kind, key, func(ctx context.Context) error { return update(ctx, r) }))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // write makes one status update. An object gone or changed since the
