@@ -172,6 +172,7 @@ func (s Suite) Run(t *testing.T) {
 		{"TLSSessionResumption", (*Suite).testTLSResumption},
 		{"TLSSessionResumptionAcrossChange", (*Suite).testTLSResumptionAcrossChange},
 		{"TCP", (*Suite).testTCP},
+		{"TCPSplit", (*Suite).testTCPSplit},
 		{"StickySessions", (*Suite).testSticky},
 		{"Hashing", (*Suite).testHashing},
 		{"RequestSmuggling", (*Suite).testSmuggling},
