@@ -1,7 +1,6 @@
 package lbconfig
 
 import (
-	"errors"
 	"slices"
 	"testing"
 )
@@ -63,20 +62,7 @@ func TestValidateTCPSplit(t *testing.T) {
 			c := tcpSplitConfig()
 			c.Sort()
 			tc.change(&c.LoadBalancers[0].Listeners[0])
-			err := c.Validate()
-			if tc.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Validate() = %v, want a *FieldError", err)
-			}
-			if fe.Field != tc.field {
-				t.Errorf("field = %q (%v), want %q", fe.Field, err, tc.field)
-			}
+			checkField(t, c, tc.field)
 		})
 	}
 }

@@ -25,19 +25,11 @@ func (r *renderer) tcpSplitLines(l lbconfig.Listener) ([]string, error) {
 		return nil, fmt.Errorf("tcp backends: the weights add up to %d, not within 1 and %d", total, lbconfig.MaxWeight)
 	}
 	out := []string{"tcp-request content set-var(sess.tcp_w) rand(" + strconv.Itoa(int(total)) + ")"}
-	var upTo int32
-	for i, b := range l.TCPBackends {
-		id := r.tcpIDs[b.Name]
-		switch {
-		case id == "":
-			return nil, fmt.Errorf("tcp backends[%d]: backend %q does not exist", i, b.Name)
-		case b.Weight < 0:
-			return nil, fmt.Errorf("tcp backends[%d]: negative weight", i)
-		case b.Weight == 0:
-			continue
-		}
-		upTo += b.Weight
+	err := cumulative(l.TCPBackends, r.tcpIDs, func(id string, upTo int32) { // split.go
 		out = append(out, "use_backend "+id+" if { var(sess.tcp_w) -m int lt "+strconv.Itoa(int(upTo))+" }")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tcp %w", err)
 	}
 	return out, nil
 }

@@ -228,4 +228,3 @@ func startMuteBackend(t *testing.T) *muteBackend {
 	})
 	return m
 }
-
