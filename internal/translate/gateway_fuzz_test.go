@@ -84,8 +84,11 @@ func FuzzGateways(f *testing.F) {
 }
 
 // fuzzBase is the snapshot of the gateway-http golden case.
-func fuzzBase(f *testing.F) *Snapshot {
-	data, err := os.ReadFile(filepath.Join("testdata", "gateway-http", "input.yaml"))
+func fuzzBase(f *testing.F) *Snapshot { return fuzzBaseOf(f, "gateway-http") }
+
+// fuzzBaseOf is the snapshot of golden case name.
+func fuzzBaseOf(f *testing.F, name string) *Snapshot {
+	data, err := os.ReadFile(filepath.Join("testdata", name, "input.yaml"))
 	if err != nil {
 		f.Fatal(err)
 	}
