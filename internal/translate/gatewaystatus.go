@@ -35,6 +35,7 @@ var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"HTTPRouteResponseHeaderModification",
 	"HTTPRouteSchemeRedirect",
 	"ReferenceGrant",
+	"TCPRoute",
 }
 
 // GatewayAPIStatus is the status of the Gateway API objects we own, as
