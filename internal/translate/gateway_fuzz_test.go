@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
+
+	"ingress-controller/pkg/lbconfig"
 )
 
 // FuzzGateways translates snapshots with a fuzzed Gateway and HTTPRoute
@@ -36,14 +38,7 @@ func FuzzGateways(f *testing.F) {
 		"*.*", "//x", "Host", "", "", "")
 	base := fuzzBase(f)
 	f.Fuzz(func(t *testing.T, gatewayYAML, routeYAML []byte, hostname, path, headerName, headerValue, redirectHost, listenerHost string) {
-		snap := &Snapshot{}
-		for _, o := range base.Objects() {
-			_ = snap.Add(o)
-		}
-		gw := &gatewayv1.Gateway{}
-		_ = yaml.Unmarshal(gatewayYAML, gw)
-		gw.ObjectMeta = metav1.ObjectMeta{Name: "fuzz", Namespace: "shop"}
-		gw.Spec.GatewayClassName = "ours"
+		snap, gw := fuzzedGateway(base, gatewayYAML)
 		gw.Spec.Listeners = append(gw.Spec.Listeners,
 			gatewayv1.Listener{Name: "fuzz", Protocol: gatewayv1.HTTPProtocolType, Port: 80, Hostname: ptrTo(gatewayv1.Hostname(listenerHost))})
 		r := &gatewayv1.HTTPRoute{}
@@ -63,24 +58,55 @@ func FuzzGateways(f *testing.F) {
 		})
 		_ = snap.Add(gw)
 		_ = snap.Add(r)
-		before := mustJSON(t, snap)
-		opts := goldenOptions
-		opts.GatewayAddressPool = netip.MustParsePrefix("127.0.1.0/30")
-		cfg, problems := Ingresses(snap, opts)
-		checkResult(t, cfg, problems)
-		first := mustJSON(t, []any{cfg, problems})
-		cfg, problems = Ingresses(snap, opts)
-		if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
-			t.Fatalf("two translations differ:\n%s\n%s", first, again)
-		}
-		st := GatewayStatus(snap, opts, Applied{Config: cfg})
+		st := translateFuzzed(t, snap, "127.0.1.0/30")
 		if _, ok := st.Gateways["shop/fuzz"]; !ok {
 			t.Error("no status for the fuzzed Gateway")
 		}
-		if after := mustJSON(t, snap); !bytes.Equal(before, after) {
-			t.Fatal("the translation modified its snapshot")
-		}
 	})
+}
+
+// translateTwice translates snap, checks the result, and checks that a
+// second translation gives the same.
+func translateTwice(t *testing.T, snap *Snapshot, opts Options) *lbconfig.Config {
+	t.Helper()
+	cfg, problems := Ingresses(snap, opts)
+	checkResult(t, cfg, problems)
+	first := mustJSON(t, []any{cfg, problems})
+	cfg, problems = Ingresses(snap, opts)
+	if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
+		t.Fatalf("two translations differ:\n%s\n%s", first, again)
+	}
+	return cfg
+}
+
+// fuzzedGateway is a copy of base and Gateway shop/fuzz of class "ours"
+// read from gatewayYAML, not yet added to it.
+func fuzzedGateway(base *Snapshot, gatewayYAML []byte) (*Snapshot, *gatewayv1.Gateway) {
+	snap := &Snapshot{}
+	for _, o := range base.Objects() {
+		_ = snap.Add(o)
+	}
+	gw := &gatewayv1.Gateway{}
+	_ = yaml.Unmarshal(gatewayYAML, gw)
+	gw.ObjectMeta = metav1.ObjectMeta{Name: "fuzz", Namespace: "shop"}
+	gw.Spec.GatewayClassName = "ours"
+	return snap, gw
+}
+
+// translateFuzzed translates snap with the Gateway address pool pool as
+// translateTwice does, checks that the snapshot is left alone, and
+// returns the Gateway API status.
+func translateFuzzed(t *testing.T, snap *Snapshot, pool string) *GatewayAPIStatus {
+	t.Helper()
+	before := mustJSON(t, snap)
+	opts := goldenOptions
+	opts.GatewayAddressPool = netip.MustParsePrefix(pool)
+	cfg := translateTwice(t, snap, opts)
+	st := GatewayStatus(snap, opts, Applied{Config: cfg})
+	if after := mustJSON(t, snap); !bytes.Equal(before, after) {
+		t.Fatal("the translation modified its snapshot")
+	}
+	return st
 }
 
 // fuzzBase is the snapshot of the gateway-http golden case.
