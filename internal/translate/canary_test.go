@@ -1,7 +1,6 @@
 package translate
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -38,13 +37,7 @@ func FuzzCanaryAnnotations(f *testing.F) {
 		snap := &Snapshot{Ingresses: []*networkingv1.Ingress{c, main}}
 		opts := goldenOptions
 		opts.NginxCompat = true
-		cfg, problems := Ingresses(snap, opts)
-		checkResult(t, cfg, problems)
-		first := mustJSON(t, []any{cfg, problems})
-		cfg, problems = Ingresses(snap, opts)
-		if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
-			t.Fatalf("two translations differ:\n%s\n%s", first, again)
-		}
+		cfg := translateTwice(t, snap, opts) // gateway_fuzz_test.go
 		routes := cfg.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes
 		last := routes[len(routes)-1]
 		if last.HasConditions() || !strings.HasPrefix(last.Backend.Name, "shop/web:80") || last.Source.Name != "main" {

@@ -17,11 +17,11 @@ import (
 
 // Gateway API: each Gateway of a GatewayClass whose controllerName is
 // GatewayControllerName becomes one load balancer, named
-// GatewayLoadBalancerPrefix + "<namespace>/<name>", with the HTTP and
-// HTTPS listeners it declares and the HTTPRoutes attached to them, and
-// its TLS listeners of mode Passthrough with the TLSRoutes attached to
-// them (gatewaytls.go, gatewaytlsroute.go). The rules are written for
-// users in docs/gateway-api.md:
+// GatewayLoadBalancerPrefix + "<namespace>/<name>", with the HTTP, HTTPS
+// and TCP listeners it declares and the routes attached to them, and its
+// TLS listeners of mode Passthrough with the TLSRoutes attached to them
+// (gatewaytls.go, gatewaytlsroute.go). The rules are written for users in
+// docs/gateway-api.md:
 //
 //   - Addresses (gatewayaddress.go): spec.addresses of type IPAddress,
 //     else one from Options.GatewayAddressPool, else the provider's
@@ -37,6 +37,8 @@ import (
 //   - HTTPRoutes (gatewayroute.go) attach to listeners by parentRefs
 //     (sectionName, port), allowedRoutes and hostnames; their rules become
 //     routes of the virtual hosts of the hostnames both allow.
+//   - TCP listeners take TCPRoutes (gatewaytcp.go): the oldest attached
+//     route's backendRefs get the connections, by weight.
 //   - Status is computed as data (gatewaystatus.go); Programmed follows
 //     what the provider applied, which GatewayAPIStatus is told.
 
@@ -75,7 +77,8 @@ type gatewayAPI struct {
 	gateways            []*gatewayState // ours, oldest first
 	// byName finds our Gateways by "<namespace>/<name>".
 	byName     map[string]*gatewayState
-	routes     []*routeState // every HTTPRoute and TLSRoute, oldest first
+	routes     []*routeState    // every HTTPRoute, GRPCRoute and TLSRoute, oldest first
+	tcpRoutes  []*tcpRouteState // every TCPRoute, oldest first (gatewaytcp.go)
 	grants     []*gatewayv1beta1.ReferenceGrant
 	namespaces map[string]*corev1.Namespace
 	// rank is the lbconfig.Route.Rank of the next rule read.
@@ -141,8 +144,10 @@ func (ls *listenerState) usable() bool {
 	return ls.attachable() && !ls.badCert && ls.portTaken == ""
 }
 
+// hostname is the listener's hostname, lower case; "" (any) when it has
+// none or its protocol ignores it (TCP).
 func (ls *listenerState) hostname() string {
-	if ls.l.Hostname == nil {
+	if ls.l.Hostname == nil || ls.l.Protocol == gatewayv1.TCPProtocolType {
 		return ""
 	}
 	return strings.ToLower(string(*ls.l.Hostname))
@@ -229,7 +234,7 @@ func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gateway
 	slices.SortFunc(g.routes, compareRoutes)
 	g.routes = slices.CompactFunc(g.routes, func(a, b *routeState) bool { return a.ref == b.ref })
 	for _, r := range g.routes {
-		g.attach(r) // gatewayroute.go
+		g.attach(&r.routeCommon) // gatewayroute.go
 		if len(r.parents) == 0 {
 			continue
 		}
@@ -240,6 +245,7 @@ func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gateway
 		}
 		g.unaccept(r)
 	}
+	g.readTCPRoutes(snap) // gatewaytcp.go
 	for _, st := range g.gateways {
 		g.build(st)
 	}
@@ -309,17 +315,30 @@ func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
 	case l.TLS != nil:
 		ls.accepted = false
 		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
-		ls.acceptedMessage = "an HTTP listener has no tls"
+		ls.acceptedMessage = fmt.Sprintf("a %s listener has no tls", l.Protocol)
 		g.t.problems.add(st.ref, ls.field+".tls", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 	}
 }
 
-// readRouteKinds finds the route kinds the listener takes: those served
-// on its protocol (listenerRouteKinds). Other kinds listed make
-// ResolvedRefs False (InvalidRouteKinds); the listener still takes the
-// valid ones.
+// servedKinds are the route kinds served on listeners of protocol p, nil
+// for protocols not served.
+func servedKinds(p gatewayv1.ProtocolType) []gatewayv1.Kind {
+	switch p {
+	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
+		return []gatewayv1.Kind{kindHTTPRoute, kindGRPCRoute}
+	case gatewayv1.TLSProtocolType:
+		return []gatewayv1.Kind{kindTLSRoute} // gatewaytlsroute.go
+	case gatewayv1.TCPProtocolType:
+		return []gatewayv1.Kind{kindTCPRoute} // gatewaytcp.go
+	}
+	return nil
+}
+
+// readRouteKinds finds the route kinds the listener takes: those its
+// protocol serves (servedKinds). Other kinds listed make ResolvedRefs
+// False (InvalidRouteKinds); the listener still takes the valid ones.
 func (g *gatewayAPI) readRouteKinds(st *gatewayState, ls *listenerState) {
-	served := listenerRouteKinds(ls.l.Protocol)
+	served := servedKinds(ls.l.Protocol)
 	ar := ls.l.AllowedRoutes
 	if ar == nil || len(ar.Kinds) == 0 {
 		for _, k := range served {

@@ -36,9 +36,9 @@ func FuzzGateways(f *testing.F) {
 	f.Add([]byte("spec: {addresses: [{value: \"::ffff:1.2.3.4\"}], listeners: [{name: a, protocol: HTTPS, port: 0}]}"),
 		[]byte("spec: {rules: [{filters: [{type: RequestRedirect, requestRedirect: {port: 99999, statusCode: 200}}]}]}"),
 		"*.*", "//x", "Host", "", "", "")
-	base := fuzzBase(f, "gateway-http")
+	base := fuzzBase(f)
 	f.Fuzz(func(t *testing.T, gatewayYAML, routeYAML []byte, hostname, path, headerName, headerValue, redirectHost, listenerHost string) {
-		snap, gw := fuzzGateway(base, gatewayYAML)
+		snap, gw := fuzzedGateway(base, gatewayYAML)
 		gw.Spec.Listeners = append(gw.Spec.Listeners,
 			gatewayv1.Listener{Name: "fuzz", Protocol: gatewayv1.HTTPProtocolType, Port: 80, Hostname: ptrTo(gatewayv1.Hostname(listenerHost))})
 		r := &gatewayv1.HTTPRoute{}
@@ -58,20 +58,30 @@ func FuzzGateways(f *testing.F) {
 		})
 		_ = snap.Add(gw)
 		_ = snap.Add(r)
-		before := mustJSON(t, snap)
-		st := translateFuzzed(t, snap)
+		st := translateFuzzed(t, snap, "127.0.1.0/30")
 		if _, ok := st.Gateways["shop/fuzz"]; !ok {
 			t.Error("no status for the fuzzed Gateway")
-		}
-		if after := mustJSON(t, snap); !bytes.Equal(before, after) {
-			t.Fatal("the translation modified its snapshot")
 		}
 	})
 }
 
-// fuzzGateway returns a copy of base and Gateway shop/fuzz of our class
+// translateTwice translates snap, checks the result, and checks that a
+// second translation gives the same.
+func translateTwice(t *testing.T, snap *Snapshot, opts Options) *lbconfig.Config {
+	t.Helper()
+	cfg, problems := Ingresses(snap, opts)
+	checkResult(t, cfg, problems)
+	first := mustJSON(t, []any{cfg, problems})
+	cfg, problems = Ingresses(snap, opts)
+	if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
+		t.Fatalf("two translations differ:\n%s\n%s", first, again)
+	}
+	return cfg
+}
+
+// fuzzedGateway is a copy of base and Gateway shop/fuzz of class "ours"
 // read from gatewayYAML, not yet added to it.
-func fuzzGateway(base *Snapshot, gatewayYAML []byte) (*Snapshot, *gatewayv1.Gateway) {
+func fuzzedGateway(base *Snapshot, gatewayYAML []byte) (*Snapshot, *gatewayv1.Gateway) {
 	snap := &Snapshot{}
 	for _, o := range base.Objects() {
 		_ = snap.Add(o)
@@ -83,32 +93,27 @@ func fuzzGateway(base *Snapshot, gatewayYAML []byte) (*Snapshot, *gatewayv1.Gate
 	return snap, gw
 }
 
-// translateTwice translates snap with an address pool, checks the
-// result, and that a second translation gives the same; it returns the
-// options and the config.
-func translateTwice(t *testing.T, snap *Snapshot) (Options, *lbconfig.Config) {
+// translateFuzzed translates snap with the Gateway address pool pool as
+// translateTwice does, checks that the snapshot is left alone, and
+// returns the Gateway API status.
+func translateFuzzed(t *testing.T, snap *Snapshot, pool string) *GatewayAPIStatus {
 	t.Helper()
+	before := mustJSON(t, snap)
 	opts := goldenOptions
-	opts.GatewayAddressPool = netip.MustParsePrefix("127.0.1.0/30")
-	cfg, problems := Ingresses(snap, opts)
-	checkResult(t, cfg, problems)
-	first := mustJSON(t, []any{cfg, problems})
-	cfg, problems = Ingresses(snap, opts)
-	if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
-		t.Fatalf("two translations differ:\n%s\n%s", first, again)
+	opts.GatewayAddressPool = netip.MustParsePrefix(pool)
+	cfg := translateTwice(t, snap, opts)
+	st := GatewayStatus(snap, opts, Applied{Config: cfg})
+	if after := mustJSON(t, snap); !bytes.Equal(before, after) {
+		t.Fatal("the translation modified its snapshot")
 	}
-	return opts, cfg
+	return st
 }
 
-// translateFuzzed is translateTwice, returning the status of the second
-// translation.
-func translateFuzzed(t *testing.T, snap *Snapshot) *GatewayAPIStatus {
-	opts, cfg := translateTwice(t, snap)
-	return GatewayStatus(snap, opts, Applied{Config: cfg})
-}
+// fuzzBase is the snapshot of the gateway-http golden case.
+func fuzzBase(f *testing.F) *Snapshot { return fuzzBaseOf(f, "gateway-http") }
 
-// fuzzBase is the snapshot of a golden case.
-func fuzzBase(f *testing.F, name string) *Snapshot {
+// fuzzBaseOf is the snapshot of golden case name.
+func fuzzBaseOf(f *testing.F, name string) *Snapshot {
 	data, err := os.ReadFile(filepath.Join("testdata", name, "input.yaml"))
 	if err != nil {
 		f.Fatal(err)

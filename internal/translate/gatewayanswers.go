@@ -34,7 +34,7 @@ const NotFoundBackend = "gateway!not-found"
 // servedProtocols are the listener protocols the Gateway translator
 // serves; adding one here is all a listener of that protocol needs to be
 // accepted.
-var servedProtocols = []gatewayv1.ProtocolType{gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType, gatewayv1.TLSProtocolType}
+var servedProtocols = []gatewayv1.ProtocolType{gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType, gatewayv1.TLSProtocolType, gatewayv1.TCPProtocolType}
 
 // protocolServed reports whether listeners of p are served, else says
 // what is.

@@ -102,6 +102,10 @@ func (g *gatewayAPI) build(st *gatewayState) {
 		if !ls.usable() {
 			continue
 		}
+		if ls.l.Protocol == gatewayv1.TCPProtocolType {
+			listeners[ls.l.Port] = g.tcpListener(st, ls) // gatewaytcp.go
+			continue
+		}
 		if listeners[ls.l.Port] == nil {
 			listeners[ls.l.Port] = &lbconfig.Listener{Port: ls.l.Port, Protocol: listenerProtocol(ls.l.Protocol)}
 			vhosts[ls.l.Port] = map[string]*vhostBuild{}
@@ -138,6 +142,7 @@ func (g *gatewayAPI) build(st *gatewayState) {
 			}
 		}
 	}
+	g.addTCPRoutes(st, lb, listeners)
 	for _, port := range slices.Sorted(maps.Keys(listeners)) {
 		l := listeners[port]
 		for _, host := range slices.Sorted(maps.Keys(vhosts[port])) {
@@ -225,6 +230,12 @@ func (g *gatewayAPI) check(st *gatewayState, lb *lbconfig.LoadBalancer) error {
 func usedBackends(lb *lbconfig.LoadBalancer) []string {
 	seen := map[string]bool{}
 	for _, l := range lb.Listeners {
+		if l.TCP != nil {
+			seen[l.TCP.Name] = true
+		}
+		for _, b := range l.TCPBackends {
+			seen[b.Name] = true
+		}
 		for _, vh := range l.VirtualHosts {
 			if vh.Passthrough != nil {
 				seen[vh.Passthrough.Name] = true

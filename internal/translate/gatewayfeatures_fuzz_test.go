@@ -16,7 +16,7 @@ func FuzzGatewayRouteFeatures(f *testing.F) {
 	f.Add("PURGE", "a&b", "b\r\nX-Injected: 1", true, "/$1", int32(101), int32(3), int32(2), "1.5s", "-1s")
 	f.Add("get", "", "(a+)+", true, "", int32(-1), int32(1), int32(1<<31-1), "99999h99999h99999h99999h", "100000s")
 	f.Add("", "%61", "%zz", false, "/x?y#z", int32(0), int32(0), int32(0), "0s", "1s1s")
-	base := fuzzBase(f, "gateway-http")
+	base := fuzzBase(f)
 	f.Fuzz(func(t *testing.T, method, queryName, queryValue string, regex bool, prefix string, percent, num, den int32, request, backend string) {
 		snap := &Snapshot{}
 		for _, o := range base.Objects() {
@@ -49,7 +49,7 @@ func FuzzGatewayRouteFeatures(f *testing.F) {
 			Timeouts:    &gatewayv1.HTTPRouteTimeouts{Request: ptrTo(gatewayv1.Duration(request)), BackendRequest: ptrTo(gatewayv1.Duration(backend))},
 		}}
 		_ = snap.Add(r)
-		if st := translateFuzzed(t, snap); len(st.Routes["shop/fuzz"]) == 0 {
+		if st := translateFuzzed(t, snap, "127.0.1.0/30"); len(st.Routes["shop/fuzz"]) == 0 {
 			t.Error("no status for the fuzzed HTTPRoute")
 		}
 	})

@@ -43,8 +43,10 @@ var (
 // grpcRoute is the state of a GRPCRoute.
 func grpcRoute(r *gatewayv1.GRPCRoute) *routeState {
 	return &routeState{
-		obj: r, ref: routeRef(kindGRPCRoute, r), parentRefs: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames,
-		protocol: lbconfig.BackendGRPC,
+		obj: r, routeCommon: routeCommon{
+			ref: routeRef(kindGRPCRoute, r), generation: r.Generation, parentRefs: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames,
+			protocol: lbconfig.BackendGRPC,
+		},
 		rules: func(g *gatewayAPI, rs *routeState) []*gatewayv1.HTTPRouteRule {
 			out := make([]*gatewayv1.HTTPRouteRule, len(r.Spec.Rules))
 			for i, rule := range r.Spec.Rules {
@@ -208,7 +210,7 @@ type routeHost struct {
 // (routes attach oldest first), and GRPCRoutes and HTTPRoutes are never
 // merged on one hostname. Otherwise r's hostnames are recorded on the
 // listeners.
-func (g *gatewayAPI) checkKindConflict(r *routeState, ps *parentState) {
+func (g *gatewayAPI) checkKindConflict(r *routeCommon, ps *parentState) {
 	if !ps.accepted {
 		return
 	}

@@ -32,9 +32,9 @@ func (g *gatewayAPI) readMirror(r *routeState, f string, m *gatewayv1.HTTPReques
 	if len(route.Mirrors) == lbconfig.MaxMirrors {
 		return fmt.Errorf("more than %d mirrors", lbconfig.MaxMirrors)
 	}
-	name, reason, msg := g.resolveRef(r, m.BackendRef)
+	name, reason, msg := g.resolveRef(&r.routeCommon, m.BackendRef)
 	if reason != "" {
-		g.unresolvedRef(r, f+".backendRef", reason, msg, "the mirror is dropped")
+		g.unresolvedRef(&r.routeCommon, f+".backendRef", reason, msg, "the mirror is dropped")
 		return nil
 	}
 	mirror.Name = name

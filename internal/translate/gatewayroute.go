@@ -13,27 +13,40 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// routeState is one HTTPRoute or GRPCRoute being translated.
+// routeState is one HTTPRoute, GRPCRoute or TLSRoute being translated;
+// TCPRoutes have their own (gatewaytcp.go).
 type routeState struct {
+	routeCommon
 	obj metav1.Object
-	ref lbconfig.ObjectRef // its Kind says which kind of route
-	// parentRefs and hostnames are the route's spec.
-	parentRefs []gatewayv1.ParentReference
-	hostnames  []gatewayv1.Hostname
 	// rules reads the rules as HTTPRoute rules, nil for one left out
 	// (gatewaygrpc.go).
 	rules func(g *gatewayAPI, r *routeState) []*gatewayv1.HTTPRouteRule
 	// tls is the route when it is a TLSRoute (gatewaytlsroute.go), whose
 	// rules are not HTTPRoute rules.
 	tls *gatewayv1.TLSRoute
-	// protocol is that of the backends of the rules.
-	protocol lbconfig.BackendProtocol
-	// parents are its parentRefs that name our Gateways, in order.
-	parents []*parentState
 	// routes are its rules translated, without virtual host; nil until
 	// readRules ran.
 	routes []ruleRoute
 	read   bool
+	// backend is where a TLSRoute's connections go; "" until
+	// readTLSRule ran.
+	backend string
+}
+
+// routeCommon is what routes of every kind have: how they attach, and
+// what their status says.
+type routeCommon struct {
+	ref        lbconfig.ObjectRef // Kind is the route's kind
+	generation int64
+	parentRefs []gatewayv1.ParentReference
+	// hostnames are the route's hostnames; anyHost is set for kinds
+	// without (TCPRoute), which take every listener's traffic.
+	hostnames []gatewayv1.Hostname
+	anyHost   bool
+	// protocol is that of the backends of its rules.
+	protocol lbconfig.BackendProtocol
+	// parents are its parentRefs that name our Gateways, in order.
+	parents []*parentState
 	// resolvedReason is the first reason a backendRef could not be
 	// resolved ("" when every one was), and resolvedMessage says which.
 	resolvedReason  gatewayv1.RouteConditionReason
@@ -44,10 +57,12 @@ type routeState struct {
 	// rejected says why the spec has the whole route not accepted, ""
 	// when nothing does.
 	rejected string
-	// backend is where a TLSRoute's connections go; "" until
-	// readTLSRule ran.
-	backend string
 }
+
+// anyRoute is a route of any kind, for what they have in common.
+type anyRoute interface{ common() *routeCommon }
+
+func (r *routeCommon) common() *routeCommon { return r }
 
 // ruleRoute is one route a rule match makes, and where it came from.
 type ruleRoute struct {
@@ -75,7 +90,9 @@ func routeRef(kind string, r metav1.Object) lbconfig.ObjectRef {
 // httpRoute is the state of an HTTPRoute.
 func httpRoute(r *gatewayv1.HTTPRoute) *routeState {
 	return &routeState{
-		obj: r, ref: routeRef(kindHTTPRoute, r), parentRefs: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames,
+		obj: r, routeCommon: routeCommon{
+			ref: routeRef(kindHTTPRoute, r), generation: r.Generation, parentRefs: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames,
+		},
 		rules: func(*gatewayAPI, *routeState) []*gatewayv1.HTTPRouteRule {
 			out := make([]*gatewayv1.HTTPRouteRule, len(r.Spec.Rules))
 			for i := range r.Spec.Rules {
@@ -92,7 +109,7 @@ func compareRoutes(a, b *routeState) int {
 }
 
 // attach finds the listeners of our Gateways that r attaches to.
-func (g *gatewayAPI) attach(r *routeState) {
+func (g *gatewayAPI) attach(r *routeCommon) {
 	for i, p := range r.parentRefs {
 		gw := g.isOurGateway(r.ref.Namespace, p)
 		if gw == nil {
@@ -140,7 +157,7 @@ func (g *gatewayAPI) unaccept(r *routeState) {
 // attachParent decides whether r attaches to the Gateway of ps, and to
 // which of its listeners, as the spec says: by sectionName and port, the
 // listeners' allowedRoutes, and hostnames.
-func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
+func (g *gatewayAPI) attachParent(r *routeCommon, ps *parentState) {
 	gw := ps.gw
 	if !gw.accepted {
 		ps.reason, ps.message = gatewayv1.RouteReasonNoMatchingParent, fmt.Sprintf("Gateway %s/%s is not accepted", gw.gw.Namespace, gw.gw.Name)
@@ -162,7 +179,7 @@ func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
 	}
 	var allowed []*listenerState
 	for _, ls := range named {
-		if ls.attachable() && g.allows(ls, gw, r) {
+		if ls.attachable() && g.allows(ls, gw, r.ref) {
 			allowed = append(allowed, ls)
 		}
 	}
@@ -171,7 +188,10 @@ func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
 		return
 	}
 	for _, ls := range allowed {
-		hosts := routeHosts(ls, gw.listeners, r.hostnames)
+		hosts := []string{""}
+		if !r.anyHost {
+			hosts = routeHosts(ls, gw.listeners, r.hostnames)
+		}
 		if len(hosts) == 0 {
 			continue
 		}
@@ -187,8 +207,8 @@ func (g *gatewayAPI) attachParent(r *routeState, ps *parentState) {
 
 // allows reports whether listener ls of gw takes route r by its
 // allowedRoutes namespaces (Same by default) and kinds.
-func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r *routeState) bool {
-	if !slices.ContainsFunc(ls.kinds, func(k gatewayv1.RouteGroupKind) bool { return string(k.Kind) == r.ref.Kind }) {
+func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r lbconfig.ObjectRef) bool {
+	if !slices.ContainsFunc(ls.kinds, func(k gatewayv1.RouteGroupKind) bool { return string(k.Kind) == r.Kind }) {
 		return false
 	}
 	from := gatewayv1.NamespacesFromSame
@@ -203,13 +223,13 @@ func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r *routeState) 
 	case gatewayv1.NamespacesFromAll:
 		return true
 	case gatewayv1.NamespacesFromSame:
-		return r.ref.Namespace == gw.gw.Namespace
+		return r.Namespace == gw.gw.Namespace
 	case gatewayv1.NamespacesFromSelector:
 		if sel == nil {
 			return false
 		}
 		s, err := metav1.LabelSelectorAsSelector(sel)
-		ns := g.namespaces[r.ref.Namespace]
+		ns := g.namespaces[r.Namespace]
 		return err == nil && ns != nil && s.Matches(labels.Set(ns.Labels))
 	}
 	return false

@@ -61,7 +61,8 @@ func (g *gatewayAPI) readRules(r *routeState) []ruleRoute {
 }
 
 // leaveOut records that a part of r is not served.
-func (g *gatewayAPI) leaveOut(r *routeState, field, reason, msg string) {
+func (g *gatewayAPI) leaveOut(route anyRoute, field, reason, msg string) {
+	r := route.common()
 	g.t.problems.add(r.ref, field, reason, "%s", msg)
 	if r.partial == "" {
 		r.partial = field + ": " + msg
@@ -239,51 +240,79 @@ func (g *gatewayAPI) readBackendRefs(r *routeState, f string, refs []gatewayv1.H
 	invalid := g.invalidBackend(r.ref)
 	for i, br := range refs {
 		bf := fmt.Sprintf("%s.backendRefs[%d]", f, i)
-		w := int64(1)
-		if br.Weight != nil {
-			w = int64(*br.Weight)
-		}
-		if w < 0 || w > lbconfig.MaxWeight {
-			g.leaveOut(r, bf+".weight", string(gatewayv1.RouteReasonUnsupportedValue), fmt.Sprintf("weight %d is not within 0 and %d; the rule is not served", w, lbconfig.MaxWeight))
-			return false
-		}
 		if len(br.Filters) > 0 {
 			g.leaveOut(r, bf+".filters", string(gatewayv1.RouteReasonUnsupportedValue), "filters on a backendRef are not supported yet; the rule is not served")
 			return false
 		}
-		name := g.backendOf(r, bf, br.BackendObjectReference)
-		weights[name] += w
+		if field, msg := g.weighRef(&r.routeCommon, bf, br.BackendRef, "its share of the requests is answered with an error", weights); field != "" {
+			g.leaveOut(r, field, string(gatewayv1.RouteReasonUnsupportedValue), msg+"; the rule is not served")
+			return false
+		}
 	}
+	if route.Redirect != nil {
+		route.Backend = lbconfig.BackendRef{Name: invalid}
+		return true
+	}
+	primary, backends, msg := spreadWeights(weights, invalid)
+	if msg != "" {
+		g.leaveOut(r, f+".backendRefs", string(gatewayv1.RouteReasonUnsupportedValue), msg+"; the rule is not served")
+		return false
+	}
+	route.Backend, route.Backends = primary, backends
+	return true
+}
+
+// weighRef adds backendRef br of r, at field bf, to weights: its backend
+// (the invalid backend when it cannot be resolved, which consequence
+// explains) with its weight. A weight out of bounds returns its field
+// and why.
+func (g *gatewayAPI) weighRef(r *routeCommon, bf string, br gatewayv1.BackendRef, consequence string, weights map[string]int64) (string, string) {
+	w := int64(1)
+	if br.Weight != nil {
+		w = int64(*br.Weight)
+	}
+	if w < 0 || w > lbconfig.MaxWeight {
+		return bf + ".weight", fmt.Sprintf("weight %d is not within 0 and %d", w, lbconfig.MaxWeight)
+	}
+	name, reason, msg := g.resolveRef(r, br.BackendObjectReference)
+	if reason != "" {
+		g.unresolvedRef(r, bf, reason, msg, consequence)
+		name = g.invalidBackend(r.ref)
+	}
+	weights[name] += w
+	return "", ""
+}
+
+// spreadWeights turns the weights of backends into the primary backend
+// and, for more than one, the weighted backends; weights that are all
+// zero, or no backend, send everything to the invalid backend, as the
+// spec answers them with an error. Weights lbconfig cannot take return
+// why.
+func spreadWeights(weights map[string]int64, invalid string) (lbconfig.BackendRef, []lbconfig.WeightedBackend, string) {
 	var total int64
 	for _, w := range weights {
 		total += w
 	}
 	switch {
-	case route.Redirect != nil:
-		route.Backend = lbconfig.BackendRef{Name: invalid}
-		return true
 	case total == 0:
 		weights = map[string]int64{invalid: 1}
-		total = 1
 	case total > lbconfig.MaxWeight:
-		g.leaveOut(r, f+".backendRefs", string(gatewayv1.RouteReasonUnsupportedValue), fmt.Sprintf("the weights add up to %d, more than %d; the rule is not served", total, lbconfig.MaxWeight))
-		return false
+		return lbconfig.BackendRef{}, nil, fmt.Sprintf("the weights add up to %d, more than %d", total, lbconfig.MaxWeight)
 	case len(weights) > lbconfig.MaxWeightedRefs:
-		g.leaveOut(r, f+".backendRefs", string(gatewayv1.RouteReasonUnsupportedValue), fmt.Sprintf("more than %d backends; the rule is not served", lbconfig.MaxWeightedRefs))
-		return false
+		return lbconfig.BackendRef{}, nil, fmt.Sprintf("more than %d backends", lbconfig.MaxWeightedRefs)
 	}
 	names := slices.Sorted(maps.Keys(weights))
-	// The heaviest backend is the route's Backend, for readers that see
-	// only that; ties go to the first by name.
-	primary := slices.MaxFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(weights[a], weights[b]), cmp.Compare(b, a)) })
-	route.Backend = lbconfig.BackendRef{Name: primary}
+	// The heaviest backend is the primary, for readers that see only
+	// that; ties go to the first by name.
+	primary := lbconfig.BackendRef{Name: slices.MaxFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(weights[a], weights[b]), cmp.Compare(b, a)) })}
 	if len(names) == 1 {
-		return true
+		return primary, nil, ""
 	}
+	var out []lbconfig.WeightedBackend
 	for _, n := range names {
-		route.Backends = append(route.Backends, lbconfig.WeightedBackend{Name: n, Weight: int32(weights[n])})
+		out = append(out, lbconfig.WeightedBackend{Name: n, Weight: int32(weights[n])})
 	}
-	return true
+	return primary, out, ""
 }
 
 // invalidBackend returns the name of the backend of the route ref that
@@ -305,20 +334,9 @@ func (g *gatewayAPI) invalidBackend(ref lbconfig.ObjectRef) string {
 	return name
 }
 
-// backendOf resolves a backendRef to the name of its backend, or the
-// invalid backend after recording why on r.
-func (g *gatewayAPI) backendOf(r *routeState, f string, ref gatewayv1.BackendObjectReference) string {
-	name, reason, msg := g.resolveRef(r, ref)
-	if reason != "" {
-		g.unresolvedRef(r, f, reason, msg, "its share of the requests is answered with an error")
-		return g.invalidBackend(r.ref)
-	}
-	return name
-}
-
 // unresolvedRef records on r that the ref at f is not resolved, and
 // what becomes of it.
-func (g *gatewayAPI) unresolvedRef(r *routeState, f string, reason gatewayv1.RouteConditionReason, msg, consequence string) {
+func (g *gatewayAPI) unresolvedRef(r *routeCommon, f string, reason gatewayv1.RouteConditionReason, msg, consequence string) {
 	g.t.problems.add(r.ref, f, string(reason), "%s; %s", msg, consequence)
 	if r.resolvedReason == "" {
 		r.resolvedReason, r.resolvedMessage = reason, msg
@@ -327,7 +345,7 @@ func (g *gatewayAPI) unresolvedRef(r *routeState, f string, reason gatewayv1.Rou
 
 // resolveRef resolves a reference of r to a Service port to the name of
 // its backend, or says why it cannot (a reason other than "").
-func (g *gatewayAPI) resolveRef(r *routeState, ref gatewayv1.BackendObjectReference) (string, gatewayv1.RouteConditionReason, string) {
+func (g *gatewayAPI) resolveRef(r *routeCommon, ref gatewayv1.BackendObjectReference) (string, gatewayv1.RouteConditionReason, string) {
 	group, kind := "", kindService
 	if ref.Group != nil {
 		group = string(*ref.Group)

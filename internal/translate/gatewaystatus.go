@@ -38,6 +38,7 @@ var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"HTTPRouteSchemeRedirect",
 	"ReferenceGrant",
 	"TLSRoute",
+	"TCPRoute",
 }
 
 // GatewayAPIStatus is the status of the Gateway API objects we own, as
@@ -57,6 +58,8 @@ type GatewayAPIStatus struct {
 	GRPCRoutes map[string][]gatewayv1.RouteParentStatus
 	// TLSRoutes are the same for TLSRoutes.
 	TLSRoutes map[string][]gatewayv1.RouteParentStatus `json:",omitempty"`
+	// TCPRoutes are the same for TCPRoutes.
+	TCPRoutes map[string][]gatewayv1.RouteParentStatus
 }
 
 // Applied is what the provider serves, for the Programmed conditions and
@@ -81,8 +84,10 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 	}
 	_, g, _ := translateSnapshot(snap, opts)
 	if g == nil {
+		out.TCPRoutes = map[string][]gatewayv1.RouteParentStatus{}
 		return out
 	}
+	out.TCPRoutes = g.tcpRouteStatuses() // gatewaytcp.go
 	for name, c := range g.classes {
 		out.Classes[name] = gatewayv1.GatewayClassStatus{
 			Conditions:        []metav1.Condition{condition(string(gatewayv1.GatewayClassConditionStatusAccepted), true, string(gatewayv1.GatewayClassReasonAccepted), "served by "+GatewayControllerName, c.Generation)},
@@ -118,7 +123,7 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 			routes = out.TLSRoutes
 		}
 		for _, ps := range r.parents {
-			routes[k] = append(routes[k], routeParentStatus(r, ps))
+			routes[k] = append(routes[k], routeParentStatus(&r.routeCommon, ps))
 		}
 	}
 	return out
@@ -236,8 +241,8 @@ func listenerStatus(ls *listenerState, live *lbconfig.LoadBalancer, gen int64) g
 }
 
 // routeParentStatus is the status of route r for one parentRef of ours.
-func routeParentStatus(r *routeState, ps *parentState) gatewayv1.RouteParentStatus {
-	gen := r.obj.GetGeneration()
+func routeParentStatus(r *routeCommon, ps *parentState) gatewayv1.RouteParentStatus {
+	gen := r.generation
 	resOK, resReason, resMsg := true, string(gatewayv1.RouteReasonResolvedRefs), "resolved"
 	if r.resolvedReason != "" {
 		resOK, resReason, resMsg = false, string(r.resolvedReason), r.resolvedMessage

@@ -89,15 +89,6 @@ func (g *gatewayAPI) readTLSListener(st *gatewayState, ls *listenerState) {
 	g.t.problems.add(st.ref, ls.field+".tls.mode", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 }
 
-// listenerRouteKinds are the route kinds served on listeners of protocol
-// p: HTTPRoute and GRPCRoute on HTTP and HTTPS.
-func listenerRouteKinds(p gatewayv1.ProtocolType) []gatewayv1.Kind {
-	if p == gatewayv1.TLSProtocolType {
-		return []gatewayv1.Kind{kindTLSRoute}
-	}
-	return []gatewayv1.Kind{kindHTTPRoute, kindGRPCRoute}
-}
-
 // listenerProtocol is the lbconfig protocol of a listener of protocol p.
 func listenerProtocol(p gatewayv1.ProtocolType) lbconfig.Protocol {
 	if p == gatewayv1.TLSProtocolType {

@@ -30,8 +30,9 @@ func (g *gatewayAPI) addTLSRoutes(snap *Snapshot) {
 			continue
 		}
 		g.routes = append(g.routes, &routeState{
-			obj: r, tls: r, ref: lbconfig.ObjectRef{Kind: kindTLSRoute, Namespace: r.Namespace, Name: r.Name},
-			parentRefs: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames,
+			obj: r, tls: r, routeCommon: routeCommon{
+				ref: routeRef(kindTLSRoute, r), generation: r.Generation, parentRefs: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames,
+			},
 		})
 	}
 }
@@ -48,9 +49,9 @@ func (g *gatewayAPI) readTLSRule(r *routeState) {
 			if br.Weight != nil && *br.Weight <= 0 {
 				continue
 			}
-			name, reason, msg := g.resolveRef(r, br.BackendObjectReference)
+			name, reason, msg := g.resolveRef(&r.routeCommon, br.BackendObjectReference)
 			if reason != "" {
-				g.unresolvedRef(r, fmt.Sprintf("spec.rules[%d].backendRefs[%d]", i, j), reason, msg, "its connections are closed")
+				g.unresolvedRef(&r.routeCommon, fmt.Sprintf("spec.rules[%d].backendRefs[%d]", i, j), reason, msg, "its connections are closed")
 				name = g.invalidBackend(r.ref)
 			}
 			weights[name]++

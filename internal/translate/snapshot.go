@@ -36,6 +36,7 @@ type Snapshot struct {
 	HTTPRoutes      []*gatewayv1.HTTPRoute
 	GRPCRoutes      []*gatewayv1.GRPCRoute
 	TLSRoutes       []*gatewayv1.TLSRoute
+	TCPRoutes       []*gatewayv1.TCPRoute
 	ReferenceGrants []*gatewayv1beta1.ReferenceGrant
 	Namespaces      []*corev1.Namespace
 }
@@ -60,6 +61,7 @@ var kinds = []kind{
 	kindOf(gatewayv1.GroupVersion.String(), "HTTPRoute", func(s *Snapshot) *[]*gatewayv1.HTTPRoute { return &s.HTTPRoutes }),
 	kindOf(gatewayv1.GroupVersion.String(), "GRPCRoute", func(s *Snapshot) *[]*gatewayv1.GRPCRoute { return &s.GRPCRoutes }),
 	kindOf(gatewayv1.GroupVersion.String(), "TLSRoute", func(s *Snapshot) *[]*gatewayv1.TLSRoute { return &s.TLSRoutes }),
+	kindOf(gatewayv1.GroupVersion.String(), "TCPRoute", func(s *Snapshot) *[]*gatewayv1.TCPRoute { return &s.TCPRoutes }),
 	kindOf(gatewayv1beta1.GroupVersion.String(), "ReferenceGrant", func(s *Snapshot) *[]*gatewayv1beta1.ReferenceGrant { return &s.ReferenceGrants }),
 	kindOf(corev1.SchemeGroupVersion.String(), "Namespace", func(s *Snapshot) *[]*corev1.Namespace { return &s.Namespaces }),
 }
@@ -184,7 +186,7 @@ func (s *Snapshot) Objects() iter.Seq2[lbconfig.ObjectRef, Object] {
 
 // Without returns snap less what the objects of refs contribute as sources
 // of load balancers (lbconfig.LoadBalancer.Sources): their Ingresses,
-// Gateways, HTTPRoutes, GRPCRoutes and TLSRoutes are left out, and their Services lose the TCP listener annotation but keep
+// Gateways, HTTPRoutes, GRPCRoutes, TLSRoutes and TCPRoutes are left out, and their Services lose the TCP listener annotation but keep
 // serving as the backends of Ingresses. References to objects of other
 // kinds, or not in snap, change nothing. snap's objects are shared with
 // its source and not modified: changed ones are copies.
@@ -202,6 +204,7 @@ func Without(snap *Snapshot, refs []lbconfig.ObjectRef) *Snapshot {
 	out.HTTPRoutes = slices.DeleteFunc(slices.Clone(snap.HTTPRoutes), func(r *gatewayv1.HTTPRoute) bool { return excluded(r) })
 	out.GRPCRoutes = slices.DeleteFunc(slices.Clone(snap.GRPCRoutes), func(r *gatewayv1.GRPCRoute) bool { return excluded(r) })
 	out.TLSRoutes = slices.DeleteFunc(slices.Clone(snap.TLSRoutes), func(r *gatewayv1.TLSRoute) bool { return excluded(r) })
+	out.TCPRoutes = slices.DeleteFunc(slices.Clone(snap.TCPRoutes), func(r *gatewayv1.TCPRoute) bool { return excluded(r) })
 	out.Services = slices.Clone(snap.Services)
 	for i, svc := range out.Services {
 		if svc == nil || !excluded(svc) {

@@ -98,6 +98,11 @@ type Listener struct {
 	DefaultBackend *BackendRef `json:"defaultBackend,omitempty"`
 	// TCP is the backend of a TCP listener.
 	TCP *BackendRef `json:"tcp,omitempty"`
+	// TCPBackends, if set on a TCP listener, spread its connections over
+	// several backends by weight, one choice per connection (see
+	// tcpsplit.go); sorted by Name, and TCP is one of them. Empty sends
+	// every connection to TCP.
+	TCPBackends []WeightedBackend `json:"tcpBackends,omitempty"`
 }
 
 // VirtualHost groups the routes of one hostname.

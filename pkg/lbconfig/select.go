@@ -22,6 +22,9 @@ func (c *Config) Select(keep func(LoadBalancer) bool) *Config {
 		for _, l := range lb.Listeners {
 			useBackend(l.DefaultBackend)
 			useBackend(l.TCP)
+			for _, b := range l.TCPBackends {
+				useBackend(&BackendRef{Name: b.Name})
+			}
 			for _, vh := range l.VirtualHosts {
 				if vh.TLS != nil {
 					certs[vh.TLS.Name] = true

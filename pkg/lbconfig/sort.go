@@ -20,6 +20,7 @@ func (c *Config) Sort() {
 		slices.SortFunc(lb.Sources, CompareObjectRefs)
 		for j := range lb.Listeners {
 			l := &lb.Listeners[j]
+			l.sortTCPBackends()
 			slices.SortFunc(l.VirtualHosts, func(a, b VirtualHost) int { return cmp.Compare(a.Hostname, b.Hostname) })
 			for k := range l.VirtualHosts {
 				vh := &l.VirtualHosts[k]

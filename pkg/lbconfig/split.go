@@ -88,9 +88,11 @@ func (r *Route) HasConditions() bool {
 func (r *Route) Split() bool { return len(r.Backends) > 0 }
 
 // TotalWeight is the sum of the weights of r's Backends.
-func (r *Route) TotalWeight() int32 {
+func (r *Route) TotalWeight() int32 { return totalWeight(r.Backends) }
+
+func totalWeight(bs []WeightedBackend) int32 {
 	var t int32
-	for _, b := range r.Backends {
+	for _, b := range bs {
 		t += b.Weight
 	}
 	return t
@@ -99,14 +101,18 @@ func (r *Route) TotalWeight() int32 {
 // PickBackend returns the backend of a request given n, a number drawn
 // uniformly from [0, TotalWeight()): the first backend whose cumulative
 // weight exceeds n. A route that does not split returns Backend.
-func (r *Route) PickBackend(n int32) string {
-	for _, b := range r.Backends {
+func (r *Route) PickBackend(n int32) string { return pickWeighted(r.Backends, n, r.Backend.Name) }
+
+// pickWeighted returns the first of bs whose cumulative weight exceeds
+// n, else primary.
+func pickWeighted(bs []WeightedBackend, n int32, primary string) string {
+	for _, b := range bs {
 		if n < b.Weight {
 			return b.Name
 		}
 		n -= b.Weight
 	}
-	return r.Backend.Name
+	return primary
 }
 
 // CookieValues calls yield with the value of every cookie called name in
@@ -320,30 +326,37 @@ func (v *validator) split(f string, r Route, ref func(string, *BackendRef)) {
 	if !r.Split() {
 		return
 	}
-	if len(r.Backends) > MaxWeightedRefs {
-		v.add(f+".backends", fmt.Sprintf("more than %d backends", MaxWeightedRefs))
+	v.weighted(f+".backends", f+".backend", r.Backend.Name, r.Backends, ref)
+	if r.HTTPSRedirect != nil {
+		v.add(f+".backends", "a route that redirects to HTTPS has no backends to split")
 	}
-	primary := false
+}
+
+// weighted checks weighted backends bs at field f (sorted, existing,
+// weights within bounds and adding up to at least 1) and that primary,
+// the backend at field pf, is one of them.
+func (v *validator) weighted(f, pf, primary string, bs []WeightedBackend, ref func(string, *BackendRef)) {
+	if len(bs) > MaxWeightedRefs {
+		v.add(f, fmt.Sprintf("more than %d backends", MaxWeightedRefs))
+	}
+	found := false
 	var total int64
-	for i, b := range r.Backends {
-		bf := fmt.Sprintf("%s.backends[%d]", f, i)
+	for i, b := range bs {
+		bf := fmt.Sprintf("%s[%d]", f, i)
 		ref(bf+".name", &BackendRef{Name: b.Name})
-		if i > 0 && r.Backends[i-1].Name >= b.Name {
-			v.add(bf+".name", fmt.Sprintf("%q must come after %q, once (sorted without duplicates)", b.Name, r.Backends[i-1].Name))
+		if i > 0 && bs[i-1].Name >= b.Name {
+			v.add(bf+".name", fmt.Sprintf("%q must come after %q, once (sorted without duplicates)", b.Name, bs[i-1].Name))
 		}
 		if b.Weight < 0 || b.Weight > MaxWeight {
 			v.add(bf+".weight", fmt.Sprintf("%d is not within 0 and %d", b.Weight, MaxWeight))
 		}
 		total += int64(b.Weight)
-		primary = primary || b.Name == r.Backend.Name
+		found = found || b.Name == primary
 	}
-	if !primary {
-		v.add(f+".backend", fmt.Sprintf("%q must be one of the route's backends", r.Backend.Name))
+	if !found {
+		v.add(pf, fmt.Sprintf("%q must be one of the backends", primary))
 	}
 	if total <= 0 || total > MaxWeight {
-		v.add(f+".backends", fmt.Sprintf("the weights add up to %d, not within 1 and %d", total, MaxWeight))
-	}
-	if r.HTTPSRedirect != nil {
-		v.add(f+".backends", "a route that redirects to HTTPS has no backends to split")
+		v.add(f, fmt.Sprintf("the weights add up to %d, not within 1 and %d", total, MaxWeight))
 	}
 }

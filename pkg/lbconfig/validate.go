@@ -131,6 +131,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 	}
 	ref(f+".defaultBackend", l.DefaultBackend)
 	ref(f+".tcp", l.TCP)
+	v.tcpSplit(f, l, ref)
 	switch l.Protocol {
 	case ProtocolHTTP, ProtocolHTTPS:
 		if l.TCP != nil {

@@ -26,13 +26,52 @@ type split struct {
 	// matches (requestmatch.go).
 	method string
 	query  []queryMatch
-	// backends and cumulative weights of a route that splits; total 0
-	// means every request goes to the route's backend.
+	// weighted holds the backends of a route that splits; none means
+	// every request goes to the route's backend.
+	weighted
+	// sticky lets an affinity cookie pick among backends (sticky.go).
+	sticky bool
+}
+
+// weighted is a choice among backends by weight: their cumulative
+// weights, total 0 when there is no choice to make.
+type weighted struct {
 	backends []*backend
 	upTo     []int32
 	total    int32
-	// sticky lets an affinity cookie pick among backends (sticky.go).
-	sticky bool
+}
+
+// compileWeighted looks up the backends of wbs, whose weights add up to
+// at most lbconfig.MaxWeight.
+func compileWeighted(wbs []lbconfig.WeightedBackend, lookup func(*lbconfig.BackendRef) (*backend, error)) (weighted, error) {
+	var w weighted
+	for i, wb := range wbs {
+		b, err := lookup(&lbconfig.BackendRef{Name: wb.Name})
+		if err != nil {
+			return w, fmt.Errorf("backends[%d]: %w", i, err)
+		}
+		if wb.Weight < 0 {
+			return w, fmt.Errorf("backends[%d]: negative weight", i)
+		}
+		w.total += wb.Weight
+		w.backends, w.upTo = append(w.backends, b), append(w.upTo, w.total)
+	}
+	return w, nil
+}
+
+// pick draws one of w's backends by weight from math/rand/v2's
+// per-thread generator, or returns dflt when w has no choice.
+func (w *weighted) pick(dflt *backend) *backend {
+	if w.total == 0 {
+		return dflt
+	}
+	n := rand.Int32N(w.total)
+	for i, upTo := range w.upTo {
+		if n < upTo {
+			return w.backends[i]
+		}
+	}
+	return dflt
 }
 
 // headerMatch is a compiled lbconfig.HeaderMatch.
@@ -71,16 +110,8 @@ func compileSplit(n int, routes []lbconfig.Route, lookup func(*lbconfig.BackendR
 	if total := rt.TotalWeight(); rt.Split() && (total <= 0 || total > lbconfig.MaxWeight) {
 		return nil, fmt.Errorf("backends: the weights add up to %d", total)
 	}
-	for i, wb := range rt.Backends {
-		b, err := lookup(&lbconfig.BackendRef{Name: wb.Name})
-		if err != nil {
-			return nil, fmt.Errorf("backends[%d]: %w", i, err)
-		}
-		if wb.Weight < 0 {
-			return nil, fmt.Errorf("backends[%d]: negative weight", i)
-		}
-		s.total += wb.Weight
-		s.backends, s.upTo = append(s.backends, b), append(s.upTo, s.total)
+	if s.weighted, err = compileWeighted(rt.Backends, lookup); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -153,11 +184,5 @@ func (r *route) pickBackend(req *http.Request) *backend {
 	if b := s.stickyBackend(req); b != nil {
 		return b
 	}
-	n := rand.Int32N(s.total)
-	for i, upTo := range s.upTo {
-		if n < upTo {
-			return s.backends[i]
-		}
-	}
-	return r.backend
+	return s.pick(r.backend)
 }

@@ -19,7 +19,7 @@ func TestStickyBackend(t *testing.T) {
 	main := &backend{name: "main", policy: pol, endpoints: []endpoint{mainEP}}
 	canary.byCookie = map[string]*endpoint{canaryEP.cookie: &canary.endpoints[0]}
 	main.byCookie = map[string]*endpoint{mainEP.cookie: &main.endpoints[0]}
-	rt := &route{backend: main, split: &split{backends: []*backend{canary, main}, upTo: []int32{0, 100}, total: 100, sticky: true}}
+	rt := &route{backend: main, split: &split{weighted: weighted{backends: []*backend{canary, main}, upTo: []int32{0, 100}, total: 100}, sticky: true}}
 	cookie := func(v string) *http.Request { return requestWith("GET", "/", http.Header{"Cookie": {v}}) }
 	for name, tc := range map[string]struct {
 		r    *http.Request

@@ -74,6 +74,8 @@ type portRoutes struct {
 	// HTTP and never reach the http.Server. On a TLS passthrough listener
 	// it takes the connections no virtual host passes through.
 	tcp *backend
+	// tcpSplit spreads a TCP listener's connections by weight (tcpsplit.go).
+	tcpSplit weighted
 	// sni is set when connections must be sorted by their TLS server name
 	// before anything else: some virtual host passes TLS through.
 	sni bool
@@ -363,6 +365,9 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 	}
 	if l.Protocol == lbconfig.ProtocolTCP && pr.tcp == nil {
 		return nil, fmt.Errorf("a TCP listener needs a backend")
+	}
+	if err := compileTCPSplit(pr, l, lookup); err != nil {
+		return nil, err
 	}
 	if pr.fallback != nil {
 		pr.fallbackRoute = &route{backend: pr.fallback}

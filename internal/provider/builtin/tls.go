@@ -153,7 +153,7 @@ func (l *switchListener) dispatch(c *slotConn) {
 	case pr == nil:
 		l.deliver(c) // the port is closing: the handler says so
 	case pr.protoValue[0] == "tcp":
-		l.tunnel(c, nil, pr.tcp)
+		l.tunnel(c, nil, pr.tcpBackend())
 	case pr.sni || pr.protoValue[0] == "tls":
 		go l.sortBySNI(c, pr)
 	case pr.secure():

@@ -41,6 +41,8 @@ var (
 		`^    tcp-request content reject unless \{ req\.ssl_hello_type 1 \}$`,
 		`^    tcp-request content reject unless \{ var\(txn\.pass\) -m found \}$`,
 		`^    tcp-request content accept if \{ req\.ssl_hello_type 1 \}$`,
+		`^    tcp-request content set-var\(sess\.tcp_w\) rand\([1-9][0-9]{0,6}\)$`,
+		`^    use_backend bt_[A-Za-z0-9_.-]+ if \{ var\(sess\.tcp_w\) -m int lt [1-9][0-9]{0,6} \}$`,
 		`^    use_backend %\[var\(txn\.pass\)\] if \{ var\(txn\.pass\) -m found \}$`,
 		`^    http-after-response replace-header Set-Cookie `+q+` '\\1;\\2'$`,
 		`^    http-after-response replace-header Set-Cookie `+q+` '\\1; Secure' if \{ ssl_fc \}$`,

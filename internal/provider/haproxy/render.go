@@ -214,6 +214,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 			if l.TCP != nil {
 				r.tcp[l.TCP.Name] = true
 			}
+			for _, b := range l.TCPBackends {
+				r.tcp[b.Name] = true
+			}
 			if l.DefaultBackend != nil {
 				r.http[l.DefaultBackend.Name] = true
 			}
@@ -1044,6 +1047,13 @@ func (r *renderer) tcpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) er
 	w.line("    mode tcp")
 	r.writeBinds(l.Port)
 	w.line("    maxconn " + strconv.Itoa(r.opts.Limits.MaxConnections))
+	split, err := r.tcpSplitLines(l) // tcpsplit.go
+	if err != nil {
+		return err
+	}
+	for _, s := range split {
+		w.line("    " + s)
+	}
 	w.line("    default_backend " + r.tcpIDs[l.TCP.Name])
 	return nil
 }

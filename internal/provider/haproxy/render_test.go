@@ -220,6 +220,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 			Backends: []lbconfig.Backend{{Name: "default/web:80", Endpoints: eps("10.0.6.1")}},
 		},
 		"split":           splitGolden(),
+		"tcp-split":       tcpSplitGolden(),
 		"request-matches": requestMatchGolden(),
 		"prefix-rewrite":  prefixRewriteGolden(),
 		"timeouts":        timeoutsGolden(),

@@ -124,21 +124,30 @@ func routeLines(marker string, rt lbconfig.Route, value, suffix string, ids map[
 		return nil, fmt.Errorf("backends: the weights add up to %d, not within 1 and %d", total, lbconfig.MaxWeight)
 	}
 	out := []string{"http-request set-var(txn.split_w) rand(" + strconv.Itoa(int(total)) + ") if " + cond}
+	err := cumulative(rt.Backends, ids, func(id string, upTo int32) {
+		out = append(out, "http-request set-var(txn.backend) str("+id+suffix+") if "+cond+" { var(txn.split_w) -m int lt "+strconv.Itoa(int(upTo))+" }")
+	})
+	return out, err
+}
+
+// cumulative calls yield with the HAProxy id (in ids) and cumulative
+// weight of each of bs whose weight is not 0, in order.
+func cumulative(bs []lbconfig.WeightedBackend, ids map[string]string, yield func(id string, upTo int32)) error {
 	var upTo int32
-	for i, b := range rt.Backends {
+	for i, b := range bs {
 		id := ids[b.Name]
 		switch {
 		case id == "":
-			return nil, fmt.Errorf("backends[%d]: backend %q does not exist", i, b.Name)
+			return fmt.Errorf("backends[%d]: backend %q does not exist", i, b.Name)
 		case b.Weight < 0:
-			return nil, fmt.Errorf("backends[%d]: negative weight", i)
+			return fmt.Errorf("backends[%d]: negative weight", i)
 		case b.Weight == 0:
 			continue
 		}
 		upTo += b.Weight
-		out = append(out, "http-request set-var(txn.backend) str("+id+suffix+") if "+cond+" { var(txn.split_w) -m int lt "+strconv.Itoa(int(upTo))+" }")
+		yield(id, upTo)
 	}
-	return out, nil
+	return nil
 }
 
 // lines writes the rules of every group.

@@ -20,7 +20,8 @@ import (
 // The Gateway API objects (Options.Gateway): GatewayClasses and
 // Namespaces (whose labels allowedRoutes selectors read) cluster-wide,
 // Gateways, HTTPRoutes, GRPCRoutes, TLSRoutes (v1, the version the standard
-// channel serves) and ReferenceGrants in the watched namespaces.
+// channel serves), TCPRoutes (if served) and ReferenceGrants in the watched
+// namespaces.
 // Their status-only updates, which the Gateway API status writer makes,
 // do not trigger a reconcile; every change wakes that writer.
 
@@ -38,6 +39,8 @@ type gatewayScope struct {
 	grpc     gatewaylisters.GRPCRouteLister
 	tls      gatewaylisters.TLSRouteLister
 	grants   gatewaybetalisters.ReferenceGrantLister
+	// tcpRoutes list nothing when TCPRoutes are not served (gatewaytcp.go).
+	tcpRoutes gatewaylisters.TCPRouteLister
 }
 
 // watchGatewayAPI sets up the informers of the Gateway API objects.
@@ -56,7 +59,11 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 	}
 	l.namespaces = ns.Lister()
 	s.factories = append(s.factories, cf, nf)
-	for _, n := range namespaces {
+	tcpRoutes, err := s.watchTCPRoutes(gw, namespaces)
+	if err != nil {
+		return err
+	}
+	for i, n := range namespaces {
 		f := gatewayinformers.NewSharedInformerFactoryWithOptions(gw, 0, gatewayinformers.WithNamespace(n), gatewayinformers.WithTransform(stripUnused))
 		gws := f.Gateway().V1().Gateways()
 		routes := f.Gateway().V1().HTTPRoutes()
@@ -82,7 +89,7 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 		if err := s.addCache("referencegrants"+where, grants.Informer(), s.onGatewayChange(nil)); err != nil {
 			return err
 		}
-		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), grpc: grpc.Lister(), tls: tlsRoutes.Lister(), grants: grants.Lister()})
+		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), grpc: grpc.Lister(), tls: tlsRoutes.Lister(), grants: grants.Lister(), tcpRoutes: tcpRoutes[i]})
 		s.factories = append(s.factories, f)
 	}
 	s.gateway = l
@@ -154,5 +161,6 @@ func (l *gatewayListers) addTo(snap *translate.Snapshot) {
 		snap.GRPCRoutes = appendListed(snap.GRPCRoutes, sc.grpc.List)
 		snap.TLSRoutes = appendListed(snap.TLSRoutes, sc.tls.List)
 		snap.ReferenceGrants = appendListed(snap.ReferenceGrants, sc.grants.List)
+		snap.TCPRoutes = appendListed(snap.TCPRoutes, sc.tcpRoutes.List)
 	}
 }

@@ -163,6 +163,8 @@ func (w *GatewayStatusWriter) sync(ctx context.Context) error {
 		func(r *gatewayv1.GRPCRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, (*gatewayv1.GRPCRoute).DeepCopy, gw.GRPCRoutes)...)
 	errs = append(errs, writeRoutes(ctx, w, "TLSRoute", snap.TLSRoutes, want.TLSRoutes, now,
 		func(r *gatewayv1.TLSRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, (*gatewayv1.TLSRoute).DeepCopy, gw.TLSRoutes)...)
+	errs = append(errs, writeRoutes(ctx, w, "TCPRoute", snap.TCPRoutes, want.TCPRoutes, now,
+		func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, (*gatewayv1.TCPRoute).DeepCopy, gw.TCPRoutes)...)
 	return errors.Join(errs...)
 }
 
@@ -193,17 +195,6 @@ func writeRoutes[R metav1.Object, C routeClient[R]](ctx context.Context, w *Gate
 		}))
 	}
 	return errs
-}
-
-// writeRoute writes the status.parents of route r, of kind, with update
-// when ours in cur differ from want's entry for r.
-func (w *GatewayStatusWriter) writeRoute(ctx context.Context, kind string, r metav1.Object, cur []gatewayv1.RouteParentStatus, want map[string][]gatewayv1.RouteParentStatus, now metav1.Time, update func(context.Context, []gatewayv1.RouteParentStatus) error) error {
-	name := r.GetNamespace() + "/" + r.GetName()
-	parents := routeParents(cur, want[name], now)
-	if equality.Semantic.DeepEqual(cur, parents) {
-		return nil
-	}
-	return w.write(ctx, kind, name, func(ctx context.Context) error { return update(ctx, parents) })
 }
 
 // write makes one status update. An object gone or changed since the

@@ -1,0 +1,4 @@
+package kubernetes
+
+// Serves exports serves for the tests of optional kinds.
+var Serves = serves

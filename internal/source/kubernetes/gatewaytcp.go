@@ -1,0 +1,46 @@
+package kubernetes
+
+import (
+	"maps"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+	gatewayinformers "sigs.k8s.io/gateway-api/pkg/client/informers/externalversions"
+	gatewaylisters "sigs.k8s.io/gateway-api/pkg/client/listers/apis/v1"
+)
+
+// TCPRoutes (gateway.networking.k8s.io/v1) are an optional kind
+// (optionalkind.go): a cluster whose Gateway API CRDs predate them, or
+// that left them out, keeps its Gateways and HTTPRoutes served.
+
+// watchTCPRoutes sets up the TCPRoute informers of the watched
+// namespaces, started once discovery finds the kind, and returns the
+// listers in the order of namespaces.
+func (s *Source) watchTCPRoutes(gw gatewayclient.Interface, namespaces []string) ([]gatewaylisters.TCPRouteLister, error) {
+	o := &optionalKind{groupVersion: gatewayv1.GroupVersion.String(), resource: "tcproutes", disc: gw.Discovery(), log: s.log}
+	var listers []gatewaylisters.TCPRouteLister
+	for _, n := range namespaces {
+		f := gatewayinformers.NewSharedInformerFactoryWithOptions(gw, 0, gatewayinformers.WithNamespace(n), gatewayinformers.WithTransform(stripUnused))
+		routes := f.Gateway().V1().TCPRoutes()
+		inf := routes.Informer()
+		if _, err := inf.AddEventHandler(s.onGatewayChange(isSpecUnchanged)); err != nil {
+			return nil, err
+		}
+		o.factories = append(o.factories, f)
+		o.informers = append(o.informers, inf)
+		listers = append(listers, routes.Lister())
+	}
+	s.factories = append(s.factories, o)
+	s.caches = append(s.caches, namedCache{name: "tcproutes (if served)", synced: o.hasSynced})
+	return listers, nil
+}
+
+// isSpecUnchanged reports whether an update changed only an object's
+// status: the status writer's own writes, which need no reconcile.
+func isSpecUnchanged(old, cur any) bool {
+	o, err1 := meta.Accessor(old)
+	c, err2 := meta.Accessor(cur)
+	return err1 == nil && err2 == nil && o.GetGeneration() == c.GetGeneration() && o.GetUID() == c.GetUID() &&
+		maps.Equal(o.GetAnnotations(), c.GetAnnotations()) && maps.Equal(o.GetLabels(), c.GetLabels())
+}
