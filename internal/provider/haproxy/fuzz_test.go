@@ -96,7 +96,7 @@ var (
 		`^    tune\.ssl\.lifetime \d+s$`,
 		// The fixed path rules, as they are.
 		`^    (`+quoteAll(pathRules[:])+`)$`,
-		`^    http-request set-var\(txn\.host\) req\.hdr\(host\),lower$`,
+		`^    http-request set-var\(txn\.host\) req\.fhdr\(host\),lower$`,
 		`^    http-request set-var\(txn\.host\) var\(txn\.host\),regsub\(:\[0-9\]\+\$,\) if \{ var\(txn\.host\) -m sub : \}$`,
 		`^    http-request set-var\(txn\.host\) var\(txn\.host\),regsub\(\[\.\]\$,\) if \{ var\(txn\.host\) -m end \. \}$`,
 		`^    http-request set-var\(txn\.vhost\) var\(txn\.host\),map_str\(maps/\d+(?:_lb\d+)?-hosts\.map\)$`,
@@ -108,7 +108,7 @@ var (
 		`^    http-request set-header X-Forwarded-For "%\[req\.fhdr\(x-forwarded-for\)\], %\[req\.fhdr\(x-real-ip\)\]" if \{ req\.fhdr_cnt\(x-forwarded-for\) eq 1 \}$`,
 		`^    http-request add-header X-Forwarded-For %\[req\.fhdr\(x-real-ip\)\] if !\{ req\.fhdr_cnt\(x-forwarded-for\) eq 1 \}$`,
 		`^    http-request set-header X-Real-IP %\[src\]$`,
-		`^    http-request set-header X-Forwarded-Host %\[req\.hdr\(host\)\]$`,
+		`^    http-request set-header X-Forwarded-Host %\[req\.fhdr\(host\)\]$`,
 		`^    http-request set-header X-Forwarded-Proto https?$`,
 		`^    http-request set-header X-Forwarded-Port \d+$`,
 		`^    http-request return status 404 content-type "text/plain; charset=utf-8" string "404 not found: no route for this host and path" if !\{ var\(txn\.backend\) -m found \}$`,

@@ -709,7 +709,11 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	// where there is something to strip (a substring match is cheaper).
 	// A lookup in a map that is empty in this generation is left out:
 	// maps change only with a new generation, never at run time.
-	w.line("    http-request set-var(txn.host) req.hdr(host),lower")
+	// The whole field (req.fhdr): req.hdr splits it at commas and takes
+	// the last value, which would route "Host: a.example,b.example" as
+	// b.example; whole, it is no host name and routes nowhere, as on the
+	// builtin provider.
+	w.line("    http-request set-var(txn.host) req.fhdr(host),lower")
 	w.line("    http-request set-var(txn.host) var(txn.host),regsub(:[0-9]+$,) if { var(txn.host) -m sub : }")
 	w.line("    http-request set-var(txn.host) var(txn.host),regsub([.]$,) if { var(txn.host) -m end . }")
 	if hosts.Len() > 0 {
@@ -768,7 +772,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	w.line("    http-request set-header X-Real-IP %[src]")
 	w.line("    http-request set-header X-Forwarded-For \"%[req.fhdr(x-forwarded-for)], %[req.fhdr(x-real-ip)]\" if { req.fhdr_cnt(x-forwarded-for) eq 1 }")
 	w.line("    http-request add-header X-Forwarded-For %[req.fhdr(x-real-ip)] if !{ req.fhdr_cnt(x-forwarded-for) eq 1 }")
-	w.line("    http-request set-header X-Forwarded-Host %[req.hdr(host)]")
+	w.line("    http-request set-header X-Forwarded-Host %[req.fhdr(host)]")
 	w.line("    http-request set-header X-Forwarded-Proto " + proto)
 	w.line("    http-request set-header X-Forwarded-Port " + port)
 	redirectsTo.write(w)

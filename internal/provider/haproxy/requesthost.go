@@ -17,10 +17,10 @@ const badHostBody = "400 bad request: the Host header cannot be reflected in a r
 // The name's length is checked apart (-m len), before the regex.
 const locationHostRegex = `^(([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?[.])*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|[[][0-9a-f:.]{1,45}[]])$`
 
-// txn.host comes from req.hdr(host), which takes the last of the values a
-// comma separates: the guard looks at the whole field (req.fhdr) too, so
-// that "a.example,evil.example" is refused, as the builtin provider's
-// parser refuses it, instead of reflecting the part after the comma.
+// txn.host is the whole Host field (req.fhdr, lower-cased, without port
+// and trailing dot), so "a.example,evil.example" fails the regex (and the
+// comma check, kept as a second guard) and is refused, as the builtin
+// provider refuses it, rather than a part of it reflected.
 //
 // requestHostBase returns the start of the Location of rd, which
 // reflects the request's host, on listener l ("<scheme>://<host>[:port]"

@@ -67,6 +67,10 @@ func (s *Suite) testHostCaseAndPort(t *testing.T) {
 		at(port, "X.Wild.Example.COM", "/", from(wild)),
 		at(port, "x.wild.example.com:1234", "/", from(wild)),
 		at(port, "b.example.com:8080", "/", status(http.StatusNotFound)),
+		// A Host that is a list is no host: never routed by one of its
+		// parts (the last, as a comma-splitting fetch would take).
+		at(port, "b.example.com,a.example.com", "/", status(http.StatusNotFound)),
+		at(port, "x.wild.example.com, a.example.com", "/", status(http.StatusNotFound)),
 	)
 }
 
