@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: installs what the tests need (Debian
 # packages, the pinned kube-apiserver, etcd and kube-controller-manager and
 # Gateway API's echo-basic and CRDs, built or copied from the Go module proxy
-# and cached outside the work tree), then runs vet, gofmt and every test.
+# and cached outside the work tree), then runs vet, gofmt, every test and
+# Gateway API's conformance suite with both providers.
 # Idempotent: a second run installs and builds nothing.
 set -euo pipefail
 
@@ -37,3 +38,9 @@ echo "--- go test"
 go test -count=1 -race -timeout 30m ./...
 echo "--- image module"
 (cd hack/image && go test -count=1 ./...)
+echo "--- Gateway API conformance: the upstream suite, unmodified, with each provider (reports in a temporary directory; make conformance writes conformance/reports/)"
+GATEWAY_CONFORMANCE_BIN=$(bash hack/build-conformance.sh | tail -n 1)
+export GATEWAY_CONFORMANCE_BIN
+reports=$(mktemp -d)
+trap 'rm -rf "$reports"' EXIT
+GATEWAY_CONFORMANCE_REPORT_DIR=$reports go test -count=1 -tags conformance -timeout 60m -run '^TestGatewayConformance$' ./test/conformance/

@@ -108,7 +108,11 @@ func runSuite(t *testing.T, suite, bin, provider string) {
 	// at its start.
 	waitAccepted(t, ctx, dyn)
 
-	report, err := filepath.Abs(filepath.Join("..", "..", "conformance", "reports", provider+".yaml"))
+	reports := filepath.Join("..", "..", "conformance", "reports")
+	if d := os.Getenv("GATEWAY_CONFORMANCE_REPORT_DIR"); d != "" {
+		reports = d
+	}
+	report, err := filepath.Abs(filepath.Join(reports, provider+".yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
