@@ -28,8 +28,14 @@ import (
 // that an HTTPRoute to the same Service port keeps HTTP/1.1. A rule with
 // a match or filter that cannot be honoured is left out whole.
 
-// grpcBackendSuffix ends the names of the backends of GRPCRoutes.
-const grpcBackendSuffix = "!grpc"
+// grpcBackendSuffix ends the names of the backends of GRPCRoutes, and
+// h2cBackendSuffix those of HTTPRoutes to a Service port of appProtocol
+// kubernetes.io/h2c, so that another route to the same port keeps its
+// own protocol.
+const (
+	grpcBackendSuffix = "!grpc"
+	h2cBackendSuffix  = "!h2c"
+)
 
 // maxGRPCName is the longest service or method, as the CRD has it.
 const maxGRPCName = 1024
@@ -60,8 +66,11 @@ func grpcRoute(r *gatewayv1.GRPCRoute) *routeState {
 // protocolSuffix ends the name of a backend of a route whose backends
 // speak p.
 func protocolSuffix(p lbconfig.BackendProtocol) string {
-	if p == lbconfig.BackendGRPC {
+	switch p {
+	case lbconfig.BackendGRPC:
 		return grpcBackendSuffix
+	case lbconfig.BackendH2C:
+		return h2cBackendSuffix
 	}
 	return ""
 }

@@ -368,19 +368,43 @@ func (g *gatewayAPI) resolveRef(r *routeCommon, ref gatewayv1.BackendObjectRefer
 		return "", gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("%q is not a Service name", ref.Name)
 	}
 	svc := &networkingv1.IngressServiceBackend{Name: string(ref.Name), Port: networkingv1.ServiceBackendPort{Number: *ref.Port}}
-	name := backendName(ns, svc) + protocolSuffix(r.protocol)
+	proto := r.protocol
+	if proto == "" && g.appProtocol(ns, svc) == appProtocolH2C {
+		proto = lbconfig.BackendH2C
+	}
+	name := backendName(ns, svc) + protocolSuffix(proto)
 	rb := g.t.shared.backends[name]
 	if rb == nil {
 		rb = g.t.shared.newBuilder().resolve(ns, svc)
 		rb.backend.Name = name
 		rb.backend.Policy = DefaultPolicy()
-		rb.backend.Protocol = r.protocol
+		rb.backend.Protocol = proto
 		g.t.shared.backends[name] = rb
 	}
 	if rb.issue != nil {
 		return "", gatewayv1.RouteReasonBackendNotFound, rb.issue.msg
 	}
 	return name, "", ""
+}
+
+// appProtocolH2C is the Service port appProtocol of HTTP/2 in the clear
+// with prior knowledge (KEP-3726's standard application protocols).
+const appProtocolH2C = "kubernetes.io/h2c"
+
+// appProtocol returns the appProtocol of the port of svc in namespace ns
+// that a backendRef names by number, "" when there is none.
+func (g *gatewayAPI) appProtocol(ns string, svc *networkingv1.IngressServiceBackend) string {
+	for _, s := range g.snap.Services {
+		if s == nil || s.Namespace != ns || s.Name != svc.Name {
+			continue
+		}
+		for _, p := range s.Spec.Ports {
+			if p.Port == svc.Port.Number && p.AppProtocol != nil {
+				return *p.AppProtocol
+			}
+		}
+	}
+	return ""
 }
 
 // readMatch sets the path, header, query parameter and method matches of
