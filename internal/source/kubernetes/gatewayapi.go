@@ -74,16 +74,16 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 		if n == "" {
 			where = " in all namespaces"
 		}
-		if err := s.addCache("gateways"+where, gws.Informer(), s.onGatewayChange(isGatewayStatusOnly)); err != nil {
+		if err := s.addCache("gateways"+where, gws.Informer(), s.onGatewayChange(isStatusOnly)); err != nil {
 			return err
 		}
-		if err := s.addCache("httproutes"+where, routes.Informer(), s.onGatewayChange(isRouteStatusOnly)); err != nil {
+		if err := s.addCache("httproutes"+where, routes.Informer(), s.onGatewayChange(isStatusOnly)); err != nil {
 			return err
 		}
-		if err := s.addCache("grpcroutes"+where, grpc.Informer(), s.onGatewayChange(isRouteStatusOnly)); err != nil {
+		if err := s.addCache("grpcroutes"+where, grpc.Informer(), s.onGatewayChange(isStatusOnly)); err != nil {
 			return err
 		}
-		if err := s.addCache("tlsroutes"+where, tlsRoutes.Informer(), s.onGatewayChange(isRouteStatusOnly)); err != nil {
+		if err := s.addCache("tlsroutes"+where, tlsRoutes.Informer(), s.onGatewayChange(isStatusOnly)); err != nil {
 			return err
 		}
 		if err := s.addCache("referencegrants"+where, grants.Informer(), s.onGatewayChange(nil)); err != nil {
@@ -127,21 +127,13 @@ func isGatewayClassStatusOnly(old, cur any) bool {
 	return ok1 && ok2 && o.Generation == c.Generation && o.UID == c.UID && maps.Equal(o.Labels, c.Labels)
 }
 
-// isGatewayStatusOnly: a Gateway's status.addresses keeps its pool
-// address across restarts (translate/gatewayaddress.go), but within a
-// run the translator already holds it, so status writes need no
-// reconcile.
-func isGatewayStatusOnly(old, cur any) bool {
-	o, ok1 := old.(*gatewayv1.Gateway)
-	c, ok2 := cur.(*gatewayv1.Gateway)
-	return ok1 && ok2 && o.Generation == c.Generation && o.UID == c.UID &&
-		maps.Equal(o.Annotations, c.Annotations) && maps.Equal(o.Labels, c.Labels)
-}
-
-// isRouteStatusOnly reports an update of a route (of any kind) that
-// changed neither its spec (generation) nor its identity, annotations or
-// labels: a status write, which needs no reconcile.
-func isRouteStatusOnly(old, cur any) bool {
+// isStatusOnly reports an update of a Gateway or route (of any kind)
+// that changed neither its spec (generation) nor its identity,
+// annotations or labels: a status write, which needs no reconcile. A
+// Gateway's status.addresses keeps its pool address across restarts
+// (translate/gatewayaddress.go), but within a run the translator already
+// holds it.
+func isStatusOnly(old, cur any) bool {
 	o, ok1 := old.(metav1.Object)
 	c, ok2 := cur.(metav1.Object)
 	return ok1 && ok2 && o.GetGeneration() == c.GetGeneration() && o.GetUID() == c.GetUID() &&

@@ -1,9 +1,6 @@
 package kubernetes
 
 import (
-	"maps"
-
-	"k8s.io/apimachinery/pkg/api/meta"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 	gatewayinformers "sigs.k8s.io/gateway-api/pkg/client/informers/externalversions"
@@ -24,7 +21,7 @@ func (s *Source) watchTCPRoutes(gw gatewayclient.Interface, namespaces []string)
 		f := gatewayinformers.NewSharedInformerFactoryWithOptions(gw, 0, gatewayinformers.WithNamespace(n), gatewayinformers.WithTransform(stripUnused))
 		routes := f.Gateway().V1().TCPRoutes()
 		inf := routes.Informer()
-		if _, err := inf.AddEventHandler(s.onGatewayChange(isSpecUnchanged)); err != nil {
+		if _, err := inf.AddEventHandler(s.onGatewayChange(isStatusOnly)); err != nil {
 			return nil, err
 		}
 		o.factories = append(o.factories, f)
@@ -34,13 +31,4 @@ func (s *Source) watchTCPRoutes(gw gatewayclient.Interface, namespaces []string)
 	s.factories = append(s.factories, o)
 	s.caches = append(s.caches, namedCache{name: "tcproutes (if served)", synced: o.hasSynced})
 	return listers, nil
-}
-
-// isSpecUnchanged reports whether an update changed only an object's
-// status: the status writer's own writes, which need no reconcile.
-func isSpecUnchanged(old, cur any) bool {
-	o, err1 := meta.Accessor(old)
-	c, err2 := meta.Accessor(cur)
-	return err1 == nil && err2 == nil && o.GetGeneration() == c.GetGeneration() && o.GetUID() == c.GetUID() &&
-		maps.Equal(o.GetAnnotations(), c.GetAnnotations()) && maps.Equal(o.GetLabels(), c.GetLabels())
 }
