@@ -92,7 +92,7 @@ var (
 		`^    load-server-state-from-file global$`,
 		`^    http-reuse always$`,
 		`^    errorfile 503 errors/503\.http$`,
-		`^    bind ((\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+)?:\d+|ipv4@\d+\.\d+\.\d+\.\d+:\d+|ipv6@[0-9a-f:]+:\d+ v6only|unix@/[!-~]+/tls-\d+(_lb\d+)?\.sock mode 600 accept-proxy)( ssl crt certs/[A-Za-z0-9_.-]+\.pem crt-list maps/\d+(_lb\d+)?\.crtlist alpn h2,http/1\.1( tls-ticket-keys tls-ticket-keys)?)?$`,
+		`^    bind ((\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+)?:\d+|ipv4@\d+\.\d+\.\d+\.\d+:\d+|ipv6@[0-9a-f:]+:\d+ v6only|unix@/[!-~]+/tls-\d+(_lb\d+)?\.sock mode 600 accept-proxy)( ssl crt certs/[A-Za-z0-9_.-]+\.pem crt-list maps/\d+(_lb\d+)?\.crtlist alpn h2,http/1\.1)?$`,
 		`^    tune\.ssl\.lifetime \d+s$`,
 		// The fixed path rules, as they are.
 		`^    (`+quoteAll(pathRules[:])+`)$`,

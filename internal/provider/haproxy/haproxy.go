@@ -45,9 +45,9 @@ type Options struct {
 	// KeepOnExit leaves HAProxy running when Run returns, for a controller
 	// restart (the next provider on Dir adopts it) without dropping traffic.
 	KeepOnExit bool
-	// TicketKeyRotation is how often a new TLS session ticket key is made
-	// (ticketkeys.go); zero means DefaultTicketKeyRotation. A ticket
-	// resumes for one period.
+	// TicketKeyRotation is how long an HAProxy worker serves at most
+	// before a reload gives it new TLS session ticket keys (tickets.go);
+	// zero means DefaultTicketKeyRotation. A ticket resumes for one period.
 	TicketKeyRotation time.Duration
 	// Logger receives the provider's logs; nil discards them.
 	Logger *slog.Logger
@@ -71,16 +71,15 @@ type Provider struct {
 	unknown bool // the adopted master runs a config we did not render
 	adoptOK bool // adoption was tried
 	stopped bool
-	// tickets are the TLS session ticket keys, nil with resumption off;
-	// ticketsLive says whether the current generation reads them.
-	tickets     *ticketKeys
-	ticketsLive bool
+	// keysMade is when the current worker started, and so made its TLS
+	// session ticket keys (tickets.go).
+	keysMade time.Time
 
 	wake           chan struct{} // Apply started a master: Run watches it
 	reloads        atomic.Int64
 	restarts       atomic.Int64
 	runtimeUpdates atomic.Int64
-	// ticketRotations counts the ticket keys handed to HAProxy.
+	// ticketRotations counts the reloads made only for new ticket keys.
 	ticketRotations atomic.Int64
 	down            atomic.Pointer[error] // why HAProxy is not serving
 }
@@ -134,20 +133,9 @@ func New(opts Options) (*Provider, error) {
 		return nil, fmt.Errorf("haproxy: ticket key rotation %s is not at least a second", opts.TicketKeyRotation)
 	}
 	p := &Provider{opts: opts, dir: dir, log: log, wake: make(chan struct{}, 1), defaultCert: cert}
-	if !opts.NoTLSSessionResumption {
-		// Go on with the keys of the last generation, so that a restarted
-		// controller (or an adopted HAProxy) keeps its tickets valid.
-		// Keys older than the ring's life are not worth keeping.
-		p.tickets = loadTicketKeys(dir)
-		if p.tickets != nil && time.Since(p.tickets.rotated) >= ticketKeyCount*p.ticketRotation() {
-			p.tickets = nil
-		}
-		if p.tickets == nil {
-			if p.tickets, err = newTicketKeys(time.Now()); err != nil {
-				return nil, fmt.Errorf("haproxy: %w", err)
-			}
-		}
-	}
+	// An adopted worker's keys are as old as it is, which is not known:
+	// they are rotated one period from now at the latest.
+	p.keysMade = time.Now()
 	if err := p.registerMetrics(opts.Metrics); err != nil {
 		return nil, fmt.Errorf("haproxy: metrics: %w", err)
 	}
@@ -216,8 +204,8 @@ func (p *Provider) renderOptions(prev *Layout) RenderOptions {
 		DefaultCertificate: p.defaultCert,
 		Limits:             p.opts.Options,
 	}
-	if p.tickets != nil {
-		o.TicketKeys, o.TicketLifetime = p.tickets.file(), p.ticketRotation()
+	if !p.opts.NoTLSSessionResumption {
+		o.TicketLifetime = p.ticketRotation()
 	}
 	return o
 }
@@ -385,7 +373,7 @@ func (p *Provider) applyReload(ctx context.Context, cfg *lbconfig.Config, runnin
 		}
 	}
 	keep = true
-	p.layout, p.unknown, p.ticketsLive = r.Layout, false, r.TicketKeys
+	p.layout, p.unknown, p.keysMade = r.Layout, false, time.Now()
 	if err := removeOtherGens(p.dir, genName); err != nil {
 		p.log.Warn("removing old generations", "error", err)
 	}
@@ -448,7 +436,7 @@ func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) erro
 	var rotateC <-chan time.Time
 	rotate := time.NewTimer(p.nextTicketRotation())
 	defer rotate.Stop()
-	if p.tickets != nil {
+	if !p.opts.NoTLSSessionResumption {
 		rotateC = rotate.C
 	}
 	for {
@@ -467,7 +455,7 @@ func (p *Provider) Run(ctx context.Context, updates chan<- provider.Result) erro
 			continue
 		case <-rotateC:
 			if err := p.rotateTicketKeys(ctx); err != nil {
-				p.log.Warn("tls ticket key rotation failed; the keys in service stay", "error", err)
+				p.log.Warn("tls ticket key rotation failed; the worker in service keeps its keys", "error", err)
 				rotate.Reset(time.Minute)
 			} else {
 				rotate.Reset(p.nextTicketRotation())
@@ -532,7 +520,7 @@ func (p *Provider) restart(ctx context.Context, dead *process) error {
 	if err := p.start(ctx); err != nil {
 		return err
 	}
-	p.layout, p.unknown, p.ticketsLive = r.Layout, false, r.TicketKeys
+	p.layout, p.unknown, p.keysMade = r.Layout, false, time.Now()
 	_ = removeOtherGens(p.dir, filepath.Base(gen))
 	p.restarts.Add(1)
 	p.log.Info("haproxy restarted", "pid", p.proc.pid, "restarts", p.restarts.Load())

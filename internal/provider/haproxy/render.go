@@ -75,11 +75,8 @@ type RenderOptions struct {
 	// MaxConnections of provider.Options, and its TLS setting
 	// NoTLSSessionResumption; the rest of it is ignored.
 	Limits provider.Options
-	// TicketKeys is the TLS session ticket keys file every HTTPS bind line
-	// reads (ticketkeys.go); nil lets each HAProxy worker make its own.
-	TicketKeys []byte
-	// TicketLifetime is how long a ticket or cached session resumes, with
-	// TicketKeys: the keys' rotation period.
+	// TicketLifetime, when set, is how long a ticket or cached session
+	// resumes (tickets.go): the provider's ticket key rotation period.
 	TicketLifetime time.Duration
 }
 
@@ -90,8 +87,6 @@ type Rendered struct {
 	Files map[string][]byte
 	// Layout says which endpoint sits in which server slot.
 	Layout *Layout
-	// TicketKeys says whether a bind line reads RenderOptions.TicketKeys.
-	TicketKeys bool
 }
 
 // safeName turns a user-supplied name into an HAProxy identifier that
@@ -348,7 +343,7 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 		r.files[extAuthLua] = r.extAuths.lua()
 	}
 	r.files[configFile] = []byte(w.String())
-	return &Rendered{Files: r.files, Layout: r.layout, TicketKeys: r.ticketKeys}, nil
+	return &Rendered{Files: r.files, Layout: r.layout}, nil
 }
 
 type renderer struct {
@@ -376,10 +371,8 @@ type renderer struct {
 	// extAuths are the external authentications (extauth.go).
 	extAuths extAuthRules
 	// timed are the backends of routes with timeouts (timeouts.go).
-	timed map[string]bool
-	// ticketKeys: a bind line reads the ticket keys file.
-	ticketKeys bool
-	cfgText    lines
+	timed   map[string]bool
+	cfgText lines
 }
 
 type lines struct{ strings.Builder }
@@ -400,9 +393,8 @@ func httpError(code int, reason, body string) string {
 // tlsGlobal writes the TLS settings of every HTTPS bind line: the
 // provider's profile (provider.IntermediateTLS) and session resumption.
 // With resumption on, HAProxy keeps its session cache (tune.ssl.cachesize,
-// 20000 sessions by default), which lives as long as a worker, and issues
-// tickets with the provider's keys (RenderOptions.TicketKeys,
-// ticketkeys.go), which outlive reloads.
+// 20000 sessions by default), and issues tickets with keys of its own:
+// both live as long as a worker (tickets.go).
 func tlsGlobal(w *lines, noResumption bool) {
 	p := provider.IntermediateTLS()
 	ciphers := make([]string, len(p.CipherSuites))
@@ -1114,7 +1106,7 @@ func (r *renderer) tls(l lbconfig.Listener) (string, error) {
 	}
 	crtList := mapsDir + "/" + r.at.key + ".crtlist"
 	r.files[crtList] = []byte(list.String())
-	return " ssl crt " + def + " crt-list " + crtList + " alpn h2,http/1.1" + r.ticketBindOption(), nil
+	return " ssl crt " + def + " crt-list " + crtList + " alpn h2,http/1.1", nil
 }
 
 // backend renders the HAProxy backends of b: mode http for HTTP routes

@@ -92,6 +92,9 @@ type Capabilities struct {
 	// Mirrors: routes' request mirrors. A provider without them must
 	// refuse a config that has some, and keep the old one serving.
 	Mirrors bool
+	// TicketsOutliveChanges: a session ticket issued before a config
+	// change resumes after it. HAProxy's reload makes new keys.
+	TicketsOutliveChanges bool
 	// StickyBackends: an affinity cookie picks among a route's weighted
 	// backends (lbconfig.Route.StickyBackends). A provider without it
 	// must refuse such a route, and keep the old config serving.
@@ -184,6 +187,7 @@ func (s Suite) Run(t *testing.T) {
 		{"TLSProfile", (*Suite).testTLSProfile},
 		{"TLSSessionResumption", (*Suite).testTLSResumption},
 		{"TLSSessionResumptionAcrossChange", (*Suite).testTLSResumptionAcrossChange},
+		{"TLSSingleUseTickets", (*Suite).testTLSSingleUseTickets},
 		{"TCP", (*Suite).testTCP},
 		{"HostileClientHellos", (*Suite).testHostileClientHellos},
 		{"TLSTerminatedForTCP", (*Suite).testTLSTerminatedForTCP},

@@ -4,18 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"ingress-controller/internal/nettest"
 	"ingress-controller/pkg/lbconfig"
+	"ingress-controller/pkg/provider"
 )
 
 // ticketLab is a provider serving a.example.com over HTTPS on port.
@@ -85,85 +82,57 @@ func (l ticketLab) sessions(t *testing.T) map[string]*tls.Config {
 	return out
 }
 
-// TestTicketKeysSurviveReload: a session ticket issued before a reload
-// resumes after it, over TLS 1.2 and 1.3: the new worker reads the same
-// keys. The session cache starts empty in the new worker, so only the
-// ticket can resume.
-func TestTicketKeysSurviveReload(t *testing.T) {
-	l := startTicketLab(t, time.Hour)
-	clients := l.sessions(t)
-	reloads := l.p.Reloads()
-	cfg := *l.cfg
-	cfg.LoadBalancers = []lbconfig.LoadBalancer{l.cfg.LoadBalancers[0]}
-	lst := cfg.LoadBalancers[0].Listeners[0]
-	vh := lst.VirtualHosts[0]
-	vh.Routes = append([]lbconfig.Route{{Path: "/other", Match: lbconfig.MatchPrefix, Backend: ref("default/a:80")}}, vh.Routes...)
-	lst.VirtualHosts = []lbconfig.VirtualHost{vh}
-	cfg.LoadBalancers[0].Listeners = []lbconfig.Listener{lst}
-	apply(t, l.p, &cfg)
-	if l.p.Reloads() != reloads+1 {
-		t.Fatalf("reloads %d -> %d, want one reload", reloads, l.p.Reloads())
-	}
-	for name, c := range clients {
-		if !l.resumes(t, c) {
-			t.Errorf("%s: a ticket issued before the reload did not resume after it", name)
-		}
-	}
-}
-
-// TestTicketKeysRotate: a ticket resumes after one rotation (its key
-// decrypts for one more period) and not after two (its key is gone), and
-// the keys file of the generation in service follows, owner-only.
+// TestTicketKeysRotate: a rotation reloads HAProxy, whose new worker
+// makes new keys, so tickets issued before it no longer resume (over TLS
+// 1.2 and 1.3) and new ones do; a worker younger than the period is not
+// reloaded; a config reload makes new keys too and counts as a rotation.
 func TestTicketKeysRotate(t *testing.T) {
 	l := startTicketLab(t, time.Hour)
-	once, twice := l.sessions(t), l.sessions(t)
-	keysFile := filepath.Join(l.p.Dir(), currentLink, ticketKeysFile)
-	before, err := os.ReadFile(keysFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
+	reloads := l.p.Reloads()
 	if err := l.p.rotateTicketKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for name, c := range once {
-		if !l.resumes(t, c) {
-			t.Errorf("%s: a ticket did not resume after one rotation", name)
-		}
+	if l.p.Reloads() != reloads || l.p.ticketRotations.Load() != 0 {
+		t.Fatalf("a worker younger than the period was reloaded (%d -> %d reloads)", reloads, l.p.Reloads())
 	}
+	before := l.sessions(t)
+	l.p.mu.Lock()
+	l.p.keysMade = l.p.keysMade.Add(-2 * time.Hour)
+	l.p.mu.Unlock()
 	if err := l.p.rotateTicketKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for name, c := range twice {
+	if l.p.Reloads() != reloads+1 || l.p.ticketRotations.Load() != 1 {
+		t.Fatalf("rotation: reloads %d -> %d, rotations %d; want one of each", reloads, l.p.Reloads(), l.p.ticketRotations.Load())
+	}
+	for name, c := range before {
 		if l.resumes(t, c) {
-			t.Errorf("%s: a ticket resumed after two rotations, past its key's life", name)
+			t.Errorf("%s: a ticket of the worker before the rotation resumed after it", name)
 		}
 	}
-	after, err := os.ReadFile(keysFile)
-	if err != nil {
-		t.Fatal(err)
+	after := l.sessions(t)
+	for name, c := range after {
+		if !l.resumes(t, c) {
+			t.Errorf("%s: a ticket issued after the rotation did not resume", name)
+		}
 	}
-	b, a := strings.Split(string(before), "\n"), strings.Split(string(after), "\n")
-	if len(a) != ticketKeyCount+1 || a[0] != b[2] || a[1] == b[2] {
-		t.Errorf("keys file after two rotations does not hold the newest of before first and two new ones")
-	}
-	if fi, err := os.Stat(keysFile); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("keys file: %v, mode %v; want 0600", err, fi.Mode().Perm())
-	}
-	// A reload after the rotations serves the rotated keys.
-	twiceAgain := l.sessions(t)
+	// A config change reloads: new keys, and the period starts again.
 	cfg := *l.cfg
 	cfg.Backends = []lbconfig.Backend{l.cfg.Backends[0], {Name: "default/unused:80"}}
 	apply(t, l.p, &cfg)
-	for name, c := range twiceAgain {
-		if !l.resumes(t, c) {
-			t.Errorf("%s: a ticket of the rotated keys did not resume after a reload", name)
+	for name, c := range after {
+		if l.resumes(t, c) {
+			t.Errorf("%s: a ticket of the worker before a config reload resumed after it", name)
 		}
+	}
+	if next := l.p.nextTicketRotation(); next < 59*time.Minute {
+		t.Errorf("next rotation in %s after a config reload, want a whole period", next)
 	}
 }
 
 // TestTicketKeysRotateOnSchedule: with a short period the provider
-// rotates by itself, without reloads, and HTTPS keeps answering.
+// rotates by itself, by reloading, and HTTPS keeps answering.
 func TestTicketKeysRotateOnSchedule(t *testing.T) {
 	l := startTicketLab(t, time.Second)
 	reloads := l.p.Reloads()
@@ -175,36 +144,27 @@ func TestTicketKeysRotateOnSchedule(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	l.resumes(t, &tls.Config{})
-	if l.p.Reloads() != reloads {
-		t.Errorf("rotations reloaded HAProxy (%d -> %d)", reloads, l.p.Reloads())
+	if got := l.p.Reloads() - reloads; got < 2 {
+		t.Errorf("%d reloads for %d rotations", got, l.p.ticketRotations.Load())
 	}
 }
 
-// TestTicketKeysFile: the file HAProxy reads round-trips, and what is not
-// three base64 keys of 80 bytes is refused.
-func TestTicketKeysFile(t *testing.T) {
-	k, err := newTicketKeys(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := parseTicketKeys(k.file())
-	if err != nil || back.keys != k.keys {
-		t.Fatalf("round trip: %v", err)
-	}
-	n, key, err := k.next(time.Now())
-	if err != nil || n.keys[0] != k.keys[1] || n.keys[1] != k.keys[2] || !strings.HasPrefix(string(n.file()[len(n.file())-len(key)-1:]), key) {
-		t.Fatalf("next: %v", err)
-	}
-	line := strings.Split(string(k.file()), "\n")[0]
-	for _, bad := range []string{
-		"", line + "\n", line + "\n" + line + "\n",
-		line + "\n" + line + "\n" + line[:len(line)-4] + "\n",
-		line + "\n" + line + "\n" + line + "\n" + line + "\n",
-		line + "\n" + line + "\n" + strings.Repeat("!", len(line)) + "\n",
-		line + "\n" + line + "\n" + line + "\r\n" + fmt.Sprint(strings.Repeat("A", 1<<16)) + "\n",
+// TestTicketLifetime: tune.ssl.lifetime is the rotation period, and there
+// is none without resumption.
+func TestTicketLifetime(t *testing.T) {
+	for _, c := range []struct {
+		opts RenderOptions
+		want string
+	}{
+		{RenderOptions{TicketLifetime: time.Hour}, "    tune.ssl.lifetime 3600s\n"},
+		{RenderOptions{TicketLifetime: time.Millisecond}, "    tune.ssl.lifetime 1s\n"},
+		{RenderOptions{}, ""},
+		{RenderOptions{TicketLifetime: time.Hour, Limits: provider.Options{NoTLSSessionResumption: true}}, ""},
 	} {
-		if _, err := parseTicketKeys([]byte(bad)); err == nil {
-			t.Errorf("parseTicketKeys(%.30q...) = nil error", bad)
+		var w lines
+		ticketLifetime(&w, c.opts)
+		if w.String() != c.want {
+			t.Errorf("%+v: %q, want %q", c.opts.TicketLifetime, w.String(), c.want)
 		}
 	}
 }
