@@ -19,6 +19,7 @@ import (
 // them. TLSRoute is TLS Passthrough; TLSRouteModeTerminate is not served.
 var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"GRPCRoute",
+	"GRPCRouteNamedRouteRule",
 	"Gateway",
 	"GatewayPort8080",
 	"HTTPRoute",
