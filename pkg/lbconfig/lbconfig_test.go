@@ -267,6 +267,16 @@ func FuzzCheckHostname(f *testing.F) {
 	})
 }
 
+func TestCheckPathLength(t *testing.T) {
+	long := "/" + strings.Repeat("a", MaxPathLength-1)
+	if err := CheckPath(long); err != nil {
+		t.Errorf("a path of MaxPathLength: %v", err)
+	}
+	if err := CheckPath(long + "a"); err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Errorf("a path of MaxPathLength+1: %v, want refused", err)
+	}
+}
+
 func FuzzCheckPath(f *testing.F) {
 	for _, s := range []string{"/", "/foo", "foo", "/a b", "/a\x00", "/ü"} {
 		f.Add(s)
@@ -275,7 +285,7 @@ func FuzzCheckPath(f *testing.F) {
 		if CheckPath(p) != nil {
 			return
 		}
-		if !strings.HasPrefix(p, "/") {
+		if !strings.HasPrefix(p, "/") || len(p) > MaxPathLength {
 			t.Fatalf("CheckPath accepted %q", p)
 		}
 		for i := 0; i < len(p); i++ {

@@ -320,11 +320,18 @@ func CheckHostname(h string) error {
 	return nil
 }
 
-// CheckPath returns an error unless p is an absolute URL path made of
-// printable, non-space ASCII characters.
+// MaxPathLength bounds a route's path: Gateway API's limit for a path
+// match, and far less than a request head may hold on either provider.
+const MaxPathLength = 1024
+
+// CheckPath returns an error unless p is an absolute URL path of at most
+// MaxPathLength printable, non-space ASCII characters.
 func CheckPath(p string) error {
 	if !strings.HasPrefix(p, "/") {
 		return fmt.Errorf("path %q must start with '/'", clip.Value(p))
+	}
+	if len(p) > MaxPathLength {
+		return fmt.Errorf("path %q is longer than %d characters", clip.Value(p), MaxPathLength)
 	}
 	for i := 0; i < len(p); i++ {
 		if c := p[i]; c <= ' ' || c >= 0x7f {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"ingress-controller/pkg/lbconfig"
+
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -223,4 +225,26 @@ func (l *lab) h2cGet(port int32, host, target string) reply {
 			}
 		}
 	}
+}
+
+// testLongPaths: exact and prefix routes of lbconfig.MaxPathLength are
+// served as they are (HAProxy reads them from map files, one per line),
+// beside a short catch-all.
+func (s *Suite) testLongPaths(t *testing.T) {
+	l := s.start(t)
+	long, other := l.startBackend("long"), l.startBackend("other")
+	port := l.freePort()
+	const host = "long.example"
+	p := "/" + strings.Repeat("p", lbconfig.MaxPathLength-1)
+	e := "/" + strings.Repeat("e", lbconfig.MaxPathLength-1)
+	l.apply(config(oneLB(port, nil,
+		vhost(host, prefix(p, long), exact(e, long), prefix("/", other)),
+	), long.pool(), other.pool()))
+	l.expect(
+		at(port, host, p, from(long)),
+		at(port, host, p+"/x", from(long)),
+		at(port, host, p[:len(p)-1], from(other)),
+		at(port, host, e, from(long)),
+		at(port, host, e+"e", from(other)),
+	)
 }

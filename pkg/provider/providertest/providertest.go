@@ -145,6 +145,7 @@ func (s Suite) Run(t *testing.T) {
 		{"HostMatchIgnoresCaseAndPort", (*Suite).testHostCaseAndPort},
 		{"RoutesByExactAndPrefixPath", (*Suite).testPaths},
 		{"PathNormalization", (*Suite).testPathNormalization},
+		{"LongPaths", (*Suite).testLongPaths},
 		{"DefaultBackendOrNotFound", (*Suite).testDefaultBackend},
 		{"NoReadyEndpointIs503", (*Suite).testNoReadyEndpoint},
 		{"SpreadsOverReadyEndpoints", (*Suite).testSpread},
