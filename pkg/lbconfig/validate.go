@@ -320,9 +320,10 @@ func CheckHostname(h string) error {
 	return nil
 }
 
-// MaxPathLength bounds a route's path: Gateway API's limit for a path
-// match, and far less than a request head may hold on either provider.
-const MaxPathLength = 1024
+// MaxPathLength bounds a route's path: more than a GRPCRoute's method
+// match makes ("/" + service + "/" + method, each at most 1024 bytes),
+// and far less than a request head may hold on either provider.
+const MaxPathLength = 4096
 
 // CheckPath returns an error unless p is an absolute URL path of at most
 // MaxPathLength printable, non-space ASCII characters.
