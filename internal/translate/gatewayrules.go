@@ -317,16 +317,21 @@ func spreadWeights(weights map[string]int64, invalid string) (lbconfig.BackendRe
 
 // invalidBackend returns the name of the backend of the route ref that
 // takes what cannot be resolved, making it on first use: for HTTPRoutes
-// and GRPCRoutes one that answers 500 (gatewayanswers.go); for routes of
-// connections (TLSRoute), which have no status to answer with, one
-// without endpoints, which closes them. The route's kind is in the name
-// of the latter, so that routes of two kinds with one name never share.
+// one that answers 500 and for GRPCRoutes one that answers 503, which a
+// gRPC client reads as UNAVAILABLE, as the spec asks (gatewayanswers.go);
+// for routes of connections (TLSRoute, TCPRoute), which have no status to
+// answer with, one without endpoints, which closes them. Kinds other than
+// HTTPRoute are in the name, so that routes of two kinds with one name
+// never share.
 func (g *gatewayAPI) invalidBackend(ref lbconfig.ObjectRef) string {
 	name := ref.Namespace + "/" + ref.Name + InvalidBackendSuffix
 	b := lbconfig.Backend{Name: name, Status: http.StatusInternalServerError}
-	if ref.Kind != kindHTTPRoute && ref.Kind != kindGRPCRoute {
+	if ref.Kind != kindHTTPRoute {
 		name = ref.Namespace + "/" + ref.Name + "!" + strings.ToLower(ref.Kind) + InvalidBackendSuffix
 		b = lbconfig.Backend{Name: name}
+		if ref.Kind == kindGRPCRoute {
+			b.Status = http.StatusServiceUnavailable
+		}
 	}
 	if g.t.shared.backends[name] == nil {
 		g.t.shared.backends[name] = &resolvedBackend{backend: b}

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc"
@@ -118,10 +121,16 @@ func (s *Suite) testGRPC(t *testing.T) {
 	toA := route(grpcCheckPath, lbconfig.MatchExact, "test/a:50051!grpc")
 	toA.Headers = []lbconfig.HeaderMatch{{Name: "color", Type: lbconfig.HeaderExact, Value: "blue"}}
 	toA.Rank = 2
+	// A GRPCRoute's unresolved backendRef, as the translator writes it:
+	// 503, which a gRPC client reads as UNAVAILABLE.
+	broken := route(grpcCheckPath, lbconfig.MatchExact, "test/broken!grpcroute!invalid")
+	broken.Headers = []lbconfig.HeaderMatch{{Name: "x-broken", Type: lbconfig.HeaderExact, Value: "yes"}}
+	broken.Rank = 3
 	routes := []lbconfig.Route{
 		route(grpcCheckPath, lbconfig.MatchExact, "test/a:50051!grpc"),
 		toB,
 		toA,
+		broken,
 		route("/[^/]+/Watch$", lbconfig.MatchRegex, "test/b:50051!grpc"),
 		// A GRPCRoute's rule without a method match, as the translator
 		// writes it: after the other patterns.
@@ -135,7 +144,8 @@ func (s *Suite) testGRPC(t *testing.T) {
 			{Hostname: "grpc.example", TLS: cert.Ref(), Routes: routes},
 		}})
 	}
-	cfg := config([]lbconfig.LoadBalancer{loadBalancer("default", listeners...)}, grpcBackend("a", a), grpcBackend("b", b), web.pool())
+	cfg := config([]lbconfig.LoadBalancer{loadBalancer("default", listeners...)}, grpcBackend("a", a), grpcBackend("b", b), web.pool(),
+		lbconfig.Backend{Name: "test/broken!grpcroute!invalid", Status: http.StatusServiceUnavailable})
 	if s.Capabilities.TLS {
 		cfg.Certificates = []lbconfig.Certificate{cert.Certificate()}
 	}
@@ -160,6 +170,9 @@ func (s *Suite) testGRPC(t *testing.T) {
 	check("Check over h2c with x-version: three", port, h2c, healthpb.HealthCheckResponse_SERVING, "x-version", "three")
 	check("Check over h2c with color: blue", port, h2c, healthpb.HealthCheckResponse_SERVING, "color", "blue")
 	check("Check over h2c with x-version: two and color: blue (the lower rank wins)", port, h2c, healthpb.HealthCheckResponse_NOT_SERVING, "x-version", "two", "color", "blue")
+	if _, err := l.grpcCall(port, h2c, "grpc.example", "x-broken", "yes"); grpcstatus.Code(err) != codes.Unavailable {
+		t.Errorf("Check over h2c with x-broken: yes (a backend that answers 503): %v; want code Unavailable", err)
+	}
 	if st, err := l.grpcWatch(port, "grpc.example"); err != nil || st != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Errorf("Watch over h2c (by a regular expression to b): got %v, %v; want NOT_SERVING", st, err)
 	}
