@@ -39,6 +39,7 @@ bench-ab:
 # (built once by hack/build-kubetools.sh); needs root for loopback addresses.
 bench-convergence:
 	KUBETOOLS_DIR_BIN=$$(bash hack/build-kubetools.sh | tail -n 1) go run ./bench/convergence $(CONVERGENCE_FLAGS)
+	KUBETOOLS_DIR_BIN=$$(bash hack/build-kubetools.sh | tail -n 1) go run ./bench/convergence -kind httproute $(CONVERGENCE_FLAGS)
 
 # Failed requests under wrk load while endpoints change every 100 ms and an
 # Ingress every second, for 60 s; same needs as bench-convergence, plus wrk.

@@ -1,15 +1,16 @@
 // Command convergence measures how fast the controller follows the cluster:
-// the time from creating an Ingress to its first 200 through the proxy, and
-// from removing an endpoint from an EndpointSlice to the last request that
-// reaches it, with N other Ingresses present (N = 1, 100, 1000 by default),
-// and the controller's memory with the largest N.
+// the time from creating an Ingress (or, with -kind httproute, an HTTPRoute
+// on a Gateway) to its first 200 through the proxy, and from removing an
+// endpoint from an EndpointSlice to the last request that reaches it, with
+// N others present (N = 1, 100, 1000 by default), and the controller's
+// memory with the largest N.
 //
 // Everything is real (see bench/internal/benchenv): a kube-apiserver and
 // etcd, the ingress-controller binary with --source=kubernetes, and echo
 // backends on addresses in 198.18.0.0/15 added to the loopback interface, so
 // it must run as root. It prints p50 and p99 over -trials trials per size.
 //
-//	go run ./bench/convergence -sizes 1,100,1000 -trials 20 [-provider builtin]
+//	go run ./bench/convergence -sizes 1,100,1000 -trials 20 [-provider builtin] [-kind ingress]
 package main
 
 import (
@@ -30,7 +31,11 @@ func main() {
 	trials := flag.Int("trials", 20, "trials per size and measurement")
 	endpointsPer := flag.Int("endpoints", 3, "endpoints per Service")
 	providerName := flag.String("provider", "builtin", "the controller's --provider")
+	kind := flag.String("kind", "ingress", "what routes the requests: ingress, or httproute (Gateway API)")
 	flag.Parse()
+	if *kind != "ingress" && *kind != "httproute" {
+		log.Fatalf("-kind: %q is not ingress or httproute", *kind)
+	}
 	var ns []int
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -43,12 +48,12 @@ func main() {
 	if *endpointsPer < 2 {
 		log.Fatal("-endpoints: at least 2, so that one can be removed")
 	}
-	if err := run(ns, *trials, *endpointsPer, *providerName); err != nil {
+	if err := run(ns, *trials, *endpointsPer, *providerName, *kind); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(sizes []int, trials, endpointsPer int, providerName string) error {
+func run(sizes []int, trials, endpointsPer int, providerName, kind string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	env, err := benchenv.Start(ctx, benchenv.Options{
@@ -56,6 +61,7 @@ func run(sizes []int, trials, endpointsPer int, providerName string) error {
 		Backends:   endpointsPer,
 		BackendNet: "198.18.9.",
 		Provider:   providerName,
+		GatewayAPI: kind == "httproute",
 	})
 	if err != nil {
 		return err
@@ -66,8 +72,8 @@ func run(sizes []int, trials, endpointsPer int, providerName string) error {
 		all[i] = i
 	}
 
-	fmt.Printf("convergence: kube-apiserver + ingress-controller (%s), %d endpoints per Service, %d trials\n", providerName, endpointsPer, trials)
-	fmt.Printf("%-10s %-28s %9s %9s %9s\n", "ingresses", "measurement", "p50", "p99", "max")
+	fmt.Printf("convergence: kube-apiserver + ingress-controller (%s), %ss, %d endpoints per Service, %d trials\n", providerName, kind, endpointsPer, trials)
+	fmt.Printf("%-10s %-28s %9s %9s %9s\n", kind+"s", "measurement", "p50", "p99", "max")
 	present := 0
 	for _, n := range sizes {
 		for ; present < n; present++ {
@@ -75,13 +81,13 @@ func run(sizes []int, trials, endpointsPer int, providerName string) error {
 			if err := env.CreateBackend(ctx, name, all); err != nil {
 				return err
 			}
-			if err := env.CreateIngress(ctx, name); err != nil {
+			if err := env.CreateRoute(ctx, name); err != nil {
 				return err
 			}
 		}
 		// The newest background app serving means all of them are applied.
 		if _, err := env.WaitServed(ctx, fmt.Sprintf("app-%d", n-1), time.Now(), 2*time.Minute); err != nil {
-			return fmt.Errorf("%d ingresses never served: %w", n, err)
+			return fmt.Errorf("%d %ss never served: %w", n, kind, err)
 		}
 
 		var create, remove []time.Duration
@@ -97,14 +103,14 @@ func run(sizes []int, trials, endpointsPer int, providerName string) error {
 			}
 			remove = append(remove, d)
 		}
-		report(n, "ingress created -> 200", create)
+		report(n, kind+" created -> 200", create)
 		report(n, "endpoint removed -> unused", remove)
 	}
 	rss, err := env.RSS()
 	if err != nil {
 		return err
 	}
-	fmt.Printf("controller RSS with %d ingresses, %d endpoints: %.1f MiB\n", present, present*endpointsPer, float64(rss)/(1<<20))
+	fmt.Printf("controller RSS with %d %ss, %d endpoints: %.1f MiB\n", present, kind, present*endpointsPer, float64(rss)/(1<<20))
 	return nil
 }
 
@@ -114,14 +120,14 @@ func report(n int, what string, ds []time.Duration) {
 	fmt.Printf("%-10d %-28s %9s %9s %9s\n", n, what, pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond))
 }
 
-// createTrial creates the backend first (not timed), then the Ingress, and
-// times until the proxy answers 200 for its host.
+// createTrial creates the backend first (not timed), then the Ingress or
+// HTTPRoute, and times until the proxy answers 200 for its host.
 func createTrial(ctx context.Context, env *benchenv.Env, name string, backends []int) (time.Duration, error) {
 	if err := env.CreateBackend(ctx, name, backends); err != nil {
 		return 0, err
 	}
 	start := time.Now()
-	if err := env.CreateIngress(ctx, name); err != nil {
+	if err := env.CreateRoute(ctx, name); err != nil {
 		return 0, err
 	}
 	return env.WaitServed(ctx, name, start, 30*time.Second)

@@ -28,9 +28,12 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"ingress-controller/internal/kubetest"
 	"ingress-controller/internal/nettest"
+	"ingress-controller/internal/translate"
 )
 
 // Namespace holds every object the benchmarks create.
@@ -55,12 +58,22 @@ type Options struct {
 	Provider string
 	// ControllerArgs are added to the controller's command line.
 	ControllerArgs []string
+	// GatewayAPI installs the Gateway API CRDs, runs the controller with
+	// --gateway-api, and makes a GatewayClass of ours and the Gateway
+	// GatewayName with one HTTP listener, which Proxy then is.
+	GatewayAPI bool
 }
+
+// GatewayName is the Gateway of an environment with Options.GatewayAPI.
+const GatewayName = "bench"
 
 // Env is a running environment. Close stops everything it started.
 type Env struct {
 	Client kubernetes.Interface
-	// Proxy is the controller's HTTP listener, "127.0.0.1:port".
+	// Gateway is a Gateway API clientset, with Options.GatewayAPI.
+	Gateway gatewayclient.Interface
+	// Proxy is the controller's HTTP listener, "127.0.0.1:port": the
+	// Gateway's listener with Options.GatewayAPI.
 	Proxy string
 	// Controller is the controller process.
 	Controller *exec.Cmd
@@ -105,6 +118,15 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, err
 	}
 
+	if opts.GatewayAPI {
+		if err := cluster.InstallGatewayCRDs(ctx); err != nil {
+			return nil, err
+		}
+		if e.Gateway, err = gatewayclient.NewForConfig(cluster.Config); err != nil {
+			return nil, err
+		}
+	}
+
 	work, err := os.MkdirTemp("", opts.Name+"-")
 	if err != nil {
 		return nil, err
@@ -129,6 +151,9 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	default:
 		args = append(args, "--provider="+opts.Provider)
 	}
+	if opts.GatewayAPI {
+		args = append(args, "--gateway-api")
+	}
 	args = append(args, opts.ControllerArgs...)
 	ctrl := exec.Command(bin, args...)
 	// Keep the log after the work directory goes, for a failed run.
@@ -149,7 +174,35 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		_ = logFile.Close()
 		stopLeftHAProxy(hxDir)
 	})
+	if opts.GatewayAPI {
+		port := freePort()
+		if err := e.createGateway(ctx, port); err != nil {
+			return nil, err
+		}
+		e.Proxy = fmt.Sprintf("127.0.0.1:%d", port)
+	}
 	return e, nil
+}
+
+// createGateway makes a GatewayClass of ours and the Gateway GatewayName
+// with one HTTP listener on port that takes routes of Namespace.
+func (e *Env) createGateway(ctx context.Context, port int) error {
+	class := &gatewayv1.GatewayClass{
+		ObjectMeta: metav1.ObjectMeta{Name: GatewayName},
+		Spec:       gatewayv1.GatewayClassSpec{ControllerName: translate.GatewayControllerName},
+	}
+	if _, err := e.Gateway.GatewayV1().GatewayClasses().Create(ctx, class, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	gw := &gatewayv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Name: GatewayName, Namespace: Namespace},
+		Spec: gatewayv1.GatewaySpec{
+			GatewayClassName: GatewayName,
+			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: gatewayv1.PortNumber(port)}},
+		},
+	}
+	_, err := e.Gateway.GatewayV1().Gateways(Namespace).Create(ctx, gw, metav1.CreateOptions{})
+	return err
 }
 
 // stopLeftHAProxy kills the HAProxy master the controller started in dir,
@@ -287,6 +340,33 @@ func Ingress(name, service string) *networkingv1.Ingress {
 func (e *Env) CreateIngress(ctx context.Context, name string) error {
 	_, err := e.Client.NetworkingV1().Ingresses(Namespace).Create(ctx, Ingress(name, name), metav1.CreateOptions{})
 	return err
+}
+
+// HTTPRoute returns an HTTPRoute called name, attached to the Gateway
+// GatewayName, that routes Host(name) to port 80 of the Service service.
+func HTTPRoute(name, service string) *gatewayv1.HTTPRoute {
+	return &gatewayv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace},
+		Spec: gatewayv1.HTTPRouteSpec{
+			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: GatewayName}}},
+			Hostnames:       []gatewayv1.Hostname{gatewayv1.Hostname(Host(name))},
+			Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
+				BackendObjectReference: gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(service), Port: ptr(gatewayv1.PortNumber(80))},
+			}}}}},
+		},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// CreateRoute creates what routes Host(name) to the Service name: an
+// HTTPRoute with Options.GatewayAPI, else an Ingress.
+func (e *Env) CreateRoute(ctx context.Context, name string) error {
+	if e.opts.GatewayAPI {
+		_, err := e.Gateway.GatewayV1().HTTPRoutes(Namespace).Create(ctx, HTTPRoute(name, name), metav1.CreateOptions{})
+		return err
+	}
+	return e.CreateIngress(ctx, name)
 }
 
 // Get sends GET / with Host(name) through the proxy and returns the status
