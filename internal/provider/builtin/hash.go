@@ -122,10 +122,23 @@ func (b *backend) chooseByKey(sum uint64, tried []*endpoint) choice {
 	return choice{ep: fallback}
 }
 
-// sumRequest hashes the key of a request on net/http's path.
-func (k *hashKey) sumRequest(r *http.Request, clientIP string) uint64 {
+// keySource is what a hash key reads of a request: requestKeys on
+// net/http's path, headKeys on the fast path, whose target is normal, so
+// that one request has one sum on either path.
+type keySource[T string | []byte] interface {
+	target() T
+	host() T
+	// header is the first field of the part's header.
+	header(p *hashPart) (T, bool)
+	// cookie is the value of the first cookie called name.
+	cookie(name string) (T, bool)
+}
+
+// sumKey hashes the key of the request s.
+func sumKey[T string | []byte, S keySource[T]](k *hashKey, s S, clientIP string) uint64 {
 	h := uint64(fnvOffset)
-	for i, p := range k.parts {
+	for i := range k.parts {
+		p := &k.parts[i]
 		if i > 0 {
 			h = fnvByte(h, 0)
 		}
@@ -133,21 +146,18 @@ func (k *hashKey) sumRequest(r *http.Request, clientIP string) uint64 {
 		case lbconfig.HashClientAddress:
 			h = fnvAdd(h, clientIP)
 		case lbconfig.HashRequestURI:
-			h = fnvAdd(h, r.RequestURI)
+			h = fnvAdd(h, s.target())
 		case lbconfig.HashPath:
-			h = fnvAdd(h, pathOf(r.RequestURI))
+			h = fnvAdd(h, pathOf(s.target()))
 		case lbconfig.HashHeader:
 			if p.name == "host" {
-				h = fnvAdd(h, r.Host)
-			} else if vs := r.Header[p.canonical]; len(vs) > 0 {
-				h = fnvAdd(h, vs[0])
+				h = fnvAdd(h, s.host())
+			} else if v, ok := s.header(p); ok {
+				h = fnvAdd(h, v)
 			}
 		case lbconfig.HashCookie:
-			for _, line := range r.Header["Cookie"] {
-				if v, ok := cookieIn(line, p.name); ok {
-					h = fnvAdd(h, v)
-					break
-				}
+			if v, ok := s.cookie(p.name); ok {
+				h = fnvAdd(h, v)
 			}
 		case lbconfig.HashLiteral:
 			h = fnvAdd(h, p.name)
@@ -156,43 +166,55 @@ func (k *hashKey) sumRequest(r *http.Request, clientIP string) uint64 {
 	return mix(h)
 }
 
-// sumHead hashes the key of a request on the fast path, whose target is
-// normal: the same sum as sumRequest for the same request.
+// sumRequest hashes the key of a request on net/http's path.
+func (k *hashKey) sumRequest(r *http.Request, clientIP string) uint64 {
+	return sumKey[string](k, requestKeys{r}, clientIP)
+}
+
+// sumHead hashes the key of a request on the fast path.
 func (k *hashKey) sumHead(head *http1.RequestHead, clientIP string) uint64 {
-	h := uint64(fnvOffset)
-	for i, p := range k.parts {
-		if i > 0 {
-			h = fnvByte(h, 0)
-		}
-		switch p.typ {
-		case lbconfig.HashClientAddress:
-			h = fnvAdd(h, clientIP)
-		case lbconfig.HashRequestURI:
-			h = fnvAdd(h, head.Target)
-		case lbconfig.HashPath:
-			h = fnvAdd(h, pathOf(head.Target))
-		case lbconfig.HashHeader:
-			if p.name == "host" {
-				h = fnvAdd(h, head.Host)
-			} else if v, ok := headField(head, p.name); ok {
-				h = fnvAdd(h, v)
-			}
-		case lbconfig.HashCookie:
-			for i := range head.Fields {
-				f := &head.Fields[i]
-				if !bytes.EqualFold(f.Name, []byte("Cookie")) {
-					continue
-				}
-				if v, ok := cookieIn(f.Value, p.name); ok {
-					h = fnvAdd(h, v)
-					break
-				}
-			}
-		case lbconfig.HashLiteral:
-			h = fnvAdd(h, p.name)
+	return sumKey[[]byte](k, headKeys{head}, clientIP)
+}
+
+type requestKeys struct{ r *http.Request }
+
+func (s requestKeys) target() string { return s.r.RequestURI }
+func (s requestKeys) host() string   { return s.r.Host }
+
+func (s requestKeys) header(p *hashPart) (string, bool) {
+	if vs := s.r.Header[p.canonical]; len(vs) > 0 {
+		return vs[0], true
+	}
+	return "", false
+}
+
+func (s requestKeys) cookie(name string) (string, bool) {
+	for _, line := range s.r.Header["Cookie"] {
+		if v, ok := cookieIn(line, name); ok {
+			return v, true
 		}
 	}
-	return mix(h)
+	return "", false
+}
+
+type headKeys struct{ h *http1.RequestHead }
+
+func (s headKeys) target() []byte { return s.h.Target }
+func (s headKeys) host() []byte   { return s.h.Host }
+
+func (s headKeys) header(p *hashPart) ([]byte, bool) { return headField(s.h, p.name) }
+
+func (s headKeys) cookie(name string) ([]byte, bool) {
+	for i := range s.h.Fields {
+		f := &s.h.Fields[i]
+		if !bytes.EqualFold(f.Name, []byte("Cookie")) {
+			continue
+		}
+		if v, ok := cookieIn(f.Value, name); ok {
+			return v, true
+		}
+	}
+	return nil, false
 }
 
 // choose is backend.choose on the fast path, which has no *http.Request.
