@@ -1,0 +1,142 @@
+package builtin
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"ingress-controller/internal/nettest"
+	"ingress-controller/pkg/lbconfig"
+)
+
+// failing answers the first fail requests of each path with 503 (after
+// delay, if set) and then echoes the body it read; it keeps the bodies.
+type failing struct {
+	fail  int
+	delay time.Duration
+	mu    sync.Mutex
+	seen  map[string]int
+	body  []string
+}
+
+func (f *failing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.seen[r.URL.Path]++
+	n := f.seen[r.URL.Path]
+	f.body = append(f.body, string(b))
+	f.mu.Unlock()
+	w.Header().Set("X-Echo-Server", "failing")
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	if n <= f.fail {
+		if strings.HasPrefix(r.URL.Path, "/interim") {
+			w.WriteHeader(http.StatusEarlyHints)
+		}
+		if f.delay > 0 {
+			time.Sleep(f.delay)
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "failed\n")
+		return
+	}
+	w.Write(b)
+}
+
+func (f *failing) attempts(path string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.seen[path]
+}
+
+func startFailing(t *testing.T, f *failing, timeouts *lbconfig.RouteTimeouts, backoff time.Duration) int32 {
+	t.Helper()
+	f.seen = map[string]int{}
+	p := startProxy(t, nettest.Logger(t))
+	port := nettest.FreePort(t)
+	rt := prefix("/", "failing")
+	rt.Retry = &lbconfig.Retry{Attempts: 3, Codes: []int32{503}, Backoff: lbconfig.Duration(backoff)}
+	rt.Timeouts = timeouts
+	mustApply(t, p, oneListener(port, []lbconfig.Backend{backendOf("failing", startBackend(t, f))}, nil, vh("", rt)))
+	return port
+}
+
+// TestRetryWithinRequestTimeout: the request timeout bounds every
+// attempt and backoff together: when the next attempt would start past
+// it, the client gets the proxy's 504 at once, not the backend's 503.
+func TestRetryWithinRequestTimeout(t *testing.T) {
+	f := &failing{fail: 10}
+	port := startFailing(t, f, &lbconfig.RouteTimeouts{Request: lbconfig.Duration(500 * time.Millisecond)}, 200*time.Millisecond)
+	start := time.Now()
+	a := get(t, testClient(t), port, "", "/x")
+	took := time.Since(start)
+	if a.status != http.StatusGatewayTimeout || a.server() != "" || took > 450*time.Millisecond {
+		t.Errorf("got %d from %q in %v, want the proxy's 504 before the request timeout", a.status, a.server(), took)
+	}
+	if n := f.attempts("/x"); n != 3 {
+		t.Errorf("the backend got %d attempts, want 3 (at 0, 200 and 400ms; a fourth would start past 500ms)", n)
+	}
+}
+
+// TestRetryAfterBackendRequestTimeout: an attempt that passes the
+// backendRequest timeout goes again, and the next one's answer counts.
+func TestRetryAfterBackendRequestTimeout(t *testing.T) {
+	f := &failing{fail: 1, delay: time.Second}
+	port := startFailing(t, f, &lbconfig.RouteTimeouts{BackendRequest: lbconfig.Duration(300 * time.Millisecond)}, 0)
+	a := do(t, testClient(t), "POST", port, "", "/slow", strings.NewReader("payload"))
+	if a.status != http.StatusOK || a.body != "payload" {
+		t.Errorf("got %d %q, want 200 with the body echoed by the second attempt", a.status, a.body)
+	}
+}
+
+// TestRetryChunkedBodies: a body without a length is held and sent again
+// whole within the bound, and sent once, whole, past it.
+func TestRetryChunkedBodies(t *testing.T) {
+	f := &failing{fail: 1}
+	port := startFailing(t, f, nil, 0)
+	c := testClient(t)
+	for _, tc := range []struct {
+		name   string
+		size   int
+		status int
+		tries  int
+	}{
+		{"small", 1000, http.StatusOK, 2},
+		{"empty", 0, http.StatusOK, 2},
+		{"over the bound", retryBodyMax + 1, http.StatusServiceUnavailable, 1},
+	} {
+		path := "/" + strings.ReplaceAll(tc.name, " ", "-")
+		body := strings.Repeat("c", tc.size)
+		f.mu.Lock()
+		f.body = nil
+		f.mu.Unlock()
+		// io.MultiReader hides the length: the client sends chunks.
+		a := do(t, c, "PUT", port, "", path, io.MultiReader(strings.NewReader(body)))
+		if a.status != tc.status || f.attempts(path) != tc.tries {
+			t.Errorf("%s: got %d after %d attempts, want %d after %d", tc.name, a.status, f.attempts(path), tc.status, tc.tries)
+		}
+		f.mu.Lock()
+		for i, got := range f.body {
+			if got != body {
+				t.Errorf("%s: attempt %d got %d bytes, want %d", tc.name, i+1, len(got), len(body))
+			}
+		}
+		f.mu.Unlock()
+	}
+}
+
+// TestNoRetryAfterInterim: once an informational response reached the
+// client, the exchange is not sent again: the client gets the 503.
+func TestNoRetryAfterInterim(t *testing.T) {
+	f := &failing{fail: 1}
+	port := startFailing(t, f, nil, 0)
+	a := get(t, testClient(t), port, "", "/interim")
+	if a.status != http.StatusServiceUnavailable || f.attempts("/interim") != 1 {
+		t.Errorf("got %d after %d attempts, want the 503 of the one attempt", a.status, f.attempts("/interim"))
+	}
+}
