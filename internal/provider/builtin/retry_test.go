@@ -3,6 +3,7 @@ package builtin
 import (
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -139,4 +140,37 @@ func TestNoRetryAfterInterim(t *testing.T) {
 	if a.status != http.StatusServiceUnavailable || f.attempts("/interim") != 1 {
 		t.Errorf("got %d after %d attempts, want the 503 of the one attempt", a.status, f.attempts("/interim"))
 	}
+}
+
+// TestRetryManyClients: 20 clients at once, each retried once with a
+// body of its own, each get their own body back, never another's or a
+// failed attempt's.
+func TestRetryManyClients(t *testing.T) {
+	f := &failing{fail: 1}
+	port := startFailing(t, f, nil, 0)
+	c := testClient(t)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			path := "/client-" + strconv.Itoa(i)
+			body := strings.Repeat(strconv.Itoa(i)+",", 100*(i+1))
+			for range 5 {
+				req, _ := http.NewRequest("POST", "http://127.0.0.1:"+strconv.Itoa(int(port))+path, strings.NewReader(body))
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Errorf("POST %s: %v", path, err)
+					return
+				}
+				got, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || string(got) != body || resp.StatusCode != http.StatusOK {
+					t.Errorf("POST %s: got %d with %d bytes (%v), want 200 with its own %d", path, resp.StatusCode, len(got), err, len(body))
+				}
+				f.mu.Lock()
+				f.seen[path] = 0 // the next request fails once again
+				f.mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
 }
