@@ -25,9 +25,15 @@ var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Ver
 
 // GatewayCRDFiles returns the paths of the Gateway API standard-channel
 // manifests (CRDs and the admission policy released beside them) that the
-// build script copied from the pinned module, sorted.
+// build script copied from the pinned module, sorted; or those of the
+// directory GATEWAY_CONFORMANCE_CRDS names, when set: the standard
+// channel prunes experimental fields (HTTPRoute's retry, say), whose
+// conformance tests need that CRD from the experimental channel.
 func (c *Cluster) GatewayCRDFiles() ([]string, error) {
 	dir := filepath.Join(c.binDir, gatewayCRDsDir)
+	if d := os.Getenv("GATEWAY_CONFORMANCE_CRDS"); d != "" {
+		dir = d
+	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return nil, err
