@@ -28,7 +28,8 @@ var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Ver
 // build script copied from the pinned module, sorted; or those of the
 // directory GATEWAY_CONFORMANCE_CRDS names, when set: the standard
 // channel prunes experimental fields (HTTPRoute's retry, say), whose
-// conformance tests need that CRD from the experimental channel.
+// conformance tests need the experimental channel (all of it: the suite
+// refuses CRDs of two channels).
 func (c *Cluster) GatewayCRDFiles() ([]string, error) {
 	dir := filepath.Join(c.binDir, gatewayCRDsDir)
 	if d := os.Getenv("GATEWAY_CONFORMANCE_CRDS"); d != "" {
