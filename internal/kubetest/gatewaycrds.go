@@ -25,15 +25,12 @@ var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Ver
 
 // GatewayCRDFiles returns the paths of the Gateway API standard-channel
 // manifests (CRDs and the admission policy released beside them) that the
-// build script copied from the pinned module, sorted; or those of the
-// directory GATEWAY_CONFORMANCE_CRDS names, when set: the standard
-// channel prunes experimental fields (HTTPRoute's retry, say), whose
-// conformance tests need the experimental channel (all of it: the suite
-// refuses CRDs of two channels).
+// build script copied from the pinned module, sorted; or those of
+// Options.GatewayCRDs, when set.
 func (c *Cluster) GatewayCRDFiles() ([]string, error) {
 	dir := filepath.Join(c.binDir, gatewayCRDsDir)
-	if d := os.Getenv("GATEWAY_CONFORMANCE_CRDS"); d != "" {
-		dir = d
+	if c.gatewayCRDs != "" {
+		dir = c.gatewayCRDs
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
