@@ -63,7 +63,7 @@ func (p *Provider) forwardRetrying(w http.ResponseWriter, r *http.Request, pr *p
 			return out
 		}
 		tried = append(tried, c.ep)
-		if !p.backOff(w, r, rt, c.timeouts) {
+		if !p.backOff(r, rt, c.timeouts) {
 			if r.Context().Err() != nil {
 				return outcome{}
 			}
@@ -148,7 +148,7 @@ func replay(r *http.Request, body []byte) *http.Request {
 
 // backOff waits the route's backoff before a retry; false when the
 // client went away or the request timeout would pass first.
-func (p *Provider) backOff(w http.ResponseWriter, r *http.Request, rt *lbconfig.Retry, t *exchangeTimeouts) bool {
+func (p *Provider) backOff(r *http.Request, rt *lbconfig.Retry, t *exchangeTimeouts) bool {
 	wait := rt.Backoff.Std()
 	if t != nil && !t.deadline.IsZero() && !time.Now().Add(wait).Before(t.deadline) {
 		return false
