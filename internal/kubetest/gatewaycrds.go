@@ -25,9 +25,13 @@ var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Ver
 
 // GatewayCRDFiles returns the paths of the Gateway API standard-channel
 // manifests (CRDs and the admission policy released beside them) that the
-// build script copied from the pinned module, sorted.
+// build script copied from the pinned module, sorted; or those of
+// Options.GatewayCRDs, when set.
 func (c *Cluster) GatewayCRDFiles() ([]string, error) {
 	dir := filepath.Join(c.binDir, gatewayCRDsDir)
+	if c.gatewayCRDs != "" {
+		dir = c.gatewayCRDs
+	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return nil, err

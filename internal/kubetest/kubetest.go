@@ -41,6 +41,10 @@ const (
 type Options struct {
 	// Logf, if set, receives progress messages: builds, starts, stops.
 	Logf func(format string, args ...any)
+	// GatewayCRDs, if set, is a directory of Gateway API manifests that
+	// InstallGatewayCRDs applies instead of the standard channel's the
+	// build script copied (the experimental channel, say).
+	GatewayCRDs string
 
 	// apiserverArgs, if set, returns more kube-apiserver flags once the
 	// PKI is written (StartConformance: the kubelet client).
@@ -65,6 +69,7 @@ type Cluster struct {
 	dirLock       *os.File // see makeDir
 	logf          func(string, ...any)
 	binDir        string
+	gatewayCRDs   string
 	ca            *authority
 	spawner       *spawner
 	apiserverArgs []string
@@ -137,7 +142,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: dir, dirLock: dirLock, logf: logf, binDir: binDir, spawner: newSpawner()}
+	c := &Cluster{Dir: dir, dirLock: dirLock, logf: logf, binDir: binDir, gatewayCRDs: opts.GatewayCRDs, spawner: newSpawner()}
 	defer func() {
 		if err != nil {
 			if stopErr := c.Stop(); stopErr != nil {

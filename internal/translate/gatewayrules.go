@@ -79,8 +79,8 @@ func (g *gatewayAPI) readRule(r *routeState, f string, rule gatewayv1.HTTPRouteR
 	if !g.readTimeouts(r, f+".timeouts", rule.Timeouts, &route) {
 		return route, false
 	}
-	if rule.Retry != nil {
-		g.t.problems.add(r.ref, f+".retry", string(gatewayv1.RouteReasonUnsupportedValue), "retries are not supported; the rule is served without")
+	if !g.readRetry(r, f+".retry", rule.Retry, &route) {
+		return route, false
 	}
 	if rule.SessionPersistence != nil {
 		g.t.problems.add(r.ref, f+".sessionPersistence", string(gatewayv1.RouteReasonUnsupportedValue), "session persistence is not supported; the rule is served without")

@@ -17,6 +17,8 @@ import (
 // the builtin's request mirrors (HTTPRouteRequestMirror and its
 // percentage and multiple forms), which HAProxy refuses, are not among
 // them. TLSRoute is TLS Passthrough; TLSRouteModeTerminate is not served.
+// HTTPRouteRetry is served by both for the codes the spec requires
+// (HAProxy refuses a backoff and codes its retry-on cannot take).
 var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"GRPCRoute",
 	"GRPCRouteNamedRouteRule",
@@ -39,6 +41,7 @@ var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"HTTPRouteQueryParamMatching",
 	"HTTPRouteRequestTimeout",
 	"HTTPRouteResponseHeaderModification",
+	"HTTPRouteRetry",
 	"HTTPRouteSchemeRedirect",
 	"ReferenceGrant",
 	"TLSRoute",

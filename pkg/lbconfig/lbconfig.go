@@ -234,6 +234,10 @@ type Route struct {
 	// Mirrors, if set, get copies of the route's requests (see
 	// mirror.go); sorted by Name, then share.
 	Mirrors []Mirror `json:"mirrors,omitempty"`
+	// Retry, if set, sends a request whose attempt failed again (see
+	// retry.go); nil sends each request once, but for the policy's
+	// retries of failed connects.
+	Retry *Retry `json:"retry,omitempty"`
 	// Source is the object that asked for this route: one of the load
 	// balancer's Sources, or an object that is not served (not among
 	// them), whose route goes to a backend without endpoints, so that its

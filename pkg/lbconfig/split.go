@@ -278,6 +278,7 @@ func (r *Route) sortSplit() {
 	slices.SortFunc(r.Backends, func(x, y WeightedBackend) int { return cmp.Compare(x.Name, y.Name) })
 	r.sortRequestMatches()
 	r.sortMirrors()
+	r.sortRetry()
 }
 
 // split checks a route's matches and weighted backends; ref checks that

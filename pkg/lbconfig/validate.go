@@ -226,6 +226,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 				v.timeouts(rf+".timeouts", t)
 			}
 			v.mirrors(rf, route, ref)
+			v.retry(rf, route)
 			if route.Rank < 0 {
 				v.add(rf+".rank", fmt.Sprintf("%d is negative", route.Rank))
 			}

@@ -81,7 +81,7 @@ func runSuite(t *testing.T, suite, bin, provider string) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 80*time.Minute)
 	defer cancel()
-	c, err := kubetest.StartConformance(ctx, kubetest.Options{Logf: t.Logf})
+	c, err := kubetest.StartConformance(ctx, kubetest.Options{Logf: t.Logf, GatewayCRDs: gatewayCRDs(suite)})
 	if err != nil {
 		t.Fatalf("StartConformance: %v", err)
 	}
@@ -292,4 +292,17 @@ func version(t *testing.T) string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// gatewayCRDs is the directory of the Gateway API CRDs the conformance
+// cluster installs: GATEWAY_CONFORMANCE_CRDS, else the experimental
+// channel, which hack/build-conformance.sh copies beside the suite. The
+// standard channel prunes experimental fields that tests of declared
+// features set (HTTPRoute's retry), and the suite refuses CRDs of two
+// channels.
+func gatewayCRDs(suite string) string {
+	if d := os.Getenv("GATEWAY_CONFORMANCE_CRDS"); d != "" {
+		return d
+	}
+	return filepath.Join(filepath.Dir(suite), "gateway-api-crds-experimental")
 }

@@ -217,6 +217,7 @@ func (p *Provider) reverseProxy(scheme string, rt http.RoundTripper) *httputil.R
 				err = errResponseTimeout
 			}
 			p.log.Warn("backend request failed", "backend", t.backend, "endpoint", t.ep.addr, "error", err)
+			noteFailed(w) // retry.go
 			http.Error(w, http.StatusText(status), status)
 		},
 		ErrorLog: nil,

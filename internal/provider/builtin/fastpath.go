@@ -329,7 +329,7 @@ func (fc *fastConn) serveRequest(n int) fastResult {
 		return handOff
 	}
 	rt := pr.routeFor(fc.host, fc.path)
-	if rt != nil && (rt.redirect != nil || rt.rewrite != nil || rt.auth != nil || rt.backend.protocol != "" || rt.backend.policy.cookie != "" || rt.headers != nil || rt.split != nil || rt.pages != nil || rt.fallback != nil || rt.ext != nil || rt.timeouts != nil || rt.mirrors != nil) {
+	if rt != nil && (rt.redirect != nil || rt.rewrite != nil || rt.auth != nil || rt.backend.protocol != "" || rt.backend.policy.cookie != "" || rt.headers != nil || rt.split != nil || rt.pages != nil || rt.fallback != nil || rt.ext != nil || rt.timeouts != nil || rt.mirrors != nil || rt.retry != nil) {
 		return handOff
 	}
 	if fc.p.opts.AccessLog != nil {

@@ -52,6 +52,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var headers responseHeaders
 	var pages *pageRequest
 	var timeouts *routeTimeouts
+	var retry *lbconfig.Retry
 	if rt := pr.routeForRequest(r, path); rt != nil {
 		client := remoteAddr(r.RemoteAddr)
 		if rt.access != nil && !rt.permits(client) {
@@ -129,7 +130,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				pages = nil // the fallback's answers are its own
 			}
 		}
-		timeouts = rt.timeouts
+		timeouts, retry = rt.timeouts, rt.retry
 	}
 	if b == nil {
 		http.Error(w, "404 not found: no route for this host and path", http.StatusNotFound)
@@ -147,6 +148,8 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out.status = http.StatusServiceUnavailable
 	case b.protocol == "" && isUpgrade(r.Header):
 		out = h.p.upgrade(w, r, pr, b, c)
+	case retry != nil:
+		out = h.p.forwardRetrying(w, r, pr, b, c, retry) // retry.go
 	default:
 		out = h.p.forwardLoop(w, r, pr, b, c)
 	}
@@ -416,6 +419,7 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh http1.Head, b 
 // backendFailed answers a request whose exchange failed before a response
 // was sent, and returns the status, 0 when the client went away first.
 func (p *Provider) backendFailed(w http.ResponseWriter, r *http.Request, b *backend, ep *endpoint, err error) int {
+	noteFailed(w) // retry.go
 	if clientBodyTimedOut(err) {
 		// Before the context check: the failed read cancelled it.
 		return clientTimedOut(w)

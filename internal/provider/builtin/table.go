@@ -139,6 +139,9 @@ type route struct {
 	// mirrors, if set, get copies of the route's requests; such a route
 	// is served on net/http's path (mirror.go).
 	mirrors []routeMirror
+	// retry, if set, sends failed attempts again; such a route is
+	// served on net/http's path (retry.go).
+	retry *lbconfig.Retry
 }
 
 // permits reports whether a client at addr may use r. An address that
@@ -413,6 +416,11 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 			}
 			if cr.mirrors, err = compileMirrors(rt.Mirrors, lookup); err != nil {
 				return nil, fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, r, err)
+			}
+			if rt.Retry != nil {
+				retry := *rt.Retry
+				retry.Codes = slices.Clone(retry.Codes)
+				cr.retry = &retry
 			}
 			v.routes = append(v.routes, cr)
 		}

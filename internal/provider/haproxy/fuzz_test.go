@@ -78,6 +78,8 @@ var (
 		`^    timeout (connect|server|tunnel) \d+ms$`,
 		`^    retries \d+$`,
 		`^    retry-on conn-failure empty-response$`,
+		`^    retry-on conn-failure empty-response junk-response( response-timeout)?( (401|403|404|408|425|50[0-4]))*$`,
+		`^    option (redispatch 1|http-buffer-request)$`,
 		`^    http-request disable-l7-retry if !METH_GET !METH_OPTIONS !METH_PUT !METH_DELETE !METH_TRACE$`,
 		`^    balance source$`,
 		`^    http-request set-var\(txn\.ic_hash[0-7]\) (src|pathq|path|req\.fhdr\([a-z0-9-]{1,64},1\)|req\.cook\([A-Za-z0-9._-]{1,64}\)|str\([A-Za-z0-9._~:/@-]{1,64}\))$`,

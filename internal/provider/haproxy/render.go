@@ -371,7 +371,9 @@ type renderer struct {
 	// extAuths are the external authentications (extauth.go).
 	extAuths extAuthRules
 	// timed are the backends of routes with timeouts (timeouts.go).
-	timed   map[string]bool
+	timed map[string]bool
+	// retries are the retry variants of backends, by name (retry.go).
+	retries map[string][]retryVariant
 	cfgText lines
 }
 
@@ -541,6 +543,11 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 				redirects[be] = *rd
 			} else if be == "" {
 				return fmt.Errorf("virtual host %d (%q): route %d: backend %q does not exist", k, vh.Hostname, n, rt.Backend.Name)
+			} else if rt.Retry != nil {
+				if err := checkRetry(rt); err != nil {
+					return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
+				}
+				be = r.retryBackend(rt) // retry.go
 			}
 			if err := lbconfig.CheckPath(rt.Path); err != nil && rt.Match != lbconfig.MatchRegex {
 				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
@@ -1154,12 +1161,16 @@ func (r *renderer) backend(b *lbconfig.Backend) error {
 	type variant struct {
 		id, mode, serverOpts string
 		tcp                  bool
+		retry                *retryVariant
 	}
 	var variants []variant
 	if r.http[b.Name] || !r.tcp[b.Name] {
 		// The protocol is what the HTTP side speaks to the endpoints; TCP
 		// listeners and passthrough forward bytes as they are.
 		variants = append(variants, variant{id: r.ids[b.Name], serverOpts: httpOpts})
+	}
+	for i := range r.retries[b.Name] {
+		variants = append(variants, variant{id: r.retries[b.Name][i].id, serverOpts: httpOpts, retry: &r.retries[b.Name][i]})
 	}
 	if r.tcp[b.Name] {
 		variants = append(variants, variant{id: r.tcpIDs[b.Name], mode: "tcp", tcp: true})
@@ -1169,6 +1180,9 @@ func (r *renderer) backend(b *lbconfig.Backend) error {
 		policy, err := policyLines(b.Policy, v.tcp)
 		if err != nil {
 			return err
+		}
+		if v.retry != nil {
+			policy = append(withoutRetries(policy), v.retry.lines()...) // retry.go
 		}
 		bs.IDs = append(bs.IDs, v.id)
 		w.line("")

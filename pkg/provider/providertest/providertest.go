@@ -170,6 +170,7 @@ func (s Suite) Run(t *testing.T) {
 		{"PrefixRewrite", (*Suite).testPrefixRewrite},
 		{"Timeouts", (*Suite).testTimeouts},
 		{"Mirrors", (*Suite).testMirrors},
+		{"Retries", (*Suite).testRetries},
 		{"RateLimits", (*Suite).testRateLimits},
 		{"BackendTLS", (*Suite).testBackendTLS},
 		{"GRPC", (*Suite).testGRPC},
