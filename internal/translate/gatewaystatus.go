@@ -28,6 +28,7 @@ var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"HTTPRouteBackendProtocolH2C",
 	"HTTPRouteBackendProtocolWebSocket",
 	"HTTPRouteBackendTimeout",
+	"HTTPRouteCORS",
 	"HTTPRouteHostRewrite",
 	"HTTPRouteMethodMatching",
 	"HTTPRouteNamedRouteRule",
