@@ -91,8 +91,11 @@ type gatewayState struct {
 	ref lbconfig.ObjectRef
 	// addresses the load balancer binds; empty is the listen address.
 	addresses []netip.Addr
-	// noAddress says why a Gateway that wants a pool address has none.
-	noAddress string
+	// noAddress says why a Gateway that wants a pool address has none,
+	// or why its spec.addresses cannot be used; noAddressReason is
+	// AddressNotAssigned unless set (gatewaystatic.go).
+	noAddress       string
+	noAddressReason gatewayv1.GatewayConditionReason
 	// accepted is false when the Gateway as a whole is not served; reason
 	// and message say why.
 	accepted        bool

@@ -109,9 +109,18 @@ func TestGatewayAddressPool(t *testing.T) {
 		pool: "10.0.0.0/30",
 		gws: []*gatewayv1.Gateway{
 			testGateway("pooled", 1, nil, nil),
-			testGateway("static", 2, []string{"10.0.0.1", "192.0.2.7", "10.0.0.1"}, nil),
+			testGateway("static", 2, []string{"10.0.0.1", "127.0.0.7", "10.0.0.1"}, nil),
 		},
-		want: map[string]string{"pooled": "10.0.0.2", "static": "10.0.0.1,192.0.2.7"},
+		want: map[string]string{"pooled": "10.0.0.2", "static": "10.0.0.1,127.0.0.7"},
+	}, {
+		name: "with a pool, an address outside it that is not loopback is not usable, and taken from no one",
+		pool: "10.0.0.0/30",
+		gws: []*gatewayv1.Gateway{
+			testGateway("outside", 1, []string{"10.0.0.1", "192.0.2.7"}, nil),
+			testGateway("pooled", 2, nil, nil),
+		},
+		want:    map[string]string{"outside": "-", "pooled": "10.0.0.1"},
+		reasons: map[string][]string{"outside": {"AddressNotUsable"}},
 	}, {
 		name:    "an address another Gateway has, or that is not one, is refused",
 		gws:     []*gatewayv1.Gateway{testGateway("a", 1, []string{"192.0.2.1"}, nil), testGateway("b", 2, []string{"192.0.2.1"}, nil), testGateway("c", 3, []string{"192.0.2.300"}, nil), testGateway("d", 4, []string{"fe80::1%eth0"}, nil)},

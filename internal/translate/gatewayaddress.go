@@ -16,7 +16,9 @@ import (
 //     balancer binds them all. Any other type, or a value that is not an
 //     IP address, leaves the Gateway unaccepted (UnsupportedAddress). An
 //     address another Gateway took first is a conflict: the later one is
-//     not accepted either.
+//     not accepted either. With a pool, an address outside it leaves the
+//     Gateway unprogrammed (AddressNotUsable), and an IPAddress without a
+//     value asks for a pool address too (gatewaystatic.go).
 //  2. With a pool (Options.GatewayAddressPool), a Gateway without
 //     spec.addresses keeps the pool address its status.addresses already
 //     shows, unless an older claim took it: so an address is stable across
@@ -42,7 +44,9 @@ func (g *gatewayAPI) assignAddresses() {
 			wantPool = append(wantPool, st)
 			continue
 		}
-		g.specAddresses(st, taken)
+		if g.specAddresses(st, taken) {
+			wantPool = append(wantPool, st)
+		}
 	}
 	pool := g.t.opts.GatewayAddressPool
 	if !pool.IsValid() {
@@ -53,7 +57,7 @@ func (g *gatewayAPI) assignAddresses() {
 	for _, st := range wantPool {
 		if a, ok := keptAddress(st.gw, pool, taken); ok {
 			taken[a] = st.ref
-			st.addresses = []netip.Addr{a}
+			st.addresses = sortAddrs(append(st.addresses, a))
 			continue
 		}
 		fresh = append(fresh, st)
@@ -67,7 +71,7 @@ func (g *gatewayAPI) assignAddresses() {
 			continue
 		}
 		taken[a] = st.ref
-		st.addresses = []netip.Addr{a}
+		st.addresses = sortAddrs(append(st.addresses, a))
 	}
 }
 
@@ -84,14 +88,19 @@ func freeAddress(pool netip.Prefix, next *netip.Addr, taken map[netip.Addr]lbcon
 	return netip.Addr{}, false
 }
 
-// specAddresses reads the spec.addresses of st.
-func (g *gatewayAPI) specAddresses(st *gatewayState, taken map[netip.Addr]lbconfig.ObjectRef) {
+// specAddresses reads the spec.addresses of st, and reports whether it
+// asks for a pool address too.
+func (g *gatewayAPI) specAddresses(st *gatewayState, taken map[netip.Addr]lbconfig.ObjectRef) (wantPool bool) {
 	var addrs []netip.Addr
 	for i, sa := range st.gw.Spec.Addresses {
 		f := fmt.Sprintf("spec.addresses[%d]", i)
 		if sa.Type != nil && *sa.Type != gatewayv1.IPAddressType {
 			g.refuseAddress(st, f+".type", fmt.Sprintf("address type %q is not supported, only IPAddress", *sa.Type))
-			return
+			return false
+		}
+		if sa.Value == "" {
+			wantPool = true
+			continue
 		}
 		a, err := netip.ParseAddr(sa.Value)
 		if err == nil {
@@ -99,18 +108,22 @@ func (g *gatewayAPI) specAddresses(st *gatewayState, taken map[netip.Addr]lbconf
 		}
 		if err != nil {
 			g.refuseAddress(st, f+".value", fmt.Sprintf("%q is not an IP address this controller can bind", sa.Value))
-			return
+			return false
 		}
 		if owner, used := taken[a]; used && owner != st.ref {
 			g.refuseAddress(st, f+".value", fmt.Sprintf("address %s is already used by %s (older)", a, owner))
-			return
+			return false
 		}
 		addrs = append(addrs, a)
+	}
+	if g.outsidePool(st, addrs) {
+		return false
 	}
 	for _, a := range addrs {
 		taken[a] = st.ref
 	}
 	st.addresses = sortAddrs(addrs)
+	return wantPool
 }
 
 func (g *gatewayAPI) refuseAddress(st *gatewayState, field, msg string) {

@@ -105,8 +105,7 @@ func (g *gatewayAPI) readFilters(r *routeState, f string, filters []gatewayv1.HT
 		case gatewayv1.HTTPRouteFilterRequestMirror:
 			err = g.readMirror(r, ff+".requestMirror", flt.RequestMirror, route)
 		case gatewayv1.HTTPRouteFilterCORS:
-			g.t.problems.add(r.ref, ff, string(gatewayv1.RouteReasonUnsupportedValue), "the CORS filter is not supported yet; the rule is served without it")
-			continue
+			err = readCORSFilter(flt.CORS, route) // gatewaycors.go
 		default:
 			err = fmt.Errorf("filter type %q is not supported", flt.Type)
 		}

@@ -31,6 +31,7 @@ var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"HTTPRouteBackendProtocolH2C",
 	"HTTPRouteBackendProtocolWebSocket",
 	"HTTPRouteBackendTimeout",
+	"HTTPRouteCORS",
 	"HTTPRouteHostRewrite",
 	"HTTPRouteMethodMatching",
 	"HTTPRouteNamedRouteRule",
@@ -98,7 +99,7 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 	for name, c := range g.classes {
 		out.Classes[name] = gatewayv1.GatewayClassStatus{
 			Conditions:        []metav1.Condition{condition(string(gatewayv1.GatewayClassConditionStatusAccepted), true, string(gatewayv1.GatewayClassReasonAccepted), "served by "+GatewayControllerName, c.Generation)},
-			SupportedFeatures: supportedFeatures(),
+			SupportedFeatures: supportedFeatures(g.t.opts.GatewayAddressPool.IsValid()),
 		}
 	}
 	for name, c := range g.badClasses {
@@ -136,9 +137,9 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 	return out
 }
 
-func supportedFeatures() []gatewayv1.SupportedFeature {
-	out := make([]gatewayv1.SupportedFeature, 0, len(GatewaySupportedFeatures))
-	for _, f := range GatewaySupportedFeatures {
+func supportedFeatures(pool bool) []gatewayv1.SupportedFeature {
+	out := make([]gatewayv1.SupportedFeature, 0, len(GatewaySupportedFeatures)+len(gatewayPoolFeatures))
+	for _, f := range withPoolFeatures(GatewaySupportedFeatures, pool) { // gatewaystatic.go
 		out = append(out, gatewayv1.SupportedFeature{Name: f})
 	}
 	return out
@@ -169,7 +170,7 @@ func gatewayStatus(st *gatewayState, applied Applied, served map[string]*lbconfi
 	case !st.accepted:
 		progMsg = "the Gateway is not accepted"
 	case st.noAddress != "":
-		progReason, progMsg = string(gatewayv1.GatewayReasonAddressNotAssigned), st.noAddress
+		progReason, progMsg = string(cmp.Or(st.noAddressReason, gatewayv1.GatewayReasonAddressNotAssigned)), st.noAddress
 	case st.buildError != "":
 		progMsg = "the load balancer is invalid: " + st.buildError
 	case st.lb == nil:

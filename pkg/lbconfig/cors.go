@@ -29,7 +29,12 @@ import (
 // where "*" stands for exactly one DNS label; both are compared without
 // regard to ASCII case. An allowed Origin is echoed as the client sent
 // it, and the answer has "Vary: Origin". "null" is never allowed by a
-// list.
+// list. An empty list allows no origin: the route takes back its
+// backend's grants.
+//
+// That is ingress-nginx's behaviour. Gateway API's CORS filter asks for
+// three things more, each a field of its own (see gatewaycors.go in the
+// translator): MultiLabel, EchoWildcards and PreflightExposes.
 type CORS struct {
 	AllowOrigins     []string `json:"allowOrigins"`
 	AllowMethods     []string `json:"allowMethods,omitempty"`
@@ -39,6 +44,22 @@ type CORS struct {
 	// MaxAge is how many seconds a preflight answer may be cached; 0
 	// leaves Access-Control-Max-Age out.
 	MaxAge int32 `json:"maxAge,omitempty"`
+	// MultiLabel makes the "*" of an allowed origin stand for one or
+	// more DNS labels, not exactly one, and allows a host of "*" alone,
+	// which stands for any host name (not a bracketed IPv6 address).
+	MultiLabel bool `json:"multiLabel,omitempty"`
+	// EchoWildcards makes every "*" answer with what the request asked
+	// for, never "*", which browsers refuse with credentials: ["*"] in
+	// AllowOrigins grants the request's only Origin field when it is an
+	// origin (IsOrigin: never "null"), and ["*"] in AllowMethods or
+	// AllowHeaders grants a preflight the Access-Control-Request-Method
+	// or -Headers it sent when that is one field of tokens (IsEchoable),
+	// else nothing. A "*" stands alone in those lists, and ExposeHeaders
+	// holds none.
+	EchoWildcards bool `json:"echoWildcards,omitempty"`
+	// PreflightExposes sends Access-Control-Expose-Headers in a
+	// preflight's grant too, not only on the backend's responses.
+	PreflightExposes bool `json:"preflightExposes,omitempty"`
 }
 
 // Limits of a CORS.
@@ -48,6 +69,9 @@ const (
 	// MaxOriginBytes bounds an allowed origin; longer Origin fields of
 	// requests are never allowed by a list.
 	MaxOriginBytes = 300
+	// MaxEchoBytes bounds what EchoWildcards sends back of a preflight's
+	// Access-Control-Request-Method or -Headers.
+	MaxEchoBytes = 1024
 )
 
 // AnyOrigin reports whether c allows every origin.
@@ -59,21 +83,22 @@ func (c *CORS) AnyOrigin() bool {
 // Origin field. It does not allocate.
 func (c *CORS) Allows(origin string) bool {
 	if c.AnyOrigin() {
-		return true
+		return !c.EchoWildcards || IsOrigin(origin)
 	}
 	if len(origin) > MaxOriginBytes {
 		return false
 	}
 	for _, o := range c.AllowOrigins {
-		if matchOrigin(o, origin) {
+		if matchOrigin(o, origin, c.MultiLabel) {
 			return true
 		}
 	}
 	return false
 }
 
-// matchOrigin matches origin against pattern, a checked allowed origin.
-func matchOrigin(pattern, origin string) bool {
+// matchOrigin matches origin against pattern, a checked allowed origin;
+// its "*" stands for one DNS label, or for one or more when multiLabel.
+func matchOrigin(pattern, origin string, multiLabel bool) bool {
 	before, after, wild := strings.Cut(pattern, "*")
 	if !wild {
 		return equalFoldASCII(pattern, origin)
@@ -82,14 +107,96 @@ func matchOrigin(pattern, origin string) bool {
 		!equalFoldASCII(origin[len(origin)-len(after):], after) {
 		return false
 	}
-	label := origin[len(before) : len(origin)-len(after)]
-	for i := 0; i < len(label); i++ {
-		c := label[i] | 0x20
-		if !('a' <= c && c <= 'z') && !('0' <= label[i] && label[i] <= '9') && label[i] != '-' {
+	labels := origin[len(before) : len(origin)-len(after)]
+	if !multiLabel {
+		return isLabel(labels)
+	}
+	for {
+		label, rest, more := strings.Cut(labels, ".")
+		if !isLabel(label) {
+			return false
+		}
+		if !more {
+			return true
+		}
+		labels = rest
+	}
+}
+
+// isLabel reports whether s is one DNS label of letters, digits and
+// hyphens, in either case.
+func isLabel(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if !('a' <= c && c <= 'z') && !('0' <= s[i] && s[i] <= '9') && s[i] != '-' {
 			return false
 		}
 	}
-	return len(label) <= 63
+	return true
+}
+
+// IsOrigin reports whether o, a request's Origin field, is an origin
+// that EchoWildcards may send back: "http://" or "https://" (in any
+// case), a host of letters, digits, "-" and "." or a bracketed IPv6
+// address, an optional port of up to five digits, at most
+// MaxOriginBytes; never "null". It does not allocate.
+func IsOrigin(o string) bool {
+	if len(o) > MaxOriginBytes {
+		return false
+	}
+	var rest string
+	switch {
+	case len(o) > 7 && equalFoldASCII(o[:7], "http://"):
+		rest = o[7:]
+	case len(o) > 8 && equalFoldASCII(o[:8], "https://"):
+		rest = o[8:]
+	default:
+		return false
+	}
+	host, port := rest, ""
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.HasSuffix(rest, "]") {
+		host, port = rest[:i], rest[i+1:]
+		if port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+	}
+	if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		return strings.Trim(host[1:len(host)-1], "0123456789abcdefABCDEF:.") == ""
+	}
+	return host != "" && strings.Trim(host, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-.") == ""
+}
+
+// IsEchoable reports whether v, a preflight's Access-Control-Request-Method
+// (list false) or -Headers (list true), may be sent back as it is: at
+// most MaxEchoBytes, one name, or for a list names separated by commas
+// with optional spaces or tabs, each of letters, digits, "-", "_" and
+// ".". It does not allocate.
+func IsEchoable(v string, list bool) bool {
+	if v == "" || len(v) > MaxEchoBytes {
+		return false
+	}
+	if !list {
+		return isEchoName(v)
+	}
+	for {
+		name, rest, more := strings.Cut(v, ",")
+		if !isEchoName(strings.Trim(name, " \t")) {
+			return false
+		}
+		if !more {
+			return true
+		}
+		v = rest
+	}
+}
+
+// isEchoName reports whether s is a method or header name that
+// IsEchoable takes.
+func isEchoName(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.") == ""
 }
 
 // equalFoldASCII compares a and b without regard to ASCII case only:
@@ -119,6 +226,12 @@ func equalFoldASCII(a, b string) bool {
 // "*." and one, or an IPv4 address or a bracketed IPv6 address, and an
 // optional port; nothing else (no path, no "null").
 func CheckOrigin(o string) error {
+	return CheckOriginPattern(o, false)
+}
+
+// CheckOriginPattern is CheckOrigin for a CORS with MultiLabel set to
+// multiLabel, which also takes a host of "*" alone.
+func CheckOriginPattern(o string, multiLabel bool) error {
 	if o == "*" {
 		return nil
 	}
@@ -137,6 +250,9 @@ func CheckOrigin(o string) error {
 			return fmt.Errorf("origin %q: port %q is not a number from 1 to 65535", clip.Value(o), clip.Value(port))
 		}
 	}
+	if host == "*" && multiLabel {
+		return nil
+	}
 	if strings.HasPrefix(host, "*.") {
 		if err := CheckHostname(host); err != nil {
 			return fmt.Errorf("origin %q: %w", clip.Value(o), err)
@@ -151,15 +267,13 @@ func CheckOrigin(o string) error {
 
 func (v *validator) cors(f string, c *CORS) {
 	switch {
-	case len(c.AllowOrigins) == 0:
-		v.add(f+".allowOrigins", "must allow at least one origin, or \"*\"")
 	case len(c.AllowOrigins) > MaxCORSOrigins:
 		v.add(f+".allowOrigins", fmt.Sprintf("%d origins; at most %d", len(c.AllowOrigins), MaxCORSOrigins))
 	case len(c.AllowOrigins) > 1 && slices.Contains(c.AllowOrigins, "*"):
 		v.add(f+".allowOrigins", "\"*\" allows every origin; it stands alone")
 	default:
 		for i, o := range c.AllowOrigins {
-			if err := CheckOrigin(o); err != nil {
+			if err := CheckOriginPattern(o, c.MultiLabel); err != nil {
 				v.add(fmt.Sprintf("%s.allowOrigins[%d]", f, i), err.Error())
 			} else if i > 0 && c.AllowOrigins[i-1] >= o {
 				v.add(fmt.Sprintf("%s.allowOrigins[%d]", f, i), fmt.Sprintf("%q must come after %q, once (sorted without duplicates)", o, c.AllowOrigins[i-1]))
@@ -184,8 +298,27 @@ func (v *validator) cors(f string, c *CORS) {
 			}
 		}
 	}
+	if c.EchoWildcards {
+		v.echoWildcards(f, c)
+	}
 	if c.MaxAge < 0 {
 		v.add(f+".maxAge", fmt.Sprintf("%d seconds is negative", c.MaxAge))
+	}
+}
+
+// echoWildcards checks that the "*" c echoes stands alone, and that
+// ExposeHeaders, which has nothing to echo, holds none.
+func (v *validator) echoWildcards(f string, c *CORS) {
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"allowMethods", c.AllowMethods}, {"allowHeaders", c.AllowHeaders}} {
+		if len(l.list) > 1 && slices.Contains(l.list, "*") {
+			v.add(f+"."+l.name, "\"*\" echoes what a preflight asks for; it stands alone")
+		}
+	}
+	if i := slices.Index(c.ExposeHeaders, "*"); i >= 0 {
+		v.add(fmt.Sprintf("%s.exposeHeaders[%d]", f, i), "\"*\" cannot be echoed; with echoWildcards the names must be listed")
 	}
 }
 

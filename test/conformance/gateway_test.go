@@ -14,6 +14,7 @@ package conformance
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,6 +135,10 @@ func runSuite(t *testing.T, suite, bin, provider string) {
 		"-version="+version(t),
 		"-contact=the ingress-controller maintainers",
 		"-mode=default",
+		// GatewayStaticAddresses names one address the controller can
+		// use and one it must refuse (gatewaystatic.go in the translator).
+		"-usable-address="+usableAddress(t, pool),
+		"-unusable-address="+unusableAddress(pool),
 	)
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
@@ -155,6 +160,35 @@ func runSuite(t *testing.T, suite, bin, provider string) {
 	if err := cmd.Run(); err != nil {
 		t.Errorf("the Gateway API conformance suite failed with %s (%v); its report: %s", provider, err, report)
 	}
+}
+
+// usableAddress is the last address of pool but its broadcast one: in the
+// pool, and far from the low addresses the controller hands out.
+func usableAddress(t *testing.T, pool string) string {
+	p, err := netip.ParsePrefix(pool)
+	if err != nil {
+		t.Fatalf("address pool %q: %v", pool, err)
+	}
+	p = p.Masked()
+	last := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(last)*8; i++ {
+		last[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(last)
+	return a.Prev().String()
+}
+
+// unusableAddress is an address of the documentation ranges (RFC 5737,
+// RFC 3849) outside pool: neither in the pool nor loopback, so the
+// controller leaves a Gateway that names it unprogrammed.
+func unusableAddress(pool string) string {
+	p, _ := netip.ParsePrefix(pool)
+	for _, a := range []string{"198.51.100.1", "203.0.113.1", "2001:db8::1"} {
+		if !p.Contains(netip.MustParseAddr(a)) {
+			return a
+		}
+	}
+	return "2001:db8::2"
 }
 
 // profiles are the conformance profiles to run: GATEWAY_CONFORMANCE_PROFILES

@@ -40,6 +40,9 @@ type corsRules struct {
 	cors                     lbconfig.CORS
 	methods, headers, expose string
 	maxAge                   string
+	// echoMethods and echoHeaders: a preflight gets what it asked for
+	// (EchoWildcards with "*"), not methods and headers.
+	echoMethods, echoHeaders bool
 }
 
 // compileHeaders returns rt's header rules, or nil when it has none.
@@ -63,9 +66,12 @@ func compileHeaders(rt lbconfig.Route) *headerRules {
 	}
 	if c := rt.CORS; c != nil {
 		cr := &corsRules{
-			cors:    lbconfig.CORS{AllowOrigins: slices.Clone(c.AllowOrigins), AllowCredentials: c.AllowCredentials},
+			cors: lbconfig.CORS{AllowOrigins: slices.Clone(c.AllowOrigins), AllowCredentials: c.AllowCredentials,
+				MultiLabel: c.MultiLabel, EchoWildcards: c.EchoWildcards, PreflightExposes: c.PreflightExposes},
 			methods: strings.Join(c.AllowMethods, ", "), headers: strings.Join(c.AllowHeaders, ", "),
-			expose: strings.Join(c.ExposeHeaders, ", "),
+			expose:      strings.Join(c.ExposeHeaders, ", "),
+			echoMethods: c.EchoWildcards && slices.Equal(c.AllowMethods, []string{"*"}),
+			echoHeaders: c.EchoWildcards && slices.Equal(c.AllowHeaders, []string{"*"}),
 		}
 		if c.MaxAge > 0 {
 			cr.maxAge = strconv.Itoa(int(c.MaxAge))
@@ -126,7 +132,7 @@ func (rh responseHeaders) apply(h http.Header, status int) {
 	if c == nil {
 		return
 	}
-	if !c.cors.AnyOrigin() {
+	if c.varies() {
 		h["Vary"] = append(h["Vary"], "Origin")
 	}
 	if rh.origin == "" {
@@ -138,6 +144,11 @@ func (rh responseHeaders) apply(h http.Header, status int) {
 	h["Access-Control-Allow-Origin"] = []string{rh.origin}
 	setOrDelete(h, "Access-Control-Allow-Credentials", c.cors.AllowCredentials, "true")
 	setOrDelete(h, "Access-Control-Expose-Headers", c.expose != "", c.expose)
+}
+
+// varies reports whether the answers depend on the request's Origin.
+func (c *corsRules) varies() bool {
+	return !c.cors.AnyOrigin() || c.cors.EchoWildcards
 }
 
 func setOrDelete(h http.Header, name string, set bool, value string) {
@@ -157,7 +168,7 @@ func (hr *headerRules) grant(r *http.Request) responseHeaders {
 	c := hr.cors
 	switch origins := r.Header["Origin"]; {
 	case c == nil:
-	case c.cors.AnyOrigin():
+	case c.cors.AnyOrigin() && !c.cors.EchoWildcards:
 		out.origin = "*"
 	case len(origins) == 1 && c.cors.Allows(origins[0]):
 		out.origin = origins[0]
@@ -173,9 +184,9 @@ func isPreflight(r *http.Request) bool {
 // preflight answers r, a preflight for a route with CORS, with 204: with
 // the grant when its origin is allowed, without it when not; it never
 // reaches the backend.
-func preflight(w http.ResponseWriter, c *corsRules, grant responseHeaders) {
+func preflight(w http.ResponseWriter, r *http.Request, c *corsRules, grant responseHeaders) {
 	h := w.Header()
-	if !c.cors.AnyOrigin() {
+	if c.varies() {
 		h["Vary"] = []string{"Origin"}
 	}
 	if grant.origin != "" {
@@ -183,17 +194,36 @@ func preflight(w http.ResponseWriter, c *corsRules, grant responseHeaders) {
 		if c.cors.AllowCredentials {
 			h["Access-Control-Allow-Credentials"] = []string{"true"}
 		}
-		if c.methods != "" {
-			h["Access-Control-Allow-Methods"] = []string{c.methods}
+		methods, headers := c.methods, c.headers
+		if c.echoMethods {
+			methods = echo(r.Header["Access-Control-Request-Method"], false)
 		}
-		if c.headers != "" {
-			h["Access-Control-Allow-Headers"] = []string{c.headers}
+		if c.echoHeaders {
+			headers = echo(r.Header["Access-Control-Request-Headers"], true)
+		}
+		if methods != "" {
+			h["Access-Control-Allow-Methods"] = []string{methods}
+		}
+		if headers != "" {
+			h["Access-Control-Allow-Headers"] = []string{headers}
+		}
+		if c.expose != "" && c.cors.PreflightExposes {
+			h["Access-Control-Expose-Headers"] = []string{c.expose}
 		}
 		if c.maxAge != "" {
 			h["Access-Control-Max-Age"] = []string{c.maxAge}
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// echo returns what a preflight's request field may have sent back: its
+// only value, when lbconfig.IsEchoable takes it, else "".
+func echo(values []string, list bool) string {
+	if len(values) != 1 || !lbconfig.IsEchoable(values[0], list) {
+		return ""
+	}
+	return values[0]
 }
 
 // servePreflight answers r itself when it is a CORS preflight for rt
@@ -205,7 +235,7 @@ func (h *portHandler) servePreflight(w http.ResponseWriter, r *http.Request, rt 
 	hr := rt.headers
 	grant := hr.grant(r)
 	if hr.cors != nil && isPreflight(r) {
-		preflight(w, hr.cors, grant)
+		preflight(w, r, hr.cors, grant)
 		rt.backend.metrics.observe(http.StatusNoContent, time.Since(start))
 		h.p.logAccess(r, rt.backend, outcome{status: http.StatusNoContent}, start)
 		return grant, true

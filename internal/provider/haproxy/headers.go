@@ -125,43 +125,14 @@ func changeLines(verb string, m *lbconfig.HeaderModifier, cond string, request b
 // allowed) and answer preflights; the response lines grant it, or take
 // back the backend's grant.
 func corsLines(c *lbconfig.CORS, cond string) (request, response []string, err error) {
-	if len(c.AllowOrigins) == 0 {
-		return nil, nil, fmt.Errorf("no allowed origin")
-	}
-	for i, o := range c.AllowOrigins {
-		if err := lbconfig.CheckOrigin(o); err != nil {
-			return nil, nil, fmt.Errorf("allowOrigins[%d]: %w", i, err)
-		}
-	}
-	for _, l := range []struct {
-		name string
-		list []string
-	}{{"allowMethods", c.AllowMethods}, {"allowHeaders", c.AllowHeaders}, {"exposeHeaders", c.ExposeHeaders}} {
-		for i, n := range l.list {
-			if n != "*" {
-				if err := lbconfig.CheckHeaderName(n); err != nil {
-					return nil, nil, fmt.Errorf("%s[%d]: %w", l.name, i, err)
-				}
-			}
-		}
+	if err := c.Check(); err != nil {
+		return nil, nil, err
 	}
 	any := c.AnyOrigin()
-	if any {
-		request = append(request, "http-request set-var(txn.cors_origin) str(*)"+cond)
-	} else {
-		one := cond + " { req.fhdr_cnt(origin) eq 1 }"
-		for _, o := range c.AllowOrigins {
-			match := "-i -m str " + cfgQuote(o)
-			if before, after, wild := strings.Cut(o, "*"); wild {
-				// One DNS label for the "*".
-				match = "-i -m reg " + cfgQuote("^"+regexpLiteral(before)+"[a-z0-9-]{1,63}"+regexpLiteral(after)+"$")
-			}
-			request = append(request, "http-request set-var(txn.cors_origin) req.fhdr(origin)"+one+" { req.fhdr(origin) "+match+" }")
-		}
-	}
+	request = originLines(c, cond)
 	isPreflight := cond + " { method OPTIONS } { req.fhdr_cnt(origin) gt 0 } { req.hdr_cnt(access-control-request-method) gt 0 }"
 	vary := " hdr vary Origin"
-	if any {
+	if any && !c.EchoWildcards {
 		vary = ""
 	}
 	grant := "http-request return status 204" + vary + " hdr access-control-allow-origin %[var(txn.cors_origin)]"
@@ -169,18 +140,28 @@ func corsLines(c *lbconfig.CORS, cond string) (request, response []string, err e
 		grant += " hdr access-control-allow-credentials true"
 	}
 	for _, h := range []struct {
-		name  string
-		value []string
-	}{{"access-control-allow-methods", c.AllowMethods}, {"access-control-allow-headers", c.AllowHeaders}} {
-		if len(h.value) > 0 {
+		name, field, v, re string
+		value              []string
+	}{
+		{"access-control-allow-methods", "access-control-request-method", "txn.cors_methods", methodRegexp, c.AllowMethods},
+		{"access-control-allow-headers", "access-control-request-headers", "txn.cors_headers", headersRegexp, c.AllowHeaders},
+	} {
+		switch {
+		case c.EchoWildcards && len(h.value) == 1 && h.value[0] == "*":
+			request = append(request, echoLine(h.v, h.field, h.re, cond))
+			grant += " hdr " + h.name + " %[var(" + h.v + ")]"
+		case len(h.value) > 0:
 			grant += " hdr " + h.name + " " + logFormat(strings.Join(h.value, ", "))
 		}
+	}
+	if c.PreflightExposes && len(c.ExposeHeaders) > 0 {
+		grant += " hdr access-control-expose-headers " + logFormat(strings.Join(c.ExposeHeaders, ", "))
 	}
 	if c.MaxAge > 0 {
 		grant += " hdr access-control-max-age " + strconv.Itoa(int(c.MaxAge))
 	}
 	request = append(request, grant+isPreflight+" { var(txn.cors_origin) -m found }")
-	if !any {
+	if vary != "" {
 		request = append(request, "http-request return status 204"+vary+isPreflight+" !{ var(txn.cors_origin) -m found }")
 		response = append(response, "http-response add-header vary Origin"+cond)
 	}
@@ -203,6 +184,53 @@ func corsLines(c *lbconfig.CORS, cond string) (request, response []string, err e
 		response = append(response, "http-response del-header access-control-expose-headers"+cond)
 	}
 	return request, response, nil
+}
+
+// Regular expressions of what lbconfig's CORS matches, for -i: the "*"
+// of a multi-label origin, an origin that EchoWildcards sends back
+// (lbconfig.IsOrigin) and a preflight's fields that it sends back
+// (lbconfig.IsEchoable).
+const (
+	labelsRegexp  = `[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})*`
+	originRegexp  = `^https?://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$`
+	methodRegexp  = `^[a-z0-9_.-]+$`
+	headersRegexp = `^[ \t]*[a-z0-9_.-]+([ \t]*,[ \t]*[a-z0-9_.-]+)*[ \t]*$`
+)
+
+// originLines set txn.cors_origin to the Origin to grant, if any.
+func originLines(c *lbconfig.CORS, cond string) []string {
+	one := cond + " { req.fhdr_cnt(origin) eq 1 }"
+	if c.MultiLabel || c.EchoWildcards {
+		// Regular expressions would take longer fields.
+		one += " { req.fhdr(origin),length le " + strconv.Itoa(lbconfig.MaxOriginBytes) + " }"
+	}
+	if c.AnyOrigin() {
+		if c.EchoWildcards {
+			return []string{"http-request set-var(txn.cors_origin) req.fhdr(origin)" + one + " { req.fhdr(origin) -i -m reg " + cfgQuote(originRegexp) + " }"}
+		}
+		return []string{"http-request set-var(txn.cors_origin) str(*)" + cond}
+	}
+	var out []string
+	for _, o := range c.AllowOrigins {
+		match := "-i -m str " + cfgQuote(o)
+		if before, after, wild := strings.Cut(o, "*"); wild {
+			label := "[a-z0-9-]{1,63}" // one DNS label
+			if c.MultiLabel {
+				label = labelsRegexp
+			}
+			match = "-i -m reg " + cfgQuote("^"+regexpLiteral(before)+label+regexpLiteral(after)+"$")
+		}
+		out = append(out, "http-request set-var(txn.cors_origin) req.fhdr(origin)"+one+" { req.fhdr(origin) "+match+" }")
+	}
+	return out
+}
+
+// echoLine sets the variable v to a preflight's only field, when it
+// matches re (lbconfig.IsEchoable); an unset variable sends no field.
+func echoLine(v, field, re, cond string) string {
+	return "http-request set-var(" + v + ") req.fhdr(" + field + ")" + cond +
+		" { req.fhdr_cnt(" + field + ") eq 1 } { req.fhdr(" + field + "),length le " + strconv.Itoa(lbconfig.MaxEchoBytes) +
+		" } { req.fhdr(" + field + ") -i -m reg " + cfgQuote(re) + " }"
 }
 
 // logFormat renders v as a log-format argument that HAProxy sends as it

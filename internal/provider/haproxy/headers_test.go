@@ -77,19 +77,21 @@ func headersGolden() *lbconfig.Config {
 // early or add a line, or a name that is no token.
 func TestRenderHeadersRefusesWhatHAProxyWouldMisread(t *testing.T) {
 	for name, rt := range map[string]lbconfig.Route{
-		"CRLF value":         {RequestHeaders: &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: "X-A", Value: "a\r\n    http-request deny"}}}},
-		"LF value":           {ResponseHeaders: &lbconfig.HeaderModifier{Add: []lbconfig.Header{{Name: "X-A", Value: "a\nb"}}}},
-		"NUL value":          {RequestHeaders: &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: "X-A", Value: "a\x00"}}}},
-		"name with space":    {RequestHeaders: &lbconfig.HeaderModifier{Remove: []string{"X A"}}},
-		"name with newline":  {ResponseHeaders: &lbconfig.HeaderModifier{Remove: []string{"X\nA"}}},
-		"host with path":     {RequestHeaders: &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: "Host", Value: "a.example.com/x"}}}},
-		"host on response":   {ResponseHeaders: &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: "Host", Value: "a.example.com"}}}},
-		"origin with quote":  {CORS: &lbconfig.CORS{AllowOrigins: []string{"https://a.example.com' }"}}},
-		"origin with CRLF":   {CORS: &lbconfig.CORS{AllowOrigins: []string{"https://a.example.com\r\n"}}},
-		"no origin":          {CORS: &lbconfig.CORS{}},
-		"method with space":  {CORS: &lbconfig.CORS{AllowOrigins: []string{"*"}, AllowMethods: []string{"GET PUT"}}},
-		"expose with CRLF":   {CORS: &lbconfig.CORS{AllowOrigins: []string{"*"}, ExposeHeaders: []string{"X\r\n"}}},
-		"header with braces": {CORS: &lbconfig.CORS{AllowOrigins: []string{"*"}, AllowHeaders: []string{"}"}}},
+		"CRLF value":          {RequestHeaders: &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: "X-A", Value: "a\r\n    http-request deny"}}}},
+		"LF value":            {ResponseHeaders: &lbconfig.HeaderModifier{Add: []lbconfig.Header{{Name: "X-A", Value: "a\nb"}}}},
+		"NUL value":           {RequestHeaders: &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: "X-A", Value: "a\x00"}}}},
+		"name with space":     {RequestHeaders: &lbconfig.HeaderModifier{Remove: []string{"X A"}}},
+		"name with newline":   {ResponseHeaders: &lbconfig.HeaderModifier{Remove: []string{"X\nA"}}},
+		"host with path":      {RequestHeaders: &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: "Host", Value: "a.example.com/x"}}}},
+		"host on response":    {ResponseHeaders: &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: "Host", Value: "a.example.com"}}}},
+		"origin with quote":   {CORS: &lbconfig.CORS{AllowOrigins: []string{"https://a.example.com' }"}}},
+		"origin with CRLF":    {CORS: &lbconfig.CORS{AllowOrigins: []string{"https://a.example.com\r\n"}}},
+		"echoed star exposed": {CORS: &lbconfig.CORS{AllowOrigins: []string{"*"}, ExposeHeaders: []string{"*"}, EchoWildcards: true}},
+		"bare wildcard":       {CORS: &lbconfig.CORS{AllowOrigins: []string{"https://*"}}},
+		"echoed star and GET": {CORS: &lbconfig.CORS{AllowOrigins: []string{"*"}, AllowMethods: []string{"*", "GET"}, EchoWildcards: true}},
+		"method with space":   {CORS: &lbconfig.CORS{AllowOrigins: []string{"*"}, AllowMethods: []string{"GET PUT"}}},
+		"expose with CRLF":    {CORS: &lbconfig.CORS{AllowOrigins: []string{"*"}, ExposeHeaders: []string{"X\r\n"}}},
+		"header with braces":  {CORS: &lbconfig.CORS{AllowOrigins: []string{"*"}, AllowHeaders: []string{"}"}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			rt.Path, rt.Match, rt.Backend = "/", lbconfig.MatchPrefix, ref("default/api:80")

@@ -167,7 +167,8 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 				{Name: "default/web:80", Endpoints: eps("10.0.6.1")},
 			},
 		},
-		"headers": headersGolden(),
+		"headers":      headersGolden(),
+		"gateway-cors": gatewayCORSGolden(),
 		// Regex routes (one rule each, after the maps, in route order)
 		// and rewrites (replace-path with the route's pattern, set-path
 		// for a Prefix route), then the rewritten path checked and

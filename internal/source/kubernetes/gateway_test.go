@@ -195,8 +195,9 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 		t.Fatal(err)
 	}
 
-	// An address this host does not have: the provider cannot bind it,
-	// and the engine leaves this Gateway out, not the others.
+	// An address this host does not have, outside the pool and not
+	// loopback: the translator leaves this Gateway out (AddressNotUsable),
+	// not the others.
 	unbindable, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
 		ObjectMeta: metav1.ObjectMeta{Name: "unbindable"},
 		Spec: gatewayv1.GatewaySpec{
@@ -462,8 +463,7 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 	// Problems are Warning Events on the Gateway API objects.
 	f.expectEvents("Gateway", gw.Name, "InvalidCertificateRef", 1)
 	f.expectEvents("HTTPRoute", "missing", "BackendNotFound", 1)
-	// The Gateway the provider could not bind is not programmed, and says
-	// why.
+	// The Gateway of an unusable address is not programmed, and says why.
 	eventually(t, converge, "unbindable Gateway status", func() error {
 		g, err := f.gw.GatewayV1().Gateways(f.ns).Get(f.ctx, unbindable.Name, metav1.GetOptions{})
 		if err != nil {
@@ -472,10 +472,10 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 		if err := hasCondition(g.Status.Conditions, "Accepted", metav1.ConditionTrue, "Accepted", g.Generation); err != nil {
 			return err
 		}
-		return hasCondition(g.Status.Conditions, "Programmed", metav1.ConditionFalse, "Pending", g.Generation)
+		return hasCondition(g.Status.Conditions, "Programmed", metav1.ConditionFalse, "AddressNotUsable", g.Generation)
 	})
-	if evs := f.expectEventsAtLeast("Gateway", unbindable.Name, "RejectedByProvider"); !strings.Contains(evs[0].Message, "192.0.2.99") {
-		t.Errorf("RejectedByProvider event %q does not name the address", evs[0].Message)
+	if evs := f.expectEventsAtLeast("Gateway", unbindable.Name, "AddressNotUsable"); !strings.Contains(evs[0].Message, "192.0.2.99") {
+		t.Errorf("AddressNotUsable event %q does not name the address", evs[0].Message)
 	}
 
 	// A pool address stays with its Gateway when an older one goes: a

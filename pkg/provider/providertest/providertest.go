@@ -153,6 +153,7 @@ func (s Suite) Run(t *testing.T) {
 		{"SourceRanges", (*Suite).testSourceRanges},
 		{"HeaderChanges", (*Suite).testHeaderChanges},
 		{"CORS", (*Suite).testCORS},
+		{"GatewayCORS", (*Suite).testGatewayCORS},
 		{"RegexAndRewrite", (*Suite).testRegexRewrite},
 		{"BasicAuth", (*Suite).testBasicAuth},
 		{"AuthWithHeaders", (*Suite).testAuthWithHeaders},
