@@ -609,18 +609,7 @@ func translateOptions(f *flags) translate.Options {
 
 		NginxAllowedResponseHeaders: f.nginxAllowedResponseHeaders,
 		StickyCanaryIgnored:         stickyCanaryIgnored(f),
-		MirrorsUnserved:             mirrorsUnserved(f),
 	}
-}
-
-// mirrorsUnserved says why the provider does not mirror requests, or "":
-// HAProxy 2.6 has none (internal/provider/haproxy/mirror.go), so its
-// GatewayClasses do not declare the mirror features.
-func mirrorsUnserved(f *flags) string {
-	if f.provider == "haproxy" {
-		return "--provider=haproxy has no request mirrors"
-	}
-	return ""
 }
 
 // stickyCanaryIgnored says why ingress-nginx's sticky canaries are served

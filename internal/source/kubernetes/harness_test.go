@@ -464,7 +464,6 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		NginxCompat: opts.nginxClass != "", NginxIngressClass: opts.nginxClass, NginxAllowedResponseHeaders: opts.allowedResponseHeaders}
 	if opts.haproxy {
 		topts.StickyCanaryIgnored = "--provider=haproxy cannot" // as the binary's
-		topts.MirrorsUnserved = "--provider=haproxy has no request mirrors"
 	}
 	if opts.gatewayAPI {
 		c.gatewayStatus, err = kubesource.NewGatewayStatusWriter(kubesource.GatewayStatusOptions{
