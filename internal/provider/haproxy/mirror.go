@@ -18,9 +18,9 @@ import (
 // sends the copy on a socket to a server in service of the mirror's
 // backend, rendered as any other and moved by the runtime API
 // (backend-servers.lua, which external authentication shares), and
-// gives up at a deadline. At most 64 copies are on their way, the
-// others dropped and counted; each mirror draws its share with
-// HAProxy's rand. A route's map value carries its mirror rule's id
+// gives up 10s after it began, connect to the answer's first byte. At
+// most 64 copies are on their way, the others dropped and counted; each
+// mirror draws its share with HAProxy's rand. A route's map value carries its mirror rule's id
 // after "&", last, so it is taken off first. A body is copied when its
 // length is announced, up to 64 KiB, and all of it fits HAProxy's buffer
 // (the config waits for it, at most mirrorBodyWait); a longer, chunked

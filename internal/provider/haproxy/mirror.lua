@@ -8,7 +8,7 @@
 -- nothing the mirror does reaches it. A copy goes on a socket of
 -- HAProxy's own to a server in service of the mirror's backend
 -- (backend-servers.lua), and its exchange ends at a deadline, connect
--- to the answer's head, whatever the mirror does.
+-- to the answer's first byte, whatever the mirror does.
 --
 -- Bounds: at most max_in_flight copies at once, the others dropped and
 -- counted (a Warning at most every warn_every seconds); a body is copied
@@ -83,8 +83,10 @@ local function copy_of(txn)
     return table.concat(out, "\r\n") .. "\r\n\r\n" .. body
 end
 
--- deliver sends copy to a server of backend id and reads the answer's
--- head, all before the deadline.
+-- deliver sends copy to a server of the mirror's backend and waits for
+-- the answer's first byte, all before the deadline: a server may drop a
+-- request whose client is gone, and the rest of the answer is not
+-- worth the reads.
 local function deliver(mirror, copy)
     local now = core.now()
     local deadline = now.sec + now.usec / 1000000 + timeout
@@ -96,7 +98,8 @@ local function deliver(mirror, copy)
     if t > 0 then
         sock:settimeout(t)
         if sock:send(copy) ~= nil then
-            servers.read_head(sock, deadline)
+            sock:settimeout(math.max(servers.left(deadline), 0.001))
+            sock:receive(1)
         end
     end
     sock:close()
