@@ -2,8 +2,10 @@ package providertest
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,7 +69,7 @@ func (h *hangingBackend) pool() lbconfig.Backend {
 // alone; every mirror of a route gets a copy with the method, the
 // rewritten path, the query, the changed header fields and the body; a
 // mirror of half the requests gets about half; a body over the bound
-// (1 MiB) reaches the backend whole and no mirror; copies follow a
+// (1 MiB) or streamed reaches the backend whole and no mirror; copies follow a
 // mirror's endpoints when they move; a mirror that never
 // reads or answers, and one that refuses connections, delay no client,
 // under a load of many requests at once, and the silent one holds a
@@ -137,9 +139,24 @@ func (s *Suite) testMirrors(t *testing.T) {
 	if reqs, _ := main.take(); len(reqs) != 1 || len(reqs[0].body) != len(big) {
 		t.Errorf("main got %d requests for the big body, want one with all %d bytes", len(reqs), len(big))
 	}
+	// So does a streamed (chunked) body, of unknown length.
+	req, err := http.NewRequest("POST", "http://"+net.JoinHostPort(l.addr, strconv.Itoa(int(port)))+"/mirror/chunked", io.MultiReader(strings.NewReader("streamed")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "mirror.example.com"
+	resp, err := l.client.Do(req)
+	if err != nil {
+		t.Fatalf("POST /mirror/chunked: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if reqs, _ := main.take(); resp.StatusCode != http.StatusOK || len(reqs) != 1 || reqs[0].body != "streamed" {
+		t.Errorf("POST /mirror/chunked: got %d, main %d requests, want 200 and one with the body", resp.StatusCode, len(reqs))
+	}
 	time.Sleep(200 * time.Millisecond) // a copy would have come by now; none must
 	if reqs, _ := m1.take(); len(reqs) != 0 {
-		t.Errorf("m1 got %d copies of a body over the bound, want none", len(reqs))
+		t.Errorf("m1 got %d copies of a body over the bound or streamed, want none", len(reqs))
 	}
 
 	// Half the requests, within a bound 0% or 100% cannot meet.
