@@ -11,13 +11,33 @@ import (
 // Request mirrors: a RequestMirror filter becomes an lbconfig.Mirror of
 // its Service. A backendRef that cannot be resolved is dropped, as the
 // spec says, with ResolvedRefs False: the rule is served without that
-// copy, as a mirror never changes what the client gets. Only the
-// builtin provider sends copies; HAProxy refuses routes with mirrors and
-// the engine's isolation leaves out the route or its Gateway
-// (docs/gateway-api.md).
+// copy, as a mirror never changes what the client gets. A provider that
+// does not mirror (Options.MirrorsUnserved) gets no mirror: the
+// GatewayClass does not declare the mirror features, and a RequestMirror
+// filter is dropped with UnsupportedValue (PartiallyInvalid on the route,
+// a Warning event), the spec's answer to an extended filter not served,
+// its rule served without the copies (docs/gateway-api.md).
 
 // gatewayPercent is the denominator of a mirror's percent.
 const gatewayPercent = 100
+
+// gatewayMirrorFeatures are the features of request mirrors.
+var gatewayMirrorFeatures = []gatewayv1.FeatureName{
+	"HTTPRouteRequestMirror",
+	"HTTPRouteRequestMultipleMirrors",
+	"HTTPRouteRequestPercentageMirror",
+}
+
+// mirrorUnserved reports whether the provider does not mirror, and then
+// records that filter f of r is dropped.
+func (g *gatewayAPI) mirrorUnserved(r *routeState, f string) bool {
+	why := g.t.opts.MirrorsUnserved
+	if why == "" {
+		return false
+	}
+	g.leaveOut(r, f, string(gatewayv1.RouteReasonUnsupportedValue), "request mirrors are not served ("+why+"); the rule is served without this filter")
+	return true
+}
 
 // readMirror adds the mirror of filter m to route; an error leaves the
 // rule out.

@@ -103,6 +103,9 @@ func (g *gatewayAPI) readFilters(r *routeState, f string, filters []gatewayv1.HT
 		case gatewayv1.HTTPRouteFilterURLRewrite:
 			err = readURLRewrite(flt.URLRewrite, route)
 		case gatewayv1.HTTPRouteFilterRequestMirror:
+			if g.mirrorUnserved(r, ff) { // gatewaymirror.go
+				continue
+			}
 			err = g.readMirror(r, ff+".requestMirror", flt.RequestMirror, route)
 		case gatewayv1.HTTPRouteFilterCORS:
 			err = readCORSFilter(flt.CORS, route) // gatewaycors.go

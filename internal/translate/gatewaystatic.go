@@ -3,7 +3,6 @@ package translate
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -17,25 +16,8 @@ import (
 // of the pool (GatewayAddressEmpty). Without a pool every IP address is
 // handed to the provider, which refuses what it cannot bind.
 
-// gatewayPoolFeatures are the features declared only with a pool, and
-// the feature after which each goes.
-var gatewayPoolFeatures = []struct{ name, after gatewayv1.FeatureName }{
-	{"GatewayAddressEmpty", "Gateway"},
-	{"GatewayStaticAddresses", "GatewayPort8080"},
-}
-
-// withPoolFeatures returns features, with the pool's when pool is true.
-func withPoolFeatures(features []gatewayv1.FeatureName, pool bool) []gatewayv1.FeatureName {
-	if !pool {
-		return features
-	}
-	out := slices.Clone(features)
-	for _, f := range gatewayPoolFeatures {
-		i := slices.Index(out, f.after)
-		out = slices.Insert(out, i+1, f.name)
-	}
-	return out
-}
+// gatewayPoolFeatures are the features declared only with a pool.
+var gatewayPoolFeatures = []gatewayv1.FeatureName{"GatewayAddressEmpty", "GatewayStaticAddresses"}
 
 // outsidePool reports whether one of addrs is outside the pool and not a
 // loopback address, and then leaves st unprogrammed.

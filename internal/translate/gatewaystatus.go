@@ -11,15 +11,11 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// GatewaySupportedFeatures are the Gateway API features our GatewayClasses
-// declare in status.supportedFeatures, sorted as the spec asks: those
-// both providers serve. The translator does not know the provider, so
-// the builtin's request mirrors (HTTPRouteRequestMirror and its
-// percentage and multiple forms), which HAProxy refuses, are not among
-// them. TLSRoute is TLS Passthrough; TLSRouteModeTerminate is not served.
+// gatewayFeatures are the Gateway API features both providers serve.
+// TLSRoute is TLS Passthrough; TLSRouteModeTerminate is not served.
 // HTTPRouteRetry is served by both for the codes the spec requires
 // (HAProxy refuses a backoff and codes its retry-on cannot take).
-var GatewaySupportedFeatures = []gatewayv1.FeatureName{
+var gatewayFeatures = []gatewayv1.FeatureName{
 	"GRPCRoute",
 	"GRPCRouteNamedRouteRule",
 	"Gateway",
@@ -47,6 +43,23 @@ var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"ReferenceGrant",
 	"TLSRoute",
 	"TCPRoute",
+}
+
+// GatewaySupportedFeatures are the Gateway API features our GatewayClasses
+// declare in status.supportedFeatures with opts, sorted as the spec asks:
+// those the provider serves (the mirrors unless opts.MirrorsUnserved),
+// and those of static and empty addresses with an address pool
+// (gatewaystatic.go).
+func GatewaySupportedFeatures(opts Options) []gatewayv1.FeatureName {
+	out := slices.Clone(gatewayFeatures)
+	if opts.MirrorsUnserved == "" {
+		out = append(out, gatewayMirrorFeatures...)
+	}
+	if opts.GatewayAddressPool.IsValid() {
+		out = append(out, gatewayPoolFeatures...)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // GatewayAPIStatus is the status of the Gateway API objects we own, as
@@ -99,7 +112,7 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 	for name, c := range g.classes {
 		out.Classes[name] = gatewayv1.GatewayClassStatus{
 			Conditions:        []metav1.Condition{condition(string(gatewayv1.GatewayClassConditionStatusAccepted), true, string(gatewayv1.GatewayClassReasonAccepted), "served by "+GatewayControllerName, c.Generation)},
-			SupportedFeatures: supportedFeatures(g.t.opts.GatewayAddressPool.IsValid()),
+			SupportedFeatures: supportedFeatures(opts),
 		}
 	}
 	for name, c := range g.badClasses {
@@ -137,9 +150,9 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 	return out
 }
 
-func supportedFeatures(pool bool) []gatewayv1.SupportedFeature {
-	out := make([]gatewayv1.SupportedFeature, 0, len(GatewaySupportedFeatures)+len(gatewayPoolFeatures))
-	for _, f := range withPoolFeatures(GatewaySupportedFeatures, pool) { // gatewaystatic.go
+func supportedFeatures(opts Options) []gatewayv1.SupportedFeature {
+	var out []gatewayv1.SupportedFeature
+	for _, f := range GatewaySupportedFeatures(opts) {
 		out = append(out, gatewayv1.SupportedFeature{Name: f})
 	}
 	return out

@@ -93,6 +93,11 @@ type Options struct {
 	// (stickycanary.go): affinity-canary-behavior sticky is then reported
 	// with this reason and served as legacy.
 	StickyCanaryIgnored string
+	// MirrorsUnserved, when set, says why the provider does not mirror
+	// requests (lbconfig.Route.Mirrors): GatewayClasses then do not
+	// declare the mirror features, and a RequestMirror filter is dropped
+	// with this reason, its rule served without it (gatewaymirror.go).
+	MirrorsUnserved string
 	// GatewayAddressPool, when valid, is where Gateways without
 	// spec.addresses get their address (gatewayaddress.go).
 	GatewayAddressPool netip.Prefix

@@ -128,8 +128,9 @@
 // Route timeouts and mirrors. A route's timeouts become the stream's
 // server timeout (set-timeout in its backends), an inactivity timeout:
 // the builtin ends the whole exchange at the deadline, HAProxy only when
-// the backend is silent that long (timeouts.go). Request mirrors are
-// refused (mirror.go).
+// the backend is silent that long (timeouts.go). Request mirrors are a
+// Lua action that leaves each copy to a Lua task, so the client never
+// waits for a mirror (mirror.go).
 //
 // Run supervises the master: if it dies it is restarted with backoff (the
 // first restart at once) from the last applied config and slot layout, and

@@ -15,8 +15,7 @@
 -- server to close).
 local rules = ext_auth_rules
 ext_auth_rules = nil
-
-local max_head = 16384
+local servers = backend_servers
 
 -- max_cookies is lbconfig.MaxAuthCookies.
 local max_cookies = 8
@@ -145,40 +144,6 @@ local function request(txn, rule, scheme, port)
     return table.concat(out, "\r\n") .. "\r\n\r\n", host, pathq
 end
 
--- left is the time until deadline, in seconds.
-local function left(deadline)
-    local now = core.now()
-    return deadline - (now.sec + now.usec / 1000000)
-end
-
--- read_head reads the answer's head, up to max_head bytes, before
--- deadline; nil and why if it does not come.
-local function read_head(sock, deadline)
-    local buf = {}
-    local n = 0
-    local tail = ""
-    while true do
-        local t = left(deadline)
-        if t <= 0 then
-            return nil, "timed out"
-        end
-        sock:settimeout(t)
-        local b, err = sock:receive(1)
-        if b == nil then
-            return nil, "reading the head: " .. tostring(err)
-        end
-        n = n + 1
-        if n > max_head then
-            return nil, "the head is longer than " .. max_head .. " bytes"
-        end
-        buf[n] = b
-        tail = string.sub(tail .. b, -4)
-        if tail == "\r\n\r\n" or string.sub(tail, -2) == "\n\n" then
-            return table.concat(buf)
-        end
-    end
-end
-
 -- parse returns the status and the fields (lower-case names, values from
 -- 1) of a head, or nil if it is not a well-formed HTTP/1 response head.
 local function parse(head)
@@ -204,111 +169,18 @@ local function parse(head)
     return status, fields
 end
 
--- slots are the servers of each HAProxy backend an auth service uses, in
--- slot order, found on first use: the runtime API moves their addresses
--- and states, never the servers themselves.
-local slots = {}
-
-local function servers_of(id)
-    local list = slots[id]
-    if list ~= nil then
-        return list
-    end
-    list = {}
-    local be = core.backends[id]
-    if be ~= nil then
-        local numbered = {}
-        for name, srv in pairs(be.servers) do
-            local n = tonumber(string.match(name, "^s(%d+)$"))
-            if n ~= nil then
-                numbered[#numbered + 1] = { n = n, srv = srv }
-            end
-        end
-        table.sort(numbered, function(a, b) return a.n < b.n end)
-        for i, s in ipairs(numbered) do
-            list[i] = s.srv
-        end
-    end
-    slots[id] = list
-    return list
-end
-
--- in_service holds, by backend id, the addresses and ports of its servers
--- in service (not in maintenance, not draining, not down by a check) and
--- when they were read: a server's state costs a table of its statistics
--- (some 50 us), so it is read at most once per refresh seconds.
-local in_service = {}
-local refresh = 1
-
-local function ready_servers(id)
-    local now = core.now()
-    local t = now.sec + now.usec / 1000000
-    local cached = in_service[id]
-    if cached ~= nil and t - cached.at < refresh and t >= cached.at then
-        return cached.list
-    end
-    local ready = {}
-    for _, srv in ipairs(servers_of(id)) do
-        local status = srv:get_stats()["status"] or ""
-        if status == "no check" or string.sub(status, 1, 2) == "UP" then
-            local addr, p = string.match(srv:get_addr() or "", "^(.*):(%d+)$")
-            if addr ~= nil then
-                ready[#ready + 1] = { addr = addr, port = tonumber(p) }
-            end
-        end
-    end
-    in_service[id] = { at = t, list = ready }
-    return ready
-end
-
--- endpoints returns the servers of backend id in service, starting at the
--- rule's next turn.
-local function endpoints(rule, id)
-    local ready = ready_servers(id)
-    local n = #ready
-    if n == 0 then
-        return ready
-    end
-    rule.turn = ((rule.turn or -1) + 1) % n
-    local out = {}
-    for i = 1, n do
-        out[i] = ready[(rule.turn + i - 1) % n + 1]
-    end
-    return out
-end
-
 -- connect returns a socket connected to the auth server of rule before
--- deadline: its address, or one of its backend's servers in service,
--- the next when connecting to one fails; nil and why if none.
+-- deadline: its address, or one of its backend's servers in service
+-- (backend-servers.lua); nil and why if none.
 local function connect(rule, deadline)
-    local targets = { { addr = rule.addr, port = rule.port } }
-    if rule.backend ~= nil then
-        targets = endpoints(rule, rule.backend)
-        if #targets == 0 then
-            return nil, "no server of the auth service is in service"
-        end
+    if rule.backend == nil then
+        return servers.connect({ { addr = rule.addr, port = rule.port } }, deadline)
     end
-    local why = ""
-    for _, e in ipairs(targets) do
-        local t = left(deadline)
-        if t <= 0 then
-            return nil, "timed out"
-        end
-        local sock = core.tcp()
-        sock:settimeout(t)
-        local addr = e.addr
-        if string.find(addr, ":", 1, true) then
-            -- HAProxy 2.6 reads a bare IPv6 address as no address.
-            addr = "[" .. addr .. "]"
-        end
-        local ok, err = sock:connect(addr, e.port)
-        if ok then
-            return sock
-        end
-        sock:close()
-        why = "connecting to " .. e.addr .. " port " .. e.port .. ": " .. tostring(err)
+    local targets = servers.endpoints(rule, rule.backend)
+    if #targets == 0 then
+        return nil, "no server of the auth service is in service"
     end
-    return nil, why
+    return servers.connect(targets, deadline)
 end
 
 -- ask sends the subrequest and returns the answer's status and fields, or
@@ -321,7 +193,7 @@ local function ask(txn, rule, scheme, port)
     if sock == nil then
         return nil, err
     end
-    local t = left(deadline)
+    local t = servers.left(deadline)
     if t <= 0 then
         sock:close()
         return nil, "timed out"
@@ -331,7 +203,7 @@ local function ask(txn, rule, scheme, port)
         sock:close()
         return nil, "sending the subrequest failed"
     end
-    local head, why = read_head(sock, deadline)
+    local head, why = servers.read_head(sock, deadline)
     sock:close()
     if head == nil then
         return nil, why

@@ -4,12 +4,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"ingress-controller/internal/source/file"
 	"ingress-controller/internal/translate"
-	"ingress-controller/pkg/lbconfig"
 )
 
 // TestRenderGatewayConfigs renders what the translator makes of the
@@ -19,9 +17,8 @@ import (
 // 404 where no match holds, redirects, rewrites and header changes,
 // method and query matches, prefix rewrites and timeouts, gRPC backends
 // and the patterns of GRPCRoute method matches) and
-// checks the result with the grammar check and haproxy -c. Routes with
-// mirrors must be refused (the engine then leaves their Gateway out);
-// the rest of such a config is checked without them.
+// checks the result with the grammar check and haproxy -c, mirrors and
+// all.
 func TestRenderGatewayConfigs(t *testing.T) {
 	bin := haproxyBinary(t)
 	for _, name := range []string{"gateway-http", "gateway-https", "gateway-route-features", "gateway-grpc", "gateway-status"} {
@@ -38,7 +35,6 @@ func TestRenderGatewayConfigs(t *testing.T) {
 			if len(cfg.LoadBalancers) == 0 {
 				t.Fatal("no load balancers")
 			}
-			withoutMirrors(t, cfg)
 			r, err := RenderConfig(cfg, goldenOptions(t))
 			if err != nil {
 				t.Fatal(err)
@@ -48,38 +44,5 @@ func TestRenderGatewayConfigs(t *testing.T) {
 				t.Error(err)
 			}
 		})
-	}
-}
-
-// withoutMirrors checks that cfg is refused when it has mirrors, and
-// takes them out of its routes.
-func withoutMirrors(t *testing.T, cfg *lbconfig.Config) {
-	t.Helper()
-	mirrors := 0
-	for i := range cfg.LoadBalancers {
-		for j := range cfg.LoadBalancers[i].Listeners {
-			l := &cfg.LoadBalancers[i].Listeners[j]
-			for k := range l.VirtualHosts {
-				for n := range l.VirtualHosts[k].Routes {
-					mirrors += len(l.VirtualHosts[k].Routes[n].Mirrors)
-				}
-			}
-		}
-	}
-	if mirrors == 0 {
-		return
-	}
-	if _, err := RenderConfig(cfg, goldenOptions(t)); err == nil || !strings.Contains(err.Error(), "mirror") {
-		t.Fatalf("a config with %d mirrors: got %v, want the mirrors refused", mirrors, err)
-	}
-	for i := range cfg.LoadBalancers {
-		for j := range cfg.LoadBalancers[i].Listeners {
-			l := &cfg.LoadBalancers[i].Listeners[j]
-			for k := range l.VirtualHosts {
-				for n := range l.VirtualHosts[k].Routes {
-					l.VirtualHosts[k].Routes[n].Mirrors = nil
-				}
-			}
-		}
 	}
 }

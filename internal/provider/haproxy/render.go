@@ -285,8 +285,14 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	if r.errors.any {
 		w.line("    lua-load " + errorPagesLua)
 	}
+	if hasExtAuth(cfg) || hasMirrors(cfg) {
+		w.line("    lua-load " + backendServersLua) // mirror.go
+	}
 	if hasExtAuth(cfg) {
 		w.line("    lua-load " + extAuthLua)
+	}
+	if hasMirrors(cfg) {
+		w.line("    lua-load " + mirrorLua)
 	}
 	w.line("")
 	w.line("defaults")
@@ -339,8 +345,14 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 	if r.errors.any {
 		r.files[errorPagesLua] = r.errors.luaFile()
 	}
+	if hasExtAuth(cfg) || hasMirrors(cfg) {
+		r.files[backendServersLua] = backendServersSource
+	}
 	if hasExtAuth(cfg) {
 		r.files[extAuthLua] = r.extAuths.lua()
+	}
+	if hasMirrors(cfg) {
+		r.files[mirrorLua] = r.mirrors.lua()
 	}
 	r.files[configFile] = []byte(w.String())
 	return &Rendered{Files: r.files, Layout: r.layout}, nil
@@ -370,6 +382,8 @@ type renderer struct {
 	errors errorSites
 	// extAuths are the external authentications (extauth.go).
 	extAuths extAuthRules
+	// mirrors are the request mirrors (mirror.go).
+	mirrors mirrorRules
 	// timed are the backends of routes with timeouts (timeouts.go).
 	timed map[string]bool
 	// retries are the retry variants of backends, by name (retry.go).
@@ -504,6 +518,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	var timeouts timeoutRules
 	var limited []string // rate limit zone ids
 	var authed []string  // external authentication ids
+	mirrored := false    // a route has mirrors
 	for k, vh := range l.VirtualHosts {
 		id := "v" + strconv.Itoa(k)
 		switch {
@@ -614,9 +629,10 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
 			}
 			r.markTimed(rt)
-			if err := refuseMirrors(rt); err != nil { // mirror.go
+			if be, err = r.mirrors.add(r, rt, be); err != nil { // mirror.go
 				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
 			}
+			mirrored = mirrored || len(rt.Mirrors) > 0
 			if err := refuseStickyBackends(rt); err != nil { // sticky.go
 				return fmt.Errorf("virtual host %d (%q): route %d: %w", k, vh.Hostname, n, err)
 			}
@@ -738,6 +754,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	}
 	paths.regexLines(w)
 	splits.lines(w)
+	r.mirrors.splitLines(w, mirrored)
 	timeouts.lines(w)
 	paths.splitLines(w)
 	errs.splitLines(w)
@@ -795,6 +812,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	r.extAuths.checkLines(w, authed, proto, l.Port)
 	hdrs.ruleLines(w)
 	paths.rewriteLines(w)
+	r.mirrors.actionLines(w, mirrored)
 	if l.DefaultBackend == nil {
 		w.line("    http-request return status 404 content-type \"text/plain; charset=utf-8\" string \"" + notFoundBody + "\" if !{ var(txn.backend) -m found }")
 	}

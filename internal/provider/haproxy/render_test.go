@@ -225,6 +225,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 		"request-matches": requestMatchGolden(),
 		"prefix-rewrite":  prefixRewriteGolden(),
 		"timeouts":        timeoutsGolden(),
+		"mirrors":         mirrorsGolden(),
 		"request-host":    requestHostGolden(),
 		"two-load-balancers-https": {
 			LoadBalancers: []lbconfig.LoadBalancer{

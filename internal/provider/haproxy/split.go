@@ -161,10 +161,10 @@ func (s *splitRules) lines(w *lines) {
 }
 
 // suffixOf returns the part of a map value after its backend id or
-// redirect name: the header, access, authentication, rewrite and timeout
-// ids.
+// redirect name: the header, access, authentication, rewrite, timeout
+// and mirror ids.
 func suffixOf(value string) string {
-	if i := strings.IndexAny(value, "^~!@|*="); i >= 0 {
+	if i := strings.IndexAny(value, "^~!@|*=&"); i >= 0 {
 		return value[i:]
 	}
 	return ""

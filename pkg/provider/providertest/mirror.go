@@ -2,8 +2,10 @@ package providertest
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,9 +69,11 @@ func (h *hangingBackend) pool() lbconfig.Backend {
 // alone; every mirror of a route gets a copy with the method, the
 // rewritten path, the query, the changed header fields and the body; a
 // mirror of half the requests gets about half; a body over the bound
-// reaches the backend whole and no mirror; a mirror that never reads or
-// answers delays no client, under a load of many requests at once, and
-// holds a bounded number of connections. A provider without mirrors must
+// (1 MiB) or streamed reaches the backend whole and no mirror; copies follow a
+// mirror's endpoints when they move; a mirror that never
+// reads or answers, and one that refuses connections, delay no client,
+// under a load of many requests at once, and the silent one holds a
+// bounded number of connections. A provider without mirrors must
 // refuse them and keep its config serving.
 func (s *Suite) testMirrors(t *testing.T) {
 	l := s.start(t)
@@ -88,8 +92,12 @@ func (s *Suite) testMirrors(t *testing.T) {
 	halved.Mirrors = []lbconfig.Mirror{{Name: half.ref, Numerator: 50, Denominator: 100}}
 	hanging := route("/hang", lbconfig.MatchPrefix, main.ref)
 	hanging.Mirrors = []lbconfig.Mirror{{Name: hang.ref}}
-	cfg := config(oneLB(port, nil, vhost("mirror.example.com", route("/", lbconfig.MatchPrefix, main.ref), mirrored, halved, hanging)),
-		main.pool(), m1.pool(), m2.pool(), half.pool(), hang.pool())
+	// Nothing listens on a free port of the listen address.
+	refused := lbconfig.Backend{Name: "test/refused:80", Endpoints: []lbconfig.Endpoint{{Address: l.addr, Port: l.freePort(), Ready: true, Serving: true}}}
+	refusing := route("/refused", lbconfig.MatchPrefix, main.ref)
+	refusing.Mirrors = []lbconfig.Mirror{{Name: refused.Name}}
+	cfg := config(oneLB(port, nil, vhost("mirror.example.com", route("/", lbconfig.MatchPrefix, main.ref), mirrored, halved, hanging, refusing)),
+		main.pool(), m1.pool(), m2.pool(), half.pool(), hang.pool(), refused)
 	if !s.Capabilities.Mirrors {
 		cfg.Sort()
 		ctx, cancel := context.WithTimeout(context.Background(), applyTimeout)
@@ -124,16 +132,31 @@ func (s *Suite) testMirrors(t *testing.T) {
 		}
 	}
 	// A body over the bound goes whole to the backend, to no mirror.
-	big := strings.Repeat("b", 100<<10)
+	big := strings.Repeat("b", 1<<20)
 	if r := l.request(l.client, "POST", port, "mirror.example.com", "/mirror/big", big); r.status != http.StatusOK || r.server != "main" {
 		t.Errorf("POST /mirror/big: got %s, want 200 from main", r)
 	}
 	if reqs, _ := main.take(); len(reqs) != 1 || len(reqs[0].body) != len(big) {
 		t.Errorf("main got %d requests for the big body, want one with all %d bytes", len(reqs), len(big))
 	}
+	// So does a streamed (chunked) body, of unknown length.
+	req, err := http.NewRequest("POST", "http://"+net.JoinHostPort(l.addr, strconv.Itoa(int(port)))+"/mirror/chunked", io.MultiReader(strings.NewReader("streamed")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "mirror.example.com"
+	resp, err := l.client.Do(req)
+	if err != nil {
+		t.Fatalf("POST /mirror/chunked: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if reqs, _ := main.take(); resp.StatusCode != http.StatusOK || len(reqs) != 1 || reqs[0].body != "streamed" {
+		t.Errorf("POST /mirror/chunked: got %d, main %d requests, want 200 and one with the body", resp.StatusCode, len(reqs))
+	}
 	time.Sleep(200 * time.Millisecond) // a copy would have come by now; none must
 	if reqs, _ := m1.take(); len(reqs) != 0 {
-		t.Errorf("m1 got %d copies of a body over the bound, want none", len(reqs))
+		t.Errorf("m1 got %d copies of a body over the bound or streamed, want none", len(reqs))
 	}
 
 	// Half the requests, within a bound 0% or 100% cannot meet.
@@ -153,6 +176,28 @@ func (s *Suite) testMirrors(t *testing.T) {
 	reqs, _ := half.take()
 	if copies += len(reqs); copies < n*30/100 || copies > n*70/100 {
 		t.Errorf("the half mirror got %d of %d requests, want about half", copies, n)
+	}
+
+	// A mirror's endpoints move as any backend's, and its copies follow.
+	moved := l.startRecorder("moved", nil)
+	m1moved := lbconfig.Backend{Name: m1.ref, Endpoints: []lbconfig.Endpoint{moved.ep}}
+	l.apply(config(oneLB(port, nil, vhost("mirror.example.com", route("/", lbconfig.MatchPrefix, main.ref), mirrored, halved, hanging, refusing)),
+		main.pool(), m1moved, m2.pool(), half.pool(), hang.pool(), refused))
+	l.eventually("m1's copies to reach its new endpoint", func() (bool, string) {
+		if r := l.get(l.client, port, "mirror.example.com", "/mirror/moved"); r.status != http.StatusOK || r.server != "main" {
+			return false, "GET /mirror/moved: " + r.String()
+		}
+		time.Sleep(50 * time.Millisecond)
+		reqs, _ := moved.take()
+		return len(reqs) > 0, "no copy at the new endpoint"
+	})
+
+	// A mirror that refuses connections: clients are served at once.
+	for i := range 50 {
+		start := time.Now()
+		if r := l.request(l.client, "POST", port, "mirror.example.com", "/refused", "payload"); r.status != http.StatusOK || r.server != "main" || time.Since(start) > time.Second {
+			t.Fatalf("POST /refused #%d with a refusing mirror: got %s after %v, want 200 from main within a second", i, r, time.Since(start))
+		}
 	}
 
 	// A mirror that never reads nor answers: clients are served at once,

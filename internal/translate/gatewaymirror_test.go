@@ -1,0 +1,38 @@
+package translate
+
+import (
+	"slices"
+	"testing"
+
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// TestGatewaySupportedFeaturesPerProvider: a provider that mirrors gets
+// the three mirror features declared, one that does not gets none of
+// them and the rest the same; both lists sorted and without repeats.
+func TestGatewaySupportedFeaturesPerProvider(t *testing.T) {
+	serving := GatewaySupportedFeatures(Options{})
+	unserved := GatewaySupportedFeatures(Options{MirrorsUnserved: "no mirrors here"})
+	for name, fs := range map[string][]gatewayv1.FeatureName{"mirroring": serving, "not mirroring": unserved} {
+		if !slices.IsSorted(fs) || len(slices.Compact(slices.Clone(fs))) != len(fs) {
+			t.Errorf("%s: %v is not sorted or has repeats", name, fs)
+		}
+	}
+	for _, f := range gatewayMirrorFeatures {
+		if !slices.Contains(serving, f) {
+			t.Errorf("a provider that mirrors does not declare %s", f)
+		}
+		if slices.Contains(unserved, f) {
+			t.Errorf("a provider without mirrors declares %s", f)
+		}
+	}
+	rest := slices.DeleteFunc(slices.Clone(serving), func(f gatewayv1.FeatureName) bool { return slices.Contains(gatewayMirrorFeatures, f) })
+	if !slices.Equal(rest, unserved) {
+		t.Errorf("without mirrors: got %v, want %v", unserved, rest)
+	}
+	// The caller's copy is its own.
+	serving[0] = "changed"
+	if GatewaySupportedFeatures(Options{})[0] == "changed" {
+		t.Error("GatewaySupportedFeatures returned shared storage")
+	}
+}
