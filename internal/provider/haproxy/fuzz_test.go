@@ -26,7 +26,10 @@ var (
 		`^(global|defaults)$`,
 		`^# \(TLS terminated here, behind SNI routing\)$`,
 		`^# to the TLS-terminating frontend of port \d+( on [0-9a-f.:, ]+)?$`,
-		`^frontend fe_\d+(_lb\d+)?(_tls)?$`,
+		`^frontend fe_\d+(_lb\d+)?(_tls|_t\d+)?$`,
+		`^# virtual host "(?:[ !#-\[\]-~]|\\[\\"abfnrtvux0-9A-Fa-f]+)*" of port \d+( on [0-9a-f.:, ]+)?: TLS terminated for a TCP backend$`,
+		`^    server tls unix@/[!-~]+/tcp-\d+(?:_lb\d+)?_t\d+\.sock send-proxy-v2$`,
+		`^    bind unix@/[!-~]+/tcp-\d+(?:_lb\d+)?_t\d+\.sock mode 600 accept-proxy ssl crt certs/[A-Za-z0-9_.-]+\.pem( tls-ticket-keys tls-ticket-keys)?$`,
 		`^backend b[et]_[A-Za-z0-9_.-]+$`,
 		`^    timeout tunnel \d+(h|s|ms)$`,
 		`^    timeout client \d+(h|s|ms)$`,
@@ -37,7 +40,7 @@ var (
 		`^    tcp-request content set-var\(txn\.sni\) req\.ssl_sni,lower,regsub\(\[\.\]\$,\) if \{ req\.ssl_hello_type 1 \}$`,
 		`^    tcp-request content set-var\(txn\.pass\) var\(txn\.sni\),map_str\(maps/\d+(?:_lb\d+)?-sni-hosts\.map\) if \{ var\(txn\.sni\) -m found \}$`,
 		`^    tcp-request content set-var\(txn\.pass\) var\(txn\.sni\),regsub\(\^\[\^\.\]\+,\),map_str\(maps/\d+(?:_lb\d+)?-sni-wildcards\.map\) if !\{ var\(txn\.pass\) -m found \} \{ var\(txn\.sni\) -m reg \^\[\^\.\] \}$`,
-		`^    tcp-request content set-var\(txn\.pass\) str\(bt_[A-Za-z0-9_.-]+\) if !\{ var\(txn\.pass\) -m found \} \{ req\.ssl_hello_type 1 \}$`,
+		`^    tcp-request content set-var\(txn\.pass\) str\((bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?_t\d+_tls)\) if !\{ var\(txn\.pass\) -m found \} \{ req\.ssl_hello_type 1 \}$`,
 		`^    tcp-request content reject unless \{ req\.ssl_hello_type 1 \}$`,
 		`^    tcp-request content reject unless \{ var\(txn\.pass\) -m found \}$`,
 		`^    tcp-request content accept if \{ req\.ssl_hello_type 1 \}$`,
@@ -169,8 +172,8 @@ var (
 		"-exempt.lst": regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
 		".crtlist":    regexp.MustCompile(`^certs/[A-Za-z0-9_.-]+\.pem [a-z0-9.*-]+$`),
 		// Longer suffixes win over the ones they end with.
-		"sni-hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?_tls)$`),
-		"sni-wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?_tls)$`),
+		"sni-hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?(_t\d+)?_tls)$`),
+		"sni-wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?(_t\d+)?_tls)$`),
 	}
 )
 
