@@ -16,7 +16,8 @@ import (
 // both providers serve. The translator does not know the provider, so
 // the builtin's request mirrors (HTTPRouteRequestMirror and its
 // percentage and multiple forms), which HAProxy refuses, are not among
-// them. TLSRoute is TLS Passthrough; TLSRouteModeTerminate is not served.
+// them. TLSRoute is TLS Passthrough; TLSRouteModeTerminate its listeners
+// of mode Terminate, and TLSRouteModeMixed both modes on one port.
 var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"GRPCRoute",
 	"Gateway",
@@ -41,6 +42,8 @@ var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"HTTPRouteSchemeRedirect",
 	"ReferenceGrant",
 	"TLSRoute",
+	"TLSRouteModeMixed",
+	"TLSRouteModeTerminate",
 	"TCPRoute",
 }
 
