@@ -28,8 +28,8 @@ var (
 		`^# to the TLS-terminating frontend of port \d+( on [0-9a-f.:, ]+)?$`,
 		`^frontend fe_\d+(_lb\d+)?(_tls|_t\d+)?$`,
 		`^# virtual host "(?:[ !#-\[\]-~]|\\[\\"abfnrtvux0-9A-Fa-f]+)*" of port \d+( on [0-9a-f.:, ]+)?: TLS terminated for a TCP backend$`,
-		`^    server tls unix@/[!-~]+/tcp-\d+(?:_lb\d+)?_t\d+\.sock send-proxy-v2$`,
-		`^    bind unix@/[!-~]+/tcp-\d+(?:_lb\d+)?_t\d+\.sock mode 600 accept-proxy ssl crt certs/[A-Za-z0-9_.-]+\.pem( tls-ticket-keys tls-ticket-keys)?$`,
+		`^    server tls unix@/[!-~]+/t\d+\.sock send-proxy-v2$`,
+		`^    bind unix@/[!-~]+/t\d+\.sock mode 600 accept-proxy ssl crt certs/[A-Za-z0-9_.-]+\.pem( tls-ticket-keys tls-ticket-keys)?$`,
 		`^backend b[et]_[A-Za-z0-9_.-]+$`,
 		`^    timeout tunnel \d+(h|s|ms)$`,
 		`^    timeout client \d+(h|s|ms)$`,
@@ -247,8 +247,9 @@ func checkGrammar(t testing.TB, r *Rendered) {
 // fuzzConfig builds a config around hostile values: hostnames, paths,
 // backend and certificate names, a cookie name and path, and numbers for
 // the body limit and the passive health check. The backend serves HTTP
-// routes, a TCP listener and TLS passthrough (on the HTTPS listener and on
-// a TLS passthrough listener) at once.
+// routes, a TCP listener, TLS passthrough (on the HTTPS listener and on
+// a TLS passthrough listener) and, with a certificate, TLS terminated for
+// it on the TLS passthrough listener at once.
 func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie, cookiePath string, limit int64) *lbconfig.Config {
 	if port == 0 {
 		port = 8080
@@ -290,6 +291,9 @@ func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie,
 	}
 	if cert != "" {
 		cfg.Certificates = []lbconfig.Certificate{{Name: cert, ChainPEM: []byte("x"), KeyPEM: []byte("y")}}
+		// TLS terminated for the TCP backend beside the passthrough host.
+		pass := &cfg.LoadBalancers[0].Listeners[2]
+		pass.VirtualHosts = append(pass.VirtualHosts, lbconfig.VirtualHost{Hostname: "*." + wildcard, TLS: &lbconfig.CertificateRef{Name: cert}, TCP: ref})
 	}
 	// The path as a pattern too, with cookiePath as its rewrite, where
 	// lbconfig accepts them: invalid ones would hide the rest.
@@ -399,6 +403,8 @@ var fuzzSeeds = []struct {
 	{"a.b", "c.d", "/v0:/ be_evil", "be_evil", "", 86, "'", "/'", 100},
 	{"re.example", "c.d", `/it's/(?i)(.*)%[src]`, "default/re:80", "", 87, "x", "/a'$1%[src]%25", 5},
 	{"re.example", "c.d", `/x\.y(/|$)(.*)\$`, "default/re:80", "", 88, "x", "/$2#x", 6},
+	{"db.example", "term.example", "/", "default/db:5432 #\nbind :4", "ns/term'#x\nbind :3", 89, "x", "/", 5},
+	{"db.example", "term.example", "/", "default/db:5432", "ns/term-tls", 90, "x", "/", 5},
 }
 
 func FuzzRenderConfig(f *testing.F) {

@@ -380,6 +380,9 @@ type renderer struct {
 	extAuths extAuthRules
 	// timed are the backends of routes with timeouts (timeouts.go).
 	timed map[string]bool
+	// terminated counts the frontends that terminate TLS for a TCP
+	// backend (tlsterminate.go).
+	terminated int
 	// ticketKeys: a bind line reads the ticket keys file.
 	ticketKeys bool
 	cfgText    lines

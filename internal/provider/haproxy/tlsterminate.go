@@ -19,17 +19,20 @@ import (
 // name, one-label or longer wildcard, catch-all) is the one served and
 // no certificate is picked by HAProxy's own rules.
 
-// maxTerminators bounds the virtual hosts of one listener that terminate
-// TLS, so that their socket paths fit (haproxy.go checks the longest).
-const maxTerminators = 999999
+// maxTerminators bounds the virtual hosts of a config that terminate
+// TLS for a TCP backend, so that their socket paths are shorter than the
+// longest tlsSocket, which haproxy.go checks.
+const maxTerminators = 1000000
 
-// terminatorKey names the frontend, bridge backend and socket of virtual
-// host k of the listener of key.
+// terminatorKey names the frontend and bridge backend of virtual host k
+// of the listener of key.
 func terminatorKey(key string, k int) string { return key + "_t" + strconv.Itoa(k) }
 
-// terminatorSocket is the unix socket of terminatorKey(key, k).
-func terminatorSocket(runtimeDir, key string, k int) string {
-	return runtimeDir + "/tcp-" + terminatorKey(key, k) + ".sock"
+// terminatorSocket is the unix socket of the n-th terminating frontend of
+// a config: numbered across the config, not named after the listener,
+// to keep the path short.
+func terminatorSocket(runtimeDir string, n int) string {
+	return runtimeDir + "/t" + strconv.Itoa(n) + ".sock"
 }
 
 // terminatorTarget checks virtual host k, which terminates TLS for a TCP
@@ -37,8 +40,6 @@ func terminatorSocket(runtimeDir, key string, k int) string {
 // connections to.
 func (r *renderer) terminatorTarget(k int, vh lbconfig.VirtualHost) (string, error) {
 	switch {
-	case k > maxTerminators:
-		return "", fmt.Errorf("virtual host %d (%q): tcp: more than %d virtual hosts of one listener terminate TLS", k, vh.Hostname, maxTerminators)
 	case vh.TLS == nil:
 		return "", fmt.Errorf("virtual host %d (%q): tls: a virtual host that terminates TLS needs a certificate", k, vh.Hostname)
 	case r.tcpIDs[vh.TCP.Name] == "":
@@ -62,8 +63,12 @@ func (r *renderer) terminators(l lbconfig.Listener) error {
 		if err != nil {
 			return err
 		}
+		if r.terminated == maxTerminators {
+			return fmt.Errorf("virtual host %d (%q): tcp: more than %d virtual hosts terminate TLS for TCP backends", k, vh.Hostname, maxTerminators)
+		}
 		key := terminatorKey(r.at.key, k)
-		socket := terminatorSocket(r.opts.RuntimeDir, r.at.key, k)
+		socket := terminatorSocket(r.opts.RuntimeDir, r.terminated)
+		r.terminated++
 		w := &r.cfgText
 		w.line("")
 		w.line("# virtual host " + quote(vh.Hostname) + " of port " + strconv.Itoa(int(l.Port)) + r.at.comment + ": TLS terminated for a TCP backend")
