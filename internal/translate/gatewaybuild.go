@@ -110,7 +110,7 @@ func (g *gatewayAPI) build(st *gatewayState) {
 			listeners[ls.l.Port] = &lbconfig.Listener{Port: ls.l.Port, Protocol: listenerProtocol(ls.l.Protocol)}
 			vhosts[ls.l.Port] = map[string]*vhostBuild{}
 		}
-		if ls.cert != nil {
+		if ls.cert != nil && !ls.terminates() {
 			vhost(ls, ls.hostname()) // its certificate is served with or without routes
 		}
 	}
@@ -239,6 +239,9 @@ func usedBackends(lb *lbconfig.LoadBalancer) []string {
 		for _, vh := range l.VirtualHosts {
 			if vh.Passthrough != nil {
 				seen[vh.Passthrough.Name] = true
+			}
+			if vh.TCP != nil {
+				seen[vh.TCP.Name] = true
 			}
 			for _, r := range vh.Routes {
 				seen[r.Backend.Name] = true

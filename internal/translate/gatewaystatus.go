@@ -12,7 +12,8 @@ import (
 )
 
 // gatewayFeatures are the Gateway API features both providers serve.
-// TLSRoute is TLS Passthrough; TLSRouteModeTerminate is not served.
+// TLSRoute is TLS Passthrough; TLSRouteModeTerminate its listeners of
+// mode Terminate, and TLSRouteModeMixed both modes on one port.
 // HTTPRouteRetry is served by both for the codes the spec requires
 // (HAProxy refuses a backoff and codes its retry-on cannot take).
 var gatewayFeatures = []gatewayv1.FeatureName{
@@ -42,6 +43,8 @@ var gatewayFeatures = []gatewayv1.FeatureName{
 	"HTTPRouteSchemeRedirect",
 	"ReferenceGrant",
 	"TLSRoute",
+	"TLSRouteModeMixed",
+	"TLSRouteModeTerminate",
 	"TCPRoute",
 }
 

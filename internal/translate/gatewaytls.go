@@ -8,12 +8,8 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// readListenerTLS finds the certificate of an HTTPS listener: the first
-// of its certificateRefs, a kubernetes.io/tls Secret in the Gateway's
-// namespace, or in another one that a ReferenceGrant opens to Gateways of
-// this namespace. A listener without a usable certificate is not served
-// (ResolvedRefs False): serving it with another certificate would only
-// fail the clients' checks.
+// readListenerTLS finds the certificate of an HTTPS listener, whose one
+// mode is Terminate (readListenerCertificate).
 func (g *gatewayAPI) readListenerTLS(st *gatewayState, ls *listenerState) {
 	tls := ls.l.TLS
 	if tls == nil {
@@ -27,8 +23,20 @@ func (g *gatewayAPI) readListenerTLS(st *gatewayState, ls *listenerState) {
 		g.t.problems.add(st.ref, ls.field+".tls.mode", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 		return
 	}
-	if len(tls.CertificateRefs) == 0 {
-		g.badCertificate(st, ls, ls.field+".tls.certificateRefs", gatewayv1.ListenerReasonInvalidCertificateRef, "an HTTPS listener needs a certificateRef")
+	g.readListenerCertificate(st, ls, "an HTTPS listener")
+}
+
+// readListenerCertificate finds the certificate of a listener that
+// terminates TLS, what names: the first of its certificateRefs, a
+// kubernetes.io/tls Secret in the Gateway's namespace, or in another one
+// that a ReferenceGrant opens to Gateways of this namespace. A listener
+// without a usable certificate is not served (ResolvedRefs False):
+// serving it with another certificate would only fail the clients'
+// checks.
+func (g *gatewayAPI) readListenerCertificate(st *gatewayState, ls *listenerState, what string) {
+	tls := ls.l.TLS
+	if tls == nil || len(tls.CertificateRefs) == 0 {
+		g.badCertificate(st, ls, ls.field+".tls.certificateRefs", gatewayv1.ListenerReasonInvalidCertificateRef, what+" needs a certificateRef")
 		return
 	}
 	ref := tls.CertificateRefs[0]
@@ -70,29 +78,37 @@ func (g *gatewayAPI) badCertificate(st *gatewayState, ls *listenerState, field s
 	g.t.problems.add(st.ref, field, string(reason), "%s; the listener is not served", msg)
 }
 
-// readTLSListener checks a TLS listener: only mode Passthrough is served,
-// its connections routed by server name (SNI) to the TLSRoutes attached;
-// its certificateRefs are ignored, as the spec says. Terminate, the mode
-// when none is set, is not supported (Accepted False, UnsupportedValue).
+// readTLSListener checks a TLS listener. Mode Passthrough routes the
+// connections by server name (SNI) to the TLSRoutes attached; its
+// certificateRefs are ignored, as the spec says. Terminate, the mode when
+// none is set, does the same with the connections' TLS terminated with
+// the listener's certificate (readListenerCertificate, as on HTTPS
+// listeners) and the decrypted bytes sent on (gatewaytlsroute.go). Both
+// modes can share a port (TLSRouteModeMixed): they are one lbconfig TLS
+// passthrough listener.
 func (g *gatewayAPI) readTLSListener(st *gatewayState, ls *listenerState) {
-	mode := gatewayv1.TLSModeTerminate
-	if ls.l.TLS != nil && ls.l.TLS.Mode != nil {
-		mode = *ls.l.TLS.Mode
+	switch {
+	case ls.terminates():
+		g.readListenerCertificate(st, ls, "a TLS listener of mode Terminate")
+	case *ls.l.TLS.Mode != gatewayv1.TLSModePassthrough:
+		ls.kinds = []gatewayv1.RouteGroupKind{}
+		ls.accepted = false
+		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
+		ls.acceptedMessage = fmt.Sprintf("TLS mode %q is not supported on TLS listeners, only Terminate and Passthrough", *ls.l.TLS.Mode)
+		g.t.problems.add(st.ref, ls.field+".tls.mode", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 	}
-	if mode == gatewayv1.TLSModePassthrough {
-		return
-	}
-	ls.kinds = []gatewayv1.RouteGroupKind{} // no kind is served on it, as the conformance suite expects
-	ls.accepted = false
-	ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
-	ls.acceptedMessage = fmt.Sprintf("TLS mode %q is not supported on TLS listeners, only Passthrough", mode)
-	g.t.problems.add(st.ref, ls.field+".tls.mode", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
+}
+
+// terminates reports whether a TLS listener terminates TLS (mode
+// Terminate, the default).
+func (ls *listenerState) terminates() bool {
+	return ls.l.Protocol == gatewayv1.TLSProtocolType && (ls.l.TLS == nil || ls.l.TLS.Mode == nil || *ls.l.TLS.Mode == gatewayv1.TLSModeTerminate)
 }
 
 // listenerProtocol is the lbconfig protocol of a listener of protocol p.
 func listenerProtocol(p gatewayv1.ProtocolType) lbconfig.Protocol {
 	if p == gatewayv1.TLSProtocolType {
-		return lbconfig.ProtocolTLSPassthrough // the one TLS mode served
+		return lbconfig.ProtocolTLSPassthrough // both modes: routed by SNI
 	}
 	return lbconfig.Protocol(p) // HTTP and HTTPS are named alike
 }

@@ -10,14 +10,17 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// TLSRoutes (gateway.networking.k8s.io/v1) attach to TLS listeners of
-// mode Passthrough as HTTPRoutes attach to HTTP ones (gatewayroute.go).
-// Each hostname the route gets on a listener becomes a virtual host of
-// the listener's lbconfig.ProtocolTLSPassthrough listener whose
-// Passthrough backend takes the TLS connections whose server name (SNI)
-// picks it, as lbconfig.Listener.VirtualHostFor picks virtual hosts: the
-// same rule as HTTP virtual hosts, wildcards included. The oldest route
-// keeps a hostname. A TLSRoute has one rule; its backendRefs that cannot
+// TLSRoutes (gateway.networking.k8s.io/v1) attach to TLS listeners as
+// HTTPRoutes attach to HTTP ones (gatewayroute.go). Each hostname the
+// route gets on a listener becomes a virtual host of the listener's
+// lbconfig.ProtocolTLSPassthrough listener that takes the TLS
+// connections whose server name (SNI) picks it, as
+// lbconfig.Listener.VirtualHostFor picks virtual hosts: the same rule as
+// HTTP virtual hosts, wildcards included. On a listener of mode
+// Passthrough its Passthrough backend gets them as they are; on one of
+// mode Terminate the virtual host has the listener's certificate and its
+// TCP backend gets the decrypted bytes. The oldest route keeps a
+// hostname, whichever listener of the port gave it. A TLSRoute has one rule; its backendRefs that cannot
 // be resolved, or with no weight, send the connections to a backend
 // without endpoints, which closes them, as the spec asks. Weights over
 // several backends are not supported yet: such a rule's connections are
@@ -88,7 +91,12 @@ func (g *gatewayAPI) addTLSRoute(r *routeState, ps *parentState, vhost func(*lis
 				continue
 			}
 			vb.owners[""] = r.ref
-			vb.vh.Passthrough = &lbconfig.BackendRef{Name: r.backend}
+			backend := &lbconfig.BackendRef{Name: r.backend}
+			if ls.terminates() {
+				vb.vh.TLS, vb.vh.TCP = &lbconfig.CertificateRef{Name: ls.cert.Name}, backend
+			} else {
+				vb.vh.TLS, vb.vh.Passthrough = nil, backend
+			}
 		}
 	}
 }

@@ -74,6 +74,7 @@ func (v *validator) statusRefs(c *Config) {
 			for k, vh := range l.VirtualHosts {
 				vf := lf + ".virtualHosts[" + strconv.Itoa(k) + "]"
 				check(vf+".passthrough", vh.Passthrough)
+				check(vf+".tcp", vh.TCP)
 				for n, r := range vh.Routes {
 					v.statusRoute(vf+".routes["+strconv.Itoa(n)+"]", r, answers, check)
 				}

@@ -24,8 +24,11 @@
 // socket in the runtime directory, with a PROXY v2 header, to an internal
 // frontend that terminates TLS and routes HTTP as usual, so X-Forwarded-For
 // still names the client. On a TLS passthrough port what is not TLS is
-// closed, and other names go to the listener's TCP backend, else are
-// closed.
+// closed; a name whose virtual host terminates TLS for a TCP backend goes
+// the same way to a frontend of that virtual host alone, which terminates
+// with its certificate and forwards the bytes to its mode tcp backend
+// (tlsterminate.go); other names go to the listener's TCP backend, else
+// are closed.
 //
 // An lbconfig backend is rendered as a mode http HAProxy backend (be_...)
 // for HTTP routes and a mode tcp one (bt_...) for TCP listeners and

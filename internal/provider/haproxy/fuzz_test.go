@@ -26,7 +26,10 @@ var (
 		`^(global|defaults)$`,
 		`^# \(TLS terminated here, behind SNI routing\)$`,
 		`^# to the TLS-terminating frontend of port \d+( on [0-9a-f.:, ]+)?$`,
-		`^frontend fe_\d+(_lb\d+)?(_tls)?$`,
+		`^frontend fe_\d+(_lb\d+)?(_tls|_t\d+)?$`,
+		`^# virtual host "(?:[ !#-\[\]-~]|\\[\\"abfnrtvux0-9A-Fa-f]+)*" of port \d+( on [0-9a-f.:, ]+)?: TLS terminated for a TCP backend$`,
+		`^    server tls unix@/[!-~]+/t\d+\.sock send-proxy-v2$`,
+		`^    bind unix@/[!-~]+/t\d+\.sock mode 600 accept-proxy ssl crt certs/[A-Za-z0-9_.-]+\.pem( tls-ticket-keys tls-ticket-keys)?$`,
 		`^backend b[et]_[A-Za-z0-9_.-]+$`,
 		`^    timeout tunnel \d+(h|s|ms)$`,
 		`^    timeout client \d+(h|s|ms)$`,
@@ -37,7 +40,7 @@ var (
 		`^    tcp-request content set-var\(txn\.sni\) req\.ssl_sni,lower,regsub\(\[\.\]\$,\) if \{ req\.ssl_hello_type 1 \}$`,
 		`^    tcp-request content set-var\(txn\.pass\) var\(txn\.sni\),map_str\(maps/\d+(?:_lb\d+)?-sni-hosts\.map\) if \{ var\(txn\.sni\) -m found \}$`,
 		`^    tcp-request content set-var\(txn\.pass\) var\(txn\.sni\),regsub\(\^\[\^\.\]\+,\),map_str\(maps/\d+(?:_lb\d+)?-sni-wildcards\.map\) if !\{ var\(txn\.pass\) -m found \} \{ var\(txn\.sni\) -m reg \^\[\^\.\] \}$`,
-		`^    tcp-request content set-var\(txn\.pass\) str\(bt_[A-Za-z0-9_.-]+\) if !\{ var\(txn\.pass\) -m found \} \{ req\.ssl_hello_type 1 \}$`,
+		`^    tcp-request content set-var\(txn\.pass\) str\((bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?_t\d+_tls)\) if !\{ var\(txn\.pass\) -m found \} \{ req\.ssl_hello_type 1 \}$`,
 		`^    tcp-request content reject unless \{ req\.ssl_hello_type 1 \}$`,
 		`^    tcp-request content reject unless \{ var\(txn\.pass\) -m found \}$`,
 		`^    tcp-request content accept if \{ req\.ssl_hello_type 1 \}$`,
@@ -171,8 +174,8 @@ var (
 		"-exempt.lst": regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
 		".crtlist":    regexp.MustCompile(`^certs/[A-Za-z0-9_.-]+\.pem [a-z0-9.*-]+$`),
 		// Longer suffixes win over the ones they end with.
-		"sni-hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?_tls)$`),
-		"sni-wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?_tls)$`),
+		"sni-hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?(_t\d+)?_tls)$`),
+		"sni-wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?(_t\d+)?_tls)$`),
 	}
 )
 
@@ -252,8 +255,9 @@ func checkGrammar(t testing.TB, r *Rendered) {
 // fuzzConfig builds a config around hostile values: hostnames, paths,
 // backend and certificate names, a cookie name and path, and numbers for
 // the body limit and the passive health check. The backend serves HTTP
-// routes, a TCP listener and TLS passthrough (on the HTTPS listener and on
-// a TLS passthrough listener) at once.
+// routes, a TCP listener, TLS passthrough (on the HTTPS listener and on
+// a TLS passthrough listener) and, with a certificate, TLS terminated for
+// it on the TLS passthrough listener at once.
 func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie, cookiePath string, limit int64) *lbconfig.Config {
 	if port == 0 {
 		port = 8080
@@ -295,6 +299,9 @@ func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie,
 	}
 	if cert != "" {
 		cfg.Certificates = []lbconfig.Certificate{{Name: cert, ChainPEM: []byte("x"), KeyPEM: []byte("y")}}
+		// TLS terminated for the TCP backend beside the passthrough host.
+		pass := &cfg.LoadBalancers[0].Listeners[2]
+		pass.VirtualHosts = append(pass.VirtualHosts, lbconfig.VirtualHost{Hostname: "*." + wildcard, TLS: &lbconfig.CertificateRef{Name: cert}, TCP: ref})
 	}
 	// The path as a pattern too, with cookiePath as its rewrite, where
 	// lbconfig accepts them: invalid ones would hide the rest.
@@ -404,6 +411,8 @@ var fuzzSeeds = []struct {
 	{"a.b", "c.d", "/v0:/ be_evil", "be_evil", "", 86, "'", "/'", 100},
 	{"re.example", "c.d", `/it's/(?i)(.*)%[src]`, "default/re:80", "", 87, "x", "/a'$1%[src]%25", 5},
 	{"re.example", "c.d", `/x\.y(/|$)(.*)\$`, "default/re:80", "", 88, "x", "/$2#x", 6},
+	{"db.example", "term.example", "/", "default/db:5432 #\nbind :4", "ns/term'#x\nbind :3", 89, "x", "/", 5},
+	{"db.example", "term.example", "/", "default/db:5432", "ns/term-tls", 90, "x", "/", 5},
 }
 
 func FuzzRenderConfig(f *testing.F) {

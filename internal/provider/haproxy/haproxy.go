@@ -103,9 +103,10 @@ func New(opts Options) (*Provider, error) {
 		return nil, fmt.Errorf("haproxy: runtime directory %q: %w", opts.Dir, err)
 	}
 	// Unix socket paths are limited to 107 bytes; HAProxy binds its own
-	// (the stats socket, the TLS sockets behind SNI routing) by a temporary
-	// name with its pid first. The longest key is that of a load
-	// balancer with addresses of its own (address.go).
+	// (the stats socket, the TLS sockets behind SNI routing, and the
+	// shorter ones of tlsterminate.go) by a temporary name with its pid
+	// first. The longest key is that of a load balancer with addresses
+	// of its own (address.go).
 	if n := len(tlsSocket(dir, "65535_lb999999")) + len(".4194304.tmp"); n > 107 {
 		return nil, fmt.Errorf("haproxy: runtime directory %q is too long for a unix socket path", dir)
 	}

@@ -12,7 +12,7 @@ import (
 // HAProxy.
 func TestProviderSuite(t *testing.T) {
 	bin := haproxyBinary(t)
-	providertest.Suite{Capabilities: providertest.Capabilities{TLS: true, TCP: true, Sticky: true, Mirrors: true, HashFormats: []lbconfig.HashFormat{
+	providertest.Suite{Capabilities: providertest.Capabilities{TLS: true, TCP: true, TLSTerminateTCP: true, Sticky: true, Mirrors: true, HashFormats: []lbconfig.HashFormat{
 		// What HAProxy 2.6 verifies with crypt(3) on Debian 12.
 		lbconfig.HashBcrypt, lbconfig.HashMD5Crypt, lbconfig.HashSHA256Crypt, lbconfig.HashSHA512Crypt,
 	}}, New: func(t *testing.T, opts provider.Options) provider.Provider {

@@ -219,6 +219,9 @@ func RenderConfig(cfg *lbconfig.Config, opts RenderOptions) (*Rendered, error) {
 				if vh.Passthrough != nil {
 					r.tcp[vh.Passthrough.Name] = true
 				}
+				if vh.TCP != nil {
+					r.tcp[vh.TCP.Name] = true
+				}
 				for _, rt := range vh.Routes {
 					if rt.HTTPSRedirect == nil && rt.Redirect == nil {
 						r.http[rt.Backend.Name] = true
@@ -388,7 +391,10 @@ type renderer struct {
 	timed map[string]bool
 	// retries are the retry variants of backends, by name (retry.go).
 	retries map[string][]retryVariant
-	cfgText lines
+	// terminated counts the frontends that terminate TLS for a TCP
+	// backend (tlsterminate.go).
+	terminated int
+	cfgText    lines
 }
 
 type lines struct{ strings.Builder }
@@ -1004,7 +1010,10 @@ func (r *renderer) sniListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) er
 		target := bridgeID(r.at.key)
 		switch {
 		case vh.TCP != nil:
-			return fmt.Errorf("virtual host %d (%q): tcp: the haproxy provider does not terminate TLS for TCP backends yet", k, vh.Hostname)
+			var err error
+			if target, err = r.terminatorTarget(k, vh); err != nil { // tlsterminate.go
+				return err
+			}
 		case vh.Passthrough != nil:
 			if target = r.tcpIDs[vh.Passthrough.Name]; target == "" {
 				return fmt.Errorf("virtual host %d (%q): passthrough: backend %q does not exist", k, vh.Hostname, vh.Passthrough.Name)
@@ -1056,7 +1065,7 @@ func (r *renderer) sniListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) er
 	if fallback != "" {
 		w.line("    default_backend " + fallback)
 	}
-	return nil
+	return r.terminators(l) // tlsterminate.go
 }
 
 // tcpListener renders a TCP listener: every connection goes to its backend.
@@ -1086,17 +1095,7 @@ func (r *renderer) tcpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) er
 // default too (listed, so that a wildcard's certificate does not cover
 // them).
 func (r *renderer) tls(l lbconfig.Listener) (string, error) {
-	cert := func(k int, vh lbconfig.VirtualHost) (string, error) {
-		c := r.cfg.Certificate(vh.TLS.Name)
-		if c == nil {
-			return "", fmt.Errorf("virtual host %d (%q): tls: certificate %q does not exist", k, vh.Hostname, vh.TLS.Name)
-		}
-		file := certFile(c.Name)
-		if _, done := r.files[file]; !done {
-			r.files[file] = slices.Concat(c.ChainPEM, []byte("\n"), c.KeyPEM, []byte("\n"))
-		}
-		return file, nil
-	}
+	cert := r.certificateFile
 	def := ""
 	for k, vh := range l.VirtualHosts {
 		if vh.Hostname == "" && vh.TLS != nil {
@@ -1132,6 +1131,20 @@ func (r *renderer) tls(l lbconfig.Listener) (string, error) {
 	crtList := mapsDir + "/" + r.at.key + ".crtlist"
 	r.files[crtList] = []byte(list.String())
 	return " ssl crt " + def + " crt-list " + crtList + " alpn h2,http/1.1", nil
+}
+
+// certificateFile writes the certificate of virtual host k, vh.TLS, and
+// returns its file.
+func (r *renderer) certificateFile(k int, vh lbconfig.VirtualHost) (string, error) {
+	c := r.cfg.Certificate(vh.TLS.Name)
+	if c == nil {
+		return "", fmt.Errorf("virtual host %d (%q): tls: certificate %q does not exist", k, vh.Hostname, vh.TLS.Name)
+	}
+	file := certFile(c.Name)
+	if _, done := r.files[file]; !done {
+		r.files[file] = slices.Concat(c.ChainPEM, []byte("\n"), c.KeyPEM, []byte("\n"))
+	}
+	return file, nil
 }
 
 // backend renders the HAProxy backends of b: mode http for HTTP routes

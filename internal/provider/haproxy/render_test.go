@@ -331,6 +331,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 	cases["ext-auth"] = extAuthConfig(t)
 	cases["status"] = statusConfig()
 	cases["retry"] = retryConfig()
+	cases["tls-terminate"] = terminateConfig(t)
 	for _, c := range cases {
 		c.Sort()
 	}

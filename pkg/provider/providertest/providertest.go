@@ -194,6 +194,7 @@ func (s Suite) Run(t *testing.T) {
 		{"TCP", (*Suite).testTCP},
 		{"HostileClientHellos", (*Suite).testHostileClientHellos},
 		{"TLSTerminatedForTCP", (*Suite).testTLSTerminatedForTCP},
+		{"TLSTerminatedForTCPHostile", (*Suite).testTLSTerminatedForTCPHostile},
 		{"TCPSplit", (*Suite).testTCPSplit},
 		{"StickySessions", (*Suite).testSticky},
 		{"StickyBackends", (*Suite).testStickyBackends},
