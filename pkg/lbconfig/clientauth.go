@@ -1,6 +1,10 @@
 package lbconfig
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // ClientAuth asks the TLS clients of a virtual host for a certificate and
 // checks it against CAPEM: mutual TLS, as ingress-nginx's auth-tls-*
@@ -61,6 +65,53 @@ var ClientCertHeaders = [4]string{ClientVerifyHeader, "ssl-client-subject-dn", "
 
 // ClientVerifyHeader is the first of ClientCertHeaders.
 const ClientVerifyHeader = "ssl-client-verify"
+
+// IsClientCertHeader reports whether a request field name is one of
+// ClientCertHeaders, case aside and with "_" for any "-": servers that
+// map field names to variables (CGI, WSGI) read "ssl_client_verify" as
+// "ssl-client-verify", so a client must not send either.
+func IsClientCertHeader(name string) bool {
+	for _, h := range ClientCertHeaders {
+		if len(name) == len(h) && sameSpelling(name, h) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameSpelling(name, h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := name[i] | 0x20 // lower case for letters; '-' and '_' stay apart
+		if c != h[i] && !(h[i] == '-' && name[i] == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// ClientCertHeaderSpellings are the spellings of ClientCertHeaders with
+// "-" or "_" at each separator, which IsClientCertHeader matches (case
+// aside), sorted.
+func ClientCertHeaderSpellings() []string {
+	var out []string
+	for _, h := range ClientCertHeaders {
+		names := []string{""}
+		for _, part := range strings.Split(h, "-") {
+			var next []string
+			for _, n := range names {
+				if n == "" {
+					next = append(next, part)
+					continue
+				}
+				next = append(next, n+"-"+part, n+"_"+part)
+			}
+			names = next
+		}
+		out = append(out, names...)
+	}
+	slices.Sort(out)
+	return out
+}
 
 // Same reports whether a and b (either may be nil) authenticate clients
 // alike, so that one handshake serves both.

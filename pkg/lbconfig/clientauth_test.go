@@ -93,3 +93,25 @@ func TestClientAuthSame(t *testing.T) {
 		t.Error("another CA is the same")
 	}
 }
+
+func TestIsClientCertHeader(t *testing.T) {
+	for _, name := range []string{"ssl-client-verify", "SSL-Client-Verify", "ssl_client_verify", "Ssl_Client-Subject_DN", "ssl-client-issuer-dn", "SSL_CLIENT_CERT"} {
+		if !lbconfig.IsClientCertHeader(name) {
+			t.Errorf("%q is not a client certificate header", name)
+		}
+	}
+	for _, name := range []string{"", "ssl-client", "ssl-client-verifyx", "xssl-client-verify", "ssl.client.verify", "ssl-client-dn", "ssl--client-verify"} {
+		if lbconfig.IsClientCertHeader(name) {
+			t.Errorf("%q is a client certificate header", name)
+		}
+	}
+	sp := lbconfig.ClientCertHeaderSpellings()
+	if len(sp) != 4+8+8+4 {
+		t.Errorf("%d spellings: %q", len(sp), sp)
+	}
+	for _, s := range sp {
+		if !lbconfig.IsClientCertHeader(s) {
+			t.Errorf("spelling %q is not matched", s)
+		}
+	}
+}

@@ -210,8 +210,10 @@ func (pr *portRoutes) checkClientAuth(w http.ResponseWriter, r *http.Request) bo
 		http.Error(w, misdirectedBody, http.StatusMisdirectedRequest)
 		return true
 	}
-	for _, h := range lbconfig.ClientCertHeaders {
-		r.Header.Del(h)
+	for k := range r.Header {
+		if lbconfig.IsClientCertHeader(k) {
+			delete(r.Header, k)
+		}
 	}
 	if a != nil && v.passCert {
 		setClientCertHeaders(r.Header, a, r.TLS)

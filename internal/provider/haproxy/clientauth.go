@@ -177,7 +177,7 @@ func (cas *clientAuths) lines(w *lines, files map[string][]byte, prefix string, 
 		w.line("    http-request set-var(" + v[1] + ") str(-) if !{ var(" + v[1] + ") -m found }")
 	}
 	w.line(`    http-request return status 421 content-type "text/plain; charset=utf-8" string "` + misdirectedBody + `" if !{ var(txn.cauth),strcmp(txn.snicauth) eq 0 }`)
-	for _, h := range lbconfig.ClientCertHeaders {
+	for _, h := range lbconfig.ClientCertHeaderSpellings() {
 		w.line("    http-request del-header " + h)
 	}
 	if cas.ignoreErrors {

@@ -58,7 +58,7 @@ func init() {
 		`^    http-request set-var\(txn\.(sni)?cauth\) var\(txn\.(vhost|sniv)\),map_str\(`+maps+`clientauth\.map,-\) if \{ var\(txn\.(vhost|sniv)\) -m found \}$`,
 		`^    http-request set-var\(txn\.(sni)?cauth\) str\(-\) if !\{ var\(txn\.(sni)?cauth\) -m found \}$`,
 		`^    http-request return status 421 content-type "text/plain; charset=utf-8" string "`+misdirectedBody+`" if !\{ var\(txn\.cauth\),strcmp\(txn\.snicauth\) eq 0 \}$`,
-		`^    http-request del-header ssl-client-(verify|subject-dn|issuer-dn|cert)$`,
+		`^    http-request del-header ssl[-_]client[-_](verify|subject[-_]dn|issuer[-_]dn|cert)$`,
 		`^    http-request reject if \{ var\(txn\.cauth\) -m str c\d+( c\d+)* \} \{ ssl_c_used \} !\{ ssl_c_verify 0 \}$`,
 		`^    http-request set-var\(txn\.cpass\) var\(txn\.vhost\),map_str\(`+maps+`clientcert\.map\) if \{ var\(txn\.vhost\) -m found \}$`,
 		`^    http-request set-header ssl-client-verify (NONE|SUCCESS|FAILED:%\[ssl_c_verify\]) if \{ var\(txn\.cpass\) -m found \}( !)? ?\{ ssl_c_(used|verify 0) \}( !?\{ ssl_c_verify 0 \})?$`,
