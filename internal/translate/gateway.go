@@ -123,6 +123,9 @@ type listenerState struct {
 	conflictReason  gatewayv1.ListenerConditionReason // "" when not conflicted
 	kinds           []gatewayv1.RouteGroupKind
 	cert            *lbconfig.Certificate
+	// clientAuth is the client certificate validation of an HTTPS
+	// listener, or nil (gatewayclientauth.go).
+	clientAuth *lbconfig.ClientAuth
 	// badCert is set when an HTTPS listener has no usable certificate.
 	badCert  bool
 	attached int32
@@ -313,6 +316,7 @@ func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
 	switch {
 	case l.Protocol == gatewayv1.HTTPSProtocolType:
 		g.readListenerTLS(st, ls) // gatewaytls.go
+		g.readClientAuth(st, ls)  // gatewayclientauth.go
 	case l.Protocol == gatewayv1.TLSProtocolType:
 		g.readTLSListener(st, ls) // gatewaytls.go
 	case l.TLS != nil:

@@ -93,6 +93,7 @@ func (g *gatewayAPI) build(st *gatewayState) {
 			vb = &vhostBuild{vh: gatewayVirtualHost(host), owners: map[string]lbconfig.ObjectRef{}}
 			if ls.cert != nil {
 				vb.vh.TLS = &lbconfig.CertificateRef{Name: ls.cert.Name}
+				vb.vh.ClientAuth = ls.clientAuth
 			}
 			hosts[host] = vb
 		}

@@ -20,6 +20,8 @@ var gatewayFeatures = []gatewayv1.FeatureName{
 	"GRPCRoute",
 	"GRPCRouteNamedRouteRule",
 	"Gateway",
+	"GatewayFrontendClientCertificateValidation",
+	"GatewayFrontendClientCertificateValidationInsecureFallback",
 	"GatewayPort8080",
 	"HTTPRoute",
 	"HTTPRoute303RedirectStatusCode",
@@ -199,6 +201,10 @@ func gatewayStatus(st *gatewayState, applied Applied, served map[string]*lbconfi
 	out.Conditions = []metav1.Condition{
 		condition(string(gatewayv1.GatewayConditionAccepted), st.accepted, acceptedReason, acceptedMsg, gen),
 		condition(string(gatewayv1.GatewayConditionProgrammed), progOK, progReason, progMsg, gen),
+	}
+	if insecureFrontend(st.gw) { // gatewayclientauth.go
+		out.Conditions = append(out.Conditions, condition(string(gatewayv1.GatewayConditionInsecureFrontendValidationMode), true,
+			string(gatewayv1.GatewayReasonConfigurationChanged), "AllowInsecureFallback serves clients whose certificates fail validation", gen))
 	}
 	out.Addresses = statusAddresses(st, applied.Endpoints[lbName], live != nil)
 	for _, ls := range st.listeners {

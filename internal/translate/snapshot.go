@@ -27,7 +27,8 @@ type Snapshot struct {
 	EndpointSlices []*discoveryv1.EndpointSlice
 	Secrets        []*corev1.Secret
 	// ConfigMaps are read only for ingress-nginx's custom-headers
-	// (customheaders.go).
+	// (customheaders.go) and for the CA bundles of Gateway API's frontend
+	// client certificate validation (gatewayclientauth.go).
 	ConfigMaps []*corev1.ConfigMap
 	// Gateway API objects (gateway.go), and the Namespaces whose labels
 	// a listener's allowedRoutes selector reads.

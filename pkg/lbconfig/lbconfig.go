@@ -120,6 +120,10 @@ type VirtualHost struct {
 	// nil means the listener's default certificate (see
 	// Listener.VirtualHosts). Only HTTPS listeners have it.
 	TLS *CertificateRef `json:"tls,omitempty"`
+	// ClientAuth, if set, asks the TLS clients whose server name picks
+	// this virtual host for a certificate (clientauth.go). Only HTTPS
+	// listeners have it.
+	ClientAuth *ClientAuth `json:"clientAuth,omitempty"`
 	// Passthrough, on HTTPS and TLSPassthrough listeners, makes the TLS
 	// connections whose server name (SNI) picks this virtual host go to
 	// this backend as they are, without terminating TLS. Such a virtual

@@ -38,6 +38,10 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	closeIfFramingAmbiguous(w, r)
+	if pr.clientAuth && pr.checkClientAuth(w, r) { // clientauth.go
+		h.p.logAccess(r, nil, outcome{status: http.StatusMisdirectedRequest}, start)
+		return
+	}
 	if r.Method == http.MethodConnect {
 		http.Error(w, "405 method not allowed: CONNECT", http.StatusMethodNotAllowed)
 		return

@@ -79,6 +79,9 @@ type portRoutes struct {
 	// sni is set when connections must be sorted by their TLS server name
 	// before anything else: some virtual host passes TLS through.
 	sni bool
+	// clientAuth is set when a virtual host authenticates clients
+	// (clientauth.go).
+	clientAuth bool
 	// fallbackRoute is a route to fallback, or nil.
 	fallbackRoute *route
 }
@@ -97,6 +100,10 @@ type vhost struct {
 	// cert is the certificate of this host on an HTTPS listener; nil
 	// means the catch-all's, else the provider's default certificate.
 	cert *tls.Certificate
+	// client, if set, authenticates the TLS clients of this host; with
+	// passCert the backend gets their certificates (clientauth.go).
+	client   *clientAuth
+	passCert bool
 }
 
 type route struct {
@@ -267,6 +274,9 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 			if err := t.attachCertificates(pr, l, cfg, prev); err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			if err := attachClientAuth(pr, l); err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 			if err := t.attachAuth(pr, l, cfg, prev); err != nil {

@@ -34,7 +34,7 @@ import (
 // only, so a restart makes every earlier ticket a full handshake.
 func (p *Provider) tlsConfig(at socket) *tls.Config {
 	profile := provider.IntermediateTLS()
-	return &tls.Config{
+	c := &tls.Config{
 		MinVersion:             profile.MinVersion,
 		CipherSuites:           profile.CipherSuiteIDs(),
 		CurvePreferences:       profile.CurveIDs(),
@@ -44,6 +44,17 @@ func (p *Provider) tlsConfig(at socket) *tls.Config {
 			return p.certificate(at, hello.ServerName)
 		},
 	}
+	c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		if t := p.table.Load(); t != nil {
+			if pr := t.routesAt(&at); pr != nil {
+				if a := pr.clientAuthFor(hello.ServerName); a != nil {
+					return a.clientConfig(c), nil // clientauth.go
+				}
+			}
+		}
+		return nil, nil
+	}
+	return c
 }
 
 // certificate returns the certificate for a handshake at a socket: the one of

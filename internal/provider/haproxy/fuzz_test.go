@@ -97,7 +97,7 @@ var (
 		`^    load-server-state-from-file global$`,
 		`^    http-reuse always$`,
 		`^    errorfile 503 errors/503\.http$`,
-		`^    bind ((\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+)?:\d+|ipv4@\d+\.\d+\.\d+\.\d+:\d+|ipv6@[0-9a-f:]+:\d+ v6only|unix@/[!-~]+/tls-\d+(_lb\d+)?\.sock mode 600 accept-proxy)( ssl crt certs/[A-Za-z0-9_.-]+\.pem crt-list maps/\d+(_lb\d+)?\.crtlist alpn h2,http/1\.1)?$`,
+		`^    bind ((\d+\.\d+\.\d+\.\d+|ipv6@[0-9a-f:]+)?:\d+|ipv4@\d+\.\d+\.\d+\.\d+:\d+|ipv6@[0-9a-f:]+:\d+ v6only|unix@/[!-~]+/tls-\d+(_lb\d+)?\.sock mode 600 accept-proxy)( ssl crt certs/[A-Za-z0-9_.-]+\.pem crt-list maps/\d+(_lb\d+)?\.crtlist alpn h2,http/1\.1( verify (required|optional) ca-file certs/client-ca-[A-Za-z0-9_.-]+\.pem)?( ca-ignore-err all crt-ignore-err all)?)?$`,
 		`^    tune\.ssl\.lifetime \d+s$`,
 		// The fixed path rules, as they are.
 		`^    (`+quoteAll(pathRules[:])+`)$`,
@@ -172,7 +172,7 @@ var (
 		"-allow.lst":  regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
 		"-deny.lst":   regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
 		"-exempt.lst": regexp.MustCompile(`^([0-9.]+|[0-9a-f:.]+)/\d{1,3}$`),
-		".crtlist":    regexp.MustCompile(`^certs/[A-Za-z0-9_.-]+\.pem [a-z0-9.*-]+$`),
+		".crtlist":    regexp.MustCompile(`^certs/[A-Za-z0-9_.-]+\.pem( \[verify none\]| \[verify (required|optional) ca-file certs/client-ca-[A-Za-z0-9_.-]+\.pem\])? [a-z0-9.*-]+$`),
 		// Longer suffixes win over the ones they end with.
 		"sni-hosts.map":     regexp.MustCompile(`^[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?(_t\d+)?_tls)$`),
 		"sni-wildcards.map": regexp.MustCompile(`^\.[a-z0-9.-]+ (bt_[A-Za-z0-9_.-]+|be_\d+(?:_lb\d+)?(_t\d+)?_tls)$`),

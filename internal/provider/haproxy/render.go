@@ -706,10 +706,13 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	} else {
 		w.line("frontend " + frontendID(r.at.key))
 	}
+	cas, err := r.clientAuths(l) // clientauth.go
+	if err != nil {
+		return err
+	}
 	tls := ""
 	if l.Protocol == lbconfig.ProtocolHTTPS {
-		var err error
-		if tls, err = r.tls(l); err != nil {
+		if tls, err = r.tls(l, cas); err != nil {
 			return err
 		}
 	}
@@ -749,6 +752,14 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	if catchAll != "" {
 		w.line("    http-request set-var(txn.vhost) str(" + catchAll + ") if !{ var(txn.vhost) -m found }")
 	}
+	sni := sniHosts{multi: &multi, multiMap: prefix + "clientsni-multilabel.map", catchAll: catchAll}
+	if hosts.Len() > 0 {
+		sni.hostsMap = hostsMap
+	}
+	if wild.Len() > 0 {
+		sni.wildMap = wildMap
+	}
+	cas.lines(w, r.files, prefix, sni)
 	if exact.Len() > 0 || pfx.Len() > 0 {
 		w.line("    http-request set-var(txn.path) path")
 	}
@@ -1094,7 +1105,7 @@ func (r *renderer) tcpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener) er
 // certificate, else the provider's own; virtual hosts without one get the
 // default too (listed, so that a wildcard's certificate does not cover
 // them).
-func (r *renderer) tls(l lbconfig.Listener) (string, error) {
+func (r *renderer) tls(l lbconfig.Listener, cas *clientAuths) (string, error) {
 	cert := r.certificateFile
 	def := ""
 	for k, vh := range l.VirtualHosts {
@@ -1126,11 +1137,11 @@ func (r *renderer) tls(l lbconfig.Listener) (string, error) {
 			}
 			file = f
 		}
-		list.line(file + " " + vh.Hostname)
+		list.line(file + cas.crtOptions(k) + " " + vh.Hostname)
 	}
 	crtList := mapsDir + "/" + r.at.key + ".crtlist"
 	r.files[crtList] = []byte(list.String())
-	return " ssl crt " + def + " crt-list " + crtList + " alpn h2,http/1.1", nil
+	return " ssl crt " + def + " crt-list " + crtList + " alpn h2,http/1.1" + cas.bindOptions(), nil
 }
 
 // certificateFile writes the certificate of virtual host k, vh.TLS, and

@@ -332,6 +332,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 	cases["status"] = statusConfig()
 	cases["retry"] = retryConfig()
 	cases["tls-terminate"] = terminateConfig(t)
+	cases["client-auth"] = clientAuthConfig(t) // clientauth_test.go
 	for _, c := range cases {
 		c.Sort()
 	}

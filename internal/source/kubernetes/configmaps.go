@@ -8,6 +8,7 @@ import (
 	"k8s.io/client-go/informers"
 	clientset "k8s.io/client-go/kubernetes"
 
+	"ingress-controller/internal/translate"
 	"ingress-controller/pkg/lbconfig"
 )
 
@@ -21,18 +22,24 @@ import (
 // past the longest value taken. A change of such a ConfigMap is served
 // as any other change.
 
+//
+// Gateway API's frontend client certificate validation reads the CA
+// bundle under ca.crt of the ConfigMaps a Gateway names
+// (internal/translate/gatewayclientauth.go): with the Gateway API source
+// on, that value is kept too, cut one byte past the bundle's bound.
+
 // configMapsFactory watches the ConfigMaps of ns, trimmed to the values of
-// the header names allowed.
-func configMapsFactory(client clientset.Interface, ns string, allowed []string) informers.SharedInformerFactory {
+// the header names allowed, and of ca.crt with keepCA.
+func configMapsFactory(client clientset.Interface, ns string, allowed []string, keepCA bool) informers.SharedInformerFactory {
 	return informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithNamespace(ns), informers.WithTransform(func(obj any) (any, error) { return trimConfigMap(obj, allowed) }))
+		informers.WithNamespace(ns), informers.WithTransform(func(obj any) (any, error) { return trimConfigMap(obj, allowed, keepCA) }))
 }
 
 // trimConfigMap is stripUnused, and for a ConfigMap drops its labels,
 // annotations and binary data and the values of the keys that allowed
 // does not name (case aside), and cuts the others one byte past
 // lbconfig.MaxHeaderValueBytes, so that the translator still refuses them.
-func trimConfigMap(obj any, allowed []string) (any, error) {
+func trimConfigMap(obj any, allowed []string, keepCA bool) (any, error) {
 	obj, err := stripUnused(obj)
 	cm, ok := obj.(*corev1.ConfigMap)
 	if err != nil || !ok {
@@ -41,6 +48,10 @@ func trimConfigMap(obj any, allowed []string) (any, error) {
 	cm.Labels, cm.Annotations, cm.BinaryData = nil, nil, nil
 	for k, v := range cm.Data {
 		switch {
+		case keepCA && k == translate.ConfigMapCAKey:
+			if len(v) > lbconfig.MaxBackendCAPEMBytes+1 {
+				cm.Data[k] = strings.Clone(v[:lbconfig.MaxBackendCAPEMBytes+1])
+			}
 		case !slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, k) }):
 			cm.Data[k] = ""
 		case len(v) > lbconfig.MaxHeaderValueBytes+1:

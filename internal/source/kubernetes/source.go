@@ -137,7 +137,7 @@ func New(opts Options) (*Source, error) {
 	}
 	namespaces := normalizeNamespaces(opts.Namespaces)
 	for _, ns := range namespaces {
-		if err := s.watchNamespace(opts.Client, ns, opts.AllowedResponseHeaders); err != nil {
+		if err := s.watchNamespace(opts.Client, ns, opts.AllowedResponseHeaders, opts.Gateway != nil); err != nil {
 			return nil, err
 		}
 	}
@@ -195,7 +195,7 @@ func normalizeNamespaces(in []string) []string {
 	return slices.Compact(out)
 }
 
-func (s *Source) watchNamespace(client clientset.Interface, ns string, allowedHeaders []string) error {
+func (s *Source) watchNamespace(client clientset.Interface, ns string, allowedHeaders []string, gateway bool) error {
 	where := "in namespace " + ns
 	if ns == metav1.NamespaceAll {
 		where = "in all namespaces"
@@ -250,8 +250,8 @@ func (s *Source) watchNamespace(client clientset.Interface, ns string, allowedHe
 		auth:      auth.Lister(),
 	}
 	s.factories = append(s.factories, f, sf, ef, af)
-	if len(allowedHeaders) > 0 {
-		cf := configMapsFactory(client, ns, allowedHeaders)
+	if len(allowedHeaders) > 0 || gateway {
+		cf := configMapsFactory(client, ns, allowedHeaders, gateway)
 		cms := cf.Core().V1().ConfigMaps()
 		if err := s.addCache("configmaps "+where, cms.Informer(), s.onChange(nil)); err != nil {
 			return err

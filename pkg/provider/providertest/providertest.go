@@ -187,6 +187,7 @@ func (s Suite) Run(t *testing.T) {
 		{"InformationalResponsesForwarded", (*Suite).testInformational},
 		{"NoReplayOfUnsafeRequests", (*Suite).testNoReplayOfUnsafeRequests},
 		{"TLS", (*Suite).testTLS},
+		{"ClientAuth", (*Suite).testClientAuth},
 		{"TLSProfile", (*Suite).testTLSProfile},
 		{"TLSSessionResumption", (*Suite).testTLSResumption},
 		{"TLSSessionResumptionAcrossChange", (*Suite).testTLSResumptionAcrossChange},
