@@ -29,6 +29,9 @@ type split struct {
 	// weighted holds the backends of a route that splits; none means
 	// every request goes to the route's backend.
 	weighted
+	// changes are the request changes of weighted's backends, by index;
+	// nil when none has any (backendheaders.go).
+	changes []*headerChanges
 	// sticky lets an affinity cookie pick among backends (sticky.go).
 	sticky bool
 }
@@ -113,6 +116,7 @@ func compileSplit(n int, routes []lbconfig.Route, lookup func(*lbconfig.BackendR
 	if s.weighted, err = compileWeighted(rt.Backends, lookup); err != nil {
 		return nil, err
 	}
+	s.changes = compileBackendHeaders(rt.Backends)
 	return s, nil
 }
 

@@ -1,0 +1,47 @@
+package builtin
+
+import (
+	"net/http"
+
+	"ingress-controller/pkg/lbconfig"
+)
+
+// Request changes of one weighted backend (lbconfig.WeightedBackend.
+// RequestHeaders) belong to a route that splits, which net/http's path
+// serves (split.go): they are made once the backend is picked, after the
+// route's own changes and the mirrors' copies, so only the requests that
+// backend gets carry them.
+
+// compileBackendHeaders returns the changes of bs by index, or nil when
+// none of them has any.
+func compileBackendHeaders(bs []lbconfig.WeightedBackend) []*headerChanges {
+	var out []*headerChanges
+	for i, b := range bs {
+		if b.RequestHeaders == nil {
+			continue
+		}
+		if out == nil {
+			out = make([]*headerChanges, len(bs))
+		}
+		hc := compileChanges(b.RequestHeaders)
+		out[i] = &hc
+	}
+	return out
+}
+
+// changeForBackend makes the changes of b, the backend picked for the
+// request whose fields are h, when r's split gives b any.
+func (r *route) changeForBackend(b *backend, h http.Header) {
+	s := r.split
+	if s == nil || s.changes == nil {
+		return
+	}
+	for i, sb := range s.backends {
+		if sb == b {
+			if hc := s.changes[i]; hc != nil {
+				hc.apply(h)
+			}
+			return
+		}
+	}
+}
