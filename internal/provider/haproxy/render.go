@@ -795,6 +795,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	auth.checkLines(w)
 	r.extAuths.checkLines(w, authed, proto, l.Port)
 	hdrs.ruleLines(w)
+	splits.shares.lines(w) // backendheaders.go
 	paths.rewriteLines(w)
 	if l.DefaultBackend == nil {
 		w.line("    http-request return status 404 content-type \"text/plain; charset=utf-8\" string \"" + notFoundBody + "\" if !{ var(txn.backend) -m found }")

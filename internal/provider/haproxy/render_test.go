@@ -328,6 +328,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 	cases["backend-tls"] = backendTLSConfig(t)
 	cases["ext-auth"] = extAuthConfig(t)
 	cases["status"] = statusConfig()
+	cases["backend-headers"] = backendHeadersGolden()
 	for _, c := range cases {
 		c.Sort()
 	}
