@@ -71,7 +71,6 @@ func (s *backendShares) addChanges(name string, m *lbconfig.HeaderModifier) bool
 	return true
 }
 
-
 // withChanges puts the request changes of s on the weighted backends of
 // route, making a single backend a weighted one of its own when it has
 // changes.
