@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"fmt"
 	"net/http"
 
 	"ingress-controller/pkg/lbconfig"
@@ -13,12 +14,16 @@ import (
 // backend gets carry them.
 
 // compileBackendHeaders returns the changes of bs by index, or nil when
-// none of them has any.
-func compileBackendHeaders(bs []lbconfig.WeightedBackend) []*headerChanges {
+// none of them has any. They are checked again, as Validate does: a
+// field that could end the head must never reach the wire.
+func compileBackendHeaders(bs []lbconfig.WeightedBackend) ([]*headerChanges, error) {
 	var out []*headerChanges
 	for i, b := range bs {
 		if b.RequestHeaders == nil {
 			continue
+		}
+		if err := lbconfig.CheckBackendHeaders(b.RequestHeaders); err != nil {
+			return nil, fmt.Errorf("backends[%d].requestHeaders: %w", i, err)
 		}
 		if out == nil {
 			out = make([]*headerChanges, len(bs))
@@ -26,7 +31,7 @@ func compileBackendHeaders(bs []lbconfig.WeightedBackend) []*headerChanges {
 		hc := compileChanges(b.RequestHeaders)
 		out[i] = &hc
 	}
-	return out
+	return out, nil
 }
 
 // changeForBackend makes the changes of b, the backend picked for the

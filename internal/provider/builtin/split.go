@@ -116,7 +116,9 @@ func compileSplit(n int, routes []lbconfig.Route, lookup func(*lbconfig.BackendR
 	if s.weighted, err = compileWeighted(rt.Backends, lookup); err != nil {
 		return nil, err
 	}
-	s.changes = compileBackendHeaders(rt.Backends)
+	if s.changes, err = compileBackendHeaders(rt.Backends); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

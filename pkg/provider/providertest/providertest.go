@@ -159,6 +159,7 @@ func (s Suite) Run(t *testing.T) {
 		{"RedirectsToRequestHost", (*Suite).testRedirectsToRequestHost},
 		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"RequestMatches", (*Suite).testRequestMatches},
+		{"BackendHeaderChanges", (*Suite).testBackendHeaders},
 		{"GatewayShapes", (*Suite).testGatewayShapes},
 		{"StatusAnswers", (*Suite).testStatusAnswers},
 		{"QueryAndMethodMatches", (*Suite).testQueryAndMethodMatches},
