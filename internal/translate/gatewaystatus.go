@@ -27,6 +27,7 @@ var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"HTTPRoute308RedirectStatusCode",
 	"HTTPRouteBackendProtocolH2C",
 	"HTTPRouteBackendProtocolWebSocket",
+	"HTTPRouteBackendRequestHeaderModification",
 	"HTTPRouteBackendTimeout",
 	"HTTPRouteHostRewrite",
 	"HTTPRouteMethodMatching",
