@@ -117,6 +117,12 @@ func (g *gatewayAPI) build(st *gatewayState) {
 	if len(listeners) == 0 {
 		return
 	}
+	byPort := httpListeners(st) // gatewayisolation.go
+	for _, port := range byPort {
+		for _, ls := range isolatingHosts(port) {
+			vhost(ls, ls.hostname())
+		}
+	}
 	lb := &lbconfig.LoadBalancer{Name: GatewayLoadBalancer(st.gw.Namespace, st.gw.Name), Addresses: st.addresses, Sources: []lbconfig.ObjectRef{st.ref}}
 	for _, r := range g.routes {
 		for _, ps := range r.parents {
@@ -133,7 +139,7 @@ func (g *gatewayAPI) build(st *gatewayState) {
 				if !ls.usable() {
 					continue // attached, but not served: no certificate or port
 				}
-				for _, h := range ps.hosts[k] {
+				for _, h := range isolatedHosts(ls, ps.hosts[k], byPort[ls.l.Port]) {
 					vb := vhost(ls, h)
 					for _, rr := range routes {
 						g.addRoute(vb, r, rr)
