@@ -20,6 +20,7 @@ import (
 var GatewaySupportedFeatures = []gatewayv1.FeatureName{
 	"GRPCRoute",
 	"Gateway",
+	"GatewayHTTPListenerIsolation",
 	"GatewayPort8080",
 	"HTTPRoute",
 	"HTTPRoute303RedirectStatusCode",
