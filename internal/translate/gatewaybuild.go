@@ -117,11 +117,8 @@ func (g *gatewayAPI) build(st *gatewayState) {
 	if len(listeners) == 0 {
 		return
 	}
-	byPort := httpListeners(st) // gatewayisolation.go
-	for _, port := range byPort {
-		for _, ls := range isolatingHosts(port) {
-			vhost(ls, ls.hostname())
-		}
+	for _, ls := range isolatedListeners(st) { // gatewayisolation.go
+		vhost(ls, ls.hostname())
 	}
 	lb := &lbconfig.LoadBalancer{Name: GatewayLoadBalancer(st.gw.Namespace, st.gw.Name), Addresses: st.addresses, Sources: []lbconfig.ObjectRef{st.ref}}
 	for _, r := range g.routes {
@@ -139,7 +136,7 @@ func (g *gatewayAPI) build(st *gatewayState) {
 				if !ls.usable() {
 					continue // attached, but not served: no certificate or port
 				}
-				for _, h := range isolatedHosts(ls, ps.hosts[k], byPort[ls.l.Port]) {
+				for _, h := range ps.hosts[k] {
 					vb := vhost(ls, h)
 					for _, rr := range routes {
 						g.addRoute(vb, r, rr)
