@@ -156,6 +156,7 @@ func (s Suite) Run(t *testing.T) {
 		{"ExternalAuthService", (*Suite).testExternalAuthService},
 		{"Redirects", (*Suite).testRedirects},
 		{"MultiLabelWildcards", (*Suite).testMultiLabelWildcards},
+		{"EmptyVirtualHosts", (*Suite).testEmptyVirtualHosts},
 		{"RedirectsToRequestHost", (*Suite).testRedirectsToRequestHost},
 		{"HeadAnswers", (*Suite).testHeadAnswers},
 		{"RequestMatches", (*Suite).testRequestMatches},
