@@ -118,6 +118,9 @@ func (g *gatewayAPI) build(st *gatewayState) {
 	if len(listeners) == 0 {
 		return
 	}
+	for _, ls := range isolatedListeners(st) { // gatewayisolation.go
+		vhost(ls, ls.hostname())
+	}
 	lb := &lbconfig.LoadBalancer{Name: GatewayLoadBalancer(st.gw.Namespace, st.gw.Name), Addresses: st.addresses, Sources: []lbconfig.ObjectRef{st.ref}}
 	for _, r := range g.routes {
 		for _, ps := range r.parents {

@@ -238,16 +238,28 @@ func readURLRewrite(rw *gatewayv1.HTTPURLRewriteFilter, route *lbconfig.Route) e
 // are all zero, sends every request to the invalid backend, as the spec
 // answers them with an error.
 func (g *gatewayAPI) readBackendRefs(r *routeState, f string, refs []gatewayv1.HTTPBackendRef, route *lbconfig.Route) bool {
-	weights := map[string]int64{}
+	shares := newBackendShares()
+	weights := shares.weights
 	invalid := g.invalidBackend(r.ref)
 	for i, br := range refs {
 		bf := fmt.Sprintf("%s.backendRefs[%d]", f, i)
-		if len(br.Filters) > 0 {
-			g.leaveOut(r, bf+".filters", string(gatewayv1.RouteReasonUnsupportedValue), "filters on a backendRef are not supported yet; the rule is not served")
+		changes, served := g.readBackendFilters(r, bf, br.Filters) // gatewaybackendfilters.go
+		if !served {
+			// The share is answered with an error, not sent unfiltered.
+			if w := weightOf(br.BackendRef); w >= 0 && w <= lbconfig.MaxWeight {
+				weights[invalid] += w
+				continue
+			}
+			g.leaveOut(r, bf+".weight", string(gatewayv1.RouteReasonUnsupportedValue), fmt.Sprintf("weight %d is not within 0 and %d; the rule is not served", weightOf(br.BackendRef), lbconfig.MaxWeight))
 			return false
 		}
-		if field, msg := g.weighRef(&r.routeCommon, bf, br.BackendRef, "its share of the requests is answered with an error", weights); field != "" {
+		name, field, msg := g.weighRef(&r.routeCommon, bf, br.BackendRef, "its share of the requests is answered with an error", weights)
+		if field != "" {
 			g.leaveOut(r, field, string(gatewayv1.RouteReasonUnsupportedValue), msg+"; the rule is not served")
+			return false
+		}
+		if name != invalid && !shares.addChanges(name, changes) {
+			g.leaveOut(r, bf+".filters", string(gatewayv1.RouteReasonUnsupportedValue), "another backendRef of the rule sends to the same backend with other filters; the rule is not served")
 			return false
 		}
 	}
@@ -261,20 +273,18 @@ func (g *gatewayAPI) readBackendRefs(r *routeState, f string, refs []gatewayv1.H
 		return false
 	}
 	route.Backend, route.Backends = primary, backends
+	shares.withChanges(route)
 	return true
 }
 
 // weighRef adds backendRef br of r, at field bf, to weights: its backend
 // (the invalid backend when it cannot be resolved, which consequence
-// explains) with its weight. A weight out of bounds returns its field
-// and why.
-func (g *gatewayAPI) weighRef(r *routeCommon, bf string, br gatewayv1.BackendRef, consequence string, weights map[string]int64) (string, string) {
-	w := int64(1)
-	if br.Weight != nil {
-		w = int64(*br.Weight)
-	}
+// explains) with its weight, and returns the backend's name. A weight
+// out of bounds returns its field and why.
+func (g *gatewayAPI) weighRef(r *routeCommon, bf string, br gatewayv1.BackendRef, consequence string, weights map[string]int64) (string, string, string) {
+	w := weightOf(br)
 	if w < 0 || w > lbconfig.MaxWeight {
-		return bf + ".weight", fmt.Sprintf("weight %d is not within 0 and %d", w, lbconfig.MaxWeight)
+		return "", bf + ".weight", fmt.Sprintf("weight %d is not within 0 and %d", w, lbconfig.MaxWeight)
 	}
 	name, reason, msg := g.resolveRef(r, br.BackendObjectReference)
 	if reason != "" {
@@ -282,7 +292,15 @@ func (g *gatewayAPI) weighRef(r *routeCommon, bf string, br gatewayv1.BackendRef
 		name = g.invalidBackend(r.ref)
 	}
 	weights[name] += w
-	return "", ""
+	return name, "", ""
+}
+
+// weightOf is br's weight, 1 unless set.
+func weightOf(br gatewayv1.BackendRef) int64 {
+	if br.Weight != nil {
+		return int64(*br.Weight)
+	}
+	return 1
 }
 
 // spreadWeights turns the weights of backends into the primary backend

@@ -74,7 +74,7 @@ func (g *gatewayAPI) readTCPRules(r *tcpRouteState) {
 	weights := map[string]int64{}
 	for i, br := range rules[0].BackendRefs {
 		bf := fmt.Sprintf("spec.rules[0].backendRefs[%d]", i)
-		if field, msg := g.weighRef(&r.routeCommon, bf, br, "its share of the connections is refused", weights); field != "" {
+		if _, field, msg := g.weighRef(&r.routeCommon, bf, br, "its share of the connections is refused", weights); field != "" {
 			g.leaveOut(r, field, string(gatewayv1.RouteReasonUnsupportedValue), msg+"; the route's connections are refused")
 			return
 		}

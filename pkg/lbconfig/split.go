@@ -77,6 +77,9 @@ type WeightedBackend struct {
 	// Weight is this backend's share of the route's requests, relative to
 	// the sum of the weights; 0 sends it none.
 	Weight int32 `json:"weight"`
+	// RequestHeaders, if set, changes the requests sent to this backend
+	// only, after the route's own RequestHeaders (backendheaders.go).
+	RequestHeaders *HeaderModifier `json:"requestHeaders,omitempty"`
 }
 
 // HasConditions reports whether the route matches more than a path.
@@ -276,6 +279,7 @@ func (r *Route) sortSplit() {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.Value, y.Value))
 	})
 	slices.SortFunc(r.Backends, func(x, y WeightedBackend) int { return cmp.Compare(x.Name, y.Name) })
+	r.sortBackendHeaders()
 	r.sortRequestMatches()
 	r.sortMirrors()
 	r.sortRetry()
@@ -328,6 +332,7 @@ func (v *validator) split(f string, r Route, ref func(string, *BackendRef)) {
 		return
 	}
 	v.weighted(f+".backends", f+".backend", r.Backend.Name, r.Backends, ref)
+	v.backendHeaders(f+".backends", r.Backends)
 	if r.HTTPSRedirect != nil {
 		v.add(f+".backends", "a route that redirects to HTTPS has no backends to split")
 	}

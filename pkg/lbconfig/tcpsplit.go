@@ -44,4 +44,5 @@ func (v *validator) tcpSplit(f string, l Listener, ref func(string, *BackendRef)
 		return
 	}
 	v.weighted(f+".tcpBackends", f+".tcp", l.TCP.Name, l.TCPBackends, ref)
+	v.noBackendHeaders(f+".tcpBackends", l.TCPBackends)
 }

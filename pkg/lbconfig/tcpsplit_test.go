@@ -56,6 +56,9 @@ func TestValidateTCPSplit(t *testing.T) {
 				l.TCPBackends = append(l.TCPBackends, WeightedBackend{Name: "ns/c:3000"})
 			}
 		}, lf + ".tcpBackends"},
+		"request changes": {func(l *Listener) {
+			l.TCPBackends[0].RequestHeaders = &HeaderModifier{Set: []Header{{"X-A", "a"}}}
+		}, lf + ".tcpBackends[0].requestHeaders"},
 		"on an HTTP listener": {func(l *Listener) { l.Protocol, l.TCP = ProtocolHTTP, nil }, lf + ".tcpBackends"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -124,6 +124,7 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.p.mirror(r, rt, pr)
 		}
 		b = rt.pickBackend(r)
+		rt.changeForBackend(b, r.Header)
 		if b != nil && b.status != 0 {
 			h.p.serveStatus(w, r, b, start)
 			return

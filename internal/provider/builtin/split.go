@@ -29,6 +29,9 @@ type split struct {
 	// weighted holds the backends of a route that splits; none means
 	// every request goes to the route's backend.
 	weighted
+	// changes are the request changes of weighted's backends, by index;
+	// nil when none has any (backendheaders.go).
+	changes []*headerChanges
 	// sticky lets an affinity cookie pick among backends (sticky.go).
 	sticky bool
 }
@@ -111,6 +114,9 @@ func compileSplit(n int, routes []lbconfig.Route, lookup func(*lbconfig.BackendR
 		return nil, fmt.Errorf("backends: the weights add up to %d", total)
 	}
 	if s.weighted, err = compileWeighted(rt.Backends, lookup); err != nil {
+		return nil, err
+	}
+	if s.changes, err = compileBackendHeaders(rt.Backends); err != nil {
 		return nil, err
 	}
 	return s, nil

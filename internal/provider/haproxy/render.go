@@ -828,6 +828,7 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	auth.checkLines(w)
 	r.extAuths.checkLines(w, authed, proto, l.Port)
 	hdrs.ruleLines(w)
+	splits.shares.lines(w) // backendheaders.go
 	paths.rewriteLines(w)
 	r.mirrors.actionLines(w, mirrored)
 	if l.DefaultBackend == nil {

@@ -32,6 +32,9 @@ type splitRules struct {
 	entries    []mapEntry
 	queryVars  map[string]string
 	queryNames []string
+	// shares are the request changes of weighted backends
+	// (backendheaders.go).
+	shares shareHeaders
 }
 
 // splitGroup is one path group: its marker and the rule lines of its
@@ -68,7 +71,7 @@ func (s *splitRules) add(key string, rt lbconfig.Route, value, suffix string, id
 	if err != nil {
 		return "", err
 	}
-	lines, err := routeLines(strings.TrimSpace(grp.marker+" "+more), rt, value, suffix, ids)
+	lines, err := routeLines(strings.TrimSpace(grp.marker+" "+more), rt, value, suffix, ids, &s.shares)
 	if err != nil {
 		return "", err
 	}
@@ -81,8 +84,9 @@ func (s *splitRules) add(key string, rt lbconfig.Route, value, suffix string, id
 }
 
 // routeLines renders the rules that pick rt within its group; marker
-// may be followed by a space and further conditions.
-func routeLines(marker string, rt lbconfig.Route, value, suffix string, ids map[string]string) ([]string, error) {
+// may be followed by a space and further conditions. A backend's share
+// that changes requests names its changes in shares first.
+func routeLines(marker string, rt lbconfig.Route, value, suffix string, ids map[string]string, shares *shareHeaders) ([]string, error) {
 	marker, more, _ := strings.Cut(marker, " ")
 	cond := "{ var(txn.backend) -m str " + marker + " }"
 	if more != "" {
@@ -123,9 +127,17 @@ func routeLines(marker string, rt lbconfig.Route, value, suffix string, ids map[
 	if total <= 0 || total > lbconfig.MaxWeight {
 		return nil, fmt.Errorf("backends: the weights add up to %d, not within 1 and %d", total, lbconfig.MaxWeight)
 	}
+	changes, err := shares.byBackend(rt.Backends, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := []string{"http-request set-var(txn.split_w) rand(" + strconv.Itoa(int(total)) + ") if " + cond}
-	err := cumulative(rt.Backends, ids, func(id string, upTo int32) {
-		out = append(out, "http-request set-var(txn.backend) str("+id+suffix+") if "+cond+" { var(txn.split_w) -m int lt "+strconv.Itoa(int(upTo))+" }")
+	err = cumulative(rt.Backends, ids, func(id string, upTo int32) {
+		share := cond + " { var(txn.split_w) -m int lt " + strconv.Itoa(int(upTo)) + " }"
+		if h := changes[id]; h != "" {
+			out = append(out, "http-request set-var(txn.bhdr) str("+h+") if "+share)
+		}
+		out = append(out, "http-request set-var(txn.backend) str("+id+suffix+") if "+share)
 	})
 	return out, err
 }

@@ -97,7 +97,7 @@ func TestRenderSplitRefusesWhatHAProxyWouldMisread(t *testing.T) {
 			}
 			// And the renderer's own check, should Validate miss it.
 			ids := map[string]string{"default/main:80": "be_main", "default/canary:80": "be_canary"}
-			if _, err := routeLines("split_0", routes[1], "be_canary", "", ids); err == nil {
+			if _, err := routeLines("split_0", routes[1], "be_canary", "", ids, &shareHeaders{}); err == nil {
 				t.Errorf("routeLines accepted %s", name)
 			}
 		})
