@@ -18,6 +18,7 @@ import (
 // percentage and multiple forms), which HAProxy refuses, are not among
 // them. TLSRoute is TLS Passthrough; TLSRouteModeTerminate is not served.
 var GatewaySupportedFeatures = []gatewayv1.FeatureName{
+	"BackendTLSPolicy",
 	"GRPCRoute",
 	"Gateway",
 	"GatewayPort8080",

@@ -8,31 +8,37 @@ import (
 	"k8s.io/client-go/informers"
 	clientset "k8s.io/client-go/kubernetes"
 
+	"ingress-controller/internal/translate"
 	"ingress-controller/pkg/lbconfig"
 )
 
 // ingress-nginx's custom-headers reads response headers from a ConfigMap
-// (internal/translate/customheaders.go), of any name, so every ConfigMap
-// of the watched namespaces is watched, but only when some header is
-// allowed (Options.AllowedResponseHeaders): else nothing could be read.
-// ConfigMaps hold all kinds of configuration, so their informer keeps
-// only what the translator reads (trimConfigMap): the keys, for the
-// problems that name them, and the values of the allowed ones, cut just
-// past the longest value taken. A change of such a ConfigMap is served
-// as any other change.
+// (internal/translate/customheaders.go), and BackendTLSPolicies CA
+// bundles from a ConfigMap's ca.crt (translate/gatewaybackendtls.go),
+// both of any name, so every ConfigMap of the watched namespaces is
+// watched, but only when some header is allowed
+// (Options.AllowedResponseHeaders) or the Gateway API source is on: else
+// nothing could be read. ConfigMaps hold all kinds of configuration, so
+// their informer keeps only what the translator reads (trimConfigMap):
+// the keys, for the problems that name them, the values of the allowed
+// ones, cut just past the longest value taken, and with the Gateway API
+// the CA bundles, cut just past the largest one taken. A change of such
+// a ConfigMap is served as any other change.
 
 // configMapsFactory watches the ConfigMaps of ns, trimmed to the values of
-// the header names allowed.
-func configMapsFactory(client clientset.Interface, ns string, allowed []string) informers.SharedInformerFactory {
+// the header names allowed and, with cas, the CA bundles.
+func configMapsFactory(client clientset.Interface, ns string, allowed []string, cas bool) informers.SharedInformerFactory {
 	return informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithNamespace(ns), informers.WithTransform(func(obj any) (any, error) { return trimConfigMap(obj, allowed) }))
+		informers.WithNamespace(ns), informers.WithTransform(func(obj any) (any, error) { return trimConfigMap(obj, allowed, cas) }))
 }
 
 // trimConfigMap is stripUnused, and for a ConfigMap drops its labels,
 // annotations and binary data and the values of the keys that allowed
 // does not name (case aside), and cuts the others one byte past
-// lbconfig.MaxHeaderValueBytes, so that the translator still refuses them.
-func trimConfigMap(obj any, allowed []string) (any, error) {
+// lbconfig.MaxHeaderValueBytes, so that the translator still refuses them;
+// with cas, ca.crt is kept, cut one byte past
+// lbconfig.MaxBackendCAPEMBytes.
+func trimConfigMap(obj any, allowed []string, cas bool) (any, error) {
 	obj, err := stripUnused(obj)
 	cm, ok := obj.(*corev1.ConfigMap)
 	if err != nil || !ok {
@@ -41,6 +47,10 @@ func trimConfigMap(obj any, allowed []string) (any, error) {
 	cm.Labels, cm.Annotations, cm.BinaryData = nil, nil, nil
 	for k, v := range cm.Data {
 		switch {
+		case cas && k == translate.BackendTLSCAKey:
+			if len(v) > lbconfig.MaxBackendCAPEMBytes+1 {
+				cm.Data[k] = strings.Clone(v[:lbconfig.MaxBackendCAPEMBytes+1])
+			}
 		case !slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, k) }):
 			cm.Data[k] = ""
 		case len(v) > lbconfig.MaxHeaderValueBytes+1:

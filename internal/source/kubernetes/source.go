@@ -137,7 +137,7 @@ func New(opts Options) (*Source, error) {
 	}
 	namespaces := normalizeNamespaces(opts.Namespaces)
 	for _, ns := range namespaces {
-		if err := s.watchNamespace(opts.Client, ns, opts.AllowedResponseHeaders); err != nil {
+		if err := s.watchNamespace(opts.Client, ns, opts.AllowedResponseHeaders, opts.Gateway != nil); err != nil {
 			return nil, err
 		}
 	}
@@ -195,7 +195,10 @@ func normalizeNamespaces(in []string) []string {
 	return slices.Compact(out)
 }
 
-func (s *Source) watchNamespace(client clientset.Interface, ns string, allowedHeaders []string) error {
+// watchNamespace sets up the informers of namespace ns; with gateway,
+// the Gateway API source is on and the ConfigMaps' CA bundles are read
+// (configmaps.go).
+func (s *Source) watchNamespace(client clientset.Interface, ns string, allowedHeaders []string, gateway bool) error {
 	where := "in namespace " + ns
 	if ns == metav1.NamespaceAll {
 		where = "in all namespaces"
@@ -250,10 +253,14 @@ func (s *Source) watchNamespace(client clientset.Interface, ns string, allowedHe
 		auth:      auth.Lister(),
 	}
 	s.factories = append(s.factories, f, sf, ef, af)
-	if len(allowedHeaders) > 0 {
-		cf := configMapsFactory(client, ns, allowedHeaders)
+	if len(allowedHeaders) > 0 || gateway {
+		cf := configMapsFactory(client, ns, allowedHeaders, gateway)
 		cms := cf.Core().V1().ConfigMaps()
-		if err := s.addCache("configmaps "+where, cms.Informer(), s.onChange(nil)); err != nil {
+		handler := s.onChange(nil)
+		if gateway {
+			handler = s.onGatewayChange(nil) // BackendTLSPolicies' status
+		}
+		if err := s.addCache("configmaps "+where, cms.Informer(), handler); err != nil {
 			return err
 		}
 		scope.configMaps = cms.Lister()
