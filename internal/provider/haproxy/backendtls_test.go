@@ -61,6 +61,8 @@ func TestRenderBackendTLSRejects(t *testing.T) {
 			SubjectAltNames: []lbconfig.SubjectAltName{{URI: "spiffe://a.b/web"}}},
 		"two SANs": {Verify: true, CAPEM: readTestdata(t, "tls-a.crt"), ServerName: "a.b",
 			SubjectAltNames: []lbconfig.SubjectAltName{{DNS: "a.b"}, {DNS: "c.d"}}},
+		"SAN other than the SNI": {Verify: true, CAPEM: readTestdata(t, "tls-a.crt"), ServerName: "a.b", SNI: true,
+			SubjectAltNames: []lbconfig.SubjectAltName{{DNS: "c.d"}}},
 		"SAN with a space": {Verify: true, CAPEM: readTestdata(t, "tls-a.crt"), ServerName: "a.b",
 			SubjectAltNames: []lbconfig.SubjectAltName{{DNS: "a.b verify none"}}},
 	} {
@@ -78,18 +80,18 @@ func TestRenderBackendTLSRejects(t *testing.T) {
 }
 
 // TestRenderBackendTLSOneSAN: one DNS subject alternative name is the
-// name verifyhost checks, while the server name stays the SNI.
+// name verifyhost checks, without SNI.
 func TestRenderBackendTLSOneSAN(t *testing.T) {
 	r := &renderer{files: map[string][]byte{}}
 	opts, err := r.serverTLS(&lbconfig.Backend{Name: "ns/x:443", Protocol: lbconfig.BackendHTTPS, TLS: &lbconfig.BackendTLS{
-		Verify: true, CAPEM: readTestdata(t, "tls-a.crt"), ServerName: "sni.example.com", SNI: true,
+		Verify: true, CAPEM: readTestdata(t, "tls-a.crt"), ServerName: "sni.example.com",
 		SubjectAltNames: []lbconfig.SubjectAltName{{DNS: "san.example.com"}},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(opts, " verifyhost san.example.com") || !strings.Contains(opts, " sni str(sni.example.com)") {
-		t.Errorf("server options %q, want verifyhost san.example.com and sni str(sni.example.com)", opts)
+	if !strings.Contains(opts, " verifyhost san.example.com") || strings.Contains(opts, " sni ") {
+		t.Errorf("server options %q, want verifyhost san.example.com and no sni", opts)
 	}
 }
 
