@@ -83,6 +83,13 @@ type gatewayAPI struct {
 	namespaces map[string]*corev1.Namespace
 	// rank is the lbconfig.Route.Rank of the next rule read.
 	rank int32
+	// tlsPolicies are the BackendTLSPolicies, oldest first; tlsTargets
+	// the one that applies to "<namespace>/<service>/<sectionName>"
+	// (gatewaybackendtls.go); serviceParents the routes to each Service,
+	// by "<namespace>/<name>".
+	tlsPolicies    []*tlsPolicyState
+	tlsTargets     map[string]*tlsPolicyState
+	serviceParents map[string][]*routeCommon
 }
 
 // gatewayState is one of our Gateways being translated.
@@ -225,7 +232,8 @@ func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gateway
 	for _, st := range g.gateways {
 		g.readListeners(st)
 	}
-	g.placePorts(cfg) // gatewaybuild.go
+	g.placePorts(cfg)              // gatewaybuild.go
+	g.readBackendTLSPolicies(snap) // gatewaybackendtls.go
 	for _, r := range snap.HTTPRoutes {
 		if r != nil {
 			g.routes = append(g.routes, httpRoute(r))

@@ -409,6 +409,9 @@ func (g *gatewayAPI) resolveRef(r *routeCommon, ref gatewayv1.BackendObjectRefer
 	if rb.issue != nil {
 		return "", gatewayv1.RouteReasonBackendNotFound, rb.issue.msg
 	}
+	if ps := g.tlsPolicyOf(r, ns, svc.Name, svc.Port.Number); ps != nil && r.ref.Kind != kindTLSRoute {
+		return g.underPolicy(ps, name, rb), "", "" // gatewaybackendtls.go
+	}
 	return name, "", ""
 }
 

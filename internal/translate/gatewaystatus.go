@@ -17,6 +17,7 @@ import (
 // HTTPRouteRetry is served by both for the codes the spec requires
 // (HAProxy refuses a backoff and codes its retry-on cannot take).
 var gatewayFeatures = []gatewayv1.FeatureName{
+	"BackendTLSPolicy",
 	"GRPCRoute",
 	"GRPCRouteNamedRouteRule",
 	"Gateway",
@@ -88,6 +89,10 @@ type GatewayAPIStatus struct {
 	TLSRoutes map[string][]gatewayv1.RouteParentStatus `json:",omitempty"`
 	// TCPRoutes are the same for TCPRoutes.
 	TCPRoutes map[string][]gatewayv1.RouteParentStatus
+	// BackendTLSPolicies are, for every BackendTLSPolicy targeting a
+	// Service that a route of our Gateways uses, the entries of
+	// status.ancestors that are ours, by "<namespace>/<name>".
+	BackendTLSPolicies map[string][]gatewayv1.PolicyAncestorStatus `json:",omitempty"`
 }
 
 // Applied is what the provider serves, for the Programmed conditions and
@@ -115,7 +120,8 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 		out.TCPRoutes = map[string][]gatewayv1.RouteParentStatus{}
 		return out
 	}
-	out.TCPRoutes = g.tcpRouteStatuses() // gatewaytcp.go
+	out.TCPRoutes = g.tcpRouteStatuses()           // gatewaytcp.go
+	out.BackendTLSPolicies = g.tlsPolicyStatuses() // gatewaybackendtls.go
 	for name, c := range g.classes {
 		out.Classes[name] = gatewayv1.GatewayClassStatus{
 			Conditions:        []metav1.Condition{condition(string(gatewayv1.GatewayClassConditionStatusAccepted), true, string(gatewayv1.GatewayClassReasonAccepted), "served by "+GatewayControllerName, c.Generation)},

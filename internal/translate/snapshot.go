@@ -32,14 +32,17 @@ type Snapshot struct {
 	ConfigMaps []*corev1.ConfigMap
 	// Gateway API objects (gateway.go), and the Namespaces whose labels
 	// a listener's allowedRoutes selector reads.
-	GatewayClasses  []*gatewayv1.GatewayClass
-	Gateways        []*gatewayv1.Gateway
-	HTTPRoutes      []*gatewayv1.HTTPRoute
-	GRPCRoutes      []*gatewayv1.GRPCRoute
-	TLSRoutes       []*gatewayv1.TLSRoute
-	TCPRoutes       []*gatewayv1.TCPRoute
-	ReferenceGrants []*gatewayv1beta1.ReferenceGrant
-	Namespaces      []*corev1.Namespace
+	GatewayClasses []*gatewayv1.GatewayClass
+	Gateways       []*gatewayv1.Gateway
+	HTTPRoutes     []*gatewayv1.HTTPRoute
+	GRPCRoutes     []*gatewayv1.GRPCRoute
+	TLSRoutes      []*gatewayv1.TLSRoute
+	TCPRoutes      []*gatewayv1.TCPRoute
+	// BackendTLSPolicies, with the ConfigMaps of their CAs
+	// (gatewaybackendtls.go).
+	BackendTLSPolicies []*gatewayv1.BackendTLSPolicy
+	ReferenceGrants    []*gatewayv1beta1.ReferenceGrant
+	Namespaces         []*corev1.Namespace
 }
 
 // Object is an object a snapshot holds.
@@ -63,6 +66,7 @@ var kinds = []kind{
 	kindOf(gatewayv1.GroupVersion.String(), "GRPCRoute", func(s *Snapshot) *[]*gatewayv1.GRPCRoute { return &s.GRPCRoutes }),
 	kindOf(gatewayv1.GroupVersion.String(), "TLSRoute", func(s *Snapshot) *[]*gatewayv1.TLSRoute { return &s.TLSRoutes }),
 	kindOf(gatewayv1.GroupVersion.String(), "TCPRoute", func(s *Snapshot) *[]*gatewayv1.TCPRoute { return &s.TCPRoutes }),
+	kindOf(gatewayv1.GroupVersion.String(), "BackendTLSPolicy", func(s *Snapshot) *[]*gatewayv1.BackendTLSPolicy { return &s.BackendTLSPolicies }),
 	kindOf(gatewayv1beta1.GroupVersion.String(), "ReferenceGrant", func(s *Snapshot) *[]*gatewayv1beta1.ReferenceGrant { return &s.ReferenceGrants }),
 	kindOf(corev1.SchemeGroupVersion.String(), "Namespace", func(s *Snapshot) *[]*corev1.Namespace { return &s.Namespaces }),
 }

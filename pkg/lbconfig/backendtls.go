@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/url"
 )
 
 // BackendTLS says how a provider speaks TLS to the endpoints of an HTTPS
@@ -30,6 +31,9 @@ type BackendTLS struct {
 	ServerName string `json:"serverName,omitempty"`
 	// SNI sends ServerName in the TLS ClientHello.
 	SNI bool `json:"sni,omitempty"`
+	// SubjectAltNames, if any, are checked with Verify instead of
+	// ServerName: the endpoint's certificate must hold one of them.
+	SubjectAltNames []SubjectAltName `json:"subjectAltNames,omitempty"`
 	// ClientCertificatePEM (a chain, leaf first) and ClientKeyPEM, if
 	// set, are the certificate sent to endpoints that ask for one.
 	ClientCertificatePEM []byte `json:"clientCertificatePEM,omitempty"`
@@ -40,6 +44,20 @@ type BackendTLS struct {
 	MinVersion TLSVersion `json:"minVersion,omitempty"`
 	MaxVersion TLSVersion `json:"maxVersion,omitempty"`
 }
+
+// SubjectAltName is a name an endpoint's certificate may be for: a DNS
+// name or a URI (a SPIFFE ID, say), exactly one of them set.
+type SubjectAltName struct {
+	DNS string `json:"dns,omitempty"`
+	URI string `json:"uri,omitempty"`
+}
+
+// MaxSubjectAltNames bounds the SubjectAltNames of a backend (Gateway
+// API allows 5).
+const MaxSubjectAltNames = 16
+
+// maxSANURIBytes bounds a URI SubjectAltName.
+const maxSANURIBytes = 2048
 
 // TLSVersion is a version of TLS, written as OpenSSL and HAProxy write it.
 type TLSVersion string
@@ -119,6 +137,7 @@ func (v *validator) backendTLS(f string, proto BackendProtocol, t *BackendTLS) {
 			v.add(f+".serverName", err.Error())
 		}
 	}
+	v.subjectAltNames(f+".subjectAltNames", t)
 	if len(t.ClientCertificatePEM) > 0 || len(t.ClientKeyPEM) > 0 {
 		if _, err := tls.X509KeyPair(t.ClientCertificatePEM, t.ClientKeyPEM); err != nil {
 			v.add(f+".clientCertificatePEM", "the client certificate and key do not make a pair: "+err.Error())
@@ -135,6 +154,49 @@ func (v *validator) backendTLS(f string, proto BackendProtocol, t *BackendTLS) {
 	if t.MinVersion.Std(tls.VersionTLS12) > t.MaxVersion.Std(tls.VersionTLS13) {
 		v.add(f+".maxVersion", fmt.Sprintf("%s is older than minVersion %s", t.MaxVersion, t.MinVersion))
 	}
+}
+
+// subjectAltNames checks the SubjectAltNames of t at f.
+func (v *validator) subjectAltNames(f string, t *BackendTLS) {
+	if len(t.SubjectAltNames) == 0 {
+		return
+	}
+	if !t.Verify {
+		v.add(f, "are only used with verify")
+	}
+	if len(t.SubjectAltNames) > MaxSubjectAltNames {
+		v.add(f, fmt.Sprintf("more than %d names", MaxSubjectAltNames))
+		return
+	}
+	for i, san := range t.SubjectAltNames {
+		if err := CheckSubjectAltName(san); err != nil {
+			v.add(fmt.Sprintf("%s[%d]", f, i), err.Error())
+		}
+	}
+}
+
+// CheckSubjectAltName returns an error unless san is one DNS name, as
+// CheckServerName has it, or one absolute URI of printable ASCII without
+// spaces.
+func CheckSubjectAltName(san SubjectAltName) error {
+	switch {
+	case (san.DNS == "") == (san.URI == ""):
+		return errors.New("exactly one of dns and uri must be set")
+	case san.DNS != "":
+		return CheckServerName(san.DNS)
+	case len(san.URI) > maxSANURIBytes:
+		return fmt.Errorf("the uri is longer than %d bytes", maxSANURIBytes)
+	}
+	for i := 0; i < len(san.URI); i++ {
+		if c := san.URI[i]; c <= ' ' || c >= 0x7f {
+			return fmt.Errorf("uri %q holds a byte other than printable ASCII", san.URI)
+		}
+	}
+	u, err := url.Parse(san.URI)
+	if err != nil || u.Scheme == "" {
+		return fmt.Errorf("uri %q is not an absolute URI", san.URI)
+	}
+	return nil
 }
 
 // CheckServerName returns an error unless name is a lower-case DNS name

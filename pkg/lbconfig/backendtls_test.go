@@ -67,6 +67,33 @@ func TestValidateBackendTLS(t *testing.T) {
 		"cert without key": {func(x *lbconfig.BackendTLS, _ *lbconfig.Backend) { x.ClientKeyPEM = nil }, "backends[0].tls.clientCertificatePEM"},
 		"old version":      {func(x *lbconfig.BackendTLS, _ *lbconfig.Backend) { x.MinVersion = "TLSv1" }, "backends[0].tls.minVersion"},
 		"unknown max":      {func(x *lbconfig.BackendTLS, _ *lbconfig.Backend) { x.MaxVersion = "TLSv1.4" }, "backends[0].tls.maxVersion"},
+		"SAN both kinds": {func(x *lbconfig.BackendTLS, _ *lbconfig.Backend) {
+			x.SubjectAltNames = []lbconfig.SubjectAltName{{DNS: "a.b", URI: "spiffe://a/b"}}
+		}, "backends[0].tls.subjectAltNames[0]"},
+		"SAN empty": {func(x *lbconfig.BackendTLS, _ *lbconfig.Backend) {
+			x.SubjectAltNames = []lbconfig.SubjectAltName{{DNS: "a.b"}, {}}
+		}, "backends[0].tls.subjectAltNames[1]"},
+		"SAN DNS with CRLF": {func(x *lbconfig.BackendTLS, _ *lbconfig.Backend) {
+			x.SubjectAltNames = []lbconfig.SubjectAltName{{DNS: "a.b\r\nverify none"}}
+		}, "backends[0].tls.subjectAltNames[0]"},
+		"SAN URI with space": {func(x *lbconfig.BackendTLS, _ *lbconfig.Backend) {
+			x.SubjectAltNames = []lbconfig.SubjectAltName{{URI: "spiffe://a/b c"}}
+		}, "backends[0].tls.subjectAltNames[0]"},
+		"SAN URI not absolute": {func(x *lbconfig.BackendTLS, _ *lbconfig.Backend) {
+			x.SubjectAltNames = []lbconfig.SubjectAltName{{URI: "/a/b"}}
+		}, "backends[0].tls.subjectAltNames[0]"},
+		"SAN URI huge": {func(x *lbconfig.BackendTLS, _ *lbconfig.Backend) {
+			x.SubjectAltNames = []lbconfig.SubjectAltName{{URI: "spiffe://a/" + strings.Repeat("b", 4096)}}
+		}, "backends[0].tls.subjectAltNames[0]"},
+		"SANs too many": {func(x *lbconfig.BackendTLS, _ *lbconfig.Backend) {
+			for range lbconfig.MaxSubjectAltNames + 1 {
+				x.SubjectAltNames = append(x.SubjectAltNames, lbconfig.SubjectAltName{DNS: "a.b"})
+			}
+		}, "backends[0].tls.subjectAltNames"},
+		"SANs without verify": {func(x *lbconfig.BackendTLS, _ *lbconfig.Backend) {
+			x.Verify, x.CAPEM = false, nil
+			x.SubjectAltNames = []lbconfig.SubjectAltName{{DNS: "a.b"}}
+		}, "backends[0].tls.subjectAltNames"},
 		"max below min": {func(x *lbconfig.BackendTLS, _ *lbconfig.Backend) {
 			x.MinVersion, x.MaxVersion = lbconfig.TLS13, lbconfig.TLS12
 		}, "backends[0].tls.maxVersion"},

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -91,6 +93,10 @@ func backendTLSKey(b *lbconfig.Backend) string {
 		field(t.ClientKeyPEM)
 		field([]byte(t.MinVersion))
 		field([]byte(t.MaxVersion))
+		for _, san := range t.SubjectAltNames {
+			field([]byte(san.DNS))
+			field([]byte(san.URI))
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -117,7 +123,7 @@ func clientTLSConfig(t *lbconfig.BackendTLS) (*tls.Config, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfg.VerifyConnection = verifier(pool, t.ServerName)
+		cfg.VerifyConnection = verifier(pool, t.ServerName, t.SubjectAltNames)
 	}
 	if len(t.ClientCertificatePEM) > 0 {
 		pair, err := tls.X509KeyPair(t.ClientCertificatePEM, t.ClientKeyPEM)
@@ -135,8 +141,11 @@ func clientTLSConfig(t *lbconfig.BackendTLS) (*tls.Config, error) {
 var errNoPeerCertificate = errors.New("the endpoint sent no certificate")
 
 // verifier checks that the endpoint's certificate chains to pool and is
-// for name.
-func verifier(pool *x509.CertPool, name string) func(tls.ConnectionState) error {
+// for name, or, with sans, for one of them.
+func verifier(pool *x509.CertPool, name string, sans []lbconfig.SubjectAltName) func(tls.ConnectionState) error {
+	if len(sans) > 0 {
+		name = ""
+	}
 	return func(cs tls.ConnectionState) error {
 		if len(cs.PeerCertificates) == 0 {
 			return errNoPeerCertificate
@@ -145,12 +154,25 @@ func verifier(pool *x509.CertPool, name string) func(tls.ConnectionState) error 
 		for _, c := range cs.PeerCertificates[1:] {
 			inter.AddCert(c)
 		}
-		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: name})
+		leaf := cs.PeerCertificates[0]
+		_, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: name})
 		if err != nil {
 			return fmt.Errorf("backend certificate not verified for %q: %w", name, err)
 		}
+		if len(sans) > 0 && !slices.ContainsFunc(sans, func(san lbconfig.SubjectAltName) bool { return hasSAN(leaf, san) }) {
+			return errors.New("backend certificate holds none of the subject alternative names asked for")
+		}
 		return nil
 	}
+}
+
+// hasSAN reports whether cert is for san: a DNS name as crypto/x509
+// matches host names (wildcards included), a URI byte for byte.
+func hasSAN(cert *x509.Certificate, san lbconfig.SubjectAltName) bool {
+	if san.DNS != "" {
+		return cert.VerifyHostname(san.DNS) == nil
+	}
+	return slices.ContainsFunc(cert.URIs, func(u *url.URL) bool { return u.String() == san.URI })
 }
 
 // reverseProxy returns bt's reverse proxy, made on first use.

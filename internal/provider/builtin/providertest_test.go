@@ -16,7 +16,7 @@ func TestProviderSuite(t *testing.T) {
 		New: func(t *testing.T, opts provider.Options) provider.Provider {
 			return New(opts, nettest.Logger(t))
 		},
-		Capabilities: providertest.Capabilities{TLS: true, TicketsOutliveChanges: true, TCP: true, TLSTerminateTCP: true, Sticky: true, Mirrors: true, StickyBackends: true, HashFormats: []lbconfig.HashFormat{
+		Capabilities: providertest.Capabilities{TLS: true, TicketsOutliveChanges: true, TCP: true, TLSTerminateTCP: true, Sticky: true, Mirrors: true, StickyBackends: true, SubjectAltNameLists: true, HashFormats: []lbconfig.HashFormat{
 			lbconfig.HashBcrypt, lbconfig.HashAPR1, lbconfig.HashMD5Crypt, lbconfig.HashSHA256Crypt, lbconfig.HashSHA512Crypt, lbconfig.HashSHA1,
 		}},
 	}.Run(t)

@@ -2,6 +2,7 @@ package haproxy
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -27,8 +28,8 @@ const currentDir = currentLink + "/"
 // serverTLS writes the files of b's TLS and returns the server options of
 // an HTTPS or GRPCS backend. Without Verify, "verify none": the
 // certificate is not checked. With it, "verify required" against the
-// CA bundle, with verifyhost naming the server name, which HAProxy checks
-// whether or not it is sent as SNI. GRPCS offers only h2 by ALPN and
+// CA bundle, for the server name: HAProxy checks the name sent as SNI,
+// and verifyhost's without SNI. GRPCS offers only h2 by ALPN and
 // speaks it.
 func (r *renderer) serverTLS(b *lbconfig.Backend) (string, error) {
 	opts := " ssl"
@@ -40,12 +41,13 @@ func (r *renderer) serverTLS(b *lbconfig.Backend) (string, error) {
 		if _, err := lbconfig.CAPool(x.CAPEM); err != nil {
 			return "", fmt.Errorf("tls.caPEM: %w", err)
 		}
-		if err := lbconfig.CheckServerName(x.ServerName); err != nil {
-			return "", fmt.Errorf("tls.serverName: %w", err)
+		host, err := verifyHost(x)
+		if err != nil {
+			return "", err
 		}
 		ca := backendTLSFile(b.Name, "ca")
 		r.files[ca] = slices.Concat(x.CAPEM, []byte("\n"))
-		opts += " verify required ca-file " + ca + " verifyhost " + x.ServerName
+		opts += " verify required ca-file " + ca + " verifyhost " + host
 	} else {
 		opts += " verify none"
 	}
@@ -75,6 +77,32 @@ func (r *renderer) serverTLS(b *lbconfig.Backend) (string, error) {
 		opts += " alpn h2 proto h2"
 	}
 	return opts, nil
+}
+
+// verifyHost is the one name verifyhost checks: the server name, or the
+// one DNS subject alternative name asked for. HAProxy 2.6 checks a single
+// host name, no URI, and with SNI the name sent, so other
+// SubjectAltNames are refused rather than checked less than asked.
+func verifyHost(x *lbconfig.BackendTLS) (string, error) {
+	switch {
+	case len(x.SubjectAltNames) == 0:
+		if err := lbconfig.CheckServerName(x.ServerName); err != nil {
+			return "", fmt.Errorf("tls.serverName: %w", err)
+		}
+		return x.ServerName, nil
+	case len(x.SubjectAltNames) > 1:
+		return "", errors.New("tls.subjectAltNames: HAProxy 2.6 checks one name, not a list of subject alternative names")
+	case x.SubjectAltNames[0].DNS == "":
+		return "", errors.New("tls.subjectAltNames[0]: HAProxy 2.6 cannot check a URI subject alternative name")
+	}
+	san := x.SubjectAltNames[0].DNS
+	if err := lbconfig.CheckServerName(san); err != nil {
+		return "", fmt.Errorf("tls.subjectAltNames[0]: %w", err)
+	}
+	if x.SNI && san != x.ServerName {
+		return "", fmt.Errorf("tls.subjectAltNames[0]: HAProxy 2.6 checks the certificate for the name sent as SNI, %q, not for %q", x.ServerName, san)
+	}
+	return san, nil
 }
 
 // sslVersion is v as HAProxy's ssl-min-ver and ssl-max-ver write it.

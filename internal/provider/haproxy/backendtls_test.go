@@ -57,6 +57,14 @@ func TestRenderBackendTLSRejects(t *testing.T) {
 		"sni with a paren":  {SNI: true, ServerName: "a.b) verify none"},
 		"sni with a space":  {SNI: true, ServerName: "a.b verify none"},
 		"key of another":    {ClientCertificatePEM: readTestdata(t, "tls-a.crt"), ClientKeyPEM: readTestdata(t, "tls-b.key")},
+		"URI SAN": {Verify: true, CAPEM: readTestdata(t, "tls-a.crt"), ServerName: "a.b",
+			SubjectAltNames: []lbconfig.SubjectAltName{{URI: "spiffe://a.b/web"}}},
+		"two SANs": {Verify: true, CAPEM: readTestdata(t, "tls-a.crt"), ServerName: "a.b",
+			SubjectAltNames: []lbconfig.SubjectAltName{{DNS: "a.b"}, {DNS: "c.d"}}},
+		"SAN other than the SNI": {Verify: true, CAPEM: readTestdata(t, "tls-a.crt"), ServerName: "a.b", SNI: true,
+			SubjectAltNames: []lbconfig.SubjectAltName{{DNS: "c.d"}}},
+		"SAN with a space": {Verify: true, CAPEM: readTestdata(t, "tls-a.crt"), ServerName: "a.b",
+			SubjectAltNames: []lbconfig.SubjectAltName{{DNS: "a.b verify none"}}},
 	} {
 		r := &renderer{files: map[string][]byte{}}
 		_, err := r.serverTLS(&lbconfig.Backend{Name: "ns/x:443", Protocol: lbconfig.BackendHTTPS, TLS: x})
@@ -68,6 +76,22 @@ func TestRenderBackendTLSRejects(t *testing.T) {
 				t.Errorf("%s: file name %q", name, f)
 			}
 		}
+	}
+}
+
+// TestRenderBackendTLSOneSAN: one DNS subject alternative name is the
+// name verifyhost checks, without SNI.
+func TestRenderBackendTLSOneSAN(t *testing.T) {
+	r := &renderer{files: map[string][]byte{}}
+	opts, err := r.serverTLS(&lbconfig.Backend{Name: "ns/x:443", Protocol: lbconfig.BackendHTTPS, TLS: &lbconfig.BackendTLS{
+		Verify: true, CAPEM: readTestdata(t, "tls-a.crt"), ServerName: "sni.example.com",
+		SubjectAltNames: []lbconfig.SubjectAltName{{DNS: "san.example.com"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(opts, " verifyhost san.example.com") || strings.Contains(opts, " sni ") {
+		t.Errorf("server options %q, want verifyhost san.example.com and no sni", opts)
 	}
 }
 

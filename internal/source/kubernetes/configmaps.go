@@ -13,14 +13,17 @@ import (
 )
 
 // ingress-nginx's custom-headers reads response headers from a ConfigMap
-// (internal/translate/customheaders.go), of any name, so every ConfigMap
-// of the watched namespaces is watched, but only when some header is
-// allowed (Options.AllowedResponseHeaders): else nothing could be read.
-// ConfigMaps hold all kinds of configuration, so their informer keeps
-// only what the translator reads (trimConfigMap): the keys, for the
-// problems that name them, and the values of the allowed ones, cut just
-// past the longest value taken. A change of such a ConfigMap is served
-// as any other change.
+// (internal/translate/customheaders.go), and BackendTLSPolicies CA
+// bundles from a ConfigMap's ca.crt (translate/gatewaybackendtls.go),
+// both of any name, so every ConfigMap of the watched namespaces is
+// watched, but only when some header is allowed
+// (Options.AllowedResponseHeaders) or the Gateway API source is on: else
+// nothing could be read. ConfigMaps hold all kinds of configuration, so
+// their informer keeps only what the translator reads (trimConfigMap):
+// the keys, for the problems that name them, the values of the allowed
+// ones, cut just past the longest value taken, and with the Gateway API
+// the CA bundles, cut just past the largest one taken. A change of such
+// a ConfigMap is served as any other change.
 
 //
 // Gateway API's frontend client certificate validation reads the CA
@@ -38,7 +41,9 @@ func configMapsFactory(client clientset.Interface, ns string, allowed []string, 
 // trimConfigMap is stripUnused, and for a ConfigMap drops its labels,
 // annotations and binary data and the values of the keys that allowed
 // does not name (case aside), and cuts the others one byte past
-// lbconfig.MaxHeaderValueBytes, so that the translator still refuses them.
+// lbconfig.MaxHeaderValueBytes, so that the translator still refuses them;
+// with keepCA, ca.crt is kept (client and backend CA bundles), cut one
+// byte past lbconfig.MaxBackendCAPEMBytes.
 func trimConfigMap(obj any, allowed []string, keepCA bool) (any, error) {
 	obj, err := stripUnused(obj)
 	cm, ok := obj.(*corev1.ConfigMap)

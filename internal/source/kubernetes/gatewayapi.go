@@ -20,8 +20,8 @@ import (
 // The Gateway API objects (Options.Gateway): GatewayClasses and
 // Namespaces (whose labels allowedRoutes selectors read) cluster-wide,
 // Gateways, HTTPRoutes, GRPCRoutes, TLSRoutes (v1, the version the standard
-// channel serves), TCPRoutes (if served) and ReferenceGrants in the watched
-// namespaces.
+// channel serves), TCPRoutes and BackendTLSPolicies (if served) and
+// ReferenceGrants in the watched namespaces.
 // Their status-only updates, which the Gateway API status writer makes,
 // do not trigger a reconcile; every change wakes that writer.
 
@@ -41,6 +41,9 @@ type gatewayScope struct {
 	grants   gatewaybetalisters.ReferenceGrantLister
 	// tcpRoutes list nothing when TCPRoutes are not served (gatewaytcp.go).
 	tcpRoutes gatewaylisters.TCPRouteLister
+	// tlsPolicies list nothing when BackendTLSPolicies are not served
+	// (gatewaybackendtls.go).
+	tlsPolicies gatewaylisters.BackendTLSPolicyLister
 }
 
 // watchGatewayAPI sets up the informers of the Gateway API objects.
@@ -60,6 +63,10 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 	l.namespaces = ns.Lister()
 	s.factories = append(s.factories, cf, nf)
 	tcpRoutes, err := s.watchTCPRoutes(gw, namespaces)
+	if err != nil {
+		return err
+	}
+	tlsPolicies, err := s.watchBackendTLSPolicies(gw, namespaces)
 	if err != nil {
 		return err
 	}
@@ -89,7 +96,7 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 		if err := s.addCache("referencegrants"+where, grants.Informer(), s.onGatewayChange(nil)); err != nil {
 			return err
 		}
-		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), grpc: grpc.Lister(), tls: tlsRoutes.Lister(), grants: grants.Lister(), tcpRoutes: tcpRoutes[i]})
+		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), grpc: grpc.Lister(), tls: tlsRoutes.Lister(), grants: grants.Lister(), tcpRoutes: tcpRoutes[i], tlsPolicies: tlsPolicies[i]})
 		s.factories = append(s.factories, f)
 	}
 	s.gateway = l
@@ -154,5 +161,6 @@ func (l *gatewayListers) addTo(snap *translate.Snapshot) {
 		snap.TLSRoutes = appendListed(snap.TLSRoutes, sc.tls.List)
 		snap.ReferenceGrants = appendListed(snap.ReferenceGrants, sc.grants.List)
 		snap.TCPRoutes = appendListed(snap.TCPRoutes, sc.tcpRoutes.List)
+		snap.BackendTLSPolicies = appendListed(snap.BackendTLSPolicies, sc.tlsPolicies.List)
 	}
 }

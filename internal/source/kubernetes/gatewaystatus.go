@@ -165,6 +165,7 @@ func (w *GatewayStatusWriter) sync(ctx context.Context) error {
 		func(r *gatewayv1.TLSRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, (*gatewayv1.TLSRoute).DeepCopy, gw.TLSRoutes)...)
 	errs = append(errs, writeRoutes(ctx, w, "TCPRoute", snap.TCPRoutes, want.TCPRoutes, now,
 		func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, (*gatewayv1.TCPRoute).DeepCopy, gw.TCPRoutes)...)
+	errs = append(errs, w.writeBackendTLSPolicies(ctx, snap.BackendTLSPolicies, want.BackendTLSPolicies, now)...)
 	return errors.Join(errs...)
 }
 

@@ -1,6 +1,7 @@
 package kubernetes_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,17 +13,22 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"ingress-controller/internal/nettest"
 	kubesource "ingress-controller/internal/source/kubernetes"
+	"ingress-controller/internal/translate"
 )
 
 // TestRestrictedRBAC runs the controller binary as the ServiceAccount of
 // deploy/rbac.yaml, with nothing but the ClusterRole and Role granted
-// there, watching all namespaces: it serves, writes status and Events and
+// there, watching all namespaces with the Gateway API on: it serves,
+// writes status (of Ingresses and of a BackendTLSPolicy) and Events and
 // holds its Lease, and is refused what it has no business doing.
 func TestRestrictedRBAC(t *testing.T) {
 	cfg := applyDeploy(t)
-	f := newFixture(t)
+	gf := newGatewayFixture(t)
+	f := gf.fixture
 	class := "rbac-" + f.ns
 	addrs, port := startBackends(t, "a")
 	f.service("web", "http", 80, port)
@@ -37,7 +43,9 @@ func TestRestrictedRBAC(t *testing.T) {
 		"--publish-status-address=198.18.4.252",
 		// ConfigMaps are watched for custom-headers.
 		"--nginx-compat", "--nginx-ingress-class=nginx-"+f.ns, "--nginx-allowed-response-headers=X-Team",
+		"--gateway-api",
 	)
+	rbacBackendTLSPolicy(t, gf)
 	expect(t, p.port, "web.test", "/", ok("a"))
 	expect(t, p.port, "broken.test", "/", unavailable)
 	f.expectStatus("web", []networkingv1.IngressLoadBalancerIngress{{
@@ -95,7 +103,64 @@ func TestRestrictedRBAC(t *testing.T) {
 	if _, err := f.client.CoordinationV1().Leases(deployNamespace).Get(f.ctx, kubesource.ReplicaLeaseName("rbac-"+f.ns, "controller"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("replica Lease after the controller stopped: %v, want NotFound", err)
 	}
-	if out := p.out.String(); strings.Contains(strings.ToLower(out), "forbidden") {
+	if out := p.out.String(); strings.Contains(strings.ToLower(out), "forbidden") || strings.Contains(out, "does not serve this kind") {
 		t.Errorf("the controller was refused something it needs:\n%s", out)
 	}
+}
+
+// rbacBackendTLSPolicy makes a Gateway of a class of ours with a route to
+// a Service that a BackendTLSPolicy targets, and waits for the policy's
+// status, which only its status subresource lets the controller write.
+func rbacBackendTLSPolicy(t *testing.T, f *gatewayFixture) {
+	t.Helper()
+	class := "rbac-gw-" + f.ns
+	if _, err := f.gw.GatewayV1().GatewayClasses().Create(f.ctx, &gatewayv1.GatewayClass{
+		ObjectMeta: metav1.ObjectMeta{Name: class},
+		Spec:       gatewayv1.GatewayClassSpec{ControllerName: translate.GatewayControllerName},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = f.gw.GatewayV1().GatewayClasses().Delete(context.Background(), class, metav1.DeleteOptions{})
+	})
+	if _, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Name: "gw"},
+		Spec: gatewayv1.GatewaySpec{
+			GatewayClassName: gatewayv1.ObjectName(class),
+			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: nettest.FreePort(t)}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.route(&gatewayv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Name: "tls"},
+		Spec: gatewayv1.HTTPRouteSpec{
+			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "gw"}}},
+			Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
+				BackendObjectReference: gatewayv1.BackendObjectReference{Name: "web", Port: ptr.To(gatewayv1.PortNumber(80))},
+			}}}}},
+		},
+	})
+	if _, err := f.gw.GatewayV1().BackendTLSPolicies(f.ns).Create(f.ctx, &gatewayv1.BackendTLSPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: gatewayv1.BackendTLSPolicySpec{
+			TargetRefs: []gatewayv1.LocalPolicyTargetReferenceWithSectionName{{LocalPolicyTargetReference: gatewayv1.LocalPolicyTargetReference{Kind: "Service", Name: "web"}}},
+			Validation: gatewayv1.BackendTLSPolicyValidation{
+				CACertificateRefs: []gatewayv1.LocalObjectReference{{Kind: "ConfigMap", Name: "no-such-ca"}},
+				Hostname:          "web.test",
+			},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, statusDeadline, "BackendTLSPolicy status", func() error {
+		p, err := f.gw.GatewayV1().BackendTLSPolicies(f.ns).Get(f.ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if len(p.Status.Ancestors) != 1 {
+			return fmt.Errorf("ancestors %v, want one", p.Status.Ancestors)
+		}
+		return hasCondition(p.Status.Ancestors[0].Conditions, "Accepted", metav1.ConditionFalse, "NoValidCACertificate", p.Generation)
+	})
 }

@@ -195,6 +195,9 @@ func normalizeNamespaces(in []string) []string {
 	return slices.Compact(out)
 }
 
+// watchNamespace sets up the informers of namespace ns; with gateway,
+// the Gateway API source is on and the ConfigMaps' CA bundles are read
+// (configmaps.go).
 func (s *Source) watchNamespace(client clientset.Interface, ns string, allowedHeaders []string, gateway bool) error {
 	where := "in namespace " + ns
 	if ns == metav1.NamespaceAll {
@@ -253,7 +256,11 @@ func (s *Source) watchNamespace(client clientset.Interface, ns string, allowedHe
 	if len(allowedHeaders) > 0 || gateway {
 		cf := configMapsFactory(client, ns, allowedHeaders, gateway)
 		cms := cf.Core().V1().ConfigMaps()
-		if err := s.addCache("configmaps "+where, cms.Informer(), s.onChange(nil)); err != nil {
+		handler := s.onChange(nil)
+		if gateway {
+			handler = s.onGatewayChange(nil) // BackendTLSPolicies' status
+		}
+		if err := s.addCache("configmaps "+where, cms.Informer(), handler); err != nil {
 			return err
 		}
 		scope.configMaps = cms.Lister()

@@ -99,6 +99,12 @@ type Capabilities struct {
 	// backends (lbconfig.Route.StickyBackends). A provider without it
 	// must refuse such a route, and keep the old config serving.
 	StickyBackends bool
+	// SubjectAltNameLists: backend certificates checked for URI subject
+	// alternative names and for any of several names
+	// (lbconfig.BackendTLS.SubjectAltNames). A provider without them must
+	// refuse such a config, and keep the old one serving; one DNS name
+	// every provider checks.
+	SubjectAltNameLists bool
 	// HashFormats are the password hash formats of basic authentication
 	// the provider verifies; it must reject a config with any other.
 	HashFormats []lbconfig.HashFormat
@@ -176,6 +182,7 @@ func (s Suite) Run(t *testing.T) {
 		{"Retries", (*Suite).testRetries},
 		{"RateLimits", (*Suite).testRateLimits},
 		{"BackendTLS", (*Suite).testBackendTLS},
+		{"BackendTLSNames", (*Suite).testBackendTLSNames},
 		{"GRPC", (*Suite).testGRPC},
 		{"ErrorPages", (*Suite).testErrorPages},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},

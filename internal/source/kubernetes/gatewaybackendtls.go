@@ -1,0 +1,89 @@
+package kubernetes
+
+import (
+	"context"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+	gatewayinformers "sigs.k8s.io/gateway-api/pkg/client/informers/externalversions"
+	gatewaylisters "sigs.k8s.io/gateway-api/pkg/client/listers/apis/v1"
+
+	"ingress-controller/internal/translate"
+)
+
+// BackendTLSPolicies (gateway.networking.k8s.io/v1, of the standard
+// channel since v1.4) are an optional kind (optionalkind.go), as
+// TCPRoutes are: a cluster without their CRD keeps its Gateways served.
+// The CA bundles they name are read from the ConfigMaps (configmaps.go).
+
+// watchBackendTLSPolicies sets up the BackendTLSPolicy informers of the
+// watched namespaces, started once discovery finds the kind, and returns
+// the listers in the order of namespaces.
+func (s *Source) watchBackendTLSPolicies(gw gatewayclient.Interface, namespaces []string) ([]gatewaylisters.BackendTLSPolicyLister, error) {
+	o := &optionalKind{groupVersion: gatewayv1.GroupVersion.String(), resource: "backendtlspolicies", disc: gw.Discovery(), log: s.log}
+	var listers []gatewaylisters.BackendTLSPolicyLister
+	for _, n := range namespaces {
+		f := gatewayinformers.NewSharedInformerFactoryWithOptions(gw, 0, gatewayinformers.WithNamespace(n), gatewayinformers.WithTransform(stripUnused))
+		policies := f.Gateway().V1().BackendTLSPolicies()
+		inf := policies.Informer()
+		if _, err := inf.AddEventHandler(s.onGatewayChange(isStatusOnly)); err != nil {
+			return nil, err
+		}
+		o.factories = append(o.factories, f)
+		o.informers = append(o.informers, inf)
+		listers = append(listers, policies.Lister())
+	}
+	s.factories = append(s.factories, o)
+	s.caches = append(s.caches, namedCache{name: "backendtlspolicies (if served)", synced: o.hasSynced})
+	return listers, nil
+}
+
+// writeBackendTLSPolicies writes the status.ancestors of the policies
+// whose entries of ours differ from want (by "<namespace>/<name>").
+func (w *GatewayStatusWriter) writeBackendTLSPolicies(ctx context.Context, policies []*gatewayv1.BackendTLSPolicy,
+	want map[string][]gatewayv1.PolicyAncestorStatus, now metav1.Time,
+) []error {
+	var errs []error
+	for _, p := range policies {
+		key := p.Namespace + "/" + p.Name
+		ancestors := policyAncestors(p.Status.Ancestors, want[key], now)
+		if equality.Semantic.DeepEqual(p.Status.Ancestors, ancestors) {
+			continue
+		}
+		p = p.DeepCopy()
+		p.Status.Ancestors = ancestors
+		errs = append(errs, w.write(ctx, "BackendTLSPolicy", key, func(ctx context.Context) error {
+			_, err := w.opts.Client.GatewayV1().BackendTLSPolicies(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+			return err
+		}))
+	}
+	return errs
+}
+
+// policyAncestors returns the status.ancestors of a policy: the entries
+// of other controllers as they are, then ours as want says.
+func policyAncestors(cur, want []gatewayv1.PolicyAncestorStatus, now metav1.Time) []gatewayv1.PolicyAncestorStatus {
+	var out []gatewayv1.PolicyAncestorStatus
+	for _, a := range cur {
+		if a.ControllerName != translate.GatewayControllerName {
+			out = append(out, a)
+		}
+	}
+	for _, a := range want {
+		var old []metav1.Condition
+		if i := slices.IndexFunc(cur, func(c gatewayv1.PolicyAncestorStatus) bool {
+			return c.ControllerName == a.ControllerName && equality.Semantic.DeepEqual(c.AncestorRef, a.AncestorRef)
+		}); i >= 0 {
+			old = cur[i].Conditions
+		}
+		a.Conditions = mergeConditions(old, a.Conditions, now)
+		out = append(out, a)
+	}
+	if out == nil {
+		out = []gatewayv1.PolicyAncestorStatus{}
+	}
+	return out
+}
