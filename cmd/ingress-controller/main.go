@@ -609,6 +609,7 @@ func translateOptions(f *flags) translate.Options {
 
 		NginxAllowedResponseHeaders: f.nginxAllowedResponseHeaders,
 		StickyCanaryIgnored:         stickyCanaryIgnored(f),
+		NameListsUnserved:           nameListsUnserved(f),
 	}
 }
 
@@ -618,6 +619,15 @@ func translateOptions(f *flags) translate.Options {
 func stickyCanaryIgnored(f *flags) string {
 	if f.provider == "haproxy" {
 		return "--provider=haproxy cannot"
+	}
+	return ""
+}
+
+// nameListsUnserved says why the provider checks a backend certificate
+// against one name only, or "".
+func nameListsUnserved(f *flags) string {
+	if f.provider == "haproxy" {
+		return "--provider=haproxy checks one DNS name"
 	}
 	return ""
 }

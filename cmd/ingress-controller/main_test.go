@@ -64,7 +64,7 @@ func TestTranslateOptions(t *testing.T) {
 				NginxAllowedResponseHeaders: []string{"X-Frame-Options", "x-team"}}},
 		{[]string{"--provider=haproxy"},
 			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, ScaleIgnored: fileSource, NginxIngressClass: nginx,
-				StickyCanaryIgnored: "--provider=haproxy cannot"}},
+				StickyCanaryIgnored: "--provider=haproxy cannot", NameListsUnserved: "--provider=haproxy checks one DNS name"}},
 		{[]string{"--source=kubernetes"},
 			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, NginxIngressClass: nginx,
 				ScaleIgnored: "this replica has no public address (--public-address, $HOST_IP or $POD_IP)"}},

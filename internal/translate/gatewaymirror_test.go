@@ -30,6 +30,15 @@ func TestGatewaySupportedFeaturesPerProvider(t *testing.T) {
 	if !slices.Equal(rest, unserved) {
 		t.Errorf("without mirrors: got %v, want %v", unserved, rest)
 	}
+	// A provider that checks one name leaves only the SAN lists out.
+	oneName := GatewaySupportedFeatures(Options{NameListsUnserved: "one name"})
+	if slices.Contains(oneName, "BackendTLSPolicySANValidation") || !slices.Contains(serving, "BackendTLSPolicySANValidation") {
+		t.Errorf("BackendTLSPolicySANValidation: declared %v with name lists, %v without; want only with",
+			slices.Contains(serving, "BackendTLSPolicySANValidation"), slices.Contains(oneName, "BackendTLSPolicySANValidation"))
+	}
+	if len(oneName) != len(serving)-1 {
+		t.Errorf("without name lists: %d features, want %d", len(oneName), len(serving)-1)
+	}
 	// The caller's copy is its own.
 	serving[0] = "changed"
 	if GatewaySupportedFeatures(Options{})[0] == "changed" {

@@ -55,13 +55,17 @@ var gatewayFeatures = []gatewayv1.FeatureName{
 
 // GatewaySupportedFeatures are the Gateway API features our GatewayClasses
 // declare in status.supportedFeatures with opts, sorted as the spec asks:
-// those the provider serves (the mirrors unless opts.MirrorsUnserved),
+// those the provider serves (the mirrors unless opts.MirrorsUnserved,
+// lists of names in BackendTLSPolicies unless opts.NameListsUnserved),
 // and those of static and empty addresses with an address pool
 // (gatewaystatic.go).
 func GatewaySupportedFeatures(opts Options) []gatewayv1.FeatureName {
 	out := slices.Clone(gatewayFeatures)
 	if opts.MirrorsUnserved == "" {
 		out = append(out, gatewayMirrorFeatures...)
+	}
+	if opts.NameListsUnserved == "" {
+		out = append(out, "BackendTLSPolicySANValidation")
 	}
 	if opts.GatewayAddressPool.IsValid() {
 		out = append(out, gatewayPoolFeatures...)

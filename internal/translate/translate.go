@@ -98,6 +98,11 @@ type Options struct {
 	// declare the mirror features, and a RequestMirror filter is dropped
 	// with this reason, its rule served without it (gatewaymirror.go).
 	MirrorsUnserved string
+	// NameListsUnserved, when set, says why the provider checks a backend
+	// certificate against one DNS name only (no list, no URI):
+	// GatewayClasses then do not declare BackendTLSPolicySANValidation.
+	// The provider refuses such a policy's backends itself.
+	NameListsUnserved string
 	// GatewayAddressPool, when valid, is where Gateways without
 	// spec.addresses get their address (gatewayaddress.go).
 	GatewayAddressPool netip.Prefix
