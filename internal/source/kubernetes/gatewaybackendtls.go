@@ -2,7 +2,6 @@ package kubernetes
 
 import (
 	"context"
-	"slices"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -10,8 +9,6 @@ import (
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 	gatewayinformers "sigs.k8s.io/gateway-api/pkg/client/informers/externalversions"
 	gatewaylisters "sigs.k8s.io/gateway-api/pkg/client/listers/apis/v1"
-
-	"ingress-controller/internal/translate"
 )
 
 // BackendTLSPolicies (gateway.networking.k8s.io/v1, of the standard
@@ -66,24 +63,10 @@ func (w *GatewayStatusWriter) writeBackendTLSPolicies(ctx context.Context, polic
 // policyAncestors returns the status.ancestors of a policy: the entries
 // of other controllers as they are, then ours as want says.
 func policyAncestors(cur, want []gatewayv1.PolicyAncestorStatus, now metav1.Time) []gatewayv1.PolicyAncestorStatus {
-	var out []gatewayv1.PolicyAncestorStatus
-	for _, a := range cur {
-		if a.ControllerName != translate.GatewayControllerName {
-			out = append(out, a)
-		}
-	}
-	for _, a := range want {
-		var old []metav1.Condition
-		if i := slices.IndexFunc(cur, func(c gatewayv1.PolicyAncestorStatus) bool {
-			return c.ControllerName == a.ControllerName && equality.Semantic.DeepEqual(c.AncestorRef, a.AncestorRef)
-		}); i >= 0 {
-			old = cur[i].Conditions
-		}
-		a.Conditions = mergeConditions(old, a.Conditions, now)
-		out = append(out, a)
-	}
-	if out == nil {
-		out = []gatewayv1.PolicyAncestorStatus{}
-	}
-	return out
+	return ownEntries(cur, want, now,
+		func(a gatewayv1.PolicyAncestorStatus) gatewayv1.GatewayController { return a.ControllerName },
+		func(a, b gatewayv1.PolicyAncestorStatus) bool {
+			return equality.Semantic.DeepEqual(a.AncestorRef, b.AncestorRef)
+		},
+		func(a *gatewayv1.PolicyAncestorStatus) *[]metav1.Condition { return &a.Conditions })
 }

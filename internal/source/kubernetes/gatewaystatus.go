@@ -232,24 +232,33 @@ func mergeConditions(old, want []metav1.Condition, now metav1.Time) []metav1.Con
 // routeParents returns the status.parents of a route: the entries of
 // other controllers as they are, then ours as want says.
 func routeParents(cur, want []gatewayv1.RouteParentStatus, now metav1.Time) []gatewayv1.RouteParentStatus {
-	var out []gatewayv1.RouteParentStatus
-	for _, p := range cur {
-		if p.ControllerName != translate.GatewayControllerName {
-			out = append(out, p)
+	return ownEntries(cur, want, now,
+		func(p gatewayv1.RouteParentStatus) gatewayv1.GatewayController { return p.ControllerName },
+		func(a, b gatewayv1.RouteParentStatus) bool {
+			return equality.Semantic.DeepEqual(a.ParentRef, b.ParentRef)
+		},
+		func(p *gatewayv1.RouteParentStatus) *[]metav1.Condition { return &p.Conditions })
+}
+
+// ownEntries returns a status list of entries by controller (a route's
+// parents, a policy's ancestors): those of other controllers as they are
+// in cur, then ours as want says, each keeping the transition times of
+// the entry of cur for the same object (same).
+func ownEntries[T any](cur, want []T, now metav1.Time, controller func(T) gatewayv1.GatewayController, same func(a, b T) bool, conditions func(*T) *[]metav1.Condition) []T {
+	out := []T{}
+	for _, e := range cur {
+		if controller(e) != translate.GatewayControllerName {
+			out = append(out, e)
 		}
 	}
-	for _, p := range want {
+	for _, e := range want {
 		var old []metav1.Condition
-		if i := slices.IndexFunc(cur, func(c gatewayv1.RouteParentStatus) bool {
-			return c.ControllerName == p.ControllerName && equality.Semantic.DeepEqual(c.ParentRef, p.ParentRef)
-		}); i >= 0 {
-			old = cur[i].Conditions
+		if i := slices.IndexFunc(cur, func(c T) bool { return controller(c) == controller(e) && same(c, e) }); i >= 0 {
+			old = *conditions(&cur[i])
 		}
-		p.Conditions = mergeConditions(old, p.Conditions, now)
-		out = append(out, p)
-	}
-	if out == nil {
-		out = []gatewayv1.RouteParentStatus{}
+		c := conditions(&e)
+		*c = mergeConditions(old, *c, now)
+		out = append(out, e)
 	}
 	return out
 }
