@@ -72,8 +72,9 @@ func run(sizes []int, trials, endpointsPer int, providerName, kind string) error
 		all[i] = i
 	}
 
-	fmt.Printf("convergence: kube-apiserver + ingress-controller (%s), %ss, %d endpoints per Service, %d trials\n", providerName, kind, endpointsPer, trials)
-	fmt.Printf("%-10s %-28s %9s %9s %9s\n", kind+"s", "measurement", "p50", "p99", "max")
+	kinds := map[string]string{"ingress": "ingresses", "httproute": "httproutes"}[kind]
+	fmt.Printf("convergence: kube-apiserver + ingress-controller (%s), %s, %d endpoints per Service, %d trials\n", providerName, kinds, endpointsPer, trials)
+	fmt.Printf("%-10s %-28s %9s %9s %9s\n", kinds, "measurement", "p50", "p99", "max")
 	present := 0
 	for _, n := range sizes {
 		for ; present < n; present++ {
@@ -87,7 +88,7 @@ func run(sizes []int, trials, endpointsPer int, providerName, kind string) error
 		}
 		// The newest background app serving means all of them are applied.
 		if _, err := env.WaitServed(ctx, fmt.Sprintf("app-%d", n-1), time.Now(), 2*time.Minute); err != nil {
-			return fmt.Errorf("%d %ss never served: %w", n, kind, err)
+			return fmt.Errorf("%d %s never served: %w", n, kinds, err)
 		}
 
 		var create, remove []time.Duration
@@ -110,7 +111,7 @@ func run(sizes []int, trials, endpointsPer int, providerName, kind string) error
 	if err != nil {
 		return err
 	}
-	fmt.Printf("controller RSS with %d %ss, %d endpoints: %.1f MiB\n", present, kind, present*endpointsPer, float64(rss)/(1<<20))
+	fmt.Printf("controller RSS with %d %s, %d endpoints: %.1f MiB\n", present, kinds, present*endpointsPer, float64(rss)/(1<<20))
 	return nil
 }
 
