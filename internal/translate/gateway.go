@@ -338,15 +338,25 @@ func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
 // servedKinds are the route kinds served on listeners of protocol p, nil
 // for protocols not served.
 func servedKinds(p gatewayv1.ProtocolType) []gatewayv1.Kind {
-	switch p {
-	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
-		return []gatewayv1.Kind{kindHTTPRoute, kindGRPCRoute}
-	case gatewayv1.TLSProtocolType:
-		return []gatewayv1.Kind{kindTLSRoute} // gatewaytlsroute.go
-	case gatewayv1.TCPProtocolType:
-		return []gatewayv1.Kind{kindTCPRoute} // gatewaytcp.go
+	for _, pk := range protocolKinds {
+		if pk.protocol == p {
+			return pk.kinds
+		}
 	}
 	return nil
+}
+
+// protocolKinds are the listener protocols served, in the order
+// messages name them, each with the route kinds it takes; adding one here
+// is all a listener of that protocol needs to be accepted.
+var protocolKinds = []struct {
+	protocol gatewayv1.ProtocolType
+	kinds    []gatewayv1.Kind
+}{
+	{gatewayv1.HTTPProtocolType, []gatewayv1.Kind{kindHTTPRoute, kindGRPCRoute}},
+	{gatewayv1.HTTPSProtocolType, []gatewayv1.Kind{kindHTTPRoute, kindGRPCRoute}},
+	{gatewayv1.TLSProtocolType, []gatewayv1.Kind{kindTLSRoute}}, // gatewaytlsroute.go
+	{gatewayv1.TCPProtocolType, []gatewayv1.Kind{kindTCPRoute}}, // gatewaytcp.go
 }
 
 // readRouteKinds finds the route kinds the listener takes: those its

@@ -3,7 +3,6 @@ package translate
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -22,7 +21,7 @@ import (
 //     host, where nothing shorter takes it (fillGroups): 404, the
 //     NotFoundBackend, as a request that matches no path gets 404.
 //
-// Listeners: only the protocols in servedProtocols are served; a listener
+// Listeners: only the protocols in protocolKinds are served; a listener
 // of another is Accepted False (UnsupportedProtocol) and takes no route
 // kinds, and a Gateway with such a listener, or a conflicted one, that is
 // still accepted says so with the reason ListenersNotValid.
@@ -31,20 +30,15 @@ import (
 // Gateway's routes match by path but by nothing else.
 const NotFoundBackend = "gateway!not-found"
 
-// servedProtocols are the listener protocols the Gateway translator
-// serves; adding one here is all a listener of that protocol needs to be
-// accepted.
-var servedProtocols = []gatewayv1.ProtocolType{gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType, gatewayv1.TLSProtocolType, gatewayv1.TCPProtocolType}
-
 // protocolServed reports whether listeners of p are served, else says
 // what is.
 func protocolServed(p gatewayv1.ProtocolType) (bool, string) {
-	if slices.Contains(servedProtocols, p) {
+	if servedKinds(p) != nil {
 		return true, ""
 	}
-	names := make([]string, len(servedProtocols))
-	for i, s := range servedProtocols {
-		names[i] = string(s)
+	names := make([]string, len(protocolKinds))
+	for i, pk := range protocolKinds {
+		names[i] = string(pk.protocol)
 	}
 	return false, fmt.Sprintf("protocol %q is not supported, only %s", p, strings.Join(names, ", "))
 }
