@@ -139,7 +139,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&f.haproxyTicketRotation, "haproxy-tls-ticket-rotation", haproxy.DefaultTicketKeyRotation, "the longest an HAProxy worker of --provider=haproxy serves before a reload gives it new TLS session ticket keys (any config change reloads too); a ticket resumes for one period (see docs/providers.md, TLS); at least 1s")
 	fs.IntVar(&f.haproxyThreads, "haproxy-threads", 0, "HAProxy threads (nbthread) for --provider=haproxy; 0 means one per CPU the controller may run on (its CPU affinity, which HAProxy inherits)")
 	fs.BoolVar(&f.keepLBOnExit, "keep-lb-on-exit", false, "leave the load balancer process (HAProxy) running when the controller exits; the next controller on the same --haproxy-dir adopts it, so a restart drops no traffic")
-	fs.StringVar(&f.manifests, "manifests", "", "directory of Kubernetes YAML manifests (Ingress, IngressClass, Service, EndpointSlice, Secret) read by --source=file; changes are picked up within a second")
+	fs.StringVar(&f.manifests, "manifests", "", "directory of Kubernetes YAML manifests (Ingress, IngressClass, Service, EndpointSlice, Secret, ConfigMap) read by --source=file; changes are picked up within a second")
 	fs.IntVar(&f.httpPort, "http-port", 80, "public port of the HTTP listener")
 	fs.IntVar(&f.httpsPort, "https-port", 443, "public port of the HTTPS listener")
 	fs.StringVar(&f.defaultSSLCertificate, "default-ssl-certificate", "", "namespace/name of a kubernetes.io/tls Secret served on HTTPS to clients whose server name (SNI) has no certificate of its own (default: a self-signed certificate made at start); with --watch-namespace its namespace must be watched")

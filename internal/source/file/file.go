@@ -3,8 +3,9 @@
 //
 // Theory of operation: every file ending in .yaml, .yml or .json directly in
 // the directory is parsed as a stream of YAML documents holding Ingress,
-// IngressClass, Service, EndpointSlice and Secret objects (other kinds are
-// ignored, so application manifests may sit beside them). The
+// IngressClass, Service, EndpointSlice, Secret and ConfigMap objects, or
+// others a translate.Snapshot holds (other kinds are ignored, so
+// application manifests may sit beside them). The
 // directory is polled; a file whose size or modification time changed, or
 // that changed so recently that its timestamp cannot be trusted, is read and
 // parsed again if its content differs. A file that does not parse keeps contributing the objects
