@@ -5,6 +5,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 	gatewayinformers "sigs.k8s.io/gateway-api/pkg/client/informers/externalversions"
@@ -20,22 +21,10 @@ import (
 // watched namespaces, started once discovery finds the kind, and returns
 // the listers in the order of namespaces.
 func (s *Source) watchBackendTLSPolicies(gw gatewayclient.Interface, namespaces []string) ([]gatewaylisters.BackendTLSPolicyLister, error) {
-	o := &optionalKind{groupVersion: gatewayv1.GroupVersion.String(), resource: "backendtlspolicies", disc: gw.Discovery(), log: s.log}
-	var listers []gatewaylisters.BackendTLSPolicyLister
-	for _, n := range namespaces {
-		f := gatewayinformers.NewSharedInformerFactoryWithOptions(gw, 0, gatewayinformers.WithNamespace(n), gatewayinformers.WithTransform(stripUnused))
+	return watchOptionalGateway(s, gw, namespaces, "backendtlspolicies", func(f gatewayinformers.SharedInformerFactory) (cache.SharedIndexInformer, gatewaylisters.BackendTLSPolicyLister) {
 		policies := f.Gateway().V1().BackendTLSPolicies()
-		inf := policies.Informer()
-		if _, err := inf.AddEventHandler(s.onGatewayChange(isStatusOnly)); err != nil {
-			return nil, err
-		}
-		o.factories = append(o.factories, f)
-		o.informers = append(o.informers, inf)
-		listers = append(listers, policies.Lister())
-	}
-	s.factories = append(s.factories, o)
-	s.caches = append(s.caches, namedCache{name: "backendtlspolicies (if served)", synced: o.hasSynced})
-	return listers, nil
+		return policies.Informer(), policies.Lister()
+	})
 }
 
 // writeBackendTLSPolicies writes the status.ancestors of the policies
