@@ -499,11 +499,14 @@ func (e clientBodyError) Error() string { return "reading the request body: " + 
 func (e clientBodyError) Unwrap() error { return e.err }
 
 // isRetryable reports whether err is a failure of the connection itself
-// before any part of a response came back.
+// before any part of a response came back: the keep-alive race, where
+// the backend closed an idle connection as the request went out. A
+// timeout is not that race but a backend that took the request and is
+// slow; it goes again only by the route's retries.
 func isRetryable(err error) bool {
 	switch err.(type) {
 	case sendError, http1.NoResponseError:
-		return true
+		return !errors.Is(err, os.ErrDeadlineExceeded)
 	}
 	return false
 }

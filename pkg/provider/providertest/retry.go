@@ -8,14 +8,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"ingress-controller/pkg/lbconfig"
 )
 
 // flaky answers a request whose "id" query parameter it has seen fewer
-// than "fail" times with the status "code", or, without one, by resetting
-// the connection; then with 200 "ok <attempt>". Like the conformance
-// suite's echo-basic, it counts attempts per id.
+// than "fail" times with the status "code", or after waiting "stall"
+// (a duration) with 200 "late <attempt>", or, without either, by
+// resetting the connection; then with 200 "ok <attempt>". Like the
+// conformance suite's echo-basic, it counts attempts per id.
 type flaky struct {
 	mu       sync.Mutex
 	attempts map[string]int
@@ -30,6 +32,14 @@ func (f *flaky) answer(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	if n > fail {
 		fmt.Fprintf(w, "ok %d\n", n)
+		return
+	}
+	if stall, err := time.ParseDuration(q.Get("stall")); err == nil {
+		select {
+		case <-time.After(stall):
+		case <-r.Context().Done():
+		}
+		fmt.Fprintf(w, "late %d\n", n)
 		return
 	}
 	if code, err := strconv.Atoi(q.Get("code")); err == nil {
@@ -61,8 +71,10 @@ func (f *flaky) seen(id string) int {
 // and the client gets only the last answer; other codes and routes
 // without retries go once; a POST body goes again whole; a body larger
 // than a provider buffers goes once; a backend's endpoint that refuses
-// connections is skipped by a retry. (A backoff, which HAProxy
-// refuses, is the builtin's own test.)
+// connections is skipped by a retry; an attempt that passes the route's
+// backendRequest timeout goes again. (A backoff, which HAProxy refuses,
+// and a backendRequest timeout under a request timeout, which HAProxy
+// does not retry, are the builtin's own tests.)
 func (s *Suite) testRetries(t *testing.T) {
 	l := s.start(t)
 	f := &flaky{attempts: map[string]int{}}
@@ -73,6 +85,10 @@ func (s *Suite) testRetries(t *testing.T) {
 		r.Retry = &lbconfig.Retry{Attempts: attempts, Codes: codes}
 		return r
 	}
+	slow := retried("/slow", rec.ref, 1)
+	slow.Timeouts = &lbconfig.RouteTimeouts{BackendRequest: lbconfig.Duration(300 * time.Millisecond)}
+	slowOnce := route("/slow-once", lbconfig.MatchPrefix, rec.ref)
+	slowOnce.Timeouts = slow.Timeouts
 	// A second pool whose first endpoint refuses connections.
 	refusing := rec.pool()
 	refusing.Name = "test/refusing:80"
@@ -81,6 +97,7 @@ func (s *Suite) testRetries(t *testing.T) {
 		retried("/retry", rec.ref, 2, 500, 503),
 		retried("/refusing", refusing.Name, 1, 503),
 		route("/once", lbconfig.MatchPrefix, rec.ref),
+		slow, slowOnce,
 	)), rec.pool(), refusing))
 	l.expect(at(port, "retry.example.com", "/once", want{status: http.StatusOK, backends: []string{rec.name}}))
 
@@ -90,7 +107,10 @@ func (s *Suite) testRetries(t *testing.T) {
 		id++
 		key := "r" + strconv.Itoa(id)
 		q := fmt.Sprintf("%s?id=%s&fail=%d", path, key, fail)
-		if code != "" {
+		switch {
+		case strings.HasPrefix(code, "stall="):
+			q += "&" + code
+		case code != "":
 			q += "&code=" + code
 		}
 		rec.take()
@@ -120,6 +140,17 @@ func (s *Suite) testRetries(t *testing.T) {
 	check("GET", "/once", 1, "500", "", http.StatusInternalServerError, 1)
 	check("POST", "/retry", 2, "500", strings.Repeat("posted body ", 400), http.StatusOK, 3)
 	check("PUT", "/retry", 1, "", "reset once", http.StatusOK, 2)
+	// The first attempt passes the backendRequest timeout: the second
+	// one's answer is the client's, and the late one never reaches it.
+	check("GET", "/slow", 1, "stall=2s", "", http.StatusOK, 2)
+	check("POST", "/slow", 1, "stall=2s", "slow body", http.StatusOK, 2)
+	// Every attempt passes it: the proxy's 504.
+	check("GET", "/slow", 2, "stall=2s", "", http.StatusGatewayTimeout, 2)
+	// Without retries a slow answer is not sent again, not even from a
+	// reused connection (a timeout is not the keep-alive race).
+	for range 3 {
+		check("GET", "/slow-once", 1, "stall=2s", "", http.StatusGatewayTimeout, 1)
+	}
 	// Larger than any provider buffers to send again: sent once.
 	check("POST", "/retry", 1, "500", strings.Repeat("x", 1<<20), http.StatusInternalServerError, 1)
 
