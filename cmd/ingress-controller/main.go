@@ -610,6 +610,7 @@ func translateOptions(f *flags) translate.Options {
 		NginxAllowedResponseHeaders: f.nginxAllowedResponseHeaders,
 		StickyCanaryIgnored:         stickyCanaryIgnored(f),
 		NameListsUnserved:           nameListsUnserved(f),
+		TimeoutRetriesUnserved:      timeoutRetriesUnserved(f),
 	}
 }
 
@@ -628,6 +629,16 @@ func stickyCanaryIgnored(f *flags) string {
 func nameListsUnserved(f *flags) string {
 	if f.provider == "haproxy" {
 		return "--provider=haproxy checks one DNS name"
+	}
+	return ""
+}
+
+// timeoutRetriesUnserved says why the provider does not retry an attempt
+// that timed out within a route's request timeout: HAProxy has one
+// server timeout per attempt, and a route's request timeout takes it.
+func timeoutRetriesUnserved(f *flags) string {
+	if f.provider == "haproxy" {
+		return "--provider=haproxy retries a timed-out attempt only when timeouts.request is not set"
 	}
 	return ""
 }

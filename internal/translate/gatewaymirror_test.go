@@ -39,6 +39,12 @@ func TestGatewaySupportedFeaturesPerProvider(t *testing.T) {
 	if len(oneName) != len(serving)-1 {
 		t.Errorf("without name lists: %d features, want %d", len(oneName), len(serving)-1)
 	}
+	// One that retries no timed-out attempt within a request timeout
+	// leaves only HTTPRouteRetryBackendTimeout out.
+	noTimeoutRetries := GatewaySupportedFeatures(Options{TimeoutRetriesUnserved: "no"})
+	if slices.Contains(noTimeoutRetries, "HTTPRouteRetryBackendTimeout") || !slices.Contains(serving, "HTTPRouteRetryBackendTimeout") || len(noTimeoutRetries) != len(serving)-1 {
+		t.Errorf("HTTPRouteRetryBackendTimeout: got %v without timeout retries, %v with", noTimeoutRetries, serving)
+	}
 	// The caller's copy is its own.
 	serving[0] = "changed"
 	if GatewaySupportedFeatures(Options{})[0] == "changed" {

@@ -59,5 +59,8 @@ func (g *gatewayAPI) readRetry(r *routeState, f string, rt *gatewayv1.HTTPRouteR
 		out.Backoff = lbconfig.Duration(d)
 	}
 	route.Retry = &out
+	if why := g.t.opts.TimeoutRetriesUnserved; why != "" && route.Timeouts != nil && route.Timeouts.Bound() < route.Timeouts.Request.Std() {
+		g.t.problems.add(r.ref, f, string(gatewayv1.RouteReasonUnsupportedValue), "%s: an attempt that passes timeouts.backendRequest is not sent again", why)
+	}
 	return true
 }

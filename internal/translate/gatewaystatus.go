@@ -15,7 +15,10 @@ import (
 // TLSRoute is TLS Passthrough; TLSRouteModeTerminate its listeners of
 // mode Terminate, and TLSRouteModeMixed both modes on one port.
 // HTTPRouteRetry is served by both for the codes the spec requires
-// (HAProxy refuses a backoff and codes its retry-on cannot take).
+// (HAProxy refuses a backoff and codes its retry-on cannot take), and
+// HTTPRouteRetryConnectionError (refused, reset, closed without an
+// answer). HTTPRouteDestinationPortMatching is a parentRef's port
+// choosing the listeners of that port.
 var gatewayFeatures = []gatewayv1.FeatureName{
 	"BackendTLSPolicy",
 	"GRPCRoute",
@@ -34,6 +37,7 @@ var gatewayFeatures = []gatewayv1.FeatureName{
 	"HTTPRouteBackendRequestHeaderModification",
 	"HTTPRouteBackendTimeout",
 	"HTTPRouteCORS",
+	"HTTPRouteDestinationPortMatching",
 	"HTTPRouteHostRewrite",
 	"HTTPRouteMethodMatching",
 	"HTTPRouteNamedRouteRule",
@@ -45,6 +49,7 @@ var gatewayFeatures = []gatewayv1.FeatureName{
 	"HTTPRouteRequestTimeout",
 	"HTTPRouteResponseHeaderModification",
 	"HTTPRouteRetry",
+	"HTTPRouteRetryConnectionError",
 	"HTTPRouteSchemeRedirect",
 	"ReferenceGrant",
 	"TLSRoute",
@@ -56,7 +61,9 @@ var gatewayFeatures = []gatewayv1.FeatureName{
 // GatewaySupportedFeatures are the Gateway API features our GatewayClasses
 // declare in status.supportedFeatures with opts, sorted as the spec asks:
 // those the provider serves (the mirrors unless opts.MirrorsUnserved,
-// lists of names in BackendTLSPolicies unless opts.NameListsUnserved),
+// lists of names in BackendTLSPolicies unless opts.NameListsUnserved,
+// retries after a backendRequest timeout unless
+// opts.TimeoutRetriesUnserved),
 // and those of static and empty addresses with an address pool
 // (gatewaystatic.go).
 func GatewaySupportedFeatures(opts Options) []gatewayv1.FeatureName {
@@ -66,6 +73,9 @@ func GatewaySupportedFeatures(opts Options) []gatewayv1.FeatureName {
 	}
 	if opts.NameListsUnserved == "" {
 		out = append(out, "BackendTLSPolicySANValidation")
+	}
+	if opts.TimeoutRetriesUnserved == "" {
+		out = append(out, "HTTPRouteRetryBackendTimeout")
 	}
 	if opts.GatewayAddressPool.IsValid() {
 		out = append(out, gatewayPoolFeatures...)

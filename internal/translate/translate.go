@@ -103,6 +103,12 @@ type Options struct {
 	// GatewayClasses then do not declare BackendTLSPolicySANValidation.
 	// The provider refuses such a policy's backends itself.
 	NameListsUnserved string
+	// TimeoutRetriesUnserved, when set, says why the provider does not
+	// retry an attempt that passed a route's backendRequest timeout when
+	// the route also has a request timeout: GatewayClasses then do not
+	// declare HTTPRouteRetryBackendTimeout, and such a rule gets a
+	// problem with this reason (gatewayretry.go).
+	TimeoutRetriesUnserved string
 	// GatewayAddressPool, when valid, is where Gateways without
 	// spec.addresses get their address (gatewayaddress.go).
 	GatewayAddressPool netip.Prefix
