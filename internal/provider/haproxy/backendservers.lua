@@ -1,10 +1,10 @@
 -- The servers of HAProxy backends, for Lua code that talks to them on
 -- sockets of HAProxy's own: external authentication (extauth.lua) and
--- request mirrors (mirror.lua). Loaded before them, it leaves its
--- functions in the global backend_servers. A backend's servers are its
--- slots, whose addresses and states the runtime API moves (no reload),
--- read here as they are now; every wait ends at a deadline whatever the
--- server does.
+-- request mirrors (mirror.lua), and the client's fields such a request
+-- carries. Loaded before them, it leaves its functions in the global
+-- backend_servers. A backend's servers are its slots, whose addresses
+-- and states the runtime API moves (no reload), read here as they are
+-- now; every wait ends at a deadline whatever the server does.
 
 local max_head = 16384
 
@@ -142,9 +142,29 @@ local function connect(targets, deadline)
     return nil, why
 end
 
+-- copy_fields appends to out, as "name: value" lines, the fields of hdrs
+-- (txn.http:req_get_headers()) but those in skipped and those the
+-- request's Connection field lists, which are hop-by-hop.
+local function copy_fields(out, hdrs, skipped)
+    local listed = {}
+    for _, v in pairs(hdrs["connection"] or {}) do
+        for token in string.gmatch(v, "[^,]+") do
+            listed[string.lower(string.match(token, "^%s*(.-)%s*$"))] = true
+        end
+    end
+    for name, vs in pairs(hdrs) do
+        if not skipped[name] and not listed[name] then
+            for _, v in pairs(vs) do
+                out[#out + 1] = name .. ": " .. v
+            end
+        end
+    end
+end
+
 backend_servers = {
     left = left,
     read_head = read_head,
     endpoints = endpoints,
     connect = connect,
+    copy_fields = copy_fields,
 }

@@ -103,12 +103,6 @@ end
 -- request is the subrequest's head.
 local function request(txn, rule, scheme, port)
     local hdrs = txn.http:req_get_headers()
-    local listed = {}
-    for _, v in pairs(hdrs["connection"] or {}) do
-        for token in string.gmatch(v, "[^,]+") do
-            listed[string.lower(string.match(token, "^%s*(.-)%s*$"))] = true
-        end
-    end
     local host = first(hdrs, "host")
     local pathq = txn.sf:pathq() or "/"
     local client = txn.sf:src()
@@ -120,13 +114,7 @@ local function request(txn, rule, scheme, port)
     if rule.method == "POST" or rule.method == "PUT" or rule.method == "PATCH" then
         out[#out + 1] = "content-length: 0"
     end
-    for name, vs in pairs(hdrs) do
-        if not dropped[name] and not listed[name] then
-            for _, v in pairs(vs) do
-                out[#out + 1] = name .. ": " .. v
-            end
-        end
-    end
+    servers.copy_fields(out, hdrs, dropped)
     local redirect = rule.request_redirect
     if redirect == "" then
         redirect = pathq

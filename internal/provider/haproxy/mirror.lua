@@ -64,20 +64,8 @@ local function copy_of(txn)
             end
         end
     end
-    local listed = {}
-    for _, v in pairs(hdrs["connection"] or {}) do
-        for token in string.gmatch(v, "[^,]+") do
-            listed[string.lower(string.match(token, "^%s*(.-)%s*$"))] = true
-        end
-    end
     local out = { txn.sf:method() .. " " .. (txn.sf:pathq() or "/") .. " HTTP/1.1" }
-    for name, vs in pairs(hdrs) do
-        if not skipped[name] and not listed[name] then
-            for _, v in pairs(vs) do
-                out[#out + 1] = name .. ": " .. v
-            end
-        end
-    end
+    servers.copy_fields(out, hdrs, skipped)
     out[#out + 1] = "connection: close"
     out[#out + 1] = "content-length: " .. #body
     return table.concat(out, "\r\n") .. "\r\n\r\n" .. body
