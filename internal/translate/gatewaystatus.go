@@ -21,6 +21,7 @@ var gatewayFeatures = []gatewayv1.FeatureName{
 	"GRPCRoute",
 	"GRPCRouteNamedRouteRule",
 	"Gateway",
+	"GatewayBackendClientCertificate",
 	"GatewayFrontendClientCertificateValidation",
 	"GatewayFrontendClientCertificateValidationInsecureFallback",
 	"GatewayHTTPListenerIsolation",
