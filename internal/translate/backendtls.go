@@ -157,8 +157,8 @@ func readBackendTLSSecret(ing *networkingv1.Ingress, secrets map[string]*corev1.
 		x.CAPEM = ca
 	}
 	if hasCrt {
-		if _, err := tls.X509KeyPair(crt, key); err != nil {
-			return fmt.Errorf("Secret %q: %q and %q are not a certificate and its key", name, corev1.TLSCertKey, corev1.TLSPrivateKeyKey)
+		if err := lbconfig.CheckClientCertificate(crt, key); err != nil {
+			return fmt.Errorf("Secret %q: %q and %q are not a certificate and its key (%v)", name, corev1.TLSCertKey, corev1.TLSPrivateKeyKey, err)
 		}
 		x.ClientCertificatePEM, x.ClientKeyPEM = crt, key
 	}

@@ -113,6 +113,12 @@ type gatewayState struct {
 	lb *lbconfig.LoadBalancer
 	// buildError is set when the load balancer failed lbconfig's checks.
 	buildError string
+	// backendCert is the client certificate presented to backends under
+	// a BackendTLSPolicy; backendCertReason and backendCertMessage say
+	// why the one named does not resolve (gatewaybackendcert.go).
+	backendCert        *lbconfig.Certificate
+	backendCertReason  gatewayv1.GatewayConditionReason
+	backendCertMessage string
 }
 
 // listenerState is one listener of a Gateway.
@@ -231,6 +237,7 @@ func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gateway
 	g.assignAddresses() // gatewayaddress.go
 	for _, st := range g.gateways {
 		g.readListeners(st)
+		g.readBackendCert(st) // gatewaybackendcert.go
 	}
 	g.placePorts(cfg)              // gatewaybuild.go
 	g.readBackendTLSPolicies(snap) // gatewaybackendtls.go

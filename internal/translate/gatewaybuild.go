@@ -140,6 +140,7 @@ func (g *gatewayAPI) build(st *gatewayState) {
 				for _, h := range ps.hosts[k] {
 					vb := vhost(ls, h)
 					for _, rr := range routes {
+						rr.route = g.withBackendCert(st, rr.route) // gatewaybackendcert.go
 						g.addRoute(vb, r, rr)
 					}
 				}

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"strings"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -55,6 +56,12 @@ func (g *gatewayAPI) readMirror(r *routeState, f string, m *gatewayv1.HTTPReques
 	name, reason, msg := g.resolveRef(&r.routeCommon, m.BackendRef)
 	if reason != "" {
 		g.unresolvedRef(&r.routeCommon, f+".backendRef", reason, msg, "the mirror is dropped")
+		return nil
+	}
+	if strings.HasSuffix(name, InvalidBackendSuffix) {
+		// An answer takes no copies: the Service's BackendTLSPolicy is
+		// not valid (gatewaybackendtls.go), and says why.
+		g.t.problems.add(r.ref, f+".backendRef", "InvalidBackendTLSPolicy", "the BackendTLSPolicy of the Service is not valid; the mirror is dropped")
 		return nil
 	}
 	mirror.Name = name

@@ -24,6 +24,7 @@ var gatewayFeatures = []gatewayv1.FeatureName{
 	"GRPCRoute",
 	"GRPCRouteNamedRouteRule",
 	"Gateway",
+	"GatewayBackendClientCertificate",
 	"GatewayFrontendClientCertificateValidation",
 	"GatewayFrontendClientCertificateValidationInsecureFallback",
 	"GatewayHTTPListenerIsolation",
@@ -223,6 +224,7 @@ func gatewayStatus(st *gatewayState, applied Applied, served map[string]*lbconfi
 	out.Conditions = []metav1.Condition{
 		condition(string(gatewayv1.GatewayConditionAccepted), st.accepted, acceptedReason, acceptedMsg, gen),
 		condition(string(gatewayv1.GatewayConditionProgrammed), progOK, progReason, progMsg, gen),
+		gatewayResolvedRefs(st, gen), // gatewaybackendcert.go
 	}
 	if insecureFrontend(st.gw) { // gatewayclientauth.go
 		out.Conditions = append(out.Conditions, condition(string(gatewayv1.GatewayConditionInsecureFrontendValidationMode), true,

@@ -139,8 +139,8 @@ func (v *validator) backendTLS(f string, proto BackendProtocol, t *BackendTLS) {
 	}
 	v.subjectAltNames(f+".subjectAltNames", t)
 	if len(t.ClientCertificatePEM) > 0 || len(t.ClientKeyPEM) > 0 {
-		if _, err := tls.X509KeyPair(t.ClientCertificatePEM, t.ClientKeyPEM); err != nil {
-			v.add(f+".clientCertificatePEM", "the client certificate and key do not make a pair: "+err.Error())
+		if err := CheckClientCertificate(t.ClientCertificatePEM, t.ClientKeyPEM); err != nil {
+			v.add(f+".clientCertificatePEM", err.Error()) // backendcert.go
 		}
 	}
 	for _, ver := range []struct {

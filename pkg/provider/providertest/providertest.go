@@ -183,6 +183,7 @@ func (s Suite) Run(t *testing.T) {
 		{"RateLimits", (*Suite).testRateLimits},
 		{"BackendTLS", (*Suite).testBackendTLS},
 		{"BackendTLSNames", (*Suite).testBackendTLSNames},
+		{"BackendClientCertificate", (*Suite).testBackendClientCertificate},
 		{"GRPC", (*Suite).testGRPC},
 		{"ErrorPages", (*Suite).testErrorPages},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
