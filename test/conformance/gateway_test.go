@@ -8,7 +8,13 @@
 // features to test from the GatewayClass status the controller writes. Its
 // report is written to conformance/reports/<provider>.yaml.
 //
+// On the same kind of cluster, TestIngressConformance (ingress_test.go)
+// is our own test of the Ingress scenarios of
+// kubernetes-sigs/ingress-controller-conformance, whose module cannot be
+// fetched; see docs/ingress-conformance.md.
+//
 //	make conformance
+//	make conformance-ingress
 package conformance
 
 import (
