@@ -57,7 +57,7 @@ func startController(t *testing.T, bin, kubeconfig, provider, run string, extra 
 		"--metrics-addr=" + admin,
 	}
 	if provider == "haproxy" {
-		args = append(args, "--haproxy-dir="+filepath.Join(t.TempDir(), "haproxy"))
+		args = append(args, "--haproxy-dir="+haproxyDir(t))
 	}
 	cmd := exec.Command(bin, append(args, extra...)...)
 	out := &nettest.Buffer{}
@@ -97,6 +97,19 @@ func startController(t *testing.T, bin, kubeconfig, provider, run string, extra 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// haproxyDir is a runtime directory for HAProxy, removed when the test
+// ends. Not in t.TempDir, whose name holds the test's: the unix sockets
+// in it must fit in 108 bytes.
+func haproxyDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "haproxy-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return filepath.Join(dir, "run")
 }
 
 func ready(admin string) bool {
