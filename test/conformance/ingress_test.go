@@ -145,8 +145,8 @@ func (e *ingressEnv) expose(t *testing.T, ing *networkingv1.Ingress, probe reque
 // waitServed waits until r reaches service.
 func (e *ingressEnv) waitServed(t *testing.T, r request, service string) {
 	t.Helper()
-	poll(t, e.ctx, converge, fmt.Sprintf("%s to reach %s", r, service), func() error {
-		x, err := send(e.ctx, e.address, r)
+	poll(t, e.ctx, converge, fmt.Sprintf("%s to reach %s", r, service), func(ctx context.Context) error {
+		x, err := send(ctx, e.address, r)
 		if err != nil {
 			return err
 		}
@@ -240,7 +240,7 @@ func checkServerField(t *testing.T, answers []exchange) {
 	switch without {
 	case 0:
 	case len(answers):
-		t.Skip("gap: the answers have no Server field, which the outline's response header step asks for; neither provider writes one (reported to the lead)")
+		t.Skip("gap: the answers have no Server field, which the outline's response header step asks for; neither provider writes one (see docs/ingress-conformance.md)")
 	default:
 		t.Fatalf("%d of %d answers without a Server field", without, len(answers))
 	}
@@ -374,7 +374,7 @@ func ingressClassFeature(t *testing.T, e *ingressEnv) {
 
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		addrs, err := e.statusAddresses(ns, theirs.Name)
+		addrs, err := e.statusAddresses(e.ctx, ns, theirs.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -403,10 +403,13 @@ func loadBalancingFeature(t *testing.T, e *ingressEnv) {
 	// EndpointSlices have them: a round of requests that reaches fewer
 	// Pods is tried again, within bounds; every answer must be a 200.
 	var seen map[string]int
-	poll(t, e.ctx, converge, fmt.Sprintf("%d requests to reach %d Pods", requests, pods), func() error {
+	poll(t, e.ctx, converge, fmt.Sprintf("%d requests to reach %d Pods", requests, pods), func(ctx context.Context) error {
 		seen = map[string]int{}
 		for range requests {
-			x, err := send(e.ctx, e.address, r)
+			x, err := send(ctx, e.address, r)
+			if ctx.Err() != nil {
+				return err
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

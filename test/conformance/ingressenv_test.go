@@ -185,8 +185,8 @@ func echoBackend(ingress string, b backend) (*appsv1.Deployment, *corev1.Service
 // exactly n ready endpoints.
 func (e *ingressEnv) waitEndpoints(t *testing.T, ns, name string, n int) {
 	t.Helper()
-	poll(t, e.ctx, converge, fmt.Sprintf("%d ready endpoints of Service %s/%s", n, ns, name), func() error {
-		slices, err := e.client.DiscoveryV1().EndpointSlices(ns).List(e.ctx, metav1.ListOptions{
+	poll(t, e.ctx, converge, fmt.Sprintf("%d ready endpoints of Service %s/%s", n, ns, name), func(ctx context.Context) error {
+		slices, err := e.client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{
 			LabelSelector: discoveryv1.LabelServiceName + "=" + name,
 		})
 		if err != nil {
@@ -235,7 +235,7 @@ func (e *ingressEnv) createIngress(t *testing.T, ing *networkingv1.Ingress) {
 			t.Errorf("deleting Ingress %s/%s: %v", ing.Namespace, ing.Name, err)
 			return
 		}
-		poll(t, ctx, converge, fmt.Sprintf("Ingress %s/%s gone", ing.Namespace, ing.Name), func() error {
+		poll(t, ctx, converge, fmt.Sprintf("Ingress %s/%s gone", ing.Namespace, ing.Name), func(ctx context.Context) error {
 			_, err := ingresses.Get(ctx, ing.Name, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				return nil
@@ -247,8 +247,8 @@ func (e *ingressEnv) createIngress(t *testing.T, ing *networkingv1.Ingress) {
 
 // statusAddresses are the IPs and hostnames in the status of Ingress
 // ns/name.
-func (e *ingressEnv) statusAddresses(ns, name string) ([]string, error) {
-	ing, err := e.client.NetworkingV1().Ingresses(ns).Get(e.ctx, name, metav1.GetOptions{})
+func (e *ingressEnv) statusAddresses(ctx context.Context, ns, name string) ([]string, error) {
+	ing, err := e.client.NetworkingV1().Ingresses(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -270,8 +270,8 @@ func (e *ingressEnv) statusAddresses(ns, name string) ([]string, error) {
 func (e *ingressEnv) waitAddress(t *testing.T, ns, name string) string {
 	t.Helper()
 	var addrs []string
-	poll(t, e.ctx, converge, fmt.Sprintf("an address in the status of Ingress %s/%s", ns, name), func() (err error) {
-		addrs, err = e.statusAddresses(ns, name)
+	poll(t, e.ctx, converge, fmt.Sprintf("an address in the status of Ingress %s/%s", ns, name), func(ctx context.Context) (err error) {
+		addrs, err = e.statusAddresses(ctx, ns, name)
 		if err == nil && len(addrs) == 0 {
 			err = errors.New("none yet")
 		}
@@ -414,13 +414,13 @@ func tlsSecret(t *testing.T, name, host string) (*corev1.Secret, *x509.Certifica
 }
 
 // poll calls check every 200ms until it succeeds, failing the test after
-// timeout or at ctx's end.
-func poll(t *testing.T, ctx context.Context, timeout time.Duration, what string, check func() error) {
+// timeout or at ctx's end; check's context ends then too.
+func poll(t *testing.T, ctx context.Context, timeout time.Duration, what string, check func(context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		err := check()
+		err := check(ctx)
 		if err == nil {
 			return
 		}
