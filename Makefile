@@ -1,6 +1,6 @@
 # The README's two set-up commands are `make quickstart` and `make test`.
 # `make check` is the fast loop beside them; see CONTRIBUTING.md.
-.PHONY: quickstart test check conformance bench bench-http bench-haproxy-cost bench-features bench-ab bench-convergence bench-churn bench-failover build
+.PHONY: quickstart test check conformance conformance-ingress bench bench-http bench-haproxy-cost bench-features bench-ab bench-convergence bench-churn bench-failover build
 
 quickstart:
 	./hack/quickstart.sh
@@ -69,3 +69,13 @@ image:
 # root (network namespaces). See docs/gateway-api.md.
 conformance:
 	KUBETOOLS_DIR_BIN=$$(bash hack/build-kubetools.sh | tail -n 1) GATEWAY_CONFORMANCE_BIN=$$(bash hack/build-conformance.sh | tail -n 1) go test -count=1 -tags conformance -timeout 170m -v -run '^TestGatewayConformance$$' ./test/conformance/
+
+# Our own test of the scenarios of kubernetes-sigs/ingress-controller-
+# conformance, whose module the Go module proxy does not serve, against the
+# controller with the Ingress source and each provider on a conformance
+# cluster (listening on 127.0.95.1 and .2, ports 80 and 443); a few
+# minutes. Needs root. TMPDIR is short for HAProxy's unix sockets; the
+# controllers' logs stay there. See docs/ingress-conformance.md.
+conformance-ingress:
+	mkdir -p /tmp/ingress-conformance
+	KUBETOOLS_DIR_BIN=$$(bash hack/build-kubetools.sh | tail -n 1) TMPDIR=/tmp/ingress-conformance go test -count=1 -tags conformance -timeout 30m -v -run '^TestIngressConformance$$' ./test/conformance/

@@ -2,8 +2,9 @@
 # The whole test suite, as CI runs it: installs what the tests need (Debian
 # packages, the pinned kube-apiserver, etcd and kube-controller-manager and
 # Gateway API's echo-basic and CRDs, built or copied from the Go module proxy
-# and cached outside the work tree), then runs vet, gofmt, every test and
-# Gateway API's conformance suite with both providers.
+# and cached outside the work tree), then runs vet, gofmt, every test, our
+# test of the Ingress conformance scenarios and Gateway API's conformance
+# suite, each with both providers.
 # Idempotent: a second run installs and builds nothing.
 set -euo pipefail
 
@@ -38,6 +39,12 @@ echo "--- go test"
 go test -count=1 -race -timeout 30m ./...
 echo "--- image module"
 (cd hack/image && go test -count=1 ./...)
+echo "--- Ingress conformance: our own test of kubernetes-sigs/ingress-controller-conformance's scenarios, with each provider (see docs/ingress-conformance.md)"
+# A short TMPDIR for HAProxy's unix sockets; left behind on failure, with
+# the controllers' logs the failure names.
+ingress_tmp=$(mktemp -d /tmp/ingress-conformance.XXXXXX)
+TMPDIR=$ingress_tmp go test -count=1 -tags conformance -timeout 30m -run '^TestIngressConformance$' ./test/conformance/
+rm -rf "$ingress_tmp"
 echo "--- Gateway API conformance: the upstream suite, unmodified, with each provider (reports in a temporary directory; make conformance writes conformance/reports/)"
 GATEWAY_CONFORMANCE_BIN=$(bash hack/build-conformance.sh | tail -n 1)
 export GATEWAY_CONFORMANCE_BIN

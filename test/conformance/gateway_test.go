@@ -8,12 +8,17 @@
 // features to test from the GatewayClass status the controller writes. Its
 // report is written to conformance/reports/<provider>.yaml.
 //
+// On the same kind of cluster, TestIngressConformance (ingress_test.go)
+// is our own test of the Ingress scenarios of
+// kubernetes-sigs/ingress-controller-conformance, whose module cannot be
+// fetched; see docs/ingress-conformance.md.
+//
 //	make conformance
+//	make conformance-ingress
 package conformance
 
 import (
 	"context"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -60,12 +65,8 @@ func TestGatewayConformance(t *testing.T) {
 	if suite == "" {
 		t.Fatal("GATEWAY_CONFORMANCE_BIN is not set: run make conformance, which builds the suite with hack/build-conformance.sh")
 	}
-	providers := strings.Fields(os.Getenv("GATEWAY_CONFORMANCE_PROVIDERS"))
-	if len(providers) == 0 {
-		providers = []string{"builtin", "haproxy"}
-	}
 	bin := testbin.Controller(t)
-	for _, provider := range providers {
+	for _, provider := range providersFrom("GATEWAY_CONFORMANCE_PROVIDERS") {
 		t.Run(provider, func(t *testing.T) { runSuite(t, suite, bin, provider) })
 	}
 }
@@ -82,15 +83,7 @@ func runSuite(t *testing.T, suite, bin, provider string) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 80*time.Minute)
 	defer cancel()
-	c, err := kubetest.StartConformance(ctx, kubetest.Options{Logf: t.Logf, GatewayCRDs: gatewayCRDs(suite)})
-	if err != nil {
-		t.Fatalf("StartConformance: %v", err)
-	}
-	defer func() {
-		if err := c.Stop(); err != nil {
-			t.Errorf("stopping the cluster: %v", err)
-		}
-	}()
+	c := startCluster(t, ctx, kubetest.Options{Logf: t.Logf, GatewayCRDs: gatewayCRDs(suite)})
 	cfg, err := c.ConfigForUser("conformance", "system:masters")
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +97,13 @@ func runSuite(t *testing.T, suite, bin, provider string) {
 		t.Fatal(err)
 	}
 	createGatewayClass(t, ctx, dyn)
-	startController(t, bin, kubeconfig, provider, pool)
+	startController(t, bin, kubeconfig, provider, "gateway-conformance",
+		"--gateway-api",
+		"--gateway-address-pool="+pool,
+		"--listen-address=127.0.0.1",
+		"--http-port="+strconv.Itoa(int(nettest.FreePort(t))),
+		"--https-port="+strconv.Itoa(int(nettest.FreePort(t))),
+	)
 	// The suite reads the features to test from the class's status once,
 	// at its start.
 	waitAccepted(t, ctx, dyn)
@@ -247,75 +246,6 @@ func accepted(class *unstructured.Unstructured) bool {
 		return gen == class.GetGeneration()
 	}
 	return false
-}
-
-// startController runs the controller binary with the Gateway API source
-// against the cluster until the test ends.
-func startController(t *testing.T, bin, kubeconfig, provider, pool string) {
-	t.Helper()
-	admin := "127.0.0.1:" + strconv.Itoa(int(nettest.FreePort(t)))
-	args := []string{
-		"--source=kubernetes",
-		"--kubeconfig=" + kubeconfig,
-		"--provider=" + provider,
-		"--gateway-api",
-		"--gateway-address-pool=" + pool,
-		"--listen-address=127.0.0.1",
-		"--http-port=" + strconv.Itoa(int(nettest.FreePort(t))),
-		"--https-port=" + strconv.Itoa(int(nettest.FreePort(t))),
-		"--metrics-addr=" + admin,
-	}
-	if provider == "haproxy" {
-		args = append(args, "--haproxy-dir="+filepath.Join(t.TempDir(), "haproxy"))
-	}
-	cmd := exec.Command(bin, args...)
-	out := &nettest.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = append(os.Environ(), "POD_NAMESPACE=", "HOST_IP=", "POD_IP=")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		logs := filepath.Join(os.TempDir(), "gateway-conformance-"+provider+".log")
-		if err := os.WriteFile(logs, []byte(out.String()), 0o644); err == nil {
-			t.Logf("controller log: %s", logs)
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for !ready(admin) {
-		select {
-		case <-exited:
-			t.Fatalf("controller exited: %v\n%s", cmd.ProcessState, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("controller not ready within 60s:\n%s", out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func ready(admin string) bool {
-	client := &http.Client{Timeout: 2 * time.Second}
-	resp, err := client.Get("http://" + admin + "/readyz")
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
 }
 
 // version names the commit under test, for the report.
