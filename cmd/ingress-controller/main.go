@@ -79,6 +79,7 @@ type flags struct {
 
 	// TLS (provider.Options)
 	tlsSessionResumption bool
+	serverHeader         string
 
 	// --provider=haproxy
 	haproxyBinary  string
@@ -163,6 +164,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&f.clientBodyTimeout, "client-body-timeout", provider.DefaultClientBodyTimeout, "how long a request body may go without a byte from the client before the request fails and its connections (client and backend) are closed: 408 from builtin, 504 from haproxy")
 	fs.DurationVar(&f.tunnelIdleTimeout, "tunnel-idle-timeout", provider.DefaultTunnelIdleTimeout, "websockets, TCP and TLS passthrough connections are closed after this long without a byte either way, unless the backend's ingress-controller.io/idle-timeout says otherwise")
 	fs.IntVar(&f.maxConnections, "max-connections", provider.DefaultMaxConnections, "most client connections open at once on each listener, tunnels included; beyond it new connections wait in the kernel's backlog until one closes")
+	fs.StringVar(&f.serverHeader, "server-header", "ingress-controller", "the Server field given to backend responses that have none, as nginx and Envoy give theirs: a product token with an optional /version; empty gives none (see docs/providers.md)")
 	fs.BoolVar(&f.tlsSessionResumption, "tls-session-resumption", true, "let HTTPS clients resume TLS sessions (session tickets and the session cache) instead of a full handshake per connection; --tls-session-resumption=false turns it off (see docs/providers.md, TLS)")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, first report not ready on /readyz and keep serving this long, so that what sends traffic here (a Service's endpoints, an external load balancer) stops before the listeners close; a second signal ends the delay")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish after the listeners stop accepting")
@@ -218,6 +220,9 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	if f.shutdownGrace < 0 {
 		return nil, fmt.Errorf("--shutdown-grace: %s is negative", f.shutdownGrace)
+	}
+	if err := provider.CheckServerHeader(f.serverHeader); err != nil {
+		return nil, fmt.Errorf("--server-header: %w", err)
 	}
 	if f.shutdownDelay < 0 {
 		return nil, fmt.Errorf("--shutdown-delay: %s is negative", f.shutdownDelay)
@@ -564,6 +569,7 @@ func providerOptions(f *flags) provider.Options {
 		MaxConnections:        f.maxConnections,
 
 		NoTLSSessionResumption: !f.tlsSessionResumption,
+		ServerHeader:           f.serverHeader,
 	}
 }
 

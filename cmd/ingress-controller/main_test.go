@@ -22,7 +22,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run --help = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit", "lb-per-ingress", "max-request-header-bytes", "client-body-timeout", "tunnel-idle-timeout", "max-connections", "tls-session-resumption", "haproxy-threads", "replica-name", "public-address"} {
+	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit", "lb-per-ingress", "max-request-header-bytes", "client-body-timeout", "tunnel-idle-timeout", "max-connections", "tls-session-resumption", "server-header", "haproxy-threads", "replica-name", "public-address"} {
 		if !strings.Contains(stderr.String(), "-"+name) {
 			t.Errorf("--help does not document --%s:\n%s", name, stderr.String())
 		}
@@ -227,6 +227,28 @@ func TestProviderOptions(t *testing.T) {
 		}
 		if got := providerOptions(f); got.NoTLSSessionResumption != tc.noResumption {
 			t.Errorf("flags %v: NoTLSSessionResumption %v, want %v", tc.args, got.NoTLSSessionResumption, tc.noResumption)
+		}
+	}
+}
+
+// TestServerHeaderFlag: a product token by default, one given, or none;
+// a value that could end the field or break a config is refused.
+func TestServerHeaderFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{{nil, "ingress-controller"}, {[]string{"--server-header=edge/2.1"}, "edge/2.1"}, {[]string{"--server-header="}, ""}} {
+		f, err := parseFlags(tc.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("parseFlags %v: %v", tc.args, err)
+		}
+		if got := providerOptions(f).ServerHeader; got != tc.want {
+			t.Errorf("flags %v: ServerHeader %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"a b", "a\r\nX-Evil: 1", "a/b/c", "/1", "a/", "%[src]", "a\"b", strings.Repeat("a", 65), "caf\u00e9"} {
+		if _, err := parseFlags([]string{"--server-header=" + bad}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "--server-header") {
+			t.Errorf("--server-header=%q: got %v, want an error naming the flag", bad, err)
 		}
 	}
 }

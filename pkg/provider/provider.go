@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -91,6 +92,43 @@ type Options struct {
 	// and the session cache) off on HTTPS listeners; it is on by default
 	// (see docs/providers.md, "TLS").
 	NoTLSSessionResumption bool
+	// ServerHeader is the Server field the load balancer adds to a
+	// backend's response that has none; empty adds none. It must pass
+	// CheckServerHeader.
+	ServerHeader string
+}
+
+// MaxServerHeader bounds Options.ServerHeader.
+const MaxServerHeader = 64
+
+// CheckServerHeader returns an error unless v is empty or a product as
+// a Server field names one (RFC 9110): a token, optionally "/" and a
+// version token, at most MaxServerHeader bytes, without "%" (HAProxy
+// reads it as a log-format directive). Nothing that would need quoting
+// in a config or could end a field.
+func CheckServerHeader(v string) error {
+	if len(v) > MaxServerHeader {
+		return fmt.Errorf("%d bytes, more than %d", len(v), MaxServerHeader)
+	}
+	product, version, versioned := strings.Cut(v, "/")
+	if v != "" && (!isToken(product) || versioned && !isToken(version)) {
+		return fmt.Errorf("%q is not a product token, optionally with /version", v)
+	}
+	return nil
+}
+
+// isToken reports whether s is an RFC 9110 token without "%".
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // Defaults of the client limits in Options.

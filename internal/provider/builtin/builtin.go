@@ -103,6 +103,11 @@ type Provider struct {
 	authClient *http.Client
 	// mirrors sends copies of requests to routes' mirrors (mirror.go).
 	mirrors mirrorSender
+	// serverLine is the "Server: ...\r\n" line of Options.ServerHeader
+	// for responses without one, or nil; server the same as a field
+	// value.
+	serverLine []byte
+	server     string
 
 	table atomic.Pointer[table]
 	// selfSigned is the default certificate of HTTPS listeners, made on
@@ -151,6 +156,12 @@ func New(opts provider.Options, logger *slog.Logger) *Provider {
 		metrics: newProxyMetrics(opts.Metrics),
 		// Connects nothing until a route asks.
 		authClient: newAuthClient(),
+	}
+	if err := provider.CheckServerHeader(opts.ServerHeader); err != nil {
+		logger.Error("no Server field added to responses", "error", err)
+	} else if opts.ServerHeader != "" {
+		p.server = opts.ServerHeader
+		p.serverLine = []byte("Server: " + opts.ServerHeader + "\r\n")
 	}
 	p.selfSigned = sync.OnceValues(newSelfSigned)
 	p.bufs.New = func() any {

@@ -652,7 +652,7 @@ func (fc *fastConn) writeHead(bw *bufio.Writer, pr *portRoutes) {
 func (fc *fastConn) respond(bc *backendConn, rh http1.Head, b *backend, ep *endpoint) (outcome, fastResult) {
 	body := http1.NewBody(bc.br, &rh, fc.head.Method, &bc.head, &fc.p.bufs)
 	closing := fc.head.Close || fc.bodyUnsent || fc.l.fast.closing.Load()
-	bc.head.WriteHead(fc.bw, &rh, &body, closing)
+	bc.head.WriteHead(fc.bw, &rh, &body, closing, fc.p.serverLine)
 	out := outcome{status: rh.Status, endpoint: ep.addr}
 	err := fc.copyBody(bc, &body, b.policy, &out)
 	body.Release()

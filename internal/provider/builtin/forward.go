@@ -360,6 +360,9 @@ func (p *Provider) respond(w http.ResponseWriter, x *exchange, rh http1.Head, b 
 	r, bc, ctx := x.r, x.bc, x.r.Context()
 	dst := w.Header()
 	bc.head.Fill(dst, &rh)
+	if _, ok := dst["Server"]; !ok && p.server != "" {
+		dst["Server"] = []string{p.server}
+	}
 	if x.setCookie != "" {
 		dst["Set-Cookie"] = append(dst["Set-Cookie"], x.setCookie)
 	}

@@ -729,6 +729,13 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 		w.line("    " + rule)
 	}
 	hopByHop(w)
+	if v := r.opts.Limits.ServerHeader; v != "" {
+		if err := provider.CheckServerHeader(v); err != nil {
+			return fmt.Errorf("server header: %w", err)
+		}
+		// Before the routes' response changes, which may remove it.
+		w.line("    http-response set-header server " + v + " unless { res.hdr(server) -m found }")
+	}
 	// The host without port and trailing dot; each regsub runs only
 	// where there is something to strip (a substring match is cheaper).
 	// A lookup in a map that is empty in this generation is left out:

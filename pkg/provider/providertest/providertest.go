@@ -170,6 +170,7 @@ func (s Suite) Run(t *testing.T) {
 		{"EmptyVirtualHosts", (*Suite).testEmptyVirtualHosts},
 		{"RedirectsToRequestHost", (*Suite).testRedirectsToRequestHost},
 		{"HeadAnswers", (*Suite).testHeadAnswers},
+		{"ServerField", (*Suite).testServerField},
 		{"RequestMatches", (*Suite).testRequestMatches},
 		{"BackendHeaderChanges", (*Suite).testBackendHeaders},
 		{"GatewayShapes", (*Suite).testGatewayShapes},

@@ -169,20 +169,27 @@ func TestWriteHead(t *testing.T) {
 	for _, tc := range []struct {
 		name, method, raw, want string
 		closing                 bool
+		server                  string
 	}{
 		{"length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\nConnection: keep-alive\r\n\r\nhi",
-			"HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\n\r\n", false},
+			"HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\n\r\n", false, ""},
 		{"chunked from a close-delimited body", "GET", "HTTP/1.0 200 Fine\r\nX-A: 1\r\n\r\nhi",
-			"HTTP/1.1 200 Fine\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\n\r\n", false},
+			"HTTP/1.1 200 Fine\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\n\r\n", false, ""},
 		{"hop-by-hop and Connection-listed fields dropped", "GET",
 			"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nconnection: x-hop\r\nX-Hop: 1\r\nproxy-authenticate: x\r\nTrailer: T\r\nUpgrade: z\r\nX-End: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-			"HTTP/1.1 200 OK\r\nX-End: 2\r\nTransfer-Encoding: chunked\r\n\r\n", false},
+			"HTTP/1.1 200 OK\r\nX-End: 2\r\nTransfer-Encoding: chunked\r\n\r\n", false, ""},
 		{"head keeps its length", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
-			"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", false},
+			"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", false, ""},
 		{"204 has none", "GET", "HTTP/1.1 204 No Content\r\n\r\n",
-			"HTTP/1.1 204 No Content\r\n\r\n", false},
+			"HTTP/1.1 204 No Content\r\n\r\n", false, ""},
 		{"no reason phrase", "GET", "HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n",
-			"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", true},
+			"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", true, ""},
+		{"a Server field added", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-A: 1\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nX-A: 1\r\nServer: lb\r\nContent-Length: 0\r\n\r\n", false, "lb"},
+		{"the backend's Server kept, whatever its case", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nsErVeR: app\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nsErVeR: app\r\nContent-Length: 0\r\n\r\n", false, "lb"},
+		{"a Connection-listed Server is the backend's hop: ours instead", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: server\r\nServer: app\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nServer: lb\r\nContent-Length: 0\r\n\r\n", false, "lb"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			br := bufio.NewReader(strings.NewReader(tc.raw))
@@ -195,7 +202,11 @@ func TestWriteHead(t *testing.T) {
 			body := NewBody(br, &rh, tc.method, &h, nil)
 			var out bytes.Buffer
 			bw := bufio.NewWriter(&out)
-			h.WriteHead(bw, &rh, &body, tc.closing)
+			var server []byte
+			if tc.server != "" {
+				server = []byte("Server: " + tc.server + "\r\n")
+			}
+			h.WriteHead(bw, &rh, &body, tc.closing, server)
 			bw.Flush()
 			if out.String() != tc.want {
 				t.Errorf("got\n%q\nwant\n%q", out.String(), tc.want)

@@ -13,13 +13,16 @@ import (
 
 // WriteHead writes the head last read (rh) to a client, for a body that b
 // reads: the status line as the backend sent it in HTTP/1.1, its fields
-// less the hop-by-hop, framing and Connection-listed ones, and the
-// framing towards the client: the Content-Length, or chunked for a body
-// of unknown length (re-chunked by the caller with WriteChunk and
+// less the hop-by-hop, framing and Connection-listed ones, server (a
+// whole "Server: ...\r\n" line, or nil) where they have no Server field,
+// and the framing towards the client: the Content-Length, or chunked for
+// a body of unknown length (re-chunked by the caller with WriteChunk and
 // WriteLastChunk). closing adds "Connection: close".
-func (h *HeadReader) WriteHead(bw *bufio.Writer, rh *Head, b *Body, closing bool) {
+func (h *HeadReader) WriteHead(bw *bufio.Writer, rh *Head, b *Body, closing bool, server []byte) {
 	h.writeStatusLine(bw, rh)
-	h.writeFields(bw, rh)
+	if !h.writeFields(bw, rh) {
+		bw.Write(server)
+	}
 	switch b.kind {
 	case bodyLength:
 		writeLength(bw, rh.Length)
@@ -72,8 +75,9 @@ func (h *HeadReader) writeStatusLine(bw *bufio.Writer, rh *Head) {
 	bw.WriteString("\r\n")
 }
 
-// writeFields writes the end-to-end fields of the head.
-func (h *HeadReader) writeFields(bw *bufio.Writer, rh *Head) {
+// writeFields writes the end-to-end fields of the head, and reports
+// whether a Server field was among them.
+func (h *HeadReader) writeFields(bw *bufio.Writer, rh *Head) (server bool) {
 	for i := range h.fields {
 		f := &h.fields[i]
 		if f.kind != fieldOther {
@@ -84,8 +88,12 @@ func (h *HeadReader) writeFields(bw *bufio.Writer, rh *Head) {
 			continue
 		}
 		h.writeField(bw, f)
+		server = server || bytes.EqualFold(name, serverName)
 	}
+	return server
 }
+
+var serverName = []byte("Server")
 
 func (h *HeadReader) writeField(bw *bufio.Writer, f *field) {
 	bw.Write(h.raw[f.name.start:f.name.end])
