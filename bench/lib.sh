@@ -121,7 +121,8 @@ CFG
 # fields a Connection field names), X-Forwarded-For (option forwardfor),
 # X-Real-IP, X-Forwarded-Host, -Proto and -Port set, an Upgrade field
 # dropped unless the Connection field asks for it or when it asks for h2c
-# (h2c smuggling), routing by host with
+# (h2c smuggling), a Server field where the backend sent none, routing by
+# host with
 # 404 for other hosts, and the keep-alive race retried for requests that
 # may be sent twice. The same one thread, TLS settings and timeouts as the
 # provider's. The haproxy provider's goal is 0.95x this config's requests
@@ -178,6 +179,7 @@ frontend bench
   http-response del-header keep-alive
   http-response del-header proxy-authenticate
   http-response del-header proxy-connection
+  http-response set-header server ingress-controller unless { res.hdr(server) -m found }
   http-request set-header X-Real-IP %[src]
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
   http-request set-header X-Forwarded-Proto https if { ssl_fc }
