@@ -232,6 +232,7 @@ func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gateway
 		st := &gatewayState{gw: gw, ref: gatewayRef(gw), accepted: true}
 		g.byName[key] = st
 		g.gateways = append(g.gateways, st)
+		g.readParametersRef(st) // gatewayinfra.go
 	}
 	slices.SortFunc(g.gateways, func(a, b *gatewayState) int { return byAge(a.gw, b.gw) })
 	g.assignAddresses() // gatewayaddress.go
