@@ -41,6 +41,8 @@ import (
 //     route's backendRefs get the connections, by weight.
 //   - Status is computed as data (gatewaystatus.go); Programmed follows
 //     what the provider applied, which GatewayAPIStatus is told.
+//   - A Gateway or GatewayClass naming a parametersRef is not accepted
+//     (InvalidParameters): we take none (gatewayinfra.go).
 
 // Names of the Gateway API source.
 const (

@@ -332,3 +332,25 @@ func TestLongGatewayName(t *testing.T) {
 		}
 	}
 }
+
+// FuzzGatewayServiceName: whatever the names (the API server takes DNS
+// subdomains, but the function must not trust that), the Service name is
+// one the API server takes, the same every time, and GEP-1762's own
+// when that is one.
+func FuzzGatewayServiceName(f *testing.F) {
+	for _, seed := range [][2]string{{"web", "ours"}, {"a.b", "c"}, {"", ""}, {"-", "-"}, {"9", "9"}, {strings.Repeat("x", 300), "é\r\n"}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, gateway, class string) {
+		got := gatewayServiceName(gateway, class)
+		if errs := validation.IsDNS1035Label(got); len(errs) > 0 {
+			t.Fatalf("gatewayServiceName(%q, %q) = %q: %v", gateway, class, got, errs)
+		}
+		if again := gatewayServiceName(gateway, class); again != got {
+			t.Fatalf("not deterministic: %q then %q", got, again)
+		}
+		if plain := gateway + "-" + class; len(validation.IsDNS1035Label(plain)) == 0 && got != plain {
+			t.Fatalf("gatewayServiceName(%q, %q) = %q, want %q", gateway, class, got, plain)
+		}
+	})
+}
