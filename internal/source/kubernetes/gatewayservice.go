@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -76,21 +77,36 @@ type gatewayObjects struct {
 	// leftOut are the status addresses no EndpointSlice may hold, each
 	// with why.
 	leftOut []string
+	// takenBy is the older Gateway whose Service has the same name (the
+	// names <gateway>-<class> of both are the same): this one gets none.
+	takenBy *gatewayv1.Gateway
 }
 
 // wantGatewayObjects returns the objects of every Gateway of snap that
-// status says is ours and accepted, in the snapshot's order.
+// status says is ours and accepted, oldest first.
 func wantGatewayObjects(snap *translate.Snapshot, status *translate.GatewayAPIStatus) []gatewayObjects {
+	gateways := slices.DeleteFunc(slices.Clone(snap.Gateways), func(gw *gatewayv1.Gateway) bool { return gw == nil })
+	slices.SortStableFunc(gateways, func(a, b *gatewayv1.Gateway) int {
+		return cmp.Or(a.CreationTimestamp.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
 	var out []gatewayObjects
 	seen := map[string]bool{}
-	for _, gw := range snap.Gateways {
+	names := map[string]*gatewayv1.Gateway{}
+	for _, gw := range gateways {
 		key := gw.Namespace + "/" + gw.Name
 		st, ok := status.Gateways[key]
 		if !ok || seen[key] || !meta.IsStatusConditionTrue(st.Conditions, string(gatewayv1.GatewayConditionAccepted)) {
 			continue
 		}
 		seen[key] = true
-		out = append(out, gatewayObjectsOf(gw, st))
+		o := gatewayObjectsOf(gw, st)
+		svcKey := o.service.Namespace + "/" + o.service.Name
+		if first := names[svcKey]; first != nil {
+			o.takenBy = first
+		} else {
+			names[svcKey] = gw
+		}
+		out = append(out, o)
 	}
 	return out
 }
@@ -330,6 +346,9 @@ func planGatewayObjects(snap *translate.Snapshot, want []gatewayObjects) (change
 	slicesByName := indexObjects(snap.EndpointSlices)
 	wanted := map[string]bool{}
 	for _, w := range want {
+		if w.takenBy != nil {
+			continue
+		}
 		key := w.gateway.Namespace + "/" + w.gateway.Name
 		svcKey := w.service.Namespace + "/" + w.service.Name
 		wanted[svcKey] = true
@@ -367,22 +386,28 @@ func planGatewayObjects(snap *translate.Snapshot, want []gatewayObjects) (change
 		}
 	}
 	for _, svc := range snap.Services {
-		if isOurs(svc) && ownedByGateway(svc) && !wanted[svc.Namespace+"/"+svc.Name] {
+		if svc != nil && isOurs(svc) && ownedByGateway(svc) && !wanted[svc.Namespace+"/"+svc.Name] {
 			changes = append(changes, gatewayChange{op: opDelete, obj: svc})
 		}
 	}
 	for _, es := range snap.EndpointSlices {
-		if isOurSlice(es) && ownedByGateway(es) && !wanted["slice:"+es.Namespace+"/"+es.Name] {
+		if es != nil && isOurSlice(es) && ownedByGateway(es) && !wanted["slice:"+es.Namespace+"/"+es.Name] {
 			changes = append(changes, gatewayChange{op: opDelete, obj: es})
 		}
 	}
 	return changes, clashes
 }
 
-func indexObjects[T metav1.Object](objs []T) map[string]T {
+// indexObjects finds objs by "<namespace>/<name>"; nil ones are left out.
+func indexObjects[T interface {
+	*E
+	metav1.Object
+}, E any](objs []T) map[string]T {
 	out := make(map[string]T, len(objs))
 	for _, o := range objs {
-		out[o.GetNamespace()+"/"+o.GetName()] = o
+		if o != nil {
+			out[o.GetNamespace()+"/"+o.GetName()] = o
+		}
 	}
 	return out
 }

@@ -1,14 +1,17 @@
 package kubernetes
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -353,4 +356,38 @@ func FuzzGatewayServiceName(f *testing.F) {
 			t.Fatalf("gatewayServiceName(%q, %q) = %q, want %q", gateway, class, got, plain)
 		}
 	})
+}
+
+// TestSharedServiceName: Gateways "a-b" of class "c" and "a" of class
+// "b-c" make the same name: the older keeps the Service, the younger gets
+// none (and a Warning), and the two never take it from each other.
+func TestSharedServiceName(t *testing.T) {
+	ts := metav1.Date(2024, 1, 1, 0, 0, 0, 0, metav1.Now().Location())
+	gw := func(name, class string, age int) *gatewayv1.Gateway {
+		return &gatewayv1.Gateway{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "infra", UID: types.UID("uid-" + name), CreationTimestamp: metav1.NewTime(ts.Add(time.Duration(age) * time.Second))},
+			Spec: gatewayv1.GatewaySpec{GatewayClassName: gatewayv1.ObjectName(class), Addresses: []gatewayv1.GatewaySpecAddress{{Value: fmt.Sprintf("198.18.94.%d", 10+age)}},
+				Listeners: []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: 80}}},
+		}
+	}
+	class := func(name string) *gatewayv1.GatewayClass {
+		return &gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: gatewayv1.GatewayClassSpec{ControllerName: translate.GatewayControllerName}}
+	}
+	snap := &translate.Snapshot{
+		GatewayClasses: []*gatewayv1.GatewayClass{class("c"), class("b-c")},
+		// The younger first: the order of the snapshot does not matter.
+		Gateways: []*gatewayv1.Gateway{gw("a", "b-c", 1), nil, gw("a-b", "c", 0)},
+	}
+	want := wantGatewayObjects(snap, infraStatus(t, snap))
+	if len(want) != 2 || want[0].gateway.Name != "a-b" || want[0].takenBy != nil || want[1].takenBy == nil || want[1].takenBy.Name != "a-b" {
+		t.Fatalf("want %+v: a-b keeps the name, a does not", want)
+	}
+	changes, clashes := planGatewayObjects(snap, want)
+	var got []string
+	for _, c := range changes {
+		got = append(got, string(c.op)+" "+c.obj.GetName()+" for "+c.gateway)
+	}
+	if wantChanges := []string{"create a-b-c for infra/a-b", "create a-b-c-ipv4 for infra/a-b"}; !slices.Equal(got, wantChanges) || len(clashes) != 0 {
+		t.Errorf("changes %q clashes %v, want %q", got, clashes, wantChanges)
+	}
 }

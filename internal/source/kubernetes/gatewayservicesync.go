@@ -32,6 +32,15 @@ func (w *GatewayStatusWriter) syncServices(ctx context.Context, snap *translate.
 	changes, clashes := planGatewayObjects(snap, want)
 	noted := map[string]bool{}
 	for _, o := range want {
+		if first := o.takenBy; first != nil {
+			key := fmt.Sprintf("taken %s/%s by %s", o.gateway.Namespace, o.gateway.Name, first.UID)
+			noted[key] = true
+			if !w.noted[key] {
+				w.warn(o.gateway, ReasonServiceNameTaken, fmt.Sprintf("Service %s/%s is that of the older Gateway %s (class %s), whose name and class make the same name: this Gateway has none",
+					o.service.Namespace, o.service.Name, first.Name, first.Spec.GatewayClassName))
+			}
+			continue
+		}
 		for _, why := range o.leftOut {
 			key := "left out " + o.gateway.Namespace + "/" + o.gateway.Name + " " + why
 			noted[key] = true
