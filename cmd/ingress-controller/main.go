@@ -126,6 +126,9 @@ type flags struct {
 	gatewayAPI         bool
 	gatewayAddressPool string
 	gatewayPool        netip.Prefix
+	// gatewayServices is --gateway-services: the leader keeps a Service
+	// per Gateway.
+	gatewayServices bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -147,6 +150,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.lbPerIngress, "lb-per-ingress", false, "give every Ingress a load balancer of its own, named namespace/name, instead of sharing the default one; ingress-controller.io/load-balancer still names a shared one, and ingress-controller.io/listen-ports gives each its ports (see docs/ingress.md)")
 	fs.StringVar(&f.listenAddress, "listen-address", "", "IP address the public listeners bind to (default: all addresses)")
 	fs.BoolVar(&f.gatewayAPI, "gateway-api", false, "also serve the Gateway API (GatewayClasses of controllerName "+translate.GatewayControllerName+", their Gateways and HTTPRoutes); needs --source=kubernetes, the Gateway API CRDs and RBAC for them (see docs/gateway-api.md)")
+	fs.BoolVar(&f.gatewayServices, "gateway-services", true, "with --gateway-api, the leader keeps for every accepted Gateway a headless Service <gateway>-<class> in its namespace, with EndpointSlices of the Gateway's addresses and the labels and annotations of its spec.infrastructure (needs RBAC to write services and endpointslices; never touches a Service or EndpointSlice it did not make; see docs/gateway-api.md); --gateway-services=false leaves Services alone, and GatewayClasses do not declare GatewayInfrastructure")
 	fs.StringVar(&f.gatewayAddressPool, "gateway-address-pool", "", "CIDR the Gateways without spec.addresses get their own address from (default: none; they share --listen-address)")
 	fs.StringVar(&f.ingressClass, "ingress-class", translate.DefaultIngressClass, "IngressClass name served, in addition to every IngressClass whose spec.controller is "+translate.DefaultControllerName)
 	fs.BoolVar(&f.nginxCompat, "nginx-compat", false, "also serve the Ingresses of --nginx-ingress-class written for ingress-nginx, reading their nginx.ingress.kubernetes.io annotations; an Ingress with a protection that cannot be honoured (auth, source ranges, snippets...) is refused (see docs/migrate-from-ingress-nginx.md)")
@@ -611,6 +615,7 @@ func translateOptions(f *flags) translate.Options {
 		NginxCompat:        f.nginxCompat,
 		NginxIngressClass:  f.nginxClass,
 		GatewayAddressPool: f.gatewayPool,
+		GatewayServices:    f.gatewayAPI && f.gatewayServices,
 		ClusterDomain:      f.clusterDomain,
 
 		NginxAllowedResponseHeaders: f.nginxAllowedResponseHeaders,
@@ -753,13 +758,14 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 		}
 	}
 	src, err := kubesource.New(kubesource.Options{
-		Client:         client,
-		StatusKick:     kick,
-		Namespaces:     f.watchNamespaces,
-		PublishService: f.publishService,
-		Gateway:        gateway,
-		GatewayKick:    gatewayKick,
-		Logger:         log,
+		Client:          client,
+		StatusKick:      kick,
+		Namespaces:      f.watchNamespaces,
+		PublishService:  f.publishService,
+		Gateway:         gateway,
+		GatewayKick:     gatewayKick,
+		GatewayServices: topts.GatewayServices,
+		Logger:          log,
 
 		AllowedResponseHeaders: allowedResponseHeaders(f),
 	})
@@ -800,9 +806,13 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	}
 	var gatewayStatus *kubesource.GatewayStatusWriter
 	if f.gatewayAPI {
-		gatewayStatus, err = kubesource.NewGatewayStatusWriter(kubesource.GatewayStatusOptions{
-			Client: gateway, Source: src, Translate: topts, Kick: gatewayKick, Logger: log,
-		})
+		opts := kubesource.GatewayStatusOptions{
+			Client: gateway, Source: src, Translate: topts, Kick: gatewayKick, Recorder: events.Recorder(), Logger: log,
+		}
+		if topts.GatewayServices {
+			opts.Services = client
+		}
+		gatewayStatus, err = kubesource.NewGatewayStatusWriter(opts)
 		if err != nil {
 			events.Stop(ctx)
 			return err

@@ -22,7 +22,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run --help = %v, want flag.ErrHelp", err)
 	}
-	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit", "lb-per-ingress", "max-request-header-bytes", "client-body-timeout", "tunnel-idle-timeout", "max-connections", "tls-session-resumption", "server-header", "haproxy-threads", "replica-name", "public-address"} {
+	for _, name := range []string{"source", "provider", "manifests", "http-port", "https-port", "default-ssl-certificate", "listen-address", "ingress-class", "log-level", "log-format", "metrics-addr", "version", "haproxy-binary", "haproxy-dir", "keep-lb-on-exit", "lb-per-ingress", "max-request-header-bytes", "client-body-timeout", "tunnel-idle-timeout", "max-connections", "tls-session-resumption", "server-header", "haproxy-threads", "replica-name", "public-address", "gateway-api", "gateway-services", "gateway-address-pool"} {
 		if !strings.Contains(stderr.String(), "-"+name) {
 			t.Errorf("--help does not document --%s:\n%s", name, stderr.String())
 		}
@@ -72,6 +72,13 @@ func TestTranslateOptions(t *testing.T) {
 		{[]string{"--source=kubernetes", "--public-address=198.18.1.1", "--publish-service=ns/lb"},
 			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, NginxIngressClass: nginx,
 				ScaleIgnored: "--publish-service publishes every replica as the Service's address"}},
+		// A Service per Gateway by default with the Gateway API, and
+		// GatewayInfrastructure with it.
+		{[]string{"--source=kubernetes", "--public-address=198.18.1.1", "--gateway-api"},
+			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, NginxIngressClass: nginx,
+				GatewayServices: true}},
+		{[]string{"--source=kubernetes", "--public-address=198.18.1.1", "--gateway-api", "--gateway-services=false"},
+			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, NginxIngressClass: nginx}},
 		{[]string{"--source=kubernetes", "--public-address=198.18.1.1", "--publish-status-address=lb.example"},
 			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, NginxIngressClass: nginx,
 				ScaleIgnored: "--publish-status-address publishes every replica as one address"}},

@@ -41,6 +41,8 @@ import (
 //     route's backendRefs get the connections, by weight.
 //   - Status is computed as data (gatewaystatus.go); Programmed follows
 //     what the provider applied, which GatewayAPIStatus is told.
+//   - A Gateway or GatewayClass naming a parametersRef is not accepted
+//     (InvalidParameters): we take none (gatewayinfra.go).
 
 // Names of the Gateway API source.
 const (
@@ -232,6 +234,7 @@ func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gateway
 		st := &gatewayState{gw: gw, ref: gatewayRef(gw), accepted: true}
 		g.byName[key] = st
 		g.gateways = append(g.gateways, st)
+		g.readParametersRef(st) // gatewayinfra.go
 	}
 	slices.SortFunc(g.gateways, func(a, b *gatewayState) int { return byAge(a.gw, b.gw) })
 	g.assignAddresses() // gatewayaddress.go

@@ -40,6 +40,9 @@ func (g *gatewayAPI) assignAddresses() {
 	taken := map[netip.Addr]lbconfig.ObjectRef{}
 	var wantPool []*gatewayState
 	for _, st := range g.gateways {
+		if !st.accepted {
+			continue // refused for its parameters: no address taken
+		}
 		if len(st.gw.Spec.Addresses) == 0 {
 			wantPool = append(wantPool, st)
 			continue

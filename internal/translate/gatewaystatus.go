@@ -64,9 +64,9 @@ var gatewayFeatures = []gatewayv1.FeatureName{
 // those the provider serves (the mirrors unless opts.MirrorsUnserved,
 // lists of names in BackendTLSPolicies unless opts.NameListsUnserved,
 // retries after a backendRequest timeout unless
-// opts.TimeoutRetriesUnserved),
-// and those of static and empty addresses with an address pool
-// (gatewaystatic.go).
+// opts.TimeoutRetriesUnserved), those of static and empty addresses with
+// an address pool (gatewaystatic.go), and GatewayInfrastructure with
+// opts.GatewayServices (gatewayinfra.go).
 func GatewaySupportedFeatures(opts Options) []gatewayv1.FeatureName {
 	out := slices.Clone(gatewayFeatures)
 	if opts.MirrorsUnserved == "" {
@@ -80,6 +80,9 @@ func GatewaySupportedFeatures(opts Options) []gatewayv1.FeatureName {
 	}
 	if opts.GatewayAddressPool.IsValid() {
 		out = append(out, gatewayPoolFeatures...)
+	}
+	if opts.GatewayServices {
+		out = append(out, gatewayInfraFeatures...)
 	}
 	slices.Sort(out)
 	return out

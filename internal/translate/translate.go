@@ -109,6 +109,11 @@ type Options struct {
 	// declare HTTPRouteRetryBackendTimeout, and such a rule gets a
 	// problem with this reason (gatewayretry.go).
 	TimeoutRetriesUnserved string
+	// GatewayServices says the leader keeps a Service per accepted
+	// Gateway, labelled with its spec.infrastructure (the kubernetes
+	// source's gatewayservice.go): GatewayClasses then declare
+	// GatewayInfrastructure.
+	GatewayServices bool
 	// GatewayAddressPool, when valid, is where Gateways without
 	// spec.addresses get their address (gatewayaddress.go).
 	GatewayAddressPool netip.Prefix

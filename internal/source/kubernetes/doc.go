@@ -64,4 +64,10 @@
 // a Lease runs out; the leading StatusWriter syncs then. Assignment decides
 // from them which load balancers this replica serves (scale and rendezvous
 // hashing, assignment.go) and drains those that move away.
+//
+// With the Gateway API (gatewayapi.go) the leader also runs the
+// GatewayStatusWriter, which writes the status the translator computes
+// and, with Services on (gatewayservice.go), keeps a headless Service and
+// its EndpointSlices per accepted Gateway, planned as data from the
+// cached objects and never written over an object of a user.
 package kubernetes

@@ -13,6 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clientset "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/record"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
@@ -30,8 +32,14 @@ type GatewayStatusOptions struct {
 	Translate translate.Options
 	// Kick wakes the writer when a Gateway API object changes: the
 	// source's Options.GatewayKick.
-	Kick   StatusKick
-	Logger *slog.Logger
+	Kick StatusKick
+	// Services, when set (--gateway-services), is the client the writer
+	// keeps a Service and EndpointSlices per accepted Gateway with
+	// (gatewayservice.go); Translate.GatewayServices should be set too.
+	Services clientset.Interface
+	// Recorder records the Warnings about those Services on Gateways.
+	Recorder record.EventRecorder
+	Logger   *slog.Logger
 }
 
 // GatewayStatusWriter writes the status of the Gateway API objects we
@@ -46,6 +54,9 @@ type GatewayStatusWriter struct {
 
 	mu      sync.Mutex
 	applied translate.Applied
+	// noted are the warnings and logs of the last syncServices, made
+	// once while they last.
+	noted map[string]bool
 }
 
 // NewGatewayStatusWriter returns a writer; call Lead to make it write.
@@ -166,6 +177,9 @@ func (w *GatewayStatusWriter) sync(ctx context.Context) error {
 	errs = append(errs, writeRoutes(ctx, w, "TCPRoute", snap.TCPRoutes, want.TCPRoutes, now,
 		func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, (*gatewayv1.TCPRoute).DeepCopy, gw.TCPRoutes)...)
 	errs = append(errs, w.writeBackendTLSPolicies(ctx, snap.BackendTLSPolicies, want.BackendTLSPolicies, now)...)
+	if w.opts.Services != nil {
+		errs = append(errs, w.syncServices(ctx, snap, want)...) // gatewayservicesync.go
+	}
 	return errors.Join(errs...)
 }
 

@@ -381,6 +381,9 @@ type controllerOptions struct {
 	// with addressPool as --gateway-address-pool.
 	gatewayAPI  bool
 	addressPool netip.Prefix
+	// gatewayServices keeps a Service per Gateway, as --gateway-services
+	// does.
+	gatewayServices bool
 	// haproxy runs the haproxy provider instead of the builtin proxy.
 	haproxy bool
 	// nginxClass, when set, serves that class as --nginx-compat and
@@ -429,7 +432,7 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 		}
 	}
 	c.src, err = kubesource.New(kubesource.Options{Client: client, StatusKick: kick, Namespaces: opts.namespaces, PublishService: opts.publishService,
-		Gateway: gateway, GatewayKick: gatewayKick, Logger: log, AllowedResponseHeaders: opts.allowedResponseHeaders})
+		Gateway: gateway, GatewayKick: gatewayKick, GatewayServices: opts.gatewayServices, Logger: log, AllowedResponseHeaders: opts.allowedResponseHeaders})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -460,15 +463,19 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	if dns != nil {
 		leader = kubesource.Leaders{c.status, dns}
 	}
-	topts := translate.Options{IngressClass: opts.class, HTTPPort: int32(c.port), HTTPSPort: int32(c.tlsPort), GatewayAddressPool: opts.addressPool,
+	topts := translate.Options{IngressClass: opts.class, HTTPPort: int32(c.port), HTTPSPort: int32(c.tlsPort), GatewayAddressPool: opts.addressPool, GatewayServices: opts.gatewayServices,
 		NginxCompat: opts.nginxClass != "", NginxIngressClass: opts.nginxClass, NginxAllowedResponseHeaders: opts.allowedResponseHeaders}
 	if opts.haproxy {
 		topts.StickyCanaryIgnored = "--provider=haproxy cannot" // as the binary's
 	}
 	if opts.gatewayAPI {
-		c.gatewayStatus, err = kubesource.NewGatewayStatusWriter(kubesource.GatewayStatusOptions{
-			Client: gateway, Source: c.src, Translate: topts, Kick: gatewayKick, Logger: log,
-		})
+		gopts := kubesource.GatewayStatusOptions{
+			Client: gateway, Source: c.src, Translate: topts, Kick: gatewayKick, Recorder: c.events.Recorder(), Logger: log,
+		}
+		if opts.gatewayServices {
+			gopts.Services = client
+		}
+		c.gatewayStatus, err = kubesource.NewGatewayStatusWriter(gopts)
 		if err != nil {
 			t.Fatal(err)
 		}

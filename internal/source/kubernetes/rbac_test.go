@@ -23,8 +23,9 @@ import (
 // TestRestrictedRBAC runs the controller binary as the ServiceAccount of
 // deploy/rbac.yaml, with nothing but the ClusterRole and Role granted
 // there, watching all namespaces with the Gateway API on: it serves,
-// writes status (of Ingresses and of a BackendTLSPolicy) and Events and
-// holds its Lease, and is refused what it has no business doing.
+// writes status (of Ingresses and of a BackendTLSPolicy) and Events, keeps
+// a Gateway's Service and EndpointSlice and holds its Lease, and is
+// refused what it has no business doing.
 func TestRestrictedRBAC(t *testing.T) {
 	cfg := applyDeploy(t)
 	gf := newGatewayFixture(t)
@@ -46,6 +47,7 @@ func TestRestrictedRBAC(t *testing.T) {
 		"--gateway-api",
 	)
 	rbacBackendTLSPolicy(t, gf)
+	rbacGatewayService(t, gf)
 	expect(t, p.port, "web.test", "/", ok("a"))
 	expect(t, p.port, "broken.test", "/", unavailable)
 	f.expectStatus("web", []networkingv1.IngressLoadBalancerIngress{{
@@ -162,5 +164,51 @@ func rbacBackendTLSPolicy(t *testing.T, f *gatewayFixture) {
 			return fmt.Errorf("ancestors %v, want one", p.Status.Ancestors)
 		}
 		return hasCondition(p.Status.Ancestors[0].Conditions, "Accepted", metav1.ConditionFalse, "NoValidCACertificate", p.Generation)
+	})
+}
+
+// rbacGatewayService makes a Gateway of a class of ours on an address an
+// EndpointSlice may hold, and waits for its Service and EndpointSlice.
+func rbacGatewayService(t *testing.T, f *gatewayFixture) {
+	t.Helper()
+	class := "rbac-svc-" + f.ns
+	if _, err := f.gw.GatewayV1().GatewayClasses().Create(f.ctx, &gatewayv1.GatewayClass{
+		ObjectMeta: metav1.ObjectMeta{Name: class},
+		Spec:       gatewayv1.GatewayClassSpec{ControllerName: translate.GatewayControllerName},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = f.gw.GatewayV1().GatewayClasses().Delete(context.Background(), class, metav1.DeleteOptions{})
+	})
+	addr := nettest.LoopbackAddress(t, "198.18.94.2").String()
+	if _, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Name: "svc"},
+		Spec: gatewayv1.GatewaySpec{
+			GatewayClassName: gatewayv1.ObjectName(class),
+			Addresses:        []gatewayv1.GatewaySpecAddress{{Type: ptr.To(gatewayv1.IPAddressType), Value: addr}},
+			Infrastructure:   &gatewayv1.GatewayInfrastructure{Labels: map[gatewayv1.LabelKey]gatewayv1.LabelValue{"team": "edge"}},
+			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: nettest.FreePort(t)}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	name := "svc-" + class
+	eventually(t, statusDeadline, "the Gateway's Service and EndpointSlice", func() error {
+		svc, err := f.client.CoreV1().Services(f.ns).Get(f.ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if svc.Labels["team"] != "edge" {
+			return fmt.Errorf("Service labels %v", svc.Labels)
+		}
+		es, err := f.client.DiscoveryV1().EndpointSlices(f.ns).Get(f.ctx, name+"-ipv4", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if len(es.Endpoints) != 1 || es.Endpoints[0].Addresses[0] != addr {
+			return fmt.Errorf("EndpointSlice endpoints %v, want %s", es.Endpoints, addr)
+		}
+		return nil
 	})
 }

@@ -61,6 +61,10 @@ type Options struct {
 	// GatewayKick, if set, is fired when a Gateway API object or a
 	// Namespace changes: give the same to the GatewayStatusWriter.
 	GatewayKick StatusKick
+	// GatewayServices says the Gateway API status writer keeps the
+	// Gateways' Services (gatewayservice.go): Service and EndpointSlice
+	// changes wake it too.
+	GatewayServices bool
 	// AllowedResponseHeaders, when set, turns the ConfigMap informers on
 	// (configmaps.go): the header names ingress-nginx's custom-headers may
 	// set, as the translator's Options.NginxAllowedResponseHeaders.
@@ -137,7 +141,7 @@ func New(opts Options) (*Source, error) {
 	}
 	namespaces := normalizeNamespaces(opts.Namespaces)
 	for _, ns := range namespaces {
-		if err := s.watchNamespace(opts.Client, ns, opts.AllowedResponseHeaders, opts.Gateway != nil); err != nil {
+		if err := s.watchNamespace(opts.Client, ns, opts.AllowedResponseHeaders, opts.Gateway != nil, opts.Gateway != nil && opts.GatewayServices); err != nil {
 			return nil, err
 		}
 	}
@@ -197,8 +201,9 @@ func normalizeNamespaces(in []string) []string {
 
 // watchNamespace sets up the informers of namespace ns; with gateway,
 // the Gateway API source is on and the ConfigMaps' CA bundles are read
-// (configmaps.go).
-func (s *Source) watchNamespace(client clientset.Interface, ns string, allowedHeaders []string, gateway bool) error {
+// (configmaps.go); with gatewayServices, Services and EndpointSlices wake
+// the Gateway API status writer.
+func (s *Source) watchNamespace(client clientset.Interface, ns string, allowedHeaders []string, gateway, gatewayServices bool) error {
 	where := "in namespace " + ns
 	if ns == metav1.NamespaceAll {
 		where = "in all namespaces"
@@ -244,6 +249,14 @@ func (s *Source) watchNamespace(client clientset.Interface, ns string, allowedHe
 	// Ingress status changes matter only to the status writer.
 	if _, err := ing.Informer().AddEventHandler(s.onStatusInput()); err != nil {
 		return err
+	}
+	if gatewayServices {
+		// The Gateways' Services (gatewayservice.go).
+		for _, inf := range []cache.SharedIndexInformer{svc.Informer(), eps.Informer()} {
+			if _, err := inf.AddEventHandler(s.onGatewayObjectInput()); err != nil {
+				return err
+			}
+		}
 	}
 	scope := namespaceListers{
 		ingresses: ing.Lister(),
