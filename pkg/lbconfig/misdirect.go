@@ -53,6 +53,21 @@ func (l *Listener) HasConnectionGroups() bool {
 	return false
 }
 
+// CheckConnectionGroup checks a VirtualHost.ConnectionGroup that is not
+// "": at most MaxConnectionGroupLength bytes, each a letter, a digit or
+// one of "-._/:".
+func CheckConnectionGroup(g string) error {
+	if len(g) > MaxConnectionGroupLength {
+		return fmt.Errorf("%d bytes, more than %d", len(g), MaxConnectionGroupLength)
+	}
+	for i := 0; i < len(g); i++ {
+		if !groupByte(g[i]) {
+			return fmt.Errorf("byte %d of %q is not a letter, digit or one of - . _ / :", i, g)
+		}
+	}
+	return nil
+}
+
 // connectionGroup checks the ConnectionGroup of a virtual host on a
 // listener of protocol proto.
 func (v *validator) connectionGroup(f string, proto Protocol, vh *VirtualHost) {
@@ -63,14 +78,9 @@ func (v *validator) connectionGroup(f string, proto Protocol, vh *VirtualHost) {
 		v.add(f, "only virtual hosts of HTTPS listeners have a connection group")
 	case vh.Passthrough != nil:
 		v.add(f, "a passthrough virtual host does not terminate TLS, so it serves no requests to group")
-	case len(g) > MaxConnectionGroupLength:
-		v.add(f, fmt.Sprintf("%d bytes, more than %d", len(g), MaxConnectionGroupLength))
 	default:
-		for i := 0; i < len(g); i++ {
-			if !groupByte(g[i]) {
-				v.add(f, fmt.Sprintf("byte %d of %q is not a letter, digit or one of - . _ / :", i, g))
-				return
-			}
+		if err := CheckConnectionGroup(g); err != nil {
+			v.add(f, err.Error())
 		}
 	}
 }
