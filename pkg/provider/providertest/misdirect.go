@@ -122,6 +122,21 @@ func (s *Suite) testMisdirectedRequests(t *testing.T) {
 		}
 	}
 
+	// An absolute-form target names a host of its own (RFC 9112 3.2.2):
+	// routed and checked by it or by the Host, never one and the other.
+	for _, c := range []struct {
+		sni, request string
+		never        *backend
+	}{
+		{"example.org", "GET https://second-example.org/ HTTP/1.1\r\nHost: example.org\r\nConnection: close\r\n\r\n", v2},
+		{"second-example.org", "GET https://second-example.org/ HTTP/1.1\r\nHost: example.org\r\nConnection: close\r\n\r\n", v1},
+		{"second-example.org", "GET https://example.org/ HTTP/1.1\r\nHost: second-example.org\r\nConnection: close\r\n\r\n", v1},
+	} {
+		if r := m.raw(c.sni, c.request); r.server == c.never.name || (r.err == nil && r.server == "" && !slices.Contains([]int{400, 421}, r.status)) {
+			t.Errorf("SNI %q, %q: %s, a backend of another group or an unexpected answer", c.sni, c.request, r)
+		}
+	}
+
 	// HTTP/1.0 without a Host: the catch-all's request.
 	for _, c := range []misdirected{
 		{"second-example.org", "", status(421)},
