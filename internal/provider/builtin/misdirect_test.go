@@ -9,10 +9,8 @@ import (
 	"ingress-controller/pkg/lbconfig"
 )
 
-// TestMisdirectedLikeLbconfig: the compiled check answers as
-// lbconfig.Listener.Misdirected for the server names and Hosts of every
-// form, and a request without TLS is never misdirected.
-func TestMisdirectedLikeLbconfig(t *testing.T) {
+// groupedListener is a listener with connection groups, compiled.
+func groupedListener(t testing.TB) (lbconfig.Listener, *portRoutes) {
 	l := lbconfig.Listener{Port: 443, Protocol: lbconfig.ProtocolHTTPS, VirtualHosts: []lbconfig.VirtualHost{
 		{Hostname: "", ConnectionGroup: "any"},
 		{Hostname: "*.wildcard.org", MultiLabel: true, ConnectionGroup: "wild"},
@@ -28,6 +26,14 @@ func TestMisdirectedLikeLbconfig(t *testing.T) {
 	if err := attachConnectionGroups(pr, l); err != nil {
 		t.Fatal(err)
 	}
+	return l, pr
+}
+
+// TestMisdirectedLikeLbconfig: the compiled check answers as
+// lbconfig.Listener.Misdirected for the server names and Hosts of every
+// form, and a request without TLS is never misdirected.
+func TestMisdirectedLikeLbconfig(t *testing.T) {
+	l, pr := groupedListener(t)
 	names := []string{
 		"", "example.org", "EXAMPLE.org.", "example.org:443", "second.org", "Second.Org.:8443", "unknown.org",
 		"a.wildcard.org", "a.b.wildcard.org", "fourth.wildcard.org", "FOURTH.wildcard.org.", "wildcard.org",
@@ -46,6 +52,21 @@ func TestMisdirectedLikeLbconfig(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzMisdirected: the compiled check answers as the reference for any
+// server name and Host.
+func FuzzMisdirected(f *testing.F) {
+	for _, s := range [][2]string{{"example.org", "second.org"}, {"a.wildcard.org", "FOURTH.wildcard.org."}, {"", "x:1"}, {"[::1]", "open.example"}} {
+		f.Add(s[0], s[1])
+	}
+	l, pr := groupedListener(f)
+	f.Fuzz(func(t *testing.T, sni, host string) {
+		r := &http.Request{Host: host, TLS: &tls.ConnectionState{ServerName: sni}}
+		if got, want := pr.misdirected(r), l.Misdirected(lbconfig.NormalizeHost(sni), lbconfig.NormalizeHost(host)); got != want {
+			t.Errorf("SNI %q, Host %q: misdirected %v, want %v", sni, host, got, want)
+		}
+	})
 }
 
 // TestConnectionGroupsRefused: a group where the builtin never checks one
