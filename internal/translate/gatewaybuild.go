@@ -86,6 +86,7 @@ func (g *gatewayAPI) build(st *gatewayState) {
 	}
 	listeners := map[int32]*lbconfig.Listener{}
 	vhosts := map[int32]map[string]*vhostBuild{}
+	groups := connectionGroups(st) // gatewaymisdirect.go
 	vhost := func(ls *listenerState, host string) *vhostBuild {
 		hosts := vhosts[ls.l.Port]
 		vb := hosts[host]
@@ -94,6 +95,7 @@ func (g *gatewayAPI) build(st *gatewayState) {
 			if ls.cert != nil {
 				vb.vh.TLS = &lbconfig.CertificateRef{Name: ls.cert.Name}
 				vb.vh.ClientAuth = ls.clientAuth
+				vb.vh.ConnectionGroup = groups[ls]
 			}
 			hosts[host] = vb
 		}

@@ -28,6 +28,7 @@ var gatewayFeatures = []gatewayv1.FeatureName{
 	"GatewayFrontendClientCertificateValidation",
 	"GatewayFrontendClientCertificateValidationInsecureFallback",
 	"GatewayHTTPListenerIsolation",
+	"GatewayHTTPSListenerDetectMisdirectedRequests",
 	"GatewayPort8080",
 	"HTTPRoute",
 	"HTTPRoute303RedirectStatusCode",

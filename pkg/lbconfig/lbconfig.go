@@ -124,6 +124,11 @@ type VirtualHost struct {
 	// this virtual host for a certificate (clientauth.go). Only HTTPS
 	// listeners have it.
 	ClientAuth *ClientAuth `json:"clientAuth,omitempty"`
+	// ConnectionGroup, on an HTTPS listener, names the virtual hosts one
+	// TLS connection may serve: a request whose Host picks a virtual
+	// host of another group than the one its connection's server name
+	// picked is answered 421 (misdirect.go). "" takes no part.
+	ConnectionGroup string `json:"connectionGroup,omitempty"`
 	// Passthrough, on HTTPS and TLSPassthrough listeners, makes the TLS
 	// connections whose server name (SNI) picks this virtual host go to
 	// this backend as they are, without terminating TLS. Such a virtual

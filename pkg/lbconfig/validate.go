@@ -177,7 +177,8 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 		} else if l.Protocol == ProtocolTLSPassthrough {
 			v.add(vf+".passthrough", "virtual hosts of a TLS passthrough listener need a passthrough backend (or a certificate and a TCP backend)")
 		}
-		v.clientAuth(vf+".clientAuth", l.Protocol, &vh) // clientauth.go
+		v.clientAuth(vf+".clientAuth", l.Protocol, &vh)           // clientauth.go
+		v.connectionGroup(vf+".connectionGroup", l.Protocol, &vh) // misdirect.go
 		switch {
 		case vh.TLS == nil:
 		case l.Protocol != ProtocolHTTPS && (l.Protocol != ProtocolTLSPassthrough || vh.TCP == nil):

@@ -42,6 +42,11 @@ func (h *portHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.p.logAccess(r, nil, outcome{status: http.StatusMisdirectedRequest}, start)
 		return
 	}
+	if pr.grouped && pr.misdirected(r) { // misdirect.go
+		http.Error(w, misdirectedBody, http.StatusMisdirectedRequest)
+		h.p.logAccess(r, nil, outcome{status: http.StatusMisdirectedRequest}, start)
+		return
+	}
 	if r.Method == http.MethodConnect {
 		http.Error(w, "405 method not allowed: CONNECT", http.StatusMethodNotAllowed)
 		return

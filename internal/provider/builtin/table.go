@@ -82,6 +82,9 @@ type portRoutes struct {
 	// clientAuth is set when a virtual host authenticates clients
 	// (clientauth.go).
 	clientAuth bool
+	// grouped is set when a virtual host has a connection group
+	// (misdirect.go).
+	grouped bool
 	// fallbackRoute is a route to fallback, or nil.
 	fallbackRoute *route
 }
@@ -104,6 +107,9 @@ type vhost struct {
 	// passCert the backend gets their certificates (clientauth.go).
 	client   *clientAuth
 	passCert bool
+	// group numbers the connection group of this host from 1; 0 has
+	// none (misdirect.go).
+	group uint32
 }
 
 type route struct {
@@ -277,6 +283,9 @@ func buildTable(cfg *lbconfig.Config, listenAddress string, prev *table) (*table
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 			if err := attachClientAuth(pr, l); err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			if err := attachConnectionGroups(pr, l); err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 			if err := t.attachAuth(pr, l, cfg, prev); err != nil {

@@ -140,11 +140,29 @@ type sniHosts struct {
 	catchAll          string
 }
 
-// lines writes the request rules: 421 where the Host's virtual host
-// (txn.vhost) authenticates otherwise than the server name's, the
-// certificate headers removed, the connections that a group refuses
-// closed, and the headers set where asked.
-func (cas *clientAuths) lines(w *lines, files map[string][]byte, prefix string, sni sniHosts) {
+// lines writes the rules that set txn.sniv to the virtual host of the
+// connection's server name.
+func (sni sniHosts) lines(w *lines, files map[string][]byte) {
+	w.line("    http-request set-var(txn.sni) ssl_fc_sni,lower,regsub([.]$,)")
+	if sni.hostsMap != "" {
+		w.line("    http-request set-var(txn.sniv) var(txn.sni),map_str(" + sni.hostsMap + ") if { var(txn.sni) -m found }")
+	}
+	if sni.wildMap != "" {
+		w.line("    http-request set-var(txn.sniv) var(txn.sni),regsub(^[^.]+,),map_str(" + sni.wildMap + ") if !{ var(txn.sniv) -m found } { var(txn.sni) -m reg ^[^.] }")
+	}
+	if rule := sni.multi.write(files, sni.multiMap, "http-request", "txn.sni", "txn.sniv"); rule != "" {
+		w.line(rule)
+	}
+	if sni.catchAll != "" {
+		w.line("    http-request set-var(txn.sniv) str(" + sni.catchAll + ") if !{ var(txn.sniv) -m found }")
+	}
+}
+
+// lines writes the request rules, after sniHosts': 421 where the Host's
+// virtual host (txn.vhost) authenticates otherwise than the server
+// name's (txn.sniv), the certificate headers removed, the connections
+// that a group refuses closed, and the headers set where asked.
+func (cas *clientAuths) lines(w *lines, files map[string][]byte, prefix string) {
 	if cas == nil {
 		return
 	}
@@ -159,19 +177,6 @@ func (cas *clientAuths) lines(w *lines, files map[string][]byte, prefix string, 
 	}
 	gm, pm := prefix+"clientauth.map", prefix+"clientcert.map"
 	files[gm] = []byte(groupMap.String())
-	w.line("    http-request set-var(txn.sni) ssl_fc_sni,lower,regsub([.]$,)")
-	if sni.hostsMap != "" {
-		w.line("    http-request set-var(txn.sniv) var(txn.sni),map_str(" + sni.hostsMap + ") if { var(txn.sni) -m found }")
-	}
-	if sni.wildMap != "" {
-		w.line("    http-request set-var(txn.sniv) var(txn.sni),regsub(^[^.]+,),map_str(" + sni.wildMap + ") if !{ var(txn.sniv) -m found } { var(txn.sni) -m reg ^[^.] }")
-	}
-	if rule := sni.multi.write(files, sni.multiMap, "http-request", "txn.sni", "txn.sniv"); rule != "" {
-		w.line(rule)
-	}
-	if sni.catchAll != "" {
-		w.line("    http-request set-var(txn.sniv) str(" + sni.catchAll + ") if !{ var(txn.sniv) -m found }")
-	}
 	for _, v := range [][2]string{{"txn.vhost", "txn.cauth"}, {"txn.sniv", "txn.snicauth"}} {
 		w.line("    http-request set-var(" + v[1] + ") var(" + v[0] + "),map_str(" + gm + ",-) if { var(" + v[0] + ") -m found }")
 		w.line("    http-request set-var(" + v[1] + ") str(-) if !{ var(" + v[1] + ") -m found }")

@@ -269,8 +269,12 @@ func fuzzConfig(host, wildcard, path, backend, cert string, port uint16, cookie,
 		VirtualHosts: []lbconfig.VirtualHost{{Hostname: "*." + wildcard, Passthrough: ref}},
 	}
 	if cert != "" {
-		https.VirtualHosts = append(https.VirtualHosts, lbconfig.VirtualHost{Hostname: host, TLS: &lbconfig.CertificateRef{Name: cert},
-			Routes: []lbconfig.Route{{Path: path, Match: lbconfig.MatchPrefix, Backend: *ref}}})
+		vh := lbconfig.VirtualHost{Hostname: host, TLS: &lbconfig.CertificateRef{Name: cert},
+			Routes: []lbconfig.Route{{Path: path, Match: lbconfig.MatchPrefix, Backend: *ref}}}
+		if lbconfig.CheckConnectionGroup(cookie) == nil {
+			vh.ConnectionGroup = cookie // misdirect.go; an invalid one would hide the rest
+		}
+		https.VirtualHosts = append(https.VirtualHosts, vh)
 	}
 	cfg := &lbconfig.Config{
 		LoadBalancers: []lbconfig.LoadBalancer{{

@@ -766,7 +766,15 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	if wild.Len() > 0 {
 		sni.wildMap = wildMap
 	}
-	cas.lines(w, r.files, prefix, sni)
+	groups, err := connectionGroups(l) // misdirect.go
+	if err != nil {
+		return err
+	}
+	if cas != nil || groups != nil {
+		sni.lines(w, r.files) // clientauth.go
+	}
+	cas.lines(w, r.files, prefix)
+	groups.lines(w, r.files, prefix)
 	if exact.Len() > 0 || pfx.Len() > 0 {
 		w.line("    http-request set-var(txn.path) path")
 	}

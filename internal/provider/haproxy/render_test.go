@@ -333,6 +333,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 	cases["retry"] = retryConfig()
 	cases["tls-terminate"] = terminateConfig(t)
 	cases["client-auth"] = clientAuthConfig(t) // clientauth_test.go
+	cases["misdirect"] = misdirectConfig(t)    // misdirect_test.go
 	cases["backend-headers"] = backendHeadersGolden()
 	for _, c := range cases {
 		c.Sort()

@@ -2,7 +2,6 @@ package providertest
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -13,9 +12,6 @@ import (
 	"time"
 
 	"ingress-controller/pkg/lbconfig"
-
-	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // testPathNormalization checks that a path prefix is an access boundary:
@@ -158,73 +154,11 @@ func (l *lab) h2cGet(port int32, host, target string) reply {
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+	c, err := startH2(conn) // h2.go
+	if err != nil {
 		return reply{err: err}
 	}
-	fr := http2.NewFramer(conn, conn)
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	if err := fr.WriteSettings(); err != nil {
-		return reply{err: err}
-	}
-	var block bytes.Buffer
-	enc := hpack.NewEncoder(&block)
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", host}, {":path", target}} {
-		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-	}
-	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
-		return reply{err: err}
-	}
-	var r reply
-	var body strings.Builder
-	for {
-		f, err := fr.ReadFrame()
-		if err != nil {
-			return reply{err: fmt.Errorf("h2c: reading a frame: %w", err)}
-		}
-		switch f := f.(type) {
-		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				_ = fr.WriteSettingsAck()
-			}
-		case *http2.PingFrame:
-			if !f.IsAck() {
-				_ = fr.WritePing(true, f.Data)
-			}
-		case *http2.GoAwayFrame:
-			if f.ErrCode != http2.ErrCodeNo || f.LastStreamID < 1 {
-				return reply{err: fmt.Errorf("h2c: connection closed: GOAWAY %v", f.ErrCode)}
-			}
-		case *http2.RSTStreamFrame:
-			if f.StreamID == 1 {
-				return reply{err: fmt.Errorf("h2c: stream reset: %v", f.ErrCode)}
-			}
-		case *http2.MetaHeadersFrame:
-			if f.StreamID != 1 {
-				continue
-			}
-			if r.status == 0 {
-				r.status, _ = strconv.Atoi(f.PseudoValue("status"))
-				r.header = http.Header{}
-				for _, hf := range f.RegularFields() {
-					r.header.Add(hf.Name, hf.Value)
-				}
-				r.server = r.header.Get("X-Echo-Server")
-			}
-			if f.StreamEnded() {
-				r.body = body.String()
-				return r
-			}
-		case *http2.DataFrame:
-			if f.StreamID != 1 {
-				continue
-			}
-			body.Write(f.Data())
-			if f.StreamEnded() {
-				r.body = body.String()
-				return r
-			}
-		}
-	}
+	return c.do([2]string{":method", "GET"}, [2]string{":scheme", "http"}, [2]string{":authority", host}, [2]string{":path", target})
 }
 
 // testLongPaths: exact and prefix routes of lbconfig.MaxPathLength are

@@ -199,6 +199,7 @@ func (s Suite) Run(t *testing.T) {
 		{"NoReplayOfUnsafeRequests", (*Suite).testNoReplayOfUnsafeRequests},
 		{"TLS", (*Suite).testTLS},
 		{"ClientAuth", (*Suite).testClientAuth},
+		{"MisdirectedRequests", (*Suite).testMisdirectedRequests},
 		{"TLSProfile", (*Suite).testTLSProfile},
 		{"TLSSessionResumption", (*Suite).testTLSResumption},
 		{"TLSSessionResumptionAcrossChange", (*Suite).testTLSResumptionAcrossChange},
