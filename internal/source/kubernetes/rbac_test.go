@@ -23,7 +23,7 @@ import (
 // TestRestrictedRBAC runs the controller binary as the ServiceAccount of
 // deploy/rbac.yaml, with nothing but the ClusterRole and Role granted
 // there, watching all namespaces with the Gateway API on: it serves,
-// writes status (of Ingresses and of a BackendTLSPolicy) and Events and
+// writes status (of Ingresses, a BackendTLSPolicy and a ListenerSet) and Events and
 // holds its Lease, and is refused what it has no business doing.
 func TestRestrictedRBAC(t *testing.T) {
 	cfg := applyDeploy(t)
@@ -46,6 +46,7 @@ func TestRestrictedRBAC(t *testing.T) {
 		"--gateway-api",
 	)
 	rbacBackendTLSPolicy(t, gf)
+	rbacListenerSet(t, gf)
 	expect(t, p.port, "web.test", "/", ok("a"))
 	expect(t, p.port, "broken.test", "/", unavailable)
 	f.expectStatus("web", []networkingv1.IngressLoadBalancerIngress{{
@@ -162,5 +163,29 @@ func rbacBackendTLSPolicy(t *testing.T, f *gatewayFixture) {
 			return fmt.Errorf("ancestors %v, want one", p.Status.Ancestors)
 		}
 		return hasCondition(p.Status.Ancestors[0].Conditions, "Accepted", metav1.ConditionFalse, "NoValidCACertificate", p.Generation)
+	})
+}
+
+// rbacListenerSet makes a ListenerSet for the Gateway of
+// rbacBackendTLSPolicy, which allows none, and waits for its status
+// (NotAllowed), which the controller reads only by listing ListenerSets
+// and writes only through their status subresource.
+func rbacListenerSet(t *testing.T, f *gatewayFixture) {
+	t.Helper()
+	if _, err := f.gw.GatewayV1().ListenerSets(f.ns).Create(f.ctx, &gatewayv1.ListenerSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "extra"},
+		Spec: gatewayv1.ListenerSetSpec{
+			ParentRef: gatewayv1.ParentGatewayReference{Name: "gw"},
+			Listeners: []gatewayv1.ListenerEntry{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: nettest.FreePort(t)}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, statusDeadline, "ListenerSet status", func() error {
+		s, err := f.gw.GatewayV1().ListenerSets(f.ns).Get(f.ctx, "extra", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		return hasCondition(s.Status.Conditions, "Accepted", metav1.ConditionFalse, "NotAllowed", s.Generation)
 	})
 }
