@@ -198,6 +198,9 @@ func listenerSetStatus(s *listenerSetState, live *lbconfig.LoadBalancer) gateway
 	programmed := false
 	for _, ls := range s.listeners {
 		st := listenerStatus(ls, live, gen)
+		if ls.conflictReason != "" {
+			refuseConflicted(st.Conditions, ls.conflictReason)
+		}
 		programmed = programmed || conditionTrue(st.Conditions, gatewayv1.ListenerConditionProgrammed)
 		out.Listeners = append(out.Listeners, gatewayv1.ListenerEntryStatus{
 			Name: st.Name, SupportedKinds: st.SupportedKinds, AttachedRoutes: st.AttachedRoutes, Conditions: st.Conditions,
@@ -216,6 +219,18 @@ func listenerSetStatus(s *listenerSetState, live *lbconfig.LoadBalancer) gateway
 		condition(string(gatewayv1.ListenerSetConditionProgrammed), progOK, progReason, progMsg, gen),
 	}
 	return out
+}
+
+// refuseConflicted makes the Accepted and Programmed conditions of a
+// conflicted listener of a ListenerSet False for the conflict's reason,
+// as the spec's ListenerSet tests ask (a Gateway's own conflicted
+// listener stays Accepted, as before ListenerSets).
+func refuseConflicted(conds []metav1.Condition, reason gatewayv1.ListenerConditionReason) {
+	for i, c := range conds {
+		if c.Type == string(gatewayv1.ListenerConditionAccepted) || c.Type == string(gatewayv1.ListenerConditionProgrammed) {
+			conds[i].Status, conds[i].Reason, conds[i].Message = metav1.ConditionFalse, string(reason), conflictMessage(reason)
+		}
+	}
 }
 
 // conditionTrue reports whether conds has a condition of type typ that is True.
