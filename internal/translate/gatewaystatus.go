@@ -16,6 +16,8 @@ import (
 // mode Terminate, and TLSRouteModeMixed both modes on one port.
 // HTTPRouteRetry is served by both for the codes the spec requires
 // (HAProxy refuses a backoff and codes its retry-on cannot take).
+// ListenerSet adds listeners to a Gateway's load balancer
+// (gatewaylistenerset.go), which needs nothing of the providers.
 var gatewayFeatures = []gatewayv1.FeatureName{
 	"BackendTLSPolicy",
 	"GRPCRoute",
@@ -46,6 +48,7 @@ var gatewayFeatures = []gatewayv1.FeatureName{
 	"HTTPRouteResponseHeaderModification",
 	"HTTPRouteRetry",
 	"HTTPRouteSchemeRedirect",
+	"ListenerSet",
 	"ReferenceGrant",
 	"TLSRoute",
 	"TLSRouteModeMixed",
