@@ -78,11 +78,15 @@ type gatewayAPI struct {
 	classes, badClasses map[string]*gatewayv1.GatewayClass
 	gateways            []*gatewayState // ours, oldest first
 	// byName finds our Gateways by "<namespace>/<name>".
-	byName     map[string]*gatewayState
-	routes     []*routeState    // every HTTPRoute, GRPCRoute and TLSRoute, oldest first
-	tcpRoutes  []*tcpRouteState // every TCPRoute, oldest first (gatewaytcp.go)
-	grants     []*gatewayv1beta1.ReferenceGrant
-	namespaces map[string]*corev1.Namespace
+	byName map[string]*gatewayState
+	// listenerSets name our Gateways, oldest first; setsByName finds
+	// them by "<namespace>/<name>" (gatewaylistenerset.go).
+	listenerSets []*listenerSetState
+	setsByName   map[string]*listenerSetState
+	routes       []*routeState    // every HTTPRoute, GRPCRoute and TLSRoute, oldest first
+	tcpRoutes    []*tcpRouteState // every TCPRoute, oldest first (gatewaytcp.go)
+	grants       []*gatewayv1beta1.ReferenceGrant
+	namespaces   map[string]*corev1.Namespace
 	// rank is the lbconfig.Route.Rank of the next rule read.
 	rank int32
 	// tlsPolicies are the BackendTLSPolicies, oldest first; tlsTargets
@@ -123,9 +127,14 @@ type gatewayState struct {
 	backendCertMessage string
 }
 
-// listenerState is one listener of a Gateway.
+// listenerState is one listener of a Gateway, its own or one of a
+// ListenerSet attached to it.
 type listenerState struct {
-	l     gatewayv1.Listener
+	l gatewayv1.Listener
+	// owner declares the listener at field: the Gateway, or the
+	// ListenerSet set.
+	owner lbconfig.ObjectRef
+	set   *listenerSetState
 	field string
 	// accepted, resolved and conflicted with the reasons of their
 	// conditions.
@@ -203,6 +212,7 @@ func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gateway
 		classes:    map[string]*gatewayv1.GatewayClass{},
 		badClasses: map[string]*gatewayv1.GatewayClass{},
 		byName:     map[string]*gatewayState{},
+		setsByName: map[string]*listenerSetState{},
 		namespaces: map[string]*corev1.Namespace{},
 	}
 	for _, c := range snap.GatewayClasses {
@@ -242,6 +252,10 @@ func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gateway
 		g.readListeners(st)
 		g.readBackendCert(st) // gatewaybackendcert.go
 	}
+	g.readListenerSets(snap) // gatewaylistenerset.go
+	for _, st := range g.gateways {
+		g.readConflicts(st)
+	}
 	g.placePorts(cfg)              // gatewaybuild.go
 	g.readBackendTLSPolicies(snap) // gatewaybackendtls.go
 	for _, r := range snap.HTTPRoutes {
@@ -277,18 +291,12 @@ func (t *translation) addGateways(snap *Snapshot, cfg *lbconfig.Config) *gateway
 	return g
 }
 
-// readListeners checks the listeners of st and finds their conflicts.
+// readListeners checks the Gateway's own listeners.
 func (g *gatewayAPI) readListeners(st *gatewayState) {
 	for i, l := range st.gw.Spec.Listeners {
-		ls := &listenerState{l: l, field: fmt.Sprintf("spec.listeners[%d]", i), accepted: true, resolved: true}
+		ls := &listenerState{l: l, owner: st.ref, field: fmt.Sprintf("spec.listeners[%d]", i), accepted: true, resolved: true}
 		st.listeners = append(st.listeners, ls)
 		g.readListener(st, ls)
-	}
-	findConflicts(st.listeners)
-	for _, ls := range st.listeners {
-		if ls.conflictReason != "" {
-			g.t.problems.add(st.ref, ls.field, string(ls.conflictReason), "%s; the listener is not served", conflictMessage(ls.conflictReason))
-		}
 	}
 	if !st.accepted {
 		return
@@ -303,6 +311,22 @@ func (g *gatewayAPI) readListeners(st *gatewayState) {
 	st.acceptedMessage = "no listener is valid"
 }
 
+// readConflicts finds the conflicts among the listeners of st: its own,
+// then those of its ListenerSets.
+func (g *gatewayAPI) readConflicts(st *gatewayState) {
+	findConflicts(st.listeners)
+	for _, ls := range st.listeners {
+		if ls.conflictReason != "" {
+			g.t.problems.add(ls.owner, ls.field, string(ls.conflictReason), "%s; the listener is not served", conflictMessage(ls.conflictReason))
+		}
+	}
+}
+
+// ownListeners are the listeners of st's spec, without its ListenerSets'.
+func ownListeners(st *gatewayState) []*listenerState {
+	return slices.DeleteFunc(slices.Clone(st.listeners), func(ls *listenerState) bool { return ls.set != nil })
+}
+
 // readListener checks one listener: its protocol, route kinds and
 // certificates.
 func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
@@ -311,14 +335,14 @@ func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
 		ls.accepted = false
 		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedProtocol
 		ls.acceptedMessage = msg
-		g.t.problems.add(st.ref, ls.field+".protocol", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
+		g.t.problems.add(ls.owner, ls.field+".protocol", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 		return
 	}
 	if l.Port < 1 || l.Port > 65535 {
 		ls.accepted = false
 		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
 		ls.acceptedMessage = fmt.Sprintf("%d is not a port number", l.Port)
-		g.t.problems.add(st.ref, ls.field+".port", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
+		g.t.problems.add(ls.owner, ls.field+".port", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 		return
 	}
 	if h := ls.hostname(); h != "" {
@@ -326,7 +350,7 @@ func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
 			ls.accepted = false
 			ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
 			ls.acceptedMessage = err.Error()
-			g.t.problems.add(st.ref, ls.field+".hostname", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
+			g.t.problems.add(ls.owner, ls.field+".hostname", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 			return
 		}
 	}
@@ -341,7 +365,7 @@ func (g *gatewayAPI) readListener(st *gatewayState, ls *listenerState) {
 		ls.accepted = false
 		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
 		ls.acceptedMessage = fmt.Sprintf("a %s listener has no tls", l.Protocol)
-		g.t.problems.add(st.ref, ls.field+".tls", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
+		g.t.problems.add(ls.owner, ls.field+".tls", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 	}
 }
 
@@ -395,7 +419,7 @@ func (g *gatewayAPI) readRouteKinds(st *gatewayState, ls *listenerState) {
 		ls.resolved = false
 		ls.resolvedReason = gatewayv1.ListenerReasonInvalidRouteKinds
 		ls.resolvedMessage = fmt.Sprintf("route kind %s/%s is not supported on %s listeners", group, k.Kind, ls.l.Protocol)
-		g.t.problems.add(st.ref, fmt.Sprintf("%s.allowedRoutes.kinds[%d]", ls.field, i), string(ls.resolvedReason), "%s", ls.resolvedMessage)
+		g.t.problems.add(ls.owner, fmt.Sprintf("%s.allowedRoutes.kinds[%d]", ls.field, i), string(ls.resolvedReason), "%s", ls.resolvedMessage)
 	}
 	if ls.kinds == nil {
 		ls.kinds = []gatewayv1.RouteGroupKind{}
@@ -406,7 +430,9 @@ func (g *gatewayAPI) readRouteKinds(st *gatewayState, ls *listenerState) {
 // one (in the list) of a different protocol (ProtocolConflict), or of the
 // same protocol and hostname (HostnameConflict): the first keeps the port
 // or hostname, so that adding a listener never takes one from a listener
-// that serves. Listeners that are not accepted take no part.
+// that serves. Listeners that are not accepted take no part. A Gateway's
+// list has its own listeners first, then its ListenerSets', as the spec
+// orders them.
 func findConflicts(listeners []*listenerState) {
 	for j, b := range listeners {
 		for _, a := range listeners[:j] {

@@ -57,7 +57,7 @@ func (g *gatewayAPI) notFoundBackend(lbconfig.ObjectRef) string {
 // every one is.
 func listenersNotValid(st *gatewayState) string {
 	var bad, good []string
-	for _, ls := range st.listeners {
+	for _, ls := range ownListeners(st) {
 		if ls.accepted && ls.conflictReason == "" {
 			good = append(good, string(ls.l.Name))
 			continue

@@ -64,7 +64,7 @@ func (g *gatewayAPI) placePorts(cfg *lbconfig.Config) {
 				ls.accepted = false
 				ls.acceptedReason = gatewayv1.ListenerReasonPortUnavailable
 				ls.acceptedMessage = ls.portTaken
-				g.t.problems.add(st.ref, ls.field+".port", string(ls.acceptedReason), "%s; the listener is not served", ls.portTaken)
+				g.t.problems.add(ls.owner, ls.field+".port", string(ls.acceptedReason), "%s; the listener is not served", ls.portTaken)
 			}
 		}
 	}
@@ -124,6 +124,11 @@ func (g *gatewayAPI) build(st *gatewayState) {
 		vhost(ls, ls.hostname())
 	}
 	lb := &lbconfig.LoadBalancer{Name: GatewayLoadBalancer(st.gw.Namespace, st.gw.Name), Addresses: st.addresses, Sources: []lbconfig.ObjectRef{st.ref}}
+	for _, s := range g.listenerSets {
+		if s.gw == st && s.accepted() {
+			lb.Sources = append(lb.Sources, s.ref) // gatewaylistenerset.go
+		}
+	}
 	for _, r := range g.routes {
 		for _, ps := range r.parents {
 			if ps.gw != st || !ps.accepted {

@@ -70,10 +70,12 @@ type ruleRoute struct {
 	field string
 }
 
-// parentState is a parentRef of a route that names one of our Gateways.
+// parentState is a parentRef of a route that names one of our Gateways,
+// or a ListenerSet attached to one (set).
 type parentState struct {
 	ref             gatewayv1.ParentReference
 	gw              *gatewayState
+	set             *listenerSetState
 	accepted        bool
 	reason          gatewayv1.RouteConditionReason
 	message         string
@@ -111,11 +113,11 @@ func compareRoutes(a, b *routeState) int {
 // attach finds the listeners of our Gateways that r attaches to.
 func (g *gatewayAPI) attach(r *routeCommon) {
 	for i, p := range r.parentRefs {
-		gw := g.isOurGateway(r.ref.Namespace, p)
+		gw, set := g.parentOf(r.ref.Namespace, p) // gatewaylistenerset.go
 		if gw == nil {
 			continue
 		}
-		ps := &parentState{ref: p, gw: gw, field: fmt.Sprintf("spec.parentRefs[%d]", i)}
+		ps := &parentState{ref: p, gw: gw, set: set, field: fmt.Sprintf("spec.parentRefs[%d]", i)}
 		r.parents = append(r.parents, ps)
 		g.attachParent(r, ps)
 		g.checkKindConflict(r, ps) // gatewaygrpc.go
@@ -154,17 +156,25 @@ func (g *gatewayAPI) unaccept(r *routeState) {
 	}
 }
 
-// attachParent decides whether r attaches to the Gateway of ps, and to
-// which of its listeners, as the spec says: by sectionName and port, the
-// listeners' allowedRoutes, and hostnames.
+// attachParent decides whether r attaches to the Gateway or ListenerSet
+// of ps, and to which of its listeners, as the spec says: by sectionName
+// and port, the listeners' allowedRoutes, and hostnames. A Gateway's
+// parentRef reaches its own listeners only, not its ListenerSets'.
 func (g *gatewayAPI) attachParent(r *routeCommon, ps *parentState) {
 	gw := ps.gw
 	if !gw.accepted {
 		ps.reason, ps.message = gatewayv1.RouteReasonNoMatchingParent, fmt.Sprintf("Gateway %s/%s is not accepted", gw.gw.Namespace, gw.gw.Name)
 		return
 	}
+	if ps.set != nil && !ps.set.accepted() {
+		ps.reason, ps.message = gatewayv1.RouteReasonNoMatchingParent, fmt.Sprintf("ListenerSet %s/%s is not accepted", ps.set.ref.Namespace, ps.set.ref.Name)
+		return
+	}
 	var named []*listenerState
 	for _, ls := range gw.listeners {
+		if ls.set != ps.set {
+			continue
+		}
 		if ps.ref.SectionName != nil && string(*ps.ref.SectionName) != string(ls.l.Name) {
 			continue
 		}
@@ -174,17 +184,17 @@ func (g *gatewayAPI) attachParent(r *routeCommon, ps *parentState) {
 		named = append(named, ls)
 	}
 	if len(named) == 0 {
-		ps.reason, ps.message = gatewayv1.RouteReasonNoMatchingParent, "the Gateway has no listener of that sectionName and port"
+		ps.reason, ps.message = gatewayv1.RouteReasonNoMatchingParent, fmt.Sprintf("the %s has no listener of that sectionName and port", parentKind(ps))
 		return
 	}
 	var allowed []*listenerState
 	for _, ls := range named {
-		if ls.attachable() && g.allows(ls, gw, r.ref) {
+		if ls.attachable() && g.allows(ls, r.ref) {
 			allowed = append(allowed, ls)
 		}
 	}
 	if len(allowed) == 0 {
-		ps.reason, ps.message = gatewayv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("no valid listener of the Gateway allows %ss of this namespace", r.ref.Kind)
+		ps.reason, ps.message = gatewayv1.RouteReasonNotAllowedByListeners, fmt.Sprintf("no valid listener of the %s allows %ss of this namespace", parentKind(ps), r.ref.Kind)
 		return
 	}
 	for _, ls := range allowed {
@@ -205,9 +215,9 @@ func (g *gatewayAPI) attachParent(r *routeCommon, ps *parentState) {
 	ps.accepted, ps.reason, ps.message = true, gatewayv1.RouteReasonAccepted, "accepted"
 }
 
-// allows reports whether listener ls of gw takes route r by its
-// allowedRoutes namespaces (Same by default) and kinds.
-func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r lbconfig.ObjectRef) bool {
+// allows reports whether listener ls takes route r by its allowedRoutes
+// namespaces (Same by default) and kinds.
+func (g *gatewayAPI) allows(ls *listenerState, r lbconfig.ObjectRef) bool {
 	if !slices.ContainsFunc(ls.kinds, func(k gatewayv1.RouteGroupKind) bool { return string(k.Kind) == r.Kind }) {
 		return false
 	}
@@ -223,7 +233,7 @@ func (g *gatewayAPI) allows(ls *listenerState, gw *gatewayState, r lbconfig.Obje
 	case gatewayv1.NamespacesFromAll:
 		return true
 	case gatewayv1.NamespacesFromSame:
-		return r.Namespace == gw.gw.Namespace
+		return r.Namespace == ls.owner.Namespace // the ListenerSet's, for its listeners
 	case gatewayv1.NamespacesFromSelector:
 		if sel == nil {
 			return false

@@ -18,7 +18,9 @@ import (
 // (HAProxy refuses a backoff and codes its retry-on cannot take), and
 // HTTPRouteRetryConnectionError (refused, reset, closed without an
 // answer). HTTPRouteDestinationPortMatching is a parentRef's port
-// choosing the listeners of that port.
+// choosing the listeners of that port. ListenerSet adds listeners to a
+// Gateway's load balancer (gatewaylistenerset.go), which needs nothing of
+// the providers.
 var gatewayFeatures = []gatewayv1.FeatureName{
 	"BackendTLSPolicy",
 	"GRPCRoute",
@@ -53,6 +55,7 @@ var gatewayFeatures = []gatewayv1.FeatureName{
 	"HTTPRouteRetry",
 	"HTTPRouteRetryConnectionError",
 	"HTTPRouteSchemeRedirect",
+	"ListenerSet",
 	"ReferenceGrant",
 	"TLSRoute",
 	"TLSRouteModeMixed",
@@ -108,6 +111,10 @@ type GatewayAPIStatus struct {
 	TLSRoutes map[string][]gatewayv1.RouteParentStatus `json:",omitempty"`
 	// TCPRoutes are the same for TCPRoutes.
 	TCPRoutes map[string][]gatewayv1.RouteParentStatus
+	// ListenerSets are the statuses of the ListenerSets whose parentRef
+	// names one of our Gateways, by "<namespace>/<name>"
+	// (gatewaylistenerset.go).
+	ListenerSets map[string]gatewayv1.ListenerSetStatus `json:",omitempty"`
 	// BackendTLSPolicies are, for every BackendTLSPolicy targeting a
 	// Service that a route of our Gateways uses, the entries of
 	// status.ancestors that are ours, by "<namespace>/<name>".
@@ -163,6 +170,7 @@ func GatewayStatus(snap *Snapshot, opts Options, applied Applied) *GatewayAPISta
 		k := st.gw.Namespace + "/" + st.gw.Name
 		out.Gateways[k] = gatewayStatus(st, applied, servedLBs)
 	}
+	out.ListenerSets = g.listenerSetStatuses(out.Gateways, servedLBs) // gatewaylistenerset.go
 	for _, r := range g.routes {
 		if len(r.parents) == 0 {
 			continue
@@ -235,7 +243,7 @@ func gatewayStatus(st *gatewayState, applied Applied, served map[string]*lbconfi
 			string(gatewayv1.GatewayReasonConfigurationChanged), "AllowInsecureFallback serves clients whose certificates fail validation", gen))
 	}
 	out.Addresses = statusAddresses(st, applied.Endpoints[lbName], live != nil)
-	for _, ls := range st.listeners {
+	for _, ls := range ownListeners(st) {
 		out.Listeners = append(out.Listeners, listenerStatus(ls, live, gen))
 	}
 	return out

@@ -20,7 +20,7 @@ func (g *gatewayAPI) readListenerTLS(st *gatewayState, ls *listenerState) {
 		ls.accepted = false
 		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
 		ls.acceptedMessage = fmt.Sprintf("TLS mode %q is not supported on HTTPS listeners, only Terminate", *tls.Mode)
-		g.t.problems.add(st.ref, ls.field+".tls.mode", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
+		g.t.problems.add(ls.owner, ls.field+".tls.mode", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 		return
 	}
 	g.readListenerCertificate(st, ls, "an HTTPS listener")
@@ -28,8 +28,9 @@ func (g *gatewayAPI) readListenerTLS(st *gatewayState, ls *listenerState) {
 
 // readListenerCertificate finds the certificate of a listener that
 // terminates TLS, what names: the first of its certificateRefs, a
-// kubernetes.io/tls Secret in the Gateway's namespace, or in another one
-// that a ReferenceGrant opens to Gateways of this namespace. A listener
+// kubernetes.io/tls Secret in the namespace of the listener's Gateway or
+// ListenerSet, or in another one that a ReferenceGrant opens to its kind
+// in that namespace. A listener
 // without a usable certificate is not served (ResolvedRefs False):
 // serving it with another certificate would only fail the clients'
 // checks.
@@ -53,13 +54,14 @@ func (g *gatewayAPI) readListenerCertificate(st *gatewayState, ls *listenerState
 			fmt.Sprintf("a certificateRef of group %q and kind %q is not supported, only Secrets (group \"\", kind Secret)", group, kind))
 		return
 	}
-	ns := st.gw.Namespace
+	from := ls.owner // the Gateway or ListenerSet: grants to one are not the other's
+	ns := from.Namespace
 	if ref.Namespace != nil && *ref.Namespace != "" {
 		ns = string(*ref.Namespace)
 	}
-	if !g.granted(kindGateway, st.gw.Namespace, "", kindSecret, ns, string(ref.Name)) {
+	if !g.granted(from.Kind, from.Namespace, "", kindSecret, ns, string(ref.Name)) {
 		g.badCertificate(st, ls, f, gatewayv1.ListenerReasonRefNotPermitted,
-			fmt.Sprintf("no ReferenceGrant in namespace %q lets Gateways of namespace %q use Secret %q", ns, st.gw.Namespace, ref.Name))
+			fmt.Sprintf("no ReferenceGrant in namespace %q lets %ss of namespace %q use Secret %q", ns, from.Kind, from.Namespace, ref.Name))
 		return
 	}
 	r := g.t.shared.newBuilder().secret(ns, string(ref.Name))
@@ -75,7 +77,7 @@ func (g *gatewayAPI) badCertificate(st *gatewayState, ls *listenerState, field s
 	ls.resolved = false
 	ls.resolvedReason = reason
 	ls.resolvedMessage = msg
-	g.t.problems.add(st.ref, field, string(reason), "%s; the listener is not served", msg)
+	g.t.problems.add(ls.owner, field, string(reason), "%s; the listener is not served", msg)
 }
 
 // readTLSListener checks a TLS listener. Mode Passthrough routes the
@@ -95,7 +97,7 @@ func (g *gatewayAPI) readTLSListener(st *gatewayState, ls *listenerState) {
 		ls.accepted = false
 		ls.acceptedReason = gatewayv1.ListenerReasonUnsupportedValue
 		ls.acceptedMessage = fmt.Sprintf("TLS mode %q is not supported on TLS listeners, only Terminate and Passthrough", *ls.l.TLS.Mode)
-		g.t.problems.add(st.ref, ls.field+".tls.mode", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
+		g.t.problems.add(ls.owner, ls.field+".tls.mode", string(ls.acceptedReason), "%s; the listener is not served", ls.acceptedMessage)
 	}
 }
 

@@ -34,10 +34,13 @@ type Snapshot struct {
 	// a listener's allowedRoutes selector reads.
 	GatewayClasses []*gatewayv1.GatewayClass
 	Gateways       []*gatewayv1.Gateway
-	HTTPRoutes     []*gatewayv1.HTTPRoute
-	GRPCRoutes     []*gatewayv1.GRPCRoute
-	TLSRoutes      []*gatewayv1.TLSRoute
-	TCPRoutes      []*gatewayv1.TCPRoute
+	// ListenerSets add listeners to Gateways that allow them
+	// (gatewaylistenerset.go).
+	ListenerSets []*gatewayv1.ListenerSet
+	HTTPRoutes   []*gatewayv1.HTTPRoute
+	GRPCRoutes   []*gatewayv1.GRPCRoute
+	TLSRoutes    []*gatewayv1.TLSRoute
+	TCPRoutes    []*gatewayv1.TCPRoute
 	// BackendTLSPolicies, with the ConfigMaps of their CAs
 	// (gatewaybackendtls.go).
 	BackendTLSPolicies []*gatewayv1.BackendTLSPolicy
@@ -62,6 +65,7 @@ var kinds = []kind{
 	kindOf(corev1.SchemeGroupVersion.String(), "ConfigMap", func(s *Snapshot) *[]*corev1.ConfigMap { return &s.ConfigMaps }),
 	kindOf(gatewayv1.GroupVersion.String(), "GatewayClass", func(s *Snapshot) *[]*gatewayv1.GatewayClass { return &s.GatewayClasses }),
 	kindOf(gatewayv1.GroupVersion.String(), "Gateway", func(s *Snapshot) *[]*gatewayv1.Gateway { return &s.Gateways }),
+	kindOf(gatewayv1.GroupVersion.String(), "ListenerSet", func(s *Snapshot) *[]*gatewayv1.ListenerSet { return &s.ListenerSets }),
 	kindOf(gatewayv1.GroupVersion.String(), "HTTPRoute", func(s *Snapshot) *[]*gatewayv1.HTTPRoute { return &s.HTTPRoutes }),
 	kindOf(gatewayv1.GroupVersion.String(), "GRPCRoute", func(s *Snapshot) *[]*gatewayv1.GRPCRoute { return &s.GRPCRoutes }),
 	kindOf(gatewayv1.GroupVersion.String(), "TLSRoute", func(s *Snapshot) *[]*gatewayv1.TLSRoute { return &s.TLSRoutes }),
@@ -191,7 +195,8 @@ func (s *Snapshot) Objects() iter.Seq2[lbconfig.ObjectRef, Object] {
 
 // Without returns snap less what the objects of refs contribute as sources
 // of load balancers (lbconfig.LoadBalancer.Sources): their Ingresses,
-// Gateways, HTTPRoutes, GRPCRoutes, TLSRoutes and TCPRoutes are left out, and their Services lose the TCP listener annotation but keep
+// Gateways, ListenerSets, HTTPRoutes, GRPCRoutes, TLSRoutes and TCPRoutes
+// are left out, and their Services lose the TCP listener annotation but keep
 // serving as the backends of Ingresses. References to objects of other
 // kinds, or not in snap, change nothing. snap's objects are shared with
 // its source and not modified: changed ones are copies.
@@ -206,6 +211,7 @@ func Without(snap *Snapshot, refs []lbconfig.ObjectRef) *Snapshot {
 	}
 	out.Ingresses = slices.DeleteFunc(slices.Clone(snap.Ingresses), func(ing *networkingv1.Ingress) bool { return excluded(ing) })
 	out.Gateways = slices.DeleteFunc(slices.Clone(snap.Gateways), func(gw *gatewayv1.Gateway) bool { return excluded(gw) })
+	out.ListenerSets = slices.DeleteFunc(slices.Clone(snap.ListenerSets), func(ls *gatewayv1.ListenerSet) bool { return excluded(ls) })
 	out.HTTPRoutes = slices.DeleteFunc(slices.Clone(snap.HTTPRoutes), func(r *gatewayv1.HTTPRoute) bool { return excluded(r) })
 	out.GRPCRoutes = slices.DeleteFunc(slices.Clone(snap.GRPCRoutes), func(r *gatewayv1.GRPCRoute) bool { return excluded(r) })
 	out.TLSRoutes = slices.DeleteFunc(slices.Clone(snap.TLSRoutes), func(r *gatewayv1.TLSRoute) bool { return excluded(r) })

@@ -20,7 +20,8 @@ import (
 // The Gateway API objects (Options.Gateway): GatewayClasses and
 // Namespaces (whose labels allowedRoutes selectors read) cluster-wide,
 // Gateways, HTTPRoutes, GRPCRoutes, TLSRoutes (v1, the version the standard
-// channel serves), TCPRoutes and BackendTLSPolicies (if served) and
+// channel serves), TCPRoutes, BackendTLSPolicies and ListenerSets (if
+// served) and
 // ReferenceGrants in the watched namespaces.
 // Their status-only updates, which the Gateway API status writer makes,
 // do not trigger a reconcile; every change wakes that writer.
@@ -44,6 +45,9 @@ type gatewayScope struct {
 	// tlsPolicies list nothing when BackendTLSPolicies are not served
 	// (gatewaybackendtls.go).
 	tlsPolicies gatewaylisters.BackendTLSPolicyLister
+	// listenerSets list nothing when ListenerSets are not served
+	// (gatewaylistenerset.go).
+	listenerSets gatewaylisters.ListenerSetLister
 }
 
 // watchGatewayAPI sets up the informers of the Gateway API objects.
@@ -67,6 +71,10 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 		return err
 	}
 	tlsPolicies, err := s.watchBackendTLSPolicies(gw, namespaces)
+	if err != nil {
+		return err
+	}
+	listenerSets, err := s.watchListenerSets(gw, namespaces)
 	if err != nil {
 		return err
 	}
@@ -96,7 +104,7 @@ func (s *Source) watchGatewayAPI(client clientset.Interface, gw gatewayclient.In
 		if err := s.addCache("referencegrants"+where, grants.Informer(), s.onGatewayChange(nil)); err != nil {
 			return err
 		}
-		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), grpc: grpc.Lister(), tls: tlsRoutes.Lister(), grants: grants.Lister(), tcpRoutes: tcpRoutes[i], tlsPolicies: tlsPolicies[i]})
+		l.scopes = append(l.scopes, gatewayScope{gateways: gws.Lister(), routes: routes.Lister(), grpc: grpc.Lister(), tls: tlsRoutes.Lister(), grants: grants.Lister(), tcpRoutes: tcpRoutes[i], tlsPolicies: tlsPolicies[i], listenerSets: listenerSets[i]})
 		s.factories = append(s.factories, f)
 	}
 	s.gateway = l
@@ -162,5 +170,6 @@ func (l *gatewayListers) addTo(snap *translate.Snapshot) {
 		snap.ReferenceGrants = appendListed(snap.ReferenceGrants, sc.grants.List)
 		snap.TCPRoutes = appendListed(snap.TCPRoutes, sc.tcpRoutes.List)
 		snap.BackendTLSPolicies = appendListed(snap.BackendTLSPolicies, sc.tlsPolicies.List)
+		snap.ListenerSets = appendListed(snap.ListenerSets, sc.listenerSets.List)
 	}
 }

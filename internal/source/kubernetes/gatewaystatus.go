@@ -177,6 +177,7 @@ func (w *GatewayStatusWriter) sync(ctx context.Context) error {
 	errs = append(errs, writeRoutes(ctx, w, "TCPRoute", snap.TCPRoutes, want.TCPRoutes, now,
 		func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, (*gatewayv1.TCPRoute).DeepCopy, gw.TCPRoutes)...)
 	errs = append(errs, w.writeBackendTLSPolicies(ctx, snap.BackendTLSPolicies, want.BackendTLSPolicies, now)...)
+	errs = append(errs, w.writeListenerSets(ctx, snap.ListenerSets, want.ListenerSets, now)...) // gatewaylistenerset.go
 	if w.opts.Services != nil {
 		errs = append(errs, w.syncServices(ctx, snap, want)...) // gatewayservicesync.go
 	}

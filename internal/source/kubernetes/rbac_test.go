@@ -23,9 +23,9 @@ import (
 // TestRestrictedRBAC runs the controller binary as the ServiceAccount of
 // deploy/rbac.yaml, with nothing but the ClusterRole and Role granted
 // there, watching all namespaces with the Gateway API on: it serves,
-// writes status (of Ingresses and of a BackendTLSPolicy) and Events, keeps
-// a Gateway's Service and EndpointSlice and holds its Lease, and is
-// refused what it has no business doing.
+// writes status (of Ingresses, a BackendTLSPolicy and a ListenerSet) and
+// Events, keeps a Gateway's Service and EndpointSlice and holds its Lease,
+// and is refused what it has no business doing.
 func TestRestrictedRBAC(t *testing.T) {
 	cfg := applyDeploy(t)
 	gf := newGatewayFixture(t)
@@ -48,6 +48,7 @@ func TestRestrictedRBAC(t *testing.T) {
 	)
 	rbacBackendTLSPolicy(t, gf)
 	rbacGatewayService(t, gf)
+	rbacListenerSet(t, gf)
 	expect(t, p.port, "web.test", "/", ok("a"))
 	expect(t, p.port, "broken.test", "/", unavailable)
 	f.expectStatus("web", []networkingv1.IngressLoadBalancerIngress{{
@@ -210,5 +211,29 @@ func rbacGatewayService(t *testing.T, f *gatewayFixture) {
 			return fmt.Errorf("EndpointSlice endpoints %v, want %s", es.Endpoints, addr)
 		}
 		return nil
+	})
+}
+
+// rbacListenerSet makes a ListenerSet for the Gateway of
+// rbacBackendTLSPolicy, which allows none, and waits for its status
+// (NotAllowed), which the controller reads only by listing ListenerSets
+// and writes only through their status subresource.
+func rbacListenerSet(t *testing.T, f *gatewayFixture) {
+	t.Helper()
+	if _, err := f.gw.GatewayV1().ListenerSets(f.ns).Create(f.ctx, &gatewayv1.ListenerSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "extra"},
+		Spec: gatewayv1.ListenerSetSpec{
+			ParentRef: gatewayv1.ParentGatewayReference{Name: "gw"},
+			Listeners: []gatewayv1.ListenerEntry{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: nettest.FreePort(t)}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, statusDeadline, "ListenerSet status", func() error {
+		s, err := f.gw.GatewayV1().ListenerSets(f.ns).Get(f.ctx, "extra", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		return hasCondition(s.Status.Conditions, "Accepted", metav1.ConditionFalse, "NotAllowed", s.Generation)
 	})
 }

@@ -1,0 +1,63 @@
+package kubernetes
+
+import (
+	"context"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+	gatewayinformers "sigs.k8s.io/gateway-api/pkg/client/informers/externalversions"
+	gatewaylisters "sigs.k8s.io/gateway-api/pkg/client/listers/apis/v1"
+)
+
+// ListenerSets (gateway.networking.k8s.io/v1 since Gateway API v1.5) are
+// an optional kind (optionalkind.go), as TCPRoutes are: a cluster without
+// their CRD keeps its Gateways served. The translator adds their listeners
+// to the Gateways that allow them (translate/gatewaylistenerset.go).
+
+// watchListenerSets sets up the ListenerSet informers of the watched
+// namespaces, started once discovery finds the kind, and returns the
+// listers in the order of namespaces.
+func (s *Source) watchListenerSets(gw gatewayclient.Interface, namespaces []string) ([]gatewaylisters.ListenerSetLister, error) {
+	return watchOptionalGateway(s, gw, namespaces, "listenersets", func(f gatewayinformers.SharedInformerFactory) (cache.SharedIndexInformer, gatewaylisters.ListenerSetLister) {
+		sets := f.Gateway().V1().ListenerSets()
+		return sets.Informer(), sets.Lister()
+	})
+}
+
+// writeListenerSets writes the status of the ListenerSets whose status
+// differs from want (by "<namespace>/<name>"), keeping the transition
+// times of conditions whose status did not change.
+func (w *GatewayStatusWriter) writeListenerSets(ctx context.Context, sets []*gatewayv1.ListenerSet,
+	want map[string]gatewayv1.ListenerSetStatus, now metav1.Time,
+) []error {
+	var errs []error
+	for _, s := range sets {
+		key := s.Namespace + "/" + s.Name
+		st, ok := want[key]
+		if !ok {
+			continue
+		}
+		st.Conditions = mergeConditions(s.Status.Conditions, st.Conditions, now)
+		for i := range st.Listeners {
+			var old []metav1.Condition
+			if j := slices.IndexFunc(s.Status.Listeners, func(l gatewayv1.ListenerEntryStatus) bool { return l.Name == st.Listeners[i].Name }); j >= 0 {
+				old = s.Status.Listeners[j].Conditions
+			}
+			st.Listeners[i].Conditions = mergeConditions(old, st.Listeners[i].Conditions, now)
+		}
+		if equality.Semantic.DeepEqual(s.Status, st) {
+			continue
+		}
+		s = s.DeepCopy()
+		s.Status = st
+		errs = append(errs, w.write(ctx, "ListenerSet", key, func(ctx context.Context) error {
+			_, err := w.opts.Client.GatewayV1().ListenerSets(s.Namespace).UpdateStatus(ctx, s, metav1.UpdateOptions{})
+			return err
+		}))
+	}
+	return errs
+}
