@@ -244,9 +244,25 @@ func gatewayStatus(st *gatewayState, applied Applied, served map[string]*lbconfi
 	}
 	out.Addresses = statusAddresses(st, applied.Endpoints[lbName], live != nil)
 	for _, ls := range ownListeners(st) {
-		out.Listeners = append(out.Listeners, listenerStatus(ls, live, gen))
+		l := listenerStatus(ls, live, gen)
+		if !progOK && progReason != string(gatewayv1.GatewayReasonPending) {
+			// Not waiting for the provider: nothing will be applied.
+			unprogrammable(l.Conditions, progMsg)
+		}
+		out.Listeners = append(out.Listeners, l)
 	}
 	return out
+}
+
+// unprogrammable turns a listener's Programmed condition that waits for
+// the provider (Pending) into Invalid, for a Gateway that cannot be
+// programmed: why.
+func unprogrammable(conds []metav1.Condition, why string) {
+	for i, c := range conds {
+		if c.Type == string(gatewayv1.ListenerConditionProgrammed) && c.Reason == string(gatewayv1.ListenerReasonPending) {
+			conds[i].Reason, conds[i].Message = string(gatewayv1.ListenerReasonInvalid), "the Gateway cannot be programmed: "+why
+		}
+	}
 }
 
 // statusAddresses are the addresses of a Gateway: its own, else those
