@@ -45,6 +45,11 @@ func TestGatewaySupportedFeaturesPerProvider(t *testing.T) {
 	if slices.Contains(noTimeoutRetries, "HTTPRouteRetryBackendTimeout") || !slices.Contains(serving, "HTTPRouteRetryBackendTimeout") || len(noTimeoutRetries) != len(serving)-1 {
 		t.Errorf("HTTPRouteRetryBackendTimeout: got %v without timeout retries, %v with", noTimeoutRetries, serving)
 	}
+	// Unproven features are left out, the rest kept.
+	unproven := GatewaySupportedFeatures(Options{Unproven: []string{"GatewayBackendClientCertificate", "NoSuchFeature"}})
+	if slices.Contains(unproven, "GatewayBackendClientCertificate") || len(unproven) != len(serving)-1 {
+		t.Errorf("with GatewayBackendClientCertificate unproven: got %v, from %v", unproven, serving)
+	}
 	// The caller's copy is its own.
 	serving[0] = "changed"
 	if GatewaySupportedFeatures(Options{})[0] == "changed" {

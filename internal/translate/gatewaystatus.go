@@ -68,7 +68,7 @@ var gatewayFeatures = []gatewayv1.FeatureName{
 // those the provider serves (the mirrors unless opts.MirrorsUnserved,
 // lists of names in BackendTLSPolicies unless opts.NameListsUnserved,
 // retries after a backendRequest timeout unless
-// opts.TimeoutRetriesUnserved), those of static and empty addresses with
+// opts.TimeoutRetriesUnserved, none of opts.Unproven), those of static and empty addresses with
 // an address pool (gatewaystatic.go), and GatewayInfrastructure with
 // opts.GatewayServices (gatewayinfra.go).
 func GatewaySupportedFeatures(opts Options) []gatewayv1.FeatureName {
@@ -85,6 +85,7 @@ func GatewaySupportedFeatures(opts Options) []gatewayv1.FeatureName {
 	if opts.GatewayAddressPool.IsValid() {
 		out = append(out, gatewayPoolFeatures...)
 	}
+	out = slices.DeleteFunc(out, func(f gatewayv1.FeatureName) bool { return slices.Contains(opts.Unproven, string(f)) })
 	if opts.GatewayServices {
 		out = append(out, gatewayInfraFeatures...)
 	}

@@ -109,6 +109,10 @@ type Options struct {
 	// declare HTTPRouteRetryBackendTimeout, and such a rule gets a
 	// problem with this reason (gatewayretry.go).
 	TimeoutRetriesUnserved string
+	// Unproven are features the translator and the provider serve but
+	// whose upstream conformance tests do not all pass with this provider
+	// yet: GatewayClasses do not declare them (gatewaystatus.go).
+	Unproven []string
 	// GatewayServices says the leader keeps a Service per accepted
 	// Gateway, labelled with its spec.infrastructure (the kubernetes
 	// source's gatewayservice.go): GatewayClasses then declare
