@@ -41,6 +41,7 @@ type podNetwork struct {
 
 	mu     sync.Mutex
 	used   [256]bool // host numbers .2 to .254 given to live pods
+	last   int       // the host number given last
 	nextID int       // names namespaces and veths; never reused
 	closed bool
 }
@@ -55,7 +56,7 @@ func newPodNetwork() (*podNetwork, error) {
 		if err != nil {
 			continue
 		}
-		n := &podNetwork{num: i, claim: claim}
+		n := &podNetwork{num: i, claim: claim, last: 1}
 		if err := n.create(); err != nil {
 			return nil, errors.Join(err, n.close())
 		}
@@ -131,9 +132,13 @@ func (n *podNetwork) addPod() (*podSandbox, error) {
 		n.mu.Unlock()
 		return nil, errors.New("pod network is closed")
 	}
+	// The next free number after the last one given: an address comes
+	// back only after the others, so that nothing that still knows a
+	// removed pod (a neighbour entry, an endpoint not yet updated, a
+	// connection) reaches a new one at its address.
 	host := 0
-	for i := 2; i < 255; i++ {
-		if !n.used[i] {
+	for k := 1; k <= 253; k++ {
+		if i := 2 + (n.last-2+k+253)%253; !n.used[i] {
 			host = i
 			break
 		}
@@ -143,6 +148,7 @@ func (n *podNetwork) addPod() (*podSandbox, error) {
 		return nil, fmt.Errorf("pod network %s is full", n.prefix())
 	}
 	n.used[host] = true
+	n.last = host
 	id := n.nextID
 	n.nextID++
 	n.mu.Unlock()

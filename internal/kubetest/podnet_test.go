@@ -182,3 +182,41 @@ func ownNamespaces(t *testing.T, num int) []string {
 	}
 	return names
 }
+
+// TestPodAddressesNotReusedAtOnce: a removed pod's address goes to
+// another pod only after the other addresses.
+func TestPodAddressesNotReusedAtOnce(t *testing.T) {
+	n, err := newPodNetwork()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.close()
+	first, err := n.addPod()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.removePod(first); err != nil {
+		t.Fatal(err)
+	}
+	second, err := n.addPod()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.removePod(second)
+	if second.Addr == first.Addr {
+		t.Errorf("the next pod got %s again, the address just freed", second.Addr)
+	}
+	n.mu.Lock()
+	for i := range n.used {
+		n.used[i] = i != first.host
+	}
+	n.mu.Unlock()
+	third, err := n.addPod()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.removePod(third)
+	if third.Addr != first.Addr {
+		t.Errorf("with only %s free, a pod got %s", first.Addr, third.Addr)
+	}
+}
