@@ -21,11 +21,17 @@
 # used where the controller has it; without it its full-handshake rows say
 # so instead of measuring.
 #
-# Each row: requests/s, p50 and p99, each core's busy share (/proc/stat),
-# the proxy's own CPU time (its processes' utime and stime, /proc/PID/stat)
+# Each table is measured in BENCH_ROUNDS rounds, one after another; in
+# each round every row is measured once, and each round starts one row
+# later than the one before (the rows' order rotates), so that a noisy
+# window or a row's place in the order does not decide a ratio. Each row:
+# requests/s, p50 and p99, each core's busy share (/proc/stat), the
+# proxy's own CPU time (its processes' utime and stime, /proc/PID/stat)
 # as a share of one core, requests per proxy-CPU second and its ratio to
-# the hand-written HAProxy config's, and the proxy's resident memory
-# (VmRSS) after the run. The proxy under test is pinned to CPU 0 with one
+# the hand-written HAProxy config's: each the median over the rounds; and
+# the proxy's resident memory (VmRSS) after the last round. The ratios
+# between rows are the medians of each round's ratio, printed with the
+# rounds' own figures. The proxy under test is pinned to CPU 0 with one
 # thread (HAProxy takes its thread count from the CPUs it may use: one;
 # nginx runs one worker); wrk and the backend share CPU 1 in every run, so
 # the ratios compare like with like on a 2-core machine. The proxies not
@@ -33,13 +39,15 @@
 # the proxy's own CPU time, so other load on CPU 0 (a shared machine)
 # lowers requests/s but not that figure.
 #
-#   BENCH_DURATION     seconds per measurement (default 10)
+#   BENCH_DURATION     seconds per measurement (default 5)
+#   BENCH_ROUNDS       rounds of each table (default 3)
 #   BENCH_CONNECTIONS  concurrent connections (default 50)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-duration=${BENCH_DURATION:-10}
+duration=${BENCH_DURATION:-5}
+rounds=${BENCH_ROUNDS:-3}
 conns=${BENCH_CONNECTIONS:-50}
 
 . bench/lib.sh
@@ -285,67 +293,115 @@ measure() {
 	' <<<"$out"
 }
 
-# report TITLE RESULTS -> the table and the ratios. Requests per proxy-CPU
-# second are req/s over the proxy's own CPU share; "x haproxy-cfg" is that
-# figure over the hand-written HAProxy config's in the same table.
+# table KIND KEY... measures the rows KEY... in $rounds rounds, each
+# round's order rotated by one row, and prints "ROUND " before each
+# measure line. KIND is http (keep-alive to the HTTP port; the key direct
+# is the backend itself) or https (a new TLS connection per request). A
+# key without an instance (a controller without --tls-session-resumption)
+# prints "NAME n/a (REASON)" once per round.
+table() {
+	local kind=$1 r i n key
+	shift
+	n=$#
+	local keys=("$@")
+	for ((r = 1; r <= rounds; r++)); do
+		for ((i = 0; i < n; i++)); do
+			key=${keys[(i + r - 1) % n]}
+			printf '%d ' "$r"
+			if [[ $key == direct ]]; then
+				measure direct "http://127.0.0.1:$backend_port/"
+			elif [[ -z ${tls_port[$key]:-} ]]; then
+				echo "${key%-full} n/a (flag missing: --tls-session-resumption)"
+			elif [[ $kind == http ]]; then
+				measure "$key" "http://127.0.0.1:${port[$key]}/"
+			else
+				measure "$key" "https://127.0.0.1:${tls_port[$key]}/" -H 'Connection: close'
+			fi
+		done
+	done
+}
+
+# report TITLE RESULTS ROWS [goals] -> the table of ROWS and the ratios,
+# from table's lines; with goals, the builtin's goals (keep-alive) too.
+# Each column is the median over the rounds (RSS: the last round's).
+# Requests per proxy-CPU second are req/s over the proxy's own CPU share;
+# "x haproxy-cfg" is the median of each round's ratio of that figure to
+# the hand-written HAProxy config's, and so are the ratios below the
+# table, each followed by the rounds' own ratios.
 report() {
 	echo "$1"
-	awk '
-		$2 == "n/a" { missing[NR] = $0; sub(/^[^ ]+ /, "", missing[NR]); order[NR] = $1; next }
-		{ rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; c0[$1] = $5; c1[$1] = $6; own[$1] = $7; rss[$1] = $8; session[$1] = $9
-		  per[$1] = ($7 > 0 ? $2 * 100 / $7 : 0); order[NR] = $1; if ($9 != "") checked = 1 }
+	awk -v order="$3" -v goals="${4:-}" '
+		# median LIST: the median of the space-separated numbers.
+		function median(list,   a, n, i, j, t) {
+			n = split(list, a, " ")
+			for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		}
+		# ratio A B FIELD: "M (rounds: r1 r2 ...)", the median over the
+		# rounds of the ratio of FIELD (per: requests per proxy-CPU
+		# second, rps, p99) of row A to row B, then each round by itself.
+		function ratio(a, b, field,   r, list, x, y) {
+			list = ""
+			for (r = 1; r <= rounds; r++) {
+				x = (field == "per" ? per[r, a] : field == "rps" ? rps[r, a] : p99[r, a])
+				y = (field == "per" ? per[r, b] : field == "rps" ? rps[r, b] : p99[r, b])
+				if (y > 0) list = list sprintf(" %.3f", x / y)
+			}
+			return sprintf("%.3fx (rounds:%s)", median(list), list)
+		}
+		{ r = $1; n = $2; if (r > rounds) rounds = r }
+		$3 == "n/a" { line = $0; sub(/^[^ ]+ [^ ]+ /, "", line); missing[n] = line; next }
+		{
+			seen[n] = 1; rps[r, n] = $3; p99[r, n] = $5; per[r, n] = ($8 > 0 ? $3 * 100 / $8 : 0)
+			for (f = 3; f <= 8; f++) col[n, f] = col[n, f] " " $f
+			perl[n] = perl[n] " " per[r, n]; rss[n] = $9
+			if ($10 != "") { checked = 1; session[n] = (n in session && index(session[n], $10) == 0 ? session[n] "/" $10 : $10) }
+		}
 		END {
-			ref = per["haproxy-cfg"]
+			split(order, names, " ")
 			printf "%-13s %9s %8s %8s %7s %7s %8s %15s %13s %11s%s\n", "target", "req/s", "p50 ms", "p99 ms", "cpu0 %", "cpu1 %", "proxy %", "req/proxy-cpu-s", "x haproxy-cfg", "RSS MiB", (checked ? "  s_client" : "")
-			for (i = 1; i <= NR; i++) {
-				n = order[i]
-				if (i in missing) { printf "%-13s %s\n", n, missing[i]; continue }
-				printf "%-13s %9d %8.3f %8.3f %7.1f %7.1f %8s %15s %13s %11s%s\n", n, rps[n], p50[n], p99[n], c0[n], c1[n],
-					(n == "direct" ? "-" : sprintf("%.1f", own[n])), (n == "direct" ? "-" : sprintf("%.0f", per[n])), (n == "direct" || ref == 0 ? "-" : sprintf("%.2f", per[n] / ref)),
-					rss[n], (checked ? "  " session[n] : "")
+			for (i = 1; i in names; i++) {
+				k = names[i]; n = k; sub(/-full$/, "", n)
+				if (n in missing) { printf "%-13s %s\n", n, missing[n]; continue }
+				if (!(n in seen)) continue
+				printf "%-13s %9d %8.3f %8.3f %7.1f %7.1f %8s %15s %13s %11s%s\n", n, median(col[n, 3]), median(col[n, 4]), median(col[n, 5]),
+					median(col[n, 6]), median(col[n, 7]), (n == "direct" ? "-" : sprintf("%.1f", median(col[n, 8]))),
+					(n == "direct" ? "-" : sprintf("%.0f", median(perl[n]))),
+					(n == "direct" || !("haproxy-cfg" in seen) ? "-" : sprintf("%.2f", median(ratiol(n)))), rss[n], (checked ? "  " session[n] : "")
 			}
-			if (!("haproxy-cfg" in rps)) exit
-			split("builtin haproxy-prov nginx", names, " ")
-			for (i = 1; i <= 3; i++) {
-				n = names[i]
-				if (n in rps) printf "%-25s throughput %.2fx  p99 %.2fx%s\n", n "/haproxy-cfg", rps[n] / rps["haproxy-cfg"], p99[n] / p99["haproxy-cfg"],
-					(n == "haproxy-prov" ? sprintf("  per proxy-CPU second %.3fx", per[n] / ref) : "")
-			}
-			if (("haproxy-prov" in rps) && per["haproxy-eq"] > 0) printf "%-25s per proxy-CPU second %.3fx (goal: at least 0.95x)\n", "haproxy-prov/haproxy-eq", per["haproxy-prov"] / per["haproxy-eq"]
-			if (per["haproxy-eq"] > 0) printf "%-25s per proxy-CPU second %.3fx (what the guarantees cost)\n", "haproxy-eq/haproxy-cfg", per["haproxy-eq"] / ref
-			if ("direct" in rps) printf "%-25s throughput %.2fx\n", "haproxy-cfg/direct", rps["haproxy-cfg"] / rps["direct"]
+			if (!("haproxy-cfg" in seen)) exit
+			if ("builtin" in seen) printf "%-25s per proxy-CPU second %s%s\n%-25s p99 %s%s\n", "builtin/haproxy-cfg", ratio("builtin", "haproxy-cfg", "per"),
+				(goals ? " (goal: at least 0.8x)" : ""), "", ratio("builtin", "haproxy-cfg", "p99"), (goals ? " (goal: at most 1.5x)" : "")
+			if ("nginx" in seen) printf "%-25s per proxy-CPU second %s\n", "nginx/haproxy-cfg", ratio("nginx", "haproxy-cfg", "per")
+			if (("haproxy-prov" in seen) && ("haproxy-eq" in seen)) printf "%-25s per proxy-CPU second %s (goal: at least 0.95x)\n", "haproxy-prov/haproxy-eq", ratio("haproxy-prov", "haproxy-eq", "per")
+			if ("haproxy-eq" in seen) printf "%-25s per proxy-CPU second %s (what the guarantees cost)\n", "haproxy-eq/haproxy-cfg", ratio("haproxy-eq", "haproxy-cfg", "per")
+			if ("direct" in seen) printf "%-25s throughput %s\n", "haproxy-cfg/direct", ratio("haproxy-cfg", "direct", "rps")
+		}
+		# ratiol N: the ratio of N to haproxy-cfg per proxy-CPU second in
+		# each round, as a list.
+		function ratiol(n,   r, list) {
+			list = ""
+			for (r = 1; r <= rounds; r++) if (per[r, "haproxy-cfg"] > 0) list = list " " per[r, n] / per[r, "haproxy-cfg"]
+			return list
 		}
 	' <<<"$2"
 }
 
-echo "proxy %: the proxy's own CPU time over the run, in % of one core. RSS: after the run; haproxy-prov: controller+HAProxy workers."
+echo "proxy %: the proxy's own CPU time over the run, in % of one core. RSS: after the last round; haproxy-prov: controller+HAProxy workers."
 echo "s_client: a second TLS connection Reused the first one's session, or New."
+echo "Each figure: the median of ${rounds} rounds of ${duration}s per row, the rows' order rotated from round to round."
 echo
-results=$( {
-	measure direct "http://127.0.0.1:$backend_port/"
-	for key in builtin haproxy-cfg haproxy-eq haproxy-prov nginx; do
-		measure "$key" "http://127.0.0.1:${port[$key]}/"
-	done
-} )
-report "HTTP keep-alive, ${conns} connections, ${duration}s each; proxy on CPU 0, wrk + backend on CPU 1" "$results"
+rows="direct builtin haproxy-cfg haproxy-eq haproxy-prov nginx"
+results=$(table http $rows)
+report "HTTP keep-alive, ${conns} connections; proxy on CPU 0, wrk + backend on CPU 1" "$results" "$rows" goals
 echo
 # A new TLS connection per request: the handshake dominates.
 tls_check=resumed
-results=$( {
-	for key in builtin haproxy-cfg haproxy-eq haproxy-prov nginx; do
-		measure "$key" "https://127.0.0.1:${tls_port[$key]}/" -H 'Connection: close'
-	done
-} )
-report "HTTPS, a new connection per request, resumed handshakes (TLS 1.3 session tickets, P-256), ${conns} connections, ${duration}s each" "$results"
+rows="builtin haproxy-cfg haproxy-eq haproxy-prov nginx"
+results=$(table https $rows)
+report "HTTPS, a new connection per request, resumed handshakes (TLS 1.3 session tickets, P-256), ${conns} connections" "$results" "$rows"
 echo
 tls_check=full
-results=$( {
-	for key in builtin-full haproxy-cfg-full haproxy-eq-full haproxy-prov-full nginx-full; do
-		if [[ -z ${tls_port[$key]:-} ]]; then
-			echo "${key%-full} n/a (flag missing: --tls-session-resumption)"
-			continue
-		fi
-		measure "$key" "https://127.0.0.1:${tls_port[$key]}/" -H 'Connection: close'
-	done
-} )
-report "HTTPS, a new connection per request, full handshakes (session resumption off on the server, P-256), ${conns} connections, ${duration}s each" "$results"
+rows="builtin-full haproxy-cfg-full haproxy-eq-full haproxy-prov-full nginx-full"
+results=$(table https $rows)
+report "HTTPS, a new connection per request, full handshakes (session resumption off on the server, P-256), ${conns} connections" "$results" "$rows"
