@@ -51,3 +51,8 @@ export GATEWAY_CONFORMANCE_BIN
 reports=$(mktemp -d)
 trap 'rm -rf "$reports"' EXIT
 GATEWAY_CONFORMANCE_REPORT_DIR=$reports go test -count=1 -tags conformance -timeout 60m -run '^TestGatewayConformance$' ./test/conformance/
+# CONFORMANCE_REPORTS_OUT=DIR keeps a copy of the reports of this run.
+if [[ -n ${CONFORMANCE_REPORTS_OUT:-} ]]; then
+	mkdir -p "$CONFORMANCE_REPORTS_OUT"
+	cp "$reports"/*.yaml "$CONFORMANCE_REPORTS_OUT"/
+fi
