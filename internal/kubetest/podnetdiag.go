@@ -34,7 +34,7 @@ func (h *addressHistory) add(host int, event string) {
 func (n *podNetwork) describe(s *podSandbox) string {
 	var b strings.Builder
 	n.mu.Lock()
-	fmt.Fprintf(&b, "address %s (pod MAC %s, bridge MAC %s), newest last:\n", s.Addr, macOf(s.Addr), macOf(n.gateway()))
+	fmt.Fprintf(&b, "address %s (the pod's MAC should be %s, the bridge's %s), newest last:\n", s.Addr, macOf(s.Addr), macOf(n.gateway()))
 	for _, e := range n.history.events[s.host] {
 		fmt.Fprintf(&b, "  %s\n", e)
 	}
@@ -44,6 +44,7 @@ func (n *podNetwork) describe(s *podSandbox) string {
 		{"bridge", "fdb", "show", "br", n.bridge(), "dynamic"},
 		{"ip", "-br", "link", "show", "master", n.bridge()},
 		{"ip", "-br", "link", "show", "dev", n.bridge()},
+		{"ip", "-n", s.Namespace, "-br", "link", "show"},
 		{"ip", "-n", s.Namespace, "-br", "addr", "show"},
 		{"ip", "-n", s.Namespace, "neigh", "show"},
 	} {
