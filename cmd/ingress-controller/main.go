@@ -656,12 +656,12 @@ func timeoutRetriesUnserved(f *flags) string {
 }
 
 // unproven are the Gateway API features a provider serves whose upstream
-// tests do not all pass with it yet (docs/gateway-api.md, Conformance).
-// GatewayTLSBackendClientCertificate passes run alone with either
-// provider, but in the whole suite its backend pod's address did not
-// answer for 30 s once with each (dial timeouts), not understood yet.
+// tests do not all pass with it yet (docs/gateway-api.md, Conformance):
+// none today. GatewayBackendClientCertificate was one until the
+// conformance cluster's pod network stopped sending a reused address's
+// packets to the removed pod's MAC address.
 func unproven(*flags) []string {
-	return []string{"GatewayBackendClientCertificate"}
+	return nil
 }
 
 // allowedResponseHeaders are the header names for which the kubernetes

@@ -65,8 +65,7 @@ func TestTranslateOptions(t *testing.T) {
 		{[]string{"--provider=haproxy"},
 			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, ScaleIgnored: fileSource, NginxIngressClass: nginx,
 				StickyCanaryIgnored: "--provider=haproxy cannot", NameListsUnserved: "--provider=haproxy checks one DNS name",
-				TimeoutRetriesUnserved: "--provider=haproxy retries a timed-out attempt only when timeouts.request is not set",
-				Unproven:               []string{"GatewayBackendClientCertificate"}}},
+				TimeoutRetriesUnserved: "--provider=haproxy retries a timed-out attempt only when timeouts.request is not set"}},
 		{[]string{"--source=kubernetes"},
 			translate.Options{ControllerName: translate.DefaultControllerName, IngressClass: translate.DefaultIngressClass, HTTPPort: 80, HTTPSPort: 443, NginxIngressClass: nginx,
 				ScaleIgnored: "this replica has no public address (--public-address, $HOST_IP or $POD_IP)"}},
@@ -88,8 +87,6 @@ func TestTranslateOptions(t *testing.T) {
 		if err != nil {
 			t.Fatalf("parseFlags %v: %v", tc.args, err)
 		}
-		// The same for every provider (unproven).
-		tc.want.Unproven = []string{"GatewayBackendClientCertificate"}
 		if got := translateOptions(f); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("flags %v: translate options %+v, want %+v", tc.args, got, tc.want)
 		}

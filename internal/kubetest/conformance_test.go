@@ -95,6 +95,7 @@ func TestConformanceCluster(t *testing.T) {
 	checkKubeletPort(t, ctx, c, pods[0])
 	checkLatePod(t, ctx, c, ns.Name)
 	checkCrashingContainer(t, ctx, c, ns.Name)
+	checkPortlessPod(t, ctx, c, ns.Name)
 
 	// Up to 6 at once: every Pod its own address, all published.
 	scaleTo(t, ctx, client, ns.Name, 6)
@@ -786,6 +787,54 @@ func checkCrashingContainer(t *testing.T, ctx context.Context, c *kubetest.Confo
 		}
 		return fmt.Errorf("still there: %v", err)
 	})
+}
+
+// checkPortlessPod runs a Pod like GatewayTLSBackendClientCertificate's
+// backend, without ports or probes, whose Ready a kubelet writes once its
+// container runs: the Node writes it once echo-basic serves, so the Pod
+// answers on every port at the moment it is seen Ready.
+func checkPortlessPod(t *testing.T, ctx context.Context, c *kubetest.Conformance, ns string) {
+	t.Helper()
+	pods := c.Client.CoreV1().Pods(ns)
+	spec := echoDeployment(1).Spec.Template.Spec
+	spec.Containers[0].Ports = nil
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "portless"}, Spec: spec}
+	w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=portless"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var ready *corev1.Pod
+	for ready == nil {
+		select {
+		case <-ctx.Done():
+			t.Fatal("pod portless never ready")
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatal("watch of pod portless ended")
+			}
+			if p, isPod := ev.Object.(*corev1.Pod); isPod && podReady(p) {
+				ready = p
+			}
+		}
+	}
+	for _, port := range []string{"3000", "3001", "8443"} {
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(ready.Status.PodIP, port), time.Second)
+		if err != nil {
+			t.Errorf("pod portless, Ready: port %s: %v", port, err)
+			continue
+		}
+		conn.Close()
+	}
+	if cs := ready.Status.ContainerStatuses; len(cs) != 1 || !ptr.Deref(cs[0].Started, false) || cs[0].State.Running == nil {
+		t.Errorf("pod portless, Ready: container statuses %+v, want one started and running", cs)
+	}
+	if err := pods.Delete(ctx, "portless", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // podNamespaces lists the network namespaces of the pod network.

@@ -91,7 +91,9 @@
 // Lease renewed), binds every unscheduled Pod to itself, and for each Pod
 // makes a network namespace with a veth on the bridge and an address in
 // 198.18.128.0/17 (routes to 198.18.0.0/15 only, no default route; the root
-// namespace reaches Pods over the bridge), writes its secret, configMap,
+// namespace reaches Pods over the bridge; each interface's MAC address is
+// made of its IP address, so that a reused address answers whoever cached
+// its MAC), writes its secret, configMap,
 // downward API and projected volumes (service-account tokens from the
 // TokenRequest API) as files, and runs echo-basic for each container
 // whatever its image, command or args say, with the container's env
@@ -99,9 +101,16 @@
 // configMap keys, envFrom). A process cannot see a volume at its
 // mountPath without a mount namespace per container; instead an env value
 // that names a path under a volume mount names the file on the node (how
-// echo-basic finds TLS_SERVER_CERT). Readiness is the container's HTTP or
-// TCP readiness probe, else a connection to each TCP container port; an
-// exited process is restarted with back-off per restartPolicy. The Pod's
+// echo-basic finds TLS_SERVER_CERT). A container is started once
+// echo-basic listens on every port its environment gives it and the node
+// connects to it at the Pod's address (a kubelet calls it started once the
+// process runs, which would make a Pod without probes Ready before it
+// serves); if that connection fails, the Node logs the pod network's
+// state (the address's history, neighbour and forwarding entries, links,
+// namespaces), and it connects again every few seconds to report a Pod it
+// loses. Readiness is started and the container's HTTP or TCP readiness
+// probe, else a connection to each TCP container port; an exited process
+// is restarted with back-off per restartPolicy. The Pod's
 // status says what a kubelet would (phase, PodScheduled, Initialized,
 // ContainersReady, Ready, podIP(s), hostIP(s), container statuses with a
 // start time). A deleted Pod gets SIGTERM, SIGKILL after its grace period,

@@ -26,6 +26,9 @@ import (
 const (
 	// probePeriod is how often readiness is checked and exits noticed.
 	probePeriod = 500 * time.Millisecond
+	// watchEvery is how many probe periods pass between the node's
+	// connections to a started container, to report a pod it loses.
+	watchEvery = 10
 	// retryPeriod paces a Pod that cannot start yet (a missing Secret).
 	retryPeriod = time.Second
 	maxBackoff  = 10 * time.Second
@@ -308,6 +311,9 @@ type podContainer struct {
 	exited    chan struct{} // closed when cmd has exited
 	exitCode  int
 	startedAt metav1.Time
+	listening bool // cmd listens on its ports, reached from the node
+	reported  bool // cmd's address failed and the node said why
+	checks    int
 	ready     bool
 	restarts  int32
 	backoff   time.Duration
@@ -342,6 +348,7 @@ func (c *podContainer) start(n *Node, netns, dir string) {
 	cmd.Stderr = c.logs.writer("stderr")
 	exited := make(chan struct{})
 	c.cmd, c.exited, c.ready = cmd, exited, false
+	c.listening, c.reported = false, false
 	c.startedAt = metav1.Now()
 	if err := n.spawner.run(cmd); err != nil {
 		c.logs.add("stderr", "kubetest-node: cannot start echo-basic: "+err.Error())
@@ -379,7 +386,7 @@ func (c *podContainer) check(ctx context.Context, n *Node, pod *corev1.Pod, sand
 	if !running {
 		return c.maybeRestart(n, pod, sandbox)
 	}
-	ready := c.probe(ctx, sandbox.Addr) == nil
+	ready := c.started(ctx, n, pod, sandbox) && c.probe(ctx, sandbox.Addr) == nil
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.running() {
@@ -526,7 +533,7 @@ func (c *podContainer) status(pod *corev1.Pod) corev1.ContainerStatus {
 	}
 	switch {
 	case c.running():
-		cs.Started = ptr.To(true)
+		cs.Started = ptr.To(c.listening)
 		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: c.startedAt}
 	case c.nextStart.IsZero() && c.cmd != nil:
 		cs.Started = ptr.To(false)

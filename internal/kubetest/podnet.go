@@ -39,11 +39,12 @@ type podNetwork struct {
 	num   int
 	claim net.Listener
 
-	mu     sync.Mutex
-	used   [256]bool // host numbers .2 to .254 given to live pods
-	last   int       // the host number given last
-	nextID int       // names namespaces and veths; never reused
-	closed bool
+	mu      sync.Mutex
+	used    [256]bool // host numbers .2 to .254 given to live pods
+	last    int       // the host number given last
+	nextID  int       // names namespaces and veths; never reused
+	closed  bool
+	history addressHistory
 }
 
 // newPodNetwork claims the lowest free number, removes a killed run's
@@ -70,7 +71,7 @@ func (n *podNetwork) create() error {
 		return fmt.Errorf("pod network %s: removing what a killed run left: %w", n.prefix(), err)
 	}
 	return runIP(
-		[]string{"link", "add", n.bridge(), "type", "bridge"},
+		[]string{"link", "add", n.bridge(), "address", macOf(n.gateway()), "type", "bridge"},
 		[]string{"addr", "add", netip.PrefixFrom(n.gateway(), 24).String(), "dev", n.bridge()},
 		[]string{"link", "set", n.bridge(), "up"},
 	)
@@ -116,6 +117,20 @@ func (n *podNetwork) removeNamed() error {
 	return errors.Join(errs...)
 }
 
+// macOf is the MAC address of the interface holding addr, a locally
+// administered one made of the address, as Docker makes its containers':
+// the node (and every pod on the bridge) caches a pod's MAC address for
+// up to a minute after it last answered, and a pod given a removed pod's
+// address must answer at that MAC address, or the SYNs sent to it go to
+// no one until the entry expires. The bridge has its gateway's, so that
+// it keeps one MAC address whatever ports come and go: by default a
+// bridge takes its lowest port's, and pods that cached it lose the node
+// when that port goes.
+func macOf(addr netip.Addr) string {
+	a := addr.As4()
+	return fmt.Sprintf("02:00:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3])
+}
+
 // podSandbox is one pod's network namespace and address.
 type podSandbox struct {
 	Namespace string
@@ -151,6 +166,7 @@ func (n *podNetwork) addPod() (*podSandbox, error) {
 	n.last = host
 	id := n.nextID
 	n.nextID++
+	n.history.add(host, "given to "+n.namespace(id))
 	n.mu.Unlock()
 
 	s := &podSandbox{
@@ -162,7 +178,7 @@ func (n *podNetwork) addPod() (*podSandbox, error) {
 	in := func(args ...string) []string { return append([]string{"-n", s.Namespace}, args...) }
 	err := runIP(
 		[]string{"netns", "add", s.Namespace},
-		[]string{"link", "add", s.veth, "type", "veth", "peer", "name", podIface, "netns", s.Namespace},
+		[]string{"link", "add", s.veth, "type", "veth", "peer", "name", podIface, "address", macOf(s.Addr), "netns", s.Namespace},
 		[]string{"link", "set", s.veth, "master", n.bridge(), "up"},
 		in("addr", "add", netip.PrefixFrom(s.Addr, 24).String(), "dev", podIface),
 		in("link", "set", podIface, "up"),
@@ -186,6 +202,7 @@ func (n *podNetwork) removePod(s *podSandbox) error {
 	}
 	n.mu.Lock()
 	n.used[s.host] = false
+	n.history.add(s.host, "freed by "+s.Namespace)
 	n.mu.Unlock()
 	return errors.Join(errs...)
 }
