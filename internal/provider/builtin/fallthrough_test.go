@@ -86,6 +86,43 @@ func TestRouteForFallsThroughLikeLbconfig(t *testing.T) {
 	}
 }
 
+// FuzzFallThrough: for any Host and path, the compiled lookup picks the
+// route lbconfig.Listener.VirtualHostsFor's chain gives.
+func FuzzFallThrough(f *testing.F) {
+	for _, s := range [][2]string{{"a.example.com", "/api/long"}, {"A.Example.COM.:80", "/other"}, {"y.x.b.example.com", "/b"}, {"", "/x"}, {"[::1]:80", "/"}} {
+		f.Add(s[0], s[1])
+	}
+	l := lbconfig.Listener{Port: 80, VirtualHosts: fallThroughHosts()}
+	pr, err := compileListener(l, func(r *lbconfig.BackendRef) (*backend, error) {
+		if r == nil {
+			return nil, nil
+		}
+		return &backend{name: r.Name}, nil
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, host, path string) {
+		want := ""
+	chain:
+		for _, vh := range l.VirtualHostsFor(lbconfig.NormalizeHost(host)) {
+			for _, rt := range vh.Routes {
+				if rt.Matches(path) {
+					want = rt.Backend.Name
+					break chain
+				}
+			}
+		}
+		got := ""
+		if rt := pr.routeFor(host, path); rt != nil {
+			got = rt.backend.name
+		}
+		if got != want {
+			t.Errorf("Host %q, path %q: routed to %q, want %q", host, path, got, want)
+		}
+	})
+}
+
 // TestFastPathFallThroughAllocatesNothing: a request that falls through
 // from an exact host to a wildcard's route is served on the keep-alive
 // fast path without a heap allocation (the routes it takes are
