@@ -29,7 +29,8 @@ import (
 //   - Listeners of one Gateway on the same port share one lbconfig
 //     listener; their hostnames become virtual hosts. Two on one port
 //     with different protocols, or the same hostname, are Conflicted and
-//     left out.
+//     left out. A virtual host falls through to the next less specific
+//     one of the same listener (gatewayfallthrough.go).
 //   - On the listen address, Ingress load balancers keep their ports: a
 //     Gateway listener on a port one of them uses is not programmed
 //     (Accepted False, PortUnavailable) and the Gateway gets a Warning.

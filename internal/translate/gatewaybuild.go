@@ -76,6 +76,9 @@ type vhostBuild struct {
 	// owners are the routes' sources by route key, so that the oldest
 	// route keeps a match.
 	owners map[string]lbconfig.ObjectRef
+	// listeners are those whose hostnames or routes made it
+	// (gatewayfallthrough.go).
+	listeners []*listenerState
 }
 
 // build makes the load balancer of st from its usable listeners and the
@@ -98,6 +101,9 @@ func (g *gatewayAPI) build(st *gatewayState) {
 				vb.vh.ConnectionGroup = groups[ls]
 			}
 			hosts[host] = vb
+		}
+		if !slices.Contains(vb.listeners, ls) {
+			vb.listeners = append(vb.listeners, ls)
 		}
 		return vb
 	}
@@ -157,6 +163,7 @@ func (g *gatewayAPI) build(st *gatewayState) {
 	g.addTCPRoutes(st, lb, listeners)
 	for _, port := range slices.Sorted(maps.Keys(listeners)) {
 		l := listeners[port]
+		linkFallThrough(vhosts[port]) // gatewayfallthrough.go
 		for _, host := range slices.Sorted(maps.Keys(vhosts[port])) {
 			vb := vhosts[port][host]
 			vb.vh.Routes = fillGroups(vb.vh.Routes, g.notFoundBackend)

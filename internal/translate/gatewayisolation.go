@@ -14,8 +14,10 @@ import (
 // a virtual host, without routes when none attaches, so that its hosts
 // get 404 rather than the less specific listener's routes.
 //
-// Within one listener a request for an exact hostname does not fall
-// through to the routes of a wildcard hostname: see docs/gateway-api.md.
+// Within one listener a request that no route of its exact hostname
+// takes goes on to the routes of the listener's wildcard hostnames, then
+// those without hostname; never to another listener's
+// (gatewayfallthrough.go).
 
 // isolatedListeners returns the usable HTTP listeners of st whose
 // hostname a less specific usable HTTP listener of the same port also

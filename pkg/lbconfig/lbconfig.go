@@ -129,6 +129,13 @@ type VirtualHost struct {
 	// host of another group than the one its connection's server name
 	// picked is answered 421 (misdirect.go). "" takes no part.
 	ConnectionGroup string `json:"connectionGroup,omitempty"`
+	// FallThrough, if set, names the virtual host of this listener whose
+	// routes a request this one takes tries when none of this one's
+	// routes takes it: a less specific Hostname ("" the catch-all) that
+	// takes every host this one takes (fallthrough.go). Gateway API's
+	// hostnames rank before paths; Ingress's hosts have none. nil: the
+	// request gets the listener's DefaultBackend, else 404.
+	FallThrough *string `json:"fallThrough,omitempty"`
 	// Passthrough, on HTTPS and TLSPassthrough listeners, makes the TLS
 	// connections whose server name (SNI) picks this virtual host go to
 	// this backend as they are, without terminating TLS. Such a virtual

@@ -179,6 +179,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 		}
 		v.clientAuth(vf+".clientAuth", l.Protocol, &vh)           // clientauth.go
 		v.connectionGroup(vf+".connectionGroup", l.Protocol, &vh) // misdirect.go
+		v.fallThrough(vf+".fallThrough", &l, &vh)                 // fallthrough.go
 		switch {
 		case vh.TLS == nil:
 		case l.Protocol != ProtocolHTTPS && (l.Protocol != ProtocolTLSPassthrough || vh.TCP == nil):

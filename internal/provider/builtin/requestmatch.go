@@ -61,9 +61,10 @@ func queryHolds(ms []queryMatch, query string) bool {
 
 // routeForRequest picks the route of r, whose normalized path is path:
 // the first route of its virtual host whose path matches and whose
-// conditions hold, else a route to the default backend, else nil.
+// conditions hold, trying those it falls through to next, else a route
+// to the default backend, else nil.
 func (pr *portRoutes) routeForRequest(r *http.Request, path string) *route {
-	if v := pr.vhostFor(lbconfig.NormalizeHost(r.Host)); v != nil {
+	for v := pr.vhostFor(lbconfig.NormalizeHost(r.Host)); v != nil; v = v.next {
 		for i := range v.routes {
 			rt := &v.routes[i]
 			if rt.matches(path) && (rt.split == nil || rt.split.holds(r)) {

@@ -110,6 +110,9 @@ type vhost struct {
 	// group numbers the connection group of this host from 1; 0 has
 	// none (misdirect.go).
 	group uint32
+	// next is the virtual host whose routes a request tries when none
+	// of these takes it, or nil (fallthrough.go).
+	next *vhost
 }
 
 type route struct {
@@ -460,6 +463,7 @@ func compileListener(l lbconfig.Listener, lookup func(*lbconfig.BackendRef) (*ba
 			pr.exact[name] = v
 		}
 	}
+	linkFallThrough(pr, l) // fallthrough.go
 	return pr, nil
 }
 
@@ -507,10 +511,10 @@ func (pr *portRoutes) vhostFor(host string) *vhost {
 
 // routeFor picks the route of a request by its Host header and path,
 // without allocating (unless the host holds upper-case letters) or locking:
-// the first route of the virtual host that matches, else a route to the
-// default backend, else nil.
+// the first route of the virtual host that matches, trying those it
+// falls through to next, else a route to the default backend, else nil.
 func (pr *portRoutes) routeFor(hostHeader, path string) *route {
-	if v := pr.vhostFor(lbconfig.NormalizeHost(hostHeader)); v != nil {
+	for v := pr.vhostFor(lbconfig.NormalizeHost(hostHeader)); v != nil; v = v.next {
 		for i := range v.routes {
 			if v.routes[i].matches(path) {
 				return &v.routes[i]

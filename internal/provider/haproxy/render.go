@@ -778,14 +778,19 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	if exact.Len() > 0 || pfx.Len() > 0 {
 		w.line("    http-request set-var(txn.path) path")
 	}
-	if exact.Len() > 0 {
-		w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,),map_str(" + exactMap + ") if { var(txn.vhost) -m found }")
+	lookup := func(w *lines, exactCond, prefixCond string) {
+		if exact.Len() > 0 {
+			w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,),map_str(" + exactMap + ") if " + exactCond)
+		}
+		if pfx.Len() > 0 {
+			w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,/),map_beg(" + prefixMap + ") if " + prefixCond)
+		}
+		paths.regexLines(w)
+		splits.lines(w)
 	}
-	if pfx.Len() > 0 {
-		w.line("    http-request set-var(txn.backend) var(txn.vhost),concat(:,txn.path,/),map_beg(" + prefixMap + ") if { var(txn.vhost) -m found } !{ var(txn.backend) -m found }")
-	}
-	paths.regexLines(w)
-	splits.lines(w)
+	lookup(w, "{ var(txn.vhost) -m found }", "{ var(txn.vhost) -m found } !{ var(txn.backend) -m found }")
+	falls := newFallThroughs(l) // fallthrough.go
+	falls.lines(w, r.files, prefix+"fallthrough.map", lookup)
 	r.mirrors.splitLines(w, mirrored)
 	timeouts.lines(w)
 	paths.splitLines(w)

@@ -331,6 +331,7 @@ func goldenCases(t testing.TB) map[string]*lbconfig.Config {
 	cases["ext-auth"] = extAuthConfig(t)
 	cases["status"] = statusConfig()
 	cases["retry"] = retryConfig()
+	cases["fall-through"] = fallThroughConfig()
 	cases["tls-terminate"] = terminateConfig(t)
 	cases["client-auth"] = clientAuthConfig(t) // clientauth_test.go
 	cases["misdirect"] = misdirectConfig(t)    // misdirect_test.go

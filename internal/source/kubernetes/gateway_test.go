@@ -265,6 +265,23 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 			Rules:           []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{backend("no-such-service", 1)}}},
 		},
 	})
+	// Hostnames before paths: api.fall.test's route has "/api" only, so
+	// its other requests go on to the *.fall.test route of the same
+	// listener, whose longer "/api/long" does not beat "/api".
+	onHTTP := gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "web", SectionName: ptr.To(gatewayv1.SectionName("http"))}}}
+	f.route(&gatewayv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Name: "fall-exact"},
+		Spec: gatewayv1.HTTPRouteSpec{CommonRouteSpec: onHTTP, Hostnames: []gatewayv1.Hostname{"api.fall.test"},
+			Rules: []gatewayv1.HTTPRouteRule{{Matches: match(gatewayv1.PathMatchPathPrefix, "/api"), BackendRefs: []gatewayv1.HTTPBackendRef{backend("svc-v2", 1)}}}},
+	})
+	f.route(&gatewayv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Name: "fall-wildcard"},
+		Spec: gatewayv1.HTTPRouteSpec{CommonRouteSpec: onHTTP, Hostnames: []gatewayv1.Hostname{"*.fall.test"},
+			Rules: []gatewayv1.HTTPRouteRule{
+				{Matches: match(gatewayv1.PathMatchPathPrefix, "/"), BackendRefs: []gatewayv1.HTTPBackendRef{backend("svc-v1", 1)}},
+				{Matches: match(gatewayv1.PathMatchPathPrefix, "/api/long"), BackendRefs: []gatewayv1.HTTPBackendRef{backend("svc-v1", 1)}},
+			}},
+	})
 	foreign := &gatewayv1.HTTPRoute{
 		ObjectMeta: metav1.ObjectMeta{Name: "foreign", Namespace: other.ns},
 		Spec: gatewayv1.HTTPRouteSpec{
@@ -313,6 +330,9 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 		{"gw.test", "/q?v=2x", nil, ok("v1")},    // Exact
 		{"gw.test", "/q?v=3&v=2", nil, ok("v1")}, // the first v counts
 		{"unknown.test", "/", nil, notFound},
+		{"api.fall.test", "/api/long", nil, ok("v2")},
+		{"api.fall.test", "/other", nil, ok("v1")}, // on to *.fall.test
+		{"x.api.fall.test", "/api", nil, ok("v1")},
 		{"foreign.test", "/", nil, notFound}, // its namespace is not allowed
 	} {
 		expectGW(gwAddr, httpPort, tc.host, tc.path, tc.header, nil, tc.want)
@@ -405,12 +425,13 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 		}
 		for _, l := range g.Status.Listeners {
 			w := want[string(l.Name)]
-			// "main" and "missing" (by sectionName) attach to "http";
-			// "main" also to "https", whose hostname it has, and to
-			// "broken", which does not serve without its certificate but
-			// counts it as the spec says.
+			// "main", "missing", "fall-exact" and "fall-wildcard" (by
+			// sectionName) attach to "http"; "main" also to "https",
+			// whose hostname it has, and to "broken", which does not
+			// serve without its certificate but counts it as the spec
+			// says.
 			if string(l.Name) == "http" {
-				w.attached = 2
+				w.attached = 4
 			}
 			if l.AttachedRoutes != w.attached {
 				return fmt.Errorf("listener %s: attachedRoutes %d, want %d", l.Name, l.AttachedRoutes, w.attached)

@@ -167,6 +167,7 @@ func (s Suite) Run(t *testing.T) {
 		{"ExternalAuthService", (*Suite).testExternalAuthService},
 		{"Redirects", (*Suite).testRedirects},
 		{"MultiLabelWildcards", (*Suite).testMultiLabelWildcards},
+		{"HostFallThrough", (*Suite).testHostFallThrough},
 		{"EmptyVirtualHosts", (*Suite).testEmptyVirtualHosts},
 		{"RedirectsToRequestHost", (*Suite).testRedirectsToRequestHost},
 		{"HeadAnswers", (*Suite).testHeadAnswers},
