@@ -2,7 +2,6 @@ package kubernetes
 
 import (
 	"context"
-	"slices"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,13 +41,7 @@ func (w *GatewayStatusWriter) writeListenerSets(ctx context.Context, sets []*gat
 			continue
 		}
 		st.Conditions = mergeConditions(s.Status.Conditions, st.Conditions, now)
-		for i := range st.Listeners {
-			var old []metav1.Condition
-			if j := slices.IndexFunc(s.Status.Listeners, func(l gatewayv1.ListenerEntryStatus) bool { return l.Name == st.Listeners[i].Name }); j >= 0 {
-				old = s.Status.Listeners[j].Conditions
-			}
-			st.Listeners[i].Conditions = mergeConditions(old, st.Listeners[i].Conditions, now)
-		}
+		mergeListenerConditions(s.Status.Listeners, st.Listeners, now, listenerSetListener)
 		if equality.Semantic.DeepEqual(s.Status, st) {
 			continue
 		}
@@ -60,4 +53,10 @@ func (w *GatewayStatusWriter) writeListenerSets(ctx context.Context, sets []*gat
 		}))
 	}
 	return errs
+}
+
+// listenerSetListener gives mergeListenerConditions a ListenerSet
+// listener's name and conditions.
+func listenerSetListener(l *gatewayv1.ListenerEntryStatus) (gatewayv1.SectionName, *[]metav1.Condition) {
+	return l.Name, &l.Conditions
 }

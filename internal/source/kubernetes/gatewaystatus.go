@@ -150,13 +150,7 @@ func (w *GatewayStatusWriter) sync(ctx context.Context) error {
 			continue
 		}
 		st.Conditions = mergeConditions(gw.Status.Conditions, st.Conditions, now)
-		for i := range st.Listeners {
-			var old []metav1.Condition
-			if j := slices.IndexFunc(gw.Status.Listeners, func(l gatewayv1.ListenerStatus) bool { return l.Name == st.Listeners[i].Name }); j >= 0 {
-				old = gw.Status.Listeners[j].Conditions
-			}
-			st.Listeners[i].Conditions = mergeConditions(old, st.Listeners[i].Conditions, now)
-		}
+		mergeListenerConditions(gw.Status.Listeners, st.Listeners, now, gatewayListener)
 		if equality.Semantic.DeepEqual(gw.Status, st) {
 			continue
 		}
@@ -242,6 +236,30 @@ func mergeConditions(old, want []metav1.Condition, now metav1.Time) []metav1.Con
 		out = append(out, c)
 	}
 	return out
+}
+
+// mergeListenerConditions merges the conditions of each listener of want
+// with those of cur's listener of the same name (mergeConditions), for
+// a Gateway's listeners and a ListenerSet's alike: listener gives a
+// listener's name and conditions.
+func mergeListenerConditions[L any](cur, want []L, now metav1.Time, listener func(*L) (gatewayv1.SectionName, *[]metav1.Condition)) {
+	for i := range want {
+		name, conditions := listener(&want[i])
+		var old []metav1.Condition
+		for j := range cur {
+			if n, c := listener(&cur[j]); n == name {
+				old = *c
+				break
+			}
+		}
+		*conditions = mergeConditions(old, *conditions, now)
+	}
+}
+
+// gatewayListener gives mergeListenerConditions a Gateway listener's
+// name and conditions.
+func gatewayListener(l *gatewayv1.ListenerStatus) (gatewayv1.SectionName, *[]metav1.Condition) {
+	return l.Name, &l.Conditions
 }
 
 // routeParents returns the status.parents of a route: the entries of
