@@ -94,7 +94,7 @@ func (w *GatewayStatusWriter) warn(gw *gatewayv1.Gateway, reason, msg string) {
 func (w *GatewayStatusWriter) change(ctx context.Context, c gatewayChange) error {
 	ctx, cancel := context.WithTimeout(ctx, statusRequestTimeout)
 	defer cancel()
-	core, discovery := w.opts.Services.CoreV1(), w.opts.Services.DiscoveryV1()
+	core, discovery := w.opts.Core.CoreV1(), w.opts.Core.DiscoveryV1()
 	var err error
 	kind := "Service"
 	switch obj := c.obj.(type) {

@@ -28,15 +28,17 @@ type GatewayStatusOptions struct {
 	Client gatewayclient.Interface
 	// Source supplies the cached objects (Options.Gateway must be set).
 	Source *Source
-	// Translate are the options the engine translates with.
+	// Translate are the options the engine translates with. With
+	// Translate.GatewayServices (--gateway-services) the writer keeps a
+	// Service and EndpointSlices per accepted Gateway (gatewayservice.go),
+	// whose changes the Source wakes it for (Options.GatewayServices).
 	Translate translate.Options
+	// Core is the client of those Services and EndpointSlices, required
+	// with Translate.GatewayServices.
+	Core clientset.Interface
 	// Kick wakes the writer when a Gateway API object changes: the
 	// source's Options.GatewayKick.
 	Kick StatusKick
-	// Services, when set (--gateway-services), is the client the writer
-	// keeps a Service and EndpointSlices per accepted Gateway with
-	// (gatewayservice.go); Translate.GatewayServices should be set too.
-	Services clientset.Interface
 	// Recorder records the Warnings about those Services on Gateways.
 	Recorder record.EventRecorder
 	Logger   *slog.Logger
@@ -63,6 +65,9 @@ type GatewayStatusWriter struct {
 func NewGatewayStatusWriter(opts GatewayStatusOptions) (*GatewayStatusWriter, error) {
 	if opts.Client == nil || opts.Source == nil {
 		return nil, errors.New("gateway status writer: Client and Source are required")
+	}
+	if opts.Translate.GatewayServices && opts.Core == nil {
+		return nil, errors.New("gateway status writer: Core is required with Translate.GatewayServices")
 	}
 	if opts.Kick == nil {
 		opts.Kick = NewStatusKick()
@@ -172,7 +177,7 @@ func (w *GatewayStatusWriter) sync(ctx context.Context) error {
 		func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, (*gatewayv1.TCPRoute).DeepCopy, gw.TCPRoutes)...)
 	errs = append(errs, w.writeBackendTLSPolicies(ctx, snap.BackendTLSPolicies, want.BackendTLSPolicies, now)...)
 	errs = append(errs, w.writeListenerSets(ctx, snap.ListenerSets, want.ListenerSets, now)...) // gatewaylistenerset.go
-	if w.opts.Services != nil {
+	if w.opts.Translate.GatewayServices {
 		errs = append(errs, w.syncServices(ctx, snap, want)...) // gatewayservicesync.go
 	}
 	return errors.Join(errs...)
