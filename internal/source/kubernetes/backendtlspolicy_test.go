@@ -1,7 +1,6 @@
 package kubernetes_test
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -56,58 +55,21 @@ func TestBackendTLSPolicy(t *testing.T) {
 	f.service("web", "https", 443, int32(port))
 	f.slice("web-1", "web", "https", int32(port), addr)
 
-	gc, err := f.gw.GatewayV1().GatewayClasses().Create(f.ctx, &gatewayv1.GatewayClass{
-		ObjectMeta: metav1.ObjectMeta{Name: class},
-		Spec:       gatewayv1.GatewayClassSpec{ControllerName: translate.GatewayControllerName},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = f.gw.GatewayV1().GatewayClasses().Delete(context.Background(), gc.Name, metav1.DeleteOptions{})
-	})
+	f.gatewayClass(class)
 	// 127.0.96.0/24 is this branch's; its top is this test's.
 	gwAddr := "127.0.96.250"
 	httpPort := nettest.FreePort(t)
-	if _, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: gatewayv1.ObjectName(class),
-			Addresses:        []gatewayv1.GatewaySpecAddress{{Type: ptr.To(gatewayv1.IPAddressType), Value: gwAddr}},
-			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: httpPort}},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	f.route(&gatewayv1.HTTPRoute{
-		ObjectMeta: metav1.ObjectMeta{Name: "tls"},
-		Spec: gatewayv1.HTTPRouteSpec{
-			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "web"}}},
-			Hostnames:       []gatewayv1.Hostname{"tls.test"},
-			Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
-				BackendObjectReference: gatewayv1.BackendObjectReference{Name: "web", Port: ptr.To(gatewayv1.PortNumber(443))},
-			}}}}},
-		},
-	})
+	gw := newGateway("web", class, httpListener("http", httpPort))
+	gw.Spec.Addresses = ipAddresses(gwAddr)
+	f.gateway(gw)
+	route := newHTTPRoute("tls", []gatewayv1.ParentReference{{Name: "web"}}, backendRule(backendRef("web", 443)))
+	route.Spec.Hostnames = []gatewayv1.Hostname{"tls.test"}
+	f.route(route)
 	policy := func(name, hostname string) *gatewayv1.BackendTLSPolicy {
 		t.Helper()
-		p, err := f.gw.GatewayV1().BackendTLSPolicies(f.ns).Create(f.ctx, &gatewayv1.BackendTLSPolicy{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: gatewayv1.BackendTLSPolicySpec{
-				TargetRefs: []gatewayv1.LocalPolicyTargetReferenceWithSectionName{{
-					LocalPolicyTargetReference: gatewayv1.LocalPolicyTargetReference{Kind: "Service", Name: "web"},
-					SectionName:                ptr.To(gatewayv1.SectionName("https")),
-				}},
-				Validation: gatewayv1.BackendTLSPolicyValidation{
-					CACertificateRefs: []gatewayv1.LocalObjectReference{{Kind: "ConfigMap", Name: "backend-ca"}},
-					Hostname:          gatewayv1.PreciseHostname(hostname),
-				},
-			},
-		}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
+		p := newBackendTLSPolicy(name, "web", "backend-ca", hostname)
+		p.Spec.TargetRefs[0].SectionName = ptr.To(gatewayv1.SectionName("https"))
+		return f.backendTLSPolicy(p)
 	}
 	first := policy("first", "web.test")
 
