@@ -2,12 +2,9 @@ package kubernetes_test
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,7 +12,6 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"ingress-controller/internal/nettest"
-	"ingress-controller/internal/selfsigned"
 	"ingress-controller/internal/translate"
 )
 
@@ -31,29 +27,7 @@ import (
 func TestBackendTLSPolicy(t *testing.T) {
 	f := newGatewayFixture(t)
 	class := "btls-" + f.ns
-	ca, err := selfsigned.NewCA("cluster ca", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := selfsigned.NewCA("other ca", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.Issue("web", time.Hour, selfsigned.ServerAuth, "web.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := nextBackendAddress.Add(1)
-	addr := nettest.LoopbackAddress(t, fmt.Sprintf("198.18.4.%d", n)).String()
-	echo, err := nettest.StartTLSEcho("tls", net.JoinHostPort(addr, "0"), cert.TLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = echo.Close() })
-	_, portText, _ := net.SplitHostPort(echo.Addr)
-	port, _ := strconv.Atoi(portText)
-	f.service("web", "https", 443, int32(port))
-	f.slice("web-1", "web", "https", int32(port), addr)
+	ca, other := startTLSBackend(t, f.fixture, "web.test")
 
 	f.gatewayClass(class)
 	// 127.0.96.0/24 is this branch's; its top is this test's.
@@ -142,7 +116,7 @@ func TestBackendTLSPolicy(t *testing.T) {
 	expectGet(ok("tls"))
 
 	// A hostname the certificate is not for: no longer served.
-	first, err = f.gw.GatewayV1().BackendTLSPolicies(f.ns).Get(f.ctx, first.Name, metav1.GetOptions{})
+	first, err := f.gw.GatewayV1().BackendTLSPolicies(f.ns).Get(f.ctx, first.Name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
