@@ -143,19 +143,7 @@ func exactly(obj metav1.Object) metav1.DeleteOptions {
 // or EndpointSlice comes or goes, or one of ours changes: it may be one
 // in the way of ours, or ours edited.
 func (s *Source) onGatewayObjectInput() cache.ResourceEventHandler {
-	notify := s.gatewayKick.Fire
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { notify() },
-		UpdateFunc: func(old, cur any) {
-			if sameVersion(old, cur) {
-				return
-			}
-			if isOursObject(old) || isOursObject(cur) {
-				notify()
-			}
-		},
-		DeleteFunc: func(any) { notify() },
-	}
+	return notifyOnChange(s.gatewayKick.Fire, func(old, cur any) bool { return !isOursObject(old) && !isOursObject(cur) })
 }
 
 func isOursObject(obj any) bool {
