@@ -93,7 +93,7 @@ func (w *GatewayStatusWriter) Applied(cfg *lbconfig.Config, res provider.Result)
 // backoff.
 func (w *GatewayStatusWriter) Lead(ctx context.Context) {
 	w.log.Info("leading: writing Gateway API status")
-	backoff := statusRetryMin
+	retries := newRetries(statusRetryMin, statusRetryMax, w.log, "writing Gateway API status")
 	var retry <-chan time.Time
 	w.kick.Fire()
 	for {
@@ -103,17 +103,11 @@ func (w *GatewayStatusWriter) Lead(ctx context.Context) {
 		case <-w.kick:
 		case <-retry:
 		}
-		retry = nil
-		if err := w.sync(ctx); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			w.log.Warn("writing Gateway API status failed; retrying", "error", err, "retry_in", backoff)
-			retry = time.After(backoff)
-			backoff = min(backoff*2, statusRetryMax)
-			continue
+		err := w.sync(ctx)
+		if err != nil && ctx.Err() != nil {
+			return
 		}
-		backoff = statusRetryMin
+		retry = retries.after(err)
 	}
 }
 
