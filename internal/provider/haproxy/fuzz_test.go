@@ -196,6 +196,21 @@ func compileAll(exprs ...string) []*regexp.Regexp {
 	return out
 }
 
+// checkLines fails t for every line of text, the file name's, that no
+// expression of grammar matches.
+func checkLines(t testing.TB, name, text string, grammar []*regexp.Regexp) {
+	t.Helper()
+lines:
+	for i, l := range strings.Split(text, "\n") {
+		for _, re := range grammar {
+			if re.MatchString(l) {
+				continue lines
+			}
+		}
+		t.Errorf("%s:%d: unexpected line %q", name, i+1, l)
+	}
+}
+
 // checkGrammar fails t unless every line RenderConfig wrote is one it means
 // to write.
 func checkGrammar(t testing.TB, r *Rendered) {
@@ -204,15 +219,7 @@ func checkGrammar(t testing.TB, r *Rendered) {
 		text := string(data)
 		switch {
 		case name == configFile:
-		lines:
-			for i, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-				for _, re := range cfgGrammar {
-					if re.MatchString(l) {
-						continue lines
-					}
-				}
-				t.Errorf("%s:%d: unexpected line %q", name, i+1, l)
-			}
+			checkLines(t, name, strings.TrimSuffix(text, "\n"), cfgGrammar)
 		case strings.HasPrefix(name, certsDir+"/"), name == errorsDir+"/503.http":
 		case name == errorPagesLua:
 			checkErrorPagesLua(t, text)
@@ -480,15 +487,7 @@ func checkExtAuthLua(t testing.TB, text string) {
 		t.Errorf("%s does not end with the embedded extauth.lua", extAuthLua)
 		return
 	}
-lines:
-	for i, l := range strings.Split(rules, "\n") {
-		for _, re := range luaGrammar {
-			if re.MatchString(l) {
-				continue lines
-			}
-		}
-		t.Errorf("%s:%d: unexpected line %q", extAuthLua, i+1, l)
-	}
+	checkLines(t, extAuthLua, rules, luaGrammar)
 }
 
 // mirrorLuaGrammar is the grammar of the rules table of mirror.lua.
@@ -510,13 +509,5 @@ func checkMirrorLua(t testing.TB, text string) {
 		t.Errorf("%s does not end with the embedded mirror.lua", mirrorLua)
 		return
 	}
-lines:
-	for i, l := range strings.Split(rules, "\n") {
-		for _, re := range mirrorLuaGrammar {
-			if re.MatchString(l) {
-				continue lines
-			}
-		}
-		t.Errorf("%s:%d: unexpected line %q", mirrorLua, i+1, l)
-	}
+	checkLines(t, mirrorLua, rules, mirrorLuaGrammar)
 }
