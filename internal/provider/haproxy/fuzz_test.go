@@ -228,13 +228,13 @@ func checkGrammar(t testing.TB, r *Rendered) {
 				t.Errorf("%s is not the embedded hop-by-hop.lua", name)
 			}
 		case name == extAuthLua:
-			checkExtAuthLua(t, text)
+			checkLuaRules(t, name, text, extAuthSource, luaGrammar)
 		case name == backendServersLua:
 			if text != string(backendServersSource) {
 				t.Errorf("%s is not the embedded backendservers.lua", name)
 			}
 		case name == mirrorLua:
-			checkMirrorLua(t, text)
+			checkLuaRules(t, name, text, mirrorSource, mirrorLuaGrammar)
 		default:
 			var re *regexp.Regexp
 			longest := 0
@@ -478,16 +478,16 @@ var luaGrammar = compileAll(
 	`^\}$`,
 )
 
-// checkExtAuthLua fails t unless text is the rules table, in its grammar,
-// followed by the embedded action.
-func checkExtAuthLua(t testing.TB, text string) {
+// checkLuaRules fails t unless text, the file name's, is a rules table in
+// grammar followed by the embedded action code.
+func checkLuaRules(t testing.TB, name, text, code string, grammar []*regexp.Regexp) {
 	t.Helper()
-	rules, ok := strings.CutSuffix(text, "\n\n"+extAuthSource)
+	rules, ok := strings.CutSuffix(text, "\n\n"+code)
 	if !ok {
-		t.Errorf("%s does not end with the embedded extauth.lua", extAuthLua)
+		t.Errorf("%s does not end with the embedded action", name)
 		return
 	}
-	checkLines(t, extAuthLua, rules, luaGrammar)
+	checkLines(t, name, rules, grammar)
 }
 
 // mirrorLuaGrammar is the grammar of the rules table of mirror.lua.
@@ -499,15 +499,3 @@ var mirrorLuaGrammar = compileAll(
 	`^    \},$`,
 	`^\}$`,
 )
-
-// checkMirrorLua fails t unless text is the rules table, in its grammar,
-// followed by the embedded action.
-func checkMirrorLua(t testing.TB, text string) {
-	t.Helper()
-	rules, ok := strings.CutSuffix(text, "\n\n"+mirrorSource)
-	if !ok {
-		t.Errorf("%s does not end with the embedded mirror.lua", mirrorLua)
-		return
-	}
-	checkLines(t, mirrorLua, rules, mirrorLuaGrammar)
-}
