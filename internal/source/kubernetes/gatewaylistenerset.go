@@ -1,9 +1,6 @@
 package kubernetes
 
 import (
-	"context"
-
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -27,32 +24,11 @@ func (s *Source) watchListenerSets(gw gatewayclient.Interface, namespaces []stri
 	})
 }
 
-// writeListenerSets writes the status of the ListenerSets whose status
-// differs from want (by "<namespace>/<name>"), keeping the transition
-// times of conditions whose status did not change.
-func (w *GatewayStatusWriter) writeListenerSets(ctx context.Context, sets []*gatewayv1.ListenerSet,
-	want map[string]gatewayv1.ListenerSetStatus, now metav1.Time,
-) []error {
-	var errs []error
-	for _, s := range sets {
-		key := s.Namespace + "/" + s.Name
-		st, ok := want[key]
-		if !ok {
-			continue
-		}
-		st.Conditions = mergeConditions(s.Status.Conditions, st.Conditions, now)
-		mergeListenerConditions(s.Status.Listeners, st.Listeners, now, listenerSetListener)
-		if equality.Semantic.DeepEqual(s.Status, st) {
-			continue
-		}
-		s = s.DeepCopy()
-		s.Status = st
-		errs = append(errs, w.write(ctx, "ListenerSet", key, func(ctx context.Context) error {
-			_, err := w.opts.Client.GatewayV1().ListenerSets(s.Namespace).UpdateStatus(ctx, s, metav1.UpdateOptions{})
-			return err
-		}))
-	}
-	return errs
+// mergeListenerSetStatus keeps in want the transition times of cur's
+// conditions and its listeners'.
+func mergeListenerSetStatus(cur gatewayv1.ListenerSetStatus, want *gatewayv1.ListenerSetStatus, now metav1.Time) {
+	want.Conditions = mergeConditions(cur.Conditions, want.Conditions, now)
+	mergeListenerConditions(cur.Listeners, want.Listeners, now, listenerSetListener)
 }
 
 // listenerSetListener gives mergeListenerConditions a ListenerSet
