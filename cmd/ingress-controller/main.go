@@ -817,10 +817,7 @@ func runKubernetes(ctx context.Context, f *flags, log *slog.Logger, prov provide
 	var gatewayStatus *kubesource.GatewayStatusWriter
 	if f.gatewayAPI {
 		opts := kubesource.GatewayStatusOptions{
-			Client: gateway, Source: src, Translate: topts, Kick: gatewayKick, Recorder: events.Recorder(), Logger: log,
-		}
-		if topts.GatewayServices {
-			opts.Services = client
+			Client: gateway, Source: src, Translate: topts, Core: client, Kick: gatewayKick, Recorder: events.Recorder(), Logger: log,
 		}
 		gatewayStatus, err = kubesource.NewGatewayStatusWriter(opts)
 		if err != nil {

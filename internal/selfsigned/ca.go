@@ -25,11 +25,7 @@ const (
 // NewCA makes a self-signed CA certificate called cn, valid from an hour
 // ago for validity, that Issue signs certificates with.
 func NewCA(cn string, validity time.Duration) (*Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	tmpl, err := template(cn, validity)
+	key, tmpl, err := template(cn, validity)
 	if err != nil {
 		return nil, err
 	}
@@ -45,11 +41,7 @@ func (ca *Certificate) Issue(cn string, validity time.Duration, usage Usage, hos
 	if !ok || ca.Leaf == nil || !ca.Leaf.IsCA {
 		return nil, errors.New("selfsigned: the issuer is not a CA made by NewCA")
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	tmpl, err := template(cn, validity)
+	key, tmpl, err := template(cn, validity)
 	if err != nil {
 		return nil, err
 	}
@@ -62,13 +54,19 @@ func (ca *Certificate) Issue(cn string, validity time.Duration, usage Usage, hos
 	return finish(tmpl, ca.Leaf, key, caKey)
 }
 
-func template(cn string, validity time.Duration) (*x509.Certificate, error) {
+// template returns a new key and the template of a certificate called cn
+// for it, valid from an hour ago for validity.
+func template(cn string, validity time.Duration) (*ecdsa.PrivateKey, *x509.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	now := time.Now()
-	return &x509.Certificate{
+	return key, &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: cn},
 		NotBefore:             now.Add(-time.Hour),

@@ -36,26 +36,34 @@ func FuzzIngresses(f *testing.F) {
 	addFuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, ingressYAML, serviceYAML, sliceYAML, secretYAML []byte, host, path, pathType, port, lbName, listenPorts string, perIngress bool) {
 		snap := fuzzSnapshot(ingressYAML, serviceYAML, sliceYAML, secretYAML, host, path, pathType, port, lbName, listenPorts)
-		before := mustJSON(t, snap)
 		opts := goldenOptions
 		opts.LBPerIngress = perIngress
 		nginx := opts
 		nginx.NginxCompat, nginx.NginxIngressClass = true, DefaultIngressClass
-
-		for _, opts := range []Options{opts, nginx} {
-			cfg, problems := Ingresses(snap, opts)
-			checkResult(t, cfg, problems)
-			checkRefusedNotServed(t, cfg, problems)
-			first := mustJSON(t, []any{cfg, problems})
-			cfg, problems = Ingresses(snap, opts)
-			if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
-				t.Fatalf("two translations differ:\n%s\n%s", first, again)
-			}
-		}
-		if after := mustJSON(t, snap); !bytes.Equal(before, after) {
-			t.Fatal("Ingresses modified its snapshot")
-		}
+		checkTranslations(t, snap, opts, nginx)
 	})
+}
+
+// checkTranslations translates snap twice with each of opts and checks
+// that the result is valid (checkResult), serves no Ingress refused
+// (checkRefusedNotServed) and is the same both times, and that snap is
+// left as it was.
+func checkTranslations(t *testing.T, snap *Snapshot, opts ...Options) {
+	t.Helper()
+	before := mustJSON(t, snap)
+	for _, o := range opts {
+		cfg, problems := Ingresses(snap, o)
+		checkResult(t, cfg, problems)
+		checkRefusedNotServed(t, cfg, problems)
+		first := mustJSON(t, []any{cfg, problems})
+		cfg, problems = Ingresses(snap, o)
+		if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
+			t.Fatalf("two translations differ:\n%s\n%s", first, again)
+		}
+	}
+	if after := mustJSON(t, snap); !bytes.Equal(before, after) {
+		t.Fatal("Ingresses modified its snapshot")
+	}
 }
 
 // checkRefusedNotServed fails t if an Ingress with a RefusedAnnotation

@@ -1,7 +1,6 @@
 package translate
 
 import (
-	"bytes"
 	"slices"
 	"testing"
 
@@ -50,21 +49,9 @@ func FuzzNginxAnnotations(f *testing.F) {
 				}}}},
 			},
 		}
-		snap := &Snapshot{Ingresses: []*networkingv1.Ingress{ing}}
-		before := mustJSON(t, snap)
 		opts := goldenOptions
 		opts.NginxCompat = true
-		cfg, problems := Ingresses(snap, opts)
-		checkResult(t, cfg, problems)
-		checkRefusedNotServed(t, cfg, problems)
-		first := mustJSON(t, []any{cfg, problems})
-		cfg, problems = Ingresses(snap, opts)
-		if again := mustJSON(t, []any{cfg, problems}); !bytes.Equal(first, again) {
-			t.Fatalf("two translations differ:\n%s\n%s", first, again)
-		}
-		if after := mustJSON(t, snap); !bytes.Equal(before, after) {
-			t.Fatal("Ingresses modified its snapshot")
-		}
+		checkTranslations(t, &Snapshot{Ingresses: []*networkingv1.Ingress{ing}}, opts)
 	})
 }
 

@@ -86,7 +86,19 @@ func TestRequestRouting(t *testing.T) {
 	}
 }
 
+// readGoldenConfig reads the golden config of the case name, which must
+// have one load balancer with one listener.
 func readGoldenConfig(t *testing.T, name string) *lbconfig.Config {
+	t.Helper()
+	cfg := loadGoldenConfig(t, name)
+	if len(cfg.LoadBalancers) != 1 || len(cfg.LoadBalancers[0].Listeners) != 1 {
+		t.Fatalf("%s: want one load balancer with one listener", name)
+	}
+	return cfg
+}
+
+// loadGoldenConfig reads the golden config of the case name.
+func loadGoldenConfig(t *testing.T, name string) *lbconfig.Config {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name, "config.golden.json"))
 	if err != nil {
@@ -95,9 +107,6 @@ func readGoldenConfig(t *testing.T, name string) *lbconfig.Config {
 	var cfg lbconfig.Config
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		t.Fatalf("%s: %v", name, err)
-	}
-	if len(cfg.LoadBalancers) != 1 || len(cfg.LoadBalancers[0].Listeners) != 1 {
-		t.Fatalf("%s: want one load balancer with one listener", name)
 	}
 	return &cfg
 }

@@ -1,8 +1,6 @@
 package translate
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,16 +70,8 @@ type lbListeners struct {
 
 func goldenListeners(t *testing.T, golden string) []lbListeners {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", golden, "config.golden.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg lbconfig.Config
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		t.Fatalf("%s: %v", golden, err)
-	}
 	var out []lbListeners
-	for _, lb := range cfg.LoadBalancers {
+	for _, lb := range loadGoldenConfig(t, golden).LoadBalancers {
 		ll := lbListeners{name: lb.Name}
 		for i := range lb.Listeners {
 			switch l := &lb.Listeners[i]; l.Protocol {

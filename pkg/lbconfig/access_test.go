@@ -2,7 +2,6 @@ package lbconfig
 
 import (
 	"encoding/json"
-	"errors"
 	"net/netip"
 	"slices"
 	"testing"
@@ -64,20 +63,7 @@ func TestValidateAccess(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := validConfig()
 			c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].Access = tc.access
-			err := c.Validate()
-			if tc.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Validate() = %v, want a *FieldError", err)
-			}
-			if fe.Field != tc.field {
-				t.Errorf("field = %q (%v), want %q", fe.Field, err, tc.field)
-			}
+			checkField(t, c, tc.field)
 		})
 	}
 }

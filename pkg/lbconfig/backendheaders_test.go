@@ -38,20 +38,7 @@ func TestValidateBackendHeaders(t *testing.T) {
 			c := splitConfig()
 			rs := c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes
 			rs[0].Backends = []WeightedBackend{{Name: "ns/canary:80", Weight: 30, RequestHeaders: ok()}, {Name: "ns/web:80", Weight: 70, RequestHeaders: tc.m}}
-			err := c.Validate()
-			if tc.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Validate() = %v, want a *FieldError", err)
-			}
-			if fe.Field != tc.field {
-				t.Errorf("field = %q (%v), want %q", fe.Field, err, tc.field)
-			}
+			checkField(t, c, tc.field)
 		})
 	}
 }

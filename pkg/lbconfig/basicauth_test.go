@@ -2,7 +2,6 @@ package lbconfig
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 )
@@ -137,20 +136,7 @@ func TestValidateBasicAuth(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := withBasicAuth(User{Name: "alice", Hash: testAPR1}, User{Name: "bob", Hash: testBcrypt})
 			tc.edit(c)
-			err := c.Validate()
-			if tc.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Validate() = %v, want a *FieldError", err)
-			}
-			if fe.Field != tc.field {
-				t.Errorf("field = %q (%v), want %q", fe.Field, err, tc.field)
-			}
+			checkField(t, c, tc.field)
 		})
 	}
 }

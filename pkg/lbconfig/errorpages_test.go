@@ -44,7 +44,7 @@ func TestValidateErrorPages(t *testing.T) {
 		"more than a range": {&ErrorPages{Backend: BackendRef{Name: "ns/errors:80"}, Statuses: append(slices.Clone(many), 600)}, nil, route + ".errorPages.statuses[200]"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			checkRateLimitField(t, errorPagesConfig(tc.pages, tc.fallback).Validate(), tc.field)
+			checkField(t, errorPagesConfig(tc.pages, tc.fallback), tc.field)
 		})
 	}
 }
@@ -59,12 +59,12 @@ func TestValidateErrorPagesProtocol(t *testing.T) {
 		if !ok {
 			field = "loadBalancers[0].listeners[0].virtualHosts[0].routes[0].errorPages.backend"
 		}
-		checkRateLimitField(t, c.Validate(), field)
+		checkField(t, c, field)
 	}
 	// A fallback is a backend like the route's: any protocol.
 	c := errorPagesConfig(nil, &BackendRef{Name: "ns/errors:80"})
 	c.Backend("ns/errors:80").Protocol = BackendGRPC
-	checkRateLimitField(t, c.Validate(), "")
+	checkField(t, c, "")
 }
 
 func TestSortErrorPages(t *testing.T) {

@@ -62,7 +62,7 @@ func TestValidateExternalAuth(t *testing.T) {
 			a := ok()
 			tc.edit(a)
 			c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].ExternalAuth = a
-			checkRateLimitField(t, c.Validate(), tc.field)
+			checkField(t, c, tc.field)
 		})
 	}
 }
@@ -185,7 +185,7 @@ func TestValidateAuthBackend(t *testing.T) {
 			cfg.Backends = append(cfg.Backends, Backend{Name: "sso/auth:4180"})
 			cfg.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].ExternalAuth = &ExternalAuth{URL: tc.url, Backend: &BackendRef{Name: tc.backend}}
 			slices.SortFunc(cfg.Backends, func(a, b Backend) int { return strings.Compare(a.Name, b.Name) })
-			checkRateLimitField(t, cfg.Validate(), tc.field)
+			checkField(t, cfg, tc.field)
 		})
 	}
 }

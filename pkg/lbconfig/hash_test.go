@@ -1,7 +1,6 @@
 package lbconfig
 
 import (
-	"errors"
 	"strings"
 	"testing"
 )
@@ -42,17 +41,7 @@ func TestValidateHash(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := validConfig()
 			tc.mutate(&c.Backends[0].Policy)
-			err := c.Validate()
-			if tc.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) || fe.Field != tc.field {
-				t.Fatalf("Validate() = %v, want an error on %s", err, tc.field)
-			}
+			checkField(t, c, tc.field)
 		})
 	}
 }

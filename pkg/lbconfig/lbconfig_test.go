@@ -205,14 +205,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := validConfig()
 			tc.mutate(c)
-			err := c.Validate()
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Validate() = %v, want a *FieldError", err)
-			}
-			if fe.Field != tc.field {
-				t.Errorf("field = %q (%v), want %q", fe.Field, err, tc.field)
-			}
+			checkField(t, c, tc.field)
 		})
 	}
 }

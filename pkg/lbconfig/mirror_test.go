@@ -1,7 +1,6 @@
 package lbconfig
 
 import (
-	"errors"
 	"testing"
 )
 
@@ -30,17 +29,7 @@ func TestValidateMirrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := validConfig()
 			c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].Mirrors = tc.mirrors
-			err := c.Validate()
-			if tc.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) || fe.Field != tc.field {
-				t.Errorf("Validate() = %v, want an error on %q", err, tc.field)
-			}
+			checkField(t, c, tc.field)
 		})
 	}
 }

@@ -2,7 +2,6 @@ package lbconfig
 
 import (
 	"encoding/json"
-	"errors"
 	"net/netip"
 	"slices"
 	"strings"
@@ -48,7 +47,7 @@ func TestValidateRateLimit(t *testing.T) {
 			rl := ok()
 			tc.edit(rl)
 			c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0].RateLimit = rl
-			checkRateLimitField(t, c.Validate(), tc.field)
+			checkField(t, c, tc.field)
 		})
 	}
 }
@@ -60,28 +59,11 @@ func TestValidateRateLimitZones(t *testing.T) {
 	vhs := c.LoadBalancers[0].Listeners[0].VirtualHosts
 	vhs[0].Routes[0].RateLimit = &RateLimit{Zone: "ns/a", Concurrent: 2, StatusCode: 503}
 	vhs[1].Routes[0].RateLimit = &RateLimit{Zone: "ns/a", Concurrent: 2, StatusCode: 503}
-	checkRateLimitField(t, c.Validate(), "")
+	checkField(t, c, "")
 	vhs[1].Routes[0].RateLimit = &RateLimit{Zone: "ns/a", Concurrent: 3, StatusCode: 503}
-	checkRateLimitField(t, c.Validate(), "loadBalancers[0].listeners[0].virtualHosts[1].routes[0].rateLimit")
+	checkField(t, c, "loadBalancers[0].listeners[0].virtualHosts[1].routes[0].rateLimit")
 	vhs[1].Routes[0].RateLimit.Zone = "ns/b"
-	checkRateLimitField(t, c.Validate(), "")
-}
-
-func checkRateLimitField(t *testing.T, err error, field string) {
-	t.Helper()
-	if field == "" {
-		if err != nil {
-			t.Fatalf("Validate() = %v, want nil", err)
-		}
-		return
-	}
-	var fe *FieldError
-	if !errors.As(err, &fe) {
-		t.Fatalf("Validate() = %v, want a *FieldError", err)
-	}
-	if fe.Field != field {
-		t.Errorf("field = %q (%v), want %q", fe.Field, err, field)
-	}
+	checkField(t, c, "")
 }
 
 func TestSortCanonicalizesRateLimit(t *testing.T) {

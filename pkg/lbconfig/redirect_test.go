@@ -1,7 +1,6 @@
 package lbconfig
 
 import (
-	"errors"
 	"net/url"
 	"strings"
 	"testing"
@@ -75,21 +74,8 @@ func TestValidateRedirect(t *testing.T) {
 				vh.Routes[0].HTTPSRedirect = &HTTPSRedirect{Port: 443, StatusCode: 308}
 				c.LoadBalancers[0].Listeners = append(c.LoadBalancers[0].Listeners, Listener{Port: 443, Protocol: ProtocolHTTPS})
 			}
-			err := c.Validate()
-			if tc.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Validate() = %v, want a *FieldError", err)
-			}
-			if fe.Field != tc.field {
-				t.Errorf("field = %q (%v), want %q", fe.Field, err, tc.field)
-			}
-			if strings.ContainsAny(err.Error(), "\r\n\x00") {
+			err := checkField(t, c, tc.field)
+			if err != nil && strings.ContainsAny(err.Error(), "\r\n\x00") {
 				t.Errorf("error %q holds a line break or NUL", err)
 			}
 		})

@@ -1,7 +1,6 @@
 package lbconfig
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -200,20 +199,7 @@ func TestValidateRegexRoute(t *testing.T) {
 			c := validConfig()
 			r := &c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes[0]
 			r.Path, r.Match, r.Rewrite = tc.path, tc.match, tc.rewrite
-			err := c.Validate()
-			if tc.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Validate() = %v, want a *FieldError", err)
-			}
-			if fe.Field != tc.field {
-				t.Errorf("field = %q (%v), want %q", fe.Field, err, tc.field)
-			}
+			checkField(t, c, tc.field)
 		})
 	}
 }

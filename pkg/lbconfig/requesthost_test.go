@@ -1,7 +1,6 @@
 package lbconfig
 
 import (
-	"errors"
 	"strings"
 	"testing"
 )
@@ -112,17 +111,7 @@ func TestValidateRequestHost(t *testing.T) {
 				vh = &c.LoadBalancers[0].Listeners[0].VirtualHosts[1]
 			}
 			vh.Routes[0].Redirect = tc.rd
-			err := c.Validate()
-			if tc.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) || fe.Field != tc.field {
-				t.Fatalf("Validate() = %v, want an error at %s", err, tc.field)
-			}
+			checkField(t, c, tc.field)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package lbconfig
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -150,20 +149,7 @@ func TestValidateRequestMatches(t *testing.T) {
 			vh.Routes = []Route{{Path: "/", Match: MatchPrefix, Backend: BackendRef{Name: "ns/web:80"}, Method: "GET",
 				QueryParams: []QueryParamMatch{{Name: "animal", Type: HeaderExact, Value: "whale"}}}}
 			tc.change(&vh.Routes[0])
-			err := c.Validate()
-			if tc.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Validate() = %v, want a *FieldError", err)
-			}
-			if fe.Field != tc.field {
-				t.Errorf("field = %q (%v), want %q", fe.Field, err, tc.field)
-			}
+			checkField(t, c, tc.field)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package lbconfig
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -89,20 +88,7 @@ func TestValidateSplit(t *testing.T) {
 				{Path: "/", Match: MatchPrefix, Backend: BackendRef{Name: "ns/canary:80"}, Headers: []HeaderMatch{{Name: "x-canary", Type: HeaderExact, Value: "always"}}},
 			}
 			tc.change(c.LoadBalancers[0].Listeners[0].VirtualHosts[0].Routes)
-			err := c.Validate()
-			if tc.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Validate() = %v, want a *FieldError", err)
-			}
-			if fe.Field != tc.field {
-				t.Errorf("field = %q (%v), want %q", fe.Field, err, tc.field)
-			}
+			checkField(t, c, tc.field)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package lbconfig
 
 import (
-	"errors"
 	"testing"
 )
 
@@ -64,14 +63,7 @@ func TestValidateTLS(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := tlsConfig()
 			tc.mutate(c)
-			err := c.Validate()
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Validate() = %v, want a *FieldError", err)
-			}
-			if fe.Field != tc.field {
-				t.Errorf("field = %q (%v), want %q", fe.Field, err, tc.field)
-			}
+			checkField(t, c, tc.field)
 		})
 	}
 }

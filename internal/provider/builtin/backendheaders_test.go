@@ -22,24 +22,7 @@ func TestBackendHeaders(t *testing.T) {
 		{Path: "/plain", Match: lbconfig.MatchPrefix, Backend: lbconfig.BackendRef{Name: "a"},
 			Backends: []lbconfig.WeightedBackend{{Name: "a", Weight: 1}, {Name: "b", Weight: 1}}},
 	}
-	cfg := &lbconfig.Config{
-		LoadBalancers: []lbconfig.LoadBalancer{{Name: "lb", Listeners: []lbconfig.Listener{{Port: 80, Protocol: lbconfig.ProtocolHTTP, VirtualHosts: []lbconfig.VirtualHost{{Routes: routes}}}}}},
-		Backends:      []lbconfig.Backend{{Name: "a"}, {Name: "b"}, {Name: "c"}},
-	}
-	cfg.Sort()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	backends := map[string]*backend{"a": {name: "a"}, "b": {name: "b"}, "c": {name: "c"}}
-	pr, err := compileListener(cfg.LoadBalancers[0].Listeners[0], func(r *lbconfig.BackendRef) (*backend, error) {
-		if r == nil {
-			return nil, nil
-		}
-		return backends[r.Name], nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pr := compileValidRoutes(t, routes, "a", "b", "c")
 	want := map[string]http.Header{
 		"a": {"Backend": {"a"}, "X-Route": {"r"}, "X-Both": {"route", "a"}, "X-Client": {"c"}},
 		"b": {"Backend": {"b"}, "X-Both": {"route"}, "X-Client": {"c"}},

@@ -104,25 +104,18 @@ func TestGRPCThroughProxy(t *testing.T) {
 func TestH2CAndHTTPSBackends(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	h2only := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h2only := startH2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Echo-Server", "h2c")
 		w.Header().Set("X-Proto", r.Proto)
 		w.Header().Set("X-Echo-Forwarded-For", r.Header.Get("X-Forwarded-For"))
 		w.Header().Set("X-Echo-Request-Uri", r.RequestURI)
 		_, _ = io.WriteString(w, "hello over "+r.Proto)
-	}), Protocols: new(http.Protocols)}
-	h2only.Protocols.SetUnencryptedHTTP2(true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = h2only.Serve(ln) }()
-	t.Cleanup(func() { h2only.Close() })
+	}))
 
 	cert := nettest.NewCert(t, "backend", "backend.test")
 	httpsEP := nettest.TLSEchoEndpoint(t, "tls", cert)
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{
-		protoBackend("h2c", lbconfig.BackendH2C, nettest.Endpoint(t, ln.Addr().String())),
+		protoBackend("h2c", lbconfig.BackendH2C, h2only),
 		protoBackend("tls", lbconfig.BackendHTTPS, httpsEP),
 	}, nil, vh("h2c.test", prefix("/", "h2c")), vh("tls.test", prefix("/", "tls"))))
 	c := testClient(t)
@@ -151,7 +144,7 @@ func TestH2CAndHTTPSBackends(t *testing.T) {
 func TestOtherProtocolPolicies(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	slow := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	slow := startH2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/stall" {
 			w.Header().Set("Content-Length", "100")
 			_, _ = io.WriteString(w, "part of it")
@@ -161,17 +154,10 @@ func TestOtherProtocolPolicies(t *testing.T) {
 		case <-time.After(5 * time.Second):
 		case <-r.Context().Done():
 		}
-	}), Protocols: new(http.Protocols)}
-	slow.Protocols.SetUnencryptedHTTP2(true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = slow.Serve(ln) }()
-	t.Cleanup(func() { slow.Close() })
+	}))
 
 	const timeout = 200 * time.Millisecond
-	b := protoBackend("b", lbconfig.BackendH2C, nettest.Endpoint(t, ln.Addr().String()))
+	b := protoBackend("b", lbconfig.BackendH2C, slow)
 	b.Policy.Timeouts = lbconfig.Timeouts{ResponseHeader: lbconfig.Duration(timeout), Idle: lbconfig.Duration(timeout)}
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{b}, &lbconfig.BackendRef{Name: "b"}))
 	c := testClient(t)

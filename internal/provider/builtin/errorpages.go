@@ -221,16 +221,7 @@ func (p *Provider) fetchPageFrom(req *http.Request, pr *portRoutes, eb *backend,
 	x := exchange{p: p, w: sink, r: req, pr: pr, pol: eb.policy, host: req.Host}
 	ep.pool.active.Add(1)
 	defer ep.pool.active.Add(-1)
-	try := func(bc *backendConn) (http1.Head, error) {
-		x.bc = bc
-		x.stop = context.AfterFunc(ctx, bc.abortFn)
-		rh, err := x.roundTrip()
-		if err != nil {
-			x.stop()
-		}
-		return rh, err
-	}
-	bc, rh, err := p.exchangeOn(ctx, eb, ep, true, try, func() bool { return ctx.Err() == nil })
+	bc, rh, err := p.exchangeOn(ctx, eb, ep, true, x.tryOn, func() bool { return ctx.Err() == nil })
 	if err != nil {
 		return errorPage{}, err
 	}

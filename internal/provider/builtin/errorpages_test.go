@@ -3,7 +3,6 @@ package builtin
 import (
 	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -97,7 +96,7 @@ func TestFallbackFields(t *testing.T) {
 func TestErrorPagesOfAnH2CBackend(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
-	h2only := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h2only := startH2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Echo-Server", "h2c")
 		if r.URL.Path == "/fail" {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -105,14 +104,7 @@ func TestErrorPagesOfAnH2CBackend(t *testing.T) {
 			return
 		}
 		_, _ = io.WriteString(w, "ok")
-	}), Protocols: new(http.Protocols)}
-	h2only.Protocols.SetUnencryptedHTTP2(true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = h2only.Serve(ln) }()
-	t.Cleanup(func() { h2only.Close() })
+	}))
 	pages := startBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Echo-Server", "pages")
 		// The harness names backends without a Service: no X-Service-Name.
@@ -121,7 +113,7 @@ func TestErrorPagesOfAnH2CBackend(t *testing.T) {
 	route := prefix("/", "h2c")
 	route.ErrorPages = &lbconfig.ErrorPages{Backend: lbconfig.BackendRef{Name: "pages"}, Statuses: []int32{503}}
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{
-		protoBackend("h2c", lbconfig.BackendH2C, nettest.Endpoint(t, ln.Addr().String())),
+		protoBackend("h2c", lbconfig.BackendH2C, h2only),
 		backendOf("pages", pages),
 	}, nil, vh("h2c.test", route)))
 	c := testClient(t)

@@ -298,17 +298,8 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, pr *portRoute
 	}
 	ep.pool.active.Add(1)
 	defer ep.pool.active.Add(-1)
-	try := func(bc *backendConn) (http1.Head, error) {
-		x.bc = bc
-		x.stop = context.AfterFunc(ctx, bc.abortFn)
-		rh, err := x.roundTrip()
-		if err != nil {
-			x.stop()
-		}
-		return rh, err
-	}
 	more := func() bool { return !x.bodyStarted && ctx.Err() == nil }
-	_, rh, err := p.exchangeOn(ctx, b, ep, isIdempotent(r.Method), try, more)
+	_, rh, err := p.exchangeOn(ctx, b, ep, isIdempotent(r.Method), x.tryOn, more)
 	if de, ok := err.(dialError); ok {
 		return outcome{}, de.err
 	}
@@ -517,6 +508,18 @@ func isRetryable(err error) bool {
 		return !errors.Is(err, os.ErrDeadlineExceeded)
 	}
 	return false
+}
+
+// tryOn is exchangeOn's try: it runs the exchange on bc, aborted when
+// the request's context ends, up to the head of the final response.
+func (x *exchange) tryOn(bc *backendConn) (http1.Head, error) {
+	x.bc = bc
+	x.stop = context.AfterFunc(x.r.Context(), bc.abortFn)
+	rh, err := x.roundTrip()
+	if err != nil {
+		x.stop()
+	}
+	return rh, err
 }
 
 // roundTrip writes the request and reads the head of the final response.

@@ -57,6 +57,21 @@ func startBackend(t testing.TB, h http.Handler) lbconfig.Endpoint {
 	return nettest.Endpoint(t, ln.Addr().String())
 }
 
+// startH2CBackend serves h over HTTP/2 in the clear only (prior
+// knowledge) on a loopback port and returns its endpoint.
+func startH2CBackend(t testing.TB, h http.Handler) lbconfig.Endpoint {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, Protocols: new(http.Protocols)}
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return nettest.Endpoint(t, ln.Addr().String())
+}
+
 // mustApply sorts, validates and applies cfg.
 func mustApply(t testing.TB, p *Provider, cfg *lbconfig.Config) provider.Result {
 	t.Helper()

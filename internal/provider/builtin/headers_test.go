@@ -2,7 +2,6 @@ package builtin
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,7 +19,7 @@ func TestHeaderChangesOnH2CBackend(t *testing.T) {
 	p := startProxy(t, nettest.Logger(t))
 	port := nettest.FreePort(t)
 	var hits atomic.Int32
-	h2only := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h2only := startH2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		w.Header().Set("X-Echo-Server", "h2c")
 		w.Header().Set("X-Seen-Host", r.Host)
@@ -28,21 +27,14 @@ func TestHeaderChangesOnH2CBackend(t *testing.T) {
 		w.Header().Set("X-Seen-Forwarded-Host", r.Header.Get("X-Forwarded-Host"))
 		w.Header().Set("X-Secret", "1")
 		_, _ = io.WriteString(w, "ok")
-	}), Protocols: new(http.Protocols)}
-	h2only.Protocols.SetUnencryptedHTTP2(true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = h2only.Serve(ln) }()
-	t.Cleanup(func() { h2only.Close() })
+	}))
 
 	rt := prefix("/", "h2c")
 	rt.RequestHeaders = &lbconfig.HeaderModifier{Set: []lbconfig.Header{{Name: "Host", Value: "upstream.internal"}, {Name: "X-Forwarded-Prefix", Value: "/api"}}}
 	rt.ResponseHeaders = &lbconfig.HeaderModifier{Remove: []string{"X-Secret"}}
 	rt.CORS = &lbconfig.CORS{AllowOrigins: []string{"https://*.example.com"}, AllowMethods: []string{"GET"}}
 	mustApply(t, p, oneListener(port, []lbconfig.Backend{
-		protoBackend("h2c", lbconfig.BackendH2C, nettest.Endpoint(t, ln.Addr().String())),
+		protoBackend("h2c", lbconfig.BackendH2C, h2only),
 	}, nil, vh("h2c.test", rt)))
 	c := testClient(t)
 	a := get(t, c, port, "h2c.test", "/", "X-Forwarded-Prefix", "/client", "Origin", "https://app.example.com")

@@ -55,25 +55,7 @@ func gatewayListener(t *testing.T) *portRoutes {
 			rt.QueryParams = []lbconfig.QueryParamMatch{{Name: "n", Type: lbconfig.HeaderRegularExpression, Value: "^[0-9]{1,3}$"}}
 		}),
 	}
-	cfg := &lbconfig.Config{
-		LoadBalancers: []lbconfig.LoadBalancer{{Name: "lb", Listeners: []lbconfig.Listener{{Port: 80, Protocol: lbconfig.ProtocolHTTP, VirtualHosts: []lbconfig.VirtualHost{{Routes: routes}}}}}},
-		Backends:      []lbconfig.Backend{{Name: "v1"}, {Name: "v2"}, {Name: "v3"}},
-	}
-	cfg.Sort()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	backends := map[string]*backend{"v1": {name: "v1"}, "v2": {name: "v2"}, "v3": {name: "v3"}}
-	pr, err := compileListener(cfg.LoadBalancers[0].Listeners[0], func(r *lbconfig.BackendRef) (*backend, error) {
-		if r == nil {
-			return nil, nil
-		}
-		return backends[r.Name], nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pr
+	return compileValidRoutes(t, routes, "v1", "v2", "v3")
 }
 
 func TestRequestMatchesFallThrough(t *testing.T) {

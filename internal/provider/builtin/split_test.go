@@ -21,25 +21,7 @@ func canaryListener(t *testing.T) *portRoutes {
 		{Path: "/", Match: lbconfig.MatchPrefix, Backend: canary, Cookies: []lbconfig.CookieMatch{{Name: "canary", Value: "always"}}},
 		{Path: "/", Match: lbconfig.MatchPrefix, Backend: main, Backends: []lbconfig.WeightedBackend{{Name: "canary", Weight: 30}, {Name: "main", Weight: 70}}},
 	}
-	cfg := &lbconfig.Config{
-		LoadBalancers: []lbconfig.LoadBalancer{{Name: "lb", Listeners: []lbconfig.Listener{{Port: 80, Protocol: lbconfig.ProtocolHTTP, VirtualHosts: []lbconfig.VirtualHost{{Routes: routes}}}}}},
-		Backends:      []lbconfig.Backend{{Name: "canary"}, {Name: "main"}},
-	}
-	cfg.Sort()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	backends := map[string]*backend{"canary": {name: "canary"}, "main": {name: "main"}}
-	pr, err := compileListener(cfg.LoadBalancers[0].Listeners[0], func(r *lbconfig.BackendRef) (*backend, error) {
-		if r == nil {
-			return nil, nil
-		}
-		return backends[r.Name], nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pr
+	return compileValidRoutes(t, routes, "canary", "main")
 }
 
 func TestSplitPicksRoute(t *testing.T) {

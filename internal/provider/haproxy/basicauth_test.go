@@ -1,9 +1,6 @@
 package haproxy
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -68,24 +65,7 @@ func TestRenderBasicAuthGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := archive(r)
-	golden := filepath.Join("testdata", "basic-auth.golden")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("rendered config differs from %s (run go test -update and review the diff):\n%s", golden, got)
-	}
-	checkGrammar(t, r)
-	if err := checkWithHAProxy(t, bin, r); err != nil {
-		t.Error(err)
-	}
+	checkGolden(t, bin, "basic-auth", r)
 }
 
 func TestRenderBasicAuthRejects(t *testing.T) {

@@ -66,15 +66,7 @@ func checkErrorPagesLua(t testing.TB, text string) {
 		t.Errorf("%s does not end with the embedded errorpages.lua", errorPagesLua)
 		return
 	}
-lines:
-	for i, l := range strings.Split(strings.TrimSuffix(head, "\n"), "\n") {
-		for _, re := range errorPagesLuaGrammar {
-			if re.MatchString(l) {
-				continue lines
-			}
-		}
-		t.Errorf("%s:%d: unexpected line %q", errorPagesLua, i+1, l)
-	}
+	checkLines(t, errorPagesLua, strings.TrimSuffix(head, "\n"), errorPagesLuaGrammar)
 }
 
 // errorPagesGolden has a route with pages, one with a fallback only, one

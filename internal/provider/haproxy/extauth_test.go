@@ -102,7 +102,7 @@ var extAuthSeeds = [][5]string{
 
 // FuzzRenderExtAuth: whatever an ExternalAuth holds, a config that
 // validates renders, if at all, only lines of the grammar, in haproxy.cfg
-// and in the Lua rules table (checkExtAuthLua).
+// and in the Lua rules table (checkLuaRules).
 func FuzzRenderExtAuth(f *testing.F) {
 	for _, s := range extAuthSeeds {
 		f.Add(s[0], s[1], s[2], s[3], s[4])

@@ -196,6 +196,21 @@ func compileAll(exprs ...string) []*regexp.Regexp {
 	return out
 }
 
+// checkLines fails t for every line of text, the file name's, that no
+// expression of grammar matches.
+func checkLines(t testing.TB, name, text string, grammar []*regexp.Regexp) {
+	t.Helper()
+lines:
+	for i, l := range strings.Split(text, "\n") {
+		for _, re := range grammar {
+			if re.MatchString(l) {
+				continue lines
+			}
+		}
+		t.Errorf("%s:%d: unexpected line %q", name, i+1, l)
+	}
+}
+
 // checkGrammar fails t unless every line RenderConfig wrote is one it means
 // to write.
 func checkGrammar(t testing.TB, r *Rendered) {
@@ -204,15 +219,7 @@ func checkGrammar(t testing.TB, r *Rendered) {
 		text := string(data)
 		switch {
 		case name == configFile:
-		lines:
-			for i, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-				for _, re := range cfgGrammar {
-					if re.MatchString(l) {
-						continue lines
-					}
-				}
-				t.Errorf("%s:%d: unexpected line %q", name, i+1, l)
-			}
+			checkLines(t, name, strings.TrimSuffix(text, "\n"), cfgGrammar)
 		case strings.HasPrefix(name, certsDir+"/"), name == errorsDir+"/503.http":
 		case name == errorPagesLua:
 			checkErrorPagesLua(t, text)
@@ -221,13 +228,13 @@ func checkGrammar(t testing.TB, r *Rendered) {
 				t.Errorf("%s is not the embedded hop-by-hop.lua", name)
 			}
 		case name == extAuthLua:
-			checkExtAuthLua(t, text)
+			checkLuaRules(t, name, text, extAuthSource, luaGrammar)
 		case name == backendServersLua:
 			if text != string(backendServersSource) {
 				t.Errorf("%s is not the embedded backendservers.lua", name)
 			}
 		case name == mirrorLua:
-			checkMirrorLua(t, text)
+			checkLuaRules(t, name, text, mirrorSource, mirrorLuaGrammar)
 		default:
 			var re *regexp.Regexp
 			longest := 0
@@ -471,24 +478,16 @@ var luaGrammar = compileAll(
 	`^\}$`,
 )
 
-// checkExtAuthLua fails t unless text is the rules table, in its grammar,
-// followed by the embedded action.
-func checkExtAuthLua(t testing.TB, text string) {
+// checkLuaRules fails t unless text, the file name's, is a rules table in
+// grammar followed by the embedded action code.
+func checkLuaRules(t testing.TB, name, text, code string, grammar []*regexp.Regexp) {
 	t.Helper()
-	rules, ok := strings.CutSuffix(text, "\n\n"+extAuthSource)
+	rules, ok := strings.CutSuffix(text, "\n\n"+code)
 	if !ok {
-		t.Errorf("%s does not end with the embedded extauth.lua", extAuthLua)
+		t.Errorf("%s does not end with the embedded action", name)
 		return
 	}
-lines:
-	for i, l := range strings.Split(rules, "\n") {
-		for _, re := range luaGrammar {
-			if re.MatchString(l) {
-				continue lines
-			}
-		}
-		t.Errorf("%s:%d: unexpected line %q", extAuthLua, i+1, l)
-	}
+	checkLines(t, name, rules, grammar)
 }
 
 // mirrorLuaGrammar is the grammar of the rules table of mirror.lua.
@@ -500,23 +499,3 @@ var mirrorLuaGrammar = compileAll(
 	`^    \},$`,
 	`^\}$`,
 )
-
-// checkMirrorLua fails t unless text is the rules table, in its grammar,
-// followed by the embedded action.
-func checkMirrorLua(t testing.TB, text string) {
-	t.Helper()
-	rules, ok := strings.CutSuffix(text, "\n\n"+mirrorSource)
-	if !ok {
-		t.Errorf("%s does not end with the embedded mirror.lua", mirrorLua)
-		return
-	}
-lines:
-	for i, l := range strings.Split(rules, "\n") {
-		for _, re := range mirrorLuaGrammar {
-			if re.MatchString(l) {
-				continue lines
-			}
-		}
-		t.Errorf("%s:%d: unexpected line %q", mirrorLua, i+1, l)
-	}
-}

@@ -405,28 +405,35 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := archive(r)
-			if !bytes.Equal(got, archive(again)) {
+			if !bytes.Equal(archive(r), archive(again)) {
 				t.Fatal("two renders of the same config differ")
 			}
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("rendered config differs from %s (run go test -update and review the diff):\n%s", golden, got)
-			}
-			checkGrammar(t, r)
-			if err := checkWithHAProxy(t, bin, r); err != nil {
-				t.Error(err)
-			}
+			checkGolden(t, bin, name, r)
 		})
+	}
+}
+
+// checkGolden compares r with testdata/<name>.golden (written anew with
+// -update), checks its grammar and runs haproxy -c on it.
+func checkGolden(t *testing.T, bin, name string, r *Rendered) {
+	t.Helper()
+	got := archive(r)
+	golden := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("rendered config differs from %s (run go test -update and review the diff):\n%s", golden, got)
+	}
+	checkGrammar(t, r)
+	if err := checkWithHAProxy(t, bin, r); err != nil {
+		t.Error(err)
 	}
 }
 

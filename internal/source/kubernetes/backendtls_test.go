@@ -1,18 +1,12 @@
 package kubernetes_test
 
 import (
-	"fmt"
-	"net"
 	"net/http"
-	"strconv"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"ingress-controller/internal/nettest"
-	"ingress-controller/internal/selfsigned"
 	"ingress-controller/internal/translate"
 )
 
@@ -25,30 +19,8 @@ import (
 func TestBackendTLSFromSecrets(t *testing.T) {
 	f := newFixture(t)
 	class := "backendtls-" + f.ns
-	ca, err := selfsigned.NewCA("cluster ca", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := selfsigned.NewCA("other ca", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The Service's DNS name is what is verified by default.
-	cert, err := ca.Issue("web", time.Hour, selfsigned.ServerAuth, "web."+f.ns+".svc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := nextBackendAddress.Add(1)
-	addr := nettest.LoopbackAddress(t, fmt.Sprintf("198.18.4.%d", n)).String()
-	echo, err := nettest.StartTLSEcho("tls", net.JoinHostPort(addr, "0"), cert.TLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = echo.Close() })
-	_, portText, _ := net.SplitHostPort(echo.Addr)
-	port, _ := strconv.Atoi(portText)
-	f.service("web", "https", 443, int32(port))
-	f.slice("web-1", "web", "https", int32(port), addr)
+	ca, other := startTLSBackend(t, f, "web."+f.ns+".svc")
 
 	secrets := f.client.CoreV1().Secrets(f.ns)
 	put := func(caPEM []byte) {

@@ -1,14 +1,10 @@
 package kubernetes_test
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,7 +12,6 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"ingress-controller/internal/nettest"
-	"ingress-controller/internal/selfsigned"
 	"ingress-controller/internal/translate"
 )
 
@@ -32,82 +27,23 @@ import (
 func TestBackendTLSPolicy(t *testing.T) {
 	f := newGatewayFixture(t)
 	class := "btls-" + f.ns
-	ca, err := selfsigned.NewCA("cluster ca", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := selfsigned.NewCA("other ca", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.Issue("web", time.Hour, selfsigned.ServerAuth, "web.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := nextBackendAddress.Add(1)
-	addr := nettest.LoopbackAddress(t, fmt.Sprintf("198.18.4.%d", n)).String()
-	echo, err := nettest.StartTLSEcho("tls", net.JoinHostPort(addr, "0"), cert.TLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = echo.Close() })
-	_, portText, _ := net.SplitHostPort(echo.Addr)
-	port, _ := strconv.Atoi(portText)
-	f.service("web", "https", 443, int32(port))
-	f.slice("web-1", "web", "https", int32(port), addr)
+	ca, other := startTLSBackend(t, f.fixture, "web.test")
 
-	gc, err := f.gw.GatewayV1().GatewayClasses().Create(f.ctx, &gatewayv1.GatewayClass{
-		ObjectMeta: metav1.ObjectMeta{Name: class},
-		Spec:       gatewayv1.GatewayClassSpec{ControllerName: translate.GatewayControllerName},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = f.gw.GatewayV1().GatewayClasses().Delete(context.Background(), gc.Name, metav1.DeleteOptions{})
-	})
+	f.gatewayClass(class)
 	// 127.0.96.0/24 is this branch's; its top is this test's.
 	gwAddr := "127.0.96.250"
 	httpPort := nettest.FreePort(t)
-	if _, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: gatewayv1.ObjectName(class),
-			Addresses:        []gatewayv1.GatewaySpecAddress{{Type: ptr.To(gatewayv1.IPAddressType), Value: gwAddr}},
-			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: httpPort}},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	f.route(&gatewayv1.HTTPRoute{
-		ObjectMeta: metav1.ObjectMeta{Name: "tls"},
-		Spec: gatewayv1.HTTPRouteSpec{
-			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "web"}}},
-			Hostnames:       []gatewayv1.Hostname{"tls.test"},
-			Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
-				BackendObjectReference: gatewayv1.BackendObjectReference{Name: "web", Port: ptr.To(gatewayv1.PortNumber(443))},
-			}}}}},
-		},
-	})
+	gw := newGateway("web", class, httpListener("http", httpPort))
+	gw.Spec.Addresses = ipAddresses(gwAddr)
+	f.gateway(gw)
+	route := newHTTPRoute("tls", []gatewayv1.ParentReference{{Name: "web"}}, backendRule(backendRef("web", 443)))
+	route.Spec.Hostnames = []gatewayv1.Hostname{"tls.test"}
+	f.route(route)
 	policy := func(name, hostname string) *gatewayv1.BackendTLSPolicy {
 		t.Helper()
-		p, err := f.gw.GatewayV1().BackendTLSPolicies(f.ns).Create(f.ctx, &gatewayv1.BackendTLSPolicy{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: gatewayv1.BackendTLSPolicySpec{
-				TargetRefs: []gatewayv1.LocalPolicyTargetReferenceWithSectionName{{
-					LocalPolicyTargetReference: gatewayv1.LocalPolicyTargetReference{Kind: "Service", Name: "web"},
-					SectionName:                ptr.To(gatewayv1.SectionName("https")),
-				}},
-				Validation: gatewayv1.BackendTLSPolicyValidation{
-					CACertificateRefs: []gatewayv1.LocalObjectReference{{Kind: "ConfigMap", Name: "backend-ca"}},
-					Hostname:          gatewayv1.PreciseHostname(hostname),
-				},
-			},
-		}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
+		p := newBackendTLSPolicy(name, "web", "backend-ca", hostname)
+		p.Spec.TargetRefs[0].SectionName = ptr.To(gatewayv1.SectionName("https"))
+		return f.backendTLSPolicy(p)
 	}
 	first := policy("first", "web.test")
 
@@ -180,7 +116,7 @@ func TestBackendTLSPolicy(t *testing.T) {
 	expectGet(ok("tls"))
 
 	// A hostname the certificate is not for: no longer served.
-	first, err = f.gw.GatewayV1().BackendTLSPolicies(f.ns).Get(f.ctx, first.Name, metav1.GetOptions{})
+	first, err := f.gw.GatewayV1().BackendTLSPolicies(f.ns).Get(f.ctx, first.Name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

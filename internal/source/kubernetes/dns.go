@@ -299,7 +299,7 @@ func ingressesOf(lb lbconfig.LoadBalancer) []types.NamespacedName {
 // publish, every dnsResync, and after a failure with backoff.
 func (d *DNSWriter) Lead(ctx context.Context) {
 	d.log.Info("leading: publishing load balancers in DNS")
-	backoff := dnsRetryMin
+	retries := newRetries(dnsRetryMin, dnsRetryMax, d.log, "DNS update")
 	resync := time.NewTicker(dnsResync)
 	defer resync.Stop()
 	var retry <-chan time.Time
@@ -311,17 +311,11 @@ func (d *DNSWriter) Lead(ctx context.Context) {
 		case <-resync.C:
 		case <-retry:
 		}
-		retry = nil
-		if err := d.sync(ctx); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			d.log.Warn("DNS update failed; retrying", "error", err, "retry_in", backoff)
-			retry = time.After(backoff)
-			backoff = min(backoff*2, dnsRetryMax)
-			continue
+		err := d.sync(ctx)
+		if err != nil && ctx.Err() != nil {
+			return
 		}
-		backoff = dnsRetryMin
+		retry = retries.after(err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package kubernetes_test
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,44 +19,10 @@ import (
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
-	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"ingress-controller/internal/nettest"
 	"ingress-controller/internal/translate"
 )
-
-// gatewayCRDs installs the Gateway API CRDs once for the package's tests.
-var gatewayCRDs = sync.OnceValue(func() error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	return cluster.InstallGatewayCRDs(ctx)
-})
-
-// gatewayFixture creates Gateway API objects in a test namespace.
-type gatewayFixture struct {
-	*fixture
-	gw gatewayclient.Interface
-}
-
-func newGatewayFixture(t *testing.T) *gatewayFixture {
-	t.Helper()
-	if err := gatewayCRDs(); err != nil {
-		t.Fatalf("installing the Gateway API CRDs: %v", err)
-	}
-	gw, err := gatewayclient.NewForConfig(cluster.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &gatewayFixture{fixture: newFixture(t), gw: gw}
-}
-
-func (f *gatewayFixture) route(r *gatewayv1.HTTPRoute) {
-	f.t.Helper()
-	r.Namespace = f.ns
-	if _, err := f.gw.GatewayV1().HTTPRoutes(f.ns).Create(f.ctx, r, metav1.CreateOptions{}); err != nil {
-		f.t.Fatalf("create HTTPRoute %s: %v", r.Name, err)
-	}
-}
 
 // gatewayGet sends GET http://host/path to addr:port, or over TLS with
 // SNI host trusting pool, and returns the status, the echo backend that
@@ -153,68 +117,33 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 		t.Fatal(err)
 	}
 
-	gc, err := f.gw.GatewayV1().GatewayClasses().Create(f.ctx, &gatewayv1.GatewayClass{
-		ObjectMeta: metav1.ObjectMeta{Name: class},
-		Spec:       gatewayv1.GatewayClassSpec{ControllerName: translate.GatewayControllerName},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = f.gw.GatewayV1().GatewayClasses().Delete(context.Background(), gc.Name, metav1.DeleteOptions{})
-	})
+	f.gatewayClass(class)
 	// Addresses of 127.0.13.0/24 are this test's; the pool is its upper
 	// half.
 	gwAddr := "127.0.13.10"
 	httpPort, httpsPort, brokenPort := nettest.FreePort(t), nettest.FreePort(t), nettest.FreePort(t)
-	gw, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: gatewayv1.ObjectName(class),
-			Addresses:        []gatewayv1.GatewaySpecAddress{{Type: ptr.To(gatewayv1.IPAddressType), Value: gwAddr}},
-			Listeners: []gatewayv1.Listener{
-				{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: httpPort},
-				{Name: "https", Protocol: gatewayv1.HTTPSProtocolType, Port: httpsPort, Hostname: ptr.To(gatewayv1.Hostname("gw.test")),
-					TLS: &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "gw-cert"}}}},
-				{Name: "broken", Protocol: gatewayv1.HTTPSProtocolType, Port: brokenPort,
-					TLS: &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "no-such-secret"}}}},
-			},
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pooled, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Name: "pooled"},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: gatewayv1.ObjectName(class),
-			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: httpPort}},
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	web := newGateway("web", class,
+		httpListener("http", httpPort),
+		gatewayv1.Listener{Name: "https", Protocol: gatewayv1.HTTPSProtocolType, Port: httpsPort, Hostname: ptr.To(gatewayv1.Hostname("gw.test")),
+			TLS: &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "gw-cert"}}}},
+		gatewayv1.Listener{Name: "broken", Protocol: gatewayv1.HTTPSProtocolType, Port: brokenPort,
+			TLS: &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "no-such-secret"}}}},
+	)
+	web.Spec.Addresses = ipAddresses(gwAddr)
+	gw := f.gateway(web)
+	pooled := f.gateway(newGateway("pooled", class, httpListener("http", httpPort)))
 
 	// An address this host does not have, outside the pool and not
 	// loopback: the translator leaves this Gateway out (AddressNotUsable),
 	// not the others.
-	unbindable, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Name: "unbindable"},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: gatewayv1.ObjectName(class),
-			Addresses:        []gatewayv1.GatewaySpecAddress{{Value: "192.0.2.99"}},
-			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: httpPort}},
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	unbindable := newGateway("unbindable", class, httpListener("http", httpPort))
+	unbindable.Spec.Addresses = []gatewayv1.GatewaySpecAddress{{Value: "192.0.2.99"}}
+	unbindable = f.gateway(unbindable)
 
 	backend := func(name string, weight int32) gatewayv1.HTTPBackendRef {
-		return gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{
-			BackendObjectReference: gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(name), Port: ptr.To(gatewayv1.PortNumber(8080))},
-			Weight:                 ptr.To(weight),
-		}}
+		b := backendRef(name, 8080)
+		b.Weight = ptr.To(weight)
+		return b
 	}
 	match := func(typ gatewayv1.PathMatchType, path string, headers ...gatewayv1.HTTPHeaderMatch) []gatewayv1.HTTPRouteMatch {
 		return []gatewayv1.HTTPRouteMatch{{Path: &gatewayv1.HTTPPathMatch{Type: ptr.To(typ), Value: ptr.To(path)}, Headers: headers}}
@@ -257,14 +186,10 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 			},
 		},
 	})
-	f.route(&gatewayv1.HTTPRoute{
-		ObjectMeta: metav1.ObjectMeta{Name: "missing"},
-		Spec: gatewayv1.HTTPRouteSpec{
-			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "web", SectionName: ptr.To(gatewayv1.SectionName("http"))}}},
-			Hostnames:       []gatewayv1.Hostname{"missing.test"},
-			Rules:           []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{backend("no-such-service", 1)}}},
-		},
-	})
+	missing := newHTTPRoute("missing", []gatewayv1.ParentReference{{Name: "web", SectionName: ptr.To(gatewayv1.SectionName("http"))}},
+		backendRule(backend("no-such-service", 1)))
+	missing.Spec.Hostnames = []gatewayv1.Hostname{"missing.test"}
+	f.route(missing)
 	// Hostnames before paths: api.fall.test's route has "/api" only, so
 	// its other requests go on to the *.fall.test route of the same
 	// listener, whose longer "/api/long" does not beat "/api".
@@ -282,14 +207,9 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 				{Matches: match(gatewayv1.PathMatchPathPrefix, "/api/long"), BackendRefs: []gatewayv1.HTTPBackendRef{backend("svc-v1", 1)}},
 			}},
 	})
-	foreign := &gatewayv1.HTTPRoute{
-		ObjectMeta: metav1.ObjectMeta{Name: "foreign", Namespace: other.ns},
-		Spec: gatewayv1.HTTPRouteSpec{
-			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "web", Namespace: ptr.To(gatewayv1.Namespace(f.ns))}}},
-			Hostnames:       []gatewayv1.Hostname{"foreign.test"},
-			Rules:           []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{backend("svc-other", 1)}}},
-		},
-	}
+	foreign := newHTTPRoute("foreign", []gatewayv1.ParentReference{{Name: "web", Namespace: ptr.To(gatewayv1.Namespace(f.ns))}},
+		backendRule(backend("svc-other", 1)))
+	foreign.Namespace, foreign.Spec.Hostnames = other.ns, []gatewayv1.Hostname{"foreign.test"}
 	if _, err := f.gw.GatewayV1().HTTPRoutes(other.ns).Create(f.ctx, foreign, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -502,16 +422,7 @@ func testGatewayAPI(t *testing.T, haproxy bool) {
 	// A pool address stays with its Gateway when an older one goes: a
 	// second pooled Gateway gets the next address, keeps it when the
 	// first is deleted, and the freed address is not handed to it.
-	pooled2, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Name: "pooled2"},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: gatewayv1.ObjectName(class),
-			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: httpPort}},
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pooled2 := f.gateway(newGateway("pooled2", class, httpListener("http", httpPort)))
 	pooled2Status := func() error {
 		g, err := f.gw.GatewayV1().Gateways(f.ns).Get(f.ctx, pooled2.Name, metav1.GetOptions{})
 		if err != nil {

@@ -123,17 +123,10 @@ func (s *Source) onGatewayChange(ignore func(old, cur any) bool) cache.ResourceE
 	}
 }
 
+// onGatewayStatusInput wakes the Gateway API status writer on every
+// change.
 func (s *Source) onGatewayStatusInput() cache.ResourceEventHandler {
-	notify := s.gatewayKick.Fire
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { notify() },
-		UpdateFunc: func(old, cur any) {
-			if !sameVersion(old, cur) {
-				notify()
-			}
-		},
-		DeleteFunc: func(any) { notify() },
-	}
+	return notifyOnChange(s.gatewayKick.Fire, nil)
 }
 
 func isGatewayClassStatusOnly(old, cur any) bool {

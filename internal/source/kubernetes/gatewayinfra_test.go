@@ -1,7 +1,6 @@
 package kubernetes_test
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -18,7 +17,6 @@ import (
 
 	"ingress-controller/internal/nettest"
 	kubesource "ingress-controller/internal/source/kubernetes"
-	"ingress-controller/internal/translate"
 )
 
 // TestGatewayServices runs the Gateway API source with a Service per
@@ -33,15 +31,7 @@ import (
 func TestGatewayServices(t *testing.T) {
 	f := newGatewayFixture(t)
 	class := "infra-" + f.ns
-	if _, err := f.gw.GatewayV1().GatewayClasses().Create(f.ctx, &gatewayv1.GatewayClass{
-		ObjectMeta: metav1.ObjectMeta{Name: class},
-		Spec:       gatewayv1.GatewayClassSpec{ControllerName: translate.GatewayControllerName},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = f.gw.GatewayV1().GatewayClasses().Delete(context.Background(), class, metav1.DeleteOptions{})
-	})
+	f.gatewayClass(class)
 	// 198.18.94.0/24 is this test's; 127.0.94.0/24 an EndpointSlice may
 	// not hold.
 	addr := nettest.LoopbackAddress(t, "198.18.94.1").String()
@@ -56,27 +46,15 @@ func TestGatewayServices(t *testing.T) {
 	c := startController(t, controllerOptions{class: "unused-" + f.ns, namespaces: []string{f.ns}, gatewayAPI: true, gatewayServices: true})
 
 	httpPort, otherPort := nettest.FreePort(t), nettest.FreePort(t)
-	gw := &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: gatewayv1.ObjectName(class),
-			Addresses: []gatewayv1.GatewaySpecAddress{
-				{Type: ptr.To(gatewayv1.IPAddressType), Value: addr}, {Type: ptr.To(gatewayv1.IPAddressType), Value: loopback},
-			},
-			Infrastructure: &gatewayv1.GatewayInfrastructure{
-				Labels:      map[gatewayv1.LabelKey]gatewayv1.LabelValue{"team": "edge"},
-				Annotations: map[gatewayv1.AnnotationKey]gatewayv1.AnnotationValue{"example.com/owner": "edge-team"},
-			},
-			Listeners: []gatewayv1.Listener{
-				{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: httpPort},
-				{Name: "other", Protocol: gatewayv1.HTTPProtocolType, Port: otherPort, Hostname: ptr.To(gatewayv1.Hostname("other.test"))},
-			},
-		},
+	other := httpListener("other", otherPort)
+	other.Hostname = ptr.To(gatewayv1.Hostname("other.test"))
+	gw := newGateway("web", class, httpListener("http", httpPort), other)
+	gw.Spec.Addresses = ipAddresses(addr, loopback)
+	gw.Spec.Infrastructure = &gatewayv1.GatewayInfrastructure{
+		Labels:      map[gatewayv1.LabelKey]gatewayv1.LabelValue{"team": "edge"},
+		Annotations: map[gatewayv1.AnnotationKey]gatewayv1.AnnotationValue{"example.com/owner": "edge-team"},
 	}
-	gw, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, gw, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gw = f.gateway(gw)
 	svcName := "web-" + class
 	wantLabels := map[string]string{
 		"team": "edge", "app.kubernetes.io/managed-by": "ingress-controller",
@@ -128,16 +106,9 @@ func TestGatewayServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Name: "clash"},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: gatewayv1.ObjectName(class),
-			Infrastructure:   &gatewayv1.GatewayInfrastructure{Labels: map[gatewayv1.LabelKey]gatewayv1.LabelValue{"team": "edge"}},
-			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: nettest.FreePort(t)}},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	clash := newGateway("clash", class, httpListener("http", nettest.FreePort(t)))
+	clash.Spec.Infrastructure = &gatewayv1.GatewayInfrastructure{Labels: map[gatewayv1.LabelKey]gatewayv1.LabelValue{"team": "edge"}}
+	f.gateway(clash)
 	evs := f.expectEvents("Gateway", "clash", kubesource.ReasonServiceNameTaken, 1)
 	if msg := evs[0].Message; !strings.Contains(msg, "Service "+f.ns+"/"+userSvc) {
 		t.Errorf("Warning %q does not name the Service", msg)
@@ -152,18 +123,11 @@ func TestGatewayServices(t *testing.T) {
 	}
 
 	// A Gateway naming parameters is not accepted, and has no Service.
-	if _, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Name: "params"},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: gatewayv1.ObjectName(class),
-			Infrastructure: &gatewayv1.GatewayInfrastructure{ParametersRef: &gatewayv1.LocalParametersReference{
-				Group: "invalid.io", Kind: "InvalidParameters", Name: "invalid",
-			}},
-			Listeners: []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: nettest.FreePort(t)}},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	params := newGateway("params", class, httpListener("http", nettest.FreePort(t)))
+	params.Spec.Infrastructure = &gatewayv1.GatewayInfrastructure{ParametersRef: &gatewayv1.LocalParametersReference{
+		Group: "invalid.io", Kind: "InvalidParameters", Name: "invalid",
+	}}
+	f.gateway(params)
 	eventually(t, statusDeadline, "Gateway params not accepted", func() error {
 		g, err := f.gw.GatewayV1().Gateways(f.ns).Get(f.ctx, "params", metav1.GetOptions{})
 		if err != nil {
@@ -278,21 +242,4 @@ func (f *gatewayFixture) expectUnwritten(c *controller, name string) {
 		}
 		time.Sleep(pollEvery)
 	}
-}
-
-// updateGateway changes the Gateway name, retrying on conflicts with the
-// status writer.
-func (f *gatewayFixture) updateGateway(name string, change func(*gatewayv1.Gateway)) *gatewayv1.Gateway {
-	f.t.Helper()
-	var out *gatewayv1.Gateway
-	eventually(f.t, converge, "update Gateway "+name, func() error {
-		gw, err := f.gw.GatewayV1().Gateways(f.ns).Get(f.ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		change(gw)
-		out, err = f.gw.GatewayV1().Gateways(f.ns).Update(f.ctx, gw, metav1.UpdateOptions{})
-		return err
-	})
-	return out
 }

@@ -1,10 +1,6 @@
 package kubernetes
 
 import (
-	"context"
-	"slices"
-
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -28,36 +24,15 @@ func (s *Source) watchListenerSets(gw gatewayclient.Interface, namespaces []stri
 	})
 }
 
-// writeListenerSets writes the status of the ListenerSets whose status
-// differs from want (by "<namespace>/<name>"), keeping the transition
-// times of conditions whose status did not change.
-func (w *GatewayStatusWriter) writeListenerSets(ctx context.Context, sets []*gatewayv1.ListenerSet,
-	want map[string]gatewayv1.ListenerSetStatus, now metav1.Time,
-) []error {
-	var errs []error
-	for _, s := range sets {
-		key := s.Namespace + "/" + s.Name
-		st, ok := want[key]
-		if !ok {
-			continue
-		}
-		st.Conditions = mergeConditions(s.Status.Conditions, st.Conditions, now)
-		for i := range st.Listeners {
-			var old []metav1.Condition
-			if j := slices.IndexFunc(s.Status.Listeners, func(l gatewayv1.ListenerEntryStatus) bool { return l.Name == st.Listeners[i].Name }); j >= 0 {
-				old = s.Status.Listeners[j].Conditions
-			}
-			st.Listeners[i].Conditions = mergeConditions(old, st.Listeners[i].Conditions, now)
-		}
-		if equality.Semantic.DeepEqual(s.Status, st) {
-			continue
-		}
-		s = s.DeepCopy()
-		s.Status = st
-		errs = append(errs, w.write(ctx, "ListenerSet", key, func(ctx context.Context) error {
-			_, err := w.opts.Client.GatewayV1().ListenerSets(s.Namespace).UpdateStatus(ctx, s, metav1.UpdateOptions{})
-			return err
-		}))
-	}
-	return errs
+// mergeListenerSetStatus keeps in want the transition times of cur's
+// conditions and its listeners'.
+func mergeListenerSetStatus(cur gatewayv1.ListenerSetStatus, want *gatewayv1.ListenerSetStatus, now metav1.Time) {
+	want.Conditions = mergeConditions(cur.Conditions, want.Conditions, now)
+	mergeListenerConditions(cur.Listeners, want.Listeners, now, listenerSetListener)
+}
+
+// listenerSetListener gives mergeListenerConditions a ListenerSet
+// listener's name and conditions.
+func listenerSetListener(l *gatewayv1.ListenerEntryStatus) (gatewayv1.SectionName, *[]metav1.Condition) {
+	return l.Name, &l.Conditions
 }

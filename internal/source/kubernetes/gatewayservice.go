@@ -23,7 +23,7 @@ import (
 	"ingress-controller/internal/translate"
 )
 
-// A Service per Gateway (GatewayStatusOptions.Services, --gateway-services):
+// A Service per Gateway (translate.Options.GatewayServices, --gateway-services):
 // one controller process serves every Gateway on its own address, so
 // nothing is deployed per Gateway; what the leader keeps instead, for
 // every accepted Gateway of our classes, is a headless, selectorless

@@ -134,11 +134,15 @@ func infraSnapshot() *translate.Snapshot {
 	foreign.Name, foreign.UID, foreign.Spec.GatewayClassName, foreign.Spec.Infrastructure = "foreign", "uid-foreign", "theirs", nil
 	return &translate.Snapshot{
 		GatewayClasses: []*gatewayv1.GatewayClass{
-			{ObjectMeta: metav1.ObjectMeta{Name: "ours"}, Spec: gatewayv1.GatewayClassSpec{ControllerName: translate.GatewayControllerName}},
-			{ObjectMeta: metav1.ObjectMeta{Name: "theirs"}, Spec: gatewayv1.GatewayClassSpec{ControllerName: "example.com/other"}},
+			gatewayClass("ours", translate.GatewayControllerName), gatewayClass("theirs", "example.com/other"),
 		},
 		Gateways: []*gatewayv1.Gateway{web, params, foreign},
 	}
+}
+
+// gatewayClass returns the GatewayClass name of controller.
+func gatewayClass(name string, controller gatewayv1.GatewayController) *gatewayv1.GatewayClass {
+	return &gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: gatewayv1.GatewayClassSpec{ControllerName: controller}}
 }
 
 func infraStatus(t *testing.T, snap *translate.Snapshot) *translate.GatewayAPIStatus {
@@ -370,11 +374,8 @@ func TestSharedServiceName(t *testing.T) {
 				Listeners: []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: 80}}},
 		}
 	}
-	class := func(name string) *gatewayv1.GatewayClass {
-		return &gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: gatewayv1.GatewayClassSpec{ControllerName: translate.GatewayControllerName}}
-	}
 	snap := &translate.Snapshot{
-		GatewayClasses: []*gatewayv1.GatewayClass{class("c"), class("b-c")},
+		GatewayClasses: []*gatewayv1.GatewayClass{gatewayClass("c", translate.GatewayControllerName), gatewayClass("b-c", translate.GatewayControllerName)},
 		// The younger first: the order of the snapshot does not matter.
 		Gateways: []*gatewayv1.Gateway{gw("a", "b-c", 1), nil, gw("a-b", "c", 0)},
 	}

@@ -94,7 +94,7 @@ func (w *GatewayStatusWriter) warn(gw *gatewayv1.Gateway, reason, msg string) {
 func (w *GatewayStatusWriter) change(ctx context.Context, c gatewayChange) error {
 	ctx, cancel := context.WithTimeout(ctx, statusRequestTimeout)
 	defer cancel()
-	core, discovery := w.opts.Services.CoreV1(), w.opts.Services.DiscoveryV1()
+	core, discovery := w.opts.Core.CoreV1(), w.opts.Core.DiscoveryV1()
 	var err error
 	kind := "Service"
 	switch obj := c.obj.(type) {
@@ -143,19 +143,7 @@ func exactly(obj metav1.Object) metav1.DeleteOptions {
 // or EndpointSlice comes or goes, or one of ours changes: it may be one
 // in the way of ours, or ours edited.
 func (s *Source) onGatewayObjectInput() cache.ResourceEventHandler {
-	notify := s.gatewayKick.Fire
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { notify() },
-		UpdateFunc: func(old, cur any) {
-			if sameVersion(old, cur) {
-				return
-			}
-			if isOursObject(old) || isOursObject(cur) {
-				notify()
-			}
-		},
-		DeleteFunc: func(any) { notify() },
-	}
+	return notifyOnChange(s.gatewayKick.Fire, func(old, cur any) bool { return !isOursObject(old) && !isOursObject(cur) })
 }
 
 func isOursObject(obj any) bool {

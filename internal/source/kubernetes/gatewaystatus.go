@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+	gatewayclientv1 "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/typed/apis/v1"
 
 	"ingress-controller/internal/translate"
 	"ingress-controller/pkg/lbconfig"
@@ -28,15 +29,17 @@ type GatewayStatusOptions struct {
 	Client gatewayclient.Interface
 	// Source supplies the cached objects (Options.Gateway must be set).
 	Source *Source
-	// Translate are the options the engine translates with.
+	// Translate are the options the engine translates with. With
+	// Translate.GatewayServices (--gateway-services) the writer keeps a
+	// Service and EndpointSlices per accepted Gateway (gatewayservice.go),
+	// whose changes the Source wakes it for (Options.GatewayServices).
 	Translate translate.Options
+	// Core is the client of those Services and EndpointSlices, required
+	// with Translate.GatewayServices.
+	Core clientset.Interface
 	// Kick wakes the writer when a Gateway API object changes: the
 	// source's Options.GatewayKick.
 	Kick StatusKick
-	// Services, when set (--gateway-services), is the client the writer
-	// keeps a Service and EndpointSlices per accepted Gateway with
-	// (gatewayservice.go); Translate.GatewayServices should be set too.
-	Services clientset.Interface
 	// Recorder records the Warnings about those Services on Gateways.
 	Recorder record.EventRecorder
 	Logger   *slog.Logger
@@ -64,6 +67,9 @@ func NewGatewayStatusWriter(opts GatewayStatusOptions) (*GatewayStatusWriter, er
 	if opts.Client == nil || opts.Source == nil {
 		return nil, errors.New("gateway status writer: Client and Source are required")
 	}
+	if opts.Translate.GatewayServices && opts.Core == nil {
+		return nil, errors.New("gateway status writer: Core is required with Translate.GatewayServices")
+	}
 	if opts.Kick == nil {
 		opts.Kick = NewStatusKick()
 	}
@@ -88,7 +94,7 @@ func (w *GatewayStatusWriter) Applied(cfg *lbconfig.Config, res provider.Result)
 // backoff.
 func (w *GatewayStatusWriter) Lead(ctx context.Context) {
 	w.log.Info("leading: writing Gateway API status")
-	backoff := statusRetryMin
+	retries := newRetries(statusRetryMin, statusRetryMax, w.log, "writing Gateway API status")
 	var retry <-chan time.Time
 	w.kick.Fire()
 	for {
@@ -98,17 +104,11 @@ func (w *GatewayStatusWriter) Lead(ctx context.Context) {
 		case <-w.kick:
 		case <-retry:
 		}
-		retry = nil
-		if err := w.sync(ctx); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			w.log.Warn("writing Gateway API status failed; retrying", "error", err, "retry_in", backoff)
-			retry = time.After(backoff)
-			backoff = min(backoff*2, statusRetryMax)
-			continue
+		err := w.sync(ctx)
+		if err != nil && ctx.Err() != nil {
+			return
 		}
-		backoff = statusRetryMin
+		retry = retries.after(err)
 	}
 }
 
@@ -127,47 +127,13 @@ func (w *GatewayStatusWriter) sync(ctx context.Context) error {
 	snap := w.opts.Source.Snapshot()
 	want := translate.GatewayStatus(snap, w.opts.Translate, applied)
 	now := metav1.Now()
-	var errs []error
-	for _, c := range snap.GatewayClasses {
-		st, ok := want.Classes[c.Name]
-		if !ok {
-			continue
-		}
-		st.Conditions = mergeConditions(c.Status.Conditions, st.Conditions, now)
-		if equality.Semantic.DeepEqual(c.Status, st) {
-			continue
-		}
-		c = c.DeepCopy()
-		c.Status = st
-		errs = append(errs, w.write(ctx, "GatewayClass", c.Name, func(ctx context.Context) error {
-			_, err := w.opts.Client.GatewayV1().GatewayClasses().UpdateStatus(ctx, c, metav1.UpdateOptions{})
-			return err
-		}))
-	}
-	for _, gw := range snap.Gateways {
-		st, ok := want.Gateways[gw.Namespace+"/"+gw.Name]
-		if !ok {
-			continue
-		}
-		st.Conditions = mergeConditions(gw.Status.Conditions, st.Conditions, now)
-		for i := range st.Listeners {
-			var old []metav1.Condition
-			if j := slices.IndexFunc(gw.Status.Listeners, func(l gatewayv1.ListenerStatus) bool { return l.Name == st.Listeners[i].Name }); j >= 0 {
-				old = gw.Status.Listeners[j].Conditions
-			}
-			st.Listeners[i].Conditions = mergeConditions(old, st.Listeners[i].Conditions, now)
-		}
-		if equality.Semantic.DeepEqual(gw.Status, st) {
-			continue
-		}
-		gw = gw.DeepCopy()
-		gw.Status = st
-		errs = append(errs, w.write(ctx, "Gateway", gw.Namespace+"/"+gw.Name, func(ctx context.Context) error {
-			_, err := w.opts.Client.GatewayV1().Gateways(gw.Namespace).UpdateStatus(ctx, gw, metav1.UpdateOptions{})
-			return err
-		}))
-	}
 	gw := w.opts.Client.GatewayV1()
+	var errs []error
+	errs = append(errs, writeStatuses(ctx, w, "GatewayClass", snap.GatewayClasses, want.Classes, now,
+		func(c *gatewayv1.GatewayClass) *gatewayv1.GatewayClassStatus { return &c.Status }, mergeGatewayClassStatus,
+		(*gatewayv1.GatewayClass).DeepCopy, func(string) gatewayclientv1.GatewayClassInterface { return gw.GatewayClasses() })...)
+	errs = append(errs, writeStatuses(ctx, w, "Gateway", snap.Gateways, want.Gateways, now,
+		func(g *gatewayv1.Gateway) *gatewayv1.GatewayStatus { return &g.Status }, mergeGatewayStatus, (*gatewayv1.Gateway).DeepCopy, gw.Gateways)...)
 	errs = append(errs, writeRoutes(ctx, w, "HTTPRoute", snap.HTTPRoutes, want.Routes, now,
 		func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, (*gatewayv1.HTTPRoute).DeepCopy, gw.HTTPRoutes)...)
 	errs = append(errs, writeRoutes(ctx, w, "GRPCRoute", snap.GRPCRoutes, want.GRPCRoutes, now,
@@ -177,22 +143,74 @@ func (w *GatewayStatusWriter) sync(ctx context.Context) error {
 	errs = append(errs, writeRoutes(ctx, w, "TCPRoute", snap.TCPRoutes, want.TCPRoutes, now,
 		func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, (*gatewayv1.TCPRoute).DeepCopy, gw.TCPRoutes)...)
 	errs = append(errs, w.writeBackendTLSPolicies(ctx, snap.BackendTLSPolicies, want.BackendTLSPolicies, now)...)
-	errs = append(errs, w.writeListenerSets(ctx, snap.ListenerSets, want.ListenerSets, now)...) // gatewaylistenerset.go
-	if w.opts.Services != nil {
+	errs = append(errs, writeStatuses(ctx, w, "ListenerSet", snap.ListenerSets, want.ListenerSets, now,
+		func(s *gatewayv1.ListenerSet) *gatewayv1.ListenerSetStatus { return &s.Status }, mergeListenerSetStatus, (*gatewayv1.ListenerSet).DeepCopy, gw.ListenerSets)...) // gatewaylistenerset.go
+	if w.opts.Translate.GatewayServices {
 		errs = append(errs, w.syncServices(ctx, snap, want)...) // gatewayservicesync.go
 	}
 	return errors.Join(errs...)
 }
 
-// routeClient updates the status of routes of type R.
-type routeClient[R any] interface {
-	UpdateStatus(ctx context.Context, r R, opts metav1.UpdateOptions) (R, error)
+// statusClient updates the status of objects of type O.
+type statusClient[O any] interface {
+	UpdateStatus(ctx context.Context, o O, opts metav1.UpdateOptions) (O, error)
+}
+
+// writeStatuses writes the status of the objects of one kind that want
+// has one for (by objectKey), merged with theirs by merge, where it
+// differs from theirs; status finds an object's status, client its
+// namespace's client.
+func writeStatuses[O metav1.Object, S any, C statusClient[O]](ctx context.Context, w *GatewayStatusWriter, kind string, objs []O,
+	want map[string]S, now metav1.Time,
+	status func(O) *S, merge func(cur S, want *S, now metav1.Time), deepCopy func(O) O, client func(namespace string) C,
+) []error {
+	var errs []error
+	for _, o := range objs {
+		key := objectKey(o)
+		st, ok := want[key]
+		if !ok {
+			continue
+		}
+		merge(*status(o), &st, now)
+		if equality.Semantic.DeepEqual(*status(o), st) {
+			continue
+		}
+		o = deepCopy(o)
+		*status(o) = st
+		errs = append(errs, w.write(ctx, kind, key, func(ctx context.Context) error {
+			_, err := client(o.GetNamespace()).UpdateStatus(ctx, o, metav1.UpdateOptions{})
+			return err
+		}))
+	}
+	return errs
+}
+
+// objectKey is "<namespace>/<name>", or the name of an object of no
+// namespace.
+func objectKey(o metav1.Object) string {
+	if o.GetNamespace() == "" {
+		return o.GetName()
+	}
+	return o.GetNamespace() + "/" + o.GetName()
+}
+
+// mergeGatewayClassStatus keeps in want the transition times of cur's
+// conditions.
+func mergeGatewayClassStatus(cur gatewayv1.GatewayClassStatus, want *gatewayv1.GatewayClassStatus, now metav1.Time) {
+	want.Conditions = mergeConditions(cur.Conditions, want.Conditions, now)
+}
+
+// mergeGatewayStatus keeps in want the transition times of cur's
+// conditions and its listeners'.
+func mergeGatewayStatus(cur gatewayv1.GatewayStatus, want *gatewayv1.GatewayStatus, now metav1.Time) {
+	want.Conditions = mergeConditions(cur.Conditions, want.Conditions, now)
+	mergeListenerConditions(cur.Listeners, want.Listeners, now, gatewayListener)
 }
 
 // writeRoutes writes the status.parents of routes of one kind whose
 // entries of ours differ from want (by "<namespace>/<name>"); status
 // finds a route's status, client its namespace's client.
-func writeRoutes[R metav1.Object, C routeClient[R]](ctx context.Context, w *GatewayStatusWriter, kind string, routes []R,
+func writeRoutes[R metav1.Object, C statusClient[R]](ctx context.Context, w *GatewayStatusWriter, kind string, routes []R,
 	want map[string][]gatewayv1.RouteParentStatus, now metav1.Time,
 	status func(R) *gatewayv1.RouteStatus, deepCopy func(R) R, client func(namespace string) C,
 ) []error {
@@ -242,6 +260,30 @@ func mergeConditions(old, want []metav1.Condition, now metav1.Time) []metav1.Con
 		out = append(out, c)
 	}
 	return out
+}
+
+// mergeListenerConditions merges the conditions of each listener of want
+// with those of cur's listener of the same name (mergeConditions), for
+// a Gateway's listeners and a ListenerSet's alike: listener gives a
+// listener's name and conditions.
+func mergeListenerConditions[L any](cur, want []L, now metav1.Time, listener func(*L) (gatewayv1.SectionName, *[]metav1.Condition)) {
+	for i := range want {
+		name, conditions := listener(&want[i])
+		var old []metav1.Condition
+		for j := range cur {
+			if n, c := listener(&cur[j]); n == name {
+				old = *c
+				break
+			}
+		}
+		*conditions = mergeConditions(old, *conditions, now)
+	}
+}
+
+// gatewayListener gives mergeListenerConditions a Gateway listener's
+// name and conditions.
+func gatewayListener(l *gatewayv1.ListenerStatus) (gatewayv1.SectionName, *[]metav1.Condition) {
+	return l.Name, &l.Conditions
 }
 
 // routeParents returns the status.parents of a route: the entries of

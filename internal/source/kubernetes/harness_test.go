@@ -470,10 +470,7 @@ func startController(t *testing.T, opts controllerOptions) *controller {
 	}
 	if opts.gatewayAPI {
 		gopts := kubesource.GatewayStatusOptions{
-			Client: gateway, Source: c.src, Translate: topts, Kick: gatewayKick, Recorder: c.events.Recorder(), Logger: log,
-		}
-		if opts.gatewayServices {
-			gopts.Services = client
+			Client: gateway, Source: c.src, Translate: topts, Core: client, Kick: gatewayKick, Recorder: c.events.Recorder(), Logger: log,
 		}
 		c.gatewayStatus, err = kubesource.NewGatewayStatusWriter(gopts)
 		if err != nil {

@@ -1,7 +1,6 @@
 package kubernetes_test
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -12,7 +11,6 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"ingress-controller/internal/nettest"
-	"ingress-controller/internal/translate"
 )
 
 // TestListenerSet: a ListenerSet read through the source adds a port to
@@ -29,58 +27,26 @@ func TestListenerSet(t *testing.T) {
 	addrs, port := startBackends(t, "v1")
 	f.service("svc", "http", 8080, port)
 	f.slice("svc-1", "svc", "http", port, addrs["v1"])
-	gc, err := f.gw.GatewayV1().GatewayClasses().Create(f.ctx, &gatewayv1.GatewayClass{
-		ObjectMeta: metav1.ObjectMeta{Name: class},
-		Spec:       gatewayv1.GatewayClassSpec{ControllerName: translate.GatewayControllerName},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = f.gw.GatewayV1().GatewayClasses().Delete(context.Background(), gc.Name, metav1.DeleteOptions{})
-	})
+	f.gatewayClass(class)
 	// 127.0.93.0/24 is this branch's; its top is this test's.
 	gwAddr := "127.0.93.250"
 	gwPort, lsPort := nettest.FreePort(t), nettest.FreePort(t)
-	if _, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Name: "gw"},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: gatewayv1.ObjectName(class),
-			Addresses:        []gatewayv1.GatewaySpecAddress{{Type: ptr.To(gatewayv1.IPAddressType), Value: gwAddr}},
-			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: gwPort, Hostname: ptr.To(gatewayv1.Hostname("gw.test"))}},
-			AllowedListeners: &gatewayv1.AllowedListeners{Namespaces: &gatewayv1.ListenerNamespaces{From: ptr.To(gatewayv1.NamespacesFromSame)}},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	listenerSet := func(fx *gatewayFixture, name string, listeners ...gatewayv1.ListenerEntry) {
-		t.Helper()
-		if _, err := fx.gw.GatewayV1().ListenerSets(fx.ns).Create(fx.ctx, &gatewayv1.ListenerSet{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: gatewayv1.ListenerSetSpec{
-				ParentRef: gatewayv1.ParentGatewayReference{Name: "gw", Namespace: ptr.To(gatewayv1.Namespace(f.ns))},
-				Listeners: listeners,
-			},
-		}, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("create ListenerSet %s: %v", name, err)
-		}
-	}
-	listenerSet(f, "extra",
+	gwListener := httpListener("http", gwPort)
+	gwListener.Hostname = ptr.To(gatewayv1.Hostname("gw.test"))
+	gw := newGateway("gw", class, gwListener)
+	gw.Spec.Addresses = ipAddresses(gwAddr)
+	gw.Spec.AllowedListeners = &gatewayv1.AllowedListeners{Namespaces: &gatewayv1.ListenerNamespaces{From: ptr.To(gatewayv1.NamespacesFromSame)}}
+	f.gateway(gw)
+	parent := gatewayv1.ParentGatewayReference{Name: "gw", Namespace: ptr.To(gatewayv1.Namespace(f.ns))}
+	f.listenerSet(newListenerSet("extra", parent,
 		gatewayv1.ListenerEntry{Name: "web", Protocol: gatewayv1.HTTPProtocolType, Port: lsPort, Hostname: ptr.To(gatewayv1.Hostname("ls.test"))},
 		gatewayv1.ListenerEntry{Name: "clash", Protocol: gatewayv1.HTTPProtocolType, Port: gwPort, Hostname: ptr.To(gatewayv1.Hostname("gw.test"))},
-	)
-	listenerSet(other, "denied", gatewayv1.ListenerEntry{Name: "web", Protocol: gatewayv1.HTTPProtocolType, Port: lsPort, Hostname: ptr.To(gatewayv1.Hostname("denied.test"))})
-	f.route(&gatewayv1.HTTPRoute{
-		ObjectMeta: metav1.ObjectMeta{Name: "to-set"},
-		Spec: gatewayv1.HTTPRouteSpec{
-			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{
-				Kind: ptr.To(gatewayv1.Kind("ListenerSet")), Name: "extra", SectionName: ptr.To(gatewayv1.SectionName("web")),
-			}}},
-			Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
-				BackendObjectReference: gatewayv1.BackendObjectReference{Name: "svc", Port: ptr.To(gatewayv1.PortNumber(8080))},
-			}}}}},
-		},
-	})
+	))
+	other.listenerSet(newListenerSet("denied", parent,
+		gatewayv1.ListenerEntry{Name: "web", Protocol: gatewayv1.HTTPProtocolType, Port: lsPort, Hostname: ptr.To(gatewayv1.Hostname("denied.test"))}))
+	f.route(newHTTPRoute("to-set", []gatewayv1.ParentReference{{
+		Kind: ptr.To(gatewayv1.Kind("ListenerSet")), Name: "extra", SectionName: ptr.To(gatewayv1.SectionName("web")),
+	}}, backendRule(backendRef("svc", 8080))))
 
 	startController(t, controllerOptions{class: "lset-ingress-" + f.ns, gatewayAPI: true, addressPool: netip.MustParsePrefix("127.0.93.248/30")})
 	expectGet := func(port int32, host string, want response) {

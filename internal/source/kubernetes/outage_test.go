@@ -157,14 +157,9 @@ func (r *relay) accept() {
 		if err != nil {
 			return
 		}
-		r.mu.Lock()
-		if r.down {
-			r.mu.Unlock()
-			_ = c.Close()
+		if !r.track(c) {
 			continue
 		}
-		r.conns[c] = true
-		r.mu.Unlock()
 		r.wg.Go(func() { r.forward(c) })
 	}
 }
@@ -175,19 +170,27 @@ func (r *relay) forward(c net.Conn) {
 	if err != nil {
 		return
 	}
-	r.mu.Lock()
-	if r.down {
-		r.mu.Unlock()
-		_ = up.Close()
+	if !r.track(up) {
 		return
 	}
-	r.conns[up] = true
-	r.mu.Unlock()
 	defer r.forget(up)
 	done := make(chan struct{}, 2)
 	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
 	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
 	<-done
+}
+
+// track records c to be closed by cut, or closes it while the relay is
+// cut.
+func (r *relay) track(c net.Conn) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down {
+		_ = c.Close()
+		return false
+	}
+	r.conns[c] = true
+	return true
 }
 
 func (r *relay) forget(c net.Conn) {

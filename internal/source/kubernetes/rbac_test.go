@@ -1,7 +1,6 @@
 package kubernetes_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 
 	"ingress-controller/internal/nettest"
 	kubesource "ingress-controller/internal/source/kubernetes"
-	"ingress-controller/internal/translate"
 )
 
 // TestRestrictedRBAC runs the controller binary as the ServiceAccount of
@@ -117,45 +115,10 @@ func TestRestrictedRBAC(t *testing.T) {
 func rbacBackendTLSPolicy(t *testing.T, f *gatewayFixture) {
 	t.Helper()
 	class := "rbac-gw-" + f.ns
-	if _, err := f.gw.GatewayV1().GatewayClasses().Create(f.ctx, &gatewayv1.GatewayClass{
-		ObjectMeta: metav1.ObjectMeta{Name: class},
-		Spec:       gatewayv1.GatewayClassSpec{ControllerName: translate.GatewayControllerName},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = f.gw.GatewayV1().GatewayClasses().Delete(context.Background(), class, metav1.DeleteOptions{})
-	})
-	if _, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Name: "gw"},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: gatewayv1.ObjectName(class),
-			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: nettest.FreePort(t)}},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	f.route(&gatewayv1.HTTPRoute{
-		ObjectMeta: metav1.ObjectMeta{Name: "tls"},
-		Spec: gatewayv1.HTTPRouteSpec{
-			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "gw"}}},
-			Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
-				BackendObjectReference: gatewayv1.BackendObjectReference{Name: "web", Port: ptr.To(gatewayv1.PortNumber(80))},
-			}}}}},
-		},
-	})
-	if _, err := f.gw.GatewayV1().BackendTLSPolicies(f.ns).Create(f.ctx, &gatewayv1.BackendTLSPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: gatewayv1.BackendTLSPolicySpec{
-			TargetRefs: []gatewayv1.LocalPolicyTargetReferenceWithSectionName{{LocalPolicyTargetReference: gatewayv1.LocalPolicyTargetReference{Kind: "Service", Name: "web"}}},
-			Validation: gatewayv1.BackendTLSPolicyValidation{
-				CACertificateRefs: []gatewayv1.LocalObjectReference{{Kind: "ConfigMap", Name: "no-such-ca"}},
-				Hostname:          "web.test",
-			},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f.gatewayClass(class)
+	f.gateway(newGateway("gw", class, httpListener("http", nettest.FreePort(t))))
+	f.route(newHTTPRoute("tls", []gatewayv1.ParentReference{{Name: "gw"}}, backendRule(backendRef("web", 80))))
+	f.backendTLSPolicy(newBackendTLSPolicy("web", "web", "no-such-ca", "web.test"))
 	eventually(t, statusDeadline, "BackendTLSPolicy status", func() error {
 		p, err := f.gw.GatewayV1().BackendTLSPolicies(f.ns).Get(f.ctx, "web", metav1.GetOptions{})
 		if err != nil {
@@ -173,27 +136,12 @@ func rbacBackendTLSPolicy(t *testing.T, f *gatewayFixture) {
 func rbacGatewayService(t *testing.T, f *gatewayFixture) {
 	t.Helper()
 	class := "rbac-svc-" + f.ns
-	if _, err := f.gw.GatewayV1().GatewayClasses().Create(f.ctx, &gatewayv1.GatewayClass{
-		ObjectMeta: metav1.ObjectMeta{Name: class},
-		Spec:       gatewayv1.GatewayClassSpec{ControllerName: translate.GatewayControllerName},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = f.gw.GatewayV1().GatewayClasses().Delete(context.Background(), class, metav1.DeleteOptions{})
-	})
+	f.gatewayClass(class)
 	addr := nettest.LoopbackAddress(t, "198.18.94.2").String()
-	if _, err := f.gw.GatewayV1().Gateways(f.ns).Create(f.ctx, &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Name: "svc"},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: gatewayv1.ObjectName(class),
-			Addresses:        []gatewayv1.GatewaySpecAddress{{Type: ptr.To(gatewayv1.IPAddressType), Value: addr}},
-			Infrastructure:   &gatewayv1.GatewayInfrastructure{Labels: map[gatewayv1.LabelKey]gatewayv1.LabelValue{"team": "edge"}},
-			Listeners:        []gatewayv1.Listener{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: nettest.FreePort(t)}},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	gw := newGateway("svc", class, httpListener("http", nettest.FreePort(t)))
+	gw.Spec.Addresses = ipAddresses(addr)
+	gw.Spec.Infrastructure = &gatewayv1.GatewayInfrastructure{Labels: map[gatewayv1.LabelKey]gatewayv1.LabelValue{"team": "edge"}}
+	f.gateway(gw)
 	name := "svc-" + class
 	eventually(t, statusDeadline, "the Gateway's Service and EndpointSlice", func() error {
 		svc, err := f.client.CoreV1().Services(f.ns).Get(f.ctx, name, metav1.GetOptions{})
@@ -220,15 +168,8 @@ func rbacGatewayService(t *testing.T, f *gatewayFixture) {
 // and writes only through their status subresource.
 func rbacListenerSet(t *testing.T, f *gatewayFixture) {
 	t.Helper()
-	if _, err := f.gw.GatewayV1().ListenerSets(f.ns).Create(f.ctx, &gatewayv1.ListenerSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "extra"},
-		Spec: gatewayv1.ListenerSetSpec{
-			ParentRef: gatewayv1.ParentGatewayReference{Name: "gw"},
-			Listeners: []gatewayv1.ListenerEntry{{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: nettest.FreePort(t)}},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	f.listenerSet(newListenerSet("extra", gatewayv1.ParentGatewayReference{Name: "gw"},
+		gatewayv1.ListenerEntry{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: nettest.FreePort(t)}))
 	eventually(t, statusDeadline, "ListenerSet status", func() error {
 		s, err := f.gw.GatewayV1().ListenerSets(f.ns).Get(f.ctx, "extra", metav1.GetOptions{})
 		if err != nil {

@@ -310,26 +310,25 @@ func stripUnused(obj any) (any, error) {
 // updates that did not change the resourceVersion and updates that ignore
 // says do not matter.
 func (s *Source) onChange(ignore func(old, cur any) bool) cache.ResourceEventHandler {
+	return notifyOnChange(s.trigger, ignore)
+}
+
+// onStatusInput wakes the Ingress status writer on every change.
+func (s *Source) onStatusInput() cache.ResourceEventHandler {
+	return notifyOnChange(s.statusKick.Fire, nil)
+}
+
+// notifyOnChange calls notify on every add, update and delete, except
+// updates that did not change the resourceVersion and updates that ignore
+// (if set) says do not matter.
+func notifyOnChange(notify func(), ignore func(old, cur any) bool) cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { s.trigger() },
+		AddFunc: func(any) { notify() },
 		UpdateFunc: func(old, cur any) {
 			if sameVersion(old, cur) || (ignore != nil && ignore(old, cur)) {
 				return
 			}
-			s.trigger()
-		},
-		DeleteFunc: func(any) { s.trigger() },
-	}
-}
-
-func (s *Source) onStatusInput() cache.ResourceEventHandler {
-	notify := s.statusKick.Fire
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { notify() },
-		UpdateFunc: func(old, cur any) {
-			if !sameVersion(old, cur) {
-				notify()
-			}
+			notify()
 		},
 		DeleteFunc: func(any) { notify() },
 	}

@@ -260,7 +260,7 @@ func (w *StatusWriter) Lead(ctx context.Context) {
 	if w.opts.Replicas != nil && w.opts.Replicas.WaitForSync(ctx) != nil {
 		return // before the first sync, so that it publishes the replicas
 	}
-	backoff := statusRetryMin
+	retries := newRetries(statusRetryMin, statusRetryMax, w.log, "writing Ingress status")
 	var retry, fight <-chan time.Time
 	w.trigger()
 	for {
@@ -271,21 +271,15 @@ func (w *StatusWriter) Lead(ctx context.Context) {
 		case <-retry:
 		case <-fight:
 		}
-		retry, fight = nil, nil
+		fight = nil
 		wait, err := w.sync(ctx)
 		if wait > 0 {
 			fight = time.After(wait)
 		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			w.log.Warn("writing Ingress status failed; retrying", "error", err, "retry_in", backoff)
-			retry = time.After(backoff)
-			backoff = min(backoff*2, statusRetryMax)
-			continue
+		if err != nil && ctx.Err() != nil {
+			return
 		}
-		backoff = statusRetryMin
+		retry = retries.after(err)
 	}
 }
 

@@ -325,16 +325,7 @@ func (l *lab) doWithBody(port int32, method, path, body string) reply {
 		return reply{err: err}
 	}
 	req.Host = "app.example.com"
-	resp, err := l.client.Do(req)
-	if err != nil {
-		return reply{err: err}
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return reply{err: err}
-	}
-	return reply{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server"), header: resp.Header, body: string(b)}
+	return replyOf(l.client.Do(req))
 }
 
 // keepAliveAfterPage sends, on one connection, a request whose answer

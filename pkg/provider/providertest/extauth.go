@@ -366,16 +366,7 @@ func (l *lab) doBody(method string, port int32, host, path, body string) reply {
 		return reply{err: err}
 	}
 	req.Host = host
-	resp, err := l.client.Do(req)
-	if err != nil {
-		return reply{err: err}
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return reply{err: err}
-	}
-	return reply{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server"), header: resp.Header, body: string(b)}
+	return replyOf(l.client.Do(req))
 }
 
 // extAuthManyClients: 20 clients at once, each allowed as the user its own

@@ -1,7 +1,6 @@
 package providertest
 
 import (
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -287,16 +286,7 @@ func (l *lab) do(method string, port int32, host, path string, hdr ...string) re
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
-	resp, err := l.client.Do(req)
-	if err != nil {
-		return reply{err: err}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return reply{err: fmt.Errorf("reading the body: %w", err)}
-	}
-	return reply{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server"), header: resp.Header, body: string(body)}
+	return replyOf(l.client.Do(req))
 }
 
 // clipped shortens long values for messages.

@@ -347,6 +347,20 @@ type reply struct {
 	err    error
 }
 
+// replyOf reads the response of a request that ended with err, closing
+// its body.
+func replyOf(resp *http.Response, err error) reply {
+	if err != nil {
+		return reply{err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return reply{err: fmt.Errorf("reading the body: %w", err)}
+	}
+	return reply{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server"), header: resp.Header, body: string(body)}
+}
+
 func (r reply) String() string {
 	switch {
 	case r.err != nil:
@@ -430,16 +444,7 @@ func (l *lab) getURL(c *http.Client, url, host string, hdr ...string) reply {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return reply{err: err}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return reply{err: fmt.Errorf("reading the body: %w", err)}
-	}
-	return reply{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server"), header: resp.Header, body: string(body)}
+	return replyOf(c.Do(req))
 }
 
 func (l *lab) send(p probe) reply { return l.sendWith(l.client, p) }

@@ -335,10 +335,5 @@ func exchange(c net.Conn, br *bufio.Reader, request string) reply {
 	if err != nil {
 		return reply{err: fmt.Errorf("reading the response: %w", err)}
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return reply{err: fmt.Errorf("reading the body: %w", err)}
-	}
-	return reply{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server"), header: resp.Header, body: string(body)}
+	return replyOf(resp, nil)
 }

@@ -135,12 +135,7 @@ func (l *lab) rawGet(port int32, host, target string) reply {
 	if err != nil {
 		return reply{err: fmt.Errorf("reading the response: %w", err)}
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return reply{err: fmt.Errorf("reading the body: %w", err)}
-	}
-	return reply{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server"), header: resp.Header, body: string(body)}
+	return replyOf(resp, nil)
 }
 
 // h2cGet sends one GET with ":path" target over a new HTTP/2 connection in

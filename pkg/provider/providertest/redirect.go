@@ -154,14 +154,5 @@ func (l *lab) request(c *http.Client, method string, port int32, host, path, bod
 		return reply{err: err}
 	}
 	req.Host = host
-	resp, err := c.Do(req)
-	if err != nil {
-		return reply{err: err}
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return reply{err: fmt.Errorf("reading the body: %w", err)}
-	}
-	return reply{status: resp.StatusCode, server: resp.Header.Get("X-Echo-Server"), header: resp.Header, body: string(b)}
+	return replyOf(c.Do(req))
 }
