@@ -457,7 +457,12 @@ func tlsGlobal(w *lines, noResumption bool) {
 // them, and every rule costs each request that runs it. A normalizer
 // finds nothing to do without its substring, so the result is the same;
 // the substrings are checked again before each normalizer, on the path
-// the ones before left. The percent normalizers run only where the path
+// the ones before left. One match of all four substrings first sets
+// txn.path_work, and each rule after it looks at the path only where
+// that is set: a path without any of them costs one match and a
+// variable lookup per rule instead of a match per rule. A path that
+// holds none of them is never changed by the rules, so none can bring
+// one in later. The percent normalizers run only where the path
 // holds a "%", and then "strict": HAProxy 2.6 misreads them followed by a
 // condition otherwise (as path-merge-slashes). Strict refuses a malformed
 // percent-encoding anywhere in the target, and the path has none (the
@@ -465,16 +470,21 @@ func tlsGlobal(w *lines, noResumption bool) {
 // aside first (replaced by "x") and put back after.
 var pathRules = [...]string{
 	`http-request deny deny_status 400 if { url -m reg [^\x21-\x7e] } || { url -m sub \# }`,
-	`http-request deny deny_status 400 if { path -m sub \\ } || { path -m sub % } { path -m reg -i %(2f|5c|[01][0-9a-f]|7f) } || { path -m sub % } { path -m reg %([^0-9a-fA-F]|.[^0-9a-fA-F]|.?$) }`,
-	`http-request set-var(txn.query) query if { path -m sub % } { query -m found }`,
+	`http-request set-var(txn.path_work) bool(1) if { path -m sub % \\ // /. }`,
+	`http-request deny deny_status 400 if ` + pathWork + `{ path -m sub \\ } || ` + pathWork + `{ path -m sub % } { path -m reg -i %(2f|5c|[01][0-9a-f]|7f) } || ` + pathWork + `{ path -m sub % } { path -m reg %([^0-9a-fA-F]|.[^0-9a-fA-F]|.?$) }`,
+	`http-request set-var(txn.query) query if ` + pathWork + `{ path -m sub % } { query -m found }`,
 	`http-request set-query x if { var(txn.query) -m found }`,
-	`http-request normalize-uri percent-decode-unreserved strict if { path -m sub % }`,
-	`http-request normalize-uri percent-to-uppercase strict if { path -m sub % }`,
-	`http-request normalize-uri path-merge-slashes if { path -m sub // }`,
-	`http-request normalize-uri path-strip-dot if { path -m sub /. }`,
-	`http-request normalize-uri path-strip-dotdot full if { path -m sub /.. }`,
+	`http-request normalize-uri percent-decode-unreserved strict if ` + pathWork + `{ path -m sub % }`,
+	`http-request normalize-uri percent-to-uppercase strict if ` + pathWork + `{ path -m sub % }`,
+	`http-request normalize-uri path-merge-slashes if ` + pathWork + `{ path -m sub // }`,
+	`http-request normalize-uri path-strip-dot if ` + pathWork + `{ path -m sub /. }`,
+	`http-request normalize-uri path-strip-dotdot full if ` + pathWork + `{ path -m sub /.. }`,
 	`http-request set-query %[var(txn.query)] if { var(txn.query) -m found }`,
 }
+
+// pathWork is the condition, followed by a space, that the path holds a
+// substring a path rule acts on (txn.path_work, set by the second rule).
+const pathWork = "{ var(txn.path_work) -m found } "
 
 func (r *renderer) listener(lb lbconfig.LoadBalancer, l lbconfig.Listener) error {
 	switch l.Protocol {
