@@ -3,6 +3,7 @@ package translate
 import (
 	"maps"
 	"slices"
+	"strings"
 
 	"ingress-controller/pkg/lbconfig"
 )
@@ -22,13 +23,21 @@ import (
 // share a virtual host, which routeHosts leaves to none.
 
 // linkFallThrough sets the FallThrough of the virtual hosts of one port.
+// Only wildcards and the catch-all take another's hosts, so only they
+// are tried as targets: a port of many exact hostnames costs a pass over
+// its few wildcards per hostname, not over all its hostnames.
 func linkFallThrough(hosts map[string]*vhostBuild) {
 	names := slices.Sorted(maps.Keys(hosts))
+	var targets []*vhostBuild
+	for _, name := range names {
+		if name == "" || strings.HasPrefix(name, "*.") {
+			targets = append(targets, hosts[name])
+		}
+	}
 	for _, name := range names {
 		vb := hosts[name]
 		var to *vhostBuild
-		for _, other := range names {
-			ob := hosts[other]
+		for _, ob := range targets {
 			if fallsInto(vb, ob) && (to == nil || len(ob.vh.Hostname) > len(to.vh.Hostname)) {
 				to = ob
 			}
