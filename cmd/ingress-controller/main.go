@@ -622,7 +622,6 @@ func translateOptions(f *flags) translate.Options {
 		StickyCanaryIgnored:         stickyCanaryIgnored(f),
 		NameListsUnserved:           nameListsUnserved(f),
 		TimeoutRetriesUnserved:      timeoutRetriesUnserved(f),
-		Unproven:                    unproven(f),
 	}
 }
 
@@ -653,15 +652,6 @@ func timeoutRetriesUnserved(f *flags) string {
 		return "--provider=haproxy retries a timed-out attempt only when timeouts.request is not set"
 	}
 	return ""
-}
-
-// unproven are the Gateway API features a provider serves whose upstream
-// tests do not all pass with it yet (docs/gateway-api.md, Conformance):
-// none today. GatewayBackendClientCertificate was one until the
-// conformance cluster's pod network stopped sending a reused address's
-// packets to the removed pod's MAC address.
-func unproven(*flags) []string {
-	return nil
 }
 
 // allowedResponseHeaders are the header names for which the kubernetes
