@@ -72,14 +72,27 @@ func (vh *VirtualHost) Covers(other *VirtualHost) bool {
 	return vh.MultiLabel && vh.Matches(other.Hostname[2:])
 }
 
+// virtualHostsByName indexes l's virtual hosts by Hostname, the first of
+// each name as virtualHostNamed finds it, so that checking every link of
+// a listener costs one pass over it, not one per link.
+func (l *Listener) virtualHostsByName() map[string]*VirtualHost {
+	named := make(map[string]*VirtualHost, len(l.VirtualHosts))
+	for i := range l.VirtualHosts {
+		if _, seen := named[l.VirtualHosts[i].Hostname]; !seen {
+			named[l.VirtualHosts[i].Hostname] = &l.VirtualHosts[i]
+		}
+	}
+	return named
+}
+
 // fallThrough checks the FallThrough of virtual host vh of listener l, at
-// field f.
-func (v *validator) fallThrough(f string, l *Listener, vh *VirtualHost) {
+// field f; named is l.virtualHostsByName().
+func (v *validator) fallThrough(f string, l *Listener, vh *VirtualHost, named map[string]*VirtualHost) {
 	if vh.FallThrough == nil {
 		return
 	}
 	name := *vh.FallThrough
-	to := l.virtualHostNamed(name)
+	to := named[name]
 	switch {
 	case l.Protocol != ProtocolHTTP && l.Protocol != ProtocolHTTPS:
 		v.add(f, "only virtual hosts of HTTP and HTTPS listeners fall through")

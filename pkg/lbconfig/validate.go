@@ -152,6 +152,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 		v.add(f+".protocol", fmt.Sprintf("unknown protocol %q", l.Protocol))
 	}
 	hosts := map[string]bool{}
+	named := l.virtualHostsByName()
 	for k, vh := range l.VirtualHosts {
 		vf := fmt.Sprintf("%s.virtualHosts[%d]", f, k)
 		if err := CheckHostname(vh.Hostname); err != nil {
@@ -179,7 +180,7 @@ func (v *validator) listener(f string, l Listener, backends, certs map[string]bo
 		}
 		v.clientAuth(vf+".clientAuth", l.Protocol, &vh)           // clientauth.go
 		v.connectionGroup(vf+".connectionGroup", l.Protocol, &vh) // misdirect.go
-		v.fallThrough(vf+".fallThrough", &l, &vh)                 // fallthrough.go
+		v.fallThrough(vf+".fallThrough", &l, &vh, named)          // fallthrough.go
 		switch {
 		case vh.TLS == nil:
 		case l.Protocol != ProtocolHTTPS && (l.Protocol != ProtocolTLSPassthrough || vh.TCP == nil):
