@@ -72,6 +72,16 @@ func TestNormalizeHost(t *testing.T) {
 		"[2001:DB8::1]":        "2001:db8::1",
 		"10.0.0.1:80":          "10.0.0.1",
 		"":                     "",
+		"foo.example.com.:80":  "foo.example.com",
+		// A port is one or more digits: anything else is kept, and names
+		// no host.
+		"foo.example.com:":               "foo.example.com:",
+		"foo.example.com:http":           "foo.example.com:http",
+		"foo.example.com:80,bar.example": "foo.example.com:80,bar.example",
+		"foo.example.com:80 ":            "foo.example.com:80 ",
+		"[::1]:http":                     "[::1]:http",
+		"[::1]x":                         "[::1]x",
+		"[::1]:":                         "[::1]:",
 	} {
 		if got := NormalizeHost(in); got != want {
 			t.Errorf("NormalizeHost(%q) = %q, want %q", in, got, want)

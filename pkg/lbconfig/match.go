@@ -84,13 +84,16 @@ func (l *Listener) VirtualHostFor(host string) *VirtualHost {
 
 // NormalizeHost lower-cases a Host header value and strips its port and a
 // trailing dot, e.g. "Foo.Example.com:8080" -> "foo.example.com" and
-// "[::1]:80" -> "::1".
+// "[::1]:80" -> "::1". A port is one or more digits: "a.example:",
+// "a.example:http" and "a.example:80,b.example" keep what follows the
+// colon and so name no host a route has, as the haproxy provider's
+// lookup (and a redirect that reflects the host refuses them).
 func NormalizeHost(h string) string {
 	if strings.HasPrefix(h, "[") {
-		if end := strings.IndexByte(h, ']'); end > 0 {
+		if end := strings.IndexByte(h, ']'); end > 0 && (end == len(h)-1 || isPort(h[end+1:])) {
 			h = h[1:end]
 		}
-	} else if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.Count(h, ":") == 1 {
+	} else if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.Count(h, ":") == 1 && isPort(h[i:]) {
 		h = h[:i]
 	}
 	h = strings.TrimSuffix(h, ".")
@@ -100,6 +103,19 @@ func NormalizeHost(h string) string {
 		}
 	}
 	return h
+}
+
+// isPort reports whether s is ':' and one or more digits.
+func isPort(s string) bool {
+	if len(s) < 2 || s[0] != ':' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // MatchPath is the path the route matches requests on: its Path

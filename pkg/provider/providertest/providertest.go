@@ -149,6 +149,7 @@ func (s Suite) Run(t *testing.T) {
 		{"RoutesByExactHost", (*Suite).testExactHost},
 		{"RoutesByWildcardHost", (*Suite).testWildcardHost},
 		{"HostMatchIgnoresCaseAndPort", (*Suite).testHostCaseAndPort},
+		{"ExactHostForms", (*Suite).testExactHostForms},
 		{"RoutesByExactAndPrefixPath", (*Suite).testPaths},
 		{"PathNormalization", (*Suite).testPathNormalization},
 		{"LongPaths", (*Suite).testLongPaths},

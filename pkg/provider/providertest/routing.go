@@ -74,6 +74,38 @@ func (s *Suite) testHostCaseAndPort(t *testing.T) {
 	)
 }
 
+// testExactHostForms: a listener of exact hosts only, which a provider
+// may look up without normalizing the Host first (the haproxy provider
+// does), routes every form of a host name as the name: case, port,
+// trailing dot; a port that is not digits, or a list of hosts, routes
+// nowhere.
+func (s *Suite) testExactHostForms(t *testing.T) {
+	l := s.start(t)
+	a, b := l.startBackend("a"), l.startBackend("b")
+	port := l.freePort()
+	l.apply(config(oneLB(port, nil,
+		vhost("a.example.com", prefix("/", a)),
+		vhost("b.example.com", prefix("/", b)),
+	), a.pool(), b.pool()))
+	l.expect(
+		at(port, "a.example.com", "/", from(a)),
+		at(port, "A.EXAMPLE.COM", "/", from(a)),
+		at(port, "a.example.com:8080", "/x", from(a)),
+		at(port, "B.Example.Com:80", "/", from(b)),
+		at(port, "a.example.com.", "/", from(a)),
+		at(port, "B.EXAMPLE.COM.", "/", from(b)),
+		at(port, "a.example.com.:8080", "/", from(a)),
+		at(port, "c.example.com:8080", "/", status(http.StatusNotFound)),
+		// A port is one or more digits (lbconfig.NormalizeHost).
+		at(port, "a.example.com:", "/", status(http.StatusNotFound)),
+		at(port, "a.example.com:http", "/", status(http.StatusNotFound)),
+		at(port, "c.example.com.", "/", status(http.StatusNotFound)),
+		at(port, "a.example.com..", "/", status(http.StatusNotFound)),
+		at(port, "b.example.com,a.example.com", "/", status(http.StatusNotFound)),
+		at(port, "a.example.com:80,b.example.com", "/", status(http.StatusNotFound)),
+	)
+}
+
 func (s *Suite) testPaths(t *testing.T) {
 	l := s.start(t)
 	exactFoo, foo, fooBar := l.startBackend("exact-foo"), l.startBackend("prefix-foo"), l.startBackend("prefix-foo-bar")
