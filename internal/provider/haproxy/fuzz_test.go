@@ -105,6 +105,8 @@ var (
 		`^    http-request set-var\(txn\.host\) var\(txn\.host\),regsub\(:\[0-9\]\+\$,\) if \{ var\(txn\.host\) -m sub : \}$`,
 		`^    http-request set-var\(txn\.host\) var\(txn\.host\),regsub\(\[\.\]\$,\) if \{ var\(txn\.host\) -m end \. \}$`,
 		`^    http-request set-var\(txn\.vhost\) var\(txn\.host\),map_str\(maps/\d+(?:_lb\d+)?-hosts\.map\)$`,
+		`^    http-request set-var\(txn\.vhost\) req\.fhdr\(host\),lower,map_str\(maps/\d+(?:_lb\d+)?-hosts\.map\)$`,
+		`^    http-request set-var\(txn\.vhost\) req\.fhdr\(host\),lower,regsub\(:\[0-9\]\+\$,\),regsub\(\[\.\]\$,\),map_str\(maps/\d+(?:_lb\d+)?-hosts\.map\) if !\{ var\(txn\.vhost\) -m found \} \{ req\.fhdr\(host\) -m sub : \} \|\| !\{ var\(txn\.vhost\) -m found \} \{ req\.fhdr\(host\) -m end \. \}$`,
 		`^    http-request set-var\(txn\.vhost\) var\(txn\.host\),regsub\(\^\[\^\.\]\+,\),map_str\(maps/\d+(?:_lb\d+)?-wildcards\.map\) if !\{ var\(txn\.vhost\) -m found \} \{ var\(txn\.host\) -m reg \^\[\^\.\] \}$`,
 		`^    http-request set-var\(txn\.vhost\) str\(v\d+\) if !\{ var\(txn\.vhost\) -m found \}$`,
 		`^    http-request set-var\(txn\.path\) path$`,

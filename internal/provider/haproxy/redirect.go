@@ -18,6 +18,8 @@ const idMark = "\x00"
 type redirectRules struct {
 	ids   map[string]string // by rules text
 	rules []string
+	// readsHost: a rule reflects the request's host (txn.host).
+	readsHost bool
 }
 
 // add returns the id of the redirect of route rt of virtual host vhost
@@ -51,6 +53,7 @@ func (rs *redirectRules) add(rt lbconfig.Route, vhost string, l lbconfig.Listene
 	guard := ""
 	if rd.ReflectsHost(vhost) { // requesthost.go
 		base, guard = requestHostBase(rd, l)
+		rs.readsHost = true
 	}
 	text, err := redirectText(rt, base)
 	if err != nil {

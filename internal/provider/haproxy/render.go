@@ -754,11 +754,21 @@ func (r *renderer) httpListener(lb lbconfig.LoadBalancer, l lbconfig.Listener, b
 	// the last value, which would route "Host: a.example,b.example" as
 	// b.example; whole, it is no host name and routes nowhere, as on the
 	// builtin provider.
-	w.line("    http-request set-var(txn.host) req.fhdr(host),lower")
-	w.line("    http-request set-var(txn.host) var(txn.host),regsub(:[0-9]+$,) if { var(txn.host) -m sub : }")
-	w.line("    http-request set-var(txn.host) var(txn.host),regsub([.]$,) if { var(txn.host) -m end . }")
-	if hosts.Len() > 0 {
-		w.line("    http-request set-var(txn.vhost) var(txn.host),map_str(" + hostsMap + ")")
+	if wild.Len() > 0 || len(multi.entries) > 0 || len(redirects) > 0 || redirectsTo.readsHost {
+		w.line("    http-request set-var(txn.host) req.fhdr(host),lower")
+		w.line("    http-request set-var(txn.host) var(txn.host),regsub(:[0-9]+$,) if { var(txn.host) -m sub : }")
+		w.line("    http-request set-var(txn.host) var(txn.host),regsub([.]$,) if { var(txn.host) -m end . }")
+		if hosts.Len() > 0 {
+			w.line("    http-request set-var(txn.vhost) var(txn.host),map_str(" + hostsMap + ")")
+		}
+	} else if hosts.Len() > 0 {
+		// Nothing but this lookup reads the host, so it is not kept in
+		// txn.host, which would cost a string copy per request: the field
+		// lower-cased is looked up as it is, and only a Host the map does
+		// not hold is looked up again without its port and trailing dot
+		// (no key holds ':' or ends in '.': lbconfig.CheckHostname).
+		w.line("    http-request set-var(txn.vhost) req.fhdr(host),lower,map_str(" + hostsMap + ")")
+		w.line("    http-request set-var(txn.vhost) req.fhdr(host),lower,regsub(:[0-9]+$,),regsub([.]$,),map_str(" + hostsMap + ") if !{ var(txn.vhost) -m found } { req.fhdr(host) -m sub : } || !{ var(txn.vhost) -m found } { req.fhdr(host) -m end . }")
 	}
 	if wild.Len() > 0 {
 		w.line("    http-request set-var(txn.vhost) var(txn.host),regsub(^[^.]+,),map_str(" + wildMap + ") if !{ var(txn.vhost) -m found } { var(txn.host) -m reg ^[^.] }")
