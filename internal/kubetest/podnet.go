@@ -3,11 +3,11 @@ package kubetest
 import (
 	"errors"
 	"fmt"
+	"ingress-controller/internal/nettest"
 	"io/fs"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 )
@@ -70,7 +70,7 @@ func (n *podNetwork) create() error {
 	if err := n.removeNamed(); err != nil {
 		return fmt.Errorf("pod network %s: removing what a killed run left: %w", n.prefix(), err)
 	}
-	return runIP(
+	return nettest.RunIP(
 		[]string{"link", "add", n.bridge(), "address", macOf(n.gateway()), "type", "bridge"},
 		[]string{"addr", "add", netip.PrefixFrom(n.gateway(), 24).String(), "dev", n.bridge()},
 		[]string{"link", "set", n.bridge(), "up"},
@@ -102,7 +102,7 @@ func (n *podNetwork) removeNamed() error {
 	var errs []error
 	for _, l := range links {
 		if rest, ok := strings.CutPrefix(l.Name, own); ok && rest != "" && rest[0] >= 'a' && rest[0] <= 'z' {
-			errs = append(errs, runIP([]string{"link", "del", l.Name}))
+			errs = append(errs, nettest.RunIP([]string{"link", "del", l.Name}))
 		}
 	}
 	namespaces, err := os.ReadDir(netnsDir)
@@ -111,7 +111,7 @@ func (n *podNetwork) removeNamed() error {
 	}
 	for _, ns := range namespaces {
 		if strings.HasPrefix(ns.Name(), own+"-") {
-			errs = append(errs, runIP([]string{"netns", "del", ns.Name()}))
+			errs = append(errs, nettest.RunIP([]string{"netns", "del", ns.Name()}))
 		}
 	}
 	return errors.Join(errs...)
@@ -176,7 +176,7 @@ func (n *podNetwork) addPod() (*podSandbox, error) {
 		host:      host,
 	}
 	in := func(args ...string) []string { return append([]string{"-n", s.Namespace}, args...) }
-	err := runIP(
+	err := nettest.RunIP(
 		[]string{"netns", "add", s.Namespace},
 		[]string{"link", "add", s.veth, "type", "veth", "peer", "name", podIface, "address", macOf(s.Addr), "netns", s.Namespace},
 		[]string{"link", "set", s.veth, "master", n.bridge(), "up"},
@@ -195,10 +195,10 @@ func (n *podNetwork) addPod() (*podSandbox, error) {
 func (n *podNetwork) removePod(s *podSandbox) error {
 	var errs []error
 	if linkExists(s.veth) {
-		errs = append(errs, runIP([]string{"link", "del", s.veth}))
+		errs = append(errs, nettest.RunIP([]string{"link", "del", s.veth}))
 	}
 	if _, err := os.Stat(netnsDir + "/" + s.Namespace); err == nil {
-		errs = append(errs, runIP([]string{"netns", "del", s.Namespace}))
+		errs = append(errs, nettest.RunIP([]string{"netns", "del", s.Namespace}))
 	}
 	n.mu.Lock()
 	n.used[s.host] = false
@@ -221,16 +221,4 @@ func (n *podNetwork) close() error {
 	err := n.removeNamed()
 	n.claim.Close()
 	return err
-}
-
-// runIP runs ip once per argument list, in order, and stops at the first
-// failure, whose error quotes ip's output.
-func runIP(argLists ...[]string) error {
-	for _, args := range argLists {
-		out, err := exec.Command("ip", args...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-		}
-	}
-	return nil
 }

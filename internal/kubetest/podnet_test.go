@@ -2,6 +2,7 @@ package kubetest
 
 import (
 	"fmt"
+	"ingress-controller/internal/nettest"
 	"net"
 	"os"
 	"os/exec"
@@ -38,16 +39,16 @@ func TestPodNetworkRemovesLeftovers(t *testing.T) {
 	// stray link under the number, and the bridge.
 	stray := fmt.Sprintf("icp%d-999", n.num)
 	strayLink := fmt.Sprintf("icp%dv999", n.num)
-	if err := runIP([]string{"netns", "add", stray}, []string{"link", "add", strayLink, "type", "bridge"}); err != nil {
+	if err := nettest.RunIP([]string{"netns", "add", stray}, []string{"link", "add", strayLink, "type", "bridge"}); err != nil {
 		t.Fatal(err)
 	}
 	// Another number's names are not ours, even with our number as prefix.
 	other := fmt.Sprintf("icp%d0br", n.num)
 	if n.num < 12 && !linkExists(other) {
-		if err := runIP([]string{"link", "add", other, "type", "bridge"}); err != nil {
+		if err := nettest.RunIP([]string{"link", "add", other, "type", "bridge"}); err != nil {
 			t.Fatal(err)
 		}
-		defer runIP([]string{"link", "del", other})
+		defer nettest.RunIP([]string{"link", "del", other})
 	}
 	again := &podNetwork{num: n.num, claim: n.claim}
 	if err := again.create(); err != nil {

@@ -76,7 +76,7 @@ func newNetwork(t testing.TB, num int, claim net.Listener) *Network {
 		t.Fatalf("nettest: network %s: removing what a killed run left: %v", n.Prefix(), err)
 	}
 	br := n.bridge()
-	err := runIP(
+	err := RunIP(
 		[]string{"link", "add", br, "type", "bridge"},
 		[]string{"addr", "add", netip.PrefixFrom(n.Gateway(), 24).String(), "dev", br},
 		[]string{"link", "set", br, "up"},
@@ -111,7 +111,7 @@ func removeNamed(num int) error {
 	var errs []error
 	for _, l := range links {
 		if ownsLink(num, l.Name) {
-			errs = append(errs, runIP([]string{"link", "del", l.Name}))
+			errs = append(errs, RunIP([]string{"link", "del", l.Name}))
 		}
 	}
 	namespaces, err := os.ReadDir(netnsDir)
@@ -120,7 +120,7 @@ func removeNamed(num int) error {
 	}
 	for _, ns := range namespaces {
 		if strings.HasPrefix(ns.Name(), namespacePrefix(num)) {
-			errs = append(errs, runIP([]string{"netns", "del", ns.Name()}))
+			errs = append(errs, RunIP([]string{"netns", "del", ns.Name()}))
 		}
 	}
 	return errors.Join(errs...)
@@ -174,7 +174,7 @@ func (n *Network) AddHost(t testing.TB, name string) *Host {
 	// of a veth is ever left in the root namespace under another name.
 	veth := n.veth(i)
 	inHost := func(args ...string) []string { return append([]string{"-n", h.Namespace}, args...) }
-	err := runIP(
+	err := RunIP(
 		[]string{"netns", "add", h.Namespace},
 		[]string{"link", "add", veth, "type", "veth", "peer", "name", hostIface, "netns", h.Namespace},
 		[]string{"link", "set", veth, "master", n.bridge(), "up"},
@@ -311,7 +311,7 @@ func runInNamespace(path string, fn func() error) (restored bool, err error) {
 func (h *Host) Partition(t testing.TB, addr netip.Addr) (heal func()) {
 	t.Helper()
 	route := netip.PrefixFrom(addr, addr.BitLen()).String()
-	if err := runIP([]string{"-n", h.Namespace, "route", "add", "blackhole", route}); err != nil {
+	if err := RunIP([]string{"-n", h.Namespace, "route", "add", "blackhole", route}); err != nil {
 		t.Fatalf("nettest: partition host %s from %s: %v", h.Name, addr, err)
 	}
 	var once sync.Once
@@ -320,23 +320,11 @@ func (h *Host) Partition(t testing.TB, addr netip.Addr) (heal func()) {
 			if h.network.isClosed() {
 				return // the route went with the namespace
 			}
-			if err := runIP([]string{"-n", h.Namespace, "route", "del", "blackhole", route}); err != nil {
+			if err := RunIP([]string{"-n", h.Namespace, "route", "del", "blackhole", route}); err != nil {
 				t.Errorf("nettest: heal host %s from %s: %v", h.Name, addr, err)
 			}
 		})
 	}
 	t.Cleanup(heal)
 	return heal
-}
-
-// runIP runs ip once per argument list, in order, and stops at the first
-// failure, whose error quotes ip's output.
-func runIP(argLists ...[]string) error {
-	for _, args := range argLists {
-		out, err := exec.Command("ip", args...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-		}
-	}
-	return nil
 }

@@ -281,7 +281,7 @@ func TestLeftoversRemoved(t *testing.T) {
 		{"link", "add", n.veth(0), "type", "veth", "peer", "name", "eth0", "netns", ghost},
 		{"link", "set", n.veth(0), "master", n.bridge(), "up"},
 	}
-	if err := runIP(leftovers...); err != nil {
+	if err := RunIP(leftovers...); err != nil {
 		removeNamed(num)
 		claim.Close()
 		t.Fatal(err)
