@@ -188,13 +188,19 @@ under_load() {
 	rm -f "$out".*
 }
 
-declare -A ir l1 ll est count
-for key in haproxy-cfg haproxy-eq haproxy-prov; do
-	case $key in
+# target KEY sets dir, cfg and port: where the config of KEY runs from,
+# its file and its HTTP port.
+target() {
+	case $1 in
 	haproxy-cfg) dir=$work cfg=$work/haproxy-cfg.cfg port=$cfg_port ;;
 	haproxy-eq) dir=$work cfg=$work/haproxy-eq.cfg port=$eq_port ;;
 	haproxy-prov) dir=$work/prov cfg=$work/prov/haproxy.cfg port=$prov_port ;;
 	esac
+}
+
+declare -A ir l1 ll est count
+for key in haproxy-cfg haproxy-eq haproxy-prov; do
+	target "$key"
 	read -r "ir[$key]" "l1[$key]" "ll[$key]" "est[$key]" "count[$key]" < <(under_load "$dir" "$cfg" "$port")
 done
 echo "HAProxy per keep-alive request under load (callgrind with cache simulation; wrk, 50 connections, ${load_seconds} s counted after a 3 s warm-up)"
@@ -223,11 +229,7 @@ without() {
 
 declare -A cost noretry
 for key in haproxy-cfg haproxy-eq haproxy-prov; do
-	case $key in
-	haproxy-cfg) dir=$work cfg=$work/haproxy-cfg.cfg port=$cfg_port ;;
-	haproxy-eq) dir=$work cfg=$work/haproxy-eq.cfg port=$eq_port ;;
-	haproxy-prov) dir=$work/prov cfg=$work/prov/haproxy.cfg port=$prov_port ;;
-	esac
+	target "$key"
 	cost[$key]=$(per_request "$dir" "$cfg" "$port")
 	noretry[$key]=$(per_request "$dir" "$(without "$cfg" retry-on)" "$port")
 done
