@@ -77,6 +77,21 @@ func (l *lab) grpcCall(port int32, creds credentials.TransportCredentials, autho
 	return resp.Status, nil
 }
 
+// checkGRPC fails t unless Check (grpcCall) answers want; what names
+// the call.
+func (l *lab) checkGRPC(t *testing.T, what string, port int32, creds credentials.TransportCredentials, authority string, want healthpb.HealthCheckResponse_ServingStatus, md ...string) {
+	t.Helper()
+	st, err := l.grpcCall(port, creds, authority, md...)
+	if err != nil || st != want {
+		t.Errorf("%s: got %v, %v; want %v", what, st, err, want)
+	}
+}
+
+// grpcPool is the GRPC backend test/NAME:50051!grpc of one endpoint.
+func grpcPool(name string, ep lbconfig.Endpoint) lbconfig.Backend {
+	return lbconfig.Backend{Name: "test/" + name + ":50051!grpc", Protocol: lbconfig.BackendGRPC, Endpoints: []lbconfig.Endpoint{ep}}
+}
+
 // grpcWatch opens the server stream Watch for service "route" and returns
 // its first status.
 func (l *lab) grpcWatch(port int32, authority string) (healthpb.HealthCheckResponse_ServingStatus, error) {
@@ -110,9 +125,6 @@ func (s *Suite) testGRPC(t *testing.T) {
 	a := startGRPCServer(t, healthpb.HealthCheckResponse_SERVING)
 	b := startGRPCServer(t, healthpb.HealthCheckResponse_NOT_SERVING)
 	web := l.startBackend("web")
-	grpcBackend := func(name string, ep lbconfig.Endpoint) lbconfig.Backend {
-		return lbconfig.Backend{Name: "test/" + name + ":50051!grpc", Protocol: lbconfig.BackendGRPC, Endpoints: []lbconfig.Endpoint{ep}}
-	}
 	toB := route(grpcCheckPath, lbconfig.MatchExact, "test/b:50051!grpc")
 	toB.Headers = []lbconfig.HeaderMatch{{Name: "x-version", Type: lbconfig.HeaderExact, Value: "two"}}
 	toB.Rank = 1
@@ -144,7 +156,7 @@ func (s *Suite) testGRPC(t *testing.T) {
 			{Hostname: "grpc.example", TLS: cert.Ref(), Routes: routes},
 		}})
 	}
-	cfg := config([]lbconfig.LoadBalancer{loadBalancer("default", listeners...)}, grpcBackend("a", a), grpcBackend("b", b), web.pool(),
+	cfg := config([]lbconfig.LoadBalancer{loadBalancer("default", listeners...)}, grpcPool("a", a), grpcPool("b", b), web.pool(),
 		lbconfig.Backend{Name: "test/broken!grpcroute!invalid", Status: http.StatusServiceUnavailable})
 	if s.Capabilities.TLS {
 		cfg.Certificates = []lbconfig.Certificate{cert.Certificate()}
@@ -160,10 +172,7 @@ func (s *Suite) testGRPC(t *testing.T) {
 	})
 	check := func(what string, port int32, creds credentials.TransportCredentials, want healthpb.HealthCheckResponse_ServingStatus, md ...string) {
 		t.Helper()
-		st, err := l.grpcCall(port, creds, "grpc.example", md...)
-		if err != nil || st != want {
-			t.Errorf("%s: got %v, %v; want %v", what, st, err, want)
-		}
+		l.checkGRPC(t, what, port, creds, "grpc.example", want, md...)
 	}
 	check("Check over h2c", port, h2c, healthpb.HealthCheckResponse_SERVING)
 	check("Check over h2c with x-version: two", port, h2c, healthpb.HealthCheckResponse_NOT_SERVING, "x-version", "two")

@@ -188,6 +188,7 @@ func (s Suite) Run(t *testing.T) {
 		{"BackendTLSNames", (*Suite).testBackendTLSNames},
 		{"BackendClientCertificate", (*Suite).testBackendClientCertificate},
 		{"GRPC", (*Suite).testGRPC},
+		{"GRPCFallThrough", (*Suite).testGRPCFallThrough},
 		{"ErrorPages", (*Suite).testErrorPages},
 		{"ApplyChangesRouting", (*Suite).testApplyChanges},
 		{"ResultNamesEachLoadBalancer", (*Suite).testResult},
