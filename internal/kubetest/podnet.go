@@ -3,13 +3,14 @@ package kubetest
 import (
 	"errors"
 	"fmt"
-	"ingress-controller/internal/nettest"
 	"io/fs"
 	"net"
 	"net/netip"
 	"os"
 	"strings"
 	"sync"
+
+	"ingress-controller/internal/nettest"
 )
 
 // The pod network of a node, like nettest's networks but in 198.18.0.0/15,

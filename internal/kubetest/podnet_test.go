@@ -2,7 +2,6 @@ package kubetest
 
 import (
 	"fmt"
-	"ingress-controller/internal/nettest"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"ingress-controller/internal/nettest"
 )
 
 // A killed run leaves its bridge, veths and namespaces behind; the next
