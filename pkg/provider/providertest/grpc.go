@@ -87,6 +87,19 @@ func (l *lab) checkGRPC(t *testing.T, what string, port int32, creds credentials
 	}
 }
 
+// awaitGRPC waits, as eventually does, until Check (grpcCall) to port
+// with this authority answers SERVING; what names the call.
+func (l *lab) awaitGRPC(what string, port int32, creds credentials.TransportCredentials, authority string) {
+	l.t.Helper()
+	l.eventually(what, func() (bool, string) {
+		st, err := l.grpcCall(port, creds, authority)
+		if err != nil {
+			return false, err.Error()
+		}
+		return st == healthpb.HealthCheckResponse_SERVING, st.String()
+	})
+}
+
 // grpcPool is the GRPC backend test/NAME:50051!grpc of one endpoint.
 func grpcPool(name string, ep lbconfig.Endpoint) lbconfig.Backend {
 	return lbconfig.Backend{Name: "test/" + name + ":50051!grpc", Protocol: lbconfig.BackendGRPC, Endpoints: []lbconfig.Endpoint{ep}}
@@ -163,13 +176,7 @@ func (s *Suite) testGRPC(t *testing.T) {
 	}
 	l.apply(cfg)
 	h2c := insecure.NewCredentials()
-	l.eventually("a gRPC call over h2c", func() (bool, string) {
-		st, err := l.grpcCall(port, h2c, "grpc.example")
-		if err != nil {
-			return false, err.Error()
-		}
-		return st == healthpb.HealthCheckResponse_SERVING, st.String()
-	})
+	l.awaitGRPC("a gRPC call over h2c", port, h2c, "grpc.example")
 	check := func(what string, port int32, creds credentials.TransportCredentials, want healthpb.HealthCheckResponse_ServingStatus, md ...string) {
 		t.Helper()
 		l.checkGRPC(t, what, port, creds, "grpc.example", want, md...)
@@ -191,13 +198,7 @@ func (s *Suite) testGRPC(t *testing.T) {
 	t.Run("TLS", func(t *testing.T) {
 		needs(t, s.Capabilities.TLS, "TLS")
 		creds := credentials.NewTLS(&tls.Config{RootCAs: cert.Pool, ServerName: "grpc.example", MinVersion: tls.VersionTLS12})
-		l.eventually("a gRPC call over TLS", func() (bool, string) {
-			st, err := l.grpcCall(tlsPort, creds, "grpc.example")
-			if err != nil {
-				return false, err.Error()
-			}
-			return st == healthpb.HealthCheckResponse_SERVING, st.String()
-		})
+		l.awaitGRPC("a gRPC call over TLS", tlsPort, creds, "grpc.example")
 		check("Check over TLS with x-version: two", tlsPort, creds, healthpb.HealthCheckResponse_NOT_SERVING, "x-version", "two")
 	})
 	t.Run("HTTP1OnGRPCRoute", func(t *testing.T) {

@@ -33,13 +33,7 @@ func (s *Suite) testGRPCFallThrough(t *testing.T) {
 	l.apply(config([]lbconfig.LoadBalancer{loadBalancer("default", listener(port, nil, linked, wild), listener(isolated, nil, plain, wild))},
 		grpcPool("a", a), grpcPool("b", b)))
 	h2c := insecure.NewCredentials()
-	l.eventually("a gRPC call that falls through", func() (bool, string) {
-		st, err := l.grpcCall(port, h2c, "grpc.example")
-		if err != nil {
-			return false, err.Error()
-		}
-		return st == healthpb.HealthCheckResponse_SERVING, st.String()
-	})
+	l.awaitGRPC("a gRPC call that falls through", port, h2c, "grpc.example")
 	l.checkGRPC(t, "Check with x-version: two (grpc.example's own route)", port, h2c, "grpc.example", healthpb.HealthCheckResponse_NOT_SERVING, "x-version", "two")
 	l.checkGRPC(t, "Check with x-version: three (falls through)", port, h2c, "grpc.example", healthpb.HealthCheckResponse_SERVING, "x-version", "three")
 	l.checkGRPC(t, "Check to x.example (the wildcard's own)", port, h2c, "x.example", healthpb.HealthCheckResponse_SERVING)
