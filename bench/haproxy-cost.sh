@@ -124,22 +124,32 @@ for i in range(n):
         buf += data
 PY
 
-# instructions DIR CFG PORT N prints HAProxy's instructions for N requests
-# to PORT, start-up and a soft stop included.
-instructions() {
-	local dir=$1 cfg=$2 port=$3 n=$4 hxpid i
+# start_callgrind DIR CFG PORT VALGRIND_OPTION... runs HAProxy with CFG
+# from DIR under callgrind with those options, sets hxpid (valgrind's pid,
+# which is HAProxy's) and returns once PORT takes connections. PORT must
+# be free before: another HAProxy on it would share its connections.
+start_callgrind() {
+	local dir=$1 cfg=$2 port=$3 i
+	shift 3
 	if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null; then
 		echo "bench: port $port is taken" >&2
 		exit 1
 	fi
-	(cd "$dir" && exec valgrind --tool=callgrind --callgrind-out-file=/dev/null haproxy -f "$cfg" -db >"$work/valgrind.log" 2>&1) &
+	(cd "$dir" && exec valgrind --tool=callgrind "$@" haproxy -f "$cfg" -db >"$work/valgrind.log" 2>&1) &
 	hxpid=$!
 	for i in $(seq 200); do
 		python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && break
 		[[ $i == 200 ]] && { echo "bench: $cfg never listened" >&2; cat "$work/valgrind.log" >&2; exit 1; }
 		sleep 0.1
 	done
-	if ! python3 "$work/client.py" "$port" "$n"; then
+}
+
+# instructions DIR CFG PORT N prints HAProxy's instructions for N requests
+# to PORT, start-up and a soft stop included.
+instructions() {
+	local n=$4 hxpid
+	start_callgrind "$1" "$2" "$3" --callgrind-out-file=/dev/null
+	if ! python3 "$work/client.py" "$3" "$n"; then
 		kill "$hxpid"
 		exit 1
 	fi
@@ -155,14 +165,8 @@ instructions() {
 # with cache simulation whose counters start after a warm-up; then the
 # number of requests counted.
 under_load() {
-	local dir=$1 cfg=$2 port=$3 hxpid i out=$work/load.out n file
-	(cd "$dir" && exec valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$out.%p" haproxy -f "$cfg" -db >"$work/valgrind.log" 2>&1) &
-	hxpid=$!
-	for i in $(seq 200); do
-		curl -fsS -o /dev/null -H 'Host: bench.example.com' "http://127.0.0.1:$port/" 2>/dev/null && break
-		[[ $i == 200 ]] && { echo "bench: $cfg never answered" >&2; cat "$work/valgrind.log" >&2; exit 1; }
-		sleep 0.1
-	done
+	local cfg=$2 port=$3 hxpid i out=$work/load.out n file
+	start_callgrind "$1" "$cfg" "$port" --cache-sim=yes --callgrind-out-file="$out.%p"
 	wrk -t1 -c50 -d3s -H 'Host: bench.example.com' "http://127.0.0.1:$port/" >/dev/null
 	# The counters start from zero here; callgrind_control may not see a
 	# task that has just started, so it is asked until it does.
